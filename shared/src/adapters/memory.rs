@@ -1,0 +1,157 @@
+//! The embedded store: every table in one mutex, so each call is atomic, as each DynamoDB
+//! call is. It keeps exactly the contract of `Store` that the DynamoDB adapter keeps.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName};
+use crate::ports::{Effect, Lock, Page, ProfilePatch, ServiceRecord, Store, StoreError};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+}
+
+#[derive(Default)]
+struct Tables {
+    accounts: HashMap<AccountId, Account>,
+    services: BTreeMap<ServiceName, Service>,
+    locks: HashMap<(ServiceName, Role), Lock>,
+    requests: BTreeMap<RequestId, ContactChange>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn tables(&self) -> MutexGuard<'_, Tables> {
+        // A panic while holding the lock cannot leave a half-applied write behind: every
+        // write below checks everything first and mutates last. So a poisoned lock is safe.
+        self.tables.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        Ok(self.tables().accounts.get(id).cloned())
+    }
+
+    async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
+        let tables = self.tables();
+        Ok(ids.iter().filter_map(|id| tables.accounts.get(id).cloned()).collect())
+    }
+
+    async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError> {
+        let mut tables = self.tables();
+        let Some(account) = tables.accounts.get_mut(id) else { return Ok(None) };
+        if let Some(email) = &patch.email {
+            account.email = email.clone();
+        }
+        if let Some(language) = patch.language {
+            account.language = language;
+        }
+        Ok(Some(account.clone()))
+    }
+
+    async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
+        self.tables().accounts.insert(account.id.clone(), account.clone());
+        Ok(())
+    }
+
+    async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
+        let tables = self.tables();
+        Ok(tables.services.get(name).map(|service| ServiceRecord {
+            service: service.clone(),
+            locks: Role::ALL.iter().filter_map(|role| tables.locks.get(&(name.clone(), *role)).cloned()).collect(),
+        }))
+    }
+
+    async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
+        self.tables().services.insert(service.name.clone(), service.clone());
+        Ok(())
+    }
+
+    async fn services_of(&self, account: &AccountId, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
+        let tables = self.tables();
+        let mut matching = tables
+            .services
+            .values()
+            .filter(|service| after.is_none_or(|after| &service.name > after))
+            .filter(|service| !service.contacts.roles_of(account).is_empty());
+        let items: Vec<Service> = matching.by_ref().take(limit).cloned().collect();
+        Ok(Page { items, more: matching.next().is_some() })
+    }
+
+    async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        for change in changes {
+            for role in change.roles.iter() {
+                if tables.locks.get(&(change.service.clone(), role)).is_some_and(|lock| lock.expires_at > now) {
+                    return Err(StoreError::PendingExists(role));
+                }
+            }
+        }
+        for change in changes {
+            for role in change.roles.iter() {
+                let lock = Lock { role, request: change.id, expires_at: change.expires_at };
+                tables.locks.insert((change.service.clone(), role), lock);
+            }
+            tables.requests.insert(change.id, change.clone());
+        }
+        Ok(())
+    }
+
+    async fn request(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
+        Ok(self.tables().requests.get(&id).cloned())
+    }
+
+    async fn requests_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
+        let tables = self.tables();
+        let mut matching = tables
+            .requests
+            .values()
+            .rev()
+            .filter(|change| before.is_none_or(|before| change.id < before))
+            .filter(|change| change.involves(account));
+        let items: Vec<ContactChange> = matching.by_ref().take(limit).cloned().collect();
+        Ok(Page { items, more: matching.next().is_some() })
+    }
+
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        let stored = tables.requests.get(&change.id).ok_or(StoreError::Stale)?;
+        if stored.version + 1 != change.version {
+            return Err(StoreError::Stale);
+        }
+        if let Effect::Apply { require_good_standing } = &effect {
+            let service = tables.services.get(&change.service).ok_or(StoreError::HoldersChanged)?;
+            if change.roles.iter().any(|role| service.contacts.holder(role) != &change.from) {
+                return Err(StoreError::HoldersChanged);
+            }
+            for account in require_good_standing {
+                if !tables.accounts.get(account).is_some_and(Account::in_good_standing) {
+                    return Err(StoreError::NotInGoodStanding(account.clone()));
+                }
+            }
+            let service = tables.services.get_mut(&change.service).expect("checked above");
+            for role in change.roles.iter() {
+                service.contacts.set(role, change.to.clone());
+            }
+        }
+        if effect != Effect::Nothing {
+            for role in change.roles.iter() {
+                let key = (change.service.clone(), role);
+                if tables.locks.get(&key).is_some_and(|lock| lock.request == change.id) {
+                    tables.locks.remove(&key);
+                }
+            }
+        }
+        tables.requests.insert(change.id, change.clone());
+        Ok(())
+    }
+}

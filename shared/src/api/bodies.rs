@@ -1,0 +1,117 @@
+//! Request bodies and query values, parsed at the edge into domain values: JSON objects
+//! with no unknown fields, and at least one expected field where all are optional.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::{ApiRequest, MAX_BODY_BYTES};
+use crate::app::{Decision, Error};
+use crate::domain::{AccountId, EmailAddress, Language, Role, State, ids::printable};
+use crate::ports::ProfilePatch;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileBody {
+    email: Option<EmailAddress>,
+    language: Option<Language>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactChangesBody {
+    admin: Option<AccountId>,
+    tech: Option<AccountId>,
+    billing: Option<AccountId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
+pub(super) fn profile_patch(request: &ApiRequest) -> Result<ProfilePatch, Error> {
+    let body: ProfileBody = json_object(request)?;
+    if body.email.is_none() && body.language.is_none() {
+        return Err(Error::Invalid("give email and/or language".to_owned()));
+    }
+    Ok(ProfilePatch { email: body.email, language: body.language })
+}
+
+pub(super) fn contact_changes(request: &ApiRequest) -> Result<Vec<(Role, AccountId)>, Error> {
+    let body: ContactChangesBody = json_object(request)?;
+    let asks: Vec<(Role, AccountId)> = [(Role::Admin, body.admin), (Role::Tech, body.tech), (Role::Billing, body.billing)]
+        .into_iter()
+        .filter_map(|(role, account)| account.map(|a| (role, a)))
+        .collect();
+    if asks.is_empty() {
+        return Err(Error::Invalid("give the new account for at least one of admin, tech, billing".to_owned()));
+    }
+    Ok(asks)
+}
+
+pub(super) fn token(request: &ApiRequest) -> Result<String, Error> {
+    Ok(json_object::<TokenBody>(request)?.token)
+}
+
+/// Routes that take no input accept no body, `{}`, or nothing else.
+pub(super) fn nothing(request: &ApiRequest) -> Result<(), Error> {
+    if request.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    json_object::<NoFields>(request).map(|_| ())
+}
+
+/// The confirmation page's form: `token` and `decision`.
+pub(super) fn confirm_form(request: &ApiRequest) -> Result<(String, Decision), Error> {
+    check_size(request)?;
+    let (mut token, mut decision) = (None, None);
+    for (key, value) in form_urlencoded::parse(&request.body) {
+        match key.as_ref() {
+            "token" => token = Some(value.into_owned()),
+            "decision" => {
+                decision = Some(match value.as_ref() {
+                    "accept" => Decision::Accept,
+                    "refuse" => Decision::Refuse,
+                    other => return Err(Error::Invalid(format!("decision is accept or refuse, not '{}'", printable(other)))),
+                })
+            }
+            _ => {}
+        }
+    }
+    let token = token.filter(|t| !t.trim().is_empty()).ok_or_else(|| Error::Invalid("enter the code from the confirmation email".to_owned()))?;
+    let decision = decision.ok_or_else(|| Error::Invalid("choose accept or refuse".to_owned()))?;
+    Ok((token, decision))
+}
+
+pub(super) fn state_filter(value: Option<&str>) -> Result<Option<State>, Error> {
+    value
+        .map(|v| State::parse(v).ok_or_else(|| Error::Invalid(format!("state is one of pending, done, refused, expired, cancelled, failed, not '{}'", printable(v)))))
+        .transpose()
+}
+
+fn check_size(request: &ApiRequest) -> Result<(), Error> {
+    if request.body.len() > MAX_BODY_BYTES {
+        return Err(Error::BodyTooLarge { limit: MAX_BODY_BYTES });
+    }
+    Ok(())
+}
+
+fn json_object<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, Error> {
+    check_size(request)?;
+    if request.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::Invalid("this route takes a JSON object body".to_owned()));
+    }
+    let text = std::str::from_utf8(&request.body).map_err(|_| Error::Invalid("the body is not valid UTF-8".to_owned()))?;
+    if !text.trim_start().starts_with('{') {
+        return Err(Error::Invalid("the body must be a JSON object".to_owned()));
+    }
+    serde_json::from_str(text).map_err(|e| {
+        // serde's messages name the field and what was wrong; keep them short and plain.
+        Error::Invalid(format!("invalid body: {}", printable(&e.to_string()).chars().take(300).collect::<String>()))
+    })
+}

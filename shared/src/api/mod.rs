@@ -1,0 +1,210 @@
+//! The HTTP contract of SPEC §5, written once: the route table, the router that serves it,
+//! the bodies, the views and the errors. The local server and every Lambda function hand
+//! their requests to [`Router::handle`], so they cannot drift apart.
+
+mod bodies;
+mod cursor;
+mod page;
+pub mod problem;
+pub mod routes;
+mod views;
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use serde::Serialize;
+
+use crate::app::{Answerer, App, Decision, Error};
+use crate::domain::{AccountId, RequestId, ServiceName};
+pub use routes::{Endpoint, Function, ROUTES, RouteSpec};
+
+/// The largest body any route takes (SPEC §5): above it, 413.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// One HTTP request, as every entry point hands it to the router.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    /// The path as received, still percent-encoded.
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The caller's account id as the entry point found it: from the JWT authorizer's
+    /// claims on Lambda, from the development bearer token locally. Parsed here.
+    pub identity: Option<String>,
+}
+
+pub type ApiResponse = Response<Bytes>;
+
+/// Serves the routes of SPEC §5, or of one function's share of them.
+#[derive(Clone)]
+pub struct Router {
+    app: App,
+    function: Option<Function>,
+}
+
+/// What a matched route hands its handler.
+struct Call<'a> {
+    request: &'a ApiRequest,
+    params: Vec<String>,
+}
+
+impl Router {
+    /// Every route: the local server.
+    pub fn new(app: App) -> Self {
+        Self { app, function: None }
+    }
+
+    /// One function's routes; the others are 404, as API Gateway would never send them.
+    pub fn for_function(app: App, function: Function) -> Self {
+        Self { app, function: Some(function) }
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
+        let started = Instant::now();
+        let (route_key, response) = match routes::find(&request.method, &request.path, self.function) {
+            Ok((spec, params)) => {
+                let call = Call { request: &request, params };
+                let response = match self.dispatch(spec.endpoint, &call).await {
+                    Ok(response) => response,
+                    Err(error) => self.failure(spec.endpoint, error),
+                };
+                (spec.route_key(), response)
+            }
+            Err(error) => {
+                let mut response = problem::response(&error);
+                if let Error::MethodNotAllowed(_) = error {
+                    let allow = routes::allowed_methods(&request.path).join(", ");
+                    if let Ok(allow) = HeaderValue::from_str(&allow) {
+                        response.headers_mut().insert(header::ALLOW, allow);
+                    }
+                }
+                ("-".to_owned(), response)
+            }
+        };
+        let status = response.status().as_u16();
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        // Never the body or the headers: a token may ride in either.
+        if status >= 500 {
+            tracing::error!(route = %route_key, status, elapsed_ms, "request failed");
+        } else {
+            tracing::info!(route = %route_key, status, elapsed_ms, "request served");
+        }
+        response
+    }
+
+    async fn dispatch(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, Error> {
+        let app = &self.app;
+        match endpoint {
+            Endpoint::GetMe => ok(&views::profile(&app.profile(&call.caller()?).await?)),
+            Endpoint::PatchMe => {
+                let patch = bodies::profile_patch(call.request)?;
+                ok(&views::profile(&app.update_profile(&call.caller()?, patch).await?))
+            }
+            Endpoint::ListMyServices => {
+                let after = cursor::decode_service(call.query("cursor")?.as_deref())?;
+                let page = app.my_services(&call.caller()?, after).await?;
+                ok(&views::services(page))
+            }
+            Endpoint::GetService => {
+                let name = ServiceName::parse(&call.params[0])?;
+                ok(&views::service(&app.service(&call.caller()?, &name).await?))
+            }
+            Endpoint::CreateContactChanges => {
+                let name = ServiceName::parse(&call.params[0])?;
+                let asks = bodies::contact_changes(call.request)?;
+                let caller = call.caller()?;
+                let changes = app.create(&caller, &name, asks).await?;
+                json(StatusCode::CREATED, &views::created(&changes))
+            }
+            Endpoint::ListMyContactChanges => {
+                let state = bodies::state_filter(call.query("state")?.as_deref())?;
+                let before = cursor::decode_request(call.query("cursor")?.as_deref())?;
+                let (changes, next) = app.my_requests(&call.caller()?, state, before).await?;
+                ok(&views::requests(&changes, next))
+            }
+            Endpoint::GetContactChange => ok(&views::request(&app.request(&call.caller()?, call.request_id()?).await?)),
+            Endpoint::Accept | Endpoint::Refuse => {
+                let decision = if endpoint == Endpoint::Accept { Decision::Accept } else { Decision::Refuse };
+                let (id, token) = (call.request_id()?, bodies::token(call.request)?);
+                let caller = call.caller()?;
+                ok(&views::request(&app.answer(id, &token, decision, Answerer::Caller(&caller)).await?))
+            }
+            Endpoint::Resend => {
+                bodies::nothing(call.request)?;
+                let (caller, id) = (call.caller()?, call.request_id()?);
+                json(StatusCode::ACCEPTED, &views::request(&app.resend(&caller, id).await?))
+            }
+            Endpoint::Cancel => {
+                bodies::nothing(call.request)?;
+                let (caller, id) = (call.caller()?, call.request_id()?);
+                ok(&views::request(&app.cancel(&caller, id).await?))
+            }
+            Endpoint::ConfirmPage => {
+                let (change, accounts) = app.confirmation(call.request_id()?).await?;
+                Ok(page::form(&change, &accounts))
+            }
+            Endpoint::ConfirmDecision => {
+                let id = call.request_id()?;
+                let (token, decision) = bodies::confirm_form(call.request)?;
+                let change = app.answer(id, &token, decision, Answerer::LinkHolder).await?;
+                let (change, accounts) = (change.clone(), app.confirmation(change.id).await.map(|(_, a)| a).unwrap_or_default());
+                Ok(page::answered(&change, &accounts, decision))
+            }
+        }
+    }
+
+    /// The error as problem+json, or as a page for the routes a browser opens.
+    fn failure(&self, endpoint: Endpoint, error: Error) -> ApiResponse {
+        if let Error::Internal(cause) | Error::Unavailable { cause, .. } = &error {
+            tracing::error!(%cause, "request failed");
+        }
+        match endpoint {
+            Endpoint::ConfirmPage | Endpoint::ConfirmDecision => page::problem(&error),
+            _ => problem::response(&error),
+        }
+    }
+}
+
+impl Call<'_> {
+    /// The signed-in caller: 401 when the entry point found no identity or a malformed one.
+    fn caller(&self) -> Result<AccountId, Error> {
+        let claimed = self.request.identity.as_deref().ok_or(Error::Unauthenticated)?;
+        AccountId::parse(claimed).map_err(|_| Error::Unauthenticated)
+    }
+
+    fn request_id(&self) -> Result<RequestId, Error> {
+        Ok(RequestId::parse(&self.params[0])?)
+    }
+
+    /// One query parameter, decoded; a parameter given twice is ambiguous, so refused.
+    fn query(&self, name: &str) -> Result<Option<String>, Error> {
+        let query = self.request.query.as_deref().unwrap_or("");
+        let mut values = form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key == name).map(|(_, v)| v.into_owned());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(Error::Invalid(format!("the query parameter {name} is given more than once")));
+        }
+        Ok(first.filter(|v| !v.is_empty()))
+    }
+}
+
+fn ok<T: Serialize>(body: &T) -> Result<ApiResponse, Error> {
+    json(StatusCode::OK, body)
+}
+
+fn json<T: Serialize>(status: StatusCode, body: &T) -> Result<ApiResponse, Error> {
+    let bytes = serde_json::to_vec(body).map_err(|e| Error::Internal(format!("serialising a response: {e}")))?;
+    let mut response = Response::new(Bytes::from(bytes));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

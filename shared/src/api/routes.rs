@@ -1,0 +1,179 @@
+//! The route table: every route of SPEC §5, the function that serves it on Lambda, and the
+//! matching of a request's method and path against it. `template.yaml` and `events/` are
+//! tested against this table.
+
+use http::Method;
+use percent_encoding::percent_decode_str;
+
+use crate::app::Error;
+
+/// What a route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    GetMe,
+    PatchMe,
+    ListMyServices,
+    GetService,
+    CreateContactChanges,
+    ListMyContactChanges,
+    GetContactChange,
+    Accept,
+    Refuse,
+    Resend,
+    Cancel,
+    ConfirmPage,
+    ConfirmDecision,
+}
+
+/// The Lambda function that serves a route: one per job, each with only the permissions
+/// its job needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    /// Every read: profile, services, requests. Reads only.
+    Read,
+    /// The caller's own profile: writes one account item.
+    Profile,
+    /// New requests: reads, one transaction, mails.
+    Create,
+    /// Closing decisions on a request (accept, refuse, cancel) and the emailed link's page.
+    Confirm,
+    /// Fresh tokens and mails for the pending parties.
+    Resend,
+}
+
+impl Function {
+    pub const ALL: [Function; 5] = [Function::Read, Function::Profile, Function::Create, Function::Confirm, Function::Resend];
+
+    /// The function's folder under `functions/`, and its binary's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Read => "read",
+            Function::Profile => "profile",
+            Function::Create => "create",
+            Function::Confirm => "confirm",
+            Function::Resend => "resend",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    /// In API Gateway's notation: `{name}` is one path segment.
+    pub path: &'static str,
+    pub endpoint: Endpoint,
+    pub function: Function,
+    /// Whether the caller must be signed in (the JWT authorizer guards the route).
+    pub signed_in: bool,
+}
+
+impl RouteSpec {
+    /// As API Gateway writes it: `GET /v1/me`.
+    pub fn route_key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+const fn route(method: &'static str, path: &'static str, endpoint: Endpoint, function: Function) -> RouteSpec {
+    RouteSpec { method, path, endpoint, function, signed_in: true }
+}
+
+/// SPEC §5, in its order.
+pub const ROUTES: &[RouteSpec] = &[
+    route("GET", "/v1/me", Endpoint::GetMe, Function::Read),
+    route("PATCH", "/v1/me", Endpoint::PatchMe, Function::Profile),
+    route("GET", "/v1/me/services", Endpoint::ListMyServices, Function::Read),
+    route("GET", "/v1/services/{service}", Endpoint::GetService, Function::Read),
+    route("POST", "/v1/services/{service}/contact-changes", Endpoint::CreateContactChanges, Function::Create),
+    route("GET", "/v1/me/contact-changes", Endpoint::ListMyContactChanges, Function::Read),
+    route("GET", "/v1/contact-changes/{id}", Endpoint::GetContactChange, Function::Read),
+    route("POST", "/v1/contact-changes/{id}/accept", Endpoint::Accept, Function::Confirm),
+    route("POST", "/v1/contact-changes/{id}/refuse", Endpoint::Refuse, Function::Confirm),
+    route("POST", "/v1/contact-changes/{id}/resend", Endpoint::Resend, Function::Resend),
+    route("POST", "/v1/contact-changes/{id}/cancel", Endpoint::Cancel, Function::Confirm),
+    // The emailed link's page: no login, the token alone authorises.
+    RouteSpec { method: "GET", path: "/confirm/{id}", endpoint: Endpoint::ConfirmPage, function: Function::Confirm, signed_in: false },
+    RouteSpec { method: "POST", path: "/confirm/{id}", endpoint: Endpoint::ConfirmDecision, function: Function::Confirm, signed_in: false },
+];
+
+/// The route for `method` and `path` (percent-encoded), with its decoded path parameters.
+/// `function` narrows the table to one function's routes.
+pub fn find(method: &Method, path: &str, function: Option<Function>) -> Result<(&'static RouteSpec, Vec<String>), Error> {
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    let mut path_matched = false;
+    for spec in ROUTES.iter().filter(|spec| function.is_none_or(|f| spec.function == f)) {
+        let Some(params) = match_path(spec.path, &segments)? else { continue };
+        path_matched = true;
+        if spec.method == method.as_str() {
+            return Ok((spec, params));
+        }
+    }
+    if path_matched { Err(Error::MethodNotAllowed(method.to_string())) } else { Err(Error::NoRoute) }
+}
+
+/// The allowed methods of a path, for a 405's `Allow` header.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    ROUTES.iter().filter(|spec| matches!(match_path(spec.path, &segments), Ok(Some(_)))).map(|spec| spec.method).collect()
+}
+
+fn match_path(pattern: &str, segments: &[&str]) -> Result<Option<Vec<String>>, Error> {
+    let pattern: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
+    if pattern.len() != segments.len() {
+        return Ok(None);
+    }
+    let mut params = Vec::new();
+    for (expected, actual) in pattern.iter().zip(segments) {
+        if expected.starts_with('{') {
+            if actual.is_empty() {
+                return Ok(None);
+            }
+            let decoded = percent_decode_str(actual)
+                .decode_utf8()
+                .map_err(|_| Error::Invalid("a path segment is not valid UTF-8 once decoded".to_owned()))?;
+            params.push(decoded.into_owned());
+        } else if expected != actual {
+            return Ok(None);
+        }
+    }
+    Ok(Some(params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_has_one_endpoint_and_one_method_and_path() {
+        let mut keys: Vec<String> = ROUTES.iter().map(RouteSpec::route_key).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), ROUTES.len());
+    }
+
+    #[test]
+    fn paths_match_with_decoded_parameters() {
+        let (spec, params) = find(&Method::GET, "/v1/services/example.com", None).unwrap();
+        assert_eq!(spec.endpoint, Endpoint::GetService);
+        assert_eq!(params, vec!["example.com"]);
+        let (_, params) = find(&Method::GET, "/v1/services/a%2Fb", None).unwrap();
+        assert_eq!(params, vec!["a/b"], "an encoded slash stays inside its segment");
+    }
+
+    #[test]
+    fn a_known_path_with_another_method_is_405_and_an_unknown_path_404() {
+        assert!(matches!(find(&Method::DELETE, "/v1/me", None), Err(Error::MethodNotAllowed(_))));
+        assert!(matches!(find(&Method::GET, "/v1/nothing", None), Err(Error::NoRoute)));
+        assert!(matches!(find(&Method::GET, "/v1/services/", None), Err(Error::NoRoute)));
+        assert!(matches!(find(&Method::GET, "/v1/services/%FF", None), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn a_function_serves_only_its_own_routes() {
+        assert!(find(&Method::GET, "/v1/me", Some(Function::Read)).is_ok());
+        assert!(matches!(find(&Method::GET, "/v1/me", Some(Function::Create)), Err(Error::NoRoute)));
+        for function in Function::ALL {
+            assert!(ROUTES.iter().any(|r| r.function == function), "{function:?} serves nothing");
+        }
+    }
+}

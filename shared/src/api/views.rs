@@ -1,0 +1,130 @@
+//! What the API returns (SPEC §5), built from domain values. Token hashes, versions and
+//! other storage details never appear here.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::cursor;
+use crate::app::ServiceView;
+use crate::domain::lifecycle::FailReason;
+use crate::domain::{Account, AccountId, ContactChange, Contacts, HistoryEntry, PartyStatus, RequestId, Role, Roles, ServiceName, State};
+use crate::ports::Page;
+
+#[derive(Serialize)]
+pub(super) struct Profile<'a> {
+    account: &'a AccountId,
+    name: &'a str,
+    email: &'a str,
+    language: &'static str,
+    payment_status: &'static str,
+}
+
+pub(super) fn profile(account: &Account) -> Profile<'_> {
+    Profile {
+        account: &account.id,
+        name: account.name.as_str(),
+        email: account.email.as_str(),
+        language: account.language.as_str(),
+        payment_status: account.payment_status.as_str(),
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct ServiceBody<'a> {
+    service: &'a ServiceName,
+    contacts: &'a Contacts,
+    my_roles: &'a [Role],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending: Option<&'a [RequestId]>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Services<'a> {
+    services: Vec<ServiceBody<'a>>,
+    next_cursor: Option<String>,
+}
+
+pub(super) fn services(page: Page<ServiceView>) -> serde_json::Value {
+    let next_cursor = if page.more { page.items.last().map(|v| cursor::service(&v.service.name)) } else { None };
+    let body = Services {
+        services: page
+            .items
+            .iter()
+            .map(|v| ServiceBody { service: &v.service.name, contacts: &v.service.contacts, my_roles: &v.my_roles, pending: None })
+            .collect(),
+        next_cursor,
+    };
+    serde_json::to_value(body).unwrap_or_default()
+}
+
+pub(super) fn service(view: &ServiceView) -> ServiceBody<'_> {
+    ServiceBody { service: &view.service.name, contacts: &view.service.contacts, my_roles: &view.my_roles, pending: Some(&view.pending) }
+}
+
+#[derive(Serialize)]
+struct PartyBody<'a> {
+    account: &'a AccountId,
+    status: PartyStatus,
+}
+
+#[derive(Serialize)]
+pub(super) struct Request<'a> {
+    id: RequestId,
+    service: &'a ServiceName,
+    roles: &'a Roles,
+    from: &'a AccountId,
+    to: &'a AccountId,
+    requested_by: &'a AccountId,
+    state: State,
+    parties: Vec<PartyBody<'a>>,
+    /// The parties still awaited while the request is pending.
+    awaiting: Vec<&'a AccountId>,
+    informed: &'a [AccountId],
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    closed_at: Option<OffsetDateTime>,
+    reason: Option<FailReason>,
+    history: &'a [HistoryEntry],
+}
+
+pub(super) fn request(change: &ContactChange) -> Request<'_> {
+    Request {
+        id: change.id,
+        service: &change.service,
+        roles: &change.roles,
+        from: &change.from,
+        to: &change.to,
+        requested_by: &change.requested_by,
+        state: change.state,
+        parties: change.parties.iter().map(|p| PartyBody { account: &p.account, status: p.status }).collect(),
+        awaiting: if change.state == State::Pending { change.awaiting().collect() } else { vec![] },
+        informed: &change.informed,
+        created_at: change.created_at,
+        expires_at: change.expires_at,
+        closed_at: change.closed_at,
+        reason: change.reason,
+        history: &change.history,
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct Requests<'a> {
+    requests: Vec<Request<'a>>,
+    next_cursor: Option<String>,
+}
+
+pub(super) fn requests(changes: &[ContactChange], next: Option<RequestId>) -> Requests<'_> {
+    Requests { requests: changes.iter().map(request).collect(), next_cursor: next.map(cursor::request) }
+}
+
+#[derive(Serialize)]
+pub(super) struct Created<'a> {
+    requests: Vec<Request<'a>>,
+}
+
+pub(super) fn created(changes: &[ContactChange]) -> Created<'_> {
+    Created { requests: changes.iter().map(request).collect() }
+}

@@ -1,0 +1,438 @@
+//! The use cases of SPEC §5, written against the ports.
+
+mod error;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+pub use error::Error;
+
+use crate::config::Config;
+use crate::domain::lifecycle::FailReason;
+use crate::domain::{rules, Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName, State, Step, Token};
+use crate::mail::{self, MailKind};
+use crate::ports::{Clock, Effect, Mailer, Page, ProfilePatch, Store, StoreError};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How many items a listing returns at most per page.
+pub const PAGE_SIZE: usize = 50;
+
+/// How often a write that lost a race (`StoreError::Stale`) is tried again on fresh data
+/// before the caller is asked to retry.
+const ATTEMPTS: usize = 8;
+
+/// A service as one of its contacts sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceView {
+    pub service: Service,
+    pub my_roles: Vec<Role>,
+    /// The live pending requests on its roles.
+    pub pending: Vec<RequestId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Accept,
+    Refuse,
+}
+
+/// Who answers with a token: a signed-in caller (whose token it must be), or whoever
+/// holds the emailed link, where the token alone authorises.
+#[derive(Debug, Clone, Copy)]
+pub enum Answerer<'a> {
+    Caller(&'a AccountId),
+    LinkHolder,
+}
+
+/// The application: the ports, the configuration and the clock.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    config: Arc<Config>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>, config: Config) -> Self {
+        Self { store, mailer, clock, config: Arc::new(config) }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    // ---- profile -------------------------------------------------------------------------
+
+    pub async fn profile(&self, caller: &AccountId) -> Result<Account> {
+        self.store.account(caller).await?.ok_or_else(no_profile)
+    }
+
+    pub async fn update_profile(&self, caller: &AccountId, patch: ProfilePatch) -> Result<Account> {
+        self.store.update_profile(caller, &patch).await?.ok_or_else(no_profile)
+    }
+
+    // ---- services ------------------------------------------------------------------------
+
+    pub async fn my_services(&self, caller: &AccountId, after: Option<ServiceName>) -> Result<Page<ServiceView>> {
+        let page = self.store.services_of(caller, after.as_ref(), PAGE_SIZE).await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|service| ServiceView { my_roles: service.contacts.roles_of(caller), service, pending: vec![] })
+                .collect(),
+            more: page.more,
+        })
+    }
+
+    pub async fn service(&self, caller: &AccountId, name: &ServiceName) -> Result<ServiceView> {
+        let record = self.store.service(name).await?.filter(|r| !r.service.contacts.roles_of(caller).is_empty()).ok_or_else(no_service)?;
+        let now = self.now();
+        let mut pending: Vec<RequestId> = record.locks.iter().filter(|lock| lock.expires_at > now).map(|lock| lock.request).collect();
+        pending.sort();
+        pending.dedup();
+        Ok(ServiceView { my_roles: record.service.contacts.roles_of(caller), service: record.service, pending })
+    }
+
+    // ---- requests ------------------------------------------------------------------------
+
+    /// Asks to move each `(role, new account)` of `name`; SPEC §2 decides who confirms.
+    pub async fn create(&self, caller: &AccountId, name: &ServiceName, asks: Vec<(Role, AccountId)>) -> Result<Vec<ContactChange>> {
+        let service = self.store.service(name).await?.ok_or_else(no_service)?.service;
+        let plans = rules::plan(&service.contacts, caller, &asks)?;
+
+        // Every account the requests will name: to check them, and to write to them.
+        let mut named: Vec<AccountId> = vec![caller.clone()];
+        for plan in &plans {
+            named.extend([plan.from.clone(), plan.to.clone()]);
+            named.extend(plan.inform.iter().cloned());
+        }
+        named.sort();
+        named.dedup();
+        let accounts = self.accounts_by_id(&named).await?;
+        for plan in &plans {
+            if !accounts.contains_key(&plan.to) {
+                return Err(Error::UnknownAccount(plan.to.clone()));
+            }
+            if plan.roles.contains(Role::Billing) {
+                for account in [&plan.from, &plan.to] {
+                    if accounts.get(account).is_none_or(|a| !a.in_good_standing()) {
+                        return Err(Error::PaymentOverdue(account.clone()));
+                    }
+                }
+            }
+        }
+
+        let now = self.now();
+        let (mut changes, tokens): (Vec<ContactChange>, Vec<Vec<(AccountId, Token)>>) = plans
+            .into_iter()
+            .map(|plan| ContactChange::open(name.clone(), plan, caller.clone(), now, self.config.token_ttl))
+            .unzip();
+        self.store.create(&changes, now).await?;
+        tracing::info!(requests = ?changes.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), service = %name, "contact change requested");
+
+        for (change, tokens) in changes.iter_mut().zip(tokens) {
+            let mut steps = self.mail_tokens(change, &tokens, &accounts).await;
+            for informed in change.informed.clone() {
+                steps.push(self.mail(change, &informed, &accounts, MailKind::Informed).await);
+            }
+            *change = self.record(change.clone(), steps).await?;
+        }
+        Ok(changes)
+    }
+
+    /// One request, as its requester, a party, its previous holder or a contact of its service sees it.
+    pub async fn request(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
+        let mut change = self.visible_request(caller, id).await?;
+        change.observe(self.now());
+        Ok(change)
+    }
+
+    /// The requests that involve the caller, newest first, optionally only those in `state`.
+    /// A page may hold fewer than `PAGE_SIZE` matches when `state` filters some out.
+    pub async fn my_requests(&self, caller: &AccountId, state: Option<State>, before: Option<RequestId>) -> Result<(Vec<ContactChange>, Option<RequestId>)> {
+        let page = self.store.requests_of(caller, before, PAGE_SIZE).await?;
+        let cursor = if page.more { page.items.last().map(|c| c.id) } else { None };
+        let now = self.now();
+        let items = page
+            .items
+            .into_iter()
+            .map(|mut change| {
+                change.observe(now);
+                change
+            })
+            .filter(|change| state.is_none_or(|s| change.state == s))
+            .collect();
+        Ok((items, cursor))
+    }
+
+    /// Accepts or refuses with a token. The last acceptance applies the change, once.
+    pub async fn answer(&self, id: RequestId, token: &str, decision: Decision, answerer: Answerer<'_>) -> Result<ContactChange> {
+        let token = Token::parse(token);
+        for _ in 0..ATTEMPTS {
+            let mut change = match answerer {
+                Answerer::Caller(caller) => self.visible_request(caller, id).await?,
+                Answerer::LinkHolder => self.store.request(id).await?.ok_or_else(no_request)?,
+            };
+            let now = self.now();
+            self.ensure_pending(&mut change, now).await?;
+            let party = token.as_ref().and_then(|t| change.party_holding(t)).cloned().ok_or(Error::TokenMismatch)?;
+            if let Answerer::Caller(caller) = answerer {
+                if *caller != party {
+                    return Err(Error::TokenMismatch);
+                }
+            }
+            let outcome = match decision {
+                Decision::Refuse => {
+                    change.step(Step::Refuse { party }, now)?;
+                    self.save(&mut change, Effect::ReleaseLocks).await.map(|()| Some(MailKind::Refused))
+                }
+                Decision::Accept => {
+                    let read = change.clone();
+                    change.step(Step::Accept { party: party.clone() }, now)?;
+                    if change.all_accepted() {
+                        self.take_effect(read, &mut change, party, now).await
+                    } else {
+                        self.save(&mut change, Effect::Nothing).await.map(|()| None)
+                    }
+                }
+            };
+            match outcome {
+                Err(StoreError::Stale) => continue,
+                Err(other) => return Err(other.into()),
+                Ok(None) => return Ok(change),
+                Ok(Some(kind)) => return self.announce(change, kind).await,
+            }
+        }
+        Err(contended())
+    }
+
+    /// Sends the pending parties' emails again with fresh tokens, to their current address.
+    pub async fn resend(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
+        for _ in 0..ATTEMPTS {
+            let mut change = self.visible_request(caller, id).await?;
+            let now = self.now();
+            self.ensure_pending(&mut change, now).await?;
+            if !change.is_party(caller) {
+                return Err(Error::Forbidden("only a party to the request may have its emails sent again".to_owned()));
+            }
+            if let Some(last) = change.last_resent_at {
+                let wait = last + self.config.resend_cooldown - now;
+                if wait.is_positive() {
+                    return Err(Error::TooSoon { retry_after: wait.as_seconds_f64().ceil() as u64 });
+                }
+            }
+            let tokens: Vec<(AccountId, Token)> = change.awaiting().map(|a| (a.clone(), Token::generate())).collect();
+            let hashes = tokens.iter().map(|(a, t)| (a.clone(), t.hash())).collect();
+            change.step(Step::Resend { by: caller.clone(), tokens: hashes }, now)?;
+            match self.save(&mut change, Effect::Nothing).await {
+                Err(StoreError::Stale) => continue,
+                Err(other) => return Err(other.into()),
+                Ok(()) => {}
+            }
+            let awaited: Vec<AccountId> = tokens.iter().map(|(a, _)| a.clone()).collect();
+            let mut named = awaited.clone();
+            named.extend([change.from.clone(), change.to.clone(), change.requested_by.clone()]);
+            let accounts = self.accounts_by_id(&named).await?;
+            let steps = self.mail_tokens(&change, &tokens, &accounts).await;
+            return self.record(change, steps).await;
+        }
+        Err(contended())
+    }
+
+    /// The requester withdraws a pending request.
+    pub async fn cancel(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
+        for _ in 0..ATTEMPTS {
+            let mut change = self.visible_request(caller, id).await?;
+            let now = self.now();
+            self.ensure_pending(&mut change, now).await?;
+            change.step(Step::Cancel { by: caller.clone() }, now)?;
+            match self.save(&mut change, Effect::ReleaseLocks).await {
+                Err(StoreError::Stale) => continue,
+                Err(other) => return Err(other.into()),
+                Ok(()) => return self.announce(change, MailKind::Cancelled).await,
+            }
+        }
+        Err(contended())
+    }
+
+    /// What the emailed link's page shows: the request, to whoever holds its id, and the
+    /// accounts it names. Reading changes nothing.
+    pub async fn confirmation(&self, id: RequestId) -> Result<(ContactChange, HashMap<AccountId, Account>)> {
+        let mut change = self.store.request(id).await?.ok_or_else(no_request)?;
+        change.observe(self.now());
+        let accounts = self.accounts_by_id(&[change.from.clone(), change.to.clone(), change.requested_by.clone()]).await?;
+        Ok((change, accounts))
+    }
+
+    // ---- the provider's systems ------------------------------------------------------------
+
+    pub async fn put_account(&self, account: &Account) -> Result<()> {
+        Ok(self.store.put_account(account).await?)
+    }
+
+    pub async fn put_service(&self, service: &Service) -> Result<()> {
+        for holder in service.contacts.holders() {
+            if self.store.account(&holder).await?.is_none() {
+                return Err(Error::UnknownAccount(holder));
+            }
+        }
+        Ok(self.store.put_service(service).await?)
+    }
+
+    // ---- steps shared by the use cases -----------------------------------------------------
+
+    /// The last acceptance: the change takes effect atomically, or fails with a reason and
+    /// changes nothing. `read` is the request as read, before this acceptance.
+    async fn take_effect(&self, read: ContactChange, change: &mut ContactChange, party: AccountId, now: OffsetDateTime) -> Result<Option<MailKind<'static>>, StoreError> {
+        let require_good_standing = if change.roles.contains(Role::Billing) { vec![change.from.clone(), change.to.clone()] } else { vec![] };
+        change.step(Step::Complete, now).expect("every party has accepted");
+        let reason = match self.save(change, Effect::Apply { require_good_standing }).await {
+            Ok(()) => {
+                tracing::info!(request = %change.id, service = %change.service, "contact change done");
+                return Ok(Some(MailKind::Done));
+            }
+            Err(StoreError::HoldersChanged) => FailReason::HoldersChanged,
+            Err(StoreError::NotInGoodStanding(_)) => FailReason::PaymentOverdue,
+            Err(other) => return Err(other),
+        };
+        *change = read;
+        change.step(Step::Accept { party }, now).expect("it fitted a moment ago");
+        change.step(Step::Fail { reason }, now).expect("every party has accepted");
+        self.save(change, Effect::ReleaseLocks).await?;
+        tracing::info!(request = %change.id, reason = reason.as_str(), "contact change failed");
+        Ok(Some(MailKind::Failed))
+    }
+
+    /// Mails the outcome of a closed request to everyone it must reach, and records any mail
+    /// that could not be sent (which resend cannot recover, so it must be visible).
+    async fn announce(&self, change: ContactChange, kind: MailKind<'_>) -> Result<ContactChange> {
+        let mut recipients: Vec<AccountId> = change.parties.iter().map(|p| p.account.clone()).collect();
+        if kind == MailKind::Done && !recipients.contains(&change.from) {
+            recipients.push(change.from.clone());
+        }
+        let mut named = recipients.clone();
+        named.extend([change.to.clone(), change.requested_by.clone()]);
+        let accounts = self.accounts_by_id(&named).await?;
+        let mut failures = Vec::new();
+        for recipient in &recipients {
+            let step = self.mail(&change, recipient, &accounts, kind).await;
+            if matches!(step, Step::MailFailed { .. }) {
+                failures.push(step);
+            }
+        }
+        if failures.is_empty() { Ok(change) } else { self.record(change, failures).await }
+    }
+
+    /// Mails each party its token; returns what to record.
+    async fn mail_tokens(&self, change: &ContactChange, tokens: &[(AccountId, Token)], accounts: &HashMap<AccountId, Account>) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for (party, token) in tokens {
+            let link = format!("{}/confirm/{}#token={}", self.config.public_base_url, change.id, token.expose());
+            steps.push(self.mail(change, party, accounts, MailKind::Confirm { link: &link, token }).await);
+        }
+        steps
+    }
+
+    /// Renders and sends one mail; the result is the history step that says what happened.
+    async fn mail(&self, change: &ContactChange, to: &AccountId, accounts: &HashMap<AccountId, Account>, kind: MailKind<'_>) -> Step {
+        let Some(recipient) = accounts.get(to) else {
+            tracing::error!(request = %change.id, account = %to, "no account to mail");
+            return Step::MailFailed { to: to.clone() };
+        };
+        let mail = mail::compose(kind, change, recipient, accounts, &self.config.mail_from);
+        match self.mailer.send(&mail).await {
+            Ok(()) => Step::Mailed { to: to.clone() },
+            Err(error) => {
+                tracing::warn!(request = %change.id, account = %to, %error, "mail not sent");
+                Step::MailFailed { to: to.clone() }
+            }
+        }
+    }
+
+    /// Appends mail events to the history, on fresh data if someone saved meanwhile.
+    async fn record(&self, mut change: ContactChange, steps: Vec<Step>) -> Result<ContactChange> {
+        let now = self.now();
+        for _ in 0..ATTEMPTS {
+            let mut updated = change.clone();
+            for step in &steps {
+                updated.step(step.clone(), now)?;
+            }
+            match self.save(&mut updated, Effect::Nothing).await {
+                Ok(()) => return Ok(updated),
+                Err(StoreError::Stale) => change = self.store.request(change.id).await?.ok_or_else(no_request)?,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(contended())
+    }
+
+    /// Saves over the version that was read.
+    async fn save(&self, change: &mut ContactChange, effect: Effect) -> Result<(), StoreError> {
+        change.version += 1;
+        self.store.save(change, effect).await
+    }
+
+    /// Fails unless the request is pending; a request found past its expiry is closed as
+    /// `expired` on the way (so its locks go), whoever notices first.
+    async fn ensure_pending(&self, change: &mut ContactChange, now: OffsetDateTime) -> Result<()> {
+        if change.observe(now) {
+            match self.save(change, Effect::ReleaseLocks).await {
+                Ok(()) | Err(StoreError::Stale) => {}
+                Err(other) => tracing::warn!(request = %change.id, %other, "could not record expiry"),
+            }
+            return Err(Error::Expired);
+        }
+        match change.state {
+            State::Pending => Ok(()),
+            State::Expired => Err(Error::Expired),
+            closed => Err(Error::NotPending(closed)),
+        }
+    }
+
+    /// The request, if `caller` may see it: its requester, a party, its previous holder, or a
+    /// current contact of its service. Anyone else is told it does not exist.
+    async fn visible_request(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
+        let change = self.store.request(id).await?.ok_or_else(no_request)?;
+        if change.involves(caller) {
+            return Ok(change);
+        }
+        let contact = self.store.service(&change.service).await?.is_some_and(|r| !r.service.contacts.roles_of(caller).is_empty());
+        if contact { Ok(change) } else { Err(no_request()) }
+    }
+
+    async fn accounts_by_id(&self, ids: &[AccountId]) -> Result<HashMap<AccountId, Account>> {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        Ok(self.store.accounts(&ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect())
+    }
+}
+
+fn no_profile() -> Error {
+    Error::NotFound("there is no profile for this account".to_owned())
+}
+
+fn no_service() -> Error {
+    Error::NotFound("no such service among yours".to_owned())
+}
+
+fn no_request() -> Error {
+    Error::NotFound("no such contact-change request among yours".to_owned())
+}
+
+fn contended() -> Error {
+    Error::Unavailable { retry_after: 1, cause: "the request kept changing under concurrent updates".to_owned() }
+}

@@ -1,0 +1,27 @@
+//! The rules of SPEC.md as types. Nothing here performs I/O or knows about HTTP.
+
+pub mod account;
+pub mod ids;
+pub mod lifecycle;
+pub mod role;
+pub mod rules;
+pub mod service;
+pub mod token;
+
+pub use account::{Account, DisplayName, EmailAddress, Language, PaymentStatus};
+pub use ids::{AccountId, RequestId, ServiceName};
+pub use lifecycle::{ContactChange, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, State, Step};
+pub use role::{Role, Roles};
+pub use service::{Contacts, Service};
+pub use token::{Token, TokenHash};
+
+/// Why an input value was refused; the message is safe to show to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+impl InvalidValue {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

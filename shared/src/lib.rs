@@ -1,0 +1,19 @@
+//! service-contacts: who holds the `admin`, `tech` and `billing` roles of a service, and how
+//! a holder moves a role to another account with every party's emailed consent.
+//!
+//! - [`domain`]: the rules of the provider's guide as types (no I/O, no HTTP);
+//! - [`ports`]: what the use cases need from the outside world (`Store`, `Mailer`, `Clock`);
+//! - [`app`]: the use cases, written against the ports;
+//! - [`mail`]: the emails, rendered in the recipient's language;
+//! - [`api`]: the HTTP contract (routes, bodies, problem+json, the confirmation page),
+//!   shared by the local server and every Lambda function;
+//! - [`adapters`]: the ports' implementations (embedded store, outbox, and with the
+//!   `aws` feature DynamoDB and SES).
+
+pub mod adapters;
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod mail;
+pub mod ports;

@@ -1,0 +1,129 @@
+//! What the use cases need from the outside world. Adapters implement these; the use cases
+//! never know which adapter they have.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Language, RequestId, Role, Service, ServiceName};
+use crate::mail::Mail;
+
+/// One page of a listing, in the listing's order; `more` says whether another page follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub more: bool,
+}
+
+/// A service with the pending requests that hold its roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRecord {
+    pub service: Service,
+    pub locks: Vec<Lock>,
+}
+
+/// "A pending request holds this role of this service": at most one per (service, role).
+/// It lapses at `expires_at` even if nobody deletes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    pub role: Role,
+    pub request: RequestId,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A change to one's own profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfilePatch {
+    pub email: Option<EmailAddress>,
+    pub language: Option<Language>,
+}
+
+/// What else a save of a request does, in the same atomic write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// The request alone changes.
+    Nothing,
+    /// The request closed: its locks go.
+    ReleaseLocks,
+    /// The request is done: its roles move from `from` to `to`, on the condition that `from`
+    /// still holds them and that each of `require_good_standing` is in good standing; the
+    /// memberships follow and the locks go.
+    Apply { require_good_standing: Vec<AccountId> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The request was saved by someone else since it was read (its version moved on).
+    #[error("the request changed since it was read")]
+    Stale,
+    /// A live lock holds the role: another request is pending on it.
+    #[error("a pending request already holds the {0} role")]
+    PendingExists(Role),
+    /// `Apply`: a role's holder is no longer the request's `from`.
+    #[error("the service's contacts changed since the request was made")]
+    HoldersChanged,
+    /// `Apply`: this account is not (or no longer) in good standing.
+    #[error("{0} is not in good standing")]
+    NotInGoodStanding(AccountId),
+    /// Unreachable, throttled or timed out: nothing was written, trying again may work.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the store failed: {0}")]
+    Failed(String),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+    /// The accounts among `ids` that exist, in any order.
+    async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
+    /// Applies `patch` to an existing account; `None` if there is no such account.
+    async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError>;
+    async fn put_account(&self, account: &Account) -> Result<(), StoreError>;
+
+    async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError>;
+    /// Upserts a service as the provider's systems see it; memberships follow.
+    async fn put_service(&self, service: &Service) -> Result<(), StoreError>;
+    /// The services where `account` holds a role, by name, after `after`.
+    async fn services_of(&self, account: &AccountId, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError>;
+
+    /// Stores new pending requests and their locks, all or none; `PendingExists` if a live
+    /// lock (one whose `expires_at` is after `now`) holds one of their roles.
+    async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn request(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError>;
+    /// The requests that involve `account` (`ContactChange::involved`), newest first, older than `before`.
+    async fn requests_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError>;
+    /// Saves `change` over the version it was read at (`change.version - 1`), with `effect`,
+    /// atomically; `Stale` if that is no longer the stored version.
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// Throttled or unreachable: the same mail may go through later.
+    #[error("the mail service is unavailable: {0}")]
+    Retryable(String),
+    #[error("the mail was refused: {0}")]
+    Rejected(String),
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    /// Hands one mail to the mail service.
+    async fn send(&self, mail: &Mail) -> Result<(), MailError>;
+}
+
+/// The time, from one place, so that tests can move it.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system clock, to the millisecond (what the API and the stores keep).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000).expect("fewer nanoseconds is still valid")
+    }
+}
