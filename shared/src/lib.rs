@@ -15,5 +15,6 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod fixtures;
 pub mod mail;
 pub mod ports;

@@ -13,7 +13,6 @@ pub struct Service {
 
 /// Exactly one holder per role; one account may hold several.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Contacts {
     pub admin: AccountId,
     pub tech: AccountId,
