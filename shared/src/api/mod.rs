@@ -6,6 +6,7 @@ mod bodies;
 mod cursor;
 mod page;
 pub mod problem;
+pub mod provider;
 pub mod routes;
 mod views;
 

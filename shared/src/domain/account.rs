@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{AccountId, InvalidValue, ids::printable};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Account {
     pub id: AccountId,
     pub name: DisplayName,

@@ -4,11 +4,29 @@ use serde::{Deserialize, Serialize};
 
 use super::{AccountId, Role, ServiceName};
 
+/// In JSON, flat: `{"name", "admin", "tech", "billing"}` (the fixtures' shape), nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "FlatService")]
 pub struct Service {
     pub name: ServiceName,
     #[serde(flatten)]
     pub contacts: Contacts,
+}
+
+/// `flatten` cannot deny unknown fields; this flat twin can.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatService {
+    name: ServiceName,
+    admin: AccountId,
+    tech: AccountId,
+    billing: AccountId,
+}
+
+impl From<FlatService> for Service {
+    fn from(flat: FlatService) -> Self {
+        Service { name: flat.name, contacts: Contacts { admin: flat.admin, tech: flat.tech, billing: flat.billing } }
+    }
 }
 
 /// Exactly one holder per role; one account may hold several.

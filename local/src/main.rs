@@ -1,0 +1,122 @@
+//! `contacts-local --port 3000 [--fixtures FILE]`: see the crate's documentation and SPEC §6.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use contacts_local::{Local, serve};
+use shared::adapters::{MemoryStore, Outbox};
+use shared::api::Router;
+use shared::app::App;
+use shared::config::Config;
+use shared::fixtures::Fixtures;
+use shared::ports::SystemClock;
+use tokio::net::TcpListener;
+
+const USAGE: &str = "usage: contacts-local [--port N] [--fixtures FILE]
+
+Serves every route of service-contacts on 127.0.0.1, on an embedded store and an outbox.
+Configuration comes from the environment: TOKEN_TTL_SECONDS, RESEND_COOLDOWN_SECONDS,
+PUBLIC_BASE_URL, MAIL_FROM (and with DynamoDB/SES: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB,
+AWS_ENDPOINT_URL_SESV2).";
+
+struct Args {
+    port: u16,
+    fixtures: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args { port: 3000, fixtures: None };
+    let mut iter = std::env::args().skip(1);
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--port" => {
+                let value = iter.next().ok_or("--port needs a number")?;
+                args.port = value.parse().map_err(|_| format!("--port needs a number, not {value:?}"))?;
+            }
+            "--fixtures" => args.fixtures = Some(iter.next().ok_or("--fixtures needs a file")?),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("contacts-local: {message}");
+            }
+            eprintln!("{USAGE}");
+            return if message.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) };
+        }
+    };
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("contacts-local: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let listener = TcpListener::bind(address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let mut config = Config::from_env().map_err(|e| e.to_string())?;
+    if std::env::var_os("PUBLIC_BASE_URL").is_none() {
+        // The emailed links then open this very server.
+        config.public_base_url = base.clone();
+    }
+    let fixtures = match &args.fixtures {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+            Fixtures::parse(&text).map_err(|e| format!("{path} is not valid fixtures: {e}"))?
+        }
+        None => Fixtures::demo(),
+    };
+    let outbox = Arc::new(Outbox::new());
+    let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), config);
+    fixtures.load(&app).await.map_err(|e| format!("loading fixtures: {e}"))?;
+
+    banner(&base, args.fixtures.is_none(), &fixtures);
+    let local = Local { router: Router::new(app), outbox: Some(outbox) };
+    tokio::select! {
+        () = serve(listener, local) => Ok(()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
+fn banner(base: &str, demo: bool, fixtures: &Fixtures) {
+    eprintln!(
+        "
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+!!  DEVELOPMENT SERVER. Identity is whatever `Authorization: Bearer <account-id>`  !!
+!!  says, with no check at all. Never expose it beyond this machine.               !!
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+
+contacts-local listening on {base}: {} accounts, {} services loaded.
+Mails sent so far: curl -s {base}/_local/outbox",
+        fixtures.accounts.len(),
+        fixtures.services.len()
+    );
+    if demo {
+        eprintln!(
+            "
+Demo data: example.com has admin ad1000-ovh (Ada), tech te2000-ovh (Teo), billing bi3000-ovh (Bea);
+ne4000-ovh (Ned) holds no role. Try:
+  curl -s {base}/v1/me/services -H 'Authorization: Bearer ad1000-ovh'
+  curl -s -X POST {base}/v1/services/example.com/contact-changes \\
+       -H 'Authorization: Bearer ad1000-ovh' -d '{{\"tech\": \"ne4000-ovh\"}}'
+  curl -s {base}/_local/outbox     # the confirmation mails, with their links and tokens
+  curl -s -X POST {base}/v1/contact-changes/<id>/accept \\
+       -H 'Authorization: Bearer ad1000-ovh' -d '{{\"token\": \"<Ada's token>\"}}'
+Or open a mail's link in a browser."
+        );
+    }
+}
