@@ -321,3 +321,158 @@ impl ContactChange {
         self.history.push(HistoryEntry { at, event, by, to });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Role, rules};
+    use time::Duration;
+
+    fn id(s: &str) -> AccountId {
+        AccountId::parse(s).unwrap()
+    }
+
+    fn t0() -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
+    }
+
+    /// admin aa1 asks tech tt1 -> nn1: parties aa1 and nn1, tt1 informed.
+    fn pending() -> (ContactChange, Vec<(AccountId, Token)>) {
+        let contacts = crate::domain::Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
+        let plan = rules::plan(&contacts, &id("aa1-ovh"), &[(Role::Tech, id("nn1-ovh"))]).unwrap().remove(0);
+        ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), t0(), Duration::days(7))
+    }
+
+    fn events(change: &ContactChange) -> Vec<HistoryEvent> {
+        change.history.iter().map(|h| h.event).collect()
+    }
+
+    #[test]
+    fn a_new_request_is_pending_with_one_distinct_token_per_party() {
+        let (change, tokens) = pending();
+        assert_eq!(change.state, State::Pending);
+        assert_eq!(tokens.len(), 2);
+        assert_ne!(tokens[0].1, tokens[1].1);
+        assert_eq!(change.party_holding(&tokens[0].1), Some(&id("aa1-ovh")));
+        assert_eq!(change.party_holding(&tokens[1].1), Some(&id("nn1-ovh")));
+        assert_eq!(change.expires_at, t0() + Duration::days(7));
+        assert_eq!(events(&change), vec![HistoryEvent::Created]);
+    }
+
+    #[test]
+    fn one_acceptance_of_two_leaves_it_pending_awaiting_the_other() {
+        let (mut change, _) = pending();
+        change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
+        assert_eq!(change.state, State::Pending);
+        assert_eq!(change.awaiting().collect::<Vec<_>>(), vec![&id("nn1-ovh")]);
+        assert!(!change.all_accepted());
+        assert_eq!(change.step(Step::Complete, t0()), Err(LifecycleError::StillAwaited));
+    }
+
+    #[test]
+    fn a_token_is_single_use() {
+        let (mut change, tokens) = pending();
+        change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
+        assert_eq!(change.party_holding(&tokens[0].1), None);
+        assert_eq!(change.step(Step::Accept { party: id("aa1-ovh") }, t0()), Err(LifecycleError::AlreadyAnswered));
+    }
+
+    #[test]
+    fn every_acceptance_then_complete_makes_it_done_and_closed() {
+        let (mut change, tokens) = pending();
+        change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
+        change.step(Step::Accept { party: id("nn1-ovh") }, t0()).unwrap();
+        change.step(Step::Complete, t0()).unwrap();
+        assert_eq!(change.state, State::Done);
+        assert_eq!(change.closed_at, Some(t0()));
+        assert!(tokens.iter().all(|(_, t)| change.party_holding(t).is_none()));
+        assert_eq!(events(&change), vec![HistoryEvent::Created, HistoryEvent::Accepted, HistoryEvent::Accepted, HistoryEvent::Done]);
+    }
+
+    #[test]
+    fn one_refusal_makes_it_refused_and_spends_every_token() {
+        let (mut change, tokens) = pending();
+        change.step(Step::Refuse { party: id("nn1-ovh") }, t0()).unwrap();
+        assert_eq!(change.state, State::Refused);
+        assert!(tokens.iter().all(|(_, t)| change.party_holding(t).is_none()));
+    }
+
+    #[test]
+    fn only_the_requester_may_cancel() {
+        let (mut change, _) = pending();
+        assert_eq!(change.step(Step::Cancel { by: id("nn1-ovh") }, t0()), Err(LifecycleError::NotTheRequester));
+        change.step(Step::Cancel { by: id("aa1-ovh") }, t0()).unwrap();
+        assert_eq!(change.state, State::Cancelled);
+    }
+
+    #[test]
+    fn a_fully_accepted_request_that_cannot_take_effect_fails_with_its_reason() {
+        let (mut change, _) = pending();
+        assert_eq!(change.step(Step::Fail { reason: FailReason::HoldersChanged }, t0()), Err(LifecycleError::StillAwaited));
+        change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
+        change.step(Step::Accept { party: id("nn1-ovh") }, t0()).unwrap();
+        change.step(Step::Fail { reason: FailReason::HoldersChanged }, t0()).unwrap();
+        assert_eq!(change.state, State::Failed);
+        assert_eq!(change.reason, Some(FailReason::HoldersChanged));
+    }
+
+    #[test]
+    fn a_request_past_its_expiry_is_expired_at_its_expiry_time_and_takes_no_answer() {
+        let (mut change, _) = pending();
+        let later = t0() + Duration::days(8);
+        assert_eq!(change.step(Step::Accept { party: id("aa1-ovh") }, later), Err(LifecycleError::Expired));
+        assert!(change.observe(later));
+        assert_eq!(change.state, State::Expired);
+        assert_eq!(change.closed_at, Some(change.expires_at));
+        assert!(!change.observe(later), "expiry happens once");
+        assert_eq!(change.step(Step::Accept { party: id("aa1-ovh") }, later), Err(LifecycleError::Expired));
+    }
+
+    #[test]
+    fn no_step_but_mail_records_fits_a_closed_request() {
+        for close in [Step::Refuse { party: id("aa1-ovh") }, Step::Cancel { by: id("aa1-ovh") }] {
+            let (mut change, _) = pending();
+            change.step(close, t0()).unwrap();
+            let closed = change.state;
+            for step in [
+                Step::Accept { party: id("nn1-ovh") },
+                Step::Refuse { party: id("nn1-ovh") },
+                Step::Cancel { by: id("aa1-ovh") },
+                Step::Resend { by: id("aa1-ovh"), tokens: vec![] },
+                Step::Complete,
+            ] {
+                assert_eq!(change.step(step, t0()), Err(LifecycleError::NotPending(closed)));
+            }
+            change.step(Step::Mailed { to: id("aa1-ovh") }, t0()).unwrap();
+        }
+    }
+
+    #[test]
+    fn resend_replaces_the_awaited_parties_tokens_and_keeps_the_expiry() {
+        let (mut change, old) = pending();
+        change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
+        let fresh = Token::generate();
+        change.step(Step::Resend { by: id("aa1-ovh"), tokens: vec![(id("nn1-ovh"), fresh.hash())] }, t0() + Duration::hours(1)).unwrap();
+        assert_eq!(change.party_holding(&old[1].1), None);
+        assert_eq!(change.party_holding(&fresh), Some(&id("nn1-ovh")));
+        assert_eq!(change.expires_at, t0() + Duration::days(7));
+        assert_eq!(change.last_resent_at, Some(t0() + Duration::hours(1)));
+        let outsider = change.step(Step::Resend { by: id("tt1-ovh"), tokens: vec![] }, t0());
+        assert_eq!(outsider, Err(LifecycleError::NotAParty));
+    }
+
+    #[test]
+    fn a_party_who_is_not_awaited_cannot_answer() {
+        let (mut change, _) = pending();
+        assert_eq!(change.step(Step::Accept { party: id("tt1-ovh") }, t0()), Err(LifecycleError::NotAParty));
+    }
+
+    #[test]
+    fn the_previous_holder_and_the_requester_are_involved_and_an_outsider_is_not() {
+        let (change, _) = pending();
+        for account in ["aa1-ovh", "nn1-ovh", "tt1-ovh"] {
+            assert!(change.involves(&id(account)), "{account}");
+        }
+        assert!(!change.involves(&id("bb1-ovh")));
+    }
+}

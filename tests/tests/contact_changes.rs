@@ -1,0 +1,470 @@
+//! SPEC §2-§4 through the router, as a client sees them: requests, confirmations, mails.
+
+use http::StatusCode;
+use integration_tests::{Backend, TestApp, on_every_backend};
+use serde_json::json;
+
+on_every_backend!(
+    an_admin_replacing_the_tech_contact_takes_effect_once_both_parties_accept,
+    an_admin_taking_the_billing_role_itself_confirms_alone_and_the_previous_holder_is_informed,
+    an_admin_handing_over_the_admin_role_needs_the_new_admin_and_informs_nobody,
+    a_tech_contact_may_hand_over_its_own_role_and_nothing_else,
+    a_billing_contact_may_hand_over_its_own_role_when_both_are_in_good_standing,
+    an_account_with_no_role_is_told_the_service_does_not_exist,
+    the_new_contact_must_exist_and_must_not_already_hold_the_role,
+    roles_moving_between_the_same_two_accounts_form_one_request,
+    a_second_request_on_a_pending_role_is_a_conflict_but_another_role_is_free,
+    one_refusal_refuses_the_request_and_changes_nothing,
+    the_request_shows_who_is_still_awaited,
+    a_wrong_token_is_refused_plainly_and_changes_nothing,
+    a_party_cannot_answer_with_another_partys_token,
+    a_closed_request_answers_409_whatever_the_token,
+    the_requester_may_cancel_and_nobody_else,
+    a_billing_change_fails_if_a_billing_contact_falls_overdue_before_it_takes_effect,
+    a_change_fails_if_the_role_changed_hands_meanwhile,
+    an_expired_request_takes_no_answer_reads_expired_and_blocks_nothing,
+    resend_rotates_the_tokens_and_mails_the_current_address,
+    resend_is_allowed_at_once_then_once_per_cooldown,
+    only_a_party_may_resend,
+    a_request_is_visible_to_those_involved_and_the_services_contacts_only,
+    my_requests_lists_newest_first_and_filters_by_state,
+    the_confirmation_page_shows_the_request_and_changes_nothing,
+    the_confirmation_form_answers_with_the_token_alone,
+    a_mail_that_cannot_be_sent_is_recorded_and_resend_recovers,
+    names_are_escaped_in_mails_and_on_the_page,
+);
+
+const ASK_TECH: &str = "nn1-ovh";
+
+async fn an_admin_replacing_the_tech_contact_takes_effect_once_both_parties_accept(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": ASK_TECH })).await;
+
+    let request = app.request(&id, "aa1-ovh").await;
+    assert_eq!(request["state"], "pending");
+    assert_eq!(request["from"], "tt1-ovh");
+    assert_eq!(request["to"], "nn1-ovh");
+    assert_eq!(request["parties"], json!([{"account": "aa1-ovh", "status": "pending"}, {"account": "nn1-ovh", "status": "pending"}]));
+    assert_eq!(request["informed"], json!(["tt1-ovh"]));
+
+    // The parties got their tokens, in their language; the previous holder is informed, in Italian.
+    assert_eq!(app.mails_to("aa1-ovh").await.len(), 1);
+    assert!(app.mails_to("aa1-ovh").await[0].subject.starts_with("Please confirm"));
+    let informed = app.mails_to("tt1-ovh").await;
+    assert_eq!(informed.len(), 1);
+    assert!(informed[0].subject.contains("richiesta una modifica"), "{}", informed[0].subject);
+    assert!(informed[0].token().is_none(), "the informed holder gets no token");
+
+    let admin_token = app.token_of("aa1-ovh", &id).await;
+    let new_token = app.token_of("nn1-ovh", &id).await;
+    assert_ne!(admin_token, new_token);
+    assert_eq!(app.accept(&id, "aa1-ovh", &admin_token).await.status, StatusCode::OK);
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "tt1-ovh", "nothing changes before every party accepts");
+    let done = app.accept(&id, "nn1-ovh", &new_token).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    assert_eq!(done.json()["state"], "done");
+
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await, json!({"admin": "aa1-ovh", "tech": "nn1-ovh", "billing": "bb1-ovh"}));
+    // Membership follows: the new contact sees the service, the previous one no longer does.
+    let services = |body: serde_json::Value| body["services"].as_array().unwrap().iter().map(|s| s["service"].clone()).collect::<Vec<_>>();
+    assert_eq!(services(app.get("/v1/me/services", "nn1-ovh").await.json()), vec![json!("example.com")]);
+    assert!(services(app.get("/v1/me/services", "tt1-ovh").await.json()).is_empty());
+    assert_eq!(app.get("/v1/services/example.com", "tt1-ovh").await.status, StatusCode::NOT_FOUND);
+
+    // The outcome reaches every party and the previous holder, each in its language.
+    assert!(app.mails_to("aa1-ovh").await.last().unwrap().subject.starts_with("Contact change done"));
+    assert!(app.mails_to("nn1-ovh").await.last().unwrap().subject.starts_with("Contact change done"));
+    assert!(app.mails_to("tt1-ovh").await.last().unwrap().subject.starts_with("Modifica dei contatti effettuata"));
+    assert_eq!(app.mails().await.len(), 3 + 3);
+
+    let history: Vec<String> = done.json()["history"].as_array().unwrap().iter().map(|h| h["event"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(history, ["created", "mailed", "mailed", "mailed", "accepted", "accepted", "done"]);
+}
+
+async fn an_admin_taking_the_billing_role_itself_confirms_alone_and_the_previous_holder_is_informed(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "billing": "aa1-ovh" })).await;
+    let request = app.request(&id, "aa1-ovh").await;
+    assert_eq!(request["parties"], json!([{"account": "aa1-ovh", "status": "pending"}]));
+    assert_eq!(request["informed"], json!(["bb1-ovh"]));
+    let informed = app.mails_to("bb1-ovh").await;
+    assert_eq!(informed.len(), 1);
+    assert!(informed[0].subject.starts_with("Un changement de contacts"), "French for Bea: {}", informed[0].subject);
+
+    let token = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &token).await.json()["state"], "done");
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["billing"], "aa1-ovh");
+    assert!(app.mails_to("bb1-ovh").await.last().unwrap().subject.starts_with("Changement de contacts effectué"));
+}
+
+async fn an_admin_handing_over_the_admin_role_needs_the_new_admin_and_informs_nobody(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "admin": "nn1-ovh" })).await;
+    let request = app.request(&id, "aa1-ovh").await;
+    assert_eq!(request["parties"].as_array().unwrap().len(), 2);
+    assert_eq!(request["informed"], json!([]));
+    assert_eq!(app.mails().await.len(), 2, "only the two parties are mailed");
+    for party in ["aa1-ovh", "nn1-ovh"] {
+        let token = app.token_of(party, &id).await;
+        assert_eq!(app.accept(&id, party, &token).await.status, StatusCode::OK);
+    }
+    assert_eq!(app.contacts("example.com", "nn1-ovh").await["admin"], "nn1-ovh");
+}
+
+async fn a_tech_contact_may_hand_over_its_own_role_and_nothing_else(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    for body in [json!({"billing": "nn1-ovh"}), json!({"admin": "nn1-ovh"}), json!({"tech": "nn1-ovh", "billing": "nn1-ovh"})] {
+        let refused = app.ask("example.com", "tt1-ovh", body.clone()).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(refused.header("content-type"), Some("application/problem+json"));
+    }
+    assert!(app.mails().await.is_empty());
+    let id = app.ask_ok("example.com", "tt1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let request = app.request(&id, "tt1-ovh").await;
+    assert_eq!(request["parties"], json!([{"account": "tt1-ovh", "status": "pending"}, {"account": "nn1-ovh", "status": "pending"}]));
+    assert_eq!(request["informed"], json!([]));
+}
+
+async fn a_billing_contact_may_hand_over_its_own_role_when_both_are_in_good_standing(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    assert_eq!(app.ask("example.com", "bb1-ovh", json!({ "tech": "nn1-ovh" })).await.status, StatusCode::FORBIDDEN);
+    let overdue = app.ask("example.com", "bb1-ovh", json!({ "billing": "oo1-ovh" })).await;
+    assert_eq!(overdue.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(overdue.code(), "payment_overdue");
+    let id = app.ask_ok("example.com", "bb1-ovh", json!({ "billing": "mm1-ovh" })).await;
+    for party in ["bb1-ovh", "mm1-ovh"] {
+        let token = app.token_of(party, &id).await;
+        app.accept(&id, party, &token).await;
+    }
+    assert_eq!(app.contacts("example.com", "mm1-ovh").await["billing"], "mm1-ovh");
+}
+
+async fn an_account_with_no_role_is_told_the_service_does_not_exist(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let response = app.ask("example.com", "nn1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/v1/services/example.com", "nn1-ovh").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.ask("nope.example", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn the_new_contact_must_exist_and_must_not_already_hold_the_role(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let unknown = app.ask("example.com", "aa1-ovh", json!({ "tech": "zz9-ovh" })).await;
+    assert_eq!((unknown.status, unknown.code().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_account"));
+    let same = app.ask("example.com", "aa1-ovh", json!({ "tech": "tt1-ovh" })).await;
+    assert_eq!((same.status, same.code().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "no_change"));
+    let malformed = app.ask("example.com", "aa1-ovh", json!({ "tech": "not an id" })).await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert!(app.mails().await.is_empty());
+    // Nothing was left pending by the refusals.
+    assert_eq!(app.get("/v1/services/example.com", "aa1-ovh").await.json()["pending"], json!([]));
+}
+
+async fn roles_moving_between_the_same_two_accounts_form_one_request(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    app.load(&json!({"services": [{"name": "vps.example", "admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "tt1-ovh"}]})).await;
+    let one = app.ask("vps.example", "aa1-ovh", json!({ "tech": "nn1-ovh", "billing": "nn1-ovh" })).await;
+    assert_eq!(one.status, StatusCode::CREATED, "{}", one.text());
+    let requests = one.json()["requests"].as_array().unwrap().clone();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["roles"], json!(["tech", "billing"]));
+
+    let two = app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh", "billing": "nn1-ovh" })).await;
+    assert_eq!(two.json()["requests"].as_array().unwrap().len(), 2, "different previous holders: one request each");
+}
+
+async fn a_second_request_on_a_pending_role_is_a_conflict_but_another_role_is_free(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let first = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let second = app.ask("example.com", "aa1-ovh", json!({ "tech": "mm1-ovh" })).await;
+    assert_eq!((second.status, second.code().as_str()), (StatusCode::CONFLICT, "pending_exists"));
+    let by_the_tech = app.ask("example.com", "tt1-ovh", json!({ "tech": "mm1-ovh" })).await;
+    assert_eq!(by_the_tech.status, StatusCode::CONFLICT);
+    app.ask_ok("example.com", "aa1-ovh", json!({ "billing": "mm1-ovh" })).await;
+    let pending = app.get("/v1/services/example.com", "aa1-ovh").await.json()["pending"].clone();
+    assert_eq!(pending.as_array().unwrap().len(), 2);
+    assert!(pending.as_array().unwrap().contains(&json!(first)));
+}
+
+async fn one_refusal_refuses_the_request_and_changes_nothing(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let admin_token = app.token_of("aa1-ovh", &id).await;
+    app.accept(&id, "aa1-ovh", &admin_token).await;
+    let token = app.token_of("nn1-ovh", &id).await;
+    let refused = app.refuse(&id, "nn1-ovh", &token).await;
+    assert_eq!(refused.status, StatusCode::OK);
+    assert_eq!(refused.json()["state"], "refused");
+    assert!(refused.json()["closed_at"].is_string());
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "tt1-ovh");
+    for party in ["aa1-ovh", "nn1-ovh"] {
+        assert!(app.mails_to(party).await.last().unwrap().subject.contains("refused"), "{party}");
+    }
+    assert_eq!(app.mails_to("tt1-ovh").await.len(), 1, "the only-informed holder is not told of the refusal");
+    // The role is free again.
+    app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "mm1-ovh" })).await;
+}
+
+async fn the_request_shows_who_is_still_awaited(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    assert_eq!(app.request(&id, "aa1-ovh").await["awaiting"], json!(["aa1-ovh", "nn1-ovh"]));
+    let token = app.token_of("nn1-ovh", &id).await;
+    app.accept(&id, "nn1-ovh", &token).await;
+    let request = app.request(&id, "aa1-ovh").await;
+    assert_eq!(request["awaiting"], json!(["aa1-ovh"]));
+    assert_eq!(request["parties"][1], json!({"account": "nn1-ovh", "status": "accepted"}));
+    assert_eq!(request["state"], "pending");
+}
+
+async fn a_wrong_token_is_refused_plainly_and_changes_nothing(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    for wrong in ["", "short", "A".repeat(43).as_str(), "x".repeat(5000).as_str()] {
+        let response = app.accept(&id, "aa1-ovh", wrong).await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "{wrong:?}");
+        assert_eq!(response.code(), "token_mismatch");
+        assert!(response.json()["detail"].as_str().unwrap().contains("did not match"));
+    }
+    let request = app.request(&id, "aa1-ovh").await;
+    assert_eq!(request["awaiting"], json!(["aa1-ovh", "nn1-ovh"]));
+    // The right token still works.
+    let token = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &token).await.status, StatusCode::OK);
+    // And works once.
+    assert_eq!(app.accept(&id, "aa1-ovh", &token).await.status, StatusCode::FORBIDDEN);
+}
+
+async fn a_party_cannot_answer_with_another_partys_token(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let new_token = app.token_of("nn1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &new_token).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.request(&id, "aa1-ovh").await["awaiting"], json!(["aa1-ovh", "nn1-ovh"]));
+}
+
+async fn a_closed_request_answers_409_whatever_the_token(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let token = app.token_of("nn1-ovh", &id).await;
+    app.refuse(&id, "nn1-ovh", &token).await;
+    let admin_token = app.token_of("aa1-ovh", &id).await;
+    for token in [admin_token.as_str(), "garbage"] {
+        let response = app.accept(&id, "aa1-ovh", token).await;
+        assert_eq!((response.status, response.code().as_str()), (StatusCode::CONFLICT, "not_pending"));
+        assert_eq!(app.refuse(&id, "aa1-ovh", token).await.status, StatusCode::CONFLICT);
+    }
+}
+
+async fn the_requester_may_cancel_and_nobody_else(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let path = format!("/v1/contact-changes/{id}/cancel");
+    assert_eq!(app.post(&path, "nn1-ovh", json!({})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.post(&path, "mm1-ovh", json!({})).await.status, StatusCode::NOT_FOUND);
+    let cancelled = app.post(&path, "aa1-ovh", json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK);
+    assert_eq!(cancelled.json()["state"], "cancelled");
+    assert!(app.mails_to("nn1-ovh").await.last().unwrap().subject.contains("cancelled"));
+    assert_eq!(app.post(&path, "aa1-ovh", json!({})).await.status, StatusCode::CONFLICT);
+    let token = app.token_of("nn1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "nn1-ovh", &token).await.code(), "not_pending");
+}
+
+async fn a_billing_change_fails_if_a_billing_contact_falls_overdue_before_it_takes_effect(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "billing": "nn1-ovh" })).await;
+    let token = app.token_of("aa1-ovh", &id).await;
+    app.accept(&id, "aa1-ovh", &token).await;
+    // The provider's billing system marks the new contact overdue.
+    let overdue = json!({"id": "nn1-ovh", "name": "Ned New", "email": app.email_of("nn1-ovh"), "language": "en", "payment_status": "overdue"});
+    app.load(&json!({ "accounts": [overdue] })).await;
+    let token = app.token_of("nn1-ovh", &id).await;
+    let failed = app.accept(&id, "nn1-ovh", &token).await;
+    assert_eq!(failed.status, StatusCode::OK, "{}", failed.text());
+    assert_eq!(failed.json()["state"], "failed");
+    assert_eq!(failed.json()["reason"], "payment_overdue");
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["billing"], "bb1-ovh");
+    assert!(app.mails_to("nn1-ovh").await.last().unwrap().subject.contains("failed"));
+    // Nothing stays pending on the role.
+    assert_eq!(app.get("/v1/services/example.com", "aa1-ovh").await.json()["pending"], json!([]));
+}
+
+async fn a_change_fails_if_the_role_changed_hands_meanwhile(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    // The provider's provisioning system moves the tech role elsewhere.
+    app.load(&json!({"services": [{"name": "example.com", "admin": "aa1-ovh", "tech": "mm1-ovh", "billing": "bb1-ovh"}]})).await;
+    for party in ["aa1-ovh", "nn1-ovh"] {
+        let token = app.token_of(party, &id).await;
+        app.accept(&id, party, &token).await;
+    }
+    let request = app.request(&id, "aa1-ovh").await;
+    assert_eq!(request["state"], "failed");
+    assert_eq!(request["reason"], "holders_changed");
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "mm1-ovh");
+}
+
+async fn an_expired_request_takes_no_answer_reads_expired_and_blocks_nothing(backend: Backend) {
+    let app = TestApp::seeded_with(backend, |c| c.token_ttl = time::Duration::seconds(60)).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let token = app.token_of("aa1-ovh", &id).await;
+    app.clock.advance(time::Duration::seconds(61));
+    assert_eq!(app.request(&id, "aa1-ovh").await["state"], "expired");
+    let late = app.accept(&id, "aa1-ovh", &token).await;
+    assert_eq!((late.status, late.code().as_str()), (StatusCode::CONFLICT, "expired"));
+    assert_eq!(app.refuse(&id, "aa1-ovh", "garbage").await.code(), "expired");
+    assert_eq!(app.get("/v1/services/example.com", "aa1-ovh").await.json()["pending"], json!([]));
+    app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "mm1-ovh" })).await;
+    let history = app.request(&id, "aa1-ovh").await["history"].clone();
+    assert!(history.as_array().unwrap().iter().any(|h| h["event"] == "expired"));
+}
+
+async fn resend_rotates_the_tokens_and_mails_the_current_address(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let before = app.request(&id, "aa1-ovh").await;
+    let old_token = app.token_of("nn1-ovh", &id).await;
+    let new_address = format!("ned.fixed.{}@example.org", app.tag);
+    assert_eq!(app.patch("/v1/me", "nn1-ovh", json!({ "email": new_address })).await.status, StatusCode::OK);
+
+    let resent = app.post(&format!("/v1/contact-changes/{id}/resend"), "aa1-ovh", json!({})).await;
+    assert_eq!(resent.status, StatusCode::ACCEPTED, "{}", resent.text());
+    assert_eq!(resent.json()["expires_at"], before["expires_at"], "resend does not move the expiry");
+    let to_new_address: Vec<_> = app.mails().await.into_iter().filter(|m| m.to == new_address).collect();
+    assert_eq!(to_new_address.len(), 1);
+    let fresh = to_new_address[0].token().unwrap();
+    assert_ne!(fresh, old_token);
+    assert_eq!(app.accept(&id, "nn1-ovh", &old_token).await.code(), "token_mismatch");
+    assert_eq!(app.accept(&id, "nn1-ovh", &fresh).await.status, StatusCode::OK);
+    assert!(resent.json()["history"].as_array().unwrap().iter().any(|h| h["event"] == "resent"));
+}
+
+async fn resend_is_allowed_at_once_then_once_per_cooldown(backend: Backend) {
+    let app = TestApp::seeded_with(backend, |c| c.resend_cooldown = time::Duration::seconds(60)).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let path = format!("/v1/contact-changes/{id}/resend");
+    assert_eq!(app.post(&path, "aa1-ovh", json!({})).await.status, StatusCode::ACCEPTED);
+    app.clock.advance(time::Duration::seconds(20));
+    let too_soon = app.post(&path, "nn1-ovh", json!({})).await;
+    assert_eq!(too_soon.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(too_soon.header("retry-after"), Some("40"));
+    app.clock.advance(time::Duration::seconds(40));
+    assert_eq!(app.post(&path, "nn1-ovh", json!({})).await.status, StatusCode::ACCEPTED);
+}
+
+async fn only_a_party_may_resend(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let path = format!("/v1/contact-changes/{id}/resend");
+    assert_eq!(app.post(&path, "tt1-ovh", json!({})).await.status, StatusCode::FORBIDDEN, "the informed holder is no party");
+    assert_eq!(app.post(&path, "mm1-ovh", json!({})).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn a_request_is_visible_to_those_involved_and_the_services_contacts_only(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    for account in ["aa1-ovh", "nn1-ovh", "tt1-ovh", "bb1-ovh"] {
+        assert_eq!(app.get(&format!("/v1/contact-changes/{id}"), account).await.status, StatusCode::OK, "{account}");
+    }
+    assert_eq!(app.get(&format!("/v1/contact-changes/{id}"), "mm1-ovh").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/v1/contact-changes/01ARZ3NDEKTSV4RRFFQ69G5FAV", "aa1-ovh").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/v1/contact-changes/not-an-id", "aa1-ovh").await.status, StatusCode::BAD_REQUEST);
+}
+
+async fn my_requests_lists_newest_first_and_filters_by_state(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let first = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    app.clock.advance(time::Duration::seconds(1));
+    let second = app.ask_ok("example.com", "aa1-ovh", json!({ "billing": "mm1-ovh" })).await;
+    let token = app.token_of("mm1-ovh", &second).await;
+    app.refuse(&second, "mm1-ovh", &token).await;
+
+    let ids = |path: &str, who: &'static str| {
+        let app = &app;
+        let path = path.to_owned();
+        async move {
+            let body = app.get(&path, who).await.json();
+            body["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids("/v1/me/contact-changes", "aa1-ovh").await, vec![second.clone(), first.clone()]);
+    assert_eq!(ids("/v1/me/contact-changes?state=pending", "aa1-ovh").await, vec![first.clone()]);
+    assert_eq!(ids("/v1/me/contact-changes?state=refused", "aa1-ovh").await, vec![second.clone()]);
+    assert_eq!(ids("/v1/me/contact-changes", "tt1-ovh").await, vec![first.clone()], "the previous holder sees it");
+    assert_eq!(ids("/v1/me/contact-changes", "bb1-ovh").await, vec![second.clone()]);
+    assert!(ids("/v1/me/contact-changes", "oo1-ovh").await.is_empty());
+    assert_eq!(app.get("/v1/me/contact-changes?state=bogus", "aa1-ovh").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get("/v1/me/contact-changes?cursor=bogus", "aa1-ovh").await.status, StatusCode::BAD_REQUEST);
+}
+
+async fn the_confirmation_page_shows_the_request_and_changes_nothing(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let before = app.request(&id, "aa1-ovh").await;
+    let page = app.call(http::Method::GET, &format!("/confirm/{id}"), None, bytes::Bytes::new()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    let html = page.text();
+    for shown in ["example.com", "tech", "tt1-ovh", "nn1-ovh", "aa1-ovh", "pending", "name=\"token\"", "value=\"accept\"", "value=\"refuse\""] {
+        assert!(html.contains(shown), "the page lacks {shown}");
+    }
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    assert!(html.contains(&format!("<script nonce=\"{nonce}\">")));
+    assert_eq!(app.request(&id, "aa1-ovh").await, before, "opening the page changed the request");
+    assert_eq!(app.call(http::Method::GET, "/confirm/01ARZ3NDEKTSV4RRFFQ69G5FAV", None, bytes::Bytes::new()).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn the_confirmation_form_answers_with_the_token_alone(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let form = |token: &str, decision: &str| bytes::Bytes::from(format!("token={token}&decision={decision}"));
+    let wrong = app.call(http::Method::POST, &format!("/confirm/{id}"), None, form("nope", "accept")).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert!(wrong.text().contains("did not match"));
+    for party in ["aa1-ovh", "nn1-ovh"] {
+        let token = app.token_of(party, &id).await;
+        let answered = app.call(http::Method::POST, &format!("/confirm/{id}"), None, form(&token, "accept")).await;
+        assert_eq!(answered.status, StatusCode::OK, "{}", answered.text());
+        assert!(answered.header("content-type").unwrap().starts_with("text/html"));
+    }
+    assert_eq!(app.request(&id, "aa1-ovh").await["state"], "done");
+    let bad = app.call(http::Method::POST, &format!("/confirm/{id}"), None, form("x", "maybe")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+async fn a_mail_that_cannot_be_sent_is_recorded_and_resend_recovers(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    app.set_mail_unavailable(true);
+    let created = app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    assert_eq!(created.status, StatusCode::CREATED, "the request is kept: {}", created.text());
+    let request = created.json()["requests"][0].clone();
+    let id = request["id"].as_str().unwrap().to_owned();
+    let failures = request["history"].as_array().unwrap().iter().filter(|h| h["event"] == "mail_failed").count();
+    assert_eq!(failures, 3);
+    assert!(app.mails().await.is_empty());
+    app.set_mail_unavailable(false);
+    assert_eq!(app.post(&format!("/v1/contact-changes/{id}/resend"), "aa1-ovh", json!({})).await.status, StatusCode::ACCEPTED);
+    for party in ["aa1-ovh", "nn1-ovh"] {
+        let token = app.token_of(party, &id).await;
+        assert_eq!(app.accept(&id, party, &token).await.status, StatusCode::OK);
+    }
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "nn1-ovh");
+}
+
+async fn names_are_escaped_in_mails_and_on_the_page(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let evil = json!({"id": "ev1-ovh", "name": "<script>alert(1)</script>", "email": app.email_of("ev1-ovh"), "language": "en"});
+    app.load(&json!({ "accounts": [evil] })).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "ev1-ovh" })).await;
+    let mail = app.mails_to("ev1-ovh").await.remove(0);
+    assert!(!mail.html.contains("<script>"), "{}", mail.html);
+    assert!(mail.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let page = app.call(http::Method::GET, &format!("/confirm/{id}"), None, bytes::Bytes::new()).await.text();
+    assert!(!page.contains("<script>alert"));
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
