@@ -269,7 +269,8 @@ macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         mod memory {
             $(
-                #[tokio::test]
+                // Several worker threads, so that concurrent requests really race.
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
                     super::$name($crate::Backend::Memory).await
                 }
