@@ -50,6 +50,8 @@ pub struct Router {
 struct Call<'a> {
     request: &'a ApiRequest,
     params: Vec<String>,
+    /// The signed-in caller, resolved before anything else is looked at (401 comes first).
+    caller: Option<AccountId>,
 }
 
 impl Router {
@@ -71,8 +73,12 @@ impl Router {
         let started = Instant::now();
         let (route_key, response) = match routes::find(&request.method, &request.path, self.function) {
             Ok((spec, params)) => {
-                let call = Call { request: &request, params };
-                let response = match self.dispatch(spec.endpoint, &call).await {
+                let caller = if spec.signed_in { signed_in_caller(&request).map(Some) } else { Ok(None) };
+                let dispatched = match caller {
+                    Ok(caller) => self.dispatch(spec.endpoint, &Call { request: &request, params, caller }).await,
+                    Err(error) => Err(error),
+                };
+                let response = match dispatched {
                     Ok(response) => response,
                     Err(error) => self.failure(spec.endpoint, error),
                 };
@@ -174,10 +180,8 @@ impl Router {
 }
 
 impl Call<'_> {
-    /// The signed-in caller: 401 when the entry point found no identity or a malformed one.
     fn caller(&self) -> Result<AccountId, Error> {
-        let claimed = self.request.identity.as_deref().ok_or(Error::Unauthenticated)?;
-        AccountId::parse(claimed).map_err(|_| Error::Unauthenticated)
+        self.caller.clone().ok_or(Error::Unauthenticated)
     }
 
     fn request_id(&self) -> Result<RequestId, Error> {
@@ -194,6 +198,12 @@ impl Call<'_> {
         }
         Ok(first.filter(|v| !v.is_empty()))
     }
+}
+
+/// The caller: 401 when the entry point found no identity or a malformed one.
+fn signed_in_caller(request: &ApiRequest) -> Result<AccountId, Error> {
+    let claimed = request.identity.as_deref().ok_or(Error::Unauthenticated)?;
+    AccountId::parse(claimed).map_err(|_| Error::Unauthenticated)
 }
 
 fn ok<T: Serialize>(body: &T) -> Result<ApiResponse, Error> {

@@ -1,0 +1,73 @@
+//! Races: the change takes effect once, and one pending request per role, whatever the concurrency.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use integration_tests::{Backend, TestApp, on_every_backend};
+use serde_json::json;
+
+on_every_backend!(sixteen_concurrent_final_accepts_apply_the_change_once, twelve_concurrent_requests_on_one_role_create_exactly_one,);
+
+async fn sixteen_concurrent_final_accepts_apply_the_change_once(backend: Backend) {
+    let app = Arc::new(TestApp::seeded(backend).await);
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let token = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &token).await.status, StatusCode::OK);
+    let last = app.token_of("nn1-ovh", &id).await;
+    let mails_before = app.mails().await.len();
+
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (app, id, last) = (app.clone(), id.clone(), last.clone());
+            tokio::spawn(async move { app.accept(&id, "nn1-ovh", &last).await })
+        })
+        .collect();
+    let mut done = 0;
+    for task in tasks {
+        let response = task.await.unwrap();
+        match response.status {
+            StatusCode::OK => {
+                assert_eq!(response.json()["state"], "done");
+                done += 1;
+            }
+            StatusCode::CONFLICT => assert_eq!(response.code(), "not_pending"),
+            StatusCode::FORBIDDEN => assert_eq!(response.code(), "token_mismatch", "the token was spent"),
+            other => panic!("unexpected {other}: {}", response.text()),
+        }
+    }
+    assert_eq!(done, 1, "exactly one acceptance applies the change");
+    let request = app.request(&id, "aa1-ovh").await;
+    let applied = request["history"].as_array().unwrap().iter().filter(|h| h["event"] == "done").count();
+    assert_eq!(applied, 1);
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "nn1-ovh");
+    let outcome: Vec<String> = app.mails().await[mails_before..].iter().map(|m| m.to.clone()).collect();
+    let mut recipients = outcome.clone();
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(outcome.len(), 3, "one completion mail per recipient: {outcome:?}");
+    assert_eq!(recipients.len(), 3);
+}
+
+async fn twelve_concurrent_requests_on_one_role_create_exactly_one(backend: Backend) {
+    let app = Arc::new(TestApp::seeded(backend).await);
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let app = app.clone();
+            let new = if i % 2 == 0 { "nn1-ovh" } else { "mm1-ovh" };
+            tokio::spawn(async move { app.ask("example.com", "aa1-ovh", json!({ "tech": new })).await })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        let response = task.await.unwrap();
+        match response.status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => assert_eq!(response.code(), "pending_exists"),
+            other => panic!("unexpected {other}: {}", response.text()),
+        }
+    }
+    assert_eq!(created, 1);
+    let pending = app.get("/v1/services/example.com", "aa1-ovh").await.json()["pending"].clone();
+    assert_eq!(pending.as_array().unwrap().len(), 1);
+    assert_eq!(app.get("/v1/me/contact-changes", "aa1-ovh").await.json()["requests"].as_array().unwrap().len(), 1);
+}

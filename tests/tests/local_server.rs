@@ -1,0 +1,119 @@
+//! `contacts-local` over real HTTP: what SPEC §6 adds to the API, and that the API is the same.
+
+use std::sync::Arc;
+
+use contacts_local::{Local, serve};
+use serde_json::{Value, json};
+use shared::adapters::{MemoryStore, Outbox};
+use shared::api::Router;
+use shared::app::App;
+use shared::config::Config;
+use shared::fixtures::Fixtures;
+use shared::ports::SystemClock;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A local server on a free port, loaded with the demo data; stops with the test's runtime.
+async fn spawn_local() -> String {
+    let outbox = Arc::new(Outbox::new());
+    let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), Config::default());
+    Fixtures::demo().load(&app).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: Some(outbox) }));
+    address
+}
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection.
+async fn http(address: &str, method: &str, path: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let auth = bearer.map(|b| format!("Authorization: Bearer {b}\r\n")).unwrap_or_default();
+    let head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // A server may answer (413) before reading all of a large body; that is fine.
+    let _ = stream.write_all(body).await;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Reply { status, head: head.to_owned(), body: body.to_owned() }
+}
+
+#[tokio::test]
+async fn identity_comes_from_the_development_bearer_token() {
+    let local = spawn_local().await;
+    assert_eq!(http(&local, "GET", "/v1/me", Some("ad1000-ovh"), b"").await.json()["name"], "Ada Admin");
+    assert_eq!(http(&local, "GET", "/v1/me", None, b"").await.status, 401);
+}
+
+#[tokio::test]
+async fn the_demo_flow_runs_end_to_end_with_mails_read_from_the_outbox() {
+    let local = spawn_local().await;
+    let created = http(&local, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), br#"{"tech":"ne4000-ovh"}"#).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["requests"][0]["id"].as_str().unwrap().to_owned();
+    let outbox = http(&local, "GET", "/_local/outbox", None, b"").await.json();
+    let mails = outbox.as_array().unwrap();
+    assert_eq!(mails.len(), 3);
+    for mail in mails {
+        for key in ["to", "subject", "text", "html"] {
+            assert!(mail[key].is_string(), "{key}");
+        }
+    }
+    for (who, email) in [("ad1000-ovh", "ada@example.com"), ("ne4000-ovh", "ned@example.com")] {
+        let text = mails.iter().find(|m| m["to"] == email).unwrap()["text"].as_str().unwrap();
+        let token: String = text.split("#token=").nth(1).unwrap().chars().take(43).collect();
+        let body = format!("token={token}&decision=accept");
+        let page = http(&local, "POST", &format!("/confirm/{id}"), None, body.as_bytes()).await;
+        assert_eq!(page.status, 200, "{who}: {}", page.body);
+        assert!(page.head.to_ascii_lowercase().contains("content-security-policy"));
+    }
+    let service = http(&local, "GET", "/v1/services/example.com", Some("ne4000-ovh"), b"").await.json();
+    assert_eq!(service["contacts"]["tech"], "ne4000-ovh");
+}
+
+#[tokio::test]
+async fn the_providers_upserts_change_accounts_and_services_and_refuse_bad_input() {
+    let local = spawn_local().await;
+    let account = json!({"name": "Zoe", "email": "zoe@example.com", "language": "it", "payment_status": "overdue"});
+    let put = http(&local, "PUT", "/_local/accounts/ZZ1-ovh", None, account.to_string().as_bytes()).await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(http(&local, "GET", "/v1/me", Some("zz1-ovh"), b"").await.json()["payment_status"], "overdue");
+
+    let service = json!({"admin": "zz1-ovh", "tech": "zz1-ovh", "billing": "ad1000-ovh"});
+    assert_eq!(http(&local, "PUT", "/_local/services/new.example", None, service.to_string().as_bytes()).await.status, 200);
+    assert_eq!(http(&local, "GET", "/v1/me/services", Some("zz1-ovh"), b"").await.json()["services"][0]["service"], "new.example");
+
+    for (path, body) in [
+        ("/_local/accounts/not-an-id", account.to_string()),
+        ("/_local/accounts/zz1-ovh", json!({"name": "Zoe", "email": "nope"}).to_string()),
+        ("/_local/accounts/zz1-ovh", json!({"id": "aa1-ovh", "name": "Zoe", "email": "z@e.co"}).to_string()),
+        ("/_local/services/new.example", json!({"admin": "zz1-ovh", "tech": "zz1-ovh"}).to_string()),
+        ("/_local/services/new.example", json!({"admin": "zz1-ovh", "tech": "zz1-ovh", "billing": "no1-ovh"}).to_string()),
+        ("/_local/services/new.example", json!({"admin": "zz1-ovh", "tech": "zz1-ovh", "billing": "zz1-ovh", "owner": "x"}).to_string()),
+    ] {
+        let reply = http(&local, "PUT", path, None, body.as_bytes()).await;
+        assert!(matches!(reply.status, 400 | 422), "{path} {body}: {} {}", reply.status, reply.body);
+    }
+    assert_eq!(http(&local, "GET", "/v1/services/new.example", Some("zz1-ovh"), b"").await.json()["contacts"]["billing"], "ad1000-ovh");
+}
+
+#[tokio::test]
+async fn a_body_over_16_kib_is_refused_before_it_is_read_whole() {
+    let local = spawn_local().await;
+    let reply = http(&local, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), &vec![b' '; 64 * 1024]).await;
+    assert_eq!(reply.status, 413);
+}

@@ -1,0 +1,80 @@
+//! No token ever reaches a log line or a response body: every token the app mails is
+//! looked for in everything the app logged and answered while issuing and using it.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::Bytes;
+use http::Method;
+use integration_tests::{Backend, TestApp, TestResponse, on_every_backend};
+use serde_json::json;
+
+on_every_backend!(no_token_reaches_a_log_line_or_a_response_body);
+
+/// Everything logged by this test binary, at every level.
+fn captured() -> Arc<Mutex<Vec<u8>>> {
+    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let writer = log.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || Capture(writer.clone()))
+            .json()
+            .init();
+        log
+    })
+    .clone()
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn no_token_reaches_a_log_line_or_a_response_body(backend: Backend) {
+    let log = captured();
+    let app = TestApp::seeded(backend).await;
+    let mut answers: Vec<TestResponse> = Vec::new();
+
+    let created = app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let id = created.json()["requests"][0]["id"].as_str().unwrap().to_owned();
+    answers.push(created);
+    let first = app.token_of("nn1-ovh", &id).await;
+    // Wrong and misdirected tokens, which are the likeliest to be logged "for debugging".
+    answers.push(app.accept(&id, "aa1-ovh", &first).await);
+    answers.push(app.accept(&id, "nn1-ovh", &format!("{first}x")).await);
+    answers.push(app.post(&format!("/v1/contact-changes/{id}/resend"), "nn1-ovh", json!({})).await);
+    answers.push(app.accept(&id, "nn1-ovh", &first).await);
+    answers.push(app.get(&format!("/v1/contact-changes/{id}"), "aa1-ovh").await);
+    answers.push(app.call(Method::GET, &format!("/confirm/{id}"), None, Bytes::new()).await);
+    let fresh = app.token_of("nn1-ovh", &id).await;
+    let form = Bytes::from(format!("token={fresh}&decision=accept"));
+    answers.push(app.call(Method::POST, &format!("/confirm/{id}"), None, form.clone()).await);
+    answers.push(app.call(Method::POST, &format!("/confirm/{id}"), None, form).await);
+    let admin = app.token_of("aa1-ovh", &id).await;
+    answers.push(app.accept(&id, "aa1-ovh", &admin).await);
+    answers.push(app.get("/v1/me/contact-changes", "nn1-ovh").await);
+    assert_eq!(app.request(&id, "aa1-ovh").await["state"], "done", "the flow ran to its end");
+
+    let tokens: Vec<String> = app.mails().await.iter().filter_map(|m| m.token()).collect();
+    assert_eq!(tokens.len(), 4, "two tokens at creation, two more at resend");
+    let logged = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+    assert!(logged.contains(&id), "the log does record the request (so it was captured)");
+    for token in &tokens {
+        assert!(!logged.contains(token.as_str()), "a token reached the log");
+        for answer in &answers {
+            assert!(!answer.text().contains(token.as_str()), "a token reached a response body");
+            for (name, value) in &answer.headers {
+                assert!(!value.to_str().unwrap_or_default().contains(token.as_str()), "a token reached the {name} header");
+            }
+        }
+    }
+}
