@@ -133,3 +133,80 @@ pub fn escape_html(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AccountId, Contacts, DisplayName, Language, PaymentStatus, Role, ServiceName, rules};
+
+    fn account(id: &str, name: &str, language: Language) -> Account {
+        Account {
+            id: AccountId::parse(id).unwrap(),
+            name: DisplayName::parse(name).unwrap(),
+            email: EmailAddress::parse(&format!("{}@example.com", &id[..3])).unwrap(),
+            language,
+            payment_status: PaymentStatus::Ok,
+        }
+    }
+
+    fn change() -> ContactChange {
+        let id = |s: &str| AccountId::parse(s).unwrap();
+        let contacts = Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
+        let plan = rules::plan(&contacts, &id("aa1-ovh"), &[(Role::Tech, id("nn1-ovh"))]).unwrap().remove(0);
+        let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7)).0
+    }
+
+    fn named() -> HashMap<AccountId, Account> {
+        [account("aa1-ovh", "Ada", Language::En), account("tt1-ovh", "Teo", Language::It), account("nn1-ovh", "<b>Ned</b> & co {service}", Language::Fr)]
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect()
+    }
+
+    fn from() -> EmailAddress {
+        EmailAddress::parse("no-reply@example.com").unwrap()
+    }
+
+    #[test]
+    fn each_mail_is_in_its_recipients_language_and_names_the_request() {
+        let change = change();
+        let accounts = named();
+        for (id, subject) in [("aa1-ovh", "Contact change done for example.com"), ("tt1-ovh", "Modifica dei contatti effettuata per example.com"), ("nn1-ovh", "Changement de contacts effectué pour example.com")] {
+            let recipient = &accounts[&AccountId::parse(id).unwrap()];
+            let mail = compose(MailKind::Done, &change, recipient, &accounts, &from());
+            assert_eq!(mail.subject, subject);
+            assert_eq!(mail.to, recipient.email);
+            for named in [change.id.to_string().as_str(), "example.com", "aa1-ovh", "tt1-ovh", "nn1-ovh"] {
+                assert!(mail.text.contains(named) && mail.html.contains(named), "{id}'s mail lacks {named}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_confirmation_mail_carries_the_token_and_the_link_and_others_carry_neither() {
+        let change = change();
+        let accounts = named();
+        let token = Token::generate();
+        let link = format!("https://x.example/confirm/{}#token={}", change.id, token.expose());
+        let ada = &accounts[&AccountId::parse("aa1-ovh").unwrap()];
+        let mail = compose(MailKind::Confirm { link: &link, token: &token }, &change, ada, &accounts, &from());
+        assert!(mail.text.contains(&link) && mail.html.contains(&link));
+        assert!(!format!("{mail:?}").contains(token.expose()), "Debug must not show the token");
+        for kind in [MailKind::Informed, MailKind::Done, MailKind::Refused, MailKind::Cancelled, MailKind::Failed] {
+            let other = compose(kind, &change, ada, &accounts, &from());
+            assert!(!other.text.contains("#token="), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn values_are_escaped_in_html_and_never_expanded_as_placeholders() {
+        let change = change();
+        let accounts = named();
+        let ned = &accounts[&AccountId::parse("nn1-ovh").unwrap()];
+        let mail = compose(MailKind::Informed, &change, ned, &accounts, &from());
+        assert!(mail.html.contains("&lt;b&gt;Ned&lt;/b&gt; &amp; co {service}"), "{}", mail.html);
+        assert!(!mail.html.contains("<b>Ned"));
+        assert!(mail.text.contains("<b>Ned</b> & co {service}"), "plain text keeps the name as it is");
+    }
+}
