@@ -1,8 +1,18 @@
 //! The ports' implementations. The embedded store and the outbox need nothing outside the
 //! process; DynamoDB and SES come with the `aws` feature.
 
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "aws")]
+pub mod dynamodb;
 pub mod memory;
 pub mod outbox;
+#[cfg(feature = "aws")]
+pub mod ses;
 
 pub use memory::MemoryStore;
 pub use outbox::Outbox;
+#[cfg(feature = "aws")]
+pub use dynamodb::DynamoStore;
+#[cfg(feature = "aws")]
+pub use ses::SesMailer;

@@ -1,0 +1,351 @@
+//! The table's item types: their keys, and how domain values become items and back.
+//! docs/dynamodb.md describes the same layout for people; keep the two in step.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::domain::lifecycle::FailReason;
+use crate::domain::{
+    Account, AccountId, Contacts, ContactChange, DisplayName, EmailAddress, HistoryEntry, Language, Party, PartyStatus, PaymentStatus, RequestId, Role, Roles, Service,
+    ServiceName, State, TokenHash,
+};
+use crate::ports::{Lock, StoreError};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// The table's TTL attribute: epoch seconds, Number. DynamoDB deletes lazily (up to days
+/// late), so code never relies on it: every reader and every condition checks expiry itself.
+pub const TTL: &str = "ttl";
+
+// ---- keys ------------------------------------------------------------------------------------
+
+pub fn account_pk(id: &AccountId) -> String {
+    format!("ACCOUNT#{id}")
+}
+pub fn service_pk(name: &ServiceName) -> String {
+    format!("SERVICE#{name}")
+}
+pub fn request_pk(id: RequestId) -> String {
+    format!("REQUEST#{id}")
+}
+
+pub const PROFILE_SK: &str = "PROFILE";
+pub const SERVICE_SK: &str = "SERVICE";
+pub const REQUEST_SK: &str = "REQUEST";
+/// Sort-key prefixes inside a partition.
+pub const MEMBERSHIP_PREFIX: &str = "SERVICE#";
+pub const COPY_PREFIX: &str = "REQUEST#";
+pub const LOCK_PREFIX: &str = "LOCK#";
+pub const TOKEN_PREFIX: &str = "TOKEN#";
+
+pub fn lock_sk(role: Role) -> String {
+    format!("{LOCK_PREFIX}{role}")
+}
+pub fn token_sk(account: &AccountId) -> String {
+    format!("{TOKEN_PREFIX}{account}")
+}
+pub fn membership_sk(name: &ServiceName) -> String {
+    format!("{MEMBERSHIP_PREFIX}{name}")
+}
+pub fn copy_sk(id: RequestId) -> String {
+    format!("{COPY_PREFIX}{id}")
+}
+
+pub fn key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([(PK.to_owned(), AttributeValue::S(pk)), (SK.to_owned(), AttributeValue::S(sk.into()))])
+}
+
+pub fn account_key(id: &AccountId) -> Item {
+    key(account_pk(id), PROFILE_SK)
+}
+pub fn service_key(name: &ServiceName) -> Item {
+    key(service_pk(name), SERVICE_SK)
+}
+pub fn lock_key(name: &ServiceName, role: Role) -> Item {
+    key(service_pk(name), lock_sk(role))
+}
+pub fn membership_key(account: &AccountId, name: &ServiceName) -> Item {
+    key(account_pk(account), membership_sk(name))
+}
+pub fn request_key(id: RequestId) -> Item {
+    key(request_pk(id), REQUEST_SK)
+}
+pub fn token_key(id: RequestId, account: &AccountId) -> Item {
+    key(request_pk(id), token_sk(account))
+}
+pub fn copy_key(account: &AccountId, id: RequestId) -> Item {
+    key(account_pk(account), copy_sk(id))
+}
+
+// ---- attribute helpers -------------------------------------------------------------------------
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+pub fn n(value: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub fn millis(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Epoch seconds for the TTL attribute, rounded up: the item never goes before `at`.
+pub fn ttl_seconds(at: OffsetDateTime) -> i64 {
+    let ms = millis(at);
+    ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
+}
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    // Names the item type and the attribute, never the item's contents.
+    StoreError::Failed(format!("unreadable {what} item: {detail}"))
+}
+
+fn get_s<'a>(item: &'a Item, what: &str, name: &str) -> Result<&'a str, StoreError> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).ok_or_else(|| corrupt(what, format_args!("no string {name}")))
+}
+
+fn get_n<T: std::str::FromStr>(item: &Item, what: &str, name: &str) -> Result<T, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|raw| raw.parse().ok())
+        .ok_or_else(|| corrupt(what, format_args!("no number {name}")))
+}
+
+fn parse<T, E: std::fmt::Display>(what: &str, name: &str, parsed: Result<T, E>) -> Result<T, StoreError> {
+    parsed.map_err(|e| corrupt(what, format_args!("{name}: {e}")))
+}
+
+pub fn sort_key(item: &Item) -> &str {
+    item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default()
+}
+
+// ---- accounts ------------------------------------------------------------------------------------
+
+pub fn account_item(account: &Account) -> Item {
+    let mut item = account_key(&account.id);
+    item.insert("type".into(), s("account"));
+    item.insert("id".into(), s(account.id.as_str()));
+    item.insert("name".into(), s(account.name.as_str()));
+    item.insert("email".into(), s(account.email.as_str()));
+    item.insert("language".into(), s(account.language.as_str()));
+    item.insert("payment_status".into(), s(account.payment_status.as_str()));
+    item
+}
+
+pub fn account_from(item: &Item) -> Result<Account, StoreError> {
+    const W: &str = "account";
+    let language = match get_s(item, W, "language")? {
+        "it" => Language::It,
+        "en" => Language::En,
+        "fr" => Language::Fr,
+        other => return Err(corrupt(W, format_args!("language {other:?}"))),
+    };
+    let payment_status = match get_s(item, W, "payment_status")? {
+        "ok" => PaymentStatus::Ok,
+        "overdue" => PaymentStatus::Overdue,
+        other => return Err(corrupt(W, format_args!("payment_status {other:?}"))),
+    };
+    Ok(Account {
+        id: parse(W, "id", AccountId::parse(get_s(item, W, "id")?))?,
+        name: parse(W, "name", DisplayName::parse(get_s(item, W, "name")?))?,
+        email: parse(W, "email", EmailAddress::parse(get_s(item, W, "email")?))?,
+        language,
+        payment_status,
+    })
+}
+
+// ---- services and memberships ------------------------------------------------------------------
+
+fn put_contacts(item: &mut Item, service: &Service) {
+    item.insert("name".into(), s(service.name.as_str()));
+    for role in Role::ALL {
+        item.insert(role.as_str().into(), s(service.contacts.holder(role).as_str()));
+    }
+}
+
+pub fn service_item(service: &Service) -> Item {
+    let mut item = service_key(&service.name);
+    item.insert("type".into(), s("service"));
+    put_contacts(&mut item, service);
+    item
+}
+
+/// "`account` holds a role of this service", with a copy of the service's contacts so that
+/// `services_of` is one Query.
+pub fn membership_item(account: &AccountId, service: &Service) -> Item {
+    let mut item = membership_key(account, &service.name);
+    item.insert("type".into(), s("membership"));
+    put_contacts(&mut item, service);
+    item
+}
+
+/// A service item, or a membership item (which holds the same attributes).
+pub fn service_from(item: &Item) -> Result<Service, StoreError> {
+    const W: &str = "service";
+    let holder = |role: Role| -> Result<AccountId, StoreError> { parse(W, role.as_str(), AccountId::parse(get_s(item, W, role.as_str())?)) };
+    Ok(Service {
+        name: parse(W, "name", ServiceName::parse(get_s(item, W, "name")?))?,
+        contacts: Contacts { admin: holder(Role::Admin)?, tech: holder(Role::Tech)?, billing: holder(Role::Billing)? },
+    })
+}
+
+// ---- locks ---------------------------------------------------------------------------------------
+
+pub fn lock_item(service: &ServiceName, lock: &Lock) -> Item {
+    let mut item = lock_key(service, lock.role);
+    item.insert("type".into(), s("lock"));
+    item.insert("role".into(), s(lock.role.as_str()));
+    item.insert("request".into(), s(lock.request.to_string()));
+    // Milliseconds, for exact conditions (`expires_ms <= :now_ms`); `ttl` is only for cleanup.
+    item.insert("expires_ms".into(), n(millis(lock.expires_at)));
+    item.insert(TTL.into(), n(ttl_seconds(lock.expires_at)));
+    item
+}
+
+pub fn lock_from(item: &Item) -> Result<Lock, StoreError> {
+    const W: &str = "lock";
+    let expires_ms: i64 = get_n(item, W, "expires_ms")?;
+    Ok(Lock {
+        role: parse(W, "role", Role::parse(get_s(item, W, "role")?))?,
+        request: parse(W, "request", RequestId::parse(get_s(item, W, "request")?))?,
+        expires_at: parse(W, "expires_ms", OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires_ms) * 1_000_000))?,
+    })
+}
+
+// ---- requests ------------------------------------------------------------------------------------
+
+/// A request as stored: everything but the parties' token hashes, which live in their own
+/// items (with a TTL). `version` is also a top-level Number, for conditions.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestDoc {
+    id: RequestId,
+    service: ServiceName,
+    roles: Roles,
+    from: AccountId,
+    to: AccountId,
+    requested_by: AccountId,
+    state: State,
+    parties: Vec<PartyDoc>,
+    informed: Vec<AccountId>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    closed_at: Option<OffsetDateTime>,
+    reason: Option<FailReason>,
+    history: Vec<HistoryEntry>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    last_resent_at: Option<OffsetDateTime>,
+    version: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartyDoc {
+    account: AccountId,
+    status: PartyStatus,
+}
+
+fn request_doc(change: &ContactChange) -> Result<String, StoreError> {
+    let doc = RequestDoc {
+        id: change.id,
+        service: change.service.clone(),
+        roles: change.roles.clone(),
+        from: change.from.clone(),
+        to: change.to.clone(),
+        requested_by: change.requested_by.clone(),
+        state: change.state,
+        parties: change.parties.iter().map(|p| PartyDoc { account: p.account.clone(), status: p.status }).collect(),
+        informed: change.informed.clone(),
+        created_at: change.created_at,
+        expires_at: change.expires_at,
+        closed_at: change.closed_at,
+        reason: change.reason,
+        history: change.history.clone(),
+        last_resent_at: change.last_resent_at,
+        version: change.version,
+    };
+    serde_json::to_string(&doc).map_err(|e| StoreError::Failed(format!("cannot write a request: {e}")))
+}
+
+fn put_request_attributes(item: &mut Item, kind: &str, change: &ContactChange, doc: &str) {
+    item.insert("type".into(), s(kind));
+    item.insert("service".into(), s(change.service.as_str()));
+    item.insert("state".into(), s(change.state.as_str()));
+    item.insert("version".into(), n(change.version));
+    item.insert("doc".into(), s(doc));
+}
+
+/// The request item and, for each involved account, its copy: `(request, copies)`.
+pub fn request_items(change: &ContactChange) -> Result<(Item, Vec<Item>), StoreError> {
+    let doc = request_doc(change)?;
+    let mut request = request_key(change.id);
+    put_request_attributes(&mut request, "request", change, &doc);
+    let copies = change
+        .involved()
+        .iter()
+        .map(|account| {
+            let mut copy = copy_key(account, change.id);
+            put_request_attributes(&mut copy, "request_copy", change, &doc);
+            copy
+        })
+        .collect();
+    Ok((request, copies))
+}
+
+/// A request item or a copy; the parties come without tokens.
+pub fn request_from(item: &Item) -> Result<ContactChange, StoreError> {
+    const W: &str = "request";
+    let doc: RequestDoc = parse(W, "doc", serde_json::from_str(get_s(item, W, "doc")?))?;
+    let version: u64 = get_n(item, W, "version")?;
+    if version != doc.version {
+        return Err(corrupt(W, "version differs from the document's"));
+    }
+    Ok(ContactChange {
+        id: doc.id,
+        service: doc.service,
+        roles: doc.roles,
+        from: doc.from,
+        to: doc.to,
+        requested_by: doc.requested_by,
+        state: doc.state,
+        parties: doc.parties.into_iter().map(|p| Party { account: p.account, status: p.status, token: None }).collect(),
+        informed: doc.informed,
+        created_at: doc.created_at,
+        expires_at: doc.expires_at,
+        closed_at: doc.closed_at,
+        reason: doc.reason,
+        history: doc.history,
+        last_resent_at: doc.last_resent_at,
+        version,
+    })
+}
+
+// ---- tokens --------------------------------------------------------------------------------------
+
+/// One party's live token hash, alive until the request expires.
+pub fn token_item(change: &ContactChange, account: &AccountId, hash: &TokenHash) -> Item {
+    let mut item = token_key(change.id, account);
+    item.insert("type".into(), s("token"));
+    item.insert("account".into(), s(account.as_str()));
+    item.insert("hash".into(), s(hash.to_hex()));
+    item.insert("expires_ms".into(), n(millis(change.expires_at)));
+    item.insert(TTL.into(), n(ttl_seconds(change.expires_at)));
+    item
+}
+
+/// `(account, hash, expires_ms)` of a token item.
+pub fn token_from(item: &Item) -> Result<(AccountId, TokenHash, i64), StoreError> {
+    const W: &str = "token";
+    let account = parse(W, "account", AccountId::parse(get_s(item, W, "account")?))?;
+    let hash = TokenHash::from_hex(get_s(item, W, "hash")?).ok_or_else(|| corrupt(W, "hash is not 64 hex digits"))?;
+    Ok((account, hash, get_n(item, W, "expires_ms")?))
+}

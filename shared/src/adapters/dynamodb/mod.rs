@@ -1,0 +1,598 @@
+//! The `Store` on DynamoDB: one table, every read a `GetItem`, `BatchGetItem` or `Query`
+//! (never a `Scan`), every change one conditional write or one `TransactWriteItems`.
+//! The layout is in [`items`] and in docs/dynamodb.md; the table's definition in [`schema`].
+//!
+//! It keeps the contract of `Store` exactly as the embedded store (`MemoryStore`) does, with
+//! one documented difference: listings (`requests_of`) return requests without their
+//! parties' token hashes, which live in their own items; `request` returns them.
+
+pub mod errors;
+pub mod items;
+pub mod schema;
+mod tx;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{ConsumedCapacity, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue};
+use time::OffsetDateTime;
+
+use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName};
+use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ServiceRecord, Store, StoreError, SystemClock};
+use errors::{build_error, classify, is_transient_code};
+use items::{Item, n, s};
+use tx::{Cond, Purpose, Reason, Tx};
+
+pub use schema::{create_table_if_missing, table_definition};
+
+/// The DynamoDB calls this store made, for tests that count round trips.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    /// Calls sent (an SDK-level retry of one call counts once).
+    pub calls: u64,
+    /// The summed `ConsumedCapacity` (`ReturnConsumedCapacity=TOTAL`) of the calls that
+    /// succeeded; a cancelled transaction reports none.
+    pub capacity_units: f64,
+    /// The operations, in order ("Query", "TransactWriteItems"...).
+    pub operations: Vec<&'static str>,
+}
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    /// Tells which token items have expired (their TTL deletion is lazy).
+    clock: Arc<dyn Clock>,
+    metrics: Mutex<Metrics>,
+}
+
+/// How many times a write is rebuilt on fresh data when something it does not decide on
+/// (an unmoved role's holder, another request's lock) changed under it.
+const REBUILDS: usize = 4;
+/// `BatchGetItem` takes at most 100 keys.
+const BATCH_GET_MAX: usize = 100;
+/// How many rounds of `UnprocessedKeys` before giving up as throttled.
+const BATCH_ROUNDS: u32 = 6;
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into(), clock: Arc::new(SystemClock), metrics: Mutex::default() }
+    }
+
+    /// Uses `clock` to tell expired token items (tests move time; production keeps the system clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn reset_metrics(&self) {
+        *self.metrics.lock().unwrap_or_else(|p| p.into_inner()) = Metrics::default();
+    }
+
+    fn count(&self, operation: &'static str) {
+        let mut metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        metrics.calls += 1;
+        metrics.operations.push(operation);
+    }
+
+    fn consumed<'a>(&self, capacity: impl IntoIterator<Item = &'a ConsumedCapacity>) {
+        let units: f64 = capacity.into_iter().filter_map(ConsumedCapacity::capacity_units).sum();
+        self.metrics.lock().unwrap_or_else(|p| p.into_inner()).capacity_units += units;
+    }
+
+    // ---- reads -----------------------------------------------------------------------------
+
+    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        self.count("GetItem");
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", &e))?;
+        self.consumed(output.consumed_capacity());
+        Ok(output.item)
+    }
+
+    /// Queries one partition: the items whose sort key starts with `prefix` (all if `None`),
+    /// in sort-key order (descending unless `forward`), after `start` (a sort key, exclusive),
+    /// until `want` items are in or the partition is exhausted. One call unless DynamoDB's
+    /// 1 MB page limit cuts in first.
+    async fn query(&self, pk: String, prefix: Option<&str>, start: Option<String>, forward: bool, want: usize) -> Result<Vec<Item>, StoreError> {
+        let want = want.max(1);
+        let mut items = Vec::new();
+        let mut start_key = start.map(|sk| items::key(pk.clone(), sk));
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .scan_index_forward(forward)
+                .set_limit((want != usize::MAX).then(|| i32::try_from(want - items.len()).unwrap_or(i32::MAX)))
+                .expression_attribute_names("#pk", items::PK)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .set_exclusive_start_key(start_key.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            query = match prefix {
+                Some(prefix) => query
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", items::SK)
+                    .expression_attribute_values(":prefix", s(prefix)),
+                None => query.key_condition_expression("#pk = :pk"),
+            };
+            self.count("Query");
+            let output = query.send().await.map_err(|e| classify("Query", &e))?;
+            self.consumed(output.consumed_capacity());
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(last) if items.len() < want => start_key = Some(last),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    async fn read_service(&self, name: &ServiceName) -> Result<Option<Service>, StoreError> {
+        self.get(items::service_key(name)).await?.as_ref().map(items::service_from).transpose()
+    }
+
+    // ---- writes ----------------------------------------------------------------------------
+
+    /// Sends `tx`; `Err(Ok(reasons))` when DynamoDB cancelled it, one reason per item.
+    async fn transact(&self, tx: Tx) -> Result<(), Result<Vec<Reason>, StoreError>> {
+        if tx.is_empty() {
+            return Ok(());
+        }
+        self.count("TransactWriteItems");
+        let purposes = tx.purposes;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(tx.items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                self.consumed(output.consumed_capacity());
+                Ok(())
+            }
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let reasons = cancelled.cancellation_reasons();
+                    Err(Ok(purposes
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, purpose)| {
+                            let reason = reasons.get(i);
+                            Reason { purpose, code: reason.and_then(|r| r.code().map(str::to_owned)), item: reason.and_then(|r| r.item().cloned()) }
+                        })
+                        .collect()))
+                }
+                _ => Err(Err(classify("TransactWriteItems", &error))),
+            },
+        }
+    }
+
+    /// Adds the deletion of `change`'s locks, except those of `skip` (found held by another
+    /// request): each only if it is this request's or already gone.
+    fn release_locks(tx: &mut Tx, change: &ContactChange, skip: &[Role]) -> Result<(), StoreError> {
+        for role in change.roles.iter().filter(|role| !skip.contains(role)) {
+            let cond = Cond::new("attribute_not_exists(#pk) OR #request = :request")
+                .name("#pk", items::PK)
+                .name("#request", "request")
+                .value(":request", s(change.id.to_string()));
+            tx.delete(items::lock_key(&change.service, role), Some(cond), Purpose::Lock(role))?;
+        }
+        Ok(())
+    }
+}
+
+/// The domain error a cancelled transaction stands for, when no cause is a condition this
+/// adapter can resolve: conflicts and throttling are transient, anything else a failure.
+fn cancelled_otherwise(operation: &str, reasons: &[Reason], conflict: StoreError) -> StoreError {
+    if reasons.iter().any(Reason::conflict) {
+        return conflict;
+    }
+    let codes: Vec<&str> = reasons.iter().filter(|r| r.failed()).filter_map(|r| r.code.as_deref()).collect();
+    let message = format!("{operation}: cancelled ({})", codes.join(", "));
+    if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c) || *c == "ThrottlingError" || *c == "ProvisionedThroughputExceeded") {
+        StoreError::Unavailable(message)
+    } else {
+        StoreError::Failed(message)
+    }
+}
+
+/// The parties' token items to write: a put for a live token, a delete otherwise. One
+/// item per account even if an account were listed twice.
+fn write_tokens(tx: &mut Tx, change: &ContactChange, creating: bool) -> Result<(), StoreError> {
+    let mut seen = HashSet::new();
+    for party in &change.parties {
+        if !seen.insert(&party.account) {
+            continue;
+        }
+        match &party.token {
+            Some(hash) => tx.put(items::token_item(change, &party.account, hash), None, Purpose::Token)?,
+            None if creating => {}
+            None => tx.delete(items::token_key(change.id, &party.account), None, Purpose::Token)?,
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        self.get(items::account_key(id)).await?.as_ref().map(items::account_from).transpose()
+    }
+
+    async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
+        let mut ids: Vec<&AccountId> = ids.iter().collect();
+        ids.sort();
+        ids.dedup(); // BatchGetItem refuses a key listed twice
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH_GET_MAX) {
+            let keys: Vec<Item> = chunk.iter().map(|id| items::account_key(id)).collect();
+            let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(build_error)?);
+            let mut round = 0;
+            while let Some(request) = pending.take() {
+                if round > 0 {
+                    // Unprocessed keys mean throttling: back off before asking again.
+                    if round >= BATCH_ROUNDS {
+                        return Err(StoreError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".to_owned()));
+                    }
+                    tokio::time::sleep(Duration::from_millis(25 << round)).await;
+                }
+                round += 1;
+                self.count("BatchGetItem");
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(|e| classify("BatchGetItem", &e))?;
+                self.consumed(output.consumed_capacity());
+                if let Some(mut responses) = output.responses {
+                    for item in responses.remove(&self.table).unwrap_or_default() {
+                        found.push(items::account_from(&item)?);
+                    }
+                }
+                pending = output.unprocessed_keys.and_then(|mut left| left.remove(&self.table)).filter(|left| !left.keys().is_empty());
+            }
+        }
+        Ok(found)
+    }
+
+    async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError> {
+        if patch.email.is_none() && patch.language.is_none() {
+            return self.account(id).await;
+        }
+        let mut sets = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::account_key(id)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", items::PK)
+            .return_values(ReturnValue::AllNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        if let Some(email) = &patch.email {
+            sets.push("#email = :email");
+            update = update.expression_attribute_names("#email", "email").expression_attribute_values(":email", s(email.as_str()));
+        }
+        if let Some(language) = patch.language {
+            sets.push("#language = :language");
+            update = update.expression_attribute_names("#language", "language").expression_attribute_values(":language", s(language.as_str()));
+        }
+        self.count("UpdateItem");
+        match update.update_expression(format!("SET {}", sets.join(", "))).send().await {
+            Ok(output) => {
+                self.consumed(output.consumed_capacity());
+                let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
+                items::account_from(&item).map(Some)
+            }
+            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(None),
+            Err(error) => Err(classify("UpdateItem", &error)),
+        }
+    }
+
+    async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
+        self.count("PutItem");
+        let output = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(items::account_item(account)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| classify("PutItem", &e))?;
+        self.consumed(output.consumed_capacity());
+        Ok(())
+    }
+
+    /// One Query on the service's partition: the service and its lock items. Expired locks
+    /// are returned too (as the embedded store does); callers compare `expires_at`.
+    async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
+        let found = self.query(items::service_pk(name), None, None, true, usize::MAX).await?;
+        let mut service = None;
+        let mut locks: Vec<Lock> = Vec::new();
+        for item in &found {
+            let sk = items::sort_key(item);
+            if sk == items::SERVICE_SK {
+                service = Some(items::service_from(item)?);
+            } else if sk.starts_with(items::LOCK_PREFIX) {
+                locks.push(items::lock_from(item)?);
+            }
+        }
+        locks.sort_by_key(|lock| lock.role);
+        Ok(service.map(|service| ServiceRecord { service, locks }))
+    }
+
+    /// Reads the service as it is, then writes it and its members' membership items in one
+    /// transaction on the condition that it is still as read (else reads again).
+    async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
+        for _ in 0..REBUILDS {
+            let old = self.read_service(&service.name).await?;
+            let mut tx = Tx::new(&self.table);
+            let cond = match &old {
+                None => Cond::new("attribute_not_exists(#pk)").name("#pk", items::PK),
+                Some(old) => holders_are(&old.contacts.admin, &old.contacts.tech, &old.contacts.billing),
+            };
+            tx.put(items::service_item(service), Some(cond), Purpose::Service)?;
+            let holders = service.contacts.holders();
+            for holder in &holders {
+                tx.put(items::membership_item(holder, service), None, Purpose::Membership)?;
+            }
+            for former in old.iter().flat_map(|old| old.contacts.holders()).filter(|a| !holders.contains(a)) {
+                tx.delete(items::membership_key(&former, &service.name), None, Purpose::Membership)?;
+            }
+            match self.transact(tx).await {
+                Ok(()) => return Ok(()),
+                Err(Err(error)) => return Err(error),
+                Err(Ok(reasons)) => {
+                    if reasons.iter().any(|r| r.purpose == Purpose::Service && (r.condition_failed() || r.conflict())) {
+                        continue; // changed since read: read again
+                    }
+                    return Err(cancelled_otherwise("put_service", &reasons, StoreError::Unavailable("put_service: conflicting writes".to_owned())));
+                }
+            }
+        }
+        Err(StoreError::Unavailable("put_service: the service kept changing".to_owned()))
+    }
+
+    /// One Query on the account's partition: its membership items, by service name.
+    async fn services_of(&self, account: &AccountId, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
+        let start = after.map(items::membership_sk);
+        let found = self.query(items::account_pk(account), Some(items::MEMBERSHIP_PREFIX), start, true, limit.saturating_add(1)).await?;
+        let mut services = found.iter().map(items::service_from).collect::<Result<Vec<_>, _>>()?;
+        let more = services.len() > limit;
+        services.truncate(limit);
+        Ok(Page { items: services, more })
+    }
+
+    /// One transaction: per request its item, its copies, its token items and its locks,
+    /// each lock on the condition that there is none or that it has expired.
+    async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = Tx::new(&self.table);
+        for change in changes {
+            let (request, copies) = items::request_items(change)?;
+            tx.put(request, Some(Cond::new("attribute_not_exists(#pk)").name("#pk", items::PK)), Purpose::Request)?;
+            for copy in copies {
+                tx.put(copy, None, Purpose::Copy)?;
+            }
+            write_tokens(&mut tx, change, true)?;
+            for role in change.roles.iter() {
+                let lock = Lock { role, request: change.id, expires_at: change.expires_at };
+                // An expired lock blocks nothing, whether or not TTL has deleted it yet.
+                let cond = Cond::new("attribute_not_exists(#pk) OR #expires <= :now")
+                    .name("#pk", items::PK)
+                    .name("#expires", "expires_ms")
+                    .value(":now", n(items::millis(now)));
+                tx.put(items::lock_item(&change.service, &lock), Some(cond), Purpose::Lock(role))?;
+            }
+        }
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(Err(error)) => Err(error),
+            Err(Ok(reasons)) => {
+                if let Some(role) = reasons.iter().find_map(|r| match r.purpose {
+                    Purpose::Lock(role) if r.condition_failed() => Some(role),
+                    _ => None,
+                }) {
+                    return Err(StoreError::PendingExists(role));
+                }
+                if reasons.iter().any(|r| r.purpose == Purpose::Request && r.condition_failed()) {
+                    return Err(StoreError::Failed("create: a request with this id exists".to_owned()));
+                }
+                // A conflict means another write is in flight on a lock or a copy; its outcome
+                // is unknown here, so it is not reported as `PendingExists`.
+                Err(cancelled_otherwise("create", &reasons, StoreError::Unavailable("create: conflicting writes".to_owned())))
+            }
+        }
+    }
+
+    /// One Query on the request's partition: the request and its live token items. A token
+    /// item past its expiry is ignored, whether or not TTL has deleted it yet.
+    async fn request(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
+        let found = self.query(items::request_pk(id), None, None, true, usize::MAX).await?;
+        let now_ms = items::millis(self.clock.now());
+        let mut change = None;
+        let mut tokens = HashMap::new();
+        for item in &found {
+            let sk = items::sort_key(item);
+            if sk == items::REQUEST_SK {
+                change = Some(items::request_from(item)?);
+            } else if sk.starts_with(items::TOKEN_PREFIX) {
+                let (account, hash, expires_ms) = items::token_from(item)?;
+                if expires_ms > now_ms {
+                    tokens.insert(account, hash);
+                }
+            }
+        }
+        Ok(change.map(|mut change| {
+            for party in &mut change.parties {
+                party.token = tokens.get(&party.account).copied();
+            }
+            change
+        }))
+    }
+
+    /// One Query on the account's partition: its request copies, newest first (ULIDs sort by
+    /// time). The requests come without token hashes.
+    async fn requests_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
+        let start = before.map(items::copy_sk);
+        let found = self.query(items::account_pk(account), Some(items::COPY_PREFIX), start, false, limit.saturating_add(1)).await?;
+        let mut changes = found.iter().map(items::request_from).collect::<Result<Vec<_>, _>>()?;
+        let more = changes.len() > limit;
+        changes.truncate(limit);
+        Ok(Page { items: changes, more })
+    }
+
+    /// One transaction: the request on the condition that its version is the one read, its
+    /// copies, its token items, and the effect's writes. `Apply` first reads the service
+    /// (one GetItem) to write the new contacts into every member's membership item.
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
+        let Some(read_version) = change.version.checked_sub(1) else { return Err(StoreError::Stale) };
+        let (request, copies) = items::request_items(change)?;
+        let mut foreign_locks: Vec<Role> = Vec::new();
+        let mut service: Option<Option<Service>> = None;
+        for _ in 0..REBUILDS {
+            let mut tx = Tx::new(&self.table);
+            let cond = Cond::new("#version = :read").name("#version", "version").value(":read", n(read_version));
+            tx.put(request.clone(), Some(cond), Purpose::Request)?;
+            for copy in &copies {
+                tx.put(copy.clone(), None, Purpose::Copy)?;
+            }
+            write_tokens(&mut tx, change, false)?;
+            match &effect {
+                Effect::Nothing => {}
+                Effect::ReleaseLocks => Self::release_locks(&mut tx, change, &foreign_locks)?,
+                Effect::Apply { require_good_standing } => {
+                    if service.is_none() {
+                        service = Some(self.read_service(&change.service).await?);
+                    }
+                    match service.as_ref().expect("read above") {
+                        None => tx.check(items::service_key(&change.service), Cond::new("attribute_exists(#pk)").name("#pk", items::PK), Purpose::Service)?,
+                        Some(old) => {
+                            let mut new = old.clone();
+                            for role in change.roles.iter() {
+                                new.contacts.set(role, change.to.clone());
+                            }
+                            // The moved roles must still be `from`'s; the others as read, so that
+                            // the membership items written below hold the service's contacts.
+                            let expected = |role: Role| if change.roles.contains(role) { &change.from } else { old.contacts.holder(role) };
+                            let cond = holders_are(expected(Role::Admin), expected(Role::Tech), expected(Role::Billing));
+                            tx.put(items::service_item(&new), Some(cond), Purpose::Service)?;
+                            let mut standing: Vec<&AccountId> = require_good_standing.iter().collect();
+                            standing.sort();
+                            standing.dedup();
+                            for account in &standing {
+                                let cond = Cond::new("#payment = :ok").name("#payment", "payment_status").value(":ok", s("ok"));
+                                tx.check(items::account_key(account), cond, Purpose::Standing((*account).clone()))?;
+                            }
+                            let holders = new.contacts.holders();
+                            for holder in &holders {
+                                tx.put(items::membership_item(holder, &new), None, Purpose::Membership)?;
+                            }
+                            for former in old.contacts.holders().iter().filter(|a| !holders.contains(a)) {
+                                tx.delete(items::membership_key(former, &new.name), None, Purpose::Membership)?;
+                            }
+                        }
+                    }
+                    Self::release_locks(&mut tx, change, &foreign_locks)?;
+                }
+            }
+            let reasons = match self.transact(tx).await {
+                Ok(()) => return Ok(()),
+                Err(Err(error)) => return Err(error),
+                Err(Ok(reasons)) => reasons,
+            };
+            // In the embedded store's order: the version, the holders, the standing.
+            if reasons.iter().any(|r| r.purpose == Purpose::Request && r.condition_failed()) {
+                return Err(StoreError::Stale);
+            }
+            let mut rebuild = false;
+            if let Some(reason) = reasons.iter().find(|r| r.purpose == Purpose::Service && r.condition_failed()) {
+                let current = match &reason.item {
+                    Some(item) => Some(items::service_from(item)?),
+                    None => self.read_service(&change.service).await?,
+                };
+                match current {
+                    Some(current) if change.roles.iter().all(|role| current.contacts.holder(role) == &change.from) => {
+                        // Only a role this request does not move changed: write over that.
+                        service = Some(Some(current));
+                        rebuild = true;
+                    }
+                    _ => return Err(StoreError::HoldersChanged),
+                }
+            }
+            let overdue = reasons.iter().filter(|r| r.condition_failed()).find_map(|r| match &r.purpose {
+                Purpose::Standing(account) => Some(account.clone()),
+                _ => None,
+            });
+            if let Some(account) = require_order(&effect, overdue, &reasons) {
+                return Err(StoreError::NotInGoodStanding(account));
+            }
+            for reason in reasons.iter().filter(|r| r.condition_failed()) {
+                if let Purpose::Lock(role) = reason.purpose {
+                    // Another request's live lock (ours had lapsed): leave it alone.
+                    foreign_locks.push(role);
+                    rebuild = true;
+                }
+            }
+            if rebuild {
+                continue;
+            }
+            // Someone else is writing this request (or an item of this write) right now: as
+            // with a moved-on version, read again and decide on fresh data.
+            return Err(cancelled_otherwise("save", &reasons, StoreError::Stale));
+        }
+        Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned()))
+    }
+}
+
+/// The first account of `require_good_standing`, in its order, whose standing check failed
+/// (the embedded store checks them in that order).
+fn require_order(effect: &Effect, any: Option<AccountId>, reasons: &[Reason]) -> Option<AccountId> {
+    any?;
+    let Effect::Apply { require_good_standing } = effect else { return None };
+    require_good_standing
+        .iter()
+        .find(|account| reasons.iter().any(|r| r.condition_failed() && r.purpose == Purpose::Standing((*account).clone())))
+        .cloned()
+}
+
+/// "The service's holders are these three."
+fn holders_are(admin: &AccountId, tech: &AccountId, billing: &AccountId) -> Cond {
+    Cond::new("#admin = :admin AND #tech = :tech AND #billing = :billing")
+        .name("#admin", "admin")
+        .name("#tech", "tech")
+        .name("#billing", "billing")
+        .value(":admin", s(admin.as_str()))
+        .value(":tech", s(tech.as_str()))
+        .value(":billing", s(billing.as_str()))
+}

@@ -1,0 +1,68 @@
+//! The table, defined once: string keys `pk` (partition) and `sk` (sort), on-demand
+//! capacity, TTL on `ttl`, no secondary index. The SAM template declares the same table;
+//! docs/dynamodb.md describes it. Change all three together.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
+use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus, TimeToLiveSpecification};
+
+use super::errors::{build_error, classify};
+use super::items::{PK, SK, TTL};
+use crate::ports::StoreError;
+
+/// The `CreateTable` call for the table `name`.
+pub fn table_definition(client: &Client, name: &str) -> Result<CreateTableFluentBuilder, StoreError> {
+    let attribute = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().map_err(build_error);
+    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(build_error);
+    Ok(client
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(attribute(PK)?)
+        .attribute_definitions(attribute(SK)?)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?)
+        .billing_mode(BillingMode::PayPerRequest))
+}
+
+/// Creates the table `name` if it does not exist, waits until it is active, and turns TTL
+/// on for `ttl`. Returns whether it created the table. For the local server and the tests;
+/// in AWS the SAM template creates it.
+pub async fn create_table_if_missing(client: &Client, name: &str) -> Result<bool, StoreError> {
+    let created = match client.describe_table().table_name(name).send().await {
+        Ok(_) => false,
+        Err(error) if matches!(error.as_service_error(), Some(DescribeTableError::ResourceNotFoundException(_))) => {
+            match table_definition(client, name)?.send().await {
+                Ok(_) => true,
+                // Someone else created it meanwhile: fine.
+                Err(error) if error.as_service_error().and_then(|e| e.code()) == Some("ResourceInUseException") => false,
+                Err(error) => return Err(classify("CreateTable", &error)),
+            }
+        }
+        Err(error) => return Err(classify("DescribeTable", &error)),
+    };
+    wait_until_active(client, name).await?;
+    let ttl = TimeToLiveSpecification::builder().attribute_name(TTL).enabled(true).build().map_err(build_error)?;
+    match client.update_time_to_live().table_name(name).time_to_live_specification(ttl).send().await {
+        Ok(_) => {}
+        // "TimeToLive is already enabled": as wanted.
+        Err(error)
+            if error.as_service_error().is_some_and(|e| e.code() == Some("ValidationException") && e.message().is_some_and(|m| m.contains("already enabled"))) => {}
+        Err(error) => return Err(classify("UpdateTimeToLive", &error)),
+    }
+    Ok(created)
+}
+
+async fn wait_until_active(client: &Client, name: &str) -> Result<(), StoreError> {
+    for _ in 0..120 {
+        let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", &e))?;
+        if output.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(StoreError::Unavailable(format!("table {name} did not become active within a minute")))
+}
