@@ -4,17 +4,19 @@
 //! Every behaviour test takes a `Backend`, and `on_every_backend!` runs it on each one,
 //! so the embedded store and DynamoDB (with the outbox and SES) answer the same suite.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
-use shared::adapters::{MemoryStore, Outbox};
+use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws, dynamodb};
 use shared::api::{ApiRequest, Router};
 use shared::app::App;
 use shared::config::Config;
 use shared::fixtures::Fixtures;
-use shared::ports::{Clock, Mailer, Store};
+use shared::mail::Mail;
+use shared::ports::{Clock, MailError, Mailer, Store};
 use time::OffsetDateTime;
 
 /// Where the app keeps its data and sends its mail.
@@ -22,6 +24,9 @@ use time::OffsetDateTime;
 pub enum Backend {
     /// The embedded store and the outbox.
     Memory,
+    /// DynamoDB Local (a fresh table per app) and the SES v2 emulator, at
+    /// `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SESV2` (scripts/test starts both).
+    Aws,
 }
 
 /// A clock that stands still until the test moves it.
@@ -70,6 +75,83 @@ impl SentMail {
 /// Where a backend's mails can be read back.
 enum Mails {
     Outbox(Arc<Outbox>),
+    /// The SES emulator's `GET {store_url}`: every mail it took, from every app.
+    Ses { store_url: String, since: i64, mailer: Arc<Switchable> },
+}
+
+/// Where the emulators listen, from the environment scripts/test sets.
+#[derive(Debug, Clone)]
+pub struct Emulators {
+    pub dynamodb: String,
+    pub ses: String,
+    /// `GET` answers with every mail the SES emulator took.
+    pub ses_store: String,
+}
+
+impl Emulators {
+    /// The emulators' endpoints; panics with what to do when they are not set: a test on
+    /// `Backend::Aws` fails rather than passing without having run.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let (Some(dynamodb), Some(ses)) = (var("AWS_ENDPOINT_URL_DYNAMODB"), var("AWS_ENDPOINT_URL_SESV2")) else {
+            panic!(
+                "this test runs on DynamoDB Local and the SES v2 emulator, but AWS_ENDPOINT_URL_DYNAMODB and/or \
+                 AWS_ENDPOINT_URL_SESV2 are not set. Run the project's test command, scripts/test, which installs and \
+                 starts both emulators and sets them (or `source scripts/emulators; start_dynamodb; start_ses` first)."
+            )
+        };
+        for endpoint in [&dynamodb, &ses] {
+            let host = endpoint.trim_start_matches("http://").split([':', '/']).next().unwrap_or_default();
+            assert!(
+                endpoint.starts_with("http://") && (host == "127.0.0.1" || host == "localhost"),
+                "tests talk to nothing but the loopback interface, and {endpoint} is not on it"
+            );
+        }
+        let ses_store = var("SES_STORE_URL").unwrap_or_else(|| format!("{}/store", ses.trim_end_matches('/')));
+        Self { dynamodb, ses, ses_store }
+    }
+}
+
+/// A fresh, empty DynamoDB table in DynamoDB Local, and a store on it that reads token
+/// expiry from `clock`. `tag` makes the table's name unique.
+pub async fn dynamo_store(tag: &str, clock: Arc<dyn Clock>) -> Arc<DynamoStore> {
+    Emulators::from_env();
+    let sdk = aws::emulator_sdk_config().await;
+    let client = aws::dynamodb_client(&sdk);
+    let table = format!("contacts-test-{tag}");
+    dynamodb::create_table_if_missing(&client, &table).await.unwrap_or_else(|e| panic!("cannot create table {table} in DynamoDB Local: {e}"));
+    Arc::new(DynamoStore::new(client, table).with_clock(clock))
+}
+
+/// A tag unique to one app: lower-case letters and digits.
+pub fn unique_tag() -> String {
+    shared::domain::Token::generate().expose()[..10].to_ascii_lowercase().replace(['-', '_'], "x")
+}
+
+/// A mailer that can be told to fail as an unreachable mail service would.
+pub struct Switchable {
+    inner: Arc<dyn Mailer>,
+    unavailable: AtomicBool,
+}
+
+impl Switchable {
+    pub fn new(inner: Arc<dyn Mailer>) -> Self {
+        Self { inner, unavailable: AtomicBool::new(false) }
+    }
+
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for Switchable {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(MailError::Retryable("the test made the mail service unavailable".to_owned()));
+        }
+        self.inner.send(mail).await
+    }
 }
 
 pub struct TestApp {
@@ -77,6 +159,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
     mails: Mails,
+    /// The DynamoDB store, on `Backend::Aws`: to count its round trips.
+    pub dynamo: Option<Arc<DynamoStore>>,
     /// Unique to this app: it marks this app's mail addresses where a mail service is shared.
     pub tag: String,
 }
@@ -119,15 +203,26 @@ impl TestApp {
         config.public_base_url = "https://contacts.test".to_owned();
         configure(&mut config);
         let clock = Arc::new(ManualClock::new());
-        let tag = shared::domain::Token::generate().expose()[..10].to_ascii_lowercase().replace(['-', '_'], "x");
+        let tag = unique_tag();
+        let mut dynamo = None;
         let (store, mailer, mails): (Arc<dyn Store>, Arc<dyn Mailer>, Mails) = match backend {
             Backend::Memory => {
                 let outbox = Arc::new(Outbox::new());
                 (Arc::new(MemoryStore::new()), outbox.clone(), Mails::Outbox(outbox))
             }
+            Backend::Aws => {
+                let emulators = Emulators::from_env();
+                let store = dynamo_store(&tag, clock.clone()).await;
+                dynamo = Some(store.clone());
+                let sdk = aws::emulator_sdk_config().await;
+                let mailer = Arc::new(Switchable::new(Arc::new(SesMailer::new(aws::ses_client(&sdk), None))));
+                // The emulator stamps mails in whole seconds: one second of slack.
+                let since = OffsetDateTime::now_utc().unix_timestamp() - 1;
+                (store, mailer.clone(), Mails::Ses { store_url: emulators.ses_store, since, mailer })
+            }
         };
         let app = App::new(store.clone(), mailer, clock.clone(), config);
-        Self { router: Router::new(app), clock, store, mails, tag }
+        Self { router: Router::new(app), clock, store, mails, dynamo, tag }
     }
 
     /// An app on `backend` loaded with the standard cast (see [`TestApp::seed`]).
@@ -235,6 +330,7 @@ impl TestApp {
                 .into_iter()
                 .map(|m| SentMail { to: m.to.as_str().to_owned(), subject: m.subject, text: m.text, html: m.html })
                 .collect(),
+            Mails::Ses { store_url, since, .. } => ses_mails(store_url, *since, &self.tag).await,
         }
     }
 
@@ -259,6 +355,7 @@ impl TestApp {
     pub fn set_mail_unavailable(&self, unavailable: bool) {
         match &self.mails {
             Mails::Outbox(outbox) => outbox.set_unavailable(unavailable),
+            Mails::Ses { mailer, .. } => mailer.set_unavailable(unavailable),
         }
     }
 }
@@ -276,5 +373,54 @@ macro_rules! on_every_backend {
                 }
             )*
         }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::Backend::Aws).await
+                }
+            )*
+        }
     };
+}
+
+/// The mails the SES emulator took since `since` (epoch seconds) for a recipient whose address
+/// holds `tag`, in the order it took them (the order they were sent).
+async fn ses_mails(store_url: &str, since: i64, tag: &str) -> Vec<SentMail> {
+    let body = http_get(&format!("{store_url}?since={since}")).await;
+    let store: Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("the SES emulator's store is not JSON: {e}"));
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    store["emails"]
+        .as_array()
+        .expect("the SES emulator's store has an `emails` array")
+        .iter()
+        .filter_map(|email| {
+            let to = email["destination"]["to"].as_array()?.iter().filter_map(Value::as_str).find(|to| to.contains(tag))?.to_owned();
+            Some(SentMail { to, subject: text(&email["subject"]), text: text(&email["body"]["text"]), html: text(&email["body"]["html"]) })
+        })
+        .collect()
+}
+
+/// A plain HTTP/1.0 GET of an `http://host:port/path` URL on the loopback interface (so the
+/// answer is never chunked): the body, or a panic naming what went wrong.
+async fn http_get(url: &str) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").unwrap_or_else(|| panic!("not an http:// URL: {url}"));
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let get = async {
+        let mut stream = tokio::net::TcpStream::connect(authority).await?;
+        stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: application/json\r\n\r\n").as_bytes()).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        Ok::<_, std::io::Error>(response)
+    };
+    let response = tokio::time::timeout(std::time::Duration::from_secs(10), get)
+        .await
+        .unwrap_or_else(|_| panic!("GET {url}: no answer within 10 s"))
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("GET {url}: no HTTP header end"));
+    let head = String::from_utf8_lossy(&response[..split]);
+    assert!(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"), "GET {url}: {}", head.lines().next().unwrap_or_default());
+    response[split + 4..].to_vec()
 }
