@@ -1,0 +1,344 @@
+// The emailed link's confirmation page (SPEC §4), used as a person uses it: in a real headless
+// Chromium (Debian's /usr/bin/chromium, driven by playwright-core), against the local server
+// (contacts-local) with its demo data.
+//
+//   node --test tests/browser/          (scripts/test runs it after the cargo tests)
+//
+// Env: CONTACTS_LOCAL_BIN (default $CARGO_TARGET_DIR/debug/contacts-local, else target/debug/...),
+//      CHROMIUM (default /usr/bin/chromium). playwright-core is resolved from .tools/node/node_modules
+// (scripts/install-tools installs both it and chromium). A screenshot of the filled page goes to
+// .tools/run/confirm-page.png.
+//
+// The tests run in order and share one server: Ada accepts request 1 and Ned completes it, then
+// on request 2 a wrong code is rejected and Ned refuses.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TOOLS = path.join(ROOT, '.tools');
+const RUN_DIR = path.join(TOOLS, 'run');
+const SCREENSHOT = path.join(RUN_DIR, 'confirm-page.png');
+const SERVER_BIN =
+  process.env.CONTACTS_LOCAL_BIN ||
+  path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', 'contacts-local');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// Flags that work on this machine as root with no network beyond loopback.
+const CHROMIUM_FLAGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+const ADA = 'ad1000-ovh';
+const NED = 'ne4000-ovh';
+
+function loadPlaywright() {
+  // Pinned in tools/package.json, installed by scripts/install-tools into .tools/node.
+  const require = createRequire(path.join(TOOLS, 'node', 'package.json'));
+  try {
+    return require('playwright-core');
+  } catch (e) {
+    throw new Error(`playwright-core not found under ${TOOLS}/node/node_modules: run scripts/install-tools (${e.message})`);
+  }
+}
+
+// --- the local server ---------------------------------------------------------------------
+
+let server;          // ChildProcess
+let serverLog = '';  // its stderr, for failure messages
+let base;            // http://127.0.0.1:PORT
+
+function startServer() {
+  const env = { ...process.env };
+  // PUBLIC_BASE_URL unset: the mailed links then point at this server. Embedded store and outbox.
+  for (const k of ['PUBLIC_BASE_URL', 'TABLE_NAME', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SESV2']) delete env[k];
+  env.RUST_LOG = env.RUST_LOG || 'warn';
+  if (!existsSync(SERVER_BIN)) {
+    return Promise.reject(new Error(`${SERVER_BIN} not found: build it (cargo build -p contacts-local) or set CONTACTS_LOCAL_BIN`));
+  }
+  // --port 0: the kernel picks a free port, and the banner says which. setpriv --pdeathsig: the
+  // server dies with this process even if it is SIGKILLed (then no handler of ours runs).
+  const args = [SERVER_BIN, '--port', '0'];
+  const [cmd, ...argv] = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--', ...args] : args;
+  server = spawn(cmd, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`contacts-local did not start in 30s:\n${serverLog}`)), 30_000);
+    server.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start ${SERVER_BIN}: ${e.message}`));
+    });
+    server.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`contacts-local exited (${code ?? signal}) before listening:\n${serverLog}`));
+    });
+    server.stderr.setEncoding('utf8');
+    server.stderr.on('data', (chunk) => {
+      serverLog += chunk;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(serverLog);
+      if (m && !base) {
+        base = m[1];
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+function stopServer() {
+  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+}
+// Never leave the server or the browser behind: on exit, and on the signals that end a run
+// (process.exit runs Playwright's own exit hook, which kills the browser's process group).
+process.on('exit', stopServer);
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.once(signal, () => {
+    stopServer();
+    process.exit(128 + number);
+  });
+}
+
+async function api(method, route, as, body) {
+  const headers = {};
+  if (as) headers.authorization = `Bearer ${as}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(base + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = text; }
+  return { status: res.status, json };
+}
+
+/** Creates one request as `as`; returns its id. */
+async function createRequest(as, roles) {
+  const { status, json } = await api('POST', '/v1/services/example.com/contact-changes', as, roles);
+  assert.equal(status, 201, `creating ${JSON.stringify(roles)}: ${JSON.stringify(json)}`);
+  assert.equal(json.requests.length, 1);
+  return json.requests[0].id;
+}
+
+/** The confirmation link mailed to `email` for request `id` (the latest such mail). */
+async function linkFor(email, id) {
+  const { status, json: mails } = await api('GET', '/_local/outbox');
+  assert.equal(status, 200);
+  const links = mails
+    .filter((m) => m.to === email)
+    .map((m) => /(https?:\/\/[^\s"'<>]+\/confirm\/([0-9A-Za-z]+)#token=[A-Za-z0-9_-]+)/.exec(m.text))
+    .filter((m) => m && m[2] === id)
+    .map((m) => m[1]);
+  assert.ok(links.length > 0, `no confirmation link for ${email} and ${id} in the outbox`);
+  return links.at(-1);
+}
+
+// --- the browser ---------------------------------------------------------------------------
+
+let browser;
+
+/**
+ * A fresh page (own context) that records console errors, page errors and CSP violations,
+ * across navigations (the form's POST loads a new document).
+ */
+async function openPage() {
+  const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
+  const page = await context.newPage();
+  const problems = { console: [], csp: [] };
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.console.push(msg.text()); });
+  if (process.env.BROWSER_TEST_DEBUG) page.on('console', (msg) => console.error(`[console.${msg.type()}] ${msg.text()}`));
+  page.on('pageerror', (err) => problems.console.push(`uncaught: ${err.message}`));
+  await page.exposeBinding('__reportCspViolation', (_source, v) => problems.csp.push(v));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  });
+  return { page, problems, close: () => context.close() };
+}
+
+/** The page's `<dt>` -> `<dd>` pairs. */
+async function summary(page) {
+  return page.$$eval('dl dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent ?? ''])));
+}
+
+/** Clicks a button of the form and waits for the POST's page; returns its response. */
+async function submit(page, label) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.startsWith('/confirm/')),
+    page.getByRole('button', { name: label }).click(),
+  ]);
+  await page.waitForLoadState('load');
+  return response;
+}
+
+/** The headers SPEC §4 asks of every version of the page. */
+async function assertPageHeaders(response, what) {
+  const h = await response.allHeaders();
+  assert.match(h['content-type'] ?? '', /^text\/html/, `${what}: content-type`);
+  const csp = h['content-security-policy'] ?? '';
+  assert.match(csp, /default-src 'none'/, `${what}: CSP ${csp}`);
+  assert.match(csp, /script-src 'nonce-[A-Za-z0-9_-]{16,}'/, `${what}: CSP ${csp}`);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/, `${what}: CSP ${csp}`);
+  assert.equal(h['cache-control'], 'no-store', `${what}: cache-control`);
+  assert.equal(h['referrer-policy'], 'no-referrer', `${what}: referrer-policy`);
+}
+
+function assertNoProblems(problems, what) {
+  assert.deepEqual(problems.csp, [], `${what}: CSP violations`);
+  assert.deepEqual(problems.console, [], `${what}: console errors`);
+}
+
+before(async () => {
+  const { chromium } = loadPlaywright();
+  await startServer();
+  // Playwright gives the browser a new, empty --user-data-dir and removes it on close.
+  browser = await chromium.launch({
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, timeout: 60_000,
+    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,   // ours, above
+  });
+});
+
+after(async () => {
+  try {
+    if (browser) await browser.close();
+  } finally {
+    stopServer();
+  }
+});
+
+// --- the tests -----------------------------------------------------------------------------
+
+let first;   // request 1: tech -> Ned, asked by Ada
+
+test("Ada's link shows the request, fills the code from the fragment and wipes it; Accept is recorded", async () => {
+  first = await createRequest(ADA, { tech: NED });
+  const link = await linkFor('ada@example.com', first);
+  assert.ok(link.startsWith(`${base}/confirm/${first}#token=`), `the link points at this server: ${link}`);
+  const token = link.split('#token=')[1];
+
+  const { page, problems, close } = await openPage();
+  try {
+    const response = await page.goto(link);
+    assert.equal(response.status(), 200);
+    await assertPageHeaders(response, 'GET /confirm');
+
+    const rows = await summary(page);
+    assert.equal(rows.Request, first);
+    assert.equal(rows.Service, 'example.com');
+    assert.equal(rows.Roles, 'tech');
+    assert.equal(rows['Previous contact'], 'Teo Tecnico (te2000-ovh)');
+    assert.equal(rows['New contact'], 'Ned Newcomer (ne4000-ovh)');
+    assert.equal(rows['Requested by'], 'Ada Admin (ad1000-ovh)');
+    assert.equal(rows.State, 'pending');
+    assert.match(rows.Awaiting ?? '', /ad1000-ovh/);
+    assert.match(rows.Awaiting ?? '', /ne4000-ovh/);
+
+    assert.equal(await page.inputValue('#token'), token, "the page's script filled the code in");
+    assert.equal(page.url(), `${base}/confirm/${first}`, 'no fragment left in the address bar');
+    assert.equal(await page.evaluate(() => location.hash), '');
+
+    mkdirSync(RUN_DIR, { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // The address was replaced, not pushed: no history entry keeps the token.
+    await page.goBack();
+    assert.equal(page.url(), 'about:blank', 'the entry before the page is the new tab');
+    await page.goForward();
+    assert.equal(page.url(), `${base}/confirm/${first}`, 'the page comes back without the fragment');
+    // Without a fragment the code is typed or pasted: the form takes it the same way.
+    await page.fill('#token', token);
+
+    const result = await submit(page, 'Accept');
+    assert.equal(result.status(), 200);
+    await assertPageHeaders(result, 'POST /confirm (accept)');
+    assert.match(await page.locator('body').innerText(), /your acceptance is recorded/i);
+    assertNoProblems(problems, "Ada's page");
+  } finally {
+    await close();
+  }
+
+  const { json } = await api('GET', `/v1/contact-changes/${first}`, ADA);
+  assert.equal(json.state, 'pending');
+  assert.deepEqual(Object.fromEntries(json.parties.map((p) => [p.account, p.status])), { [ADA]: 'accepted', [NED]: 'pending' });
+});
+
+test("Ned accepts in the browser: the change takes effect", async () => {
+  assert.ok(first, 'needs the previous test');
+  const { page, problems, close } = await openPage();
+  try {
+    await page.goto(await linkFor('ned@example.com', first));
+    assert.equal((await summary(page)).Awaiting, NED, 'Ada has accepted already');
+    const result = await submit(page, 'Accept');
+    assert.equal(result.status(), 200);
+    assert.match(await page.locator('body').innerText(), /every party accepted and the change has taken effect/i);
+    assert.equal((await summary(page)).State, 'done');
+    assertNoProblems(problems, "Ned's page");
+  } finally {
+    await close();
+  }
+  const { status, json } = await api('GET', '/v1/services/example.com', NED);
+  assert.equal(status, 200);
+  assert.equal(json.contacts.tech, NED);
+});
+
+test('a wrong code is refused with 403 and says it did not match; then Ned refuses in the browser', async () => {
+  const second = await createRequest(ADA, { billing: NED });
+  const link = await linkFor('ned@example.com', second);
+  const token = link.split('#token=')[1];
+  const wrong = (token[0] === 'A' ? 'B' : 'A') + token.slice(1);
+
+  const bad = await openPage();
+  try {
+    await bad.page.goto(link.replace(/#token=.*/, `#token=${wrong}`));
+    assert.equal(await bad.page.inputValue('#token'), wrong);
+    const result = await submit(bad.page, 'Accept');
+    assert.equal(result.status(), 403);
+    await assertPageHeaders(result, 'POST /confirm (wrong code)');
+    assert.match(await bad.page.locator('.error').innerText(), /code from the confirmation email did not match/);
+    // The browser itself logs the 403 document load; nothing else may appear.
+    assert.deepEqual(bad.problems.csp, [], 'CSP violations on the error page');
+    assert.deepEqual(bad.problems.console.filter((m) => !/status of 403/.test(m)), [], 'console errors on the error page');
+  } finally {
+    await bad.close();
+  }
+  assert.equal((await api('GET', `/v1/contact-changes/${second}`, ADA)).json.state, 'pending', 'a wrong code changes nothing');
+
+  const { page, problems, close } = await openPage();
+  try {
+    await page.goto(link);
+    assert.equal((await summary(page)).Roles, 'billing');
+    const result = await submit(page, 'Refuse');
+    assert.equal(result.status(), 200);
+    assert.match(await page.locator('body').innerText(), /your refusal is recorded/i);
+    assertNoProblems(problems, "Ned's refusal");
+  } finally {
+    await close();
+  }
+  const { json } = await api('GET', `/v1/contact-changes/${second}`, ADA);
+  assert.equal(json.state, 'refused');
+  assert.equal((await api('GET', '/v1/services/example.com', ADA)).json.contacts.billing, 'bi3000-ovh');
+});
+
+test('the CSP blocks an injected inline script, and these tests hear the violation', async () => {
+  assert.ok(first, 'needs the first test');
+  const { page, problems, close } = await openPage();
+  try {
+    await page.goto(`${base}/confirm/${first}`);
+    assert.match(await page.locator('body').innerText(), /nothing left to confirm/);
+    assertNoProblems(problems, 'the closed request');
+    // What an injected <script> (an escaping bug) would do: the nonce-less script must not run.
+    await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__injected = true;';
+      document.body.append(s);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await page.evaluate(() => window.__injected), undefined, 'the injected script did not run');
+    assert.equal(problems.csp.length, 1, `one violation reported: ${JSON.stringify(problems)}`);
+    assert.match(problems.csp[0], /^script-src/);
+  } finally {
+    await close();
+  }
+});
