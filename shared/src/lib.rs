@@ -8,13 +8,15 @@
 //! - [`api`]: the HTTP contract (routes, bodies, problem+json, the confirmation page),
 //!   shared by the local server and every Lambda function;
 //! - [`adapters`]: the ports' implementations (embedded store, outbox, and with the
-//!   `aws` feature DynamoDB and SES).
+//!   `aws` feature DynamoDB and SES);
+//! - [`entrypoints`]: with the `lambda` feature, the Lambda functions' shared `run`.
 
 pub mod adapters;
 pub mod api;
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod entrypoints;
 pub mod fixtures;
 pub mod mail;
 pub mod ports;

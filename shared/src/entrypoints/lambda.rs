@@ -1,0 +1,286 @@
+//! The Lambda entry point: an API Gateway HTTP API (payload 2.0) event in, the router's
+//! answer out. Every function of `functions/` is `run(Function::X)`.
+//!
+//! The caller's identity comes from the JWT authorizer's verified claims in the request
+//! context, and from nowhere else: a header can be forged by anyone, the request context
+//! only by API Gateway.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response, service_fn};
+use tracing::Instrument;
+use tracing::field::Empty;
+
+use crate::adapters::aws;
+use crate::adapters::{DynamoStore, SesMailer};
+use crate::api::{ApiRequest, ApiResponse, Function, Router, routes};
+use crate::app::App;
+use crate::config::Config;
+use crate::domain::{AccountId, RequestId};
+use crate::ports::{Store, SystemClock};
+
+pub use lambda_http::Error;
+
+/// Serves `function`'s routes until the Lambda runtime stops the process.
+///
+/// Everything that can be built once is built here, before the first event: the logger,
+/// the configuration, the SDK configuration and clients (one TLS stack, one connection pool
+/// shared by DynamoDB and SES), the router. A configuration error stops the start, which
+/// Lambda reports as an init error rather than as a 500 on every request.
+pub async fn run(function: Function) -> Result<(), Error> {
+    init_logging();
+    let config = Config::from_env()?;
+    let table = std::env::var("TABLE_NAME").ok().filter(|t| !t.is_empty()).ok_or("TABLE_NAME is not set: the DynamoDB table to use")?;
+    let configuration_set = std::env::var("SES_CONFIGURATION_SET").ok().filter(|c| !c.is_empty());
+
+    let sdk = if points_at_emulators() {
+        tracing::warn!("AWS endpoints on the loopback interface: using the emulators' dummy credentials and timeouts");
+        aws::emulator_sdk_config().await
+    } else {
+        aws::sdk_config().await
+    };
+    let store = Arc::new(DynamoStore::new(aws::dynamodb_client(&sdk), table));
+    let mailer = Arc::new(SesMailer::new(aws::ses_client(&sdk), configuration_set));
+    prewarm(store.as_ref()).await;
+
+    let account_claim: Arc<str> = config.account_claim.clone().into();
+    let router = Router::for_function(App::new(store, mailer, Arc::new(SystemClock), config), function);
+    tracing::info!(function = function.name(), "ready");
+
+    lambda_http::run(service_fn(move |request: Request| {
+        let (router, account_claim) = (router.clone(), account_claim.clone());
+        async move { Ok::<_, Infallible>(handle(&router, function, &account_claim, request).await) }
+    }))
+    .await
+}
+
+/// One invocation, in a span that carries the Lambda request id and, when the route names
+/// one, the contact-change request's id: every log line of the invocation has both.
+async fn handle(router: &Router, function: Function, account_claim: &str, request: Request) -> Response<Body> {
+    let lambda_request_id = request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+    let request = api_request(request, account_claim);
+    let span = tracing::info_span!("invocation", lambda_request_id = %lambda_request_id, contact_change = Empty);
+    if let Some(id) = contact_change_of(&request, function) {
+        span.record("contact_change", tracing::field::display(id));
+    }
+    lambda_response(router.handle(request).instrument(span).await)
+}
+
+/// The event as the router takes it.
+///
+/// - path: API Gateway's `rawPath`, still percent-encoded, without the stage when the API
+///   is served on a named stage rather than `$default`;
+/// - query: `rawQueryString`, undecoded (the router decodes parameters itself);
+/// - body: the bytes as the client sent them (`lambda_http` already decoded a base64 body);
+/// - identity: the `account_claim` claim of the JWT authorizer, or none.
+pub fn api_request(request: Request, account_claim: &str) -> ApiRequest {
+    let context = request.request_context_ref();
+    let identity = jwt_claim(context, account_claim);
+    let stage = match context {
+        Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
+        _ => None,
+    };
+    let raw_path = request.raw_http_path();
+    let path = if raw_path.is_empty() { request.uri().path().to_owned() } else { without_stage(raw_path, stage.as_deref()).to_owned() };
+    let query = request.uri().query().filter(|q| !q.is_empty()).map(str::to_owned);
+    let (parts, body) = request.into_parts();
+    let body = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    ApiRequest { method: parts.method, path, query, headers: parts.headers, body, identity }
+}
+
+/// The claim the JWT authorizer verified, as API Gateway puts it in the request context
+/// (`requestContext.authorizer.jwt.claims`). No authorizer, no claims, or an empty value:
+/// no identity, which the router answers with a 401 on a signed-in route.
+fn jwt_claim(context: Option<&RequestContext>, claim: &str) -> Option<String> {
+    let Some(RequestContext::ApiGatewayV2(context)) = context else { return None };
+    let value = context.authorizer.as_ref()?.jwt.as_ref()?.claims.get(claim)?;
+    Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// On a named stage, HTTP API's `rawPath` starts with `/{stage}`; the routes do not.
+fn without_stage<'a>(raw_path: &'a str, stage: Option<&str>) -> &'a str {
+    match stage {
+        Some(stage) if stage != "$default" && !stage.is_empty() => match raw_path.strip_prefix('/').and_then(|p| p.strip_prefix(stage)) {
+            Some(rest) if rest.starts_with('/') => rest,
+            _ => raw_path,
+        },
+        _ => raw_path,
+    }
+}
+
+/// The contact-change request a route acts on, for the logs: only a well-formed id from
+/// the path of one of this function's routes (never anything from the body, where tokens are).
+fn contact_change_of(request: &ApiRequest, function: Function) -> Option<RequestId> {
+    let (spec, params) = routes::find(&request.method, &request.path, Some(function)).ok()?;
+    if !spec.path.contains("{id}") {
+        return None;
+    }
+    RequestId::parse(params.first()?).ok()
+}
+
+/// The router's answer as API Gateway takes it: a textual body (JSON, problem+json, HTML)
+/// as text, anything else base64-encoded by `lambda_http`.
+pub fn lambda_response(response: ApiResponse) -> Response<Body> {
+    let (parts, bytes) = response.into_parts();
+    let textual = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_textual);
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else if textual {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    } else {
+        Body::Binary(bytes.to_vec())
+    };
+    Response::from_parts(parts, body)
+}
+
+fn is_textual(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence.starts_with("text/") || essence == "application/json" || essence.ends_with("+json") || essence == "application/xml"
+}
+
+/// JSON lines on stdout, which Lambda sends to CloudWatch Logs. The level comes from
+/// `RUST_LOG`, else from Lambda's own `AWS_LAMBDA_LOG_LEVEL` (the function's logging
+/// configuration), else `info`. The Lambda runtime logs a raw event at TRACE when it cannot
+/// parse it: it is capped at INFO whatever the level asked, as an event may hold a token.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_ascii_lowercase()))
+        .unwrap_or_else(|| "info".to_owned());
+    let mut filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    for capped in ["lambda_runtime=info", "lambda_runtime_api_client=info", "lambda_http=info"] {
+        filter = filter.add_directive(capped.parse().expect("a valid directive"));
+    }
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .flatten_event(true)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// Whether the SDK is pointed at the local emulators (DynamoDB Local, the SES emulator), as
+/// the tests under the Runtime Interface Emulator do: then the emulators' configuration
+/// (dummy credentials, patient timeouts) applies. Never the case on AWS.
+fn points_at_emulators() -> bool {
+    ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL"].iter().any(|name| {
+        std::env::var(name).is_ok_and(|url| {
+            let host = url.split("://").nth(1).unwrap_or(&url);
+            host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
+        })
+    })
+}
+
+/// Opens the connection to DynamoDB (DNS, TCP, TLS) during init, which is not on any
+/// caller's clock, with one read of an account that cannot exist (its id is well-formed
+/// but no customer id is `zz0-ovh`). Bounded, and its failure only logged: the first
+/// request will tell the caller properly if DynamoDB is really unreachable.
+async fn prewarm(store: &dyn Store) {
+    let Ok(nobody) = AccountId::parse("zz0-ovh") else { return };
+    match tokio::time::timeout(Duration::from_secs(2), store.account(&nobody)).await {
+        Ok(Ok(_)) => tracing::debug!("DynamoDB connection warmed"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "warming the DynamoDB connection failed"),
+        Err(_) => tracing::warn!("warming the DynamoDB connection timed out"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderValue, Method, StatusCode};
+
+    use super::*;
+
+    fn event(json: &str) -> Request {
+        lambda_http::request::from_str(json).expect("a valid HTTP API event")
+    }
+
+    #[test]
+    fn the_identity_is_the_configured_claim_of_the_jwt_authorizer() {
+        let request = api_request(event(include_str!("../../../events/read.get-me.json")), "sub");
+        assert_eq!(request.identity.as_deref(), Some("ad1000-ovh"));
+        assert_eq!(request.method, Method::GET);
+        assert_eq!(request.path, "/v1/me");
+
+        let request = api_request(event(include_str!("../../../events/read.get-me.json")), "custom:account");
+        assert_eq!(request.identity, None, "a claim that is not there is no identity");
+    }
+
+    #[test]
+    fn a_header_never_makes_an_identity() {
+        let json = include_str!("../../../events/confirm.get-confirm.json");
+        let mut request = event(json);
+        request.headers_mut().insert("authorization", HeaderValue::from_static("Bearer ad1000-ovh"));
+        request.headers_mut().insert("x-account", HeaderValue::from_static("ad1000-ovh"));
+        assert_eq!(api_request(request, "sub").identity, None);
+    }
+
+    #[test]
+    fn query_path_and_json_body_are_passed_raw() {
+        let request = api_request(event(include_str!("../../../events/read.get-me-contact-changes.json")), "sub");
+        assert_eq!(request.path, "/v1/me/contact-changes");
+        assert_eq!(request.query.as_deref(), Some("state=pending"));
+
+        let request = api_request(event(include_str!("../../../events/create.post-services-contact-changes.json")), "sub");
+        assert_eq!(request.method, Method::POST);
+        assert_eq!(request.path, "/v1/services/example.com/contact-changes");
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(body["tech"], "ne4000-ovh");
+    }
+
+    #[test]
+    fn a_base64_form_body_arrives_decoded() {
+        let request = api_request(event(include_str!("../../../events/confirm.post-confirm.json")), "sub");
+        assert_eq!(request.method, Method::POST);
+        let form = String::from_utf8(request.body.to_vec()).unwrap();
+        assert!(form.starts_with("token=") && form.contains("decision=accept"), "{form}");
+        assert_eq!(request.identity, None, "the confirmation page is not behind the authorizer");
+    }
+
+    #[test]
+    fn a_named_stage_is_not_part_of_the_route() {
+        assert_eq!(without_stage("/prod/v1/me", Some("prod")), "/v1/me");
+        assert_eq!(without_stage("/v1/me", Some("$default")), "/v1/me");
+        assert_eq!(without_stage("/production/v1/me", Some("prod")), "/production/v1/me");
+        assert_eq!(without_stage("/v1/me", None), "/v1/me");
+    }
+
+    #[test]
+    fn the_contact_change_id_is_taken_from_the_path_only() {
+        let mut request = api_request(event(include_str!("../../../events/confirm.get-confirm.json")), "sub");
+        assert!(contact_change_of(&request, Function::Confirm).is_some());
+        assert!(contact_change_of(&request, Function::Read).is_none(), "not one of Read's routes");
+        request.path = "/v1/me".to_owned();
+        assert!(contact_change_of(&request, Function::Read).is_none());
+    }
+
+    #[test]
+    fn json_and_html_go_back_as_text_and_the_status_is_kept() {
+        let mut response = ApiResponse::new(Bytes::from_static(b"{\"a\":1}"));
+        *response.status_mut() = StatusCode::CREATED;
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        let response = lambda_response(response);
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert!(matches!(response.body(), Body::Text(t) if t == "{\"a\":1}"));
+
+        let mut response = ApiResponse::new(Bytes::from_static(&[0xff, 0x00]));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        assert!(matches!(lambda_response(response).body(), Body::Binary(_)));
+        assert!(matches!(lambda_response(ApiResponse::new(Bytes::new())).body(), Body::Empty));
+    }
+}

@@ -1,0 +1,5 @@
+//! How the outside world reaches the router: on AWS Lambda, behind API Gateway's HTTP API.
+//! (The local server, `contacts-local`, is the other entry point; it lives in its own crate.)
+
+#[cfg(feature = "lambda")]
+pub mod lambda;
