@@ -18,7 +18,7 @@ use crate::domain::{Account, AccountId, ContactChange, State};
 use crate::mail::escape_html;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}\
-dt{font-weight:600}dd{margin:0 0 .5rem}input{width:100%;font-family:monospace;padding:.4rem}\
+dt{font-weight:600}dd{margin:0 0 .5rem}input{width:100%;box-sizing:border-box;font-family:monospace;font-size:1rem;line-height:1.5;padding:.4rem}\
 button{margin:.8rem .5rem 0 0;padding:.5rem 1.2rem}.error{color:#a00}";
 
 /// Fills the token in from `#token=...`, then removes it from the address bar and history.
@@ -72,7 +72,7 @@ fn summary(change: &ContactChange, accounts: &HashMap<AccountId, Account>) -> St
         None => escape_html(id.as_str()),
     };
     let roles = change.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
-    let awaiting = change.awaiting().map(|a| escape_html(a.as_str())).collect::<Vec<_>>().join(", ");
+    let awaiting = change.awaiting().map(who).collect::<Vec<_>>().join(", ");
     let mut rows = vec![
         ("Request", escape_html(&change.id.to_string())),
         ("Service", escape_html(change.service.as_str())),
