@@ -1,0 +1,592 @@
+//! The `Store` port's contract, checked directly on each store: the embedded `MemoryStore`
+//! and the `DynamoStore` on DynamoDB Local must answer every call alike. And the DynamoDB
+//! store's round trips per use case, counted.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use integration_tests::{Backend, ManualClock, TestApp, dynamo_store, unique_tag};
+use serde_json::json;
+use shared::adapters::{DynamoStore, MemoryStore};
+use shared::domain::rules::Plan;
+use shared::domain::{
+    Account, AccountId, Contacts, ContactChange, DisplayName, EmailAddress, Language, PaymentStatus, Role, Roles, Service, ServiceName, State, Step,
+};
+use shared::ports::{Clock, Effect, ProfilePatch, Store, StoreError};
+use time::{Duration, OffsetDateTime};
+
+/// Runs each named `async fn name(kind: Kind)` once per store.
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Kind::Memory).await
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Kind::Dynamo).await
+                }
+            )*
+        }
+    };
+}
+
+on_every_store!(
+    create_stores_the_requests_and_a_lock_per_role,
+    a_live_lock_makes_create_fail_with_pending_exists_and_write_nothing,
+    an_expired_lock_blocks_nothing,
+    save_is_stale_unless_it_writes_over_the_version_read,
+    apply_moves_the_roles_updates_the_memberships_and_releases_the_locks,
+    apply_fails_with_holders_changed_and_changes_nothing_when_a_role_changed_hands,
+    apply_fails_with_not_in_good_standing_and_changes_nothing_when_an_account_is_overdue_or_missing,
+    apply_over_a_stale_version_is_stale_before_anything_else,
+    apply_keeps_a_role_it_does_not_move_as_it_is_now,
+    releasing_locks_leaves_another_requests_live_lock_alone,
+    put_service_keeps_the_memberships_of_old_and_new_holders_in_step,
+    services_of_lists_by_name_in_pages_after_the_cursor,
+    requests_of_lists_newest_first_in_pages_before_the_cursor,
+    update_profile_changes_an_existing_account_and_of_a_missing_one_is_none,
+    accounts_returns_those_that_exist_even_beyond_one_batch,
+    memberships_stay_in_step_when_apply_races_changes_of_the_other_roles,
+);
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Memory,
+    Dynamo,
+}
+
+struct Subject {
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+}
+
+async fn subject(kind: Kind) -> Subject {
+    let clock = Arc::new(ManualClock::new());
+    let store: Arc<dyn Store> = match kind {
+        Kind::Memory => Arc::new(MemoryStore::new()),
+        Kind::Dynamo => dynamo_store(&unique_tag(), clock.clone()).await,
+    };
+    let subject = Subject { store, clock };
+    for (id, payment) in [("aa1-ovh", "ok"), ("tt1-ovh", "ok"), ("bb1-ovh", "ok"), ("nn1-ovh", "ok"), ("mm1-ovh", "ok"), ("oo1-ovh", "overdue")] {
+        subject.store.put_account(&account(id, payment)).await.unwrap();
+    }
+    subject.store.put_service(&service("example.com", "aa1-ovh", "tt1-ovh", "bb1-ovh")).await.unwrap();
+    subject
+}
+
+fn id(text: &str) -> AccountId {
+    AccountId::parse(text).unwrap()
+}
+
+fn name(text: &str) -> ServiceName {
+    ServiceName::parse(text).unwrap()
+}
+
+fn account(account: &str, payment: &str) -> Account {
+    Account {
+        id: id(account),
+        name: DisplayName::parse(&format!("Name of {account}")).unwrap(),
+        email: EmailAddress::parse(&format!("{account}@example.com")).unwrap(),
+        language: Language::En,
+        payment_status: if payment == "ok" { PaymentStatus::Ok } else { PaymentStatus::Overdue },
+    }
+}
+
+fn service(service: &str, admin: &str, tech: &str, billing: &str) -> Service {
+    Service { name: name(service), contacts: Contacts { admin: id(admin), tech: id(tech), billing: id(billing) } }
+}
+
+const TTL: Duration = Duration::days(7);
+
+/// A new pending request on `service`, asked by `requester`: `roles` from `from` to `to`,
+/// confirmed by the requester and `to`, `from` informed.
+fn open(subject: &Subject, service: &str, roles: &[Role], from: &str, to: &str, requester: &str) -> ContactChange {
+    let mut confirm = vec![id(requester)];
+    if to != requester {
+        confirm.push(id(to));
+    }
+    let plan = Plan { roles: Roles::new(roles.iter().copied()).unwrap(), from: id(from), to: id(to), confirm, inform: vec![id(from)] };
+    let (change, _tokens) = ContactChange::open(name(service), plan, id(requester), subject.clock.now(), TTL);
+    change
+}
+
+/// `change` after `step`, ready to be saved over the version it was read at.
+fn stepped(change: &ContactChange, step: Step, at: OffsetDateTime) -> ContactChange {
+    let mut next = change.clone();
+    next.step(step, at).unwrap();
+    next.version += 1;
+    next
+}
+
+/// `change` accepted by every party and completed, ready to be saved with `Effect::Apply`.
+fn completed(change: &ContactChange, at: OffsetDateTime) -> ContactChange {
+    let mut next = change.clone();
+    for party in change.parties.iter().map(|p| p.account.clone()) {
+        next.step(Step::Accept { party }, at).unwrap();
+    }
+    next.step(Step::Complete, at).unwrap();
+    next.version += 1;
+    next
+}
+
+fn apply(require: &[&str]) -> Effect {
+    Effect::Apply { require_good_standing: require.iter().map(|a| id(a)).collect() }
+}
+
+async fn contacts_of(subject: &Subject, service: &str) -> Contacts {
+    subject.store.service(&name(service)).await.unwrap().unwrap().service.contacts
+}
+
+async fn locks_of(subject: &Subject, service: &str) -> Vec<(Role, String)> {
+    let record = subject.store.service(&name(service)).await.unwrap().unwrap();
+    record.locks.iter().map(|lock| (lock.role, lock.request.to_string())).collect()
+}
+
+async fn services_of(subject: &Subject, account: &str) -> Vec<Service> {
+    subject.store.services_of(&id(account), None, 100).await.unwrap().items
+}
+
+// ---- create ---------------------------------------------------------------------------------
+
+async fn create_stores_the_requests_and_a_lock_per_role(kind: Kind) {
+    let s = subject(kind).await;
+    let change = open(&s, "example.com", &[Role::Tech, Role::Billing], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+
+    assert_eq!(s.store.request(change.id).await.unwrap(), Some(change.clone()), "read back whole, token hashes included");
+    let record = s.store.service(&name("example.com")).await.unwrap().unwrap();
+    assert_eq!(record.locks.len(), 2);
+    for (lock, role) in record.locks.iter().zip([Role::Tech, Role::Billing]) {
+        assert_eq!((lock.role, lock.request, lock.expires_at), (role, change.id, change.expires_at));
+    }
+    for account in ["aa1-ovh", "tt1-ovh", "nn1-ovh"] {
+        let listed = s.store.requests_of(&id(account), None, 10).await.unwrap().items;
+        assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![change.id], "{account} is involved");
+    }
+    assert!(s.store.requests_of(&id("bb1-ovh"), None, 10).await.unwrap().items.is_empty(), "bb1 is not involved");
+}
+
+async fn a_live_lock_makes_create_fail_with_pending_exists_and_write_nothing(kind: Kind) {
+    let s = subject(kind).await;
+    let first = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&first), s.clock.now()).await.unwrap();
+
+    s.clock.advance(Duration::minutes(1));
+    let billing = open(&s, "example.com", &[Role::Billing], "bb1-ovh", "mm1-ovh", "aa1-ovh");
+    let tech = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh");
+    let result = s.store.create(&[billing.clone(), tech.clone()], s.clock.now()).await;
+    assert_eq!(result, Err(StoreError::PendingExists(Role::Tech)));
+
+    assert_eq!(s.store.request(billing.id).await.unwrap(), None, "all or nothing: the billing request is not stored either");
+    assert_eq!(s.store.request(tech.id).await.unwrap(), None);
+    assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, first.id.to_string())]);
+    assert_eq!(s.store.requests_of(&id("mm1-ovh"), None, 10).await.unwrap().items, vec![]);
+}
+
+async fn an_expired_lock_blocks_nothing(kind: Kind) {
+    let s = subject(kind).await;
+    let first = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&first), s.clock.now()).await.unwrap();
+
+    // A millisecond before the lock lapses it still holds the role...
+    s.clock.advance(TTL - Duration::milliseconds(1));
+    let early = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh");
+    assert_eq!(s.store.create(&[early], s.clock.now()).await, Err(StoreError::PendingExists(Role::Tech)));
+
+    // ...and from the moment it lapses it holds nothing, deleted or not.
+    s.clock.advance(Duration::milliseconds(1));
+    let second = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&second), s.clock.now()).await.unwrap();
+    assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, second.id.to_string())]);
+    assert_eq!(s.store.request(first.id).await.unwrap().map(|c| c.state), Some(State::Pending), "the first request is untouched");
+}
+
+// ---- save -------------------------------------------------------------------------------------
+
+async fn save_is_stale_unless_it_writes_over_the_version_read(kind: Kind) {
+    let s = subject(kind).await;
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+    let now = s.clock.now();
+
+    let accepted = stepped(&change, Step::Accept { party: id("aa1-ovh") }, now);
+    s.store.save(&accepted, Effect::Nothing).await.unwrap();
+    assert_eq!(s.store.request(change.id).await.unwrap(), Some(accepted.clone()));
+
+    // Another writer that read version 0 too loses, whatever it writes.
+    let mailed = stepped(&change, Step::Mailed { to: id("nn1-ovh") }, now);
+    assert_eq!(s.store.save(&mailed, Effect::Nothing).await, Err(StoreError::Stale));
+    assert_eq!(s.store.save(&stepped(&change, Step::Cancel { by: id("aa1-ovh") }, now), Effect::ReleaseLocks).await, Err(StoreError::Stale));
+    // A version from the future is as stale as one from the past.
+    let mut ahead = stepped(&accepted, Step::Mailed { to: id("nn1-ovh") }, now);
+    ahead.version += 1;
+    assert_eq!(s.store.save(&ahead, Effect::Nothing).await, Err(StoreError::Stale));
+    // A request that was never created cannot be saved.
+    let unknown = open(&s, "example.com", &[Role::Billing], "bb1-ovh", "mm1-ovh", "aa1-ovh");
+    assert_eq!(s.store.save(&stepped(&unknown, Step::Mailed { to: id("mm1-ovh") }, now), Effect::Nothing).await, Err(StoreError::Stale));
+
+    assert_eq!(s.store.request(change.id).await.unwrap(), Some(accepted), "only the first save took");
+    assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, change.id.to_string())], "the stale cancel released nothing");
+    // The used token is gone; the other party's remains.
+    let stored = s.store.request(change.id).await.unwrap().unwrap();
+    assert_eq!(stored.parties.iter().map(|p| p.token.is_some()).collect::<Vec<_>>(), vec![false, true]);
+}
+
+async fn apply_moves_the_roles_updates_the_memberships_and_releases_the_locks(kind: Kind) {
+    let s = subject(kind).await;
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+
+    let done = completed(&change, s.clock.now());
+    s.store.save(&done, apply(&[])).await.unwrap();
+
+    let now = service("example.com", "aa1-ovh", "nn1-ovh", "bb1-ovh");
+    assert_eq!(contacts_of(&s, "example.com").await, now.contacts);
+    assert!(locks_of(&s, "example.com").await.is_empty());
+    assert_eq!(s.store.request(change.id).await.unwrap(), Some(done));
+    assert_eq!(services_of(&s, "tt1-ovh").await, vec![], "the previous holder holds nothing any more");
+    assert_eq!(services_of(&s, "nn1-ovh").await, vec![now.clone()], "the new holder sees it");
+    assert_eq!(services_of(&s, "aa1-ovh").await, vec![now.clone()], "the others see the new contacts");
+    assert_eq!(services_of(&s, "bb1-ovh").await, vec![now]);
+}
+
+async fn apply_fails_with_holders_changed_and_changes_nothing_when_a_role_changed_hands(kind: Kind) {
+    let s = subject(kind).await;
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+    // The provider's systems move the tech role elsewhere meanwhile.
+    let elsewhere = service("example.com", "aa1-ovh", "mm1-ovh", "bb1-ovh");
+    s.store.put_service(&elsewhere).await.unwrap();
+
+    assert_eq!(s.store.save(&completed(&change, s.clock.now()), apply(&[])).await, Err(StoreError::HoldersChanged));
+
+    assert_eq!(contacts_of(&s, "example.com").await, elsewhere.contacts);
+    assert_eq!(s.store.request(change.id).await.unwrap(), Some(change.clone()), "the request is as it was");
+    assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, change.id.to_string())], "its lock still holds");
+    assert_eq!(services_of(&s, "nn1-ovh").await, vec![]);
+    assert_eq!(services_of(&s, "mm1-ovh").await, vec![elsewhere]);
+}
+
+async fn apply_fails_with_not_in_good_standing_and_changes_nothing_when_an_account_is_overdue_or_missing(kind: Kind) {
+    let s = subject(kind).await;
+    let change = open(&s, "example.com", &[Role::Billing], "bb1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+    s.store.put_account(&account("nn1-ovh", "overdue")).await.unwrap();
+    let done = completed(&change, s.clock.now());
+
+    assert_eq!(s.store.save(&done, apply(&["bb1-ovh", "nn1-ovh"])).await, Err(StoreError::NotInGoodStanding(id("nn1-ovh"))));
+    assert_eq!(s.store.save(&done, apply(&["zz9-ovh", "bb1-ovh"])).await, Err(StoreError::NotInGoodStanding(id("zz9-ovh"))), "an account that does not exist is in no standing");
+
+    let before = service("example.com", "aa1-ovh", "tt1-ovh", "bb1-ovh");
+    assert_eq!(contacts_of(&s, "example.com").await, before.contacts);
+    assert_eq!(s.store.request(change.id).await.unwrap(), Some(change.clone()));
+    assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Billing, change.id.to_string())]);
+    assert_eq!(services_of(&s, "bb1-ovh").await, vec![before]);
+    assert_eq!(services_of(&s, "nn1-ovh").await, vec![]);
+
+    // Once in good standing again, the same save goes through.
+    s.store.put_account(&account("nn1-ovh", "ok")).await.unwrap();
+    s.store.save(&done, apply(&["bb1-ovh", "nn1-ovh"])).await.unwrap();
+    assert_eq!(contacts_of(&s, "example.com").await.billing, id("nn1-ovh"));
+}
+
+async fn apply_over_a_stale_version_is_stale_before_anything_else(kind: Kind) {
+    let s = subject(kind).await;
+    let change = open(&s, "example.com", &[Role::Billing], "bb1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+    s.store.save(&stepped(&change, Step::Mailed { to: id("aa1-ovh") }, s.clock.now()), Effect::Nothing).await.unwrap();
+    s.store.put_service(&service("example.com", "aa1-ovh", "tt1-ovh", "mm1-ovh")).await.unwrap();
+    s.store.put_account(&account("nn1-ovh", "overdue")).await.unwrap();
+
+    let done = completed(&change, s.clock.now());
+    assert_eq!(s.store.save(&done, apply(&["bb1-ovh", "nn1-ovh"])).await, Err(StoreError::Stale));
+}
+
+async fn apply_keeps_a_role_it_does_not_move_as_it_is_now(kind: Kind) {
+    let s = subject(kind).await;
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+    // The billing role moves elsewhere meanwhile: not this request's business.
+    s.store.put_service(&service("example.com", "aa1-ovh", "tt1-ovh", "mm1-ovh")).await.unwrap();
+
+    s.store.save(&completed(&change, s.clock.now()), apply(&[])).await.unwrap();
+
+    let now = service("example.com", "aa1-ovh", "nn1-ovh", "mm1-ovh");
+    assert_eq!(contacts_of(&s, "example.com").await, now.contacts);
+    for holder in ["aa1-ovh", "nn1-ovh", "mm1-ovh"] {
+        assert_eq!(services_of(&s, holder).await, vec![now.clone()], "{holder}");
+    }
+    for former in ["tt1-ovh", "bb1-ovh"] {
+        assert_eq!(services_of(&s, former).await, vec![], "{former}");
+    }
+}
+
+async fn releasing_locks_leaves_another_requests_live_lock_alone(kind: Kind) {
+    let s = subject(kind).await;
+    let first = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&first), s.clock.now()).await.unwrap();
+    // The first request lapses unnoticed; a second one takes the role.
+    s.clock.advance(TTL + Duration::minutes(1));
+    let second = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&second), s.clock.now()).await.unwrap();
+
+    // Now someone notices the first one's expiry and closes it, releasing its locks.
+    let mut expired = first.clone();
+    assert!(expired.observe(s.clock.now()));
+    expired.version += 1;
+    s.store.save(&expired, Effect::ReleaseLocks).await.unwrap();
+
+    assert_eq!(s.store.request(first.id).await.unwrap().map(|c| c.state), Some(State::Expired));
+    assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, second.id.to_string())], "the second request's lock stays");
+
+    // And when the second request closes, its lock goes.
+    let cancelled = stepped(&second, Step::Cancel { by: id("aa1-ovh") }, s.clock.now());
+    s.store.save(&cancelled, Effect::ReleaseLocks).await.unwrap();
+    assert!(locks_of(&s, "example.com").await.is_empty());
+}
+
+async fn memberships_stay_in_step_when_apply_races_changes_of_the_other_roles(kind: Kind) {
+    let s = Arc::new(subject(kind).await);
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+    let done = completed(&change, s.clock.now());
+
+    // The provider's systems keep moving the billing role while the change takes effect.
+    let writers: Vec<_> = ["mm1-ovh", "bb1-ovh", "oo1-ovh", "mm1-ovh", "aa1-ovh", "bb1-ovh"]
+        .into_iter()
+        .map(|billing| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let tech = contacts_of(&s, "example.com").await.tech.to_string();
+                // Keep whatever tech is now: this writer only moves billing.
+                let _ = s.store.put_service(&service("example.com", "aa1-ovh", &tech, billing)).await;
+            })
+        })
+        .collect();
+    let applied = s.store.save(&done, apply(&[])).await;
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert!(matches!(applied, Ok(()) | Err(StoreError::HoldersChanged) | Err(StoreError::Unavailable(_))), "{applied:?}");
+
+    // Whatever the interleaving, each account lists the service iff it holds a role, with
+    // the service's contacts as they are.
+    let now = s.store.service(&name("example.com")).await.unwrap().unwrap().service;
+    for account in ["aa1-ovh", "tt1-ovh", "bb1-ovh", "nn1-ovh", "mm1-ovh", "oo1-ovh"] {
+        let expected = if now.contacts.roles_of(&id(account)).is_empty() { vec![] } else { vec![now.clone()] };
+        assert_eq!(services_of(&s, account).await, expected, "{account}");
+    }
+}
+
+// ---- services and memberships -----------------------------------------------------------------
+
+async fn put_service_keeps_the_memberships_of_old_and_new_holders_in_step(kind: Kind) {
+    let s = subject(kind).await;
+    assert_eq!(s.store.put_service(&service("example.com", "aa1-ovh", "aa1-ovh", "nn1-ovh")).await, Ok(()));
+    let now = service("example.com", "aa1-ovh", "aa1-ovh", "nn1-ovh");
+    assert_eq!(services_of(&s, "aa1-ovh").await, vec![now.clone()], "listed once for two roles");
+    assert_eq!(services_of(&s, "nn1-ovh").await, vec![now.clone()]);
+    assert_eq!(services_of(&s, "tt1-ovh").await, vec![], "no longer a holder");
+    assert_eq!(services_of(&s, "bb1-ovh").await, vec![]);
+
+    // A new service appears for its holders, in name order among their others.
+    let other = service("a-first.example", "tt1-ovh", "tt1-ovh", "aa1-ovh");
+    s.store.put_service(&other).await.unwrap();
+    assert_eq!(services_of(&s, "aa1-ovh").await, vec![other.clone(), now]);
+    assert_eq!(services_of(&s, "tt1-ovh").await, vec![other.clone()]);
+    assert_eq!(s.store.service(&name("a-first.example")).await.unwrap().map(|r| r.service), Some(other));
+    assert_eq!(s.store.service(&name("nothing.example")).await.unwrap(), None);
+}
+
+async fn services_of_lists_by_name_in_pages_after_the_cursor(kind: Kind) {
+    let s = subject(kind).await;
+    for n in 1..=4 {
+        s.store.put_service(&service(&format!("s{n}.example"), "mm1-ovh", "tt1-ovh", "mm1-ovh")).await.unwrap();
+    }
+    s.store.put_service(&service("s0-not-mine.example", "aa1-ovh", "tt1-ovh", "bb1-ovh")).await.unwrap();
+    let names = |page: &shared::ports::Page<Service>| page.items.iter().map(|s| s.name.to_string()).collect::<Vec<_>>();
+
+    let mm1 = id("mm1-ovh");
+    let first = s.store.services_of(&mm1, None, 3).await.unwrap();
+    assert_eq!((names(&first), first.more), (vec!["s1.example".into(), "s2.example".into(), "s3.example".into()], true));
+    let last = s.store.services_of(&mm1, Some(&name("s3.example")), 3).await.unwrap();
+    assert_eq!((names(&last), last.more), (vec!["s4.example".to_owned()], false));
+    let exact = s.store.services_of(&mm1, None, 4).await.unwrap();
+    assert_eq!((exact.items.len(), exact.more), (4, false), "a full last page says there is no more");
+    // A cursor between names, or past the end.
+    assert_eq!(names(&s.store.services_of(&mm1, Some(&name("s2")), 10).await.unwrap()), vec!["s2.example", "s3.example", "s4.example"]);
+    assert!(s.store.services_of(&mm1, Some(&name("zzz")), 10).await.unwrap().items.is_empty());
+    assert!(s.store.services_of(&id("oo1-ovh"), None, 10).await.unwrap().items.is_empty());
+}
+
+// ---- listings ---------------------------------------------------------------------------------
+
+async fn requests_of_lists_newest_first_in_pages_before_the_cursor(kind: Kind) {
+    let s = subject(kind).await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let name = format!("r{n}.example");
+        s.store.put_service(&service(&name, "aa1-ovh", "tt1-ovh", "bb1-ovh")).await.unwrap();
+        s.clock.advance(Duration::milliseconds(5));
+        let change = open(&s, &name, &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+        s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+        ids.push(change.id);
+    }
+    // One that does not involve nn1.
+    let unrelated = open(&s, "example.com", &[Role::Billing], "bb1-ovh", "mm1-ovh", "aa1-ovh");
+    s.store.create(&[unrelated], s.clock.now()).await.unwrap();
+    ids.reverse(); // newest first
+
+    let nn1 = id("nn1-ovh");
+    let page = s.store.requests_of(&nn1, None, 2).await.unwrap();
+    assert_eq!((page.items.iter().map(|c| c.id).collect::<Vec<_>>(), page.more), (ids[0..2].to_vec(), true));
+    let page = s.store.requests_of(&nn1, Some(ids[1]), 2).await.unwrap();
+    assert_eq!((page.items.iter().map(|c| c.id).collect::<Vec<_>>(), page.more), (ids[2..4].to_vec(), true));
+    let page = s.store.requests_of(&nn1, Some(ids[3]), 2).await.unwrap();
+    assert_eq!((page.items.iter().map(|c| c.id).collect::<Vec<_>>(), page.more), (ids[4..].to_vec(), false));
+    assert!(s.store.requests_of(&nn1, Some(ids[4]), 2).await.unwrap().items.is_empty());
+
+    // A listed request is the stored one (listings may leave the token hashes out).
+    let listed = s.store.requests_of(&nn1, None, 1).await.unwrap().items.remove(0);
+    let mut stored = s.store.request(ids[0]).await.unwrap().unwrap();
+    if listed.parties.iter().all(|p| p.token.is_none()) {
+        stored.parties.iter_mut().for_each(|p| p.token = None);
+    }
+    assert_eq!(listed, stored);
+
+    // After a save, the listing shows the new state to everyone involved.
+    let cancelled = stepped(&s.store.request(ids[0]).await.unwrap().unwrap(), Step::Cancel { by: id("aa1-ovh") }, s.clock.now());
+    s.store.save(&cancelled, Effect::ReleaseLocks).await.unwrap();
+    for account in ["aa1-ovh", "tt1-ovh", "nn1-ovh"] {
+        let listed = s.store.requests_of(&id(account), None, 10).await.unwrap().items;
+        let copy = listed.iter().find(|c| c.id == ids[0]).unwrap_or_else(|| panic!("{account} no longer sees it"));
+        assert_eq!((copy.state, copy.version), (State::Cancelled, 1), "{account}");
+    }
+}
+
+// ---- accounts ---------------------------------------------------------------------------------
+
+async fn update_profile_changes_an_existing_account_and_of_a_missing_one_is_none(kind: Kind) {
+    let s = subject(kind).await;
+    let patch = ProfilePatch { email: Some(EmailAddress::parse("new@example.org").unwrap()), language: Some(Language::It) };
+    assert_eq!(s.store.update_profile(&id("zz9-ovh"), &patch).await, Ok(None));
+    assert_eq!(s.store.account(&id("zz9-ovh")).await, Ok(None), "nothing was created");
+
+    let updated = s.store.update_profile(&id("nn1-ovh"), &patch).await.unwrap().unwrap();
+    assert_eq!((updated.email.as_str(), updated.language, updated.payment_status), ("new@example.org", Language::It, PaymentStatus::Ok));
+    assert_eq!(s.store.account(&id("nn1-ovh")).await.unwrap(), Some(updated.clone()));
+
+    let only_language = ProfilePatch { email: None, language: Some(Language::Fr) };
+    let updated = s.store.update_profile(&id("nn1-ovh"), &only_language).await.unwrap().unwrap();
+    assert_eq!((updated.email.as_str(), updated.language), ("new@example.org", Language::Fr));
+    assert_eq!(s.store.update_profile(&id("nn1-ovh"), &ProfilePatch::default()).await.unwrap(), Some(updated));
+    assert_eq!(s.store.update_profile(&id("zz9-ovh"), &ProfilePatch::default()).await, Ok(None));
+}
+
+async fn accounts_returns_those_that_exist_even_beyond_one_batch(kind: Kind) {
+    let s = subject(kind).await;
+    let mut wanted = Vec::new();
+    for n in 0..130 {
+        let account = account(&format!("xx{n}-ovh"), "ok");
+        s.store.put_account(&account).await.unwrap();
+        wanted.push(account.id);
+    }
+    let mut asked = wanted.clone();
+    asked.extend([id("zz1-ovh"), id("zz2-ovh"), id("xx7-ovh")]); // two unknown, one repeated
+    let mut found: Vec<AccountId> = s.store.accounts(&asked).await.unwrap().into_iter().map(|a| a.id).collect();
+    found.sort();
+    found.dedup();
+    wanted.sort();
+    assert_eq!(found, wanted);
+    assert_eq!(s.store.accounts(&[]).await, Ok(vec![]));
+}
+
+// ---- DynamoDB only ----------------------------------------------------------------------------
+
+/// TTL deletion is lazy: a token item past its expiry must confirm nothing even while it
+/// is still in the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_ignores_a_token_item_past_its_expiry_that_ttl_has_not_deleted_yet() {
+    let s = subject(Kind::Dynamo).await;
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+    s.clock.advance(TTL - Duration::milliseconds(1));
+    assert!(s.store.request(change.id).await.unwrap().unwrap().parties.iter().all(|p| p.token.is_some()));
+    s.clock.advance(Duration::milliseconds(1));
+    let read = s.store.request(change.id).await.unwrap().unwrap();
+    assert!(read.parties.iter().all(|p| p.token.is_none()), "expired tokens are not returned");
+    assert_eq!(read.state, State::Pending, "the store reports; the app observes the expiry");
+}
+
+fn metrics(app: &TestApp) -> &DynamoStore {
+    app.dynamo.as_deref().expect("an app on Backend::Aws")
+}
+
+/// Takes the operations made since the last call.
+fn ops(app: &TestApp) -> Vec<&'static str> {
+    let store = metrics(app);
+    let taken = store.metrics();
+    store.reset_metrics();
+    eprintln!("{:?}: {} capacity units", taken.operations, taken.capacity_units);
+    assert!(taken.operations.iter().all(|op| *op != "Scan"), "never a Scan");
+    taken.operations
+}
+
+/// Every use case's DynamoDB calls, counted through the router. Mails are sent aside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
+    let app = TestApp::seeded(Backend::Aws).await;
+    ops(&app);
+    const Q: &str = "Query";
+    const TX: &str = "TransactWriteItems";
+    const BATCH: &str = "BatchGetItem";
+    const GET: &str = "GetItem";
+
+    // create: the service, the named accounts, one transaction; then the "mailed" history.
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    assert_eq!(ops(&app), [Q, BATCH, TX, TX], "create");
+
+    assert_eq!(app.get("/v1/me/contact-changes", "nn1-ovh").await.status, StatusCode::OK);
+    assert_eq!(ops(&app), [Q], "list my requests");
+    assert_eq!(app.get("/v1/me/services", "aa1-ovh").await.status, StatusCode::OK);
+    assert_eq!(ops(&app), [Q], "list my services");
+    app.request(&id, "nn1-ovh").await;
+    assert_eq!(ops(&app), [Q], "get a request");
+    app.contacts("example.com", "aa1-ovh").await;
+    assert_eq!(ops(&app), [Q], "get a service");
+    assert_eq!(app.get("/v1/me", "aa1-ovh").await.status, StatusCode::OK);
+    assert_eq!(ops(&app), [GET], "get my profile");
+    assert_eq!(app.patch("/v1/me", "aa1-ovh", json!({ "language": "fr" })).await.status, StatusCode::OK);
+    assert_eq!(ops(&app), ["UpdateItem"], "update my profile");
+
+    // A first acceptance: read, one transaction.
+    let admin_token = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &admin_token).await.status, StatusCode::OK);
+    assert_eq!(ops(&app), [Q, TX], "a first accept");
+
+    // resend: read, one transaction; then the accounts to mail and the "mailed" history.
+    assert_eq!(app.post(&format!("/v1/contact-changes/{id}/resend"), "nn1-ovh", json!({})).await.status, StatusCode::ACCEPTED);
+    assert_eq!(ops(&app), [Q, TX, BATCH, TX], "resend");
+
+    // The last acceptance: read; the service as it is (for the membership copies), one
+    // transaction; then the accounts to mail the outcome to.
+    let new_token = app.token_of("nn1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "nn1-ovh", &new_token).await.status, StatusCode::OK);
+    assert_eq!(ops(&app), [Q, GET, TX, BATCH], "the last accept");
+
+    // cancel: read, one transaction; then the accounts to mail.
+    let other = app.ask_ok("example.com", "aa1-ovh", json!({ "billing": "mm1-ovh" })).await;
+    ops(&app);
+    assert_eq!(app.post(&format!("/v1/contact-changes/{other}/cancel"), "aa1-ovh", json!({})).await.status, StatusCode::OK);
+    assert_eq!(ops(&app), [Q, TX, BATCH], "cancel");
+
+    let store = metrics(&app);
+    assert_eq!(store.metrics().calls, 0);
+}
