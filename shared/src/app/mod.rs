@@ -148,7 +148,7 @@ impl App {
             for informed in change.informed.clone() {
                 steps.push(self.mail(change, &informed, &accounts, MailKind::Informed).await);
             }
-            *change = self.record(change.clone(), steps).await?;
+            *change = self.record(change.clone(), steps).await;
         }
         Ok(changes)
     }
@@ -194,26 +194,30 @@ impl App {
                     return Err(Error::TokenMismatch);
                 }
             }
-            let outcome = match decision {
+            let read = change.clone();
+            let closes = match decision {
                 Decision::Refuse => {
-                    change.step(Step::Refuse { party }, now)?;
-                    self.save(&mut change, Effect::ReleaseLocks).await.map(|()| Some(MailKind::Refused))
+                    change.step(Step::Refuse { party: party.clone() }, now)?;
+                    true
                 }
                 Decision::Accept => {
-                    let read = change.clone();
                     change.step(Step::Accept { party: party.clone() }, now)?;
-                    if change.all_accepted() {
-                        self.take_effect(read, &mut change, party, now).await
-                    } else {
-                        self.save(&mut change, Effect::Nothing).await.map(|()| None)
-                    }
+                    change.all_accepted()
                 }
+            };
+            // Whoever the outcome mails must reach is read before the commit: after it, nothing
+            // may fail the response of a change that did happen.
+            let accounts = if closes { self.outcome_recipients(&change).await? } else { HashMap::new() };
+            let outcome = match (decision, closes) {
+                (Decision::Refuse, _) => self.save(&mut change, Effect::ReleaseLocks).await.map(|()| Some(MailKind::Refused)),
+                (Decision::Accept, true) => self.take_effect(read, &mut change, party, now).await,
+                (Decision::Accept, false) => self.save(&mut change, Effect::Nothing).await.map(|()| None),
             };
             match outcome {
                 Err(StoreError::Stale) => continue,
                 Err(other) => return Err(other.into()),
                 Ok(None) => return Ok(change),
-                Ok(Some(kind)) => return self.announce(change, kind).await,
+                Ok(Some(kind)) => return Ok(self.announce(change, kind, &accounts).await),
             }
         }
         Err(contended())
@@ -235,6 +239,11 @@ impl App {
                 }
             }
             let tokens: Vec<(AccountId, Token)> = change.awaiting().map(|a| (a.clone(), Token::generate())).collect();
+            // The current addresses, read before the old tokens die: after the commit, nothing
+            // may stand between the new tokens and their mails.
+            let mut named: Vec<AccountId> = tokens.iter().map(|(a, _)| a.clone()).collect();
+            named.extend([change.from.clone(), change.to.clone(), change.requested_by.clone()]);
+            let accounts = self.accounts_by_id(&named).await?;
             let hashes = tokens.iter().map(|(a, t)| (a.clone(), t.hash())).collect();
             change.step(Step::Resend { by: caller.clone(), tokens: hashes }, now)?;
             match self.save(&mut change, Effect::Nothing).await {
@@ -242,12 +251,8 @@ impl App {
                 Err(other) => return Err(other.into()),
                 Ok(()) => {}
             }
-            let awaited: Vec<AccountId> = tokens.iter().map(|(a, _)| a.clone()).collect();
-            let mut named = awaited.clone();
-            named.extend([change.from.clone(), change.to.clone(), change.requested_by.clone()]);
-            let accounts = self.accounts_by_id(&named).await?;
             let steps = self.mail_tokens(&change, &tokens, &accounts).await;
-            return self.record(change, steps).await;
+            return Ok(self.record(change, steps).await);
         }
         Err(contended())
     }
@@ -259,10 +264,11 @@ impl App {
             let now = self.now();
             self.ensure_pending(&mut change, now).await?;
             change.step(Step::Cancel { by: caller.clone() }, now)?;
+            let accounts = self.outcome_recipients(&change).await?;
             match self.save(&mut change, Effect::ReleaseLocks).await {
                 Err(StoreError::Stale) => continue,
                 Err(other) => return Err(other.into()),
-                Ok(()) => return self.announce(change, MailKind::Cancelled).await,
+                Ok(()) => return Ok(self.announce(change, MailKind::Cancelled, &accounts).await),
             }
         }
         Err(contended())
@@ -316,24 +322,30 @@ impl App {
         Ok(Some(MailKind::Failed))
     }
 
-    /// Mails the outcome of a closed request to everyone it must reach, and records any mail
-    /// that could not be sent (which resend cannot recover, so it must be visible).
-    async fn announce(&self, change: ContactChange, kind: MailKind<'_>) -> Result<ContactChange> {
+    /// Every account an outcome mail names or reaches: the parties, the previous holder, the
+    /// new contact and the requester.
+    async fn outcome_recipients(&self, change: &ContactChange) -> Result<HashMap<AccountId, Account>> {
+        let mut named: Vec<AccountId> = change.parties.iter().map(|p| p.account.clone()).collect();
+        named.extend([change.from.clone(), change.to.clone(), change.requested_by.clone()]);
+        self.accounts_by_id(&named).await
+    }
+
+    /// Mails the outcome of a closed request to everyone it must reach (every party; for
+    /// `done`, the previous holder too), and records any mail that could not be sent: resend
+    /// cannot recover an outcome mail, so its failure must at least be visible.
+    async fn announce(&self, change: ContactChange, kind: MailKind<'_>, accounts: &HashMap<AccountId, Account>) -> ContactChange {
         let mut recipients: Vec<AccountId> = change.parties.iter().map(|p| p.account.clone()).collect();
         if kind == MailKind::Done && !recipients.contains(&change.from) {
             recipients.push(change.from.clone());
         }
-        let mut named = recipients.clone();
-        named.extend([change.to.clone(), change.requested_by.clone()]);
-        let accounts = self.accounts_by_id(&named).await?;
         let mut failures = Vec::new();
         for recipient in &recipients {
-            let step = self.mail(&change, recipient, &accounts, kind).await;
+            let step = self.mail(&change, recipient, accounts, kind).await;
             if matches!(step, Step::MailFailed { .. }) {
                 failures.push(step);
             }
         }
-        if failures.is_empty() { Ok(change) } else { self.record(change, failures).await }
+        if failures.is_empty() { change } else { self.record(change, failures).await }
     }
 
     /// Mails each party its token; returns what to record.
@@ -362,21 +374,32 @@ impl App {
         }
     }
 
-    /// Appends mail events to the history, on fresh data if someone saved meanwhile.
-    async fn record(&self, mut change: ContactChange, steps: Vec<Step>) -> Result<ContactChange> {
+    /// Appends mail events to the history of a request already committed, on fresh data if
+    /// someone saved meanwhile. Best effort: the change happened and its mails went out (or
+    /// not) whatever this write does, so a failure here is logged, never answered as an error;
+    /// the request is then returned as it was committed.
+    async fn record(&self, change: ContactChange, steps: Vec<Step>) -> ContactChange {
         let now = self.now();
+        let mut base = change.clone();
         for _ in 0..ATTEMPTS {
-            let mut updated = change.clone();
+            let mut updated = base.clone();
             for step in &steps {
-                updated.step(step.clone(), now)?;
+                updated.step(step.clone(), now).expect("mail events fit every state");
             }
             match self.save(&mut updated, Effect::Nothing).await {
-                Ok(()) => return Ok(updated),
-                Err(StoreError::Stale) => change = self.store.request(change.id).await?.ok_or_else(no_request)?,
-                Err(other) => return Err(other.into()),
+                Ok(()) => return updated,
+                Err(StoreError::Stale) => match self.store.request(change.id).await {
+                    Ok(Some(fresh)) => base = fresh,
+                    Ok(None) | Err(_) => break,
+                },
+                Err(error) => {
+                    tracing::warn!(request = %change.id, %error, "could not record the mail events");
+                    return change;
+                }
             }
         }
-        Err(contended())
+        tracing::warn!(request = %change.id, "could not record the mail events: the request kept changing");
+        change
     }
 
     /// Saves over the version that was read.

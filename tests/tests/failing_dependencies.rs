@@ -1,0 +1,162 @@
+//! A store that fails in the middle of a use case: the answer is a 503 with `Retry-After`
+//! and nothing is half-written, or the use case had already committed and the answer says
+//! so. Run at every store call of each use case, on every backend.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use integration_tests::{Backend, TestApp, on_every_backend};
+use serde_json::{Value, json};
+use shared::adapters::Outbox;
+use shared::api::{ApiRequest, Router};
+use shared::app::App;
+use shared::config::Config;
+use shared::domain::{Account, AccountId, ContactChange, RequestId, Service, ServiceName};
+use shared::ports::{Effect, Page, ProfilePatch, ServiceRecord, Store, StoreError};
+use time::OffsetDateTime;
+
+on_every_backend!(
+    a_store_failure_at_any_step_of_a_request_leaves_it_whole_or_absent,
+    a_store_failure_at_any_step_of_the_last_acceptance_applies_all_or_nothing,
+);
+
+/// Delegates to a real store, except that call number `fail_at` (from 1) fails as an
+/// unreachable store does.
+struct FailingStore {
+    inner: Arc<dyn Store>,
+    calls: AtomicUsize,
+    fail_at: usize,
+}
+
+impl FailingStore {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
+            return Err(StoreError::Unavailable("injected failure".to_owned()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for FailingStore {
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        self.check()?;
+        self.inner.account(id).await
+    }
+    async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
+        self.check()?;
+        self.inner.accounts(ids).await
+    }
+    async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError> {
+        self.check()?;
+        self.inner.update_profile(id, patch).await
+    }
+    async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put_account(account).await
+    }
+    async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
+        self.check()?;
+        self.inner.service(name).await
+    }
+    async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put_service(service).await
+    }
+    async fn services_of(&self, account: &AccountId, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
+        self.check()?;
+        self.inner.services_of(account, after, limit).await
+    }
+    async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.create(changes, now).await
+    }
+    async fn request(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
+        self.check()?;
+        self.inner.request(id).await
+    }
+    async fn requests_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
+        self.check()?;
+        self.inner.requests_of(account, before, limit).await
+    }
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save(change, effect).await
+    }
+}
+
+/// A router over `app`'s data whose store fails at call `fail_at`, and its own outbox.
+fn failing_router(app: &TestApp, fail_at: usize) -> (Router, Arc<Outbox>) {
+    let store = Arc::new(FailingStore { inner: app.store.clone(), calls: AtomicUsize::new(0), fail_at });
+    let outbox = Arc::new(Outbox::new());
+    let config = Config { public_base_url: "https://contacts.test".to_owned(), ..Config::default() };
+    (Router::new(App::new(store, outbox.clone(), app.clock.clone(), config)), outbox)
+}
+
+async fn call(router: &Router, method: Method, path: &str, caller: &str, body: Value) -> (StatusCode, HeaderMap, Value) {
+    let request = ApiRequest { method, path: path.to_owned(), query: None, headers: HeaderMap::new(), body: Bytes::from(body.to_string()), identity: Some(caller.to_owned()) };
+    let (parts, body) = router.handle(request).await.into_parts();
+    (parts.status, parts.headers, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn assert_unavailable(status: StatusCode, headers: &HeaderMap, body: &Value, step: usize) {
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "failing at call {step}: {body}");
+    assert!(headers.contains_key("retry-after"), "failing at call {step}");
+    assert_eq!(body["code"], "unavailable");
+}
+
+async fn a_store_failure_at_any_step_of_a_request_leaves_it_whole_or_absent(backend: Backend) {
+    for step in 1.. {
+        let app = TestApp::seeded(backend).await;
+        let (router, outbox) = failing_router(&app, step);
+        let (status, headers, body) = call(&router, Method::POST, "/v1/services/example.com/contact-changes", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+        let listed = app.get("/v1/me/contact-changes", "aa1-ovh").await.json()["requests"].clone();
+        let pending = app.get("/v1/services/example.com", "aa1-ovh").await.json()["pending"].clone();
+        if status == StatusCode::CREATED {
+            let id = &body["requests"][0]["id"];
+            assert_eq!(listed.as_array().unwrap().len(), 1, "failing at call {step}");
+            assert_eq!(pending, json!([id]), "failing at call {step}");
+            assert_eq!(outbox.sent().len(), 3, "committed, so mailed (failing at call {step})");
+            if body["requests"][0]["history"].as_array().unwrap().len() == 4 {
+                break; // the injected failure came after the last call: every step has been tried
+            }
+        } else {
+            assert_unavailable(status, &headers, &body, step);
+            assert_eq!(listed, json!([]), "a 503 left a request behind (failing at call {step})");
+            assert_eq!(pending, json!([]), "a 503 left a lock behind (failing at call {step})");
+            assert!(outbox.sent().is_empty(), "a 503 mailed tokens of a request that does not exist");
+        }
+        assert!(step < 20, "the use case never succeeded");
+    }
+}
+
+async fn a_store_failure_at_any_step_of_the_last_acceptance_applies_all_or_nothing(backend: Backend) {
+    for step in 1.. {
+        let app = TestApp::seeded(backend).await;
+        let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+        let token = app.token_of("aa1-ovh", &id).await;
+        app.accept(&id, "aa1-ovh", &token).await;
+        let last = app.token_of("nn1-ovh", &id).await;
+        let (router, outbox) = failing_router(&app, step);
+        let (status, headers, body) = call(&router, Method::POST, &format!("/v1/contact-changes/{id}/accept"), "nn1-ovh", json!({ "token": last })).await;
+        let request = app.request(&id, "aa1-ovh").await;
+        let tech = app.contacts("example.com", "aa1-ovh").await["tech"].clone();
+        if status == StatusCode::OK {
+            assert_eq!(request["state"], "done", "failing at call {step}");
+            assert_eq!(tech, "nn1-ovh");
+            assert_eq!(outbox.sent().len(), 3, "one outcome mail per recipient");
+            break;
+        }
+        assert_unavailable(status, &headers, &body, step);
+        assert_eq!(request["state"], "pending", "failing at call {step}");
+        assert_eq!(request["awaiting"], json!(["nn1-ovh"]));
+        assert_eq!(tech, "tt1-ovh", "a 503 moved the role (failing at call {step})");
+        assert!(outbox.sent().is_empty());
+        // Nothing was spent: the same token still completes the change.
+        assert_eq!(app.accept(&id, "nn1-ovh", &last).await.json()["state"], "done", "failing at call {step}");
+        assert!(step < 20, "the use case never succeeded");
+    }
+}
