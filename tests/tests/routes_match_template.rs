@@ -1,0 +1,190 @@
+//! The route table is written once, in `shared::api::ROUTES`; `template.yaml` (what API
+//! Gateway routes to which function) and `events/` (one event per route) must say the same.
+//!
+//! The template is read line by line rather than with a YAML parser: every route event in it
+//! has one `Method:` and one `Path:` line, the functions name their binary in
+//! `Metadata.BuildProperties.Binary`, and the routes without login say `Authorizer: NONE`.
+//! That shape is asserted here too, so a template that drifted from it fails loudly instead of
+//! being read wrong.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use http::Method;
+use serde_json::Value;
+use shared::api::routes;
+use shared::api::{Function, ROUTES};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()
+}
+
+fn function_named(name: &str) -> Option<Function> {
+    Function::ALL.into_iter().find(|f| f.name() == name)
+}
+
+/// One route event of the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TemplateRoute {
+    resource: String,
+    method: String,
+    path: String,
+    no_authorizer: bool,
+}
+
+/// The template's function resources (logical id -> binary) and route events.
+struct Template {
+    binaries: BTreeMap<String, String>,
+    routes: Vec<TemplateRoute>,
+}
+
+fn read_template() -> Template {
+    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml at the workspace root");
+    let value = |line: &str, key: &str| line.trim().strip_prefix(key).map(|v| v.trim().trim_matches(['"', '\'']).to_owned());
+    let mut in_resources = false;
+    let mut resource = String::new();
+    let mut binaries = BTreeMap::new();
+    let mut routes: Vec<TemplateRoute> = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        if !line.starts_with(' ') {
+            in_resources = line.trim_end() == "Resources:";
+            continue;
+        }
+        if !in_resources {
+            continue;
+        }
+        // A resource's logical id: two spaces of indentation.
+        if let Some(id) = line.strip_prefix("  ").filter(|l| !l.starts_with(' ')).and_then(|l| l.trim_end().strip_suffix(':')) {
+            resource = id.to_owned();
+            continue;
+        }
+        if let Some(binary) = value(line, "Binary:") {
+            binaries.insert(resource.clone(), binary);
+        } else if let Some(method) = value(line, "Method:") {
+            routes.push(TemplateRoute { resource: resource.clone(), method: method.to_ascii_uppercase(), path: String::new(), no_authorizer: false });
+        } else if let Some(path) = value(line, "Path:") {
+            let Some(route) = routes.last_mut().filter(|r| r.resource == resource && r.path.is_empty()) else {
+                panic!("template.yaml: `Path: {path}` in {resource} without a `Method:` line just before it")
+            };
+            route.path = path;
+        } else if let Some(authorizer) = value(line, "Authorizer:") {
+            let route = routes.last_mut().filter(|r| r.resource == resource);
+            let route = route.unwrap_or_else(|| panic!("template.yaml: `Authorizer:` in {resource} outside a route event"));
+            assert_eq!(authorizer, "NONE", "template.yaml: a route's Authorizer is either the default or NONE");
+            route.no_authorizer = true;
+        }
+    }
+    for route in &routes {
+        assert!(!route.path.is_empty(), "template.yaml: {} {} in {} has no Path", route.method, route.path, route.resource);
+    }
+    Template { binaries, routes }
+}
+
+/// `GET /v1/services/{service}` -> `get-services`: the method and the fixed segments, without `v1`.
+fn slug(method: &str, path: &str) -> String {
+    let mut parts = vec![method.to_ascii_lowercase()];
+    parts.extend(path.split('/').filter(|s| !s.is_empty() && *s != "v1" && !s.starts_with('{')).map(str::to_owned));
+    parts.join("-")
+}
+
+fn spec_routes() -> BTreeSet<(String, &'static str)> {
+    ROUTES.iter().map(|r| (r.route_key(), r.function.name())).collect()
+}
+
+#[test]
+fn the_template_routes_each_route_of_the_table_to_its_function_and_nothing_else() {
+    let template = read_template();
+    let mut seen = BTreeSet::new();
+    for route in &template.routes {
+        let binary = template.binaries.get(&route.resource).unwrap_or_else(|| panic!("template.yaml: {} routes to {}, which names no Binary", route.path, route.resource));
+        let function = function_named(binary).unwrap_or_else(|| panic!("template.yaml: {} builds `{binary}`, which is no Function", route.resource));
+        let key = format!("{} {}", route.method, route.path);
+        assert!(seen.insert((key.clone(), function.name())), "template.yaml routes {key} twice");
+    }
+    assert_eq!(seen, spec_routes(), "template.yaml (left) and shared::api::ROUTES (right) differ");
+}
+
+#[test]
+fn only_the_confirmation_page_is_outside_the_jwt_authorizer() {
+    let template = read_template();
+    for spec in ROUTES {
+        let route = template.routes.iter().find(|r| format!("{} {}", r.method, r.path) == spec.route_key()).expect("checked above");
+        assert_eq!(
+            route.no_authorizer,
+            !spec.signed_in,
+            "{}: the template says Authorizer NONE = {}, the route table says signed in = {}",
+            spec.route_key(),
+            route.no_authorizer,
+            spec.signed_in
+        );
+    }
+}
+
+#[test]
+fn every_function_of_the_template_is_a_binary_of_functions() {
+    let template = read_template();
+    let built: BTreeSet<&str> = template.binaries.values().map(String::as_str).collect();
+    let all: BTreeSet<&str> = Function::ALL.iter().map(|f| f.name()).collect();
+    assert_eq!(built, all, "template.yaml builds these binaries (left), the route table has these functions (right)");
+    for name in all {
+        let manifest = std::fs::read_to_string(root().join("functions").join(name).join("Cargo.toml")).unwrap_or_else(|e| panic!("functions/{name}/Cargo.toml: {e}"));
+        assert!(manifest.contains(&format!("name = \"{name}\"")), "functions/{name}/Cargo.toml must build a binary named {name}, which SAM's Binary picks");
+    }
+}
+
+#[test]
+fn events_hold_one_event_per_route_named_after_its_function_and_route() {
+    let mut seen = BTreeSet::new();
+    let mut files = 0;
+    for entry in std::fs::read_dir(root().join("events")).expect("events/ at the workspace root") {
+        let path = entry.expect("a readable entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        files += 1;
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).unwrap_or_else(|e| panic!("events/{name}: {e}"));
+        let route_key = event["routeKey"].as_str().unwrap_or_else(|| panic!("events/{name} has no routeKey"));
+        assert_eq!(event["version"], "2.0", "events/{name}: an HTTP API payload 2.0 event");
+        assert_eq!(event["requestContext"]["routeKey"], route_key, "events/{name}: routeKey and requestContext.routeKey differ");
+        let spec = ROUTES.iter().find(|r| r.route_key() == route_key).unwrap_or_else(|| panic!("events/{name}: {route_key} is no route"));
+        let (method, pattern) = route_key.split_once(' ').expect("METHOD PATH");
+        assert_eq!(name, format!("{}.{}.json", spec.function.name(), slug(method, pattern)), "events/{name} is misnamed");
+
+        // The event's request reaches this route and no other.
+        let raw_path = event["rawPath"].as_str().unwrap_or_else(|| panic!("events/{name} has no rawPath"));
+        assert_eq!(event["requestContext"]["http"]["method"], method, "events/{name}");
+        assert_eq!(event["requestContext"]["http"]["path"], raw_path, "events/{name}");
+        let method = Method::from_bytes(method.as_bytes()).expect("a method");
+        let (found, _) = routes::find(&method, raw_path, Some(spec.function)).unwrap_or_else(|e| panic!("events/{name}: {raw_path} matches no route: {e}"));
+        assert_eq!(found.route_key(), route_key, "events/{name}: its rawPath belongs to another route");
+        assert!(event["rawQueryString"].is_string(), "events/{name}: rawQueryString is always there, if empty");
+
+        // Claims exactly where the authorizer runs, and only strings, as API Gateway sends them.
+        let claims = &event["requestContext"]["authorizer"]["jwt"]["claims"];
+        if spec.signed_in {
+            let claims = claims.as_object().unwrap_or_else(|| panic!("events/{name}: a signed-in route's event has JWT claims"));
+            assert!(claims.contains_key("sub"), "events/{name}: the default ACCOUNT_CLAIM, sub, is there");
+            for (claim, value) in claims {
+                assert!(value.is_string(), "events/{name}: claim {claim} is not a string; one non-string claim fails the whole event");
+            }
+        } else {
+            assert!(claims.is_null(), "events/{name}: {route_key} is not behind the authorizer, so its event has no claims");
+        }
+        assert!(seen.insert((route_key.to_owned(), spec.function.name())), "two events for {route_key}");
+    }
+    assert_eq!(files, seen.len());
+    assert_eq!(seen, spec_routes(), "events/ (left) and shared::api::ROUTES (right) differ");
+}
+
+#[test]
+fn the_template_reader_sees_every_route_event_of_the_template() {
+    // A guard on the line reader: as many route events as `Type: HttpApi` lines.
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let events = text.lines().filter(|l| l.trim() == "Type: HttpApi").count();
+    assert_eq!(read_template().routes.len(), events);
+    assert_eq!(events, ROUTES.len());
+}
