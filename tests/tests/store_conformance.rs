@@ -525,6 +525,77 @@ async fn dynamodb_ignores_a_token_item_past_its_expiry_that_ttl_has_not_deleted_
     assert_eq!(read.state, State::Pending, "the store reports; the app observes the expiry");
 }
 
+/// A TCP server on the loopback interface that accepts connections and never answers.
+async fn black_hole() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{address}")
+}
+
+/// With the production timeouts (attempt 1 s, operation 3 s), a dependency that accepts the
+/// connection and never answers costs one call at most ~3 s, then the store says
+/// `Unavailable` and the mailer `Retryable`: nothing hangs. Needs no emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dependency_that_never_answers_is_unavailable_within_the_operation_timeout() {
+    use shared::adapters::{SesMailer, aws};
+    use shared::ports::{MailError, Mailer};
+    let endpoint = black_hole().await;
+    let sdk = aws::emulator_sdk_config().await.to_builder().timeout_config(aws::timeouts()).build();
+
+    let store = DynamoStore::new(aws::dynamodb_client_at(&sdk, &endpoint), "nowhere");
+    let started = std::time::Instant::now();
+    let result = store.account(&id("aa1-ovh")).await;
+    let took = started.elapsed();
+    assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
+    assert!(took < std::time::Duration::from_millis(4500), "took {took:?}");
+
+    let mailer = SesMailer::new(aws::ses_client_at(&sdk, &endpoint), None);
+    let mail = shared::mail::Mail {
+        from: EmailAddress::parse("from@example.com").unwrap(),
+        to: EmailAddress::parse("to@example.com").unwrap(),
+        subject: "s".into(),
+        text: "t".into(),
+        html: "h".into(),
+    };
+    let started = std::time::Instant::now();
+    let result = mailer.send(&mail).await;
+    assert!(matches!(result, Err(MailError::Retryable(_))), "{result:?}");
+    assert!(started.elapsed() < std::time::Duration::from_millis(4500), "took {:?}", started.elapsed());
+}
+
+/// SES says no (here: the emulator refuses a mail without a subject, with a 400): the mail
+/// is `Rejected`, not worth retrying. And a mail it takes arrives as sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ses_takes_a_mail_as_sent_and_a_refusal_is_rejected_not_retryable() {
+    use shared::adapters::{SesMailer, aws};
+    use shared::ports::{MailError, Mailer};
+    // An app on the emulators, only to read back the mails addressed with its tag.
+    let app = TestApp::spawn(Backend::Aws).await;
+    let tag = app.tag.clone();
+    let mailer = SesMailer::new(aws::ses_client(&aws::emulator_sdk_config().await), None);
+    let mut mail = shared::mail::Mail {
+        from: EmailAddress::parse("from@example.com").unwrap(),
+        to: EmailAddress::parse(&format!("to.{tag}@example.com")).unwrap(),
+        subject: "Caffè ✓ <b>".into(),
+        text: "Città\nline two".into(),
+        html: "<p>Città</p>".into(),
+    };
+    mailer.send(&mail).await.unwrap();
+    mail.subject = String::new();
+    let result = mailer.send(&mail).await;
+    assert!(matches!(result, Err(MailError::Rejected(_))), "{result:?}");
+
+    let sent = app.mails().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].subject.as_str(), sent[0].text.as_str(), sent[0].html.as_str()), ("Caffè ✓ <b>", "Città\nline two", "<p>Città</p>"));
+}
+
 fn metrics(app: &TestApp) -> &DynamoStore {
     app.dynamo.as_deref().expect("an app on Backend::Aws")
 }

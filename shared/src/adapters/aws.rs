@@ -86,3 +86,14 @@ pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
 pub fn ses_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::new(config)
 }
+
+/// A DynamoDB client for an explicit endpoint (a flag of the local server, a test), over
+/// whatever `AWS_ENDPOINT_URL_DYNAMODB` says.
+pub fn dynamodb_client_at(config: &SdkConfig, endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(config).endpoint_url(endpoint).build())
+}
+
+/// An SES v2 client for an explicit endpoint, over whatever `AWS_ENDPOINT_URL_SESV2` says.
+pub fn ses_client_at(config: &SdkConfig, endpoint: &str) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(config).endpoint_url(endpoint).build())
+}

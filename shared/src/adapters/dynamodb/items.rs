@@ -349,3 +349,65 @@ pub fn token_from(item: &Item) -> Result<(AccountId, TokenHash, i64), StoreError
     let hash = TokenHash::from_hex(get_s(item, W, "hash")?).ok_or_else(|| corrupt(W, "hash is not 64 hex digits"))?;
     Ok((account, hash, get_n(item, W, "expires_ms")?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::Plan;
+    use crate::domain::{Step, Token};
+
+    fn id(text: &str) -> AccountId {
+        AccountId::parse(text).unwrap()
+    }
+
+    #[test]
+    fn ttl_seconds_round_up_so_an_item_never_goes_early() {
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        assert_eq!(ttl_seconds(at), 1_700_000_000);
+        assert_eq!(ttl_seconds(at + time::Duration::milliseconds(1)), 1_700_000_001);
+        assert_eq!(millis(at + time::Duration::milliseconds(1)), 1_700_000_000_001);
+    }
+
+    #[test]
+    fn a_request_round_trips_through_its_item_without_its_token_hashes() {
+        let now = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_000_000).unwrap();
+        let plan = Plan {
+            roles: Roles::new([Role::Tech, Role::Billing]).unwrap(),
+            from: id("tt1-ovh"),
+            to: id("nn1-ovh"),
+            confirm: vec![id("aa1-ovh"), id("nn1-ovh")],
+            inform: vec![id("tt1-ovh")],
+        };
+        let (mut change, tokens) = ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7));
+        change.step(Step::Mailed { to: id("aa1-ovh") }, now).unwrap();
+        change.step(Step::Accept { party: id("aa1-ovh") }, now + time::Duration::seconds(1)).unwrap();
+        change.version = 3;
+
+        let (request, copies) = request_items(&change).unwrap();
+        assert_eq!(copies.len(), 3, "requester, previous holder, new contact");
+        let read = request_from(&request).unwrap();
+        let mut expected = change.clone();
+        expected.parties.iter_mut().for_each(|p| p.token = None);
+        assert_eq!(read, expected);
+        for copy in &copies {
+            assert_eq!(request_from(copy).unwrap(), expected);
+        }
+        let stored = format!("{request:?}{copies:?}");
+        for (_, token) in &tokens {
+            assert!(!stored.contains(token.expose()) && !stored.contains(&token.hash().to_hex()), "no token nor hash in a request item");
+        }
+        let token = Token::generate();
+        let (account, hash, expires_ms) = token_from(&token_item(&change, &id("nn1-ovh"), &token.hash())).unwrap();
+        assert_eq!((account, hash, expires_ms), (id("nn1-ovh"), token.hash(), millis(change.expires_at)));
+    }
+
+    #[test]
+    fn an_item_whose_version_differs_from_its_document_is_refused() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let plan = Plan { roles: Roles::new([Role::Tech]).unwrap(), from: id("tt1-ovh"), to: id("nn1-ovh"), confirm: vec![id("aa1-ovh")], inform: vec![] };
+        let (change, _) = ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7));
+        let (mut request, _) = request_items(&change).unwrap();
+        request.insert("version".into(), n(7));
+        assert!(matches!(request_from(&request), Err(StoreError::Failed(_))));
+    }
+}
