@@ -16,9 +16,11 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
-use shared::adapters::Outbox;
+use shared::adapters::dynamodb::create_table_if_missing;
+use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws};
 use shared::api::{ApiRequest, ApiResponse, MAX_BODY_BYTES, Router, problem, provider};
 use shared::app::Error;
+use shared::ports::{Mailer, Store};
 use tokio::net::TcpListener;
 
 /// What the server serves: the router, and the outbox when mail stays in the process.
@@ -26,6 +28,55 @@ use tokio::net::TcpListener;
 pub struct Local {
     pub router: Router,
     pub outbox: Option<Arc<Outbox>>,
+}
+
+/// Where the server keeps its data and sends its mail.
+pub struct Backends {
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    /// The outbox, when mail stays in the process.
+    pub outbox: Option<Arc<Outbox>>,
+    /// Said at start: which store and which mailer.
+    pub description: String,
+}
+
+impl Backends {
+    /// The embedded store and the outbox, unless `var` (the environment) names a DynamoDB
+    /// table and endpoint (`TABLE_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`; the table is created
+    /// when missing, with the deployed schema) and an SES endpoint (`AWS_ENDPOINT_URL_SESV2`).
+    pub async fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let var = |name: &str| var(name).filter(|v| !v.is_empty());
+        let (table, dynamodb, ses) = (var("TABLE_NAME"), var("AWS_ENDPOINT_URL_DYNAMODB"), var("AWS_ENDPOINT_URL_SESV2"));
+        let sdk = if dynamodb.is_some() || ses.is_some() {
+            let loopback = [&dynamodb, &ses].into_iter().flatten().all(|url| is_loopback(url));
+            Some(if loopback { aws::emulator_sdk_config().await } else { aws::sdk_config().await })
+        } else {
+            None
+        };
+        let (store, store_name): (Arc<dyn Store>, String) = match (&table, &dynamodb, &sdk) {
+            (Some(table), Some(endpoint), Some(sdk)) => {
+                let client = aws::dynamodb_client_at(sdk, endpoint);
+                let created = create_table_if_missing(&client, table).await.map_err(|e| format!("DynamoDB table {table} at {endpoint}: {e}"))?;
+                let note = if created { "created now" } else { "existing" };
+                (Arc::new(DynamoStore::new(client, table.clone())), format!("DynamoDB table {table} ({note}) at {endpoint}"))
+            }
+            (None, Some(_), _) => return Err("AWS_ENDPOINT_URL_DYNAMODB is set but TABLE_NAME is not: name the table to use".to_owned()),
+            _ => (Arc::new(MemoryStore::new()), "the embedded store (its data lives as long as this process)".to_owned()),
+        };
+        let (mailer, outbox, mail_name): (Arc<dyn Mailer>, Option<Arc<Outbox>>, String) = match (&ses, &sdk) {
+            (Some(endpoint), Some(sdk)) => (Arc::new(SesMailer::new(aws::ses_client_at(sdk, endpoint), None)), None, format!("SES at {endpoint}")),
+            _ => {
+                let outbox = Arc::new(Outbox::new());
+                (outbox.clone(), Some(outbox), "the outbox (GET /_local/outbox)".to_owned())
+            }
+        };
+        Ok(Self { store, mailer, outbox, description: format!("Data: {store_name}.\nMail: {mail_name}.") })
+    }
+}
+
+fn is_loopback(url: &str) -> bool {
+    let host = url.split("://").nth(1).unwrap_or(url);
+    host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
 }
 
 /// Serves connections from `listener` until the task is dropped.

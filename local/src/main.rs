@@ -4,8 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use contacts_local::{Local, serve};
-use shared::adapters::{MemoryStore, Outbox};
+use contacts_local::{Backends, Local, serve};
 use shared::api::Router;
 use shared::app::App;
 use shared::config::Config;
@@ -17,8 +16,9 @@ const USAGE: &str = "usage: contacts-local [--port N] [--fixtures FILE]
 
 Serves every route of service-contacts on 127.0.0.1, on an embedded store and an outbox.
 Configuration comes from the environment: TOKEN_TTL_SECONDS, RESEND_COOLDOWN_SECONDS,
-PUBLIC_BASE_URL, MAIL_FROM (and with DynamoDB/SES: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB,
-AWS_ENDPOINT_URL_SESV2).";
+PUBLIC_BASE_URL, MAIL_FROM.
+With TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB set, it keeps its data in that DynamoDB table
+(creating it when missing); with AWS_ENDPOINT_URL_SESV2 set, it sends its mail through SES.";
 
 struct Args {
     port: u16,
@@ -80,19 +80,19 @@ async fn run(args: Args) -> Result<(), String> {
         }
         None => Fixtures::demo(),
     };
-    let outbox = Arc::new(Outbox::new());
-    let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), config);
+    let Backends { store, mailer, outbox, description } = Backends::from_env(|name| std::env::var(name).ok()).await?;
+    let app = App::new(store, mailer, Arc::new(SystemClock), config);
     fixtures.load(&app).await.map_err(|e| format!("loading fixtures: {e}"))?;
 
-    banner(&base, args.fixtures.is_none(), &fixtures);
-    let local = Local { router: Router::new(app), outbox: Some(outbox) };
+    banner(&base, args.fixtures.is_none(), &fixtures, &description);
+    let local = Local { router: Router::new(app), outbox };
     tokio::select! {
         () = serve(listener, local) => Ok(()),
         _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }
 
-fn banner(base: &str, demo: bool, fixtures: &Fixtures) {
+fn banner(base: &str, demo: bool, fixtures: &Fixtures, backends: &str) {
     eprintln!(
         "
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
@@ -101,7 +101,8 @@ fn banner(base: &str, demo: bool, fixtures: &Fixtures) {
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
 
 contacts-local listening on {base}: {} accounts, {} services loaded.
-Mails sent so far: curl -s {base}/_local/outbox",
+{backends}
+Mails sent so far (with the outbox): curl -s {base}/_local/outbox",
         fixtures.accounts.len(),
         fixtures.services.len()
     );

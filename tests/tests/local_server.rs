@@ -117,3 +117,37 @@ async fn a_body_over_16_kib_is_refused_before_it_is_read_whole() {
     let reply = http(&local, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), &vec![b' '; 64 * 1024]).await;
     assert_eq!(reply.status, 413);
 }
+
+#[tokio::test]
+async fn pointed_at_dynamodb_and_ses_it_runs_on_them_and_creates_its_table() {
+    let endpoint = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test, which starts DynamoDB Local and the SES emulator"))
+    };
+    let (dynamodb, ses) = (endpoint("AWS_ENDPOINT_URL_DYNAMODB"), endpoint("AWS_ENDPOINT_URL_SESV2"));
+    let table = format!("local-{}", shared::domain::Token::generate().expose()[..8].replace(['-', '_'], "x"));
+    let env = |name: &str| match name {
+        "TABLE_NAME" => Some(table.clone()),
+        "AWS_ENDPOINT_URL_DYNAMODB" => Some(dynamodb.clone()),
+        "AWS_ENDPOINT_URL_SESV2" => Some(ses.clone()),
+        _ => None,
+    };
+    let backends = contacts_local::Backends::from_env(env).await.unwrap();
+    assert!(backends.description.contains("created now"), "{}", backends.description);
+    assert!(backends.description.contains("SES at"), "{}", backends.description);
+    assert!(backends.outbox.is_none());
+    let app = App::new(backends.store, backends.mailer, Arc::new(SystemClock), Config::default());
+    Fixtures::demo().load(&app).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: None }));
+
+    let created = http(&address, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), br#"{"billing":"ne4000-ovh"}"#).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(http(&address, "GET", "/_local/outbox", None, b"").await.status, 404, "mail went to SES, not to an outbox");
+
+    // A second start finds the table and what the first one wrote.
+    let again = contacts_local::Backends::from_env(env).await.unwrap();
+    assert!(again.description.contains("existing"), "{}", again.description);
+    let ada = shared::domain::AccountId::parse("ad1000-ovh").unwrap();
+    assert_eq!(again.store.requests_of(&ada, None, 10).await.unwrap().items.len(), 1);
+}
