@@ -600,14 +600,22 @@ fn metrics(app: &TestApp) -> &DynamoStore {
     app.dynamo.as_deref().expect("an app on Backend::Aws")
 }
 
-/// Takes the operations made since the last call.
+/// Takes the operations made since the last call, sorted by name: the test pins how many
+/// calls of each kind a use case makes, not the order the app makes them in.
 fn ops(app: &TestApp) -> Vec<&'static str> {
     let store = metrics(app);
     let taken = store.metrics();
     store.reset_metrics();
     eprintln!("{:?}: {} capacity units", taken.operations, taken.capacity_units);
     assert!(taken.operations.iter().all(|op| *op != "Scan"), "never a Scan");
-    taken.operations
+    let mut operations = taken.operations;
+    operations.sort();
+    operations
+}
+
+fn sorted<const N: usize>(mut operations: [&'static str; N]) -> [&'static str; N] {
+    operations.sort();
+    operations
 }
 
 /// Every use case's DynamoDB calls, counted through the router. Mails are sent aside.
@@ -621,8 +629,9 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     const GET: &str = "GetItem";
 
     // create: the service, the named accounts, one transaction; then the "mailed" history.
+    // (Mails are sent aside; each count below is exact, so a new round trip shows up here.)
     let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
-    assert_eq!(ops(&app), [Q, BATCH, TX, TX], "create");
+    assert_eq!(ops(&app), sorted([Q, BATCH, TX, TX]), "create");
 
     assert_eq!(app.get("/v1/me/contact-changes", "nn1-ovh").await.status, StatusCode::OK);
     assert_eq!(ops(&app), [Q], "list my requests");
@@ -640,23 +649,23 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     // A first acceptance: read, one transaction.
     let admin_token = app.token_of("aa1-ovh", &id).await;
     assert_eq!(app.accept(&id, "aa1-ovh", &admin_token).await.status, StatusCode::OK);
-    assert_eq!(ops(&app), [Q, TX], "a first accept");
+    assert_eq!(ops(&app), sorted([Q, TX]), "a first accept");
 
-    // resend: read, one transaction; then the accounts to mail and the "mailed" history.
+    // resend: read, the accounts to mail, one transaction; then the "mailed" history.
     assert_eq!(app.post(&format!("/v1/contact-changes/{id}/resend"), "nn1-ovh", json!({})).await.status, StatusCode::ACCEPTED);
-    assert_eq!(ops(&app), [Q, TX, BATCH, TX], "resend");
+    assert_eq!(ops(&app), sorted([Q, TX, BATCH, TX]), "resend");
 
-    // The last acceptance: read; the service as it is (for the membership copies), one
-    // transaction; then the accounts to mail the outcome to.
+    // The last acceptance: read; the accounts to mail the outcome to; the service as it is
+    // (for the membership copies), one transaction.
     let new_token = app.token_of("nn1-ovh", &id).await;
     assert_eq!(app.accept(&id, "nn1-ovh", &new_token).await.status, StatusCode::OK);
-    assert_eq!(ops(&app), [Q, GET, TX, BATCH], "the last accept");
+    assert_eq!(ops(&app), sorted([Q, GET, TX, BATCH]), "the last accept");
 
-    // cancel: read, one transaction; then the accounts to mail.
+    // cancel: read, the accounts to mail, one transaction.
     let other = app.ask_ok("example.com", "aa1-ovh", json!({ "billing": "mm1-ovh" })).await;
     ops(&app);
     assert_eq!(app.post(&format!("/v1/contact-changes/{other}/cancel"), "aa1-ovh", json!({})).await.status, StatusCode::OK);
-    assert_eq!(ops(&app), [Q, TX, BATCH], "cancel");
+    assert_eq!(ops(&app), sorted([Q, TX, BATCH]), "cancel");
 
     let store = metrics(&app);
     assert_eq!(store.metrics().calls, 0);
