@@ -18,6 +18,7 @@ on_every_backend!(
     the_request_shows_who_is_still_awaited,
     a_wrong_token_is_refused_plainly_and_changes_nothing,
     a_party_cannot_answer_with_another_partys_token,
+    five_wrong_codes_lock_the_request_until_a_resend,
     a_closed_request_answers_409_whatever_the_token,
     the_requester_may_cancel_and_nobody_else,
     a_billing_change_fails_if_a_billing_contact_falls_overdue_before_it_takes_effect,
@@ -467,4 +468,25 @@ async fn names_are_escaped_in_mails_and_on_the_page(backend: Backend) {
     let page = app.call(http::Method::GET, &format!("/confirm/{id}"), None, bytes::Bytes::new()).await.text();
     assert!(!page.contains("<script>alert"));
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+async fn five_wrong_codes_lock_the_request_until_a_resend(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let form = |token: &str| bytes::Bytes::from(format!("token={token}&decision=accept"));
+    for attempt in 0..5 {
+        // Through the page, where the token alone authorises: the likeliest target of guessing.
+        let wrong = app.call(http::Method::POST, &format!("/confirm/{id}"), None, form(&format!("{attempt}{}", "x".repeat(42)))).await;
+        assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    }
+    let token = app.token_of("aa1-ovh", &id).await;
+    let locked = app.accept(&id, "aa1-ovh", &token).await;
+    assert_eq!((locked.status, locked.code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "codes_locked"));
+    assert!(locked.json()["detail"].as_str().unwrap().contains("sent again"));
+    assert_eq!(app.request(&id, "aa1-ovh").await["state"], "pending", "locking refuses nothing");
+
+    assert_eq!(app.post(&format!("/v1/contact-changes/{id}/resend"), "nn1-ovh", json!({})).await.status, StatusCode::ACCEPTED);
+    assert_eq!(app.accept(&id, "aa1-ovh", &token).await.code(), "token_mismatch", "the old token died with the resend");
+    let fresh = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &fresh).await.status, StatusCode::OK);
 }

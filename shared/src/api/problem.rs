@@ -28,7 +28,7 @@ impl Error {
             Error::PendingExists(_) | Error::NotPending(_) | Error::Expired => StatusCode::CONFLICT,
             Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnknownAccount(_) | Error::NoChange { .. } | Error::PaymentOverdue(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::TooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::TooSoon { .. } | Error::CodesLocked => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -51,6 +51,7 @@ impl Error {
             Error::NoChange { .. } => "no_change",
             Error::PaymentOverdue(_) => "payment_overdue",
             Error::TooSoon { .. } => "too_soon",
+            Error::CodesLocked => "codes_locked",
             Error::Unavailable { .. } => "unavailable",
             Error::Internal(_) => "internal",
         }

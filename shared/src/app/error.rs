@@ -38,6 +38,8 @@ pub enum Error {
     NoChange { role: Role, account: AccountId },
     #[error("{0} is not in good standing with its payments, which a billing change requires")]
     PaymentOverdue(AccountId),
+    #[error("too many codes that did not match were tried on this request: ask for the emails to be sent again, which issues new codes")]
+    CodesLocked,
     #[error("the emails of this request were sent again moments ago; try again in {retry_after} seconds")]
     TooSoon { retry_after: u64 },
     /// A dependency failed; nothing was half-written and the same call may work later.
@@ -89,6 +91,7 @@ impl From<LifecycleError> for Error {
             LifecycleError::NotAParty | LifecycleError::NotTheRequester => Error::Forbidden(e.to_string()),
             // The token matched a party who already answered: its token is spent.
             LifecycleError::AlreadyAnswered => Error::TokenMismatch,
+            LifecycleError::CodesLocked => Error::CodesLocked,
             LifecycleError::StillAwaited => Error::Internal(e.to_string()),
         }
     }

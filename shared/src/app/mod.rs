@@ -188,12 +188,23 @@ impl App {
             };
             let now = self.now();
             self.ensure_pending(&mut change, now).await?;
-            let party = token.as_ref().and_then(|t| change.party_holding(t)).cloned().ok_or(Error::TokenMismatch)?;
-            if let Answerer::Caller(caller) = answerer {
-                if *caller != party {
-                    return Err(Error::TokenMismatch);
-                }
+            if change.codes_locked() {
+                return Err(Error::CodesLocked);
             }
+            let holder = token.as_ref().and_then(|t| change.party_holding(t)).cloned();
+            let party = match (holder, answerer) {
+                (Some(party), Answerer::LinkHolder) => party,
+                (Some(party), Answerer::Caller(caller)) if party == *caller => party,
+                _ => {
+                    // Counted, so that hammering one request locks it (until a resend).
+                    change.step(Step::WrongCode, now)?;
+                    match self.save(&mut change, Effect::Nothing).await {
+                        Ok(()) => return Err(Error::TokenMismatch),
+                        Err(StoreError::Stale) => continue,
+                        Err(other) => return Err(other.into()),
+                    }
+                }
+            };
             let read = change.clone();
             let closes = match decision {
                 Decision::Refuse => {

@@ -122,6 +122,9 @@ pub struct ContactChange {
     pub reason: Option<FailReason>,
     pub history: Vec<HistoryEntry>,
     pub last_resent_at: Option<OffsetDateTime>,
+    /// Codes that did not match since the tokens were last (re)issued. At
+    /// [`ContactChange::MAX_WRONG_CODES`] the tokens are locked until a resend issues new ones.
+    pub wrong_codes: u32,
     /// Bumped by every save; stores write only over the version they read.
     pub version: u64,
 }
@@ -141,6 +144,8 @@ pub enum Step {
     Fail { reason: FailReason },
     Mailed { to: AccountId },
     MailFailed { to: AccountId },
+    /// Someone answered with a code that matched no live token.
+    WrongCode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -157,9 +162,15 @@ pub enum LifecycleError {
     NotTheRequester,
     #[error("some parties have not accepted yet")]
     StillAwaited,
+    #[error("too many codes that did not match were tried on this request")]
+    CodesLocked,
 }
 
 impl ContactChange {
+    /// Wrong codes tolerated per issue of tokens. Tokens have 256 bits, so this is not what
+    /// stops guessing; it stops a script from hammering one request, and says so to a person.
+    pub const MAX_WRONG_CODES: u32 = 5;
+
     /// A new pending request for `plan` on `service`, with one fresh token per party.
     /// The tokens are returned to be mailed; the request keeps only their hashes.
     pub fn open(service: ServiceName, plan: Plan, requested_by: AccountId, now: OffsetDateTime, ttl: time::Duration) -> (Self, Vec<(AccountId, Token)>) {
@@ -184,6 +195,7 @@ impl ContactChange {
             reason: None,
             history: vec![HistoryEntry { at: now, event: HistoryEvent::Created, by: Some(requested_by), to: None }],
             last_resent_at: None,
+            wrong_codes: 0,
             version: 0,
         };
         (change, tokens)
@@ -202,6 +214,8 @@ impl ContactChange {
                 self.record(at, HistoryEvent::Expired, None, None);
             }
             (Pending, _) if at >= self.expires_at => return Err(LifecycleError::Expired),
+            (Pending, Step::WrongCode) => self.wrong_codes += 1,
+            (Pending, Step::Accept { .. } | Step::Refuse { .. }) if self.codes_locked() => return Err(LifecycleError::CodesLocked),
             (Pending, Step::Accept { party }) => {
                 let accepting = self.awaited_party(&party)?;
                 accepting.status = PartyStatus::Accepted;
@@ -228,6 +242,7 @@ impl ContactChange {
                     self.awaited_party(&account)?.token = Some(hash);
                 }
                 self.last_resent_at = Some(at);
+                self.wrong_codes = 0;
                 self.record(at, HistoryEvent::Resent, Some(by), None);
             }
             (Pending, Step::Complete) => {
@@ -271,6 +286,11 @@ impl ContactChange {
             }
         }
         holder
+    }
+
+    /// Whether too many wrong codes were tried since the tokens were issued.
+    pub fn codes_locked(&self) -> bool {
+        self.wrong_codes >= Self::MAX_WRONG_CODES
     }
 
     /// The parties whose answer is still awaited.
@@ -474,5 +494,20 @@ mod tests {
             assert!(change.involves(&id(account)), "{account}");
         }
         assert!(!change.involves(&id("bb1-ovh")));
+    }
+
+    #[test]
+    fn wrong_codes_lock_the_answers_until_a_resend_issues_new_tokens() {
+        let (mut change, _) = pending();
+        for _ in 0..ContactChange::MAX_WRONG_CODES {
+            change.step(Step::WrongCode, t0()).unwrap();
+        }
+        assert!(change.codes_locked());
+        assert_eq!(change.step(Step::Accept { party: id("aa1-ovh") }, t0()), Err(LifecycleError::CodesLocked));
+        assert_eq!(change.step(Step::Refuse { party: id("aa1-ovh") }, t0()), Err(LifecycleError::CodesLocked));
+        let fresh = vec![(id("aa1-ovh"), Token::generate().hash()), (id("nn1-ovh"), Token::generate().hash())];
+        change.step(Step::Resend { by: id("aa1-ovh"), tokens: fresh }, t0()).unwrap();
+        assert!(!change.codes_locked());
+        change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
     }
 }

@@ -244,6 +244,8 @@ struct RequestDoc {
     history: Vec<HistoryEntry>,
     #[serde(with = "time::serde::rfc3339::option")]
     last_resent_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    wrong_codes: u32,
     version: u64,
 }
 
@@ -271,6 +273,7 @@ fn request_doc(change: &ContactChange) -> Result<String, StoreError> {
         reason: change.reason,
         history: change.history.clone(),
         last_resent_at: change.last_resent_at,
+        wrong_codes: change.wrong_codes,
         version: change.version,
     };
     serde_json::to_string(&doc).map_err(|e| StoreError::Failed(format!("cannot write a request: {e}")))
@@ -325,6 +328,7 @@ pub fn request_from(item: &Item) -> Result<ContactChange, StoreError> {
         reason: doc.reason,
         history: doc.history,
         last_resent_at: doc.last_resent_at,
+        wrong_codes: doc.wrong_codes,
         version,
     })
 }
