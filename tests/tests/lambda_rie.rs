@@ -1,0 +1,552 @@
+//! Every function as Lambda runs it: the built bootstrap under the Lambda Runtime Interface
+//! Emulator (what `sam local invoke` runs inside its container), against DynamoDB Local and
+//! the SES v2 emulator. Every file of `events/` is invoked on the function it is named after
+//! and must get the status SPEC.md gives; then a whole change goes through the functions:
+//! create, both parties accept with the tokens the SES emulator received, the contacts move.
+//!
+//! Needs what scripts/test provides: the five debug binaries (`LAMBDA_BIN_DIR`), the RIE
+//! (`LAMBDA_RIE`), and both emulators (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SESV2`,
+//! `SES_STORE_URL`). Without them it fails, naming what is missing: it never passes unrun.
+
+use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use integration_tests::{Emulators, dynamo_store, unique_tag};
+use serde_json::{Value, json};
+use shared::adapters::Outbox;
+use shared::api::Function;
+use shared::app::App;
+use shared::config::Config;
+use shared::domain::{AccountId, Role, ServiceName};
+use shared::fixtures::Fixtures;
+use shared::ports::SystemClock;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What the events carry where a request id and a mailed token go (events/README.md).
+const ID_PLACEHOLDER: &str = "01JZZZZZZZZZZZZZZZZZZZZZZZ";
+const TOKEN_PLACEHOLDER: &str = "TOKEN_FROM_THE_CONFIRMATION_EMAIL_GOES_HERE";
+const MAIL_FROM: &str = "no-reply@contacts.example.com";
+const PUBLIC_BASE_URL: &str = "https://contacts.rie.test";
+/// The demo set's addresses (shared::fixtures), which the events' callers use.
+const ADA: &str = "ada@example.com";
+const NED: &str = "ned@example.com";
+const TEO: &str = "teo@example.it";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()
+}
+
+// ---- the environment scripts/test provides --------------------------------------------------
+
+struct Setup {
+    rie: PathBuf,
+    bin_dir: PathBuf,
+    emulators: Emulators,
+}
+
+fn setup() -> Setup {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (Some(rie), Some(bin_dir)) = (var("LAMBDA_RIE"), var("LAMBDA_BIN_DIR")) else {
+        panic!(
+            "this test runs the functions' bootstraps under the Lambda Runtime Interface Emulator, but LAMBDA_RIE \
+             and/or LAMBDA_BIN_DIR are not set. Run the project's test command, scripts/test: it installs the RIE \
+             (with aws-sam-cli), builds the five functions, starts DynamoDB Local and the SES emulator, and sets them all."
+        )
+    };
+    let (rie, bin_dir) = (PathBuf::from(rie), PathBuf::from(bin_dir));
+    assert!(rie.is_file(), "LAMBDA_RIE={} is not a file: run scripts/install-tools (or scripts/test)", rie.display());
+    for function in Function::ALL {
+        let bootstrap = bin_dir.join(function.name());
+        assert!(bootstrap.is_file(), "{} is missing: build the functions first (scripts/test does: cargo build -p fn-{})", bootstrap.display(), function.name());
+    }
+    Setup { rie, bin_dir, emulators: Emulators::from_env() }
+}
+
+// ---- one function under the RIE ---------------------------------------------------------------
+
+/// A function's bootstrap under the RIE, on a free port of 127.0.0.1, in a process group of
+/// its own: dropping it kills the RIE and the bootstrap, whatever happened to the test.
+struct Rie {
+    function: Function,
+    child: Child,
+    address: String,
+    log: PathBuf,
+}
+
+impl Rie {
+    async fn start(setup: &Setup, function: Function, table: &str, tag: &str) -> Rie {
+        let log = std::env::temp_dir().join(format!("contacts-rie-{tag}-{}.log", function.name()));
+        for _ in 0..3 {
+            // Two ports: where the RIE takes invocations, and the Runtime API it serves the
+            // bootstrap (127.0.0.1:9001 unless told, which two RIEs at once cannot share).
+            let (address, runtime_api) = (free_address(), free_address());
+            let output = std::fs::File::create(&log).expect("a log file in the temp dir");
+            let child = Command::new(&setup.rie)
+                .arg("--runtime-interface-emulator-address")
+                .arg(&address)
+                .arg("--runtime-api-address")
+                .arg(&runtime_api)
+                .arg(setup.bin_dir.join(function.name()))
+                .current_dir(&setup.bin_dir)
+                .env("TABLE_NAME", table)
+                .env("MAIL_FROM", MAIL_FROM)
+                .env("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
+                .env("AWS_ENDPOINT_URL_DYNAMODB", &setup.emulators.dynamodb)
+                .env("AWS_ENDPOINT_URL_SESV2", &setup.emulators.ses)
+                .env("AWS_ACCESS_KEY_ID", "local")
+                .env("AWS_SECRET_ACCESS_KEY", "local")
+                .env("AWS_REGION", std::env::var("AWS_REGION").unwrap_or_else(|_| "eu-west-1".to_owned()))
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env("AWS_LAMBDA_FUNCTION_NAME", format!("contacts-{}", function.name()))
+                .env("RUST_LOG", "info")
+                .env_remove("AWS_SESSION_TOKEN")
+                .env_remove("AWS_PROFILE")
+                .env_remove("ACCOUNT_CLAIM")
+                .stdin(Stdio::null())
+                .stdout(output.try_clone().expect("a second handle on the log"))
+                .stderr(output)
+                .process_group(0)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", setup.rie.display()));
+            let mut rie = Rie { function, child, address, log: log.clone() };
+            if rie.wait_until_listening().await {
+                return rie;
+            }
+            // Another process took a port in between: the RIE exited. Try other ones.
+        }
+        panic!("the RIE for {} did not start; its log: {}\n{}", function.name(), log.display(), std::fs::read_to_string(&log).unwrap_or_default());
+    }
+
+    /// The RIE answers HTTP once it is up; the bootstrap starts on the first invocation.
+    async fn wait_until_listening(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if tokio::net::TcpStream::connect(&self.address).await.is_ok() {
+                return true;
+            }
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the RIE for {} is not listening on {} after 20 s; its log: {}", self.function.name(), self.address, self.log.display());
+    }
+
+    /// Invokes the function with `event`, as API Gateway would, and reads its HTTP answer.
+    async fn invoke(&self, event: &Value) -> Answer {
+        let url = format!("http://{}/2015-03-31/functions/function/invocations", self.address);
+        let (status, body) = http("POST", &url, event.to_string().as_bytes()).await;
+        let raw: Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{}: the RIE's answer is not JSON ({e}): {}", self.function.name(), String::from_utf8_lossy(&body)));
+        assert_eq!(status, 200, "{}: the invocation itself failed: {raw}\n{}", self.function.name(), self.log_tail());
+        let Some(status) = raw["statusCode"].as_u64() else {
+            panic!("{}: not an HTTP API response (did the function fail?): {raw}\n{}", self.function.name(), self.log_tail())
+        };
+        let text = raw["body"].as_str().unwrap_or_default();
+        let body = if raw["isBase64Encoded"] == true {
+            String::from_utf8_lossy(&STANDARD.decode(text).expect("base64 body")).into_owned()
+        } else {
+            text.to_owned()
+        };
+        let headers = raw["headers"].as_object().map(|h| h.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_owned())).collect()).unwrap_or_default();
+        Answer { status: status as u16, headers, body }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        format!("last lines of {}:\n{}", self.log.display(), lines[lines.len().saturating_sub(30)..].join("\n"))
+    }
+}
+
+fn free_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    format!("127.0.0.1:{port}")
+}
+
+impl Drop for Rie {
+    fn drop(&mut self) {
+        // The whole group: the RIE and the bootstrap it started.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // Kept when the test failed, for its message points at it.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}
+
+/// The function's HTTP response, from the payload 2.0 response the RIE passed on.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    fn content_type(&self) -> &str {
+        self.headers.get("content-type").map(String::as_str).unwrap_or_default()
+    }
+}
+
+/// One HTTP/1.0 exchange with a server on the loopback interface (so the answer is never
+/// chunked): the status and the body.
+async fn http(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let rest = url.strip_prefix("http://").unwrap_or_else(|| panic!("not an http:// URL: {url}"));
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(authority).await?;
+        let head = format!("{method} {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        Ok::<_, std::io::Error>(response)
+    };
+    // The first invocation of a function includes its start (and DynamoDB Local's first calls).
+    let response = tokio::time::timeout(Duration::from_secs(90), exchange)
+        .await
+        .unwrap_or_else(|_| panic!("{method} {url}: no answer within 90 s"))
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("{method} {url}: no end of the HTTP header"));
+    let status_line = String::from_utf8_lossy(&response[..split]).lines().next().unwrap_or_default().to_owned();
+    let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{method} {url}: bad status line {status_line}"));
+    (status, response[split + 4..].to_vec())
+}
+
+// ---- events ----------------------------------------------------------------------------------
+
+fn event(file: &str) -> Value {
+    let path = root().join("events").join(file);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("a JSON event")
+}
+
+/// The event with `id` wherever it has the placeholder id (rawPath, http.path, pathParameters).
+fn with_id(event: &Value, id: &str) -> Value {
+    serde_json::from_str(&event.to_string().replace(ID_PLACEHOLDER, id)).expect("still JSON")
+}
+
+/// The event with `token` in its body instead of the placeholder token, in a JSON body or in
+/// the base64 form of the confirmation page.
+fn with_token(event: &Value, token: &str) -> Value {
+    let mut event = event.clone();
+    let body = event["body"].as_str().expect("an event with a body").to_owned();
+    event["body"] = if event["isBase64Encoded"] == true {
+        let form = String::from_utf8(STANDARD.decode(&body).expect("a base64 body")).expect("a UTF-8 form");
+        assert!(form.contains(TOKEN_PLACEHOLDER), "the form holds the placeholder token: {form}");
+        Value::String(STANDARD.encode(form.replace(TOKEN_PLACEHOLDER, token)))
+    } else {
+        assert!(body.contains(TOKEN_PLACEHOLDER), "the body holds the placeholder token: {body}");
+        Value::String(body.replace(TOKEN_PLACEHOLDER, token))
+    };
+    event
+}
+
+/// The event aimed at another service: `rawPath`, `http.path` and `pathParameters.service`.
+fn for_service(event: &Value, from: &str, to: &str) -> Value {
+    let mut event = event.clone();
+    let raw_path = event["rawPath"].as_str().expect("rawPath").replace(&format!("/services/{from}"), &format!("/services/{to}"));
+    event["rawPath"] = json!(raw_path);
+    event["requestContext"]["http"]["path"] = json!(raw_path);
+    event["pathParameters"]["service"] = json!(to);
+    event
+}
+
+/// The event with another body (and content-length).
+fn with_json_body(event: &Value, body: &Value) -> Value {
+    let mut event = event.clone();
+    let text = body.to_string();
+    event["headers"]["content-length"] = json!(text.len().to_string());
+    event["body"] = json!(text);
+    event
+}
+
+// ---- the data --------------------------------------------------------------------------------
+
+/// A fresh table in DynamoDB Local with the demo set and one service per extra name (Ada
+/// admin, Teo tech, Bea billing); an app on it whose mails go to an outbox, to read tokens.
+async fn seeded_table(tag: &str, services: &[String]) -> (String, App, Arc<Outbox>) {
+    let store = dynamo_store(tag, Arc::new(SystemClock)).await;
+    let table = store.table().to_owned();
+    let outbox = Arc::new(Outbox::new());
+    let mut config = Config::default();
+    config.public_base_url = PUBLIC_BASE_URL.to_owned();
+    let app = App::new(store, outbox.clone(), Arc::new(SystemClock), config);
+    let mut fixtures = Fixtures::demo();
+    let extra: Vec<Value> = services.iter().map(|name| json!({"name": name, "admin": "ad1000-ovh", "tech": "te2000-ovh", "billing": "bi3000-ovh"})).collect();
+    fixtures.services.extend(Fixtures::parse(&json!({ "services": extra }).to_string()).expect("valid fixtures").services);
+    fixtures.load(&app).await.expect("the fixtures load into DynamoDB Local");
+    (table, app, outbox)
+}
+
+/// Ada asks Ned as the new tech contact of `service`: a pending request that Ada and Ned
+/// must confirm. Its id, and the token each of them was mailed.
+async fn pending_request(app: &App, outbox: &Outbox, service: &str) -> (String, HashMap<String, String>) {
+    let ada = AccountId::parse("ad1000-ovh").unwrap();
+    let ned = AccountId::parse("ne4000-ovh").unwrap();
+    let changes = app.create(&ada, &ServiceName::parse(service).unwrap(), vec![(Role::Tech, ned)]).await.expect("a pending request");
+    let id = changes[0].id.to_string();
+    let tokens = outbox.sent().into_iter().filter(|m| m.text.contains(&id)).filter_map(|m| Some((m.to.as_str().to_owned(), token_in(&m.text)?))).collect();
+    (id, tokens)
+}
+
+fn token_in(text: &str) -> Option<String> {
+    let start = text.find("#token=")? + "#token=".len();
+    Some(text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
+}
+
+/// The tokens the SES emulator received for request `id`, by recipient.
+async fn ses_tokens(setup: &Setup, id: &str) -> HashMap<String, String> {
+    let (status, body) = http("GET", &setup.emulators.ses_store, b"").await;
+    assert_eq!(status, 200, "GET {}", setup.emulators.ses_store);
+    let store: Value = serde_json::from_slice(&body).expect("the SES emulator's store is JSON");
+    let mut tokens = HashMap::new();
+    for email in store["emails"].as_array().expect("an emails array") {
+        let text = email["body"]["text"].as_str().unwrap_or_default();
+        if !text.contains(id) {
+            continue;
+        }
+        assert_eq!(email["from"], MAIL_FROM, "every mail is from MAIL_FROM");
+        if let Some(token) = token_in(text) {
+            for to in email["destination"]["to"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                tokens.insert(to.to_owned(), token.clone());
+            }
+        }
+    }
+    tokens
+}
+
+/// The recipients of the SES emulator's mails about request `id`.
+async fn ses_recipients(setup: &Setup, id: &str) -> Vec<String> {
+    let (_, body) = http("GET", &setup.emulators.ses_store, b"").await;
+    let store: Value = serde_json::from_slice(&body).expect("the SES emulator's store is JSON");
+    store["emails"]
+        .as_array()
+        .expect("an emails array")
+        .iter()
+        .filter(|email| email["body"]["text"].as_str().unwrap_or_default().contains(id))
+        .flat_map(|email| email["destination"]["to"].as_array().cloned().unwrap_or_default())
+        .filter_map(|to| to.as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn start_all(setup: &Setup, functions: &[Function], table: &str, tag: &str) -> HashMap<Function, Rie> {
+    let mut started = HashMap::new();
+    // One after the other: each RIE is listening within milliseconds; the bootstraps start
+    // on their first invocation.
+    for &function in functions {
+        started.insert(function, Rie::start(setup, function, table, tag).await);
+    }
+    started
+}
+
+// ---- the tests -------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_emulator() {
+    let setup = setup();
+    let tag = unique_tag();
+    // One pending request per event that acts on an existing one, each on its own service
+    // (one pending request per role and service).
+    let purposes = ["read", "accept", "refuse", "resend", "cancel", "page", "form"];
+    let services: Vec<String> = purposes.iter().map(|p| format!("rie-{p}-{tag}.example.com")).collect();
+    let (table, app, outbox) = seeded_table(&tag, &services).await;
+    let mut requests = HashMap::new();
+    for (purpose, service) in purposes.iter().zip(&services) {
+        requests.insert(*purpose, pending_request(&app, &outbox, service).await);
+    }
+    let rie = start_all(&setup, &Function::ALL, &table, &tag).await;
+    let on = |file: &str| -> &Rie {
+        let function = Function::ALL.into_iter().find(|f| file.starts_with(&format!("{}.", f.name()))).expect("a function's event");
+        &rie[&function]
+    };
+    let id_of = |purpose: &str| requests[purpose].0.clone();
+    let token_of = |purpose: &str, address: &str| requests[purpose].1.get(address).cloned().unwrap_or_else(|| panic!("{address} got no token for the {purpose} request"));
+
+    // Each event as it is, or with a seeded request's id (and a party's token): the status.
+    let mut checked = Vec::new();
+    let mut expect = |file: &str, status: u16, answer: Answer| {
+        assert_eq!(answer.status, status, "{file}: {}\n{}", answer.body, on(file).log_tail());
+        checked.push(file.to_owned());
+        answer
+    };
+
+    let file = "read.get-me.json";
+    let me = expect(file, 200, on(file).invoke(&event(file)).await);
+    assert_eq!(me.json()["account"], "ad1000-ovh");
+    assert!(me.content_type().starts_with("application/json"));
+
+    let file = "profile.patch-me.json";
+    let profile = expect(file, 200, on(file).invoke(&event(file)).await);
+    assert_eq!((profile.json()["account"].as_str(), profile.json()["language"].as_str()), (Some("ne4000-ovh"), Some("it")));
+
+    let file = "read.get-me-services.json";
+    let services_page = expect(file, 200, on(file).invoke(&event(file)).await).json();
+    let names: Vec<&str> = services_page["services"].as_array().unwrap().iter().filter_map(|s| s["service"].as_str()).collect();
+    assert!(names.contains(&"example.com") && names.contains(&"vps-42.example.net"), "{names:?}");
+
+    let file = "read.get-services.json";
+    let service = expect(file, 200, on(file).invoke(&event(file)).await).json();
+    assert_eq!(service["contacts"]["admin"], "ad1000-ovh");
+
+    let file = "create.post-services-contact-changes.json";
+    let created = expect(file, 201, on(file).invoke(&event(file)).await).json();
+    assert_eq!(created["requests"][0]["state"], "pending");
+    assert_eq!(created["requests"][0]["to"], "ne4000-ovh");
+
+    let file = "read.get-me-contact-changes.json";
+    let listed = expect(file, 200, on(file).invoke(&event(file)).await).json();
+    let listed = listed["requests"].as_array().unwrap().clone();
+    assert!(listed.len() >= purposes.len() && listed.iter().all(|r| r["state"] == "pending"), "{listed:?}");
+
+    let file = "read.get-contact-changes.json";
+    let one = expect(file, 200, on(file).invoke(&with_id(&event(file), &id_of("read"))).await).json();
+    assert_eq!(one["id"], id_of("read").as_str());
+
+    let file = "confirm.post-contact-changes-accept.json";
+    let accept = with_id(&event(file), &id_of("accept"));
+    let wrong = expect(file, 403, on(file).invoke(&accept).await);
+    assert!(wrong.content_type().starts_with("application/problem+json"), "{wrong:?}");
+    let accepted = expect(file, 200, on(file).invoke(&with_token(&accept, &token_of("accept", ADA))).await).json();
+    assert_eq!(accepted["state"], "pending", "Ned has yet to accept");
+
+    let file = "confirm.post-contact-changes-refuse.json";
+    let refuse = with_id(&event(file), &id_of("refuse"));
+    expect(file, 403, on(file).invoke(&refuse).await);
+    let refused = expect(file, 200, on(file).invoke(&with_token(&refuse, &token_of("refuse", NED))).await).json();
+    assert_eq!(refused["state"], "refused");
+
+    let file = "resend.post-contact-changes-resend.json";
+    let resent = expect(file, 202, on(file).invoke(&with_id(&event(file), &id_of("resend"))).await).json();
+    assert_eq!(resent["state"], "pending");
+
+    let file = "confirm.post-contact-changes-cancel.json";
+    let cancelled = expect(file, 200, on(file).invoke(&with_id(&event(file), &id_of("cancel"))).await).json();
+    assert_eq!(cancelled["state"], "cancelled");
+
+    let file = "confirm.get-confirm.json";
+    let page = expect(file, 200, on(file).invoke(&with_id(&event(file), &id_of("page"))).await);
+    assert!(page.content_type().starts_with("text/html"), "{page:?}");
+    assert_eq!(page.headers.get("cache-control").map(String::as_str), Some("no-store"));
+    assert!(page.body.contains(&id_of("page")));
+
+    let file = "confirm.post-confirm.json";
+    let form = with_id(&event(file), &id_of("form"));
+    let wrong = expect(file, 403, on(file).invoke(&form).await);
+    assert!(wrong.content_type().starts_with("text/html"), "the page's errors are pages: {wrong:?}");
+    let answered = expect(file, 200, on(file).invoke(&with_token(&form, &token_of("form", ADA))).await);
+    assert!(answered.content_type().starts_with("text/html"));
+
+    // As they are, the events that name a request name none that exists.
+    for file in [
+        "read.get-contact-changes.json",
+        "confirm.post-contact-changes-accept.json",
+        "confirm.post-contact-changes-refuse.json",
+        "resend.post-contact-changes-resend.json",
+        "confirm.post-contact-changes-cancel.json",
+        "confirm.get-confirm.json",
+        "confirm.post-confirm.json",
+    ] {
+        expect(file, 404, on(file).invoke(&event(file)).await);
+    }
+
+    // Every file of events/ was invoked.
+    let mut all: Vec<String> = std::fs::read_dir(root().join("events"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    all.sort();
+    checked.sort();
+    checked.dedup();
+    assert_eq!(checked, all, "every event is invoked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_identity_is_the_authorizers_claim_and_never_a_header() {
+    let setup = setup();
+    let tag = unique_tag();
+    let (table, _app, _outbox) = seeded_table(&tag, &[]).await;
+    let read = Rie::start(&setup, Function::Read, &table, &tag).await;
+
+    let mut no_authorizer = event("read.get-me.json");
+    no_authorizer["requestContext"].as_object_mut().unwrap().remove("authorizer");
+    no_authorizer["headers"]["authorization"] = json!("Bearer ad1000-ovh");
+    no_authorizer["headers"]["x-account-id"] = json!("ad1000-ovh");
+    let answer = read.invoke(&no_authorizer).await;
+    assert_eq!(answer.status, 401, "{answer:?}");
+
+    let mut malformed = event("read.get-me.json");
+    malformed["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = json!("not-an-account");
+    assert_eq!(read.invoke(&malformed).await.status, 401);
+
+    // Another function's route: API Gateway never sends it here; the function knows only its own.
+    let answer = read.invoke(&event("profile.patch-me.json")).await;
+    assert_eq!(answer.status, 405, "{answer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_goes_through_the_functions_from_request_to_new_contacts() {
+    let setup = setup();
+    let tag = unique_tag();
+    let service = format!("flow-{tag}.example.org");
+    let (table, _app, _outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
+    let rie = start_all(&setup, &[Function::Create, Function::Confirm, Function::Read], &table, &tag).await;
+
+    // Ada (admin) asks for Ned as the new tech contact.
+    let create = with_json_body(&for_service(&event("create.post-services-contact-changes.json"), "example.com", &service), &json!({"tech": "ne4000-ovh"}));
+    let created = rie[&Function::Create].invoke(&create).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["requests"][0]["id"].as_str().expect("the request's id").to_owned();
+
+    // Both parties were mailed their own token through SES; Teo, the previous holder, is informed.
+    let tokens = ses_tokens(&setup, &id).await;
+    let (ada, ned) = (tokens.get(ADA).expect("Ada's token in the SES emulator"), tokens.get(NED).expect("Ned's token in the SES emulator"));
+    assert_ne!(ada, ned, "each party has its own token");
+    assert!(ses_recipients(&setup, &id).await.iter().any(|to| to == TEO), "the previous holder is informed");
+
+    // Ada accepts through the API, Ned through the emailed link's page.
+    let accept = with_token(&with_id(&event("confirm.post-contact-changes-accept.json"), &id), ada);
+    let accepted = rie[&Function::Confirm].invoke(&accept).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    assert_eq!(accepted.json()["state"], "pending");
+    let form = with_token(&with_id(&event("confirm.post-confirm.json"), &id), ned);
+    let page = rie[&Function::Confirm].invoke(&form).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    // The contacts changed, and the request is done.
+    let read = rie[&Function::Read].invoke(&for_service(&event("read.get-services.json"), "example.com", &service)).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    let contacts = &read.json()["contacts"];
+    assert_eq!((contacts["admin"].as_str(), contacts["tech"].as_str(), contacts["billing"].as_str()), (Some("ad1000-ovh"), Some("ne4000-ovh"), Some("bi3000-ovh")));
+    let done = rie[&Function::Read].invoke(&with_id(&event("read.get-contact-changes.json"), &id)).await;
+    assert_eq!(done.json()["state"], "done", "{}", done.body);
+
+    // A spent token spends nothing twice.
+    let again = rie[&Function::Confirm].invoke(&form).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+
+    // The functions logged the request's id, and never a token.
+    let logs: String = rie.values().map(Rie::log).collect();
+    assert!(logs.contains(&format!("\"contact_change\":\"{id}\"")), "the invocations' log lines carry the request id");
+    for token in [ada, ned] {
+        assert!(!logs.contains(token.as_str()), "a token is in the functions' logs");
+    }
+}
