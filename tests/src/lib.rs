@@ -199,8 +199,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::default();
-        config.public_base_url = "https://contacts.test".to_owned();
+        let mut config = Config { public_base_url: "https://contacts.test".to_owned(), ..Config::default() };
         configure(&mut config);
         let clock = Arc::new(ManualClock::new());
         let tag = unique_tag();

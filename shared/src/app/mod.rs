@@ -61,14 +61,6 @@ impl App {
         Self { store, mailer, clock, config: Arc::new(config) }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }

@@ -108,27 +108,36 @@ pub fn plan(contacts: &Contacts, requester: &AccountId, asks: &[(Role, AccountId
     if contacts.roles_of(requester).is_empty() {
         return Err(RuleViolation::NotAContact);
     }
-    let mut plans: Vec<(Vec<Role>, AccountId, AccountId, Vec<AccountId>, Vec<AccountId>)> = Vec::new();
+    let mut drafts: Vec<Draft> = Vec::new();
     for (role, new) in asks {
         let (confirm, inform) = obligations(contacts, requester, *role, new)?;
         let from = contacts.holder(*role);
-        match plans.iter_mut().find(|(_, f, t, _, _)| f == from && t == new) {
-            Some((roles, _, _, parties, informed)) => {
-                roles.push(*role);
-                union(parties, confirm);
-                union(informed, inform);
+        match drafts.iter_mut().find(|d| &d.from == from && &d.to == new) {
+            Some(draft) => {
+                draft.roles.push(*role);
+                union(&mut draft.confirm, confirm);
+                union(&mut draft.inform, inform);
             }
-            None => plans.push((vec![*role], from.clone(), new.clone(), confirm, inform)),
+            None => drafts.push(Draft { roles: vec![*role], from: from.clone(), to: new.clone(), confirm, inform }),
         }
     }
-    Ok(plans
+    Ok(drafts
         .into_iter()
-        .map(|(roles, from, to, confirm, mut inform)| {
+        .map(|Draft { roles, from, to, confirm, mut inform }| {
             // Someone who must confirm is told everything anyway.
             inform.retain(|account| !confirm.contains(account));
-            Plan { roles: Roles::new(roles).expect("each plan holds at least the role that created it"), from, to, confirm, inform }
+            Plan { roles: Roles::new(roles).expect("each draft holds at least the role that opened it"), from, to, confirm, inform }
         })
         .collect())
+}
+
+/// A plan while roles are still being grouped into it.
+struct Draft {
+    roles: Vec<Role>,
+    from: AccountId,
+    to: AccountId,
+    confirm: Vec<AccountId>,
+    inform: Vec<AccountId>,
 }
 
 fn union(into: &mut Vec<AccountId>, more: Vec<AccountId>) {
