@@ -76,7 +76,7 @@ async fn run(args: Args) -> Result<(), String> {
     let fixtures = match &args.fixtures {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-            Fixtures::parse(&text).map_err(|e| format!("{path} is not valid fixtures: {e}"))?
+            Fixtures::parse_any(&text).map_err(|e| format!("{path} is not valid fixtures: {e}"))?
         }
         None => Fixtures::demo(),
     };
