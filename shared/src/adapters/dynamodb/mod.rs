@@ -1,11 +1,13 @@
 //! The `Store` on DynamoDB: one table, every read a `GetItem`, `BatchGetItem` or `Query`
 //! (never a `Scan`), every change one conditional write or one `TransactWriteItems`.
+//! [`bulk`] loads and exports accounts and services for `contacts-admin`, with the same items.
 //! The layout is in [`items`] and in docs/dynamodb.md; the table's definition in [`schema`].
 //!
 //! It keeps the contract of `Store` exactly as the embedded store (`MemoryStore`) does, with
 //! one documented difference: listings (`requests_of`) return requests without their
 //! parties' token hashes, which live in their own items; `request` returns them.
 
+pub mod bulk;
 pub mod errors;
 pub mod items;
 pub mod schema;
@@ -28,7 +30,7 @@ use errors::{build_error, classify, is_transient_code};
 use items::{Item, n, s};
 use tx::{Cond, Purpose, Reason, Tx};
 
-pub use schema::{create_table_if_missing, table_definition};
+pub use schema::{create_table_if_missing, table_definition, table_exists};
 
 /// The DynamoDB calls this store made, for tests that count round trips.
 #[derive(Debug, Clone, Default, PartialEq)]

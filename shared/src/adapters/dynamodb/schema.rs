@@ -56,6 +56,15 @@ pub async fn create_table_if_missing(client: &Client, name: &str) -> Result<bool
     Ok(created)
 }
 
+/// Whether the table `name` exists.
+pub async fn table_exists(client: &Client, name: &str) -> Result<bool, StoreError> {
+    match client.describe_table().table_name(name).send().await {
+        Ok(_) => Ok(true),
+        Err(error) if matches!(error.as_service_error(), Some(DescribeTableError::ResourceNotFoundException(_))) => Ok(false),
+        Err(error) => Err(classify("DescribeTable", &error)),
+    }
+}
+
 async fn wait_until_active(client: &Client, name: &str) -> Result<(), StoreError> {
     for _ in 0..120 {
         let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", &e))?;

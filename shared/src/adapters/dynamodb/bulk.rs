@@ -1,0 +1,491 @@
+//! Loading accounts and services in bulk (`contacts-admin import`), and reading them all back
+//! (`contacts-admin export`). The items are the store's own ([`items`]): one mapping of
+//! accounts and services to items, whoever writes them.
+//!
+//! A load works on a chunk of records at a time (the caller streams its file), so memory
+//! does not grow with the file:
+//!
+//! - it reads what the table holds for the chunk's keys (`BatchGetItem`, 100 keys a call) and
+//!   writes only what differs, so that a second run of the same file writes nothing;
+//! - it writes with `BatchWriteItem`, 25 items a call, a few calls in flight at once; the
+//!   items DynamoDB leaves unprocessed (throttling) are sent again after an exponential
+//!   backoff with jitter, a bounded number of times;
+//! - a service's memberships ("services of an account") change exactly as `put_service`
+//!   changes them: a membership put for each holder, a delete for each former holder that
+//!   holds no role any more. The memberships of a chunk are written before its service items,
+//!   so that a load cut short leaves service items as they were, and running it again (which
+//!   compares the service items) completes the memberships;
+//! - a service with a live lock (a pending request) is written by the store's own
+//!   [`DynamoStore::put_service`](super::DynamoStore): one transaction conditioned on the
+//!   service as read, so that it cannot interleave with that request taking effect. When the
+//!   load changes the holder of a locked role, the change is reported ([`PendingChange`]): that
+//!   request will end `failed` (`holders_changed`) if it is ever completed, as SPEC §3 says.
+//!
+//! `BatchWriteItem` has no conditions: a service changed by someone else between this load's
+//! read and its write (the internal API's upsert, not a request: those hold a lock) could be
+//! left with a stale membership. Loads and upserts of the same services are not meant to run
+//! at the same time; the provider's systems feed one or the other.
+//!
+//! The export is the project's only `Scan`, filtered to account and service items. It reads
+//! the whole table, as an export must; no request path ever calls it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity, WriteRequest};
+use time::OffsetDateTime;
+use tokio::task::JoinSet;
+
+use super::DynamoStore;
+use super::errors::{build_error, classify};
+use super::items::{self, Item, s};
+use crate::domain::{Account, AccountId, RequestId, Role, Service, ServiceName};
+use crate::fixtures::Record;
+use crate::ports::{Lock, Store, StoreError};
+
+/// `BatchGetItem` takes at most 100 keys, `BatchWriteItem` at most 25 requests.
+const GET_BATCH: usize = 100;
+const WRITE_BATCH: usize = 25;
+/// Rounds of unprocessed items or keys before giving up as throttled: with the backoff below
+/// that is about half a minute of waiting.
+const MAX_ROUNDS: u32 = 10;
+const BACKOFF_BASE_MS: u64 = 50;
+const BACKOFF_CAP_MS: u64 = 5_000;
+
+/// The calls a [`Bulk`] made, for the import's summary and for tests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BulkMetrics {
+    pub batch_get_calls: u64,
+    pub batch_write_calls: u64,
+    /// Calls sent again for their unprocessed items or keys (each after a backoff).
+    pub retried_calls: u64,
+    pub scan_calls: u64,
+    /// Services written through `put_service`'s transaction (those with a live lock).
+    pub transactional_services: u64,
+    /// Items put or deleted by `BatchWriteItem`.
+    pub items_written: u64,
+    /// The summed `ConsumedCapacity` of the calls (`TOTAL`).
+    pub capacity_units: f64,
+}
+
+/// How many records of a chunk were new, changed, or already as given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: Counts) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.created + self.updated + self.unchanged
+    }
+}
+
+/// A load changes the holder of a role on which a request is pending: that request can no
+/// longer take effect (it will end `failed`, `holders_changed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingChange {
+    pub service: ServiceName,
+    pub role: Role,
+    pub request: RequestId,
+    /// The holder as the table had it, and as the load makes it.
+    pub from: AccountId,
+    pub to: AccountId,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServicesOutcome {
+    pub counts: Counts,
+    pub pending: Vec<PendingChange>,
+}
+
+/// Where an export goes on from.
+#[derive(Debug, Clone)]
+pub struct ScanCursor(Item);
+
+pub struct ScanPage {
+    pub records: Vec<Record>,
+    pub next: Option<ScanCursor>,
+}
+
+/// Bulk reads and writes on one table. Cheap to clone.
+#[derive(Clone)]
+pub struct Bulk {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    table: String,
+    parallelism: usize,
+    /// For services with a live lock: the store's own transactional upsert.
+    store: DynamoStore,
+    metrics: Mutex<BulkMetrics>,
+}
+
+impl Bulk {
+    /// At most 4 calls in flight.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self::with_parallelism(client, table, 4)
+    }
+
+    pub fn with_parallelism(client: Client, table: impl Into<String>, parallelism: usize) -> Self {
+        let table = table.into();
+        let store = DynamoStore::new(client.clone(), table.clone());
+        Self { inner: Arc::new(Inner { client, table, parallelism: parallelism.max(1), store, metrics: Mutex::default() }) }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.inner.table
+    }
+
+    pub fn metrics(&self) -> BulkMetrics {
+        self.inner.metrics.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The accounts among `ids` that the table does not hold.
+    pub async fn missing_accounts(&self, ids: &[AccountId]) -> Result<Vec<AccountId>, StoreError> {
+        let mut ids: Vec<&AccountId> = ids.iter().collect();
+        ids.sort();
+        ids.dedup();
+        let found = self.get_many(ids.iter().map(|id| items::account_key(id)).collect()).await?;
+        Ok(ids.into_iter().filter(|id| !found.contains_key(&items::account_pk(id))).cloned().collect())
+    }
+
+    /// Upserts `accounts` (the last of one id wins), writing only those that differ from the
+    /// table; with `write` false, only tells what it would do.
+    pub async fn put_accounts(&self, accounts: Vec<Account>, write: bool) -> Result<Counts, StoreError> {
+        let accounts: HashMap<AccountId, Account> = accounts.into_iter().map(|account| (account.id.clone(), account)).collect();
+        let old = self.get_many(accounts.keys().map(items::account_key).collect()).await?;
+        let mut counts = Counts::default();
+        let mut writes = Vec::new();
+        for account in accounts.values() {
+            match old.get(&items::account_pk(&account.id)) {
+                None => counts.created += 1,
+                // An unreadable item is overwritten: the file is the source of truth.
+                Some(item) if items::account_from(item).as_ref() == Ok(account) => {
+                    counts.unchanged += 1;
+                    continue;
+                }
+                Some(_) => counts.updated += 1,
+            }
+            writes.push(put(items::account_item(account))?);
+        }
+        if write {
+            self.write_all(writes).await?;
+        }
+        Ok(counts)
+    }
+
+    /// Upserts `services` (the last of one name wins) and their memberships, writing only the
+    /// services that differ from the table; reports the pending requests whose role changes
+    /// hands (a lock live at `now`). With `write` false, only tells what it would do. The
+    /// services' accounts must exist (the caller checks them, as the app's `put_service` does).
+    pub async fn put_services(&self, services: Vec<Service>, now: OffsetDateTime, write: bool) -> Result<ServicesOutcome, StoreError> {
+        let services: HashMap<ServiceName, Service> = services.into_iter().map(|service| (service.name.clone(), service)).collect();
+        let old_items = self.get_many(services.keys().map(items::service_key).collect()).await?;
+        let mut outcome = ServicesOutcome::default();
+        // (new, old): the services to write, with what the table had.
+        let mut changed: Vec<(&Service, Option<Service>)> = Vec::new();
+        for service in services.values() {
+            match old_items.get(&items::service_pk(&service.name)).map(items::service_from).transpose()? {
+                None => {
+                    outcome.counts.created += 1;
+                    changed.push((service, None));
+                }
+                Some(old) if &old == service => outcome.counts.unchanged += 1,
+                Some(old) => {
+                    outcome.counts.updated += 1;
+                    changed.push((service, Some(old)));
+                }
+            }
+        }
+
+        // Locks can exist only on a service that exists: read those of the updated ones.
+        let lock_keys: Vec<Item> =
+            changed.iter().filter(|(_, old)| old.is_some()).flat_map(|(service, _)| Role::ALL.map(|role| items::lock_key(&service.name, role))).collect();
+        let mut live_locks: HashMap<String, Vec<Lock>> = HashMap::new();
+        for (_, item) in self.get_many(lock_keys).await? {
+            let lock = items::lock_from(&item)?;
+            if lock.expires_at > now {
+                let pk = item.get(items::PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                live_locks.entry(pk).or_default().push(lock);
+            }
+        }
+
+        let mut memberships = Vec::new();
+        let mut service_items = Vec::new();
+        let mut transactional = Vec::new();
+        for (service, old) in changed {
+            if let (Some(old), Some(locks)) = (&old, live_locks.get_mut(&items::service_pk(&service.name))) {
+                locks.sort_by_key(|lock| lock.role);
+                for lock in locks.iter() {
+                    let (from, to) = (old.contacts.holder(lock.role), service.contacts.holder(lock.role));
+                    if from != to {
+                        outcome.pending.push(PendingChange { service: service.name.clone(), role: lock.role, request: lock.request, from: from.clone(), to: to.clone() });
+                    }
+                }
+                transactional.push(service.clone());
+                continue;
+            }
+            // Exactly `put_service`'s writes: a membership per holder, a delete per former one.
+            let holders = service.contacts.holders();
+            for holder in &holders {
+                memberships.push(put(items::membership_item(holder, service))?);
+            }
+            for former in old.iter().flat_map(|old| old.contacts.holders()).filter(|a| !holders.contains(a)) {
+                memberships.push(delete(items::membership_key(&former, &service.name))?);
+            }
+            service_items.push(put(items::service_item(service))?);
+        }
+        outcome.pending.sort_by(|a, b| (&a.service, a.role).cmp(&(&b.service, b.role)));
+        if write {
+            self.write_all(memberships).await?;
+            self.write_all(service_items).await?;
+            let count = transactional.len() as u64;
+            let tasks = transactional.into_iter().map(|service| {
+                let inner = self.inner.clone();
+                async move { inner.store.put_service(&service).await }
+            });
+            bounded(self.inner.parallelism, tasks).await?;
+            self.inner.metrics().transactional_services += count;
+        }
+        Ok(outcome)
+    }
+
+    /// One page of the export: the account and service items of the table, from `cursor`
+    /// (`None`: the start). A filtered `Scan`: see the module's documentation.
+    pub async fn export_page(&self, cursor: Option<ScanCursor>) -> Result<ScanPage, StoreError> {
+        self.inner.metrics().scan_calls += 1;
+        let output = self
+            .inner
+            .client
+            .scan()
+            .table_name(&self.inner.table)
+            .consistent_read(true)
+            .filter_expression("#sk IN (:profile, :service)")
+            .expression_attribute_names("#sk", items::SK)
+            .expression_attribute_values(":profile", s(items::PROFILE_SK))
+            .expression_attribute_values(":service", s(items::SERVICE_SK))
+            .set_exclusive_start_key(cursor.map(|c| c.0))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| classify("Scan", &e))?;
+        self.inner.consumed(output.consumed_capacity());
+        let mut records = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            match items::sort_key(&item) {
+                items::PROFILE_SK => records.push(Record::Account(items::account_from(&item)?)),
+                items::SERVICE_SK => records.push(Record::Service(items::service_from(&item)?)),
+                _ => {}
+            }
+        }
+        Ok(ScanPage { records, next: output.last_evaluated_key.filter(|key| !key.is_empty()).map(ScanCursor) })
+    }
+
+    // ---- the calls -----------------------------------------------------------------------------
+
+    /// The items at `keys` (distinct) that exist, by partition key (every key here is the
+    /// only one of its partition that is asked for).
+    async fn get_many(&self, keys: Vec<Item>) -> Result<HashMap<String, Item>, StoreError> {
+        let mut keys = keys.into_iter().peekable();
+        let mut tasks = Vec::new();
+        while keys.peek().is_some() {
+            let chunk: Vec<Item> = keys.by_ref().take(GET_BATCH).collect();
+            tasks.push(get_batch(self.inner.clone(), chunk));
+        }
+        let mut found = HashMap::new();
+        for items in bounded(self.inner.parallelism, tasks).await? {
+            for item in items {
+                let pk = item.get(items::PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                // Locks share their service's partition: key them by pk and sk.
+                let key = if items::sort_key(&item).starts_with(items::LOCK_PREFIX) { format!("{pk}\n{}", items::sort_key(&item)) } else { pk };
+                found.insert(key, item);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Sends `writes` (to distinct items) in batches of 25, a few at once.
+    async fn write_all(&self, writes: Vec<WriteRequest>) -> Result<(), StoreError> {
+        let mut writes = writes.into_iter().peekable();
+        let mut tasks = Vec::new();
+        while writes.peek().is_some() {
+            let chunk: Vec<WriteRequest> = writes.by_ref().take(WRITE_BATCH).collect();
+            tasks.push(write_batch(self.inner.clone(), chunk));
+        }
+        bounded(self.inner.parallelism, tasks).await?;
+        Ok(())
+    }
+}
+
+impl Inner {
+    fn metrics(&self) -> std::sync::MutexGuard<'_, BulkMetrics> {
+        self.metrics.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn consumed<'a>(&self, capacity: impl IntoIterator<Item = &'a ConsumedCapacity>) {
+        let units: f64 = capacity.into_iter().filter_map(ConsumedCapacity::capacity_units).sum();
+        self.metrics().capacity_units += units;
+    }
+}
+
+fn put(item: Item) -> Result<WriteRequest, StoreError> {
+    Ok(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(build_error)?).build())
+}
+
+fn delete(key: Item) -> Result<WriteRequest, StoreError> {
+    Ok(WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(build_error)?).build())
+}
+
+/// One `BatchGetItem` (strongly consistent), asked again for its unprocessed keys.
+async fn get_batch(inner: Arc<Inner>, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+    let mut found = Vec::new();
+    let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(build_error)?);
+    let mut round = 0;
+    while let Some(request) = pending.take() {
+        if round > 0 {
+            if round > MAX_ROUNDS {
+                return Err(StoreError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".to_owned()));
+            }
+            inner.metrics().retried_calls += 1;
+            tokio::time::sleep(backoff(round)).await;
+        }
+        round += 1;
+        inner.metrics().batch_get_calls += 1;
+        let output = inner
+            .client
+            .batch_get_item()
+            .request_items(&inner.table, request)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| classify("BatchGetItem", &e))?;
+        inner.consumed(output.consumed_capacity());
+        if let Some(mut responses) = output.responses {
+            found.extend(responses.remove(&inner.table).unwrap_or_default());
+        }
+        pending = output.unprocessed_keys.and_then(|mut left| left.remove(&inner.table)).filter(|left| !left.keys().is_empty());
+    }
+    Ok(found)
+}
+
+/// One `BatchWriteItem`, sent again for its unprocessed items.
+async fn write_batch(inner: Arc<Inner>, mut writes: Vec<WriteRequest>) -> Result<(), StoreError> {
+    let mut round = 0;
+    loop {
+        let sent = writes.len() as u64;
+        inner.metrics().batch_write_calls += 1;
+        let output = inner
+            .client
+            .batch_write_item()
+            .request_items(&inner.table, writes)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| classify("BatchWriteItem", &e))?;
+        inner.consumed(output.consumed_capacity());
+        let left = output.unprocessed_items.and_then(|mut left| left.remove(&inner.table)).unwrap_or_default();
+        inner.metrics().items_written += sent - left.len() as u64;
+        if left.is_empty() {
+            return Ok(());
+        }
+        round += 1;
+        if round > MAX_ROUNDS {
+            return Err(StoreError::Unavailable(format!("BatchWriteItem: {} items left unprocessed (throttled)", left.len())));
+        }
+        inner.metrics().retried_calls += 1;
+        tokio::time::sleep(backoff(round)).await;
+        writes = left;
+    }
+}
+
+/// Exponential backoff with "equal jitter": half of the step is fixed, half random, so that
+/// throttled writers spread out instead of coming back together.
+fn backoff(round: u32) -> Duration {
+    let step = BACKOFF_BASE_MS.saturating_mul(1 << round.min(16)).min(BACKOFF_CAP_MS);
+    let mut random = [0u8; 8];
+    let jitter = match getrandom::fill(&mut random) {
+        Ok(()) => u64::from_le_bytes(random) % (step / 2 + 1),
+        Err(_) => step / 4,
+    };
+    Duration::from_millis(step / 2 + jitter)
+}
+
+/// Runs `tasks` with at most `limit` at once; their outputs in completion order. The first
+/// error stops the rest (those in flight are aborted).
+async fn bounded<O, F>(limit: usize, tasks: impl IntoIterator<Item = F>) -> Result<Vec<O>, StoreError>
+where
+    O: Send + 'static,
+    F: Future<Output = Result<O, StoreError>> + Send + 'static,
+{
+    let mut set = JoinSet::new();
+    let mut outputs = Vec::new();
+    for task in tasks {
+        if set.len() >= limit {
+            outputs.push(join_one(&mut set).await?);
+        }
+        set.spawn(task);
+    }
+    while !set.is_empty() {
+        outputs.push(join_one(&mut set).await?);
+    }
+    Ok(outputs)
+}
+
+async fn join_one<O: Send + 'static>(set: &mut JoinSet<Result<O, StoreError>>) -> Result<O, StoreError> {
+    match set.join_next().await {
+        Some(Ok(output)) => output,
+        Some(Err(error)) => Err(StoreError::Failed(format!("a bulk task stopped: {error}"))),
+        None => Err(StoreError::Failed("no bulk task to wait for".to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_its_cap_with_jitter_in_the_upper_half() {
+        for round in 1..20 {
+            let step = (BACKOFF_BASE_MS << round.min(16)).min(BACKOFF_CAP_MS);
+            let wait = backoff(round).as_millis() as u64;
+            assert!(wait >= step / 2 && wait <= step, "round {round}: {wait} ms for a step of {step}");
+        }
+        assert!(backoff(30) <= Duration::from_millis(BACKOFF_CAP_MS));
+    }
+
+    #[tokio::test]
+    async fn bounded_keeps_at_most_the_limit_in_flight_and_stops_at_the_first_error() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let now = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let tasks = (0..20).map(|i| {
+            let (now, peak) = (now.clone(), peak.clone());
+            async move {
+                let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(current, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                Ok::<_, StoreError>(i)
+            }
+        });
+        let mut outputs = bounded(4, tasks).await.unwrap();
+        outputs.sort();
+        assert_eq!(outputs, (0..20).collect::<Vec<_>>());
+        assert!(peak.load(Ordering::SeqCst) <= 4);
+        let failing = (0..5).map(|i| async move { if i == 2 { Err(StoreError::Unavailable("x".into())) } else { Ok(i) } });
+        assert!(matches!(bounded(2, failing).await, Err(StoreError::Unavailable(_))));
+    }
+}
