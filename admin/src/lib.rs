@@ -32,3 +32,25 @@ pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     };
     aws::dynamodb_client(&config)
 }
+
+#[cfg(test)]
+mod tests {
+    use shared::fixtures::Fixtures;
+
+    #[test]
+    fn demo_jsonl_is_the_local_servers_demo_set() {
+        let file = Fixtures::parse_any(include_str!("../demo.jsonl")).expect("admin/demo.jsonl is valid");
+        let demo = Fixtures::demo();
+        assert_eq!((file.accounts, file.services), (demo.accounts, demo.services));
+    }
+
+    #[test]
+    fn an_endpoint_on_this_machine_is_told_from_one_on_aws() {
+        for local in ["http://127.0.0.1:8000", "http://localhost:8000/", "http://[::1]:8000"] {
+            assert!(super::is_loopback(local), "{local}");
+        }
+        for remote in ["https://dynamodb.eu-west-1.amazonaws.com", "http://127.0.0.1.example.com:80", "http://10.0.0.1:8000"] {
+            assert!(!super::is_loopback(remote), "{remote}");
+        }
+    }
+}
