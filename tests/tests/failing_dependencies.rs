@@ -160,3 +160,30 @@ async fn a_store_failure_at_any_step_of_the_last_acceptance_applies_all_or_nothi
         assert!(step < 20, "the use case never succeeded");
     }
 }
+
+/// DynamoDB unreachable (a closed port of 127.0.0.1): every route answers 503 with
+/// `Retry-After`, promptly, and says nothing of the cause.
+#[tokio::test]
+async fn an_unreachable_dynamodb_is_a_503_with_retry_after_on_every_route() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    // Bound then dropped: nothing listens there any more.
+    let endpoint = format!("http://{closed}");
+    let sdk = shared::adapters::aws::emulator_sdk_config().await;
+    let store = Arc::new(shared::adapters::DynamoStore::new(shared::adapters::aws::dynamodb_client_at(&sdk, &endpoint), "absent"));
+    let router = Router::new(App::new(store, Arc::new(Outbox::new()), Arc::new(shared::ports::SystemClock), Config::default()));
+    let id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    let started = std::time::Instant::now();
+    for (method, path, body) in [
+        (Method::GET, "/v1/me".to_owned(), json!(null)),
+        (Method::GET, "/v1/me/services".to_owned(), json!(null)),
+        (Method::POST, "/v1/services/example.com/contact-changes".to_owned(), json!({ "tech": "nn1-ovh" })),
+        (Method::POST, format!("/v1/contact-changes/{id}/accept"), json!({ "token": "x" })),
+        (Method::POST, format!("/v1/contact-changes/{id}/resend"), json!({})),
+    ] {
+        let body = if body.is_null() { Value::Null } else { body };
+        let (status, headers, problem) = call(&router, method.clone(), &path, "aa1-ovh", body).await;
+        assert_unavailable(status, &headers, &problem, 0);
+        assert!(!problem["detail"].as_str().unwrap().contains("127.0.0.1"), "the cause stays in the log: {problem}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "a refused connection must fail fast");
+}
