@@ -159,7 +159,7 @@ fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let level = std::env::var("RUST_LOG")
         .ok()
-        .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_ascii_lowercase()))
+        .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_ascii_lowercase().replace("fatal", "error")))
         .unwrap_or_else(|| "info".to_owned());
     let mut filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
     for capped in ["lambda_runtime=info", "lambda_runtime_api_client=info", "lambda_http=info"] {
