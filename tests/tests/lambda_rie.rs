@@ -286,8 +286,7 @@ async fn seeded_table(tag: &str, services: &[String]) -> (String, App, Arc<Outbo
     let store = dynamo_store(tag, Arc::new(SystemClock)).await;
     let table = store.table().to_owned();
     let outbox = Arc::new(Outbox::new());
-    let mut config = Config::default();
-    config.public_base_url = PUBLIC_BASE_URL.to_owned();
+    let config = Config { public_base_url: PUBLIC_BASE_URL.to_owned(), ..Config::default() };
     let app = App::new(store, outbox.clone(), Arc::new(SystemClock), config);
     let mut fixtures = Fixtures::demo();
     let extra: Vec<Value> = services.iter().map(|name| json!({"name": name, "admin": "ad1000-ovh", "tech": "te2000-ovh", "billing": "bi3000-ovh"})).collect();
