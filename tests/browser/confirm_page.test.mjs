@@ -269,7 +269,7 @@ test("Ned accepts in the browser: the change takes effect", async () => {
   const { page, problems, close } = await openPage();
   try {
     await page.goto(await linkFor('ned@example.com', first));
-    assert.equal((await summary(page)).Awaiting, NED, 'Ada has accepted already');
+    assert.equal((await summary(page)).Awaiting, 'Ned Newcomer (ne4000-ovh)', 'Ada has accepted already');
     const result = await submit(page, 'Accept');
     assert.equal(result.status(), 200);
     assert.match(await page.locator('body').innerText(), /every party accepted and the change has taken effect/i);

@@ -41,6 +41,12 @@ async fn every_customer_route_needs_an_identity_and_a_well_formed_one(backend: B
             assert_eq!(response.code(), "unauthenticated");
         }
     }
+    // Found by the fuzzer: a multi-byte character where the id's letters should be.
+    for identity in ["té999-ovh", "é1-ovh"] {
+        assert_eq!(app.get("/v1/me", identity).await.status, StatusCode::UNAUTHORIZED, "{identity}");
+    }
+    let accented = app.ask("example.com", "aa1-ovh", json!({ "admin": "aé1-ovh" })).await;
+    assert_eq!(accented.status, StatusCode::BAD_REQUEST);
     // Identity is matched case-insensitively, like every account id.
     assert_eq!(app.get("/v1/me", "AA1-OVH").await.json()["account"], "aa1-ovh");
 }
