@@ -109,6 +109,24 @@ pub struct ServicesOutcome {
     pub pending: Vec<PendingChange>,
 }
 
+/// A share of a parallel scan: segment `index` of `of` (`of` at most 1000000, DynamoDB's
+/// limit); `Segment::WHOLE` is the whole table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub index: u32,
+    pub of: u32,
+}
+
+impl Segment {
+    pub const WHOLE: Segment = Segment { index: 0, of: 1 };
+
+    /// The `of` segments of a parallel scan.
+    pub fn all(of: u32) -> impl Iterator<Item = Segment> {
+        let of = of.clamp(1, 1_000_000);
+        (0..of).map(move |index| Segment { index, of })
+    }
+}
+
 /// Where an export goes on from.
 #[derive(Debug, Clone)]
 pub struct ScanCursor(Item);
@@ -263,15 +281,19 @@ impl Bulk {
         Ok(outcome)
     }
 
-    /// One page of the export: the account and service items of the table, from `cursor`
-    /// (`None`: the start). A filtered `Scan`: see the module's documentation.
-    pub async fn export_page(&self, cursor: Option<ScanCursor>) -> Result<ScanPage, StoreError> {
+    /// One page of the export: the account and service items of one `segment` of the table
+    /// (a parallel scan's share), from `cursor` (`None`: the start). A filtered `Scan`: see
+    /// the module's documentation.
+    pub async fn export_page(&self, segment: Segment, cursor: Option<ScanCursor>) -> Result<ScanPage, StoreError> {
         self.inner.metrics().scan_calls += 1;
+        let parallel = segment.of > 1;
         let output = self
             .inner
             .client
             .scan()
             .table_name(&self.inner.table)
+            .set_segment(parallel.then_some(segment.index as i32))
+            .set_total_segments(parallel.then_some(segment.of as i32))
             .consistent_read(true)
             .filter_expression("#sk IN (:profile, :service)")
             .expression_attribute_names("#sk", items::SK)
