@@ -1,13 +1,18 @@
 //! `contacts-admin export`: the table's accounts and services as JSON Lines, the format
-//! `import` reads, a page of the scan at a time.
+//! `import` reads. A parallel scan: each segment's pages go through a small channel to the one
+//! writer, so memory holds a few pages (each at most 1 MB of items) whatever the table's size.
 
 use std::io::Write;
 
-use shared::adapters::dynamodb::bulk::Bulk;
+use shared::adapters::dynamodb::bulk::{Bulk, Segment};
 use shared::fixtures::Record;
 use shared::ports::StoreError;
+use tokio::sync::mpsc;
 
 use crate::progress::Progress;
+
+/// Segments scanned at once.
+pub const SEGMENTS: u32 = 4;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExportReport {
@@ -21,26 +26,50 @@ pub enum ExportError {
     Write(std::io::Error),
 }
 
-/// Writes every account and service of the table to `out`, one JSON line each, in the
-/// table's order (which is no order: `import` does not need one).
-pub async fn export(bulk: &Bulk, out: &mut impl Write, progress: &Progress) -> Result<ExportReport, ExportError> {
+/// Writes every account and service of the table to `out`, one JSON line each, in no
+/// particular order (`import` needs none), scanning `segments` segments at once.
+pub async fn export(bulk: &Bulk, segments: u32, out: &mut impl Write, progress: &Progress) -> Result<ExportReport, ExportError> {
     progress.start("exported", None);
+    let (pages, mut received) = mpsc::channel::<Result<Vec<Record>, StoreError>>(2 * segments.max(1) as usize);
+    let mut tasks = tokio::task::JoinSet::new();
+    for segment in Segment::all(segments) {
+        let (bulk, pages) = (bulk.clone(), pages.clone());
+        tasks.spawn(async move {
+            let mut cursor = None;
+            loop {
+                let page = match bulk.export_page(segment, cursor).await {
+                    Ok(page) => page,
+                    Err(error) => {
+                        let _ = pages.send(Err(error)).await;
+                        return;
+                    }
+                };
+                if pages.send(Ok(page.records)).await.is_err() {
+                    return; // the writer stopped
+                }
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => return,
+                }
+            }
+        });
+    }
+    drop(pages);
     let mut report = ExportReport::default();
-    let mut cursor = None;
-    loop {
-        let page = bulk.export_page(cursor).await.map_err(ExportError::Store)?;
-        for record in &page.records {
+    // Dropping `tasks` on an early return stops the other segments.
+    while let Some(page) = received.recv().await {
+        let records = page.map_err(ExportError::Store)?;
+        for record in &records {
             match record {
                 Record::Account(_) => report.accounts += 1,
                 Record::Service(_) => report.services += 1,
             }
             writeln!(out, "{}", record.to_line()).map_err(ExportError::Write)?;
         }
-        progress.advance(page.records.len() as u64);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
+        progress.advance(records.len() as u64);
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.map_err(|e| ExportError::Store(StoreError::Failed(format!("an export task stopped: {e}"))))?;
     }
     out.flush().map_err(ExportError::Write)?;
     progress.finish();

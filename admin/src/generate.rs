@@ -9,8 +9,8 @@ use shared::fixtures::Record;
 pub struct Spec {
     pub accounts: u64,
     pub services: u64,
-    /// `ge0-ovh` is the admin of this many services (the first ones), and `ge1-ovh` of the
-    /// next 10: an account with a large listing and one with a small listing, to compare.
+    /// `ge0-ovh` is the admin of this many services (the first ones), `ge1-ovh` of the next
+    /// 10 and `ge2-ovh` of the next 100: accounts with listings of different sizes, to compare.
     pub heavy: u64,
     pub seed: u64,
 }
@@ -19,7 +19,7 @@ pub struct Spec {
 /// `s{i}.example.net` whose admin is a random account, and whose tech and billing are each
 /// the admin or another random account.
 pub fn generate(spec: Spec, out: &mut impl Write) -> io::Result<()> {
-    assert!(spec.accounts >= 3 || spec.services == 0, "services need at least 3 accounts");
+    assert!(spec.accounts >= 4 || spec.services == 0, "services need at least 4 accounts");
     let mut random = SplitMix(spec.seed);
     let languages = ["en", "it", "fr"];
     for i in 0..spec.accounts {
@@ -31,13 +31,15 @@ pub fn generate(spec: Spec, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "{}", serde_json::from_value::<Record>(line).expect("a valid account").to_line())?;
     }
     // With a heavy account, the random holders are taken among the others.
-    let first = if spec.heavy > 0 { 2 } else { 0 };
+    let first = if spec.heavy > 0 { 3 } else { 0 };
     let pick = |random: &mut SplitMix| format!("ge{}-ovh", first + random.below(spec.accounts - first));
     for i in 0..spec.services {
         let admin = if i < spec.heavy {
             "ge0-ovh".to_owned()
         } else if spec.heavy > 0 && i < spec.heavy + 10 {
             "ge1-ovh".to_owned()
+        } else if spec.heavy > 0 && i < spec.heavy + 110 {
+            "ge2-ovh".to_owned()
         } else {
             pick(&mut random)
         };
@@ -73,14 +75,14 @@ mod tests {
 
     #[test]
     fn a_generated_file_is_valid_deterministic_and_has_the_heavy_accounts() {
-        let spec = Spec { accounts: 30, services: 120, heavy: 50, seed: 7 };
+        let spec = Spec { accounts: 30, services: 200, heavy: 50, seed: 7 };
         let (mut one, mut two) = (Vec::new(), Vec::new());
         generate(spec, &mut one).unwrap();
         generate(spec, &mut two).unwrap();
         assert_eq!(one, two);
         let fixtures = Fixtures::parse_any(std::str::from_utf8(&one).unwrap()).unwrap();
-        assert_eq!((fixtures.accounts.len(), fixtures.services.len()), (30, 120));
+        assert_eq!((fixtures.accounts.len(), fixtures.services.len()), (30, 200));
         let admin_of = |id: &str| fixtures.services.iter().filter(|s| s.contacts.holders().iter().any(|h| h.as_str() == id)).count();
-        assert_eq!((admin_of("ge0-ovh"), admin_of("ge1-ovh")), (50, 10));
+        assert_eq!((admin_of("ge0-ovh"), admin_of("ge1-ovh"), admin_of("ge2-ovh")), (50, 10, 100));
     }
 }

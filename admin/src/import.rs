@@ -84,6 +84,10 @@ impl From<StoreError> for ImportError {
 
 pub async fn import(bulk: &Bulk, path: &Path, options: &ImportOptions, now: OffsetDateTime, progress: &Progress) -> Result<ImportReport, ImportError> {
     let chunk = options.chunk.max(1);
+    let same = |rejects: &PathBuf| matches!((std::fs::canonicalize(path), std::fs::canonicalize(rejects)), (Ok(a), Ok(b)) if a == b);
+    if options.skip_invalid.as_ref().is_some_and(same) {
+        return Err(ImportError::File(format!("the file for the rejected lines cannot be the file imported ({})", path.display())));
+    }
     let mut rejects = Rejects::new(options.skip_invalid.as_deref())?;
 
     // 1. Every record, validated; the file's valid account ids kept.
@@ -147,12 +151,14 @@ pub async fn import(bulk: &Bulk, path: &Path, options: &ImportOptions, now: Offs
         let Ok((_, Record::Account(account))) = read(path, entry)? else { continue };
         batch.push(account);
         if batch.len() >= chunk {
-            progress.advance(batch.len() as u64);
+            let done = batch.len() as u64;
             report.accounts.add(bulk.put_accounts(std::mem::take(&mut batch), write).await?);
+            progress.advance(done);
         }
     }
-    progress.advance(batch.len() as u64);
+    let done = batch.len() as u64;
     report.accounts.add(bulk.put_accounts(batch, write).await?);
+    progress.advance(done);
 
     // 4. The services and their memberships.
     progress.start(if write { "services" } else { "services (dry run)" }, Some(services - rejects.unresolved));
@@ -165,16 +171,18 @@ pub async fn import(bulk: &Bulk, path: &Path, options: &ImportOptions, now: Offs
         }
         batch.push(service);
         if batch.len() >= chunk {
-            progress.advance(batch.len() as u64);
+            let done = batch.len() as u64;
             let outcome = bulk.put_services(std::mem::take(&mut batch), now, write).await?;
             report.services.add(outcome.counts);
             report.pending.extend(outcome.pending);
+            progress.advance(done);
         }
     }
-    progress.advance(batch.len() as u64);
+    let done = batch.len() as u64;
     let outcome = bulk.put_services(batch, now, write).await?;
     report.services.add(outcome.counts);
     report.pending.extend(outcome.pending);
+    progress.advance(done);
     progress.finish();
     Ok(report)
 }

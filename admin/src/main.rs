@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use contacts_admin::export::{ExportError, export};
+use contacts_admin::export::{ExportError, SEGMENTS, export};
 use contacts_admin::generate::{Spec, generate};
 use contacts_admin::import::{CHUNK, ImportError, ImportOptions, ImportReport, import};
 use contacts_admin::progress::Progress;
@@ -16,7 +16,7 @@ use shared::fixtures::Format;
 
 const USAGE: &str = "usage:
   contacts-admin import FILE [--table NAME] [--dry-run] [--skip-invalid REJECTS_FILE] [--create-table]
-  contacts-admin export [--table NAME] [--out FILE]
+  contacts-admin export [--table NAME] [--out FILE] [--segments N]
   contacts-admin generate --accounts N --services N [--heavy N] [--seed N]
 
 import   loads the accounts and services of FILE into the table, writing only what differs
@@ -32,9 +32,11 @@ import   loads the accounts and services of FILE into the table, writing only wh
          requests will end `failed` (holders_changed) if completed.
          --create-table creates the table when missing (DynamoDB Local; in AWS the SAM
          template creates it).
-export   writes the table's accounts and services as JSON Lines to FILE (or stdout).
+export   writes the table's accounts and services as JSON Lines to FILE (or stdout), in no
+         particular order, scanning N segments of the table at once (4).
 generate writes made-up accounts ge{i}-ovh and services s{i}.example.net as JSON Lines
-         to stdout, for measuring; with --heavy N, ge0-ovh holds N services and ge1-ovh 10.
+         to stdout, for measuring; with --heavy N, ge0-ovh holds N services, ge1-ovh 10
+         and ge2-ovh 100 (the first services).
 
 The table is --table or TABLE_NAME. AWS configuration comes from the environment, as for
 any AWS tool (AWS_REGION, AWS_PROFILE, credentials); AWS_ENDPOINT_URL_DYNAMODB points at
@@ -52,7 +54,7 @@ const STORE_ERROR: u8 = 3;
 enum Command {
     Help,
     Import { file: PathBuf, table: String, options: ImportOptions, create_table: bool, parallelism: usize },
-    Export { table: String, out: Option<PathBuf> },
+    Export { table: String, out: Option<PathBuf>, segments: u32 },
     Generate(Spec),
 }
 
@@ -61,7 +63,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
     let command = args.next().ok_or("name a command")?;
     let (mut file, mut table, mut out) = (None, None, None);
     let (mut dry_run, mut skip_invalid, mut create_table) = (false, None, false);
-    let (mut chunk, mut parallelism) = (CHUNK, 4);
+    let (mut chunk, mut parallelism, mut segments) = (CHUNK, 4, SEGMENTS);
     let mut spec = Spec { accounts: 0, services: 0, heavy: 0, seed: 1 };
     let (mut accounts, mut services) = (false, false);
     fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
@@ -78,6 +80,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             ("import", "--chunk") => chunk = number::<usize>("--chunk", args.next())?.max(1),
             ("import", "--parallelism") => parallelism = number::<usize>("--parallelism", args.next())?.clamp(1, 64),
             ("export", "--out") => out = Some(PathBuf::from(args.next().ok_or("--out needs a file")?)),
+            ("export", "--segments") => segments = number::<u32>("--segments", args.next())?.clamp(1, 1_000),
             ("generate", "--accounts") => (spec.accounts, accounts) = (number("--accounts", args.next())?, true),
             ("generate", "--services") => (spec.services, services) = (number("--services", args.next())?, true),
             ("generate", "--heavy") => spec.heavy = number("--heavy", args.next())?,
@@ -92,13 +95,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             let file = file.ok_or("import needs a FILE")?;
             Ok(Command::Import { file, table: table()?, options: ImportOptions { dry_run, skip_invalid, chunk }, create_table, parallelism })
         }
-        "export" => Ok(Command::Export { table: table()?, out }),
+        "export" => Ok(Command::Export { table: table()?, out, segments }),
         "generate" => {
             if !(accounts && services) {
                 return Err("generate needs --accounts N and --services N".to_owned());
             }
-            if spec.services > 0 && spec.accounts < 3 {
-                return Err("generate needs at least 3 accounts for services".to_owned());
+            if spec.services > 0 && spec.accounts < 4 {
+                return Err("generate needs at least 4 accounts for services".to_owned());
             }
             Ok(Command::Generate(spec))
         }
@@ -129,7 +132,7 @@ async fn main() -> ExitCode {
             }
         }
         Command::Import { file, table, options, create_table, parallelism } => run_import(file, table, options, create_table, parallelism).await,
-        Command::Export { table, out } => run_export(table, out).await,
+        Command::Export { table, out, segments } => run_export(table, out, segments).await,
     }
 }
 
@@ -231,7 +234,7 @@ fn calls(bulk: &Bulk) -> String {
     )
 }
 
-async fn run_export(name: String, out: Option<PathBuf>) -> ExitCode {
+async fn run_export(name: String, out: Option<PathBuf>, segments: u32) -> ExitCode {
     let client = match table(&name, false).await {
         Ok(client) => client,
         Err(code) => return code,
@@ -239,10 +242,10 @@ async fn run_export(name: String, out: Option<PathBuf>) -> ExitCode {
     let bulk = Bulk::new(client, name);
     let result = match &out {
         Some(path) => match File::create(path) {
-            Ok(file) => export(&bulk, &mut BufWriter::with_capacity(256 * 1024, file), &Progress::stderr()).await,
+            Ok(file) => export(&bulk, segments, &mut BufWriter::with_capacity(256 * 1024, file), &Progress::stderr()).await,
             Err(error) => return fail(USAGE_ERROR, format!("cannot create {}: {error}", path.display())),
         },
-        None => export(&bulk, &mut BufWriter::with_capacity(256 * 1024, std::io::stdout().lock()), &Progress::silent()).await,
+        None => export(&bulk, segments, &mut BufWriter::with_capacity(256 * 1024, std::io::stdout().lock()), &Progress::silent()).await,
     };
     match result {
         Ok(report) => {
@@ -268,7 +271,7 @@ mod tests {
         assert!(parse("import --table t").unwrap_err().contains("needs a FILE"));
         assert!(parse("import f --table t --out x").unwrap_err().contains("unknown argument"));
         assert!(parse("export --table").unwrap_err().contains("needs a name"));
-        assert!(parse("generate --accounts 2 --services 5").unwrap_err().contains("at least 3"));
+        assert!(parse("generate --accounts 3 --services 5").unwrap_err().contains("at least 4"));
         assert!(parse("generate --accounts x --services 5").unwrap_err().contains("needs a number"));
         assert!(parse("frobnicate").unwrap_err().contains("unknown command"));
         assert!(matches!(parse("export --table t --out x.jsonl"), Ok(Command::Export { .. })));

@@ -49,7 +49,11 @@ impl Progress {
     /// if known.
     pub fn start(&self, name: &'static str, total: Option<u64>) {
         self.finish();
-        *self.lock() = Some(Phase { name, total, done: 0, started: Instant::now(), drawn: None });
+        // A terminal shows the phase at once; plain lines start after the first interval, so
+        // that a short phase leaves one line (its last).
+        let started = Instant::now();
+        let drawn = (self.mode == Mode::Plain).then_some(started);
+        *self.lock() = Some(Phase { name, total, done: 0, started, drawn });
     }
 
     pub fn advance(&self, records: u64) {
@@ -64,9 +68,8 @@ impl Progress {
 
     /// Draws the current phase's final figures, if any, and ends it.
     pub fn finish(&self) {
-        if let Some(phase) = self.lock().take()
-            && self.mode != Mode::Silent
-        {
+        let phase = self.lock().take();
+        if let Some(phase) = phase.filter(|_| self.mode != Mode::Silent) {
             self.draw(&phase, true);
         }
     }

@@ -232,6 +232,11 @@ async fn skip_invalid_loads_the_rest_and_writes_the_rejected_lines_to_a_file() {
     assert_eq!(subject.services_of("ex1-ovh").await, vec![("known.example".to_owned(), ["aa1-ovh", "ex1-ovh", "aa1-ovh"].map(str::to_owned))]);
     assert_eq!(subject.services_of("aa1-ovh").await.len(), 2);
     assert!(subject.store.service(&ServiceName::parse("ghost.example").unwrap()).await.unwrap().is_none());
+
+    // The rejects file is never the file imported (it would be emptied before being read).
+    let (result, _) = subject.import(&file, ImportOptions { skip_invalid: Some(file.clone()), ..small_chunks() }).await;
+    assert!(matches!(result, Err(ImportError::File(_))), "{result:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
 }
 
 /// The same records, once through the store's own `put_account` / `put_service`, once
@@ -291,7 +296,7 @@ async fn export_gives_back_the_records_imported_and_its_output_imports_to_the_sa
     assert_eq!(report.format, shared::fixtures::Format::Document);
 
     let mut out = Vec::new();
-    let exported = export(&subject.bulk(), &mut out, &Progress::silent()).await.unwrap();
+    let exported = export(&subject.bulk(), 3, &mut out, &Progress::silent()).await.unwrap();
     assert_eq!((exported.accounts, exported.services), (6, 3));
     let text = String::from_utf8(out).unwrap();
     let back: BTreeSet<String> = text.lines().map(str::to_owned).collect();
