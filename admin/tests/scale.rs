@@ -15,7 +15,7 @@ use contacts_admin::generate::{Spec, generate};
 use contacts_admin::import::{ImportOptions, import};
 use contacts_admin::progress::Progress;
 use http::{HeaderMap, Method, StatusCode};
-use integration_tests::{Emulators, unique_tag};
+use integration_tests::unique_tag;
 use shared::adapters::dynamodb::bulk::Bulk;
 use shared::adapters::{DynamoStore, Outbox, aws, dynamodb};
 use shared::api::{ApiRequest, Router};
@@ -29,7 +29,9 @@ const RUNS: usize = 50;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement for BENCHMARKS.md (admin/bench.sh runs it), not a test"]
 async fn first_page_of_my_services_costs_the_same_for_10_and_10_000_services() {
-    Emulators::from_env();
+    // DynamoDB Local only (no mail here): fail, never skip, without it.
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default();
+    assert!(contacts_admin::is_loopback(&endpoint), "set AWS_ENDPOINT_URL_DYNAMODB to DynamoDB Local (admin/bench.sh does): {endpoint:?}");
     let client = aws::dynamodb_client(&aws::emulator_sdk_config().await);
     let table = match std::env::var("BENCH_TABLE") {
         Ok(table) if !table.is_empty() => table,
