@@ -8,10 +8,14 @@
 
 use std::time::Duration;
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::config::{Credentials, SharedAsyncSleep, SharedCredentialsProvider, SharedHttpClient};
+use aws_smithy_async::rt::sleep::TokioSleep;
+use aws_smithy_async::time::SharedTimeSource;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 /// Pinned, not `latest()`: a dependency update must not change retry or timeout defaults
 /// under us. v2026_01_12 is the newest in the resolved `aws-smithy-runtime-api`.
@@ -58,10 +62,23 @@ pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(3)
 }
 
+/// The one HTTPS client of every AWS client (and so one connection pool for DynamoDB and
+/// SES): hyper with rustls on *ring*, trusting the system's root certificates.
+///
+/// Not the SDK's default client, which is the same rustls on aws-lc: aws-lc is a large C
+/// library (about 1 MiB of each bootstrap, and its slowest dependency to build) for what a
+/// client that verifies certificates and runs TLS 1.3 with AES-GCM or ChaCha20 needs, which
+/// *ring* has. What that gives up is TLS's post-quantum hybrid key exchange
+/// (X25519MLKEM768), which rustls offers only with aws-lc: traffic to DynamoDB and SES uses
+/// X25519 (BENCHMARKS.md, "What was fixed").
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
 /// The configuration for AWS: credentials and region from the environment (the Lambda
 /// role), pinned behaviour, [`timeouts`] and [`retries`].
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(behavior_version()).timeout_config(timeouts()).retry_config(retries()).load().await
+    aws_config::defaults(behavior_version()).http_client(https_client()).timeout_config(timeouts()).retry_config(retries()).load().await
 }
 
 /// The configuration for the local emulators (DynamoDB Local, aws-ses-v2-local): fixed dummy
@@ -71,12 +88,46 @@ pub async fn sdk_config() -> SdkConfig {
 pub async fn emulator_sdk_config() -> SdkConfig {
     let region = std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()).unwrap_or_else(|| "eu-west-1".to_owned());
     aws_config::defaults(behavior_version())
+        .http_client(https_client())
         .credentials_provider(Credentials::new("local", "local", None, None, "emulators"))
         .region(Region::new(region))
         .timeout_config(emulator_timeouts())
         .retry_config(retries())
         .load()
         .await
+}
+
+/// The configuration of a Lambda function, built from what Lambda gives it rather than by
+/// `aws_config`'s provider chains: the region from `AWS_REGION` and the role's credentials
+/// from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, which is where
+/// the default chain finds them on Lambda too (its first provider). Not linking the chains
+/// (profile files, web identity through STS, ECS, IMDS) keeps about half a MiB out of each
+/// bootstrap and their work out of its init. With `emulators`, [`emulator_sdk_config`]'s
+/// dummy credentials, default region and patient timeouts instead.
+///
+/// Endpoints: the caller applies `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SESV2` /
+/// `AWS_ENDPOINT_URL` itself ([`dynamodb_client_at`], [`ses_client_at`]), as `aws_config`
+/// would have.
+pub fn lambda_sdk_config(var: impl Fn(&str) -> Option<String>, emulators: bool) -> Result<SdkConfig, String> {
+    let region = var("AWS_REGION").filter(|r| !r.is_empty());
+    let builder = SdkConfig::builder()
+        .behavior_version(behavior_version())
+        .http_client(https_client())
+        .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
+        .time_source(SharedTimeSource::default())
+        .retry_config(retries());
+    let builder = if emulators {
+        builder
+            .region(Region::new(region.unwrap_or_else(|| "eu-west-1".to_owned())))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new("local", "local", None, None, "emulators")))
+            .timeout_config(emulator_timeouts())
+    } else {
+        builder
+            .region(Region::new(region.ok_or("AWS_REGION is not set (Lambda always sets it)")?))
+            .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
+            .timeout_config(timeouts())
+    };
+    Ok(builder.build())
 }
 
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
@@ -96,4 +147,21 @@ pub fn dynamodb_client_at(config: &SdkConfig, endpoint: &str) -> aws_sdk_dynamod
 /// An SES v2 client for an explicit endpoint, over whatever `AWS_ENDPOINT_URL_SESV2` says.
 pub fn ses_client_at(config: &SdkConfig, endpoint: &str) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(config).endpoint_url(endpoint).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lambda_configuration_takes_the_region_lambda_sets_and_needs_it() {
+        let sdk = lambda_sdk_config(|name| (name == "AWS_REGION").then(|| "eu-south-1".to_owned()), false).expect("a configuration");
+        assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-south-1"));
+        assert!(sdk.credentials_provider().is_some() && sdk.http_client().is_some() && sdk.sleep_impl().is_some());
+        assert!(lambda_sdk_config(|_| None, false).is_err(), "no region, no start");
+
+        let emulators = lambda_sdk_config(|_| None, true).expect("the emulators' configuration");
+        assert_eq!(emulators.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(emulators.timeout_config().and_then(|t| t.operation_timeout()), Some(Duration::from_secs(40)));
+    }
 }

@@ -30,7 +30,8 @@ pub use lambda_http::Error;
 ///
 /// Everything that can be built once is built here, before the first event: the logger,
 /// the configuration, the SDK configuration and clients (one TLS stack, one connection pool
-/// shared by DynamoDB and SES), the router. A configuration error stops the start, which
+/// shared by DynamoDB and SES; credentials and region as Lambda gives them, see
+/// [`aws::lambda_sdk_config`]), the router. A configuration error stops the start, which
 /// Lambda reports as an init error rather than as a 500 on every request.
 pub async fn run(function: Function) -> Result<(), Error> {
     init_logging();
@@ -38,14 +39,21 @@ pub async fn run(function: Function) -> Result<(), Error> {
     let table = std::env::var("TABLE_NAME").ok().filter(|t| !t.is_empty()).ok_or("TABLE_NAME is not set: the DynamoDB table to use")?;
     let configuration_set = std::env::var("SES_CONFIGURATION_SET").ok().filter(|c| !c.is_empty());
 
-    let sdk = if points_at_emulators() {
+    let emulators = points_at_emulators();
+    if emulators {
         tracing::warn!("AWS endpoints on the loopback interface: using the emulators' dummy credentials and timeouts");
-        aws::emulator_sdk_config().await
-    } else {
-        aws::sdk_config().await
+    }
+    let sdk = aws::lambda_sdk_config(|name| std::env::var(name).ok(), emulators)?;
+    let dynamodb = match endpoint("AWS_ENDPOINT_URL_DYNAMODB") {
+        Some(url) => aws::dynamodb_client_at(&sdk, &url),
+        None => aws::dynamodb_client(&sdk),
     };
-    let store = Arc::new(DynamoStore::new(aws::dynamodb_client(&sdk), table));
-    let mailer = Arc::new(SesMailer::new(aws::ses_client(&sdk), configuration_set));
+    let ses = match endpoint("AWS_ENDPOINT_URL_SESV2") {
+        Some(url) => aws::ses_client_at(&sdk, &url),
+        None => aws::ses_client(&sdk),
+    };
+    let store = Arc::new(DynamoStore::new(dynamodb, table));
+    let mailer = Arc::new(SesMailer::new(ses, configuration_set));
     prewarm(store.as_ref()).await;
 
     let account_claim: Arc<str> = config.account_claim.clone().into();
@@ -155,24 +163,58 @@ fn is_textual(content_type: &str) -> bool {
 /// `RUST_LOG`, else from Lambda's own `AWS_LAMBDA_LOG_LEVEL` (the function's logging
 /// configuration), else `info`. The Lambda runtime logs a raw event at TRACE when it cannot
 /// parse it: it is capped at INFO whatever the level asked, as an event may hold a token.
+///
+/// The filter is `tracing_subscriber`'s `Targets` (`RUST_LOG`'s `target=level` list), not
+/// `EnvFilter`: the functions need no span or field filters, and `EnvFilter` brings the
+/// `regex` engines into every bootstrap (BENCHMARKS.md: the size target).
 fn init_logging() {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let level = std::env::var("RUST_LOG")
         .ok()
         .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_ascii_lowercase().replace("fatal", "error")))
         .unwrap_or_else(|| "info".to_owned());
-    let mut filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
-    for capped in ["lambda_runtime=info", "lambda_runtime_api_client=info", "lambda_http=info"] {
-        filter = filter.add_directive(capped.parse().expect("a valid directive"));
+    let json = tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false).flatten_event(true).with_ansi(false);
+    let _ = tracing_subscriber::registry().with(json).with(log_filter(&level)).try_init();
+}
+
+/// The targets that may log an event as they received it: never above INFO.
+const CAPPED_AT_INFO: [&str; 3] = ["lambda_runtime", "lambda_runtime_api_client", "lambda_http"];
+
+/// `RUST_LOG`-style `level,target=level,...` (an unreadable one is `info`), with
+/// [`CAPPED_AT_INFO`] at INFO at most.
+fn log_filter(spec: &str) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let asked: Targets = spec.parse().unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO));
+    let level_of = |target: &str| {
+        let mut best: Option<(usize, LevelFilter)> = None;
+        for (prefix, level) in asked.iter() {
+            let matches = target == prefix || target.strip_prefix(prefix).is_some_and(|rest| rest.starts_with("::"));
+            if matches && best.is_none_or(|(len, _)| prefix.len() > len) {
+                best = Some((prefix.len(), level));
+            }
+        }
+        best.map(|(_, level)| level).or(asked.default_level()).unwrap_or(LevelFilter::OFF)
+    };
+    let mut filter = Targets::new();
+    if let Some(default) = asked.default_level() {
+        filter = filter.with_default(default);
     }
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
-        .flatten_event(true)
-        .with_ansi(false)
-        .try_init();
+    for (target, level) in asked.iter() {
+        if !CAPPED_AT_INFO.contains(&target) {
+            filter = filter.with_target(target.to_owned(), level);
+        }
+    }
+    for target in CAPPED_AT_INFO {
+        filter = filter.with_target(target, level_of(target).min(LevelFilter::INFO));
+    }
+    filter
+}
+
+/// The endpoint a service's client is pointed at instead of AWS's own: its
+/// `AWS_ENDPOINT_URL_{SERVICE}`, else `AWS_ENDPOINT_URL` (what `aws_config` reads).
+fn endpoint(service_variable: &str) -> Option<String> {
+    [service_variable, "AWS_ENDPOINT_URL"].iter().find_map(|name| std::env::var(name).ok().filter(|url| !url.trim().is_empty()))
 }
 
 /// Whether the SDK is pointed at the local emulators (DynamoDB Local, the SES emulator), as
@@ -250,6 +292,24 @@ mod tests {
         let form = String::from_utf8(request.body.to_vec()).unwrap();
         assert!(form.starts_with("token=") && form.contains("decision=accept"), "{form}");
         assert_eq!(request.identity, None, "the confirmation page is not behind the authorizer");
+    }
+
+    #[test]
+    fn the_log_filter_takes_rust_log_and_caps_what_may_log_a_raw_event() {
+        use tracing::Level;
+        use tracing_subscriber::filter::LevelFilter;
+        let filter = log_filter("debug,aws_smithy_runtime=warn,lambda_runtime=trace");
+        assert!(filter.would_enable("shared::api", &Level::DEBUG));
+        assert!(!filter.would_enable("aws_smithy_runtime::client", &Level::INFO));
+        assert!(filter.would_enable("aws_smithy_runtime::client", &Level::WARN));
+        assert!(!filter.would_enable("lambda_runtime::layers", &Level::DEBUG), "capped at INFO");
+        assert!(filter.would_enable("lambda_runtime", &Level::INFO));
+        assert!(!filter.would_enable("lambda_http", &Level::TRACE));
+
+        let filter = log_filter("error");
+        assert!(!filter.would_enable("lambda_runtime", &Level::INFO), "a cap never raises a level");
+        assert!(filter.would_enable("shared", &Level::ERROR));
+        assert_eq!(log_filter("shared=notalevel").default_level(), Some(LevelFilter::INFO));
     }
 
     #[test]
