@@ -391,7 +391,9 @@ const DEMO: &str = r#"{
 mod tests {
     use super::*;
 
-    fn read(text: &str) -> (Format, Vec<Result<(Location, Record), String>>) {
+    type Entries = Vec<Result<(Location, Record), String>>;
+
+    fn read(text: &str) -> (Format, Entries) {
         let reader = RecordReader::new(text.as_bytes()).unwrap();
         let format = reader.format();
         let entries = reader
