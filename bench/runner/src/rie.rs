@@ -90,6 +90,19 @@ impl Rie {
         status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// The CPU time the bootstrap has used so far, in ms: the sum of its threads' on-CPU time
+    /// (`/proc/<pid>/task/*/schedstat`, nanoseconds). Unlike a latency, it does not grow when
+    /// the machine is busy with other work.
+    pub fn bootstrap_cpu_ms(&self) -> Option<f64> {
+        let pid = self.bootstrap_pid()?;
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+        let ns: u64 = tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+            .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            .sum();
+        Some(ns as f64 / 1e6)
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -208,8 +208,7 @@ impl Bench {
         dynamodb::create_table_if_missing(&client, table).await.unwrap_or_else(|e| panic!("cannot create table {table} in DynamoDB Local: {e}"));
         let store = Arc::new(DynamoStore::new(client, table));
         let mailer = Arc::new(Recording { inner: SesMailer::new(aws::ses_client(&sdk), None), sent: Mutex::default() });
-        let mut config = Config::default();
-        config.public_base_url = public_base_url.to_owned();
+        let config = Config { public_base_url: public_base_url.to_owned(), ..Config::default() };
         let app = App::new(store.clone(), mailer.clone(), Arc::new(SystemClock), config);
         let mut fixtures = Fixtures::demo();
         let extra: Vec<Value> = services.iter().map(|name| json!({"name": name, "admin": ADA, "tech": "te2000-ovh", "billing": "bi3000-ovh"})).collect();
