@@ -21,10 +21,10 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use shared::adapters::dynamodb::bulk::{Bulk, Counts, PendingChange};
+use shared::adapters::dynamodb::bulk::{Bulk, Counts};
 use shared::domain::{AccountId, Role, Service};
 use shared::fixtures::{Format, Location, ReadError, Record, RecordReader, Rejected};
-use shared::ports::StoreError;
+use shared::ports::{PendingChange, StoreError};
 use time::OffsetDateTime;
 
 use crate::progress::Progress;

@@ -13,10 +13,10 @@ use contacts_admin::progress::Progress;
 use integration_tests::{Backend, Emulators, ManualClock, TestApp, dynamo_store, unique_tag};
 use serde_json::json;
 use shared::adapters::DynamoStore;
-use shared::adapters::dynamodb::bulk::{Bulk, Counts, PendingChange};
+use shared::adapters::dynamodb::bulk::{Bulk, Counts};
 use shared::domain::{AccountId, Role, ServiceName};
 use shared::fixtures::{Fixtures, Location, Record};
-use shared::ports::{Clock, Store};
+use shared::ports::{Clock, PendingChange, Store};
 
 // ---- helpers -------------------------------------------------------------------------------
 

@@ -30,6 +30,38 @@ pub struct Lock {
     pub expires_at: OffsetDateTime,
 }
 
+/// An upsert from the provider's systems moves a role on which a request is pending to another
+/// holder: that request can no longer take effect (it will end `failed`, `holders_changed`,
+/// SPEC §3), which whoever made the upsert is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingChange {
+    pub service: ServiceName,
+    pub role: Role,
+    pub request: RequestId,
+    /// The holder as the store had it, and as the upsert makes it.
+    pub from: AccountId,
+    pub to: AccountId,
+}
+
+impl PendingChange {
+    /// The requests, among `locks` live at `now`, whose role `new` gives to another holder
+    /// than `old` has, by role.
+    pub fn overtaken(old: &Service, new: &Service, locks: &[Lock], now: OffsetDateTime) -> Vec<PendingChange> {
+        let mut live: Vec<&Lock> = locks.iter().filter(|lock| lock.expires_at > now).collect();
+        live.sort_by_key(|lock| lock.role);
+        live.into_iter()
+            .filter(|lock| old.contacts.holder(lock.role) != new.contacts.holder(lock.role))
+            .map(|lock| PendingChange {
+                service: new.name.clone(),
+                role: lock.role,
+                request: lock.request,
+                from: old.contacts.holder(lock.role).clone(),
+                to: new.contacts.holder(lock.role).clone(),
+            })
+            .collect()
+    }
+}
+
 /// A change to one's own profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfilePatch {

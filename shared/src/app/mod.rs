@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{rules, Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName, State, Step, Token};
 use crate::mail::{self, MailKind};
-use crate::ports::{Clock, Effect, Mailer, Page, ProfilePatch, Store, StoreError};
+use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, ProfilePatch, Store, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -288,17 +288,25 @@ impl App {
 
     // ---- the provider's systems ------------------------------------------------------------
 
+    /// Upserts an account as the provider's systems have it (its profile, its payment status).
     pub async fn put_account(&self, account: &Account) -> Result<()> {
         Ok(self.store.put_account(account).await?)
     }
 
-    pub async fn put_service(&self, service: &Service) -> Result<()> {
-        for holder in service.contacts.holders() {
-            if self.store.account(&holder).await?.is_none() {
-                return Err(Error::UnknownAccount(holder));
-            }
+    /// Upserts a service as the provider's systems have it; its three holders must be accounts
+    /// already. Returns the pending requests whose role it moves to another holder (each will
+    /// end `failed`, SPEC §3), as the service's locks were read just before the write: a request
+    /// made in between fails all the same, unreported.
+    pub async fn put_service(&self, service: &Service) -> Result<Vec<PendingChange>> {
+        let holders = service.contacts.holders();
+        let known = self.store.accounts(&holders).await?;
+        if let Some(unknown) = holders.into_iter().find(|holder| !known.iter().any(|account| &account.id == holder)) {
+            return Err(Error::UnknownAccount(unknown));
         }
-        Ok(self.store.put_service(service).await?)
+        let before = self.store.service(&service.name).await?;
+        self.store.put_service(service).await?;
+        let now = self.now();
+        Ok(before.map(|record| PendingChange::overtaken(&record.service, service, &record.locks, now)).unwrap_or_default())
     }
 
     // ---- steps shared by the use cases -----------------------------------------------------

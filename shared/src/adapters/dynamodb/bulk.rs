@@ -42,9 +42,9 @@ use tokio::task::JoinSet;
 use super::DynamoStore;
 use super::errors::{build_error, classify};
 use super::items::{self, Item, s};
-use crate::domain::{Account, AccountId, RequestId, Role, Service, ServiceName};
+use crate::domain::{Account, AccountId, Role, Service, ServiceName};
 use crate::fixtures::Record;
-use crate::ports::{Lock, Store, StoreError};
+use crate::ports::{Lock, PendingChange, Store, StoreError};
 
 /// `BatchGetItem` takes at most 100 keys, `BatchWriteItem` at most 25 requests.
 const GET_BATCH: usize = 100;
@@ -89,18 +89,6 @@ impl Counts {
     pub fn total(&self) -> u64 {
         self.created + self.updated + self.unchanged
     }
-}
-
-/// A load changes the holder of a role on which a request is pending: that request can no
-/// longer take effect (it will end `failed`, `holders_changed`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingChange {
-    pub service: ServiceName,
-    pub role: Role,
-    pub request: RequestId,
-    /// The holder as the table had it, and as the load makes it.
-    pub from: AccountId,
-    pub to: AccountId,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -245,14 +233,8 @@ impl Bulk {
         let mut service_items = Vec::new();
         let mut transactional = Vec::new();
         for (service, old) in changed {
-            if let (Some(old), Some(locks)) = (&old, live_locks.get_mut(&items::service_pk(&service.name))) {
-                locks.sort_by_key(|lock| lock.role);
-                for lock in locks.iter() {
-                    let (from, to) = (old.contacts.holder(lock.role), service.contacts.holder(lock.role));
-                    if from != to {
-                        outcome.pending.push(PendingChange { service: service.name.clone(), role: lock.role, request: lock.request, from: from.clone(), to: to.clone() });
-                    }
-                }
+            if let (Some(old), Some(locks)) = (&old, live_locks.get(&items::service_pk(&service.name))) {
+                outcome.pending.extend(PendingChange::overtaken(old, service, locks, now));
                 transactional.push(service.clone());
                 continue;
             }
