@@ -18,7 +18,7 @@ use http::{HeaderMap, Method, StatusCode};
 use integration_tests::unique_tag;
 use shared::adapters::dynamodb::bulk::Bulk;
 use shared::adapters::{DynamoStore, Outbox, aws, dynamodb};
-use shared::api::{ApiRequest, Router};
+use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
 use shared::ports::SystemClock;
@@ -60,7 +60,7 @@ async fn first_page_of_my_services_costs_the_same_for_10_and_10_000_services() {
                 query: None,
                 headers: HeaderMap::new(),
                 body: Default::default(),
-                identity: Some(account.to_owned()),
+                caller: Caller::customer(Some(account)),
             })
         };
         for _ in 0..5 {

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use shared::adapters::{MemoryStore, Outbox};
-use shared::api::{ApiRequest, ROUTES, Router};
+use shared::api::{ApiRequest, Caller, ROUTES, Router};
 use shared::app::App;
 use shared::config::Config;
 use shared::fixtures::Fixtures;
@@ -30,7 +30,8 @@ struct Step {
     method: u8,
     query: Option<Text>,
     identity: Option<String>,
-    /// Picks a demo identity (5 times in 8) instead of `identity`, so deep paths are reached.
+    /// Picks a demo identity (5 times in 8) or the provider's systems (1 in 8) instead of
+    /// `identity`, so deep paths and the internal API are reached.
     as_demo: u8,
     body: Body,
 }
@@ -161,13 +162,15 @@ fuzz_target!(|input: Input| {
         let link = latest_link(&outbox);
         let segment = step.segment.get(&SEGMENTS, &link);
         let (method, path) = match ROUTES.get(step.route as usize % (ROUTES.len() + 1)) {
-            Some(spec) => (spec.method, spec.path.replace("{service}", &segment).replace("{id}", &segment)),
+            Some(spec) => (spec.method, spec.path.replace("{service}", &segment).replace("{name}", &segment).replace("{id}", &segment)),
             None => (METHODS[step.method as usize % METHODS.len()], segment),
         };
-        // Mostly a demo account (deep paths), else any text (or none) as the claimed identity.
-        let identity = match step.as_demo as usize % 8 {
-            i if i < DEMO.len() => Some(DEMO[i].to_owned()),
-            _ => step.identity,
+        // Mostly a demo account (deep paths), sometimes the provider's systems (the internal
+        // API), else any text (or none) as the claimed identity.
+        let caller = match step.as_demo as usize % 8 {
+            i if i < DEMO.len() => Caller::Customer(DEMO[i].to_owned()),
+            i if i == DEMO.len() => Caller::Provider("arn:aws:iam::123456789012:role/fuzz".to_owned()),
+            _ => Caller::customer(step.identity.as_deref()),
         };
         let body = step.body.bytes(&link);
         let request = ApiRequest {
@@ -176,9 +179,9 @@ fuzz_target!(|input: Input| {
             query: step.query.map(|q| q.get(&QUERIES, &link)),
             headers: http::HeaderMap::new(),
             body: bytes::Bytes::from(body),
-            identity,
+            caller,
         };
-        let described = format!("{} {:?} (query {:?}, identity {:?})", request.method, request.path, request.query, request.identity);
+        let described = format!("{} {:?} (query {:?}, caller {:?})", request.method, request.path, request.query, request.caller);
         let response = runtime.block_on(router.handle(request));
         if trace() {
             eprintln!("{described} -> {}", response.status());

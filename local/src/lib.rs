@@ -3,7 +3,9 @@
 //! what a development machine needs is added here (SPEC §6):
 //! - identity from `Authorization: Bearer <account-id>` (development only, said loudly);
 //! - `GET /_local/outbox`: the mails sent so far;
-//! - `PUT /_local/accounts/{id}`, `PUT /_local/services/{name}`: the provider's systems' upserts.
+//! - `PUT /_local/accounts/{id}`, `PUT /_local/services/{name}`: the provider's systems' upserts,
+//!   served by the router as the internal API (`PUT /internal/...`) with this server as the
+//!   caller: there is no AWS IAM here to sign `/internal/...` requests, which are refused.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use shared::adapters::dynamodb::create_table_if_missing;
 use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws};
-use shared::api::{ApiRequest, ApiResponse, MAX_BODY_BYTES, Router, problem, provider};
+use shared::api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
 use shared::app::Error;
 use shared::ports::{Mailer, Store};
 use tokio::net::TcpListener;
@@ -113,28 +115,22 @@ impl Local {
             }
             Err(_) => return problem::response(&Error::Invalid("the request body could not be read".to_owned())),
         };
-        let identity = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|v| v.trim().to_owned());
+        let identity = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         let request = ApiRequest {
+            caller: Caller::customer(identity),
             method: parts.method,
             path: parts.uri.path().to_owned(),
             query: parts.uri.query().map(str::to_owned),
             headers: parts.headers,
             body,
-            identity,
         };
-        match request.path.strip_prefix("/_local/") {
-            Some(rest) => self.development_route(rest, &request).await,
+        match request.path.strip_prefix("/_local/").map(str::to_owned) {
+            Some(rest) => self.development_route(&rest, request).await,
             None => self.router.handle(request).await,
         }
     }
 
-    async fn development_route(&self, rest: &str, request: &ApiRequest) -> ApiResponse {
-        let app = self.router.app();
+    async fn development_route(&self, rest: &str, request: ApiRequest) -> ApiResponse {
         let segments: Vec<&str> = rest.split('/').collect();
         match (&request.method, segments.as_slice()) {
             (&Method::GET, ["outbox"]) => match &self.outbox {
@@ -148,17 +144,18 @@ impl Local {
                 }
                 None => problem::response(&Error::NotFound("mail goes to SES here: read it where SES keeps it".to_owned())),
             },
-            (&Method::PUT, ["accounts", id]) => provider::put_account(app, &decode(id), request).await,
-            (&Method::PUT, ["services", name]) => provider::put_service(app, &decode(name), request).await,
+            // The internal API, with this server standing in for the provider's systems.
+            (&Method::PUT, ["accounts" | "services", _]) => {
+                let path = format!("/internal/{rest}");
+                self.router.handle(ApiRequest { path, caller: Caller::Provider(LOCAL_PROVIDER.to_owned()), ..request }).await
+            }
             _ => problem::response(&Error::NoRoute),
         }
     }
 }
 
-/// One path segment, percent-decoded; invalid UTF-8 becomes U+FFFD, which no id accepts.
-fn decode(segment: &str) -> String {
-    percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
-}
+/// Who the internal API's log says made an upsert through `/_local/...`.
+const LOCAL_PROVIDER: &str = "contacts-local (PUT /_local/...)";
 
 fn json_response(status: StatusCode, value: &serde_json::Value) -> ApiResponse {
     let mut response = Response::new(Bytes::from(value.to_string()));

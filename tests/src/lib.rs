@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws, dynamodb};
-use shared::api::{ApiRequest, Router};
+use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
 use shared::fixtures::Fixtures;
@@ -154,6 +154,9 @@ impl Mailer for Switchable {
     }
 }
 
+/// The AWS principal the tests' provider systems sign with.
+pub const PROVIDER: &str = "arn:aws:iam::123456789012:role/provisioning-test";
+
 pub struct TestApp {
     pub router: Router,
     pub clock: Arc<ManualClock>,
@@ -266,15 +269,25 @@ impl TestApp {
         format!("{}.{}@example.com", account.trim_end_matches("-ovh"), self.tag)
     }
 
+    /// A request as `caller`, a customer's account id or nobody.
     pub async fn call(&self, method: Method, path: &str, caller: Option<&str>, body: Bytes) -> TestResponse {
+        self.call_as(method, path, Caller::customer(caller), body).await
+    }
+
+    pub async fn call_as(&self, method: Method, path: &str, caller: Caller, body: Bytes) -> TestResponse {
         let (path, query) = match path.split_once('?') {
             Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
             None => (path.to_owned(), None),
         };
-        let request = ApiRequest { method, path, query, headers: HeaderMap::new(), body, identity: caller.map(str::to_owned) };
+        let request = ApiRequest { method, path, query, headers: HeaderMap::new(), body, caller };
         let response = self.router.handle(request).await;
         let (parts, body) = response.into_parts();
         TestResponse { status: parts.status, headers: parts.headers, body }
+    }
+
+    /// `PUT path` with `body` as one of the provider's systems (the internal API).
+    pub async fn provider_put(&self, path: &str, body: Value) -> TestResponse {
+        self.call_as(Method::PUT, path, Caller::Provider(PROVIDER.to_owned()), Bytes::from(body.to_string())).await
     }
 
     pub async fn get(&self, path: &str, caller: &str) -> TestResponse {

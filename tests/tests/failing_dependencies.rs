@@ -11,7 +11,7 @@ use http::{HeaderMap, Method, StatusCode};
 use integration_tests::{Backend, TestApp, on_every_backend};
 use serde_json::{Value, json};
 use shared::adapters::Outbox;
-use shared::api::{ApiRequest, Router};
+use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
 use shared::domain::{Account, AccountId, ContactChange, RequestId, Service, ServiceName};
@@ -97,7 +97,7 @@ fn failing_router(app: &TestApp, fail_at: usize) -> (Router, Arc<Outbox>) {
 }
 
 async fn call(router: &Router, method: Method, path: &str, caller: &str, body: Value) -> (StatusCode, HeaderMap, Value) {
-    let request = ApiRequest { method, path: path.to_owned(), query: None, headers: HeaderMap::new(), body: Bytes::from(body.to_string()), identity: Some(caller.to_owned()) };
+    let request = ApiRequest { method, path: path.to_owned(), query: None, headers: HeaderMap::new(), body: Bytes::from(body.to_string()), caller: Caller::customer(Some(caller)) };
     let (parts, body) = router.handle(request).await.into_parts();
     (parts.status, parts.headers, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }

@@ -4,7 +4,7 @@
 //! and must get the status SPEC.md gives; then a whole change goes through the functions:
 //! create, both parties accept with the tokens the SES emulator received, the contacts move.
 //!
-//! Needs what scripts/test provides: the five debug binaries (`LAMBDA_BIN_DIR`), the RIE
+//! Needs what scripts/test provides: the functions' debug binaries (`LAMBDA_BIN_DIR`), the RIE
 //! (`LAMBDA_RIE`), and both emulators (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SESV2`,
 //! `SES_STORE_URL`). Without them it fails, naming what is missing: it never passes unrun.
 
@@ -56,7 +56,7 @@ fn setup() -> Setup {
         panic!(
             "this test runs the functions' bootstraps under the Lambda Runtime Interface Emulator, but LAMBDA_RIE \
              and/or LAMBDA_BIN_DIR are not set. Run the project's test command, scripts/test: it installs the RIE \
-             (with aws-sam-cli), builds the five functions, starts DynamoDB Local and the SES emulator, and sets them all."
+             (with aws-sam-cli), builds the functions, starts DynamoDB Local and the SES emulator, and sets them all."
         )
     };
     let (rie, bin_dir) = (PathBuf::from(rie), PathBuf::from(bin_dir));
@@ -269,6 +269,17 @@ fn for_service(event: &Value, from: &str, to: &str) -> Value {
     event
 }
 
+/// The internal API's service event aimed at another service: `rawPath`, `http.path` and
+/// `pathParameters.name`.
+fn for_name(event: &Value, from: &str, to: &str) -> Value {
+    let mut event = event.clone();
+    let raw_path = event["rawPath"].as_str().expect("rawPath").replace(&format!("/services/{from}"), &format!("/services/{to}"));
+    event["rawPath"] = json!(raw_path);
+    event["requestContext"]["http"]["path"] = json!(raw_path);
+    event["pathParameters"]["name"] = json!(to);
+    event
+}
+
 /// The event with another body (and content-length).
 fn with_json_body(event: &Value, body: &Value) -> Value {
     let mut event = event.clone();
@@ -364,7 +375,7 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     let tag = unique_tag();
     // One pending request per event that acts on an existing one, each on its own service
     // (one pending request per role and service).
-    let purposes = ["read", "accept", "refuse", "resend", "cancel", "page", "form"];
+    let purposes = ["read", "accept", "refuse", "resend", "cancel", "page", "form", "provider"];
     let services: Vec<String> = purposes.iter().map(|p| format!("rie-{p}-{tag}.example.com")).collect();
     let (table, app, outbox) = seeded_table(&tag, &services).await;
     let mut requests = HashMap::new();
@@ -453,6 +464,19 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     let answered = expect(file, 200, on(file).invoke(&with_token(&form, &token_of("form", ADA))).await);
     assert!(answered.content_type().starts_with("text/html"));
 
+    let file = "provider.put-internal-accounts.json";
+    let account = expect(file, 200, on(file).invoke(&event(file)).await).json();
+    assert_eq!((account["id"].as_str(), account["payment_status"].as_str()), (Some("gi6000-ovh"), Some("ok")));
+
+    let file = "provider.put-internal-services.json";
+    let service = expect(file, 200, on(file).invoke(&event(file)).await).json();
+    assert_eq!((service["name"].as_str(), service["pending_changes"].clone()), (Some("shop.example.org"), json!([])));
+    // Provisioning moves the tech role of a service with a pending request for it: the
+    // answer names the request, which can no longer take effect.
+    let moved = with_json_body(&for_name(&event(file), "shop.example.org", &services[7]), &json!({"admin": "ad1000-ovh", "tech": "bi3000-ovh", "billing": "bi3000-ovh"}));
+    let moved = expect(file, 200, on(file).invoke(&moved).await).json();
+    assert_eq!(moved["pending_changes"], json!([{"request": id_of("provider"), "role": "tech", "from": "te2000-ovh", "to": "bi3000-ovh"}]));
+
     // As they are, the events that name a request name none that exists.
     for file in [
         "read.get-contact-changes.json",
@@ -499,6 +523,42 @@ async fn the_identity_is_the_authorizers_claim_and_never_a_header() {
     // Another function's route: API Gateway never sends it here; the function knows only its own.
     let answer = read.invoke(&event("profile.patch-me.json")).await;
     assert_eq!(answer.status, 405, "{answer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_api_takes_the_iam_principal_and_never_a_customer() {
+    let setup = setup();
+    let tag = unique_tag();
+    let (table, app, _outbox) = seeded_table(&tag, &[]).await;
+    let provider = Rie::start(&setup, Function::Provider, &table, &tag).await;
+    let overdue_ada = json!({"name": "Ada Admin", "email": ADA, "payment_status": "overdue"});
+    let put_ada = |event: Value| {
+        let raw_path = "/internal/accounts/ad1000-ovh";
+        let mut event = with_json_body(&event, &overdue_ada);
+        event["rawPath"] = json!(raw_path);
+        event["requestContext"]["http"]["path"] = json!(raw_path);
+        event["pathParameters"]["id"] = json!("ad1000-ovh");
+        event
+    };
+
+    // No IAM context, whatever the headers say: 401. A customer's verified JWT instead: 403.
+    let mut unsigned = put_ada(event("provider.put-internal-accounts.json"));
+    unsigned["requestContext"].as_object_mut().unwrap().remove("authorizer");
+    unsigned["headers"]["authorization"] = json!("Bearer ad1000-ovh");
+    let answer = provider.invoke(&unsigned).await;
+    assert_eq!(answer.status, 401, "{answer:?}");
+    let mut customer = put_ada(event("provider.put-internal-accounts.json"));
+    customer["requestContext"]["authorizer"] = event("read.get-me.json")["requestContext"]["authorizer"].clone();
+    let answer = provider.invoke(&customer).await;
+    assert_eq!(answer.status, 403, "{answer:?}");
+    let ada = AccountId::parse("ad1000-ovh").unwrap();
+    assert_eq!(app.profile(&ada).await.unwrap().payment_status.as_str(), "ok", "nothing was written");
+
+    // Signed: written, and the principal is in the function's log, as the audit trail.
+    let answer = provider.invoke(&put_ada(event("provider.put-internal-accounts.json"))).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(app.profile(&ada).await.unwrap().payment_status.as_str(), "overdue");
+    assert!(provider.log_tail().contains("arn:aws:iam::123456789012:role/billing-sync"), "{}", provider.log_tail());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

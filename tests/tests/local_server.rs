@@ -109,6 +109,15 @@ async fn the_providers_upserts_change_accounts_and_services_and_refuse_bad_input
         assert!(matches!(reply.status, 400 | 422), "{path} {body}: {} {}", reply.status, reply.body);
     }
     assert_eq!(http(&local, "GET", "/v1/services/new.example", Some("zz1-ovh"), b"").await.json()["contacts"]["billing"], "ad1000-ovh");
+
+    // The deployed internal API's paths need AWS IAM, which this server does not have: refused,
+    // with a customer's bearer token (403, saying why) or without (401), and nothing changes.
+    let moved = json!({"admin": "ad1000-ovh", "tech": "ad1000-ovh", "billing": "ad1000-ovh"}).to_string();
+    let reply = http(&local, "PUT", "/internal/services/new.example", Some("zz1-ovh"), moved.as_bytes()).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert!(reply.body.contains("AWS IAM"), "{}", reply.body);
+    assert_eq!(http(&local, "PUT", "/internal/services/new.example", None, moved.as_bytes()).await.status, 401);
+    assert_eq!(http(&local, "GET", "/v1/services/new.example", Some("zz1-ovh"), b"").await.json()["contacts"]["tech"], "zz1-ovh");
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 //!
 //! The template is read line by line rather than with a YAML parser: every route event in it
 //! has one `Method:` and one `Path:` line, the functions name their binary in
-//! `Metadata.BuildProperties.Binary`, and the routes without login say `Authorizer: NONE`.
+//! `Metadata.BuildProperties.Binary`, and a route that is not behind the default (JWT)
+//! authorizer says so with `Authorizer: NONE` or `Authorizer: AWS_IAM`.
 //! That shape is asserted here too, so a template that drifted from it fails loudly instead of
 //! being read wrong.
 
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use http::Method;
 use serde_json::Value;
 use shared::api::routes;
-use shared::api::{Function, ROUTES};
+use shared::api::{Auth, Function, ROUTES};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()
@@ -29,7 +30,7 @@ struct TemplateRoute {
     resource: String,
     method: String,
     path: String,
-    no_authorizer: bool,
+    auth: Auth,
 }
 
 /// The template's function resources (logical id -> binary) and route events.
@@ -64,7 +65,7 @@ fn read_template() -> Template {
         if let Some(binary) = value(line, "Binary:") {
             binaries.insert(resource.clone(), binary);
         } else if let Some(method) = value(line, "Method:") {
-            routes.push(TemplateRoute { resource: resource.clone(), method: method.to_ascii_uppercase(), path: String::new(), no_authorizer: false });
+            routes.push(TemplateRoute { resource: resource.clone(), method: method.to_ascii_uppercase(), path: String::new(), auth: Auth::Jwt });
         } else if let Some(path) = value(line, "Path:") {
             let Some(route) = routes.last_mut().filter(|r| r.resource == resource && r.path.is_empty()) else {
                 panic!("template.yaml: `Path: {path}` in {resource} without a `Method:` line just before it")
@@ -73,8 +74,11 @@ fn read_template() -> Template {
         } else if let Some(authorizer) = value(line, "Authorizer:") {
             let route = routes.last_mut().filter(|r| r.resource == resource);
             let route = route.unwrap_or_else(|| panic!("template.yaml: `Authorizer:` in {resource} outside a route event"));
-            assert_eq!(authorizer, "NONE", "template.yaml: a route's Authorizer is either the default or NONE");
-            route.no_authorizer = true;
+            route.auth = match authorizer.as_str() {
+                "NONE" => Auth::Public,
+                "AWS_IAM" => Auth::Iam,
+                other => panic!("template.yaml: {} {}: a route's Authorizer is the default (JWT), NONE or AWS_IAM, not {other}", route.method, route.path),
+            };
         }
     }
     for route in &routes {
@@ -108,19 +112,17 @@ fn the_template_routes_each_route_of_the_table_to_its_function_and_nothing_else(
 }
 
 #[test]
-fn only_the_confirmation_page_is_outside_the_jwt_authorizer() {
+fn each_route_has_the_authorizer_the_route_table_gives_it() {
     let template = read_template();
     for spec in ROUTES {
         let route = template.routes.iter().find(|r| format!("{} {}", r.method, r.path) == spec.route_key()).expect("checked above");
-        assert_eq!(
-            route.no_authorizer,
-            !spec.signed_in,
-            "{}: the template says Authorizer NONE = {}, the route table says signed in = {}",
-            spec.route_key(),
-            route.no_authorizer,
-            spec.signed_in
-        );
+        assert_eq!(route.auth, spec.auth, "{}: the template (left) and the route table (right) differ", spec.route_key());
     }
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    assert!(
+        text.lines().any(|l| l.trim() == "EnableIamAuthorizer: true"),
+        "template.yaml: AWS_IAM on a route needs EnableIamAuthorizer: true on the HTTP API"
+    );
 }
 
 #[test]
@@ -163,16 +165,24 @@ fn events_hold_one_event_per_route_named_after_its_function_and_route() {
         assert_eq!(found.route_key(), route_key, "events/{name}: its rawPath belongs to another route");
         assert!(event["rawQueryString"].is_string(), "events/{name}: rawQueryString is always there, if empty");
 
-        // Claims exactly where the authorizer runs, and only strings, as API Gateway sends them.
-        let claims = &event["requestContext"]["authorizer"]["jwt"]["claims"];
-        if spec.signed_in {
-            let claims = claims.as_object().unwrap_or_else(|| panic!("events/{name}: a signed-in route's event has JWT claims"));
-            assert!(claims.contains_key("sub"), "events/{name}: the default ACCOUNT_CLAIM, sub, is there");
-            for (claim, value) in claims {
-                assert!(value.is_string(), "events/{name}: claim {claim} is not a string; one non-string claim fails the whole event");
+        // Claims exactly where the JWT authorizer runs, and only strings, as API Gateway sends
+        // them; the IAM principal exactly where IAM authorization runs.
+        let authorizer = &event["requestContext"]["authorizer"];
+        let claims = &authorizer["jwt"]["claims"];
+        match spec.auth {
+            Auth::Jwt => {
+                let claims = claims.as_object().unwrap_or_else(|| panic!("events/{name}: a signed-in route's event has JWT claims"));
+                assert!(claims.contains_key("sub"), "events/{name}: the default ACCOUNT_CLAIM, sub, is there");
+                for (claim, value) in claims {
+                    assert!(value.is_string(), "events/{name}: claim {claim} is not a string; one non-string claim fails the whole event");
+                }
+                assert!(authorizer["iam"].is_null(), "events/{name}: a customer's route has no IAM principal");
             }
-        } else {
-            assert!(claims.is_null(), "events/{name}: {route_key} is not behind the authorizer, so its event has no claims");
+            Auth::Public => assert!(authorizer.is_null(), "events/{name}: {route_key} is behind no authorizer, so its event has no authorizer context"),
+            Auth::Iam => {
+                assert!(claims.is_null(), "events/{name}: {route_key} is behind IAM, so its event has no JWT claims");
+                assert!(authorizer["iam"]["userArn"].is_string(), "events/{name}: the signing principal, requestContext.authorizer.iam.userArn");
+            }
         }
         assert!(seen.insert((route_key.to_owned(), spec.function.name())), "two events for {route_key}");
     }

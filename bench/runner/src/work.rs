@@ -20,7 +20,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use serde_json::{Value, json};
 use shared::adapters::{DynamoStore, SesMailer, aws, dynamodb};
-use shared::api::{ApiRequest, Router};
+use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
 use shared::fixtures::Fixtures;
@@ -230,7 +230,7 @@ impl Bench {
             None => (path.to_owned(), None),
         };
         let body = if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) };
-        let request = ApiRequest { method, path, query, headers: HeaderMap::new(), body, identity: caller.map(str::to_owned) };
+        let request = ApiRequest { method, path, query, headers: HeaderMap::new(), body, caller: Caller::customer(caller) };
         self.handle(request).await
     }
 

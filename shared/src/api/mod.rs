@@ -1,12 +1,12 @@
-//! The HTTP contract of SPEC §5, written once: the route table, the router that serves it,
-//! the bodies, the views and the errors. The local server and every Lambda function hand
+//! The HTTP contract of SPEC §5 and of the internal API, written once: the route table, the
+//! router that serves it, the bodies, the views and the errors. The local server and every Lambda function hand
 //! their requests to [`Router::handle`], so they cannot drift apart.
 
 mod bodies;
 mod cursor;
 mod page;
 pub mod problem;
-pub mod provider;
+mod provider;
 pub mod routes;
 mod views;
 
@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::app::{Answerer, App, Decision, Error};
 use crate::domain::{AccountId, RequestId, ServiceName};
-pub use routes::{Endpoint, Function, ROUTES, RouteSpec};
+pub use routes::{Auth, Endpoint, Function, ROUTES, RouteSpec};
 
 /// The largest body any route takes (SPEC §5): above it, 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -32,9 +32,28 @@ pub struct ApiRequest {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
-    /// The caller's account id as the entry point found it: from the JWT authorizer's
-    /// claims on Lambda, from the development bearer token locally. Parsed here.
-    pub identity: Option<String>,
+    pub caller: Caller,
+}
+
+/// Who is calling, as the entry point found it: on Lambda only in what API Gateway's
+/// authorizers put in the request context, never in a header the client wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// No verified identity: the emailed link's page, or a request no authorizer vouched for.
+    Anonymous,
+    /// A customer's account id: the JWT authorizer's claim on Lambda, the development bearer
+    /// token locally. Still text: the router parses it (a malformed one is a 401).
+    Customer(String),
+    /// One of the provider's systems: the AWS principal (its ARN) whose signature API
+    /// Gateway's IAM authorization verified; locally, the development server itself.
+    Provider(String),
+}
+
+impl Caller {
+    /// A customer when an identity was found, else nobody.
+    pub fn customer(identity: Option<&str>) -> Self {
+        identity.map_or(Caller::Anonymous, |id| Caller::Customer(id.to_owned()))
+    }
 }
 
 pub type ApiResponse = Response<Bytes>;
@@ -50,7 +69,8 @@ pub struct Router {
 struct Call<'a> {
     request: &'a ApiRequest,
     params: Vec<String>,
-    /// The signed-in caller, resolved before anything else is looked at (401 comes first).
+    /// The signed-in customer on a customer's route, resolved before anything else is looked
+    /// at (401 comes first).
     caller: Option<AccountId>,
 }
 
@@ -73,8 +93,7 @@ impl Router {
         let started = Instant::now();
         let (route_key, response) = match routes::find(&request.method, &request.path, self.function) {
             Ok((spec, params)) => {
-                let caller = if spec.signed_in { signed_in_caller(&request).map(Some) } else { Ok(None) };
-                let dispatched = match caller {
+                let dispatched = match authorised(spec, &request) {
                     Ok(caller) => self.dispatch(spec.endpoint, &Call { request: &request, params, caller }).await,
                     Err(error) => Err(error),
                 };
@@ -164,6 +183,8 @@ impl Router {
                 let (change, accounts) = (change.clone(), app.confirmation(change.id).await.map(|(_, a)| a).unwrap_or_default());
                 Ok(page::answered(&change, &accounts, decision))
             }
+            Endpoint::PutAccount => provider::put_account(app, &call.params[0], call.request).await,
+            Endpoint::PutService => provider::put_service(app, &call.params[0], call.request).await,
         }
     }
 
@@ -200,10 +221,25 @@ impl Call<'_> {
     }
 }
 
-/// The caller: 401 when the entry point found no identity or a malformed one.
-fn signed_in_caller(request: &ApiRequest) -> Result<AccountId, Error> {
-    let claimed = request.identity.as_deref().ok_or(Error::Unauthenticated)?;
-    AccountId::parse(claimed).map_err(|_| Error::Unauthenticated)
+/// Whether `request` may call the route `spec`, and the signed-in customer if the route has
+/// one. A customer's route takes a customer and nobody else (401); the internal API takes the
+/// provider's systems and nobody else: 401 without any identity, 403 with a customer's (which
+/// is never enough).
+fn authorised(spec: &RouteSpec, request: &ApiRequest) -> Result<Option<AccountId>, Error> {
+    match (spec.auth, &request.caller) {
+        (Auth::Public, _) => Ok(None),
+        (Auth::Jwt, Caller::Customer(claimed)) => AccountId::parse(claimed).map(Some).map_err(|_| Error::Unauthenticated),
+        (Auth::Jwt, _) => Err(Error::Unauthenticated),
+        (Auth::Iam, Caller::Provider(principal)) => {
+            // Who changed the provider's records: the audit trail of the internal API.
+            tracing::info!(route = %spec.route_key(), %principal, "internal API call");
+            Ok(None)
+        }
+        (Auth::Iam, Caller::Anonymous) => Err(Error::Unauthenticated),
+        (Auth::Iam, Caller::Customer(_)) => Err(Error::Forbidden(
+            "this route is for the provider's own systems, authorised by AWS IAM (a request signed with AWS credentials)".to_owned(),
+        )),
+    }
 }
 
 fn ok<T: Serialize>(body: &T) -> Result<ApiResponse, Error> {

@@ -1,38 +1,56 @@
-//! Upserts from the provider's own systems (billing, provisioning): one account or one
-//! service, in the fixtures' shape. The local server serves them as `/_local/...`; they are
-//! never reachable with a customer's identity.
+//! The internal API: upserts from the provider's own systems (billing, provisioning), one
+//! account or one service in the fixtures' shape, validated by the same domain types as
+//! `contacts-admin import`. The router serves them as `PUT /internal/...` to the provider's
+//! systems only (AWS IAM on Lambda); `contacts-local` hands its `/_local/...` upserts here too.
 
+use http::StatusCode;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::{ApiRequest, ApiResponse, MAX_BODY_BYTES, json};
 use crate::app::{App, Error};
-use crate::domain::{Account, AccountId, Service, ServiceName};
-use http::StatusCode;
+use crate::domain::{Account, AccountId, RequestId, Role, Service, ServiceName};
+use crate::ports::PendingChange;
 
 /// `PUT .../accounts/{id}`: the body is an account; its `id`, if given, must be the path's.
-pub async fn put_account(app: &App, id: &str, request: &ApiRequest) -> ApiResponse {
-    respond(async {
-        let id = AccountId::parse(id)?;
-        let account: Account = with_key(request, "id", id.as_str())?;
-        app.put_account(&account).await?;
-        json(StatusCode::OK, &account)
-    }
-    .await)
+/// Answers the account as stored.
+pub(super) async fn put_account(app: &App, id: &str, request: &ApiRequest) -> Result<ApiResponse, Error> {
+    let id = AccountId::parse(id)?;
+    let account: Account = with_key(request, "id", id.as_str())?;
+    app.put_account(&account).await?;
+    json(StatusCode::OK, &account)
 }
 
 /// `PUT .../services/{name}`: the body is a service; its `name`, if given, must be the path's.
-pub async fn put_service(app: &App, name: &str, request: &ApiRequest) -> ApiResponse {
-    respond(async {
-        let name = ServiceName::parse(name)?;
-        let service: Service = with_key(request, "name", name.as_str())?;
-        app.put_service(&service).await?;
-        json(StatusCode::OK, &service)
-    }
-    .await)
+/// Answers the service as stored, with the pending requests this upsert overtook.
+pub(super) async fn put_service(app: &App, name: &str, request: &ApiRequest) -> Result<ApiResponse, Error> {
+    let name = ServiceName::parse(name)?;
+    let service: Service = with_key(request, "name", name.as_str())?;
+    let overtaken = app.put_service(&service).await?;
+    json(StatusCode::OK, &UpsertedService { service: &service, pending_changes: overtaken.iter().map(Overtaken::from).collect() })
 }
 
-fn respond(result: Result<ApiResponse, Error>) -> ApiResponse {
-    result.unwrap_or_else(|error| super::problem::response(&error))
+#[derive(Serialize)]
+struct UpsertedService<'a> {
+    #[serde(flatten)]
+    service: &'a Service,
+    /// The pending requests on a role this upsert gave to another account: each will end
+    /// `failed` (`holders_changed`) instead of taking effect.
+    pending_changes: Vec<Overtaken<'a>>,
+}
+
+#[derive(Serialize)]
+struct Overtaken<'a> {
+    request: RequestId,
+    role: Role,
+    from: &'a AccountId,
+    to: &'a AccountId,
+}
+
+impl<'a> From<&'a PendingChange> for Overtaken<'a> {
+    fn from(change: &'a PendingChange) -> Self {
+        Overtaken { request: change.request, role: change.role, from: &change.from, to: &change.to }
+    }
 }
 
 /// The body as a `T`, its `key` filled in from the path (or checked against it).
@@ -42,11 +60,11 @@ fn with_key<T: serde::de::DeserializeOwned>(request: &ApiRequest, key: &str, val
     }
     let mut body: Value = serde_json::from_slice(&request.body).map_err(|e| Error::Invalid(format!("invalid body: {e}")))?;
     let object = body.as_object_mut().ok_or_else(|| Error::Invalid("the body must be a JSON object".to_owned()))?;
-    match object.get(key).and_then(Value::as_str).map(str::to_ascii_lowercase) {
-        Some(given) if given != value => return Err(Error::Invalid(format!("the body's {key} differs from the path's"))),
-        _ => {
-            object.insert(key.to_owned(), Value::String(value.to_owned()));
-        }
+    match object.get(key) {
+        None => {}
+        Some(Value::String(given)) if given.to_ascii_lowercase() == value => {}
+        Some(_) => return Err(Error::Invalid(format!("the body's {key} differs from the path's"))),
     }
+    object.insert(key.to_owned(), Value::String(value.to_owned()));
     serde_json::from_value(body).map_err(|e| Error::Invalid(format!("invalid body: {e}")))
 }

@@ -1,6 +1,7 @@
-//! The route table: every route of SPEC §5, the function that serves it on Lambda, and the
-//! matching of a request's method and path against it. `template.yaml` and `events/` are
-//! tested against this table.
+//! The route table: every route of SPEC §5 and the internal API of the provider's systems,
+//! the function that serves each on Lambda, who may call it, and the matching of a request's
+//! method and path against it. `template.yaml`, `events/` and `openapi.yaml` are tested
+//! against this table.
 
 use http::Method;
 use percent_encoding::percent_decode_str;
@@ -23,6 +24,21 @@ pub enum Endpoint {
     Cancel,
     ConfirmPage,
     ConfirmDecision,
+    PutAccount,
+    PutService,
+}
+
+/// Who may call a route, as API Gateway checks it before the function runs; the router checks
+/// it again from what the entry point found in the request context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Auth {
+    /// A signed-in customer: the HTTP API's JWT authorizer (the default authorizer).
+    Jwt,
+    /// Anyone: the emailed link's page, where the token alone authorises (`Authorizer: NONE`).
+    Public,
+    /// The provider's own systems: requests signed with AWS credentials (`Authorizer: AWS_IAM`),
+    /// never a customer's JWT.
+    Iam,
 }
 
 /// The Lambda function that serves a route: one per job, each with only the permissions
@@ -39,10 +55,12 @@ pub enum Function {
     Confirm,
     /// Fresh tokens and mails for the pending parties.
     Resend,
+    /// The provider's systems' upserts of accounts and services (the internal API).
+    Provider,
 }
 
 impl Function {
-    pub const ALL: [Function; 5] = [Function::Read, Function::Profile, Function::Create, Function::Confirm, Function::Resend];
+    pub const ALL: [Function; 6] = [Function::Read, Function::Profile, Function::Create, Function::Confirm, Function::Resend, Function::Provider];
 
     /// The function's folder under `functions/`, and its binary's name.
     pub fn name(self) -> &'static str {
@@ -52,6 +70,7 @@ impl Function {
             Function::Create => "create",
             Function::Confirm => "confirm",
             Function::Resend => "resend",
+            Function::Provider => "provider",
         }
     }
 }
@@ -63,8 +82,7 @@ pub struct RouteSpec {
     pub path: &'static str,
     pub endpoint: Endpoint,
     pub function: Function,
-    /// Whether the caller must be signed in (the JWT authorizer guards the route).
-    pub signed_in: bool,
+    pub auth: Auth,
 }
 
 impl RouteSpec {
@@ -74,11 +92,12 @@ impl RouteSpec {
     }
 }
 
+/// A customer's route, behind the JWT authorizer.
 const fn route(method: &'static str, path: &'static str, endpoint: Endpoint, function: Function) -> RouteSpec {
-    RouteSpec { method, path, endpoint, function, signed_in: true }
+    RouteSpec { method, path, endpoint, function, auth: Auth::Jwt }
 }
 
-/// SPEC §5, in its order.
+/// SPEC §5 in its order, then the internal API.
 pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/v1/me", Endpoint::GetMe, Function::Read),
     route("PATCH", "/v1/me", Endpoint::PatchMe, Function::Profile),
@@ -92,8 +111,12 @@ pub const ROUTES: &[RouteSpec] = &[
     route("POST", "/v1/contact-changes/{id}/resend", Endpoint::Resend, Function::Resend),
     route("POST", "/v1/contact-changes/{id}/cancel", Endpoint::Cancel, Function::Confirm),
     // The emailed link's page: no login, the token alone authorises.
-    RouteSpec { method: "GET", path: "/confirm/{id}", endpoint: Endpoint::ConfirmPage, function: Function::Confirm, signed_in: false },
-    RouteSpec { method: "POST", path: "/confirm/{id}", endpoint: Endpoint::ConfirmDecision, function: Function::Confirm, signed_in: false },
+    RouteSpec { method: "GET", path: "/confirm/{id}", endpoint: Endpoint::ConfirmPage, function: Function::Confirm, auth: Auth::Public },
+    RouteSpec { method: "POST", path: "/confirm/{id}", endpoint: Endpoint::ConfirmDecision, function: Function::Confirm, auth: Auth::Public },
+    // The provider's billing and provisioning systems keep accounts and services current
+    // (contacts-local serves the same upserts as /_local/accounts/{id}, /_local/services/{name}).
+    RouteSpec { method: "PUT", path: "/internal/accounts/{id}", endpoint: Endpoint::PutAccount, function: Function::Provider, auth: Auth::Iam },
+    RouteSpec { method: "PUT", path: "/internal/services/{name}", endpoint: Endpoint::PutService, function: Function::Provider, auth: Auth::Iam },
 ];
 
 /// The route for `method` and `path` (percent-encoded), with its decoded path parameters.
@@ -174,6 +197,14 @@ mod tests {
         assert!(matches!(find(&Method::GET, "/v1/me", Some(Function::Create)), Err(Error::NoRoute)));
         for function in Function::ALL {
             assert!(ROUTES.iter().any(|r| r.function == function), "{function:?} serves nothing");
+        }
+    }
+
+    #[test]
+    fn the_internal_api_has_a_function_of_its_own_and_no_customer_route_shares_it() {
+        for spec in ROUTES {
+            assert_eq!(spec.auth == Auth::Iam, spec.function == Function::Provider, "{}", spec.route_key());
+            assert_eq!(spec.auth == Auth::Iam, spec.path.starts_with("/internal/"), "{}", spec.route_key());
         }
     }
 }

@@ -1,9 +1,10 @@
 //! The Lambda entry point: an API Gateway HTTP API (payload 2.0) event in, the router's
 //! answer out. Every function of `functions/` is `run(Function::X)`.
 //!
-//! The caller's identity comes from the JWT authorizer's verified claims in the request
-//! context, and from nowhere else: a header can be forged by anyone, the request context
-//! only by API Gateway.
+//! The caller comes from the request context, and from nowhere else: a customer from the JWT
+//! authorizer's verified claims, one of the provider's systems from the AWS principal that IAM
+//! authorization verified. A header can be forged by anyone, the request context only by API
+//! Gateway.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use tracing::field::Empty;
 
 use crate::adapters::aws;
 use crate::adapters::{DynamoStore, SesMailer};
-use crate::api::{ApiRequest, ApiResponse, Function, Router, routes};
+use crate::api::{ApiRequest, ApiResponse, Caller, Function, Router, routes};
 use crate::app::App;
 use crate::config::Config;
 use crate::domain::{AccountId, RequestId};
@@ -85,10 +86,10 @@ async fn handle(router: &Router, function: Function, account_claim: &str, reques
 ///   is served on a named stage rather than `$default`;
 /// - query: `rawQueryString`, undecoded (the router decodes parameters itself);
 /// - body: the bytes as the client sent them (`lambda_http` already decoded a base64 body);
-/// - identity: the `account_claim` claim of the JWT authorizer, or none.
+/// - caller: the `account_claim` claim of the JWT authorizer, or the IAM principal, or nobody.
 pub fn api_request(request: Request, account_claim: &str) -> ApiRequest {
     let context = request.request_context_ref();
-    let identity = jwt_claim(context, account_claim);
+    let caller = caller(context, account_claim);
     let stage = match context {
         Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
         _ => None,
@@ -103,16 +104,27 @@ pub fn api_request(request: Request, account_claim: &str) -> ApiRequest {
         Body::Binary(bytes) => Bytes::from(bytes),
         _ => Bytes::new(),
     };
-    ApiRequest { method: parts.method, path, query, headers: parts.headers, body, identity }
+    ApiRequest { method: parts.method, path, query, headers: parts.headers, body, caller }
 }
 
-/// The claim the JWT authorizer verified, as API Gateway puts it in the request context
-/// (`requestContext.authorizer.jwt.claims`). No authorizer, no claims, or an empty value:
-/// no identity, which the router answers with a 401 on a signed-in route.
-fn jwt_claim(context: Option<&RequestContext>, claim: &str) -> Option<String> {
-    let Some(RequestContext::ApiGatewayV2(context)) = context else { return None };
-    let value = context.authorizer.as_ref()?.jwt.as_ref()?.claims.get(claim)?;
-    Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+/// Who API Gateway says is calling, from `requestContext.authorizer`:
+/// - `jwt.claims[claim]`, the customer's account id the JWT authorizer verified;
+/// - `iam.userArn` (else `iam.callerId`), the AWS principal whose signature IAM authorization
+///   verified: one of the provider's systems;
+/// - else nobody, which the router answers with a 401 on a customer's route and a 403 on the
+///   internal API. An empty value counts as none.
+fn caller(context: Option<&RequestContext>, claim: &str) -> Caller {
+    let Some(RequestContext::ApiGatewayV2(context)) = context else { return Caller::Anonymous };
+    let Some(authorizer) = context.authorizer.as_ref() else { return Caller::Anonymous };
+    let present = |value: Option<&String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    if let Some(account) = present(authorizer.jwt.as_ref().and_then(|jwt| jwt.claims.get(claim))) {
+        return Caller::Customer(account);
+    }
+    let iam = authorizer.iam.as_ref();
+    match present(iam.and_then(|iam| iam.user_arn.as_ref())).or_else(|| present(iam.and_then(|iam| iam.caller_id.as_ref()))) {
+        Some(principal) => Caller::Provider(principal),
+        None => Caller::Anonymous,
+    }
 }
 
 /// On a named stage, HTTP API's `rawPath` starts with `/{stage}`; the routes do not.
@@ -255,12 +267,31 @@ mod tests {
     #[test]
     fn the_identity_is_the_configured_claim_of_the_jwt_authorizer() {
         let request = api_request(event(include_str!("../../../events/read.get-me.json")), "sub");
-        assert_eq!(request.identity.as_deref(), Some("ad1000-ovh"));
+        assert_eq!(request.caller, Caller::Customer("ad1000-ovh".to_owned()));
         assert_eq!(request.method, Method::GET);
         assert_eq!(request.path, "/v1/me");
 
         let request = api_request(event(include_str!("../../../events/read.get-me.json")), "custom:account");
-        assert_eq!(request.identity, None, "a claim that is not there is no identity");
+        assert_eq!(request.caller, Caller::Anonymous, "a claim that is not there is no identity");
+    }
+
+    #[test]
+    fn the_provider_is_the_aws_principal_that_iam_authorization_verified() {
+        let json = include_str!("../../../events/provider.put-internal-accounts.json");
+        let request = api_request(event(json), "sub");
+        assert_eq!(request.caller, Caller::Provider("arn:aws:iam::123456789012:role/billing-sync".to_owned()));
+        assert_eq!((request.method.clone(), request.path.as_str()), (Method::PUT, "/internal/accounts/gi6000-ovh"));
+
+        let mut without_arn: serde_json::Value = serde_json::from_str(json).unwrap();
+        without_arn["requestContext"]["authorizer"]["iam"]["userArn"] = serde_json::Value::Null;
+        let request = api_request(event(&without_arn.to_string()), "sub");
+        assert_eq!(request.caller, Caller::Provider("AROAEXAMPLEID:billing-sync".to_owned()), "else the caller id");
+
+        let mut unsigned: serde_json::Value = serde_json::from_str(json).unwrap();
+        unsigned["requestContext"].as_object_mut().unwrap().remove("authorizer");
+        let mut request = event(&unsigned.to_string());
+        request.headers_mut().insert("authorization", HeaderValue::from_static("Bearer ad1000-ovh"));
+        assert_eq!(api_request(request, "sub").caller, Caller::Anonymous, "no IAM context, nobody");
     }
 
     #[test]
@@ -269,7 +300,7 @@ mod tests {
         let mut request = event(json);
         request.headers_mut().insert("authorization", HeaderValue::from_static("Bearer ad1000-ovh"));
         request.headers_mut().insert("x-account", HeaderValue::from_static("ad1000-ovh"));
-        assert_eq!(api_request(request, "sub").identity, None);
+        assert_eq!(api_request(request, "sub").caller, Caller::Anonymous);
     }
 
     #[test]
@@ -291,7 +322,7 @@ mod tests {
         assert_eq!(request.method, Method::POST);
         let form = String::from_utf8(request.body.to_vec()).unwrap();
         assert!(form.starts_with("token=") && form.contains("decision=accept"), "{form}");
-        assert_eq!(request.identity, None, "the confirmation page is not behind the authorizer");
+        assert_eq!(request.caller, Caller::Anonymous, "the confirmation page is not behind the authorizer");
     }
 
     #[test]
