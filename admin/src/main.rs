@@ -229,8 +229,16 @@ fn summary(file: &std::path::Path, report: &ImportReport, bulk: &Bulk, elapsed: 
 fn calls(bulk: &Bulk) -> String {
     let m = bulk.metrics();
     format!(
-        "{} BatchGetItem, {} BatchWriteItem ({} items), {} calls retried for unprocessed items, {} services written by transaction, {:.0} capacity units",
-        m.batch_get_calls, m.batch_write_calls, m.items_written, m.retried_calls, m.transactional_services, m.capacity_units
+        "{} BatchGetItem, {} BatchWriteItem ({} items), {} TransactWriteItems of service items, {} calls retried for unprocessed items, \
+         {} services written one by one (a pending request, or changed by someone else during the load: {}), {:.0} capacity units",
+        m.batch_get_calls,
+        m.batch_write_calls,
+        m.items_written,
+        m.service_transactions,
+        m.retried_calls,
+        m.transactional_services,
+        m.written_again,
+        m.capacity_units
     )
 }
 

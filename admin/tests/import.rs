@@ -312,6 +312,42 @@ async fn export_gives_back_the_records_imported_and_its_output_imports_to_the_sa
     assert_eq!((fixtures.accounts.len(), fixtures.services.len()), (6, 3));
 }
 
+/// The internal API upserts a service between a load's read and its write (its plan, then its
+/// apply). The load's conditional write of that service fails, so it goes through the store's
+/// `put_service`, which reads the service again: the load wrote last, and the memberships are
+/// exactly its holders'. With unconditional writes, the upsert's holders would keep stale ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upsert_between_a_loads_read_and_its_write_leaves_no_stale_membership() {
+    let subject = subject().await;
+    subject.import_ok(&subject.file("cast.jsonl", &lines(&cast())), ImportOptions::default()).await;
+    let parse = |line: String| match Fixtures::parse_any(&line).map(|mut f| f.services.pop()) {
+        Ok(Some(service)) => service,
+        other => panic!("a service line: {other:?}"),
+    };
+    // The load gives example.com's tech role to Mia, and creates a service of Ned's.
+    let loaded = parse(service("example.com", "aa1-ovh", "mm1-ovh", "bb1-ovh"));
+    let created = parse(service("ned.example", "nn1-ovh", "nn1-ovh", "nn1-ovh"));
+    let bulk = subject.bulk();
+    let plan = bulk.plan_services(vec![loaded.clone(), created], ManualClock::new().now()).await.unwrap();
+    // Meanwhile, provisioning gives the tech role to Ned and billing to Otto.
+    subject.store.put_service(&parse(service("example.com", "aa1-ovh", "nn1-ovh", "oo1-ovh"))).await.unwrap();
+    assert!(subject.services_of("oo1-ovh").await.iter().any(|(name, _)| name == "example.com"));
+
+    bulk.apply(plan).await.unwrap();
+    let record = subject.store.service(&loaded.name).await.unwrap().expect("example.com");
+    assert_eq!(record.service, loaded, "the load wrote last");
+    let contacts = [loaded.contacts.admin.to_string(), loaded.contacts.tech.to_string(), loaded.contacts.billing.to_string()];
+    for account in ["aa1-ovh", "tt1-ovh", "bb1-ovh", "nn1-ovh", "mm1-ovh", "oo1-ovh"] {
+        let held: Vec<_> = subject.services_of(account).await.into_iter().filter(|(name, _)| name == "example.com").collect();
+        let holder = loaded.contacts.holders().contains(&id(account));
+        assert_eq!(held.len(), usize::from(holder), "{account}: a membership of example.com exactly when it holds a role: {held:?}");
+        assert!(held.iter().all(|(_, copy)| copy == &contacts), "{account}: the membership carries the contacts as written: {held:?}");
+    }
+    assert!(subject.services_of("nn1-ovh").await.iter().any(|(name, _)| name == "ned.example"), "the rest of the transaction is written too");
+    // Both services shared a transaction, which the failed condition cancelled whole.
+    assert_eq!(bulk.metrics().written_again, 2, "{:?}", bulk.metrics());
+}
+
 /// Ada asks for Ned as tech and for Mia as billing; the provider's import then gives the tech
 /// role to Mia. The import reports the tech request (not the billing one); completing it
 /// fails with `holders_changed` and changes nothing, while the billing request still works.

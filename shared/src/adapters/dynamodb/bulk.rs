@@ -15,16 +15,17 @@
 //!   holds no role any more. The memberships of a chunk are written before its service items,
 //!   so that a load cut short leaves service items as they were, and running it again (which
 //!   compares the service items) completes the memberships;
-//! - a service with a live lock (a pending request) is written by the store's own
-//!   [`DynamoStore::put_service`](super::DynamoStore): one transaction conditioned on the
-//!   service as read, so that it cannot interleave with that request taking effect. When the
-//!   load changes the holder of a locked role, the change is reported ([`PendingChange`]): that
-//!   request will end `failed` (`holders_changed`) if it is ever completed, as SPEC §3 says.
-//!
-//! `BatchWriteItem` has no conditions: a service changed by someone else between this load's
-//! read and its write (the internal API's upsert, not a request: those hold a lock) could be
-//! left with a stale membership. Loads and upserts of the same services are not meant to run
-//! at the same time; the provider's systems feed one or the other.
+//! - the service items are written 25 to a `TransactWriteItems`, each on the condition that the
+//!   table still has it as read (`BatchWriteItem` takes no conditions). A service someone else
+//!   wrote in between (the internal API's upsert, which may run during a load) fails it, and is
+//!   written again by the store's own [`DynamoStore::put_service`](super::DynamoStore), which
+//!   reads it again and puts and deletes memberships from what it finds: the memberships follow
+//!   the service item whoever wrote last;
+//! - a service with a live lock (a pending request) is written by `put_service` directly: one
+//!   transaction conditioned on the service as read, so that it cannot interleave with that
+//!   request taking effect. When the load changes the holder of a locked role, the change is
+//!   reported ([`PendingChange`]): that request will end `failed` (`holders_changed`) if it is
+//!   ever completed, as SPEC §3 says.
 //!
 //! The export is the project's only `Scan`, filtered to account and service items. It reads
 //! the whole table, as an export must; no request path ever calls it.
@@ -35,12 +36,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity, WriteRequest};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 use super::DynamoStore;
 use super::errors::{build_error, classify};
+use super::tx::{Purpose, Tx};
 use super::items::{self, Item, s};
 use crate::domain::{Account, AccountId, Role, Service, ServiceName};
 use crate::fixtures::Record;
@@ -63,8 +66,14 @@ pub struct BulkMetrics {
     /// Calls sent again for their unprocessed items or keys (each after a backoff).
     pub retried_calls: u64,
     pub scan_calls: u64,
-    /// Services written through `put_service`'s transaction (those with a live lock).
+    /// Services written through `put_service`'s transaction: those with a live lock, and
+    /// those written again because they changed between the load's read and its write.
     pub transactional_services: u64,
+    /// Services that changed between the load's read and its write (by someone else), and so
+    /// were written again through `put_service`.
+    pub written_again: u64,
+    /// `TransactWriteItems` calls that wrote service items on the condition they were as read.
+    pub service_transactions: u64,
     /// Items put or deleted by `BatchWriteItem`.
     pub items_written: u64,
     /// The summed `ConsumedCapacity` of the calls (`TOTAL`).
@@ -95,6 +104,18 @@ impl Counts {
 pub struct ServicesOutcome {
     pub counts: Counts,
     pub pending: Vec<PendingChange>,
+}
+
+/// What a load of services will write, as read from the table ([`Bulk::plan_services`]).
+pub struct ServicesPlan {
+    pub outcome: ServicesOutcome,
+    /// Membership puts and deletes, for the services written as read.
+    memberships: Vec<WriteRequest>,
+    /// Each service to write on the condition that the table still has it as read (`None`:
+    /// absent), with what was read.
+    as_read: Vec<(Service, Option<Service>)>,
+    /// The services with a live lock, written by the store's `put_service`.
+    transactional: Vec<Service>,
 }
 
 /// A share of a parallel scan: segment `index` of `of` (`of` at most 1000000, DynamoDB's
@@ -198,18 +219,25 @@ impl Bulk {
     /// hands (a lock live at `now`). With `write` false, only tells what it would do. The
     /// services' accounts must exist (the caller checks them, as the app's `put_service` does).
     pub async fn put_services(&self, services: Vec<Service>, now: OffsetDateTime, write: bool) -> Result<ServicesOutcome, StoreError> {
+        let plan = self.plan_services(services, now).await?;
+        if write { self.apply(plan).await } else { Ok(plan.outcome) }
+    }
+
+    /// The first half of [`put_services`](Self::put_services): reads what the table holds for
+    /// `services` and works out the writes, writing nothing.
+    pub async fn plan_services(&self, services: Vec<Service>, now: OffsetDateTime) -> Result<ServicesPlan, StoreError> {
         let services: HashMap<ServiceName, Service> = services.into_iter().map(|service| (service.name.clone(), service)).collect();
         let old_items = self.get_many(services.keys().map(items::service_key).collect()).await?;
         let mut outcome = ServicesOutcome::default();
         // (new, old): the services to write, with what the table had.
-        let mut changed: Vec<(&Service, Option<Service>)> = Vec::new();
-        for service in services.values() {
+        let mut changed: Vec<(Service, Option<Service>)> = Vec::new();
+        for service in services.into_values() {
             match old_items.get(&items::service_pk(&service.name)).map(items::service_from).transpose()? {
                 None => {
                     outcome.counts.created += 1;
                     changed.push((service, None));
                 }
-                Some(old) if &old == service => outcome.counts.unchanged += 1,
+                Some(old) if old == service => outcome.counts.unchanged += 1,
                 Some(old) => {
                     outcome.counts.updated += 1;
                     changed.push((service, Some(old)));
@@ -229,38 +257,54 @@ impl Bulk {
             }
         }
 
-        let mut memberships = Vec::new();
-        let mut service_items = Vec::new();
-        let mut transactional = Vec::new();
+        let mut plan = ServicesPlan { outcome, memberships: Vec::new(), as_read: Vec::new(), transactional: Vec::new() };
         for (service, old) in changed {
             if let (Some(old), Some(locks)) = (&old, live_locks.get(&items::service_pk(&service.name))) {
-                outcome.pending.extend(PendingChange::overtaken(old, service, locks, now));
-                transactional.push(service.clone());
+                plan.outcome.pending.extend(PendingChange::overtaken(old, &service, locks, now));
+                plan.transactional.push(service);
                 continue;
             }
             // Exactly `put_service`'s writes: a membership per holder, a delete per former one.
             let holders = service.contacts.holders();
             for holder in &holders {
-                memberships.push(put(items::membership_item(holder, service))?);
+                plan.memberships.push(put(items::membership_item(holder, &service))?);
             }
             for former in old.iter().flat_map(|old| old.contacts.holders()).filter(|a| !holders.contains(a)) {
-                memberships.push(delete(items::membership_key(&former, &service.name))?);
+                plan.memberships.push(delete(items::membership_key(&former, &service.name))?);
             }
-            service_items.push(put(items::service_item(service))?);
+            plan.as_read.push((service, old));
         }
-        outcome.pending.sort_by(|a, b| (&a.service, a.role).cmp(&(&b.service, b.role)));
-        if write {
-            self.write_all(memberships).await?;
-            self.write_all(service_items).await?;
-            let count = transactional.len() as u64;
-            let tasks = transactional.into_iter().map(|service| {
-                let inner = self.inner.clone();
-                async move { inner.store.put_service(&service).await }
-            });
-            bounded(self.inner.parallelism, tasks).await?;
-            self.inner.metrics().transactional_services += count;
+        plan.outcome.pending.sort_by(|a, b| (&a.service, a.role).cmp(&(&b.service, b.role)));
+        Ok(plan)
+    }
+
+    /// The second half of [`put_services`](Self::put_services): the memberships first (in
+    /// batches), then the service items, 25 to a transaction, each on the condition that it is
+    /// still as the plan read it. A service someone else wrote in between (the internal API's
+    /// upsert) fails its condition: it goes, with the rest of its transaction, through the
+    /// store's own `put_service`, which reads it again and sets its memberships right, as it
+    /// does for the services with a live lock. So the memberships always end up following the
+    /// service item, whoever wrote last.
+    pub async fn apply(&self, plan: ServicesPlan) -> Result<ServicesOutcome, StoreError> {
+        self.write_all(plan.memberships).await?;
+        let mut as_read = plan.as_read.into_iter().peekable();
+        let mut tasks = Vec::new();
+        while as_read.peek().is_some() {
+            tasks.push(put_services_as_read(self.inner.clone(), as_read.by_ref().take(WRITE_BATCH).collect()));
         }
-        Ok(outcome)
+        let overtaken: Vec<Service> = bounded(self.inner.parallelism, tasks).await?.into_iter().flatten().collect();
+        let again = overtaken.len() as u64;
+        let transactional: Vec<Service> = plan.transactional.into_iter().chain(overtaken).collect();
+        let count = transactional.len() as u64;
+        let tasks = transactional.into_iter().map(|service| {
+            let inner = self.inner.clone();
+            async move { inner.store.put_service(&service).await }
+        });
+        bounded(self.inner.parallelism, tasks).await?;
+        let mut metrics = self.inner.metrics();
+        metrics.transactional_services += count;
+        metrics.written_again += again;
+        Ok(plan.outcome)
     }
 
     /// One page of the export: the account and service items of one `segment` of the table
@@ -429,6 +473,28 @@ fn backoff(round: u32) -> Duration {
 
 /// Runs `tasks` with at most `limit` at once; their outputs in completion order. The first
 /// error stops the rest (those in flight are aborted).
+/// Writes `services` (at most 25) in one `TransactWriteItems`, each on the condition that
+/// the table still has it as read. Returns those to write again: none, or all of them when the
+/// transaction was cancelled (a condition failed, or a conflicting write was under way).
+async fn put_services_as_read(inner: Arc<Inner>, services: Vec<(Service, Option<Service>)>) -> Result<Vec<Service>, StoreError> {
+    let mut tx = Tx::new(&inner.table);
+    for (service, old) in &services {
+        tx.put(items::service_item(service), Some(super::service_as_read(old.as_ref())), Purpose::Service)?;
+    }
+    inner.metrics().service_transactions += 1;
+    let sent = inner.client.transact_write_items().set_transact_items(Some(tx.items)).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await;
+    match sent {
+        Ok(output) => {
+            inner.consumed(output.consumed_capacity());
+            Ok(Vec::new())
+        }
+        Err(error) if matches!(error.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_))) => {
+            Ok(services.into_iter().map(|(service, _)| service).collect())
+        }
+        Err(error) => Err(classify("TransactWriteItems", &error)),
+    }
+}
+
 async fn bounded<O, F>(limit: usize, tasks: impl IntoIterator<Item = F>) -> Result<Vec<O>, StoreError>
 where
     O: Send + 'static,

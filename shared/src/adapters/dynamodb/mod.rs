@@ -360,11 +360,7 @@ impl Store for DynamoStore {
         for _ in 0..REBUILDS {
             let old = self.read_service(&service.name).await?;
             let mut tx = Tx::new(&self.table);
-            let cond = match &old {
-                None => Cond::new("attribute_not_exists(#pk)").name("#pk", items::PK),
-                Some(old) => holders_are(&old.contacts.admin, &old.contacts.tech, &old.contacts.billing),
-            };
-            tx.put(items::service_item(service), Some(cond), Purpose::Service)?;
+            tx.put(items::service_item(service), Some(service_as_read(old.as_ref())), Purpose::Service)?;
             let holders = service.contacts.holders();
             for holder in &holders {
                 tx.put(items::membership_item(holder, service), None, Purpose::Membership)?;
@@ -589,6 +585,14 @@ fn require_order(effect: &Effect, any: Option<AccountId>, reasons: &[Reason]) ->
 }
 
 /// "The service's holders are these three."
+/// A service's item is still as read: absent (`None`), or with the same three holders.
+fn service_as_read(old: Option<&Service>) -> Cond {
+    match old {
+        None => Cond::new("attribute_not_exists(#pk)").name("#pk", items::PK),
+        Some(old) => holders_are(&old.contacts.admin, &old.contacts.tech, &old.contacts.billing),
+    }
+}
+
 fn holders_are(admin: &AccountId, tech: &AccountId, billing: &AccountId) -> Cond {
     Cond::new("#admin = :admin AND #tech = :tech AND #billing = :billing")
         .name("#admin", "admin")
