@@ -102,7 +102,9 @@ fn banner(base: &str, demo: bool, fixtures: &Fixtures, backends: &str) {
 
 contacts-local listening on {base}: {} accounts, {} services loaded.
 {backends}
-Mails sent so far (with the outbox): curl -s {base}/_local/outbox",
+Mails sent so far (with the outbox): curl -s {base}/_local/outbox
+The provider's systems (the internal API, unauthenticated here): PUT {base}/_local/accounts/<id>
+and PUT {base}/_local/services/<name>, in the fixtures' shape.",
         fixtures.accounts.len(),
         fixtures.services.len()
     );

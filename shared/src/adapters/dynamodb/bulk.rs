@@ -52,6 +52,9 @@ use crate::ports::{Lock, PendingChange, Store, StoreError};
 /// `BatchGetItem` takes at most 100 keys, `BatchWriteItem` at most 25 requests.
 const GET_BATCH: usize = 100;
 const WRITE_BATCH: usize = 25;
+/// Service items per `TransactWriteItems` (at most 100 actions): a conflict cancels them all,
+/// and they are written again one by one, so this is also the most a conflict costs.
+const SERVICES_PER_TRANSACTION: usize = 100;
 /// Rounds of unprocessed items or keys before giving up as throttled: with the backoff below
 /// that is about half a minute of waiting.
 const MAX_ROUNDS: u32 = 10;
@@ -290,7 +293,7 @@ impl Bulk {
         let mut as_read = plan.as_read.into_iter().peekable();
         let mut tasks = Vec::new();
         while as_read.peek().is_some() {
-            tasks.push(put_services_as_read(self.inner.clone(), as_read.by_ref().take(WRITE_BATCH).collect()));
+            tasks.push(put_services_as_read(self.inner.clone(), as_read.by_ref().take(SERVICES_PER_TRANSACTION).collect()));
         }
         let overtaken: Vec<Service> = bounded(self.inner.parallelism, tasks).await?.into_iter().flatten().collect();
         let again = overtaken.len() as u64;
