@@ -259,24 +259,15 @@ fn with_token(event: &Value, token: &str) -> Value {
     event
 }
 
-/// The event aimed at another service: `rawPath`, `http.path` and `pathParameters.service`.
+/// The event aimed at another service: `rawPath`, `http.path` and the path parameter that
+/// names the service (`service` on the customer routes, `name` on the internal API's).
 fn for_service(event: &Value, from: &str, to: &str) -> Value {
     let mut event = event.clone();
     let raw_path = event["rawPath"].as_str().expect("rawPath").replace(&format!("/services/{from}"), &format!("/services/{to}"));
     event["rawPath"] = json!(raw_path);
     event["requestContext"]["http"]["path"] = json!(raw_path);
-    event["pathParameters"]["service"] = json!(to);
-    event
-}
-
-/// The internal API's service event aimed at another service: `rawPath`, `http.path` and
-/// `pathParameters.name`.
-fn for_name(event: &Value, from: &str, to: &str) -> Value {
-    let mut event = event.clone();
-    let raw_path = event["rawPath"].as_str().expect("rawPath").replace(&format!("/services/{from}"), &format!("/services/{to}"));
-    event["rawPath"] = json!(raw_path);
-    event["requestContext"]["http"]["path"] = json!(raw_path);
-    event["pathParameters"]["name"] = json!(to);
+    let parameter = if raw_path.starts_with("/internal/") { "name" } else { "service" };
+    event["pathParameters"][parameter] = json!(to);
     event
 }
 
@@ -473,7 +464,7 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     assert_eq!((service["name"].as_str(), service["pending_changes"].clone()), (Some("shop.example.org"), json!([])));
     // Provisioning moves the tech role of a service with a pending request for it: the
     // answer names the request, which can no longer take effect.
-    let moved = with_json_body(&for_name(&event(file), "shop.example.org", &services[7]), &json!({"admin": "ad1000-ovh", "tech": "bi3000-ovh", "billing": "bi3000-ovh"}));
+    let moved = with_json_body(&for_service(&event(file), "shop.example.org", &services[7]), &json!({"admin": "ad1000-ovh", "tech": "bi3000-ovh", "billing": "bi3000-ovh"}));
     let moved = expect(file, 200, on(file).invoke(&moved).await).json();
     assert_eq!(moved["pending_changes"], json!([{"request": id_of("provider"), "role": "tech", "from": "te2000-ovh", "to": "bi3000-ovh"}]));
 
