@@ -178,6 +178,7 @@ fn targets(args: &Args, table: &str, missing_service: &str) -> Vec<Target> {
         ),
         rust_target(args, table, "confirm", "confirm.get-confirm.json (placeholder id)", e("confirm.get-confirm.json"), 404),
         rust_target(args, table, "resend", "resend.post-contact-changes-resend.json (placeholder id)", e("resend.post-contact-changes-resend.json"), 404),
+        rust_target(args, table, "provider", "provider.put-internal-accounts.json", e("provider.put-internal-accounts.json"), 200),
     ];
     // The read function again, with the trust store as one bundle file (as on Amazon Linux,
     // which has no directory of hashed certificate files): what this machine's
@@ -519,7 +520,7 @@ fn main() {
     let index = |name: &str| targets.iter().position(|t| t.name == name).unwrap();
     let cold_median = |name: &str| median(&cold[index(name)].ms);
     let baseline_cold = cold_median("baseline");
-    let functions = ["read", "profile", "create", "confirm", "resend"];
+    let functions = ["read", "profile", "create", "confirm", "resend", "provider"];
     let worst_cold_ratio = functions.iter().map(|f| cold_median(f) / baseline_cold).fold(0.0, f64::max);
     let cold_dynamodb = median(&cold_dynamodb_ms);
     let net = |name: &str| cold_median(name) - cold_dynamodb;

@@ -1,6 +1,6 @@
 //! The HTTP contract of SPEC §5 and of the internal API, written once: the route table, the
-//! router that serves it, the bodies, the views and the errors. The local server and every Lambda function hand
-//! their requests to [`Router::handle`], so they cannot drift apart.
+//! router that serves it, the bodies, the views and the errors. The local server and every
+//! Lambda function hand their requests to [`Router::handle`], so they cannot drift apart.
 
 mod bodies;
 mod cursor;

@@ -111,8 +111,8 @@ pub fn api_request(request: Request, account_claim: &str) -> ApiRequest {
 /// - `jwt.claims[claim]`, the customer's account id the JWT authorizer verified;
 /// - `iam.userArn` (else `iam.callerId`), the AWS principal whose signature IAM authorization
 ///   verified: one of the provider's systems;
-/// - else nobody, which the router answers with a 401 on a customer's route and a 403 on the
-///   internal API. An empty value counts as none.
+/// - else nobody, which the router answers with a 401 on any route but the emailed link's
+///   page. An empty value counts as none.
 fn caller(context: Option<&RequestContext>, claim: &str) -> Caller {
     let Some(RequestContext::ApiGatewayV2(context)) = context else { return Caller::Anonymous };
     let Some(authorizer) = context.authorizer.as_ref() else { return Caller::Anonymous };
