@@ -15,7 +15,7 @@
 //!   holds no role any more. The memberships of a chunk are written before its service items,
 //!   so that a load cut short leaves service items as they were, and running it again (which
 //!   compares the service items) completes the memberships;
-//! - the service items are written 25 to a `TransactWriteItems`, each on the condition that the
+//! - the service items are written 100 to a `TransactWriteItems`, each on the condition that the
 //!   table still has it as read (`BatchWriteItem` takes no conditions). A service someone else
 //!   wrote in between (the internal API's upsert, which may run during a load) fails it, and is
 //!   written again by the store's own [`DynamoStore::put_service`](super::DynamoStore), which
@@ -282,7 +282,7 @@ impl Bulk {
     }
 
     /// The second half of [`put_services`](Self::put_services): the memberships first (in
-    /// batches), then the service items, 25 to a transaction, each on the condition that it is
+    /// batches), then the service items, 100 to a transaction, each on the condition that it is
     /// still as the plan read it. A service someone else wrote in between (the internal API's
     /// upsert) fails its condition: it goes, with the rest of its transaction, through the
     /// store's own `put_service`, which reads it again and sets its memberships right, as it
@@ -476,7 +476,7 @@ fn backoff(round: u32) -> Duration {
 
 /// Runs `tasks` with at most `limit` at once; their outputs in completion order. The first
 /// error stops the rest (those in flight are aborted).
-/// Writes `services` (at most 25) in one `TransactWriteItems`, each on the condition that
+/// Writes `services` (at most [`SERVICES_PER_TRANSACTION`]) in one `TransactWriteItems`, each on the condition that
 /// the table still has it as read. Returns those to write again: none, or all of them when the
 /// transaction was cancelled (a condition failed, or a conflicting write was under way).
 async fn put_services_as_read(inner: Arc<Inner>, services: Vec<(Service, Option<Service>)>) -> Result<Vec<Service>, StoreError> {
