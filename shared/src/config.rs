@@ -10,6 +10,11 @@ pub struct Config {
     pub token_ttl: Duration,
     /// The pause between two resends of one request: `RESEND_COOLDOWN_SECONDS`.
     pub resend_cooldown: Duration,
+    /// How many times one request's emails may be sent again: `RESEND_LIMIT`.
+    pub resend_limit: u32,
+    /// How many requests from one requester to one new contact may end unaccepted within
+    /// [`crate::domain::limits::UNACCEPTED_WINDOW`] before a new one is refused: `UNACCEPTED_REQUEST_LIMIT`.
+    pub unaccepted_request_limit: u32,
     /// Where the emailed links point: `PUBLIC_BASE_URL`, without a trailing slash.
     pub public_base_url: String,
     /// The sender of every email: `MAIL_FROM`.
@@ -17,6 +22,10 @@ pub struct Config {
     /// The JWT claim that carries the caller's account id: `ACCOUNT_CLAIM`.
     pub account_claim: String,
 }
+
+/// The largest `RESEND_LIMIT` and `UNACCEPTED_REQUEST_LIMIT`: each bounds mail a person did not
+/// ask for, and the resend limit bounds a request's history (SPEC §3), so neither is unbounded.
+pub const MAX_COUNT: u32 = 20;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -27,6 +36,8 @@ impl Default for Config {
         Self {
             token_ttl: Duration::days(7),
             resend_cooldown: Duration::seconds(60),
+            resend_limit: 5,
+            unaccepted_request_limit: 3,
             public_base_url: "http://localhost:3000".to_owned(),
             mail_from: EmailAddress::parse("no-reply@contacts.example.com").expect("a valid address"),
             account_claim: "sub".to_owned(),
@@ -50,6 +61,15 @@ impl Config {
                 },
             }
         };
+        let count = |name: &str, default: u32| -> Result<u32, ConfigError> {
+            match var(name) {
+                None => Ok(default),
+                Some(raw) => match raw.trim().parse::<u32>() {
+                    Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
+                    _ => Err(ConfigError(format!("{name} must be a whole number from 1 to {MAX_COUNT}, not {raw:?}"))),
+                },
+            }
+        };
         let public_base_url = var("PUBLIC_BASE_URL").unwrap_or(defaults.public_base_url);
         if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
             return Err(ConfigError(format!("PUBLIC_BASE_URL must be an http(s) URL, not {public_base_url:?}")));
@@ -61,6 +81,8 @@ impl Config {
         Ok(Self {
             token_ttl: seconds("TOKEN_TTL_SECONDS", defaults.token_ttl)?,
             resend_cooldown: seconds("RESEND_COOLDOWN_SECONDS", defaults.resend_cooldown)?,
+            resend_limit: count("RESEND_LIMIT", defaults.resend_limit)?,
+            unaccepted_request_limit: count("UNACCEPTED_REQUEST_LIMIT", defaults.unaccepted_request_limit)?,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             mail_from,
             account_claim: var("ACCOUNT_CLAIM").filter(|c| !c.is_empty()).unwrap_or(defaults.account_claim),
@@ -77,12 +99,13 @@ mod tests {
         let config = Config::from_lookup(|_| None).unwrap();
         assert_eq!(config.token_ttl, Duration::days(7));
         assert_eq!(config.resend_cooldown, Duration::seconds(60));
+        assert_eq!((config.resend_limit, config.unaccepted_request_limit), (5, 3));
         assert_eq!(config.account_claim, "sub");
     }
 
     #[test]
     fn bad_values_are_refused_at_start() {
-        for (name, value) in [("TOKEN_TTL_SECONDS", "0"), ("RESEND_COOLDOWN_SECONDS", "soon"), ("PUBLIC_BASE_URL", "ftp://x"), ("MAIL_FROM", "nobody")] {
+        for (name, value) in [("TOKEN_TTL_SECONDS", "0"), ("RESEND_COOLDOWN_SECONDS", "soon"), ("PUBLIC_BASE_URL", "ftp://x"), ("MAIL_FROM", "nobody"), ("RESEND_LIMIT", "0"), ("RESEND_LIMIT", "21"), ("UNACCEPTED_REQUEST_LIMIT", "-1")] {
             let result = Config::from_lookup(|n| (n == name).then(|| value.to_owned()));
             assert!(result.is_err(), "{name}={value} was accepted");
         }

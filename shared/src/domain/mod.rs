@@ -3,6 +3,7 @@
 pub mod account;
 pub mod ids;
 pub mod lifecycle;
+pub mod limits;
 pub mod role;
 pub mod rules;
 pub mod service;
