@@ -60,7 +60,7 @@ pub struct ImportReport {
     pub rejected_count: u64,
     pub accounts: Counts,
     pub services: Counts,
-    /// The pending requests whose role the import moved to another account.
+    /// The pending requests the import overtook (`PendingChange`): a role moved, or a requester's authority gone.
     pub pending: Vec<PendingChange>,
     /// Whether anything was (or, in a dry run, would have been) written.
     pub dry_run: bool,

@@ -218,9 +218,9 @@ fn summary(file: &std::path::Path, report: &ImportReport, bulk: &Bulk, elapsed: 
         println!("{what}: {verb} {}, updated {}, unchanged {}", counts.created, counts.updated, counts.unchanged);
     }
     if !report.pending.is_empty() {
-        println!("{} pending request(s) had their role moved by this import; each will end `failed` (holders_changed) if completed:", report.pending.len());
+        println!("{} pending request(s) were overtaken by this import; each will end `failed` with the reason shown if completed:", report.pending.len());
         for pending in &report.pending {
-            println!("  {} {}: request {} ({} -> {})", pending.service, pending.role, pending.request, pending.from, pending.to);
+            println!("  {} {}: request {} ({} -> {}): {}", pending.service, pending.role, pending.request, pending.from, pending.to, pending.reason.as_str());
         }
     }
     println!("DynamoDB: {}", calls(bulk));

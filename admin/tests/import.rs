@@ -372,6 +372,7 @@ async fn a_request_whose_role_an_import_moved_is_reported_and_ends_failed_when_c
         request: tech.parse().unwrap(),
         from: id("tt1-ovh"),
         to: id("mm1-ovh"),
+        reason: shared::domain::lifecycle::FailReason::HoldersChanged,
     };
     assert_eq!(report.pending, vec![expected]);
     assert_eq!(bulk.metrics().transactional_services, 1, "a locked service is written by put_service's transaction");

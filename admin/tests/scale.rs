@@ -61,6 +61,7 @@ async fn first_page_of_my_services_costs_the_same_for_10_and_10_000_services() {
                 headers: HeaderMap::new(),
                 body: Default::default(),
                 caller: Caller::customer(Some(account)),
+                source: None,
             })
         };
         for _ in 0..5 {

@@ -180,6 +180,7 @@ fuzz_target!(|input: Input| {
             headers: http::HeaderMap::new(),
             body: bytes::Bytes::from(body),
             caller,
+            source: Some(std::net::IpAddr::from([192, 0, 2, step.as_demo])),
         };
         let described = format!("{} {:?} (query {:?}, caller {:?})", request.method, request.path, request.query, request.caller);
         let response = runtime.block_on(router.handle(request));

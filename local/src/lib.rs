@@ -84,7 +84,7 @@ fn is_loopback(url: &str) -> bool {
 /// Serves connections from `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, local: Local) {
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(%error, "accept failed");
@@ -95,7 +95,7 @@ pub async fn serve(listener: TcpListener, local: Local) {
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let local = local.clone();
-                async move { Ok::<_, Infallible>(local.handle(request).await.map(Full::new)) }
+                async move { Ok::<_, Infallible>(local.handle(request, Some(peer.ip())).await.map(Full::new)) }
             });
             if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                 tracing::debug!(%error, "connection closed with an error");
@@ -105,7 +105,8 @@ pub async fn serve(listener: TcpListener, local: Local) {
 }
 
 impl Local {
-    pub async fn handle(&self, request: Request<Incoming>) -> ApiResponse {
+    /// One request from `peer`, whose address stands in for API Gateway's `sourceIp`.
+    pub async fn handle(&self, request: Request<Incoming>, peer: Option<std::net::IpAddr>) -> ApiResponse {
         let (parts, body) = request.into_parts();
         // Read at most one byte more than any route takes: enough to know it is too much.
         let body = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
@@ -123,6 +124,7 @@ impl Local {
             query: parts.uri.query().map(str::to_owned),
             headers: parts.headers,
             body,
+            source: peer,
         };
         match request.path.strip_prefix("/_local/").map(str::to_owned) {
             Some(rest) => self.development_route(&rest, request).await,

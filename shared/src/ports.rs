@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Language, RequestId, Role, Service, ServiceName};
+use crate::domain::lifecycle::FailReason;
+use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Language, RequestId, Role, Roles, Service, ServiceName, rules};
 use crate::mail::Mail;
 
 /// One page of a listing, in the listing's order; `more` says whether another page follows.
@@ -27,12 +28,24 @@ pub struct ServiceRecord {
 pub struct Lock {
     pub role: Role,
     pub request: RequestId,
+    /// Who asked, and for whom: so that an upsert can tell which pending requests it leaves
+    /// without authority (SPEC §3) from the service's partition alone.
+    pub requested_by: AccountId,
+    pub to: AccountId,
     pub expires_at: OffsetDateTime,
 }
 
-/// An upsert from the provider's systems moves a role on which a request is pending to another
-/// holder: that request can no longer take effect (it will end `failed`, `holders_changed`,
-/// SPEC §3), which whoever made the upsert is told.
+impl Lock {
+    /// The lock of `change` on `role`.
+    pub fn of(change: &ContactChange, role: Role) -> Self {
+        Lock { role, request: change.id, requested_by: change.requested_by.clone(), to: change.to.clone(), expires_at: change.expires_at }
+    }
+}
+
+/// An upsert from the provider's systems overtakes a pending request: it moves one of its
+/// roles to another holder (`holders_changed`), or takes from its requester the role that
+/// entitled it to ask (`requester_lost_role`). That request can no longer take effect (it
+/// will end `failed` with `reason`, SPEC §3), which whoever made the upsert is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingChange {
     pub service: ServiceName,
@@ -41,22 +54,33 @@ pub struct PendingChange {
     /// The holder as the store had it, and as the upsert makes it.
     pub from: AccountId,
     pub to: AccountId,
+    pub reason: FailReason,
 }
 
 impl PendingChange {
-    /// The requests, among `locks` live at `now`, whose role `new` gives to another holder
-    /// than `old` has, by role.
+    /// The requests, among `locks` live at `now`, that `new` overtakes (see the type), one
+    /// entry per role they hold, by role.
     pub fn overtaken(old: &Service, new: &Service, locks: &[Lock], now: OffsetDateTime) -> Vec<PendingChange> {
         let mut live: Vec<&Lock> = locks.iter().filter(|lock| lock.expires_at > now).collect();
         live.sort_by_key(|lock| lock.role);
-        live.into_iter()
-            .filter(|lock| old.contacts.holder(lock.role) != new.contacts.holder(lock.role))
-            .map(|lock| PendingChange {
-                service: new.name.clone(),
-                role: lock.role,
-                request: lock.request,
-                from: old.contacts.holder(lock.role).clone(),
-                to: new.contacts.holder(lock.role).clone(),
+        let reason = |lock: &Lock| -> Option<FailReason> {
+            let held: Vec<Role> = live.iter().filter(|other| other.request == lock.request).map(|other| other.role).collect();
+            if held.iter().any(|role| old.contacts.holder(*role) != new.contacts.holder(*role)) {
+                return Some(FailReason::HoldersChanged);
+            }
+            let roles = Roles::new(held).expect("the lock's own role at least");
+            (!rules::entitled(&new.contacts, &lock.requested_by, &roles, &lock.to)).then_some(FailReason::RequesterLostRole)
+        };
+        live.iter()
+            .filter_map(|lock| {
+                Some(PendingChange {
+                    service: new.name.clone(),
+                    role: lock.role,
+                    request: lock.request,
+                    from: old.contacts.holder(lock.role).clone(),
+                    to: new.contacts.holder(lock.role).clone(),
+                    reason: reason(lock)?,
+                })
             })
             .collect()
     }
@@ -93,6 +117,13 @@ pub enum StoreError {
     /// `Apply`: a role's holder is no longer the request's `from`.
     #[error("the service's contacts changed since the request was made")]
     HoldersChanged,
+    /// `Apply`: the requester no longer holds the role that entitled it to ask.
+    #[error("the requester no longer holds the role that entitled it to ask")]
+    RequesterLostRole,
+    /// The stored request is pending but past its expiry, and this save would not end it
+    /// as expired: the store's own clock enforces expiry too (TTL deletion is lazy).
+    #[error("the request has expired")]
+    Expired,
     /// `Apply`: this account is not (or no longer) in good standing.
     #[error("{0} is not in good standing")]
     NotInGoodStanding(AccountId),
@@ -125,8 +156,21 @@ pub trait Store: Send + Sync + 'static {
     /// The requests that involve `account` (`ContactChange::involved`), newest first, older than `before`.
     async fn requests_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError>;
     /// Saves `change` over the version it was read at (`change.version - 1`), with `effect`,
-    /// atomically; `Stale` if that is no longer the stored version.
+    /// atomically; `Stale` if that is no longer the stored version; `Expired` if the stored
+    /// request is pending past its `expires_at` (by the store's clock) and `change` does not
+    /// end it as expired. With it goes the record of when it counts as unaccepted
+    /// (`ContactChange::unaccepted_from`), which `create` writes too.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError>;
+    /// When each request from `requester` to `to` counts as unaccepted, as the last saves
+    /// recorded it (`ContactChange::unaccepted_from`); records older than a day may be gone.
+    async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError>;
+
+    /// The codes that matched no live token which `attempter` (`Attempter::key`) tried in the
+    /// window starting at `window_start`.
+    async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError>;
+    /// Counts one more, in the window `[window_start, window_end)`; the count kept lapses
+    /// with the window.
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -210,7 +210,7 @@ impl TestApp {
         let (store, mailer, mails): (Arc<dyn Store>, Arc<dyn Mailer>, Mails) = match backend {
             Backend::Memory => {
                 let outbox = Arc::new(Outbox::new());
-                (Arc::new(MemoryStore::new()), outbox.clone(), Mails::Outbox(outbox))
+                (Arc::new(MemoryStore::new().with_clock(clock.clone())), outbox.clone(), Mails::Outbox(outbox))
             }
             Backend::Aws => {
                 let emulators = Emulators::from_env();
@@ -275,11 +275,16 @@ impl TestApp {
     }
 
     pub async fn call_as(&self, method: Method, path: &str, caller: Caller, body: Bytes) -> TestResponse {
+        self.call_from(method, path, caller, body, None).await
+    }
+
+    /// A request as `caller` from the client address `source` (API Gateway's `sourceIp`).
+    pub async fn call_from(&self, method: Method, path: &str, caller: Caller, body: Bytes, source: Option<std::net::IpAddr>) -> TestResponse {
         let (path, query) = match path.split_once('?') {
             Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
             None => (path.to_owned(), None),
         };
-        let request = ApiRequest { method, path, query, headers: HeaderMap::new(), body, caller };
+        let request = ApiRequest { method, path, query, headers: HeaderMap::new(), body, caller, source };
         let response = self.router.handle(request).await;
         let (parts, body) = response.into_parts();
         TestResponse { status: parts.status, headers: parts.headers, body }

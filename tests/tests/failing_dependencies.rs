@@ -86,6 +86,18 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.save(change, effect).await
     }
+    async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
+        self.check()?;
+        self.inner.unaccepted(requester, to).await
+    }
+    async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
+        self.check()?;
+        self.inner.wrong_attempts(attempter, window_start).await
+    }
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.count_wrong_attempt(attempter, window_start, window_end).await
+    }
 }
 
 /// A router over `app`'s data whose store fails at call `fail_at`, and its own outbox.
@@ -97,7 +109,7 @@ fn failing_router(app: &TestApp, fail_at: usize) -> (Router, Arc<Outbox>) {
 }
 
 async fn call(router: &Router, method: Method, path: &str, caller: &str, body: Value) -> (StatusCode, HeaderMap, Value) {
-    let request = ApiRequest { method, path: path.to_owned(), query: None, headers: HeaderMap::new(), body: Bytes::from(body.to_string()), caller: Caller::customer(Some(caller)) };
+    let request = ApiRequest { method, path: path.to_owned(), query: None, headers: HeaderMap::new(), body: Bytes::from(body.to_string()), caller: Caller::customer(Some(caller)), source: None };
     let (parts, body) = router.handle(request).await.into_parts();
     (parts.status, parts.headers, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }

@@ -223,7 +223,7 @@ async fn save_is_stale_unless_it_writes_over_the_version_read(kind: Kind) {
     // Another writer that read version 0 too loses, whatever it writes.
     let mailed = stepped(&change, Step::Mailed { to: id("nn1-ovh") }, now);
     assert_eq!(s.store.save(&mailed, Effect::Nothing).await, Err(StoreError::Stale));
-    assert_eq!(s.store.save(&stepped(&change, Step::Cancel { by: id("aa1-ovh") }, now), Effect::ReleaseLocks).await, Err(StoreError::Stale));
+    assert_eq!(s.store.save(&stepped(&change, Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, now), Effect::ReleaseLocks).await, Err(StoreError::Stale));
     // A version from the future is as stale as one from the past.
     let mut ahead = stepped(&accepted, Step::Mailed { to: id("nn1-ovh") }, now);
     ahead.version += 1;
@@ -347,7 +347,7 @@ async fn releasing_locks_leaves_another_requests_live_lock_alone(kind: Kind) {
     assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, second.id.to_string())], "the second request's lock stays");
 
     // And when the second request closes, its lock goes.
-    let cancelled = stepped(&second, Step::Cancel { by: id("aa1-ovh") }, s.clock.now());
+    let cancelled = stepped(&second, Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, s.clock.now());
     s.store.save(&cancelled, Effect::ReleaseLocks).await.unwrap();
     assert!(locks_of(&s, "example.com").await.is_empty());
 }
@@ -462,7 +462,7 @@ async fn requests_of_lists_newest_first_in_pages_before_the_cursor(kind: Kind) {
     assert_eq!(listed, stored);
 
     // After a save, the listing shows the new state to everyone involved.
-    let cancelled = stepped(&s.store.request(ids[0]).await.unwrap().unwrap(), Step::Cancel { by: id("aa1-ovh") }, s.clock.now());
+    let cancelled = stepped(&s.store.request(ids[0]).await.unwrap().unwrap(), Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, s.clock.now());
     s.store.save(&cancelled, Effect::ReleaseLocks).await.unwrap();
     for account in ["aa1-ovh", "tt1-ovh", "nn1-ovh"] {
         let listed = s.store.requests_of(&id(account), None, 10).await.unwrap().items;

@@ -230,7 +230,7 @@ impl Bench {
             None => (path.to_owned(), None),
         };
         let body = if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) };
-        let request = ApiRequest { method, path, query, headers: HeaderMap::new(), body, caller: Caller::customer(caller) };
+        let request = ApiRequest { method, path, query, headers: HeaderMap::new(), body, caller: Caller::customer(caller), source: None };
         self.handle(request).await
     }
 

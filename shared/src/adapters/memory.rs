@@ -2,17 +2,26 @@
 //! call is. It keeps exactly the contract of `Store` that the DynamoDB adapter keeps.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName};
-use crate::ports::{Effect, Lock, Page, ProfilePatch, ServiceRecord, Store, StoreError};
+use crate::domain::State;
+use crate::domain::lifecycle::FailReason;
+use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ServiceRecord, Store, StoreError, SystemClock};
 
-#[derive(Default)]
 pub struct MemoryStore {
     tables: Mutex<Tables>,
+    /// Enforces expiry in `save`, as the DynamoDB store's conditions do.
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self { tables: Mutex::default(), clock: Arc::new(SystemClock) }
+    }
 }
 
 #[derive(Default)]
@@ -21,11 +30,37 @@ struct Tables {
     services: BTreeMap<ServiceName, Service>,
     locks: HashMap<(ServiceName, Role), Lock>,
     requests: BTreeMap<RequestId, ContactChange>,
+    /// (requester, new contact) -> request -> from when it counts as unaccepted.
+    unaccepted: HashMap<(AccountId, AccountId), BTreeMap<RequestId, OffsetDateTime>>,
+    /// attempter -> (window start, wrong codes in it): only the latest window is kept.
+    attempts: HashMap<String, (OffsetDateTime, u32)>,
+}
+
+impl Tables {
+    fn record_unaccepted(&mut self, change: &ContactChange) {
+        let key = (change.requested_by.clone(), change.to.clone());
+        match change.unaccepted_from() {
+            Some(at) => {
+                self.unaccepted.entry(key).or_default().insert(change.id, at);
+            }
+            None => {
+                if let Some(records) = self.unaccepted.get_mut(&key) {
+                    records.remove(&change.id);
+                }
+            }
+        }
+    }
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Tells expiry by `clock` (tests move time; the local server keeps the system clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn tables(&self) -> MutexGuard<'_, Tables> {
@@ -98,10 +133,10 @@ impl Store for MemoryStore {
         }
         for change in changes {
             for role in change.roles.iter() {
-                let lock = Lock { role, request: change.id, expires_at: change.expires_at };
-                tables.locks.insert((change.service.clone(), role), lock);
+                tables.locks.insert((change.service.clone(), role), Lock::of(change, role));
             }
             tables.requests.insert(change.id, change.clone());
+            tables.record_unaccepted(change);
         }
         Ok(())
     }
@@ -128,10 +163,15 @@ impl Store for MemoryStore {
         if stored.version + 1 != change.version {
             return Err(StoreError::Stale);
         }
+        if stored.state == State::Pending && self.clock.now() >= stored.expires_at && change.state != State::Expired {
+            return Err(StoreError::Expired);
+        }
         if let Effect::Apply { require_good_standing } = &effect {
             let service = tables.services.get(&change.service).ok_or(StoreError::HoldersChanged)?;
-            if change.roles.iter().any(|role| service.contacts.holder(role) != &change.from) {
-                return Err(StoreError::HoldersChanged);
+            match change.obstacle(&service.contacts) {
+                Some(FailReason::RequesterLostRole) => return Err(StoreError::RequesterLostRole),
+                Some(_) => return Err(StoreError::HoldersChanged),
+                None => {}
             }
             for account in require_good_standing {
                 if !tables.accounts.get(account).is_some_and(Account::in_good_standing) {
@@ -152,6 +192,28 @@ impl Store for MemoryStore {
             }
         }
         tables.requests.insert(change.id, change.clone());
+        tables.record_unaccepted(change);
+        Ok(())
+    }
+
+    async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
+        let tables = self.tables();
+        Ok(tables.unaccepted.get(&(requester.clone(), to.clone())).map(|records| records.values().copied().collect()).unwrap_or_default())
+    }
+
+    async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
+        Ok(self.tables().attempts.get(attempter).filter(|(start, _)| *start == window_start).map_or(0, |(_, count)| *count))
+    }
+
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, _window_end: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        // Only the current window matters: older ones go, so the map holds this window's attempters.
+        tables.attempts.retain(|_, (start, _)| *start >= window_start);
+        let entry = tables.attempts.entry(attempter.to_owned()).or_insert((window_start, 0));
+        if entry.0 != window_start {
+            *entry = (window_start, 0);
+        }
+        entry.1 += 1;
         Ok(())
     }
 }

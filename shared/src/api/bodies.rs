@@ -74,11 +74,7 @@ pub(super) fn confirm_form(request: &ApiRequest) -> Result<(String, Decision), E
         match key.as_ref() {
             "token" => token = Some(value.into_owned()),
             "decision" => {
-                decision = Some(match value.as_ref() {
-                    "accept" => Decision::Accept,
-                    "refuse" => Decision::Refuse,
-                    other => return Err(Error::Invalid(format!("decision is accept or refuse, not '{}'", printable(other)))),
-                })
+                decision = self::decision(Some(value.as_ref()))?
             }
             _ => {}
         }
@@ -86,6 +82,16 @@ pub(super) fn confirm_form(request: &ApiRequest) -> Result<(String, Decision), E
     let token = token.filter(|t| !t.trim().is_empty()).ok_or_else(|| Error::Invalid("enter the code from the confirmation email".to_owned()))?;
     let decision = decision.ok_or_else(|| Error::Invalid("choose accept or refuse".to_owned()))?;
     Ok((token, decision))
+}
+
+/// `accept` or `refuse`: the confirmation form's `decision`, the outcome page's `answered`.
+pub(super) fn decision(value: Option<&str>) -> Result<Option<Decision>, Error> {
+    match value {
+        None => Ok(None),
+        Some("accept") => Ok(Some(Decision::Accept)),
+        Some("refuse") => Ok(Some(Decision::Refuse)),
+        Some(other) => Err(Error::Invalid(format!("the decision is accept or refuse, not '{}'", printable(other)))),
+    }
 }
 
 pub(super) fn state_filter(value: Option<&str>) -> Result<Option<State>, Error> {

@@ -10,6 +10,7 @@ mod provider;
 pub mod routes;
 mod views;
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -33,6 +34,9 @@ pub struct ApiRequest {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub caller: Caller,
+    /// The client's address as the entry point saw it (API Gateway's `sourceIp`, the local
+    /// server's peer), never a header: it keys the public page's budget of wrong codes.
+    pub source: Option<IpAddr>,
 }
 
 /// Who is calling, as the entry point found it: on Lambda only in what API Gateway's
@@ -173,15 +177,19 @@ impl Router {
                 ok(&views::request(&app.cancel(&caller, id).await?))
             }
             Endpoint::ConfirmPage => {
+                let answered = bodies::decision(call.query("answered")?.as_deref())?;
                 let (change, accounts) = app.confirmation(call.request_id()?).await?;
-                Ok(page::form(&change, &accounts))
+                Ok(match answered {
+                    None => page::form(&change, &accounts),
+                    Some(decision) => page::answered(&change, &accounts, decision),
+                })
             }
             Endpoint::ConfirmDecision => {
                 let id = call.request_id()?;
                 let (token, decision) = bodies::confirm_form(call.request)?;
-                let change = app.answer(id, &token, decision, Answerer::LinkHolder).await?;
-                let (change, accounts) = (change.clone(), app.confirmation(change.id).await.map(|(_, a)| a).unwrap_or_default());
-                Ok(page::answered(&change, &accounts, decision))
+                app.answer(id, &token, decision, Answerer::LinkHolder { from: call.request.source }).await?;
+                // Post/Redirect/Get: the outcome is a page of its own, so a reload posts nothing again.
+                Ok(page::see_outcome(id, decision))
             }
             Endpoint::PutAccount => provider::put_account(app, &call.params[0], call.request).await,
             Endpoint::PutService => provider::put_service(app, &call.params[0], call.request).await,

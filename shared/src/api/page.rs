@@ -14,7 +14,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 
 use super::ApiResponse;
 use crate::app::{Decision, Error};
-use crate::domain::{Account, AccountId, ContactChange, State};
+use crate::domain::{Account, AccountId, ContactChange, RequestId, State};
 use crate::mail::escape_html;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}\
@@ -44,16 +44,33 @@ pub(super) fn form(change: &ContactChange, accounts: &HashMap<AccountId, Account
     html(StatusCode::OK, "Contact change request", &body)
 }
 
-/// `POST /confirm/{id}`, answered.
+/// The outcome of an answer (`GET /confirm/{id}?answered=...`, where the form's post leads):
+/// said from the request's state as it is now, so a crafted link claims nothing.
 pub(super) fn answered(change: &ContactChange, accounts: &HashMap<AccountId, Account>, decision: Decision) -> ApiResponse {
     let outcome = match (decision, change.state) {
         (_, State::Done) => "Thank you: every party accepted and the change has taken effect.",
         (_, State::Failed) => "Every party accepted, but the change could not take effect. Nothing changed.",
-        (Decision::Accept, _) => "Thank you: your acceptance is recorded. The request now awaits the other parties.",
-        (Decision::Refuse, _) => "Your refusal is recorded: the request is closed and nothing changed.",
+        (_, State::Refused) => "The request was refused: it is closed and nothing changed.",
+        (_, State::Cancelled) => "The request was cancelled: nothing changed.",
+        (_, State::Expired) => "The request expired: nothing changed.",
+        (Decision::Accept, State::Pending) => "Thank you: your acceptance is recorded. The request now awaits the other parties.",
+        (Decision::Refuse, State::Pending) => "This request is still pending.",
     };
     let body = format!("<p><strong>{}</strong></p>{}", escape_html(outcome), summary(change, accounts));
     html(StatusCode::OK, "Contact change request", &body)
+}
+
+/// The answer to `POST /confirm/{id}` that worked: 303 to the outcome's page
+/// (`/confirm/{id}?answered=...`), relative so that it holds behind any stage or domain.
+pub(super) fn see_outcome(id: RequestId, decision: Decision) -> ApiResponse {
+    let answered = match decision {
+        Decision::Accept => "accept",
+        Decision::Refuse => "refuse",
+    };
+    let mut response = html(StatusCode::SEE_OTHER, "Contact change request", "<p>Your answer is recorded.</p>");
+    let location = HeaderValue::from_str(&format!("{id}?answered={answered}")).expect("a ULID and a word are a valid header value");
+    response.headers_mut().insert(header::LOCATION, location);
+    response
 }
 
 /// An error, as a page with the error's status.

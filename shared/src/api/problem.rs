@@ -28,7 +28,7 @@ impl Error {
             Error::PendingExists(_) | Error::NotPending(_) | Error::Expired => StatusCode::CONFLICT,
             Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnknownAccount(_) | Error::NoChange { .. } | Error::PaymentOverdue(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::TooSoon { .. } | Error::CodesLocked => StatusCode::TOO_MANY_REQUESTS,
+            Error::TooSoon { .. } | Error::TooManyAttempts { .. } | Error::ResendLimit { .. } | Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -51,7 +51,9 @@ impl Error {
             Error::NoChange { .. } => "no_change",
             Error::PaymentOverdue(_) => "payment_overdue",
             Error::TooSoon { .. } => "too_soon",
-            Error::CodesLocked => "codes_locked",
+            Error::TooManyAttempts { .. } => "too_many_attempts",
+            Error::ResendLimit { .. } => "resend_limit",
+            Error::TooManyRequests { .. } => "too_many_requests",
             Error::Unavailable { .. } => "unavailable",
             Error::Internal(_) => "internal",
         }
@@ -60,7 +62,9 @@ impl Error {
     /// Seconds to wait before trying again, where that is the remedy.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Error::TooSoon { retry_after } | Error::Unavailable { retry_after, .. } => Some((*retry_after).max(1)),
+            Error::TooSoon { retry_after } | Error::TooManyAttempts { retry_after } | Error::ResendLimit { retry_after } | Error::TooManyRequests { retry_after } | Error::Unavailable { retry_after, .. } => {
+                Some((*retry_after).max(1))
+            }
             _ => None,
         }
     }

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{ApiRequest, ApiResponse, MAX_BODY_BYTES, json};
 use crate::app::{App, Error};
+use crate::domain::lifecycle::FailReason;
 use crate::domain::{Account, AccountId, RequestId, Role, Service, ServiceName};
 use crate::ports::PendingChange;
 
@@ -34,8 +35,9 @@ pub(super) async fn put_service(app: &App, name: &str, request: &ApiRequest) -> 
 struct UpsertedService<'a> {
     #[serde(flatten)]
     service: &'a Service,
-    /// The pending requests on a role this upsert gave to another account: each will end
-    /// `failed` (`holders_changed`) instead of taking effect.
+    /// The pending requests this upsert overtook: each will end `failed` with `reason`
+    /// (`holders_changed`: it gave one of their roles to another account;
+    /// `requester_lost_role`: it took from their requester the role that entitled it).
     pending_changes: Vec<Overtaken<'a>>,
 }
 
@@ -45,11 +47,12 @@ struct Overtaken<'a> {
     role: Role,
     from: &'a AccountId,
     to: &'a AccountId,
+    reason: FailReason,
 }
 
 impl<'a> From<&'a PendingChange> for Overtaken<'a> {
     fn from(change: &'a PendingChange) -> Self {
-        Overtaken { request: change.request, role: change.role, from: &change.from, to: &change.to }
+        Overtaken { request: change.request, role: change.role, from: &change.from, to: &change.to, reason: change.reason }
     }
 }
 

@@ -38,10 +38,14 @@ pub enum Error {
     NoChange { role: Role, account: AccountId },
     #[error("{0} is not in good standing with its payments, which a billing change requires")]
     PaymentOverdue(AccountId),
-    #[error("too many codes that did not match were tried on this request: ask for the emails to be sent again, which issues new codes")]
-    CodesLocked,
+    #[error("too many codes that did not match were tried from here; try again in {retry_after} seconds, with the code from the latest email")]
+    TooManyAttempts { retry_after: u64 },
     #[error("the emails of this request were sent again moments ago; try again in {retry_after} seconds")]
     TooSoon { retry_after: u64 },
+    #[error("the emails of this request were sent again as many times as allowed; if they still do not arrive, check the addresses in the profiles, cancel and ask again")]
+    ResendLimit { retry_after: u64 },
+    #[error("too many of your requests to this contact ended without being accepted lately; try again in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64 },
     /// A dependency failed; nothing was half-written and the same call may work later.
     #[error("a service this one depends on is unavailable; try again shortly")]
     Unavailable { retry_after: u64, cause: String },
@@ -62,7 +66,8 @@ impl From<StoreError> for Error {
             StoreError::PendingExists(role) => Error::PendingExists(role),
             StoreError::NotInGoodStanding(account) => Error::PaymentOverdue(account),
             StoreError::Unavailable(cause) => Error::Unavailable { retry_after: 2, cause },
-            other @ (StoreError::Stale | StoreError::HoldersChanged | StoreError::Failed(_)) => Error::Internal(other.to_string()),
+            StoreError::Expired => Error::Expired,
+            other @ (StoreError::Stale | StoreError::HoldersChanged | StoreError::RequesterLostRole | StoreError::Failed(_)) => Error::Internal(other.to_string()),
         }
     }
 }
@@ -91,7 +96,8 @@ impl From<LifecycleError> for Error {
             LifecycleError::NotAParty | LifecycleError::NotTheRequester => Error::Forbidden(e.to_string()),
             // The token matched a party who already answered: its token is spent.
             LifecycleError::AlreadyAnswered => Error::TokenMismatch,
-            LifecycleError::CodesLocked => Error::CodesLocked,
+            LifecycleError::TooSoon { retry_after } => Error::TooSoon { retry_after },
+            LifecycleError::ResendLimit { retry_after } => Error::ResendLimit { retry_after },
             LifecycleError::StillAwaited => Error::Internal(e.to_string()),
         }
     }

@@ -3,6 +3,7 @@
 mod error;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -10,7 +11,8 @@ use time::OffsetDateTime;
 pub use error::Error;
 
 use crate::config::Config;
-use crate::domain::lifecycle::FailReason;
+use crate::domain::lifecycle::{FailReason, ResendPolicy};
+use crate::domain::limits::{self, Attempter};
 use crate::domain::{rules, Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName, State, Step, Token};
 use crate::mail::{self, MailKind};
 use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, ProfilePatch, Store, StoreError};
@@ -40,11 +42,21 @@ pub enum Decision {
 }
 
 /// Who answers with a token: a signed-in caller (whose token it must be), or whoever
-/// holds the emailed link, where the token alone authorises.
+/// holds the emailed link, where the token alone authorises (`from`: the source address
+/// the entry point saw, whose budget of wrong codes it spends).
 #[derive(Debug, Clone, Copy)]
 pub enum Answerer<'a> {
     Caller(&'a AccountId),
-    LinkHolder,
+    LinkHolder { from: Option<IpAddr> },
+}
+
+impl Answerer<'_> {
+    fn attempter(self) -> Attempter {
+        match self {
+            Answerer::Caller(account) => Attempter::Account(account.clone()),
+            Answerer::LinkHolder { from } => Attempter::Address(from),
+        }
+    }
 }
 
 /// The application: the ports, the configuration and the clock.
@@ -126,8 +138,14 @@ impl App {
                 }
             }
         }
-
         let now = self.now();
+        let mut strangers: Vec<&AccountId> = plans.iter().map(|plan| &plan.to).filter(|to| *to != caller).collect();
+        strangers.dedup();
+        for to in strangers {
+            let unaccepted = self.store.unaccepted(caller, to).await?;
+            limits::may_ask(&unaccepted, self.config.unaccepted_request_limit, now).map_err(|retry_after| Error::TooManyRequests { retry_after })?;
+        }
+
         let (mut changes, tokens): (Vec<ContactChange>, Vec<Vec<(AccountId, Token)>>) = plans
             .into_iter()
             .map(|plan| ContactChange::open(name.clone(), plan, caller.clone(), now, self.config.token_ttl))
@@ -171,30 +189,29 @@ impl App {
     }
 
     /// Accepts or refuses with a token. The last acceptance applies the change, once.
+    ///
+    /// Codes that match no live token are counted against the answerer alone (SPEC §3), never
+    /// against the request: a party's own live token works whatever others tried.
     pub async fn answer(&self, id: RequestId, token: &str, decision: Decision, answerer: Answerer<'_>) -> Result<ContactChange> {
         let token = Token::parse(token);
+        let attempter = answerer.attempter().key();
+        let (window_start, window_end) = limits::attempt_window(self.now());
+        let wrong = self.store.wrong_attempts(&attempter, window_start).await?;
+        limits::may_attempt(wrong, window_end, self.now()).map_err(|retry_after| Error::TooManyAttempts { retry_after })?;
         for _ in 0..ATTEMPTS {
             let mut change = match answerer {
                 Answerer::Caller(caller) => self.visible_request(caller, id).await?,
-                Answerer::LinkHolder => self.store.request(id).await?.ok_or_else(no_request)?,
+                Answerer::LinkHolder { .. } => self.store.request(id).await?.ok_or_else(no_request)?,
             };
             let now = self.now();
             self.ensure_pending(&mut change, now).await?;
-            if change.codes_locked() {
-                return Err(Error::CodesLocked);
-            }
             let holder = token.as_ref().and_then(|t| change.party_holding(t)).cloned();
             let party = match (holder, answerer) {
-                (Some(party), Answerer::LinkHolder) => party,
+                (Some(party), Answerer::LinkHolder { .. }) => party,
                 (Some(party), Answerer::Caller(caller)) if party == *caller => party,
                 _ => {
-                    // Counted, so that hammering one request locks it (until a resend).
-                    change.step(Step::WrongCode, now)?;
-                    match self.save(&mut change, Effect::Nothing).await {
-                        Ok(()) => return Err(Error::TokenMismatch),
-                        Err(StoreError::Stale) => continue,
-                        Err(other) => return Err(other.into()),
-                    }
+                    self.store.count_wrong_attempt(&attempter, window_start, window_end).await?;
+                    return Err(Error::TokenMismatch);
                 }
             };
             let read = change.clone();
@@ -227,7 +244,9 @@ impl App {
     }
 
     /// Sends the pending parties' emails again with fresh tokens, to their current address.
+    /// Within the request's [`ResendPolicy`]: at once, then once per cooldown, up to the limit.
     pub async fn resend(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
+        let policy = ResendPolicy { cooldown: self.config.resend_cooldown, limit: self.config.resend_limit };
         for _ in 0..ATTEMPTS {
             let mut change = self.visible_request(caller, id).await?;
             let now = self.now();
@@ -235,20 +254,14 @@ impl App {
             if !change.is_party(caller) {
                 return Err(Error::Forbidden("only a party to the request may have its emails sent again".to_owned()));
             }
-            if let Some(last) = change.last_resent_at {
-                let wait = last + self.config.resend_cooldown - now;
-                if wait.is_positive() {
-                    return Err(Error::TooSoon { retry_after: wait.as_seconds_f64().ceil() as u64 });
-                }
-            }
             let tokens: Vec<(AccountId, Token)> = change.awaiting().map(|a| (a.clone(), Token::generate())).collect();
+            let hashes = tokens.iter().map(|(a, t)| (a.clone(), t.hash())).collect();
+            change.step(Step::Resend { by: caller.clone(), tokens: hashes, policy }, now)?;
             // The current addresses, read before the old tokens die: after the commit, nothing
             // may stand between the new tokens and their mails.
             let mut named: Vec<AccountId> = tokens.iter().map(|(a, _)| a.clone()).collect();
             named.extend([change.from.clone(), change.to.clone(), change.requested_by.clone()]);
             let accounts = self.accounts_by_id(&named).await?;
-            let hashes = tokens.iter().map(|(a, t)| (a.clone(), t.hash())).collect();
-            change.step(Step::Resend { by: caller.clone(), tokens: hashes }, now)?;
             match self.save(&mut change, Effect::Nothing).await {
                 Err(StoreError::Stale) => continue,
                 Err(other) => return Err(other.into()),
@@ -260,13 +273,14 @@ impl App {
         Err(contended())
     }
 
-    /// The requester withdraws a pending request.
+    /// The requester withdraws a pending request, or the service's current admin ends it.
     pub async fn cancel(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
         for _ in 0..ATTEMPTS {
             let mut change = self.visible_request(caller, id).await?;
             let now = self.now();
             self.ensure_pending(&mut change, now).await?;
-            change.step(Step::Cancel { by: caller.clone() }, now)?;
+            let by_service_admin = *caller != change.requested_by && self.store.service(&change.service).await?.is_some_and(|r| r.service.contacts.admin == *caller);
+            change.step(Step::Cancel { by: caller.clone(), by_service_admin }, now)?;
             let accounts = self.outcome_recipients(&change).await?;
             match self.save(&mut change, Effect::ReleaseLocks).await {
                 Err(StoreError::Stale) => continue,
@@ -294,8 +308,8 @@ impl App {
     }
 
     /// Upserts a service as the provider's systems have it; its three holders must be accounts
-    /// already. Returns the pending requests whose role it moves to another holder (each will
-    /// end `failed`, SPEC §3), as the service's locks were read just before the write: a request
+    /// already. Returns the pending requests it overtakes (each will end `failed`, SPEC §3:
+    /// [`PendingChange`]), as the service's locks were read just before the write: a request
     /// made in between fails all the same, unreported.
     pub async fn put_service(&self, service: &Service) -> Result<Vec<PendingChange>> {
         let holders = service.contacts.holders();
@@ -322,6 +336,7 @@ impl App {
                 return Ok(Some(MailKind::Done));
             }
             Err(StoreError::HoldersChanged) => FailReason::HoldersChanged,
+            Err(StoreError::RequesterLostRole) => FailReason::RequesterLostRole,
             Err(StoreError::NotInGoodStanding(_)) => FailReason::PaymentOverdue,
             Err(other) => return Err(other),
         };

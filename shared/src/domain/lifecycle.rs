@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::rules::Plan;
-use super::{AccountId, RequestId, Roles, ServiceName, Token, TokenHash};
+use super::rules::{self, Plan};
+use super::{AccountId, Contacts, RequestId, Roles, ServiceName, Token, TokenHash};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -92,6 +92,9 @@ pub enum FailReason {
     HoldersChanged,
     /// The previous or the new billing contact is no longer in good standing.
     PaymentOverdue,
+    /// The requester no longer holds the role that entitled it to ask (admin for what an
+    /// admin asked, the role itself for a handover).
+    RequesterLostRole,
 }
 
 impl FailReason {
@@ -99,6 +102,7 @@ impl FailReason {
         match self {
             FailReason::HoldersChanged => "holders_changed",
             FailReason::PaymentOverdue => "payment_overdue",
+            FailReason::RequesterLostRole => "requester_lost_role",
         }
     }
 }
@@ -122,9 +126,6 @@ pub struct ContactChange {
     pub reason: Option<FailReason>,
     pub history: Vec<HistoryEntry>,
     pub last_resent_at: Option<OffsetDateTime>,
-    /// Codes that did not match since the tokens were last (re)issued. At
-    /// [`ContactChange::MAX_WRONG_CODES`] the tokens are locked until a resend issues new ones.
-    pub wrong_codes: u32,
     /// Bumped by every save; stores write only over the version they read.
     pub version: u64,
 }
@@ -134,18 +135,26 @@ pub struct ContactChange {
 pub enum Step {
     Accept { party: AccountId },
     Refuse { party: AccountId },
-    Cancel { by: AccountId },
+    /// The requester withdraws its request, or the service's current admin ends it
+    /// (`by_service_admin`: the caller holds the service's admin role now).
+    Cancel { by: AccountId, by_service_admin: bool },
     Expire,
-    /// Fresh tokens for every party still awaited.
-    Resend { by: AccountId, tokens: Vec<(AccountId, TokenHash)> },
+    /// Fresh tokens for every party still awaited, within `policy`.
+    Resend { by: AccountId, tokens: Vec<(AccountId, TokenHash)>, policy: ResendPolicy },
     /// Every party accepted and the change took effect.
     Complete,
     /// Every party accepted but the change could not take effect.
     Fail { reason: FailReason },
     Mailed { to: AccountId },
     MailFailed { to: AccountId },
-    /// Someone answered with a code that matched no live token.
-    WrongCode,
+}
+
+/// How often a request's emails may be sent again (SPEC §3): the first resend at once, then
+/// one per `cooldown`, `limit` in all. The limit also bounds the request's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResendPolicy {
+    pub cooldown: time::Duration,
+    pub limit: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -158,19 +167,19 @@ pub enum LifecycleError {
     NotAParty,
     #[error("you have already answered this request")]
     AlreadyAnswered,
-    #[error("only the requester may cancel this request")]
+    #[error("only the requester or the service's admin may cancel this request")]
     NotTheRequester,
     #[error("some parties have not accepted yet")]
     StillAwaited,
-    #[error("too many codes that did not match were tried on this request")]
-    CodesLocked,
+    /// Within the cooldown after the last resend: `retry_after` seconds to wait.
+    #[error("the emails of this request were sent again moments ago")]
+    TooSoon { retry_after: u64 },
+    /// As many resends as allowed: nothing more until the request ends, in `retry_after` seconds at most.
+    #[error("the emails of this request were sent again as many times as allowed")]
+    ResendLimit { retry_after: u64 },
 }
 
 impl ContactChange {
-    /// Wrong codes tolerated per issue of tokens. Tokens have 256 bits, so this is not what
-    /// stops guessing; it stops a script from hammering one request, and says so to a person.
-    pub const MAX_WRONG_CODES: u32 = 5;
-
     /// A new pending request for `plan` on `service`, with one fresh token per party.
     /// The tokens are returned to be mailed; the request keeps only their hashes.
     pub fn open(service: ServiceName, plan: Plan, requested_by: AccountId, now: OffsetDateTime, ttl: time::Duration) -> (Self, Vec<(AccountId, Token)>) {
@@ -195,7 +204,6 @@ impl ContactChange {
             reason: None,
             history: vec![HistoryEntry { at: now, event: HistoryEvent::Created, by: Some(requested_by), to: None }],
             last_resent_at: None,
-            wrong_codes: 0,
             version: 0,
         };
         (change, tokens)
@@ -214,8 +222,6 @@ impl ContactChange {
                 self.record(at, HistoryEvent::Expired, None, None);
             }
             (Pending, _) if at >= self.expires_at => return Err(LifecycleError::Expired),
-            (Pending, Step::WrongCode) => self.wrong_codes += 1,
-            (Pending, Step::Accept { .. } | Step::Refuse { .. }) if self.codes_locked() => return Err(LifecycleError::CodesLocked),
             (Pending, Step::Accept { party }) => {
                 let accepting = self.awaited_party(&party)?;
                 accepting.status = PartyStatus::Accepted;
@@ -227,22 +233,30 @@ impl ContactChange {
                 self.record(at, HistoryEvent::Refused, Some(party), None);
                 self.close(State::Refused, at);
             }
-            (Pending, Step::Cancel { by }) => {
-                if by != self.requested_by {
+            (Pending, Step::Cancel { by, by_service_admin }) => {
+                if by != self.requested_by && !by_service_admin {
                     return Err(LifecycleError::NotTheRequester);
                 }
                 self.record(at, HistoryEvent::Cancelled, Some(by), None);
                 self.close(State::Cancelled, at);
             }
-            (Pending, Step::Resend { by, tokens }) => {
+            (Pending, Step::Resend { by, tokens, policy }) => {
                 if !self.parties.iter().any(|p| p.account == by) {
                     return Err(LifecycleError::NotAParty);
+                }
+                if self.resends() >= policy.limit {
+                    return Err(LifecycleError::ResendLimit { retry_after: seconds_until(self.expires_at, at) });
+                }
+                if let Some(last) = self.last_resent_at {
+                    let wait = last + policy.cooldown - at;
+                    if wait.is_positive() {
+                        return Err(LifecycleError::TooSoon { retry_after: seconds_until(last + policy.cooldown, at) });
+                    }
                 }
                 for (account, hash) in tokens {
                     self.awaited_party(&account)?.token = Some(hash);
                 }
                 self.last_resent_at = Some(at);
-                self.wrong_codes = 0;
                 self.record(at, HistoryEvent::Resent, Some(by), None);
             }
             (Pending, Step::Complete) => {
@@ -288,9 +302,43 @@ impl ContactChange {
         holder
     }
 
-    /// Whether too many wrong codes were tried since the tokens were issued.
-    pub fn codes_locked(&self) -> bool {
-        self.wrong_codes >= Self::MAX_WRONG_CODES
+    /// How many times the emails were sent again.
+    pub fn resends(&self) -> u32 {
+        self.history.iter().filter(|entry| entry.event == HistoryEvent::Resent).count() as u32
+    }
+
+    /// Why this request, every party having accepted, could not take effect on a service with
+    /// `contacts` (SPEC §3), leaving payment standing aside: a moved role's holder is no longer
+    /// `from`, or the requester no longer holds the role that entitled it. `None`: it can.
+    pub fn obstacle(&self, contacts: &Contacts) -> Option<FailReason> {
+        if self.roles.iter().any(|role| contacts.holder(role) != &self.from) {
+            return Some(FailReason::HoldersChanged);
+        }
+        if !rules::entitled(contacts, &self.requested_by, &self.roles, &self.to) {
+            return Some(FailReason::RequesterLostRole);
+        }
+        None
+    }
+
+    /// From when this request counts against its requester's `UNACCEPTED_REQUEST_LIMIT`
+    /// towards its new contact (SPEC §2): a request that mails an account that did not ask
+    /// counts once it ended unaccepted (refused, cancelled by its requester, expired); a
+    /// pending one counts from its expiry, unless something else ends it first. `None` when
+    /// it never counts: the new contact is the requester, or it took effect (or failed), or
+    /// the service's admin rather than the requester cancelled it.
+    pub fn unaccepted_from(&self) -> Option<OffsetDateTime> {
+        if self.to == self.requested_by {
+            return None;
+        }
+        match self.state {
+            State::Pending | State::Expired => Some(self.expires_at),
+            State::Refused => self.closed_at,
+            State::Cancelled => {
+                let by_requester = self.history.iter().any(|entry| entry.event == HistoryEvent::Cancelled && entry.by.as_ref() == Some(&self.requested_by));
+                if by_requester { self.closed_at } else { None }
+            }
+            State::Done | State::Failed => None,
+        }
     }
 
     /// The parties whose answer is still awaited.
@@ -340,6 +388,11 @@ impl ContactChange {
     fn record(&mut self, at: OffsetDateTime, event: HistoryEvent, by: Option<AccountId>, to: Option<AccountId>) {
         self.history.push(HistoryEntry { at, event, by, to });
     }
+}
+
+/// Whole seconds from `now` until `at`, at least one (a `Retry-After`).
+fn seconds_until(at: OffsetDateTime, now: OffsetDateTime) -> u64 {
+    ((at - now).as_seconds_f64().ceil() as u64).max(1)
 }
 
 #[cfg(test)]
@@ -420,8 +473,8 @@ mod tests {
     #[test]
     fn only_the_requester_may_cancel() {
         let (mut change, _) = pending();
-        assert_eq!(change.step(Step::Cancel { by: id("nn1-ovh") }, t0()), Err(LifecycleError::NotTheRequester));
-        change.step(Step::Cancel { by: id("aa1-ovh") }, t0()).unwrap();
+        assert_eq!(change.step(Step::Cancel { by: id("nn1-ovh"), by_service_admin: false }, t0()), Err(LifecycleError::NotTheRequester));
+        change.step(Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, t0()).unwrap();
         assert_eq!(change.state, State::Cancelled);
     }
 
@@ -450,15 +503,15 @@ mod tests {
 
     #[test]
     fn no_step_but_mail_records_fits_a_closed_request() {
-        for close in [Step::Refuse { party: id("aa1-ovh") }, Step::Cancel { by: id("aa1-ovh") }] {
+        for close in [Step::Refuse { party: id("aa1-ovh") }, Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }] {
             let (mut change, _) = pending();
             change.step(close, t0()).unwrap();
             let closed = change.state;
             for step in [
                 Step::Accept { party: id("nn1-ovh") },
                 Step::Refuse { party: id("nn1-ovh") },
-                Step::Cancel { by: id("aa1-ovh") },
-                Step::Resend { by: id("aa1-ovh"), tokens: vec![] },
+                Step::Cancel { by: id("aa1-ovh"), by_service_admin: false },
+                Step::Resend { by: id("aa1-ovh"), tokens: vec![], policy: policy(5) },
                 Step::Complete,
             ] {
                 assert_eq!(change.step(step, t0()), Err(LifecycleError::NotPending(closed)));
@@ -472,12 +525,12 @@ mod tests {
         let (mut change, old) = pending();
         change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
         let fresh = Token::generate();
-        change.step(Step::Resend { by: id("aa1-ovh"), tokens: vec![(id("nn1-ovh"), fresh.hash())] }, t0() + Duration::hours(1)).unwrap();
+        change.step(Step::Resend { by: id("aa1-ovh"), tokens: vec![(id("nn1-ovh"), fresh.hash())], policy: policy(5) }, t0() + Duration::hours(1)).unwrap();
         assert_eq!(change.party_holding(&old[1].1), None);
         assert_eq!(change.party_holding(&fresh), Some(&id("nn1-ovh")));
         assert_eq!(change.expires_at, t0() + Duration::days(7));
         assert_eq!(change.last_resent_at, Some(t0() + Duration::hours(1)));
-        let outsider = change.step(Step::Resend { by: id("tt1-ovh"), tokens: vec![] }, t0());
+        let outsider = change.step(Step::Resend { by: id("tt1-ovh"), tokens: vec![], policy: policy(5) }, t0());
         assert_eq!(outsider, Err(LifecycleError::NotAParty));
     }
 
@@ -496,18 +549,56 @@ mod tests {
         assert!(!change.involves(&id("bb1-ovh")));
     }
 
-    #[test]
-    fn wrong_codes_lock_the_answers_until_a_resend_issues_new_tokens() {
-        let (mut change, _) = pending();
-        for _ in 0..ContactChange::MAX_WRONG_CODES {
-            change.step(Step::WrongCode, t0()).unwrap();
-        }
-        assert!(change.codes_locked());
-        assert_eq!(change.step(Step::Accept { party: id("aa1-ovh") }, t0()), Err(LifecycleError::CodesLocked));
-        assert_eq!(change.step(Step::Refuse { party: id("aa1-ovh") }, t0()), Err(LifecycleError::CodesLocked));
-        let fresh = vec![(id("aa1-ovh"), Token::generate().hash()), (id("nn1-ovh"), Token::generate().hash())];
-        change.step(Step::Resend { by: id("aa1-ovh"), tokens: fresh }, t0()).unwrap();
-        assert!(!change.codes_locked());
-        change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
+    fn policy(limit: u32) -> ResendPolicy {
+        ResendPolicy { cooldown: Duration::seconds(60), limit }
     }
+
+    #[test]
+    fn resends_are_allowed_at_once_then_once_per_cooldown_up_to_the_limit() {
+        let (mut change, _) = pending();
+        let resend = |change: &mut ContactChange, at| change.step(Step::Resend { by: id("aa1-ovh"), tokens: vec![], policy: policy(2) }, at);
+        resend(&mut change, t0()).unwrap();
+        assert_eq!(resend(&mut change, t0() + Duration::seconds(59)), Err(LifecycleError::TooSoon { retry_after: 1 }));
+        resend(&mut change, t0() + Duration::seconds(60)).unwrap();
+        assert_eq!(change.resends(), 2);
+        assert_eq!(resend(&mut change, t0() + Duration::hours(1)), Err(LifecycleError::ResendLimit { retry_after: (change.expires_at - t0() - Duration::hours(1)).whole_seconds() as u64 }));
+    }
+
+    #[test]
+    fn the_services_admin_may_cancel_a_request_it_did_not_make() {
+        let (mut change, _) = pending();
+        assert_eq!(change.step(Step::Cancel { by: id("mm1-ovh"), by_service_admin: false }, t0()), Err(LifecycleError::NotTheRequester));
+        change.step(Step::Cancel { by: id("mm1-ovh"), by_service_admin: true }, t0()).unwrap();
+        assert_eq!(change.state, State::Cancelled);
+        assert_eq!(change.unaccepted_from(), None, "the requester did not withdraw it");
+    }
+
+    #[test]
+    fn a_request_counts_as_unaccepted_from_its_end_or_its_expiry_unless_it_took_effect() {
+        let (change, _) = pending();
+        assert_eq!(change.unaccepted_from(), Some(change.expires_at), "pending: from its expiry");
+        let later = t0() + Duration::hours(1);
+        for step in [Step::Refuse { party: id("nn1-ovh") }, Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }] {
+            let mut closed = change.clone();
+            closed.step(step, later).unwrap();
+            assert_eq!(closed.unaccepted_from(), Some(later));
+        }
+        let mut done = change.clone();
+        done.step(Step::Accept { party: id("aa1-ovh") }, later).unwrap();
+        done.step(Step::Accept { party: id("nn1-ovh") }, later).unwrap();
+        done.step(Step::Complete, later).unwrap();
+        assert_eq!(done.unaccepted_from(), None);
+    }
+
+    #[test]
+    fn a_request_meets_an_obstacle_when_a_holder_moved_or_the_requester_lost_its_role() {
+        let (change, _) = pending();
+        let as_made = crate::domain::Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
+        assert_eq!(change.obstacle(&as_made), None);
+        let tech_moved = crate::domain::Contacts { tech: id("xx1-ovh"), ..as_made.clone() };
+        assert_eq!(change.obstacle(&tech_moved), Some(FailReason::HoldersChanged));
+        let new_admin = crate::domain::Contacts { admin: id("mm1-ovh"), ..as_made.clone() };
+        assert_eq!(change.obstacle(&new_admin), Some(FailReason::RequesterLostRole));
+    }
+
 }

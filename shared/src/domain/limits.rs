@@ -1,8 +1,114 @@
-//! SPEC §2 and §3: the limits that keep one person from flooding another with mail, or a
-//! request from growing without end.
+//! SPEC §2 and §3: the limits that keep one person from flooding another with mail, or from
+//! deciding for another. Each is kept per the one who pulls it, never on what others share: a
+//! limit one caller could trip for everyone would be a veto.
 
-use time::Duration;
+use std::net::IpAddr;
+
+use time::{Duration, OffsetDateTime};
+
+use super::AccountId;
 
 /// Requests from one requester to one new contact that ended unaccepted (cancelled by the
 /// requester, refused, expired) count against `UNACCEPTED_REQUEST_LIMIT` for this long.
 pub const UNACCEPTED_WINDOW: Duration = Duration::hours(24);
+
+/// Codes that matched no live token, per caller and per window, before that caller is told
+/// to wait (429 `too_many_attempts`). Tokens have 256 bits, so this is not what stops
+/// guessing; it stops a script from hammering, at the cost of one caller only.
+pub const WRONG_CODE_LIMIT: u32 = 10;
+pub const WRONG_CODE_WINDOW: Duration = Duration::minutes(15);
+
+/// Who tried a code: the signed-in account, or on the public page the source address that
+/// API Gateway (or the local server) saw. Every attempter has a budget of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Attempter {
+    Account(AccountId),
+    /// `None` when the entry point could not tell (never on API Gateway, which always
+    /// reports `sourceIp`): those share one budget.
+    Address(Option<IpAddr>),
+}
+
+impl Attempter {
+    /// A stable key for the stores: `account#aa1-ovh`, `ip#192.0.2.1`.
+    pub fn key(&self) -> String {
+        match self {
+            Attempter::Account(account) => format!("account#{account}"),
+            Attempter::Address(Some(ip)) => format!("ip#{ip}"),
+            Attempter::Address(None) => "ip#unknown".to_owned(),
+        }
+    }
+}
+
+/// The fixed window of [`WRONG_CODE_WINDOW`] that `now` falls in: `(start, end)`.
+pub fn attempt_window(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+    let width = WRONG_CODE_WINDOW.whole_seconds();
+    let start = now.unix_timestamp().div_euclid(width) * width;
+    let start = OffsetDateTime::from_unix_timestamp(start).expect("a window start near now is a valid time");
+    (start, start + WRONG_CODE_WINDOW)
+}
+
+/// Whether a caller who already tried `wrong` codes in the window ending at `window_end` may
+/// try again: `Err(seconds to wait)` once it reached [`WRONG_CODE_LIMIT`].
+pub fn may_attempt(wrong: u32, window_end: OffsetDateTime, now: OffsetDateTime) -> Result<(), u64> {
+    if wrong < WRONG_CODE_LIMIT { Ok(()) } else { Err(seconds_until(window_end, now)) }
+}
+
+/// Whether a requester may ask one more request of a new contact, given when each of its
+/// earlier requests to that contact counts as unaccepted (`ContactChange::unaccepted_from`):
+/// those whose moment falls within the last [`UNACCEPTED_WINDOW`] count, and at `limit` the
+/// answer is `Err(seconds until enough of them age out)`. Pending, done and failed requests
+/// do not count until (unless) they end unaccepted.
+pub fn may_ask(unaccepted_from: &[OffsetDateTime], limit: u32, now: OffsetDateTime) -> Result<(), u64> {
+    let mut counting: Vec<OffsetDateTime> = unaccepted_from.iter().copied().filter(|at| *at <= now && now < *at + UNACCEPTED_WINDOW).collect();
+    let limit = limit as usize;
+    if counting.len() < limit {
+        return Ok(());
+    }
+    counting.sort();
+    // Below the limit again once all but `limit - 1` of them have aged out.
+    let freeing = counting[counting.len() - limit];
+    Err(seconds_until(freeing + UNACCEPTED_WINDOW, now))
+}
+
+fn seconds_until(at: OffsetDateTime, now: OffsetDateTime) -> u64 {
+    ((at - now).as_seconds_f64().ceil() as u64).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+    }
+
+    #[test]
+    fn a_caller_may_try_until_it_reaches_the_limit_then_waits_for_the_window_to_end() {
+        let (start, end) = attempt_window(t0());
+        assert!(start <= t0() && t0() < end && end - start == WRONG_CODE_WINDOW);
+        assert_eq!(may_attempt(WRONG_CODE_LIMIT - 1, end, t0()), Ok(()));
+        assert_eq!(may_attempt(WRONG_CODE_LIMIT, end, t0()), Err((end - t0()).whole_seconds() as u64));
+    }
+
+    #[test]
+    fn attempters_have_budgets_of_their_own() {
+        let a = Attempter::Account(AccountId::parse("aa1-ovh").unwrap()).key();
+        let ip = Attempter::Address(Some("192.0.2.1".parse().unwrap())).key();
+        let other = Attempter::Address(Some("192.0.2.2".parse().unwrap())).key();
+        assert_eq!((a.as_str(), ip.as_str()), ("account#aa1-ovh", "ip#192.0.2.1"));
+        assert_ne!(ip, other);
+    }
+
+    #[test]
+    fn only_requests_that_ended_unaccepted_in_the_last_day_count() {
+        let now = t0();
+        let hour = Duration::hours(1);
+        // Three within the day: at the limit of 3, free again when the oldest ages out.
+        let three = [now - 20 * hour, now - 2 * hour, now - hour];
+        assert_eq!(may_ask(&three, 3, now), Err(4 * 3600));
+        assert_eq!(may_ask(&three, 4, now), Ok(()));
+        // Older than a day, or not yet ended (a pending request counts from its expiry): not counted.
+        let stale = [now - 25 * hour, now + hour, now - hour, now - 2 * hour];
+        assert_eq!(may_ask(&stale, 3, now), Ok(()));
+    }
+}

@@ -131,6 +131,13 @@ pub fn plan(contacts: &Contacts, requester: &AccountId, asks: &[(Role, AccountId
         .collect())
 }
 
+/// Whether `requester` may still ask to move `roles` to `to` on a service with `contacts`:
+/// the same table, read again when the change is about to take effect, so that authority is
+/// the holder's at that moment and not a memory of it (SPEC §3, `requester_lost_role`).
+pub fn entitled(contacts: &Contacts, requester: &AccountId, roles: &Roles, to: &AccountId) -> bool {
+    !contacts.roles_of(requester).is_empty() && roles.iter().all(|role| obligations(contacts, requester, role, to).is_ok())
+}
+
 /// A plan while roles are still being grouped into it.
 struct Draft {
     roles: Vec<Role>,
@@ -249,6 +256,17 @@ mod tests {
         assert_eq!(plans.len(), 2);
         let plans = plan(&contacts(), &id("aa1-ovh"), &[(Role::Tech, id("nn1-ovh")), (Role::Billing, id("mm1-ovh"))]).unwrap();
         assert_eq!(plans.len(), 2);
+    }
+
+    #[test]
+    fn an_admin_stays_entitled_while_it_is_admin_and_a_handover_while_its_giver_holds_the_role() {
+        let tech = Roles::new([Role::Tech]).unwrap();
+        assert!(entitled(&contacts(), &id("aa1-ovh"), &tech, &id("nn1-ovh")));
+        let deposed = Contacts { admin: id("mm1-ovh"), ..contacts() };
+        assert!(!entitled(&deposed, &id("aa1-ovh"), &tech, &id("nn1-ovh")), "no longer admin: no say over tech");
+        assert!(entitled(&deposed, &id("tt1-ovh"), &tech, &id("nn1-ovh")), "a handover needs only the role itself");
+        let moved = Contacts { tech: id("xx1-ovh"), ..contacts() };
+        assert!(!entitled(&moved, &id("tt1-ovh"), &tech, &id("nn1-ovh")));
     }
 
     #[test]

@@ -90,9 +90,9 @@ async fn handle(router: &Router, function: Function, account_claim: &str, reques
 pub fn api_request(request: Request, account_claim: &str) -> ApiRequest {
     let context = request.request_context_ref();
     let caller = caller(context, account_claim);
-    let stage = match context {
-        Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
-        _ => None,
+    let (stage, source) = match context {
+        Some(RequestContext::ApiGatewayV2(context)) => (context.stage.clone(), context.http.source_ip.as_deref().and_then(|ip| ip.parse().ok())),
+        _ => (None, None),
     };
     let raw_path = request.raw_http_path();
     let path = if raw_path.is_empty() { request.uri().path().to_owned() } else { without_stage(raw_path, stage.as_deref()).to_owned() };
@@ -104,7 +104,7 @@ pub fn api_request(request: Request, account_claim: &str) -> ApiRequest {
         Body::Binary(bytes) => Bytes::from(bytes),
         _ => Bytes::new(),
     };
-    ApiRequest { method: parts.method, path, query, headers: parts.headers, body, caller }
+    ApiRequest { method: parts.method, path, query, headers: parts.headers, body, caller, source }
 }
 
 /// Who API Gateway says is calling, from `requestContext.authorizer`:

@@ -23,7 +23,7 @@ pub(super) struct Texts {
     pub subject_failed: &'static str,
     pub lead_failed: &'static str,
     roles: [&'static str; 3],
-    reasons: [&'static str; 2],
+    reasons: [&'static str; 3],
 }
 
 impl Texts {
@@ -43,6 +43,7 @@ impl Texts {
         match reason {
             FailReason::HoldersChanged => self.reasons[0],
             FailReason::PaymentOverdue => self.reasons[1],
+            FailReason::RequesterLostRole => self.reasons[2],
         }
     }
 }
@@ -62,11 +63,11 @@ const EN: Texts = Texts {
     subject_refused: "Contact change refused for {service}",
     lead_refused: "The request was refused: nothing changed.",
     subject_cancelled: "Contact change cancelled for {service}",
-    lead_cancelled: "The requester cancelled the request: nothing changed.",
+    lead_cancelled: "The request was cancelled: nothing changed.",
     subject_failed: "Contact change failed for {service}",
     lead_failed: "Every party accepted, but the change could not take effect: {reason}. Nothing changed.",
     roles: ["administrator", "technical", "billing"],
-    reasons: ["the service's contacts changed in the meantime", "a billing contact is not in good standing with its payments"],
+    reasons: ["the service's contacts changed in the meantime", "a billing contact is not in good standing with its payments", "the requester no longer holds the role that allowed it to ask"],
 };
 
 const IT: Texts = Texts {
@@ -84,11 +85,11 @@ const IT: Texts = Texts {
     subject_refused: "Modifica dei contatti rifiutata per {service}",
     lead_refused: "La richiesta è stata rifiutata: non è cambiato nulla.",
     subject_cancelled: "Modifica dei contatti annullata per {service}",
-    lead_cancelled: "Il richiedente ha annullato la richiesta: non è cambiato nulla.",
+    lead_cancelled: "La richiesta è stata annullata: non è cambiato nulla.",
     subject_failed: "Modifica dei contatti non riuscita per {service}",
     lead_failed: "Tutti i contatti hanno accettato, ma la modifica non è stata possibile: {reason}. Non è cambiato nulla.",
     roles: ["amministratore", "tecnico", "di fatturazione"],
-    reasons: ["i contatti del servizio sono cambiati nel frattempo", "un contatto di fatturazione non è in regola con i pagamenti"],
+    reasons: ["i contatti del servizio sono cambiati nel frattempo", "un contatto di fatturazione non è in regola con i pagamenti", "il richiedente non ha più il ruolo che gli permetteva di chiederla"],
 };
 
 const FR: Texts = Texts {
@@ -106,9 +107,9 @@ const FR: Texts = Texts {
     subject_refused: "Changement de contacts refusé pour {service}",
     lead_refused: "La demande a été refusée : rien n'a changé.",
     subject_cancelled: "Changement de contacts annulé pour {service}",
-    lead_cancelled: "Le demandeur a annulé la demande : rien n'a changé.",
+    lead_cancelled: "La demande a été annulée : rien n'a changé.",
     subject_failed: "Échec du changement de contacts pour {service}",
     lead_failed: "Toutes les parties ont accepté, mais le changement n'a pas pu avoir lieu : {reason}. Rien n'a changé.",
     roles: ["administrateur", "technique", "de facturation"],
-    reasons: ["les contacts du service ont changé entre-temps", "un contact de facturation n'est pas à jour de ses paiements"],
+    reasons: ["les contacts du service ont changé entre-temps", "un contact de facturation n'est pas à jour de ses paiements", "le demandeur n'a plus le rôle qui lui permettait de la demander"],
 };

@@ -33,6 +33,10 @@ pub fn service_pk(name: &ServiceName) -> String {
 pub fn request_pk(id: RequestId) -> String {
     format!("REQUEST#{id}")
 }
+/// One partition per attempter (`Attempter::key`), one item per window.
+pub fn attempts_pk(attempter: &str) -> String {
+    format!("ATTEMPTS#{attempter}")
+}
 
 pub const PROFILE_SK: &str = "PROFILE";
 pub const SERVICE_SK: &str = "SERVICE";
@@ -42,6 +46,7 @@ pub const MEMBERSHIP_PREFIX: &str = "SERVICE#";
 pub const COPY_PREFIX: &str = "REQUEST#";
 pub const LOCK_PREFIX: &str = "LOCK#";
 pub const TOKEN_PREFIX: &str = "TOKEN#";
+pub const UNACCEPTED_PREFIX: &str = "UNACCEPTED#";
 
 pub fn lock_sk(role: Role) -> String {
     format!("{LOCK_PREFIX}{role}")
@@ -54,6 +59,13 @@ pub fn membership_sk(name: &ServiceName) -> String {
 }
 pub fn copy_sk(id: RequestId) -> String {
     format!("{COPY_PREFIX}{id}")
+}
+/// Under the requester's partition: `UNACCEPTED#{to}#` starts every record towards `to`.
+pub fn unaccepted_prefix(to: &AccountId) -> String {
+    format!("{UNACCEPTED_PREFIX}{to}#")
+}
+pub fn window_sk(start: OffsetDateTime) -> String {
+    format!("WINDOW#{}", millis(start))
 }
 
 pub fn key(pk: String, sk: impl Into<String>) -> Item {
@@ -80,6 +92,12 @@ pub fn token_key(id: RequestId, account: &AccountId) -> Item {
 }
 pub fn copy_key(account: &AccountId, id: RequestId) -> Item {
     key(account_pk(account), copy_sk(id))
+}
+pub fn unaccepted_key(change: &ContactChange) -> Item {
+    key(account_pk(&change.requested_by), format!("{}{}", unaccepted_prefix(&change.to), change.id))
+}
+pub fn attempts_key(attempter: &str, window_start: OffsetDateTime) -> Item {
+    key(attempts_pk(attempter), window_sk(window_start))
 }
 
 // ---- attribute helpers -------------------------------------------------------------------------
@@ -202,6 +220,8 @@ pub fn lock_item(service: &ServiceName, lock: &Lock) -> Item {
     item.insert("type".into(), s("lock"));
     item.insert("role".into(), s(lock.role.as_str()));
     item.insert("request".into(), s(lock.request.to_string()));
+    item.insert("requested_by".into(), s(lock.requested_by.as_str()));
+    item.insert("to".into(), s(lock.to.as_str()));
     // Milliseconds, for exact conditions (`expires_ms <= :now_ms`); `ttl` is only for cleanup.
     item.insert("expires_ms".into(), n(millis(lock.expires_at)));
     item.insert(TTL.into(), n(ttl_seconds(lock.expires_at)));
@@ -214,6 +234,8 @@ pub fn lock_from(item: &Item) -> Result<Lock, StoreError> {
     Ok(Lock {
         role: parse(W, "role", Role::parse(get_s(item, W, "role")?))?,
         request: parse(W, "request", RequestId::parse(get_s(item, W, "request")?))?,
+        requested_by: parse(W, "requested_by", AccountId::parse(get_s(item, W, "requested_by")?))?,
+        to: parse(W, "to", AccountId::parse(get_s(item, W, "to")?))?,
         expires_at: parse(W, "expires_ms", OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires_ms) * 1_000_000))?,
     })
 }
@@ -244,8 +266,6 @@ struct RequestDoc {
     history: Vec<HistoryEntry>,
     #[serde(with = "time::serde::rfc3339::option")]
     last_resent_at: Option<OffsetDateTime>,
-    #[serde(default)]
-    wrong_codes: u32,
     version: u64,
 }
 
@@ -273,7 +293,6 @@ fn request_doc(change: &ContactChange) -> Result<String, StoreError> {
         reason: change.reason,
         history: change.history.clone(),
         last_resent_at: change.last_resent_at,
-        wrong_codes: change.wrong_codes,
         version: change.version,
     };
     serde_json::to_string(&doc).map_err(|e| StoreError::Failed(format!("cannot write a request: {e}")))
@@ -284,6 +303,8 @@ fn put_request_attributes(item: &mut Item, kind: &str, change: &ContactChange, d
     item.insert("service".into(), s(change.service.as_str()));
     item.insert("state".into(), s(change.state.as_str()));
     item.insert("version".into(), n(change.version));
+    // For the expiry condition of every save (`DynamoStore::save`).
+    item.insert("expires_ms".into(), n(millis(change.expires_at)));
     item.insert("doc".into(), s(doc));
 }
 
@@ -328,9 +349,26 @@ pub fn request_from(item: &Item) -> Result<ContactChange, StoreError> {
         reason: doc.reason,
         history: doc.history,
         last_resent_at: doc.last_resent_at,
-        wrong_codes: doc.wrong_codes,
         version,
     })
+}
+
+// ---- limits --------------------------------------------------------------------------------------
+
+/// "This request counts as unaccepted from `at`" (`ContactChange::unaccepted_from`), kept a
+/// day past that moment, when it stops counting.
+pub fn unaccepted_item(change: &ContactChange, at: OffsetDateTime) -> Item {
+    let mut item = unaccepted_key(change);
+    item.insert("type".into(), s("unaccepted"));
+    item.insert("at_ms".into(), n(millis(at)));
+    item.insert(TTL.into(), n(ttl_seconds(at + crate::domain::limits::UNACCEPTED_WINDOW)));
+    item
+}
+
+pub fn unaccepted_from(item: &Item) -> Result<OffsetDateTime, StoreError> {
+    const W: &str = "unaccepted";
+    let at_ms: i64 = get_n(item, W, "at_ms")?;
+    parse(W, "at_ms", OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000))
 }
 
 // ---- tokens --------------------------------------------------------------------------------------

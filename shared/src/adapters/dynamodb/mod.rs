@@ -24,7 +24,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ConsumedCapacity, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue};
 use time::OffsetDateTime;
 
-use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName};
+use crate::domain::lifecycle::FailReason;
+use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName, State};
 use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ServiceRecord, Store, StoreError, SystemClock};
 use errors::{build_error, classify, is_transient_code};
 use items::{Item, n, s};
@@ -403,8 +404,11 @@ impl Store for DynamoStore {
                 tx.put(copy, None, Purpose::Copy)?;
             }
             write_tokens(&mut tx, change, true)?;
+            if let Some(at) = change.unaccepted_from() {
+                tx.put(items::unaccepted_item(change, at), None, Purpose::Unaccepted)?;
+            }
             for role in change.roles.iter() {
-                let lock = Lock { role, request: change.id, expires_at: change.expires_at };
+                let lock = Lock::of(change, role);
                 // An expired lock blocks nothing, whether or not TTL has deleted it yet.
                 let cond = Cond::new("attribute_not_exists(#pk) OR #expires <= :now")
                     .name("#pk", items::PK)
@@ -470,7 +474,8 @@ impl Store for DynamoStore {
         Ok(Page { items: changes, more })
     }
 
-    /// One transaction: the request on the condition that its version is the one read, its
+    /// One transaction: the request on the condition that its version is the one read (and,
+    /// unless this save ends it as expired, that it is not pending past its expiry), its
     /// copies, its token items, and the effect's writes. `Apply` first reads the service
     /// (one GetItem) to write the new contacts into every member's membership item.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
@@ -480,12 +485,27 @@ impl Store for DynamoStore {
         let mut service: Option<Option<Service>> = None;
         for _ in 0..REBUILDS {
             let mut tx = Tx::new(&self.table);
-            let cond = Cond::new("#version = :read").name("#version", "version").value(":read", n(read_version));
+            let mut cond = Cond::new("#version = :read").name("#version", "version").value(":read", n(read_version));
+            if change.state != State::Expired {
+                cond = Cond::new("#version = :read AND (#state <> :pending OR #expires > :now)")
+                    .name("#version", "version")
+                    .name("#state", "state")
+                    .name("#expires", "expires_ms")
+                    .value(":read", n(read_version))
+                    .value(":pending", items::s(State::Pending.as_str()))
+                    .value(":now", n(items::millis(self.clock.now())));
+            }
             tx.put(request.clone(), Some(cond), Purpose::Request)?;
             for copy in &copies {
                 tx.put(copy.clone(), None, Purpose::Copy)?;
             }
             write_tokens(&mut tx, change, false)?;
+            if effect != Effect::Nothing {
+                match change.unaccepted_from() {
+                    Some(at) => tx.put(items::unaccepted_item(change, at), None, Purpose::Unaccepted)?,
+                    None => tx.delete(items::unaccepted_key(change), None, Purpose::Unaccepted)?,
+                }
+            }
             match &effect {
                 Effect::Nothing => {}
                 Effect::ReleaseLocks => Self::release_locks(&mut tx, change, &foreign_locks)?,
@@ -496,6 +516,11 @@ impl Store for DynamoStore {
                     match service.as_ref().expect("read above") {
                         None => tx.check(items::service_key(&change.service), Cond::new("attribute_exists(#pk)").name("#pk", items::PK), Purpose::Service)?,
                         Some(old) => {
+                            match change.obstacle(&old.contacts) {
+                                Some(FailReason::RequesterLostRole) => return Err(StoreError::RequesterLostRole),
+                                Some(_) => return Err(StoreError::HoldersChanged),
+                                None => {}
+                            }
                             let mut new = old.clone();
                             for role in change.roles.iter() {
                                 new.contacts.set(role, change.to.clone());
@@ -529,9 +554,10 @@ impl Store for DynamoStore {
                 Err(Err(error)) => return Err(error),
                 Err(Ok(reasons)) => reasons,
             };
-            // In the embedded store's order: the version, the holders, the standing.
-            if reasons.iter().any(|r| r.purpose == Purpose::Request && r.condition_failed()) {
-                return Err(StoreError::Stale);
+            // In the embedded store's order: the version, the expiry, the holders, the standing.
+            if let Some(reason) = reasons.iter().find(|r| r.purpose == Purpose::Request && r.condition_failed()) {
+                let still_as_read = reason.item.as_ref().and_then(|item| item.get("version")).and_then(|v| v.as_n().ok()).is_some_and(|v| *v == read_version.to_string());
+                return Err(if still_as_read { StoreError::Expired } else { StoreError::Stale });
             }
             let mut rebuild = false;
             if let Some(reason) = reasons.iter().find(|r| r.purpose == Purpose::Service && r.condition_failed()) {
@@ -539,12 +565,14 @@ impl Store for DynamoStore {
                     Some(item) => Some(items::service_from(item)?),
                     None => self.read_service(&change.service).await?,
                 };
-                match current {
-                    Some(current) if change.roles.iter().all(|role| current.contacts.holder(role) == &change.from) => {
-                        // Only a role this request does not move changed: write over that.
-                        service = Some(Some(current));
+                match current.as_ref().map(|current| change.obstacle(&current.contacts)) {
+                    Some(None) => {
+                        // Only a role this request does not move changed, and the requester
+                        // still has its say: write over that.
+                        service = Some(current);
                         rebuild = true;
                     }
+                    Some(Some(FailReason::RequesterLostRole)) => return Err(StoreError::RequesterLostRole),
                     _ => return Err(StoreError::HoldersChanged),
                 }
             }
@@ -570,6 +598,41 @@ impl Store for DynamoStore {
             return Err(cancelled_otherwise("save", &reasons, StoreError::Stale));
         }
         Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned()))
+    }
+
+    /// One Query on the requester's partition: its records towards `to`.
+    async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
+        let prefix = items::unaccepted_prefix(to);
+        let found = self.query(items::account_pk(requester), Some(&prefix), None, true, usize::MAX).await?;
+        found.iter().map(items::unaccepted_from).collect()
+    }
+
+    async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
+        let Some(item) = self.get(items::attempts_key(attempter, window_start)).await? else { return Ok(0) };
+        Ok(item.get("count").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// One UpdateItem: `ADD count 1`, the item gone (by TTL) with its window.
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<(), StoreError> {
+        self.count("UpdateItem");
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::attempts_key(attempter, window_start)))
+            .update_expression("ADD #count :one SET #type = :type, #ttl = :ttl")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_names("#ttl", items::TTL)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":type", s("attempts"))
+            .expression_attribute_values(":ttl", n(items::ttl_seconds(window_end)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| classify("UpdateItem", &e))?;
+        self.consumed(output.consumed_capacity());
+        Ok(())
     }
 }
 

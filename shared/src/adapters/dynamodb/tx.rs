@@ -20,6 +20,8 @@ pub enum Purpose {
     Service,
     Standing(AccountId),
     Membership,
+    /// The record of when a request counts as unaccepted.
+    Unaccepted,
 }
 
 type Names = HashMap<String, String>;

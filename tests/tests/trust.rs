@@ -1,0 +1,245 @@
+//! SPEC §2-§3, issue "trust": nobody without a say may veto, complete or flood a change.
+//! - wrong codes are limited per caller, never per request: a bystander cannot lock a party out;
+//! - authority is checked again when the change takes effect (`requester_lost_role`), and the
+//!   service's current admin may cancel any pending request on it;
+//! - resends are bounded, and so are the requests that end unaccepted towards one new contact.
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use integration_tests::{Backend, TestApp, on_every_backend};
+use serde_json::json;
+use shared::api::Caller;
+use shared::domain::limits::{WRONG_CODE_LIMIT, WRONG_CODE_WINDOW};
+use time::Duration;
+
+on_every_backend!(
+    a_bystander_who_knows_the_id_cannot_lock_the_parties_out,
+    wrong_codes_on_the_page_are_counted_per_source_address,
+    a_caller_at_its_limit_may_try_again_once_the_window_has_passed,
+    a_change_asked_by_an_admin_who_was_deposed_meanwhile_fails_and_changes_nothing,
+    a_handover_still_takes_effect_when_only_the_admin_changed,
+    the_services_current_admin_may_cancel_any_pending_request_on_it,
+    resends_stop_at_the_limit,
+    requests_that_end_unaccepted_towards_one_contact_are_limited_per_day,
+    pending_and_done_requests_never_count_against_the_limit,
+);
+
+fn form(token: &str) -> Bytes {
+    Bytes::from(format!("token={token}&decision=accept"))
+}
+
+fn ip(text: &str) -> Option<IpAddr> {
+    Some(text.parse().unwrap())
+}
+
+/// A wrong code: 43 characters of the token alphabet that no live token is.
+fn guess(n: u32) -> String {
+    format!("{n:0>43}")
+}
+
+async fn a_bystander_who_knows_the_id_cannot_lock_the_parties_out(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    // Teo, the tech being replaced, is only informed, but knows the id from his mail.
+    for n in 0..WRONG_CODE_LIMIT {
+        let wrong = app.accept(&id, "tt1-ovh", &guess(n)).await;
+        assert_eq!((wrong.status, wrong.code().as_str()), (StatusCode::FORBIDDEN, "token_mismatch"), "attempt {n}");
+    }
+    let limited = app.refuse(&id, "tt1-ovh", &guess(99)).await;
+    assert_eq!((limited.status, limited.code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"));
+    let retry: i64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=WRONG_CODE_WINDOW.whole_seconds()).contains(&retry), "{retry}");
+    // The same through the page, from his address.
+    for n in 0..=WRONG_CODE_LIMIT {
+        app.call_from(Method::POST, &format!("/confirm/{id}"), Caller::Anonymous, form(&guess(n)), ip("198.51.100.7")).await;
+    }
+    // The parties' own live tokens work as if nothing happened.
+    assert_eq!(app.request(&id, "aa1-ovh").await["state"], "pending");
+    let ada = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &ada).await.status, StatusCode::OK);
+    let ned = app.token_of("nn1-ovh", &id).await;
+    let page = app.call_from(Method::POST, &format!("/confirm/{id}"), Caller::Anonymous, form(&ned), ip("203.0.113.9")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "nn1-ovh");
+}
+
+async fn wrong_codes_on_the_page_are_counted_per_source_address(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let path = format!("/confirm/{id}");
+    for n in 0..WRONG_CODE_LIMIT {
+        let wrong = app.call_from(Method::POST, &path, Caller::Anonymous, form(&guess(n)), ip("198.51.100.7")).await;
+        assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+        assert!(wrong.text().contains("did not match"));
+    }
+    let limited = app.call_from(Method::POST, &path, Caller::Anonymous, form(&guess(0)), ip("198.51.100.7")).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.header("retry-after").is_some());
+    assert!(limited.header("content-type").unwrap().starts_with("text/html"), "the page answers as a page");
+    // Another address, and a signed-in caller, each have a budget of their own.
+    let other = app.call_from(Method::POST, &path, Caller::Anonymous, form(&guess(0)), ip("2001:db8::1")).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.accept(&id, "aa1-ovh", &guess(0)).await.code(), "token_mismatch");
+    // Even the limited address: a party's live token is checked only after the limit, so it
+    // is refused too (the limit stops hammering); the party uses another device or waits.
+    let ada = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.call_from(Method::POST, &path, Caller::Anonymous, form(&ada), ip("198.51.100.7")).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.call_from(Method::POST, &path, Caller::Anonymous, form(&ada), ip("192.0.2.44")).await.status, StatusCode::SEE_OTHER);
+}
+
+async fn a_caller_at_its_limit_may_try_again_once_the_window_has_passed(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    for n in 0..WRONG_CODE_LIMIT {
+        app.accept(&id, "nn1-ovh", &guess(n)).await;
+    }
+    let limited = app.accept(&id, "nn1-ovh", &guess(0)).await;
+    assert_eq!(limited.code(), "too_many_attempts");
+    let retry: i64 = limited.header("retry-after").unwrap().parse().unwrap();
+    app.clock.advance(Duration::seconds(retry));
+    let ned = app.token_of("nn1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "nn1-ovh", &ned).await.status, StatusCode::OK);
+}
+
+async fn a_change_asked_by_an_admin_who_was_deposed_meanwhile_fails_and_changes_nothing(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    // The provider makes Mia the admin: Ada has no say over the tech contact any more.
+    let upsert = app.provider_put("/internal/services/example.com", json!({"admin": "mm1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"})).await;
+    assert_eq!(upsert.status, StatusCode::OK, "{}", upsert.text());
+    assert_eq!(
+        upsert.json()["pending_changes"],
+        json!([{"request": id, "role": "tech", "from": "tt1-ovh", "to": "tt1-ovh", "reason": "requester_lost_role"}]),
+        "the upsert names the request it overtakes"
+    );
+    for party in ["aa1-ovh", "nn1-ovh"] {
+        let token = app.token_of(party, &id).await;
+        assert_eq!(app.accept(&id, party, &token).await.status, StatusCode::OK);
+    }
+    let request = app.request(&id, "nn1-ovh").await;
+    assert_eq!((request["state"].as_str(), request["reason"].as_str()), (Some("failed"), Some("requester_lost_role")));
+    assert_eq!(app.contacts("example.com", "mm1-ovh").await, json!({"admin": "mm1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"}));
+    for party in ["aa1-ovh", "nn1-ovh"] {
+        let last = app.mails_to(party).await.pop().unwrap();
+        assert!(last.subject.contains("failed") && last.text.contains("no longer holds the role"), "{party}: {}", last.text);
+    }
+    assert_eq!(app.get("/v1/services/example.com", "mm1-ovh").await.json()["pending"], json!([]), "the lock went with it");
+}
+
+async fn a_handover_still_takes_effect_when_only_the_admin_changed(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "tt1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let upsert = app.provider_put("/internal/services/example.com", json!({"admin": "mm1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"})).await;
+    assert_eq!(upsert.json()["pending_changes"], json!([]), "the tech's own role entitles a handover: {}", upsert.text());
+    for party in ["tt1-ovh", "nn1-ovh"] {
+        let token = app.token_of(party, &id).await;
+        app.accept(&id, party, &token).await;
+    }
+    assert_eq!(app.request(&id, "nn1-ovh").await["state"], "done");
+    assert_eq!(app.contacts("example.com", "mm1-ovh").await["tech"], "nn1-ovh");
+}
+
+async fn the_services_current_admin_may_cancel_any_pending_request_on_it(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    // Teo hands his tech role to Ned; Bea (billing) may not cancel it, Ada (admin) may.
+    let id = app.ask_ok("example.com", "tt1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let path = format!("/v1/contact-changes/{id}/cancel");
+    let refused = app.post(&path, "bb1-ovh", json!({})).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    let cancelled = app.post(&path, "aa1-ovh", json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text());
+    let request = cancelled.json();
+    assert_eq!(request["state"], "cancelled");
+    assert!(request["history"].as_array().unwrap().iter().any(|h| h["event"] == "cancelled" && h["by"] == "aa1-ovh"));
+    for (told, word) in [("tt1-ovh", "annullata"), ("nn1-ovh", "cancelled")] {
+        assert!(app.mails_to(told).await.last().unwrap().subject.contains(word), "{told}");
+    }
+    // A deposed admin loses that power with the role; the new one has it.
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "billing": "nn1-ovh" })).await;
+    app.provider_put("/internal/services/example.com", json!({"admin": "mm1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"})).await;
+    let by_new_admin = app.post(&format!("/v1/contact-changes/{id}/cancel"), "mm1-ovh", json!({})).await;
+    assert_eq!(by_new_admin.status, StatusCode::OK, "{}", by_new_admin.text());
+}
+
+async fn resends_stop_at_the_limit(backend: Backend) {
+    let app = TestApp::seeded_with(backend, |c| {
+        c.resend_cooldown = Duration::seconds(60);
+        c.resend_limit = 2;
+    })
+    .await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let path = format!("/v1/contact-changes/{id}/resend");
+    for _ in 0..2 {
+        assert_eq!(app.post(&path, "nn1-ovh", json!({})).await.status, StatusCode::ACCEPTED);
+        app.clock.advance(Duration::seconds(60));
+    }
+    let mails = app.mails().await.len();
+    let limited = app.post(&path, "aa1-ovh", json!({})).await;
+    assert_eq!((limited.status, limited.code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "resend_limit"));
+    let retry: i64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry > 6 * 86_400, "until the request ends: {retry}");
+    assert_eq!(app.mails().await.len(), mails, "nothing more was mailed");
+    // The latest tokens still work.
+    for party in ["aa1-ovh", "nn1-ovh"] {
+        let token = app.token_of(party, &id).await;
+        assert_eq!(app.accept(&id, party, &token).await.status, StatusCode::OK);
+    }
+}
+
+async fn requests_that_end_unaccepted_towards_one_contact_are_limited_per_day(backend: Backend) {
+    let app = TestApp::seeded_with(backend, |c| c.token_ttl = Duration::hours(2)).await;
+    let ask = || app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" }));
+    // Cancelled by the requester, refused by the new contact, expired: three that count.
+    let first = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    app.post(&format!("/v1/contact-changes/{first}/cancel"), "aa1-ovh", json!({})).await;
+    let second = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let token = app.token_of("nn1-ovh", &second).await;
+    assert_eq!(app.refuse(&second, "nn1-ovh", &token).await.status, StatusCode::OK);
+    app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    app.clock.advance(Duration::hours(2));
+    // Nobody read the third since it expired: it counts all the same.
+    let mails_to_ned = app.mails_to("nn1-ovh").await.len();
+    let limited = ask().await;
+    assert_eq!((limited.status, limited.code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"), "{}", limited.text());
+    let retry: i64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert_eq!(retry, Duration::hours(22).whole_seconds(), "until the cancelled one is a day old");
+    assert_eq!(app.mails_to("nn1-ovh").await.len(), mails_to_ned, "Ned was not mailed again");
+    // Another new contact is not concerned; the requester itself never is.
+    app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "mm1-ovh" })).await;
+    app.ask_ok("example.com", "aa1-ovh", json!({ "billing": "aa1-ovh" })).await;
+    // A day after the first two ended, Ned may be asked again (Mia's request has expired by then).
+    app.clock.advance(Duration::hours(22));
+    assert_eq!(ask().await.status, StatusCode::CREATED);
+}
+
+async fn pending_and_done_requests_never_count_against_the_limit(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    // An admin cancelling a handover someone else asked does not count against that someone.
+    for _ in 0..3 {
+        let teo = app.ask_ok("example.com", "tt1-ovh", json!({ "tech": "nn1-ovh" })).await;
+        assert_eq!(app.post(&format!("/v1/contact-changes/{teo}/cancel"), "aa1-ovh", json!({})).await.status, StatusCode::OK);
+    }
+    let teo = app.ask("example.com", "tt1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    assert_eq!(teo.status, StatusCode::CREATED, "{}", teo.text());
+    let teo = teo.json()["requests"][0]["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/v1/contact-changes/{teo}/cancel"), "tt1-ovh", json!({})).await;
+
+    // Four services handed to Ned at once: all pending, none counted.
+    let services: Vec<_> = (1..=4).map(|n| json!({"name": format!("s{n}.example.com"), "admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"})).collect();
+    app.load(&json!({ "services": services })).await;
+    let mut ids = Vec::new();
+    for n in 1..=4 {
+        ids.push(app.ask_ok(&format!("s{n}.example.com"), "aa1-ovh", json!({ "tech": "nn1-ovh" })).await);
+    }
+    // Two take effect: done does not count either.
+    for id in &ids[..2] {
+        for party in ["aa1-ovh", "nn1-ovh"] {
+            let token = app.token_of(party, id).await;
+            app.accept(id, party, &token).await;
+        }
+        assert_eq!(app.request(id, "aa1-ovh").await["state"], "done");
+    }
+    assert_eq!(app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await.status, StatusCode::CREATED);
+}
