@@ -163,12 +163,14 @@ async function summary(page) {
   return page.$$eval('dl dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent ?? ''])));
 }
 
-/** Clicks a button of the form and waits for the POST's page; returns its response. */
+/** Clicks a button of the form and waits for the page it leads to; returns the POST's response. */
 async function submit(page, label) {
   const [response] = await Promise.all([
     page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.startsWith('/confirm/')),
     page.getByRole('button', { name: label }).click(),
   ]);
+  // An answer that worked redirects (303) to its outcome's page: wait for that document.
+  if (response.status() === 303) await page.waitForURL((url) => url.searchParams.has('answered'));
   await page.waitForLoadState('load');
   return response;
 }
@@ -251,9 +253,17 @@ test("Ada's link shows the request, fills the code from the fragment and wipes i
     await page.fill('#token', token);
 
     const result = await submit(page, 'Accept');
-    assert.equal(result.status(), 200);
+    // Post/Redirect/Get: the answer is a 303 to the outcome's own page.
+    assert.equal(result.status(), 303);
     await assertPageHeaders(result, 'POST /confirm (accept)');
+    assert.equal(page.url(), `${base}/confirm/${first}?answered=accept`);
     assert.match(await page.locator('body').innerText(), /your acceptance is recorded/i);
+    // A reload shows the outcome again and posts nothing.
+    let posts = 0;
+    page.on('request', (r) => { if (r.method() === 'POST') posts += 1; });
+    await page.reload();
+    assert.match(await page.locator('body').innerText(), /your acceptance is recorded/i);
+    assert.equal(posts, 0, 'the reload posted the form again');
     assertNoProblems(problems, "Ada's page");
   } finally {
     await close();
@@ -271,7 +281,7 @@ test("Ned accepts in the browser: the change takes effect", async () => {
     await page.goto(await linkFor('ned@example.com', first));
     assert.equal((await summary(page)).Awaiting, 'Ned Newcomer (ne4000-ovh)', 'Ada has accepted already');
     const result = await submit(page, 'Accept');
-    assert.equal(result.status(), 200);
+    assert.equal(result.status(), 303);
     assert.match(await page.locator('body').innerText(), /every party accepted and the change has taken effect/i);
     assert.equal((await summary(page)).State, 'done');
     assertNoProblems(problems, "Ned's page");
@@ -310,8 +320,8 @@ test('a wrong code is refused with 403 and says it did not match; then Ned refus
     await page.goto(link);
     assert.equal((await summary(page)).Roles, 'billing');
     const result = await submit(page, 'Refuse');
-    assert.equal(result.status(), 200);
-    assert.match(await page.locator('body').innerText(), /your refusal is recorded/i);
+    assert.equal(result.status(), 303);
+    assert.match(await page.locator('body').innerText(), /refused: it is closed and nothing changed/i);
     assertNoProblems(problems, "Ned's refusal");
   } finally {
     await close();

@@ -84,7 +84,7 @@ async fn an_upsert_that_moves_a_pending_role_names_the_request_which_then_fails(
     // Provisioning gives the tech role to Mia while Ada's request for Ned is pending.
     let moved = app.provider_put("/internal/services/example.com", json!({"admin": "aa1-ovh", "tech": "mm1-ovh", "billing": "bb1-ovh"})).await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.text());
-    assert_eq!(moved.json()["pending_changes"], json!([{"request": id, "role": "tech", "from": "tt1-ovh", "to": "mm1-ovh"}]));
+    assert_eq!(moved.json()["pending_changes"], json!([{"request": id, "role": "tech", "from": "tt1-ovh", "to": "mm1-ovh", "reason": "holders_changed"}]));
 
     for party in ["aa1-ovh", "nn1-ovh"] {
         let token = app.token_of(party, &id).await;

@@ -54,6 +54,10 @@ on_every_store!(
     update_profile_changes_an_existing_account_and_of_a_missing_one_is_none,
     accounts_returns_those_that_exist_even_beyond_one_batch,
     memberships_stay_in_step_when_apply_races_changes_of_the_other_roles,
+    apply_fails_with_requester_lost_role_and_changes_nothing_when_the_admin_changed,
+    a_save_that_acts_on_a_pending_request_past_its_expiry_is_refused_but_its_expiry_is_saved,
+    the_record_of_unaccepted_requests_follows_each_save,
+    wrong_attempts_are_counted_per_attempter_and_per_window,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +74,7 @@ struct Subject {
 async fn subject(kind: Kind) -> Subject {
     let clock = Arc::new(ManualClock::new());
     let store: Arc<dyn Store> = match kind {
-        Kind::Memory => Arc::new(MemoryStore::new()),
+        Kind::Memory => Arc::new(MemoryStore::new().with_clock(clock.clone())),
         Kind::Dynamo => dynamo_store(&unique_tag(), clock.clone()).await,
     };
     let subject = Subject { store, clock };
@@ -272,6 +276,78 @@ async fn apply_fails_with_holders_changed_and_changes_nothing_when_a_role_change
     assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, change.id.to_string())], "its lock still holds");
     assert_eq!(services_of(&s, "nn1-ovh").await, vec![]);
     assert_eq!(services_of(&s, "mm1-ovh").await, vec![elsewhere]);
+}
+
+async fn apply_fails_with_requester_lost_role_and_changes_nothing_when_the_admin_changed(kind: Kind) {
+    let s = subject(kind).await;
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+    let new_admin = service("example.com", "mm1-ovh", "tt1-ovh", "bb1-ovh");
+    s.store.put_service(&new_admin).await.unwrap();
+
+    assert_eq!(s.store.save(&completed(&change, s.clock.now()), apply(&[])).await, Err(StoreError::RequesterLostRole));
+
+    assert_eq!(contacts_of(&s, "example.com").await, new_admin.contacts);
+    assert_eq!(s.store.request(change.id).await.unwrap(), Some(change.clone()), "the request is as it was");
+    assert_eq!(services_of(&s, "nn1-ovh").await, vec![]);
+}
+
+async fn a_save_that_acts_on_a_pending_request_past_its_expiry_is_refused_but_its_expiry_is_saved(kind: Kind) {
+    let s = subject(kind).await;
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+    // The app read it (and stepped it) just before the expiry; the write arrives just after.
+    let accepted = stepped(&change, Step::Accept { party: id("aa1-ovh") }, change.expires_at - Duration::milliseconds(1));
+    s.clock.advance(TTL);
+    assert_eq!(s.store.save(&accepted, Effect::Nothing).await, Err(StoreError::Expired));
+    assert_eq!(s.store.request(change.id).await.unwrap().unwrap().version, change.version, "nothing was written");
+    let mut expired = change.clone();
+    assert!(expired.observe(s.clock.now()));
+    expired.version += 1;
+    s.store.save(&expired, Effect::ReleaseLocks).await.unwrap();
+    let stored = s.store.request(change.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, State::Expired);
+    // A closed request still takes its mail records after its expiry.
+    let mailed = stepped(&stored, Step::Mailed { to: id("aa1-ovh") }, s.clock.now());
+    s.store.save(&mailed, Effect::Nothing).await.unwrap();
+}
+
+async fn the_record_of_unaccepted_requests_follows_each_save(kind: Kind) {
+    let s = subject(kind).await;
+    let (ada, ned) = (id("aa1-ovh"), id("nn1-ovh"));
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    let myself = open(&s, "example.com", &[Role::Billing], "bb1-ovh", "aa1-ovh", "aa1-ovh");
+    s.store.create(&[change.clone(), myself.clone()], s.clock.now()).await.unwrap();
+    assert_eq!(s.store.unaccepted(&ada, &ned).await.unwrap(), vec![change.expires_at], "a pending request counts from its expiry");
+    assert_eq!(s.store.unaccepted(&ada, &ada).await.unwrap(), Vec::<OffsetDateTime>::new(), "asking oneself never counts");
+
+    s.clock.advance(Duration::hours(1));
+    let cancelled = stepped(&change, Step::Cancel { by: ada.clone(), by_service_admin: false }, s.clock.now());
+    s.store.save(&cancelled, Effect::ReleaseLocks).await.unwrap();
+    assert_eq!(s.store.unaccepted(&ada, &ned).await.unwrap(), vec![s.clock.now()], "from its cancellation");
+
+    let other = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&other), s.clock.now()).await.unwrap();
+    s.store.save(&completed(&other, s.clock.now()), apply(&[])).await.unwrap();
+    assert_eq!(s.store.unaccepted(&ada, &ned).await.unwrap(), vec![s.clock.now()], "a request that took effect never counts");
+    assert_eq!(s.store.unaccepted(&ned, &ada).await.unwrap(), Vec::<OffsetDateTime>::new());
+}
+
+async fn wrong_attempts_are_counted_per_attempter_and_per_window(kind: Kind) {
+    let s = subject(kind).await;
+    let (start, end) = shared::domain::limits::attempt_window(s.clock.now());
+    assert_eq!(s.store.wrong_attempts("ip#192.0.2.1", start).await.unwrap(), 0);
+    for _ in 0..3 {
+        s.store.count_wrong_attempt("ip#192.0.2.1", start, end).await.unwrap();
+    }
+    s.store.count_wrong_attempt("account#aa1-ovh", start, end).await.unwrap();
+    assert_eq!(s.store.wrong_attempts("ip#192.0.2.1", start).await.unwrap(), 3);
+    assert_eq!(s.store.wrong_attempts("account#aa1-ovh", start).await.unwrap(), 1);
+    assert_eq!(s.store.wrong_attempts("ip#192.0.2.2", start).await.unwrap(), 0);
+    let (next, next_end) = shared::domain::limits::attempt_window(end);
+    assert_eq!(s.store.wrong_attempts("ip#192.0.2.1", next).await.unwrap(), 0, "a new window starts at none");
+    s.store.count_wrong_attempt("ip#192.0.2.1", next, next_end).await.unwrap();
+    assert_eq!(s.store.wrong_attempts("ip#192.0.2.1", next).await.unwrap(), 1);
 }
 
 async fn apply_fails_with_not_in_good_standing_and_changes_nothing_when_an_account_is_overdue_or_missing(kind: Kind) {
@@ -628,10 +704,11 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     const BATCH: &str = "BatchGetItem";
     const GET: &str = "GetItem";
 
-    // create: the service, the named accounts, one transaction; then the "mailed" history.
+    // create: the service, the named accounts, the requester's unaccepted requests towards
+    // the new contact (UNACCEPTED_REQUEST_LIMIT), one transaction; then the "mailed" history.
     // (Mails are sent aside; each count below is exact, so a new round trip shows up here.)
     let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
-    assert_eq!(ops(&app), sorted([Q, BATCH, TX, TX]), "create");
+    assert_eq!(ops(&app), sorted([Q, BATCH, Q, TX, TX]), "create");
 
     assert_eq!(app.get("/v1/me/contact-changes", "nn1-ovh").await.status, StatusCode::OK);
     assert_eq!(ops(&app), [Q], "list my requests");
@@ -646,20 +723,20 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     assert_eq!(app.patch("/v1/me", "aa1-ovh", json!({ "language": "fr" })).await.status, StatusCode::OK);
     assert_eq!(ops(&app), ["UpdateItem"], "update my profile");
 
-    // A first acceptance: read, one transaction.
+    // A first acceptance: the caller's wrong codes in this window, read, one transaction.
     let admin_token = app.token_of("aa1-ovh", &id).await;
     assert_eq!(app.accept(&id, "aa1-ovh", &admin_token).await.status, StatusCode::OK);
-    assert_eq!(ops(&app), sorted([Q, TX]), "a first accept");
+    assert_eq!(ops(&app), sorted([GET, Q, TX]), "a first accept");
 
     // resend: read, the accounts to mail, one transaction; then the "mailed" history.
     assert_eq!(app.post(&format!("/v1/contact-changes/{id}/resend"), "nn1-ovh", json!({})).await.status, StatusCode::ACCEPTED);
     assert_eq!(ops(&app), sorted([Q, TX, BATCH, TX]), "resend");
 
-    // The last acceptance: read; the accounts to mail the outcome to; the service as it is
-    // (for the membership copies), one transaction.
+    // The last acceptance: the caller's wrong codes; read; the accounts to mail the outcome
+    // to; the service as it is (for the membership copies), one transaction.
     let new_token = app.token_of("nn1-ovh", &id).await;
     assert_eq!(app.accept(&id, "nn1-ovh", &new_token).await.status, StatusCode::OK);
-    assert_eq!(ops(&app), sorted([Q, GET, TX, BATCH]), "the last accept");
+    assert_eq!(ops(&app), sorted([GET, Q, GET, TX, BATCH]), "the last accept");
 
     // cancel: read, the accounts to mail, one transaction.
     let other = app.ask_ok("example.com", "aa1-ovh", json!({ "billing": "mm1-ovh" })).await;

@@ -211,6 +211,26 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// `reason` as the store's error, unless the request is no longer at `read_version`
+    /// (`Stale`): one condition check, on the rare path where a change cannot take effect.
+    async fn unless_stale(&self, id: RequestId, read_version: u64, reason: FailReason) -> StoreError {
+        let mut tx = Tx::new(&self.table);
+        let cond = Cond::new("#version = :read").name("#version", "version").value(":read", n(read_version));
+        if let Err(error) = tx.check(items::request_key(id), cond, Purpose::Request) {
+            return error;
+        }
+        match self.transact(tx).await {
+            Ok(()) => match reason {
+                FailReason::RequesterLostRole => StoreError::RequesterLostRole,
+                _ => StoreError::HoldersChanged,
+            },
+            Err(Ok(_)) => StoreError::Stale,
+            Err(Err(error)) => error,
+        }
+    }
+}
+
 /// The domain error a cancelled transaction stands for, when no cause is a condition this
 /// adapter can resolve: conflicts and throttling are transient, anything else a failure.
 fn cancelled_otherwise(operation: &str, reasons: &[Reason], conflict: StoreError) -> StoreError {
@@ -516,10 +536,9 @@ impl Store for DynamoStore {
                     match service.as_ref().expect("read above") {
                         None => tx.check(items::service_key(&change.service), Cond::new("attribute_exists(#pk)").name("#pk", items::PK), Purpose::Service)?,
                         Some(old) => {
-                            match change.obstacle(&old.contacts) {
-                                Some(FailReason::RequesterLostRole) => return Err(StoreError::RequesterLostRole),
-                                Some(_) => return Err(StoreError::HoldersChanged),
-                                None => {}
+                            if let Some(reason) = change.obstacle(&old.contacts) {
+                                // The version comes first, as everywhere: a stale save is stale.
+                                return Err(self.unless_stale(change.id, read_version, reason).await);
                             }
                             let mut new = old.clone();
                             for role in change.roles.iter() {
