@@ -11,6 +11,7 @@ use http::{Method, StatusCode};
 use integration_tests::{Backend, TestApp, on_every_backend};
 use serde_json::json;
 use shared::api::Caller;
+use shared::ports::Clock;
 use shared::domain::limits::{WRONG_CODE_LIMIT, WRONG_CODE_WINDOW};
 use time::Duration;
 
@@ -24,6 +25,7 @@ on_every_backend!(
     resends_stop_at_the_limit,
     requests_that_end_unaccepted_towards_one_contact_are_limited_per_day,
     pending_and_done_requests_never_count_against_the_limit,
+    the_largest_request_item_any_sequence_of_calls_can_make_stays_far_below_400_kb,
 );
 
 fn form(token: &str) -> Bytes {
@@ -242,4 +244,61 @@ async fn pending_and_done_requests_never_count_against_the_limit(backend: Backen
         assert_eq!(app.request(id, "aa1-ovh").await["state"], "done");
     }
     assert_eq!(app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await.status, StatusCode::CREATED);
+}
+
+/// DynamoDB's size of an item: every attribute's name and value (UTF-8 bytes for strings,
+/// at most 21 bytes for a number), as its item size limit counts them.
+fn item_size(item: &shared::adapters::dynamodb::items::Item) -> usize {
+    item.iter().map(|(name, value)| name.len() + value.as_s().map(String::len).unwrap_or(21)).sum()
+}
+
+async fn the_largest_request_item_any_sequence_of_calls_can_make_stays_far_below_400_kb(backend: Backend) {
+    // The longest names there are, the most resends allowed, and a mail service that fails
+    // every mail (each failure is a history entry, as each success would be).
+    let app = TestApp::spawn_with(backend, |c| {
+        c.resend_limit = shared::config::MAX_COUNT;
+        c.resend_cooldown = Duration::seconds(1);
+    })
+    .await;
+    let long = |letters: &str| format!("{letters}{}-ovh", "9".repeat(64 - 6));
+    let (admin, tech, new) = (long("aa"), long("tt"), long("nn"));
+    let service = "s".repeat(253);
+    let person = |id: &str| json!({"id": id, "name": "N".repeat(200), "email": format!("{}.{}@example.com", &id[..2], app.tag), "language": "it"});
+    app.load(&json!({"accounts": [person(&admin), person(&tech), person(&new)], "services": [{"name": service, "admin": admin, "tech": tech, "billing": admin}]})).await;
+    app.set_mail_unavailable(true);
+    let id = app.ask_ok(&service, &admin, json!({ "tech": new })).await;
+    let resend = format!("/v1/contact-changes/{id}/resend");
+    loop {
+        let answer = app.post(&resend, &admin, json!({})).await;
+        app.clock.advance(Duration::seconds(1));
+        if answer.status != StatusCode::ACCEPTED {
+            assert_eq!(answer.code(), "resend_limit");
+            break;
+        }
+    }
+    // Everything else anyone may try adds nothing: refused resends, wrong codes, cancels by others.
+    let entries = app.request(&id, &admin).await["history"].as_array().unwrap().len();
+    for n in 0..30 {
+        app.post(&resend, &new, json!({})).await;
+        app.accept(&id, &tech, &guess(n)).await;
+        app.post(&format!("/v1/contact-changes/{id}/cancel"), &new, json!({})).await;
+    }
+    assert_eq!(app.request(&id, &admin).await["history"].as_array().unwrap().len(), entries, "refused calls leave no trace in the item");
+    // The parties accept with the tokens the store holds (no mail got through to carry them).
+    app.set_mail_unavailable(false);
+    let change = app.store.request(id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(change.resends(), shared::config::MAX_COUNT);
+    app.set_mail_unavailable(true);
+    let mut change = change;
+    for party in [admin.as_str(), new.as_str()] {
+        change.step(shared::domain::Step::Accept { party: party.parse().unwrap() }, app.clock.now()).unwrap();
+    }
+    change.step(shared::domain::Step::Complete, app.clock.now()).unwrap();
+    for to in [&admin, &new, &tech] {
+        change.step(shared::domain::Step::MailFailed { to: to.parse().unwrap() }, app.clock.now()).unwrap();
+    }
+    let (request, copies) = shared::adapters::dynamodb::items::request_items(&change).unwrap();
+    let largest = copies.iter().chain([&request]).map(item_size).max().unwrap();
+    eprintln!("{} history entries; the largest item is {largest} bytes", change.history.len());
+    assert!(largest < 40 * 1024, "a request item is {largest} bytes: within a tenth of DynamoDB's 400 KB limit");
 }
