@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
-use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Language, RequestId, Role, Roles, Service, ServiceName, rules};
+use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Language, PendingEmail, RequestId, Role, Roles, Service, ServiceName, TokenHash, rules};
 use crate::mail::Mail;
 
 /// One page of a listing, in the listing's order; `more` says whether another page follows.
@@ -93,6 +93,21 @@ pub struct ProfilePatch {
     pub language: Option<Language>,
 }
 
+/// An account with its holder's address change in progress (SPEC §5), as one read of the
+/// store has it. The use cases decide on it and write it back over `revision`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileRecord {
+    pub account: Account,
+    /// The address asked for and not verified yet (possibly expired: compare `expires_at`).
+    pub pending_email: Option<PendingEmail>,
+    /// When the recent address changes that mailed were asked, oldest first: the abuse bound
+    /// (`domain::limits::EMAIL_CHANGE_LIMIT`) counts them.
+    pub email_asks: Vec<OffsetDateTime>,
+    /// Moves on with every write of the address change (0: never written, or wiped by a
+    /// provider's upsert of the account).
+    pub revision: u64,
+}
+
 /// What else a save of a request does, in the same atomic write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -141,6 +156,8 @@ pub trait Store: Send + Sync + 'static {
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
     /// Applies `patch` to an existing account; `None` if there is no such account.
     async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError>;
+    /// Upserts an account as the provider's systems have it: its address is set directly (the
+    /// provider verified it), and any pending address change of its holder is dropped with it.
     async fn put_account(&self, account: &Account) -> Result<(), StoreError>;
 
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError>;
@@ -171,6 +188,24 @@ pub trait Store: Send + Sync + 'static {
     /// Counts one more, in the window `[window_start, window_end)`; the count kept lapses
     /// with the window.
     async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// The account with its pending address change and recent asks; `None` if no such account.
+    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError>;
+    /// Writes `record`'s `pending_email` (or its absence) and `email_asks` over the revision it
+    /// was read at (`record.revision - 1`), atomically; the token of the pending change it
+    /// replaces (`replaced`) stops working in the same write. `Stale` if the revision moved on
+    /// or the account is gone. Never changes the account's address.
+    async fn save_email_change(&self, record: &ProfileRecord, replaced: Option<&TokenHash>) -> Result<(), StoreError>;
+    /// The account whose pending address change `hash` is the token of, if that change is live
+    /// at `now`: the verification found from the token alone (the public page).
+    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError>;
+    /// Makes `account`'s pending address its address, once: only if `hash` is still the token
+    /// of its pending change and that change is live at `now`, and in the same atomic write that
+    /// spends the token. The account as it is now, or `None` (spent, replaced, expired, gone).
+    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError>;
+    /// Sets an existing account's language (which applies at once) and answers the profile as
+    /// it is now, in one write; `None` if there is no such account.
+    async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -10,7 +10,8 @@
 // .tools/run/confirm-page.png.
 //
 // The tests run in order and share one server: Ada accepts request 1 and Ned completes it, then
-// on request 2 a wrong code is rejected and Ned refuses.
+// on request 2 a wrong code is rejected and Ned refuses; last, Bea verifies a new email address
+// on its own page (/verify-email).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -350,5 +351,76 @@ test('the CSP blocks an injected inline script, and these tests hear the violati
     assert.match(problems.csp[0], /^script-src/);
   } finally {
     await close();
+  }
+});
+
+// --- the email verification page (SPEC §5: a profile email change) ---------------------------
+
+/** The verification link mailed to `email` (the latest such mail). */
+async function verificationLinkFor(email) {
+  const { status, json: mails } = await api('GET', '/_local/outbox');
+  assert.equal(status, 200);
+  const links = mails
+    .filter((m) => m.to === email)
+    .map((m) => /(https?:\/\/[^\s"'<>]+\/verify-email#token=[A-Za-z0-9_-]+)/.exec(m.text))
+    .filter(Boolean)
+    .map((m) => m[1]);
+  assert.ok(links.length > 0, `no verification link for ${email} in the outbox`);
+  return links.at(-1);
+}
+
+/** Clicks the button labelled `label` and waits for the POST to `pathname`'s page. */
+async function submitTo(page, label, pathname) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === pathname),
+    page.getByRole('button', { name: label }).click(),
+  ]);
+  await page.waitForLoadState('load');
+  return response;
+}
+
+test("Bea's emailed verification link: opening it changes nothing, the button verifies the new address, once", async () => {
+  const BEA = 'bi3000-ovh';
+  const before = (await api('GET', '/v1/me', BEA)).json;
+  const asked = await api('PATCH', '/v1/me', BEA, { email: 'bea.new@example.org' });
+  assert.equal(asked.status, 200, JSON.stringify(asked.json));
+  assert.equal(asked.json.pending_email, 'bea.new@example.org');
+  assert.equal(asked.json.email, before.email, 'mail still goes to the old address');
+  const link = await verificationLinkFor('bea.new@example.org');
+  assert.ok(link.startsWith(`${base}/verify-email#token=`), `the link points at this server: ${link}`);
+  const token = link.split('#token=')[1];
+
+  const { page, problems, close } = await openPage();
+  try {
+    const response = await page.goto(link);
+    assert.equal(response.status(), 200);
+    await assertPageHeaders(response, 'GET /verify-email');
+    assert.equal(await page.inputValue('#token'), token, "the page's script filled the code in");
+    assert.equal(page.url(), `${base}/verify-email`, 'no fragment left in the address bar');
+    assert.equal((await api('GET', '/v1/me', BEA)).json.pending_email, 'bea.new@example.org', 'opening the page verified nothing');
+
+    const result = await submitTo(page, 'Verify email address', '/verify-email');
+    assert.equal(result.status(), 200);
+    await assertPageHeaders(result, 'POST /verify-email');
+    assert.match(await page.locator('body').innerText(), /bea\.new@example\.org is now the email address/);
+    assertNoProblems(problems, "Bea's verification page");
+  } finally {
+    await close();
+  }
+  const after = (await api('GET', '/v1/me', BEA)).json;
+  assert.equal(after.email, 'bea.new@example.org');
+  assert.equal(after.pending_email, null);
+
+  // The same link again: the code is spent.
+  const again = await openPage();
+  try {
+    await again.page.goto(link);
+    const result = await submitTo(again.page, 'Verify email address', '/verify-email');
+    assert.equal(result.status(), 403);
+    await assertPageHeaders(result, 'POST /verify-email (spent code)');
+    assert.match(await again.page.locator('.error').innerText(), /code from the verification email did not match/);
+    assert.deepEqual(again.problems.csp, [], 'CSP violations on the error page');
+  } finally {
+    await again.close();
   }
 });

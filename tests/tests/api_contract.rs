@@ -140,14 +140,15 @@ async fn the_profile_can_be_read_and_its_email_and_language_changed(backend: Bac
     let profile = app.get("/v1/me", "tt1-ovh").await.json();
     assert_eq!(
         profile,
-        json!({"account": "tt1-ovh", "name": "Teo Tecnico", "email": app.email_of("tt1-ovh"), "language": "it", "payment_status": "ok"})
+        json!({"account": "tt1-ovh", "name": "Teo Tecnico", "email": app.email_of("tt1-ovh"), "pending_email": null, "language": "it", "payment_status": "ok"})
     );
     let changed = app.patch("/v1/me", "tt1-ovh", json!({"language": "fr"})).await;
     assert_eq!(changed.status, StatusCode::OK);
     assert_eq!(changed.json()["language"], "fr");
     assert_eq!(changed.json()["email"], app.email_of("tt1-ovh"), "an absent field is kept");
+    // An email only becomes pending until verified (tests/tests/email_change.rs).
     let changed = app.patch("/v1/me", "tt1-ovh", json!({"email": "teo@new.example"})).await.json();
-    assert_eq!((changed["email"].as_str(), changed["language"].as_str()), (Some("teo@new.example"), Some("fr")));
+    assert_eq!((changed["email"].as_str(), changed["pending_email"].as_str(), changed["language"].as_str()), (Some(app.email_of("tt1-ovh").as_str()), Some("teo@new.example"), Some("fr")));
     assert_eq!(app.get("/v1/me", "tt1-ovh").await.json(), changed);
 }
 

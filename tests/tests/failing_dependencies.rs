@@ -14,8 +14,8 @@ use shared::adapters::Outbox;
 use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
-use shared::domain::{Account, AccountId, ContactChange, RequestId, Service, ServiceName};
-use shared::ports::{Effect, Page, ProfilePatch, ServiceRecord, Store, StoreError};
+use shared::domain::{Account, AccountId, ContactChange, Language, RequestId, Service, ServiceName, TokenHash};
+use shared::ports::{Effect, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError};
 use time::OffsetDateTime;
 
 on_every_backend!(
@@ -97,6 +97,26 @@ impl Store for FailingStore {
     async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<(), StoreError> {
         self.check()?;
         self.inner.count_wrong_attempt(attempter, window_start, window_end).await
+    }
+    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
+        self.check()?;
+        self.inner.profile(id).await
+    }
+    async fn save_email_change(&self, record: &ProfileRecord, replaced: Option<&TokenHash>) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save_email_change(record, replaced).await
+    }
+    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
+        self.check()?;
+        self.inner.email_token(hash, now).await
+    }
+    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError> {
+        self.check()?;
+        self.inner.verify_email(account, hash, now).await
+    }
+    async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError> {
+        self.check()?;
+        self.inner.set_language(id, language).await
     }
 }
 

@@ -468,6 +468,39 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     let moved = expect(file, 200, on(file).invoke(&moved).await).json();
     assert_eq!(moved["pending_changes"], json!([{"request": id_of("provider"), "role": "tech", "from": "te2000-ovh", "to": "bi3000-ovh", "reason": "holders_changed"}]));
 
+    // Email changes through the Profile function: the page (which changes nothing), the
+    // placeholder token (403, a problem or a page), then a real change verified by the API
+    // (Ned) and by the page's form (Ada), with the tokens the SES emulator received.
+    let file = "profile.get-verify-email.json";
+    let page = expect(file, 200, on(file).invoke(&event(file)).await);
+    assert!(page.content_type().starts_with("text/html") && page.body.contains("name=\"token\""), "{page:?}");
+    assert_eq!(page.headers.get("cache-control").map(String::as_str), Some("no-store"));
+    let file = "profile.post-me-email-verification.json";
+    let wrong = expect(file, 403, on(file).invoke(&event(file)).await);
+    assert_eq!(wrong.json()["code"], "token_mismatch");
+    let file = "profile.post-verify-email.json";
+    let wrong = expect(file, 403, on(file).invoke(&event(file)).await);
+    assert!(wrong.content_type().starts_with("text/html"), "{wrong:?}");
+    for (caller, verification) in [("ne4000-ovh", "profile.post-me-email-verification.json"), ("ad1000-ovh", "profile.post-verify-email.json")] {
+        let new = format!("{}.{tag}@example.org", &caller[..2]);
+        let mut patch = with_json_body(&event("profile.patch-me.json"), &json!({ "email": new }));
+        patch["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = json!(caller);
+        let asked = expect("profile.patch-me.json", 200, on("profile.patch-me.json").invoke(&patch).await).json();
+        assert_eq!((asked["account"].as_str(), asked["pending_email"].as_str()), (Some(caller), Some(new.as_str())));
+        let (_, body) = http("GET", &setup.emulators.ses_store, b"").await;
+        let store: Value = serde_json::from_slice(&body).expect("the SES emulator's store is JSON");
+        let token = store["emails"]
+            .as_array()
+            .expect("an emails array")
+            .iter()
+            .filter(|email| email["destination"]["to"].as_array().is_some_and(|to| to.iter().any(|t| t == new.as_str())))
+            .find_map(|email| token_in(email["body"]["text"].as_str().unwrap_or_default()))
+            .unwrap_or_else(|| panic!("{new} received no verification mail"));
+        let verified = expect(verification, 200, on(verification).invoke(&with_token(&event(verification), &token)).await);
+        assert!(verified.body.contains(&new), "{verified:?}");
+        assert_eq!(app.my_profile(&AccountId::parse(caller).unwrap()).await.unwrap().account.email.as_str(), new, "{caller}'s address moved");
+    }
+
     // As they are, the events that name a request name none that exists.
     for file in [
         "read.get-contact-changes.json",

@@ -64,8 +64,20 @@ async fn no_token_reaches_a_log_line_or_a_response_body(backend: Backend) {
     answers.push(app.get("/v1/me/contact-changes", "nn1-ovh").await);
     assert_eq!(app.request(&id, "aa1-ovh").await["state"], "done", "the flow ran to its end");
 
+    // An email change and its verification, wrong and misdirected codes included.
+    let new = format!("ned.new.{}@example.org", app.tag);
+    answers.push(app.patch("/v1/me", "nn1-ovh", json!({ "email": new })).await);
+    let verification = app.mails().await.into_iter().rev().find(|m| m.to == new).and_then(|m| m.token()).unwrap();
+    answers.push(app.post("/v1/me/email-verification", "aa1-ovh", json!({ "token": verification })).await);
+    answers.push(app.post("/v1/me/email-verification", "nn1-ovh", json!({ "token": format!("{verification}x") })).await);
+    answers.push(app.call(Method::GET, "/verify-email", None, Bytes::new()).await);
+    answers.push(app.call(Method::POST, "/verify-email", None, Bytes::from(format!("token={verification}"))).await);
+    answers.push(app.call(Method::POST, "/verify-email", None, Bytes::from(format!("token={verification}"))).await);
+    answers.push(app.get("/v1/me", "nn1-ovh").await);
+    assert_eq!(app.get("/v1/me", "nn1-ovh").await.json()["email"], new.as_str(), "the email change ran to its end");
+
     let tokens: Vec<String> = app.mails().await.iter().filter_map(|m| m.token()).collect();
-    assert_eq!(tokens.len(), 4, "two tokens at creation, two more at resend");
+    assert_eq!(tokens.len(), 5, "two tokens at creation, two more at resend, one to verify an email");
     let logged = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
     assert!(logged.contains(&id), "the log does record the request (so it was captured)");
     for token in &tokens {

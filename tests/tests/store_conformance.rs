@@ -10,7 +10,7 @@ use serde_json::json;
 use shared::adapters::{DynamoStore, MemoryStore};
 use shared::domain::rules::Plan;
 use shared::domain::{
-    Account, AccountId, Contacts, ContactChange, DisplayName, EmailAddress, Language, PaymentStatus, Role, Roles, Service, ServiceName, State, Step,
+    Account, AccountId, Contacts, ContactChange, DisplayName, EmailAddress, Language, PaymentStatus, PendingEmail, Role, Roles, Service, ServiceName, State, Step, Token,
 };
 use shared::ports::{Clock, Effect, ProfilePatch, Store, StoreError};
 use time::{Duration, OffsetDateTime};
@@ -58,6 +58,7 @@ on_every_store!(
     a_save_that_acts_on_a_pending_request_past_its_expiry_is_refused_but_its_expiry_is_saved,
     the_record_of_unaccepted_requests_follows_each_save,
     wrong_attempts_are_counted_per_attempter_and_per_window,
+    an_email_change_is_saved_over_its_revision_and_verified_once_while_live,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -566,6 +567,58 @@ async fn update_profile_changes_an_existing_account_and_of_a_missing_one_is_none
     assert_eq!(s.store.update_profile(&id("zz9-ovh"), &ProfilePatch::default()).await, Ok(None));
 }
 
+async fn an_email_change_is_saved_over_its_revision_and_verified_once_while_live(kind: Kind) {
+    let s = subject(kind).await;
+    let ned = id("nn1-ovh");
+    assert_eq!(s.store.profile(&id("zz9-ovh")).await, Ok(None));
+    let read = s.store.profile(&ned).await.unwrap().unwrap();
+    assert_eq!((read.pending_email.clone(), read.email_asks.clone(), read.revision), (None, vec![], 0));
+
+    let now = s.clock.now();
+    let (first, second) = (Token::generate(), Token::generate());
+    let pending = |token: &Token, email: &str| PendingEmail { email: EmailAddress::parse(email).unwrap(), token: token.hash(), expires_at: now + Duration::hours(24) };
+    let mut asked = read.clone();
+    asked.pending_email = Some(pending(&first, "ned@example.org"));
+    asked.email_asks = vec![now];
+    asked.revision = 1;
+    s.store.save_email_change(&asked, None).await.unwrap();
+    assert_eq!(s.store.profile(&ned).await.unwrap().unwrap(), asked);
+    assert_eq!(s.store.save_email_change(&asked, None).await, Err(StoreError::Stale), "over a revision that moved on");
+    assert_eq!(s.store.email_token(&first.hash(), now).await, Ok(Some(ned.clone())));
+    assert_eq!(s.store.account(&ned).await.unwrap().unwrap().email.as_str(), "nn1-ovh@example.com", "asking moves no address");
+
+    // A newer change replaces the first, whose token verifies nothing any more.
+    let mut replaced = asked.clone();
+    replaced.pending_email = Some(pending(&second, "ned@example.net"));
+    replaced.revision = 2;
+    s.store.save_email_change(&replaced, Some(&first.hash())).await.unwrap();
+    assert_eq!(s.store.email_token(&first.hash(), now).await, Ok(None));
+    assert_eq!(s.store.verify_email(&ned, &first.hash(), now).await, Ok(None));
+    assert_eq!(s.store.verify_email(&id("aa1-ovh"), &second.hash(), now).await, Ok(None), "not that account's change");
+    assert_eq!(s.store.verify_email(&ned, &second.hash(), now + Duration::hours(24)).await, Ok(None), "expired");
+    assert_eq!(s.store.email_token(&second.hash(), now + Duration::hours(24)).await, Ok(None), "expired");
+
+    let verified = s.store.verify_email(&ned, &second.hash(), now).await.unwrap().unwrap();
+    assert_eq!(verified.email.as_str(), "ned@example.net");
+    assert_eq!(s.store.verify_email(&ned, &second.hash(), now).await, Ok(None), "once");
+    let after = s.store.profile(&ned).await.unwrap().unwrap();
+    assert_eq!((after.account, after.pending_email, after.email_asks, after.revision), (verified, None, vec![now], 3));
+
+    // A provider's upsert drops a pending change with its count.
+    let mut again = s.store.profile(&ned).await.unwrap().unwrap();
+    again.pending_email = Some(pending(&first, "ned@example.com"));
+    again.revision += 1;
+    s.store.save_email_change(&again, None).await.unwrap();
+    s.store.put_account(&account("nn1-ovh", "ok")).await.unwrap();
+    let upserted = s.store.profile(&ned).await.unwrap().unwrap();
+    assert_eq!((upserted.account.email.as_str(), upserted.pending_email, upserted.revision), ("nn1-ovh@example.com", None, 0));
+    assert_eq!(s.store.verify_email(&ned, &first.hash(), now).await, Ok(None));
+
+    let french = s.store.set_language(&ned, Language::Fr).await.unwrap().unwrap();
+    assert_eq!(french.account.language, Language::Fr);
+    assert_eq!(s.store.set_language(&id("zz9-ovh"), Language::Fr).await, Ok(None));
+}
+
 async fn accounts_returns_those_that_exist_even_beyond_one_batch(kind: Kind) {
     let s = subject(kind).await;
     let mut wanted = Vec::new();
@@ -722,6 +775,14 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     assert_eq!(ops(&app), [GET], "get my profile");
     assert_eq!(app.patch("/v1/me", "aa1-ovh", json!({ "language": "fr" })).await.status, StatusCode::OK);
     assert_eq!(ops(&app), ["UpdateItem"], "update my profile");
+    // An email change: the account item, one transaction (its change and the verification
+    // item); a verification: the verification item, one conditional update, the spent item's delete.
+    let new = format!("ada.new.{}@example.org", app.tag);
+    assert_eq!(app.patch("/v1/me", "aa1-ovh", json!({ "email": new })).await.status, StatusCode::OK);
+    assert_eq!(ops(&app), sorted([GET, TX]), "ask for an email change");
+    let token = app.mails().await.into_iter().rev().find(|m| m.to == new).and_then(|m| m.token()).unwrap();
+    assert_eq!(app.post("/v1/me/email-verification", "aa1-ovh", json!({ "token": token })).await.status, StatusCode::OK);
+    assert_eq!(ops(&app), sorted([GET, "UpdateItem", "DeleteItem"]), "verify an email change");
 
     // A first acceptance: the caller's wrong codes in this window, read, one transaction.
     let admin_token = app.token_of("aa1-ovh", &id).await;

@@ -7,10 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName};
-use crate::domain::State;
 use crate::domain::lifecycle::FailReason;
-use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ServiceRecord, Store, StoreError, SystemClock};
+use crate::domain::{Account, AccountId, ContactChange, Language, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash};
+use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 
 pub struct MemoryStore {
     tables: Mutex<Tables>,
@@ -34,6 +33,8 @@ struct Tables {
     unaccepted: HashMap<(AccountId, AccountId), BTreeMap<RequestId, OffsetDateTime>>,
     /// attempter -> (window start, wrong codes in it): only the latest window is kept.
     attempts: HashMap<String, (OffsetDateTime, u32)>,
+    /// Per account, its address change in progress (the DynamoDB account item's extra attributes).
+    email_changes: HashMap<AccountId, EmailChange>,
 }
 
 impl Tables {
@@ -50,6 +51,13 @@ impl Tables {
             }
         }
     }
+}
+
+#[derive(Default)]
+struct EmailChange {
+    pending: Option<PendingEmail>,
+    asks: Vec<OffsetDateTime>,
+    revision: u64,
 }
 
 impl MemoryStore {
@@ -94,7 +102,10 @@ impl Store for MemoryStore {
     }
 
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
-        self.tables().accounts.insert(account.id.clone(), account.clone());
+        let mut tables = self.tables();
+        tables.accounts.insert(account.id.clone(), account.clone());
+        // As DynamoDB's PutItem replaces the whole account item.
+        tables.email_changes.remove(&account.id);
         Ok(())
     }
 
@@ -215,5 +226,58 @@ impl Store for MemoryStore {
         }
         entry.1 += 1;
         Ok(())
+    }
+
+    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
+        let tables = self.tables();
+        let Some(account) = tables.accounts.get(id) else { return Ok(None) };
+        let change = tables.email_changes.get(id);
+        Ok(Some(ProfileRecord {
+            account: account.clone(),
+            pending_email: change.and_then(|c| c.pending.clone()),
+            email_asks: change.map(|c| c.asks.clone()).unwrap_or_default(),
+            revision: change.map_or(0, |c| c.revision),
+        }))
+    }
+
+    async fn save_email_change(&self, record: &ProfileRecord, _replaced: Option<&TokenHash>) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        if !tables.accounts.contains_key(&record.account.id) {
+            return Err(StoreError::Stale);
+        }
+        let change = tables.email_changes.entry(record.account.id.clone()).or_default();
+        if change.revision + 1 != record.revision {
+            return Err(StoreError::Stale);
+        }
+        // The replaced token goes with the pending change it belonged to.
+        *change = EmailChange { pending: record.pending_email.clone(), asks: record.email_asks.clone(), revision: record.revision };
+        Ok(())
+    }
+
+    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
+        let tables = self.tables();
+        Ok(tables
+            .email_changes
+            .iter()
+            .find(|(_, change)| change.pending.as_ref().is_some_and(|p| p.token == *hash && p.is_live(now)))
+            .map(|(id, _)| id.clone()))
+    }
+
+    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError> {
+        let mut tables = self.tables();
+        let Some(change) = tables.email_changes.get_mut(account) else { return Ok(None) };
+        let Some(pending) = change.pending.take_if(|p| p.token == *hash && p.is_live(now)) else { return Ok(None) };
+        change.revision += 1;
+        let Some(stored) = tables.accounts.get_mut(account) else { return Ok(None) };
+        stored.email = pending.email;
+        Ok(Some(stored.clone()))
+    }
+
+    async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError> {
+        match self.tables().accounts.get_mut(id) {
+            Some(account) => account.language = language,
+            None => return Ok(None),
+        }
+        self.profile(id).await
     }
 }

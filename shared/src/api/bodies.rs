@@ -94,6 +94,13 @@ pub(super) fn decision(value: Option<&str>) -> Result<Option<Decision>, Error> {
     }
 }
 
+/// The email verification page's form: `token`.
+pub(super) fn verify_email_form(request: &ApiRequest) -> Result<String, Error> {
+    check_size(request)?;
+    let token = form_urlencoded::parse(&request.body).find(|(key, _)| key == "token").map(|(_, value)| value.into_owned());
+    token.filter(|t| !t.trim().is_empty()).ok_or_else(|| Error::Invalid("enter the code from the verification email".to_owned()))
+}
+
 pub(super) fn state_filter(value: Option<&str>) -> Result<Option<State>, Error> {
     value
         .map(|v| State::parse(v).ok_or_else(|| Error::Invalid(format!("state is one of pending, done, refused, expired, cancelled, failed, not '{}'", printable(v)))))

@@ -132,10 +132,20 @@ impl Router {
     async fn dispatch(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, Error> {
         let app = &self.app;
         match endpoint {
-            Endpoint::GetMe => ok(&views::profile(&app.profile(&call.caller()?).await?)),
+            Endpoint::GetMe => ok(&views::my_profile(&app.my_profile(&call.caller()?).await?)),
             Endpoint::PatchMe => {
                 let patch = bodies::profile_patch(call.request)?;
-                ok(&views::profile(&app.update_profile(&call.caller()?, patch).await?))
+                ok(&views::my_profile(&app.change_profile(&call.caller()?, patch).await?))
+            }
+            Endpoint::VerifyEmail => {
+                let token = bodies::token(call.request)?;
+                let caller = call.caller()?;
+                ok(&views::my_profile(&app.verify_email(&token, Some(&caller)).await?))
+            }
+            Endpoint::VerifyEmailPage => Ok(page::verify_email_form()),
+            Endpoint::VerifyEmailForm => {
+                let token = bodies::verify_email_form(call.request)?;
+                Ok(page::email_verified(&app.verify_email(&token, None).await?))
             }
             Endpoint::ListMyServices => {
                 let after = cursor::decode_service(call.query("cursor")?.as_deref())?;
@@ -203,6 +213,7 @@ impl Router {
         }
         match endpoint {
             Endpoint::ConfirmPage | Endpoint::ConfirmDecision => page::problem(&error),
+            Endpoint::VerifyEmailPage | Endpoint::VerifyEmailForm => page::email_problem(&error),
             _ => problem::response(&error),
         }
     }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
 use super::ApiResponse;
-use crate::app::{Decision, Error};
+use crate::app::{Decision, Error, Profile};
 use crate::domain::{Account, AccountId, ContactChange, RequestId, State};
 use crate::mail::escape_html;
 
@@ -77,6 +77,49 @@ pub(super) fn see_outcome(id: RequestId, decision: Decision) -> ApiResponse {
 pub(super) fn problem(error: &Error) -> ApiResponse {
     let body = format!("<p class=\"error\">{}</p>", escape_html(&error.to_string()));
     let mut response = html(error.status(), "Contact change request", &body);
+    if let Some(seconds) = error.retry_after() {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+const VERIFY_TITLE: &str = "Email address verification";
+
+/// `GET /verify-email`: the form; the script fills the code in from the link's fragment.
+/// Opening it changes nothing, so a mail scanner that follows the link verifies nothing.
+pub(super) fn verify_email_form() -> ApiResponse {
+    let body = format!(
+        "<p>You asked to change the email address of your account. Confirm that this address is yours: \
+         until you do, mail keeps going to your current address.</p>{VERIFY_FORM}"
+    );
+    html(StatusCode::OK, VERIFY_TITLE, &body)
+}
+
+const VERIFY_FORM: &str = concat!(
+    "<form method=\"post\">",
+    "<label for=\"token\">Verification code from your email</label>",
+    "<input id=\"token\" name=\"token\" autocomplete=\"off\" spellcheck=\"false\" required>",
+    "<button type=\"submit\">Verify email address</button>",
+    "</form>"
+);
+
+/// `POST /verify-email`, verified.
+pub(super) fn email_verified(profile: &Profile) -> ApiResponse {
+    let body = format!(
+        "<p><strong>Thank you: {} is now the email address of the account {}.</strong> Mail goes there from now on.</p>",
+        escape_html(profile.account.email.as_str()),
+        escape_html(profile.account.id.as_str()),
+    );
+    html(StatusCode::OK, VERIFY_TITLE, &body)
+}
+
+/// An error of the verification page, as a page with the error's status.
+pub(super) fn email_problem(error: &Error) -> ApiResponse {
+    let mut body = format!("<p class=\"error\">{}</p>", escape_html(&error.to_string()));
+    if matches!(error, Error::EmailTokenMismatch | Error::Invalid(_)) {
+        body.push_str(VERIFY_FORM); // to paste the code again
+    }
+    let mut response = html(error.status(), VERIFY_TITLE, &body);
     if let Some(seconds) = error.retry_after() {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }

@@ -23,12 +23,14 @@ impl Error {
             Error::Invalid(_) => StatusCode::BAD_REQUEST,
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) | Error::TokenMismatch => StatusCode::FORBIDDEN,
+            Error::EmailTokenMismatch => StatusCode::FORBIDDEN,
             Error::NotFound(_) | Error::NoRoute => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::PendingExists(_) | Error::NotPending(_) | Error::Expired => StatusCode::CONFLICT,
             Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnknownAccount(_) | Error::NoChange { .. } | Error::PaymentOverdue(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooSoon { .. } | Error::TooManyAttempts { .. } | Error::ResendLimit { .. } | Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::TooManyEmailChanges { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -42,6 +44,7 @@ impl Error {
             Error::Unauthenticated => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
             Error::TokenMismatch => "token_mismatch",
+            Error::EmailTokenMismatch => "token_mismatch",
             Error::NotFound(_) | Error::NoRoute => "not_found",
             Error::MethodNotAllowed(_) => "method_not_allowed",
             Error::PendingExists(_) => "pending_exists",
@@ -54,6 +57,7 @@ impl Error {
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::ResendLimit { .. } => "resend_limit",
             Error::TooManyRequests { .. } => "too_many_requests",
+            Error::TooManyEmailChanges { .. } => "too_many_requests",
             Error::Unavailable { .. } => "unavailable",
             Error::Internal(_) => "internal",
         }
@@ -65,6 +69,7 @@ impl Error {
             Error::TooSoon { retry_after } | Error::TooManyAttempts { retry_after } | Error::ResendLimit { retry_after } | Error::TooManyRequests { retry_after } | Error::Unavailable { retry_after, .. } => {
                 Some((*retry_after).max(1))
             }
+            Error::TooManyEmailChanges { retry_after } => Some((*retry_after).max(1)),
             _ => None,
         }
     }

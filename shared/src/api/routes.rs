@@ -26,6 +26,9 @@ pub enum Endpoint {
     ConfirmDecision,
     PutAccount,
     PutService,
+    VerifyEmail,
+    VerifyEmailPage,
+    VerifyEmailForm,
 }
 
 /// Who may call a route, as API Gateway checks it before the function runs; the router checks
@@ -47,7 +50,8 @@ pub enum Auth {
 pub enum Function {
     /// Every read: profile, services, requests. Reads only.
     Read,
-    /// The caller's own profile: writes one account item.
+    /// The caller's own profile: writes its account item, asks for and verifies an address
+    /// change (the verification item, the mails, the emailed link's page).
     Profile,
     /// New requests: reads, one transaction, mails.
     Create,
@@ -101,6 +105,7 @@ const fn route(method: &'static str, path: &'static str, endpoint: Endpoint, fun
 pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/v1/me", Endpoint::GetMe, Function::Read),
     route("PATCH", "/v1/me", Endpoint::PatchMe, Function::Profile),
+    route("POST", "/v1/me/email-verification", Endpoint::VerifyEmail, Function::Profile),
     route("GET", "/v1/me/services", Endpoint::ListMyServices, Function::Read),
     route("GET", "/v1/services/{service}", Endpoint::GetService, Function::Read),
     route("POST", "/v1/services/{service}/contact-changes", Endpoint::CreateContactChanges, Function::Create),
@@ -113,6 +118,9 @@ pub const ROUTES: &[RouteSpec] = &[
     // The emailed link's page: no login, the token alone authorises.
     RouteSpec { method: "GET", path: "/confirm/{id}", endpoint: Endpoint::ConfirmPage, function: Function::Confirm, auth: Auth::Public },
     RouteSpec { method: "POST", path: "/confirm/{id}", endpoint: Endpoint::ConfirmDecision, function: Function::Confirm, auth: Auth::Public },
+    // The email verification link's page: no login, the token alone authorises.
+    RouteSpec { method: "GET", path: "/verify-email", endpoint: Endpoint::VerifyEmailPage, function: Function::Profile, auth: Auth::Public },
+    RouteSpec { method: "POST", path: "/verify-email", endpoint: Endpoint::VerifyEmailForm, function: Function::Profile, auth: Auth::Public },
     // The provider's billing and provisioning systems keep accounts and services current
     // (contacts-local serves the same upserts as /_local/accounts/{id}, /_local/services/{name}).
     RouteSpec { method: "PUT", path: "/internal/accounts/{id}", endpoint: Endpoint::PutAccount, function: Function::Provider, auth: Auth::Iam },

@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::cursor;
-use crate::app::ServiceView;
+use crate::app::{self, ServiceView};
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{Account, AccountId, ContactChange, Contacts, HistoryEntry, PartyStatus, RequestId, Role, Roles, ServiceName, State};
 use crate::ports::Page;
@@ -27,6 +27,18 @@ pub(super) fn profile(account: &Account) -> Profile<'_> {
         language: account.language.as_str(),
         payment_status: account.payment_status.as_str(),
     }
+}
+
+/// The profile of SPEC §5 with its pending address (`null` when none).
+#[derive(Serialize)]
+pub(super) struct MyProfile<'a> {
+    #[serde(flatten)]
+    profile: Profile<'a>,
+    pending_email: Option<&'a str>,
+}
+
+pub(super) fn my_profile(me: &app::Profile) -> MyProfile<'_> {
+    MyProfile { profile: profile(&me.account), pending_email: me.pending_email.as_ref().map(|e| e.as_str()) }
 }
 
 #[derive(Serialize)]

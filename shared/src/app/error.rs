@@ -19,6 +19,10 @@ pub enum Error {
     Forbidden(String),
     #[error("the code from the confirmation email did not match: check that you pasted the whole code from the latest email you received for this request")]
     TokenMismatch,
+    /// A profile address verification whose code is not the live code of a pending change (of
+    /// the caller's own account, when signed in): mistyped, spent, replaced, expired, another's.
+    #[error("the code from the verification email did not match a pending change of email address: check that you pasted the whole code from the latest verification email; a code works once, for 24 hours, and a newer change replaces it, so if it is older, ask for the change again")]
+    EmailTokenMismatch,
     /// Unknown, or the caller is not involved (the two are not told apart).
     #[error("{0}")]
     NotFound(String),
@@ -46,6 +50,9 @@ pub enum Error {
     ResendLimit { retry_after: u64 },
     #[error("too many of your requests to this contact ended without being accepted lately; try again in {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
+    /// Too many changes of the profile's email address asked within the hour.
+    #[error("too many changes of the email address were asked within an hour; try again in {retry_after} seconds")]
+    TooManyEmailChanges { retry_after: u64 },
     /// A dependency failed; nothing was half-written and the same call may work later.
     #[error("a service this one depends on is unavailable; try again shortly")]
     Unavailable { retry_after: u64, cause: String },

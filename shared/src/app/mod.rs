@@ -1,5 +1,6 @@
 //! The use cases of SPEC §5, written against the ports.
 
+mod email;
 mod error;
 
 use std::collections::HashMap;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+pub use email::Profile;
 pub use error::Error;
 
 use crate::config::Config;

@@ -1,8 +1,9 @@
 //! A customer account: who it is and how to reach it.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
-use super::{AccountId, InvalidValue, ids::printable};
+use super::{AccountId, InvalidValue, TokenHash, ids::printable};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -122,6 +123,22 @@ impl DisplayName {
 impl<'de> Deserialize<'de> for DisplayName {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         DisplayName::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A new profile address its holder asked for and has not verified yet (SPEC §5): until it is
+/// verified, every mail still goes to [`Account::email`]. Only the hash of the mailed token is
+/// kept; it works once, until `expires_at`, and a newer change (or a change back) replaces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEmail {
+    pub email: EmailAddress,
+    pub token: TokenHash,
+    pub expires_at: OffsetDateTime,
+}
+
+impl PendingEmail {
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        self.expires_at > now
     }
 }
 

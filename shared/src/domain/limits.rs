@@ -12,6 +12,14 @@ use super::AccountId;
 /// requester, refused, expired) count against `UNACCEPTED_REQUEST_LIMIT` for this long.
 pub const UNACCEPTED_WINDOW: Duration = Duration::hours(24);
 
+/// A profile address change's verification link works this long (SPEC §5).
+pub const EMAIL_CHANGE_TTL: Duration = Duration::hours(24);
+
+/// At most [`EMAIL_CHANGE_LIMIT`] address changes that mail (the new address and the old one)
+/// per account within this window: a stolen session cannot turn the profile into a way of
+/// mailing arbitrary addresses.
+pub const EMAIL_CHANGE_WINDOW: Duration = Duration::hours(1);
+pub const EMAIL_CHANGE_LIMIT: usize = 3;
 /// Codes that matched no live token, per caller and per window, before that caller is told
 /// to wait (429 `too_many_attempts`). Tokens have 256 bits, so this is not what stops
 /// guessing; it stops a script from hammering, at the cost of one caller only.

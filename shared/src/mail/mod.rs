@@ -5,7 +5,7 @@ mod texts;
 use std::collections::HashMap;
 
 use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Token};
-use texts::Texts;
+use texts::{EmailTexts, Texts};
 
 /// One email to one recipient.
 #[derive(Clone, PartialEq, Eq)]
@@ -91,6 +91,59 @@ pub fn compose(kind: MailKind<'_>, change: &ContactChange, recipient: &Account, 
             escape_html(&fill(subject, &values)),
             html_paragraphs.join("\n")
         ),
+    }
+}
+
+/// The mails of a profile address change (SPEC §4), which are about an account, not a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileMailKind<'a> {
+    /// To the new address: the token and the link `PUBLIC_BASE_URL/verify-email#token=...`.
+    VerifyEmail { link: &'a str, token: &'a Token },
+    /// To the current (old) address: that a change to `new` was asked. No token, no link.
+    EmailChangeAsked,
+}
+
+/// Writes `kind` for `account`, whose holder asked to use `new` until `expires` (RFC 3339); the
+/// verification goes to `new`, the notice to the account's current address.
+pub fn compose_profile(kind: ProfileMailKind<'_>, account: &Account, new: &EmailAddress, expires: &str, from: &EmailAddress) -> Mail {
+    let texts = EmailTexts::of(account.language);
+    let values: Vec<(&str, String)> = vec![
+        ("name", account.name.as_str().to_owned()),
+        ("account", account.id.to_string()),
+        ("new", new.as_str().to_owned()),
+        ("expires", expires.to_owned()),
+    ];
+    let (to, subject, lead) = match kind {
+        ProfileMailKind::VerifyEmail { .. } => (new.clone(), texts.subject_verify, texts.lead_verify),
+        ProfileMailKind::EmailChangeAsked => (account.email.clone(), texts.subject_asked, texts.lead_asked),
+    };
+    let mut paragraphs = vec![fill(texts.hello, &values), fill(lead, &values)];
+    let mut html_paragraphs: Vec<String> = paragraphs.iter().map(|p| format!("<p>{}</p>", escape_html(p))).collect();
+    if let ProfileMailKind::VerifyEmail { link, token } = kind {
+        let code = fill(texts.code, &values);
+        paragraphs.push(link.to_owned());
+        paragraphs.push(format!("{code} {}", token.expose()));
+        html_paragraphs.push(format!(r#"<p><a href="{0}">{0}</a></p>"#, escape_html(link)));
+        html_paragraphs.push(format!("<p>{} <code>{}</code></p>", escape_html(&code), escape_html(token.expose())));
+    }
+    let closing = fill(if matches!(kind, ProfileMailKind::VerifyEmail { .. }) { texts.personal_verify } else { texts.what_to_do }, &values);
+    paragraphs.push(closing.clone());
+    html_paragraphs.push(format!("<p>{}</p>", escape_html(&closing)));
+    let footer = fill(texts.footer, &values);
+    paragraphs.push(footer.clone());
+    html_paragraphs.push(format!("<p><small>{}</small></p>", escape_html(&footer)));
+    let subject = fill(subject, &values);
+    Mail {
+        from: from.clone(),
+        to,
+        text: paragraphs.join("\n\n") + "\n",
+        html: format!(
+            "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>\n{}\n</body></html>\n",
+            account.language.as_str(),
+            escape_html(&subject),
+            html_paragraphs.join("\n")
+        ),
+        subject,
     }
 }
 
@@ -208,5 +261,28 @@ mod tests {
         assert!(mail.html.contains("&lt;b&gt;Ned&lt;/b&gt; &amp; co {service}"), "{}", mail.html);
         assert!(!mail.html.contains("<b>Ned"));
         assert!(mail.text.contains("<b>Ned</b> & co {service}"), "plain text keeps the name as it is");
+    }
+
+    #[test]
+    fn an_email_change_mails_the_token_to_the_new_address_only_and_tells_the_old_one() {
+        let accounts = named();
+        let ned = &accounts[&AccountId::parse("nn1-ovh").unwrap()];
+        let new = EmailAddress::parse("ned.new@example.org").unwrap();
+        let token = Token::generate();
+        let link = format!("https://x.example/verify-email#token={}", token.expose());
+        let verify = compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, ned, &new, "2030-01-01T00:00:00Z", &from());
+        assert_eq!(verify.to, new);
+        assert!(verify.text.contains(&link) && verify.html.contains(&link) && verify.text.contains("nn1-ovh"));
+        assert!(!format!("{verify:?}").contains(token.expose()));
+        let notice = compose_profile(ProfileMailKind::EmailChangeAsked, ned, &new, "2030-01-01T00:00:00Z", &from());
+        assert_eq!(notice.to, ned.email, "the notice goes to the current address");
+        assert!(notice.text.contains("ned.new@example.org"), "it names the address asked for");
+        assert!(!notice.text.contains(token.expose()) && !notice.text.contains("verify-email") && !notice.html.contains("href"), "no token, no link");
+        assert!(notice.html.contains("&lt;b&gt;Ned&lt;/b&gt;"), "escaped: {}", notice.html);
+        for language in [Language::En, Language::It, Language::Fr] {
+            let account = Account { language, ..ned.clone() };
+            let subjects = [ProfileMailKind::VerifyEmail { link: &link, token: &token }, ProfileMailKind::EmailChangeAsked].map(|kind| compose_profile(kind, &account, &new, "x", &from()).subject);
+            assert_ne!(subjects[0], subjects[1]);
+        }
     }
 }

@@ -113,3 +113,62 @@ const FR: Texts = Texts {
     roles: ["administrateur", "technique", "de facturation"],
     reasons: ["les contacts du service ont changé entre-temps", "un contact de facturation n'est pas à jour de ses paiements", "le demandeur n'a plus le rôle qui lui permettait de la demander"],
 };
+
+/// The words of the profile address change's mails, per language.
+pub(super) struct EmailTexts {
+    pub hello: &'static str,
+    pub code: &'static str,
+    pub footer: &'static str,
+    pub subject_verify: &'static str,
+    pub lead_verify: &'static str,
+    pub personal_verify: &'static str,
+    pub subject_asked: &'static str,
+    pub lead_asked: &'static str,
+    pub what_to_do: &'static str,
+}
+
+impl EmailTexts {
+    pub fn of(language: Language) -> &'static EmailTexts {
+        match language {
+            Language::En => &EMAIL_EN,
+            Language::It => &EMAIL_IT,
+            Language::Fr => &EMAIL_FR,
+        }
+    }
+}
+
+const EMAIL_EN: EmailTexts = EmailTexts {
+    hello: "Hello {name},",
+    code: "Your verification code:",
+    footer: "You receive this email because of a change to the profile of the account {account}.",
+    subject_verify: "Verify your new email address",
+    lead_verify: "You asked to use {new} as the email address of the account {account}. Open the link below to confirm it; until you do, mail keeps going to the current address.",
+    personal_verify: "This code is personal and works once, until {expires}. If you did not ask for this change, ignore this email: nothing changes.",
+    subject_asked: "A change of your email address was asked",
+    lead_asked: "Someone signed in to the account {account} asked to send its mail to {new} from now on. It takes effect only if that address confirms it, by {expires}; until then mail keeps coming here.",
+    what_to_do: "If it was you, there is nothing to do. If it was not, sign in, set your current address again in your profile (which cancels the change) and change your password: someone else may be using your account.",
+};
+
+const EMAIL_IT: EmailTexts = EmailTexts {
+    hello: "Gentile {name},",
+    code: "Il tuo codice di verifica:",
+    footer: "Ricevi questa email per una modifica del profilo dell'account {account}.",
+    subject_verify: "Verifica il tuo nuovo indirizzo email",
+    lead_verify: "Hai chiesto di usare {new} come indirizzo email dell'account {account}. Apri il link qui sotto per confermarlo; finché non lo fai, la posta continua ad arrivare all'indirizzo attuale.",
+    personal_verify: "Questo codice è personale e può essere utilizzato una sola volta, entro il {expires}. Se non hai chiesto questa modifica, ignora questa email: non cambia nulla.",
+    subject_asked: "È stata chiesta una modifica del tuo indirizzo email",
+    lead_asked: "Qualcuno con accesso all'account {account} ha chiesto di inviare d'ora in poi la posta a {new}. La modifica è effettiva solo se quell'indirizzo la conferma, entro il {expires}; fino ad allora la posta continua ad arrivare qui.",
+    what_to_do: "Se sei stato tu, non devi fare nulla. Altrimenti accedi, reimposta il tuo indirizzo attuale nel profilo (la modifica viene annullata) e cambia la password: qualcun altro potrebbe usare il tuo account.",
+};
+
+const EMAIL_FR: EmailTexts = EmailTexts {
+    hello: "Bonjour {name},",
+    code: "Votre code de vérification :",
+    footer: "Vous recevez cet e-mail à la suite d'une modification du profil du compte {account}.",
+    subject_verify: "Vérifiez votre nouvelle adresse e-mail",
+    lead_verify: "Vous avez demandé à utiliser {new} comme adresse e-mail du compte {account}. Ouvrez le lien ci-dessous pour la confirmer ; d'ici là, le courrier continue d'arriver à l'adresse actuelle.",
+    personal_verify: "Ce code est personnel et ne sert qu'une fois, jusqu'au {expires}. Si vous n'avez pas demandé ce changement, ignorez cet e-mail : rien ne change.",
+    subject_asked: "Un changement de votre adresse e-mail a été demandé",
+    lead_asked: "Une personne connectée au compte {account} a demandé d'envoyer désormais son courrier à {new}. Le changement n'a lieu que si cette adresse le confirme, avant le {expires} ; d'ici là, le courrier continue d'arriver ici.",
+    what_to_do: "Si c'était vous, vous n'avez rien à faire. Sinon, connectez-vous, indiquez de nouveau votre adresse actuelle dans votre profil (ce qui annule le changement) et changez votre mot de passe : quelqu'un d'autre utilise peut-être votre compte.",
+};

@@ -9,10 +9,10 @@ use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
-    Account, AccountId, Contacts, ContactChange, DisplayName, EmailAddress, HistoryEntry, Language, Party, PartyStatus, PaymentStatus, RequestId, Role, Roles, Service,
-    ServiceName, State, TokenHash,
+    Account, AccountId, Contacts, ContactChange, DisplayName, EmailAddress, HistoryEntry, Language, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles,
+    Service, ServiceName, State, TokenHash,
 };
-use crate::ports::{Lock, StoreError};
+use crate::ports::{Lock, ProfileRecord, StoreError};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -392,6 +392,71 @@ pub fn token_from(item: &Item) -> Result<(AccountId, TokenHash, i64), StoreError
     Ok((account, hash, get_n(item, W, "expires_ms")?))
 }
 
+// ---- profile email changes -------------------------------------------------------------------
+
+/// The account item's attributes of its holder's address change in progress. `account_item`
+/// writes none of them, so a provider's upsert (a whole-item `PutItem`) drops the change.
+pub const PENDING_EMAIL: &str = "pending_email";
+pub const PENDING_HASH: &str = "pending_hash";
+pub const PENDING_EXPIRES: &str = "pending_expires_ms";
+/// The asks that mailed within the abuse bound's window: a List of epoch-millisecond Numbers.
+pub const EMAIL_ASKS: &str = "email_asks";
+/// The address change's revision (Number), for conditions; absent is 0.
+pub const EMAIL_REV: &str = "email_rev";
+
+pub const EMAIL_TOKEN_SK: &str = "EMAILTOKEN";
+
+/// The verification item of a pending change, found from the token alone: `EMAILTOKEN#{hash}`.
+pub fn email_token_key(hash: &TokenHash) -> Item {
+    key(format!("EMAILTOKEN#{}", hash.to_hex()), EMAIL_TOKEN_SK)
+}
+
+/// "The token with this hash verifies `account`'s change to `pending.email`, until `expires_ms`."
+pub fn email_token_item(account: &AccountId, pending: &PendingEmail) -> Item {
+    let mut item = email_token_key(&pending.token);
+    item.insert("type".into(), s("email_token"));
+    item.insert("account".into(), s(account.as_str()));
+    item.insert("email".into(), s(pending.email.as_str()));
+    item.insert("expires_ms".into(), n(millis(pending.expires_at)));
+    item.insert(TTL.into(), n(ttl_seconds(pending.expires_at)));
+    item
+}
+
+/// `(account, expires_ms)` of a verification item.
+pub fn email_token_from(item: &Item) -> Result<(AccountId, i64), StoreError> {
+    const W: &str = "email_token";
+    Ok((parse(W, "account", AccountId::parse(get_s(item, W, "account")?))?, get_n(item, W, "expires_ms")?))
+}
+
+fn from_millis(what: &str, name: &str, ms: i64) -> Result<OffsetDateTime, StoreError> {
+    parse(what, name, OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000))
+}
+
+/// An account item with its address change in progress.
+pub fn profile_from(item: &Item) -> Result<ProfileRecord, StoreError> {
+    const W: &str = "account";
+    let account = account_from(item)?;
+    let pending_email = match item.get(PENDING_EMAIL) {
+        None => None,
+        Some(_) => Some(PendingEmail {
+            email: parse(W, PENDING_EMAIL, EmailAddress::parse(get_s(item, W, PENDING_EMAIL)?))?,
+            token: TokenHash::from_hex(get_s(item, W, PENDING_HASH)?).ok_or_else(|| corrupt(W, "pending_hash is not 64 hex digits"))?,
+            expires_at: from_millis(W, PENDING_EXPIRES, get_n(item, W, PENDING_EXPIRES)?)?,
+        }),
+    };
+    let email_asks = match item.get(EMAIL_ASKS) {
+        None => vec![],
+        Some(list) => list
+            .as_l()
+            .map_err(|_| corrupt(W, "email_asks is not a list"))?
+            .iter()
+            .map(|v| v.as_n().ok().and_then(|raw| raw.parse::<i64>().ok()).ok_or_else(|| corrupt(W, "email_asks holds a non-number")).and_then(|ms| from_millis(W, EMAIL_ASKS, ms)))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let revision = if item.contains_key(EMAIL_REV) { get_n(item, W, EMAIL_REV)? } else { 0 };
+    Ok(ProfileRecord { account, pending_email, email_asks, revision })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,5 +516,28 @@ mod tests {
         let (mut request, _) = request_items(&change).unwrap();
         request.insert("version".into(), n(7));
         assert!(matches!(request_from(&request), Err(StoreError::Failed(_))));
+    }
+
+    #[test]
+    fn an_account_item_round_trips_its_pending_email_change_and_a_plain_one_has_none() {
+        let account = Account {
+            id: id("aa1-ovh"),
+            name: DisplayName::parse("Ada").unwrap(),
+            email: EmailAddress::parse("ada@example.com").unwrap(),
+            language: Language::It,
+            payment_status: PaymentStatus::Ok,
+        };
+        let mut item = account_item(&account);
+        assert_eq!(profile_from(&item).unwrap(), ProfileRecord { account: account.clone(), pending_email: None, email_asks: vec![], revision: 0 });
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_000_000).unwrap();
+        let pending = PendingEmail { email: EmailAddress::parse("ada@example.org").unwrap(), token: Token::generate().hash(), expires_at: at };
+        item.insert(PENDING_EMAIL.into(), s(pending.email.as_str()));
+        item.insert(PENDING_HASH.into(), s(pending.token.to_hex()));
+        item.insert(PENDING_EXPIRES.into(), n(millis(at)));
+        item.insert(EMAIL_ASKS.into(), AttributeValue::L(vec![n(millis(at))]));
+        item.insert(EMAIL_REV.into(), n(4));
+        let record = profile_from(&item).unwrap();
+        assert_eq!(record, ProfileRecord { account, pending_email: Some(pending.clone()), email_asks: vec![at], revision: 4 });
+        assert_eq!(email_token_from(&email_token_item(&id("aa1-ovh"), &pending)).unwrap(), (id("aa1-ovh"), millis(at)));
     }
 }

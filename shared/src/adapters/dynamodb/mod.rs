@@ -21,12 +21,12 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{ConsumedCapacity, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue};
 use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
-use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName, State};
-use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ServiceRecord, Store, StoreError, SystemClock};
+use crate::domain::{Account, AccountId, ContactChange, Language, RequestId, Role, Service, ServiceName, State, TokenHash};
+use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 use errors::{build_error, classify, is_transient_code};
 use items::{Item, n, s};
 use tx::{Cond, Purpose, Reason, Tx};
@@ -652,6 +652,131 @@ impl Store for DynamoStore {
             .map_err(|e| classify("UpdateItem", &e))?;
         self.consumed(output.consumed_capacity());
         Ok(())
+    }
+
+    /// One GetItem: the account item carries its address change.
+    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
+        self.get(items::account_key(id)).await?.as_ref().map(items::profile_from).transpose()
+    }
+
+    /// One transaction: the account item's change attributes on the condition that its
+    /// revision is the one read, the new verification item, and the deletion of the replaced one.
+    async fn save_email_change(&self, record: &ProfileRecord, replaced: Option<&TokenHash>) -> Result<(), StoreError> {
+        let Some(read) = record.revision.checked_sub(1) else { return Err(StoreError::Stale) };
+        let asks = AttributeValue::L(record.email_asks.iter().map(|at| n(items::millis(*at))).collect());
+        let update = match &record.pending_email {
+            Some(pending) => Cond::new("SET #pe = :pe, #ph = :ph, #px = :px, #asks = :asks, #rev = :rev")
+                .value(":pe", s(pending.email.as_str()))
+                .value(":ph", s(pending.token.to_hex()))
+                .value(":px", n(items::millis(pending.expires_at))),
+            None => Cond::new("SET #asks = :asks, #rev = :rev REMOVE #pe, #ph, #px"),
+        }
+        .name("#pe", items::PENDING_EMAIL)
+        .name("#ph", items::PENDING_HASH)
+        .name("#px", items::PENDING_EXPIRES)
+        .name("#asks", items::EMAIL_ASKS)
+        .name("#rev", items::EMAIL_REV)
+        .value(":asks", asks)
+        .value(":rev", n(record.revision));
+        let cond = if read == 0 {
+            Cond::new("attribute_exists(#pk) AND attribute_not_exists(#rev)")
+        } else {
+            Cond::new("attribute_exists(#pk) AND #rev = :read").value(":read", n(read))
+        }
+        .name("#pk", items::PK);
+        let mut tx = Tx::new(&self.table);
+        tx.update(items::account_key(&record.account.id), update, cond, Purpose::Profile)?;
+        let new = record.pending_email.as_ref();
+        if let Some(pending) = new.filter(|p| replaced != Some(&p.token)) {
+            tx.put(items::email_token_item(&record.account.id, pending), None, Purpose::Token)?;
+        }
+        if let Some(old) = replaced.filter(|old| new.is_none_or(|p| p.token != **old)) {
+            tx.delete(items::email_token_key(old), None, Purpose::Token)?;
+        }
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(Err(error)) => Err(error),
+            Err(Ok(reasons)) if reasons.iter().any(|r| r.purpose == Purpose::Profile && r.condition_failed()) => Err(StoreError::Stale),
+            Err(Ok(reasons)) => Err(cancelled_otherwise("save_email_change", &reasons, StoreError::Stale)),
+        }
+    }
+
+    /// One GetItem of the verification item; one past its expiry is ignored, whether or not TTL
+    /// has deleted it yet.
+    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
+        let Some(item) = self.get(items::email_token_key(hash)).await? else { return Ok(None) };
+        let (account, expires_ms) = items::email_token_from(&item)?;
+        Ok((expires_ms > items::millis(now)).then_some(account))
+    }
+
+    /// One UpdateItem: the pending address becomes the address and the change goes, on the
+    /// condition that `hash` is still the pending change's token and the change is live (which
+    /// makes the token single-use); then the spent verification item is deleted (cleanup: it
+    /// can verify nothing any more, and TTL would take it too).
+    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError> {
+        self.count("UpdateItem");
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::account_key(account)))
+            .update_expression("SET #email = #pe, #rev = #rev + :one REMOVE #pe, #ph, #px")
+            .condition_expression("#ph = :hash AND #px > :now")
+            .expression_attribute_names("#email", "email")
+            .expression_attribute_names("#pe", items::PENDING_EMAIL)
+            .expression_attribute_names("#ph", items::PENDING_HASH)
+            .expression_attribute_names("#px", items::PENDING_EXPIRES)
+            .expression_attribute_names("#rev", items::EMAIL_REV)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":hash", s(hash.to_hex()))
+            .expression_attribute_values(":now", n(items::millis(now)))
+            .return_values(ReturnValue::AllNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        let account = match result {
+            Ok(output) => {
+                self.consumed(output.consumed_capacity());
+                let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
+                items::account_from(&item)?
+            }
+            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => return Ok(None),
+            Err(error) => return Err(classify("UpdateItem", &error)),
+        };
+        self.count("DeleteItem");
+        let deleted = self.client.delete_item().table_name(&self.table).set_key(Some(items::email_token_key(hash))).send().await;
+        if let Err(error) = deleted {
+            tracing::warn!(error = %classify("DeleteItem", &error), "a spent verification item stays until its TTL");
+        }
+        Ok(Some(account))
+    }
+
+    /// One UpdateItem on `attribute_exists(pk)`, `ReturnValues=ALL_NEW`: the profile as it is now.
+    async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError> {
+        self.count("UpdateItem");
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::account_key(id)))
+            .update_expression("SET #language = :language")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", items::PK)
+            .expression_attribute_names("#language", "language")
+            .expression_attribute_values(":language", s(language.as_str()))
+            .return_values(ReturnValue::AllNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                self.consumed(output.consumed_capacity());
+                let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
+                items::profile_from(&item).map(Some)
+            }
+            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(None),
+            Err(error) => Err(classify("UpdateItem", &error)),
+        }
     }
 }
 

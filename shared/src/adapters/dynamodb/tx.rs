@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
 use super::errors::build_error;
 use super::items::{Item, PK, SK};
@@ -22,6 +22,8 @@ pub enum Purpose {
     Membership,
     /// The record of when a request counts as unaccepted.
     Unaccepted,
+    /// An account item's address change (profile email).
+    Profile,
 }
 
 type Names = HashMap<String, String>;
@@ -143,6 +145,32 @@ impl Tx {
             .build()
             .map_err(build_error)?;
         self.items.push(TransactWriteItem::builder().condition_check(check).build());
+        self.purposes.push(purpose);
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// Updates the item with `key` by `update` (an update expression with its placeholders),
+    /// on `cond`; the placeholders of both must not clash.
+    pub fn update(&mut self, key: Item, update: Cond, cond: Cond, purpose: Purpose) -> Result<(), StoreError> {
+        let key = only_key(&key);
+        self.claim(&key)?;
+        let (expression, mut names, mut values) = update.parts();
+        let (condition, cond_names, cond_values) = cond.parts();
+        names.get_or_insert_with(Names::new).extend(cond_names.unwrap_or_default());
+        values.get_or_insert_with(Values::new).extend(cond_values.unwrap_or_default());
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .set_expression_attribute_names(names.filter(|n| !n.is_empty()))
+            .set_expression_attribute_values(values.filter(|v| !v.is_empty()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build_error)?;
+        self.items.push(TransactWriteItem::builder().update(update).build());
         self.purposes.push(purpose);
         Ok(())
     }
