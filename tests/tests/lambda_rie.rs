@@ -79,15 +79,24 @@ struct Rie {
     log: PathBuf,
 }
 
+/// An environment variable the RIE and the bootstrap get over [`Rie::start`]'s: set, or removed.
+type EnvChange<'a> = (&'a str, Option<&'a str>);
+
 impl Rie {
     async fn start(setup: &Setup, function: Function, table: &str, tag: &str) -> Rie {
+        Self::start_with(setup, function, table, tag, &[]).await
+    }
+
+    /// [`Rie::start`], with `env` over its environment (the RIE passes its own to the bootstrap).
+    async fn start_with(setup: &Setup, function: Function, table: &str, tag: &str, env: &[EnvChange<'_>]) -> Rie {
         let log = std::env::temp_dir().join(format!("contacts-rie-{tag}-{}.log", function.name()));
         for _ in 0..3 {
             // Two ports: where the RIE takes invocations, and the Runtime API it serves the
             // bootstrap (127.0.0.1:9001 unless told, which two RIEs at once cannot share).
             let (address, runtime_api) = (free_address(), free_address());
             let output = std::fs::File::create(&log).expect("a log file in the temp dir");
-            let child = Command::new(&setup.rie)
+            let mut command = Command::new(&setup.rie);
+            command
                 .arg("--runtime-interface-emulator-address")
                 .arg(&address)
                 .arg("--runtime-api-address")
@@ -108,6 +117,15 @@ impl Rie {
                 .env_remove("AWS_SESSION_TOKEN")
                 .env_remove("AWS_PROFILE")
                 .env_remove("ACCOUNT_CLAIM")
+                .env_remove("AWS_LAMBDA_LOG_LEVEL")
+                .env_remove("AWS_LAMBDA_FUNCTION_TIMEOUT");
+            for (name, value) in env {
+                match value {
+                    Some(value) => command.env(name, value),
+                    None => command.env_remove(name),
+                };
+            }
+            let child = command
                 .stdin(Stdio::null())
                 .stdout(output.try_clone().expect("a second handle on the log"))
                 .stderr(output)
@@ -599,4 +617,63 @@ async fn a_change_goes_through_the_functions_from_request_to_new_contacts() {
     for token in [ada, ned] {
         assert!(!logs.contains(token.as_str()), "a token is in the functions' logs");
     }
+}
+
+/// A mail service that takes connections and never answers: SES at its slowest.
+fn silent_mail_service() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let address = listener.local_addr().expect("its address");
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (format!("http://{address}"), connections)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_service_that_never_answers_cannot_outlive_the_function_the_request_is_created_and_the_failure_recorded() {
+    let setup = setup();
+    let tag = unique_tag();
+    let service = format!("slow-{tag}.example.org");
+    let (table, _app, _outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
+    // A 6 s function (the RIE reads AWS_LAMBDA_FUNCTION_TIMEOUT, and gives the bootstrap the
+    // deadline it implies), against an SES that holds each connection: the SDK alone would
+    // wait for it 40 s (aws::emulator_timeouts), far past the function's end.
+    const TIMEOUT: Duration = Duration::from_secs(6);
+    let (slow_ses, connections) = silent_mail_service();
+    let timeout = TIMEOUT.as_secs().to_string();
+    let env: [EnvChange; 2] = [("AWS_LAMBDA_FUNCTION_TIMEOUT", Some(&timeout)), ("AWS_ENDPOINT_URL_SESV2", Some(&slow_ses))];
+    let create = Rie::start_with(&setup, Function::Create, &table, &tag, &env).await;
+    let read = Rie::start(&setup, Function::Read, &table, &tag).await;
+    // The bootstrap's start (and its connection warm-up) is not this invocation's business: a
+    // first invocation on a service that does not exist starts it.
+    let ask = |service: &str| with_json_body(&for_service(&event("create.post-services-contact-changes.json"), "example.com", service), &json!({"tech": "ne4000-ovh"}));
+    assert_eq!(create.invoke(&ask(&format!("nowhere-{tag}.example.org"))).await.status, 404);
+
+    let started = Instant::now();
+    let created = create.invoke(&ask(&service)).await;
+    let took = started.elapsed();
+    assert_eq!(created.status, 201, "{}\n{}", created.body, create.log_tail());
+    assert!(created.content_type().starts_with("application/json"), "the normal answer, not a problem: {created:?}");
+    assert!(took < TIMEOUT, "answered in {took:?}, within the function's {TIMEOUT:?}");
+    assert!(connections.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the mail was tried against the silent SES");
+    let id = created.json()["requests"][0]["id"].as_str().expect("the request's id").to_owned();
+
+    // The request is stored, and its history says which mails did not go (read back from
+    // DynamoDB Local by the read function): Ada's and Ned's tokens, Teo's notice.
+    let stored = read.invoke(&with_id(&event("read.get-contact-changes.json"), &id)).await;
+    assert_eq!(stored.status, 200, "{}", stored.body);
+    let stored = stored.json();
+    assert_eq!(stored["state"], "pending");
+    let failed: Vec<&str> = stored["history"].as_array().expect("a history").iter().filter(|e| e["event"] == "mail_failed").filter_map(|e| e["to"].as_str()).collect();
+    assert_eq!(failed.len(), 3, "every mail of the request is mail_failed: {stored}");
+    for account in ["ad1000-ovh", "ne4000-ovh", "te2000-ovh"] {
+        assert!(failed.contains(&account), "{account}'s mail is recorded as failed: {failed:?}");
+    }
+    assert!(!stored["history"].as_array().unwrap().iter().any(|e| e["event"] == "mailed"), "{stored}");
 }

@@ -22,6 +22,7 @@ use crate::adapters::{DynamoStore, SesMailer};
 use crate::api::{ApiRequest, ApiResponse, Caller, Function, Router, routes};
 use crate::app::App;
 use crate::config::Config;
+use crate::deadline;
 use crate::domain::{AccountId, RequestId};
 use crate::ports::{Store, SystemClock};
 
@@ -69,15 +70,19 @@ pub async fn run(function: Function) -> Result<(), Error> {
 }
 
 /// One invocation, in a span that carries the Lambda request id and, when the route names
-/// one, the contact-change request's id: every log line of the invocation has both.
+/// one, the contact-change request's id: every log line of the invocation has both. It runs
+/// within the invocation's deadline (`Context.deadline`), which the use cases respect
+/// ([`crate::deadline`]): the mails after a commit never outlive the function.
 async fn handle(router: &Router, function: Function, account_claim: &str, request: Request) -> Response<Body> {
-    let lambda_request_id = request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+    let context = request.lambda_context_ref();
+    let lambda_request_id = context.map(|c| c.request_id.clone()).unwrap_or_default();
+    let deadline = context.and_then(|c| deadline::from_epoch_millis(c.deadline));
     let request = api_request(request, account_claim);
     let span = tracing::info_span!("invocation", lambda_request_id = %lambda_request_id, contact_change = Empty);
     if let Some(id) = contact_change_of(&request, function) {
         span.record("contact_change", tracing::field::display(id));
     }
-    lambda_response(router.handle(request).instrument(span).await)
+    lambda_response(deadline::scope(deadline, router.handle(request)).instrument(span).await)
 }
 
 /// The event as the router takes it.
