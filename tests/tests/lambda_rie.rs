@@ -619,6 +619,92 @@ async fn a_change_goes_through_the_functions_from_request_to_new_contacts() {
     }
 }
 
+/// Every token in every mail the SES emulator holds (`#token=` in a link of the text or the HTML).
+async fn every_mailed_token(setup: &Setup) -> Vec<String> {
+    let (status, body) = http("GET", &setup.emulators.ses_store, b"").await;
+    assert_eq!(status, 200, "GET {}", setup.emulators.ses_store);
+    let store: Value = serde_json::from_slice(&body).expect("the SES emulator's store is JSON");
+    let mut tokens: Vec<String> = Vec::new();
+    for email in store["emails"].as_array().expect("an emails array") {
+        for part in [&email["body"]["text"], &email["body"]["html"]] {
+            let mut rest = part.as_str().unwrap_or_default();
+            while let Some(at) = rest.find("#token=") {
+                rest = &rest[at..];
+                if let Some(token) = token_in(rest).filter(|t| !t.is_empty()) {
+                    tokens.push(token);
+                }
+                rest = &rest["#token=".len()..];
+            }
+        }
+    }
+    tokens.sort();
+    tokens.dedup();
+    tokens
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_debug_no_token_reaches_any_log_of_the_functions_or_the_rie() {
+    let setup = setup();
+    let tag = unique_tag();
+    let service = format!("debug-{tag}.example.org");
+    let (table, _app, _outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
+    // The most verbose level the template allows (LogLevel), as Lambda passes it.
+    let debug: [EnvChange; 2] = [("AWS_LAMBDA_LOG_LEVEL", Some("DEBUG")), ("RUST_LOG", None)];
+    let mut rie = HashMap::new();
+    for function in [Function::Create, Function::Resend, Function::Confirm, Function::Read] {
+        rie.insert(function, Rie::start_with(&setup, function, &table, &tag, &debug).await);
+    }
+    // Every body sent that held a token, as sent (the form's is base64): none may be logged either.
+    let mut sent_with_tokens: Vec<String> = Vec::new();
+
+    // The whole change through the functions, step by step (each step reads the tokens it
+    // needs from the SES emulator). Ada (admin) asks for Ned as the new tech contact.
+    let create = with_json_body(&for_service(&event("create.post-services-contact-changes.json"), "example.com", &service), &json!({"tech": "ne4000-ovh"}));
+    let created = rie[&Function::Create].invoke(&create).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["requests"][0]["id"].as_str().expect("the request's id").to_owned();
+    let first = ses_tokens(&setup, &id).await;
+    assert!(first.contains_key(ADA) && first.contains_key(NED), "both parties were mailed: {first:?}");
+
+    // Ada has the emails sent again: fresh tokens, the first ones dead.
+    let resent = rie[&Function::Resend].invoke(&with_id(&event("resend.post-contact-changes-resend.json"), &id)).await;
+    assert_eq!(resent.status, 202, "{}", resent.body);
+    let fresh = ses_tokens(&setup, &id).await;
+    let (ada, ned) = (fresh[ADA].clone(), fresh[NED].clone());
+    assert!(ada != first[ADA] && ned != first[NED], "the resend mailed fresh tokens");
+
+    // Ada accepts through the API, Ned through the emailed link's page.
+    let accept = with_token(&with_id(&event("confirm.post-contact-changes-accept.json"), &id), &ada);
+    sent_with_tokens.push(accept["body"].as_str().unwrap_or_default().to_owned());
+    let accepted = rie[&Function::Confirm].invoke(&accept).await;
+    assert_eq!((accepted.status, accepted.json()["state"].as_str()), (200, Some("pending")), "{}", accepted.body);
+    let form = with_token(&with_id(&event("confirm.post-confirm.json"), &id), &ned);
+    sent_with_tokens.push(form["body"].as_str().unwrap_or_default().to_owned());
+    let page = rie[&Function::Confirm].invoke(&form).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    let done = rie[&Function::Read].invoke(&with_id(&event("read.get-contact-changes.json"), &id)).await;
+    assert_eq!(done.json()["state"], "done", "{}", done.body);
+
+    // Every token the SES emulator ever got (this change's four, and any other), against
+    // every byte the RIEs and the bootstraps wrote.
+    let tokens = every_mailed_token(&setup).await;
+    for token in [&first[ADA], &first[NED], &ada, &ned] {
+        assert!(tokens.contains(token), "the store's tokens include this change's");
+    }
+    for (function, rie) in &rie {
+        let log = std::fs::read(&rie.log).expect("the function's log");
+        let text = String::from_utf8_lossy(&log);
+        // Not empty: at DEBUG the bootstrap logs (its own lines and the SDK's), so that this
+        // test cannot pass by logging nothing.
+        assert!(text.contains("\"level\":\"DEBUG\""), "{} logged nothing at DEBUG:\n{}", function.name(), rie.log_tail());
+        assert!(!text.contains("\"level\":\"TRACE\""), "{} logged at TRACE", function.name());
+        for needle in tokens.iter().chain(&sent_with_tokens) {
+            assert!(log.windows(needle.len()).all(|w| w != needle.as_bytes()), "{}'s log holds a token (or a body that holds one): {}", function.name(), rie.log.display());
+        }
+    }
+}
+
 /// A mail service that takes connections and never answers: SES at its slowest.
 fn silent_mail_service() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
