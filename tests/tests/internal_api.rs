@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use integration_tests::{Backend, TestApp, on_every_backend};
+use integration_tests::{Backend, PROVIDER, TestApp, on_every_backend};
 use serde_json::{Value, json};
 use shared::api::Caller;
 
@@ -17,6 +17,7 @@ on_every_backend!(
     an_upsert_that_leaves_the_pending_role_alone_reports_nothing_and_the_request_completes,
     bad_input_is_refused_with_a_reason_and_changes_nothing,
     only_the_providers_systems_may_call_it_and_they_are_no_customer,
+    with_provider_principals_only_the_listed_principals_and_their_sessions_may_call_it,
 );
 
 fn person(app: &TestApp, id: &str, name: &str) -> Value {
@@ -169,4 +170,45 @@ async fn only_the_providers_systems_may_call_it_and_they_are_no_customer(backend
     // The provider's principal is nobody's account: a customer's route does not take it.
     let as_provider = app.call_as(Method::GET, "/v1/me", Caller::Provider("aa1-ovh".to_owned()), Bytes::new()).await;
     assert_eq!(as_provider.status, StatusCode::UNAUTHORIZED, "{}", as_provider.text());
+}
+
+async fn with_provider_principals_only_the_listed_principals_and_their_sessions_may_call_it(backend: Backend) {
+    let billing = "arn:aws:iam::123456789012:role/billing-sync";
+    let app = TestApp::seeded_with(backend, |config| config.provider_principals = vec![PROVIDER.to_owned(), billing.to_owned()]).await;
+    let overdue_ada = json!({"name": "Ada Admin", "email": app.email_of("aa1-ovh"), "payment_status": "overdue"}).to_string();
+    let taken = json!({"admin": "nn1-ovh", "tech": "nn1-ovh", "billing": "nn1-ovh"}).to_string();
+    // Principals IAM authorised, but not on the list: 403, nothing written.
+    let strangers = [
+        "arn:aws:iam::123456789012:role/someone-else",
+        "arn:aws:iam::123456789012:role/billing-sync-old",
+        "arn:aws:iam::999999999999:role/billing-sync",
+        "arn:aws:sts::999999999999:assumed-role/billing-sync/session",
+        "arn:aws:iam::123456789012:user/billing-sync",
+        "AROAEXAMPLEID:billing-sync",
+    ];
+    for principal in strangers {
+        for (path, body) in [("/internal/accounts/aa1-ovh", &overdue_ada), ("/internal/services/example.com", &taken)] {
+            let response = app.call_as(Method::PUT, path, Caller::Provider(principal.to_owned()), Bytes::from(body.clone())).await;
+            assert_eq!((response.status, response.code()), (StatusCode::FORBIDDEN, "forbidden".to_owned()), "{principal} PUT {path}: {}", response.text());
+            assert!(response.json()["detail"].as_str().unwrap().contains("PROVIDER_PRINCIPALS"), "the reason is given: {}", response.text());
+        }
+    }
+    assert_eq!(profile(&app, "aa1-ovh").await["payment_status"], "ok");
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["admin"], "aa1-ovh");
+
+    // A listed principal, and a session of a listed role (as API Gateway reports a caller with
+    // the role's credentials): written.
+    let listed = app.provider_put("/internal/accounts/aa1-ovh", json!({"name": "Ada Admin", "email": app.email_of("aa1-ovh"), "payment_status": "overdue"})).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    assert_eq!(profile(&app, "aa1-ovh").await["payment_status"], "overdue");
+    let session = Caller::Provider("arn:aws:sts::123456789012:assumed-role/billing-sync/nightly-run".to_owned());
+    let response = app.call_as(Method::PUT, "/internal/accounts/aa1-ovh", session, Bytes::from(json!({"name": "Ada Admin", "email": app.email_of("aa1-ovh")}).to_string())).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(profile(&app, "aa1-ovh").await["payment_status"], "ok");
+
+    // The list changes nothing for the others: a customer is still 403, nobody 401.
+    let customer = app.call_as(Method::PUT, "/internal/accounts/aa1-ovh", Caller::Customer("aa1-ovh".to_owned()), Bytes::from(overdue_ada.clone())).await;
+    assert_eq!(customer.status, StatusCode::FORBIDDEN);
+    let nobody = app.call_as(Method::PUT, "/internal/accounts/aa1-ovh", Caller::Anonymous, Bytes::from(overdue_ada)).await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
 }

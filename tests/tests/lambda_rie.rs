@@ -118,7 +118,8 @@ impl Rie {
                 .env_remove("AWS_PROFILE")
                 .env_remove("ACCOUNT_CLAIM")
                 .env_remove("AWS_LAMBDA_LOG_LEVEL")
-                .env_remove("AWS_LAMBDA_FUNCTION_TIMEOUT");
+                .env_remove("AWS_LAMBDA_FUNCTION_TIMEOUT")
+                .env_remove("PROVIDER_PRINCIPALS");
             for (name, value) in env {
                 match value {
                     Some(value) => command.env(name, value),

@@ -65,6 +65,11 @@ impl App {
         self.clock.now()
     }
 
+    /// The configuration it was started with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     // ---- profile -------------------------------------------------------------------------
 
     pub async fn profile(&self, caller: &AccountId) -> Result<Account> {
