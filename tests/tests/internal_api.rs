@@ -18,6 +18,7 @@ on_every_backend!(
     bad_input_is_refused_with_a_reason_and_changes_nothing,
     only_the_providers_systems_may_call_it_and_they_are_no_customer,
     with_provider_principals_only_the_listed_principals_and_their_sessions_may_call_it,
+    a_name_with_invisible_format_characters_is_refused_and_changes_nothing,
 );
 
 fn person(app: &TestApp, id: &str, name: &str) -> Value {
@@ -211,4 +212,23 @@ async fn with_provider_principals_only_the_listed_principals_and_their_sessions_
     assert_eq!(customer.status, StatusCode::FORBIDDEN);
     let nobody = app.call_as(Method::PUT, "/internal/accounts/aa1-ovh", Caller::Anonymous, Bytes::from(overdue_ada)).await;
     assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn a_name_with_invisible_format_characters_is_refused_and_changes_nothing(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    // A right-to-left override that shows "Ada Admin" as someone else, isolates, marks,
+    // zero-width characters, a soft hyphen, a byte order mark, a tag character.
+    for c in ['\u{202E}', '\u{202A}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{200B}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{00AD}', '\u{E0041}'] {
+        for id in ["aa1-ovh", "zz1-ovh"] {
+            let body = json!({"name": format!("Ada{c} Admin"), "email": app.email_of(id)});
+            let response = app.provider_put(&format!("/internal/accounts/{id}"), body).await;
+            assert_eq!((response.status, response.code()), (StatusCode::BAD_REQUEST, "invalid_input".to_owned()), "U+{:04X} for {id}: {}", u32::from(c), response.text());
+            assert!(response.json()["detail"].as_str().unwrap().contains(&format!("U+{:04X}", u32::from(c))), "the character is named: {}", response.text());
+        }
+    }
+    assert_eq!(profile(&app, "aa1-ovh").await["name"], "Ada Admin", "unchanged");
+    assert_eq!(app.get("/v1/me", "zz1-ovh").await.status, StatusCode::NOT_FOUND, "not created");
+    // Accents, other scripts and a no-break space are names like any other.
+    let fine = app.provider_put("/internal/accounts/zz1-ovh", json!({"name": "Zoé\u{00A0}Ünal محمد", "email": app.email_of("zz1-ovh")})).await;
+    assert_eq!(fine.status, StatusCode::OK, "{}", fine.text());
 }
