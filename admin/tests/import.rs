@@ -190,6 +190,37 @@ async fn every_bad_line_is_reported_with_its_number_and_reason_and_nothing_is_wr
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_with_invisible_format_characters_is_an_invalid_line_and_nothing_is_written() {
+    let subject = subject().await;
+    let before = subject.snapshot().await;
+    // A right-to-left override, a zero-width space, a left-to-right isolate, a soft hyphen.
+    let file = subject.file(
+        "format.jsonl",
+        &lines(&[
+            account("aa1-ovh", "Ada", "ok"),
+            account("tt1-ovh", "Teo\u{202E}oeT", "ok"),
+            account("bb1-ovh", "B\u{200B}ea", "ok"),
+            account("nn1-ovh", "\u{2066}Ned", "ok"),
+            account("mm1-ovh", "Mi\u{00AD}a", "ok"),
+            account("zz1-ovh", "Zoé Ünal", "ok"),
+        ]),
+    );
+    for dry_run in [false, true] {
+        let (result, bulk) = subject.import(&file, ImportOptions { dry_run, ..small_chunks() }).await;
+        let Err(ImportError::Invalid(report)) = result else { panic!("invalid lines must fail the import: {result:?}") };
+        let told: Vec<(Location, &str)> = report.rejected.iter().map(|r| (r.location, r.reason.as_str())).collect();
+        let expected = [(2, "U+202E"), (3, "U+200B"), (4, "U+2066"), (5, "U+00AD")];
+        assert_eq!(told.len(), expected.len(), "{told:#?}");
+        for ((location, reason), (line, code_point)) in told.iter().zip(expected) {
+            assert_eq!(*location, Location::Line(line));
+            assert!(reason.contains(code_point) && reason.contains("invisible formatting characters"), "line {line}: {reason:?} should name {code_point}");
+        }
+        assert_eq!(bulk.metrics().batch_write_calls, 0);
+        assert_eq!(subject.snapshot().await, before, "nothing written");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_tells_what_would_change_and_writes_nothing() {
     let subject = subject().await;
     let file = subject.file("cast.jsonl", &lines(&cast()));

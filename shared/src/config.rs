@@ -21,7 +21,18 @@ pub struct Config {
     pub mail_from: EmailAddress,
     /// The JWT claim that carries the caller's account id: `ACCOUNT_CLAIM`.
     pub account_claim: String,
+    /// The AWS principals (ARNs) that may call the internal API, from `PROVIDER_PRINCIPALS`
+    /// (comma-separated); empty: any principal that IAM authorised. A role's ARN also admits
+    /// its sessions (`arn:aws:sts::{account}:assumed-role/{name}/{session}`), which is what
+    /// API Gateway reports for a caller with a role's credentials ([`Config::admits_provider`]).
+    pub provider_principals: Vec<String>,
 }
+
+/// `TOKEN_TTL_SECONDS`: from a minute to 90 days (a request pending longer is forgotten, and
+/// the reminder before expiry needs room).
+pub const TOKEN_TTL_RANGE: (i64, i64) = (60, 90 * 24 * 3600);
+/// `RESEND_COOLDOWN_SECONDS`: from a second to a day.
+pub const RESEND_COOLDOWN_RANGE: (i64, i64) = (1, 24 * 3600);
 
 /// The largest `RESEND_LIMIT` and `UNACCEPTED_REQUEST_LIMIT`: each bounds mail a person did not
 /// ask for, and the resend limit bounds a request's history (SPEC §3), so neither is unbounded.
@@ -41,6 +52,7 @@ impl Default for Config {
             public_base_url: "http://localhost:3000".to_owned(),
             mail_from: EmailAddress::parse("no-reply@contacts.example.com").expect("a valid address"),
             account_claim: "sub".to_owned(),
+            provider_principals: Vec::new(),
         }
     }
 }
@@ -52,12 +64,12 @@ impl Config {
 
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let defaults = Self::default();
-        let seconds = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
+        let seconds = |name: &str, default: Duration, (min, max): (i64, i64)| -> Result<Duration, ConfigError> {
             match var(name) {
                 None => Ok(default),
                 Some(raw) => match raw.trim().parse::<i64>() {
-                    Ok(n) if n > 0 => Ok(Duration::seconds(n)),
-                    _ => Err(ConfigError(format!("{name} must be a positive number of seconds, not {raw:?}"))),
+                    Ok(n) if (min..=max).contains(&n) => Ok(Duration::seconds(n)),
+                    _ => Err(ConfigError(format!("{name} must be a whole number of seconds from {min} to {max}, not {:?}", raw.chars().take(40).collect::<String>()))),
                 },
             }
         };
@@ -71,23 +83,94 @@ impl Config {
             }
         };
         let public_base_url = var("PUBLIC_BASE_URL").unwrap_or(defaults.public_base_url);
-        if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
-            return Err(ConfigError(format!("PUBLIC_BASE_URL must be an http(s) URL, not {public_base_url:?}")));
-        }
+        check_public_base_url(&public_base_url)?;
         let mail_from = match var("MAIL_FROM") {
             None => defaults.mail_from,
             Some(raw) => EmailAddress::parse(&raw).map_err(|e| ConfigError(format!("MAIL_FROM: {e}")))?,
         };
         Ok(Self {
-            token_ttl: seconds("TOKEN_TTL_SECONDS", defaults.token_ttl)?,
-            resend_cooldown: seconds("RESEND_COOLDOWN_SECONDS", defaults.resend_cooldown)?,
+            token_ttl: seconds("TOKEN_TTL_SECONDS", defaults.token_ttl, TOKEN_TTL_RANGE)?,
+            resend_cooldown: seconds("RESEND_COOLDOWN_SECONDS", defaults.resend_cooldown, RESEND_COOLDOWN_RANGE)?,
             resend_limit: count("RESEND_LIMIT", defaults.resend_limit)?,
             unaccepted_request_limit: count("UNACCEPTED_REQUEST_LIMIT", defaults.unaccepted_request_limit)?,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             mail_from,
             account_claim: var("ACCOUNT_CLAIM").filter(|c| !c.is_empty()).unwrap_or(defaults.account_claim),
+            provider_principals: provider_principals(var("PROVIDER_PRINCIPALS").as_deref().unwrap_or(""))?,
         })
     }
+
+    /// Whether the AWS principal IAM authorised may call the internal API: any, when
+    /// [`Config::provider_principals`] is empty; else one of them exactly, or a session of one
+    /// of its roles (`arn:aws:iam::{account}:role/{path/}{name}` admits
+    /// `arn:aws:sts::{account}:assumed-role/{name}/{session}`).
+    pub fn admits_provider(&self, principal: &str) -> bool {
+        self.provider_principals.is_empty() || self.provider_principals.iter().any(|allowed| allowed == principal || is_session_of(principal, allowed))
+    }
+}
+
+/// `principal` is `arn:{partition}:sts::{account}:assumed-role/{name}/{session}` and `role` is
+/// `arn:{partition}:iam::{account}:role/{path/}{name}`, with the same partition, account and name.
+fn is_session_of(principal: &str, role: &str) -> bool {
+    let (Some(session), Some(role)) = (arn_parts(principal), arn_parts(role)) else { return false };
+    let (Some(("assumed-role", rest)), Some(("role", path))) = (session[5].split_once('/'), role[5].split_once('/')) else { return false };
+    let Some((name, session_name)) = rest.split_once('/') else { return false };
+    let role_name = path.rsplit('/').next().unwrap_or_default();
+    session[1] == role[1] && session[2] == "sts" && role[2] == "iam" && !role[4].is_empty() && session[4] == role[4] && !name.is_empty() && name == role_name && !session_name.is_empty()
+}
+
+/// An ARN's `arn`, partition, service, region, account and resource.
+fn arn_parts(arn: &str) -> Option<[&str; 6]> {
+    let mut parts = arn.splitn(6, ':');
+    let parts = [parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?];
+    (parts[0] == "arn").then_some(parts)
+}
+
+/// `PROVIDER_PRINCIPALS`: ARNs separated by commas (blanks around them ignored); none is an
+/// empty list.
+fn provider_principals(raw: &str) -> Result<Vec<String>, ConfigError> {
+    let mut principals = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let an_arn = arn_parts(entry).is_some_and(|parts| !parts[1].is_empty() && !parts[2].is_empty() && !parts[5].is_empty());
+        if !an_arn || entry.len() > 2048 || entry.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ConfigError(format!(
+                "PROVIDER_PRINCIPALS is a comma-separated list of AWS principal ARNs (arn:aws:iam::123456789012:role/name), and {:?} is not one",
+                entry.chars().take(80).collect::<String>()
+            )));
+        }
+        principals.push(entry.to_owned());
+    }
+    Ok(principals)
+}
+
+/// `PUBLIC_BASE_URL` is https, or plain http on a loopback host only (`127.0.0.1`, `[::1]`,
+/// `localhost`, with any port): the links carry tokens, which must not cross a network in clear.
+fn check_public_base_url(url: &str) -> Result<(), ConfigError> {
+    let refuse = |why: &str| Err(ConfigError(format!("PUBLIC_BASE_URL {why}, not {:?}", url.chars().take(80).collect::<String>())));
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http") => (scheme.to_ascii_lowercase(), rest),
+        _ => return refuse("must be an https:// URL (http:// only on 127.0.0.1, [::1] or localhost)"),
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return refuse("must be a URL without spaces");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return refuse("must not hold a user name or password");
+    }
+    let host = if authority.starts_with('[') {
+        authority.find(']').map(|end| &authority[..=end]).unwrap_or(authority)
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return refuse("must name a host");
+    }
+    let loopback = ["127.0.0.1", "[::1]", "localhost"].iter().any(|l| host.eq_ignore_ascii_case(l));
+    if scheme == "http" && !loopback {
+        return refuse("must be https:// (plain http:// is for 127.0.0.1, [::1] or localhost only)");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -108,6 +191,92 @@ mod tests {
         for (name, value) in [("TOKEN_TTL_SECONDS", "0"), ("RESEND_COOLDOWN_SECONDS", "soon"), ("PUBLIC_BASE_URL", "ftp://x"), ("MAIL_FROM", "nobody"), ("RESEND_LIMIT", "0"), ("RESEND_LIMIT", "21"), ("UNACCEPTED_REQUEST_LIMIT", "-1")] {
             let result = Config::from_lookup(|n| (n == name).then(|| value.to_owned()));
             assert!(result.is_err(), "{name}={value} was accepted");
+        }
+    }
+
+    fn with(name: &str, value: &str) -> Result<Config, ConfigError> {
+        Config::from_lookup(|n| (n == name).then(|| value.to_owned()))
+    }
+
+    #[test]
+    fn absurd_durations_are_refused_with_their_bounds_never_an_overflow() {
+        let absurd = ["59", "7776001", "9223372036854775807", "-9223372036854775808", "99999999999999999999999", "1e9", "-60"];
+        for value in absurd {
+            let message = with("TOKEN_TTL_SECONDS", value).expect_err(value).to_string();
+            assert!(message.contains("TOKEN_TTL_SECONDS") && message.contains("from 60 to 7776000"), "{message}");
+        }
+        for value in ["0", "86401", "9223372036854775807", "-1"] {
+            let message = with("RESEND_COOLDOWN_SECONDS", value).expect_err(value).to_string();
+            assert!(message.contains("RESEND_COOLDOWN_SECONDS") && message.contains("from 1 to 86400"), "{message}");
+        }
+        // The bounds themselves are fine, and a request can be opened at the longest TTL.
+        assert_eq!(with("TOKEN_TTL_SECONDS", "60").unwrap().token_ttl, Duration::seconds(60));
+        let longest = with("TOKEN_TTL_SECONDS", " 7776000 ").unwrap().token_ttl;
+        assert_eq!(longest, Duration::days(90));
+        assert!(time::OffsetDateTime::now_utc().checked_add(longest).is_some());
+        assert_eq!(with("RESEND_COOLDOWN_SECONDS", "86400").unwrap().resend_cooldown, Duration::days(1));
+        assert_eq!(with("RESEND_COOLDOWN_SECONDS", "1").unwrap().resend_cooldown, Duration::seconds(1));
+    }
+
+    #[test]
+    fn the_base_url_is_https_unless_its_host_is_a_loopback_one() {
+        for good in ["https://contacts.example.com", "https://x.example:8443/base/", "HTTPS://X.EXAMPLE", "http://127.0.0.1:3000", "http://localhost:3000", "http://localhost", "http://[::1]:3000/", "http://LOCALHOST:1"] {
+            assert!(with("PUBLIC_BASE_URL", good).is_ok(), "{good} was refused");
+        }
+        for bad in [
+            "http://contacts.example.com",
+            "http://localhost.example.com",
+            "http://localhost.:3000",
+            "http://127.0.0.1.nip.io",
+            "http://127.0.0.2",
+            "http://[::2]:3000",
+            "http://localhost@evil.example",
+            "http://evil.example#@localhost",
+            "https://",
+            "https://user:pw@x.example",
+            "https://x.example/a b",
+            "ftp://x.example",
+            "contacts.example.com",
+        ] {
+            let message = with("PUBLIC_BASE_URL", bad).expect_err(bad).to_string();
+            assert!(message.contains("PUBLIC_BASE_URL"), "{message}");
+        }
+        assert!(with("PUBLIC_BASE_URL", "http://x.example").unwrap_err().to_string().contains("https://"), "the message says what to do");
+        assert!(Config::from_lookup(|_| None).is_ok(), "the default, the local server's own address, is a loopback one");
+    }
+
+    #[test]
+    fn provider_principals_are_a_list_of_arns_and_empty_admits_any() {
+        let any = Config::from_lookup(|_| None).unwrap();
+        assert!(any.provider_principals.is_empty() && any.admits_provider("arn:aws:iam::123456789012:role/whoever"));
+        assert!(with("PROVIDER_PRINCIPALS", " , ").unwrap().provider_principals.is_empty(), "blank is none");
+
+        let config = with("PROVIDER_PRINCIPALS", " arn:aws:iam::123456789012:role/billing-sync ,arn:aws:iam::123456789012:role/ops/provisioning,").unwrap();
+        assert_eq!(config.provider_principals, ["arn:aws:iam::123456789012:role/billing-sync", "arn:aws:iam::123456789012:role/ops/provisioning"]);
+        for admitted in [
+            "arn:aws:iam::123456789012:role/billing-sync",
+            "arn:aws:sts::123456789012:assumed-role/billing-sync/lambda-session",
+            "arn:aws:sts::123456789012:assumed-role/provisioning/i-0abc",
+        ] {
+            assert!(config.admits_provider(admitted), "{admitted}");
+        }
+        for refused in [
+            "arn:aws:iam::123456789012:role/billing-sync-2",
+            "arn:aws:iam::123456789012:role/billing",
+            "arn:aws:iam::210987654321:role/billing-sync",
+            "arn:aws:sts::210987654321:assumed-role/billing-sync/s",
+            "arn:aws-cn:sts::123456789012:assumed-role/billing-sync/s",
+            "arn:aws:sts::123456789012:assumed-role/billing-sync/",
+            "arn:aws:sts::123456789012:assumed-role/ops/provisioning",
+            "arn:aws:iam::123456789012:user/billing-sync",
+            "AROAEXAMPLEID:billing-sync",
+            "",
+        ] {
+            assert!(!config.admits_provider(refused), "{refused}");
+        }
+        for bad in ["billing-sync", "arn:aws:iam::123456789012", "arn:aws:iam::123456789012:role/a b", "*"] {
+            let message = with("PROVIDER_PRINCIPALS", bad).expect_err(bad).to_string();
+            assert!(message.contains("PROVIDER_PRINCIPALS"), "{message}");
         }
     }
 

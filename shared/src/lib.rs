@@ -9,12 +9,14 @@
 //!   shared by the local server and every Lambda function;
 //! - [`adapters`]: the ports' implementations (embedded store, outbox, and with the
 //!   `aws` feature DynamoDB and SES);
-//! - [`entrypoints`]: with the `lambda` feature, the Lambda functions' shared `run`.
+//! - [`entrypoints`]: with the `lambda` feature, the Lambda functions' shared `run`;
+//! - [`deadline`]: the time an invocation has left, which the use cases respect.
 
 pub mod adapters;
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod deadline;
 pub mod domain;
 pub mod entrypoints;
 pub mod fixtures;

@@ -82,6 +82,26 @@ async fn a_body_over_16_kib_is_413(backend: Backend) {
     let form = Bytes::from(format!("token={}&decision=accept", "x".repeat(17 * 1024)));
     let page = app.call(Method::POST, "/confirm/01ARZ3NDEKTSV4RRFFQ69G5FAV", None, form).await;
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // The routes that take no body: whitespace is no body, but not beyond 16 KiB.
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let mails = app.mails().await.len();
+    for action in ["resend", "cancel"] {
+        let path = format!("/v1/contact-changes/{id}/{action}");
+        for blank in [" ", "\n", "\r\n\t "] {
+            let body = Bytes::from(blank.repeat(16 * 1024 / blank.len() + 1));
+            assert!(body.len() > 16 * 1024);
+            let response = app.call(Method::POST, &path, Some("aa1-ovh"), body).await;
+            assert_eq!((response.status, response.code()), (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large".to_owned()), "{action} with {} bytes of whitespace", 16 * 1024 + 1);
+        }
+    }
+    let request = app.request(&id, "aa1-ovh").await;
+    assert_eq!(request["state"], "pending", "neither cancelled");
+    assert!(!request["history"].as_array().unwrap().iter().any(|e| e["event"] == "resent"), "nor resent");
+    assert_eq!(app.mails().await.len(), mails, "no mail went out");
+    // 16 KiB of whitespace is still no body.
+    let cancel = app.call(Method::POST, &format!("/v1/contact-changes/{id}/cancel"), Some("aa1-ovh"), Bytes::from(" ".repeat(16 * 1024))).await;
+    assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text());
 }
 
 async fn malformed_bodies_are_400_and_change_nothing(backend: Backend) {

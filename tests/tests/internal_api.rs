@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use integration_tests::{Backend, TestApp, on_every_backend};
+use integration_tests::{Backend, PROVIDER, TestApp, on_every_backend};
 use serde_json::{Value, json};
 use shared::api::Caller;
 
@@ -17,6 +17,8 @@ on_every_backend!(
     an_upsert_that_leaves_the_pending_role_alone_reports_nothing_and_the_request_completes,
     bad_input_is_refused_with_a_reason_and_changes_nothing,
     only_the_providers_systems_may_call_it_and_they_are_no_customer,
+    with_provider_principals_only_the_listed_principals_and_their_sessions_may_call_it,
+    a_name_with_invisible_format_characters_is_refused_and_changes_nothing,
 );
 
 fn person(app: &TestApp, id: &str, name: &str) -> Value {
@@ -169,4 +171,64 @@ async fn only_the_providers_systems_may_call_it_and_they_are_no_customer(backend
     // The provider's principal is nobody's account: a customer's route does not take it.
     let as_provider = app.call_as(Method::GET, "/v1/me", Caller::Provider("aa1-ovh".to_owned()), Bytes::new()).await;
     assert_eq!(as_provider.status, StatusCode::UNAUTHORIZED, "{}", as_provider.text());
+}
+
+async fn with_provider_principals_only_the_listed_principals_and_their_sessions_may_call_it(backend: Backend) {
+    let billing = "arn:aws:iam::123456789012:role/billing-sync";
+    let app = TestApp::seeded_with(backend, |config| config.provider_principals = vec![PROVIDER.to_owned(), billing.to_owned()]).await;
+    let overdue_ada = json!({"name": "Ada Admin", "email": app.email_of("aa1-ovh"), "payment_status": "overdue"}).to_string();
+    let taken = json!({"admin": "nn1-ovh", "tech": "nn1-ovh", "billing": "nn1-ovh"}).to_string();
+    // Principals IAM authorised, but not on the list: 403, nothing written.
+    let strangers = [
+        "arn:aws:iam::123456789012:role/someone-else",
+        "arn:aws:iam::123456789012:role/billing-sync-old",
+        "arn:aws:iam::999999999999:role/billing-sync",
+        "arn:aws:sts::999999999999:assumed-role/billing-sync/session",
+        "arn:aws:iam::123456789012:user/billing-sync",
+        "AROAEXAMPLEID:billing-sync",
+    ];
+    for principal in strangers {
+        for (path, body) in [("/internal/accounts/aa1-ovh", &overdue_ada), ("/internal/services/example.com", &taken)] {
+            let response = app.call_as(Method::PUT, path, Caller::Provider(principal.to_owned()), Bytes::from(body.clone())).await;
+            assert_eq!((response.status, response.code()), (StatusCode::FORBIDDEN, "forbidden".to_owned()), "{principal} PUT {path}: {}", response.text());
+            assert!(response.json()["detail"].as_str().unwrap().contains("PROVIDER_PRINCIPALS"), "the reason is given: {}", response.text());
+        }
+    }
+    assert_eq!(profile(&app, "aa1-ovh").await["payment_status"], "ok");
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["admin"], "aa1-ovh");
+
+    // A listed principal, and a session of a listed role (as API Gateway reports a caller with
+    // the role's credentials): written.
+    let listed = app.provider_put("/internal/accounts/aa1-ovh", json!({"name": "Ada Admin", "email": app.email_of("aa1-ovh"), "payment_status": "overdue"})).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    assert_eq!(profile(&app, "aa1-ovh").await["payment_status"], "overdue");
+    let session = Caller::Provider("arn:aws:sts::123456789012:assumed-role/billing-sync/nightly-run".to_owned());
+    let response = app.call_as(Method::PUT, "/internal/accounts/aa1-ovh", session, Bytes::from(json!({"name": "Ada Admin", "email": app.email_of("aa1-ovh")}).to_string())).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(profile(&app, "aa1-ovh").await["payment_status"], "ok");
+
+    // The list changes nothing for the others: a customer is still 403, nobody 401.
+    let customer = app.call_as(Method::PUT, "/internal/accounts/aa1-ovh", Caller::Customer("aa1-ovh".to_owned()), Bytes::from(overdue_ada.clone())).await;
+    assert_eq!(customer.status, StatusCode::FORBIDDEN);
+    let nobody = app.call_as(Method::PUT, "/internal/accounts/aa1-ovh", Caller::Anonymous, Bytes::from(overdue_ada)).await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn a_name_with_invisible_format_characters_is_refused_and_changes_nothing(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    // A right-to-left override that shows "Ada Admin" as someone else, isolates, marks,
+    // zero-width characters, a soft hyphen, a byte order mark, a tag character.
+    for c in ['\u{202E}', '\u{202A}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{200B}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{00AD}', '\u{E0041}'] {
+        for id in ["aa1-ovh", "zz1-ovh"] {
+            let body = json!({"name": format!("Ada{c} Admin"), "email": app.email_of(id)});
+            let response = app.provider_put(&format!("/internal/accounts/{id}"), body).await;
+            assert_eq!((response.status, response.code()), (StatusCode::BAD_REQUEST, "invalid_input".to_owned()), "U+{:04X} for {id}: {}", u32::from(c), response.text());
+            assert!(response.json()["detail"].as_str().unwrap().contains(&format!("U+{:04X}", u32::from(c))), "the character is named: {}", response.text());
+        }
+    }
+    assert_eq!(profile(&app, "aa1-ovh").await["name"], "Ada Admin", "unchanged");
+    assert_eq!(app.get("/v1/me", "zz1-ovh").await.status, StatusCode::NOT_FOUND, "not created");
+    // Accents, other scripts and a no-break space are names like any other.
+    let fine = app.provider_put("/internal/accounts/zz1-ovh", json!({"name": "Zoé\u{00A0}Ünal محمد", "email": app.email_of("zz1-ovh")})).await;
+    assert_eq!(fine.status, StatusCode::OK, "{}", fine.text());
 }

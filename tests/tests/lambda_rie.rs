@@ -79,15 +79,24 @@ struct Rie {
     log: PathBuf,
 }
 
+/// An environment variable the RIE and the bootstrap get over [`Rie::start`]'s: set, or removed.
+type EnvChange<'a> = (&'a str, Option<&'a str>);
+
 impl Rie {
     async fn start(setup: &Setup, function: Function, table: &str, tag: &str) -> Rie {
+        Self::start_with(setup, function, table, tag, &[]).await
+    }
+
+    /// [`Rie::start`], with `env` over its environment (the RIE passes its own to the bootstrap).
+    async fn start_with(setup: &Setup, function: Function, table: &str, tag: &str, env: &[EnvChange<'_>]) -> Rie {
         let log = std::env::temp_dir().join(format!("contacts-rie-{tag}-{}.log", function.name()));
         for _ in 0..3 {
             // Two ports: where the RIE takes invocations, and the Runtime API it serves the
             // bootstrap (127.0.0.1:9001 unless told, which two RIEs at once cannot share).
             let (address, runtime_api) = (free_address(), free_address());
             let output = std::fs::File::create(&log).expect("a log file in the temp dir");
-            let child = Command::new(&setup.rie)
+            let mut command = Command::new(&setup.rie);
+            command
                 .arg("--runtime-interface-emulator-address")
                 .arg(&address)
                 .arg("--runtime-api-address")
@@ -108,6 +117,16 @@ impl Rie {
                 .env_remove("AWS_SESSION_TOKEN")
                 .env_remove("AWS_PROFILE")
                 .env_remove("ACCOUNT_CLAIM")
+                .env_remove("AWS_LAMBDA_LOG_LEVEL")
+                .env_remove("AWS_LAMBDA_FUNCTION_TIMEOUT")
+                .env_remove("PROVIDER_PRINCIPALS");
+            for (name, value) in env {
+                match value {
+                    Some(value) => command.env(name, value),
+                    None => command.env_remove(name),
+                };
+            }
+            let child = command
                 .stdin(Stdio::null())
                 .stdout(output.try_clone().expect("a second handle on the log"))
                 .stderr(output)
@@ -632,4 +651,149 @@ async fn a_change_goes_through_the_functions_from_request_to_new_contacts() {
     for token in [ada, ned] {
         assert!(!logs.contains(token.as_str()), "a token is in the functions' logs");
     }
+}
+
+/// Every token in every mail the SES emulator holds (`#token=` in a link of the text or the HTML).
+async fn every_mailed_token(setup: &Setup) -> Vec<String> {
+    let (status, body) = http("GET", &setup.emulators.ses_store, b"").await;
+    assert_eq!(status, 200, "GET {}", setup.emulators.ses_store);
+    let store: Value = serde_json::from_slice(&body).expect("the SES emulator's store is JSON");
+    let mut tokens: Vec<String> = Vec::new();
+    for email in store["emails"].as_array().expect("an emails array") {
+        for part in [&email["body"]["text"], &email["body"]["html"]] {
+            let mut rest = part.as_str().unwrap_or_default();
+            while let Some(at) = rest.find("#token=") {
+                rest = &rest[at..];
+                if let Some(token) = token_in(rest).filter(|t| !t.is_empty()) {
+                    tokens.push(token);
+                }
+                rest = &rest["#token=".len()..];
+            }
+        }
+    }
+    tokens.sort();
+    tokens.dedup();
+    tokens
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_debug_no_token_reaches_any_log_of_the_functions_or_the_rie() {
+    let setup = setup();
+    let tag = unique_tag();
+    let service = format!("debug-{tag}.example.org");
+    let (table, _app, _outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
+    // The most verbose level the template allows (LogLevel), as Lambda passes it.
+    let debug: [EnvChange; 2] = [("AWS_LAMBDA_LOG_LEVEL", Some("DEBUG")), ("RUST_LOG", None)];
+    let mut rie = HashMap::new();
+    for function in [Function::Create, Function::Resend, Function::Confirm, Function::Read] {
+        rie.insert(function, Rie::start_with(&setup, function, &table, &tag, &debug).await);
+    }
+    // Every body sent that held a token, as sent (the form's is base64): none may be logged either.
+    let mut sent_with_tokens: Vec<String> = Vec::new();
+
+    // The whole change through the functions, step by step (each step reads the tokens it
+    // needs from the SES emulator). Ada (admin) asks for Ned as the new tech contact.
+    let create = with_json_body(&for_service(&event("create.post-services-contact-changes.json"), "example.com", &service), &json!({"tech": "ne4000-ovh"}));
+    let created = rie[&Function::Create].invoke(&create).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["requests"][0]["id"].as_str().expect("the request's id").to_owned();
+    let first = ses_tokens(&setup, &id).await;
+    assert!(first.contains_key(ADA) && first.contains_key(NED), "both parties were mailed: {first:?}");
+
+    // Ada has the emails sent again: fresh tokens, the first ones dead.
+    let resent = rie[&Function::Resend].invoke(&with_id(&event("resend.post-contact-changes-resend.json"), &id)).await;
+    assert_eq!(resent.status, 202, "{}", resent.body);
+    let fresh = ses_tokens(&setup, &id).await;
+    let (ada, ned) = (fresh[ADA].clone(), fresh[NED].clone());
+    assert!(ada != first[ADA] && ned != first[NED], "the resend mailed fresh tokens");
+
+    // Ada accepts through the API, Ned through the emailed link's page.
+    let accept = with_token(&with_id(&event("confirm.post-contact-changes-accept.json"), &id), &ada);
+    sent_with_tokens.push(accept["body"].as_str().unwrap_or_default().to_owned());
+    let accepted = rie[&Function::Confirm].invoke(&accept).await;
+    assert_eq!((accepted.status, accepted.json()["state"].as_str()), (200, Some("pending")), "{}", accepted.body);
+    let form = with_token(&with_id(&event("confirm.post-confirm.json"), &id), &ned);
+    sent_with_tokens.push(form["body"].as_str().unwrap_or_default().to_owned());
+    let page = rie[&Function::Confirm].invoke(&form).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    let done = rie[&Function::Read].invoke(&with_id(&event("read.get-contact-changes.json"), &id)).await;
+    assert_eq!(done.json()["state"], "done", "{}", done.body);
+
+    // Every token the SES emulator ever got (this change's four, and any other), against
+    // every byte the RIEs and the bootstraps wrote.
+    let tokens = every_mailed_token(&setup).await;
+    for token in [&first[ADA], &first[NED], &ada, &ned] {
+        assert!(tokens.contains(token), "the store's tokens include this change's");
+    }
+    for (function, rie) in &rie {
+        let log = std::fs::read(&rie.log).expect("the function's log");
+        let text = String::from_utf8_lossy(&log);
+        // Not empty: at DEBUG the bootstrap logs (its own lines and the SDK's), so that this
+        // test cannot pass by logging nothing.
+        assert!(text.contains("\"level\":\"DEBUG\""), "{} logged nothing at DEBUG:\n{}", function.name(), rie.log_tail());
+        assert!(!text.contains("\"level\":\"TRACE\""), "{} logged at TRACE", function.name());
+        for needle in tokens.iter().chain(&sent_with_tokens) {
+            assert!(log.windows(needle.len()).all(|w| w != needle.as_bytes()), "{}'s log holds a token (or a body that holds one): {}", function.name(), rie.log.display());
+        }
+    }
+}
+
+/// A mail service that takes connections and never answers: SES at its slowest.
+fn silent_mail_service() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let address = listener.local_addr().expect("its address");
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (format!("http://{address}"), connections)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_service_that_never_answers_cannot_outlive_the_function_the_request_is_created_and_the_failure_recorded() {
+    let setup = setup();
+    let tag = unique_tag();
+    let service = format!("slow-{tag}.example.org");
+    let (table, _app, _outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
+    // A 6 s function (the RIE reads AWS_LAMBDA_FUNCTION_TIMEOUT, and gives the bootstrap the
+    // deadline it implies), against an SES that holds each connection: the SDK alone would
+    // wait for it 40 s (aws::emulator_timeouts), far past the function's end.
+    const TIMEOUT: Duration = Duration::from_secs(6);
+    let (slow_ses, connections) = silent_mail_service();
+    let timeout = TIMEOUT.as_secs().to_string();
+    let env: [EnvChange; 2] = [("AWS_LAMBDA_FUNCTION_TIMEOUT", Some(&timeout)), ("AWS_ENDPOINT_URL_SESV2", Some(&slow_ses))];
+    let create = Rie::start_with(&setup, Function::Create, &table, &tag, &env).await;
+    let read = Rie::start(&setup, Function::Read, &table, &tag).await;
+    // The bootstrap's start (and its connection warm-up) is not this invocation's business: a
+    // first invocation on a service that does not exist starts it.
+    let ask = |service: &str| with_json_body(&for_service(&event("create.post-services-contact-changes.json"), "example.com", service), &json!({"tech": "ne4000-ovh"}));
+    assert_eq!(create.invoke(&ask(&format!("nowhere-{tag}.example.org"))).await.status, 404);
+
+    let started = Instant::now();
+    let created = create.invoke(&ask(&service)).await;
+    let took = started.elapsed();
+    assert_eq!(created.status, 201, "{}\n{}", created.body, create.log_tail());
+    assert!(created.content_type().starts_with("application/json"), "the normal answer, not a problem: {created:?}");
+    assert!(took < TIMEOUT, "answered in {took:?}, within the function's {TIMEOUT:?}");
+    assert!(connections.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the mail was tried against the silent SES");
+    let id = created.json()["requests"][0]["id"].as_str().expect("the request's id").to_owned();
+
+    // The request is stored, and its history says which mails did not go (read back from
+    // DynamoDB Local by the read function): Ada's and Ned's tokens, Teo's notice.
+    let stored = read.invoke(&with_id(&event("read.get-contact-changes.json"), &id)).await;
+    assert_eq!(stored.status, 200, "{}", stored.body);
+    let stored = stored.json();
+    assert_eq!(stored["state"], "pending");
+    let failed: Vec<&str> = stored["history"].as_array().expect("a history").iter().filter(|e| e["event"] == "mail_failed").filter_map(|e| e["to"].as_str()).collect();
+    assert_eq!(failed.len(), 3, "every mail of the request is mail_failed: {stored}");
+    for account in ["ad1000-ovh", "ne4000-ovh", "te2000-ovh"] {
+        assert!(failed.contains(&account), "{account}'s mail is recorded as failed: {failed:?}");
+    }
+    assert!(!stored["history"].as_array().unwrap().iter().any(|e| e["event"] == "mailed"), "{stored}");
 }

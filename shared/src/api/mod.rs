@@ -18,6 +18,7 @@ use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use serde::Serialize;
 
 use crate::app::{Answerer, App, Decision, Error};
+use crate::config::Config;
 use crate::domain::{AccountId, RequestId, ServiceName};
 pub use routes::{Auth, Endpoint, Function, ROUTES, RouteSpec};
 
@@ -97,7 +98,7 @@ impl Router {
         let started = Instant::now();
         let (route_key, response) = match routes::find(&request.method, &request.path, self.function) {
             Ok((spec, params)) => {
-                let dispatched = match authorised(spec, &request) {
+                let dispatched = match authorised(spec, &request, self.app.config()) {
                     Ok(caller) => self.dispatch(spec.endpoint, &Call { request: &request, params, caller }).await,
                     Err(error) => Err(error),
                 };
@@ -243,12 +244,17 @@ impl Call<'_> {
 /// Whether `request` may call the route `spec`, and the signed-in customer if the route has
 /// one. A customer's route takes a customer and nobody else (401); the internal API takes the
 /// provider's systems and nobody else: 401 without any identity, 403 with a customer's (which
-/// is never enough).
-fn authorised(spec: &RouteSpec, request: &ApiRequest) -> Result<Option<AccountId>, Error> {
+/// is never enough), 403 for a principal that `PROVIDER_PRINCIPALS` does not list when it
+/// lists any ([`Config::admits_provider`]).
+fn authorised(spec: &RouteSpec, request: &ApiRequest, config: &Config) -> Result<Option<AccountId>, Error> {
     match (spec.auth, &request.caller) {
         (Auth::Public, _) => Ok(None),
         (Auth::Jwt, Caller::Customer(claimed)) => AccountId::parse(claimed).map(Some).map_err(|_| Error::Unauthenticated),
         (Auth::Jwt, _) => Err(Error::Unauthenticated),
+        (Auth::Iam, Caller::Provider(principal)) if !config.admits_provider(principal) => {
+            tracing::warn!(route = %spec.route_key(), %principal, "internal API call refused: the principal is not in PROVIDER_PRINCIPALS");
+            Err(Error::Forbidden("this AWS principal is not one of the provider's systems allowed to call the internal API (PROVIDER_PRINCIPALS)".to_owned()))
+        }
         (Auth::Iam, Caller::Provider(principal)) => {
             // Who changed the provider's records: the audit trail of the internal API.
             tracing::info!(route = %spec.route_key(), %principal, "internal API call");

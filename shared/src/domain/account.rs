@@ -100,8 +100,10 @@ impl<'de> Deserialize<'de> for EmailAddress {
     }
 }
 
-/// An account's display name: 1-200 characters, no control characters. It is shown in
-/// emails and on the confirmation page, always escaped there.
+/// An account's display name: 1-200 characters, no control characters and no invisible
+/// format characters ([`is_format_character`]). It is shown in emails and on the confirmation
+/// page, always escaped there; escaping does nothing against a bidi override that makes
+/// "Ada" read as someone else, or a zero-width space that makes two names look the same.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct DisplayName(String);
@@ -109,8 +111,12 @@ pub struct DisplayName(String);
 impl DisplayName {
     pub fn parse(input: &str) -> Result<Self, InvalidValue> {
         let trimmed = input.trim();
+        let rule = "a name is 1 to 200 characters, without control or invisible formatting characters (bidi controls, zero-width spaces, soft hyphens)";
         if trimmed.is_empty() || trimmed.chars().count() > 200 || trimmed.chars().any(char::is_control) {
-            return Err(InvalidValue::new("a name is 1 to 200 characters, without control characters"));
+            return Err(InvalidValue::new(rule));
+        }
+        if let Some(c) = trimmed.chars().find(|&c| is_format_character(c)) {
+            return Err(InvalidValue::new(format!("{rule}; it has U+{:04X}", u32::from(c))));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -118,6 +124,42 @@ impl DisplayName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Unicode's format characters (general category Cf, Unicode 16.0), which draw nothing and
+/// change how the text around them is shown or compared, listed here rather than taken from a
+/// dependency; and the line and paragraph separators (U+2028, U+2029: categories Zl, Zp),
+/// which break a line as a newline does.
+const FORMAT_CHARACTERS: [(u32, u32); 23] = [
+    (0x00AD, 0x00AD),   // soft hyphen
+    (0x0600, 0x0605),   // Arabic number signs
+    (0x061C, 0x061C),   // Arabic letter mark
+    (0x06DD, 0x06DD),   // Arabic end of ayah
+    (0x070F, 0x070F),   // Syriac abbreviation mark
+    (0x0890, 0x0891),   // Arabic pound and piastre marks above
+    (0x08E2, 0x08E2),   // Arabic disputed end of ayah
+    (0x180E, 0x180E),   // Mongolian vowel separator
+    (0x200B, 0x200F),   // zero-width space, non-joiner, joiner; left-to-right and right-to-left marks
+    (0x2028, 0x2029),   // line and paragraph separators (Zl, Zp)
+    (0x202A, 0x202E),   // bidi embeddings and overrides
+    (0x2060, 0x2064),   // word joiner, invisible operators
+    (0x2066, 0x206F),   // bidi isolates, deprecated format controls
+    (0xFEFF, 0xFEFF),   // zero-width no-break space (byte order mark)
+    (0xFFF9, 0xFFFB),   // interlinear annotation
+    (0x110BD, 0x110BD), // Kaithi number sign
+    (0x110CD, 0x110CD), // Kaithi number sign above
+    (0x13430, 0x1343F), // Egyptian hieroglyph format controls
+    (0x1BCA0, 0x1BCA3), // shorthand format controls
+    (0x1D173, 0x1D17A), // musical symbol format controls
+    (0xE0001, 0xE0001), // language tag
+    (0xE0020, 0xE007F), // tag characters
+    (0xFFF0, 0xFFF8),   // unassigned specials, reserved for such uses
+];
+
+/// Whether `c` is one of [`FORMAT_CHARACTERS`].
+pub fn is_format_character(c: char) -> bool {
+    let c = u32::from(c);
+    FORMAT_CHARACTERS.iter().any(|&(first, last)| (first..=last).contains(&c))
 }
 
 impl<'de> Deserialize<'de> for DisplayName {
@@ -161,6 +203,29 @@ mod tests {
         for bad in ["", "   ", "a\nb"] {
             assert!(DisplayName::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn a_display_name_has_no_invisible_format_characters() {
+        let format = [
+            '\u{00AD}', '\u{061C}', '\u{180E}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{2028}', '\u{2029}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
+            '\u{2060}', '\u{2064}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{206F}', '\u{FEFF}', '\u{FFF9}', '\u{110BD}', '\u{1D173}', '\u{E0001}', '\u{E0041}', '\u{E007F}',
+        ];
+        for c in format {
+            // At either end too, except the separators, which are white space and trimmed.
+            let ends = if c.is_whitespace() { vec![] } else { vec![format!("{c}Ada"), format!("Ada{c}")] };
+            for name in std::iter::once(format!("Ada{c}Admin")).chain(ends) {
+                let error = DisplayName::parse(&name).expect_err(&format!("{name:?} was accepted"));
+                assert!(error.to_string().contains(&format!("U+{:04X}", u32::from(c))), "the character is named: {error}");
+            }
+        }
+        // "Ada" shown as "adA...": the override that escaping leaves alone.
+        assert!(DisplayName::parse("Ada \u{202E}nimdA").is_err());
+        // Letters of every script, their combining marks, and plain spaces are names.
+        for good in ["Zoé Nouvelle", "Ünal Çelik", "Łukasz", "محمد", "שלום", "Дмитрий", "山田 太郎", "José\u{0301}", "O'Brien-Smith", "Ada\u{00A0}Admin"] {
+            assert!(DisplayName::parse(good).is_ok(), "{good:?} was refused");
+        }
+        assert!(!is_format_character('a') && !is_format_character('\u{00A0}') && !is_format_character('\u{0301}') && !is_format_character('\u{2027}') && !is_format_character('\u{202F}'));
     }
 
     #[test]

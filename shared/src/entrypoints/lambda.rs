@@ -22,6 +22,7 @@ use crate::adapters::{DynamoStore, SesMailer};
 use crate::api::{ApiRequest, ApiResponse, Caller, Function, Router, routes};
 use crate::app::App;
 use crate::config::Config;
+use crate::deadline;
 use crate::domain::{AccountId, RequestId};
 use crate::ports::{Store, SystemClock};
 
@@ -69,15 +70,19 @@ pub async fn run(function: Function) -> Result<(), Error> {
 }
 
 /// One invocation, in a span that carries the Lambda request id and, when the route names
-/// one, the contact-change request's id: every log line of the invocation has both.
+/// one, the contact-change request's id: every log line of the invocation has both. It runs
+/// within the invocation's deadline (`Context.deadline`), which the use cases respect
+/// ([`crate::deadline`]): the mails after a commit never outlive the function.
 async fn handle(router: &Router, function: Function, account_claim: &str, request: Request) -> Response<Body> {
-    let lambda_request_id = request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+    let context = request.lambda_context_ref();
+    let lambda_request_id = context.map(|c| c.request_id.clone()).unwrap_or_default();
+    let deadline = context.and_then(|c| deadline::from_epoch_millis(c.deadline));
     let request = api_request(request, account_claim);
     let span = tracing::info_span!("invocation", lambda_request_id = %lambda_request_id, contact_change = Empty);
     if let Some(id) = contact_change_of(&request, function) {
         span.record("contact_change", tracing::field::display(id));
     }
-    lambda_response(router.handle(request).instrument(span).await)
+    lambda_response(deadline::scope(deadline, router.handle(request)).instrument(span).await)
 }
 
 /// The event as the router takes it.
@@ -173,8 +178,9 @@ fn is_textual(content_type: &str) -> bool {
 
 /// JSON lines on stdout, which Lambda sends to CloudWatch Logs. The level comes from
 /// `RUST_LOG`, else from Lambda's own `AWS_LAMBDA_LOG_LEVEL` (the function's logging
-/// configuration), else `info`. The Lambda runtime logs a raw event at TRACE when it cannot
-/// parse it: it is capped at INFO whatever the level asked, as an event may hold a token.
+/// configuration), else `info`, and is capped whatever is asked ([`log_filter`]): nothing
+/// is ever logged at TRACE, and the targets that could log an event or an HTTP exchange as
+/// they received it are held below the levels where they would.
 ///
 /// The filter is `tracing_subscriber`'s `Targets` (`RUST_LOG`'s `target=level` list), not
 /// `EnvFilter`: the functions need no span or field filters, and `EnvFilter` brings the
@@ -190,35 +196,66 @@ fn init_logging() {
     let _ = tracing_subscriber::registry().with(json).with(log_filter(&level)).try_init();
 }
 
-/// The targets that may log an event as they received it: never above INFO.
-const CAPPED_AT_INFO: [&str; 3] = ["lambda_runtime", "lambda_runtime_api_client", "lambda_http"];
+/// The most verbose level the functions log at: a TRACE asked is DEBUG (TRACE's volume is
+/// paid for in CloudWatch Logs, and nothing of ours logs at TRACE).
+const MOST_VERBOSE: tracing_subscriber::filter::LevelFilter = tracing_subscriber::filter::LevelFilter::DEBUG;
 
-/// `RUST_LOG`-style `level,target=level,...` (an unreadable one is `info`), with
-/// [`CAPPED_AT_INFO`] at INFO at most.
+/// Targets held at a level whatever is asked, as `Targets` matches them: by plain prefix of
+/// the event's target (`aws_` is every AWS crate: `aws_config`, `aws_sdk_dynamodb`,
+/// `aws_sdk_sesv2`, `aws_smithy_runtime`, `aws_smithy_http_client`, `aws_sigv4`,
+/// `aws_runtime`...; `hyper` is `hyper`, `hyper_util`, `hyper_rustls`; `rustls` is `rustls`
+/// and `rustls_native_certs`; `lambda_runtime` is also `lambda_runtime_api_client`).
+/// - The Lambda runtime logs a raw event at TRACE (and DEBUG) when it cannot parse it, and an
+///   event may hold a token: INFO at most.
+/// - The SDK, its HTTP client and TLS log whole requests and responses (a SendEmail body
+///   holds a token), the signing request and the HTTP/2 frames at TRACE: DEBUG at most, even
+///   if [`MOST_VERBOSE`] were ever raised for our own code.
+const CAPS: [(&str, tracing_subscriber::filter::LevelFilter); 7] = {
+    use tracing_subscriber::filter::LevelFilter;
+    [
+        ("lambda_runtime", LevelFilter::INFO),
+        ("lambda_runtime_api_client", LevelFilter::INFO),
+        ("lambda_http", LevelFilter::INFO),
+        ("aws_", LevelFilter::DEBUG),
+        ("hyper", LevelFilter::DEBUG),
+        ("h2", LevelFilter::DEBUG),
+        ("rustls", LevelFilter::DEBUG),
+    ]
+};
+
+/// `RUST_LOG`-style `level,target=level,...` (an unreadable one is `info`), no level above
+/// [`MOST_VERBOSE`], and each of [`CAPS`] at its cap at most.
 fn log_filter(spec: &str) -> tracing_subscriber::filter::Targets {
+    log_filter_up_to(spec, MOST_VERBOSE)
+}
+
+/// [`log_filter`] with `most_verbose` as the overall ceiling ([`CAPS`] hold whatever it is).
+fn log_filter_up_to(spec: &str, most_verbose: tracing_subscriber::filter::LevelFilter) -> tracing_subscriber::filter::Targets {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     let asked: Targets = spec.parse().unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO));
+    // As `Targets` decides: the longest directive that is a prefix of the target, else the default.
     let level_of = |target: &str| {
         let mut best: Option<(usize, LevelFilter)> = None;
         for (prefix, level) in asked.iter() {
-            let matches = target == prefix || target.strip_prefix(prefix).is_some_and(|rest| rest.starts_with("::"));
-            if matches && best.is_none_or(|(len, _)| prefix.len() > len) {
+            if target.starts_with(prefix) && best.is_none_or(|(len, _)| prefix.len() > len) {
                 best = Some((prefix.len(), level));
             }
         }
         best.map(|(_, level)| level).or(asked.default_level()).unwrap_or(LevelFilter::OFF)
     };
+    // The strictest cap of a target (a directive more specific than a cap is capped too).
+    let ceiling = |target: &str| CAPS.iter().filter(|(prefix, _)| target.starts_with(prefix)).map(|(_, cap)| *cap).fold(most_verbose, LevelFilter::min);
     let mut filter = Targets::new();
     if let Some(default) = asked.default_level() {
-        filter = filter.with_default(default);
+        filter = filter.with_default(default.min(most_verbose));
     }
     for (target, level) in asked.iter() {
-        if !CAPPED_AT_INFO.contains(&target) {
-            filter = filter.with_target(target.to_owned(), level);
-        }
+        filter = filter.with_target(target.to_owned(), level.min(ceiling(target)));
     }
-    for target in CAPPED_AT_INFO {
-        filter = filter.with_target(target, level_of(target).min(LevelFilter::INFO));
+    // Each cap as a directive of its own, so that a shorter one asked (`a=trace`, or the
+    // default) cannot reach below it.
+    for (prefix, cap) in CAPS {
+        filter = filter.with_target(prefix, level_of(prefix).min(cap).min(ceiling(prefix)));
     }
     filter
 }
@@ -335,12 +372,79 @@ mod tests {
         assert!(filter.would_enable("aws_smithy_runtime::client", &Level::WARN));
         assert!(!filter.would_enable("lambda_runtime::layers", &Level::DEBUG), "capped at INFO");
         assert!(filter.would_enable("lambda_runtime", &Level::INFO));
+        assert!(!filter.would_enable("lambda_runtime_api_client::body", &Level::DEBUG));
         assert!(!filter.would_enable("lambda_http", &Level::TRACE));
 
         let filter = log_filter("error");
         assert!(!filter.would_enable("lambda_runtime", &Level::INFO), "a cap never raises a level");
+        assert!(!filter.would_enable("aws_smithy_runtime", &Level::WARN), "a cap never raises a level");
         assert!(filter.would_enable("shared", &Level::ERROR));
         assert_eq!(log_filter("shared=notalevel").default_level(), Some(LevelFilter::INFO));
+    }
+
+    /// The targets of the crates in the functions' tree (`cargo tree -p shared --features
+    /// lambda -e normal`) that log requests, responses or frames at TRACE, and a module of each.
+    const DEPENDENCY_TARGETS: [&str; 14] = [
+        "aws_config::imds",
+        "aws_sdk_dynamodb::client",
+        "aws_sdk_sesv2::operation::send_email",
+        "aws_smithy_runtime::client::orchestrator",
+        "aws_smithy_runtime_api::client",
+        "aws_smithy_http_client::hyper_1",
+        "aws_smithy_types::body",
+        "aws_sigv4::http_request::sign",
+        "aws_runtime::user_agent",
+        "hyper::proto::h1::io",
+        "hyper_util::client::legacy::pool",
+        "h2::codec::framed_write",
+        "rustls::client::hs",
+        "rustls_native_certs",
+    ];
+
+    #[test]
+    fn the_sdk_its_http_client_and_tls_never_log_above_debug_whatever_is_asked() {
+        use tracing::Level;
+        use tracing_subscriber::filter::LevelFilter;
+        let specs = [
+            "trace",
+            "debug",
+            "trace,aws_smithy_runtime=trace,aws_smithy_runtime::client::orchestrator=trace,hyper_util=trace,h2=trace,rustls=trace",
+            "off,aws_sdk_sesv2::operation=trace,aws_sigv4=trace,hyper::proto=trace,rustls::client::hs=trace",
+            "info,a=trace,h=trace,r=trace",
+        ];
+        for spec in specs {
+            for most_verbose in [MOST_VERBOSE, LevelFilter::TRACE] {
+                let filter = log_filter_up_to(spec, most_verbose);
+                for target in DEPENDENCY_TARGETS {
+                    assert!(!filter.would_enable(target, &Level::TRACE), "{target} logs at TRACE with {spec:?} up to {most_verbose}");
+                }
+            }
+        }
+        // Capped, not silenced: DEBUG stays when asked.
+        let filter = log_filter("debug");
+        for target in DEPENDENCY_TARGETS {
+            assert!(filter.would_enable(target, &Level::DEBUG), "{target} at DEBUG");
+        }
+        assert!(!log_filter("info").would_enable("aws_smithy_runtime::client::orchestrator", &Level::DEBUG), "a cap never raises a level");
+        // Our own code may go to TRACE only if the ceiling is raised; the dependencies never.
+        let raised = log_filter_up_to("trace", LevelFilter::TRACE);
+        assert!(raised.would_enable("shared::app", &Level::TRACE));
+        assert!(!raised.would_enable("hyper_util::client", &Level::TRACE));
+    }
+
+    #[test]
+    fn a_trace_asked_is_debug() {
+        use tracing::Level;
+        use tracing_subscriber::filter::LevelFilter;
+        for spec in ["trace", "TRACE", "debug,shared=trace", "shared=trace,tower=trace"] {
+            let filter = log_filter(spec);
+            for target in ["shared::app", "shared", "tower::buffer", "contacts"] {
+                assert!(!filter.would_enable(target, &Level::TRACE), "{target} at TRACE with {spec:?}");
+            }
+            assert!(filter.would_enable("shared::app", &Level::DEBUG), "{spec:?} is DEBUG for our code");
+        }
+        assert_eq!(log_filter("trace").default_level(), Some(LevelFilter::DEBUG));
+        assert_eq!(log_filter("warn").default_level(), Some(LevelFilter::WARN));
     }
 
     #[test]
