@@ -685,7 +685,7 @@ async fn at_debug_no_token_reaches_any_log_of_the_functions_or_the_rie() {
     // The most verbose level the template allows (LogLevel), as Lambda passes it.
     let debug: [EnvChange; 2] = [("AWS_LAMBDA_LOG_LEVEL", Some("DEBUG")), ("RUST_LOG", None)];
     let mut rie = HashMap::new();
-    for function in [Function::Create, Function::Resend, Function::Confirm, Function::Read] {
+    for function in [Function::Create, Function::Resend, Function::Confirm, Function::Read, Function::Profile] {
         rie.insert(function, Rie::start_with(&setup, function, &table, &tag, &debug).await);
     }
     // Every body sent that held a token, as sent (the form's is base64): none may be logged either.
@@ -715,16 +715,37 @@ async fn at_debug_no_token_reaches_any_log_of_the_functions_or_the_rie() {
     let form = with_token(&with_id(&event("confirm.post-confirm.json"), &id), &ned);
     sent_with_tokens.push(form["body"].as_str().unwrap_or_default().to_owned());
     let page = rie[&Function::Confirm].invoke(&form).await;
-    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.status, 303, "{}", page.body);
 
     let done = rie[&Function::Read].invoke(&with_id(&event("read.get-contact-changes.json"), &id)).await;
     assert_eq!(done.json()["state"], "done", "{}", done.body);
 
+    // Ned changes his address: the new one gets a verification link, and he verifies it
+    // through the public page's form.
+    let new = format!("ne.debug.{tag}@example.org");
+    let mut patch = with_json_body(&event("profile.patch-me.json"), &json!({ "email": new }));
+    patch["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = json!("ne4000-ovh");
+    let asked = rie[&Function::Profile].invoke(&patch).await;
+    assert_eq!((asked.status, asked.json()["pending_email"].as_str()), (200, Some(new.as_str())), "{}", asked.body);
+    let (_, body) = http("GET", &setup.emulators.ses_store, b"").await;
+    let store: Value = serde_json::from_slice(&body).expect("the SES emulator's store is JSON");
+    let verification = store["emails"]
+        .as_array()
+        .expect("an emails array")
+        .iter()
+        .filter(|email| email["destination"]["to"].as_array().is_some_and(|to| to.iter().any(|t| t == new.as_str())))
+        .find_map(|email| token_in(email["body"]["text"].as_str().unwrap_or_default()))
+        .unwrap_or_else(|| panic!("{new} received no verification mail"));
+    let verify = with_token(&event("profile.post-verify-email.json"), &verification);
+    sent_with_tokens.push(verify["body"].as_str().unwrap_or_default().to_owned());
+    let verified = rie[&Function::Profile].invoke(&verify).await;
+    assert!(verified.status == 200 && verified.body.contains(&new), "{}", verified.body);
+
     // Every token the SES emulator ever got (this change's four, and any other), against
     // every byte the RIEs and the bootstraps wrote.
     let tokens = every_mailed_token(&setup).await;
-    for token in [&first[ADA], &first[NED], &ada, &ned] {
-        assert!(tokens.contains(token), "the store's tokens include this change's");
+    for token in [&first[ADA], &first[NED], &ada, &ned, &verification] {
+        assert!(tokens.contains(token), "the store's tokens include this change's and the verification's");
     }
     for (function, rie) in &rie {
         let log = std::fs::read(&rie.log).expect("the function's log");

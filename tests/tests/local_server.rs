@@ -78,8 +78,10 @@ async fn the_demo_flow_runs_end_to_end_with_mails_read_from_the_outbox() {
         let token: String = text.split("#token=").nth(1).unwrap().chars().take(43).collect();
         let body = format!("token={token}&decision=accept");
         let page = http(&local, "POST", &format!("/confirm/{id}"), None, body.as_bytes()).await;
-        assert_eq!(page.status, 200, "{who}: {}", page.body);
-        assert!(page.head.to_ascii_lowercase().contains("content-security-policy"));
+        assert_eq!(page.status, 303, "{who}: {}", page.body);
+        let head = page.head.to_ascii_lowercase();
+        assert!(head.contains("content-security-policy"));
+        assert!(head.contains(&format!("location: {}?answered=accept", id.to_ascii_lowercase())), "{who}: {}", page.head);
     }
     let service = http(&local, "GET", "/v1/services/example.com", Some("ne4000-ovh"), b"").await.json();
     assert_eq!(service["contacts"]["tech"], "ne4000-ovh");

@@ -111,13 +111,13 @@ impl App {
             let expires = expires_at.format(&Rfc3339).unwrap_or_default();
             let link = format!("{}/verify-email#token={}", self.config.public_base_url, token.expose());
             let verify = mail::compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, &account, &email, &expires, &self.config.mail_from);
-            if let Err(error) = self.mailer.send(&verify).await {
+            if let Err(error) = self.send(&verify).await {
                 tracing::warn!(account = %caller, %error, "verification mail not sent: the email change is undone");
                 self.undo_email_change(&next, &recent).await;
                 return Err(error.into());
             }
             let notice = mail::compose_profile(ProfileMailKind::EmailChangeAsked, &account, &email, &expires, &self.config.mail_from);
-            if let Err(error) = self.mailer.send(&notice).await {
+            if let Err(error) = self.send(&notice).await {
                 tracing::warn!(account = %caller, %error, "the old address was not told of the email change");
             }
             return Ok(Profile::of(next, now));

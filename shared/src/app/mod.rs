@@ -398,23 +398,26 @@ impl App {
             return Step::MailFailed { to: to.clone() };
         };
         let mail = mail::compose(kind, change, recipient, accounts, &self.config.mail_from);
-        // Within the invocation's deadline (crate::deadline; none locally), less what recording
-        // how the mails went and answering take: one DynamoDB write at its operation timeout
-        // (3 s, adapters::aws::timeouts) and half a second. A mail not sent by then is
-        // `mail_failed`, recorded, and the answer is still the normal one.
-        const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_millis(3_500);
-        let late = |what: &str| crate::ports::MailError::Retryable(format!("{what} before the function's deadline"));
-        let sent = match crate::deadline::remaining() {
-            None => self.mailer.send(&mail).await,
-            Some(left) if left <= RECORD_RESERVE => Err(late("no time left to send it")),
-            Some(left) => tokio::time::timeout(left - RECORD_RESERVE, self.mailer.send(&mail)).await.unwrap_or_else(|_| Err(late("not sent"))),
-        };
-        match sent {
+        match self.send(&mail).await {
             Ok(()) => Step::Mailed { to: to.clone() },
             Err(error) => {
                 tracing::warn!(request = %change.id, account = %to, %error, "mail not sent");
                 Step::MailFailed { to: to.clone() }
             }
+        }
+    }
+
+    /// Hands `mail` to the mailer within the invocation's deadline (crate::deadline; none
+    /// locally), less what recording how the mails went and answering take: one DynamoDB write
+    /// at its operation timeout (3 s, adapters::aws::timeouts) and half a second. A mail not
+    /// sent by then fails as a retryable one does, and the answer is still the normal one.
+    async fn send(&self, mail: &mail::Mail) -> Result<(), crate::ports::MailError> {
+        const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_millis(3_500);
+        let late = |what: &str| crate::ports::MailError::Retryable(format!("{what} before the function's deadline"));
+        match crate::deadline::remaining() {
+            None => self.mailer.send(mail).await,
+            Some(left) if left <= RECORD_RESERVE => Err(late("no time left to send it")),
+            Some(left) => tokio::time::timeout(left - RECORD_RESERVE, self.mailer.send(mail)).await.unwrap_or_else(|_| Err(late("not sent"))),
         }
     }
 
