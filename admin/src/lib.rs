@@ -18,7 +18,8 @@ pub fn endpoint_from_env() -> Option<String> {
 /// Whether `url` is on this machine (DynamoDB Local).
 pub fn is_loopback(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let host = if rest.starts_with('[') { rest.split(']').next().map(|h| &h[1..]).unwrap_or_default() } else { rest.split([':', '/']).next().unwrap_or_default() };
+    let host =
+        if rest.starts_with('[') { rest.split(']').next().map(|h| &h[1..]).unwrap_or_default() } else { rest.split([':', '/']).next().unwrap_or_default() };
     matches!(host, "127.0.0.1" | "localhost" | "::1")
 }
 

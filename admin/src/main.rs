@@ -89,7 +89,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             (_, other) => return Err(format!("unknown argument {other:?} for {command}")),
         }
     }
-    let table = || table.clone().or_else(|| std::env::var("TABLE_NAME").ok()).filter(|t| !t.trim().is_empty()).ok_or("name the table: --table NAME or TABLE_NAME");
+    let table =
+        || table.clone().or_else(|| std::env::var("TABLE_NAME").ok()).filter(|t| !t.trim().is_empty()).ok_or("name the table: --table NAME or TABLE_NAME");
     match command.as_str() {
         "import" => {
             let file = file.ok_or("import needs a FILE")?;
@@ -183,10 +184,9 @@ async fn run_import(file: PathBuf, name: String, options: ImportOptions, create_
             )
         }
         Err(ImportError::File(message)) => fail(USAGE_ERROR, message),
-        Err(ImportError::Store(error)) => fail(
-            STORE_ERROR,
-            format!("DynamoDB failed: {error}. What was written is consistent; run the same import again to complete it ({})", calls(&bulk)),
-        ),
+        Err(ImportError::Store(error)) => {
+            fail(STORE_ERROR, format!("DynamoDB failed: {error}. What was written is consistent; run the same import again to complete it ({})", calls(&bulk)))
+        }
     }
 }
 
@@ -213,7 +213,13 @@ fn summary(file: &std::path::Path, report: &ImportReport, bulk: &Bulk, elapsed: 
     };
     let verb = if report.dry_run { "dry run, nothing written: would create" } else { "created" };
     let seconds = elapsed.as_secs_f64().max(0.001);
-    println!("{} ({format}): {} records, {} rejected, in {seconds:.1} s ({:.0} records/s)", file.display(), report.records, report.rejected_count, report.records as f64 / seconds);
+    println!(
+        "{} ({format}): {} records, {} rejected, in {seconds:.1} s ({:.0} records/s)",
+        file.display(),
+        report.records,
+        report.rejected_count,
+        report.records as f64 / seconds
+    );
     for (what, counts) in [("accounts", report.accounts), ("services", report.services)] {
         println!("{what}: {verb} {}, updated {}, unchanged {}", counts.created, counts.updated, counts.unchanged);
     }
@@ -275,7 +281,10 @@ mod tests {
 
     #[test]
     fn arguments_are_checked_before_anything_runs() {
-        assert!(matches!(parse("import f.jsonl --table t --dry-run --skip-invalid r.jsonl"), Ok(Command::Import { options: ImportOptions { dry_run: true, skip_invalid: Some(_), .. }, .. })));
+        assert!(matches!(
+            parse("import f.jsonl --table t --dry-run --skip-invalid r.jsonl"),
+            Ok(Command::Import { options: ImportOptions { dry_run: true, skip_invalid: Some(_), .. }, .. })
+        ));
         assert!(parse("import --table t").unwrap_err().contains("needs a FILE"));
         assert!(parse("import f --table t --out x").unwrap_err().contains("unknown argument"));
         assert!(parse("export --table").unwrap_err().contains("needs a name"));

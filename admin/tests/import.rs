@@ -278,8 +278,8 @@ async fn the_memberships_follow_roles_moved_by_an_import_exactly_as_put_service_
     let file = imported.file("cast.jsonl", &lines(&cast()));
     imported.import_ok(&file, small_chunks()).await;
     let moved = vec![
-        service("example.com", "nn1-ovh", "nn1-ovh", "bb1-ovh"),  // Ada and Teo lose it, Ned gains it
-        service("vps.example.net", "mm1-ovh", "aa1-ovh", "mm1-ovh"), // Ada keeps tech only
+        service("example.com", "nn1-ovh", "nn1-ovh", "bb1-ovh"),      // Ada and Teo lose it, Ned gains it
+        service("vps.example.net", "mm1-ovh", "aa1-ovh", "mm1-ovh"),  // Ada keeps tech only
         service("shop.example.org", "tt1-ovh", "nn1-ovh", "bb1-ovh"), // unchanged
         service("new.example", "oo1-ovh", "oo1-ovh", "tt1-ovh"),
         // A later line wins over an earlier one, across chunks too.
@@ -321,7 +321,8 @@ async fn export_gives_back_the_records_imported_and_its_output_imports_to_the_sa
         value.as_object_mut().unwrap().remove("kind");
         value
     };
-    let document = json!({"accounts": accounts.iter().map(|r| strip(r)).collect::<Vec<_>>(), "services": services.iter().map(|r| strip(r)).collect::<Vec<_>>()});
+    let document =
+        json!({"accounts": accounts.iter().map(|r| strip(r)).collect::<Vec<_>>(), "services": services.iter().map(|r| strip(r)).collect::<Vec<_>>()});
     let file = subject.file("cast.json", &serde_json::to_string_pretty(&document).unwrap());
     let (report, _) = subject.import_ok(&file, small_chunks()).await;
     assert_eq!(report.format, shared::fixtures::Format::Document);

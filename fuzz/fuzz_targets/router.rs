@@ -42,13 +42,23 @@ struct Step {
 enum Body {
     Raw(Vec<u8>),
     /// `{admin?, tech?, billing?}`: a new contact change.
-    Change { admin: Option<Text>, tech: Option<Text>, billing: Option<Text> },
+    Change {
+        admin: Option<Text>,
+        tech: Option<Text>,
+        billing: Option<Text>,
+    },
     /// `{token}` (accept, refuse).
     Token(Text),
     /// `{email?, language?}` (the profile).
-    Profile { email: Option<Text>, language: Option<Text> },
+    Profile {
+        email: Option<Text>,
+        language: Option<Text>,
+    },
     /// `token=...&decision=...` (the confirmation page's form).
-    Form { token: Option<Text>, decision: Option<Text> },
+    Form {
+        token: Option<Text>,
+        decision: Option<Text>,
+    },
 }
 
 /// A value in a body: a likely one (a demo account, the latest token, a language, ...) or any text.

@@ -137,11 +137,8 @@ impl Local {
         match (&request.method, segments.as_slice()) {
             (&Method::GET, ["outbox"]) => match &self.outbox {
                 Some(outbox) => {
-                    let mails: Vec<_> = outbox
-                        .sent()
-                        .into_iter()
-                        .map(|m| json!({"to": m.to.as_str(), "subject": m.subject, "text": m.text, "html": m.html}))
-                        .collect();
+                    let mails: Vec<_> =
+                        outbox.sent().into_iter().map(|m| json!({"to": m.to.as_str(), "subject": m.subject, "text": m.text, "html": m.html})).collect();
                     json_response(StatusCode::OK, &serde_json::Value::Array(mails))
                 }
                 None => problem::response(&Error::NotFound("mail goes to SES here: read it where SES keeps it".to_owned())),

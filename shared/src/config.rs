@@ -69,7 +69,10 @@ impl Config {
                 None => Ok(default),
                 Some(raw) => match raw.trim().parse::<i64>() {
                     Ok(n) if (min..=max).contains(&n) => Ok(Duration::seconds(n)),
-                    _ => Err(ConfigError(format!("{name} must be a whole number of seconds from {min} to {max}, not {:?}", raw.chars().take(40).collect::<String>()))),
+                    _ => Err(ConfigError(format!(
+                        "{name} must be a whole number of seconds from {min} to {max}, not {:?}",
+                        raw.chars().take(40).collect::<String>()
+                    ))),
                 },
             }
         };
@@ -116,7 +119,14 @@ fn is_session_of(principal: &str, role: &str) -> bool {
     let (Some(("assumed-role", rest)), Some(("role", path))) = (session[5].split_once('/'), role[5].split_once('/')) else { return false };
     let Some((name, session_name)) = rest.split_once('/') else { return false };
     let role_name = path.rsplit('/').next().unwrap_or_default();
-    session[1] == role[1] && session[2] == "sts" && role[2] == "iam" && !role[4].is_empty() && session[4] == role[4] && !name.is_empty() && name == role_name && !session_name.is_empty()
+    session[1] == role[1]
+        && session[2] == "sts"
+        && role[2] == "iam"
+        && !role[4].is_empty()
+        && session[4] == role[4]
+        && !name.is_empty()
+        && name == role_name
+        && !session_name.is_empty()
 }
 
 /// An ARN's `arn`, partition, service, region, account and resource.
@@ -188,7 +198,15 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_at_start() {
-        for (name, value) in [("TOKEN_TTL_SECONDS", "0"), ("RESEND_COOLDOWN_SECONDS", "soon"), ("PUBLIC_BASE_URL", "ftp://x"), ("MAIL_FROM", "nobody"), ("RESEND_LIMIT", "0"), ("RESEND_LIMIT", "21"), ("UNACCEPTED_REQUEST_LIMIT", "-1")] {
+        for (name, value) in [
+            ("TOKEN_TTL_SECONDS", "0"),
+            ("RESEND_COOLDOWN_SECONDS", "soon"),
+            ("PUBLIC_BASE_URL", "ftp://x"),
+            ("MAIL_FROM", "nobody"),
+            ("RESEND_LIMIT", "0"),
+            ("RESEND_LIMIT", "21"),
+            ("UNACCEPTED_REQUEST_LIMIT", "-1"),
+        ] {
             let result = Config::from_lookup(|n| (n == name).then(|| value.to_owned()));
             assert!(result.is_err(), "{name}={value} was accepted");
         }
@@ -220,7 +238,16 @@ mod tests {
 
     #[test]
     fn the_base_url_is_https_unless_its_host_is_a_loopback_one() {
-        for good in ["https://contacts.example.com", "https://x.example:8443/base/", "HTTPS://X.EXAMPLE", "http://127.0.0.1:3000", "http://localhost:3000", "http://localhost", "http://[::1]:3000/", "http://LOCALHOST:1"] {
+        for good in [
+            "https://contacts.example.com",
+            "https://x.example:8443/base/",
+            "HTTPS://X.EXAMPLE",
+            "http://127.0.0.1:3000",
+            "http://localhost:3000",
+            "http://localhost",
+            "http://[::1]:3000/",
+            "http://LOCALHOST:1",
+        ] {
             assert!(with("PUBLIC_BASE_URL", good).is_ok(), "{good} was refused");
         }
         for bad in [

@@ -76,7 +76,11 @@ impl SentMail {
 enum Mails {
     Outbox(Arc<Outbox>),
     /// The SES emulator's `GET {store_url}`: every mail it took, from every app.
-    Ses { store_url: String, since: i64, mailer: Arc<Switchable> },
+    Ses {
+        store_url: String,
+        since: i64,
+        mailer: Arc<Switchable>,
+    },
 }
 
 /// Where the emulators listen, from the environment scripts/test sets.
@@ -242,9 +246,7 @@ impl TestApp {
     /// - `aa1-ovh` Ada, admin (en); `tt1-ovh` Teo, tech (it); `bb1-ovh` Bea, billing (fr);
     /// - `nn1-ovh` Ned, no role (en); `mm1-ovh` Mia, no role (fr); `oo1-ovh` Otto, no role, overdue.
     pub async fn seed(&self) {
-        let person = |id: &str, name: &str, language: &str, payment: &str| {
-            serde_json::json!({"id": id, "name": name, "email": self.email_of(id), "language": language, "payment_status": payment})
-        };
+        let person = |id: &str, name: &str, language: &str, payment: &str| serde_json::json!({"id": id, "name": name, "email": self.email_of(id), "language": language, "payment_status": payment});
         let fixtures = serde_json::json!({
             "accounts": [
                 person("aa1-ovh", "Ada Admin", "en", "ok"),
@@ -342,11 +344,9 @@ impl TestApp {
     /// Every mail this app sent, oldest first.
     pub async fn mails(&self) -> Vec<SentMail> {
         match &self.mails {
-            Mails::Outbox(outbox) => outbox
-                .sent()
-                .into_iter()
-                .map(|m| SentMail { to: m.to.as_str().to_owned(), subject: m.subject, text: m.text, html: m.html })
-                .collect(),
+            Mails::Outbox(outbox) => {
+                outbox.sent().into_iter().map(|m| SentMail { to: m.to.as_str().to_owned(), subject: m.subject, text: m.text, html: m.html }).collect()
+            }
             Mails::Ses { store_url, since, .. } => ses_mails(store_url, *since, &self.tag).await,
         }
     }

@@ -92,7 +92,12 @@ async fn a_body_over_16_kib_is_413(backend: Backend) {
             let body = Bytes::from(blank.repeat(16 * 1024 / blank.len() + 1));
             assert!(body.len() > 16 * 1024);
             let response = app.call(Method::POST, &path, Some("aa1-ovh"), body).await;
-            assert_eq!((response.status, response.code()), (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large".to_owned()), "{action} with {} bytes of whitespace", 16 * 1024 + 1);
+            assert_eq!(
+                (response.status, response.code()),
+                (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large".to_owned()),
+                "{action} with {} bytes of whitespace",
+                16 * 1024 + 1
+            );
         }
     }
     let request = app.request(&id, "aa1-ovh").await;
@@ -168,7 +173,10 @@ async fn the_profile_can_be_read_and_its_email_and_language_changed(backend: Bac
     assert_eq!(changed.json()["email"], app.email_of("tt1-ovh"), "an absent field is kept");
     // An email only becomes pending until verified (tests/tests/email_change.rs).
     let changed = app.patch("/v1/me", "tt1-ovh", json!({"email": "teo@new.example"})).await.json();
-    assert_eq!((changed["email"].as_str(), changed["pending_email"].as_str(), changed["language"].as_str()), (Some(app.email_of("tt1-ovh").as_str()), Some("teo@new.example"), Some("fr")));
+    assert_eq!(
+        (changed["email"].as_str(), changed["pending_email"].as_str(), changed["language"].as_str()),
+        (Some(app.email_of("tt1-ovh").as_str()), Some("teo@new.example"), Some("fr"))
+    );
     assert_eq!(app.get("/v1/me", "tt1-ovh").await.json(), changed);
 }
 
@@ -181,7 +189,8 @@ async fn a_valid_identity_without_a_profile_is_404(backend: Backend) {
 
 async fn services_are_paged_with_an_opaque_cursor(backend: Backend) {
     let app = TestApp::seeded(backend).await;
-    let services: Vec<_> = (0..60).map(|i| json!({"name": format!("svc-{i:03}.example"), "admin": "nn1-ovh", "tech": "nn1-ovh", "billing": "mm1-ovh"})).collect();
+    let services: Vec<_> =
+        (0..60).map(|i| json!({"name": format!("svc-{i:03}.example"), "admin": "nn1-ovh", "tech": "nn1-ovh", "billing": "mm1-ovh"})).collect();
     app.load(&json!({ "services": services })).await;
     let first = app.get("/v1/me/services", "nn1-ovh").await.json();
     assert_eq!(first["services"].as_array().unwrap().len(), 50);

@@ -108,7 +108,12 @@ async fn accept_refuse_cancel_and_resend_at_once_end_in_one_coherent_outcome(bac
 
         let request = app.request(&id, "aa1-ovh").await;
         let state = request["state"].as_str().unwrap().to_owned();
-        let closings = request["history"].as_array().unwrap().iter().filter(|h| ["done", "refused", "cancelled", "failed"].contains(&h["event"].as_str().unwrap())).count();
+        let closings = request["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| ["done", "refused", "cancelled", "failed"].contains(&h["event"].as_str().unwrap()))
+            .count();
         let tech = app.contacts("example.com", "aa1-ovh").await["tech"].clone();
         let outcome: Vec<String> = app.mails().await[created_mails..].iter().filter(|m| m.token().is_none()).map(|m| m.to.clone()).collect();
         let mut distinct = outcome.clone();

@@ -125,7 +125,11 @@ async fn the_verification_page_changes_nothing_and_its_form_verifies_with_the_to
     let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
     assert!(html.contains(&format!("<script nonce=\"{nonce}\">")) && html.contains("name=\"token\"") && html.contains("Verify email address"));
     let opened = me(&app, "nn1-ovh").await;
-    assert_eq!((opened["email"].as_str(), opened["pending_email"].as_str()), (Some(app.email_of("nn1-ovh").as_str()), Some(new.as_str())), "opening the page changed nothing");
+    assert_eq!(
+        (opened["email"].as_str(), opened["pending_email"].as_str()),
+        (Some(app.email_of("nn1-ovh").as_str()), Some(new.as_str())),
+        "opening the page changed nothing"
+    );
 
     let wrong = app.call(Method::POST, "/verify-email", None, form(&"x".repeat(43))).await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
@@ -184,7 +188,11 @@ async fn a_verification_token_expires_after_24_hours(backend: Backend) {
     assert_eq!((late.status, late.code()), (StatusCode::FORBIDDEN, "token_mismatch".to_owned()));
     assert_eq!(app.call(Method::POST, "/verify-email", None, form(&ned_token)).await.status, StatusCode::FORBIDDEN);
     let ned = me(&app, "nn1-ovh").await;
-    assert_eq!((ned["email"].as_str(), ned["pending_email"].clone()), (Some(app.email_of("nn1-ovh").as_str()), serde_json::Value::Null), "an expired change is no longer pending");
+    assert_eq!(
+        (ned["email"].as_str(), ned["pending_email"].clone()),
+        (Some(app.email_of("nn1-ovh").as_str()), serde_json::Value::Null),
+        "an expired change is no longer pending"
+    );
 }
 
 async fn a_patch_back_to_the_current_address_withdraws_the_change(backend: Backend) {
@@ -222,7 +230,8 @@ async fn the_providers_upsert_sets_the_address_directly_and_drops_the_pending_ch
     let (new, provider_says) = (address(&app, "ned.new"), address(&app, "ned.billing"));
     ask_ok(&app, "nn1-ovh", &new).await;
     let token = verification_token(&app, &new).await;
-    let upsert = app.provider_put("/internal/accounts/nn1-ovh", json!({"name": "Ned New", "email": provider_says, "language": "en", "payment_status": "ok"})).await;
+    let upsert =
+        app.provider_put("/internal/accounts/nn1-ovh", json!({"name": "Ned New", "email": provider_says, "language": "en", "payment_status": "ok"})).await;
     assert_eq!(upsert.status, StatusCode::OK, "{}", upsert.text());
     let ned = me(&app, "nn1-ovh").await;
     assert_eq!((ned["email"].as_str(), ned["pending_email"].clone()), (Some(provider_says.as_str()), serde_json::Value::Null), "set directly, nothing pending");

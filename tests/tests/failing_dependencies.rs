@@ -129,7 +129,15 @@ fn failing_router(app: &TestApp, fail_at: usize) -> (Router, Arc<Outbox>) {
 }
 
 async fn call(router: &Router, method: Method, path: &str, caller: &str, body: Value) -> (StatusCode, HeaderMap, Value) {
-    let request = ApiRequest { method, path: path.to_owned(), query: None, headers: HeaderMap::new(), body: Bytes::from(body.to_string()), caller: Caller::customer(Some(caller)), source: None };
+    let request = ApiRequest {
+        method,
+        path: path.to_owned(),
+        query: None,
+        headers: HeaderMap::new(),
+        body: Bytes::from(body.to_string()),
+        caller: Caller::customer(Some(caller)),
+        source: None,
+    };
     let (parts, body) = router.handle(request).await.into_parts();
     (parts.status, parts.headers, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }

@@ -68,7 +68,9 @@ async fn a_service_is_created_then_moved_and_the_holders_listings_follow(backend
     assert!(service_names(&app, "tt1-ovh").await.contains(&"shop.example.org".to_owned()));
 
     // The tech role moves to Mia: Teo no longer sees the service, Mia does, with her role.
-    let moved = app.provider_put("/internal/services/shop.example.org", json!({"name": "shop.example.org", "admin": "aa1-ovh", "tech": "mm1-ovh", "billing": "bb1-ovh"})).await;
+    let moved = app
+        .provider_put("/internal/services/shop.example.org", json!({"name": "shop.example.org", "admin": "aa1-ovh", "tech": "mm1-ovh", "billing": "bb1-ovh"}))
+        .await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.text());
     assert!(!service_names(&app, "tt1-ovh").await.contains(&"shop.example.org".to_owned()));
     assert_eq!(app.get("/v1/services/shop.example.org", "tt1-ovh").await.status, StatusCode::NOT_FOUND);
@@ -76,7 +78,10 @@ async fn a_service_is_created_then_moved_and_the_holders_listings_follow(backend
     assert_eq!(mia["my_roles"], json!(["tech"]));
     assert_eq!(mia["contacts"], json!({"admin": "aa1-ovh", "tech": "mm1-ovh", "billing": "bb1-ovh"}));
     // Ada still holds two services; the same upsert again changes nothing.
-    assert_eq!(app.provider_put("/internal/services/shop.example.org", json!({"admin": "aa1-ovh", "tech": "mm1-ovh", "billing": "bb1-ovh"})).await.status, StatusCode::OK);
+    assert_eq!(
+        app.provider_put("/internal/services/shop.example.org", json!({"admin": "aa1-ovh", "tech": "mm1-ovh", "billing": "bb1-ovh"})).await.status,
+        StatusCode::OK
+    );
     assert_eq!(service_names(&app, "aa1-ovh").await, vec!["example.com", "shop.example.org"]);
 }
 
@@ -120,16 +125,46 @@ async fn bad_input_is_refused_with_a_reason_and_changes_nothing(backend: Backend
         ("/internal/accounts/aa1-ovh", json!({"name": "", "email": "ada@example.com"}).to_string(), StatusCode::BAD_REQUEST, "invalid_input"),
         ("/internal/accounts/aa1-ovh", json!({"id": "tt1-ovh", "name": "Ada", "email": "a@example.com"}).to_string(), StatusCode::BAD_REQUEST, "invalid_input"),
         ("/internal/accounts/aa1-ovh", json!({"id": 7, "name": "Ada", "email": "a@example.com"}).to_string(), StatusCode::BAD_REQUEST, "invalid_input"),
-        ("/internal/accounts/aa1-ovh", json!({"name": "Ada", "email": "a@example.com", "language": "de"}).to_string(), StatusCode::BAD_REQUEST, "invalid_input"),
+        (
+            "/internal/accounts/aa1-ovh",
+            json!({"name": "Ada", "email": "a@example.com", "language": "de"}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
         ("/internal/accounts/aa1-ovh", json!({"name": "Ada", "email": "a@example.com", "vip": true}).to_string(), StatusCode::BAD_REQUEST, "invalid_input"),
         ("/internal/accounts/aa1-ovh", "[]".to_owned(), StatusCode::BAD_REQUEST, "invalid_input"),
         ("/internal/accounts/aa1-ovh", "{".to_owned(), StatusCode::BAD_REQUEST, "invalid_input"),
-        ("/internal/accounts/aa1-ovh", format!(r#"{{"name": "{}", "email": "a@example.com"}}"#, "A".repeat(17_000)), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+        (
+            "/internal/accounts/aa1-ovh",
+            format!(r#"{{"name": "{}", "email": "a@example.com"}}"#, "A".repeat(17_000)),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+        ),
         ("/internal/services/example.com", json!({"admin": "aa1-ovh", "tech": "tt1-ovh"}).to_string(), StatusCode::BAD_REQUEST, "invalid_input"),
-        ("/internal/services/example.com", json!({"admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh", "owner": "x"}).to_string(), StatusCode::BAD_REQUEST, "invalid_input"),
-        ("/internal/services/example.com", json!({"name": "other.example", "admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"}).to_string(), StatusCode::BAD_REQUEST, "invalid_input"),
-        ("/internal/services/exa%20mple.com", json!({"admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"}).to_string(), StatusCode::BAD_REQUEST, "invalid_input"),
-        ("/internal/services/example.com", json!({"admin": "aa1-ovh", "tech": "zz9-ovh", "billing": "bb1-ovh"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_account"),
+        (
+            "/internal/services/example.com",
+            json!({"admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh", "owner": "x"}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            "/internal/services/example.com",
+            json!({"name": "other.example", "admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            "/internal/services/exa%20mple.com",
+            json!({"admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            "/internal/services/example.com",
+            json!({"admin": "aa1-ovh", "tech": "zz9-ovh", "billing": "bb1-ovh"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_account",
+        ),
     ];
     for (path, body, status, code) in cases {
         let response = app.call_as(Method::PUT, path, Caller::Provider("tests".to_owned()), Bytes::from(body.clone())).await;
@@ -199,11 +234,14 @@ async fn with_provider_principals_only_the_listed_principals_and_their_sessions_
 
     // A listed principal, and a session of a listed role (as API Gateway reports a caller with
     // the role's credentials): written.
-    let listed = app.provider_put("/internal/accounts/aa1-ovh", json!({"name": "Ada Admin", "email": app.email_of("aa1-ovh"), "payment_status": "overdue"})).await;
+    let listed =
+        app.provider_put("/internal/accounts/aa1-ovh", json!({"name": "Ada Admin", "email": app.email_of("aa1-ovh"), "payment_status": "overdue"})).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
     assert_eq!(profile(&app, "aa1-ovh").await["payment_status"], "overdue");
     let session = Caller::Provider("arn:aws:sts::123456789012:assumed-role/billing-sync/nightly-run".to_owned());
-    let response = app.call_as(Method::PUT, "/internal/accounts/aa1-ovh", session, Bytes::from(json!({"name": "Ada Admin", "email": app.email_of("aa1-ovh")}).to_string())).await;
+    let response = app
+        .call_as(Method::PUT, "/internal/accounts/aa1-ovh", session, Bytes::from(json!({"name": "Ada Admin", "email": app.email_of("aa1-ovh")}).to_string()))
+        .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     assert_eq!(profile(&app, "aa1-ovh").await["payment_status"], "ok");
 
@@ -222,7 +260,13 @@ async fn a_name_with_invisible_format_characters_is_refused_and_changes_nothing(
         for id in ["aa1-ovh", "zz1-ovh"] {
             let body = json!({"name": format!("Ada{c} Admin"), "email": app.email_of(id)});
             let response = app.provider_put(&format!("/internal/accounts/{id}"), body).await;
-            assert_eq!((response.status, response.code()), (StatusCode::BAD_REQUEST, "invalid_input".to_owned()), "U+{:04X} for {id}: {}", u32::from(c), response.text());
+            assert_eq!(
+                (response.status, response.code()),
+                (StatusCode::BAD_REQUEST, "invalid_input".to_owned()),
+                "U+{:04X} for {id}: {}",
+                u32::from(c),
+                response.text()
+            );
             assert!(response.json()["detail"].as_str().unwrap().contains(&format!("U+{:04X}", u32::from(c))), "the character is named: {}", response.text());
         }
     }

@@ -63,7 +63,12 @@ fn setup() -> Setup {
     assert!(rie.is_file(), "LAMBDA_RIE={} is not a file: run scripts/install-tools (or scripts/test)", rie.display());
     for function in Function::ALL {
         let bootstrap = bin_dir.join(function.name());
-        assert!(bootstrap.is_file(), "{} is missing: build the functions first (scripts/test does: cargo build -p fn-{})", bootstrap.display(), function.name());
+        assert!(
+            bootstrap.is_file(),
+            "{} is missing: build the functions first (scripts/test does: cargo build -p fn-{})",
+            bootstrap.display(),
+            function.name()
+        );
     }
     Setup { rie, bin_dir, emulators: Emulators::from_env() }
 }
@@ -161,18 +166,19 @@ impl Rie {
     async fn invoke(&self, event: &Value) -> Answer {
         let url = format!("http://{}/2015-03-31/functions/function/invocations", self.address);
         let (status, body) = http("POST", &url, event.to_string().as_bytes()).await;
-        let raw: Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{}: the RIE's answer is not JSON ({e}): {}", self.function.name(), String::from_utf8_lossy(&body)));
+        let raw: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{}: the RIE's answer is not JSON ({e}): {}", self.function.name(), String::from_utf8_lossy(&body)));
         assert_eq!(status, 200, "{}: the invocation itself failed: {raw}\n{}", self.function.name(), self.log_tail());
         let Some(status) = raw["statusCode"].as_u64() else {
             panic!("{}: not an HTTP API response (did the function fail?): {raw}\n{}", self.function.name(), self.log_tail())
         };
         let text = raw["body"].as_str().unwrap_or_default();
-        let body = if raw["isBase64Encoded"] == true {
-            String::from_utf8_lossy(&STANDARD.decode(text).expect("base64 body")).into_owned()
-        } else {
-            text.to_owned()
-        };
-        let headers = raw["headers"].as_object().map(|h| h.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_owned())).collect()).unwrap_or_default();
+        let body =
+            if raw["isBase64Encoded"] == true { String::from_utf8_lossy(&STANDARD.decode(text).expect("base64 body")).into_owned() } else { text.to_owned() };
+        let headers = raw["headers"]
+            .as_object()
+            .map(|h| h.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_owned())).collect())
+            .unwrap_or_default();
         Answer { status: status as u16, headers, body }
     }
 
@@ -398,7 +404,8 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
         &rie[&function]
     };
     let id_of = |purpose: &str| requests[purpose].0.clone();
-    let token_of = |purpose: &str, address: &str| requests[purpose].1.get(address).cloned().unwrap_or_else(|| panic!("{address} got no token for the {purpose} request"));
+    let token_of =
+        |purpose: &str, address: &str| requests[purpose].1.get(address).cloned().unwrap_or_else(|| panic!("{address} got no token for the {purpose} request"));
 
     // Each event as it is, or with a seeded request's id (and a party's token): the status.
     let mut checked = Vec::new();
@@ -483,9 +490,15 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     assert_eq!((service["name"].as_str(), service["pending_changes"].clone()), (Some("shop.example.org"), json!([])));
     // Provisioning moves the tech role of a service with a pending request for it: the
     // answer names the request, which can no longer take effect.
-    let moved = with_json_body(&for_service(&event(file), "shop.example.org", &services[7]), &json!({"admin": "ad1000-ovh", "tech": "bi3000-ovh", "billing": "bi3000-ovh"}));
+    let moved = with_json_body(
+        &for_service(&event(file), "shop.example.org", &services[7]),
+        &json!({"admin": "ad1000-ovh", "tech": "bi3000-ovh", "billing": "bi3000-ovh"}),
+    );
     let moved = expect(file, 200, on(file).invoke(&moved).await).json();
-    assert_eq!(moved["pending_changes"], json!([{"request": id_of("provider"), "role": "tech", "from": "te2000-ovh", "to": "bi3000-ovh", "reason": "holders_changed"}]));
+    assert_eq!(
+        moved["pending_changes"],
+        json!([{"request": id_of("provider"), "role": "tech", "from": "te2000-ovh", "to": "bi3000-ovh", "reason": "holders_changed"}])
+    );
 
     // Email changes through the Profile function: the page (which changes nothing), the
     // placeholder token (403, a problem or a page), then a real change verified by the API
@@ -534,11 +547,8 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     }
 
     // Every file of events/ was invoked.
-    let mut all: Vec<String> = std::fs::read_dir(root().join("events"))
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".json"))
-        .collect();
+    let mut all: Vec<String> =
+        std::fs::read_dir(root().join("events")).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".json")).collect();
     all.sort();
     checked.sort();
     checked.dedup();
@@ -637,7 +647,10 @@ async fn a_change_goes_through_the_functions_from_request_to_new_contacts() {
     let read = rie[&Function::Read].invoke(&for_service(&event("read.get-services.json"), "example.com", &service)).await;
     assert_eq!(read.status, 200, "{}", read.body);
     let contacts = &read.json()["contacts"];
-    assert_eq!((contacts["admin"].as_str(), contacts["tech"].as_str(), contacts["billing"].as_str()), (Some("ad1000-ovh"), Some("ne4000-ovh"), Some("bi3000-ovh")));
+    assert_eq!(
+        (contacts["admin"].as_str(), contacts["tech"].as_str(), contacts["billing"].as_str()),
+        (Some("ad1000-ovh"), Some("ne4000-ovh"), Some("bi3000-ovh"))
+    );
     let done = rie[&Function::Read].invoke(&with_id(&event("read.get-contact-changes.json"), &id)).await;
     assert_eq!(done.json()["state"], "done", "{}", done.body);
 
@@ -755,7 +768,12 @@ async fn at_debug_no_token_reaches_any_log_of_the_functions_or_the_rie() {
         assert!(text.contains("\"level\":\"DEBUG\""), "{} logged nothing at DEBUG:\n{}", function.name(), rie.log_tail());
         assert!(!text.contains("\"level\":\"TRACE\""), "{} logged at TRACE", function.name());
         for needle in tokens.iter().chain(&sent_with_tokens) {
-            assert!(log.windows(needle.len()).all(|w| w != needle.as_bytes()), "{}'s log holds a token (or a body that holds one): {}", function.name(), rie.log.display());
+            assert!(
+                log.windows(needle.len()).all(|w| w != needle.as_bytes()),
+                "{}'s log holds a token (or a body that holds one): {}",
+                function.name(),
+                rie.log.display()
+            );
         }
     }
 }
@@ -793,7 +811,9 @@ async fn a_mail_service_that_never_answers_cannot_outlive_the_function_the_reque
     let read = Rie::start(&setup, Function::Read, &table, &tag).await;
     // The bootstrap's start (and its connection warm-up) is not this invocation's business: a
     // first invocation on a service that does not exist starts it.
-    let ask = |service: &str| with_json_body(&for_service(&event("create.post-services-contact-changes.json"), "example.com", service), &json!({"tech": "ne4000-ovh"}));
+    let ask = |service: &str| {
+        with_json_body(&for_service(&event("create.post-services-contact-changes.json"), "example.com", service), &json!({"tech": "ne4000-ovh"}))
+    };
     assert_eq!(create.invoke(&ask(&format!("nowhere-{tag}.example.org"))).await.status, 404);
 
     let started = Instant::now();
@@ -811,7 +831,8 @@ async fn a_mail_service_that_never_answers_cannot_outlive_the_function_the_reque
     assert_eq!(stored.status, 200, "{}", stored.body);
     let stored = stored.json();
     assert_eq!(stored["state"], "pending");
-    let failed: Vec<&str> = stored["history"].as_array().expect("a history").iter().filter(|e| e["event"] == "mail_failed").filter_map(|e| e["to"].as_str()).collect();
+    let failed: Vec<&str> =
+        stored["history"].as_array().expect("a history").iter().filter(|e| e["event"] == "mail_failed").filter_map(|e| e["to"].as_str()).collect();
     assert_eq!(failed.len(), 3, "every mail of the request is mail_failed: {stored}");
     for account in ["ad1000-ovh", "ne4000-ovh", "te2000-ovh"] {
         assert!(failed.contains(&account), "{account}'s mail is recorded as failed: {failed:?}");

@@ -131,9 +131,8 @@ async fn a_body_over_16_kib_is_refused_before_it_is_read_whole() {
 
 #[tokio::test]
 async fn pointed_at_dynamodb_and_ses_it_runs_on_them_and_creates_its_table() {
-    let endpoint = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test, which starts DynamoDB Local and the SES emulator"))
-    };
+    let endpoint =
+        |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test, which starts DynamoDB Local and the SES emulator"));
     let (dynamodb, ses) = (endpoint("AWS_ENDPOINT_URL_DYNAMODB"), endpoint("AWS_ENDPOINT_URL_SESV2"));
     let table = format!("local-{}", shared::domain::Token::generate().expose()[..8].replace(['-', '_'], "x"));
     let env = |name: &str| match name {

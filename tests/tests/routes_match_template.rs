@@ -103,7 +103,10 @@ fn the_template_routes_each_route_of_the_table_to_its_function_and_nothing_else(
     let template = read_template();
     let mut seen = BTreeSet::new();
     for route in &template.routes {
-        let binary = template.binaries.get(&route.resource).unwrap_or_else(|| panic!("template.yaml: {} routes to {}, which names no Binary", route.path, route.resource));
+        let binary = template
+            .binaries
+            .get(&route.resource)
+            .unwrap_or_else(|| panic!("template.yaml: {} routes to {}, which names no Binary", route.path, route.resource));
         let function = function_named(binary).unwrap_or_else(|| panic!("template.yaml: {} builds `{binary}`, which is no Function", route.resource));
         let key = format!("{} {}", route.method, route.path);
         assert!(seen.insert((key.clone(), function.name())), "template.yaml routes {key} twice");
@@ -119,10 +122,7 @@ fn each_route_has_the_authorizer_the_route_table_gives_it() {
         assert_eq!(route.auth, spec.auth, "{}: the template (left) and the route table (right) differ", spec.route_key());
     }
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    assert!(
-        text.lines().any(|l| l.trim() == "EnableIamAuthorizer: true"),
-        "template.yaml: AWS_IAM on a route needs EnableIamAuthorizer: true on the HTTP API"
-    );
+    assert!(text.lines().any(|l| l.trim() == "EnableIamAuthorizer: true"), "template.yaml: AWS_IAM on a route needs EnableIamAuthorizer: true on the HTTP API");
 }
 
 #[test]
@@ -132,7 +132,8 @@ fn every_function_of_the_template_is_a_binary_of_functions() {
     let all: BTreeSet<&str> = Function::ALL.iter().map(|f| f.name()).collect();
     assert_eq!(built, all, "template.yaml builds these binaries (left), the route table has these functions (right)");
     for name in all {
-        let manifest = std::fs::read_to_string(root().join("functions").join(name).join("Cargo.toml")).unwrap_or_else(|e| panic!("functions/{name}/Cargo.toml: {e}"));
+        let manifest =
+            std::fs::read_to_string(root().join("functions").join(name).join("Cargo.toml")).unwrap_or_else(|e| panic!("functions/{name}/Cargo.toml: {e}"));
         assert!(manifest.contains(&format!("name = \"{name}\"")), "functions/{name}/Cargo.toml must build a binary named {name}, which SAM's Binary picks");
     }
 }

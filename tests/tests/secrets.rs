@@ -17,11 +17,7 @@ fn captured() -> Arc<Mutex<Vec<u8>>> {
     LOG.get_or_init(|| {
         let log = Arc::new(Mutex::new(Vec::new()));
         let writer = log.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || Capture(writer.clone()))
-            .json()
-            .init();
+        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || Capture(writer.clone())).json().init();
         log
     })
     .clone()

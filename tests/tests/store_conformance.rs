@@ -10,7 +10,8 @@ use serde_json::json;
 use shared::adapters::{DynamoStore, MemoryStore};
 use shared::domain::rules::Plan;
 use shared::domain::{
-    Account, AccountId, Contacts, ContactChange, DisplayName, EmailAddress, Language, PaymentStatus, PendingEmail, Role, Roles, Service, ServiceName, State, Step, Token,
+    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, Language, PaymentStatus, PendingEmail, Role, Roles, Service, ServiceName, State,
+    Step, Token,
 };
 use shared::ports::{Clock, Effect, ProfilePatch, Store, StoreError};
 use time::{Duration, OffsetDateTime};
@@ -228,7 +229,10 @@ async fn save_is_stale_unless_it_writes_over_the_version_read(kind: Kind) {
     // Another writer that read version 0 too loses, whatever it writes.
     let mailed = stepped(&change, Step::Mailed { to: id("nn1-ovh") }, now);
     assert_eq!(s.store.save(&mailed, Effect::Nothing).await, Err(StoreError::Stale));
-    assert_eq!(s.store.save(&stepped(&change, Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, now), Effect::ReleaseLocks).await, Err(StoreError::Stale));
+    assert_eq!(
+        s.store.save(&stepped(&change, Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, now), Effect::ReleaseLocks).await,
+        Err(StoreError::Stale)
+    );
     // A version from the future is as stale as one from the past.
     let mut ahead = stepped(&accepted, Step::Mailed { to: id("nn1-ovh") }, now);
     ahead.version += 1;
@@ -359,7 +363,11 @@ async fn apply_fails_with_not_in_good_standing_and_changes_nothing_when_an_accou
     let done = completed(&change, s.clock.now());
 
     assert_eq!(s.store.save(&done, apply(&["bb1-ovh", "nn1-ovh"])).await, Err(StoreError::NotInGoodStanding(id("nn1-ovh"))));
-    assert_eq!(s.store.save(&done, apply(&["zz9-ovh", "bb1-ovh"])).await, Err(StoreError::NotInGoodStanding(id("zz9-ovh"))), "an account that does not exist is in no standing");
+    assert_eq!(
+        s.store.save(&done, apply(&["zz9-ovh", "bb1-ovh"])).await,
+        Err(StoreError::NotInGoodStanding(id("zz9-ovh"))),
+        "an account that does not exist is in no standing"
+    );
 
     let before = service("example.com", "aa1-ovh", "tt1-ovh", "bb1-ovh");
     assert_eq!(contacts_of(&s, "example.com").await, before.contacts);
@@ -576,7 +584,8 @@ async fn an_email_change_is_saved_over_its_revision_and_verified_once_while_live
 
     let now = s.clock.now();
     let (first, second) = (Token::generate(), Token::generate());
-    let pending = |token: &Token, email: &str| PendingEmail { email: EmailAddress::parse(email).unwrap(), token: token.hash(), expires_at: now + Duration::hours(24) };
+    let pending =
+        |token: &Token, email: &str| PendingEmail { email: EmailAddress::parse(email).unwrap(), token: token.hash(), expires_at: now + Duration::hours(24) };
     let mut asked = read.clone();
     asked.pending_email = Some(pending(&first, "ned@example.org"));
     asked.email_asks = vec![now];

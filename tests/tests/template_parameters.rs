@@ -53,7 +53,12 @@ fn the_numeric_parameters_have_the_bounds_the_functions_accept() {
     assert_eq!(bounds(&parameters, "ResendLimit"), (1, i64::from(MAX_COUNT)));
     assert_eq!(bounds(&parameters, "UnacceptedRequestLimit"), (1, i64::from(MAX_COUNT)));
     // And each default starts a function.
-    let env = [("TokenTtlSeconds", "TOKEN_TTL_SECONDS"), ("ResendCooldownSeconds", "RESEND_COOLDOWN_SECONDS"), ("ResendLimit", "RESEND_LIMIT"), ("UnacceptedRequestLimit", "UNACCEPTED_REQUEST_LIMIT")];
+    let env = [
+        ("TokenTtlSeconds", "TOKEN_TTL_SECONDS"),
+        ("ResendCooldownSeconds", "RESEND_COOLDOWN_SECONDS"),
+        ("ResendLimit", "RESEND_LIMIT"),
+        ("UnacceptedRequestLimit", "UNACCEPTED_REQUEST_LIMIT"),
+    ];
     for (parameter, variable) in env {
         let default = parameters[parameter]["Default"].clone();
         assert!(Config::from_lookup(|name| (name == variable).then(|| default.clone())).is_ok(), "{parameter}'s default {default}");

@@ -11,8 +11,8 @@ use http::{Method, StatusCode};
 use integration_tests::{Backend, TestApp, on_every_backend};
 use serde_json::json;
 use shared::api::Caller;
-use shared::ports::Clock;
 use shared::domain::limits::{WRONG_CODE_LIMIT, WRONG_CODE_WINDOW};
+use shared::ports::Clock;
 use time::Duration;
 
 on_every_backend!(
@@ -264,7 +264,10 @@ async fn the_largest_request_item_any_sequence_of_calls_can_make_stays_far_below
     let (admin, tech, new) = (long("aa"), long("tt"), long("nn"));
     let service = "s".repeat(253);
     let person = |id: &str| json!({"id": id, "name": "N".repeat(200), "email": format!("{}.{}@example.com", &id[..2], app.tag), "language": "it"});
-    app.load(&json!({"accounts": [person(&admin), person(&tech), person(&new)], "services": [{"name": service, "admin": admin, "tech": tech, "billing": admin}]})).await;
+    app.load(
+        &json!({"accounts": [person(&admin), person(&tech), person(&new)], "services": [{"name": service, "admin": admin, "tech": tech, "billing": admin}]}),
+    )
+    .await;
     app.set_mail_unavailable(true);
     let id = app.ask_ok(&service, &admin, json!({ "tech": new })).await;
     let resend = format!("/v1/contact-changes/{id}/resend");

@@ -219,10 +219,13 @@ fn log_path(name: &str) -> PathBuf {
 }
 
 fn invoke(conn: &mut Conn, body: &[u8], who: &str, log: &Path) -> u16 {
-    let answer = conn.send("POST", INVOKE_PATH, &[("Content-Type", "application/json")], body).unwrap_or_else(|e| panic!("{who}: invoke failed: {e}; log {}", log.display()));
+    let answer = conn
+        .send("POST", INVOKE_PATH, &[("Content-Type", "application/json")], body)
+        .unwrap_or_else(|e| panic!("{who}: invoke failed: {e}; log {}", log.display()));
     assert_eq!(answer.status, 200, "{who}: the invocation failed: {}; log {}", String::from_utf8_lossy(&answer.body), log.display());
     let response: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-    response["statusCode"].as_u64().unwrap_or_else(|| panic!("{who}: not an HTTP response: {}; log {}", String::from_utf8_lossy(&answer.body), log.display())) as u16
+    response["statusCode"].as_u64().unwrap_or_else(|| panic!("{who}: not an HTTP response: {}; log {}", String::from_utf8_lossy(&answer.body), log.display()))
+        as u16
 }
 
 struct Cold {
@@ -432,7 +435,10 @@ fn yes(met: bool) -> &'static str {
 // ---- the machine ---------------------------------------------------------------------------
 
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).trim().to_owned()))).unwrap_or_default();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).trim().to_owned())))
+        .unwrap_or_default();
     let memory_gib = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())))
@@ -497,7 +503,15 @@ fn main() {
     if let Some(only) = &args.only {
         for (target, c) in targets.iter().zip(&cold).filter(|(t, _)| only.iter().any(|o| o == t.name)) {
             let rss = c.rss_kib.iter().max().map(|k| *k as f64 / 1024.0).unwrap_or(f64::NAN);
-            println!("{:26} cold median {:6.1} ms [{:.1}-{:.1}], init median {:5.1} ms, CPU median {:5.1} ms, peak RSS {rss:.1} MiB", target.name, median(&c.ms), min(&c.ms), max(&c.ms), median(&c.init_ms), median(&c.cpu_ms));
+            println!(
+                "{:26} cold median {:6.1} ms [{:.1}-{:.1}], init median {:5.1} ms, CPU median {:5.1} ms, peak RSS {rss:.1} MiB",
+                target.name,
+                median(&c.ms),
+                min(&c.ms),
+                max(&c.ms),
+                median(&c.init_ms),
+                median(&c.cpu_ms)
+            );
         }
         println!("DynamoDB cold replay median {:.1} ms", median(&cold_dynamodb_ms));
         return;
@@ -574,7 +588,8 @@ fn main() {
     writeln!(md, "| stripped binary of a function | <= 8 MiB | worst {worst_size_mib:.2} MiB | {} |", yes(worst_size_mib <= 8.0)).unwrap();
     for w in work.iter().filter(|w| w.target.is_some()) {
         let target = w.target.unwrap();
-        writeln!(md, "| DynamoDB calls: {} | {}{target} | {} | {} |", w.operation, if target == 1 { "" } else { "<= " }, w.calls, yes(w.calls <= target)).unwrap();
+        writeln!(md, "| DynamoDB calls: {} | {}{target} | {} | {} |", w.operation, if target == 1 { "" } else { "<= " }, w.calls, yes(w.calls <= target))
+            .unwrap();
     }
 
     writeln!(md, "\n### Cold start, memory, size\n").unwrap();
@@ -610,7 +625,11 @@ fn main() {
             min(&c.ms),
             max(&c.ms),
             median(&c.ms) / baseline_cold,
-            if target.name == "baseline" || target.name == "python peer" { "-".to_owned() } else { format!("{:.2}", (median(&c.ms) - cold_dynamodb) / baseline_cold) },
+            if target.name == "baseline" || target.name == "python peer" {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", (median(&c.ms) - cold_dynamodb) / baseline_cold)
+            },
             median(&c.init_ms),
             median(&c.cpu_ms),
             median(&c.cpu_ms) / median(&cold[index("baseline")].cpu_ms),

@@ -113,7 +113,11 @@ impl Intercept for CapacityLog {
         "CapacityLog"
     }
 
-    fn read_before_execution(&self, context: &BeforeSerializationInterceptorContextRef<'_>, _cfg: &mut ConfigBag) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         *self.pending.lock().unwrap() = context.input().downcast_ref::<TransactWriteItemsInput>().map(transaction_wru);
         Ok(())
     }
@@ -256,15 +260,34 @@ impl Bench {
         let transactions = log.iter().filter_map(|c| c.items.clone()).collect();
         let mails = self.mailer.sent.lock().unwrap().len() - mails_before;
         // Two witnesses of the same answers: the store's sum and the interceptor's.
-        assert!((metrics.capacity_units - (read_units + write_units_reported)).abs() < 1e-6, "{operation}: capacity {} vs {read_units} + {write_units_reported}", metrics.capacity_units);
-        let work = Work { operation, status, calls: metrics.calls, operations: metrics.operations, read_units, write_units, write_units_reported, transactions, mails, target };
+        assert!(
+            (metrics.capacity_units - (read_units + write_units_reported)).abs() < 1e-6,
+            "{operation}: capacity {} vs {read_units} + {write_units_reported}",
+            metrics.capacity_units
+        );
+        let work = Work {
+            operation,
+            status,
+            calls: metrics.calls,
+            operations: metrics.operations,
+            read_units,
+            write_units,
+            write_units_reported,
+            transactions,
+            mails,
+            target,
+        };
         (work, body)
     }
 
     /// The token last mailed to `address` for request `id`.
     pub fn token(&self, address: &str, id: &str) -> String {
         let sent = self.mailer.sent.lock().unwrap();
-        let (_, text) = sent.iter().rev().find(|(to, text)| to == address && text.contains(id) && text.contains("#token=")).unwrap_or_else(|| panic!("no token mailed to {address} for {id}"));
+        let (_, text) = sent
+            .iter()
+            .rev()
+            .find(|(to, text)| to == address && text.contains(id) && text.contains("#token="))
+            .unwrap_or_else(|| panic!("no token mailed to {address} for {id}"));
         let start = text.find("#token=").unwrap() + "#token=".len();
         text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
     }
@@ -276,7 +299,8 @@ impl Bench {
         const GET: Method = Method::GET;
         const POST: Method = Method::POST;
         let mut all = Vec::new();
-        let (work, created) = self.measure("create", Some(2), self.call(POST, &format!("/v1/services/{service}/contact-changes"), Some(ADA), json!({"tech": NED}))).await;
+        let (work, created) =
+            self.measure("create", Some(2), self.call(POST, &format!("/v1/services/{service}/contact-changes"), Some(ADA), json!({"tech": NED}))).await;
         assert_eq!(work.status, 201, "create: {created}");
         let id = created["requests"][0]["id"].as_str().expect("the new request's id").to_owned();
         all.push(work);
@@ -289,7 +313,8 @@ impl Bench {
         all.push(work);
 
         let token = self.token("ada@example.com", &id);
-        let (work, body) = self.measure("first accept", Some(2), self.call(POST, &format!("/v1/contact-changes/{id}/accept"), Some(ADA), json!({"token": token}))).await;
+        let (work, body) =
+            self.measure("first accept", Some(2), self.call(POST, &format!("/v1/contact-changes/{id}/accept"), Some(ADA), json!({"token": token}))).await;
         assert_eq!(work.status, 200, "first accept: {body}");
         all.push(work);
 
@@ -298,7 +323,8 @@ impl Bench {
         all.push(work);
 
         let token = self.token("ned@example.com", &id);
-        let (work, body) = self.measure("last accept", Some(2), self.call(POST, &format!("/v1/contact-changes/{id}/accept"), Some(NED), json!({"token": token}))).await;
+        let (work, body) =
+            self.measure("last accept", Some(2), self.call(POST, &format!("/v1/contact-changes/{id}/accept"), Some(NED), json!({"token": token}))).await;
         assert_eq!(work.status, 200, "last accept: {body}");
         assert_eq!(body["state"], "done", "the last accept applies the change");
         all.push(work);
@@ -306,7 +332,8 @@ impl Bench {
         let (_, created) = self.call(POST, &format!("/v1/services/{other}/contact-changes"), Some(ADA), json!({"tech": NED})).await;
         let other_id = created["requests"][0]["id"].as_str().expect("the other request's id").to_owned();
         let token = self.token("ned@example.com", &other_id);
-        let (work, body) = self.measure("refuse", None, self.call(POST, &format!("/v1/contact-changes/{other_id}/refuse"), Some(NED), json!({"token": token}))).await;
+        let (work, body) =
+            self.measure("refuse", None, self.call(POST, &format!("/v1/contact-changes/{other_id}/refuse"), Some(NED), json!({"token": token}))).await;
         assert_eq!(work.status, 200, "refuse: {body}");
         all.push(work);
         all

@@ -158,12 +158,8 @@ impl Store for MemoryStore {
 
     async fn requests_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
         let tables = self.tables();
-        let mut matching = tables
-            .requests
-            .values()
-            .rev()
-            .filter(|change| before.is_none_or(|before| change.id < before))
-            .filter(|change| change.involves(account));
+        let mut matching =
+            tables.requests.values().rev().filter(|change| before.is_none_or(|before| change.id < before)).filter(|change| change.involves(account));
         let items: Vec<ContactChange> = matching.by_ref().take(limit).cloned().collect();
         Ok(Page { items, more: matching.next().is_some() })
     }

@@ -10,9 +10,9 @@ pub mod outbox;
 #[cfg(feature = "aws")]
 pub mod ses;
 
-pub use memory::MemoryStore;
-pub use outbox::Outbox;
 #[cfg(feature = "aws")]
 pub use dynamodb::DynamoStore;
+pub use memory::MemoryStore;
+pub use outbox::Outbox;
 #[cfg(feature = "aws")]
 pub use ses::SesMailer;

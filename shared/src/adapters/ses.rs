@@ -29,10 +29,7 @@ fn utf8(data: &str) -> Result<Content, MailError> {
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        let message = Message::builder()
-            .subject(utf8(&mail.subject)?)
-            .body(Body::builder().text(utf8(&mail.text)?).html(utf8(&mail.html)?).build())
-            .build();
+        let message = Message::builder().subject(utf8(&mail.subject)?).body(Body::builder().text(utf8(&mail.text)?).html(utf8(&mail.html)?).build()).build();
         self.client
             .send_email()
             .from_email_address(mail.from.as_str())

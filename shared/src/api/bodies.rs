@@ -75,9 +75,7 @@ pub(super) fn confirm_form(request: &ApiRequest) -> Result<(String, Decision), E
     for (key, value) in form_urlencoded::parse(&request.body) {
         match key.as_ref() {
             "token" => token = Some(value.into_owned()),
-            "decision" => {
-                decision = self::decision(Some(value.as_ref()))?
-            }
+            "decision" => decision = self::decision(Some(value.as_ref()))?,
             _ => {}
         }
     }
@@ -105,7 +103,9 @@ pub(super) fn verify_email_form(request: &ApiRequest) -> Result<String, Error> {
 
 pub(super) fn state_filter(value: Option<&str>) -> Result<Option<State>, Error> {
     value
-        .map(|v| State::parse(v).ok_or_else(|| Error::Invalid(format!("state is one of pending, done, refused, expired, cancelled, failed, not '{}'", printable(v)))))
+        .map(|v| {
+            State::parse(v).ok_or_else(|| Error::Invalid(format!("state is one of pending, done, refused, expired, cancelled, failed, not '{}'", printable(v))))
+        })
         .transpose()
 }
 

@@ -261,9 +261,9 @@ fn authorised(spec: &RouteSpec, request: &ApiRequest, config: &Config) -> Result
             Ok(None)
         }
         (Auth::Iam, Caller::Anonymous) => Err(Error::Unauthenticated),
-        (Auth::Iam, Caller::Customer(_)) => Err(Error::Forbidden(
-            "this route is for the provider's own systems, authorised by AWS IAM (a request signed with AWS credentials)".to_owned(),
-        )),
+        (Auth::Iam, Caller::Customer(_)) => {
+            Err(Error::Forbidden("this route is for the provider's own systems, authorised by AWS IAM (a request signed with AWS credentials)".to_owned()))
+        }
     }
 }
 

@@ -66,9 +66,11 @@ impl Error {
     /// Seconds to wait before trying again, where that is the remedy.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Error::TooSoon { retry_after } | Error::TooManyAttempts { retry_after } | Error::ResendLimit { retry_after } | Error::TooManyRequests { retry_after } | Error::Unavailable { retry_after, .. } => {
-                Some((*retry_after).max(1))
-            }
+            Error::TooSoon { retry_after }
+            | Error::TooManyAttempts { retry_after }
+            | Error::ResendLimit { retry_after }
+            | Error::TooManyRequests { retry_after }
+            | Error::Unavailable { retry_after, .. } => Some((*retry_after).max(1)),
             Error::TooManyEmailChanges { retry_after } => Some((*retry_after).max(1)),
             _ => None,
         }

@@ -159,9 +159,7 @@ fn match_path(pattern: &str, segments: &[&str]) -> Result<Option<Vec<String>>, E
             if actual.is_empty() {
                 return Ok(None);
             }
-            let decoded = percent_decode_str(actual)
-                .decode_utf8()
-                .map_err(|_| Error::Invalid("a path segment is not valid UTF-8 once decoded".to_owned()))?;
+            let decoded = percent_decode_str(actual).decode_utf8().map_err(|_| Error::Invalid("a path segment is not valid UTF-8 once decoded".to_owned()))?;
             params.push(decoded.into_owned());
         } else if expected != actual {
             return Ok(None);

@@ -21,7 +21,9 @@ pub enum Error {
     TokenMismatch,
     /// A profile address verification whose code is not the live code of a pending change (of
     /// the caller's own account, when signed in): mistyped, spent, replaced, expired, another's.
-    #[error("the code from the verification email did not match a pending change of email address: check that you pasted the whole code from the latest verification email; a code works once, for 24 hours, and a newer change replaces it, so if it is older, ask for the change again")]
+    #[error(
+        "the code from the verification email did not match a pending change of email address: check that you pasted the whole code from the latest verification email; a code works once, for 24 hours, and a newer change replaces it, so if it is older, ask for the change again"
+    )]
     EmailTokenMismatch,
     /// Unknown, or the caller is not involved (the two are not told apart).
     #[error("{0}")]
@@ -46,7 +48,9 @@ pub enum Error {
     TooManyAttempts { retry_after: u64 },
     #[error("the emails of this request were sent again moments ago; try again in {retry_after} seconds")]
     TooSoon { retry_after: u64 },
-    #[error("the emails of this request were sent again as many times as allowed; if they still do not arrive, check the addresses in the profiles, cancel and ask again")]
+    #[error(
+        "the emails of this request were sent again as many times as allowed; if they still do not arrive, check the addresses in the profiles, cancel and ask again"
+    )]
     ResendLimit { retry_after: u64 },
     #[error("too many of your requests to this contact ended without being accepted lately; try again in {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
@@ -74,7 +78,9 @@ impl From<StoreError> for Error {
             StoreError::NotInGoodStanding(account) => Error::PaymentOverdue(account),
             StoreError::Unavailable(cause) => Error::Unavailable { retry_after: 2, cause },
             StoreError::Expired => Error::Expired,
-            other @ (StoreError::Stale | StoreError::HoldersChanged | StoreError::RequesterLostRole | StoreError::Failed(_)) => Error::Internal(other.to_string()),
+            other @ (StoreError::Stale | StoreError::HoldersChanged | StoreError::RequesterLostRole | StoreError::Failed(_)) => {
+                Error::Internal(other.to_string())
+            }
         }
     }
 }

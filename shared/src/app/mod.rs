@@ -15,7 +15,7 @@ pub use error::Error;
 use crate::config::Config;
 use crate::domain::lifecycle::{FailReason, ResendPolicy};
 use crate::domain::limits::{self, Attempter};
-use crate::domain::{rules, Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName, State, Step, Token};
+use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName, State, Step, Token, rules};
 use crate::mail::{self, MailKind};
 use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, ProfilePatch, Store, StoreError};
 
@@ -99,11 +99,7 @@ impl App {
     pub async fn my_services(&self, caller: &AccountId, after: Option<ServiceName>) -> Result<Page<ServiceView>> {
         let page = self.store.services_of(caller, after.as_ref(), PAGE_SIZE).await?;
         Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(|service| ServiceView { my_roles: service.contacts.roles_of(caller), service, pending: vec![] })
-                .collect(),
+            items: page.items.into_iter().map(|service| ServiceView { my_roles: service.contacts.roles_of(caller), service, pending: vec![] }).collect(),
             more: page.more,
         })
     }
@@ -153,10 +149,8 @@ impl App {
             limits::may_ask(&unaccepted, self.config.unaccepted_request_limit, now).map_err(|retry_after| Error::TooManyRequests { retry_after })?;
         }
 
-        let (mut changes, tokens): (Vec<ContactChange>, Vec<Vec<(AccountId, Token)>>) = plans
-            .into_iter()
-            .map(|plan| ContactChange::open(name.clone(), plan, caller.clone(), now, self.config.token_ttl))
-            .unzip();
+        let (mut changes, tokens): (Vec<ContactChange>, Vec<Vec<(AccountId, Token)>>) =
+            plans.into_iter().map(|plan| ContactChange::open(name.clone(), plan, caller.clone(), now, self.config.token_ttl)).unzip();
         self.store.create(&changes, now).await?;
         tracing::info!(requests = ?changes.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), service = %name, "contact change requested");
 
@@ -286,7 +280,8 @@ impl App {
             let mut change = self.visible_request(caller, id).await?;
             let now = self.now();
             self.ensure_pending(&mut change, now).await?;
-            let by_service_admin = *caller != change.requested_by && self.store.service(&change.service).await?.is_some_and(|r| r.service.contacts.admin == *caller);
+            let by_service_admin =
+                *caller != change.requested_by && self.store.service(&change.service).await?.is_some_and(|r| r.service.contacts.admin == *caller);
             change.step(Step::Cancel { by: caller.clone(), by_service_admin }, now)?;
             let accounts = self.outcome_recipients(&change).await?;
             match self.save(&mut change, Effect::ReleaseLocks).await {
@@ -334,7 +329,13 @@ impl App {
 
     /// The last acceptance: the change takes effect atomically, or fails with a reason and
     /// changes nothing. `read` is the request as read, before this acceptance.
-    async fn take_effect(&self, read: ContactChange, change: &mut ContactChange, party: AccountId, now: OffsetDateTime) -> Result<Option<MailKind<'static>>, StoreError> {
+    async fn take_effect(
+        &self,
+        read: ContactChange,
+        change: &mut ContactChange,
+        party: AccountId,
+        now: OffsetDateTime,
+    ) -> Result<Option<MailKind<'static>>, StoreError> {
         let require_good_standing = if change.roles.contains(Role::Billing) { vec![change.from.clone(), change.to.clone()] } else { vec![] };
         change.step(Step::Complete, now).expect("every party has accepted");
         let reason = match self.save(change, Effect::Apply { require_good_standing }).await {

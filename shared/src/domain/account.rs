@@ -82,11 +82,7 @@ impl EmailAddress {
                     && !domain.ends_with('.')
                     && !domain.contains("..")
             });
-        if valid {
-            Ok(Self(trimmed.to_owned()))
-        } else {
-            Err(InvalidValue::new(format!("'{}' is not an email address", printable(input))))
-        }
+        if valid { Ok(Self(trimmed.to_owned())) } else { Err(InvalidValue::new(format!("'{}' is not an email address", printable(input)))) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -191,7 +187,18 @@ mod tests {
     #[test]
     fn an_email_address_needs_one_at_and_a_dotted_domain() {
         assert_eq!(EmailAddress::parse(" ada@example.com ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@@example.com", "ada@example..com", "<ada@example.com>", "ada@example.com\r\nBcc: x@y.z"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@@example.com",
+            "ada@example..com",
+            "<ada@example.com>",
+            "ada@example.com\r\nBcc: x@y.z",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -208,8 +215,35 @@ mod tests {
     #[test]
     fn a_display_name_has_no_invisible_format_characters() {
         let format = [
-            '\u{00AD}', '\u{061C}', '\u{180E}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{2028}', '\u{2029}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
-            '\u{2060}', '\u{2064}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{206F}', '\u{FEFF}', '\u{FFF9}', '\u{110BD}', '\u{1D173}', '\u{E0001}', '\u{E0041}', '\u{E007F}',
+            '\u{00AD}',
+            '\u{061C}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{202E}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{206F}',
+            '\u{FEFF}',
+            '\u{FFF9}',
+            '\u{110BD}',
+            '\u{1D173}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
         ];
         for c in format {
             // At either end too, except the separators, which are white space and trimmed.
@@ -222,10 +256,17 @@ mod tests {
         // "Ada" shown as "adA...": the override that escaping leaves alone.
         assert!(DisplayName::parse("Ada \u{202E}nimdA").is_err());
         // Letters of every script, their combining marks, and plain spaces are names.
-        for good in ["Zoé Nouvelle", "Ünal Çelik", "Łukasz", "محمد", "שלום", "Дмитрий", "山田 太郎", "José\u{0301}", "O'Brien-Smith", "Ada\u{00A0}Admin"] {
+        for good in ["Zoé Nouvelle", "Ünal Çelik", "Łukasz", "محمد", "שלום", "Дмитрий", "山田 太郎", "José\u{0301}", "O'Brien-Smith", "Ada\u{00A0}Admin"]
+        {
             assert!(DisplayName::parse(good).is_ok(), "{good:?} was refused");
         }
-        assert!(!is_format_character('a') && !is_format_character('\u{00A0}') && !is_format_character('\u{0301}') && !is_format_character('\u{2027}') && !is_format_character('\u{202F}'));
+        assert!(
+            !is_format_character('a')
+                && !is_format_character('\u{00A0}')
+                && !is_format_character('\u{0301}')
+                && !is_format_character('\u{2027}')
+                && !is_format_character('\u{202F}')
+        );
     }
 
     #[test]

@@ -22,18 +22,13 @@ impl AccountId {
         // character would panic.
         let valid = lower.len() <= Self::MAX_LEN
             && lower.strip_suffix("-ovh").is_some_and(|head| match head.as_bytes() {
-                [a, b, digits @ ..] => {
-                    a.is_ascii_lowercase() && b.is_ascii_lowercase() && !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
-                }
+                [a, b, digits @ ..] => a.is_ascii_lowercase() && b.is_ascii_lowercase() && !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
                 _ => false,
             });
         if valid {
             Ok(Self(lower))
         } else {
-            Err(InvalidValue::new(format!(
-                "'{}' is not a customer id: expected two letters, digits, then -ovh (like aa123456-ovh)",
-                printable(input)
-            )))
+            Err(InvalidValue::new(format!("'{}' is not a customer id: expected two letters, digits, then -ovh (like aa123456-ovh)", printable(input))))
         }
     }
 
@@ -51,16 +46,12 @@ impl ServiceName {
 
     pub fn parse(input: &str) -> Result<Self, InvalidValue> {
         let lower = input.to_ascii_lowercase();
-        let valid = !lower.is_empty()
-            && lower.len() <= Self::MAX_LEN
-            && lower.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-_".contains(&b));
+        let valid =
+            !lower.is_empty() && lower.len() <= Self::MAX_LEN && lower.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-_".contains(&b));
         if valid {
             Ok(Self(lower))
         } else {
-            Err(InvalidValue::new(format!(
-                "'{}' is not a service name: expected 1 to 253 characters among a-z, 0-9, '.', '-', '_'",
-                printable(input)
-            )))
+            Err(InvalidValue::new(format!("'{}' is not a service name: expected 1 to 253 characters among a-z, 0-9, '.', '-', '_'", printable(input))))
         }
     }
 
@@ -137,7 +128,22 @@ mod tests {
     fn an_account_id_is_two_letters_digits_and_ovh_held_lower_case() {
         assert_eq!(AccountId::parse("AA123456-OVH").unwrap().as_str(), "aa123456-ovh");
         assert_eq!(AccountId::parse("xy1-ovh").unwrap().as_str(), "xy1-ovh");
-        for bad in ["", "a123-ovh", "abc123-ovh", "aa-ovh", "aa12x-ovh", "aa123", "aa123-ovhx", "1a123-ovh", "àa123-ovh", "aé1-ovh", "té999-ovh", "aa1é-ovh", "\u{feff}-ovh", "aa123-ovh "] {
+        for bad in [
+            "",
+            "a123-ovh",
+            "abc123-ovh",
+            "aa-ovh",
+            "aa12x-ovh",
+            "aa123",
+            "aa123-ovhx",
+            "1a123-ovh",
+            "àa123-ovh",
+            "aé1-ovh",
+            "té999-ovh",
+            "aa1é-ovh",
+            "\u{feff}-ovh",
+            "aa123-ovh ",
+        ] {
             assert!(AccountId::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

@@ -133,20 +133,37 @@ pub struct ContactChange {
 /// Everything that can happen to a request.
 #[derive(Debug, Clone)]
 pub enum Step {
-    Accept { party: AccountId },
-    Refuse { party: AccountId },
+    Accept {
+        party: AccountId,
+    },
+    Refuse {
+        party: AccountId,
+    },
     /// The requester withdraws its request, or the service's current admin ends it
     /// (`by_service_admin`: the caller holds the service's admin role now).
-    Cancel { by: AccountId, by_service_admin: bool },
+    Cancel {
+        by: AccountId,
+        by_service_admin: bool,
+    },
     Expire,
     /// Fresh tokens for every party still awaited, within `policy`.
-    Resend { by: AccountId, tokens: Vec<(AccountId, TokenHash)>, policy: ResendPolicy },
+    Resend {
+        by: AccountId,
+        tokens: Vec<(AccountId, TokenHash)>,
+        policy: ResendPolicy,
+    },
     /// Every party accepted and the change took effect.
     Complete,
     /// Every party accepted but the change could not take effect.
-    Fail { reason: FailReason },
-    Mailed { to: AccountId },
-    MailFailed { to: AccountId },
+    Fail {
+        reason: FailReason,
+    },
+    Mailed {
+        to: AccountId,
+    },
+    MailFailed {
+        to: AccountId,
+    },
 }
 
 /// How often a request's emails may be sent again (SPEC §3): the first resend at once, then
@@ -184,10 +201,8 @@ impl ContactChange {
     /// The tokens are returned to be mailed; the request keeps only their hashes.
     pub fn open(service: ServiceName, plan: Plan, requested_by: AccountId, now: OffsetDateTime, ttl: time::Duration) -> (Self, Vec<(AccountId, Token)>) {
         let tokens: Vec<(AccountId, Token)> = plan.confirm.iter().map(|account| (account.clone(), Token::generate())).collect();
-        let parties = tokens
-            .iter()
-            .map(|(account, token)| Party { account: account.clone(), status: PartyStatus::Pending, token: Some(token.hash()) })
-            .collect();
+        let parties =
+            tokens.iter().map(|(account, token)| Party { account: account.clone(), status: PartyStatus::Pending, token: Some(token.hash()) }).collect();
         let change = Self {
             id: RequestId::new(now),
             service,
@@ -561,7 +576,10 @@ mod tests {
         assert_eq!(resend(&mut change, t0() + Duration::seconds(59)), Err(LifecycleError::TooSoon { retry_after: 1 }));
         resend(&mut change, t0() + Duration::seconds(60)).unwrap();
         assert_eq!(change.resends(), 2);
-        assert_eq!(resend(&mut change, t0() + Duration::hours(1)), Err(LifecycleError::ResendLimit { retry_after: (change.expires_at - t0() - Duration::hours(1)).whole_seconds() as u64 }));
+        assert_eq!(
+            resend(&mut change, t0() + Duration::hours(1)),
+            Err(LifecycleError::ResendLimit { retry_after: (change.expires_at - t0() - Duration::hours(1)).whole_seconds() as u64 })
+        );
     }
 
     #[test]
@@ -600,5 +618,4 @@ mod tests {
         let new_admin = crate::domain::Contacts { admin: id("mm1-ovh"), ..as_made.clone() };
         assert_eq!(change.obstacle(&new_admin), Some(FailReason::RequesterLostRole));
     }
-
 }

@@ -27,10 +27,7 @@ impl Role {
     }
 
     pub fn parse(input: &str) -> Result<Self, InvalidValue> {
-        Role::ALL
-            .into_iter()
-            .find(|role| role.as_str() == input)
-            .ok_or_else(|| InvalidValue::new("a role is one of admin, tech, billing"))
+        Role::ALL.into_iter().find(|role| role.as_str() == input).ok_or_else(|| InvalidValue::new("a role is one of admin, tech, billing"))
     }
 }
 

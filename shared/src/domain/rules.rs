@@ -61,15 +61,39 @@ struct Row {
 /// SPEC §2, in its order. The first row that fits decides; no row, no permission.
 const WHO_MAY_ASK: &[Row] = &[
     // admin: a new tech and/or billing contact
-    Row { asker: Asker::Admin, roles: &[Role::Tech, Role::Billing], new_contact: NewContact::Other, confirm: Confirm::RequesterAndNewContact, inform: Inform::PreviousHolder },
+    Row {
+        asker: Asker::Admin,
+        roles: &[Role::Tech, Role::Billing],
+        new_contact: NewContact::Other,
+        confirm: Confirm::RequesterAndNewContact,
+        inform: Inform::PreviousHolder,
+    },
     // admin: itself as tech and/or billing
-    Row { asker: Asker::Admin, roles: &[Role::Tech, Role::Billing], new_contact: NewContact::TheRequester, confirm: Confirm::RequesterAlone, inform: Inform::PreviousHolder },
+    Row {
+        asker: Asker::Admin,
+        roles: &[Role::Tech, Role::Billing],
+        new_contact: NewContact::TheRequester,
+        confirm: Confirm::RequesterAlone,
+        inform: Inform::PreviousHolder,
+    },
     // admin: a new admin in its place
     Row { asker: Asker::Admin, roles: &[Role::Admin], new_contact: NewContact::Other, confirm: Confirm::RequesterAndNewContact, inform: Inform::Nobody },
     // tech (not admin): another tech in its place
-    Row { asker: Asker::HolderOfTheRole, roles: &[Role::Tech], new_contact: NewContact::Other, confirm: Confirm::RequesterAndNewContact, inform: Inform::Nobody },
+    Row {
+        asker: Asker::HolderOfTheRole,
+        roles: &[Role::Tech],
+        new_contact: NewContact::Other,
+        confirm: Confirm::RequesterAndNewContact,
+        inform: Inform::Nobody,
+    },
     // billing (not admin): another billing in its place
-    Row { asker: Asker::HolderOfTheRole, roles: &[Role::Billing], new_contact: NewContact::Other, confirm: Confirm::RequesterAndNewContact, inform: Inform::Nobody },
+    Row {
+        asker: Asker::HolderOfTheRole,
+        roles: &[Role::Billing],
+        new_contact: NewContact::Other,
+        confirm: Confirm::RequesterAndNewContact,
+        inform: Inform::Nobody,
+    },
 ];
 
 /// The obligations of moving one role of a service (with `contacts`) to `new`, asked by `requester`.

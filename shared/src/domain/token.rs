@@ -27,8 +27,7 @@ impl Token {
     /// input is answered like any token that does not match.
     pub fn parse(input: &str) -> Option<Self> {
         let input = input.trim();
-        let shaped = input.len() == Self::TEXT_LEN
-            && input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let shaped = input.len() == Self::TEXT_LEN && input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         shaped.then(|| Self(input.to_owned()))
     }
 

@@ -28,7 +28,10 @@ impl std::fmt::Debug for Mail {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind<'a> {
     /// To a party: its token and the link to the confirmation page.
-    Confirm { link: &'a str, token: &'a Token },
+    Confirm {
+        link: &'a str,
+        token: &'a Token,
+    },
     /// To the previous holder when only informed.
     Informed,
     Done,
@@ -225,7 +228,11 @@ mod tests {
     fn each_mail_is_in_its_recipients_language_and_names_the_request() {
         let change = change();
         let accounts = named();
-        for (id, subject) in [("aa1-ovh", "Contact change done for example.com"), ("tt1-ovh", "Modifica dei contatti effettuata per example.com"), ("nn1-ovh", "Changement de contacts effectué pour example.com")] {
+        for (id, subject) in [
+            ("aa1-ovh", "Contact change done for example.com"),
+            ("tt1-ovh", "Modifica dei contatti effettuata per example.com"),
+            ("nn1-ovh", "Changement de contacts effectué pour example.com"),
+        ] {
             let recipient = &accounts[&AccountId::parse(id).unwrap()];
             let mail = compose(MailKind::Done, &change, recipient, &accounts, &from());
             assert_eq!(mail.subject, subject);
@@ -281,7 +288,8 @@ mod tests {
         assert!(notice.html.contains("&lt;b&gt;Ned&lt;/b&gt;"), "escaped: {}", notice.html);
         for language in [Language::En, Language::It, Language::Fr] {
             let account = Account { language, ..ned.clone() };
-            let subjects = [ProfileMailKind::VerifyEmail { link: &link, token: &token }, ProfileMailKind::EmailChangeAsked].map(|kind| compose_profile(kind, &account, &new, "x", &from()).subject);
+            let subjects = [ProfileMailKind::VerifyEmail { link: &link, token: &token }, ProfileMailKind::EmailChangeAsked]
+                .map(|kind| compose_profile(kind, &account, &new, "x", &from()).subject);
             assert_ne!(subjects[0], subjects[1]);
         }
     }

@@ -67,7 +67,11 @@ const EN: Texts = Texts {
     subject_failed: "Contact change failed for {service}",
     lead_failed: "Every party accepted, but the change could not take effect: {reason}. Nothing changed.",
     roles: ["administrator", "technical", "billing"],
-    reasons: ["the service's contacts changed in the meantime", "a billing contact is not in good standing with its payments", "the requester no longer holds the role that allowed it to ask"],
+    reasons: [
+        "the service's contacts changed in the meantime",
+        "a billing contact is not in good standing with its payments",
+        "the requester no longer holds the role that allowed it to ask",
+    ],
 };
 
 const IT: Texts = Texts {
@@ -89,7 +93,11 @@ const IT: Texts = Texts {
     subject_failed: "Modifica dei contatti non riuscita per {service}",
     lead_failed: "Tutti i contatti hanno accettato, ma la modifica non è stata possibile: {reason}. Non è cambiato nulla.",
     roles: ["amministratore", "tecnico", "di fatturazione"],
-    reasons: ["i contatti del servizio sono cambiati nel frattempo", "un contatto di fatturazione non è in regola con i pagamenti", "il richiedente non ha più il ruolo che gli permetteva di chiederla"],
+    reasons: [
+        "i contatti del servizio sono cambiati nel frattempo",
+        "un contatto di fatturazione non è in regola con i pagamenti",
+        "il richiedente non ha più il ruolo che gli permetteva di chiederla",
+    ],
 };
 
 const FR: Texts = Texts {
@@ -111,7 +119,11 @@ const FR: Texts = Texts {
     subject_failed: "Échec du changement de contacts pour {service}",
     lead_failed: "Toutes les parties ont accepté, mais le changement n'a pas pu avoir lieu : {reason}. Rien n'a changé.",
     roles: ["administrateur", "technique", "de facturation"],
-    reasons: ["les contacts du service ont changé entre-temps", "un contact de facturation n'est pas à jour de ses paiements", "le demandeur n'a plus le rôle qui lui permettait de la demander"],
+    reasons: [
+        "les contacts du service ont changé entre-temps",
+        "un contact de facturation n'est pas à jour de ses paiements",
+        "le demandeur n'a plus le rôle qui lui permettait de la demander",
+    ],
 };
 
 /// The words of the profile address change's mails, per language.

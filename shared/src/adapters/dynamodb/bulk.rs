@@ -43,8 +43,8 @@ use tokio::task::JoinSet;
 
 use super::DynamoStore;
 use super::errors::{build_error, classify};
-use super::tx::{Purpose, Tx};
 use super::items::{self, Item, s};
+use super::tx::{Purpose, Tx};
 use crate::domain::{Account, AccountId, Role, Service, ServiceName};
 use crate::fixtures::Record;
 use crate::ports::{Lock, PendingChange, Store, StoreError};

@@ -52,11 +52,7 @@ where
             let status = service.raw().status();
             let code = service.err().code().unwrap_or("unknown");
             let message = format!("{operation}: {code} (HTTP {})", status.as_u16());
-            if is_transient_code(code) || status.is_server_error() {
-                StoreError::Unavailable(message)
-            } else {
-                StoreError::Failed(message)
-            }
+            if is_transient_code(code) || status.is_server_error() { StoreError::Unavailable(message) } else { StoreError::Failed(message) }
         }
         _ => StoreError::Failed(format!("{operation}: the request could not be built")),
     }

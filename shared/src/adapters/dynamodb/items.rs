@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
-    Account, AccountId, Contacts, ContactChange, DisplayName, EmailAddress, HistoryEntry, Language, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles,
-    Service, ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, HistoryEntry, Language, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId,
+    Role, Roles, Service, ServiceName, State, TokenHash,
 };
 use crate::ports::{Lock, ProfileRecord, StoreError};
 
@@ -129,10 +129,7 @@ fn get_s<'a>(item: &'a Item, what: &str, name: &str) -> Result<&'a str, StoreErr
 }
 
 fn get_n<T: std::str::FromStr>(item: &Item, what: &str, name: &str) -> Result<T, StoreError> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|raw| raw.parse().ok())
-        .ok_or_else(|| corrupt(what, format_args!("no number {name}")))
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|raw| raw.parse().ok()).ok_or_else(|| corrupt(what, format_args!("no number {name}")))
 }
 
 fn parse<T, E: std::fmt::Display>(what: &str, name: &str, parsed: Result<T, E>) -> Result<T, StoreError> {
@@ -450,7 +447,13 @@ pub fn profile_from(item: &Item) -> Result<ProfileRecord, StoreError> {
             .as_l()
             .map_err(|_| corrupt(W, "email_asks is not a list"))?
             .iter()
-            .map(|v| v.as_n().ok().and_then(|raw| raw.parse::<i64>().ok()).ok_or_else(|| corrupt(W, "email_asks holds a non-number")).and_then(|ms| from_millis(W, EMAIL_ASKS, ms)))
+            .map(|v| {
+                v.as_n()
+                    .ok()
+                    .and_then(|raw| raw.parse::<i64>().ok())
+                    .ok_or_else(|| corrupt(W, "email_asks holds a non-number"))
+                    .and_then(|ms| from_millis(W, EMAIL_ASKS, ms))
+            })
             .collect::<Result<Vec<_>, _>>()?,
     };
     let revision = if item.contains_key(EMAIL_REV) { get_n(item, W, EMAIL_REV)? } else { 0 };

@@ -168,13 +168,7 @@ impl DynamoStore {
         }
         self.count("TransactWriteItems");
         let purposes = tx.purposes;
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(tx.items))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
+        let result = self.client.transact_write_items().set_transact_items(Some(tx.items)).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await;
         match result {
             Ok(output) => {
                 self.consumed(output.consumed_capacity());
@@ -575,7 +569,8 @@ impl Store for DynamoStore {
             };
             // In the embedded store's order: the version, the expiry, the holders, the standing.
             if let Some(reason) = reasons.iter().find(|r| r.purpose == Purpose::Request && r.condition_failed()) {
-                let still_as_read = reason.item.as_ref().and_then(|item| item.get("version")).and_then(|v| v.as_n().ok()).is_some_and(|v| *v == read_version.to_string());
+                let still_as_read =
+                    reason.item.as_ref().and_then(|item| item.get("version")).and_then(|v| v.as_n().ok()).is_some_and(|v| *v == read_version.to_string());
                 return Err(if still_as_read { StoreError::Expired } else { StoreError::Stale });
             }
             let mut rebuild = false;
@@ -785,10 +780,7 @@ impl Store for DynamoStore {
 fn require_order(effect: &Effect, any: Option<AccountId>, reasons: &[Reason]) -> Option<AccountId> {
     any?;
     let Effect::Apply { require_good_standing } = effect else { return None };
-    require_good_standing
-        .iter()
-        .find(|account| reasons.iter().any(|r| r.condition_failed() && r.purpose == Purpose::Standing((*account).clone())))
-        .cloned()
+    require_good_standing.iter().find(|account| reasons.iter().any(|r| r.condition_failed() && r.purpose == Purpose::Standing((*account).clone()))).cloned()
 }
 
 /// "The service's holders are these three."

@@ -50,7 +50,9 @@ pub async fn create_table_if_missing(client: &Client, name: &str) -> Result<bool
         Ok(_) => {}
         // "TimeToLive is already enabled": as wanted.
         Err(error)
-            if error.as_service_error().is_some_and(|e| e.code() == Some("ValidationException") && e.message().is_some_and(|m| m.contains("already enabled"))) => {}
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.code() == Some("ValidationException") && e.message().is_some_and(|m| m.contains("already enabled"))) => {}
         Err(error) => return Err(classify("UpdateTimeToLive", &error)),
     }
     Ok(created)
