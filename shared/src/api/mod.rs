@@ -73,7 +73,7 @@ pub struct Router {
 /// What a matched route hands its handler.
 struct Call<'a> {
     request: &'a ApiRequest,
-    params: Vec<String>,
+    params: routes::PathParams,
     /// The signed-in customer on a customer's route, resolved before anything else is looked
     /// at (401 comes first).
     caller: Option<AccountId>,
@@ -154,11 +154,11 @@ impl Router {
                 ok(&views::services(page))
             }
             Endpoint::GetService => {
-                let name = ServiceName::parse(&call.params[0])?;
+                let name = ServiceName::parse(call.param("service"))?;
                 ok(&views::service(&app.service(&call.caller()?, &name).await?))
             }
             Endpoint::CreateContactChanges => {
-                let name = ServiceName::parse(&call.params[0])?;
+                let name = ServiceName::parse(call.param("service"))?;
                 let asks = bodies::contact_changes(call.request)?;
                 let caller = call.caller()?;
                 let changes = app.create(&caller, &name, asks).await?;
@@ -167,25 +167,25 @@ impl Router {
             Endpoint::ListMyContactChanges => {
                 let state = bodies::state_filter(call.query("state")?.as_deref())?;
                 let before = cursor::decode_request(call.query("cursor")?.as_deref())?;
-                let (changes, next) = app.my_requests(&call.caller()?, state, before).await?;
-                ok(&views::requests(&changes, next))
+                let (changes, next) = app.my_contact_changes(&call.caller()?, state, before).await?;
+                ok(&views::contact_changes(&changes, next))
             }
-            Endpoint::GetContactChange => ok(&views::request(&app.request(&call.caller()?, call.request_id()?).await?)),
+            Endpoint::GetContactChange => ok(&views::contact_change(&app.contact_change(&call.caller()?, call.request_id()?).await?)),
             Endpoint::Accept | Endpoint::Refuse => {
                 let decision = if endpoint == Endpoint::Accept { Decision::Accept } else { Decision::Refuse };
                 let (id, token) = (call.request_id()?, bodies::token(call.request)?);
                 let caller = call.caller()?;
-                ok(&views::request(&app.answer(id, &token, decision, Answerer::Caller(&caller)).await?))
+                ok(&views::contact_change(&app.answer(id, &token, decision, Answerer::Caller(&caller)).await?))
             }
             Endpoint::Resend => {
                 bodies::nothing(call.request)?;
                 let (caller, id) = (call.caller()?, call.request_id()?);
-                json(StatusCode::ACCEPTED, &views::request(&app.resend(&caller, id).await?))
+                json(StatusCode::ACCEPTED, &views::contact_change(&app.resend(&caller, id).await?))
             }
             Endpoint::Cancel => {
                 bodies::nothing(call.request)?;
                 let (caller, id) = (call.caller()?, call.request_id()?);
-                ok(&views::request(&app.cancel(&caller, id).await?))
+                ok(&views::contact_change(&app.cancel(&caller, id).await?))
             }
             Endpoint::ConfirmPage => {
                 let answered = bodies::decision(call.query("answered")?.as_deref())?;
@@ -202,8 +202,8 @@ impl Router {
                 // Post/Redirect/Get: the outcome is a page of its own, so a reload posts nothing again.
                 Ok(page::see_outcome(id, decision))
             }
-            Endpoint::PutAccount => provider::put_account(app, &call.params[0], call.request).await,
-            Endpoint::PutService => provider::put_service(app, &call.params[0], call.request).await,
+            Endpoint::PutAccount => provider::put_account(app, call.param("id"), call.request).await,
+            Endpoint::PutService => provider::put_service(app, call.param("name"), call.request).await,
         }
     }
 
@@ -225,8 +225,15 @@ impl Call<'_> {
         self.caller.clone().ok_or(Error::Unauthenticated)
     }
 
+    /// A path parameter of the matched route, by the name its path gives it. The route table
+    /// is fixed and tested, so a name it lacks is a bug of this file.
+    fn param(&self, name: &str) -> &str {
+        self.params.get(name).unwrap_or_else(|| panic!("the matched route has no {{{name}}}"))
+    }
+
+    /// `{id}`: the contact-change request the route acts on.
     fn request_id(&self) -> Result<RequestId, Error> {
-        Ok(RequestId::parse(&self.params[0])?)
+        Ok(RequestId::parse(self.param("id"))?)
     }
 
     /// One query parameter, decoded; a parameter given twice is ambiguous, so refused.

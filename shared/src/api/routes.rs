@@ -127,9 +127,20 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "PUT", path: "/internal/services/{name}", endpoint: Endpoint::PutService, function: Function::Provider, auth: Auth::Iam },
 ];
 
+/// A matched route's path parameters, decoded, by the names its path gives them
+/// (`/v1/services/{service}` has `service`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathParams(Vec<(&'static str, String)>);
+
+impl PathParams {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str())
+    }
+}
+
 /// The route for `method` and `path` (percent-encoded), with its decoded path parameters.
 /// `function` narrows the table to one function's routes.
-pub fn find(method: &Method, path: &str, function: Option<Function>) -> Result<(&'static RouteSpec, Vec<String>), Error> {
+pub fn find(method: &Method, path: &str, function: Option<Function>) -> Result<(&'static RouteSpec, PathParams), Error> {
     let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     let mut path_matched = false;
     for spec in ROUTES.iter().filter(|spec| function.is_none_or(|f| spec.function == f)) {
@@ -148,24 +159,24 @@ pub fn allowed_methods(path: &str) -> Vec<&'static str> {
     ROUTES.iter().filter(|spec| matches!(match_path(spec.path, &segments), Ok(Some(_)))).map(|spec| spec.method).collect()
 }
 
-fn match_path(pattern: &str, segments: &[&str]) -> Result<Option<Vec<String>>, Error> {
+fn match_path(pattern: &'static str, segments: &[&str]) -> Result<Option<PathParams>, Error> {
     let pattern: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
     if pattern.len() != segments.len() {
         return Ok(None);
     }
     let mut params = Vec::new();
     for (expected, actual) in pattern.iter().zip(segments) {
-        if expected.starts_with('{') {
+        if let Some(name) = expected.strip_prefix('{').and_then(|rest| rest.strip_suffix('}')) {
             if actual.is_empty() {
                 return Ok(None);
             }
             let decoded = percent_decode_str(actual).decode_utf8().map_err(|_| Error::Invalid("a path segment is not valid UTF-8 once decoded".to_owned()))?;
-            params.push(decoded.into_owned());
+            params.push((name, decoded.into_owned()));
         } else if expected != actual {
             return Ok(None);
         }
     }
-    Ok(Some(params))
+    Ok(Some(PathParams(params)))
 }
 
 #[cfg(test)]
@@ -184,9 +195,9 @@ mod tests {
     fn paths_match_with_decoded_parameters() {
         let (spec, params) = find(&Method::GET, "/v1/services/example.com", None).unwrap();
         assert_eq!(spec.endpoint, Endpoint::GetService);
-        assert_eq!(params, vec!["example.com"]);
+        assert_eq!((params.get("service"), params.get("id")), (Some("example.com"), None));
         let (_, params) = find(&Method::GET, "/v1/services/a%2Fb", None).unwrap();
-        assert_eq!(params, vec!["a/b"], "an encoded slash stays inside its segment");
+        assert_eq!(params.get("service"), Some("a/b"), "an encoded slash stays inside its segment");
     }
 
     #[test]

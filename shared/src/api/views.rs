@@ -80,7 +80,8 @@ struct PartyBody<'a> {
 }
 
 #[derive(Serialize)]
-pub(super) struct Request<'a> {
+/// A contact-change request as the API shows it (SPEC §5).
+pub(super) struct ContactChangeBody<'a> {
     id: RequestId,
     service: &'a ServiceName,
     roles: &'a Roles,
@@ -102,8 +103,8 @@ pub(super) struct Request<'a> {
     history: &'a [HistoryEntry],
 }
 
-pub(super) fn request(change: &ContactChange) -> Request<'_> {
-    Request {
+pub(super) fn contact_change(change: &ContactChange) -> ContactChangeBody<'_> {
+    ContactChangeBody {
         id: change.id,
         service: &change.service,
         roles: &change.roles,
@@ -123,20 +124,20 @@ pub(super) fn request(change: &ContactChange) -> Request<'_> {
 }
 
 #[derive(Serialize)]
-pub(super) struct Requests<'a> {
-    requests: Vec<Request<'a>>,
+pub(super) struct ContactChanges<'a> {
+    requests: Vec<ContactChangeBody<'a>>,
     next_cursor: Option<String>,
 }
 
-pub(super) fn requests(changes: &[ContactChange], next: Option<RequestId>) -> Requests<'_> {
-    Requests { requests: changes.iter().map(request).collect(), next_cursor: next.map(cursor::request) }
+pub(super) fn contact_changes(changes: &[ContactChange], next: Option<RequestId>) -> ContactChanges<'_> {
+    ContactChanges { requests: changes.iter().map(contact_change).collect(), next_cursor: next.map(cursor::request) }
 }
 
 #[derive(Serialize)]
 pub(super) struct Created<'a> {
-    requests: Vec<Request<'a>>,
+    requests: Vec<ContactChangeBody<'a>>,
 }
 
 pub(super) fn created(changes: &[ContactChange]) -> Created<'_> {
-    Created { requests: changes.iter().map(request).collect() }
+    Created { requests: changes.iter().map(contact_change).collect() }
 }

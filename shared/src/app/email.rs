@@ -8,8 +8,8 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{App, Error, Result, contended, no_profile};
-use crate::domain::limits::{EMAIL_CHANGE_LIMIT, EMAIL_CHANGE_TTL, EMAIL_CHANGE_WINDOW};
+use super::{App, Error, Result, no_profile};
+use crate::domain::limits::{self, EMAIL_CHANGE_TTL};
 use crate::domain::{Account, AccountId, EmailAddress, PendingEmail, Token};
 use crate::mail::{self, ProfileMailKind};
 use crate::ports::{ProfilePatch, ProfileRecord, StoreError};
@@ -27,9 +27,6 @@ impl Profile {
         Self { account: record.account, pending_email }
     }
 }
-
-/// How many times one ask is tried again on fresh data when a concurrent one won the race.
-const ATTEMPTS: usize = 8;
 
 impl App {
     /// `GET /v1/me`: the caller's profile, with its pending address if any.
@@ -68,61 +65,58 @@ impl App {
     /// refused ask does not count); the notice to the old address is best effort, since an old
     /// mailbox that is gone is a common reason for the change.
     pub async fn ask_email_change(&self, caller: &AccountId, email: EmailAddress, language: Option<crate::domain::Language>) -> Result<Profile> {
-        for _ in 0..ATTEMPTS {
+        let (email, language) = (&email, &language);
+        self.retry_on_stale(|| async move {
             let record = self.store.profile(caller).await?.ok_or_else(no_profile)?;
             let now = self.now();
             let replaced = record.pending_email.as_ref().map(|p| p.token);
             let mut next = record.clone();
             next.revision += 1;
-            if email == record.account.email {
+            if *email == record.account.email {
                 if record.pending_email.is_none() {
-                    return Ok(Profile::of(record, now));
+                    return Ok(Some(Profile::of(record, now)));
                 }
                 next.pending_email = None;
-                match self.store.save_email_change(&next, replaced.as_ref()).await {
+                return match self.store.save_email_change(&next, replaced.as_ref()).await {
                     Ok(()) => {
                         tracing::info!(account = %caller, "profile email change withdrawn");
-                        return Ok(Profile::of(next, now));
+                        Ok(Some(Profile::of(next, now)))
                     }
-                    Err(StoreError::Stale) => continue,
-                    Err(other) => return Err(other.into()),
-                }
+                    Err(StoreError::Stale) => Ok(None),
+                    Err(other) => Err(other.into()),
+                };
             }
-            let recent: Vec<OffsetDateTime> = record.email_asks.iter().copied().filter(|at| *at + EMAIL_CHANGE_WINDOW > now).collect();
-            if recent.len() >= EMAIL_CHANGE_LIMIT {
-                let wait = recent[recent.len() - EMAIL_CHANGE_LIMIT] + EMAIL_CHANGE_WINDOW - now;
-                return Err(Error::TooManyEmailChanges { retry_after: wait.as_seconds_f64().ceil().max(1.0) as u64 });
-            }
+            let recent = limits::may_change_email(&record.email_asks, now).map_err(|retry_after| Error::TooManyEmailChanges { retry_after })?;
             let token = Token::generate();
             let expires_at = now + EMAIL_CHANGE_TTL;
             next.pending_email = Some(PendingEmail { email: email.clone(), token: token.hash(), expires_at });
             next.email_asks = recent.iter().copied().chain([now]).collect();
             match self.store.save_email_change(&next, replaced.as_ref()).await {
                 Ok(()) => {}
-                Err(StoreError::Stale) => continue,
+                Err(StoreError::Stale) => return Ok(None),
                 Err(other) => return Err(other.into()),
             }
             tracing::info!(account = %caller, "profile email change asked");
 
             let mut account = next.account.clone();
-            if let Some(language) = language {
+            if let Some(language) = *language {
                 account.language = language;
             }
             let expires = expires_at.format(&Rfc3339).unwrap_or_default();
             let link = format!("{}/verify-email#token={}", self.config.public_base_url, token.expose());
-            let verify = mail::compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, &account, &email, &expires, &self.config.mail_from);
+            let verify = mail::compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, &account, email, &expires, &self.config.mail_from);
             if let Err(error) = self.send(&verify).await {
                 tracing::warn!(account = %caller, %error, "verification mail not sent: the email change is undone");
                 self.undo_email_change(&next, &recent).await;
                 return Err(error.into());
             }
-            let notice = mail::compose_profile(ProfileMailKind::EmailChangeAsked, &account, &email, &expires, &self.config.mail_from);
+            let notice = mail::compose_profile(ProfileMailKind::EmailChangeAsked, &account, email, &expires, &self.config.mail_from);
             if let Err(error) = self.send(&notice).await {
                 tracing::warn!(account = %caller, %error, "the old address was not told of the email change");
             }
-            return Ok(Profile::of(next, now));
-        }
-        Err(contended())
+            Ok(Some(Profile::of(next, now)))
+        })
+        .await
     }
 
     /// Drops the pending change `asked` wrote, and its ask from the count. Best effort: if this

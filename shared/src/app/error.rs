@@ -95,6 +95,8 @@ impl From<RuleViolation> for Error {
     fn from(e: RuleViolation) -> Self {
         match e {
             RuleViolation::NotAContact => Error::NotFound("no such service among yours".to_owned()),
+            RuleViolation::UnknownAccount(account) => Error::UnknownAccount(account),
+            RuleViolation::PaymentOverdue(account) => Error::PaymentOverdue(account),
             RuleViolation::NotAllowed(_) => Error::Forbidden(e.to_string()),
             RuleViolation::NoChange { role, account } => Error::NoChange { role, account },
         }

@@ -119,27 +119,11 @@ impl App {
     pub async fn create(&self, caller: &AccountId, name: &ServiceName, asks: Vec<(Role, AccountId)>) -> Result<Vec<ContactChange>> {
         let service = self.store.service(name).await?.ok_or_else(no_service)?.service;
         let plans = rules::plan(&service.contacts, caller, &asks)?;
-
-        // Every account the requests will name: to check them, and to write to them.
-        let mut named: Vec<AccountId> = vec![caller.clone()];
-        for plan in &plans {
-            named.extend([plan.from.clone(), plan.to.clone()]);
-            named.extend(plan.inform.iter().cloned());
-        }
-        named.sort();
-        named.dedup();
+        // Every account the requests name, read once: to check them, and to mail them.
+        let named: Vec<AccountId> = plans.iter().flat_map(|plan| plan.named().cloned()).collect();
         let accounts = self.accounts_by_id(&named).await?;
         for plan in &plans {
-            if !accounts.contains_key(&plan.to) {
-                return Err(Error::UnknownAccount(plan.to.clone()));
-            }
-            if plan.roles.contains(Role::Billing) {
-                for account in [&plan.from, &plan.to] {
-                    if accounts.get(account).is_none_or(|a| !a.in_good_standing()) {
-                        return Err(Error::PaymentOverdue(account.clone()));
-                    }
-                }
-            }
+            plan.check(&accounts)?;
         }
         let now = self.now();
         let mut strangers: Vec<&AccountId> = plans.iter().map(|plan| &plan.to).filter(|to| *to != caller).collect();
@@ -165,15 +149,20 @@ impl App {
     }
 
     /// One request, as its requester, a party, its previous holder or a contact of its service sees it.
-    pub async fn request(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
-        let mut change = self.visible_request(caller, id).await?;
+    pub async fn contact_change(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
+        let mut change = self.visible_contact_change(caller, id).await?;
         change.observe(self.now());
         Ok(change)
     }
 
     /// The requests that involve the caller, newest first, optionally only those in `state`.
     /// A page may hold fewer than `PAGE_SIZE` matches when `state` filters some out.
-    pub async fn my_requests(&self, caller: &AccountId, state: Option<State>, before: Option<RequestId>) -> Result<(Vec<ContactChange>, Option<RequestId>)> {
+    pub async fn my_contact_changes(
+        &self,
+        caller: &AccountId,
+        state: Option<State>,
+        before: Option<RequestId>,
+    ) -> Result<(Vec<ContactChange>, Option<RequestId>)> {
         let page = self.store.requests_of(caller, before, PAGE_SIZE).await?;
         let cursor = if page.more { page.items.last().map(|c| c.id) } else { None };
         let now = self.now();
@@ -194,15 +183,15 @@ impl App {
     /// Codes that match no live token are counted against the answerer alone (SPEC §3), never
     /// against the request: a party's own live token works whatever others tried.
     pub async fn answer(&self, id: RequestId, token: &str, decision: Decision, answerer: Answerer<'_>) -> Result<ContactChange> {
-        let token = Token::parse(token);
-        let attempter = answerer.attempter().key();
+        let token = &Token::parse(token);
+        let attempter = &answerer.attempter().key();
         let (window_start, window_end) = limits::attempt_window(self.now());
-        let wrong = self.store.wrong_attempts(&attempter, window_start).await?;
+        let wrong = self.store.wrong_attempts(attempter, window_start).await?;
         limits::may_attempt(wrong, window_end, self.now()).map_err(|retry_after| Error::TooManyAttempts { retry_after })?;
-        for _ in 0..ATTEMPTS {
+        self.retry_on_stale(|| async move {
             let mut change = match answerer {
-                Answerer::Caller(caller) => self.visible_request(caller, id).await?,
-                Answerer::LinkHolder { .. } => self.store.request(id).await?.ok_or_else(no_request)?,
+                Answerer::Caller(caller) => self.visible_contact_change(caller, id).await?,
+                Answerer::LinkHolder { .. } => self.store.request(id).await?.ok_or_else(no_contact_change)?,
             };
             let now = self.now();
             self.ensure_pending(&mut change, now).await?;
@@ -211,7 +200,7 @@ impl App {
                 (Some(party), Answerer::LinkHolder { .. }) => party,
                 (Some(party), Answerer::Caller(caller)) if party == *caller => party,
                 _ => {
-                    self.store.count_wrong_attempt(&attempter, window_start, window_end).await?;
+                    self.store.count_wrong_attempt(attempter, window_start, window_end).await?;
                     return Err(Error::TokenMismatch);
                 }
             };
@@ -228,77 +217,73 @@ impl App {
             };
             // Whoever the outcome mails must reach is read before the commit: after it, nothing
             // may fail the response of a change that did happen.
-            let accounts = if closes { self.outcome_recipients(&change).await? } else { HashMap::new() };
+            let accounts = if closes { self.accounts_by_id(&change.named()).await? } else { HashMap::new() };
             let outcome = match (decision, closes) {
                 (Decision::Refuse, _) => self.save(&mut change, Effect::ReleaseLocks).await.map(|()| Some(MailKind::Refused)),
                 (Decision::Accept, true) => self.take_effect(read, &mut change, party, now).await,
                 (Decision::Accept, false) => self.save(&mut change, Effect::Nothing).await.map(|()| None),
             };
             match outcome {
-                Err(StoreError::Stale) => continue,
-                Err(other) => return Err(other.into()),
-                Ok(None) => return Ok(change),
-                Ok(Some(kind)) => return Ok(self.announce(change, kind, &accounts).await),
+                Err(StoreError::Stale) => Ok(None),
+                Err(other) => Err(other.into()),
+                Ok(None) => Ok(Some(change)),
+                Ok(Some(kind)) => Ok(Some(self.announce(change, kind, &accounts).await)),
             }
-        }
-        Err(contended())
+        })
+        .await
     }
 
     /// Sends the pending parties' emails again with fresh tokens, to their current address.
-    /// Within the request's [`ResendPolicy`]: at once, then once per cooldown, up to the limit.
+    /// Within the request's [`ResendPolicy`]: at once, then once per cooldown, up to the limit;
+    /// only a party may (the state machine says so).
     pub async fn resend(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
         let policy = ResendPolicy { cooldown: self.config.resend_cooldown, limit: self.config.resend_limit };
-        for _ in 0..ATTEMPTS {
-            let mut change = self.visible_request(caller, id).await?;
+        self.retry_on_stale(|| async move {
+            let mut change = self.visible_contact_change(caller, id).await?;
             let now = self.now();
             self.ensure_pending(&mut change, now).await?;
-            if !change.is_party(caller) {
-                return Err(Error::Forbidden("only a party to the request may have its emails sent again".to_owned()));
-            }
             let tokens: Vec<(AccountId, Token)> = change.awaiting().map(|a| (a.clone(), Token::generate())).collect();
             let hashes = tokens.iter().map(|(a, t)| (a.clone(), t.hash())).collect();
             change.step(Step::Resend { by: caller.clone(), tokens: hashes, policy }, now)?;
             // The current addresses, read before the old tokens die: after the commit, nothing
             // may stand between the new tokens and their mails.
-            let mut named: Vec<AccountId> = tokens.iter().map(|(a, _)| a.clone()).collect();
-            named.extend([change.from.clone(), change.to.clone(), change.requested_by.clone()]);
-            let accounts = self.accounts_by_id(&named).await?;
+            let accounts = self.accounts_by_id(&change.named()).await?;
             match self.save(&mut change, Effect::Nothing).await {
-                Err(StoreError::Stale) => continue,
+                Err(StoreError::Stale) => return Ok(None),
                 Err(other) => return Err(other.into()),
                 Ok(()) => {}
             }
             let steps = self.mail_tokens(&change, &tokens, &accounts).await;
-            return Ok(self.record(change, steps).await);
-        }
-        Err(contended())
+            Ok(Some(self.record(change, steps).await))
+        })
+        .await
     }
 
     /// The requester withdraws a pending request, or the service's current admin ends it.
     pub async fn cancel(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
-        for _ in 0..ATTEMPTS {
-            let mut change = self.visible_request(caller, id).await?;
+        self.retry_on_stale(|| async move {
+            let mut change = self.visible_contact_change(caller, id).await?;
             let now = self.now();
             self.ensure_pending(&mut change, now).await?;
             let by_service_admin =
                 *caller != change.requested_by && self.store.service(&change.service).await?.is_some_and(|r| r.service.contacts.admin == *caller);
             change.step(Step::Cancel { by: caller.clone(), by_service_admin }, now)?;
-            let accounts = self.outcome_recipients(&change).await?;
+            let accounts = self.accounts_by_id(&change.named()).await?;
             match self.save(&mut change, Effect::ReleaseLocks).await {
-                Err(StoreError::Stale) => continue,
-                Err(other) => return Err(other.into()),
-                Ok(()) => return Ok(self.announce(change, MailKind::Cancelled, &accounts).await),
+                Err(StoreError::Stale) => Ok(None),
+                Err(other) => Err(other.into()),
+                Ok(()) => Ok(Some(self.announce(change, MailKind::Cancelled, &accounts).await)),
             }
-        }
-        Err(contended())
+        })
+        .await
     }
 
     /// What the emailed link's page shows: the request, to whoever holds its id, and the
     /// accounts it names. Reading changes nothing.
     pub async fn confirmation(&self, id: RequestId) -> Result<(ContactChange, HashMap<AccountId, Account>)> {
-        let mut change = self.store.request(id).await?.ok_or_else(no_request)?;
+        let mut change = self.store.request(id).await?.ok_or_else(no_contact_change)?;
         change.observe(self.now());
-        let accounts = self.accounts_by_id(&[change.from.clone(), change.to.clone(), change.requested_by.clone()]).await?;
+        let accounts = self.accounts_by_id(&change.named()).await?;
         Ok((change, accounts))
     }
 
@@ -336,7 +321,7 @@ impl App {
         party: AccountId,
         now: OffsetDateTime,
     ) -> Result<Option<MailKind<'static>>, StoreError> {
-        let require_good_standing = if change.roles.contains(Role::Billing) { vec![change.from.clone(), change.to.clone()] } else { vec![] };
+        let require_good_standing = change.must_be_in_good_standing();
         change.step(Step::Complete, now).expect("every party has accepted");
         let reason = match self.save(change, Effect::Apply { require_good_standing }).await {
             Ok(()) => {
@@ -356,24 +341,12 @@ impl App {
         Ok(Some(MailKind::Failed))
     }
 
-    /// Every account an outcome mail names or reaches: the parties, the previous holder, the
-    /// new contact and the requester.
-    async fn outcome_recipients(&self, change: &ContactChange) -> Result<HashMap<AccountId, Account>> {
-        let mut named: Vec<AccountId> = change.parties.iter().map(|p| p.account.clone()).collect();
-        named.extend([change.from.clone(), change.to.clone(), change.requested_by.clone()]);
-        self.accounts_by_id(&named).await
-    }
-
-    /// Mails the outcome of a closed request to everyone it must reach (every party; for
-    /// `done`, the previous holder too), and records any mail that could not be sent: resend
-    /// cannot recover an outcome mail, so its failure must at least be visible.
+    /// Mails the outcome of a closed request to everyone it must reach
+    /// (`ContactChange::outcome_recipients`), and records any mail that could not be sent:
+    /// resend cannot recover an outcome mail, so its failure must at least be visible.
     async fn announce(&self, change: ContactChange, kind: MailKind<'_>, accounts: &HashMap<AccountId, Account>) -> ContactChange {
-        let mut recipients: Vec<AccountId> = change.parties.iter().map(|p| p.account.clone()).collect();
-        if kind == MailKind::Done && !recipients.contains(&change.from) {
-            recipients.push(change.from.clone());
-        }
         let mut failures = Vec::new();
-        for recipient in &recipients {
+        for recipient in &change.outcome_recipients() {
             let step = self.mail(&change, recipient, accounts, kind).await;
             if matches!(step, Step::MailFailed { .. }) {
                 failures.push(step);
@@ -450,6 +423,21 @@ impl App {
         change
     }
 
+    /// Runs `attempt` again on fresh data while it lost a race (it answers `Ok(None)` when its
+    /// save found the request changed since it read it), [`ATTEMPTS`] times at most; then the
+    /// caller is asked to try again shortly.
+    async fn retry_on_stale<T, Attempt>(&self, mut attempt: impl FnMut() -> Attempt) -> Result<T>
+    where
+        Attempt: std::future::Future<Output = Result<Option<T>>>,
+    {
+        for _ in 0..ATTEMPTS {
+            if let Some(done) = attempt().await? {
+                return Ok(done);
+            }
+        }
+        Err(contended())
+    }
+
     /// Saves over the version that was read.
     async fn save(&self, change: &mut ContactChange, effect: Effect) -> Result<(), StoreError> {
         change.version += 1;
@@ -473,15 +461,15 @@ impl App {
         }
     }
 
-    /// The request, if `caller` may see it: its requester, a party, its previous holder, or a
-    /// current contact of its service. Anyone else is told it does not exist.
-    async fn visible_request(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
-        let change = self.store.request(id).await?.ok_or_else(no_request)?;
+    /// The request, if `caller` may see it (`ContactChange::visible_to`); anyone else is told it
+    /// does not exist. The service is read only for a caller the request does not involve.
+    async fn visible_contact_change(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
+        let change = self.store.request(id).await?.ok_or_else(no_contact_change)?;
         if change.involves(caller) {
             return Ok(change);
         }
-        let contact = self.store.service(&change.service).await?.is_some_and(|r| !r.service.contacts.roles_of(caller).is_empty());
-        if contact { Ok(change) } else { Err(no_request()) }
+        let service = self.store.service(&change.service).await?;
+        if change.visible_to(caller, service.as_ref().map(|record| &record.service.contacts)) { Ok(change) } else { Err(no_contact_change()) }
     }
 
     async fn accounts_by_id(&self, ids: &[AccountId]) -> Result<HashMap<AccountId, Account>> {
@@ -500,7 +488,7 @@ fn no_service() -> Error {
     Error::NotFound("no such service among yours".to_owned())
 }
 
-fn no_request() -> Error {
+fn no_contact_change() -> Error {
     Error::NotFound("no such contact-change request among yours".to_owned())
 }
 

@@ -374,6 +374,37 @@ impl ContactChange {
         &self.requested_by == account || self.is_party(account) || &self.from == account || self.informed.contains(account)
     }
 
+    /// Who may see the request: those it involves, and the current contacts of its service
+    /// (`contacts`, when the caller is not involved and the service exists).
+    pub fn visible_to(&self, caller: &AccountId, contacts: Option<&Contacts>) -> bool {
+        self.involves(caller) || contacts.is_some_and(|contacts| !contacts.roles_of(caller).is_empty())
+    }
+
+    /// Who the outcome of a closed request is mailed to (SPEC §4): every party, and for `done`
+    /// the previous holder too.
+    pub fn outcome_recipients(&self) -> Vec<AccountId> {
+        let mut recipients: Vec<AccountId> = self.parties.iter().map(|p| p.account.clone()).collect();
+        if self.state == State::Done && !recipients.contains(&self.from) {
+            recipients.push(self.from.clone());
+        }
+        recipients
+    }
+
+    /// Every account a mail about this request names or reaches: the parties, the previous
+    /// holder, the new contact and the requester (with repeats).
+    pub fn named(&self) -> Vec<AccountId> {
+        let mut named: Vec<AccountId> = self.parties.iter().map(|p| p.account.clone()).collect();
+        named.extend(self.informed.iter().cloned());
+        named.extend([self.from.clone(), self.to.clone(), self.requested_by.clone()]);
+        named
+    }
+
+    /// The accounts that must be in good standing when the change takes effect (SPEC §2): the
+    /// previous and the new billing contact, for a billing change.
+    pub fn must_be_in_good_standing(&self) -> Vec<AccountId> {
+        if self.roles.contains(super::Role::Billing) { vec![self.from.clone(), self.to.clone()] } else { vec![] }
+    }
+
     /// Every account the request concerns, without repeats: they all see it in their list.
     pub fn involved(&self) -> Vec<AccountId> {
         let mut all = vec![self.requested_by.clone(), self.from.clone()];

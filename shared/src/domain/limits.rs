@@ -61,6 +61,16 @@ pub fn may_attempt(wrong: u32, window_end: OffsetDateTime, now: OffsetDateTime) 
     if wrong < WRONG_CODE_LIMIT { Ok(()) } else { Err(seconds_until(window_end, now)) }
 }
 
+/// The address changes an account asked within the last [`EMAIL_CHANGE_WINDOW`], if it may
+/// ask one more now: `Err(seconds until the oldest of them ages out)` at [`EMAIL_CHANGE_LIMIT`].
+pub fn may_change_email(asks: &[OffsetDateTime], now: OffsetDateTime) -> Result<Vec<OffsetDateTime>, u64> {
+    let recent: Vec<OffsetDateTime> = asks.iter().copied().filter(|at| *at + EMAIL_CHANGE_WINDOW > now).collect();
+    if recent.len() >= EMAIL_CHANGE_LIMIT {
+        return Err(seconds_until(recent[recent.len() - EMAIL_CHANGE_LIMIT] + EMAIL_CHANGE_WINDOW, now));
+    }
+    Ok(recent)
+}
+
 /// Whether a requester may ask one more request of a new contact, given when each of its
 /// earlier requests to that contact counts as unaccepted (`ContactChange::unaccepted_from`):
 /// those whose moment falls within the last [`UNACCEPTED_WINDOW`] count, and at `limit` the
@@ -105,6 +115,15 @@ mod tests {
         let other = Attempter::Address(Some("192.0.2.2".parse().unwrap())).key();
         assert_eq!((a.as_str(), ip.as_str()), ("account#aa1-ovh", "ip#192.0.2.1"));
         assert_ne!(ip, other);
+    }
+
+    #[test]
+    fn an_account_may_ask_a_few_address_changes_an_hour() {
+        let now = t0();
+        let asks: Vec<OffsetDateTime> = (0..EMAIL_CHANGE_LIMIT as i64).map(|n| now - Duration::minutes(50 - n)).collect();
+        assert_eq!(may_change_email(&asks, now), Err(600), "until the oldest is an hour old");
+        assert_eq!(may_change_email(&asks[1..], now).map(|recent| recent.len()), Ok(EMAIL_CHANGE_LIMIT - 1));
+        assert_eq!(may_change_email(&[now - Duration::hours(2)], now), Ok(vec![]), "older asks age out");
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod account;
 pub mod ids;
 pub mod lifecycle;
 pub mod limits;
+pub mod locks;
 pub mod role;
 pub mod rules;
 pub mod service;

@@ -1,6 +1,8 @@
 //! SPEC §2, "who may ask for what", as one table.
 
-use super::{AccountId, Contacts, Role, Roles};
+use std::collections::HashMap;
+
+use super::{Account, AccountId, Contacts, Role, Roles};
 
 /// Who must confirm a change, and who is only told about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +19,12 @@ pub struct Plan {
 pub enum RuleViolation {
     #[error("you hold no role of this service")]
     NotAContact,
+    /// The new contact (or a holder the provider names) is no account.
+    #[error("{0} is not a known account")]
+    UnknownAccount(AccountId),
+    /// A billing change needs both billing contacts in good standing.
+    #[error("{0} is not in good standing with its payments, which a billing change requires")]
+    PaymentOverdue(AccountId),
     #[error("your roles on this service do not allow you to change its {0} contact")]
     NotAllowed(Role),
     #[error("{account} already holds the {role} role of this service")]
@@ -153,6 +161,29 @@ pub fn plan(contacts: &Contacts, requester: &AccountId, asks: &[(Role, AccountId
             Plan { roles: Roles::new(roles).expect("each draft holds at least the role that opened it"), from, to, confirm, inform }
         })
         .collect())
+}
+
+impl Plan {
+    /// Every account this plan's request names: to read them once, check them and mail them.
+    pub fn named(&self) -> impl Iterator<Item = &AccountId> {
+        [&self.from, &self.to].into_iter().chain(&self.confirm).chain(&self.inform)
+    }
+
+    /// SPEC §2 on the accounts as they are (`accounts`, by id): the new contact exists, and
+    /// for a billing change both billing contacts are in good standing.
+    pub fn check(&self, accounts: &HashMap<AccountId, Account>) -> Result<(), RuleViolation> {
+        if !accounts.contains_key(&self.to) {
+            return Err(RuleViolation::UnknownAccount(self.to.clone()));
+        }
+        if self.roles.contains(Role::Billing) {
+            for account in [&self.from, &self.to] {
+                if accounts.get(account).is_none_or(|a| !a.in_good_standing()) {
+                    return Err(RuleViolation::PaymentOverdue(account.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether `requester` may still ask to move `roles` to `to` on a service with `contacts`:

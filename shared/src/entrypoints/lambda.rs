@@ -150,7 +150,7 @@ fn contact_change_of(request: &ApiRequest, function: Function) -> Option<Request
     if !spec.path.contains("{id}") {
         return None;
     }
-    RequestId::parse(params.first()?).ok()
+    RequestId::parse(params.get("id")?).ok()
 }
 
 /// The router's answer as API Gateway takes it: a textual body (JSON, problem+json, HTML)
