@@ -20,6 +20,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use shared::adapters::dynamodb::create_table_if_missing;
 use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws};
+use shared::api::ApiError;
 use shared::api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
 use shared::app::Error;
 use shared::ports::{Mailer, Store};
@@ -112,9 +113,9 @@ impl Local {
         let body = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-                return problem::response(&Error::BodyTooLarge { limit: MAX_BODY_BYTES });
+                return problem::response(&ApiError::BodyTooLarge { limit: MAX_BODY_BYTES });
             }
-            Err(_) => return problem::response(&Error::Invalid("the request body could not be read".to_owned())),
+            Err(_) => return problem::response(&ApiError::Invalid("the request body could not be read".to_owned())),
         };
         let identity = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         let request = ApiRequest {
@@ -141,14 +142,14 @@ impl Local {
                         outbox.sent().into_iter().map(|m| json!({"to": m.to.as_str(), "subject": m.subject, "text": m.text, "html": m.html})).collect();
                     json_response(StatusCode::OK, &serde_json::Value::Array(mails))
                 }
-                None => problem::response(&Error::NotFound("mail goes to SES here: read it where SES keeps it".to_owned())),
+                None => problem::response(&ApiError::App(Error::NotFound("mail goes to SES here: read it where SES keeps it".to_owned()))),
             },
             // The internal API, with this server standing in for the provider's systems.
             (&Method::PUT, ["accounts" | "services", _]) => {
                 let path = format!("/internal/{rest}");
                 self.router.handle(ApiRequest { path, caller: Caller::Provider(LOCAL_PROVIDER.to_owned()), ..request }).await
             }
-            _ => problem::response(&Error::NoRoute),
+            _ => problem::response(&ApiError::NoRoute),
         }
     }
 }

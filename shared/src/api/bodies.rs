@@ -4,8 +4,9 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::ApiError;
 use super::{ApiRequest, MAX_BODY_BYTES};
-use crate::app::{Decision, Error};
+use crate::app::Decision;
 use crate::domain::{AccountId, EmailAddress, Language, Role, State, ids::printable};
 use crate::ports::ProfilePatch;
 
@@ -34,33 +35,33 @@ struct TokenBody {
 #[serde(deny_unknown_fields)]
 struct NoFields {}
 
-pub(super) fn profile_patch(request: &ApiRequest) -> Result<ProfilePatch, Error> {
+pub(super) fn profile_patch(request: &ApiRequest) -> Result<ProfilePatch, ApiError> {
     let body: ProfileBody = json_object(request)?;
     if body.email.is_none() && body.language.is_none() {
-        return Err(Error::Invalid("give email and/or language".to_owned()));
+        return Err(ApiError::Invalid("give email and/or language".to_owned()));
     }
     Ok(ProfilePatch { email: body.email, language: body.language })
 }
 
-pub(super) fn contact_changes(request: &ApiRequest) -> Result<Vec<(Role, AccountId)>, Error> {
+pub(super) fn contact_changes(request: &ApiRequest) -> Result<Vec<(Role, AccountId)>, ApiError> {
     let body: ContactChangesBody = json_object(request)?;
     let asks: Vec<(Role, AccountId)> = [(Role::Admin, body.admin), (Role::Tech, body.tech), (Role::Billing, body.billing)]
         .into_iter()
         .filter_map(|(role, account)| account.map(|a| (role, a)))
         .collect();
     if asks.is_empty() {
-        return Err(Error::Invalid("give the new account for at least one of admin, tech, billing".to_owned()));
+        return Err(ApiError::Invalid("give the new account for at least one of admin, tech, billing".to_owned()));
     }
     Ok(asks)
 }
 
-pub(super) fn token(request: &ApiRequest) -> Result<String, Error> {
+pub(super) fn token(request: &ApiRequest) -> Result<String, ApiError> {
     Ok(json_object::<TokenBody>(request)?.token)
 }
 
 /// Routes that take no input accept no body, `{}`, or nothing else; over 16 KiB, even of
 /// whitespace, is a 413 as on every route.
-pub(super) fn nothing(request: &ApiRequest) -> Result<(), Error> {
+pub(super) fn nothing(request: &ApiRequest) -> Result<(), ApiError> {
     check_size(request)?;
     if request.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
@@ -69,7 +70,7 @@ pub(super) fn nothing(request: &ApiRequest) -> Result<(), Error> {
 }
 
 /// The confirmation page's form: `token` and `decision`.
-pub(super) fn confirm_form(request: &ApiRequest) -> Result<(String, Decision), Error> {
+pub(super) fn confirm_form(request: &ApiRequest) -> Result<(String, Decision), ApiError> {
     check_size(request)?;
     let (mut token, mut decision) = (None, None);
     for (key, value) in form_urlencoded::parse(&request.body) {
@@ -79,54 +80,55 @@ pub(super) fn confirm_form(request: &ApiRequest) -> Result<(String, Decision), E
             _ => {}
         }
     }
-    let token = token.filter(|t| !t.trim().is_empty()).ok_or_else(|| Error::Invalid("enter the code from the confirmation email".to_owned()))?;
-    let decision = decision.ok_or_else(|| Error::Invalid("choose accept or refuse".to_owned()))?;
+    let token = token.filter(|t| !t.trim().is_empty()).ok_or_else(|| ApiError::Invalid("enter the code from the confirmation email".to_owned()))?;
+    let decision = decision.ok_or_else(|| ApiError::Invalid("choose accept or refuse".to_owned()))?;
     Ok((token, decision))
 }
 
 /// `accept` or `refuse`: the confirmation form's `decision`, the outcome page's `answered`.
-pub(super) fn decision(value: Option<&str>) -> Result<Option<Decision>, Error> {
+pub(super) fn decision(value: Option<&str>) -> Result<Option<Decision>, ApiError> {
     match value {
         None => Ok(None),
         Some("accept") => Ok(Some(Decision::Accept)),
         Some("refuse") => Ok(Some(Decision::Refuse)),
-        Some(other) => Err(Error::Invalid(format!("the decision is accept or refuse, not '{}'", printable(other)))),
+        Some(other) => Err(ApiError::Invalid(format!("the decision is accept or refuse, not '{}'", printable(other)))),
     }
 }
 
 /// The email verification page's form: `token`.
-pub(super) fn verify_email_form(request: &ApiRequest) -> Result<String, Error> {
+pub(super) fn verify_email_form(request: &ApiRequest) -> Result<String, ApiError> {
     check_size(request)?;
     let token = form_urlencoded::parse(&request.body).find(|(key, _)| key == "token").map(|(_, value)| value.into_owned());
-    token.filter(|t| !t.trim().is_empty()).ok_or_else(|| Error::Invalid("enter the code from the verification email".to_owned()))
+    token.filter(|t| !t.trim().is_empty()).ok_or_else(|| ApiError::Invalid("enter the code from the verification email".to_owned()))
 }
 
-pub(super) fn state_filter(value: Option<&str>) -> Result<Option<State>, Error> {
+pub(super) fn state_filter(value: Option<&str>) -> Result<Option<State>, ApiError> {
     value
         .map(|v| {
-            State::parse(v).ok_or_else(|| Error::Invalid(format!("state is one of pending, done, refused, expired, cancelled, failed, not '{}'", printable(v))))
+            State::parse(v)
+                .ok_or_else(|| ApiError::Invalid(format!("state is one of pending, done, refused, expired, cancelled, failed, not '{}'", printable(v))))
         })
         .transpose()
 }
 
-fn check_size(request: &ApiRequest) -> Result<(), Error> {
+fn check_size(request: &ApiRequest) -> Result<(), ApiError> {
     if request.body.len() > MAX_BODY_BYTES {
-        return Err(Error::BodyTooLarge { limit: MAX_BODY_BYTES });
+        return Err(ApiError::BodyTooLarge { limit: MAX_BODY_BYTES });
     }
     Ok(())
 }
 
-fn json_object<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, Error> {
+fn json_object<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
     check_size(request)?;
     if request.body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::Invalid("this route takes a JSON object body".to_owned()));
+        return Err(ApiError::Invalid("this route takes a JSON object body".to_owned()));
     }
-    let text = std::str::from_utf8(&request.body).map_err(|_| Error::Invalid("the body is not valid UTF-8".to_owned()))?;
+    let text = std::str::from_utf8(&request.body).map_err(|_| ApiError::Invalid("the body is not valid UTF-8".to_owned()))?;
     if !text.trim_start().starts_with('{') {
-        return Err(Error::Invalid("the body must be a JSON object".to_owned()));
+        return Err(ApiError::Invalid("the body must be a JSON object".to_owned()));
     }
     serde_json::from_str(text).map_err(|e| {
         // serde's messages name the field and what was wrong; keep them short and plain.
-        Error::Invalid(format!("invalid body: {}", printable(&e.to_string()).chars().take(300).collect::<String>()))
+        ApiError::Invalid(format!("invalid body: {}", printable(&e.to_string()).chars().take(300).collect::<String>()))
     })
 }

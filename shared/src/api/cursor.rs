@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::app::Error;
+use super::ApiError;
 use crate::domain::{RequestId, ServiceName};
 
 const SERVICES: &str = "s1:";
@@ -19,11 +19,11 @@ pub(super) fn request(before: RequestId) -> String {
     URL_SAFE_NO_PAD.encode(format!("{REQUESTS}{before}"))
 }
 
-pub(super) fn decode_service(cursor: Option<&str>) -> Result<Option<ServiceName>, Error> {
+pub(super) fn decode_service(cursor: Option<&str>) -> Result<Option<ServiceName>, ApiError> {
     cursor.map(|c| decode(c, SERVICES).and_then(|key| ServiceName::parse(&key).ok()).ok_or_else(invalid)).transpose()
 }
 
-pub(super) fn decode_request(cursor: Option<&str>) -> Result<Option<RequestId>, Error> {
+pub(super) fn decode_request(cursor: Option<&str>) -> Result<Option<RequestId>, ApiError> {
     cursor.map(|c| decode(c, REQUESTS).and_then(|key| RequestId::parse(&key).ok()).ok_or_else(invalid)).transpose()
 }
 
@@ -35,8 +35,8 @@ fn decode(cursor: &str, kind: &str) -> Option<String> {
     text.strip_prefix(kind).map(str::to_owned)
 }
 
-fn invalid() -> Error {
-    Error::Invalid("the cursor is not one this listing gave out".to_owned())
+fn invalid() -> ApiError {
+    ApiError::Invalid("the cursor is not one this listing gave out".to_owned())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 mod bodies;
 mod cursor;
+mod error;
 mod page;
 pub mod problem;
 mod provider;
@@ -20,6 +21,7 @@ use serde::Serialize;
 use crate::app::{Answerer, App, Decision, Error};
 use crate::config::Config;
 use crate::domain::{AccountId, RequestId, ServiceName};
+pub use error::ApiError;
 pub use routes::{Auth, Endpoint, Function, ROUTES, RouteSpec};
 
 /// The largest body any route takes (SPEC §5): above it, 413.
@@ -110,7 +112,7 @@ impl Router {
             }
             Err(error) => {
                 let mut response = problem::response(&error);
-                if let Error::MethodNotAllowed(_) = error {
+                if let ApiError::MethodNotAllowed(_) = error {
                     let allow = routes::allowed_methods(&request.path).join(", ");
                     if let Ok(allow) = HeaderValue::from_str(&allow) {
                         response.headers_mut().insert(header::ALLOW, allow);
@@ -130,7 +132,7 @@ impl Router {
         response
     }
 
-    async fn dispatch(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, Error> {
+    async fn dispatch(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, ApiError> {
         let app = &self.app;
         match endpoint {
             Endpoint::GetMe => ok(&views::my_profile(&app.my_profile(&call.caller()?).await?)),
@@ -208,9 +210,10 @@ impl Router {
     }
 
     /// The error as problem+json, or as a page for the routes a browser opens.
-    fn failure(&self, endpoint: Endpoint, error: Error) -> ApiResponse {
-        if let Error::Internal(cause) | Error::Unavailable { cause, .. } = &error {
-            tracing::error!(%cause, "request failed");
+    fn failure(&self, endpoint: Endpoint, error: ApiError) -> ApiResponse {
+        if error.status().is_server_error() {
+            // The whole chain of causes, for whoever reads the log; the client gets the outline.
+            tracing::error!(cause = %error.chain(), "request failed");
         }
         match endpoint {
             Endpoint::ConfirmPage | Endpoint::ConfirmDecision => page::problem(&error),
@@ -221,8 +224,8 @@ impl Router {
 }
 
 impl Call<'_> {
-    fn caller(&self) -> Result<AccountId, Error> {
-        self.caller.clone().ok_or(Error::Unauthenticated)
+    fn caller(&self) -> Result<AccountId, ApiError> {
+        self.caller.clone().ok_or(ApiError::Unauthenticated)
     }
 
     /// A path parameter of the matched route, by the name its path gives it. The route table
@@ -232,17 +235,17 @@ impl Call<'_> {
     }
 
     /// `{id}`: the contact-change request the route acts on.
-    fn request_id(&self) -> Result<RequestId, Error> {
+    fn request_id(&self) -> Result<RequestId, ApiError> {
         Ok(RequestId::parse(self.param("id"))?)
     }
 
     /// One query parameter, decoded; a parameter given twice is ambiguous, so refused.
-    fn query(&self, name: &str) -> Result<Option<String>, Error> {
+    fn query(&self, name: &str) -> Result<Option<String>, ApiError> {
         let query = self.request.query.as_deref().unwrap_or("");
         let mut values = form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key == name).map(|(_, v)| v.into_owned());
         let first = values.next();
         if values.next().is_some() {
-            return Err(Error::Invalid(format!("the query parameter {name} is given more than once")));
+            return Err(ApiError::Invalid(format!("the query parameter {name} is given more than once")));
         }
         Ok(first.filter(|v| !v.is_empty()))
     }
@@ -253,33 +256,35 @@ impl Call<'_> {
 /// provider's systems and nobody else: 401 without any identity, 403 with a customer's (which
 /// is never enough), 403 for a principal that `PROVIDER_PRINCIPALS` does not list when it
 /// lists any ([`Config::admits_provider`]).
-fn authorised(spec: &RouteSpec, request: &ApiRequest, config: &Config) -> Result<Option<AccountId>, Error> {
+fn authorised(spec: &RouteSpec, request: &ApiRequest, config: &Config) -> Result<Option<AccountId>, ApiError> {
     match (spec.auth, &request.caller) {
         (Auth::Public, _) => Ok(None),
-        (Auth::Jwt, Caller::Customer(claimed)) => AccountId::parse(claimed).map(Some).map_err(|_| Error::Unauthenticated),
-        (Auth::Jwt, _) => Err(Error::Unauthenticated),
+        (Auth::Jwt, Caller::Customer(claimed)) => AccountId::parse(claimed).map(Some).map_err(|_| ApiError::Unauthenticated),
+        (Auth::Jwt, _) => Err(ApiError::Unauthenticated),
         (Auth::Iam, Caller::Provider(principal)) if !config.admits_provider(principal) => {
             tracing::warn!(route = %spec.route_key(), %principal, "internal API call refused: the principal is not in PROVIDER_PRINCIPALS");
-            Err(Error::Forbidden("this AWS principal is not one of the provider's systems allowed to call the internal API (PROVIDER_PRINCIPALS)".to_owned()))
+            Err(ApiError::NotForThisCaller(
+                "this AWS principal is not one of the provider's systems allowed to call the internal API (PROVIDER_PRINCIPALS)".to_owned(),
+            ))
         }
         (Auth::Iam, Caller::Provider(principal)) => {
             // Who changed the provider's records: the audit trail of the internal API.
             tracing::info!(route = %spec.route_key(), %principal, "internal API call");
             Ok(None)
         }
-        (Auth::Iam, Caller::Anonymous) => Err(Error::Unauthenticated),
-        (Auth::Iam, Caller::Customer(_)) => {
-            Err(Error::Forbidden("this route is for the provider's own systems, authorised by AWS IAM (a request signed with AWS credentials)".to_owned()))
-        }
+        (Auth::Iam, Caller::Anonymous) => Err(ApiError::Unauthenticated),
+        (Auth::Iam, Caller::Customer(_)) => Err(ApiError::NotForThisCaller(
+            "this route is for the provider's own systems, authorised by AWS IAM (a request signed with AWS credentials)".to_owned(),
+        )),
     }
 }
 
-fn ok<T: Serialize>(body: &T) -> Result<ApiResponse, Error> {
+fn ok<T: Serialize>(body: &T) -> Result<ApiResponse, ApiError> {
     json(StatusCode::OK, body)
 }
 
-fn json<T: Serialize>(status: StatusCode, body: &T) -> Result<ApiResponse, Error> {
-    let bytes = serde_json::to_vec(body).map_err(|e| Error::Internal(format!("serialising a response: {e}")))?;
+fn json<T: Serialize>(status: StatusCode, body: &T) -> Result<ApiResponse, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(|e| Error::Internal(Box::new(e)))?;
     let mut response = Response::new(Bytes::from(bytes));
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
+use super::ApiError;
 use super::ApiResponse;
 use crate::app::{Decision, Error, Profile};
 use crate::domain::{Account, AccountId, ContactChange, RequestId, State};
@@ -74,7 +75,7 @@ pub(super) fn see_outcome(id: RequestId, decision: Decision) -> ApiResponse {
 }
 
 /// An error, as a page with the error's status.
-pub(super) fn problem(error: &Error) -> ApiResponse {
+pub(super) fn problem(error: &ApiError) -> ApiResponse {
     let body = format!("<p class=\"error\">{}</p>", escape_html(&error.to_string()));
     let mut response = html(error.status(), "Contact change request", &body);
     if let Some(seconds) = error.retry_after() {
@@ -114,9 +115,9 @@ pub(super) fn email_verified(profile: &Profile) -> ApiResponse {
 }
 
 /// An error of the verification page, as a page with the error's status.
-pub(super) fn email_problem(error: &Error) -> ApiResponse {
+pub(super) fn email_problem(error: &ApiError) -> ApiResponse {
     let mut body = format!("<p class=\"error\">{}</p>", escape_html(&error.to_string()));
-    if matches!(error, Error::EmailTokenMismatch | Error::Invalid(_)) {
+    if matches!(error, ApiError::App(Error::EmailTokenMismatch) | ApiError::Invalid(_)) {
         body.push_str(VERIFY_FORM); // to paste the code again
     }
     let mut response = html(error.status(), VERIFY_TITLE, &body);

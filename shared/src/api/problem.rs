@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 
+use super::ApiError;
 use crate::app::Error;
 
 #[derive(Serialize)]
@@ -20,33 +21,26 @@ struct Problem<'a> {
 impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::Invalid(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) | Error::TokenMismatch => StatusCode::FORBIDDEN,
-            Error::EmailTokenMismatch => StatusCode::FORBIDDEN,
-            Error::NotFound(_) | Error::NoRoute => StatusCode::NOT_FOUND,
-            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Forbidden(_) | Error::TokenMismatch | Error::EmailTokenMismatch => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::PendingExists(_) | Error::NotPending(_) | Error::Expired => StatusCode::CONFLICT,
-            Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnknownAccount(_) | Error::NoChange { .. } | Error::PaymentOverdue(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::TooSoon { .. } | Error::TooManyAttempts { .. } | Error::ResendLimit { .. } | Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::TooManyEmailChanges { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::TooSoon { .. }
+            | Error::TooManyAttempts { .. }
+            | Error::ResendLimit { .. }
+            | Error::TooManyRequests { .. }
+            | Error::TooManyEmailChanges { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::StoreUnavailable(_) | Error::MailUnavailable(_) | Error::Contended => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     /// A stable, machine-readable code (SPEC §5).
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Invalid(_) => "invalid_input",
-            Error::BodyTooLarge { .. } => "body_too_large",
-            Error::Unauthenticated => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
-            Error::TokenMismatch => "token_mismatch",
-            Error::EmailTokenMismatch => "token_mismatch",
-            Error::NotFound(_) | Error::NoRoute => "not_found",
-            Error::MethodNotAllowed(_) => "method_not_allowed",
+            Error::TokenMismatch | Error::EmailTokenMismatch => "token_mismatch",
+            Error::NotFound(_) => "not_found",
             Error::PendingExists(_) => "pending_exists",
             Error::NotPending(_) => "not_pending",
             Error::Expired => "expired",
@@ -56,28 +50,47 @@ impl Error {
             Error::TooSoon { .. } => "too_soon",
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::ResendLimit { .. } => "resend_limit",
-            Error::TooManyRequests { .. } => "too_many_requests",
-            Error::TooManyEmailChanges { .. } => "too_many_requests",
-            Error::Unavailable { .. } => "unavailable",
+            Error::TooManyRequests { .. } | Error::TooManyEmailChanges { .. } => "too_many_requests",
+            Error::StoreUnavailable(_) | Error::MailUnavailable(_) | Error::Contended => "unavailable",
             Error::Internal(_) => "internal",
         }
     }
+}
 
-    /// Seconds to wait before trying again, where that is the remedy.
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::NotForThisCaller(_) => StatusCode::FORBIDDEN,
+            ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::App(error) => error.status(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Invalid(_) => "invalid_input",
+            ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::NotForThisCaller(_) => "forbidden",
+            ApiError::NoRoute => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::App(error) => error.code(),
+        }
+    }
+
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Error::TooSoon { retry_after }
-            | Error::TooManyAttempts { retry_after }
-            | Error::ResendLimit { retry_after }
-            | Error::TooManyRequests { retry_after }
-            | Error::Unavailable { retry_after, .. } => Some((*retry_after).max(1)),
-            Error::TooManyEmailChanges { retry_after } => Some((*retry_after).max(1)),
+            ApiError::App(error) => error.retry_after(),
             _ => None,
         }
     }
 }
 
-pub fn response(error: &Error) -> Response<Bytes> {
+pub fn response(error: &ApiError) -> Response<Bytes> {
     let status = error.status();
     let body = Problem {
         kind: format!("https://contacts.example/problems/{}", error.code()),

@@ -7,15 +7,16 @@ use http::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::ApiError;
 use super::{ApiRequest, ApiResponse, MAX_BODY_BYTES, json};
-use crate::app::{App, Error};
+use crate::app::App;
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{Account, AccountId, RequestId, Role, Service, ServiceName};
 use crate::ports::PendingChange;
 
 /// `PUT .../accounts/{id}`: the body is an account; its `id`, if given, must be the path's.
 /// Answers the account as stored.
-pub(super) async fn put_account(app: &App, id: &str, request: &ApiRequest) -> Result<ApiResponse, Error> {
+pub(super) async fn put_account(app: &App, id: &str, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let id = AccountId::parse(id)?;
     let account: Account = with_key(request, "id", id.as_str())?;
     app.put_account(&account).await?;
@@ -24,7 +25,7 @@ pub(super) async fn put_account(app: &App, id: &str, request: &ApiRequest) -> Re
 
 /// `PUT .../services/{name}`: the body is a service; its `name`, if given, must be the path's.
 /// Answers the service as stored, with the pending requests this upsert overtook.
-pub(super) async fn put_service(app: &App, name: &str, request: &ApiRequest) -> Result<ApiResponse, Error> {
+pub(super) async fn put_service(app: &App, name: &str, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let name = ServiceName::parse(name)?;
     let service: Service = with_key(request, "name", name.as_str())?;
     let overtaken = app.put_service(&service).await?;
@@ -57,17 +58,17 @@ impl<'a> From<&'a PendingChange> for Overtaken<'a> {
 }
 
 /// The body as a `T`, its `key` filled in from the path (or checked against it).
-fn with_key<T: serde::de::DeserializeOwned>(request: &ApiRequest, key: &str, value: &str) -> Result<T, Error> {
+fn with_key<T: serde::de::DeserializeOwned>(request: &ApiRequest, key: &str, value: &str) -> Result<T, ApiError> {
     if request.body.len() > MAX_BODY_BYTES {
-        return Err(Error::BodyTooLarge { limit: MAX_BODY_BYTES });
+        return Err(ApiError::BodyTooLarge { limit: MAX_BODY_BYTES });
     }
-    let mut body: Value = serde_json::from_slice(&request.body).map_err(|e| Error::Invalid(format!("invalid body: {e}")))?;
-    let object = body.as_object_mut().ok_or_else(|| Error::Invalid("the body must be a JSON object".to_owned()))?;
+    let mut body: Value = serde_json::from_slice(&request.body).map_err(|e| ApiError::Invalid(format!("invalid body: {e}")))?;
+    let object = body.as_object_mut().ok_or_else(|| ApiError::Invalid("the body must be a JSON object".to_owned()))?;
     match object.get(key) {
         None => {}
         Some(Value::String(given)) if given.to_ascii_lowercase() == value => {}
-        Some(_) => return Err(Error::Invalid(format!("the body's {key} differs from the path's"))),
+        Some(_) => return Err(ApiError::Invalid(format!("the body's {key} differs from the path's"))),
     }
     object.insert(key.to_owned(), Value::String(value.to_owned()));
-    serde_json::from_value(body).map_err(|e| Error::Invalid(format!("invalid body: {e}")))
+    serde_json::from_value(body).map_err(|e| ApiError::Invalid(format!("invalid body: {e}")))
 }

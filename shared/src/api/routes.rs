@@ -6,7 +6,7 @@
 use http::Method;
 use percent_encoding::percent_decode_str;
 
-use crate::app::Error;
+use super::ApiError;
 
 /// What a route does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,7 +140,7 @@ impl PathParams {
 
 /// The route for `method` and `path` (percent-encoded), with its decoded path parameters.
 /// `function` narrows the table to one function's routes.
-pub fn find(method: &Method, path: &str, function: Option<Function>) -> Result<(&'static RouteSpec, PathParams), Error> {
+pub fn find(method: &Method, path: &str, function: Option<Function>) -> Result<(&'static RouteSpec, PathParams), ApiError> {
     let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     let mut path_matched = false;
     for spec in ROUTES.iter().filter(|spec| function.is_none_or(|f| spec.function == f)) {
@@ -150,7 +150,7 @@ pub fn find(method: &Method, path: &str, function: Option<Function>) -> Result<(
             return Ok((spec, params));
         }
     }
-    if path_matched { Err(Error::MethodNotAllowed(method.to_string())) } else { Err(Error::NoRoute) }
+    if path_matched { Err(ApiError::MethodNotAllowed(method.to_string())) } else { Err(ApiError::NoRoute) }
 }
 
 /// The allowed methods of a path, for a 405's `Allow` header.
@@ -159,7 +159,7 @@ pub fn allowed_methods(path: &str) -> Vec<&'static str> {
     ROUTES.iter().filter(|spec| matches!(match_path(spec.path, &segments), Ok(Some(_)))).map(|spec| spec.method).collect()
 }
 
-fn match_path(pattern: &'static str, segments: &[&str]) -> Result<Option<PathParams>, Error> {
+fn match_path(pattern: &'static str, segments: &[&str]) -> Result<Option<PathParams>, ApiError> {
     let pattern: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
     if pattern.len() != segments.len() {
         return Ok(None);
@@ -170,7 +170,8 @@ fn match_path(pattern: &'static str, segments: &[&str]) -> Result<Option<PathPar
             if actual.is_empty() {
                 return Ok(None);
             }
-            let decoded = percent_decode_str(actual).decode_utf8().map_err(|_| Error::Invalid("a path segment is not valid UTF-8 once decoded".to_owned()))?;
+            let decoded =
+                percent_decode_str(actual).decode_utf8().map_err(|_| ApiError::Invalid("a path segment is not valid UTF-8 once decoded".to_owned()))?;
             params.push((name, decoded.into_owned()));
         } else if expected != actual {
             return Ok(None);
@@ -202,16 +203,16 @@ mod tests {
 
     #[test]
     fn a_known_path_with_another_method_is_405_and_an_unknown_path_404() {
-        assert!(matches!(find(&Method::DELETE, "/v1/me", None), Err(Error::MethodNotAllowed(_))));
-        assert!(matches!(find(&Method::GET, "/v1/nothing", None), Err(Error::NoRoute)));
-        assert!(matches!(find(&Method::GET, "/v1/services/", None), Err(Error::NoRoute)));
-        assert!(matches!(find(&Method::GET, "/v1/services/%FF", None), Err(Error::Invalid(_))));
+        assert!(matches!(find(&Method::DELETE, "/v1/me", None), Err(ApiError::MethodNotAllowed(_))));
+        assert!(matches!(find(&Method::GET, "/v1/nothing", None), Err(ApiError::NoRoute)));
+        assert!(matches!(find(&Method::GET, "/v1/services/", None), Err(ApiError::NoRoute)));
+        assert!(matches!(find(&Method::GET, "/v1/services/%FF", None), Err(ApiError::Invalid(_))));
     }
 
     #[test]
     fn a_function_serves_only_its_own_routes() {
         assert!(find(&Method::GET, "/v1/me", Some(Function::Read)).is_ok());
-        assert!(matches!(find(&Method::GET, "/v1/me", Some(Function::Create)), Err(Error::NoRoute)));
+        assert!(matches!(find(&Method::GET, "/v1/me", Some(Function::Create)), Err(ApiError::NoRoute)));
         for function in Function::ALL {
             assert!(ROUTES.iter().any(|r| r.function == function), "{function:?} serves nothing");
         }

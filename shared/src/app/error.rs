@@ -1,19 +1,22 @@
-//! Every way a call can fail, as one enum. `api::problem` maps it to HTTP, once.
+//! Every way a use case can end other than as asked, as one enum; the HTTP layer's own
+//! failures (no route, no identity, a malformed body) are `api::ApiError`'s. `api::problem`
+//! maps both to HTTP, once. A failure with a cause keeps it as its `source`, for the log.
 
 use crate::domain::lifecycle::LifecycleError;
 use crate::domain::rules::RuleViolation;
-use crate::domain::{AccountId, InvalidValue, Role, State};
+use crate::domain::{AccountId, Role, State};
 use crate::ports::{MailError, StoreError};
+
+/// Seconds a client is told to wait (`Retry-After`) when the store was unavailable: a
+/// throttled or briefly unreachable DynamoDB recovers within seconds.
+pub const RETRY_AFTER_STORE: u64 = 2;
+/// ... when the mail service was: SES throttling lasts longer.
+pub const RETRY_AFTER_MAIL: u64 = 5;
+/// ... when concurrent writes kept overtaking this one: a moment is enough.
+pub const RETRY_AFTER_CONTENDED: u64 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Malformed input: a bad id, body, cursor or parameter.
-    #[error("{0}")]
-    Invalid(String),
-    #[error("the request body is larger than {limit} bytes")]
-    BodyTooLarge { limit: usize },
-    #[error("no identity: sign in first")]
-    Unauthenticated,
     /// Known, but not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
@@ -28,10 +31,6 @@ pub enum Error {
     /// Unknown, or the caller is not involved (the two are not told apart).
     #[error("{0}")]
     NotFound(String),
-    #[error("there is no such route")]
-    NoRoute,
-    #[error("this route does not take the method {0}")]
-    MethodNotAllowed(String),
     #[error("a request to change the {0} contact of this service is already pending")]
     PendingExists(Role),
     #[error("the request is {}, no longer pending", .0.as_str())]
@@ -57,17 +56,34 @@ pub enum Error {
     /// Too many changes of the profile's email address asked within the hour.
     #[error("too many changes of the email address were asked within an hour; try again in {retry_after} seconds")]
     TooManyEmailChanges { retry_after: u64 },
-    /// A dependency failed; nothing was half-written and the same call may work later.
+    /// The store failed transiently; nothing was half-written and the same call may work later.
     #[error("a service this one depends on is unavailable; try again shortly")]
-    Unavailable { retry_after: u64, cause: String },
+    StoreUnavailable(#[source] StoreError),
+    /// The mail service failed where a mail is the call's whole point (nothing was kept).
+    #[error("the mail service is unavailable; try again shortly")]
+    MailUnavailable(#[source] MailError),
+    /// Concurrent writes kept overtaking this one ([`crate::app`]'s `retry_on_stale`).
+    #[error("the request kept changing under concurrent updates; try again shortly")]
+    Contended,
     /// Our fault. The cause goes to the log, never to the client.
     #[error("an unexpected error occurred")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-impl From<InvalidValue> for Error {
-    fn from(e: InvalidValue) -> Self {
-        Error::Invalid(e.0)
+impl Error {
+    /// Seconds to wait before trying again, where waiting is the remedy.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::TooSoon { retry_after }
+            | Error::TooManyAttempts { retry_after }
+            | Error::ResendLimit { retry_after }
+            | Error::TooManyRequests { retry_after }
+            | Error::TooManyEmailChanges { retry_after } => Some((*retry_after).max(1)),
+            Error::StoreUnavailable(_) => Some(RETRY_AFTER_STORE),
+            Error::MailUnavailable(_) => Some(RETRY_AFTER_MAIL),
+            Error::Contended => Some(RETRY_AFTER_CONTENDED),
+            _ => None,
+        }
     }
 }
 
@@ -76,10 +92,11 @@ impl From<StoreError> for Error {
         match e {
             StoreError::PendingExists(role) => Error::PendingExists(role),
             StoreError::NotInGoodStanding(account) => Error::PaymentOverdue(account),
-            StoreError::Unavailable(cause) => Error::Unavailable { retry_after: 2, cause },
             StoreError::Expired => Error::Expired,
+            unavailable @ StoreError::Unavailable(_) => Error::StoreUnavailable(unavailable),
+            // A use case handles these itself; one reaching the caller is a bug.
             other @ (StoreError::Stale | StoreError::HoldersChanged | StoreError::RequesterLostRole | StoreError::Failed(_)) => {
-                Error::Internal(other.to_string())
+                Error::Internal(Box::new(other))
             }
         }
     }
@@ -87,7 +104,7 @@ impl From<StoreError> for Error {
 
 impl From<MailError> for Error {
     fn from(e: MailError) -> Self {
-        Error::Unavailable { retry_after: 5, cause: e.to_string() }
+        Error::MailUnavailable(e)
     }
 }
 
@@ -113,7 +130,7 @@ impl From<LifecycleError> for Error {
             LifecycleError::AlreadyAnswered => Error::TokenMismatch,
             LifecycleError::TooSoon { retry_after } => Error::TooSoon { retry_after },
             LifecycleError::ResendLimit { retry_after } => Error::ResendLimit { retry_after },
-            LifecycleError::StillAwaited => Error::Internal(e.to_string()),
+            LifecycleError::StillAwaited => Error::Internal(Box::new(e)),
         }
     }
 }

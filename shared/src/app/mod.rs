@@ -493,5 +493,5 @@ fn no_contact_change() -> Error {
 }
 
 fn contended() -> Error {
-    Error::Unavailable { retry_after: 1, cause: "the request kept changing under concurrent updates".to_owned() }
+    Error::Contended
 }

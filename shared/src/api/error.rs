@@ -1,0 +1,47 @@
+//! How a call fails at the HTTP layer, before or around the use case: no such route or
+//! method, no identity, input that is no domain value, a body too large. A use case's own
+//! failures travel inside as [`ApiError::App`]. `problem` maps both to HTTP, once.
+
+use crate::app::Error;
+use crate::domain::InvalidValue;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed input: a bad id, body, cursor or parameter.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("no identity: sign in first")]
+    Unauthenticated,
+    /// An identity this route never takes (a customer on the internal API, an IAM principal
+    /// not on `PROVIDER_PRINCIPALS`).
+    #[error("{0}")]
+    NotForThisCaller(String),
+    #[error("there is no such route")]
+    NoRoute,
+    #[error("this route does not take the method {0}")]
+    MethodNotAllowed(String),
+    #[error(transparent)]
+    App(#[from] Error),
+}
+
+impl From<InvalidValue> for ApiError {
+    fn from(e: InvalidValue) -> Self {
+        ApiError::Invalid(e.0)
+    }
+}
+
+impl ApiError {
+    /// The whole chain of causes, for the log (never for the client).
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(error) = cause {
+            text.push_str(": ");
+            text.push_str(&error.to_string());
+            cause = error.source();
+        }
+        text
+    }
+}
