@@ -132,7 +132,26 @@ impl Router {
         response
     }
 
+    /// Hands the call to its group's handler; each handler only parses, calls the use case and
+    /// shapes the answer.
     async fn dispatch(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, ApiError> {
+        match endpoint {
+            Endpoint::GetMe | Endpoint::PatchMe | Endpoint::VerifyEmail => self.profile(endpoint, call).await,
+            Endpoint::ListMyServices | Endpoint::GetService => self.services(endpoint, call).await,
+            Endpoint::CreateContactChanges
+            | Endpoint::ListMyContactChanges
+            | Endpoint::GetContactChange
+            | Endpoint::Accept
+            | Endpoint::Refuse
+            | Endpoint::Resend
+            | Endpoint::Cancel => self.contact_changes(endpoint, call).await,
+            Endpoint::VerifyEmailPage | Endpoint::VerifyEmailForm | Endpoint::ConfirmPage | Endpoint::ConfirmDecision => self.pages(endpoint, call).await,
+            Endpoint::PutAccount | Endpoint::PutService => self.provider(endpoint, call).await,
+        }
+    }
+
+    /// `/v1/me` and the verification of an address change.
+    async fn profile(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, ApiError> {
         let app = &self.app;
         match endpoint {
             Endpoint::GetMe => ok(&views::my_profile(&app.my_profile(&call.caller()?).await?)),
@@ -145,11 +164,14 @@ impl Router {
                 let caller = call.caller()?;
                 ok(&views::my_profile(&app.verify_email(&token, Some(&caller)).await?))
             }
-            Endpoint::VerifyEmailPage => Ok(page::verify_email_form()),
-            Endpoint::VerifyEmailForm => {
-                let token = bodies::verify_email_form(call.request)?;
-                Ok(page::email_verified(&app.verify_email(&token, None).await?))
-            }
+            _ => unreachable!("{endpoint:?} is not a route of this group"),
+        }
+    }
+
+    /// The services the caller holds a role of.
+    async fn services(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, ApiError> {
+        let app = &self.app;
+        match endpoint {
             Endpoint::ListMyServices => {
                 let after = cursor::decode_service(call.query("cursor")?.as_deref())?;
                 let page = app.my_services(&call.caller()?, after).await?;
@@ -159,6 +181,14 @@ impl Router {
                 let name = ServiceName::parse(call.param("service"))?;
                 ok(&views::service(&app.service(&call.caller()?, &name).await?))
             }
+            _ => unreachable!("{endpoint:?} is not a route of this group"),
+        }
+    }
+
+    /// `/v1/.../contact-changes`: asking, reading and answering requests.
+    async fn contact_changes(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, ApiError> {
+        let app = &self.app;
+        match endpoint {
             Endpoint::CreateContactChanges => {
                 let name = ServiceName::parse(call.param("service"))?;
                 let asks = bodies::contact_changes(call.request)?;
@@ -189,6 +219,19 @@ impl Router {
                 let (caller, id) = (call.caller()?, call.request_id()?);
                 ok(&views::contact_change(&app.cancel(&caller, id).await?))
             }
+            _ => unreachable!("{endpoint:?} is not a route of this group"),
+        }
+    }
+
+    /// The pages the emailed links open (no login: the token alone authorises).
+    async fn pages(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, ApiError> {
+        let app = &self.app;
+        match endpoint {
+            Endpoint::VerifyEmailPage => Ok(page::verify_email_form()),
+            Endpoint::VerifyEmailForm => {
+                let token = bodies::verify_email_form(call.request)?;
+                Ok(page::email_verified(&app.verify_email(&token, None).await?))
+            }
             Endpoint::ConfirmPage => {
                 let answered = bodies::decision(call.query("answered")?.as_deref())?;
                 let (change, accounts) = app.confirmation(call.request_id()?).await?;
@@ -204,8 +247,17 @@ impl Router {
                 // Post/Redirect/Get: the outcome is a page of its own, so a reload posts nothing again.
                 Ok(page::see_outcome(id, decision))
             }
+            _ => unreachable!("{endpoint:?} is not a route of this group"),
+        }
+    }
+
+    /// The internal API of the provider's systems.
+    async fn provider(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, ApiError> {
+        let app = &self.app;
+        match endpoint {
             Endpoint::PutAccount => provider::put_account(app, call.param("id"), call.request).await,
             Endpoint::PutService => provider::put_service(app, call.param("name"), call.request).await,
+            _ => unreachable!("{endpoint:?} is not a route of this group"),
         }
     }
 

@@ -1,0 +1,181 @@
+//! The rules of the house that a reader relies on, checked on the sources themselves so that
+//! no change drifts from them (issue "a house a newcomer can change"):
+//! - no function outside tests and the bench is longer than [`MAX_FUNCTION_LINES`];
+//! - the layers point one way: the domain uses nothing above it, the adapters neither the use
+//!   cases nor the HTTP layer.
+
+use std::path::{Path, PathBuf};
+
+/// A function longer than this does more than one thing: split it by step.
+const MAX_FUNCTION_LINES: usize = 70;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()
+}
+
+/// Every `.rs` file under `dir`.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            found.extend(sources(&path));
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// The production code of the workspace: what runs in a function or a tool, not tests or bench.
+fn production_sources() -> Vec<PathBuf> {
+    let root = root();
+    let mut dirs = vec![root.join("shared/src"), root.join("local/src"), root.join("admin/src")];
+    for function in std::fs::read_dir(root.join("functions")).expect("functions/") {
+        dirs.push(function.expect("an entry").path().join("src"));
+    }
+    dirs.iter().flat_map(|dir| sources(dir)).collect()
+}
+
+/// `source` without comments and without the contents of string and char literals, line for
+/// line, so that braces can be counted.
+fn code_only(source: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut in_block_comment = false;
+    for line in source.lines() {
+        let mut out = String::new();
+        let mut chars = line.chars().peekable();
+        let mut in_string = false;
+        while let Some(c) = chars.next() {
+            if in_block_comment {
+                if c == '*' && chars.peek() == Some(&'/') {
+                    chars.next();
+                    in_block_comment = false;
+                }
+            } else if in_string {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => in_string = false,
+                    _ => {}
+                }
+            } else {
+                match c {
+                    '/' if chars.peek() == Some(&'/') => break,
+                    '/' if chars.peek() == Some(&'*') => in_block_comment = true,
+                    '"' => in_string = true,
+                    // A char literal ('{', '\'', '\n'); a lifetime ('a) has no closing quote.
+                    '\'' => {
+                        let rest: String = chars.clone().take(3).collect();
+                        if rest.starts_with('\\') {
+                            while let Some(next) = chars.next() {
+                                if next == '\'' {
+                                    break;
+                                }
+                            }
+                        } else if rest.chars().nth(1) == Some('\'') {
+                            chars.next();
+                            chars.next();
+                        }
+                    }
+                    _ => out.push(c),
+                }
+            }
+        }
+        lines.push(out);
+    }
+    lines
+}
+
+/// `(name, first line, length in lines)` of every function with a body, up to the file's
+/// `#[cfg(test)]` module.
+fn functions(source: &str) -> Vec<(String, usize, usize)> {
+    let lines = code_only(source);
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim_start();
+        if line.starts_with("#[cfg(test)]") {
+            break;
+        }
+        let signature = line.trim_start_matches("pub(crate) ").trim_start_matches("pub(super) ").trim_start_matches("pub ");
+        let signature = signature.trim_start_matches("const ").trim_start_matches("async ").trim_start_matches("unsafe ");
+        if let Some(rest) = signature.strip_prefix("fn ") {
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let (mut depth, mut opened, mut end) = (0i32, false, i);
+            for (j, body) in lines.iter().enumerate().skip(i) {
+                depth += body.matches('{').count() as i32 - body.matches('}').count() as i32;
+                opened |= body.contains('{');
+                end = j;
+                if (opened && depth <= 0) || (!opened && body.trim_end().ends_with(';')) {
+                    break;
+                }
+            }
+            found.push((name, i + 1, end - i + 1));
+            i = end + 1;
+            continue;
+        }
+        i += 1;
+    }
+    found
+}
+
+#[test]
+fn no_function_of_the_production_code_is_longer_than_seventy_lines() {
+    let mut long = Vec::new();
+    for path in production_sources() {
+        let source = std::fs::read_to_string(&path).expect("a source file");
+        for (name, line, length) in functions(&source) {
+            if length > MAX_FUNCTION_LINES {
+                long.push(format!("{}:{line} fn {name}: {length} lines", path.strip_prefix(root()).unwrap_or(&path).display()));
+            }
+        }
+    }
+    assert!(long.is_empty(), "split these by step (at most {MAX_FUNCTION_LINES} lines each):\n{}", long.join("\n"));
+}
+
+#[test]
+fn the_checker_measures_functions_and_ignores_braces_in_literals_and_tests() {
+    let source = "fn short() {\n    let open = '{';\n    let text = \"}}}\";\n}\n\nasync fn longer() {\n    if x {\n        y();\n    }\n}\n#[cfg(test)]\nmod tests {\n    fn hidden() {}\n}\n";
+    assert_eq!(functions(source), vec![("short".to_owned(), 1, 4), ("longer".to_owned(), 6, 5)]);
+}
+
+/// The `crate::...` modules a file of the shared crate uses.
+fn crate_uses(source: &str) -> Vec<String> {
+    let mut used = Vec::new();
+    for line in code_only(source) {
+        let mut rest = line.as_str();
+        while let Some(at) = rest.find("crate::") {
+            rest = &rest[at + "crate::".len()..];
+            let module: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if !module.is_empty() {
+                used.push(module);
+            }
+        }
+    }
+    used
+}
+
+#[test]
+fn the_layers_point_one_way() {
+    let shared = root().join("shared/src");
+    // (the layer, the modules of the shared crate it may not use)
+    let rules: [(&str, &[&str]); 3] = [
+        ("domain", &["ports", "app", "api", "adapters", "entrypoints", "mail", "config", "fixtures", "seed"]),
+        ("adapters", &["app", "api", "entrypoints", "fixtures", "seed"]),
+        ("app", &["api", "adapters", "entrypoints", "fixtures", "seed"]),
+    ];
+    let mut crossings = Vec::new();
+    for (layer, forbidden) in rules {
+        for path in sources(&shared.join(layer)) {
+            let source = std::fs::read_to_string(&path).expect("a source file");
+            for module in crate_uses(&source) {
+                if forbidden.contains(&module.as_str()) {
+                    crossings.push(format!("{} uses crate::{module}", path.strip_prefix(&shared).unwrap_or(&path).display()));
+                }
+            }
+        }
+    }
+    assert!(crossings.is_empty(), "an arrow points the wrong way:\n{}", crossings.join("\n"));
+}
