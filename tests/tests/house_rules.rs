@@ -69,7 +69,7 @@ fn code_only(source: &str) -> Vec<String> {
                     '\'' => {
                         let rest: String = chars.clone().take(3).collect();
                         if rest.starts_with('\\') {
-                            while let Some(next) = chars.next() {
+                            for next in chars.by_ref() {
                                 if next == '\'' {
                                     break;
                                 }
