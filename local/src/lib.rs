@@ -22,6 +22,7 @@ use shared::adapters::dynamodb::create_table_if_missing;
 use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws};
 use shared::api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
 use shared::app::Error;
+use shared::config::is_loopback_url;
 use shared::ports::{Mailer, Store};
 use tokio::net::TcpListener;
 
@@ -50,7 +51,7 @@ impl Backends {
         let var = |name: &str| var(name).filter(|v| !v.is_empty());
         let (table, dynamodb, ses) = (var("TABLE_NAME"), var("AWS_ENDPOINT_URL_DYNAMODB"), var("AWS_ENDPOINT_URL_SESV2"));
         let sdk = if dynamodb.is_some() || ses.is_some() {
-            let loopback = [&dynamodb, &ses].into_iter().flatten().all(|url| is_loopback(url));
+            let loopback = [&dynamodb, &ses].into_iter().flatten().all(|url| is_loopback_url(url));
             Some(if loopback { aws::emulator_sdk_config().await } else { aws::sdk_config().await })
         } else {
             None
@@ -74,11 +75,6 @@ impl Backends {
         };
         Ok(Self { store, mailer, outbox, description: format!("Data: {store_name}.\nMail: {mail_name}.") })
     }
-}
-
-fn is_loopback(url: &str) -> bool {
-    let host = url.split("://").nth(1).unwrap_or(url);
-    host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
 }
 
 /// Serves connections from `listener` until the task is dropped.

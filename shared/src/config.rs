@@ -1,5 +1,7 @@
 //! Configuration, from the environment (SPEC §6), read once at start.
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+
 use time::Duration;
 
 use crate::domain::EmailAddress;
@@ -157,30 +159,93 @@ fn provider_principals(raw: &str) -> Result<Vec<String>, ConfigError> {
 /// `localhost`, with any port): the links carry tokens, which must not cross a network in clear.
 fn check_public_base_url(url: &str) -> Result<(), ConfigError> {
     let refuse = |why: &str| Err(ConfigError(format!("PUBLIC_BASE_URL {why}, not {:?}", url.chars().take(80).collect::<String>())));
-    let (scheme, rest) = match url.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http") => (scheme.to_ascii_lowercase(), rest),
-        _ => return refuse("must be an https:// URL (http:// only on 127.0.0.1, [::1] or localhost)"),
+    let Some(parts) = http_url(url) else {
+        return refuse("must be an https:// URL (http:// only on 127.0.0.1, [::1] or localhost)");
     };
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return refuse("must be a URL without spaces");
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
+    if parts.user_info {
         return refuse("must not hold a user name or password");
     }
-    let host = if authority.starts_with('[') {
-        authority.find(']').map(|end| &authority[..=end]).unwrap_or(authority)
-    } else {
-        authority.split(':').next().unwrap_or_default()
-    };
-    if host.is_empty() {
+    if parts.host.is_empty() {
         return refuse("must name a host");
     }
-    let loopback = ["127.0.0.1", "[::1]", "localhost"].iter().any(|l| host.eq_ignore_ascii_case(l));
-    if scheme == "http" && !loopback {
+    // The loopback hosts the configuration table names: another address of 127.0.0.0/8 is on
+    // the loopback interface too, but is not one a link is documented to point at.
+    let plain_http_allowed = match loopback_host(parts.host) {
+        Some(Loopback::Name | Loopback::V6) => true,
+        Some(Loopback::V4(address)) => address == Ipv4Addr::LOCALHOST,
+        None => false,
+    };
+    if !parts.https && !plain_http_allowed {
         return refuse("must be https:// (plain http:// is for 127.0.0.1, [::1] or localhost only)");
     }
     Ok(())
+}
+
+/// Whether `url` (`http://` or `https://`) points at this machine's loopback interface, by
+/// its host exactly: `localhost` (any case), an address of 127.0.0.0/8 or `[::1]`. Never a
+/// name that merely starts like one (`localhost.example.com`, `127.0.0.1.nip.io`, which DNS
+/// may send anywhere), never the host of a user name (`http://localhost@x.example` is
+/// `x.example`), and never a URL without a scheme.
+///
+/// This is what tells the emulators (DynamoDB Local, the SES emulator) from AWS: against the
+/// loopback, dummy credentials and patient timeouts ([`crate::adapters::aws`]), else AWS's.
+pub fn is_loopback_url(url: &str) -> bool {
+    http_url(url.trim()).is_some_and(|parts| loopback_host(parts.host).is_some())
+}
+
+/// The parts of an `http://` or `https://` URL that the configuration judges.
+struct HttpUrl<'a> {
+    https: bool,
+    /// The authority holds a `user[:password]@`.
+    user_info: bool,
+    /// As written: a name, an IPv4 address, or an IPv6 address in its brackets; empty if none.
+    host: &'a str,
+}
+
+/// `scheme://[user@]host[:port][/path][?query][#fragment]`, for the schemes http and https
+/// (any case); `None` for anything else.
+fn http_url(url: &str) -> Option<HttpUrl<'_>> {
+    let (scheme, rest) = url.split_once("://")?;
+    let https = match scheme {
+        s if s.eq_ignore_ascii_case("https") => true,
+        s if s.eq_ignore_ascii_case("http") => false,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (user_info, host_and_port) = match authority.rsplit_once('@') {
+        Some((_, host_and_port)) => (true, host_and_port),
+        None => (false, authority),
+    };
+    let host = if host_and_port.starts_with('[') {
+        host_and_port.find(']').map_or(host_and_port, |end| &host_and_port[..=end])
+    } else {
+        host_and_port.split(':').next().unwrap_or_default()
+    };
+    Some(HttpUrl { https, user_info, host })
+}
+
+/// Which loopback host a URL's host is, if it is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loopback {
+    /// `localhost`, in any case (not `localhost.`, nor any name under it).
+    Name,
+    /// An address of 127.0.0.0/8, in dotted decimal (no octal or short forms).
+    V4(Ipv4Addr),
+    /// `[::1]`, however it is spelled.
+    V6,
+}
+
+fn loopback_host(host: &str) -> Option<Loopback> {
+    if host.eq_ignore_ascii_case("localhost") {
+        return Some(Loopback::Name);
+    }
+    if let Some(address) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return address.parse::<Ipv6Addr>().ok().filter(Ipv6Addr::is_loopback).map(|_| Loopback::V6);
+    }
+    host.parse::<Ipv4Addr>().ok().filter(Ipv4Addr::is_loopback).map(Loopback::V4)
 }
 
 #[cfg(test)]
@@ -304,6 +369,54 @@ mod tests {
         for bad in ["billing-sync", "arn:aws:iam::123456789012", "arn:aws:iam::123456789012:role/a b", "*"] {
             let message = with("PROVIDER_PRINCIPALS", bad).expect_err(bad).to_string();
             assert!(message.contains("PROVIDER_PRINCIPALS"), "{message}");
+        }
+    }
+
+    #[test]
+    fn an_endpoint_is_on_the_loopback_only_by_its_exact_host() {
+        for local in [
+            "http://127.0.0.1:8000",
+            "http://127.0.0.1",
+            "http://127.1.2.3:9/path",
+            "https://127.255.255.254",
+            "http://localhost:8000/",
+            "HTTP://LocalHost:8000",
+            "http://[::1]:8000",
+            "http://[::1]",
+            "http://[0:0:0:0:0:0:0:1]:8000",
+            " http://127.0.0.1:8000 ",
+            "http://user@127.0.0.1:8000",
+        ] {
+            assert!(is_loopback_url(local), "{local} is on the loopback");
+        }
+        for remote in [
+            "https://dynamodb.eu-west-1.amazonaws.com",
+            "http://localhost.example.com:8000",
+            "http://localhost.:8000",
+            "http://localhost-1:8000",
+            "http://mylocalhost",
+            "http://127.0.0.1.nip.io:8000",
+            "http://127.0.0.1.example.com:80",
+            "http://127.0.0.01:8000",
+            "http://0177.0.0.1",
+            "http://127.1",
+            "http://128.0.0.1",
+            "http://10.0.0.1:8000",
+            "http://0.0.0.0:8000",
+            "http://[::2]:8000",
+            "http://[::ffff:127.0.0.1]:8000",
+            "http://[::1",
+            "http://::1:8000",
+            "http://localhost@evil.example",
+            "http://evil.example/localhost",
+            "http://evil.example?127.0.0.1",
+            "http://evil.example#[::1]",
+            "127.0.0.1:8000",
+            "localhost",
+            "ftp://127.0.0.1",
+            "",
+        ] {
+            assert!(!is_loopback_url(remote), "{remote} is not on the loopback");
         }
     }
 

@@ -105,9 +105,8 @@ impl Emulators {
             )
         };
         for endpoint in [&dynamodb, &ses] {
-            let host = endpoint.trim_start_matches("http://").split([':', '/']).next().unwrap_or_default();
             assert!(
-                endpoint.starts_with("http://") && (host == "127.0.0.1" || host == "localhost"),
+                endpoint.starts_with("http://") && shared::config::is_loopback_url(endpoint),
                 "tests talk to nothing but the loopback interface, and {endpoint} is not on it"
             );
         }

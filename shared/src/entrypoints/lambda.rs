@@ -270,12 +270,9 @@ fn endpoint(service_variable: &str) -> Option<String> {
 /// the tests under the Runtime Interface Emulator do: then the emulators' configuration
 /// (dummy credentials, patient timeouts) applies. Never the case on AWS.
 fn points_at_emulators() -> bool {
-    ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL"].iter().any(|name| {
-        std::env::var(name).is_ok_and(|url| {
-            let host = url.split("://").nth(1).unwrap_or(&url);
-            host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
-        })
-    })
+    ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|url| crate::config::is_loopback_url(&url)))
 }
 
 /// Opens the connection to DynamoDB (DNS, TCP, TLS) during init, which is not on any
