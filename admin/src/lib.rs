@@ -8,25 +8,25 @@ pub mod import;
 pub mod progress;
 
 use shared::adapters::aws;
-
-/// The DynamoDB endpoint the environment names (`AWS_ENDPOINT_URL_DYNAMODB`, else
-/// `AWS_ENDPOINT_URL`), if any.
-pub fn endpoint_from_env() -> Option<String> {
-    ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"].into_iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
-}
+use shared::config::AwsConfig;
 
 /// Whether `url` is on this machine (DynamoDB Local): the configuration's one loopback test.
 pub use shared::config::is_loopback_url as is_loopback;
 
-/// A DynamoDB client as the environment configures it: against an endpoint on this machine,
-/// the emulators' configuration (dummy credentials, generous timeouts); otherwise AWS's
-/// (credentials, region and endpoint from the usual variables and files).
-pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let config = match endpoint_from_env() {
-        Some(endpoint) if is_loopback(&endpoint) => aws::emulator_sdk_config().await,
+/// A DynamoDB client as `config` (the environment) says: at its DynamoDB endpoint
+/// (`AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`) when it names one, with the
+/// emulators' configuration (dummy credentials, generous timeouts) when that is on this
+/// machine; otherwise AWS's (credentials and region from the usual variables and files).
+pub async fn dynamodb_client(config: &AwsConfig) -> aws_sdk_dynamodb::Client {
+    let endpoint = config.dynamodb_endpoint();
+    let sdk = match endpoint {
+        Some(url) if is_loopback(url) => aws::emulator_sdk_config_in(config.region.as_deref()).await,
         _ => aws::sdk_config().await,
     };
-    aws::dynamodb_client(&config)
+    match endpoint {
+        Some(url) => aws::dynamodb_client_at(&sdk, url),
+        None => aws::dynamodb_client(&sdk),
+    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use shared::adapters::dynamodb::create_table_if_missing;
 use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws};
 use shared::api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
 use shared::app::Error;
-use shared::config::is_loopback_url;
+use shared::config::{AwsConfig, is_loopback_url};
 use shared::ports::{Mailer, Store};
 use tokio::net::TcpListener;
 
@@ -44,15 +44,21 @@ pub struct Backends {
 }
 
 impl Backends {
-    /// The embedded store and the outbox, unless `var` (the environment) names a DynamoDB
-    /// table and endpoint (`TABLE_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`; the table is created
-    /// when missing, with the deployed schema) and an SES endpoint (`AWS_ENDPOINT_URL_SESV2`).
+    /// [`Backends::new`] with the configuration `var` gives (the environment, or a test's).
     pub async fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let var = |name: &str| var(name).filter(|v| !v.is_empty());
-        let (table, dynamodb, ses) = (var("TABLE_NAME"), var("AWS_ENDPOINT_URL_DYNAMODB"), var("AWS_ENDPOINT_URL_SESV2"));
+        Self::new(&AwsConfig::from_lookup(var).map_err(|e| e.to_string())?).await
+    }
+
+    /// The embedded store and the outbox, unless the configuration names a DynamoDB table and
+    /// endpoint (`TABLE_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`; the table is created when missing,
+    /// with the deployed schema) and an SES endpoint (`AWS_ENDPOINT_URL_SESV2`). Only those
+    /// two endpoint variables: `AWS_ENDPOINT_URL` alone leaves this server on its own store.
+    /// Against endpoints all on the loopback, the emulators' configuration (dummy credentials).
+    pub async fn new(config: &AwsConfig) -> Result<Self, String> {
+        let (table, dynamodb, ses) = (&config.table_name, &config.endpoint_url_dynamodb, &config.endpoint_url_sesv2);
         let sdk = if dynamodb.is_some() || ses.is_some() {
-            let loopback = [&dynamodb, &ses].into_iter().flatten().all(|url| is_loopback_url(url));
-            Some(if loopback { aws::emulator_sdk_config().await } else { aws::sdk_config().await })
+            let loopback = [dynamodb, ses].into_iter().flatten().all(|url| is_loopback_url(url));
+            Some(if loopback { aws::emulator_sdk_config_in(config.region.as_deref()).await } else { aws::sdk_config().await })
         } else {
             None
         };

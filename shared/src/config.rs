@@ -1,4 +1,11 @@
-//! Configuration, from the environment (SPEC §6), read once at start.
+//! Configuration, from the environment (SPEC §6), read once at start: every variable the
+//! Lambda functions and `contacts-local` read is read here ([`Config::from_lookup`]), and a
+//! value that cannot work is refused with a message that names it. (The functions' log level,
+//! `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL`, is read where logging starts, before this.)
+//!
+//! Whether a URL is on the loopback interface is decided once too, by its exact host
+//! ([`is_loopback_url`]): it makes the emulators' credentials apply to an endpoint, and plain
+//! http acceptable for `PUBLIC_BASE_URL`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -28,6 +35,81 @@ pub struct Config {
     /// its sessions (`arn:aws:sts::{account}:assumed-role/{name}/{session}`), which is what
     /// API Gateway reports for a caller with a role's credentials ([`Config::admits_provider`]).
     pub provider_principals: Vec<String>,
+    /// Where the data and the mail go: DynamoDB's table, SES, their endpoints.
+    pub aws: AwsConfig,
+}
+
+/// DynamoDB and SES: the Lambda functions always use them; `contacts-local` when it is pointed
+/// at them; `contacts-admin` reads only these variables (not [`Config`]'s others). A variable
+/// set to blanks counts as not set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsConfig {
+    /// `TABLE_NAME`: the DynamoDB table ([`AwsConfig::table`]; `contacts-admin`'s `--table`
+    /// when that is not given).
+    pub table_name: Option<String>,
+    /// `SES_CONFIGURATION_SET`: the SES configuration set the functions send through.
+    pub ses_configuration_set: Option<String>,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`: DynamoDB's endpoint instead of AWS's (DynamoDB Local).
+    pub endpoint_url_dynamodb: Option<String>,
+    /// `AWS_ENDPOINT_URL_SESV2`: SES v2's endpoint instead of AWS's (the SES emulator).
+    pub endpoint_url_sesv2: Option<String>,
+    /// `AWS_ENDPOINT_URL`: every service's endpoint when its own is not set, as `aws_config`
+    /// reads it (the functions and `contacts-admin`; `contacts-local` reads only its two own).
+    pub endpoint_url: Option<String>,
+    /// `AWS_REGION`, which Lambda always sets; the functions build their SDK configuration
+    /// from it ([`crate::adapters::aws`]).
+    pub region: Option<String>,
+}
+
+impl AwsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The variables as `var` gives them; an endpoint that is not an http:// or https:// URL
+    /// with a host is refused.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let endpoint = |name: &str| match set(name) {
+            Some(url) if http_url(&url).is_none_or(|parts| parts.host.is_empty()) || url.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                Err(ConfigError(format!(
+                    "{name} must be an http:// or https:// URL with a host (DynamoDB Local's is like http://127.0.0.1:8000), not {:?}",
+                    url.chars().take(80).collect::<String>()
+                )))
+            }
+            url => Ok(url),
+        };
+        Ok(Self {
+            table_name: set("TABLE_NAME"),
+            ses_configuration_set: set("SES_CONFIGURATION_SET"),
+            endpoint_url_dynamodb: endpoint("AWS_ENDPOINT_URL_DYNAMODB")?,
+            endpoint_url_sesv2: endpoint("AWS_ENDPOINT_URL_SESV2")?,
+            endpoint_url: endpoint("AWS_ENDPOINT_URL")?,
+            region: set("AWS_REGION"),
+        })
+    }
+
+    /// `TABLE_NAME`, which the functions cannot start without.
+    pub fn table(&self) -> Result<&str, ConfigError> {
+        self.table_name.as_deref().ok_or_else(|| ConfigError("TABLE_NAME is not set: the DynamoDB table to use".to_owned()))
+    }
+
+    /// DynamoDB's endpoint, when it is not AWS's: `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`.
+    pub fn dynamodb_endpoint(&self) -> Option<&str> {
+        self.endpoint_url_dynamodb.as_deref().or(self.endpoint_url.as_deref())
+    }
+
+    /// SES v2's endpoint, when it is not AWS's: `AWS_ENDPOINT_URL_SESV2`, else `AWS_ENDPOINT_URL`.
+    pub fn ses_endpoint(&self) -> Option<&str> {
+        self.endpoint_url_sesv2.as_deref().or(self.endpoint_url.as_deref())
+    }
+
+    /// Whether any endpoint variable points at the loopback interface, as the tests under the
+    /// Runtime Interface Emulator set them: then the functions take the emulators'
+    /// configuration (dummy credentials, patient timeouts). Never the case on AWS.
+    pub fn points_at_emulators(&self) -> bool {
+        [&self.endpoint_url_dynamodb, &self.endpoint_url_sesv2, &self.endpoint_url].into_iter().flatten().any(|url| is_loopback_url(url))
+    }
 }
 
 /// `TOKEN_TTL_SECONDS`: from a minute to 90 days (a request pending longer is forgotten, and
@@ -55,6 +137,7 @@ impl Default for Config {
             mail_from: EmailAddress::parse("no-reply@contacts.example.com").expect("a valid address"),
             account_claim: "sub".to_owned(),
             provider_principals: Vec::new(),
+            aws: AwsConfig::default(),
         }
     }
 }
@@ -64,6 +147,13 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// [`Config::from_env`], with `base` as `PUBLIC_BASE_URL` when that is not set: the local
+    /// server's own address, so that the emailed links open it.
+    pub fn from_env_serving_at(base: &str) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().or_else(|| (name == "PUBLIC_BASE_URL").then(|| base.to_owned())))
+    }
+
+    /// Every variable as `var` gives them (the environment, or a test's closure).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let defaults = Self::default();
         let seconds = |name: &str, default: Duration, (min, max): (i64, i64)| -> Result<Duration, ConfigError> {
@@ -102,6 +192,7 @@ impl Config {
             mail_from,
             account_claim: var("ACCOUNT_CLAIM").filter(|c| !c.is_empty()).unwrap_or(defaults.account_claim),
             provider_principals: provider_principals(var("PROVIDER_PRINCIPALS").as_deref().unwrap_or(""))?,
+            aws: AwsConfig::from_lookup(&var)?,
         })
     }
 
@@ -417,6 +508,52 @@ mod tests {
             "",
         ] {
             assert!(!is_loopback_url(remote), "{remote} is not on the loopback");
+        }
+    }
+
+    #[test]
+    fn the_aws_variables_are_read_with_the_rest_and_blank_is_unset() {
+        let none = Config::from_lookup(|_| None).unwrap().aws;
+        assert_eq!(none, AwsConfig::default());
+        assert!(!none.points_at_emulators() && none.dynamodb_endpoint().is_none() && none.ses_endpoint().is_none());
+        assert_eq!(none.table().unwrap_err().to_string(), "configuration: TABLE_NAME is not set: the DynamoDB table to use");
+
+        let config = Config::from_lookup(|name| {
+            let value = match name {
+                "TABLE_NAME" => " contacts ",
+                "SES_CONFIGURATION_SET" => "  ",
+                "AWS_ENDPOINT_URL_DYNAMODB" => "http://127.0.0.1:8000",
+                "AWS_REGION" => "eu-south-1",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        })
+        .unwrap();
+        assert_eq!(config.aws.table().unwrap(), "contacts");
+        assert_eq!(config.aws.ses_configuration_set, None, "blank is unset");
+        assert_eq!((config.aws.dynamodb_endpoint(), config.aws.ses_endpoint()), (Some("http://127.0.0.1:8000"), None));
+        assert_eq!(config.aws.region.as_deref(), Some("eu-south-1"));
+        assert!(config.aws.points_at_emulators());
+    }
+
+    #[test]
+    fn aws_endpoint_url_stands_in_for_a_service_without_its_own() {
+        let aws = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+            AwsConfig::from_lookup(move |name| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()))
+        };
+        let shared = aws(&[("AWS_ENDPOINT_URL", "http://localhost:4566"), ("AWS_ENDPOINT_URL_SESV2", "http://[::1]:8005")]).unwrap();
+        assert_eq!((shared.dynamodb_endpoint(), shared.ses_endpoint()), (Some("http://localhost:4566"), Some("http://[::1]:8005")));
+        assert!(shared.points_at_emulators());
+        let remote = aws(&[("AWS_ENDPOINT_URL_DYNAMODB", "https://dynamodb.eu-west-1.amazonaws.com")]).unwrap();
+        assert!(!remote.points_at_emulators());
+        assert!(!aws(&[("AWS_ENDPOINT_URL_DYNAMODB", "http://localhost.example.com:8000")]).unwrap().points_at_emulators());
+        for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL"] {
+            for bad in ["127.0.0.1:8000", "http://", "http://a b", "ftp://127.0.0.1"] {
+                let message = aws(&[(name, bad)]).expect_err(bad).to_string();
+                assert!(message.contains(name) && message.contains("http://"), "{message}");
+                assert!(with(name, bad).is_err(), "Config refuses {name}={bad} too");
+            }
         }
     }
 
