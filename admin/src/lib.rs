@@ -31,7 +31,7 @@ pub async fn dynamodb_client(config: &AwsConfig) -> aws_sdk_dynamodb::Client {
 
 #[cfg(test)]
 mod tests {
-    use shared::fixtures::Fixtures;
+    use shared::seed::Fixtures;
 
     #[test]
     fn demo_jsonl_is_the_local_servers_demo_set() {

@@ -13,7 +13,7 @@ use contacts_admin::progress::Progress;
 use shared::adapters::dynamodb::bulk::Bulk;
 use shared::adapters::dynamodb::{create_table_if_missing, table_exists};
 use shared::config::AwsConfig;
-use shared::fixtures::Format;
+use shared::seed::Format;
 
 const USAGE: &str = "usage:
   contacts-admin import FILE [--table NAME] [--dry-run] [--skip-invalid REJECTS_FILE] [--create-table]

@@ -8,8 +8,8 @@ use contacts_local::{Backends, Local, serve};
 use shared::api::Router;
 use shared::app::App;
 use shared::config::Config;
-use shared::fixtures::Fixtures;
 use shared::ports::SystemClock;
+use shared::seed::Fixtures;
 use tokio::net::TcpListener;
 
 const USAGE: &str = "usage: contacts-local [--port N] [--fixtures FILE]

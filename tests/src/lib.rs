@@ -14,9 +14,9 @@ use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws, dynamod
 use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
-use shared::fixtures::Fixtures;
 use shared::mail::Mail;
 use shared::ports::{Clock, MailError, Mailer, Store};
+use shared::seed::Fixtures;
 use time::OffsetDateTime;
 
 /// Where the app keeps its data and sends its mail.
