@@ -164,3 +164,25 @@ fn json_response(status: StatusCode, value: &serde_json::Value) -> ApiResponse {
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Backends;
+
+    fn one(name: &'static str, value: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |n| (n == name).then(|| value.to_owned())
+    }
+
+    #[tokio::test]
+    async fn only_its_own_endpoint_variables_move_it_off_the_embedded_store_and_the_outbox() {
+        let backends = Backends::from_env(|_| None).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(backends.outbox.is_some() && backends.description.contains("the embedded store"), "{}", backends.description);
+        let shared_endpoint = Backends::from_env(one("AWS_ENDPOINT_URL", "http://127.0.0.1:9")).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(shared_endpoint.outbox.is_some() && shared_endpoint.description.contains("the embedded store"), "{}", shared_endpoint.description);
+
+        let Err(no_table) = Backends::from_env(one("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")).await else { panic!("started without a table") };
+        assert!(no_table.contains("TABLE_NAME is not"), "{no_table}");
+        let Err(not_a_url) = Backends::from_env(one("AWS_ENDPOINT_URL_SESV2", "localhost:9")).await else { panic!("started on no URL") };
+        assert!(not_a_url.contains("AWS_ENDPOINT_URL_SESV2 must be an http:// or https:// URL"), "{not_a_url}");
+    }
+}

@@ -150,7 +150,7 @@ impl Config {
     /// [`Config::from_env`], with `base` as `PUBLIC_BASE_URL` when that is not set: the local
     /// server's own address, so that the emailed links open it.
     pub fn from_env_serving_at(base: &str) -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().or_else(|| (name == "PUBLIC_BASE_URL").then(|| base.to_owned())))
+        Self::from_lookup(serving_at(|name| std::env::var(name).ok(), base))
     }
 
     /// Every variable as `var` gives them (the environment, or a test's closure).
@@ -203,6 +203,11 @@ impl Config {
     pub fn admits_provider(&self, principal: &str) -> bool {
         self.provider_principals.is_empty() || self.provider_principals.iter().any(|allowed| allowed == principal || is_session_of(principal, allowed))
     }
+}
+
+/// `var`, with `base` as `PUBLIC_BASE_URL` when `var` has none.
+fn serving_at(var: impl Fn(&str) -> Option<String>, base: &str) -> impl Fn(&str) -> Option<String> {
+    move |name| var(name).or_else(|| (name == "PUBLIC_BASE_URL").then(|| base.to_owned()))
 }
 
 /// `principal` is `arn:{partition}:sts::{account}:assumed-role/{name}/{session}` and `role` is
@@ -509,6 +514,16 @@ mod tests {
         ] {
             assert!(!is_loopback_url(remote), "{remote} is not on the loopback");
         }
+    }
+
+    #[test]
+    fn the_local_server_is_the_base_url_unless_one_is_set() {
+        let local = Config::from_lookup(serving_at(|_| None, "http://127.0.0.1:41234")).unwrap();
+        assert_eq!(local.public_base_url, "http://127.0.0.1:41234");
+        let set = |name: &str| (name == "PUBLIC_BASE_URL").then(|| "https://contacts.example.com/".to_owned());
+        assert_eq!(Config::from_lookup(serving_at(set, "http://127.0.0.1:41234")).unwrap().public_base_url, "https://contacts.example.com");
+        let refused = |name: &str| (name == "PUBLIC_BASE_URL").then(|| "http://contacts.example.com".to_owned());
+        assert!(Config::from_lookup(serving_at(refused, "http://127.0.0.1:41234")).is_err(), "a base URL set is judged, never replaced");
     }
 
     #[test]
