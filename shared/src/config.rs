@@ -122,9 +122,17 @@ pub const RESEND_COOLDOWN_RANGE: (i64, i64) = (1, 24 * 3600);
 /// ask for, and the resend limit bounds a request's history (SPEC §3), so neither is unbounded.
 pub const MAX_COUNT: u32 = 20;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
+
+/// As its message: a function's `main` returns the error, and Lambda's init error (and the
+/// log) then reads `configuration: TABLE_NAME is not set...`, not a struct.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -532,6 +540,7 @@ mod tests {
         assert_eq!(none, AwsConfig::default());
         assert!(!none.points_at_emulators() && none.dynamodb_endpoint().is_none() && none.ses_endpoint().is_none());
         assert_eq!(none.table().unwrap_err().to_string(), "configuration: TABLE_NAME is not set: the DynamoDB table to use");
+        assert_eq!(format!("{:?}", none.table().unwrap_err()), "configuration: TABLE_NAME is not set: the DynamoDB table to use", "what main prints");
 
         let config = Config::from_lookup(|name| {
             let value = match name {
