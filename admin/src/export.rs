@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use shared::adapters::dynamodb::bulk::{Bulk, Segment};
-use shared::fixtures::Record;
+use shared::domain::Record;
 use shared::ports::StoreError;
 use tokio::sync::mpsc;
 

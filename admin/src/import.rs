@@ -22,9 +22,9 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use shared::adapters::dynamodb::bulk::{Bulk, Counts};
-use shared::domain::{AccountId, Role, Service};
-use shared::fixtures::{Format, Location, ReadError, Record, RecordReader, Rejected};
+use shared::domain::{AccountId, Record, Role, Service};
 use shared::ports::{PendingChange, StoreError};
+use shared::seed::{Format, Location, ReadError, RecordReader, Rejected};
 use time::OffsetDateTime;
 
 use crate::progress::Progress;

@@ -8,50 +8,35 @@ pub mod import;
 pub mod progress;
 
 use shared::adapters::aws;
+use shared::config::AwsConfig;
 
-/// The DynamoDB endpoint the environment names (`AWS_ENDPOINT_URL_DYNAMODB`, else
-/// `AWS_ENDPOINT_URL`), if any.
-pub fn endpoint_from_env() -> Option<String> {
-    ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"].into_iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
-}
+/// Whether `url` is on this machine (DynamoDB Local): the configuration's one loopback test.
+pub use shared::config::is_loopback_url as is_loopback;
 
-/// Whether `url` is on this machine (DynamoDB Local).
-pub fn is_loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let host =
-        if rest.starts_with('[') { rest.split(']').next().map(|h| &h[1..]).unwrap_or_default() } else { rest.split([':', '/']).next().unwrap_or_default() };
-    matches!(host, "127.0.0.1" | "localhost" | "::1")
-}
-
-/// A DynamoDB client as the environment configures it: against an endpoint on this machine,
-/// the emulators' configuration (dummy credentials, generous timeouts); otherwise AWS's
-/// (credentials, region and endpoint from the usual variables and files).
-pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let config = match endpoint_from_env() {
-        Some(endpoint) if is_loopback(&endpoint) => aws::emulator_sdk_config().await,
+/// A DynamoDB client as `config` (the environment) says: at its DynamoDB endpoint
+/// (`AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`) when it names one, with the
+/// emulators' configuration (dummy credentials, generous timeouts) when that is on this
+/// machine; otherwise AWS's (credentials and region from the usual variables and files).
+pub async fn dynamodb_client(config: &AwsConfig) -> aws_sdk_dynamodb::Client {
+    let endpoint = config.dynamodb_endpoint();
+    let sdk = match endpoint {
+        Some(url) if is_loopback(url) => aws::emulator_sdk_config_in(config.region.as_deref()).await,
         _ => aws::sdk_config().await,
     };
-    aws::dynamodb_client(&config)
+    match endpoint {
+        Some(url) => aws::dynamodb_client_at(&sdk, url),
+        None => aws::dynamodb_client(&sdk),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use shared::fixtures::Fixtures;
+    use shared::seed::Fixtures;
 
     #[test]
     fn demo_jsonl_is_the_local_servers_demo_set() {
         let file = Fixtures::parse_any(include_str!("../demo.jsonl")).expect("admin/demo.jsonl is valid");
         let demo = Fixtures::demo();
         assert_eq!((file.accounts, file.services), (demo.accounts, demo.services));
-    }
-
-    #[test]
-    fn an_endpoint_on_this_machine_is_told_from_one_on_aws() {
-        for local in ["http://127.0.0.1:8000", "http://localhost:8000/", "http://[::1]:8000"] {
-            assert!(super::is_loopback(local), "{local}");
-        }
-        for remote in ["https://dynamodb.eu-west-1.amazonaws.com", "http://127.0.0.1.example.com:80", "http://10.0.0.1:8000"] {
-            assert!(!super::is_loopback(remote), "{remote}");
-        }
     }
 }

@@ -12,7 +12,8 @@ use contacts_admin::import::{CHUNK, ImportError, ImportOptions, ImportReport, im
 use contacts_admin::progress::Progress;
 use shared::adapters::dynamodb::bulk::Bulk;
 use shared::adapters::dynamodb::{create_table_if_missing, table_exists};
-use shared::fixtures::Format;
+use shared::config::AwsConfig;
+use shared::seed::Format;
 
 const USAGE: &str = "usage:
   contacts-admin import FILE [--table NAME] [--dry-run] [--skip-invalid REJECTS_FILE] [--create-table]
@@ -58,7 +59,8 @@ enum Command {
     Generate(Spec),
 }
 
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+/// The command `args` name; the table is `--table`, else `table_name` (`TABLE_NAME`).
+fn parse_args(args: impl IntoIterator<Item = String>, table_name: Option<&str>) -> Result<Command, String> {
     let mut args = args.into_iter();
     let command = args.next().ok_or("name a command")?;
     let (mut file, mut table, mut out) = (None, None, None);
@@ -89,8 +91,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             (_, other) => return Err(format!("unknown argument {other:?} for {command}")),
         }
     }
-    let table =
-        || table.clone().or_else(|| std::env::var("TABLE_NAME").ok()).filter(|t| !t.trim().is_empty()).ok_or("name the table: --table NAME or TABLE_NAME");
+    let table = || table.clone().or_else(|| table_name.map(str::to_owned)).filter(|t| !t.trim().is_empty()).ok_or("name the table: --table NAME or TABLE_NAME");
     match command.as_str() {
         "import" => {
             let file = file.ok_or("import needs a FILE")?;
@@ -113,7 +114,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let command = match parse_args(std::env::args().skip(1)) {
+    let config = match AwsConfig::from_env() {
+        Ok(config) => config,
+        Err(error) => return fail(USAGE_ERROR, error),
+    };
+    let command = match parse_args(std::env::args().skip(1), config.table_name.as_deref()) {
         Ok(command) => command,
         Err(message) => {
             eprintln!("contacts-admin: {message}\n\n{USAGE}");
@@ -132,8 +137,8 @@ async fn main() -> ExitCode {
                 Err(error) => fail(USAGE_ERROR, format!("cannot write: {error}")),
             }
         }
-        Command::Import { file, table, options, create_table, parallelism } => run_import(file, table, options, create_table, parallelism).await,
-        Command::Export { table, out, segments } => run_export(table, out, segments).await,
+        Command::Import { file, table, options, create_table, parallelism } => run_import(&config, file, table, options, create_table, parallelism).await,
+        Command::Export { table, out, segments } => run_export(&config, table, out, segments).await,
     }
 }
 
@@ -143,8 +148,8 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 }
 
 /// A client and the table, which must exist (or is created, with `create`).
-async fn table(table: &str, create: bool) -> Result<aws_sdk_dynamodb::Client, ExitCode> {
-    let client = contacts_admin::dynamodb_client().await;
+async fn table(config: &AwsConfig, table: &str, create: bool) -> Result<aws_sdk_dynamodb::Client, ExitCode> {
+    let client = contacts_admin::dynamodb_client(config).await;
     let exists = if create { create_table_if_missing(&client, table).await.map(|_| true) } else { table_exists(&client, table).await };
     match exists {
         Ok(true) => Ok(client),
@@ -153,11 +158,11 @@ async fn table(table: &str, create: bool) -> Result<aws_sdk_dynamodb::Client, Ex
     }
 }
 
-async fn run_import(file: PathBuf, name: String, options: ImportOptions, create_table: bool, parallelism: usize) -> ExitCode {
+async fn run_import(config: &AwsConfig, file: PathBuf, name: String, options: ImportOptions, create_table: bool, parallelism: usize) -> ExitCode {
     if let Err(error) = File::open(&file) {
         return fail(USAGE_ERROR, format!("cannot open {}: {error}", file.display()));
     }
-    let client = match table(&name, create_table && !options.dry_run).await {
+    let client = match table(config, &name, create_table && !options.dry_run).await {
         Ok(client) => client,
         Err(code) => return code,
     };
@@ -248,8 +253,8 @@ fn calls(bulk: &Bulk) -> String {
     )
 }
 
-async fn run_export(name: String, out: Option<PathBuf>, segments: u32) -> ExitCode {
-    let client = match table(&name, false).await {
+async fn run_export(config: &AwsConfig, name: String, out: Option<PathBuf>, segments: u32) -> ExitCode {
+    let client = match table(config, &name, false).await {
         Ok(client) => client,
         Err(code) => return code,
     };
@@ -276,7 +281,7 @@ mod tests {
     use super::*;
 
     fn parse(line: &str) -> Result<Command, String> {
-        parse_args(line.split_whitespace().map(str::to_owned))
+        parse_args(line.split_whitespace().map(str::to_owned), None)
     }
 
     #[test]
@@ -293,5 +298,8 @@ mod tests {
         assert!(parse("frobnicate").unwrap_err().contains("unknown command"));
         assert!(matches!(parse("export --table t --out x.jsonl"), Ok(Command::Export { .. })));
         assert!(matches!(parse("import --help"), Ok(Command::Help)));
+        let from_table_name = parse_args(["export".to_owned()], Some("contacts"));
+        assert!(matches!(from_table_name, Ok(Command::Export { table, .. }) if table == "contacts"), "TABLE_NAME when there is no --table");
+        assert!(parse("export").unwrap_err().contains("--table NAME or TABLE_NAME"));
     }
 }

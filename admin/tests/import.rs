@@ -14,9 +14,9 @@ use integration_tests::{Backend, Emulators, ManualClock, TestApp, dynamo_store, 
 use serde_json::json;
 use shared::adapters::DynamoStore;
 use shared::adapters::dynamodb::bulk::{Bulk, Counts};
-use shared::domain::{AccountId, Role, ServiceName};
-use shared::fixtures::{Fixtures, Location, Record};
+use shared::domain::{AccountId, Record, Role, ServiceName};
 use shared::ports::{Clock, PendingChange, Store};
+use shared::seed::{Fixtures, Location};
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -325,7 +325,7 @@ async fn export_gives_back_the_records_imported_and_its_output_imports_to_the_sa
         json!({"accounts": accounts.iter().map(|r| strip(r)).collect::<Vec<_>>(), "services": services.iter().map(|r| strip(r)).collect::<Vec<_>>()});
     let file = subject.file("cast.json", &serde_json::to_string_pretty(&document).unwrap());
     let (report, _) = subject.import_ok(&file, small_chunks()).await;
-    assert_eq!(report.format, shared::fixtures::Format::Document);
+    assert_eq!(report.format, shared::seed::Format::Document);
 
     let mut out = Vec::new();
     let exported = export(&subject.bulk(), 3, &mut out, &Progress::silent()).await.unwrap();

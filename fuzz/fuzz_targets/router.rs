@@ -17,8 +17,8 @@ use shared::adapters::{MemoryStore, Outbox};
 use shared::api::{ApiRequest, Caller, ROUTES, Router};
 use shared::app::App;
 use shared::config::Config;
-use shared::fixtures::Fixtures;
 use shared::ports::SystemClock;
+use shared::seed::Fixtures;
 
 #[derive(Debug, Arbitrary)]
 struct Step {

@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use shared::domain::{AccountId, DisplayName, EmailAddress, RequestId, Role, ServiceName, State, Token};
-use shared::fixtures::Fixtures;
+use shared::seed::Fixtures;
 
 fuzz_target!(|text: &str| {
     if let Ok(id) = AccountId::parse(text) {

@@ -23,6 +23,7 @@ use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws};
 use shared::api::ApiError;
 use shared::api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
 use shared::app::Error;
+use shared::config::{AwsConfig, is_loopback_url};
 use shared::ports::{Mailer, Store};
 use tokio::net::TcpListener;
 
@@ -44,15 +45,21 @@ pub struct Backends {
 }
 
 impl Backends {
-    /// The embedded store and the outbox, unless `var` (the environment) names a DynamoDB
-    /// table and endpoint (`TABLE_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`; the table is created
-    /// when missing, with the deployed schema) and an SES endpoint (`AWS_ENDPOINT_URL_SESV2`).
+    /// [`Backends::new`] with the configuration `var` gives (the environment, or a test's).
     pub async fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let var = |name: &str| var(name).filter(|v| !v.is_empty());
-        let (table, dynamodb, ses) = (var("TABLE_NAME"), var("AWS_ENDPOINT_URL_DYNAMODB"), var("AWS_ENDPOINT_URL_SESV2"));
+        Self::new(&AwsConfig::from_lookup(var).map_err(|e| e.to_string())?).await
+    }
+
+    /// The embedded store and the outbox, unless the configuration names a DynamoDB table and
+    /// endpoint (`TABLE_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`; the table is created when missing,
+    /// with the deployed schema) and an SES endpoint (`AWS_ENDPOINT_URL_SESV2`). Only those
+    /// two endpoint variables: `AWS_ENDPOINT_URL` alone leaves this server on its own store.
+    /// Against endpoints all on the loopback, the emulators' configuration (dummy credentials).
+    pub async fn new(config: &AwsConfig) -> Result<Self, String> {
+        let (table, dynamodb, ses) = (&config.table_name, &config.endpoint_url_dynamodb, &config.endpoint_url_sesv2);
         let sdk = if dynamodb.is_some() || ses.is_some() {
-            let loopback = [&dynamodb, &ses].into_iter().flatten().all(|url| is_loopback(url));
-            Some(if loopback { aws::emulator_sdk_config().await } else { aws::sdk_config().await })
+            let loopback = [dynamodb, ses].into_iter().flatten().all(|url| is_loopback_url(url));
+            Some(if loopback { aws::emulator_sdk_config_in(config.region.as_deref()).await } else { aws::sdk_config().await })
         } else {
             None
         };
@@ -75,11 +82,6 @@ impl Backends {
         };
         Ok(Self { store, mailer, outbox, description: format!("Data: {store_name}.\nMail: {mail_name}.") })
     }
-}
-
-fn is_loopback(url: &str) -> bool {
-    let host = url.split("://").nth(1).unwrap_or(url);
-    host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
 }
 
 /// Serves connections from `listener` until the task is dropped.
@@ -162,4 +164,26 @@ fn json_response(status: StatusCode, value: &serde_json::Value) -> ApiResponse {
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Backends;
+
+    fn one(name: &'static str, value: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |n| (n == name).then(|| value.to_owned())
+    }
+
+    #[tokio::test]
+    async fn only_its_own_endpoint_variables_move_it_off_the_embedded_store_and_the_outbox() {
+        let backends = Backends::from_env(|_| None).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(backends.outbox.is_some() && backends.description.contains("the embedded store"), "{}", backends.description);
+        let shared_endpoint = Backends::from_env(one("AWS_ENDPOINT_URL", "http://127.0.0.1:9")).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(shared_endpoint.outbox.is_some() && shared_endpoint.description.contains("the embedded store"), "{}", shared_endpoint.description);
+
+        let Err(no_table) = Backends::from_env(one("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")).await else { panic!("started without a table") };
+        assert!(no_table.contains("TABLE_NAME is not"), "{no_table}");
+        let Err(not_a_url) = Backends::from_env(one("AWS_ENDPOINT_URL_SESV2", "localhost:9")).await else { panic!("started on no URL") };
+        assert!(not_a_url.contains("AWS_ENDPOINT_URL_SESV2 must be an http:// or https:// URL"), "{not_a_url}");
+    }
 }

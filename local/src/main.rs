@@ -8,15 +8,15 @@ use contacts_local::{Backends, Local, serve};
 use shared::api::Router;
 use shared::app::App;
 use shared::config::Config;
-use shared::fixtures::Fixtures;
 use shared::ports::SystemClock;
+use shared::seed::Fixtures;
 use tokio::net::TcpListener;
 
 const USAGE: &str = "usage: contacts-local [--port N] [--fixtures FILE]
 
 Serves every route of service-contacts on 127.0.0.1, on an embedded store and an outbox.
 Configuration comes from the environment: TOKEN_TTL_SECONDS, RESEND_COOLDOWN_SECONDS,
-PUBLIC_BASE_URL, MAIL_FROM.
+RESEND_LIMIT, UNACCEPTED_REQUEST_LIMIT, PUBLIC_BASE_URL, MAIL_FROM (README: Configuration).
 With TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB set, it keeps its data in that DynamoDB table
 (creating it when missing); with AWS_ENDPOINT_URL_SESV2 set, it sends its mail through SES.";
 
@@ -68,14 +68,11 @@ async fn run(args: Args) -> Result<(), String> {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let listener = TcpListener::bind(address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let mut config = Config::from_env().map_err(|e| e.to_string())?;
+    // Without PUBLIC_BASE_URL, the emailed links open this very server.
+    let mut config = Config::from_env_serving_at(&base).map_err(|e| e.to_string())?;
     // This server stands in for the provider's systems at /_local/... (it has no IAM): no
     // allow-list of AWS principals applies to it.
     config.provider_principals.clear();
-    if std::env::var_os("PUBLIC_BASE_URL").is_none() {
-        // The emailed links then open this very server.
-        config.public_base_url = base.clone();
-    }
     let fixtures = match &args.fixtures {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
@@ -83,7 +80,7 @@ async fn run(args: Args) -> Result<(), String> {
         }
         None => Fixtures::demo(),
     };
-    let Backends { store, mailer, outbox, description } = Backends::from_env(|name| std::env::var(name).ok()).await?;
+    let Backends { store, mailer, outbox, description } = Backends::new(&config.aws).await?;
     let app = App::new(store, mailer, Arc::new(SystemClock), config);
     fixtures.load(&app).await.map_err(|e| format!("loading fixtures: {e}"))?;
 

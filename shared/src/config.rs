@@ -1,4 +1,13 @@
-//! Configuration, from the environment (SPEC §6), read once at start.
+//! Configuration, from the environment (SPEC §6), read once at start: every variable the
+//! Lambda functions and `contacts-local` read is read here ([`Config::from_lookup`]), and a
+//! value that cannot work is refused with a message that names it. (The functions' log level,
+//! `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL`, is read where logging starts, before this.)
+//!
+//! Whether a URL is on the loopback interface is decided once too, by its exact host
+//! ([`is_loopback_url`]): it makes the emulators' credentials apply to an endpoint, and plain
+//! http acceptable for `PUBLIC_BASE_URL`.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use time::Duration;
 
@@ -26,6 +35,81 @@ pub struct Config {
     /// its sessions (`arn:aws:sts::{account}:assumed-role/{name}/{session}`), which is what
     /// API Gateway reports for a caller with a role's credentials ([`Config::admits_provider`]).
     pub provider_principals: Vec<String>,
+    /// Where the data and the mail go: DynamoDB's table, SES, their endpoints.
+    pub aws: AwsConfig,
+}
+
+/// DynamoDB and SES: the Lambda functions always use them; `contacts-local` when it is pointed
+/// at them; `contacts-admin` reads only these variables (not [`Config`]'s others). A variable
+/// set to blanks counts as not set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsConfig {
+    /// `TABLE_NAME`: the DynamoDB table ([`AwsConfig::table`]; `contacts-admin`'s `--table`
+    /// when that is not given).
+    pub table_name: Option<String>,
+    /// `SES_CONFIGURATION_SET`: the SES configuration set the functions send through.
+    pub ses_configuration_set: Option<String>,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`: DynamoDB's endpoint instead of AWS's (DynamoDB Local).
+    pub endpoint_url_dynamodb: Option<String>,
+    /// `AWS_ENDPOINT_URL_SESV2`: SES v2's endpoint instead of AWS's (the SES emulator).
+    pub endpoint_url_sesv2: Option<String>,
+    /// `AWS_ENDPOINT_URL`: every service's endpoint when its own is not set, as `aws_config`
+    /// reads it (the functions and `contacts-admin`; `contacts-local` reads only its two own).
+    pub endpoint_url: Option<String>,
+    /// `AWS_REGION`, which Lambda always sets; the functions build their SDK configuration
+    /// from it ([`crate::adapters::aws`]).
+    pub region: Option<String>,
+}
+
+impl AwsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The variables as `var` gives them; an endpoint that is not an http:// or https:// URL
+    /// with a host is refused.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let endpoint = |name: &str| match set(name) {
+            Some(url) if http_url(&url).is_none_or(|parts| parts.host.is_empty()) || url.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                Err(ConfigError(format!(
+                    "{name} must be an http:// or https:// URL with a host (DynamoDB Local's is like http://127.0.0.1:8000), not {:?}",
+                    url.chars().take(80).collect::<String>()
+                )))
+            }
+            url => Ok(url),
+        };
+        Ok(Self {
+            table_name: set("TABLE_NAME"),
+            ses_configuration_set: set("SES_CONFIGURATION_SET"),
+            endpoint_url_dynamodb: endpoint("AWS_ENDPOINT_URL_DYNAMODB")?,
+            endpoint_url_sesv2: endpoint("AWS_ENDPOINT_URL_SESV2")?,
+            endpoint_url: endpoint("AWS_ENDPOINT_URL")?,
+            region: set("AWS_REGION"),
+        })
+    }
+
+    /// `TABLE_NAME`, which the functions cannot start without.
+    pub fn table(&self) -> Result<&str, ConfigError> {
+        self.table_name.as_deref().ok_or_else(|| ConfigError("TABLE_NAME is not set: the DynamoDB table to use".to_owned()))
+    }
+
+    /// DynamoDB's endpoint, when it is not AWS's: `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`.
+    pub fn dynamodb_endpoint(&self) -> Option<&str> {
+        self.endpoint_url_dynamodb.as_deref().or(self.endpoint_url.as_deref())
+    }
+
+    /// SES v2's endpoint, when it is not AWS's: `AWS_ENDPOINT_URL_SESV2`, else `AWS_ENDPOINT_URL`.
+    pub fn ses_endpoint(&self) -> Option<&str> {
+        self.endpoint_url_sesv2.as_deref().or(self.endpoint_url.as_deref())
+    }
+
+    /// Whether any endpoint variable points at the loopback interface, as the tests under the
+    /// Runtime Interface Emulator set them: then the functions take the emulators'
+    /// configuration (dummy credentials, patient timeouts). Never the case on AWS.
+    pub fn points_at_emulators(&self) -> bool {
+        [&self.endpoint_url_dynamodb, &self.endpoint_url_sesv2, &self.endpoint_url].into_iter().flatten().any(|url| is_loopback_url(url))
+    }
 }
 
 /// `TOKEN_TTL_SECONDS`: from a minute to 90 days (a request pending longer is forgotten, and
@@ -38,9 +122,17 @@ pub const RESEND_COOLDOWN_RANGE: (i64, i64) = (1, 24 * 3600);
 /// ask for, and the resend limit bounds a request's history (SPEC §3), so neither is unbounded.
 pub const MAX_COUNT: u32 = 20;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
+
+/// As its message: a function's `main` returns the error, and Lambda's init error (and the
+/// log) then reads `configuration: TABLE_NAME is not set...`, not a struct.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -53,6 +145,7 @@ impl Default for Config {
             mail_from: EmailAddress::parse("no-reply@contacts.example.com").expect("a valid address"),
             account_claim: "sub".to_owned(),
             provider_principals: Vec::new(),
+            aws: AwsConfig::default(),
         }
     }
 }
@@ -62,6 +155,13 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// [`Config::from_env`], with `base` as `PUBLIC_BASE_URL` when that is not set: the local
+    /// server's own address, so that the emailed links open it.
+    pub fn from_env_serving_at(base: &str) -> Result<Self, ConfigError> {
+        Self::from_lookup(serving_at(|name| std::env::var(name).ok(), base))
+    }
+
+    /// Every variable as `var` gives them (the environment, or a test's closure).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let defaults = Self::default();
         let seconds = |name: &str, default: Duration, (min, max): (i64, i64)| -> Result<Duration, ConfigError> {
@@ -100,6 +200,7 @@ impl Config {
             mail_from,
             account_claim: var("ACCOUNT_CLAIM").filter(|c| !c.is_empty()).unwrap_or(defaults.account_claim),
             provider_principals: provider_principals(var("PROVIDER_PRINCIPALS").as_deref().unwrap_or(""))?,
+            aws: AwsConfig::from_lookup(&var)?,
         })
     }
 
@@ -110,6 +211,11 @@ impl Config {
     pub fn admits_provider(&self, principal: &str) -> bool {
         self.provider_principals.is_empty() || self.provider_principals.iter().any(|allowed| allowed == principal || is_session_of(principal, allowed))
     }
+}
+
+/// `var`, with `base` as `PUBLIC_BASE_URL` when `var` has none.
+fn serving_at(var: impl Fn(&str) -> Option<String>, base: &str) -> impl Fn(&str) -> Option<String> {
+    move |name| var(name).or_else(|| (name == "PUBLIC_BASE_URL").then(|| base.to_owned()))
 }
 
 /// `principal` is `arn:{partition}:sts::{account}:assumed-role/{name}/{session}` and `role` is
@@ -157,30 +263,93 @@ fn provider_principals(raw: &str) -> Result<Vec<String>, ConfigError> {
 /// `localhost`, with any port): the links carry tokens, which must not cross a network in clear.
 fn check_public_base_url(url: &str) -> Result<(), ConfigError> {
     let refuse = |why: &str| Err(ConfigError(format!("PUBLIC_BASE_URL {why}, not {:?}", url.chars().take(80).collect::<String>())));
-    let (scheme, rest) = match url.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http") => (scheme.to_ascii_lowercase(), rest),
-        _ => return refuse("must be an https:// URL (http:// only on 127.0.0.1, [::1] or localhost)"),
+    let Some(parts) = http_url(url) else {
+        return refuse("must be an https:// URL (http:// only on 127.0.0.1, [::1] or localhost)");
     };
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return refuse("must be a URL without spaces");
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
+    if parts.user_info {
         return refuse("must not hold a user name or password");
     }
-    let host = if authority.starts_with('[') {
-        authority.find(']').map(|end| &authority[..=end]).unwrap_or(authority)
-    } else {
-        authority.split(':').next().unwrap_or_default()
-    };
-    if host.is_empty() {
+    if parts.host.is_empty() {
         return refuse("must name a host");
     }
-    let loopback = ["127.0.0.1", "[::1]", "localhost"].iter().any(|l| host.eq_ignore_ascii_case(l));
-    if scheme == "http" && !loopback {
+    // The loopback hosts the configuration table names: another address of 127.0.0.0/8 is on
+    // the loopback interface too, but is not one a link is documented to point at.
+    let plain_http_allowed = match loopback_host(parts.host) {
+        Some(Loopback::Name | Loopback::V6) => true,
+        Some(Loopback::V4(address)) => address == Ipv4Addr::LOCALHOST,
+        None => false,
+    };
+    if !parts.https && !plain_http_allowed {
         return refuse("must be https:// (plain http:// is for 127.0.0.1, [::1] or localhost only)");
     }
     Ok(())
+}
+
+/// Whether `url` (`http://` or `https://`) points at this machine's loopback interface, by
+/// its host exactly: `localhost` (any case), an address of 127.0.0.0/8 or `[::1]`. Never a
+/// name that merely starts like one (`localhost.example.com`, `127.0.0.1.nip.io`, which DNS
+/// may send anywhere), never the host of a user name (`http://localhost@x.example` is
+/// `x.example`), and never a URL without a scheme.
+///
+/// This is what tells the emulators (DynamoDB Local, the SES emulator) from AWS: against the
+/// loopback, dummy credentials and patient timeouts ([`crate::adapters::aws`]), else AWS's.
+pub fn is_loopback_url(url: &str) -> bool {
+    http_url(url.trim()).is_some_and(|parts| loopback_host(parts.host).is_some())
+}
+
+/// The parts of an `http://` or `https://` URL that the configuration judges.
+struct HttpUrl<'a> {
+    https: bool,
+    /// The authority holds a `user[:password]@`.
+    user_info: bool,
+    /// As written: a name, an IPv4 address, or an IPv6 address in its brackets; empty if none.
+    host: &'a str,
+}
+
+/// `scheme://[user@]host[:port][/path][?query][#fragment]`, for the schemes http and https
+/// (any case); `None` for anything else.
+fn http_url(url: &str) -> Option<HttpUrl<'_>> {
+    let (scheme, rest) = url.split_once("://")?;
+    let https = match scheme {
+        s if s.eq_ignore_ascii_case("https") => true,
+        s if s.eq_ignore_ascii_case("http") => false,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (user_info, host_and_port) = match authority.rsplit_once('@') {
+        Some((_, host_and_port)) => (true, host_and_port),
+        None => (false, authority),
+    };
+    let host = if host_and_port.starts_with('[') {
+        host_and_port.find(']').map_or(host_and_port, |end| &host_and_port[..=end])
+    } else {
+        host_and_port.split(':').next().unwrap_or_default()
+    };
+    Some(HttpUrl { https, user_info, host })
+}
+
+/// Which loopback host a URL's host is, if it is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loopback {
+    /// `localhost`, in any case (not `localhost.`, nor any name under it).
+    Name,
+    /// An address of 127.0.0.0/8, in dotted decimal (no octal or short forms).
+    V4(Ipv4Addr),
+    /// `[::1]`, however it is spelled.
+    V6,
+}
+
+fn loopback_host(host: &str) -> Option<Loopback> {
+    if host.eq_ignore_ascii_case("localhost") {
+        return Some(Loopback::Name);
+    }
+    if let Some(address) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return address.parse::<Ipv6Addr>().ok().filter(Ipv6Addr::is_loopback).map(|_| Loopback::V6);
+    }
+    host.parse::<Ipv4Addr>().ok().filter(Ipv4Addr::is_loopback).map(Loopback::V4)
 }
 
 #[cfg(test)]
@@ -304,6 +473,111 @@ mod tests {
         for bad in ["billing-sync", "arn:aws:iam::123456789012", "arn:aws:iam::123456789012:role/a b", "*"] {
             let message = with("PROVIDER_PRINCIPALS", bad).expect_err(bad).to_string();
             assert!(message.contains("PROVIDER_PRINCIPALS"), "{message}");
+        }
+    }
+
+    #[test]
+    fn an_endpoint_is_on_the_loopback_only_by_its_exact_host() {
+        for local in [
+            "http://127.0.0.1:8000",
+            "http://127.0.0.1",
+            "http://127.1.2.3:9/path",
+            "https://127.255.255.254",
+            "http://localhost:8000/",
+            "HTTP://LocalHost:8000",
+            "http://[::1]:8000",
+            "http://[::1]",
+            "http://[0:0:0:0:0:0:0:1]:8000",
+            " http://127.0.0.1:8000 ",
+            "http://user@127.0.0.1:8000",
+        ] {
+            assert!(is_loopback_url(local), "{local} is on the loopback");
+        }
+        for remote in [
+            "https://dynamodb.eu-west-1.amazonaws.com",
+            "http://localhost.example.com:8000",
+            "http://localhost.:8000",
+            "http://localhost-1:8000",
+            "http://mylocalhost",
+            "http://127.0.0.1.nip.io:8000",
+            "http://127.0.0.1.example.com:80",
+            "http://127.0.0.01:8000",
+            "http://0177.0.0.1",
+            "http://127.1",
+            "http://128.0.0.1",
+            "http://10.0.0.1:8000",
+            "http://0.0.0.0:8000",
+            "http://[::2]:8000",
+            "http://[::ffff:127.0.0.1]:8000",
+            "http://[::1",
+            "http://::1:8000",
+            "http://localhost@evil.example",
+            "http://evil.example/localhost",
+            "http://evil.example?127.0.0.1",
+            "http://evil.example#[::1]",
+            "127.0.0.1:8000",
+            "localhost",
+            "ftp://127.0.0.1",
+            "",
+        ] {
+            assert!(!is_loopback_url(remote), "{remote} is not on the loopback");
+        }
+    }
+
+    #[test]
+    fn the_local_server_is_the_base_url_unless_one_is_set() {
+        let local = Config::from_lookup(serving_at(|_| None, "http://127.0.0.1:41234")).unwrap();
+        assert_eq!(local.public_base_url, "http://127.0.0.1:41234");
+        let set = |name: &str| (name == "PUBLIC_BASE_URL").then(|| "https://contacts.example.com/".to_owned());
+        assert_eq!(Config::from_lookup(serving_at(set, "http://127.0.0.1:41234")).unwrap().public_base_url, "https://contacts.example.com");
+        let refused = |name: &str| (name == "PUBLIC_BASE_URL").then(|| "http://contacts.example.com".to_owned());
+        assert!(Config::from_lookup(serving_at(refused, "http://127.0.0.1:41234")).is_err(), "a base URL set is judged, never replaced");
+    }
+
+    #[test]
+    fn the_aws_variables_are_read_with_the_rest_and_blank_is_unset() {
+        let none = Config::from_lookup(|_| None).unwrap().aws;
+        assert_eq!(none, AwsConfig::default());
+        assert!(!none.points_at_emulators() && none.dynamodb_endpoint().is_none() && none.ses_endpoint().is_none());
+        assert_eq!(none.table().unwrap_err().to_string(), "configuration: TABLE_NAME is not set: the DynamoDB table to use");
+        assert_eq!(format!("{:?}", none.table().unwrap_err()), "configuration: TABLE_NAME is not set: the DynamoDB table to use", "what main prints");
+
+        let config = Config::from_lookup(|name| {
+            let value = match name {
+                "TABLE_NAME" => " contacts ",
+                "SES_CONFIGURATION_SET" => "  ",
+                "AWS_ENDPOINT_URL_DYNAMODB" => "http://127.0.0.1:8000",
+                "AWS_REGION" => "eu-south-1",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        })
+        .unwrap();
+        assert_eq!(config.aws.table().unwrap(), "contacts");
+        assert_eq!(config.aws.ses_configuration_set, None, "blank is unset");
+        assert_eq!((config.aws.dynamodb_endpoint(), config.aws.ses_endpoint()), (Some("http://127.0.0.1:8000"), None));
+        assert_eq!(config.aws.region.as_deref(), Some("eu-south-1"));
+        assert!(config.aws.points_at_emulators());
+    }
+
+    #[test]
+    fn aws_endpoint_url_stands_in_for_a_service_without_its_own() {
+        let aws = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+            AwsConfig::from_lookup(move |name| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()))
+        };
+        let shared = aws(&[("AWS_ENDPOINT_URL", "http://localhost:4566"), ("AWS_ENDPOINT_URL_SESV2", "http://[::1]:8005")]).unwrap();
+        assert_eq!((shared.dynamodb_endpoint(), shared.ses_endpoint()), (Some("http://localhost:4566"), Some("http://[::1]:8005")));
+        assert!(shared.points_at_emulators());
+        let remote = aws(&[("AWS_ENDPOINT_URL_DYNAMODB", "https://dynamodb.eu-west-1.amazonaws.com")]).unwrap();
+        assert!(!remote.points_at_emulators());
+        assert!(!aws(&[("AWS_ENDPOINT_URL_DYNAMODB", "http://localhost.example.com:8000")]).unwrap().points_at_emulators());
+        for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL"] {
+            for bad in ["127.0.0.1:8000", "http://", "http://a b", "ftp://127.0.0.1"] {
+                let message = aws(&[(name, bad)]).expect_err(bad).to_string();
+                assert!(message.contains(name) && message.contains("http://"), "{message}");
+                assert!(with(name, bad).is_err(), "Config refuses {name}={bad} too");
+            }
         }
     }
 

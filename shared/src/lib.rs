@@ -9,6 +9,8 @@
 //!   shared by the local server and every Lambda function;
 //! - [`adapters`]: the ports' implementations (embedded store, outbox, and with the
 //!   `aws` feature DynamoDB and SES);
+//! - [`seed`]: accounts and services from a file or the demo set, loaded through [`app`]
+//!   (the local server, the bulk import, the tests);
 //! - [`entrypoints`]: with the `lambda` feature, the Lambda functions' shared `run`;
 //! - [`deadline`]: the time an invocation has left, which the use cases respect.
 
@@ -19,6 +21,6 @@ pub mod config;
 pub mod deadline;
 pub mod domain;
 pub mod entrypoints;
-pub mod fixtures;
 pub mod mail;
 pub mod ports;
+pub mod seed;

@@ -14,9 +14,9 @@ use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws, dynamod
 use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
-use shared::fixtures::Fixtures;
 use shared::mail::Mail;
 use shared::ports::{Clock, MailError, Mailer, Store};
+use shared::seed::Fixtures;
 use time::OffsetDateTime;
 
 /// Where the app keeps its data and sends its mail.
@@ -105,9 +105,8 @@ impl Emulators {
             )
         };
         for endpoint in [&dynamodb, &ses] {
-            let host = endpoint.trim_start_matches("http://").split([':', '/']).next().unwrap_or_default();
             assert!(
-                endpoint.starts_with("http://") && (host == "127.0.0.1" || host == "localhost"),
+                endpoint.starts_with("http://") && shared::config::is_loopback_url(endpoint),
                 "tests talk to nothing but the loopback interface, and {endpoint} is not on it"
             );
         }

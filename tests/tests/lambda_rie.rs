@@ -24,8 +24,8 @@ use shared::api::Function;
 use shared::app::App;
 use shared::config::Config;
 use shared::domain::{AccountId, Role, ServiceName};
-use shared::fixtures::Fixtures;
 use shared::ports::SystemClock;
+use shared::seed::Fixtures;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What the events carry where a request id and a mailed token go (events/README.md).
@@ -33,7 +33,7 @@ const ID_PLACEHOLDER: &str = "01JZZZZZZZZZZZZZZZZZZZZZZZ";
 const TOKEN_PLACEHOLDER: &str = "TOKEN_FROM_THE_CONFIRMATION_EMAIL_GOES_HERE";
 const MAIL_FROM: &str = "no-reply@contacts.example.com";
 const PUBLIC_BASE_URL: &str = "https://contacts.rie.test";
-/// The demo set's addresses (shared::fixtures), which the events' callers use.
+/// The demo set's addresses (shared::seed), which the events' callers use.
 const ADA: &str = "ada@example.com";
 const NED: &str = "ned@example.com";
 const TEO: &str = "teo@example.it";

@@ -8,8 +8,8 @@ use shared::adapters::{MemoryStore, Outbox};
 use shared::api::Router;
 use shared::app::App;
 use shared::config::Config;
-use shared::fixtures::Fixtures;
 use shared::ports::SystemClock;
+use shared::seed::Fixtures;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -23,9 +23,9 @@ use shared::adapters::{DynamoStore, SesMailer, aws, dynamodb};
 use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
-use shared::fixtures::Fixtures;
 use shared::mail::Mail;
 use shared::ports::{MailError, Mailer, SystemClock};
+use shared::seed::Fixtures;
 
 /// One successful DynamoDB call: the operation, the capacity DynamoDB (Local) reported, and
 /// for a transaction the write units by DynamoDB's published rules (see [`transaction_wru`]).
@@ -203,7 +203,7 @@ pub const ADA: &str = "ad1000-ovh";
 pub const NED: &str = "ne4000-ovh";
 
 impl Bench {
-    /// A fresh table `table` in DynamoDB Local with the demo set (`shared::fixtures`) and one
+    /// A fresh table `table` in DynamoDB Local with the demo set (`shared::seed`) and one
     /// service per name of `services` (Ada admin, Teo tech, Bea billing).
     pub async fn seeded(table: &str, services: &[String], public_base_url: &str) -> Bench {
         let sdk = aws::emulator_sdk_config().await;

@@ -2,9 +2,12 @@
 //! policy and one set of timeouts, so the Lambda functions, the local server and the tests
 //! talk to DynamoDB and SES the same way.
 //!
-//! Endpoints are not configured here: the SDK reads `AWS_ENDPOINT_URL_DYNAMODB` and
-//! `AWS_ENDPOINT_URL_SESV2` itself (and `AWS_ENDPOINT_URL`), which is how the emulators are
-//! reached locally.
+//! Endpoints are not configured here: the callers take them from the configuration
+//! ([`crate::config::AwsConfig`]: `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SESV2`,
+//! `AWS_ENDPOINT_URL`) and build their clients with [`dynamodb_client_at`] and
+//! [`ses_client_at`]; which of the configurations below applies is the configuration's
+//! [`crate::config::is_loopback_url`]. (A configuration from `aws_config`'s loader would also
+//! find those variables by itself, which is how the tests' clients reach the emulators.)
 
 use std::time::Duration;
 
@@ -81,12 +84,18 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(behavior_version()).http_client(https_client()).timeout_config(timeouts()).retry_config(retries()).load().await
 }
 
-/// The configuration for the local emulators (DynamoDB Local, aws-ses-v2-local): fixed dummy
-/// credentials (never real ones, whatever the environment holds), the region from
-/// `AWS_REGION` or `eu-west-1`, and [`emulator_timeouts`]. Endpoints still come from
-/// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SESV2`.
+/// The configuration for the local emulators (DynamoDB Local, aws-ses-v2-local), for the
+/// tests and tools that have no [`crate::config::AwsConfig`] at hand: [`emulator_sdk_config_in`]
+/// the region `AWS_REGION` names. Endpoints still come from `AWS_ENDPOINT_URL_DYNAMODB` /
+/// `AWS_ENDPOINT_URL_SESV2`.
 pub async fn emulator_sdk_config() -> SdkConfig {
-    let region = std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()).unwrap_or_else(|| "eu-west-1".to_owned());
+    emulator_sdk_config_in(std::env::var("AWS_REGION").ok().as_deref()).await
+}
+
+/// The configuration for the local emulators: fixed dummy credentials (never real ones,
+/// whatever the environment holds), `region` or `eu-west-1`, and [`emulator_timeouts`].
+pub async fn emulator_sdk_config_in(region: Option<&str>) -> SdkConfig {
+    let region = region.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("eu-west-1").to_owned();
     aws_config::defaults(behavior_version())
         .http_client(https_client())
         .credentials_provider(Credentials::new("local", "local", None, None, "emulators"))
@@ -98,7 +107,7 @@ pub async fn emulator_sdk_config() -> SdkConfig {
 }
 
 /// The configuration of a Lambda function, built from what Lambda gives it rather than by
-/// `aws_config`'s provider chains: the region from `AWS_REGION` and the role's credentials
+/// `aws_config`'s provider chains: `region` (the configuration's `AWS_REGION`) and the role's credentials
 /// from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, which is where
 /// the default chain finds them on Lambda too (its first provider). Not linking the chains
 /// (profile files, web identity through STS, ECS, IMDS) keeps about half a MiB out of each
@@ -108,8 +117,8 @@ pub async fn emulator_sdk_config() -> SdkConfig {
 /// Endpoints: the caller applies `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SESV2` /
 /// `AWS_ENDPOINT_URL` itself ([`dynamodb_client_at`], [`ses_client_at`]), as `aws_config`
 /// would have.
-pub fn lambda_sdk_config(var: impl Fn(&str) -> Option<String>, emulators: bool) -> Result<SdkConfig, String> {
-    let region = var("AWS_REGION").filter(|r| !r.is_empty());
+pub fn lambda_sdk_config(region: Option<&str>, emulators: bool) -> Result<SdkConfig, String> {
+    let region = region.map(str::to_owned).filter(|r| !r.is_empty());
     let builder = SdkConfig::builder()
         .behavior_version(behavior_version())
         .http_client(https_client())
@@ -155,12 +164,12 @@ mod tests {
 
     #[test]
     fn a_lambda_configuration_takes_the_region_lambda_sets_and_needs_it() {
-        let sdk = lambda_sdk_config(|name| (name == "AWS_REGION").then(|| "eu-south-1".to_owned()), false).expect("a configuration");
+        let sdk = lambda_sdk_config(Some("eu-south-1"), false).expect("a configuration");
         assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-south-1"));
         assert!(sdk.credentials_provider().is_some() && sdk.http_client().is_some() && sdk.sleep_impl().is_some());
-        assert!(lambda_sdk_config(|_| None, false).is_err(), "no region, no start");
+        assert!(lambda_sdk_config(None, false).is_err(), "no region, no start");
 
-        let emulators = lambda_sdk_config(|_| None, true).expect("the emulators' configuration");
+        let emulators = lambda_sdk_config(None, true).expect("the emulators' configuration");
         assert_eq!(emulators.region().map(|r| r.as_ref()), Some("eu-west-1"));
         assert_eq!(emulators.timeout_config().and_then(|t| t.operation_timeout()), Some(Duration::from_secs(40)));
     }

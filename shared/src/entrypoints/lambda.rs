@@ -38,24 +38,25 @@ pub use lambda_http::Error;
 pub async fn run(function: Function) -> Result<(), Error> {
     init_logging();
     let config = Config::from_env()?;
-    let table = std::env::var("TABLE_NAME").ok().filter(|t| !t.is_empty()).ok_or("TABLE_NAME is not set: the DynamoDB table to use")?;
-    let configuration_set = std::env::var("SES_CONFIGURATION_SET").ok().filter(|c| !c.is_empty());
+    let table = config.aws.table()?.to_owned();
 
-    let emulators = points_at_emulators();
+    // Against the emulators (the tests under the Runtime Interface Emulator), their
+    // configuration; never the case on AWS.
+    let emulators = config.aws.points_at_emulators();
     if emulators {
         tracing::warn!("AWS endpoints on the loopback interface: using the emulators' dummy credentials and timeouts");
     }
-    let sdk = aws::lambda_sdk_config(|name| std::env::var(name).ok(), emulators)?;
-    let dynamodb = match endpoint("AWS_ENDPOINT_URL_DYNAMODB") {
-        Some(url) => aws::dynamodb_client_at(&sdk, &url),
+    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), emulators)?;
+    let dynamodb = match config.aws.dynamodb_endpoint() {
+        Some(url) => aws::dynamodb_client_at(&sdk, url),
         None => aws::dynamodb_client(&sdk),
     };
-    let ses = match endpoint("AWS_ENDPOINT_URL_SESV2") {
-        Some(url) => aws::ses_client_at(&sdk, &url),
+    let ses = match config.aws.ses_endpoint() {
+        Some(url) => aws::ses_client_at(&sdk, url),
         None => aws::ses_client(&sdk),
     };
     let store = Arc::new(DynamoStore::new(dynamodb, table));
-    let mailer = Arc::new(SesMailer::new(ses, configuration_set));
+    let mailer = Arc::new(SesMailer::new(ses, config.aws.ses_configuration_set.clone()));
     prewarm(store.as_ref()).await;
 
     let account_claim: Arc<str> = config.account_claim.clone().into();
@@ -258,24 +259,6 @@ fn log_filter_up_to(spec: &str, most_verbose: tracing_subscriber::filter::LevelF
         filter = filter.with_target(prefix, level_of(prefix).min(cap).min(ceiling(prefix)));
     }
     filter
-}
-
-/// The endpoint a service's client is pointed at instead of AWS's own: its
-/// `AWS_ENDPOINT_URL_{SERVICE}`, else `AWS_ENDPOINT_URL` (what `aws_config` reads).
-fn endpoint(service_variable: &str) -> Option<String> {
-    [service_variable, "AWS_ENDPOINT_URL"].iter().find_map(|name| std::env::var(name).ok().filter(|url| !url.trim().is_empty()))
-}
-
-/// Whether the SDK is pointed at the local emulators (DynamoDB Local, the SES emulator), as
-/// the tests under the Runtime Interface Emulator do: then the emulators' configuration
-/// (dummy credentials, patient timeouts) applies. Never the case on AWS.
-fn points_at_emulators() -> bool {
-    ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL"].iter().any(|name| {
-        std::env::var(name).is_ok_and(|url| {
-            let host = url.split("://").nth(1).unwrap_or(&url);
-            host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
-        })
-    })
 }
 
 /// Opens the connection to DynamoDB (DNS, TCP, TLS) during init, which is not on any

@@ -45,8 +45,8 @@ use super::DynamoStore;
 use super::errors::{build_error, classify};
 use super::items::{self, Item, s};
 use super::tx::{Purpose, Tx};
+use crate::domain::Record;
 use crate::domain::{Account, AccountId, Role, Service, ServiceName};
-use crate::fixtures::Record;
 use crate::ports::{Lock, PendingChange, Store, StoreError};
 
 /// `BatchGetItem` takes at most 100 keys, `BatchWriteItem` at most 25 requests.

@@ -1,5 +1,9 @@
-//! Accounts and services in the fixtures' shape of SPEC §6, and the demo set the local
-//! server starts with.
+//! Seeding a store: accounts and services in the fixtures' shape of SPEC §6, read from a file
+//! ([`RecordReader`], [`Fixtures::parse_any`]) and loaded through the use cases
+//! ([`Fixtures::load`]), and the demo set the local server starts with ([`Fixtures::demo`]).
+//! What the tools share (`contacts-local --fixtures`, `contacts-admin import`, the tests' and
+//! the benchmark's seeding); it sits above [`crate::app`], and the records it reads are the
+//! domain's ([`Record`]), which the bulk adapter writes.
 //!
 //! Two file formats carry them, told apart by their first line ([`RecordReader`]):
 //!
@@ -15,11 +19,11 @@
 use std::fmt;
 use std::io::{self, BufRead};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::app::{App, Error};
-use crate::domain::{Account, Service};
+use crate::domain::{Account, Record, Service};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,22 +96,6 @@ impl fmt::Display for FixturesError {
 }
 
 impl std::error::Error for FixturesError {}
-
-/// One account or one service, as a line of JSON Lines says it: the fixtures' fields and
-/// a `kind` (`"account"` or `"service"`), which comes first when written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Record {
-    Account(Account),
-    Service(Service),
-}
-
-impl Record {
-    /// The record as one line of JSON Lines (without the newline).
-    pub fn to_line(&self) -> String {
-        serde_json::to_string(self).expect("accounts and services always serialize")
-    }
-}
 
 /// Where a record is in its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
