@@ -24,10 +24,11 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue};
 use time::OffsetDateTime;
 
+use crate::adapters::aws::is_transient_code;
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{Account, AccountId, ContactChange, Language, RequestId, Role, Service, ServiceName, State, TokenHash};
 use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
-use errors::{build_error, classify, is_transient_code};
+use errors::{build_error, classify};
 use items::{Item, n, s};
 use tx::{Cond, Purpose, Reason, Tx};
 
@@ -233,11 +234,7 @@ fn cancelled_otherwise(operation: &str, reasons: &[Reason], conflict: StoreError
     }
     let codes: Vec<&str> = reasons.iter().filter(|r| r.failed()).filter_map(|r| r.code.as_deref()).collect();
     let message = format!("{operation}: cancelled ({})", codes.join(", "));
-    if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c) || *c == "ThrottlingError" || *c == "ProvisionedThroughputExceeded") {
-        StoreError::Unavailable(message)
-    } else {
-        StoreError::Failed(message)
-    }
+    if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c)) { StoreError::Unavailable(message) } else { StoreError::Failed(message) }
 }
 
 /// The parties' token items to write: a put for a live token, a delete otherwise. One
