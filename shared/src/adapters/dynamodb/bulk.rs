@@ -32,18 +32,19 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity, WriteRequest};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 use super::DynamoStore;
 use super::errors::{build_error, classify};
 use super::items::{self, Item, s};
+use super::metrics::{Meter, Tally};
 use super::tx::{Purpose, Tx};
 use crate::domain::{Account, AccountId, Role, Service, ServiceName};
 use crate::fixtures::Record;
@@ -81,6 +82,27 @@ pub struct BulkMetrics {
     pub items_written: u64,
     /// The summed `ConsumedCapacity` of the calls (`TOTAL`).
     pub capacity_units: f64,
+}
+
+impl Tally for BulkMetrics {
+    fn sent(&mut self, operation: &'static str) {
+        match operation {
+            "BatchGetItem" => self.batch_get_calls += 1,
+            "BatchWriteItem" => self.batch_write_calls += 1,
+            "Scan" => self.scan_calls += 1,
+            // A load's own transactions write service items as read; `put_service`'s are the store's.
+            "TransactWriteItems" => self.service_transactions += 1,
+            _ => {}
+        }
+    }
+
+    fn consumed(&mut self, units: f64) {
+        self.capacity_units += units;
+    }
+
+    fn retried(&mut self) {
+        self.retried_calls += 1;
+    }
 }
 
 /// How many records of a chunk were new, changed, or already as given.
@@ -160,7 +182,7 @@ struct Inner {
     parallelism: usize,
     /// For services with a live lock: the store's own transactional upsert.
     store: DynamoStore,
-    metrics: Mutex<BulkMetrics>,
+    meter: Meter<BulkMetrics>,
 }
 
 impl Bulk {
@@ -172,7 +194,7 @@ impl Bulk {
     pub fn with_parallelism(client: Client, table: impl Into<String>, parallelism: usize) -> Self {
         let table = table.into();
         let store = DynamoStore::new(client.clone(), table.clone());
-        Self { inner: Arc::new(Inner { client, table, parallelism: parallelism.max(1), store, metrics: Mutex::default() }) }
+        Self { inner: Arc::new(Inner { client, table, parallelism: parallelism.max(1), store, meter: Meter::default() }) }
     }
 
     pub fn table(&self) -> &str {
@@ -180,7 +202,7 @@ impl Bulk {
     }
 
     pub fn metrics(&self) -> BulkMetrics {
-        self.inner.metrics.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner.meter.get()
     }
 
     /// The accounts among `ids` that the table does not hold.
@@ -304,9 +326,10 @@ impl Bulk {
             async move { inner.store.put_service(&service).await }
         });
         bounded(self.inner.parallelism, tasks).await?;
-        let mut metrics = self.inner.metrics();
-        metrics.transactional_services += count;
-        metrics.written_again += again;
+        self.inner.meter.update(|metrics| {
+            metrics.transactional_services += count;
+            metrics.written_again += again;
+        });
         Ok(plan.outcome)
     }
 
@@ -314,7 +337,7 @@ impl Bulk {
     /// (a parallel scan's share), from `cursor` (`None`: the start). A filtered `Scan`: see
     /// the module's documentation.
     pub async fn export_page(&self, segment: Segment, cursor: Option<ScanCursor>) -> Result<ScanPage, StoreError> {
-        self.inner.metrics().scan_calls += 1;
+        self.inner.meter.sent("Scan");
         let parallel = segment.of > 1;
         let output = self
             .inner
@@ -333,7 +356,7 @@ impl Bulk {
             .send()
             .await
             .map_err(|e| classify("Scan", &e))?;
-        self.inner.consumed(output.consumed_capacity());
+        self.inner.meter.consumed(output.consumed_capacity());
         let mut records = Vec::new();
         for item in output.items.unwrap_or_default() {
             match items::sort_key(&item) {
@@ -381,17 +404,6 @@ impl Bulk {
     }
 }
 
-impl Inner {
-    fn metrics(&self) -> std::sync::MutexGuard<'_, BulkMetrics> {
-        self.metrics.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn consumed<'a>(&self, capacity: impl IntoIterator<Item = &'a ConsumedCapacity>) {
-        let units: f64 = capacity.into_iter().filter_map(ConsumedCapacity::capacity_units).sum();
-        self.metrics().capacity_units += units;
-    }
-}
-
 fn put(item: Item) -> Result<WriteRequest, StoreError> {
     Ok(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(build_error)?).build())
 }
@@ -410,11 +422,11 @@ async fn get_batch(inner: Arc<Inner>, keys: Vec<Item>) -> Result<Vec<Item>, Stor
             if round > MAX_ROUNDS {
                 return Err(StoreError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".to_owned()));
             }
-            inner.metrics().retried_calls += 1;
+            inner.meter.retried();
             tokio::time::sleep(backoff(round)).await;
         }
         round += 1;
-        inner.metrics().batch_get_calls += 1;
+        inner.meter.sent("BatchGetItem");
         let output = inner
             .client
             .batch_get_item()
@@ -423,7 +435,7 @@ async fn get_batch(inner: Arc<Inner>, keys: Vec<Item>) -> Result<Vec<Item>, Stor
             .send()
             .await
             .map_err(|e| classify("BatchGetItem", &e))?;
-        inner.consumed(output.consumed_capacity());
+        inner.meter.consumed(output.consumed_capacity());
         if let Some(mut responses) = output.responses {
             found.extend(responses.remove(&inner.table).unwrap_or_default());
         }
@@ -437,7 +449,7 @@ async fn write_batch(inner: Arc<Inner>, mut writes: Vec<WriteRequest>) -> Result
     let mut round = 0;
     loop {
         let sent = writes.len() as u64;
-        inner.metrics().batch_write_calls += 1;
+        inner.meter.sent("BatchWriteItem");
         let output = inner
             .client
             .batch_write_item()
@@ -446,9 +458,9 @@ async fn write_batch(inner: Arc<Inner>, mut writes: Vec<WriteRequest>) -> Result
             .send()
             .await
             .map_err(|e| classify("BatchWriteItem", &e))?;
-        inner.consumed(output.consumed_capacity());
+        inner.meter.consumed(output.consumed_capacity());
         let left = output.unprocessed_items.and_then(|mut left| left.remove(&inner.table)).unwrap_or_default();
-        inner.metrics().items_written += sent - left.len() as u64;
+        inner.meter.update(|metrics| metrics.items_written += sent - left.len() as u64);
         if left.is_empty() {
             return Ok(());
         }
@@ -456,7 +468,7 @@ async fn write_batch(inner: Arc<Inner>, mut writes: Vec<WriteRequest>) -> Result
         if round > MAX_ROUNDS {
             return Err(StoreError::Unavailable(format!("BatchWriteItem: {} items left unprocessed (throttled)", left.len())));
         }
-        inner.metrics().retried_calls += 1;
+        inner.meter.retried();
         tokio::time::sleep(backoff(round)).await;
         writes = left;
     }
@@ -484,11 +496,11 @@ async fn put_services_as_read(inner: Arc<Inner>, services: Vec<(Service, Option<
     for (service, old) in &services {
         tx.put(items::service_item(service), Some(super::service_as_read(old.as_ref())), Purpose::Service)?;
     }
-    inner.metrics().service_transactions += 1;
+    inner.meter.sent("TransactWriteItems");
     let sent = inner.client.transact_write_items().set_transact_items(Some(tx.items)).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await;
     match sent {
         Ok(output) => {
-            inner.consumed(output.consumed_capacity());
+            inner.meter.consumed(output.consumed_capacity());
             Ok(Vec::new())
         }
         Err(error) if matches!(error.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_))) => {

@@ -10,18 +10,19 @@
 pub mod bulk;
 pub mod errors;
 pub mod items;
+mod metrics;
 pub mod schema;
 mod tx;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue};
 use time::OffsetDateTime;
 
 use crate::adapters::aws::is_transient_code;
@@ -30,28 +31,18 @@ use crate::domain::{Account, AccountId, ContactChange, Language, RequestId, Role
 use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 use errors::{build_error, classify};
 use items::{Item, n, s};
+use metrics::Meter;
 use tx::{Cond, Purpose, Reason, Tx};
 
+pub use metrics::Metrics;
 pub use schema::{create_table_if_missing, table_definition, table_exists};
-
-/// The DynamoDB calls this store made, for tests that count round trips.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Metrics {
-    /// Calls sent (an SDK-level retry of one call counts once).
-    pub calls: u64,
-    /// The summed `ConsumedCapacity` (`ReturnConsumedCapacity=TOTAL`) of the calls that
-    /// succeeded; a cancelled transaction reports none.
-    pub capacity_units: f64,
-    /// The operations, in order ("Query", "TransactWriteItems"...).
-    pub operations: Vec<&'static str>,
-}
 
 pub struct DynamoStore {
     client: Client,
     table: String,
     /// Tells which token items have expired (their TTL deletion is lazy).
     clock: Arc<dyn Clock>,
-    metrics: Mutex<Metrics>,
+    meter: Meter<Metrics>,
 }
 
 /// How many times a write is rebuilt on fresh data when something it does not decide on
@@ -64,7 +55,7 @@ const BATCH_ROUNDS: u32 = 6;
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into(), clock: Arc::new(SystemClock), metrics: Mutex::default() }
+        Self { client, table: table.into(), clock: Arc::new(SystemClock), meter: Meter::default() }
     }
 
     /// Uses `clock` to tell expired token items (tests move time; production keeps the system clock).
@@ -81,29 +72,19 @@ impl DynamoStore {
         &self.table
     }
 
+    /// The calls made since the store was built or [`reset_metrics`](Self::reset_metrics).
     pub fn metrics(&self) -> Metrics {
-        self.metrics.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.meter.get()
     }
 
     pub fn reset_metrics(&self) {
-        *self.metrics.lock().unwrap_or_else(|p| p.into_inner()) = Metrics::default();
-    }
-
-    fn count(&self, operation: &'static str) {
-        let mut metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
-        metrics.calls += 1;
-        metrics.operations.push(operation);
-    }
-
-    fn consumed<'a>(&self, capacity: impl IntoIterator<Item = &'a ConsumedCapacity>) {
-        let units: f64 = capacity.into_iter().filter_map(ConsumedCapacity::capacity_units).sum();
-        self.metrics.lock().unwrap_or_else(|p| p.into_inner()).capacity_units += units;
+        self.meter.reset();
     }
 
     // ---- reads -----------------------------------------------------------------------------
 
     async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
-        self.count("GetItem");
+        self.meter.sent("GetItem");
         let output = self
             .client
             .get_item()
@@ -114,7 +95,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| classify("GetItem", &e))?;
-        self.consumed(output.consumed_capacity());
+        self.meter.consumed(output.consumed_capacity());
         Ok(output.item)
     }
 
@@ -145,9 +126,9 @@ impl DynamoStore {
                     .expression_attribute_values(":prefix", s(prefix)),
                 None => query.key_condition_expression("#pk = :pk"),
             };
-            self.count("Query");
+            self.meter.sent("Query");
             let output = query.send().await.map_err(|e| classify("Query", &e))?;
-            self.consumed(output.consumed_capacity());
+            self.meter.consumed(output.consumed_capacity());
             items.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
                 Some(last) if items.len() < want => start_key = Some(last),
@@ -167,12 +148,12 @@ impl DynamoStore {
         if tx.is_empty() {
             return Ok(());
         }
-        self.count("TransactWriteItems");
+        self.meter.sent("TransactWriteItems");
         let purposes = tx.purposes;
         let result = self.client.transact_write_items().set_transact_items(Some(tx.items)).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await;
         match result {
             Ok(output) => {
-                self.consumed(output.consumed_capacity());
+                self.meter.consumed(output.consumed_capacity());
                 Ok(())
             }
             Err(error) => match error.as_service_error() {
@@ -278,7 +259,7 @@ impl Store for DynamoStore {
                     tokio::time::sleep(Duration::from_millis(25 << round)).await;
                 }
                 round += 1;
-                self.count("BatchGetItem");
+                self.meter.sent("BatchGetItem");
                 let output = self
                     .client
                     .batch_get_item()
@@ -287,7 +268,7 @@ impl Store for DynamoStore {
                     .send()
                     .await
                     .map_err(|e| classify("BatchGetItem", &e))?;
-                self.consumed(output.consumed_capacity());
+                self.meter.consumed(output.consumed_capacity());
                 if let Some(mut responses) = output.responses {
                     for item in responses.remove(&self.table).unwrap_or_default() {
                         found.push(items::account_from(&item)?);
@@ -321,10 +302,10 @@ impl Store for DynamoStore {
             sets.push("#language = :language");
             update = update.expression_attribute_names("#language", "language").expression_attribute_values(":language", s(language.as_str()));
         }
-        self.count("UpdateItem");
+        self.meter.sent("UpdateItem");
         match update.update_expression(format!("SET {}", sets.join(", "))).send().await {
             Ok(output) => {
-                self.consumed(output.consumed_capacity());
+                self.meter.consumed(output.consumed_capacity());
                 let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
                 items::account_from(&item).map(Some)
             }
@@ -334,7 +315,7 @@ impl Store for DynamoStore {
     }
 
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
-        self.count("PutItem");
+        self.meter.sent("PutItem");
         let output = self
             .client
             .put_item()
@@ -344,7 +325,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(|e| classify("PutItem", &e))?;
-        self.consumed(output.consumed_capacity());
+        self.meter.consumed(output.consumed_capacity());
         Ok(())
     }
 
@@ -625,7 +606,7 @@ impl Store for DynamoStore {
 
     /// One UpdateItem: `ADD count 1`, the item gone (by TTL) with its window.
     async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<(), StoreError> {
-        self.count("UpdateItem");
+        self.meter.sent("UpdateItem");
         let output = self
             .client
             .update_item()
@@ -642,7 +623,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(|e| classify("UpdateItem", &e))?;
-        self.consumed(output.consumed_capacity());
+        self.meter.consumed(output.consumed_capacity());
         Ok(())
     }
 
@@ -706,7 +687,7 @@ impl Store for DynamoStore {
     /// makes the token single-use); then the spent verification item is deleted (cleanup: it
     /// can verify nothing any more, and TTL would take it too).
     async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError> {
-        self.count("UpdateItem");
+        self.meter.sent("UpdateItem");
         let result = self
             .client
             .update_item()
@@ -728,14 +709,14 @@ impl Store for DynamoStore {
             .await;
         let account = match result {
             Ok(output) => {
-                self.consumed(output.consumed_capacity());
+                self.meter.consumed(output.consumed_capacity());
                 let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
                 items::account_from(&item)?
             }
             Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => return Ok(None),
             Err(error) => return Err(classify("UpdateItem", &error)),
         };
-        self.count("DeleteItem");
+        self.meter.sent("DeleteItem");
         let deleted = self.client.delete_item().table_name(&self.table).set_key(Some(items::email_token_key(hash))).send().await;
         if let Err(error) = deleted {
             tracing::warn!(error = %classify("DeleteItem", &error), "a spent verification item stays until its TTL");
@@ -745,7 +726,7 @@ impl Store for DynamoStore {
 
     /// One UpdateItem on `attribute_exists(pk)`, `ReturnValues=ALL_NEW`: the profile as it is now.
     async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError> {
-        self.count("UpdateItem");
+        self.meter.sent("UpdateItem");
         let result = self
             .client
             .update_item()
@@ -762,7 +743,7 @@ impl Store for DynamoStore {
             .await;
         match result {
             Ok(output) => {
-                self.consumed(output.consumed_capacity());
+                self.meter.consumed(output.consumed_capacity());
                 let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
                 items::profile_from(&item).map(Some)
             }
