@@ -33,15 +33,15 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 use super::DynamoStore;
+use super::batch::{BATCH_GET_MAX, Backoff, batch_get};
 use super::errors::{build_error, classify};
 use super::items::{self, Item, s};
 use super::metrics::{Meter, Tally};
@@ -50,17 +50,11 @@ use crate::domain::{Account, AccountId, Role, Service, ServiceName};
 use crate::fixtures::Record;
 use crate::ports::{Lock, PendingChange, Store, StoreError};
 
-/// `BatchGetItem` takes at most 100 keys, `BatchWriteItem` at most 25 requests.
-const GET_BATCH: usize = 100;
+/// `BatchWriteItem` takes at most 25 requests.
 const WRITE_BATCH: usize = 25;
 /// Service items per `TransactWriteItems` (at most 100 actions): a conflict cancels them all,
 /// and they are written again one by one, so this is also the most a conflict costs.
 const SERVICES_PER_TRANSACTION: usize = 100;
-/// Rounds of unprocessed items or keys before giving up as throttled: with the backoff below
-/// that is about half a minute of waiting.
-const MAX_ROUNDS: u32 = 10;
-const BACKOFF_BASE_MS: u64 = 50;
-const BACKOFF_CAP_MS: u64 = 5_000;
 
 /// The calls a [`Bulk`] made, for the import's summary and for tests.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -371,13 +365,14 @@ impl Bulk {
     // ---- the calls -----------------------------------------------------------------------------
 
     /// The items at `keys` (distinct) that exist, by partition key (every key here is the
-    /// only one of its partition that is asked for).
+    /// only one of its partition that is asked for). One [`batch_get`] per 100 keys, a few at once.
     async fn get_many(&self, keys: Vec<Item>) -> Result<HashMap<String, Item>, StoreError> {
         let mut keys = keys.into_iter().peekable();
         let mut tasks = Vec::new();
         while keys.peek().is_some() {
-            let chunk: Vec<Item> = keys.by_ref().take(GET_BATCH).collect();
-            tasks.push(get_batch(self.inner.clone(), chunk));
+            let chunk: Vec<Item> = keys.by_ref().take(BATCH_GET_MAX).collect();
+            let inner = self.inner.clone();
+            tasks.push(async move { batch_get(&inner.client, &inner.table, &inner.meter, chunk, Backoff::BULK).await });
         }
         let mut found = HashMap::new();
         for items in bounded(self.inner.parallelism, tasks).await? {
@@ -412,41 +407,9 @@ fn delete(key: Item) -> Result<WriteRequest, StoreError> {
     Ok(WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(build_error)?).build())
 }
 
-/// One `BatchGetItem` (strongly consistent), asked again for its unprocessed keys.
-async fn get_batch(inner: Arc<Inner>, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-    let mut found = Vec::new();
-    let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(build_error)?);
-    let mut round = 0;
-    while let Some(request) = pending.take() {
-        if round > 0 {
-            if round > MAX_ROUNDS {
-                return Err(StoreError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".to_owned()));
-            }
-            inner.meter.retried();
-            tokio::time::sleep(backoff(round)).await;
-        }
-        round += 1;
-        inner.meter.sent("BatchGetItem");
-        let output = inner
-            .client
-            .batch_get_item()
-            .request_items(&inner.table, request)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| classify("BatchGetItem", &e))?;
-        inner.meter.consumed(output.consumed_capacity());
-        if let Some(mut responses) = output.responses {
-            found.extend(responses.remove(&inner.table).unwrap_or_default());
-        }
-        pending = output.unprocessed_keys.and_then(|mut left| left.remove(&inner.table)).filter(|left| !left.keys().is_empty());
-    }
-    Ok(found)
-}
-
 /// One `BatchWriteItem`, sent again for its unprocessed items.
 async fn write_batch(inner: Arc<Inner>, mut writes: Vec<WriteRequest>) -> Result<(), StoreError> {
-    let mut round = 0;
+    let mut retry = 0;
     loop {
         let sent = writes.len() as u64;
         inner.meter.sent("BatchWriteItem");
@@ -464,30 +427,15 @@ async fn write_batch(inner: Arc<Inner>, mut writes: Vec<WriteRequest>) -> Result
         if left.is_empty() {
             return Ok(());
         }
-        round += 1;
-        if round > MAX_ROUNDS {
-            return Err(StoreError::Unavailable(format!("BatchWriteItem: {} items left unprocessed (throttled)", left.len())));
-        }
+        retry += 1;
+        let wait =
+            Backoff::BULK.wait(retry).ok_or_else(|| StoreError::Unavailable(format!("BatchWriteItem: {} items left unprocessed (throttled)", left.len())))?;
         inner.meter.retried();
-        tokio::time::sleep(backoff(round)).await;
+        tokio::time::sleep(wait).await;
         writes = left;
     }
 }
 
-/// Exponential backoff with "equal jitter": half of the step is fixed, half random, so that
-/// throttled writers spread out instead of coming back together.
-fn backoff(round: u32) -> Duration {
-    let step = BACKOFF_BASE_MS.saturating_mul(1 << round.min(16)).min(BACKOFF_CAP_MS);
-    let mut random = [0u8; 8];
-    let jitter = match getrandom::fill(&mut random) {
-        Ok(()) => u64::from_le_bytes(random) % (step / 2 + 1),
-        Err(_) => step / 4,
-    };
-    Duration::from_millis(step / 2 + jitter)
-}
-
-/// Runs `tasks` with at most `limit` at once; their outputs in completion order. The first
-/// error stops the rest (those in flight are aborted).
 /// Writes `services` (at most [`SERVICES_PER_TRANSACTION`]) in one `TransactWriteItems`, each on the condition that
 /// the table still has it as read. Returns those to write again: none, or all of them when the
 /// transaction was cancelled (a condition failed, or a conflicting write was under way).
@@ -510,6 +458,8 @@ async fn put_services_as_read(inner: Arc<Inner>, services: Vec<(Service, Option<
     }
 }
 
+/// Runs `tasks` with at most `limit` at once; their outputs in completion order. The first
+/// error stops the rest (those in flight are aborted).
 async fn bounded<O, F>(limit: usize, tasks: impl IntoIterator<Item = F>) -> Result<Vec<O>, StoreError>
 where
     O: Send + 'static,
@@ -539,17 +489,9 @@ async fn join_one<O: Send + 'static>(set: &mut JoinSet<Result<O, StoreError>>) -
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
 
-    #[test]
-    fn backoff_grows_to_its_cap_with_jitter_in_the_upper_half() {
-        for round in 1..20 {
-            let step = (BACKOFF_BASE_MS << round.min(16)).min(BACKOFF_CAP_MS);
-            let wait = backoff(round).as_millis() as u64;
-            assert!(wait >= step / 2 && wait <= step, "round {round}: {wait} ms for a step of {step}");
-        }
-        assert!(backoff(30) <= Duration::from_millis(BACKOFF_CAP_MS));
-    }
+    use super::*;
 
     #[tokio::test]
     async fn bounded_keeps_at_most_the_limit_in_flight_and_stops_at_the_first_error() {

@@ -7,6 +7,7 @@
 //! one documented difference: listings (`requests_of`) return requests without their
 //! parties' token hashes, which live in their own items; `request` returns them.
 
+mod batch;
 pub mod bulk;
 pub mod errors;
 pub mod items;
@@ -16,20 +17,20 @@ mod tx;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
 use time::OffsetDateTime;
 
 use crate::adapters::aws::is_transient_code;
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{Account, AccountId, ContactChange, Language, RequestId, Role, Service, ServiceName, State, TokenHash};
 use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
-use errors::{build_error, classify};
+use batch::{Backoff, batch_get};
+use errors::classify;
 use items::{Item, n, s};
 use metrics::Meter;
 use tx::{Cond, Purpose, Reason, Tx};
@@ -48,10 +49,6 @@ pub struct DynamoStore {
 /// How many times a write is rebuilt on fresh data when something it does not decide on
 /// (an unmoved role's holder, another request's lock) changed under it.
 const REBUILDS: usize = 4;
-/// `BatchGetItem` takes at most 100 keys.
-const BATCH_GET_MAX: usize = 100;
-/// How many rounds of `UnprocessedKeys` before giving up as throttled.
-const BATCH_ROUNDS: u32 = 6;
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -241,43 +238,14 @@ impl Store for DynamoStore {
         self.get(items::account_key(id)).await?.as_ref().map(items::account_from).transpose()
     }
 
+    /// `BatchGetItem`s of the `PROFILE` items, 100 keys a call ([`batch_get`]).
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
         let mut ids: Vec<&AccountId> = ids.iter().collect();
         ids.sort();
         ids.dedup(); // BatchGetItem refuses a key listed twice
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(BATCH_GET_MAX) {
-            let keys: Vec<Item> = chunk.iter().map(|id| items::account_key(id)).collect();
-            let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(build_error)?);
-            let mut round = 0;
-            while let Some(request) = pending.take() {
-                if round > 0 {
-                    // Unprocessed keys mean throttling: back off before asking again.
-                    if round >= BATCH_ROUNDS {
-                        return Err(StoreError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".to_owned()));
-                    }
-                    tokio::time::sleep(Duration::from_millis(25 << round)).await;
-                }
-                round += 1;
-                self.meter.sent("BatchGetItem");
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| classify("BatchGetItem", &e))?;
-                self.meter.consumed(output.consumed_capacity());
-                if let Some(mut responses) = output.responses {
-                    for item in responses.remove(&self.table).unwrap_or_default() {
-                        found.push(items::account_from(&item)?);
-                    }
-                }
-                pending = output.unprocessed_keys.and_then(|mut left| left.remove(&self.table)).filter(|left| !left.keys().is_empty());
-            }
-        }
-        Ok(found)
+        let keys = ids.into_iter().map(items::account_key).collect();
+        let found = batch_get(&self.client, &self.table, &self.meter, keys, Backoff::REQUEST).await?;
+        found.iter().map(items::account_from).collect()
     }
 
     async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError> {
