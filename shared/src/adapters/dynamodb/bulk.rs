@@ -43,7 +43,7 @@ use tokio::task::JoinSet;
 use super::DynamoStore;
 use super::batch::{BATCH_GET_MAX, Backoff, batch_get};
 use super::errors::{build_error, classify};
-use super::items::{self, Item, s};
+use super::items::{self, Item, Write, s};
 use super::metrics::{Meter, Tally};
 use super::tx::{Purpose, Tx};
 use crate::domain::{Account, AccountId, Role, Service, ServiceName};
@@ -283,13 +283,12 @@ impl Bulk {
                 plan.transactional.push(service);
                 continue;
             }
-            // Exactly `put_service`'s writes: a membership per holder, a delete per former one.
-            let holders = service.contacts.holders();
-            for holder in &holders {
-                plan.memberships.push(put(items::membership_item(holder, &service))?);
-            }
-            for former in old.iter().flat_map(|old| old.contacts.holders()).filter(|a| !holders.contains(a)) {
-                plan.memberships.push(delete(items::membership_key(&former, &service.name))?);
+            // Exactly `put_service`'s writes.
+            for write in items::membership_writes(old.as_ref(), &service) {
+                plan.memberships.push(match write {
+                    Write::Put(item) => put(item)?,
+                    Write::Delete(key) => delete(key)?,
+                });
             }
             plan.as_read.push((service, old));
         }

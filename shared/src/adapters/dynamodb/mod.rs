@@ -322,12 +322,8 @@ impl Store for DynamoStore {
             let old = self.read_service(&service.name).await?;
             let mut tx = Tx::new(&self.table);
             tx.put(items::service_item(service), Some(service_as_read(old.as_ref())), Purpose::Service)?;
-            let holders = service.contacts.holders();
-            for holder in &holders {
-                tx.put(items::membership_item(holder, service), None, Purpose::Membership)?;
-            }
-            for former in old.iter().flat_map(|old| old.contacts.holders()).filter(|a| !holders.contains(a)) {
-                tx.delete(items::membership_key(&former, &service.name), None, Purpose::Membership)?;
+            for write in items::membership_writes(old.as_ref(), service) {
+                tx.write(write, Purpose::Membership)?;
             }
             match self.transact(tx).await {
                 Ok(()) => return Ok(()),

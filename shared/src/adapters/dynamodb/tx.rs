@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
 use super::errors::build_error;
-use super::items::{Item, PK, SK};
+use super::items::{Item, PK, SK, Write};
 use crate::domain::{AccountId, Role};
 use crate::ports::StoreError;
 
@@ -128,6 +128,14 @@ impl Tx {
         self.items.push(TransactWriteItem::builder().delete(delete.build().map_err(build_error)?).build());
         self.purposes.push(purpose);
         Ok(())
+    }
+
+    /// Puts or deletes an item, on no condition.
+    pub fn write(&mut self, write: Write, purpose: Purpose) -> Result<(), StoreError> {
+        match write {
+            Write::Put(item) => self.put(item, None, purpose),
+            Write::Delete(key) => self.delete(key, None, purpose),
+        }
     }
 
     /// Checks `cond` on the item with `key`, writing nothing.
