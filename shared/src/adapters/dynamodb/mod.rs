@@ -12,6 +12,7 @@ pub mod bulk;
 pub mod errors;
 pub mod items;
 mod metrics;
+mod save;
 pub mod schema;
 mod tx;
 
@@ -26,14 +27,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValu
 use time::OffsetDateTime;
 
 use crate::adapters::aws::is_transient_code;
-use crate::domain::lifecycle::FailReason;
-use crate::domain::{Account, AccountId, ContactChange, Language, RequestId, Role, Service, ServiceName, State, TokenHash};
+use crate::domain::{Account, AccountId, ContactChange, Language, RequestId, Role, Service, ServiceName, TokenHash};
 use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
 use errors::classify;
 use items::{Item, n, s};
 use metrics::Meter;
-use tx::{Cond, Purpose, Reason, Tx};
+use save::verdict;
+use tx::{Cond, Purpose, Reason, Tx, failed_condition};
 
 pub use metrics::Metrics;
 pub use schema::{create_table_if_missing, table_definition, table_exists};
@@ -169,39 +170,6 @@ impl DynamoStore {
             },
         }
     }
-
-    /// Adds the deletion of `change`'s locks, except those of `skip` (found held by another
-    /// request): each only if it is this request's or already gone.
-    fn release_locks(tx: &mut Tx, change: &ContactChange, skip: &[Role]) -> Result<(), StoreError> {
-        for role in change.roles.iter().filter(|role| !skip.contains(role)) {
-            let cond = Cond::new("attribute_not_exists(#pk) OR #request = :request")
-                .name("#pk", items::PK)
-                .name("#request", "request")
-                .value(":request", s(change.id.to_string()));
-            tx.delete(items::lock_key(&change.service, role), Some(cond), Purpose::Lock(role))?;
-        }
-        Ok(())
-    }
-}
-
-impl DynamoStore {
-    /// `reason` as the store's error, unless the request is no longer at `read_version`
-    /// (`Stale`): one condition check, on the rare path where a change cannot take effect.
-    async fn unless_stale(&self, id: RequestId, read_version: u64, reason: FailReason) -> StoreError {
-        let mut tx = Tx::new(&self.table);
-        let cond = Cond::new("#version = :read").name("#version", "version").value(":read", n(read_version));
-        if let Err(error) = tx.check(items::request_key(id), cond, Purpose::Request) {
-            return error;
-        }
-        match self.transact(tx).await {
-            Ok(()) => match reason {
-                FailReason::RequesterLostRole => StoreError::RequesterLostRole,
-                _ => StoreError::HoldersChanged,
-            },
-            Err(Ok(_)) => StoreError::Stale,
-            Err(Err(error)) => error,
-        }
-    }
 }
 
 /// The domain error a cancelled transaction stands for, when no cause is a condition this
@@ -238,7 +206,7 @@ impl Store for DynamoStore {
         self.get(items::account_key(id)).await?.as_ref().map(items::account_from).transpose()
     }
 
-    /// `BatchGetItem`s of the `PROFILE` items, 100 keys a call ([`batch_get`]).
+    /// `BatchGetItem`s of the `PROFILE` items, 100 keys a call (`batch::batch_get`).
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
         let mut ids: Vec<&AccountId> = ids.iter().collect();
         ids.sort();
@@ -383,7 +351,7 @@ impl Store for DynamoStore {
                 }) {
                     return Err(StoreError::PendingExists(role));
                 }
-                if reasons.iter().any(|r| r.purpose == Purpose::Request && r.condition_failed()) {
+                if failed_condition(&reasons, &Purpose::Request).is_some() {
                     return Err(StoreError::Failed("create: a request with this id exists".to_owned()));
                 }
                 // A conflict means another write is in flight on a lock or a copy; its outcome
@@ -430,128 +398,35 @@ impl Store for DynamoStore {
         Ok(Page { items: changes, more })
     }
 
-    /// One transaction: the request on the condition that its version is the one read (and,
-    /// unless this save ends it as expired, that it is not pending past its expiry), its
-    /// copies, its token items, and the effect's writes. `Apply` first reads the service
-    /// (one GetItem) to write the new contacts into every member's membership item.
+    /// One transaction (`save_tx`, in save.rs): the request on the condition that its
+    /// version is the one read (and, unless this save ends it as expired, that it is not
+    /// pending past its expiry), its copies, its token items, and the effect's writes. `Apply`
+    /// first reads the service (one GetItem) to write the new contacts into every member's
+    /// membership item. A cancelled transaction is judged by `verdict`; when only what the
+    /// save does not decide on changed (an unmoved role's holder, another request's lock), it
+    /// is rebuilt on that and sent again.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
         let Some(read_version) = change.version.checked_sub(1) else { return Err(StoreError::Stale) };
-        let (request, copies) = items::request_items(change)?;
+        let mut service = match effect {
+            Effect::Apply { .. } => self.read_service(&change.service).await?,
+            _ => None,
+        };
         let mut foreign_locks: Vec<Role> = Vec::new();
-        let mut service: Option<Option<Service>> = None;
         for _ in 0..REBUILDS {
-            let mut tx = Tx::new(&self.table);
-            let mut cond = Cond::new("#version = :read").name("#version", "version").value(":read", n(read_version));
-            if change.state != State::Expired {
-                cond = Cond::new("#version = :read AND (#state <> :pending OR #expires > :now)")
-                    .name("#version", "version")
-                    .name("#state", "state")
-                    .name("#expires", "expires_ms")
-                    .value(":read", n(read_version))
-                    .value(":pending", items::s(State::Pending.as_str()))
-                    .value(":now", n(items::millis(self.clock.now())));
+            if let Some(obstacle) = service.as_ref().and_then(|old| change.obstacle(&old.contacts)) {
+                // The version comes first, as everywhere: a stale save is stale.
+                return Err(self.unless_stale(change.id, read_version, obstacle).await);
             }
-            tx.put(request.clone(), Some(cond), Purpose::Request)?;
-            for copy in &copies {
-                tx.put(copy.clone(), None, Purpose::Copy)?;
-            }
-            write_tokens(&mut tx, change, false)?;
-            if effect != Effect::Nothing {
-                match change.unaccepted_from() {
-                    Some(at) => tx.put(items::unaccepted_item(change, at), None, Purpose::Unaccepted)?,
-                    None => tx.delete(items::unaccepted_key(change), None, Purpose::Unaccepted)?,
-                }
-            }
-            match &effect {
-                Effect::Nothing => {}
-                Effect::ReleaseLocks => Self::release_locks(&mut tx, change, &foreign_locks)?,
-                Effect::Apply { require_good_standing } => {
-                    if service.is_none() {
-                        service = Some(self.read_service(&change.service).await?);
-                    }
-                    match service.as_ref().expect("read above") {
-                        None => tx.check(items::service_key(&change.service), Cond::new("attribute_exists(#pk)").name("#pk", items::PK), Purpose::Service)?,
-                        Some(old) => {
-                            if let Some(reason) = change.obstacle(&old.contacts) {
-                                // The version comes first, as everywhere: a stale save is stale.
-                                return Err(self.unless_stale(change.id, read_version, reason).await);
-                            }
-                            let mut new = old.clone();
-                            for role in change.roles.iter() {
-                                new.contacts.set(role, change.to.clone());
-                            }
-                            // The moved roles must still be `from`'s; the others as read, so that
-                            // the membership items written below hold the service's contacts.
-                            let expected = |role: Role| if change.roles.contains(role) { &change.from } else { old.contacts.holder(role) };
-                            let cond = holders_are(expected(Role::Admin), expected(Role::Tech), expected(Role::Billing));
-                            tx.put(items::service_item(&new), Some(cond), Purpose::Service)?;
-                            let mut standing: Vec<&AccountId> = require_good_standing.iter().collect();
-                            standing.sort();
-                            standing.dedup();
-                            for account in &standing {
-                                let cond = Cond::new("#payment = :ok").name("#payment", "payment_status").value(":ok", s("ok"));
-                                tx.check(items::account_key(account), cond, Purpose::Standing((*account).clone()))?;
-                            }
-                            let holders = new.contacts.holders();
-                            for holder in &holders {
-                                tx.put(items::membership_item(holder, &new), None, Purpose::Membership)?;
-                            }
-                            for former in old.contacts.holders().iter().filter(|a| !holders.contains(a)) {
-                                tx.delete(items::membership_key(former, &new.name), None, Purpose::Membership)?;
-                            }
-                        }
-                    }
-                    Self::release_locks(&mut tx, change, &foreign_locks)?;
-                }
-            }
+            let tx = self.save_tx(change, &effect, read_version, service.as_ref(), &foreign_locks)?;
             let reasons = match self.transact(tx).await {
                 Ok(()) => return Ok(()),
                 Err(Err(error)) => return Err(error),
                 Err(Ok(reasons)) => reasons,
             };
-            // In the embedded store's order: the version, the expiry, the holders, the standing.
-            if let Some(reason) = reasons.iter().find(|r| r.purpose == Purpose::Request && r.condition_failed()) {
-                let still_as_read =
-                    reason.item.as_ref().and_then(|item| item.get("version")).and_then(|v| v.as_n().ok()).is_some_and(|v| *v == read_version.to_string());
-                return Err(if still_as_read { StoreError::Expired } else { StoreError::Stale });
-            }
-            let mut rebuild = false;
-            if let Some(reason) = reasons.iter().find(|r| r.purpose == Purpose::Service && r.condition_failed()) {
-                let current = match &reason.item {
-                    Some(item) => Some(items::service_from(item)?),
-                    None => self.read_service(&change.service).await?,
-                };
-                match current.as_ref().map(|current| change.obstacle(&current.contacts)) {
-                    Some(None) => {
-                        // Only a role this request does not move changed, and the requester
-                        // still has its say: write over that.
-                        service = Some(current);
-                        rebuild = true;
-                    }
-                    Some(Some(FailReason::RequesterLostRole)) => return Err(StoreError::RequesterLostRole),
-                    _ => return Err(StoreError::HoldersChanged),
-                }
-            }
-            let overdue = reasons.iter().filter(|r| r.condition_failed()).find_map(|r| match &r.purpose {
-                Purpose::Standing(account) => Some(account.clone()),
-                _ => None,
-            });
-            if let Some(account) = require_order(&effect, overdue, &reasons) {
-                return Err(StoreError::NotInGoodStanding(account));
-            }
-            for reason in reasons.iter().filter(|r| r.condition_failed()) {
-                if let Purpose::Lock(role) = reason.purpose {
-                    // Another request's live lock (ours had lapsed): leave it alone.
-                    foreign_locks.push(role);
-                    rebuild = true;
-                }
-            }
-            if rebuild {
-                continue;
-            }
-            // Someone else is writing this request (or an item of this write) right now: as
-            // with a moved-on version, read again and decide on fresh data.
-            return Err(cancelled_otherwise("save", &reasons, StoreError::Stale));
+            let service_now = self.service_now(change, &reasons).await?;
+            let (changed, taken) = verdict(change, &effect, read_version, &reasons, service_now).into_result()?;
+            service = changed.or(service);
+            foreign_locks.extend(taken);
         }
         Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned()))
     }
@@ -633,7 +508,7 @@ impl Store for DynamoStore {
         match self.transact(tx).await {
             Ok(()) => Ok(()),
             Err(Err(error)) => Err(error),
-            Err(Ok(reasons)) if reasons.iter().any(|r| r.purpose == Purpose::Profile && r.condition_failed()) => Err(StoreError::Stale),
+            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => Err(StoreError::Stale),
             Err(Ok(reasons)) => Err(cancelled_otherwise("save_email_change", &reasons, StoreError::Stale)),
         }
     }
@@ -715,14 +590,6 @@ impl Store for DynamoStore {
             Err(error) => Err(classify("UpdateItem", &error)),
         }
     }
-}
-
-/// The first account of `require_good_standing`, in its order, whose standing check failed
-/// (the embedded store checks them in that order).
-fn require_order(effect: &Effect, any: Option<AccountId>, reasons: &[Reason]) -> Option<AccountId> {
-    any?;
-    let Effect::Apply { require_good_standing } = effect else { return None };
-    require_good_standing.iter().find(|account| reasons.iter().any(|r| r.condition_failed() && r.purpose == Purpose::Standing((*account).clone()))).cloned()
 }
 
 /// "The service's holders are these three."

@@ -184,6 +184,11 @@ impl Tx {
     }
 }
 
+/// The reason of the item for `purpose` whose condition failed, if any.
+pub fn failed_condition<'a>(reasons: &'a [Reason], purpose: &Purpose) -> Option<&'a Reason> {
+    reasons.iter().find(|r| r.purpose == *purpose && r.condition_failed())
+}
+
 /// One item's outcome in a cancelled transaction.
 #[derive(Debug, Clone)]
 pub struct Reason {
