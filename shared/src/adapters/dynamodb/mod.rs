@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
 use time::OffsetDateTime;
 
@@ -141,6 +142,20 @@ impl DynamoStore {
 
     // ---- writes ----------------------------------------------------------------------------
 
+    /// Sends `update` (on a condition) on this table with `ReturnValues=ALL_NEW`: the item as it
+    /// is now, or `None` when the condition failed.
+    async fn update_returning(&self, update: UpdateItemFluentBuilder) -> Result<Option<Item>, StoreError> {
+        self.meter.sent("UpdateItem");
+        match update.table_name(&self.table).return_values(ReturnValue::AllNew).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await {
+            Ok(output) => {
+                self.meter.consumed(output.consumed_capacity());
+                output.attributes.map(Some).ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))
+            }
+            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(None),
+            Err(error) => Err(classify("UpdateItem", &error)),
+        }
+    }
+
     /// Sends `tx`; `Err(Ok(reasons))` when DynamoDB cancelled it, one reason per item.
     async fn transact(&self, tx: Tx) -> Result<(), Result<Vec<Reason>, StoreError>> {
         if tx.is_empty() {
@@ -224,12 +239,9 @@ impl Store for DynamoStore {
         let mut update = self
             .client
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(items::account_key(id)))
             .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", items::PK)
-            .return_values(ReturnValue::AllNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .expression_attribute_names("#pk", items::PK);
         if let Some(email) = &patch.email {
             sets.push("#email = :email");
             update = update.expression_attribute_names("#email", "email").expression_attribute_values(":email", s(email.as_str()));
@@ -238,16 +250,8 @@ impl Store for DynamoStore {
             sets.push("#language = :language");
             update = update.expression_attribute_names("#language", "language").expression_attribute_values(":language", s(language.as_str()));
         }
-        self.meter.sent("UpdateItem");
-        match update.update_expression(format!("SET {}", sets.join(", "))).send().await {
-            Ok(output) => {
-                self.meter.consumed(output.consumed_capacity());
-                let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
-                items::account_from(&item).map(Some)
-            }
-            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(None),
-            Err(error) => Err(classify("UpdateItem", &error)),
-        }
+        let updated = self.update_returning(update.update_expression(format!("SET {}", sets.join(", ")))).await?;
+        updated.as_ref().map(items::account_from).transpose()
     }
 
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
@@ -526,11 +530,9 @@ impl Store for DynamoStore {
     /// makes the token single-use); then the spent verification item is deleted (cleanup: it
     /// can verify nothing any more, and TTL would take it too).
     async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError> {
-        self.meter.sent("UpdateItem");
-        let result = self
+        let update = self
             .client
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(items::account_key(account)))
             .update_expression("SET #email = #pe, #rev = #rev + :one REMOVE #pe, #ph, #px")
             .condition_expression("#ph = :hash AND #px > :now")
@@ -541,20 +543,9 @@ impl Store for DynamoStore {
             .expression_attribute_names("#rev", items::EMAIL_REV)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":hash", s(hash.to_hex()))
-            .expression_attribute_values(":now", n(items::millis(now)))
-            .return_values(ReturnValue::AllNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        let account = match result {
-            Ok(output) => {
-                self.meter.consumed(output.consumed_capacity());
-                let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
-                items::account_from(&item)?
-            }
-            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => return Ok(None),
-            Err(error) => return Err(classify("UpdateItem", &error)),
-        };
+            .expression_attribute_values(":now", n(items::millis(now)));
+        let Some(item) = self.update_returning(update).await? else { return Ok(None) };
+        let account = items::account_from(&item)?;
         self.meter.sent("DeleteItem");
         let deleted = self.client.delete_item().table_name(&self.table).set_key(Some(items::email_token_key(hash))).send().await;
         if let Err(error) = deleted {
@@ -565,30 +556,16 @@ impl Store for DynamoStore {
 
     /// One UpdateItem on `attribute_exists(pk)`, `ReturnValues=ALL_NEW`: the profile as it is now.
     async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError> {
-        self.meter.sent("UpdateItem");
-        let result = self
+        let update = self
             .client
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(items::account_key(id)))
             .update_expression("SET #language = :language")
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", items::PK)
             .expression_attribute_names("#language", "language")
-            .expression_attribute_values(":language", s(language.as_str()))
-            .return_values(ReturnValue::AllNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                self.meter.consumed(output.consumed_capacity());
-                let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
-                items::profile_from(&item).map(Some)
-            }
-            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(None),
-            Err(error) => Err(classify("UpdateItem", &error)),
-        }
+            .expression_attribute_values(":language", s(language.as_str()));
+        self.update_returning(update).await?.as_ref().map(items::profile_from).transpose()
     }
 }
 
