@@ -15,7 +15,9 @@ use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::{Credentials, SharedAsyncSleep, SharedCredentialsProvider, SharedHttpClient};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
@@ -158,9 +160,141 @@ pub fn ses_client_at(config: &SdkConfig, endpoint: &str) -> aws_sdk_sesv2::Clien
     aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(config).endpoint_url(endpoint).build())
 }
 
+/// What a failed AWS call means for its caller, whichever service it went to: each adapter
+/// maps it to its port's error (`StoreError`, `MailError`). The message names the service, the
+/// operation and the error's code, never the request: an item can hold values read from the
+/// table, a mail's body a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Throttling, a timeout, an unreachable endpoint, an unreadable answer, a 5xx: nothing was
+    /// done, and trying again later may work (the SDK's retry policy has already retried what
+    /// it safely could).
+    Transient(String),
+    /// Anything else (validation, a refused address, a request that could not be built):
+    /// trying again will not help.
+    Permanent(String),
+}
+
+/// The codes after which nothing was done and trying again later may work: DynamoDB's
+/// (throttling, conflicting transactions, and the same as a transaction's cancellation reasons)
+/// and SES's (`TooManyRequests`; `LimitExceeded` is what SES says when a sending quota is used
+/// up: later, it is not).
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottlingError",
+    "ProvisionedThroughputExceededException",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "TransactionConflictException",
+    "TransactionConflict",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+pub fn is_transient_code(code: &str) -> bool {
+    TRANSIENT_CODES.contains(&code)
+}
+
+/// The HTTP status of a raw response: the SDK's, and a bare number in the tests (the SDK's
+/// response type cannot be built outside it).
+pub trait HttpStatus {
+    fn http_status(&self) -> u16;
+}
+
+impl HttpStatus for HttpResponse {
+    fn http_status(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// One classification of an SDK error for every client: timeouts, dispatch failures and
+/// unreadable responses are transient; a service's answer is transient when its code says
+/// throttling or a transient fault, or its status is 429 or 5xx; anything else is permanent.
+/// `service` names the endpoint in the message ("DynamoDB", "SES").
+pub fn classify<E, R>(service: &str, operation: &str, error: &SdkError<E, R>) -> Failure
+where
+    E: ProvideErrorMetadata,
+    R: HttpStatus,
+{
+    match error {
+        SdkError::TimeoutError(_) => Failure::Transient(format!("{operation}: timed out")),
+        SdkError::DispatchFailure(failure) => Failure::Transient(if failure.is_timeout() {
+            format!("{operation}: timed out")
+        } else if failure.is_io() {
+            format!("{operation}: could not reach {service}")
+        } else {
+            format!("{operation}: could not send the request")
+        }),
+        SdkError::ResponseError(_) => Failure::Transient(format!("{operation}: unreadable response")),
+        SdkError::ServiceError(answer) => {
+            let status = answer.raw().http_status();
+            let code = answer.err().code().unwrap_or("unknown");
+            let message = format!("{operation}: {code} (HTTP {status})");
+            if is_transient_code(code) || status == 429 || (500..600).contains(&status) { Failure::Transient(message) } else { Failure::Permanent(message) }
+        }
+        _ => Failure::Permanent(format!("{operation}: the request could not be built")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::error::{ConnectorError, ErrorMetadata};
+
+    impl HttpStatus for u16 {
+        fn http_status(&self) -> u16 {
+            *self
+        }
+    }
+
+    fn answer(code: &str, status: u16) -> Failure {
+        classify("DynamoDB", "Query", &SdkError::<ErrorMetadata, u16>::service_error(ErrorMetadata::builder().code(code).build(), status))
+    }
+
+    #[test]
+    fn throttling_timeouts_unreachable_endpoints_and_5xx_are_transient_and_the_rest_permanent() {
+        let transient = |failure: Failure| matches!(failure, Failure::Transient(_));
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "TransactionConflictException",
+            "TooManyRequestsException",
+            "LimitExceededException",
+        ] {
+            assert!(transient(answer(code, 400)), "{code}");
+        }
+        assert!(transient(answer("InternalServerError", 500)));
+        assert!(transient(answer("Whatever", 503)), "any 5xx");
+        assert!(transient(answer("Whatever", 429)), "429 is throttling whatever the code");
+        for code in ["ValidationException", "ConditionalCheckFailedException", "MessageRejected", "AccountSuspendedException", "NotFoundException"] {
+            assert_eq!(answer(code, 400), Failure::Permanent(format!("Query: {code} (HTTP 400)")));
+        }
+
+        let timed_out = SdkError::<ErrorMetadata, u16>::timeout_error("slow");
+        assert_eq!(classify("SES", "SendEmail", &timed_out), Failure::Transient("SendEmail: timed out".to_owned()));
+        let unreachable = SdkError::<ErrorMetadata, u16>::dispatch_failure(ConnectorError::io("refused".into()));
+        assert_eq!(classify("SES", "SendEmail", &unreachable), Failure::Transient("SendEmail: could not reach SES".to_owned()));
+        let connect_timeout = SdkError::<ErrorMetadata, u16>::dispatch_failure(ConnectorError::timeout("slow".into()));
+        assert_eq!(classify("DynamoDB", "GetItem", &connect_timeout), Failure::Transient("GetItem: timed out".to_owned()));
+        let unreadable = SdkError::<ErrorMetadata, u16>::response_error("garbled", 200);
+        assert!(transient(classify("DynamoDB", "GetItem", &unreadable)));
+        let unbuildable = SdkError::<ErrorMetadata, u16>::construction_failure("no table");
+        assert!(matches!(classify("DynamoDB", "GetItem", &unbuildable), Failure::Permanent(_)));
+    }
+
+    #[test]
+    fn a_message_names_the_operation_and_the_code_never_the_errors_own_message() {
+        let error = ErrorMetadata::builder().code("ValidationException").message("item {secret-value} is invalid").build();
+        let Failure::Permanent(message) = classify("DynamoDB", "PutItem", &SdkError::<ErrorMetadata, u16>::service_error(error, 400)) else { panic!() };
+        assert!(message.contains("PutItem") && message.contains("ValidationException") && !message.contains("secret"), "{message}");
+    }
 
     #[test]
     fn a_lambda_configuration_takes_the_region_lambda_sets_and_needs_it() {

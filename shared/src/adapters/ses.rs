@@ -2,10 +2,11 @@
 //! text and HTML, UTF-8), `From` = the mail's sender, `To` = its one recipient.
 
 use async_trait::async_trait;
-use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
+use crate::adapters::aws::{self, Failure};
 use crate::mail::Mail;
 use crate::ports::{MailError, Mailer};
 
@@ -44,34 +45,11 @@ impl Mailer for SesMailer {
 }
 
 /// Throttling, timeouts, unreachable endpoints and 5xx may go through later; anything else
-/// (a bad address, an unverified sender, a paused account) will not. The message names the
-/// error's code and never the mail (whose body may hold a token).
+/// (a bad address, an unverified sender, a paused account) will not ([`aws::classify`]). The
+/// message names the error's code and never the mail (whose body may hold a token).
 fn classify(error: SdkError<SendEmailError>) -> MailError {
-    match &error {
-        SdkError::TimeoutError(_) => MailError::Retryable("SendEmail: timed out".to_owned()),
-        SdkError::DispatchFailure(failure) => {
-            let what = if failure.is_timeout() {
-                "timed out"
-            } else if failure.is_io() {
-                "could not reach SES"
-            } else {
-                "could not send the request"
-            };
-            MailError::Retryable(format!("SendEmail: {what}"))
-        }
-        SdkError::ResponseError(_) => MailError::Retryable("SendEmail: unreadable response".to_owned()),
-        SdkError::ServiceError(service) => {
-            let err = service.err();
-            let status = service.raw().status();
-            let code = err.code().unwrap_or("unknown");
-            // LimitExceeded is what SES says when a sending quota is used up: later, it is not.
-            let retryable = matches!(err, SendEmailError::TooManyRequestsException(_) | SendEmailError::LimitExceededException(_))
-                || matches!(code, "Throttling" | "ThrottlingException" | "RequestTimeout" | "RequestTimeoutException")
-                || status.as_u16() == 429
-                || status.is_server_error();
-            let message = format!("SendEmail: {code} (HTTP {})", status.as_u16());
-            if retryable { MailError::Retryable(message) } else { MailError::Rejected(message) }
-        }
-        _ => MailError::Rejected("SendEmail: the request could not be built".to_owned()),
+    match aws::classify("SES", "SendEmail", &error) {
+        Failure::Transient(message) => MailError::Retryable(message),
+        Failure::Permanent(message) => MailError::Rejected(message),
     }
 }

@@ -32,34 +32,29 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 use super::DynamoStore;
+use super::batch::{BATCH_GET_MAX, Backoff, batch_get};
 use super::errors::{build_error, classify};
-use super::items::{self, Item, s};
+use super::items::{self, Item, Write, s};
+use super::metrics::{Meter, Tally};
 use super::tx::{Purpose, Tx};
 use crate::domain::Record;
 use crate::domain::{Account, AccountId, Role, Service, ServiceName};
 use crate::ports::{Lock, PendingChange, Store, StoreError};
 
-/// `BatchGetItem` takes at most 100 keys, `BatchWriteItem` at most 25 requests.
-const GET_BATCH: usize = 100;
+/// `BatchWriteItem` takes at most 25 requests.
 const WRITE_BATCH: usize = 25;
 /// Service items per `TransactWriteItems` (at most 100 actions): a conflict cancels them all,
 /// and they are written again one by one, so this is also the most a conflict costs.
 const SERVICES_PER_TRANSACTION: usize = 100;
-/// Rounds of unprocessed items or keys before giving up as throttled: with the backoff below
-/// that is about half a minute of waiting.
-const MAX_ROUNDS: u32 = 10;
-const BACKOFF_BASE_MS: u64 = 50;
-const BACKOFF_CAP_MS: u64 = 5_000;
 
 /// The calls a [`Bulk`] made, for the import's summary and for tests.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -81,6 +76,27 @@ pub struct BulkMetrics {
     pub items_written: u64,
     /// The summed `ConsumedCapacity` of the calls (`TOTAL`).
     pub capacity_units: f64,
+}
+
+impl Tally for BulkMetrics {
+    fn sent(&mut self, operation: &'static str) {
+        match operation {
+            "BatchGetItem" => self.batch_get_calls += 1,
+            "BatchWriteItem" => self.batch_write_calls += 1,
+            "Scan" => self.scan_calls += 1,
+            // A load's own transactions write service items as read; `put_service`'s are the store's.
+            "TransactWriteItems" => self.service_transactions += 1,
+            _ => {}
+        }
+    }
+
+    fn consumed(&mut self, units: f64) {
+        self.capacity_units += units;
+    }
+
+    fn retried(&mut self) {
+        self.retried_calls += 1;
+    }
 }
 
 /// How many records of a chunk were new, changed, or already as given.
@@ -160,7 +176,7 @@ struct Inner {
     parallelism: usize,
     /// For services with a live lock: the store's own transactional upsert.
     store: DynamoStore,
-    metrics: Mutex<BulkMetrics>,
+    meter: Meter<BulkMetrics>,
 }
 
 impl Bulk {
@@ -172,7 +188,7 @@ impl Bulk {
     pub fn with_parallelism(client: Client, table: impl Into<String>, parallelism: usize) -> Self {
         let table = table.into();
         let store = DynamoStore::new(client.clone(), table.clone());
-        Self { inner: Arc::new(Inner { client, table, parallelism: parallelism.max(1), store, metrics: Mutex::default() }) }
+        Self { inner: Arc::new(Inner { client, table, parallelism: parallelism.max(1), store, meter: Meter::default() }) }
     }
 
     pub fn table(&self) -> &str {
@@ -180,7 +196,7 @@ impl Bulk {
     }
 
     pub fn metrics(&self) -> BulkMetrics {
-        self.inner.metrics.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner.meter.get()
     }
 
     /// The accounts among `ids` that the table does not hold.
@@ -267,13 +283,12 @@ impl Bulk {
                 plan.transactional.push(service);
                 continue;
             }
-            // Exactly `put_service`'s writes: a membership per holder, a delete per former one.
-            let holders = service.contacts.holders();
-            for holder in &holders {
-                plan.memberships.push(put(items::membership_item(holder, &service))?);
-            }
-            for former in old.iter().flat_map(|old| old.contacts.holders()).filter(|a| !holders.contains(a)) {
-                plan.memberships.push(delete(items::membership_key(&former, &service.name))?);
+            // Exactly `put_service`'s writes.
+            for write in items::membership_writes(old.as_ref(), &service) {
+                plan.memberships.push(match write {
+                    Write::Put(item) => put(item)?,
+                    Write::Delete(key) => delete(key)?,
+                });
             }
             plan.as_read.push((service, old));
         }
@@ -304,9 +319,10 @@ impl Bulk {
             async move { inner.store.put_service(&service).await }
         });
         bounded(self.inner.parallelism, tasks).await?;
-        let mut metrics = self.inner.metrics();
-        metrics.transactional_services += count;
-        metrics.written_again += again;
+        self.inner.meter.update(|metrics| {
+            metrics.transactional_services += count;
+            metrics.written_again += again;
+        });
         Ok(plan.outcome)
     }
 
@@ -314,7 +330,7 @@ impl Bulk {
     /// (a parallel scan's share), from `cursor` (`None`: the start). A filtered `Scan`: see
     /// the module's documentation.
     pub async fn export_page(&self, segment: Segment, cursor: Option<ScanCursor>) -> Result<ScanPage, StoreError> {
-        self.inner.metrics().scan_calls += 1;
+        self.inner.meter.sent("Scan");
         let parallel = segment.of > 1;
         let output = self
             .inner
@@ -333,7 +349,7 @@ impl Bulk {
             .send()
             .await
             .map_err(|e| classify("Scan", &e))?;
-        self.inner.consumed(output.consumed_capacity());
+        self.inner.meter.consumed(output.consumed_capacity());
         let mut records = Vec::new();
         for item in output.items.unwrap_or_default() {
             match items::sort_key(&item) {
@@ -348,13 +364,14 @@ impl Bulk {
     // ---- the calls -----------------------------------------------------------------------------
 
     /// The items at `keys` (distinct) that exist, by partition key (every key here is the
-    /// only one of its partition that is asked for).
+    /// only one of its partition that is asked for). One [`batch_get`] per 100 keys, a few at once.
     async fn get_many(&self, keys: Vec<Item>) -> Result<HashMap<String, Item>, StoreError> {
         let mut keys = keys.into_iter().peekable();
         let mut tasks = Vec::new();
         while keys.peek().is_some() {
-            let chunk: Vec<Item> = keys.by_ref().take(GET_BATCH).collect();
-            tasks.push(get_batch(self.inner.clone(), chunk));
+            let chunk: Vec<Item> = keys.by_ref().take(BATCH_GET_MAX).collect();
+            let inner = self.inner.clone();
+            tasks.push(async move { batch_get(&inner.client, &inner.table, &inner.meter, chunk, Backoff::BULK).await });
         }
         let mut found = HashMap::new();
         for items in bounded(self.inner.parallelism, tasks).await? {
@@ -381,17 +398,6 @@ impl Bulk {
     }
 }
 
-impl Inner {
-    fn metrics(&self) -> std::sync::MutexGuard<'_, BulkMetrics> {
-        self.metrics.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn consumed<'a>(&self, capacity: impl IntoIterator<Item = &'a ConsumedCapacity>) {
-        let units: f64 = capacity.into_iter().filter_map(ConsumedCapacity::capacity_units).sum();
-        self.metrics().capacity_units += units;
-    }
-}
-
 fn put(item: Item) -> Result<WriteRequest, StoreError> {
     Ok(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(build_error)?).build())
 }
@@ -400,44 +406,12 @@ fn delete(key: Item) -> Result<WriteRequest, StoreError> {
     Ok(WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(build_error)?).build())
 }
 
-/// One `BatchGetItem` (strongly consistent), asked again for its unprocessed keys.
-async fn get_batch(inner: Arc<Inner>, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-    let mut found = Vec::new();
-    let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(build_error)?);
-    let mut round = 0;
-    while let Some(request) = pending.take() {
-        if round > 0 {
-            if round > MAX_ROUNDS {
-                return Err(StoreError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".to_owned()));
-            }
-            inner.metrics().retried_calls += 1;
-            tokio::time::sleep(backoff(round)).await;
-        }
-        round += 1;
-        inner.metrics().batch_get_calls += 1;
-        let output = inner
-            .client
-            .batch_get_item()
-            .request_items(&inner.table, request)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| classify("BatchGetItem", &e))?;
-        inner.consumed(output.consumed_capacity());
-        if let Some(mut responses) = output.responses {
-            found.extend(responses.remove(&inner.table).unwrap_or_default());
-        }
-        pending = output.unprocessed_keys.and_then(|mut left| left.remove(&inner.table)).filter(|left| !left.keys().is_empty());
-    }
-    Ok(found)
-}
-
 /// One `BatchWriteItem`, sent again for its unprocessed items.
 async fn write_batch(inner: Arc<Inner>, mut writes: Vec<WriteRequest>) -> Result<(), StoreError> {
-    let mut round = 0;
+    let mut retry = 0;
     loop {
         let sent = writes.len() as u64;
-        inner.metrics().batch_write_calls += 1;
+        inner.meter.sent("BatchWriteItem");
         let output = inner
             .client
             .batch_write_item()
@@ -446,36 +420,21 @@ async fn write_batch(inner: Arc<Inner>, mut writes: Vec<WriteRequest>) -> Result
             .send()
             .await
             .map_err(|e| classify("BatchWriteItem", &e))?;
-        inner.consumed(output.consumed_capacity());
+        inner.meter.consumed(output.consumed_capacity());
         let left = output.unprocessed_items.and_then(|mut left| left.remove(&inner.table)).unwrap_or_default();
-        inner.metrics().items_written += sent - left.len() as u64;
+        inner.meter.update(|metrics| metrics.items_written += sent - left.len() as u64);
         if left.is_empty() {
             return Ok(());
         }
-        round += 1;
-        if round > MAX_ROUNDS {
-            return Err(StoreError::Unavailable(format!("BatchWriteItem: {} items left unprocessed (throttled)", left.len())));
-        }
-        inner.metrics().retried_calls += 1;
-        tokio::time::sleep(backoff(round)).await;
+        retry += 1;
+        let wait =
+            Backoff::BULK.wait(retry).ok_or_else(|| StoreError::Unavailable(format!("BatchWriteItem: {} items left unprocessed (throttled)", left.len())))?;
+        inner.meter.retried();
+        tokio::time::sleep(wait).await;
         writes = left;
     }
 }
 
-/// Exponential backoff with "equal jitter": half of the step is fixed, half random, so that
-/// throttled writers spread out instead of coming back together.
-fn backoff(round: u32) -> Duration {
-    let step = BACKOFF_BASE_MS.saturating_mul(1 << round.min(16)).min(BACKOFF_CAP_MS);
-    let mut random = [0u8; 8];
-    let jitter = match getrandom::fill(&mut random) {
-        Ok(()) => u64::from_le_bytes(random) % (step / 2 + 1),
-        Err(_) => step / 4,
-    };
-    Duration::from_millis(step / 2 + jitter)
-}
-
-/// Runs `tasks` with at most `limit` at once; their outputs in completion order. The first
-/// error stops the rest (those in flight are aborted).
 /// Writes `services` (at most [`SERVICES_PER_TRANSACTION`]) in one `TransactWriteItems`, each on the condition that
 /// the table still has it as read. Returns those to write again: none, or all of them when the
 /// transaction was cancelled (a condition failed, or a conflicting write was under way).
@@ -484,11 +443,11 @@ async fn put_services_as_read(inner: Arc<Inner>, services: Vec<(Service, Option<
     for (service, old) in &services {
         tx.put(items::service_item(service), Some(super::service_as_read(old.as_ref())), Purpose::Service)?;
     }
-    inner.metrics().service_transactions += 1;
+    inner.meter.sent("TransactWriteItems");
     let sent = inner.client.transact_write_items().set_transact_items(Some(tx.items)).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await;
     match sent {
         Ok(output) => {
-            inner.consumed(output.consumed_capacity());
+            inner.meter.consumed(output.consumed_capacity());
             Ok(Vec::new())
         }
         Err(error) if matches!(error.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_))) => {
@@ -498,6 +457,8 @@ async fn put_services_as_read(inner: Arc<Inner>, services: Vec<(Service, Option<
     }
 }
 
+/// Runs `tasks` with at most `limit` at once; their outputs in completion order. The first
+/// error stops the rest (those in flight are aborted).
 async fn bounded<O, F>(limit: usize, tasks: impl IntoIterator<Item = F>) -> Result<Vec<O>, StoreError>
 where
     O: Send + 'static,
@@ -527,17 +488,9 @@ async fn join_one<O: Send + 'static>(set: &mut JoinSet<Result<O, StoreError>>) -
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
 
-    #[test]
-    fn backoff_grows_to_its_cap_with_jitter_in_the_upper_half() {
-        for round in 1..20 {
-            let step = (BACKOFF_BASE_MS << round.min(16)).min(BACKOFF_CAP_MS);
-            let wait = backoff(round).as_millis() as u64;
-            assert!(wait >= step / 2 && wait <= step, "round {round}: {wait} ms for a step of {step}");
-        }
-        assert!(backoff(30) <= Duration::from_millis(BACKOFF_CAP_MS));
-    }
+    use super::*;
 
     #[tokio::test]
     async fn bounded_keeps_at_most_the_limit_in_flight_and_stops_at_the_first_error() {

@@ -200,6 +200,29 @@ pub fn membership_item(account: &AccountId, service: &Service) -> Item {
     item
 }
 
+/// An unconditional write of one item, for a transaction or a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Put(Item),
+    /// The item's key.
+    Delete(Item),
+}
+
+/// The membership items that follow a service from `old` (`None`: it did not exist) to `new`:
+/// a put for each holder, with the new contacts; a delete for each former holder that holds no
+/// role any more. Whoever writes a service writes these with it (`put_service`, a change taking
+/// effect, a bulk load), so that "my services" stays one Query that agrees with the services.
+pub fn membership_writes(old: Option<&Service>, new: &Service) -> Vec<Write> {
+    let holders = new.contacts.holders();
+    let mut writes: Vec<Write> = holders.iter().map(|holder| Write::Put(membership_item(holder, new))).collect();
+    for former in old.map(|old| old.contacts.holders()).unwrap_or_default() {
+        if !holders.contains(&former) {
+            writes.push(Write::Delete(membership_key(&former, &new.name)));
+        }
+    }
+    writes
+}
+
 /// A service item, or a membership item (which holds the same attributes).
 pub fn service_from(item: &Item) -> Result<Service, StoreError> {
     const W: &str = "service";
@@ -509,6 +532,25 @@ mod tests {
         let token = Token::generate();
         let (account, hash, expires_ms) = token_from(&token_item(&change, &id("nn1-ovh"), &token.hash())).unwrap();
         assert_eq!((account, hash, expires_ms), (id("nn1-ovh"), token.hash(), millis(change.expires_at)));
+    }
+
+    #[test]
+    fn memberships_follow_a_service_a_put_per_holder_and_a_delete_per_former_holder_without_a_role() {
+        let service = |admin: &str, tech: &str, billing: &str| Service {
+            name: ServiceName::parse("example.com").unwrap(),
+            contacts: Contacts { admin: id(admin), tech: id(tech), billing: id(billing) },
+        };
+        let old = service("aa1-ovh", "tt1-ovh", "bb1-ovh");
+        let new = service("aa1-ovh", "aa1-ovh", "nn1-ovh");
+        let writes = membership_writes(Some(&old), &new);
+        let expected = vec![
+            Write::Put(membership_item(&id("aa1-ovh"), &new)),
+            Write::Put(membership_item(&id("nn1-ovh"), &new)),
+            Write::Delete(membership_key(&id("bb1-ovh"), &new.name)),
+            Write::Delete(membership_key(&id("tt1-ovh"), &new.name)),
+        ];
+        assert_eq!(writes, expected, "one put per distinct holder, every former holder without a role deleted");
+        assert_eq!(membership_writes(None, &new).len(), 2, "a new service has no former holders");
     }
 
     #[test]

@@ -7,63 +7,54 @@
 //! one documented difference: listings (`requests_of`) return requests without their
 //! parties' token hashes, which live in their own items; `request` returns them.
 
+mod batch;
 pub mod bulk;
 pub mod errors;
 pub mod items;
+mod metrics;
+mod save;
 pub mod schema;
 mod tx;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
 use time::OffsetDateTime;
 
-use crate::domain::lifecycle::FailReason;
-use crate::domain::{Account, AccountId, ContactChange, Language, RequestId, Role, Service, ServiceName, State, TokenHash};
+use crate::adapters::aws::is_transient_code;
+use crate::domain::{Account, AccountId, ContactChange, Language, RequestId, Role, Service, ServiceName, TokenHash};
 use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
-use errors::{build_error, classify, is_transient_code};
+use batch::{Backoff, batch_get};
+use errors::classify;
 use items::{Item, n, s};
-use tx::{Cond, Purpose, Reason, Tx};
+use metrics::Meter;
+use save::verdict;
+use tx::{Cond, Purpose, Reason, Tx, failed_condition};
 
+pub use metrics::Metrics;
 pub use schema::{create_table_if_missing, table_definition, table_exists};
-
-/// The DynamoDB calls this store made, for tests that count round trips.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Metrics {
-    /// Calls sent (an SDK-level retry of one call counts once).
-    pub calls: u64,
-    /// The summed `ConsumedCapacity` (`ReturnConsumedCapacity=TOTAL`) of the calls that
-    /// succeeded; a cancelled transaction reports none.
-    pub capacity_units: f64,
-    /// The operations, in order ("Query", "TransactWriteItems"...).
-    pub operations: Vec<&'static str>,
-}
 
 pub struct DynamoStore {
     client: Client,
     table: String,
     /// Tells which token items have expired (their TTL deletion is lazy).
     clock: Arc<dyn Clock>,
-    metrics: Mutex<Metrics>,
+    meter: Meter<Metrics>,
 }
 
 /// How many times a write is rebuilt on fresh data when something it does not decide on
 /// (an unmoved role's holder, another request's lock) changed under it.
 const REBUILDS: usize = 4;
-/// `BatchGetItem` takes at most 100 keys.
-const BATCH_GET_MAX: usize = 100;
-/// How many rounds of `UnprocessedKeys` before giving up as throttled.
-const BATCH_ROUNDS: u32 = 6;
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into(), clock: Arc::new(SystemClock), metrics: Mutex::default() }
+        Self { client, table: table.into(), clock: Arc::new(SystemClock), meter: Meter::default() }
     }
 
     /// Uses `clock` to tell expired token items (tests move time; production keeps the system clock).
@@ -80,29 +71,19 @@ impl DynamoStore {
         &self.table
     }
 
+    /// The calls made since the store was built or [`reset_metrics`](Self::reset_metrics).
     pub fn metrics(&self) -> Metrics {
-        self.metrics.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.meter.get()
     }
 
     pub fn reset_metrics(&self) {
-        *self.metrics.lock().unwrap_or_else(|p| p.into_inner()) = Metrics::default();
-    }
-
-    fn count(&self, operation: &'static str) {
-        let mut metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
-        metrics.calls += 1;
-        metrics.operations.push(operation);
-    }
-
-    fn consumed<'a>(&self, capacity: impl IntoIterator<Item = &'a ConsumedCapacity>) {
-        let units: f64 = capacity.into_iter().filter_map(ConsumedCapacity::capacity_units).sum();
-        self.metrics.lock().unwrap_or_else(|p| p.into_inner()).capacity_units += units;
+        self.meter.reset();
     }
 
     // ---- reads -----------------------------------------------------------------------------
 
     async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
-        self.count("GetItem");
+        self.meter.sent("GetItem");
         let output = self
             .client
             .get_item()
@@ -113,7 +94,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| classify("GetItem", &e))?;
-        self.consumed(output.consumed_capacity());
+        self.meter.consumed(output.consumed_capacity());
         Ok(output.item)
     }
 
@@ -144,9 +125,9 @@ impl DynamoStore {
                     .expression_attribute_values(":prefix", s(prefix)),
                 None => query.key_condition_expression("#pk = :pk"),
             };
-            self.count("Query");
+            self.meter.sent("Query");
             let output = query.send().await.map_err(|e| classify("Query", &e))?;
-            self.consumed(output.consumed_capacity());
+            self.meter.consumed(output.consumed_capacity());
             items.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
                 Some(last) if items.len() < want => start_key = Some(last),
@@ -161,17 +142,31 @@ impl DynamoStore {
 
     // ---- writes ----------------------------------------------------------------------------
 
+    /// Sends `update` (on a condition) on this table with `ReturnValues=ALL_NEW`: the item as it
+    /// is now, or `None` when the condition failed.
+    async fn update_returning(&self, update: UpdateItemFluentBuilder) -> Result<Option<Item>, StoreError> {
+        self.meter.sent("UpdateItem");
+        match update.table_name(&self.table).return_values(ReturnValue::AllNew).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await {
+            Ok(output) => {
+                self.meter.consumed(output.consumed_capacity());
+                output.attributes.map(Some).ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))
+            }
+            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(None),
+            Err(error) => Err(classify("UpdateItem", &error)),
+        }
+    }
+
     /// Sends `tx`; `Err(Ok(reasons))` when DynamoDB cancelled it, one reason per item.
     async fn transact(&self, tx: Tx) -> Result<(), Result<Vec<Reason>, StoreError>> {
         if tx.is_empty() {
             return Ok(());
         }
-        self.count("TransactWriteItems");
+        self.meter.sent("TransactWriteItems");
         let purposes = tx.purposes;
         let result = self.client.transact_write_items().set_transact_items(Some(tx.items)).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await;
         match result {
             Ok(output) => {
-                self.consumed(output.consumed_capacity());
+                self.meter.consumed(output.consumed_capacity());
                 Ok(())
             }
             Err(error) => match error.as_service_error() {
@@ -190,39 +185,6 @@ impl DynamoStore {
             },
         }
     }
-
-    /// Adds the deletion of `change`'s locks, except those of `skip` (found held by another
-    /// request): each only if it is this request's or already gone.
-    fn release_locks(tx: &mut Tx, change: &ContactChange, skip: &[Role]) -> Result<(), StoreError> {
-        for role in change.roles.iter().filter(|role| !skip.contains(role)) {
-            let cond = Cond::new("attribute_not_exists(#pk) OR #request = :request")
-                .name("#pk", items::PK)
-                .name("#request", "request")
-                .value(":request", s(change.id.to_string()));
-            tx.delete(items::lock_key(&change.service, role), Some(cond), Purpose::Lock(role))?;
-        }
-        Ok(())
-    }
-}
-
-impl DynamoStore {
-    /// `reason` as the store's error, unless the request is no longer at `read_version`
-    /// (`Stale`): one condition check, on the rare path where a change cannot take effect.
-    async fn unless_stale(&self, id: RequestId, read_version: u64, reason: FailReason) -> StoreError {
-        let mut tx = Tx::new(&self.table);
-        let cond = Cond::new("#version = :read").name("#version", "version").value(":read", n(read_version));
-        if let Err(error) = tx.check(items::request_key(id), cond, Purpose::Request) {
-            return error;
-        }
-        match self.transact(tx).await {
-            Ok(()) => match reason {
-                FailReason::RequesterLostRole => StoreError::RequesterLostRole,
-                _ => StoreError::HoldersChanged,
-            },
-            Err(Ok(_)) => StoreError::Stale,
-            Err(Err(error)) => error,
-        }
-    }
 }
 
 /// The domain error a cancelled transaction stands for, when no cause is a condition this
@@ -233,11 +195,7 @@ fn cancelled_otherwise(operation: &str, reasons: &[Reason], conflict: StoreError
     }
     let codes: Vec<&str> = reasons.iter().filter(|r| r.failed()).filter_map(|r| r.code.as_deref()).collect();
     let message = format!("{operation}: cancelled ({})", codes.join(", "));
-    if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c) || *c == "ThrottlingError" || *c == "ProvisionedThroughputExceeded") {
-        StoreError::Unavailable(message)
-    } else {
-        StoreError::Failed(message)
-    }
+    if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c)) { StoreError::Unavailable(message) } else { StoreError::Failed(message) }
 }
 
 /// The parties' token items to write: a put for a live token, a delete otherwise. One
@@ -263,43 +221,14 @@ impl Store for DynamoStore {
         self.get(items::account_key(id)).await?.as_ref().map(items::account_from).transpose()
     }
 
+    /// `BatchGetItem`s of the `PROFILE` items, 100 keys a call (`batch::batch_get`).
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
         let mut ids: Vec<&AccountId> = ids.iter().collect();
         ids.sort();
         ids.dedup(); // BatchGetItem refuses a key listed twice
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(BATCH_GET_MAX) {
-            let keys: Vec<Item> = chunk.iter().map(|id| items::account_key(id)).collect();
-            let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(build_error)?);
-            let mut round = 0;
-            while let Some(request) = pending.take() {
-                if round > 0 {
-                    // Unprocessed keys mean throttling: back off before asking again.
-                    if round >= BATCH_ROUNDS {
-                        return Err(StoreError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".to_owned()));
-                    }
-                    tokio::time::sleep(Duration::from_millis(25 << round)).await;
-                }
-                round += 1;
-                self.count("BatchGetItem");
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| classify("BatchGetItem", &e))?;
-                self.consumed(output.consumed_capacity());
-                if let Some(mut responses) = output.responses {
-                    for item in responses.remove(&self.table).unwrap_or_default() {
-                        found.push(items::account_from(&item)?);
-                    }
-                }
-                pending = output.unprocessed_keys.and_then(|mut left| left.remove(&self.table)).filter(|left| !left.keys().is_empty());
-            }
-        }
-        Ok(found)
+        let keys = ids.into_iter().map(items::account_key).collect();
+        let found = batch_get(&self.client, &self.table, &self.meter, keys, Backoff::REQUEST).await?;
+        found.iter().map(items::account_from).collect()
     }
 
     async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError> {
@@ -310,12 +239,9 @@ impl Store for DynamoStore {
         let mut update = self
             .client
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(items::account_key(id)))
             .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", items::PK)
-            .return_values(ReturnValue::AllNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .expression_attribute_names("#pk", items::PK);
         if let Some(email) = &patch.email {
             sets.push("#email = :email");
             update = update.expression_attribute_names("#email", "email").expression_attribute_values(":email", s(email.as_str()));
@@ -324,20 +250,12 @@ impl Store for DynamoStore {
             sets.push("#language = :language");
             update = update.expression_attribute_names("#language", "language").expression_attribute_values(":language", s(language.as_str()));
         }
-        self.count("UpdateItem");
-        match update.update_expression(format!("SET {}", sets.join(", "))).send().await {
-            Ok(output) => {
-                self.consumed(output.consumed_capacity());
-                let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
-                items::account_from(&item).map(Some)
-            }
-            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(None),
-            Err(error) => Err(classify("UpdateItem", &error)),
-        }
+        let updated = self.update_returning(update.update_expression(format!("SET {}", sets.join(", ")))).await?;
+        updated.as_ref().map(items::account_from).transpose()
     }
 
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
-        self.count("PutItem");
+        self.meter.sent("PutItem");
         let output = self
             .client
             .put_item()
@@ -347,7 +265,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(|e| classify("PutItem", &e))?;
-        self.consumed(output.consumed_capacity());
+        self.meter.consumed(output.consumed_capacity());
         Ok(())
     }
 
@@ -376,12 +294,8 @@ impl Store for DynamoStore {
             let old = self.read_service(&service.name).await?;
             let mut tx = Tx::new(&self.table);
             tx.put(items::service_item(service), Some(service_as_read(old.as_ref())), Purpose::Service)?;
-            let holders = service.contacts.holders();
-            for holder in &holders {
-                tx.put(items::membership_item(holder, service), None, Purpose::Membership)?;
-            }
-            for former in old.iter().flat_map(|old| old.contacts.holders()).filter(|a| !holders.contains(a)) {
-                tx.delete(items::membership_key(&former, &service.name), None, Purpose::Membership)?;
+            for write in items::membership_writes(old.as_ref(), service) {
+                tx.write(write, Purpose::Membership)?;
             }
             match self.transact(tx).await {
                 Ok(()) => return Ok(()),
@@ -441,7 +355,7 @@ impl Store for DynamoStore {
                 }) {
                     return Err(StoreError::PendingExists(role));
                 }
-                if reasons.iter().any(|r| r.purpose == Purpose::Request && r.condition_failed()) {
+                if failed_condition(&reasons, &Purpose::Request).is_some() {
                     return Err(StoreError::Failed("create: a request with this id exists".to_owned()));
                 }
                 // A conflict means another write is in flight on a lock or a copy; its outcome
@@ -488,128 +402,35 @@ impl Store for DynamoStore {
         Ok(Page { items: changes, more })
     }
 
-    /// One transaction: the request on the condition that its version is the one read (and,
-    /// unless this save ends it as expired, that it is not pending past its expiry), its
-    /// copies, its token items, and the effect's writes. `Apply` first reads the service
-    /// (one GetItem) to write the new contacts into every member's membership item.
+    /// One transaction (`save_tx`, in save.rs): the request on the condition that its
+    /// version is the one read (and, unless this save ends it as expired, that it is not
+    /// pending past its expiry), its copies, its token items, and the effect's writes. `Apply`
+    /// first reads the service (one GetItem) to write the new contacts into every member's
+    /// membership item. A cancelled transaction is judged by `verdict`; when only what the
+    /// save does not decide on changed (an unmoved role's holder, another request's lock), it
+    /// is rebuilt on that and sent again.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
         let Some(read_version) = change.version.checked_sub(1) else { return Err(StoreError::Stale) };
-        let (request, copies) = items::request_items(change)?;
+        let mut service = match effect {
+            Effect::Apply { .. } => self.read_service(&change.service).await?,
+            _ => None,
+        };
         let mut foreign_locks: Vec<Role> = Vec::new();
-        let mut service: Option<Option<Service>> = None;
         for _ in 0..REBUILDS {
-            let mut tx = Tx::new(&self.table);
-            let mut cond = Cond::new("#version = :read").name("#version", "version").value(":read", n(read_version));
-            if change.state != State::Expired {
-                cond = Cond::new("#version = :read AND (#state <> :pending OR #expires > :now)")
-                    .name("#version", "version")
-                    .name("#state", "state")
-                    .name("#expires", "expires_ms")
-                    .value(":read", n(read_version))
-                    .value(":pending", items::s(State::Pending.as_str()))
-                    .value(":now", n(items::millis(self.clock.now())));
+            if let Some(obstacle) = service.as_ref().and_then(|old| change.obstacle(&old.contacts)) {
+                // The version comes first, as everywhere: a stale save is stale.
+                return Err(self.unless_stale(change.id, read_version, obstacle).await);
             }
-            tx.put(request.clone(), Some(cond), Purpose::Request)?;
-            for copy in &copies {
-                tx.put(copy.clone(), None, Purpose::Copy)?;
-            }
-            write_tokens(&mut tx, change, false)?;
-            if effect != Effect::Nothing {
-                match change.unaccepted_from() {
-                    Some(at) => tx.put(items::unaccepted_item(change, at), None, Purpose::Unaccepted)?,
-                    None => tx.delete(items::unaccepted_key(change), None, Purpose::Unaccepted)?,
-                }
-            }
-            match &effect {
-                Effect::Nothing => {}
-                Effect::ReleaseLocks => Self::release_locks(&mut tx, change, &foreign_locks)?,
-                Effect::Apply { require_good_standing } => {
-                    if service.is_none() {
-                        service = Some(self.read_service(&change.service).await?);
-                    }
-                    match service.as_ref().expect("read above") {
-                        None => tx.check(items::service_key(&change.service), Cond::new("attribute_exists(#pk)").name("#pk", items::PK), Purpose::Service)?,
-                        Some(old) => {
-                            if let Some(reason) = change.obstacle(&old.contacts) {
-                                // The version comes first, as everywhere: a stale save is stale.
-                                return Err(self.unless_stale(change.id, read_version, reason).await);
-                            }
-                            let mut new = old.clone();
-                            for role in change.roles.iter() {
-                                new.contacts.set(role, change.to.clone());
-                            }
-                            // The moved roles must still be `from`'s; the others as read, so that
-                            // the membership items written below hold the service's contacts.
-                            let expected = |role: Role| if change.roles.contains(role) { &change.from } else { old.contacts.holder(role) };
-                            let cond = holders_are(expected(Role::Admin), expected(Role::Tech), expected(Role::Billing));
-                            tx.put(items::service_item(&new), Some(cond), Purpose::Service)?;
-                            let mut standing: Vec<&AccountId> = require_good_standing.iter().collect();
-                            standing.sort();
-                            standing.dedup();
-                            for account in &standing {
-                                let cond = Cond::new("#payment = :ok").name("#payment", "payment_status").value(":ok", s("ok"));
-                                tx.check(items::account_key(account), cond, Purpose::Standing((*account).clone()))?;
-                            }
-                            let holders = new.contacts.holders();
-                            for holder in &holders {
-                                tx.put(items::membership_item(holder, &new), None, Purpose::Membership)?;
-                            }
-                            for former in old.contacts.holders().iter().filter(|a| !holders.contains(a)) {
-                                tx.delete(items::membership_key(former, &new.name), None, Purpose::Membership)?;
-                            }
-                        }
-                    }
-                    Self::release_locks(&mut tx, change, &foreign_locks)?;
-                }
-            }
+            let tx = self.save_tx(change, &effect, read_version, service.as_ref(), &foreign_locks)?;
             let reasons = match self.transact(tx).await {
                 Ok(()) => return Ok(()),
                 Err(Err(error)) => return Err(error),
                 Err(Ok(reasons)) => reasons,
             };
-            // In the embedded store's order: the version, the expiry, the holders, the standing.
-            if let Some(reason) = reasons.iter().find(|r| r.purpose == Purpose::Request && r.condition_failed()) {
-                let still_as_read =
-                    reason.item.as_ref().and_then(|item| item.get("version")).and_then(|v| v.as_n().ok()).is_some_and(|v| *v == read_version.to_string());
-                return Err(if still_as_read { StoreError::Expired } else { StoreError::Stale });
-            }
-            let mut rebuild = false;
-            if let Some(reason) = reasons.iter().find(|r| r.purpose == Purpose::Service && r.condition_failed()) {
-                let current = match &reason.item {
-                    Some(item) => Some(items::service_from(item)?),
-                    None => self.read_service(&change.service).await?,
-                };
-                match current.as_ref().map(|current| change.obstacle(&current.contacts)) {
-                    Some(None) => {
-                        // Only a role this request does not move changed, and the requester
-                        // still has its say: write over that.
-                        service = Some(current);
-                        rebuild = true;
-                    }
-                    Some(Some(FailReason::RequesterLostRole)) => return Err(StoreError::RequesterLostRole),
-                    _ => return Err(StoreError::HoldersChanged),
-                }
-            }
-            let overdue = reasons.iter().filter(|r| r.condition_failed()).find_map(|r| match &r.purpose {
-                Purpose::Standing(account) => Some(account.clone()),
-                _ => None,
-            });
-            if let Some(account) = require_order(&effect, overdue, &reasons) {
-                return Err(StoreError::NotInGoodStanding(account));
-            }
-            for reason in reasons.iter().filter(|r| r.condition_failed()) {
-                if let Purpose::Lock(role) = reason.purpose {
-                    // Another request's live lock (ours had lapsed): leave it alone.
-                    foreign_locks.push(role);
-                    rebuild = true;
-                }
-            }
-            if rebuild {
-                continue;
-            }
-            // Someone else is writing this request (or an item of this write) right now: as
-            // with a moved-on version, read again and decide on fresh data.
-            return Err(cancelled_otherwise("save", &reasons, StoreError::Stale));
+            let service_now = self.service_now(change, &reasons).await?;
+            let (changed, taken) = verdict(change, &effect, read_version, &reasons, service_now).into_result()?;
+            service = changed.or(service);
+            foreign_locks.extend(taken);
         }
         Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned()))
     }
@@ -628,7 +449,7 @@ impl Store for DynamoStore {
 
     /// One UpdateItem: `ADD count 1`, the item gone (by TTL) with its window.
     async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<(), StoreError> {
-        self.count("UpdateItem");
+        self.meter.sent("UpdateItem");
         let output = self
             .client
             .update_item()
@@ -645,7 +466,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(|e| classify("UpdateItem", &e))?;
-        self.consumed(output.consumed_capacity());
+        self.meter.consumed(output.consumed_capacity());
         Ok(())
     }
 
@@ -691,7 +512,7 @@ impl Store for DynamoStore {
         match self.transact(tx).await {
             Ok(()) => Ok(()),
             Err(Err(error)) => Err(error),
-            Err(Ok(reasons)) if reasons.iter().any(|r| r.purpose == Purpose::Profile && r.condition_failed()) => Err(StoreError::Stale),
+            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => Err(StoreError::Stale),
             Err(Ok(reasons)) => Err(cancelled_otherwise("save_email_change", &reasons, StoreError::Stale)),
         }
     }
@@ -709,11 +530,9 @@ impl Store for DynamoStore {
     /// makes the token single-use); then the spent verification item is deleted (cleanup: it
     /// can verify nothing any more, and TTL would take it too).
     async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError> {
-        self.count("UpdateItem");
-        let result = self
+        let update = self
             .client
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(items::account_key(account)))
             .update_expression("SET #email = #pe, #rev = #rev + :one REMOVE #pe, #ph, #px")
             .condition_expression("#ph = :hash AND #px > :now")
@@ -724,21 +543,10 @@ impl Store for DynamoStore {
             .expression_attribute_names("#rev", items::EMAIL_REV)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":hash", s(hash.to_hex()))
-            .expression_attribute_values(":now", n(items::millis(now)))
-            .return_values(ReturnValue::AllNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        let account = match result {
-            Ok(output) => {
-                self.consumed(output.consumed_capacity());
-                let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
-                items::account_from(&item)?
-            }
-            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => return Ok(None),
-            Err(error) => return Err(classify("UpdateItem", &error)),
-        };
-        self.count("DeleteItem");
+            .expression_attribute_values(":now", n(items::millis(now)));
+        let Some(item) = self.update_returning(update).await? else { return Ok(None) };
+        let account = items::account_from(&item)?;
+        self.meter.sent("DeleteItem");
         let deleted = self.client.delete_item().table_name(&self.table).set_key(Some(items::email_token_key(hash))).send().await;
         if let Err(error) = deleted {
             tracing::warn!(error = %classify("DeleteItem", &error), "a spent verification item stays until its TTL");
@@ -748,39 +556,17 @@ impl Store for DynamoStore {
 
     /// One UpdateItem on `attribute_exists(pk)`, `ReturnValues=ALL_NEW`: the profile as it is now.
     async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError> {
-        self.count("UpdateItem");
-        let result = self
+        let update = self
             .client
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(items::account_key(id)))
             .update_expression("SET #language = :language")
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", items::PK)
             .expression_attribute_names("#language", "language")
-            .expression_attribute_values(":language", s(language.as_str()))
-            .return_values(ReturnValue::AllNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                self.consumed(output.consumed_capacity());
-                let item = output.attributes.ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))?;
-                items::profile_from(&item).map(Some)
-            }
-            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(None),
-            Err(error) => Err(classify("UpdateItem", &error)),
-        }
+            .expression_attribute_values(":language", s(language.as_str()));
+        self.update_returning(update).await?.as_ref().map(items::profile_from).transpose()
     }
-}
-
-/// The first account of `require_good_standing`, in its order, whose standing check failed
-/// (the embedded store checks them in that order).
-fn require_order(effect: &Effect, any: Option<AccountId>, reasons: &[Reason]) -> Option<AccountId> {
-    any?;
-    let Effect::Apply { require_good_standing } = effect else { return None };
-    require_good_standing.iter().find(|account| reasons.iter().any(|r| r.condition_failed() && r.purpose == Purpose::Standing((*account).clone()))).cloned()
 }
 
 /// "The service's holders are these three."

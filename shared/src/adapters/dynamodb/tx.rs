@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
 use super::errors::build_error;
-use super::items::{Item, PK, SK};
+use super::items::{Item, PK, SK, Write};
 use crate::domain::{AccountId, Role};
 use crate::ports::StoreError;
 
@@ -130,6 +130,14 @@ impl Tx {
         Ok(())
     }
 
+    /// Puts or deletes an item, on no condition.
+    pub fn write(&mut self, write: Write, purpose: Purpose) -> Result<(), StoreError> {
+        match write {
+            Write::Put(item) => self.put(item, None, purpose),
+            Write::Delete(key) => self.delete(key, None, purpose),
+        }
+    }
+
     /// Checks `cond` on the item with `key`, writing nothing.
     pub fn check(&mut self, key: Item, cond: Cond, purpose: Purpose) -> Result<(), StoreError> {
         let key = only_key(&key);
@@ -174,6 +182,11 @@ impl Tx {
         self.purposes.push(purpose);
         Ok(())
     }
+}
+
+/// The reason of the item for `purpose` whose condition failed, if any.
+pub fn failed_condition<'a>(reasons: &'a [Reason], purpose: &Purpose) -> Option<&'a Reason> {
+    reasons.iter().find(|r| r.purpose == *purpose && r.condition_failed())
 }
 
 /// One item's outcome in a cancelled transaction.
