@@ -144,6 +144,18 @@ async fn importing_twice_changes_nothing_and_the_second_run_writes_nothing() {
     assert_eq!(subject.snapshot().await, after_first);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixtures_document_on_one_line_far_over_64_kib_imports_whole() {
+    let subject = subject().await;
+    // As `json.dump` writes it: no line breaks at all.
+    let services: Vec<_> =
+        (0..1200).map(|n| json!({"name": format!("s{n:05}.example.com"), "admin": "aa1-ovh", "tech": "aa1-ovh", "billing": "aa1-ovh"})).collect();
+    let text = json!({"accounts": [{"id": "aa1-ovh", "name": "Ada", "email": "ada@example.com"}], "services": services}).to_string();
+    assert!(text.len() > 64 * 1024 && !text.contains('\n'));
+    let (report, _) = subject.import_ok(&subject.file("one-line.json", &text), ImportOptions::default()).await;
+    assert_eq!((report.accounts, report.services), (counts(1, 0, 0), counts(1200, 0, 0)));
+}
+
 /// A file where lines 2, 4, 5 and 7 are invalid; line 6 names an account only the table holds.
 fn with_bad_lines() -> String {
     lines(&[

@@ -10,7 +10,7 @@ use shared::app::App;
 use shared::config::Config;
 use shared::ports::SystemClock;
 use shared::seed::Fixtures;
-use tokio::net::TcpListener;
+use tokio::net::TcpSocket;
 
 const USAGE: &str = "usage: contacts-local [--port N] [--fixtures FILE]
 
@@ -64,10 +64,12 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Loads, then listens: the port is taken at once (so the mailed links can name it) but refuses
+/// connections until every fixture is in, so whatever waits for the port waits for readiness.
 async fn run(args: Args) -> Result<(), String> {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    let listener = TcpListener::bind(address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
-    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let socket = TcpSocket::new_v4().and_then(|socket| socket.bind(address).map(|()| socket)).map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let base = format!("http://{}", socket.local_addr().map_err(|e| e.to_string())?);
     // Without PUBLIC_BASE_URL, the emailed links open this very server.
     let mut config = Config::from_env_serving_at(&base).map_err(|e| e.to_string())?;
     // This server stands in for the provider's systems at /_local/... (it has no IAM): no
@@ -84,6 +86,7 @@ async fn run(args: Args) -> Result<(), String> {
     let app = App::new(store, mailer, Arc::new(SystemClock), config);
     fixtures.load(&app).await.map_err(|e| format!("loading fixtures: {e}"))?;
 
+    let listener = socket.listen(1024).map_err(|e| format!("cannot listen on {base}: {e}"))?;
     banner(&base, args.fixtures.is_none(), &fixtures, &description);
     let local = Local { router: Router::new(app), outbox };
     tokio::select! {

@@ -17,7 +17,7 @@
 //! with its place in the file ([`Location`]) and the reason.
 
 use std::fmt;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -156,13 +156,17 @@ pub enum Format {
 /// 1 KiB: ids, a name of at most 200 characters, an email, a service name of at most 253).
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
+/// A fixtures document is read whole, whatever its layout (`json.dump` writes it on one line),
+/// up to this size: some 400,000 records. Above it, JSON Lines, which is read a record at a time.
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
+
 /// Reads the records of a fixtures file one at a time, each with its [`Location`].
 ///
 /// The format is told by the first non-blank line: it starts a fixtures document when it is
 /// a JSON object without `kind` that has `accounts` or `services` (or is `{}`), or when it is
 /// the start of one (`{` alone, or `{"accounts"...`/`{"services"...` not yet closed).
 /// Anything else is JSON Lines, where a bad first line is reported as line 1 like any other.
-/// JSON Lines are streamed; a document is read whole (it is the small, hand-written format).
+/// JSON Lines are streamed; a document is read whole, up to [`MAX_DOCUMENT_BYTES`].
 pub struct RecordReader<R> {
     input: R,
     format: Format,
@@ -175,6 +179,17 @@ pub struct RecordReader<R> {
 
 impl<R: BufRead> RecordReader<R> {
     pub fn new(mut input: R) -> io::Result<Self> {
+        if peeks_document(&mut input)? {
+            let mut text = Vec::new();
+            (&mut input).take(MAX_DOCUMENT_BYTES as u64 + 1).read_to_end(&mut text)?;
+            let entries = if text.len() > MAX_DOCUMENT_BYTES {
+                let reason = format!("larger than {} MiB: write it as JSON Lines, which is read a record at a time", MAX_DOCUMENT_BYTES >> 20);
+                vec![Err(Rejected::new(Location::Document, reason, ""))]
+            } else {
+                document_entries(&strip_bom(text))
+            };
+            return Ok(Self { input, format: Format::Document, first: None, line: 0, entries: entries.into_iter() });
+        }
         let mut line = 0;
         let mut first = None;
         while let Some((bytes, too_long)) = read_line(&mut input)? {
@@ -185,17 +200,7 @@ impl<R: BufRead> RecordReader<R> {
                 break;
             }
         }
-        let format = match &first {
-            Some((_, bytes, false)) if starts_document(bytes) => Format::Document,
-            _ => Format::JsonLines,
-        };
-        let mut reader = Self { input, format, first, line, entries: Vec::new().into_iter() };
-        if format == Format::Document {
-            let (_, mut text, _) = reader.first.take().expect("a document has a first line");
-            reader.input.read_to_end(&mut text)?;
-            reader.entries = document_entries(&text).into_iter();
-        }
-        Ok(reader)
+        Ok(Self { input, format: Format::JsonLines, first, line, entries: Vec::new().into_iter() })
     }
 
     pub fn format(&self) -> Format {
@@ -274,6 +279,18 @@ fn read_line(input: &mut impl BufRead) -> io::Result<Option<(Vec<u8>, bool)>> {
         line.pop();
     }
     Ok(Some((line, too_long)))
+}
+
+/// Whether `input` starts a fixtures document, told from its first buffered bytes without
+/// consuming any: the first non-blank line, as far as the buffer holds it (a one-line
+/// document may be far longer than any line of JSON Lines).
+fn peeks_document(input: &mut impl BufRead) -> io::Result<bool> {
+    let buffer = input.fill_buf()?;
+    let buffer = buffer.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buffer);
+    let start = buffer.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(buffer.len());
+    let rest = &buffer[start..];
+    let line = &rest[..rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len())];
+    Ok(!line.is_empty() && starts_document(line))
 }
 
 /// Whether the first non-blank line starts a fixtures document (see [`RecordReader`]).
@@ -479,6 +496,24 @@ mod tests {
         let error = Fixtures::parse_any(text).unwrap_err().to_string();
         assert!(error.starts_with("accounts[1]: a name is") && error.contains("; services[0]: missing field"), "{error}");
         assert!(Fixtures::parse_any(r#"{"accounts": [], "people": []}"#).unwrap_err().to_string().contains("unknown field `people`"));
+    }
+
+    #[test]
+    fn a_document_on_one_line_far_longer_than_a_line_of_json_lines_is_read_whole() {
+        // As `json.dump` writes it: one line, 3,200 services (well over 64 KiB).
+        let accounts = serde_json::json!([{"id": "aa1-ovh", "name": "A", "email": "a@example.com"}]);
+        let services: Vec<_> =
+            (0..3200).map(|n| serde_json::json!({"name": format!("s{n}.example.com"), "admin": "aa1-ovh", "tech": "aa1-ovh", "billing": "aa1-ovh"})).collect();
+        let text = serde_json::json!({"accounts": accounts, "services": services}).to_string();
+        assert!(text.len() > 2 * MAX_LINE_BYTES && !text.contains('\n'));
+        let (format, entries) = read(&text);
+        assert_eq!(format, Format::Document);
+        assert_eq!(entries.iter().filter(|e| e.is_ok()).count(), 3201, "every record, none refused");
+        let fixtures = Fixtures::parse_any(&text).unwrap();
+        assert_eq!((fixtures.accounts.len(), fixtures.services.len()), (1, 3200));
+        // Through a small buffer too, as from a file.
+        let reader = RecordReader::new(std::io::BufReader::with_capacity(64, text.as_bytes())).unwrap();
+        assert_eq!((reader.format(), reader.count()), (Format::Document, 3201));
     }
 
     #[test]

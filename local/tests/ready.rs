@@ -1,0 +1,84 @@
+//! `contacts-local` as a newcomer's script meets it: the binary, a fixtures file as `json.dump`
+//! writes one (a single line far over 64 KiB), and a client that waits for the port.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A fixtures document on one line: one account holding every role of `services` services.
+fn one_line_document(services: usize) -> String {
+    let services: Vec<_> = (0..services)
+        .map(|n| serde_json::json!({"name": format!("s{n:05}.example.com"), "admin": "aa1-ovh", "tech": "aa1-ovh", "billing": "aa1-ovh"}))
+        .collect();
+    serde_json::json!({"accounts": [{"id": "aa1-ovh", "name": "Ada", "email": "ada@example.com"}], "services": services}).to_string()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("a free port").port()
+}
+
+fn get(port: u16, path: &str, bearer: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the server answers once it listens");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {bearer}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn a_one_line_fixtures_document_loads_and_the_port_opens_only_once_it_is_loaded() {
+    let document = one_line_document(3200);
+    assert!(document.len() > 128 * 1024 && !document.contains('\n'));
+    let file = std::env::temp_dir().join(format!("contacts-local-ready-{}.json", std::process::id()));
+    std::fs::write(&file, &document).unwrap();
+    let port = free_port();
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_contacts-local"))
+        .args(["--port", &port.to_string(), "--fixtures", file.to_str().unwrap()])
+        // The embedded store and the outbox, whatever the environment points at.
+        .env_remove("TABLE_NAME")
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+        .env_remove("AWS_ENDPOINT_URL_SESV2")
+        .env_remove("PUBLIC_BASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("contacts-local starts");
+    let said = Arc::new(Mutex::new(String::new()));
+    let stderr = server.stderr.take().unwrap();
+    let collected = said.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut said = collected.lock().unwrap();
+            said.push_str(&line);
+            said.push('\n');
+        }
+    });
+
+    // Like a script waiting for the port: the first moment it connects, the server is ready.
+    let started = Instant::now();
+    let banner_at_first_connect = loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break said.lock().unwrap().clone();
+        }
+        if let Ok(Some(status)) = server.try_wait() {
+            panic!("contacts-local exited ({status}) before listening:\n{}", said.lock().unwrap());
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "contacts-local did not listen within 60 s:\n{}", said.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let services = get(port, "/v1/me/services", "aa1-ovh");
+    server.kill().ok();
+    server.wait().ok();
+    std::fs::remove_file(&file).ok();
+
+    assert!(
+        banner_at_first_connect.contains("listening on") && banner_at_first_connect.contains("1 accounts, 3200 services loaded"),
+        "the port opened before the fixtures were loaded; the server had said:\n{banner_at_first_connect}"
+    );
+    assert!(services.starts_with("HTTP/1.1 200"), "{services}");
+    assert!(services.contains("s00000.example.com") && services.contains("next_cursor"), "{}", &services[..services.len().min(400)]);
+}
