@@ -106,9 +106,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores new pending requests and their locks, all or none; `PendingExists` if a live
     /// lock (one whose `expires_at` is after `now`) holds one of their roles.
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError>;
-    async fn request(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError>;
+    async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError>;
     /// The requests that involve `account` (`ContactChange::involved`), newest first, older than `before`.
-    async fn requests_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError>;
+    async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError>;
     /// Saves `change` over the version it was read at (`change.version - 1`), with `effect`,
     /// atomically; `Stale` if that is no longer the stored version; `Expired` if the stored
     /// request is pending past its `expires_at` (by the store's clock) and `change` does not

@@ -74,13 +74,13 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.create(changes, now).await
     }
-    async fn request(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
+    async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
         self.check()?;
-        self.inner.request(id).await
+        self.inner.contact_change(id).await
     }
-    async fn requests_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
+    async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
         self.check()?;
-        self.inner.requests_of(account, before, limit).await
+        self.inner.contact_changes_of(account, before, limit).await
     }
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
         self.check()?;

@@ -159,5 +159,5 @@ async fn pointed_at_dynamodb_and_ses_it_runs_on_them_and_creates_its_table() {
     let again = contacts_local::Backends::from_env(env).await.unwrap();
     assert!(again.description.contains("existing"), "{}", again.description);
     let ada = shared::domain::AccountId::parse("ad1000-ovh").unwrap();
-    assert_eq!(again.store.requests_of(&ada, None, 10).await.unwrap().items.len(), 1);
+    assert_eq!(again.store.contact_changes_of(&ada, None, 10).await.unwrap().items.len(), 1);
 }

@@ -51,7 +51,7 @@ on_every_store!(
     releasing_locks_leaves_another_requests_live_lock_alone,
     put_service_keeps_the_memberships_of_old_and_new_holders_in_step,
     services_of_lists_by_name_in_pages_after_the_cursor,
-    requests_of_lists_newest_first_in_pages_before_the_cursor,
+    contact_changes_of_lists_newest_first_in_pages_before_the_cursor,
     update_profile_changes_an_existing_account_and_of_a_missing_one_is_none,
     accounts_returns_those_that_exist_even_beyond_one_batch,
     memberships_stay_in_step_when_apply_races_changes_of_the_other_roles,
@@ -166,17 +166,17 @@ async fn create_stores_the_requests_and_a_lock_per_role(kind: Kind) {
     let change = open(&s, "example.com", &[Role::Tech, Role::Billing], "tt1-ovh", "nn1-ovh", "aa1-ovh");
     s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
 
-    assert_eq!(s.store.request(change.id).await.unwrap(), Some(change.clone()), "read back whole, token hashes included");
+    assert_eq!(s.store.contact_change(change.id).await.unwrap(), Some(change.clone()), "read back whole, token hashes included");
     let record = s.store.service(&name("example.com")).await.unwrap().unwrap();
     assert_eq!(record.locks.len(), 2);
     for (lock, role) in record.locks.iter().zip([Role::Tech, Role::Billing]) {
         assert_eq!((lock.role, lock.request, lock.expires_at), (role, change.id, change.expires_at));
     }
     for account in ["aa1-ovh", "tt1-ovh", "nn1-ovh"] {
-        let listed = s.store.requests_of(&id(account), None, 10).await.unwrap().items;
+        let listed = s.store.contact_changes_of(&id(account), None, 10).await.unwrap().items;
         assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![change.id], "{account} is involved");
     }
-    assert!(s.store.requests_of(&id("bb1-ovh"), None, 10).await.unwrap().items.is_empty(), "bb1 is not involved");
+    assert!(s.store.contact_changes_of(&id("bb1-ovh"), None, 10).await.unwrap().items.is_empty(), "bb1 is not involved");
 }
 
 async fn a_live_lock_makes_create_fail_with_pending_exists_and_write_nothing(kind: Kind) {
@@ -190,10 +190,10 @@ async fn a_live_lock_makes_create_fail_with_pending_exists_and_write_nothing(kin
     let result = s.store.create(&[billing.clone(), tech.clone()], s.clock.now()).await;
     assert_eq!(result, Err(StoreError::PendingExists(Role::Tech)));
 
-    assert_eq!(s.store.request(billing.id).await.unwrap(), None, "all or nothing: the billing request is not stored either");
-    assert_eq!(s.store.request(tech.id).await.unwrap(), None);
+    assert_eq!(s.store.contact_change(billing.id).await.unwrap(), None, "all or nothing: the billing request is not stored either");
+    assert_eq!(s.store.contact_change(tech.id).await.unwrap(), None);
     assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, first.id.to_string())]);
-    assert_eq!(s.store.requests_of(&id("mm1-ovh"), None, 10).await.unwrap().items, vec![]);
+    assert_eq!(s.store.contact_changes_of(&id("mm1-ovh"), None, 10).await.unwrap().items, vec![]);
 }
 
 async fn an_expired_lock_blocks_nothing(kind: Kind) {
@@ -211,7 +211,7 @@ async fn an_expired_lock_blocks_nothing(kind: Kind) {
     let second = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh");
     s.store.create(std::slice::from_ref(&second), s.clock.now()).await.unwrap();
     assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, second.id.to_string())]);
-    assert_eq!(s.store.request(first.id).await.unwrap().map(|c| c.state), Some(State::Pending), "the first request is untouched");
+    assert_eq!(s.store.contact_change(first.id).await.unwrap().map(|c| c.state), Some(State::Pending), "the first request is untouched");
 }
 
 // ---- save -------------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ async fn save_is_stale_unless_it_writes_over_the_version_read(kind: Kind) {
 
     let accepted = stepped(&change, Step::Accept { party: id("aa1-ovh") }, now);
     s.store.save(&accepted, Effect::Nothing).await.unwrap();
-    assert_eq!(s.store.request(change.id).await.unwrap(), Some(accepted.clone()));
+    assert_eq!(s.store.contact_change(change.id).await.unwrap(), Some(accepted.clone()));
 
     // Another writer that read version 0 too loses, whatever it writes.
     let mailed = stepped(&change, Step::Mailed { to: id("nn1-ovh") }, now);
@@ -241,10 +241,10 @@ async fn save_is_stale_unless_it_writes_over_the_version_read(kind: Kind) {
     let unknown = open(&s, "example.com", &[Role::Billing], "bb1-ovh", "mm1-ovh", "aa1-ovh");
     assert_eq!(s.store.save(&stepped(&unknown, Step::Mailed { to: id("mm1-ovh") }, now), Effect::Nothing).await, Err(StoreError::Stale));
 
-    assert_eq!(s.store.request(change.id).await.unwrap(), Some(accepted), "only the first save took");
+    assert_eq!(s.store.contact_change(change.id).await.unwrap(), Some(accepted), "only the first save took");
     assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, change.id.to_string())], "the stale cancel released nothing");
     // The used token is gone; the other party's remains.
-    let stored = s.store.request(change.id).await.unwrap().unwrap();
+    let stored = s.store.contact_change(change.id).await.unwrap().unwrap();
     assert_eq!(stored.parties.iter().map(|p| p.token.is_some()).collect::<Vec<_>>(), vec![false, true]);
 }
 
@@ -259,7 +259,7 @@ async fn apply_moves_the_roles_updates_the_memberships_and_releases_the_locks(ki
     let now = service("example.com", "aa1-ovh", "nn1-ovh", "bb1-ovh");
     assert_eq!(contacts_of(&s, "example.com").await, now.contacts);
     assert!(locks_of(&s, "example.com").await.is_empty());
-    assert_eq!(s.store.request(change.id).await.unwrap(), Some(done));
+    assert_eq!(s.store.contact_change(change.id).await.unwrap(), Some(done));
     assert_eq!(services_of(&s, "tt1-ovh").await, vec![], "the previous holder holds nothing any more");
     assert_eq!(services_of(&s, "nn1-ovh").await, vec![now.clone()], "the new holder sees it");
     assert_eq!(services_of(&s, "aa1-ovh").await, vec![now.clone()], "the others see the new contacts");
@@ -277,7 +277,7 @@ async fn apply_fails_with_holders_changed_and_changes_nothing_when_a_role_change
     assert_eq!(s.store.save(&completed(&change, s.clock.now()), apply(&[])).await, Err(StoreError::HoldersChanged));
 
     assert_eq!(contacts_of(&s, "example.com").await, elsewhere.contacts);
-    assert_eq!(s.store.request(change.id).await.unwrap(), Some(change.clone()), "the request is as it was");
+    assert_eq!(s.store.contact_change(change.id).await.unwrap(), Some(change.clone()), "the request is as it was");
     assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, change.id.to_string())], "its lock still holds");
     assert_eq!(services_of(&s, "nn1-ovh").await, vec![]);
     assert_eq!(services_of(&s, "mm1-ovh").await, vec![elsewhere]);
@@ -293,7 +293,7 @@ async fn apply_fails_with_requester_lost_role_and_changes_nothing_when_the_admin
     assert_eq!(s.store.save(&completed(&change, s.clock.now()), apply(&[])).await, Err(StoreError::RequesterLostRole));
 
     assert_eq!(contacts_of(&s, "example.com").await, new_admin.contacts);
-    assert_eq!(s.store.request(change.id).await.unwrap(), Some(change.clone()), "the request is as it was");
+    assert_eq!(s.store.contact_change(change.id).await.unwrap(), Some(change.clone()), "the request is as it was");
     assert_eq!(services_of(&s, "nn1-ovh").await, vec![]);
 }
 
@@ -305,12 +305,12 @@ async fn a_save_that_acts_on_a_pending_request_past_its_expiry_is_refused_but_it
     let accepted = stepped(&change, Step::Accept { party: id("aa1-ovh") }, change.expires_at - Duration::milliseconds(1));
     s.clock.advance(TTL);
     assert_eq!(s.store.save(&accepted, Effect::Nothing).await, Err(StoreError::Expired));
-    assert_eq!(s.store.request(change.id).await.unwrap().unwrap().version, change.version, "nothing was written");
+    assert_eq!(s.store.contact_change(change.id).await.unwrap().unwrap().version, change.version, "nothing was written");
     let mut expired = change.clone();
     assert!(expired.observe(s.clock.now()));
     expired.version += 1;
     s.store.save(&expired, Effect::ReleaseLocks).await.unwrap();
-    let stored = s.store.request(change.id).await.unwrap().unwrap();
+    let stored = s.store.contact_change(change.id).await.unwrap().unwrap();
     assert_eq!(stored.state, State::Expired);
     // A closed request still takes its mail records after its expiry.
     let mailed = stepped(&stored, Step::Mailed { to: id("aa1-ovh") }, s.clock.now());
@@ -371,7 +371,7 @@ async fn apply_fails_with_not_in_good_standing_and_changes_nothing_when_an_accou
 
     let before = service("example.com", "aa1-ovh", "tt1-ovh", "bb1-ovh");
     assert_eq!(contacts_of(&s, "example.com").await, before.contacts);
-    assert_eq!(s.store.request(change.id).await.unwrap(), Some(change.clone()));
+    assert_eq!(s.store.contact_change(change.id).await.unwrap(), Some(change.clone()));
     assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Billing, change.id.to_string())]);
     assert_eq!(services_of(&s, "bb1-ovh").await, vec![before]);
     assert_eq!(services_of(&s, "nn1-ovh").await, vec![]);
@@ -428,7 +428,7 @@ async fn releasing_locks_leaves_another_requests_live_lock_alone(kind: Kind) {
     expired.version += 1;
     s.store.save(&expired, Effect::ReleaseLocks).await.unwrap();
 
-    assert_eq!(s.store.request(first.id).await.unwrap().map(|c| c.state), Some(State::Expired));
+    assert_eq!(s.store.contact_change(first.id).await.unwrap().map(|c| c.state), Some(State::Expired));
     assert_eq!(locks_of(&s, "example.com").await, vec![(Role::Tech, second.id.to_string())], "the second request's lock stays");
 
     // And when the second request closes, its lock goes.
@@ -513,7 +513,7 @@ async fn services_of_lists_by_name_in_pages_after_the_cursor(kind: Kind) {
 
 // ---- listings ---------------------------------------------------------------------------------
 
-async fn requests_of_lists_newest_first_in_pages_before_the_cursor(kind: Kind) {
+async fn contact_changes_of_lists_newest_first_in_pages_before_the_cursor(kind: Kind) {
     let s = subject(kind).await;
     let mut ids = Vec::new();
     for n in 0..5 {
@@ -530,27 +530,28 @@ async fn requests_of_lists_newest_first_in_pages_before_the_cursor(kind: Kind) {
     ids.reverse(); // newest first
 
     let nn1 = id("nn1-ovh");
-    let page = s.store.requests_of(&nn1, None, 2).await.unwrap();
+    let page = s.store.contact_changes_of(&nn1, None, 2).await.unwrap();
     assert_eq!((page.items.iter().map(|c| c.id).collect::<Vec<_>>(), page.more), (ids[0..2].to_vec(), true));
-    let page = s.store.requests_of(&nn1, Some(ids[1]), 2).await.unwrap();
+    let page = s.store.contact_changes_of(&nn1, Some(ids[1]), 2).await.unwrap();
     assert_eq!((page.items.iter().map(|c| c.id).collect::<Vec<_>>(), page.more), (ids[2..4].to_vec(), true));
-    let page = s.store.requests_of(&nn1, Some(ids[3]), 2).await.unwrap();
+    let page = s.store.contact_changes_of(&nn1, Some(ids[3]), 2).await.unwrap();
     assert_eq!((page.items.iter().map(|c| c.id).collect::<Vec<_>>(), page.more), (ids[4..].to_vec(), false));
-    assert!(s.store.requests_of(&nn1, Some(ids[4]), 2).await.unwrap().items.is_empty());
+    assert!(s.store.contact_changes_of(&nn1, Some(ids[4]), 2).await.unwrap().items.is_empty());
 
     // A listed request is the stored one (listings may leave the token hashes out).
-    let listed = s.store.requests_of(&nn1, None, 1).await.unwrap().items.remove(0);
-    let mut stored = s.store.request(ids[0]).await.unwrap().unwrap();
+    let listed = s.store.contact_changes_of(&nn1, None, 1).await.unwrap().items.remove(0);
+    let mut stored = s.store.contact_change(ids[0]).await.unwrap().unwrap();
     if listed.parties.iter().all(|p| p.token.is_none()) {
         stored.parties.iter_mut().for_each(|p| p.token = None);
     }
     assert_eq!(listed, stored);
 
     // After a save, the listing shows the new state to everyone involved.
-    let cancelled = stepped(&s.store.request(ids[0]).await.unwrap().unwrap(), Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, s.clock.now());
+    let cancelled =
+        stepped(&s.store.contact_change(ids[0]).await.unwrap().unwrap(), Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, s.clock.now());
     s.store.save(&cancelled, Effect::ReleaseLocks).await.unwrap();
     for account in ["aa1-ovh", "tt1-ovh", "nn1-ovh"] {
-        let listed = s.store.requests_of(&id(account), None, 10).await.unwrap().items;
+        let listed = s.store.contact_changes_of(&id(account), None, 10).await.unwrap().items;
         let copy = listed.iter().find(|c| c.id == ids[0]).unwrap_or_else(|| panic!("{account} no longer sees it"));
         assert_eq!((copy.state, copy.version), (State::Cancelled, 1), "{account}");
     }
@@ -656,9 +657,9 @@ async fn dynamodb_ignores_a_token_item_past_its_expiry_that_ttl_has_not_deleted_
     let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
     s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
     s.clock.advance(TTL - Duration::milliseconds(1));
-    assert!(s.store.request(change.id).await.unwrap().unwrap().parties.iter().all(|p| p.token.is_some()));
+    assert!(s.store.contact_change(change.id).await.unwrap().unwrap().parties.iter().all(|p| p.token.is_some()));
     s.clock.advance(Duration::milliseconds(1));
-    let read = s.store.request(change.id).await.unwrap().unwrap();
+    let read = s.store.contact_change(change.id).await.unwrap().unwrap();
     assert!(read.parties.iter().all(|p| p.token.is_none()), "expired tokens are not returned");
     assert_eq!(read.state, State::Pending, "the store reports; the app observes the expiry");
 }

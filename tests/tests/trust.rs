@@ -289,7 +289,7 @@ async fn the_largest_request_item_any_sequence_of_calls_can_make_stays_far_below
     assert_eq!(app.request(&id, &admin).await["history"].as_array().unwrap().len(), entries, "refused calls leave no trace in the item");
     // The parties accept with the tokens the store holds (no mail got through to carry them).
     app.set_mail_unavailable(false);
-    let change = app.store.request(id.parse().unwrap()).await.unwrap().unwrap();
+    let change = app.store.contact_change(id.parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(change.resends(), shared::config::MAX_COUNT);
     app.set_mail_unavailable(true);
     let mut change = change;

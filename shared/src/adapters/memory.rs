@@ -152,11 +152,11 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn request(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
+    async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
         Ok(self.tables().requests.get(&id).cloned())
     }
 
-    async fn requests_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
+    async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
         let tables = self.tables();
         let mut matching =
             tables.requests.values().rev().filter(|change| before.is_none_or(|before| change.id < before)).filter(|change| change.involves(account));

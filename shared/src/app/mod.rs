@@ -163,7 +163,7 @@ impl App {
         state: Option<State>,
         before: Option<RequestId>,
     ) -> Result<(Vec<ContactChange>, Option<RequestId>)> {
-        let page = self.store.requests_of(caller, before, PAGE_SIZE).await?;
+        let page = self.store.contact_changes_of(caller, before, PAGE_SIZE).await?;
         let cursor = if page.more { page.items.last().map(|c| c.id) } else { None };
         let now = self.now();
         let items = page
@@ -191,7 +191,7 @@ impl App {
         self.retry_on_stale(|| async move {
             let mut change = match answerer {
                 Answerer::Caller(caller) => self.visible_contact_change(caller, id).await?,
-                Answerer::LinkHolder { .. } => self.store.request(id).await?.ok_or_else(no_contact_change)?,
+                Answerer::LinkHolder { .. } => self.store.contact_change(id).await?.ok_or_else(no_contact_change)?,
             };
             let now = self.now();
             self.ensure_pending(&mut change, now).await?;
@@ -281,7 +281,7 @@ impl App {
     /// What the emailed link's page shows: the request, to whoever holds its id, and the
     /// accounts it names. Reading changes nothing.
     pub async fn confirmation(&self, id: RequestId) -> Result<(ContactChange, HashMap<AccountId, Account>)> {
-        let mut change = self.store.request(id).await?.ok_or_else(no_contact_change)?;
+        let mut change = self.store.contact_change(id).await?.ok_or_else(no_contact_change)?;
         change.observe(self.now());
         let accounts = self.accounts_by_id(&change.named()).await?;
         Ok((change, accounts))
@@ -409,7 +409,7 @@ impl App {
             }
             match self.save(&mut updated, Effect::Nothing).await {
                 Ok(()) => return updated,
-                Err(StoreError::Stale) => match self.store.request(change.id).await {
+                Err(StoreError::Stale) => match self.store.contact_change(change.id).await {
                     Ok(Some(fresh)) => base = fresh,
                     Ok(None) | Err(_) => break,
                 },
@@ -464,7 +464,7 @@ impl App {
     /// The request, if `caller` may see it (`ContactChange::visible_to`); anyone else is told it
     /// does not exist. The service is read only for a caller the request does not involve.
     async fn visible_contact_change(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
-        let change = self.store.request(id).await?.ok_or_else(no_contact_change)?;
+        let change = self.store.contact_change(id).await?.ok_or_else(no_contact_change)?;
         if change.involves(caller) {
             return Ok(change);
         }

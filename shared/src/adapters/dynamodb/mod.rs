@@ -4,7 +4,7 @@
 //! The layout is in [`items`] and in docs/dynamodb.md; the table's definition in [`schema`].
 //!
 //! It keeps the contract of `Store` exactly as the embedded store (`MemoryStore`) does, with
-//! one documented difference: listings (`requests_of`) return requests without their
+//! one documented difference: listings (`contact_changes_of`) return requests without their
 //! parties' token hashes, which live in their own items; `request` returns them.
 
 mod batch;
@@ -367,7 +367,7 @@ impl Store for DynamoStore {
 
     /// One Query on the request's partition: the request and its live token items. A token
     /// item past its expiry is ignored, whether or not TTL has deleted it yet.
-    async fn request(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
+    async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
         let found = self.query(items::request_pk(id), None, None, true, usize::MAX).await?;
         let now_ms = items::millis(self.clock.now());
         let mut change = None;
@@ -393,7 +393,7 @@ impl Store for DynamoStore {
 
     /// One Query on the account's partition: its request copies, newest first (ULIDs sort by
     /// time). The requests come without token hashes.
-    async fn requests_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
+    async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
         let start = before.map(items::copy_sk);
         let found = self.query(items::account_pk(account), Some(items::COPY_PREFIX), start, false, limit.saturating_add(1)).await?;
         let mut changes = found.iter().map(items::request_from).collect::<Result<Vec<_>, _>>()?;
