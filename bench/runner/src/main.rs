@@ -4,10 +4,10 @@
 //! `SES_STORE_URL`). It seeds a table, measures, prints a markdown report and, with
 //! `--update FILE`, writes it into FILE between its markers (the rest of FILE is kept).
 //!
-//! What is timed, and how, is written in the report itself (see `definitions`).
+//! The bootstraps run under the RIE through `lambda_harness`, as the tests run them
+//! (tests/tests/lambda_rie.rs). What is timed, and how, is written in the report itself
+//! (see `definitions`).
 
-mod http1;
-mod rie;
 mod work;
 
 use std::collections::BTreeMap;
@@ -15,10 +15,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use lambda_harness::http::{Conn, split_url};
+use lambda_harness::mail::SesStore;
+use lambda_harness::{Launch, Rie, events};
 use serde_json::{Value, json};
 
-use http1::{Conn, split_url};
-use rie::{INVOKE_PATH, Launch, Rie};
 use work::{ADA, Bench, NED, Work};
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -82,32 +83,6 @@ fn env(name: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| panic!("{name} is not set: run scripts/bench"))
 }
 
-// ---- events --------------------------------------------------------------------------------
-
-const ID_PLACEHOLDER: &str = "01JZZZZZZZZZZZZZZZZZZZZZZZ";
-const TOKEN_PLACEHOLDER: &str = "TOKEN_FROM_THE_CONFIRMATION_EMAIL_GOES_HERE";
-
-fn event(dir: &Path, file: &str) -> Value {
-    let path = dir.join(file);
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("a JSON event")
-}
-
-fn for_service(event: &Value, to: &str) -> Value {
-    let mut event = event.clone();
-    let from = event["pathParameters"]["service"].as_str().expect("a service in the event").to_owned();
-    let raw_path = event["rawPath"].as_str().expect("rawPath").replace(&format!("/services/{from}"), &format!("/services/{to}"));
-    event["rawPath"] = json!(raw_path);
-    event["requestContext"]["http"]["path"] = json!(raw_path);
-    event["pathParameters"]["service"] = json!(to);
-    event
-}
-
-fn with_id_token_caller(event: &Value, id: &str, token: &str, caller: &str) -> Value {
-    let mut event: Value = serde_json::from_str(&event.to_string().replace(ID_PLACEHOLDER, id).replace(TOKEN_PLACEHOLDER, token)).expect("still JSON");
-    event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = json!(caller);
-    event
-}
-
 // ---- targets -------------------------------------------------------------------------------
 
 struct Target {
@@ -121,32 +96,30 @@ struct Target {
     binary: Option<PathBuf>,
 }
 
-fn base_env(table: &str, function: &str) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = [
-        ("TABLE_NAME", table),
-        ("MAIL_FROM", "no-reply@contacts.example.com"),
-        ("PUBLIC_BASE_URL", PUBLIC_BASE_URL),
-        ("AWS_ACCESS_KEY_ID", "local"),
-        ("AWS_SECRET_ACCESS_KEY", "local"),
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_DEFAULT_REGION", "eu-west-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("RUST_LOG", "info"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), self::env("AWS_ENDPOINT_URL_DYNAMODB")));
-    env.push(("AWS_ENDPOINT_URL_SESV2".into(), self::env("AWS_ENDPOINT_URL_SESV2")));
-    env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), format!("contacts-{function}")));
-    env.push(("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), "256".into()));
+/// Only what Lambda gives a function, and the function's variables.
+fn lambda_launch(launch: Launch, table: &str, function: &str) -> Launch {
+    let mut launch = launch
+        .lambda_environment()
+        .env("TABLE_NAME", table)
+        .env("MAIL_FROM", "no-reply@contacts.example.com")
+        .env("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "info")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", env("AWS_ENDPOINT_URL_DYNAMODB"))
+        .env("AWS_ENDPOINT_URL_SESV2", env("AWS_ENDPOINT_URL_SESV2"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", format!("contacts-{function}"))
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256");
     // For experiments only: BENCH_EXTRA_ENV="NAME=value,NAME=value".
     for pair in std::env::var("BENCH_EXTRA_ENV").unwrap_or_default().split(',').filter(|p| !p.is_empty()) {
         if let Some((k, v)) = pair.split_once('=') {
-            env.push((k.to_owned(), v.to_owned()));
+            launch = launch.env(k, v);
         }
     }
-    env
+    launch
 }
 
 fn rust_target(args: &Args, table: &str, name: &'static str, event_file: &str, event: Value, expect: u16) -> Target {
@@ -154,7 +127,7 @@ fn rust_target(args: &Args, table: &str, name: &'static str, event_file: &str, e
     assert!(binary.is_file(), "{} is missing: scripts/bench builds it", binary.display());
     Target {
         name,
-        launch: Launch { rie: args.rie.clone(), program: vec![binary.display().to_string()], cwd: args.bins.clone(), env: base_env(table, name) },
+        launch: lambda_launch(Launch::new(name, &args.rie, &binary).cwd(&args.bins), table, name),
         event,
         event_name: event_file.to_owned(),
         expect,
@@ -163,7 +136,7 @@ fn rust_target(args: &Args, table: &str, name: &'static str, event_file: &str, e
 }
 
 fn targets(args: &Args, table: &str, missing_service: &str) -> Vec<Target> {
-    let e = |f: &str| event(&args.events, f);
+    let e = |f: &str| events::load(&args.events, f);
     let mut all = vec![
         rust_target(args, table, "baseline", "read.get-me.json (ignored)", e("read.get-me.json"), 200),
         rust_target(args, table, "read", "read.get-me.json", e("read.get-me.json"), 200),
@@ -173,7 +146,7 @@ fn targets(args: &Args, table: &str, missing_service: &str) -> Vec<Target> {
             table,
             "create",
             "create.post-services-contact-changes.json, on a service that does not exist",
-            for_service(&e("create.post-services-contact-changes.json"), missing_service),
+            events::for_service(&e("create.post-services-contact-changes.json"), missing_service),
             404,
         ),
         rust_target(args, table, "confirm", "confirm.get-confirm.json (placeholder id)", e("confirm.get-confirm.json"), 404),
@@ -189,20 +162,14 @@ fn targets(args: &Args, table: &str, missing_service: &str) -> Vec<Target> {
         std::fs::create_dir_all(&empty).expect("an empty directory");
         let mut read = rust_target(args, table, "read", "read.get-me.json", e("read.get-me.json"), 200);
         read.name = "read (1-file trust store)";
-        read.launch.env.push(("SSL_CERT_FILE".into(), bundle.display().to_string()));
-        read.launch.env.push(("SSL_CERT_DIR".into(), empty.display().to_string()));
+        read.launch = read.launch.env("SSL_CERT_FILE", bundle.display().to_string()).env("SSL_CERT_DIR", empty.display().to_string());
         all.push(read);
     }
-    let mut env = base_env(table, "python-peer");
-    env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into())); // it reads the .pyc that scripts/bench compiled
+    let peer = Launch::new("python peer", &args.rie, &args.python).args(["-m", "awslambdaric", "app.handler"]).cwd(&args.peer);
     all.push(Target {
         name: "python peer",
-        launch: Launch {
-            rie: args.rie.clone(),
-            program: vec![args.python.display().to_string(), "-m".into(), "awslambdaric".into(), "app.handler".into()],
-            cwd: args.peer.clone(),
-            env,
-        },
+        // It reads the .pyc files that scripts/bench compiled.
+        launch: lambda_launch(peer, table, "python-peer").env("PYTHONDONTWRITEBYTECODE", "1"),
         event: e("read.get-me.json"),
         event_name: "read.get-me.json".into(),
         expect: 200,
@@ -216,16 +183,6 @@ fn targets(args: &Args, table: &str, missing_service: &str) -> Vec<Target> {
 fn log_path(name: &str) -> PathBuf {
     let dir = std::env::var("EMU_RUN_DIR").map(PathBuf::from).unwrap_or_else(|_| std::env::temp_dir());
     dir.join(format!("bench-{}.log", name.replace(' ', "-")))
-}
-
-fn invoke(conn: &mut Conn, body: &[u8], who: &str, log: &Path) -> u16 {
-    let answer = conn
-        .send("POST", INVOKE_PATH, &[("Content-Type", "application/json")], body)
-        .unwrap_or_else(|e| panic!("{who}: invoke failed: {e}; log {}", log.display()));
-    assert_eq!(answer.status, 200, "{who}: the invocation failed: {}; log {}", String::from_utf8_lossy(&answer.body), log.display());
-    let response: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-    response["statusCode"].as_u64().unwrap_or_else(|| panic!("{who}: not an HTTP response: {}; log {}", String::from_utf8_lossy(&answer.body), log.display()))
-        as u16
 }
 
 struct Cold {
@@ -243,8 +200,9 @@ fn cold_once(target: &Target, cold: &mut Cold) {
     let body = target.event.to_string();
     let started = Instant::now();
     let mut conn = rie.connect();
-    let status = invoke(&mut conn, body.as_bytes(), target.name, &log);
+    let answer = rie.send_event(&mut conn, body.as_bytes());
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    let status = rie.response(&answer).status;
     assert_eq!(status, target.expect, "{}: {} answered {status}; log {}", target.name, target.event_name, log.display());
     cold.ms.push(elapsed);
     if let Some(cpu) = rie.bootstrap_cpu_ms() {
@@ -320,23 +278,22 @@ fn get_item(conn: &mut Conn, table: &str, account: &str) -> f64 {
 }
 
 fn warm(target: &Target, invokes: usize, table: &str) -> Warm {
-    let log = log_path(&format!("{}-warm", target.name));
-    let rie = Rie::start(&target.launch, &log);
+    let rie = Rie::start(&target.launch, &log_path(&format!("{}-warm", target.name)));
     let mut conn = rie.connect();
     let (dynamodb_authority, _) = split_url(&env("AWS_ENDPOINT_URL_DYNAMODB"));
     let mut dynamodb = Conn::connect(&dynamodb_authority).expect("a connection to DynamoDB Local");
     let body = target.event.to_string();
     for _ in 0..100 {
-        assert_eq!(invoke(&mut conn, body.as_bytes(), target.name, &log), target.expect);
+        assert_eq!(rie.response(&rie.send_event(&mut conn, body.as_bytes())).status, target.expect);
         direct_get_item(&mut dynamodb, table);
     }
     let (mut ms, mut dynamodb_ms) = (Vec::with_capacity(invokes), Vec::with_capacity(invokes));
     let cpu_before = rie.bootstrap_cpu_ms().unwrap_or(f64::NAN);
     for _ in 0..invokes {
         let started = Instant::now();
-        let status = invoke(&mut conn, body.as_bytes(), target.name, &log);
+        let answer = rie.send_event(&mut conn, body.as_bytes());
         ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(status, target.expect);
+        assert_eq!(rie.response(&answer).status, target.expect);
         // Interleaved, so that the machine's noise lands on both series alike.
         dynamodb_ms.push(direct_get_item(&mut dynamodb, table));
     }
@@ -349,52 +306,32 @@ fn warm(target: &Target, invokes: usize, table: &str) -> Warm {
 fn changes(args: &Args, table: &str, services: &[String]) -> Vec<[f64; 3]> {
     let create = rust_target(args, table, "create", "", Value::Null, 201);
     let confirm = rust_target(args, table, "confirm", "", Value::Null, 200);
-    let (create_log, confirm_log) = (log_path("create-flow"), log_path("confirm-flow"));
-    let (create_rie, confirm_rie) = (Rie::start(&create.launch, &create_log), Rie::start(&confirm.launch, &confirm_log));
+    let (create_rie, confirm_rie) = (Rie::start(&create.launch, &log_path("create-flow")), Rie::start(&confirm.launch, &log_path("confirm-flow")));
     let (mut create_conn, mut confirm_conn) = (create_rie.connect(), confirm_rie.connect());
-    let ask = event(&args.events, "create.post-services-contact-changes.json");
-    let accept = event(&args.events, "confirm.post-contact-changes-accept.json");
+    let ask = events::with_json_body(&events::load(&args.events, "create.post-services-contact-changes.json"), &json!({"tech": NED}));
+    let accept = events::load(&args.events, "confirm.post-contact-changes-accept.json");
     let mut timings = Vec::new();
     for (i, service) in services.iter().enumerate() {
-        let mut request = for_service(&ask, service);
-        request["body"] = json!(json!({"tech": NED}).to_string());
+        let request = events::for_service(&ask, service).to_string();
         let started = Instant::now();
-        let answer = create_conn.send("POST", INVOKE_PATH, &[], request.to_string().as_bytes()).expect("create");
+        let answer = create_rie.send_event(&mut create_conn, request.as_bytes());
         let create_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let response: Value = serde_json::from_slice(&answer.body).expect("JSON");
-        assert_eq!(response["statusCode"], 201, "create on {service}: {response}; log {}", create_log.display());
-        let created: Value = serde_json::from_str(response["body"].as_str().unwrap_or_default()).expect("a JSON body");
-        let id = created["requests"][0]["id"].as_str().expect("an id").to_owned();
-        let tokens = ses_tokens(&id);
+        let created = create_rie.response(&answer);
+        assert_eq!(created.status, 201, "create on {service}: {}; log {}", created.body, create_rie.log_path().display());
+        let id = created.json()["requests"][0]["id"].as_str().expect("an id").to_owned();
+        let tokens = SesStore::read(&env("SES_STORE_URL")).tokens_about(&id);
         let mut step = [create_ms, 0.0, 0.0];
         for (n, (caller, address)) in [(ADA, "ada@example.com"), (NED, "ned@example.com")].into_iter().enumerate() {
             let token = tokens.get(address).unwrap_or_else(|| panic!("no token for {address} in the SES emulator for {id}"));
-            let request = with_id_token_caller(&accept, &id, token, caller);
+            let request = events::with_caller(&events::with_token(&events::with_id(&accept, &id), token), caller).to_string();
             let started = Instant::now();
-            let status = invoke(&mut confirm_conn, request.to_string().as_bytes(), "confirm", &confirm_log);
+            let answer = confirm_rie.send_event(&mut confirm_conn, request.as_bytes());
             step[n + 1] = started.elapsed().as_secs_f64() * 1000.0;
-            assert_eq!(status, 200, "accept {n} of change {i}; log {}", confirm_log.display());
+            assert_eq!(confirm_rie.response(&answer).status, 200, "accept {n} of change {i}; log {}", confirm_rie.log_path().display());
         }
         timings.push(step);
     }
     timings
-}
-
-/// The tokens the SES emulator received for request `id`, by recipient.
-fn ses_tokens(id: &str) -> BTreeMap<String, String> {
-    let (authority, path) = split_url(&env("SES_STORE_URL"));
-    let answer = Conn::connect(&authority).and_then(|mut c| c.send("GET", &path, &[], b"")).expect("the SES emulator's store");
-    let store: Value = serde_json::from_slice(&answer.body).expect("JSON");
-    let mut tokens = BTreeMap::new();
-    for mail in store["emails"].as_array().into_iter().flatten() {
-        let text = mail["body"]["text"].as_str().unwrap_or_default();
-        let Some(at) = text.find("#token=").filter(|_| text.contains(id)) else { continue };
-        let token: String = text[at + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-        for to in mail["destination"]["to"].as_array().into_iter().flatten() {
-            tokens.insert(to.as_str().unwrap_or_default().to_owned(), token.clone());
-        }
-    }
-    tokens
 }
 
 // ---- statistics ----------------------------------------------------------------------------

@@ -1,10 +1,15 @@
 //! The least HTTP/1.1 client that a latency benchmark needs: blocking, one keep-alive
 //! connection, `Content-Length` or chunked answers. Nothing of it runs between the request
 //! leaving and the answer arriving, so its own (debug-built) code is off the clock.
+//! Every read waits at most [`READ_TIMEOUT`]: a first invocation holds the bootstrap's start
+//! (and DynamoDB Local's first calls), so it may take a while, but never forever.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
+
+/// The longest wait for a read from the server.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct Conn {
     stream: TcpStream,
@@ -12,6 +17,7 @@ pub struct Conn {
     buf: Vec<u8>,
 }
 
+#[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
@@ -21,7 +27,7 @@ impl Conn {
     pub fn connect(authority: &str) -> io::Result<Conn> {
         let stream = TcpStream::connect(authority)?;
         stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+        stream.set_read_timeout(Some(READ_TIMEOUT))?;
         Ok(Conn { stream, authority: authority.to_owned(), buf: Vec::with_capacity(16 * 1024) })
     }
 
@@ -110,6 +116,12 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn bad(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("bad HTTP answer: {what}"))
+}
+
+/// `GET url` on a connection of its own: `http://host:port/path` only.
+pub fn get(url: &str) -> io::Result<Answer> {
+    let (authority, path) = split_url(url);
+    Conn::connect(&authority)?.send("GET", &path, &[], b"")
 }
 
 /// `http://host:port/path` -> (`host:port`, `/path`).
