@@ -84,3 +84,38 @@ pub fn with_caller(event: &Value, account: &str) -> Value {
     event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = json!(account);
     event
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_placeholder_of_the_confirmation_form_is_replaced_inside_its_base64_body() {
+        let form = load(&dir(), "confirm.post-confirm.json");
+        let event = with_token(&with_id(&form, "01JABCDEFGHJKMNPQRSTVWXYZ0"), "a-real-token");
+        assert!(!event.to_string().contains(ID_PLACEHOLDER), "{event}");
+        assert_eq!(event["pathParameters"]["id"], "01JABCDEFGHJKMNPQRSTVWXYZ0");
+        let body = String::from_utf8(STANDARD.decode(event["body"].as_str().unwrap()).unwrap()).unwrap();
+        assert!(body.contains("token=a-real-token") && !body.contains(TOKEN_PLACEHOLDER), "{body}");
+    }
+
+    #[test]
+    fn an_event_aimed_at_another_service_names_it_in_its_paths_and_its_parameter() {
+        let create = for_service(&load(&dir(), "create.post-services-contact-changes.json"), "other.example.org");
+        assert_eq!(create["rawPath"], "/v1/services/other.example.org/contact-changes");
+        assert_eq!((&create["requestContext"]["http"]["path"], &create["pathParameters"]["service"]), (&create["rawPath"], &json!("other.example.org")));
+        let internal = for_service(&load(&dir(), "provider.put-internal-services.json"), "other.example.org");
+        assert_eq!(
+            (internal["rawPath"].as_str(), internal["pathParameters"]["name"].as_str()),
+            (Some("/internal/services/other.example.org"), Some("other.example.org"))
+        );
+    }
+
+    #[test]
+    fn a_new_body_and_caller_replace_the_old_ones() {
+        let patch = with_caller(&with_json_body(&load(&dir(), "profile.patch-me.json"), &json!({"email": "x@example.org"})), "ad1000-ovh");
+        assert_eq!(patch["body"], r#"{"email":"x@example.org"}"#);
+        assert_eq!(patch["headers"]["content-length"], "25");
+        assert_eq!(patch["requestContext"]["authorizer"]["jwt"]["claims"]["sub"], "ad1000-ovh");
+    }
+}

@@ -130,3 +130,29 @@ pub fn split_url(url: &str) -> (String, String) {
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     (authority.to_owned(), if path.is_empty() { "/".to_owned() } else { path.to_owned() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_connection_reads_a_sized_answer_then_a_chunked_one() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).unwrap();
+            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+            let _ = stream.read(&mut request).unwrap();
+            stream.write_all(b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").unwrap();
+        });
+        let mut conn = Conn::connect(&authority).unwrap();
+        let first = conn.send("GET", "/", &[], b"").unwrap();
+        assert_eq!((first.status, first.body.as_slice()), (200, b"hello".as_slice()));
+        let second = conn.send("POST", "/x", &[("Content-Type", "application/json")], b"{}").unwrap();
+        assert_eq!((second.status, second.body.as_slice()), (404, b"abcde".as_slice()));
+        server.join().unwrap();
+        assert_eq!(split_url(&format!("http://{authority}")), (authority.clone(), "/".to_owned()));
+    }
+}

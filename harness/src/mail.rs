@@ -86,3 +86,25 @@ pub fn token_in(text: &str) -> Option<String> {
     let start = text.find("#token=")? + "#token=".len();
     Some(text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_ends_where_base64url_ends() {
+        assert_eq!(token_in("https://x/confirm/01J#token=Ab-_9z. Thanks").as_deref(), Some("Ab-_9z"));
+        assert_eq!(token_in("no link here"), None);
+    }
+
+    #[test]
+    fn the_tokens_of_a_request_are_by_recipient_and_every_token_is_listed_once() {
+        let mail = |to: &str, text: &str| Mail { from: "f@x".into(), to: vec![to.into()], text: text.into(), html: format!("<a href=\"{text}\">") };
+        let store =
+            SesStore { mails: vec![mail("a@x", "r1 #token=one"), mail("b@x", "r1 #token=two"), mail("a@x", "r1 #token=three"), mail("c@x", "r2 #token=four")] };
+        let tokens = store.tokens_about("r1");
+        assert_eq!((tokens.len(), tokens["a@x"].as_str(), tokens["b@x"].as_str()), (2, "three", "two"), "the last one each got");
+        assert_eq!(store.token_to("a@x").as_deref(), Some("one"), "the first one");
+        assert_eq!(store.tokens(), ["four", "one", "three", "two"]);
+    }
+}

@@ -57,3 +57,27 @@ impl Response {
         self.header("content-type").unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer { status, body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn a_base64_body_is_decoded_and_header_names_are_lower_case() {
+        let raw = r#"{"statusCode": 303, "headers": {"Location": "/x", "content-type": "text/html"}, "body": "PHA+aGk8L3A+", "isBase64Encoded": true}"#;
+        let response = Response::from_invocation(&answer(200, raw)).unwrap();
+        assert_eq!((response.status, response.body.as_str()), (303, "<p>hi</p>"));
+        assert_eq!((response.header("location"), response.header("Location"), response.content_type()), (Some("/x"), Some("/x"), "text/html"));
+    }
+
+    #[test]
+    fn a_failed_invocation_or_a_function_error_is_no_response() {
+        assert!(Response::from_invocation(&answer(502, "{}")).unwrap_err().contains("the invocation itself failed"));
+        let error = r#"{"errorType": "Runtime.ExitError", "errorMessage": "exit status 101"}"#;
+        assert!(Response::from_invocation(&answer(200, error)).unwrap_err().contains("not an HTTP API response"));
+    }
+}
