@@ -21,7 +21,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use shared::adapters::dynamodb::bulk::{Bulk, Counts};
+use shared::adapters::dynamodb::bulk::{Bulk, Counts, ServicesOutcome};
 use shared::domain::{AccountId, Record, Role, Service};
 use shared::ports::{PendingChange, StoreError};
 use shared::seed::{Format, Location, ReadError, RecordReader, Rejected};
@@ -82,56 +82,18 @@ impl From<StoreError> for ImportError {
     }
 }
 
+/// Imports the file at `path` in the four steps above; a report of what was (or, in a dry run, would be) written.
 pub async fn import(bulk: &Bulk, path: &Path, options: &ImportOptions, now: OffsetDateTime, progress: &Progress) -> Result<ImportReport, ImportError> {
-    let chunk = options.chunk.max(1);
-    let same = |rejects: &PathBuf| matches!((std::fs::canonicalize(path), std::fs::canonicalize(rejects)), (Ok(a), Ok(b)) if a == b);
-    if options.skip_invalid.as_ref().is_some_and(same) {
-        return Err(ImportError::File(format!("the file for the rejected lines cannot be the file imported ({})", path.display())));
-    }
-    let mut rejects = Rejects::new(options.skip_invalid.as_deref())?;
-
-    // 1. Every record, validated; the file's valid account ids kept.
-    progress.start("reading", None);
-    let mut in_file: HashSet<AccountId> = HashSet::new();
-    let (mut accounts, mut services) = (0u64, 0u64);
-    let reader = open(path)?;
-    let format = reader.format();
-    for entry in reader {
-        progress.advance(1);
-        match read(path, entry)? {
-            Ok((_, Record::Account(account))) => {
-                accounts += 1;
-                in_file.insert(account.id);
-            }
-            Ok((_, Record::Service(_))) => services += 1,
-            Err(rejected) => rejects.add(rejected)?,
-        }
-    }
-
-    // 2. Every service's accounts: in the file, or in the table.
-    let mut in_table: HashSet<AccountId> = HashSet::new();
-    if services > 0 {
-        progress.start("checking the services' accounts", Some(services));
-        let mut batch: Vec<(Location, Service)> = Vec::new();
-        for entry in open(path)? {
-            let Ok((location, Record::Service(service))) = read(path, entry)? else { continue };
-            if service.contacts.holders().iter().all(|a| in_file.contains(a)) {
-                progress.advance(1);
-                continue;
-            }
-            batch.push((location, service));
-            if batch.len() >= chunk {
-                check_in_table(bulk, std::mem::take(&mut batch), &in_file, &mut in_table, &mut rejects, progress).await?;
-            }
-        }
-        check_in_table(bulk, batch, &in_file, &mut in_table, &mut rejects, progress).await?;
-    }
+    let mut rejects = rejects_file(path, options)?;
+    let pass = Pass { bulk, path, chunk: options.chunk.max(1), progress };
+    let file = pass.validate(&mut rejects)?;
+    let in_table = pass.check_services_accounts(&file, &mut rejects).await?;
     progress.finish();
     rejects.flush()?;
 
     let mut report = ImportReport {
-        format,
-        records: accounts + services - rejects.unresolved,
+        format: file.format,
+        records: file.accounts + file.services - rejects.unresolved,
         rejected: rejects.listed(),
         rejected_count: rejects.count,
         accounts: Counts::default(),
@@ -142,49 +104,139 @@ pub async fn import(bulk: &Bulk, path: &Path, options: &ImportOptions, now: Offs
     if rejects.count > 0 && options.skip_invalid.is_none() {
         return Err(ImportError::Invalid(report));
     }
-
-    // 3. The accounts.
     let write = !options.dry_run;
-    progress.start(if write { "accounts" } else { "accounts (dry run)" }, Some(accounts));
-    let mut batch = Vec::new();
-    for entry in open(path)? {
-        let Ok((_, Record::Account(account))) = read(path, entry)? else { continue };
-        batch.push(account);
-        if batch.len() >= chunk {
-            let done = batch.len() as u64;
-            report.accounts.add(bulk.put_accounts(std::mem::take(&mut batch), write).await?);
-            progress.advance(done);
-        }
-    }
-    let done = batch.len() as u64;
-    report.accounts.add(bulk.put_accounts(batch, write).await?);
-    progress.advance(done);
-
-    // 4. The services and their memberships.
-    progress.start(if write { "services" } else { "services (dry run)" }, Some(services - rejects.unresolved));
-    let known = |account: &AccountId| in_file.contains(account) || in_table.contains(account);
-    let mut batch = Vec::new();
-    for entry in open(path)? {
-        let Ok((_, Record::Service(service))) = read(path, entry)? else { continue };
-        if !service.contacts.holders().iter().all(known) {
-            continue; // rejected in step 2
-        }
-        batch.push(service);
-        if batch.len() >= chunk {
-            let done = batch.len() as u64;
-            let outcome = bulk.put_services(std::mem::take(&mut batch), now, write).await?;
-            report.services.add(outcome.counts);
-            report.pending.extend(outcome.pending);
-            progress.advance(done);
-        }
-    }
-    let done = batch.len() as u64;
-    let outcome = bulk.put_services(batch, now, write).await?;
-    report.services.add(outcome.counts);
-    report.pending.extend(outcome.pending);
-    progress.advance(done);
+    report.accounts = pass.write_accounts(file.accounts, write).await?;
+    let known = |account: &AccountId| file.in_file.contains(account) || in_table.contains(account);
+    let outcome = pass.write_services(file.services - rejects.unresolved, known, now, write).await?;
+    (report.services, report.pending) = (outcome.counts, outcome.pending);
     progress.finish();
     Ok(report)
+}
+
+/// Where the invalid records go: a file only if they are to be skipped, and never the file
+/// imported.
+fn rejects_file(path: &Path, options: &ImportOptions) -> Result<Rejects, ImportError> {
+    let same = |rejects: &PathBuf| matches!((std::fs::canonicalize(path), std::fs::canonicalize(rejects)), (Ok(a), Ok(b)) if a == b);
+    if options.skip_invalid.as_ref().is_some_and(same) {
+        return Err(ImportError::File(format!("the file for the rejected lines cannot be the file imported ({})", path.display())));
+    }
+    Rejects::new(options.skip_invalid.as_deref())
+}
+
+/// What step 1 learnt of the file.
+struct FileSummary {
+    format: Format,
+    /// The valid accounts and services, counted (a record given twice counts twice).
+    accounts: u64,
+    services: u64,
+    /// The ids of the file's valid accounts.
+    in_file: HashSet<AccountId>,
+}
+
+/// One pass over the file, a chunk at a time.
+struct Pass<'a> {
+    bulk: &'a Bulk,
+    path: &'a Path,
+    chunk: usize,
+    progress: &'a Progress,
+}
+
+impl Pass<'_> {
+    fn open(&self) -> Result<RecordReader<BufReader<File>>, ImportError> {
+        open(self.path)
+    }
+
+    /// Step 1: every record, validated; the file's valid account ids kept.
+    fn validate(&self, rejects: &mut Rejects) -> Result<FileSummary, ImportError> {
+        self.progress.start("reading", None);
+        let reader = self.open()?;
+        let mut file = FileSummary { format: reader.format(), accounts: 0, services: 0, in_file: HashSet::new() };
+        for entry in reader {
+            self.progress.advance(1);
+            match read(self.path, entry)? {
+                Ok((_, Record::Account(account))) => {
+                    file.accounts += 1;
+                    file.in_file.insert(account.id);
+                }
+                Ok((_, Record::Service(_))) => file.services += 1,
+                Err(rejected) => rejects.add(rejected)?,
+            }
+        }
+        Ok(file)
+    }
+
+    /// Step 2: every service's accounts, in the file or in the table. The accounts found in
+    /// the table; the services that name one in neither are rejected.
+    async fn check_services_accounts(&self, file: &FileSummary, rejects: &mut Rejects) -> Result<HashSet<AccountId>, ImportError> {
+        let mut in_table: HashSet<AccountId> = HashSet::new();
+        if file.services == 0 {
+            return Ok(in_table);
+        }
+        self.progress.start("checking the services' accounts", Some(file.services));
+        let mut batch: Vec<(Location, Service)> = Vec::new();
+        for entry in self.open()? {
+            let Ok((location, Record::Service(service))) = read(self.path, entry)? else { continue };
+            if service.contacts.holders().iter().all(|a| file.in_file.contains(a)) {
+                self.progress.advance(1);
+                continue;
+            }
+            batch.push((location, service));
+            if batch.len() >= self.chunk {
+                check_in_table(self.bulk, std::mem::take(&mut batch), &file.in_file, &mut in_table, rejects, self.progress).await?;
+            }
+        }
+        check_in_table(self.bulk, batch, &file.in_file, &mut in_table, rejects, self.progress).await?;
+        Ok(in_table)
+    }
+
+    /// Step 3: the accounts (written unless `write` is false: a dry run).
+    async fn write_accounts(&self, total: u64, write: bool) -> Result<Counts, ImportError> {
+        self.progress.start(if write { "accounts" } else { "accounts (dry run)" }, Some(total));
+        let mut counts = Counts::default();
+        let mut batch = Vec::new();
+        for entry in self.open()? {
+            let Ok((_, Record::Account(account))) = read(self.path, entry)? else { continue };
+            batch.push(account);
+            if batch.len() >= self.chunk {
+                let done = batch.len() as u64;
+                counts.add(self.bulk.put_accounts(std::mem::take(&mut batch), write).await?);
+                self.progress.advance(done);
+            }
+        }
+        let done = batch.len() as u64;
+        counts.add(self.bulk.put_accounts(batch, write).await?);
+        self.progress.advance(done);
+        Ok(counts)
+    }
+
+    /// Step 4: the services whose accounts are all `known`, and their memberships; the
+    /// pending requests they overtake.
+    async fn write_services(&self, total: u64, known: impl Fn(&AccountId) -> bool, now: OffsetDateTime, write: bool) -> Result<ServicesOutcome, ImportError> {
+        self.progress.start(if write { "services" } else { "services (dry run)" }, Some(total));
+        let mut outcome = ServicesOutcome::default();
+        let mut batch = Vec::new();
+        for entry in self.open()? {
+            let Ok((_, Record::Service(service))) = read(self.path, entry)? else { continue };
+            if !service.contacts.holders().iter().all(&known) {
+                continue; // rejected in step 2
+            }
+            batch.push(service);
+            if batch.len() >= self.chunk {
+                let done = batch.len() as u64;
+                add(&mut outcome, self.bulk.put_services(std::mem::take(&mut batch), now, write).await?);
+                self.progress.advance(done);
+            }
+        }
+        let done = batch.len() as u64;
+        add(&mut outcome, self.bulk.put_services(batch, now, write).await?);
+        self.progress.advance(done);
+        Ok(outcome)
+    }
+}
+
+fn add(outcome: &mut ServicesOutcome, more: ServicesOutcome) {
+    outcome.counts.add(more.counts);
+    outcome.pending.extend(more.pending);
 }
 
 /// Rejects the services of `batch` that name an account neither in the file nor in the

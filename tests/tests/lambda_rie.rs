@@ -4,20 +4,22 @@
 //! and must get the status SPEC.md gives; then a whole change goes through the functions:
 //! create, both parties accept with the tokens the SES emulator received, the contacts move.
 //!
+//! The RIE, the events' placeholders and the SES emulator's mails are `lambda_harness`'s
+//! (harness/), which scripts/bench's driver uses too.
+//!
 //! Needs what scripts/test provides: the functions' debug binaries (`LAMBDA_BIN_DIR`), the RIE
 //! (`LAMBDA_RIE`), and both emulators (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SESV2`,
 //! `SES_STORE_URL`). Without them it fails, naming what is missing: it never passes unrun.
 
-use std::collections::HashMap;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use integration_tests::{Emulators, dynamo_store, unique_tag};
+use lambda_harness::events::{for_service, with_caller, with_id, with_json_body, with_token};
+use lambda_harness::mail::{SesStore, token_in};
+use lambda_harness::{EnvChange, Launch, Response, Rie};
 use serde_json::{Value, json};
 use shared::adapters::Outbox;
 use shared::api::Function;
@@ -26,21 +28,13 @@ use shared::config::Config;
 use shared::domain::{AccountId, Role, ServiceName};
 use shared::ports::SystemClock;
 use shared::seed::Fixtures;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// What the events carry where a request id and a mailed token go (events/README.md).
-const ID_PLACEHOLDER: &str = "01JZZZZZZZZZZZZZZZZZZZZZZZ";
-const TOKEN_PLACEHOLDER: &str = "TOKEN_FROM_THE_CONFIRMATION_EMAIL_GOES_HERE";
 const MAIL_FROM: &str = "no-reply@contacts.example.com";
 const PUBLIC_BASE_URL: &str = "https://contacts.rie.test";
 /// The demo set's addresses (shared::seed), which the events' callers use.
 const ADA: &str = "ada@example.com";
 const NED: &str = "ned@example.com";
 const TEO: &str = "teo@example.it";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()
-}
 
 // ---- the environment scripts/test provides --------------------------------------------------
 
@@ -75,234 +69,41 @@ fn setup() -> Setup {
 
 // ---- one function under the RIE ---------------------------------------------------------------
 
-/// A function's bootstrap under the RIE, on a free port of 127.0.0.1, in a process group of
-/// its own: dropping it kills the RIE and the bootstrap, whatever happened to the test.
-struct Rie {
-    function: Function,
-    child: Child,
-    address: String,
-    log: PathBuf,
+/// `function`'s bootstrap under the RIE (lambda_harness: a free port of 127.0.0.1, a process
+/// group of its own that dropping it kills, whatever happened to the test), on `table`.
+fn start(setup: &Setup, function: Function, table: &str, tag: &str) -> Rie {
+    start_with(setup, function, table, tag, &[])
 }
 
-/// An environment variable the RIE and the bootstrap get over [`Rie::start`]'s: set, or removed.
-type EnvChange<'a> = (&'a str, Option<&'a str>);
-
-impl Rie {
-    async fn start(setup: &Setup, function: Function, table: &str, tag: &str) -> Rie {
-        Self::start_with(setup, function, table, tag, &[]).await
-    }
-
-    /// [`Rie::start`], with `env` over its environment (the RIE passes its own to the bootstrap).
-    async fn start_with(setup: &Setup, function: Function, table: &str, tag: &str, env: &[EnvChange<'_>]) -> Rie {
-        let log = std::env::temp_dir().join(format!("contacts-rie-{tag}-{}.log", function.name()));
-        for _ in 0..3 {
-            // Two ports: where the RIE takes invocations, and the Runtime API it serves the
-            // bootstrap (127.0.0.1:9001 unless told, which two RIEs at once cannot share).
-            let (address, runtime_api) = (free_address(), free_address());
-            let output = std::fs::File::create(&log).expect("a log file in the temp dir");
-            let mut command = Command::new(&setup.rie);
-            command
-                .arg("--runtime-interface-emulator-address")
-                .arg(&address)
-                .arg("--runtime-api-address")
-                .arg(&runtime_api)
-                .arg(setup.bin_dir.join(function.name()))
-                .current_dir(&setup.bin_dir)
-                .env("TABLE_NAME", table)
-                .env("MAIL_FROM", MAIL_FROM)
-                .env("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
-                .env("AWS_ENDPOINT_URL_DYNAMODB", &setup.emulators.dynamodb)
-                .env("AWS_ENDPOINT_URL_SESV2", &setup.emulators.ses)
-                .env("AWS_ACCESS_KEY_ID", "local")
-                .env("AWS_SECRET_ACCESS_KEY", "local")
-                .env("AWS_REGION", std::env::var("AWS_REGION").unwrap_or_else(|_| "eu-west-1".to_owned()))
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .env("AWS_LAMBDA_FUNCTION_NAME", format!("contacts-{}", function.name()))
-                .env("RUST_LOG", "info")
-                .env_remove("AWS_SESSION_TOKEN")
-                .env_remove("AWS_PROFILE")
-                .env_remove("ACCOUNT_CLAIM")
-                .env_remove("AWS_LAMBDA_LOG_LEVEL")
-                .env_remove("AWS_LAMBDA_FUNCTION_TIMEOUT")
-                .env_remove("PROVIDER_PRINCIPALS");
-            for (name, value) in env {
-                match value {
-                    Some(value) => command.env(name, value),
-                    None => command.env_remove(name),
-                };
-            }
-            let child = command
-                .stdin(Stdio::null())
-                .stdout(output.try_clone().expect("a second handle on the log"))
-                .stderr(output)
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", setup.rie.display()));
-            let mut rie = Rie { function, child, address, log: log.clone() };
-            if rie.wait_until_listening().await {
-                return rie;
-            }
-            // Another process took a port in between: the RIE exited. Try other ones.
-        }
-        panic!("the RIE for {} did not start; its log: {}\n{}", function.name(), log.display(), std::fs::read_to_string(&log).unwrap_or_default());
-    }
-
-    /// The RIE answers HTTP once it is up; the bootstrap starts on the first invocation.
-    async fn wait_until_listening(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if tokio::net::TcpStream::connect(&self.address).await.is_ok() {
-                return true;
-            }
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the RIE for {} is not listening on {} after 20 s; its log: {}", self.function.name(), self.address, self.log.display());
-    }
-
-    /// Invokes the function with `event`, as API Gateway would, and reads its HTTP answer.
-    async fn invoke(&self, event: &Value) -> Answer {
-        let url = format!("http://{}/2015-03-31/functions/function/invocations", self.address);
-        let (status, body) = http("POST", &url, event.to_string().as_bytes()).await;
-        let raw: Value = serde_json::from_slice(&body)
-            .unwrap_or_else(|e| panic!("{}: the RIE's answer is not JSON ({e}): {}", self.function.name(), String::from_utf8_lossy(&body)));
-        assert_eq!(status, 200, "{}: the invocation itself failed: {raw}\n{}", self.function.name(), self.log_tail());
-        let Some(status) = raw["statusCode"].as_u64() else {
-            panic!("{}: not an HTTP API response (did the function fail?): {raw}\n{}", self.function.name(), self.log_tail())
-        };
-        let text = raw["body"].as_str().unwrap_or_default();
-        let body =
-            if raw["isBase64Encoded"] == true { String::from_utf8_lossy(&STANDARD.decode(text).expect("base64 body")).into_owned() } else { text.to_owned() };
-        let headers = raw["headers"]
-            .as_object()
-            .map(|h| h.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_owned())).collect())
-            .unwrap_or_default();
-        Answer { status: status as u16, headers, body }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        format!("last lines of {}:\n{}", self.log.display(), lines[lines.len().saturating_sub(30)..].join("\n"))
-    }
+/// [`start`], with `env` over its environment (the RIE passes its own to the bootstrap).
+fn start_with(setup: &Setup, function: Function, table: &str, tag: &str, env: &[EnvChange<'_>]) -> Rie {
+    let launch = Launch::new(function.name(), &setup.rie, setup.bin_dir.join(function.name()))
+        .env("TABLE_NAME", table)
+        .env("MAIL_FROM", MAIL_FROM)
+        .env("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &setup.emulators.dynamodb)
+        .env("AWS_ENDPOINT_URL_SESV2", &setup.emulators.ses)
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("AWS_REGION", std::env::var("AWS_REGION").unwrap_or_else(|_| "eu-west-1".to_owned()))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_LAMBDA_FUNCTION_NAME", format!("contacts-{}", function.name()))
+        .env("RUST_LOG", "info")
+        .env_changes(&[
+            ("AWS_SESSION_TOKEN", None),
+            ("AWS_PROFILE", None),
+            ("ACCOUNT_CLAIM", None),
+            ("AWS_LAMBDA_LOG_LEVEL", None),
+            ("AWS_LAMBDA_FUNCTION_TIMEOUT", None),
+            ("PROVIDER_PRINCIPALS", None),
+        ])
+        .env_changes(env)
+        .log_kept_on_failure_only();
+    Rie::start(&launch, &std::env::temp_dir().join(format!("contacts-rie-{tag}-{}.log", function.name())))
 }
-
-fn free_address() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-    format!("127.0.0.1:{port}")
-}
-
-impl Drop for Rie {
-    fn drop(&mut self) {
-        // The whole group: the RIE and the bootstrap it started.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Kept when the test failed, for its message points at it.
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_file(&self.log);
-        }
-    }
-}
-
-/// The function's HTTP response, from the payload 2.0 response the RIE passed on.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: HashMap<String, String>,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    fn content_type(&self) -> &str {
-        self.headers.get("content-type").map(String::as_str).unwrap_or_default()
-    }
-}
-
-/// One HTTP/1.0 exchange with a server on the loopback interface (so the answer is never
-/// chunked): the status and the body.
-async fn http(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
-    let rest = url.strip_prefix("http://").unwrap_or_else(|| panic!("not an http:// URL: {url}"));
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let path = if path.is_empty() { "/" } else { path };
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(authority).await?;
-        let head = format!("{method} {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body).await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
-    };
-    // The first invocation of a function includes its start (and DynamoDB Local's first calls).
-    let response = tokio::time::timeout(Duration::from_secs(90), exchange)
-        .await
-        .unwrap_or_else(|_| panic!("{method} {url}: no answer within 90 s"))
-        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("{method} {url}: no end of the HTTP header"));
-    let status_line = String::from_utf8_lossy(&response[..split]).lines().next().unwrap_or_default().to_owned();
-    let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{method} {url}: bad status line {status_line}"));
-    (status, response[split + 4..].to_vec())
-}
-
-// ---- events ----------------------------------------------------------------------------------
 
 fn event(file: &str) -> Value {
-    let path = root().join("events").join(file);
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("a JSON event")
-}
-
-/// The event with `id` wherever it has the placeholder id (rawPath, http.path, pathParameters).
-fn with_id(event: &Value, id: &str) -> Value {
-    serde_json::from_str(&event.to_string().replace(ID_PLACEHOLDER, id)).expect("still JSON")
-}
-
-/// The event with `token` in its body instead of the placeholder token, in a JSON body or in
-/// the base64 form of the confirmation page.
-fn with_token(event: &Value, token: &str) -> Value {
-    let mut event = event.clone();
-    let body = event["body"].as_str().expect("an event with a body").to_owned();
-    event["body"] = if event["isBase64Encoded"] == true {
-        let form = String::from_utf8(STANDARD.decode(&body).expect("a base64 body")).expect("a UTF-8 form");
-        assert!(form.contains(TOKEN_PLACEHOLDER), "the form holds the placeholder token: {form}");
-        Value::String(STANDARD.encode(form.replace(TOKEN_PLACEHOLDER, token)))
-    } else {
-        assert!(body.contains(TOKEN_PLACEHOLDER), "the body holds the placeholder token: {body}");
-        Value::String(body.replace(TOKEN_PLACEHOLDER, token))
-    };
-    event
-}
-
-/// The event aimed at another service: `rawPath`, `http.path` and the path parameter that
-/// names the service (`service` on the customer routes, `name` on the internal API's).
-fn for_service(event: &Value, from: &str, to: &str) -> Value {
-    let mut event = event.clone();
-    let raw_path = event["rawPath"].as_str().expect("rawPath").replace(&format!("/services/{from}"), &format!("/services/{to}"));
-    event["rawPath"] = json!(raw_path);
-    event["requestContext"]["http"]["path"] = json!(raw_path);
-    let parameter = if raw_path.starts_with("/internal/") { "name" } else { "service" };
-    event["pathParameters"][parameter] = json!(to);
-    event
-}
-
-/// The event with another body (and content-length).
-fn with_json_body(event: &Value, body: &Value) -> Value {
-    let mut event = event.clone();
-    let text = body.to_string();
-    event["headers"]["content-length"] = json!(text.len().to_string());
-    event["body"] = json!(text);
-    event
+    lambda_harness::events::load(&lambda_harness::events::dir(), file)
 }
 
 // ---- the data --------------------------------------------------------------------------------
@@ -333,52 +134,32 @@ async fn pending_request(app: &App, outbox: &Outbox, service: &str) -> (String, 
     (id, tokens)
 }
 
-fn token_in(text: &str) -> Option<String> {
-    let start = text.find("#token=")? + "#token=".len();
-    Some(text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
-}
-
-/// The tokens the SES emulator received for request `id`, by recipient.
-async fn ses_tokens(setup: &Setup, id: &str) -> HashMap<String, String> {
-    let (status, body) = http("GET", &setup.emulators.ses_store, b"").await;
-    assert_eq!(status, 200, "GET {}", setup.emulators.ses_store);
-    let store: Value = serde_json::from_slice(&body).expect("the SES emulator's store is JSON");
-    let mut tokens = HashMap::new();
-    for email in store["emails"].as_array().expect("an emails array") {
-        let text = email["body"]["text"].as_str().unwrap_or_default();
-        if !text.contains(id) {
-            continue;
-        }
-        assert_eq!(email["from"], MAIL_FROM, "every mail is from MAIL_FROM");
-        if let Some(token) = token_in(text) {
-            for to in email["destination"]["to"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-                tokens.insert(to.to_owned(), token.clone());
-            }
-        }
+/// The tokens the SES emulator received for request `id`, by recipient; every such mail is
+/// from MAIL_FROM.
+fn ses_tokens(setup: &Setup, id: &str) -> BTreeMap<String, String> {
+    let store = SesStore::read(&setup.emulators.ses_store);
+    for mail in store.about(id) {
+        assert_eq!(mail.from, MAIL_FROM, "every mail is from MAIL_FROM");
     }
-    tokens
+    store.tokens_about(id)
 }
 
 /// The recipients of the SES emulator's mails about request `id`.
-async fn ses_recipients(setup: &Setup, id: &str) -> Vec<String> {
-    let (_, body) = http("GET", &setup.emulators.ses_store, b"").await;
-    let store: Value = serde_json::from_slice(&body).expect("the SES emulator's store is JSON");
-    store["emails"]
-        .as_array()
-        .expect("an emails array")
-        .iter()
-        .filter(|email| email["body"]["text"].as_str().unwrap_or_default().contains(id))
-        .flat_map(|email| email["destination"]["to"].as_array().cloned().unwrap_or_default())
-        .filter_map(|to| to.as_str().map(str::to_owned))
-        .collect()
+fn ses_recipients(setup: &Setup, id: &str) -> Vec<String> {
+    SesStore::read(&setup.emulators.ses_store).about(id).flat_map(|mail| mail.to.clone()).collect()
 }
 
-async fn start_all(setup: &Setup, functions: &[Function], table: &str, tag: &str) -> HashMap<Function, Rie> {
+/// The token of the email verification mailed to `address`.
+fn verification_token(setup: &Setup, address: &str) -> String {
+    SesStore::read(&setup.emulators.ses_store).token_to(address).unwrap_or_else(|| panic!("{address} received no verification mail"))
+}
+
+fn start_all(setup: &Setup, functions: &[Function], table: &str, tag: &str) -> HashMap<Function, Rie> {
     let mut started = HashMap::new();
     // One after the other: each RIE is listening within milliseconds; the bootstraps start
     // on their first invocation.
     for &function in functions {
-        started.insert(function, Rie::start(setup, function, table, tag).await);
+        started.insert(function, start(setup, function, table, tag));
     }
     started
 }
@@ -398,7 +179,7 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     for (purpose, service) in purposes.iter().zip(&services) {
         requests.insert(*purpose, pending_request(&app, &outbox, service).await);
     }
-    let rie = start_all(&setup, &Function::ALL, &table, &tag).await;
+    let rie = start_all(&setup, &Function::ALL, &table, &tag);
     let on = |file: &str| -> &Rie {
         let function = Function::ALL.into_iter().find(|f| file.starts_with(&format!("{}.", f.name()))).expect("a function's event");
         &rie[&function]
@@ -409,92 +190,89 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
 
     // Each event as it is, or with a seeded request's id (and a party's token): the status.
     let mut checked = Vec::new();
-    let mut expect = |file: &str, status: u16, answer: Answer| {
+    let mut expect = |file: &str, status: u16, answer: Response| {
         assert_eq!(answer.status, status, "{file}: {}\n{}", answer.body, on(file).log_tail());
         checked.push(file.to_owned());
         answer
     };
 
     let file = "read.get-me.json";
-    let me = expect(file, 200, on(file).invoke(&event(file)).await);
+    let me = expect(file, 200, on(file).invoke(&event(file)));
     assert_eq!(me.json()["account"], "ad1000-ovh");
     assert!(me.content_type().starts_with("application/json"));
 
     let file = "profile.patch-me.json";
-    let profile = expect(file, 200, on(file).invoke(&event(file)).await);
+    let profile = expect(file, 200, on(file).invoke(&event(file)));
     assert_eq!((profile.json()["account"].as_str(), profile.json()["language"].as_str()), (Some("ne4000-ovh"), Some("it")));
 
     let file = "read.get-me-services.json";
-    let services_page = expect(file, 200, on(file).invoke(&event(file)).await).json();
+    let services_page = expect(file, 200, on(file).invoke(&event(file))).json();
     let names: Vec<&str> = services_page["services"].as_array().unwrap().iter().filter_map(|s| s["service"].as_str()).collect();
     assert!(names.contains(&"example.com") && names.contains(&"vps-42.example.net"), "{names:?}");
 
     let file = "read.get-services.json";
-    let service = expect(file, 200, on(file).invoke(&event(file)).await).json();
+    let service = expect(file, 200, on(file).invoke(&event(file))).json();
     assert_eq!(service["contacts"]["admin"], "ad1000-ovh");
 
     let file = "create.post-services-contact-changes.json";
-    let created = expect(file, 201, on(file).invoke(&event(file)).await).json();
+    let created = expect(file, 201, on(file).invoke(&event(file))).json();
     assert_eq!(created["requests"][0]["state"], "pending");
     assert_eq!(created["requests"][0]["to"], "ne4000-ovh");
 
     let file = "read.get-me-contact-changes.json";
-    let listed = expect(file, 200, on(file).invoke(&event(file)).await).json();
+    let listed = expect(file, 200, on(file).invoke(&event(file))).json();
     let listed = listed["requests"].as_array().unwrap().clone();
     assert!(listed.len() >= purposes.len() && listed.iter().all(|r| r["state"] == "pending"), "{listed:?}");
 
     let file = "read.get-contact-changes.json";
-    let one = expect(file, 200, on(file).invoke(&with_id(&event(file), &id_of("read"))).await).json();
+    let one = expect(file, 200, on(file).invoke(&with_id(&event(file), &id_of("read")))).json();
     assert_eq!(one["id"], id_of("read").as_str());
 
     let file = "confirm.post-contact-changes-accept.json";
     let accept = with_id(&event(file), &id_of("accept"));
-    let wrong = expect(file, 403, on(file).invoke(&accept).await);
+    let wrong = expect(file, 403, on(file).invoke(&accept));
     assert!(wrong.content_type().starts_with("application/problem+json"), "{wrong:?}");
-    let accepted = expect(file, 200, on(file).invoke(&with_token(&accept, &token_of("accept", ADA))).await).json();
+    let accepted = expect(file, 200, on(file).invoke(&with_token(&accept, &token_of("accept", ADA)))).json();
     assert_eq!(accepted["state"], "pending", "Ned has yet to accept");
 
     let file = "confirm.post-contact-changes-refuse.json";
     let refuse = with_id(&event(file), &id_of("refuse"));
-    expect(file, 403, on(file).invoke(&refuse).await);
-    let refused = expect(file, 200, on(file).invoke(&with_token(&refuse, &token_of("refuse", NED))).await).json();
+    expect(file, 403, on(file).invoke(&refuse));
+    let refused = expect(file, 200, on(file).invoke(&with_token(&refuse, &token_of("refuse", NED)))).json();
     assert_eq!(refused["state"], "refused");
 
     let file = "resend.post-contact-changes-resend.json";
-    let resent = expect(file, 202, on(file).invoke(&with_id(&event(file), &id_of("resend"))).await).json();
+    let resent = expect(file, 202, on(file).invoke(&with_id(&event(file), &id_of("resend")))).json();
     assert_eq!(resent["state"], "pending");
 
     let file = "confirm.post-contact-changes-cancel.json";
-    let cancelled = expect(file, 200, on(file).invoke(&with_id(&event(file), &id_of("cancel"))).await).json();
+    let cancelled = expect(file, 200, on(file).invoke(&with_id(&event(file), &id_of("cancel")))).json();
     assert_eq!(cancelled["state"], "cancelled");
 
     let file = "confirm.get-confirm.json";
-    let page = expect(file, 200, on(file).invoke(&with_id(&event(file), &id_of("page"))).await);
+    let page = expect(file, 200, on(file).invoke(&with_id(&event(file), &id_of("page"))));
     assert!(page.content_type().starts_with("text/html"), "{page:?}");
     assert_eq!(page.headers.get("cache-control").map(String::as_str), Some("no-store"));
     assert!(page.body.contains(&id_of("page")));
 
     let file = "confirm.post-confirm.json";
     let form = with_id(&event(file), &id_of("form"));
-    let wrong = expect(file, 403, on(file).invoke(&form).await);
+    let wrong = expect(file, 403, on(file).invoke(&form));
     assert!(wrong.content_type().starts_with("text/html"), "the page's errors are pages: {wrong:?}");
-    let answered = expect(file, 303, on(file).invoke(&with_token(&form, &token_of("form", ADA))).await);
+    let answered = expect(file, 303, on(file).invoke(&with_token(&form, &token_of("form", ADA))));
     assert_eq!(answered.headers.get("location"), Some(&format!("{}?answered=accept", id_of("form"))), "to the outcome's page: {answered:?}");
 
     let file = "provider.put-internal-accounts.json";
-    let account = expect(file, 200, on(file).invoke(&event(file)).await).json();
+    let account = expect(file, 200, on(file).invoke(&event(file))).json();
     assert_eq!((account["id"].as_str(), account["payment_status"].as_str()), (Some("gi6000-ovh"), Some("ok")));
 
     let file = "provider.put-internal-services.json";
-    let service = expect(file, 200, on(file).invoke(&event(file)).await).json();
+    let service = expect(file, 200, on(file).invoke(&event(file))).json();
     assert_eq!((service["name"].as_str(), service["pending_changes"].clone()), (Some("shop.example.org"), json!([])));
     // Provisioning moves the tech role of a service with a pending request for it: the
     // answer names the request, which can no longer take effect.
-    let moved = with_json_body(
-        &for_service(&event(file), "shop.example.org", &services[7]),
-        &json!({"admin": "ad1000-ovh", "tech": "bi3000-ovh", "billing": "bi3000-ovh"}),
-    );
-    let moved = expect(file, 200, on(file).invoke(&moved).await).json();
+    let moved = with_json_body(&for_service(&event(file), &services[7]), &json!({"admin": "ad1000-ovh", "tech": "bi3000-ovh", "billing": "bi3000-ovh"}));
+    let moved = expect(file, 200, on(file).invoke(&moved)).json();
     assert_eq!(
         moved["pending_changes"],
         json!([{"request": id_of("provider"), "role": "tech", "from": "te2000-ovh", "to": "bi3000-ovh", "reason": "holders_changed"}])
@@ -504,31 +282,22 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     // placeholder token (403, a problem or a page), then a real change verified by the API
     // (Ned) and by the page's form (Ada), with the tokens the SES emulator received.
     let file = "profile.get-verify-email.json";
-    let page = expect(file, 200, on(file).invoke(&event(file)).await);
+    let page = expect(file, 200, on(file).invoke(&event(file)));
     assert!(page.content_type().starts_with("text/html") && page.body.contains("name=\"token\""), "{page:?}");
     assert_eq!(page.headers.get("cache-control").map(String::as_str), Some("no-store"));
     let file = "profile.post-me-email-verification.json";
-    let wrong = expect(file, 403, on(file).invoke(&event(file)).await);
+    let wrong = expect(file, 403, on(file).invoke(&event(file)));
     assert_eq!(wrong.json()["code"], "token_mismatch");
     let file = "profile.post-verify-email.json";
-    let wrong = expect(file, 403, on(file).invoke(&event(file)).await);
+    let wrong = expect(file, 403, on(file).invoke(&event(file)));
     assert!(wrong.content_type().starts_with("text/html"), "{wrong:?}");
     for (caller, verification) in [("ne4000-ovh", "profile.post-me-email-verification.json"), ("ad1000-ovh", "profile.post-verify-email.json")] {
         let new = format!("{}.{tag}@example.org", &caller[..2]);
-        let mut patch = with_json_body(&event("profile.patch-me.json"), &json!({ "email": new }));
-        patch["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = json!(caller);
-        let asked = expect("profile.patch-me.json", 200, on("profile.patch-me.json").invoke(&patch).await).json();
+        let patch = with_caller(&with_json_body(&event("profile.patch-me.json"), &json!({ "email": new })), caller);
+        let asked = expect("profile.patch-me.json", 200, on("profile.patch-me.json").invoke(&patch)).json();
         assert_eq!((asked["account"].as_str(), asked["pending_email"].as_str()), (Some(caller), Some(new.as_str())));
-        let (_, body) = http("GET", &setup.emulators.ses_store, b"").await;
-        let store: Value = serde_json::from_slice(&body).expect("the SES emulator's store is JSON");
-        let token = store["emails"]
-            .as_array()
-            .expect("an emails array")
-            .iter()
-            .filter(|email| email["destination"]["to"].as_array().is_some_and(|to| to.iter().any(|t| t == new.as_str())))
-            .find_map(|email| token_in(email["body"]["text"].as_str().unwrap_or_default()))
-            .unwrap_or_else(|| panic!("{new} received no verification mail"));
-        let verified = expect(verification, 200, on(verification).invoke(&with_token(&event(verification), &token)).await);
+        let token = verification_token(&setup, &new);
+        let verified = expect(verification, 200, on(verification).invoke(&with_token(&event(verification), &token)));
         assert!(verified.body.contains(&new), "{verified:?}");
         assert_eq!(app.my_profile(&AccountId::parse(caller).unwrap()).await.unwrap().account.email.as_str(), new, "{caller}'s address moved");
     }
@@ -543,13 +312,11 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
         "confirm.get-confirm.json",
         "confirm.post-confirm.json",
     ] {
-        expect(file, 404, on(file).invoke(&event(file)).await);
+        expect(file, 404, on(file).invoke(&event(file)));
     }
 
     // Every file of events/ was invoked.
-    let mut all: Vec<String> =
-        std::fs::read_dir(root().join("events")).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".json")).collect();
-    all.sort();
+    let all = lambda_harness::events::names(&lambda_harness::events::dir());
     checked.sort();
     checked.dedup();
     assert_eq!(checked, all, "every event is invoked");
@@ -560,21 +327,20 @@ async fn the_identity_is_the_authorizers_claim_and_never_a_header() {
     let setup = setup();
     let tag = unique_tag();
     let (table, _app, _outbox) = seeded_table(&tag, &[]).await;
-    let read = Rie::start(&setup, Function::Read, &table, &tag).await;
+    let read = start(&setup, Function::Read, &table, &tag);
 
     let mut no_authorizer = event("read.get-me.json");
     no_authorizer["requestContext"].as_object_mut().unwrap().remove("authorizer");
     no_authorizer["headers"]["authorization"] = json!("Bearer ad1000-ovh");
     no_authorizer["headers"]["x-account-id"] = json!("ad1000-ovh");
-    let answer = read.invoke(&no_authorizer).await;
+    let answer = read.invoke(&no_authorizer);
     assert_eq!(answer.status, 401, "{answer:?}");
 
-    let mut malformed = event("read.get-me.json");
-    malformed["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = json!("not-an-account");
-    assert_eq!(read.invoke(&malformed).await.status, 401);
+    let malformed = with_caller(&event("read.get-me.json"), "not-an-account");
+    assert_eq!(read.invoke(&malformed).status, 401);
 
     // Another function's route: API Gateway never sends it here; the function knows only its own.
-    let answer = read.invoke(&event("profile.patch-me.json")).await;
+    let answer = read.invoke(&event("profile.patch-me.json"));
     assert_eq!(answer.status, 405, "{answer:?}");
 }
 
@@ -583,7 +349,7 @@ async fn the_internal_api_takes_the_iam_principal_and_never_a_customer() {
     let setup = setup();
     let tag = unique_tag();
     let (table, app, _outbox) = seeded_table(&tag, &[]).await;
-    let provider = Rie::start(&setup, Function::Provider, &table, &tag).await;
+    let provider = start(&setup, Function::Provider, &table, &tag);
     let overdue_ada = json!({"name": "Ada Admin", "email": ADA, "payment_status": "overdue"});
     let put_ada = |event: Value| {
         let raw_path = "/internal/accounts/ad1000-ovh";
@@ -598,17 +364,17 @@ async fn the_internal_api_takes_the_iam_principal_and_never_a_customer() {
     let mut unsigned = put_ada(event("provider.put-internal-accounts.json"));
     unsigned["requestContext"].as_object_mut().unwrap().remove("authorizer");
     unsigned["headers"]["authorization"] = json!("Bearer ad1000-ovh");
-    let answer = provider.invoke(&unsigned).await;
+    let answer = provider.invoke(&unsigned);
     assert_eq!(answer.status, 401, "{answer:?}");
     let mut customer = put_ada(event("provider.put-internal-accounts.json"));
     customer["requestContext"]["authorizer"] = event("read.get-me.json")["requestContext"]["authorizer"].clone();
-    let answer = provider.invoke(&customer).await;
+    let answer = provider.invoke(&customer);
     assert_eq!(answer.status, 403, "{answer:?}");
     let ada = AccountId::parse("ad1000-ovh").unwrap();
     assert_eq!(app.profile(&ada).await.unwrap().payment_status.as_str(), "ok", "nothing was written");
 
     // Signed: written, and the principal is in the function's log, as the audit trail.
-    let answer = provider.invoke(&put_ada(event("provider.put-internal-accounts.json"))).await;
+    let answer = provider.invoke(&put_ada(event("provider.put-internal-accounts.json")));
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(app.profile(&ada).await.unwrap().payment_status.as_str(), "overdue");
     assert!(provider.log_tail().contains("arn:aws:iam::123456789012:role/billing-sync"), "{}", provider.log_tail());
@@ -620,42 +386,42 @@ async fn a_change_goes_through_the_functions_from_request_to_new_contacts() {
     let tag = unique_tag();
     let service = format!("flow-{tag}.example.org");
     let (table, _app, _outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
-    let rie = start_all(&setup, &[Function::Create, Function::Confirm, Function::Read], &table, &tag).await;
+    let rie = start_all(&setup, &[Function::Create, Function::Confirm, Function::Read], &table, &tag);
 
     // Ada (admin) asks for Ned as the new tech contact.
-    let create = with_json_body(&for_service(&event("create.post-services-contact-changes.json"), "example.com", &service), &json!({"tech": "ne4000-ovh"}));
-    let created = rie[&Function::Create].invoke(&create).await;
+    let create = with_json_body(&for_service(&event("create.post-services-contact-changes.json"), &service), &json!({"tech": "ne4000-ovh"}));
+    let created = rie[&Function::Create].invoke(&create);
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["requests"][0]["id"].as_str().expect("the request's id").to_owned();
 
     // Both parties were mailed their own token through SES; Teo, the previous holder, is informed.
-    let tokens = ses_tokens(&setup, &id).await;
+    let tokens = ses_tokens(&setup, &id);
     let (ada, ned) = (tokens.get(ADA).expect("Ada's token in the SES emulator"), tokens.get(NED).expect("Ned's token in the SES emulator"));
     assert_ne!(ada, ned, "each party has its own token");
-    assert!(ses_recipients(&setup, &id).await.iter().any(|to| to == TEO), "the previous holder is informed");
+    assert!(ses_recipients(&setup, &id).iter().any(|to| to == TEO), "the previous holder is informed");
 
     // Ada accepts through the API, Ned through the emailed link's page.
     let accept = with_token(&with_id(&event("confirm.post-contact-changes-accept.json"), &id), ada);
-    let accepted = rie[&Function::Confirm].invoke(&accept).await;
+    let accepted = rie[&Function::Confirm].invoke(&accept);
     assert_eq!(accepted.status, 200, "{}", accepted.body);
     assert_eq!(accepted.json()["state"], "pending");
     let form = with_token(&with_id(&event("confirm.post-confirm.json"), &id), ned);
-    let page = rie[&Function::Confirm].invoke(&form).await;
+    let page = rie[&Function::Confirm].invoke(&form);
     assert_eq!(page.status, 303, "{}", page.body);
 
     // The contacts changed, and the request is done.
-    let read = rie[&Function::Read].invoke(&for_service(&event("read.get-services.json"), "example.com", &service)).await;
+    let read = rie[&Function::Read].invoke(&for_service(&event("read.get-services.json"), &service));
     assert_eq!(read.status, 200, "{}", read.body);
     let contacts = &read.json()["contacts"];
     assert_eq!(
         (contacts["admin"].as_str(), contacts["tech"].as_str(), contacts["billing"].as_str()),
         (Some("ad1000-ovh"), Some("ne4000-ovh"), Some("bi3000-ovh"))
     );
-    let done = rie[&Function::Read].invoke(&with_id(&event("read.get-contact-changes.json"), &id)).await;
+    let done = rie[&Function::Read].invoke(&with_id(&event("read.get-contact-changes.json"), &id));
     assert_eq!(done.json()["state"], "done", "{}", done.body);
 
     // A spent token spends nothing twice.
-    let again = rie[&Function::Confirm].invoke(&form).await;
+    let again = rie[&Function::Confirm].invoke(&form);
     assert_eq!(again.status, 409, "{}", again.body);
 
     // The functions logged the request's id, and never a token.
@@ -664,29 +430,6 @@ async fn a_change_goes_through_the_functions_from_request_to_new_contacts() {
     for token in [ada, ned] {
         assert!(!logs.contains(token.as_str()), "a token is in the functions' logs");
     }
-}
-
-/// Every token in every mail the SES emulator holds (`#token=` in a link of the text or the HTML).
-async fn every_mailed_token(setup: &Setup) -> Vec<String> {
-    let (status, body) = http("GET", &setup.emulators.ses_store, b"").await;
-    assert_eq!(status, 200, "GET {}", setup.emulators.ses_store);
-    let store: Value = serde_json::from_slice(&body).expect("the SES emulator's store is JSON");
-    let mut tokens: Vec<String> = Vec::new();
-    for email in store["emails"].as_array().expect("an emails array") {
-        for part in [&email["body"]["text"], &email["body"]["html"]] {
-            let mut rest = part.as_str().unwrap_or_default();
-            while let Some(at) = rest.find("#token=") {
-                rest = &rest[at..];
-                if let Some(token) = token_in(rest).filter(|t| !t.is_empty()) {
-                    tokens.push(token);
-                }
-                rest = &rest["#token=".len()..];
-            }
-        }
-    }
-    tokens.sort();
-    tokens.dedup();
-    tokens
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -699,69 +442,61 @@ async fn at_debug_no_token_reaches_any_log_of_the_functions_or_the_rie() {
     let debug: [EnvChange; 2] = [("AWS_LAMBDA_LOG_LEVEL", Some("DEBUG")), ("RUST_LOG", None)];
     let mut rie = HashMap::new();
     for function in [Function::Create, Function::Resend, Function::Confirm, Function::Read, Function::Profile] {
-        rie.insert(function, Rie::start_with(&setup, function, &table, &tag, &debug).await);
+        rie.insert(function, start_with(&setup, function, &table, &tag, &debug));
     }
     // Every body sent that held a token, as sent (the form's is base64): none may be logged either.
     let mut sent_with_tokens: Vec<String> = Vec::new();
 
     // The whole change through the functions, step by step (each step reads the tokens it
     // needs from the SES emulator). Ada (admin) asks for Ned as the new tech contact.
-    let create = with_json_body(&for_service(&event("create.post-services-contact-changes.json"), "example.com", &service), &json!({"tech": "ne4000-ovh"}));
-    let created = rie[&Function::Create].invoke(&create).await;
+    let create = with_json_body(&for_service(&event("create.post-services-contact-changes.json"), &service), &json!({"tech": "ne4000-ovh"}));
+    let created = rie[&Function::Create].invoke(&create);
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["requests"][0]["id"].as_str().expect("the request's id").to_owned();
-    let first = ses_tokens(&setup, &id).await;
+    let first = ses_tokens(&setup, &id);
     assert!(first.contains_key(ADA) && first.contains_key(NED), "both parties were mailed: {first:?}");
 
     // Ada has the emails sent again: fresh tokens, the first ones dead.
-    let resent = rie[&Function::Resend].invoke(&with_id(&event("resend.post-contact-changes-resend.json"), &id)).await;
+    let resent = rie[&Function::Resend].invoke(&with_id(&event("resend.post-contact-changes-resend.json"), &id));
     assert_eq!(resent.status, 202, "{}", resent.body);
-    let fresh = ses_tokens(&setup, &id).await;
+    let fresh = ses_tokens(&setup, &id);
     let (ada, ned) = (fresh[ADA].clone(), fresh[NED].clone());
     assert!(ada != first[ADA] && ned != first[NED], "the resend mailed fresh tokens");
 
     // Ada accepts through the API, Ned through the emailed link's page.
     let accept = with_token(&with_id(&event("confirm.post-contact-changes-accept.json"), &id), &ada);
     sent_with_tokens.push(accept["body"].as_str().unwrap_or_default().to_owned());
-    let accepted = rie[&Function::Confirm].invoke(&accept).await;
+    let accepted = rie[&Function::Confirm].invoke(&accept);
     assert_eq!((accepted.status, accepted.json()["state"].as_str()), (200, Some("pending")), "{}", accepted.body);
     let form = with_token(&with_id(&event("confirm.post-confirm.json"), &id), &ned);
     sent_with_tokens.push(form["body"].as_str().unwrap_or_default().to_owned());
-    let page = rie[&Function::Confirm].invoke(&form).await;
+    let page = rie[&Function::Confirm].invoke(&form);
     assert_eq!(page.status, 303, "{}", page.body);
 
-    let done = rie[&Function::Read].invoke(&with_id(&event("read.get-contact-changes.json"), &id)).await;
+    let done = rie[&Function::Read].invoke(&with_id(&event("read.get-contact-changes.json"), &id));
     assert_eq!(done.json()["state"], "done", "{}", done.body);
 
     // Ned changes his address: the new one gets a verification link, and he verifies it
     // through the public page's form.
     let new = format!("ne.debug.{tag}@example.org");
-    let mut patch = with_json_body(&event("profile.patch-me.json"), &json!({ "email": new }));
-    patch["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = json!("ne4000-ovh");
-    let asked = rie[&Function::Profile].invoke(&patch).await;
+    let patch = with_caller(&with_json_body(&event("profile.patch-me.json"), &json!({ "email": new })), "ne4000-ovh");
+    let asked = rie[&Function::Profile].invoke(&patch);
     assert_eq!((asked.status, asked.json()["pending_email"].as_str()), (200, Some(new.as_str())), "{}", asked.body);
-    let (_, body) = http("GET", &setup.emulators.ses_store, b"").await;
-    let store: Value = serde_json::from_slice(&body).expect("the SES emulator's store is JSON");
-    let verification = store["emails"]
-        .as_array()
-        .expect("an emails array")
-        .iter()
-        .filter(|email| email["destination"]["to"].as_array().is_some_and(|to| to.iter().any(|t| t == new.as_str())))
-        .find_map(|email| token_in(email["body"]["text"].as_str().unwrap_or_default()))
-        .unwrap_or_else(|| panic!("{new} received no verification mail"));
+    let verification = verification_token(&setup, &new);
     let verify = with_token(&event("profile.post-verify-email.json"), &verification);
     sent_with_tokens.push(verify["body"].as_str().unwrap_or_default().to_owned());
-    let verified = rie[&Function::Profile].invoke(&verify).await;
+    let verified = rie[&Function::Profile].invoke(&verify);
     assert!(verified.status == 200 && verified.body.contains(&new), "{}", verified.body);
 
     // Every token the SES emulator ever got (this change's four, and any other), against
     // every byte the RIEs and the bootstraps wrote.
-    let tokens = every_mailed_token(&setup).await;
+    // Every token in every mail the SES emulator holds (`#token=` in a link of the text or the HTML).
+    let tokens = SesStore::read(&setup.emulators.ses_store).tokens();
     for token in [&first[ADA], &first[NED], &ada, &ned, &verification] {
         assert!(tokens.contains(token), "the store's tokens include this change's and the verification's");
     }
     for (function, rie) in &rie {
-        let log = std::fs::read(&rie.log).expect("the function's log");
+        let log = std::fs::read(rie.log_path()).expect("the function's log");
         let text = String::from_utf8_lossy(&log);
         // Not empty: at DEBUG the bootstrap logs (its own lines and the SDK's), so that this
         // test cannot pass by logging nothing.
@@ -772,7 +507,7 @@ async fn at_debug_no_token_reaches_any_log_of_the_functions_or_the_rie() {
                 log.windows(needle.len()).all(|w| w != needle.as_bytes()),
                 "{}'s log holds a token (or a body that holds one): {}",
                 function.name(),
-                rie.log.display()
+                rie.log_path().display()
             );
         }
     }
@@ -807,17 +542,15 @@ async fn a_mail_service_that_never_answers_cannot_outlive_the_function_the_reque
     let (slow_ses, connections) = silent_mail_service();
     let timeout = TIMEOUT.as_secs().to_string();
     let env: [EnvChange; 2] = [("AWS_LAMBDA_FUNCTION_TIMEOUT", Some(&timeout)), ("AWS_ENDPOINT_URL_SESV2", Some(&slow_ses))];
-    let create = Rie::start_with(&setup, Function::Create, &table, &tag, &env).await;
-    let read = Rie::start(&setup, Function::Read, &table, &tag).await;
+    let create = start_with(&setup, Function::Create, &table, &tag, &env);
+    let read = start(&setup, Function::Read, &table, &tag);
     // The bootstrap's start (and its connection warm-up) is not this invocation's business: a
     // first invocation on a service that does not exist starts it.
-    let ask = |service: &str| {
-        with_json_body(&for_service(&event("create.post-services-contact-changes.json"), "example.com", service), &json!({"tech": "ne4000-ovh"}))
-    };
-    assert_eq!(create.invoke(&ask(&format!("nowhere-{tag}.example.org"))).await.status, 404);
+    let ask = |service: &str| with_json_body(&for_service(&event("create.post-services-contact-changes.json"), service), &json!({"tech": "ne4000-ovh"}));
+    assert_eq!(create.invoke(&ask(&format!("nowhere-{tag}.example.org"))).status, 404);
 
     let started = Instant::now();
-    let created = create.invoke(&ask(&service)).await;
+    let created = create.invoke(&ask(&service));
     let took = started.elapsed();
     assert_eq!(created.status, 201, "{}\n{}", created.body, create.log_tail());
     assert!(created.content_type().starts_with("application/json"), "the normal answer, not a problem: {created:?}");
@@ -827,7 +560,7 @@ async fn a_mail_service_that_never_answers_cannot_outlive_the_function_the_reque
 
     // The request is stored, and its history says which mails did not go (read back from
     // DynamoDB Local by the read function): Ada's and Ned's tokens, Teo's notice.
-    let stored = read.invoke(&with_id(&event("read.get-contact-changes.json"), &id)).await;
+    let stored = read.invoke(&with_id(&event("read.get-contact-changes.json"), &id));
     assert_eq!(stored.status, 200, "{}", stored.body);
     let stored = stored.json();
     assert_eq!(stored["state"], "pending");

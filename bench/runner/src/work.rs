@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity};
 use bytes::Bytes;
 use http::{HeaderMap, Method};
+use lambda_harness::mail::token_in;
 use serde_json::{Value, json};
 use shared::adapters::{DynamoStore, SesMailer, aws, dynamodb};
 use shared::api::{ApiRequest, Caller, Router};
@@ -288,8 +289,7 @@ impl Bench {
             .rev()
             .find(|(to, text)| to == address && text.contains(id) && text.contains("#token="))
             .unwrap_or_else(|| panic!("no token mailed to {address} for {id}"));
-        let start = text.find("#token=").unwrap() + "#token=".len();
-        text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+        token_in(text).expect("a token")
     }
 
     /// Every operation the benchmark reports, on `service` and `other` (two fresh services):

@@ -1,10 +1,15 @@
 //! The least HTTP/1.1 client that a latency benchmark needs: blocking, one keep-alive
 //! connection, `Content-Length` or chunked answers. Nothing of it runs between the request
 //! leaving and the answer arriving, so its own (debug-built) code is off the clock.
+//! Every read waits at most [`READ_TIMEOUT`]: a first invocation holds the bootstrap's start
+//! (and DynamoDB Local's first calls), so it may take a while, but never forever.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
+
+/// The longest wait for a read from the server.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct Conn {
     stream: TcpStream,
@@ -12,6 +17,7 @@ pub struct Conn {
     buf: Vec<u8>,
 }
 
+#[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
@@ -21,7 +27,7 @@ impl Conn {
     pub fn connect(authority: &str) -> io::Result<Conn> {
         let stream = TcpStream::connect(authority)?;
         stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+        stream.set_read_timeout(Some(READ_TIMEOUT))?;
         Ok(Conn { stream, authority: authority.to_owned(), buf: Vec::with_capacity(16 * 1024) })
     }
 
@@ -112,9 +118,41 @@ fn bad(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("bad HTTP answer: {what}"))
 }
 
+/// `GET url` on a connection of its own: `http://host:port/path` only.
+pub fn get(url: &str) -> io::Result<Answer> {
+    let (authority, path) = split_url(url);
+    Conn::connect(&authority)?.send("GET", &path, &[], b"")
+}
+
 /// `http://host:port/path` -> (`host:port`, `/path`).
 pub fn split_url(url: &str) -> (String, String) {
     let rest = url.strip_prefix("http://").unwrap_or(url);
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     (authority.to_owned(), if path.is_empty() { "/".to_owned() } else { path.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_connection_reads_a_sized_answer_then_a_chunked_one() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).unwrap();
+            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+            let _ = stream.read(&mut request).unwrap();
+            stream.write_all(b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").unwrap();
+        });
+        let mut conn = Conn::connect(&authority).unwrap();
+        let first = conn.send("GET", "/", &[], b"").unwrap();
+        assert_eq!((first.status, first.body.as_slice()), (200, b"hello".as_slice()));
+        let second = conn.send("POST", "/x", &[("Content-Type", "application/json")], b"{}").unwrap();
+        assert_eq!((second.status, second.body.as_slice()), (404, b"abcde".as_slice()));
+        server.join().unwrap();
+        assert_eq!(split_url(&format!("http://{authority}")), (authority.clone(), "/".to_owned()));
+    }
 }
