@@ -388,7 +388,7 @@ mod tests {
         let teo = &accounts[&id("tt1-ovh")];
         let failed = compose(MailKind::Failed, &change, teo, &accounts, &from());
         for part in [&failed.text, &failed.html] {
-            assert!(part.contains("un contatto di fatturazione non è in regola con i pagamenti"), "{part}");
+            assert!(part.contains("Un contatto di fatturazione non è in regola con i pagamenti"), "{part}");
             assert!(part.contains("1 dicembre 2026, 09:05 UTC"), "{part}");
         }
         let ned = &accounts[&id("nn1-ovh")];
@@ -455,6 +455,17 @@ mod tests {
         let again = compose(MailKind::Confirm { link: &link, token: &token }, &change, ada, &accounts, &from());
         let replaces = ChangeTexts::of(Language::En).replaces;
         assert!(!first.text.contains(replaces) && again.text.contains(replaces) && again.html.contains(&escaped(replaces)));
+    }
+
+    #[test]
+    fn values_are_escaped_in_html_and_never_expanded_as_placeholders() {
+        let change = change();
+        let accounts = named();
+        let ned = &accounts[&AccountId::parse("nn1-ovh").unwrap()];
+        let mail = compose(MailKind::Informed, &change, ned, &accounts, &from());
+        assert!(mail.html.contains("&#60;b&#62;Ned&#60;/b&#62; &#38; co {service}"), "{}", mail.html);
+        assert!(!mail.html.contains("<b>Ned"));
+        assert!(mail.text.contains("<b>Ned</b> & co {service}"), "plain text keeps the name as it is");
     }
 
     #[test]

@@ -88,9 +88,9 @@ const EN: Words = Words {
     months: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
     role_names: ["Administrator contact", "Technical contact", "Billing contact"],
     reasons: [
-        "the service's contacts changed in the meantime",
-        "a billing contact is not in good standing with its payments",
-        "the requester no longer holds the role that allowed it to ask",
+        "The service's contacts changed in the meantime",
+        "A billing contact is not in good standing with its payments",
+        "The requester no longer holds the role that allowed it to ask",
     ],
 };
 
@@ -114,9 +114,9 @@ const IT: Words = Words {
     months: ["gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre"],
     role_names: ["Contatto amministratore", "Contatto tecnico", "Contatto di fatturazione"],
     reasons: [
-        "i contatti del servizio sono cambiati nel frattempo",
-        "un contatto di fatturazione non è in regola con i pagamenti",
-        "il richiedente non ha più il ruolo che gli permetteva di chiederla",
+        "I contatti del servizio sono cambiati nel frattempo",
+        "Un contatto di fatturazione non è in regola con i pagamenti",
+        "Il richiedente non ha più il ruolo che gli permetteva di chiederla",
     ],
 };
 
@@ -140,9 +140,9 @@ const FR: Words = Words {
     months: ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"],
     role_names: ["Contact administrateur", "Contact technique", "Contact de facturation"],
     reasons: [
-        "les contacts du service ont changé entre-temps",
-        "un contact de facturation n'est pas à jour de ses paiements",
-        "le demandeur n'a plus le rôle qui lui permettait de la demander",
+        "Les contacts du service ont changé entre-temps",
+        "Un contact de facturation n'est pas à jour de ses paiements",
+        "Le demandeur n'a plus le rôle qui lui permettait de la demander",
     ],
 };
 
