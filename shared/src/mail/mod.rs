@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use askama::Template;
 use time::OffsetDateTime;
 
-use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Token};
+use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Language, Token};
 use texts::{ChangeTexts, EmailTexts, Words};
 
 /// One email to one recipient.
@@ -48,7 +48,7 @@ pub fn compose(kind: MailKind<'_>, change: &ContactChange, recipient: &Account, 
     let language = recipient.language;
     let words = Words::of(language);
     let texts = ChangeTexts::of(language);
-    let words_of = match kind {
+    let said = match kind {
         MailKind::Confirm { .. } => &texts.confirm,
         MailKind::Informed => &texts.informed,
         MailKind::Done => &texts.done,
@@ -56,6 +56,36 @@ pub fn compose(kind: MailKind<'_>, change: &ContactChange, recipient: &Account, 
         MailKind::Cancelled => &texts.cancelled,
         MailKind::Failed => &texts.failed,
     };
+    let mut notes = vec![said.note];
+    let action = match kind {
+        MailKind::Confirm { link, token } => {
+            if change.last_resent_at.is_some() {
+                notes.push(texts.replaces);
+            }
+            said.action.as_ref().map(|action| Action::new(action, words, link, token))
+        }
+        _ => None,
+    };
+    let body = Body {
+        language: language.as_str(),
+        colon: words.colon,
+        brand: words.brand,
+        subject: format!("{} {}", said.subject, change.service.as_str()),
+        hello: words.hello,
+        name: recipient.name.as_str(),
+        lead: said.lead,
+        rows: summary(kind, change, language, accounts),
+        action,
+        notes: notes.into_iter().filter(|note| !note.is_empty()).collect(),
+        footer: said.footer,
+    };
+    body.into_mail(from.clone(), recipient.email.clone())
+}
+
+/// What a request's mail says of it: the service, the roles, who from, who to, who asked,
+/// why it failed, until when it runs or when it closed, and its id.
+fn summary(kind: MailKind<'_>, change: &ContactChange, language: Language, accounts: &HashMap<AccountId, Account>) -> Vec<Row> {
+    let words = Words::of(language);
     let who = |label, id: &AccountId| match accounts.get(id) {
         Some(account) => Row::detailed(label, account.name.as_str(), id.as_str()),
         None => Row::new(label, id.as_str()),
@@ -77,30 +107,7 @@ pub fn compose(kind: MailKind<'_>, change: &ContactChange, recipient: &Account, 
         (_, None) => {}
     }
     rows.push(Row::new(words.request, change.id.to_string()));
-    let mut notes = vec![words_of.note];
-    let action = match kind {
-        MailKind::Confirm { link, token } => {
-            if change.last_resent_at.is_some() {
-                notes.push(texts.replaces);
-            }
-            words_of.action.as_ref().map(|action| Action::new(action, words, link, token))
-        }
-        _ => None,
-    };
-    let body = Body {
-        language: language.as_str(),
-        colon: words.colon,
-        brand: words.brand,
-        subject: format!("{} {}", words_of.subject, change.service.as_str()),
-        hello: words.hello,
-        name: recipient.name.as_str(),
-        lead: words_of.lead,
-        rows,
-        action,
-        notes: notes.into_iter().filter(|note| !note.is_empty()).collect(),
-        footer: words_of.footer,
-    };
-    body.into_mail(from.clone(), recipient.email.clone())
+    rows
 }
 
 /// The mails of a profile address change (SPEC §4), which are about an account, not a request.
@@ -118,7 +125,7 @@ pub fn compose_profile(kind: ProfileMailKind<'_>, account: &Account, new: &Email
     let language = account.language;
     let words = Words::of(language);
     let texts = EmailTexts::of(language);
-    let (to, words_of, action) = match kind {
+    let (to, said, action) = match kind {
         ProfileMailKind::VerifyEmail { link, token } => {
             let action = texts.verify.action.as_ref().map(|action| Action::new(action, words, link, token));
             (new.clone(), &texts.verify, action)
@@ -129,18 +136,18 @@ pub fn compose_profile(kind: ProfileMailKind<'_>, account: &Account, new: &Email
         language: language.as_str(),
         colon: words.colon,
         brand: words.brand,
-        subject: words_of.subject.to_owned(),
+        subject: said.subject.to_owned(),
         hello: words.hello,
         name: account.name.as_str(),
-        lead: words_of.lead,
+        lead: said.lead,
         rows: vec![
             Row::detailed(words.account, account.name.as_str(), account.id.as_str()),
             Row::new(words.new_address, new.as_str()),
             Row::new(words.expires, texts::date(language, expires)),
         ],
         action,
-        notes: vec![words_of.note],
-        footer: words_of.footer,
+        notes: vec![said.note],
+        footer: said.footer,
     };
     body.into_mail(from.clone(), to)
 }
