@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
@@ -16,33 +17,53 @@ use super::ApiError;
 use super::ApiResponse;
 use crate::app::{Decision, Error, Profile};
 use crate::domain::{Account, AccountId, ContactChange, RequestId, State};
-use crate::mail::escape_html;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}\
-dt{font-weight:600}dd{margin:0 0 .5rem}input{width:100%;box-sizing:border-box;font-family:monospace;font-size:1rem;line-height:1.5;padding:.4rem}\
-button{margin:.8rem .5rem 0 0;padding:.5rem 1.2rem}.error{color:#a00}";
+/// Every page (shared/templates/page.html): its title and nonce, and what it shows.
+#[derive(Template)]
+#[template(path = "page.html")]
+struct Page<'a> {
+    title: &'a str,
+    nonce: &'a str,
+    content: Content<'a>,
+}
 
-/// Fills the token in from `#token=...`, then removes it from the address bar and history.
-const SCRIPT: &str = "(function(){var m=/[#&]token=([A-Za-z0-9_-]+)/.exec(location.hash);\
-if(m){var i=document.getElementById('token');if(i){i.value=m[1];}\
-history.replaceState(null,'',location.pathname+location.search);}})();";
+enum Content<'a> {
+    /// A request: the outcome of an answer, if any; the summary (label, plain value); what to do.
+    Change {
+        outcome: Option<&'static str>,
+        rows: Vec<(&'static str, String)>,
+        form: Form,
+    },
+    /// The 303 to the outcome's page, for a client that shows it.
+    Recorded,
+    /// An error; `verify` adds the verification form, to paste the code again.
+    Problem {
+        message: String,
+        verify: bool,
+    },
+    VerifyForm,
+    Verified {
+        email: &'a str,
+        account: &'a str,
+    },
+}
+
+/// Below a request's summary.
+enum Form {
+    /// Pending: the code and the Accept and Refuse buttons.
+    Answer,
+    /// Closed: nothing left to confirm.
+    Closed,
+    /// An answer's outcome: nothing.
+    None,
+}
+
+const CHANGE_TITLE: &str = "Contact change request";
 
 /// `GET /confirm/{id}`.
 pub(super) fn form(change: &ContactChange, accounts: &HashMap<AccountId, Account>) -> ApiResponse {
-    let mut body = summary(change, accounts);
-    if change.state == State::Pending {
-        body.push_str(concat!(
-            "<form method=\"post\">",
-            "<label for=\"token\">Confirmation code from your email</label>",
-            "<input id=\"token\" name=\"token\" autocomplete=\"off\" spellcheck=\"false\" required>",
-            "<button type=\"submit\" name=\"decision\" value=\"accept\">Accept</button>",
-            "<button type=\"submit\" name=\"decision\" value=\"refuse\">Refuse</button>",
-            "</form>"
-        ));
-    } else {
-        body.push_str("<p>This request is closed: there is nothing left to confirm.</p>");
-    }
-    html(StatusCode::OK, "Contact change request", &body)
+    let form = if change.state == State::Pending { Form::Answer } else { Form::Closed };
+    html(StatusCode::OK, CHANGE_TITLE, Content::Change { outcome: None, rows: summary(change, accounts), form })
 }
 
 /// The outcome of an answer (`GET /confirm/{id}?answered=...`, where the form's post leads):
@@ -57,8 +78,7 @@ pub(super) fn answered(change: &ContactChange, accounts: &HashMap<AccountId, Acc
         (Decision::Accept, State::Pending) => "Thank you: your acceptance is recorded. The request now awaits the other parties.",
         (Decision::Refuse, State::Pending) => "This request is still pending.",
     };
-    let body = format!("<p><strong>{}</strong></p>{}", escape_html(outcome), summary(change, accounts));
-    html(StatusCode::OK, "Contact change request", &body)
+    html(StatusCode::OK, CHANGE_TITLE, Content::Change { outcome: Some(outcome), rows: summary(change, accounts), form: Form::None })
 }
 
 /// The answer to `POST /confirm/{id}` that worked: 303 to the outcome's page
@@ -68,7 +88,7 @@ pub(super) fn see_outcome(id: RequestId, decision: Decision) -> ApiResponse {
         Decision::Accept => "accept",
         Decision::Refuse => "refuse",
     };
-    let mut response = html(StatusCode::SEE_OTHER, "Contact change request", "<p>Your answer is recorded.</p>");
+    let mut response = html(StatusCode::SEE_OTHER, CHANGE_TITLE, Content::Recorded);
     let location = HeaderValue::from_str(&format!("{id}?answered={answered}")).expect("a ULID and a word are a valid header value");
     response.headers_mut().insert(header::LOCATION, location);
     response
@@ -76,12 +96,7 @@ pub(super) fn see_outcome(id: RequestId, decision: Decision) -> ApiResponse {
 
 /// An error, as a page with the error's status.
 pub(super) fn problem(error: &ApiError) -> ApiResponse {
-    let body = format!("<p class=\"error\">{}</p>", escape_html(&error.to_string()));
-    let mut response = html(error.status(), "Contact change request", &body);
-    if let Some(seconds) = error.retry_after() {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
+    with_retry_after(html(error.status(), CHANGE_TITLE, Content::Problem { message: error.to_string(), verify: false }), error)
 }
 
 const VERIFY_TITLE: &str = "Email address verification";
@@ -89,79 +104,56 @@ const VERIFY_TITLE: &str = "Email address verification";
 /// `GET /verify-email`: the form; the script fills the code in from the link's fragment.
 /// Opening it changes nothing, so a mail scanner that follows the link verifies nothing.
 pub(super) fn verify_email_form() -> ApiResponse {
-    let body = format!(
-        "<p>You asked to change the email address of your account. Confirm that this address is yours: \
-         until you do, mail keeps going to your current address.</p>{VERIFY_FORM}"
-    );
-    html(StatusCode::OK, VERIFY_TITLE, &body)
+    html(StatusCode::OK, VERIFY_TITLE, Content::VerifyForm)
 }
-
-const VERIFY_FORM: &str = concat!(
-    "<form method=\"post\">",
-    "<label for=\"token\">Verification code from your email</label>",
-    "<input id=\"token\" name=\"token\" autocomplete=\"off\" spellcheck=\"false\" required>",
-    "<button type=\"submit\">Verify email address</button>",
-    "</form>"
-);
 
 /// `POST /verify-email`, verified.
 pub(super) fn email_verified(profile: &Profile) -> ApiResponse {
-    let body = format!(
-        "<p><strong>Thank you: {} is now the email address of the account {}.</strong> Mail goes there from now on.</p>",
-        escape_html(profile.account.email.as_str()),
-        escape_html(profile.account.id.as_str()),
-    );
-    html(StatusCode::OK, VERIFY_TITLE, &body)
+    html(StatusCode::OK, VERIFY_TITLE, Content::Verified { email: profile.account.email.as_str(), account: profile.account.id.as_str() })
 }
 
-/// An error of the verification page, as a page with the error's status.
+/// An error of the verification page, as a page with the error's status; a wrong or malformed
+/// code brings the form back, to paste the code again.
 pub(super) fn email_problem(error: &ApiError) -> ApiResponse {
-    let mut body = format!("<p class=\"error\">{}</p>", escape_html(&error.to_string()));
-    if matches!(error, ApiError::App(Error::EmailTokenMismatch) | ApiError::Invalid(_)) {
-        body.push_str(VERIFY_FORM); // to paste the code again
-    }
-    let mut response = html(error.status(), VERIFY_TITLE, &body);
+    let verify = matches!(error, ApiError::App(Error::EmailTokenMismatch) | ApiError::Invalid(_));
+    with_retry_after(html(error.status(), VERIFY_TITLE, Content::Problem { message: error.to_string(), verify }), error)
+}
+
+fn with_retry_after(mut response: ApiResponse, error: &ApiError) -> ApiResponse {
     if let Some(seconds) = error.retry_after() {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }
 
-fn summary(change: &ContactChange, accounts: &HashMap<AccountId, Account>) -> String {
+/// A request's summary, as plain text: the template escapes it.
+fn summary(change: &ContactChange, accounts: &HashMap<AccountId, Account>) -> Vec<(&'static str, String)> {
     let who = |id: &AccountId| match accounts.get(id) {
-        Some(account) => format!("{} ({})", escape_html(account.name.as_str()), escape_html(id.as_str())),
-        None => escape_html(id.as_str()),
+        Some(account) => format!("{} ({})", account.name.as_str(), id.as_str()),
+        None => id.to_string(),
     };
     let roles = change.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
     let awaiting = change.awaiting().map(who).collect::<Vec<_>>().join(", ");
     let mut rows = vec![
-        ("Request", escape_html(&change.id.to_string())),
-        ("Service", escape_html(change.service.as_str())),
-        ("Roles", escape_html(&roles)),
+        ("Request", change.id.to_string()),
+        ("Service", change.service.to_string()),
+        ("Roles", roles),
         ("Previous contact", who(&change.from)),
         ("New contact", who(&change.to)),
         ("Requested by", who(&change.requested_by)),
-        ("State", escape_html(change.state.as_str())),
+        ("State", change.state.as_str().to_owned()),
     ];
     if change.state == State::Pending && !awaiting.is_empty() {
         rows.push(("Awaiting", awaiting));
     }
-    let items: String = rows.into_iter().map(|(k, v)| format!("<dt>{k}</dt><dd>{v}</dd>")).collect();
-    format!("<dl>{items}</dl>")
+    rows
 }
 
-fn html(status: StatusCode, title: &str, body: &str) -> ApiResponse {
+fn html(status: StatusCode, title: &str, content: Content<'_>) -> ApiResponse {
     let mut bytes = [0u8; 18];
     getrandom::fill(&mut bytes).expect("the OS random source is available");
     let nonce = URL_SAFE_NO_PAD.encode(bytes);
-    let page = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title>\
-         <style nonce=\"{nonce}\">{STYLE}</style></head>\n<body><h1>{title}</h1>\n{body}\n\
-         <script nonce=\"{nonce}\">{SCRIPT}</script></body></html>\n",
-        title = escape_html(title),
-    );
+    let page = Page { title, nonce: &nonce, content }.render().expect("the page template renders any value");
     let csp = format!(
         "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; form-action 'self'; \
          frame-ancestors 'none'; base-uri 'none'"

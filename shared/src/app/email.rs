@@ -6,7 +6,6 @@
 //! route a party's fresh token to the thief, and the owner would never know.
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::{App, Error, Result, no_profile};
 use crate::domain::limits::{self, EMAIL_CHANGE_TTL};
@@ -102,15 +101,15 @@ impl App {
             if let Some(language) = *language {
                 account.language = language;
             }
-            let expires = expires_at.format(&Rfc3339).unwrap_or_default();
             let link = format!("{}/verify-email#token={}", self.config.public_base_url, token.expose());
-            let verify = mail::compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, &account, email, &expires, &self.config.mail_from);
+            let verify =
+                mail::compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, &account, email, expires_at, &self.config.mail_from);
             if let Err(error) = self.send(&verify).await {
                 tracing::warn!(account = %caller, %error, "verification mail not sent: the email change is undone");
                 self.undo_email_change(&next, &recent).await;
                 return Err(error.into());
             }
-            let notice = mail::compose_profile(ProfileMailKind::EmailChangeAsked, &account, email, &expires, &self.config.mail_from);
+            let notice = mail::compose_profile(ProfileMailKind::EmailChangeAsked, &account, email, expires_at, &self.config.mail_from);
             if let Err(error) = self.send(&notice).await {
                 tracing::warn!(account = %caller, %error, "the old address was not told of the email change");
             }

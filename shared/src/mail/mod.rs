@@ -4,8 +4,11 @@ mod texts;
 
 use std::collections::HashMap;
 
-use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Token};
-use texts::{EmailTexts, Texts};
+use askama::Template;
+use time::OffsetDateTime;
+
+use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Language, Token};
+use texts::{ChangeTexts, EmailTexts, Words};
 
 /// One email to one recipient.
 #[derive(Clone, PartialEq, Eq)]
@@ -42,59 +45,69 @@ pub enum MailKind<'a> {
 
 /// Writes `kind` about `change` for `recipient`; `accounts` names the request's accounts.
 pub fn compose(kind: MailKind<'_>, change: &ContactChange, recipient: &Account, accounts: &HashMap<AccountId, Account>, from: &EmailAddress) -> Mail {
-    let texts = Texts::of(recipient.language);
-    let who = |id: &AccountId| match accounts.get(id) {
-        Some(account) => format!("{} ({})", account.name.as_str(), id),
-        None => id.to_string(),
+    let language = recipient.language;
+    let words = Words::of(language);
+    let texts = ChangeTexts::of(language);
+    let said = match kind {
+        MailKind::Confirm { .. } => &texts.confirm,
+        MailKind::Informed => &texts.informed,
+        MailKind::Done => &texts.done,
+        MailKind::Refused => &texts.refused,
+        MailKind::Cancelled => &texts.cancelled,
+        MailKind::Failed => &texts.failed,
     };
-    let roles = change.roles.iter().map(|role| texts.role(role)).collect::<Vec<_>>().join(", ");
-    let values: Vec<(&str, String)> = vec![
-        ("name", recipient.name.as_str().to_owned()),
-        ("service", change.service.to_string()),
-        ("roles", roles),
-        ("from", who(&change.from)),
-        ("to", who(&change.to)),
-        ("requester", who(&change.requested_by)),
-        ("id", change.id.to_string()),
-        ("expires", change.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
-        ("reason", change.reason.map(|r| texts.reason(r).to_owned()).unwrap_or_default()),
+    let mut notes = vec![said.note];
+    let action = match kind {
+        MailKind::Confirm { link, token } => {
+            if change.last_resent_at.is_some() {
+                notes.push(texts.replaces);
+            }
+            said.action.as_ref().map(|action| Action::new(action, words, link, token))
+        }
+        _ => None,
+    };
+    let body = Body {
+        language: language.as_str(),
+        colon: words.colon,
+        brand: words.brand,
+        subject: format!("{} {}", said.subject, change.service.as_str()),
+        hello: words.hello,
+        name: recipient.name.as_str(),
+        lead: said.lead,
+        rows: summary(kind, change, language, accounts),
+        action,
+        notes: notes.into_iter().filter(|note| !note.is_empty()).collect(),
+        footer: said.footer,
+    };
+    body.into_mail(from.clone(), recipient.email.clone())
+}
+
+/// What a request's mail says of it: the service, the roles, who from, who to, who asked,
+/// why it failed, until when it runs or when it closed, and its id.
+fn summary(kind: MailKind<'_>, change: &ContactChange, language: Language, accounts: &HashMap<AccountId, Account>) -> Vec<Row> {
+    let words = Words::of(language);
+    let who = |label, id: &AccountId| match accounts.get(id) {
+        Some(account) => Row::detailed(label, account.name.as_str(), id.as_str()),
+        None => Row::new(label, id.as_str()),
+    };
+    let roles = change.roles.iter().map(|role| words.role(role)).collect::<Vec<_>>().join(", ");
+    let mut rows = vec![
+        Row::new(words.service, change.service.as_str()),
+        Row::new(if change.roles.iter().count() > 1 { words.roles } else { words.role }, roles),
+        who(words.from, &change.from),
+        who(words.to, &change.to),
+        who(words.requested_by, &change.requested_by),
     ];
-    let (subject, lead) = match kind {
-        MailKind::Confirm { .. } => (texts.subject_confirm, texts.lead_confirm),
-        MailKind::Informed => (texts.subject_informed, texts.lead_informed),
-        MailKind::Done => (texts.subject_done, texts.lead_done),
-        MailKind::Refused => (texts.subject_refused, texts.lead_refused),
-        MailKind::Cancelled => (texts.subject_cancelled, texts.lead_cancelled),
-        MailKind::Failed => (texts.subject_failed, texts.lead_failed),
-    };
-
-    let mut paragraphs = vec![fill(texts.hello, &values), fill(texts.summary, &values), fill(lead, &values)];
-    let mut html_paragraphs: Vec<String> = paragraphs.iter().map(|p| format!("<p>{}</p>", escape_html(p))).collect();
-    if let MailKind::Confirm { link, token } = kind {
-        let code = fill(texts.code, &values);
-        paragraphs.push(link.to_owned());
-        paragraphs.push(format!("{code} {}", token.expose()));
-        html_paragraphs.push(format!(r#"<p><a href="{0}">{0}</a></p>"#, escape_html(link)));
-        html_paragraphs.push(format!("<p>{} <code>{}</code></p>", escape_html(&code), escape_html(token.expose())));
-        paragraphs.push(fill(texts.personal, &values));
-        html_paragraphs.push(format!("<p>{}</p>", escape_html(&fill(texts.personal, &values))));
+    if let (MailKind::Failed, Some(reason)) = (kind, change.reason) {
+        rows.push(Row::new(words.reason, words.reason(reason)));
     }
-    let footer = fill(texts.footer, &values);
-    paragraphs.push(footer.clone());
-    html_paragraphs.push(format!("<p><small>{}</small></p>", escape_html(&footer)));
-
-    Mail {
-        from: from.clone(),
-        to: recipient.email.clone(),
-        subject: fill(subject, &values),
-        text: paragraphs.join("\n\n") + "\n",
-        html: format!(
-            "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>\n{}\n</body></html>\n",
-            recipient.language.as_str(),
-            escape_html(&fill(subject, &values)),
-            html_paragraphs.join("\n")
-        ),
+    match (kind, change.closed_at) {
+        (MailKind::Confirm { .. } | MailKind::Informed, _) => rows.push(Row::new(words.expires, texts::date(language, change.expires_at))),
+        (_, Some(closed)) => rows.push(Row::new(words.closed, texts::date(language, closed))),
+        (_, None) => {}
     }
+    rows.push(Row::new(words.request, change.id.to_string()));
+    rows
 }
 
 /// The mails of a profile address change (SPEC §4), which are about an account, not a request.
@@ -106,94 +119,133 @@ pub enum ProfileMailKind<'a> {
     EmailChangeAsked,
 }
 
-/// Writes `kind` for `account`, whose holder asked to use `new` until `expires` (RFC 3339); the
+/// Writes `kind` for `account`, whose holder asked to use `new` until `expires`; the
 /// verification goes to `new`, the notice to the account's current address.
-pub fn compose_profile(kind: ProfileMailKind<'_>, account: &Account, new: &EmailAddress, expires: &str, from: &EmailAddress) -> Mail {
-    let texts = EmailTexts::of(account.language);
-    let values: Vec<(&str, String)> = vec![
-        ("name", account.name.as_str().to_owned()),
-        ("account", account.id.to_string()),
-        ("new", new.as_str().to_owned()),
-        ("expires", expires.to_owned()),
-    ];
-    let (to, subject, lead) = match kind {
-        ProfileMailKind::VerifyEmail { .. } => (new.clone(), texts.subject_verify, texts.lead_verify),
-        ProfileMailKind::EmailChangeAsked => (account.email.clone(), texts.subject_asked, texts.lead_asked),
+pub fn compose_profile(kind: ProfileMailKind<'_>, account: &Account, new: &EmailAddress, expires: OffsetDateTime, from: &EmailAddress) -> Mail {
+    let language = account.language;
+    let words = Words::of(language);
+    let texts = EmailTexts::of(language);
+    let (to, said, action) = match kind {
+        ProfileMailKind::VerifyEmail { link, token } => {
+            let action = texts.verify.action.as_ref().map(|action| Action::new(action, words, link, token));
+            (new.clone(), &texts.verify, action)
+        }
+        ProfileMailKind::EmailChangeAsked => (account.email.clone(), &texts.asked, None),
     };
-    let mut paragraphs = vec![fill(texts.hello, &values), fill(lead, &values)];
-    let mut html_paragraphs: Vec<String> = paragraphs.iter().map(|p| format!("<p>{}</p>", escape_html(p))).collect();
-    if let ProfileMailKind::VerifyEmail { link, token } = kind {
-        let code = fill(texts.code, &values);
-        paragraphs.push(link.to_owned());
-        paragraphs.push(format!("{code} {}", token.expose()));
-        html_paragraphs.push(format!(r#"<p><a href="{0}">{0}</a></p>"#, escape_html(link)));
-        html_paragraphs.push(format!("<p>{} <code>{}</code></p>", escape_html(&code), escape_html(token.expose())));
+    let body = Body {
+        language: language.as_str(),
+        colon: words.colon,
+        brand: words.brand,
+        subject: said.subject.to_owned(),
+        hello: words.hello,
+        name: account.name.as_str(),
+        lead: said.lead,
+        rows: vec![
+            Row::detailed(words.account, account.name.as_str(), account.id.as_str()),
+            Row::new(words.new_address, new.as_str()),
+            Row::new(words.expires, texts::date(language, expires)),
+        ],
+        action,
+        notes: vec![said.note],
+        footer: said.footer,
+    };
+    body.into_mail(from.clone(), to)
+}
+
+/// What a mail says, in its recipient's language, before it is rendered as text and as HTML
+/// (shared/templates/mail.txt and mail.html). Its strings are plain text: the HTML template
+/// escapes every one of them.
+struct Body<'a> {
+    language: &'static str,
+    colon: &'static str,
+    brand: &'static str,
+    subject: String,
+    hello: &'static str,
+    name: &'a str,
+    lead: &'static str,
+    /// The summary: what is asked, of whom, by whom, until when.
+    rows: Vec<Row>,
+    /// The call to action, in the mails that carry a token.
+    action: Option<Action<'a>>,
+    notes: Vec<&'static str>,
+    footer: &'static str,
+}
+
+/// A line of the summary: `value`, and `detail` in parentheses after it (an account's id
+/// after its name).
+struct Row {
+    label: &'static str,
+    value: String,
+    detail: Option<String>,
+}
+
+impl Row {
+    fn new(label: &'static str, value: impl Into<String>) -> Row {
+        Row { label, value: value.into(), detail: None }
     }
-    let closing = fill(if matches!(kind, ProfileMailKind::VerifyEmail { .. }) { texts.personal_verify } else { texts.what_to_do }, &values);
-    paragraphs.push(closing.clone());
-    html_paragraphs.push(format!("<p>{}</p>", escape_html(&closing)));
-    let footer = fill(texts.footer, &values);
-    paragraphs.push(footer.clone());
-    html_paragraphs.push(format!("<p><small>{}</small></p>", escape_html(&footer)));
-    let subject = fill(subject, &values);
-    Mail {
-        from: from.clone(),
-        to,
-        text: paragraphs.join("\n\n") + "\n",
-        html: format!(
-            "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>\n{}\n</body></html>\n",
-            account.language.as_str(),
-            escape_html(&subject),
-            html_paragraphs.join("\n")
-        ),
-        subject,
+
+    fn detailed(label: &'static str, value: &str, detail: &str) -> Row {
+        Row { label, value: value.to_owned(), detail: Some(detail.to_owned()) }
     }
 }
 
-/// Replaces each `{key}` of a trusted template with its value, in one pass: a value that
-/// itself contains `{key}` (a display name can) stays as it is.
-fn fill(template: &str, values: &[(&str, String)]) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let value = after.find('}').and_then(|close| values.iter().find(|(key, _)| *key == &after[..close]).map(|(_, v)| (v, close)));
-        match value {
-            Some((value, close)) => {
-                out.push_str(value);
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+/// The button to the page (its link holds the token in the fragment), and below it the code
+/// and the page's address without the token, to paste the code by hand.
+struct Action<'a> {
+    button: &'static str,
+    link: &'a str,
+    code_label: &'static str,
+    code: &'a str,
+    paste: &'static str,
+    page: &'a str,
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+impl<'a> Action<'a> {
+    fn new(words: &texts::ActionWords, common: &Words, link: &'a str, token: &'a Token) -> Action<'a> {
+        let page = link.split_once('#').map_or(link, |(page, _)| page);
+        Action { button: words.button, link, code_label: words.code, code: token.expose(), paste: common.paste, page }
     }
-    out
+}
+
+#[derive(Template)]
+#[template(path = "mail.html")]
+struct HtmlPart<'a> {
+    mail: &'a Body<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail.txt")]
+struct TextPart<'a> {
+    mail: &'a Body<'a>,
+    /// The summary's labels padded to one column.
+    width: usize,
+}
+
+impl TextPart<'_> {
+    /// `label:` padded to the summary's column.
+    fn label(&self, row: &Row) -> String {
+        format!("{:<width$}", format!("{}{}", row.label, self.mail.colon), width = self.width)
+    }
+}
+
+impl Body<'_> {
+    fn into_mail(self, from: EmailAddress, to: EmailAddress) -> Mail {
+        let width = self.rows.iter().map(|row| row.label.chars().count() + self.colon.chars().count()).max().unwrap_or(0);
+        // askama drops the template's last newline; a text part ends with one.
+        let text = TextPart { mail: &self, width }.render().expect("the text template renders any value") + "\n";
+        let html = HtmlPart { mail: &self }.render().expect("the HTML template renders any value");
+        Mail { from, to, subject: self.subject, text, html }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::lifecycle::FailReason;
     use crate::domain::{AccountId, Contacts, DisplayName, Language, PaymentStatus, Role, ServiceName, rules};
+    use time::macros::datetime;
+
+    const HOSTILE: &str = "<script>alert(1)</script> & {service} {token} \"q\" 'a'";
 
     fn account(id: &str, name: &str, language: Language) -> Account {
         Account {
@@ -205,12 +257,19 @@ mod tests {
         }
     }
 
+    fn id(s: &str) -> AccountId {
+        AccountId::parse(s).unwrap()
+    }
+
+    /// Ada (admin) asks for Ned as the technical contact in Teo's place; it expires at the
+    /// issue's example time.
     fn change() -> ContactChange {
-        let id = |s: &str| AccountId::parse(s).unwrap();
         let contacts = Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
         let plan = rules::plan(&contacts, &id("aa1-ovh"), &[(Role::Tech, id("nn1-ovh"))]).unwrap().remove(0);
         let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
-        ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7)).0
+        let mut change = ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7)).0;
+        change.expires_at = datetime!(2026-12-08 21:03:51.54 UTC);
+        change
     }
 
     fn named() -> HashMap<AccountId, Account> {
@@ -222,6 +281,49 @@ mod tests {
 
     fn from() -> EmailAddress {
         EmailAddress::parse("no-reply@example.com").unwrap()
+    }
+
+    fn token_and_link(change: &ContactChange) -> (Token, String) {
+        let token = Token::generate();
+        let link = format!("https://x.example/confirm/{}#token={}", change.id, token.expose());
+        (token, link)
+    }
+
+    /// Every mail of a request, with `each` given its kind's name, the mail, and the token if it has one.
+    fn every_change_mail(
+        change: &ContactChange,
+        recipient: &Account,
+        accounts: &HashMap<AccountId, Account>,
+        mut each: impl FnMut(&str, Mail, Option<(&Token, &str)>),
+    ) {
+        let (token, link) = token_and_link(change);
+        each("confirm", compose(MailKind::Confirm { link: &link, token: &token }, change, recipient, accounts, &from()), Some((&token, &link)));
+        for (name, kind) in [
+            ("informed", MailKind::Informed),
+            ("done", MailKind::Done),
+            ("refused", MailKind::Refused),
+            ("cancelled", MailKind::Cancelled),
+            ("failed", MailKind::Failed),
+        ] {
+            each(name, compose(kind, change, recipient, accounts, &from()), None);
+        }
+    }
+
+    fn every_profile_mail(account: &Account, new: &EmailAddress, mut each: impl FnMut(&str, Mail, Option<(&Token, &str)>)) {
+        let token = Token::generate();
+        let link = format!("https://x.example/verify-email#token={}", token.expose());
+        let expires = datetime!(2026-12-08 21:03:51.54 UTC);
+        each("verify", compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, account, new, expires, &from()), Some((&token, &link)));
+        each("asked", compose_profile(ProfileMailKind::EmailChangeAsked, account, new, expires, &from()), None);
+    }
+
+    /// `text` as askama's HTML escaper writes it.
+    fn escaped(text: &str) -> String {
+        text.replace('&', "&#38;").replace('<', "&#60;").replace('>', "&#62;").replace('"', "&#34;").replace('\'', "&#39;")
+    }
+
+    fn languages() -> [(Language, &'static str); 3] {
+        [(Language::En, "8 December 2026, 21:03 UTC"), (Language::It, "8 dicembre 2026, 21:03 UTC"), (Language::Fr, "8 décembre 2026 à 21:03 UTC")]
     }
 
     #[test]
@@ -244,6 +346,65 @@ mod tests {
     }
 
     #[test]
+    fn every_mail_in_every_language_summarises_the_request_with_dates_for_its_reader() {
+        let change = change();
+        let accounts = named();
+        for (language, expires) in languages() {
+            let ada = Account { language, ..accounts[&id("aa1-ovh")].clone() };
+            let words = Words::of(language);
+            let mut subjects = Vec::new();
+            every_change_mail(&change, &ada, &accounts, |kind, mail, _| {
+                assert!(mail.html.contains(&format!("<html lang=\"{}\">", language.as_str())), "{kind} {language:?}");
+                for part in [&mail.text, &mail.html] {
+                    for shown in [
+                        words.service,
+                        "example.com",
+                        words.role,
+                        words.role(Role::Tech),
+                        words.from,
+                        "Teo",
+                        "tt1-ovh",
+                        words.to,
+                        "nn1-ovh",
+                        words.requested_by,
+                        "Ada",
+                        "aa1-ovh",
+                    ] {
+                        assert!(part.contains(shown), "{kind} {language:?} lacks {shown}: {part}");
+                    }
+                    assert!(part.contains(&change.id.to_string()), "{kind} {language:?} names the request");
+                    assert!(!part.contains("2026-12-08T"), "{kind} {language:?}: no RFC 3339 for a person");
+                    if matches!(kind, "confirm" | "informed") {
+                        assert!(part.contains(expires), "{kind} {language:?} lacks the expiry {expires}: {part}");
+                    }
+                }
+                assert!(mail.subject.ends_with(" example.com"), "{kind}: {}", mail.subject);
+                subjects.push(mail.subject);
+            });
+            subjects.dedup();
+            assert_eq!(subjects.len(), 6, "one subject per kind: {subjects:?}");
+        }
+    }
+
+    #[test]
+    fn a_failed_mail_says_why_and_an_outcome_mail_when_it_closed() {
+        let mut change = change();
+        change.reason = Some(FailReason::PaymentOverdue);
+        change.closed_at = Some(datetime!(2026-12-01 09:05 UTC));
+        let accounts = named();
+        let teo = &accounts[&id("tt1-ovh")];
+        let failed = compose(MailKind::Failed, &change, teo, &accounts, &from());
+        for part in [&failed.text, &failed.html] {
+            assert!(part.contains("Un contatto di fatturazione non è in regola con i pagamenti"), "{part}");
+            assert!(part.contains("1 dicembre 2026, 09:05 UTC"), "{part}");
+        }
+        let ned = &accounts[&id("nn1-ovh")];
+        let done = compose(MailKind::Done, &change, ned, &accounts, &from());
+        assert!(done.text.contains("1er décembre 2026 à 09:05 UTC"), "{}", done.text);
+        assert!(!done.text.contains("Motif"), "only a failure has a reason");
+    }
+
+    #[test]
     fn a_confirmation_mail_carries_the_token_and_the_link_and_others_carry_neither() {
         let change = change();
         let accounts = named();
@@ -260,14 +421,116 @@ mod tests {
     }
 
     #[test]
+    fn the_call_to_action_is_a_button_to_the_link_with_the_code_below_it() {
+        let change = change();
+        let accounts = named();
+        let check = |kind: &str, mail: &Mail, token: Option<(&Token, &str)>, language: Language| {
+            let Some((token, link)) = token else {
+                assert!(!mail.html.contains("href") && !mail.text.contains("://"), "{kind}: no link without a token");
+                assert!(!mail.html.contains("#token=") && !mail.text.contains("#token="), "{kind}");
+                return;
+            };
+            let code = token.expose();
+            let button = mail.html.find(&format!("<a href=\"{link}\"")).unwrap_or_else(|| panic!("{kind}: no button to {link}: {}", mail.html));
+            let shown = mail.html.find(&format!(">{code}</p>")).unwrap_or_else(|| panic!("{kind}: the code is not shown: {}", mail.html));
+            assert!(button < shown, "{kind}: the code comes below the button");
+            let page = link.split_once('#').unwrap().0;
+            assert!(mail.html.contains(&format!("<a href=\"{page}\"")), "{kind}: the page without the token, to paste the code");
+            assert_eq!(mail.html.matches(code).count(), 2, "{kind}: the code in the button's link and shown once");
+            assert!(mail.text.contains(&format!("\n{link}\n")), "{kind}: the link on a line of its own: {}", mail.text);
+            assert!(mail.text.contains(&format!(" {code}\n")), "{kind}: the code in the text part");
+            assert!(mail.text.find(link) < mail.text.rfind(&format!("\n{page}\n")), "{kind}: {}", mail.text);
+            assert!(!format!("{mail:?}").contains(code), "{kind}: Debug shows no token");
+            let words = if kind == "verify" { &EmailTexts::of(language).verify } else { &ChangeTexts::of(language).confirm };
+            assert!(mail.html.contains(&escaped(words.action.as_ref().unwrap().button)), "{kind}: the button says what it does");
+        };
+        for (language, _) in languages() {
+            let ada = Account { language, ..accounts[&id("aa1-ovh")].clone() };
+            every_change_mail(&change, &ada, &accounts, |kind, mail, token| check(kind, &mail, token, language));
+            every_profile_mail(&ada, &EmailAddress::parse("ada@new.example").unwrap(), |kind, mail, token| check(kind, &mail, token, language));
+        }
+    }
+
+    #[test]
+    fn a_resent_confirmation_says_that_the_earlier_codes_are_dead() {
+        let mut change = change();
+        let accounts = named();
+        let (token, link) = token_and_link(&change);
+        let ada = &accounts[&id("aa1-ovh")];
+        let first = compose(MailKind::Confirm { link: &link, token: &token }, &change, ada, &accounts, &from());
+        change.last_resent_at = Some(change.created_at + time::Duration::minutes(5));
+        let again = compose(MailKind::Confirm { link: &link, token: &token }, &change, ada, &accounts, &from());
+        let replaces = ChangeTexts::of(Language::En).replaces;
+        assert!(!first.text.contains(replaces) && again.text.contains(replaces) && again.html.contains(&escaped(replaces)));
+    }
+
+    #[test]
     fn values_are_escaped_in_html_and_never_expanded_as_placeholders() {
         let change = change();
         let accounts = named();
         let ned = &accounts[&AccountId::parse("nn1-ovh").unwrap()];
         let mail = compose(MailKind::Informed, &change, ned, &accounts, &from());
-        assert!(mail.html.contains("&lt;b&gt;Ned&lt;/b&gt; &amp; co {service}"), "{}", mail.html);
+        assert!(mail.html.contains("&#60;b&#62;Ned&#60;/b&#62; &#38; co {service}"), "{}", mail.html);
         assert!(!mail.html.contains("<b>Ned"));
         assert!(mail.text.contains("<b>Ned</b> & co {service}"), "plain text keeps the name as it is");
+    }
+
+    #[test]
+    fn a_hostile_display_name_is_escaped_in_html_and_never_expanded_in_any_mail() {
+        let change = change();
+        let mut accounts = named();
+        for account in accounts.values_mut() {
+            account.name = DisplayName::parse(HOSTILE).unwrap();
+        }
+        let escaped = "&#60;script&#62;alert(1)&#60;/script&#62; &#38; {service} {token} &#34;q&#34; &#39;a&#39;";
+        for (language, _) in languages() {
+            let recipient = Account { language, ..accounts[&id("nn1-ovh")].clone() };
+            let check = |kind: &str, mail: Mail, _: Option<(&Token, &str)>| {
+                assert!(!mail.html.contains("<script") && !mail.html.contains("alert(1)</"), "{kind}: {}", mail.html);
+                assert!(mail.html.contains(escaped), "{kind}: {}", mail.html);
+                assert!(mail.text.contains(HOSTILE), "{kind}: the text part keeps the name as it is: {}", mail.text);
+                assert!(!mail.subject.contains("<script"), "{kind}: no name in a subject");
+            };
+            every_change_mail(&change, &recipient, &accounts, check);
+            every_profile_mail(&recipient, &EmailAddress::parse("ned@new.example").unwrap(), check);
+        }
+    }
+
+    #[test]
+    fn html_parts_are_for_mail_clients_inline_styles_tables_no_script() {
+        let change = change();
+        let accounts = named();
+        let check = |kind: &str, mail: Mail, _: Option<(&Token, &str)>| {
+            let html = &mail.html;
+            assert!(html.starts_with("<!DOCTYPE html>\n<html lang="), "{kind}");
+            for absent in ["<script", "<style", "<link", "class=", "<img", "javascript:", "<form", "{{", "{%"] {
+                assert!(!html.contains(absent), "{kind}: {absent} in {html}");
+            }
+            assert!(html.contains("<meta charset=\"utf-8\">") && html.contains("max-width:600px") && html.contains("role=\"presentation\""), "{kind}");
+            assert_eq!(html.matches("<table").count(), html.matches("</table>").count(), "{kind}");
+            for tag in ["<p ", "<td ", "<h1 ", "<a "] {
+                for at in html.match_indices(tag).map(|(at, _)| at) {
+                    let end = at + html[at..].find('>').unwrap();
+                    assert!(html[at..end].contains("style=\""), "{kind}: {} has no inline style", &html[at..=end]);
+                }
+            }
+            assert!(!html.contains("<p>") && !html.contains("<td>"), "{kind}: every paragraph and cell styled");
+            assert!(mail.text.ends_with('\n') && !mail.text.contains("\n\n\n"), "{kind}: {:?}", mail.text);
+        };
+        for (language, _) in languages() {
+            let ada = Account { language, ..accounts[&id("aa1-ovh")].clone() };
+            every_change_mail(&change, &ada, &accounts, check);
+            every_profile_mail(&ada, &EmailAddress::parse("ada@new.example").unwrap(), check);
+        }
+    }
+
+    #[test]
+    fn dates_are_written_in_utc_for_the_readers_language() {
+        let at = datetime!(2027-03-01 07:04:59 +02:00);
+        assert_eq!(texts::date(Language::En, at), "1 March 2027, 05:04 UTC");
+        assert_eq!(texts::date(Language::It, at), "1 marzo 2027, 05:04 UTC");
+        assert_eq!(texts::date(Language::Fr, at), "1er mars 2027 à 05:04 UTC");
+        assert_eq!(texts::date(Language::Fr, datetime!(2026-08-15 23:59 UTC)), "15 août 2026 à 23:59 UTC");
     }
 
     #[test]
@@ -277,19 +540,21 @@ mod tests {
         let new = EmailAddress::parse("ned.new@example.org").unwrap();
         let token = Token::generate();
         let link = format!("https://x.example/verify-email#token={}", token.expose());
-        let verify = compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, ned, &new, "2030-01-01T00:00:00Z", &from());
+        let expires = datetime!(2030-01-01 0:00 UTC);
+        let verify = compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, ned, &new, expires, &from());
         assert_eq!(verify.to, new);
         assert!(verify.text.contains(&link) && verify.html.contains(&link) && verify.text.contains("nn1-ovh"));
+        assert!(verify.text.contains("1er janvier 2030 à 00:00 UTC"), "{}", verify.text);
         assert!(!format!("{verify:?}").contains(token.expose()));
-        let notice = compose_profile(ProfileMailKind::EmailChangeAsked, ned, &new, "2030-01-01T00:00:00Z", &from());
+        let notice = compose_profile(ProfileMailKind::EmailChangeAsked, ned, &new, expires, &from());
         assert_eq!(notice.to, ned.email, "the notice goes to the current address");
-        assert!(notice.text.contains("ned.new@example.org"), "it names the address asked for");
+        assert!(notice.text.contains("ned.new@example.org") && notice.html.contains("ned.new@example.org"), "it names the address asked for");
         assert!(!notice.text.contains(token.expose()) && !notice.text.contains("verify-email") && !notice.html.contains("href"), "no token, no link");
-        assert!(notice.html.contains("&lt;b&gt;Ned&lt;/b&gt;"), "escaped: {}", notice.html);
+        assert!(notice.html.contains("&#60;b&#62;Ned&#60;/b&#62;"), "escaped: {}", notice.html);
         for language in [Language::En, Language::It, Language::Fr] {
             let account = Account { language, ..ned.clone() };
             let subjects = [ProfileMailKind::VerifyEmail { link: &link, token: &token }, ProfileMailKind::EmailChangeAsked]
-                .map(|kind| compose_profile(kind, &account, &new, "x", &from()).subject);
+                .map(|kind| compose_profile(kind, &account, &new, expires, &from()).subject);
             assert_ne!(subjects[0], subjects[1]);
         }
     }

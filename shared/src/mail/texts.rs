@@ -1,33 +1,40 @@
-//! The words of every mail, per language. Templates are trusted text; `{key}`s are filled
-//! with values that the renderer escapes for HTML.
+//! The words of every mail, per language, and its dates. Every text here is plain and holds no
+//! value: the templates (shared/templates/mail.*) put the values beside them and escape them.
+
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{Language, Role};
 
-pub(super) struct Texts {
+/// What every mail of a language says around its values.
+pub(super) struct Words {
+    /// The mail's header: the guide's name for the service.
+    pub brand: &'static str,
+    /// Before the recipient's name: "Hello Ada,".
     pub hello: &'static str,
-    pub summary: &'static str,
-    pub code: &'static str,
-    pub personal: &'static str,
-    pub footer: &'static str,
-    pub subject_confirm: &'static str,
-    pub lead_confirm: &'static str,
-    pub subject_informed: &'static str,
-    pub lead_informed: &'static str,
-    pub subject_done: &'static str,
-    pub lead_done: &'static str,
-    pub subject_refused: &'static str,
-    pub lead_refused: &'static str,
-    pub subject_cancelled: &'static str,
-    pub lead_cancelled: &'static str,
-    pub subject_failed: &'static str,
-    pub lead_failed: &'static str,
-    roles: [&'static str; 3],
+    /// After a label in the text part: French puts a no-break space before it.
+    pub colon: &'static str,
+    pub service: &'static str,
+    pub role: &'static str,
+    pub roles: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub requested_by: &'static str,
+    pub request: &'static str,
+    pub expires: &'static str,
+    pub closed: &'static str,
+    pub reason: &'static str,
+    pub account: &'static str,
+    pub new_address: &'static str,
+    /// Before the page's address, below the button: where to paste the code by hand.
+    pub paste: &'static str,
+    months: [&'static str; 12],
+    role_names: [&'static str; 3],
     reasons: [&'static str; 3],
 }
 
-impl Texts {
-    pub fn of(language: Language) -> &'static Texts {
+impl Words {
+    pub fn of(language: Language) -> &'static Words {
         match language {
             Language::En => &EN,
             Language::It => &IT,
@@ -36,7 +43,7 @@ impl Texts {
     }
 
     pub fn role(&self, role: Role) -> &'static str {
-        self.roles[role as usize]
+        self.role_names[role as usize]
     }
 
     pub fn reason(&self, reason: FailReason) -> &'static str {
@@ -48,95 +55,276 @@ impl Texts {
     }
 }
 
-const EN: Texts = Texts {
-    hello: "Hello {name},",
-    summary: "{requester} asked to move the {roles} contact of the service {service} from {from} to {to} (request {id}).",
-    code: "Your confirmation code:",
-    personal: "This code is personal and works once. Do not share it. The request expires on {expires}.",
-    footer: "You receive this email because you are involved in a contact change of {service}.",
-    subject_confirm: "Please confirm the contact change of {service}",
-    lead_confirm: "Your confirmation is needed. Open the link below to accept or refuse the change:",
-    subject_informed: "A contact change was requested for {service}",
-    lead_informed: "You are informed of this request; you do not need to do anything.",
-    subject_done: "Contact change done for {service}",
-    lead_done: "Every party accepted: the change has taken effect.",
-    subject_refused: "Contact change refused for {service}",
-    lead_refused: "The request was refused: nothing changed.",
-    subject_cancelled: "Contact change cancelled for {service}",
-    lead_cancelled: "The request was cancelled: nothing changed.",
-    subject_failed: "Contact change failed for {service}",
-    lead_failed: "Every party accepted, but the change could not take effect: {reason}. Nothing changed.",
-    roles: ["administrator", "technical", "billing"],
+/// `at` in UTC as a reader of `language` writes it: `8 December 2026, 21:03 UTC`,
+/// `8 dicembre 2026, 21:03 UTC`, `1er décembre 2026 à 21:03 UTC`.
+pub(super) fn date(language: Language, at: OffsetDateTime) -> String {
+    let at = at.to_offset(UtcOffset::UTC);
+    let month = Words::of(language).months[usize::from(u8::from(at.month())) - 1];
+    let (day, year, hour, minute) = (at.day(), at.year(), at.hour(), at.minute());
+    match language {
+        Language::En | Language::It => format!("{day} {month} {year}, {hour:02}:{minute:02} UTC"),
+        Language::Fr if day == 1 => format!("1er {month} {year} à {hour:02}:{minute:02} UTC"),
+        Language::Fr => format!("{day} {month} {year} à {hour:02}:{minute:02} UTC"),
+    }
+}
+
+const EN: Words = Words {
+    brand: "Manage your contacts",
+    hello: "Hello",
+    colon: ":",
+    service: "Service",
+    role: "Role",
+    roles: "Roles",
+    from: "Previous contact",
+    to: "New contact",
+    requested_by: "Requested by",
+    request: "Request",
+    expires: "Expires",
+    closed: "Closed",
+    reason: "Reason",
+    account: "Account",
+    new_address: "New address",
+    paste: "If the button does not work, open this page and paste the code there:",
+    months: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
+    role_names: ["Administrator contact", "Technical contact", "Billing contact"],
     reasons: [
-        "the service's contacts changed in the meantime",
-        "a billing contact is not in good standing with its payments",
-        "the requester no longer holds the role that allowed it to ask",
+        "The service's contacts changed in the meantime",
+        "A billing contact is not in good standing with its payments",
+        "The requester no longer holds the role that allowed it to ask",
     ],
 };
 
-const IT: Texts = Texts {
-    hello: "Gentile {name},",
-    summary: "{requester} ha chiesto di spostare il contatto {roles} del servizio {service} da {from} a {to} (richiesta {id}).",
-    code: "Il tuo codice di conferma:",
-    personal: "Questo codice è personale e può essere utilizzato una sola volta. Non condividerlo. La richiesta scade il {expires}.",
-    footer: "Ricevi questa email perché sei coinvolto in una modifica dei contatti di {service}.",
-    subject_confirm: "Conferma la modifica dei contatti di {service}",
-    lead_confirm: "È necessaria la tua conferma. Apri il link qui sotto per accettare o rifiutare la modifica:",
-    subject_informed: "È stata richiesta una modifica dei contatti di {service}",
-    lead_informed: "Ti informiamo di questa richiesta; non devi fare nulla.",
-    subject_done: "Modifica dei contatti effettuata per {service}",
-    lead_done: "Tutti i contatti hanno accettato: la modifica è effettiva.",
-    subject_refused: "Modifica dei contatti rifiutata per {service}",
-    lead_refused: "La richiesta è stata rifiutata: non è cambiato nulla.",
-    subject_cancelled: "Modifica dei contatti annullata per {service}",
-    lead_cancelled: "La richiesta è stata annullata: non è cambiato nulla.",
-    subject_failed: "Modifica dei contatti non riuscita per {service}",
-    lead_failed: "Tutti i contatti hanno accettato, ma la modifica non è stata possibile: {reason}. Non è cambiato nulla.",
-    roles: ["amministratore", "tecnico", "di fatturazione"],
+const IT: Words = Words {
+    brand: "Gestisci i tuoi contatti",
+    hello: "Gentile",
+    colon: ":",
+    service: "Servizio",
+    role: "Ruolo",
+    roles: "Ruoli",
+    from: "Contatto precedente",
+    to: "Nuovo contatto",
+    requested_by: "Richiesta da",
+    request: "Richiesta",
+    expires: "Scadenza",
+    closed: "Chiusura",
+    reason: "Motivo",
+    account: "Account",
+    new_address: "Nuovo indirizzo",
+    paste: "Se il pulsante non funziona, apri questa pagina e incolla lì il codice:",
+    months: ["gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre"],
+    role_names: ["Contatto amministratore", "Contatto tecnico", "Contatto di fatturazione"],
     reasons: [
-        "i contatti del servizio sono cambiati nel frattempo",
-        "un contatto di fatturazione non è in regola con i pagamenti",
-        "il richiedente non ha più il ruolo che gli permetteva di chiederla",
+        "I contatti del servizio sono cambiati nel frattempo",
+        "Un contatto di fatturazione non è in regola con i pagamenti",
+        "Il richiedente non ha più il ruolo che gli permetteva di chiederla",
     ],
 };
 
-const FR: Texts = Texts {
-    hello: "Bonjour {name},",
-    summary: "{requester} a demandé de transférer le contact {roles} du service {service} de {from} à {to} (demande {id}).",
-    code: "Votre code de confirmation :",
-    personal: "Ce code est personnel et ne sert qu'une fois. Ne le partagez pas. La demande expire le {expires}.",
-    footer: "Vous recevez cet e-mail car vous êtes concerné par un changement de contacts de {service}.",
-    subject_confirm: "Confirmez le changement de contacts de {service}",
-    lead_confirm: "Votre confirmation est nécessaire. Ouvrez le lien ci-dessous pour accepter ou refuser le changement :",
-    subject_informed: "Un changement de contacts a été demandé pour {service}",
-    lead_informed: "Vous êtes informé de cette demande ; vous n'avez rien à faire.",
-    subject_done: "Changement de contacts effectué pour {service}",
-    lead_done: "Toutes les parties ont accepté : le changement est effectif.",
-    subject_refused: "Changement de contacts refusé pour {service}",
-    lead_refused: "La demande a été refusée : rien n'a changé.",
-    subject_cancelled: "Changement de contacts annulé pour {service}",
-    lead_cancelled: "La demande a été annulée : rien n'a changé.",
-    subject_failed: "Échec du changement de contacts pour {service}",
-    lead_failed: "Toutes les parties ont accepté, mais le changement n'a pas pu avoir lieu : {reason}. Rien n'a changé.",
-    roles: ["administrateur", "technique", "de facturation"],
+const FR: Words = Words {
+    brand: "Gérer vos contacts",
+    hello: "Bonjour",
+    colon: "\u{a0}:",
+    service: "Service",
+    role: "Rôle",
+    roles: "Rôles",
+    from: "Contact précédent",
+    to: "Nouveau contact",
+    requested_by: "Demandé par",
+    request: "Demande",
+    expires: "Expiration",
+    closed: "Clôture",
+    reason: "Motif",
+    account: "Compte",
+    new_address: "Nouvelle adresse",
+    paste: "Si le bouton ne fonctionne pas, ouvrez cette page et collez-y le code :",
+    months: ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"],
+    role_names: ["Contact administrateur", "Contact technique", "Contact de facturation"],
     reasons: [
-        "les contacts du service ont changé entre-temps",
-        "un contact de facturation n'est pas à jour de ses paiements",
-        "le demandeur n'a plus le rôle qui lui permettait de la demander",
+        "Les contacts du service ont changé entre-temps",
+        "Un contact de facturation n'est pas à jour de ses paiements",
+        "Le demandeur n'a plus le rôle qui lui permettait de la demander",
     ],
 };
 
-/// The words of the profile address change's mails, per language.
-pub(super) struct EmailTexts {
-    pub hello: &'static str,
-    pub code: &'static str,
+/// The words of one kind of mail: its subject, what it says, and for the mails that carry a
+/// token, the call to action.
+pub(super) struct Kind {
+    /// The subject; a request's mails add the service after it.
+    pub subject: &'static str,
+    pub lead: &'static str,
+    pub action: Option<ActionWords>,
+    /// Below the action (or the summary): what the reader should know.
+    pub note: &'static str,
     pub footer: &'static str,
-    pub subject_verify: &'static str,
-    pub lead_verify: &'static str,
-    pub personal_verify: &'static str,
-    pub subject_asked: &'static str,
-    pub lead_asked: &'static str,
-    pub what_to_do: &'static str,
+}
+
+pub(super) struct ActionWords {
+    pub button: &'static str,
+    pub code: &'static str,
+}
+
+/// The mails about a contact-change request.
+pub(super) struct ChangeTexts {
+    pub confirm: Kind,
+    /// After a resend, below the note: the earlier codes are dead.
+    pub replaces: &'static str,
+    pub informed: Kind,
+    pub done: Kind,
+    pub refused: Kind,
+    pub cancelled: Kind,
+    pub failed: Kind,
+}
+
+impl ChangeTexts {
+    pub fn of(language: Language) -> &'static ChangeTexts {
+        match language {
+            Language::En => &CHANGE_EN,
+            Language::It => &CHANGE_IT,
+            Language::Fr => &CHANGE_FR,
+        }
+    }
+}
+
+const FOOTER_EN: &str = "You receive this email because you are involved in this contact change.";
+const FOOTER_IT: &str = "Ricevi questa email perché sei coinvolto in questa modifica dei contatti.";
+const FOOTER_FR: &str = "Vous recevez cet e-mail car vous êtes concerné par ce changement de contacts.";
+
+const CHANGE_EN: ChangeTexts = ChangeTexts {
+    confirm: Kind {
+        subject: "Please confirm the contact change of",
+        lead: "Your confirmation is needed for the change below. Check it, then accept or refuse it on the confirmation page.",
+        action: Some(ActionWords { button: "Accept or refuse", code: "Your confirmation code" }),
+        note: "This code is personal and works once, until the request expires. Do not share it.",
+        footer: FOOTER_EN,
+    },
+    replaces: "This email replaces the earlier ones: their codes no longer work.",
+    informed: Kind {
+        subject: "A contact change was requested for",
+        lead: "A change of a contact you hold was requested. You are only informed: you do not need to do anything.",
+        action: None,
+        note: "If you did not expect this change, talk to the requester or to the service's administrator contact.",
+        footer: FOOTER_EN,
+    },
+    done: Kind {
+        subject: "Contact change done for",
+        lead: "Every party accepted: the change below has taken effect.",
+        action: None,
+        note: "",
+        footer: FOOTER_EN,
+    },
+    refused: Kind { subject: "Contact change refused for", lead: "The change below was refused: nothing changed.", action: None, note: "", footer: FOOTER_EN },
+    cancelled: Kind {
+        subject: "Contact change cancelled for",
+        lead: "The change below was cancelled: nothing changed.",
+        action: None,
+        note: "",
+        footer: FOOTER_EN,
+    },
+    failed: Kind {
+        subject: "Contact change failed for",
+        lead: "Every party accepted, but the change below could not take effect. Nothing changed.",
+        action: None,
+        note: "",
+        footer: FOOTER_EN,
+    },
+};
+
+const CHANGE_IT: ChangeTexts = ChangeTexts {
+    confirm: Kind {
+        subject: "Conferma la modifica dei contatti di",
+        lead: "Per la modifica qui sotto è necessaria la tua conferma. Controllala, poi accettala o rifiutala nella pagina di conferma.",
+        action: Some(ActionWords { button: "Accetta o rifiuta", code: "Il tuo codice di conferma" }),
+        note: "Questo codice è personale e può essere utilizzato una sola volta, fino alla scadenza della richiesta. Non condividerlo.",
+        footer: FOOTER_IT,
+    },
+    replaces: "Questa email sostituisce le precedenti: i loro codici non sono più validi.",
+    informed: Kind {
+        subject: "È stata richiesta una modifica dei contatti di",
+        lead: "È stata richiesta la modifica di un contatto di cui sei titolare. Ti informiamo soltanto: non devi fare nulla.",
+        action: None,
+        note: "Se non ti aspettavi questa modifica, parlane con il richiedente o con il contatto amministratore del servizio.",
+        footer: FOOTER_IT,
+    },
+    done: Kind {
+        subject: "Modifica dei contatti effettuata per",
+        lead: "Tutti hanno accettato: la modifica qui sotto è effettiva.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
+    refused: Kind {
+        subject: "Modifica dei contatti rifiutata per",
+        lead: "La modifica qui sotto è stata rifiutata: non è cambiato nulla.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
+    cancelled: Kind {
+        subject: "Modifica dei contatti annullata per",
+        lead: "La modifica qui sotto è stata annullata: non è cambiato nulla.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
+    failed: Kind {
+        subject: "Modifica dei contatti non riuscita per",
+        lead: "Tutti hanno accettato, ma la modifica qui sotto non è stata possibile. Non è cambiato nulla.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
+};
+
+const CHANGE_FR: ChangeTexts = ChangeTexts {
+    confirm: Kind {
+        subject: "Confirmez le changement de contacts de",
+        lead: "Votre confirmation est nécessaire pour le changement ci-dessous. Vérifiez-le, puis acceptez-le ou refusez-le sur la page de confirmation.",
+        action: Some(ActionWords { button: "Accepter ou refuser", code: "Votre code de confirmation" }),
+        note: "Ce code est personnel et ne sert qu'une fois, jusqu'à l'expiration de la demande. Ne le partagez pas.",
+        footer: FOOTER_FR,
+    },
+    replaces: "Cet e-mail remplace les précédents : leurs codes ne sont plus valables.",
+    informed: Kind {
+        subject: "Un changement de contacts a été demandé pour",
+        lead: "Le changement d'un contact dont vous êtes titulaire a été demandé. Vous êtes seulement informé : vous n'avez rien à faire.",
+        action: None,
+        note: "Si vous n'attendiez pas ce changement, parlez-en au demandeur ou au contact administrateur du service.",
+        footer: FOOTER_FR,
+    },
+    done: Kind {
+        subject: "Changement de contacts effectué pour",
+        lead: "Toutes les parties ont accepté : le changement ci-dessous est effectif.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+    refused: Kind {
+        subject: "Changement de contacts refusé pour",
+        lead: "Le changement ci-dessous a été refusé : rien n'a changé.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+    cancelled: Kind {
+        subject: "Changement de contacts annulé pour",
+        lead: "Le changement ci-dessous a été annulé : rien n'a changé.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+    failed: Kind {
+        subject: "Échec du changement de contacts pour",
+        lead: "Toutes les parties ont accepté, mais le changement ci-dessous n'a pas pu avoir lieu. Rien n'a changé.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+};
+
+/// The mails of a profile address change.
+pub(super) struct EmailTexts {
+    pub verify: Kind,
+    pub asked: Kind,
 }
 
 impl EmailTexts {
@@ -150,37 +338,52 @@ impl EmailTexts {
 }
 
 const EMAIL_EN: EmailTexts = EmailTexts {
-    hello: "Hello {name},",
-    code: "Your verification code:",
-    footer: "You receive this email because of a change to the profile of the account {account}.",
-    subject_verify: "Verify your new email address",
-    lead_verify: "You asked to use {new} as the email address of the account {account}. Open the link below to confirm it; until you do, mail keeps going to the current address.",
-    personal_verify: "This code is personal and works once, until {expires}. If you did not ask for this change, ignore this email: nothing changes.",
-    subject_asked: "A change of your email address was asked",
-    lead_asked: "Someone signed in to the account {account} asked to send its mail to {new} from now on. It takes effect only if that address confirms it, by {expires}; until then mail keeps coming here.",
-    what_to_do: "If it was you, there is nothing to do. If it was not, sign in, set your current address again in your profile (which cancels the change) and change your password: someone else may be using your account.",
+    verify: Kind {
+        subject: "Verify your new email address",
+        lead: "You asked to use this address for the account below. Confirm it with the button; until you do, mail keeps going to your current address.",
+        action: Some(ActionWords { button: "Verify email address", code: "Your verification code" }),
+        note: "This code is personal and works once. If you did not ask for this change, ignore this email: nothing changes.",
+        footer: "You receive this email because of a change to the profile of the account above.",
+    },
+    asked: Kind {
+        subject: "A change of your email address was asked",
+        lead: "Someone signed in to the account below asked to send its mail to a new address from now on. It takes effect only if that address confirms it before the expiry below; until then mail keeps coming here.",
+        action: None,
+        note: "If it was you, there is nothing to do. If it was not, sign in, set your current address again in your profile (which cancels the change) and change your password: someone else may be using your account.",
+        footer: "You receive this email because of a change to the profile of the account above.",
+    },
 };
 
 const EMAIL_IT: EmailTexts = EmailTexts {
-    hello: "Gentile {name},",
-    code: "Il tuo codice di verifica:",
-    footer: "Ricevi questa email per una modifica del profilo dell'account {account}.",
-    subject_verify: "Verifica il tuo nuovo indirizzo email",
-    lead_verify: "Hai chiesto di usare {new} come indirizzo email dell'account {account}. Apri il link qui sotto per confermarlo; finché non lo fai, la posta continua ad arrivare all'indirizzo attuale.",
-    personal_verify: "Questo codice è personale e può essere utilizzato una sola volta, entro il {expires}. Se non hai chiesto questa modifica, ignora questa email: non cambia nulla.",
-    subject_asked: "È stata chiesta una modifica del tuo indirizzo email",
-    lead_asked: "Qualcuno con accesso all'account {account} ha chiesto di inviare d'ora in poi la posta a {new}. La modifica è effettiva solo se quell'indirizzo la conferma, entro il {expires}; fino ad allora la posta continua ad arrivare qui.",
-    what_to_do: "Se sei stato tu, non devi fare nulla. Altrimenti accedi, reimposta il tuo indirizzo attuale nel profilo (la modifica viene annullata) e cambia la password: qualcun altro potrebbe usare il tuo account.",
+    verify: Kind {
+        subject: "Verifica il tuo nuovo indirizzo email",
+        lead: "Hai chiesto di usare questo indirizzo per l'account qui sotto. Confermalo con il pulsante; finché non lo fai, la posta continua ad arrivare all'indirizzo attuale.",
+        action: Some(ActionWords { button: "Verifica l'indirizzo email", code: "Il tuo codice di verifica" }),
+        note: "Questo codice è personale e può essere utilizzato una sola volta. Se non hai chiesto questa modifica, ignora questa email: non cambia nulla.",
+        footer: "Ricevi questa email per una modifica del profilo dell'account qui sopra.",
+    },
+    asked: Kind {
+        subject: "È stata chiesta una modifica del tuo indirizzo email",
+        lead: "Qualcuno con accesso all'account qui sotto ha chiesto di inviare d'ora in poi la posta a un nuovo indirizzo. La modifica è effettiva solo se quell'indirizzo la conferma entro la scadenza indicata; fino ad allora la posta continua ad arrivare qui.",
+        action: None,
+        note: "Se sei stato tu, non devi fare nulla. Altrimenti accedi, reimposta il tuo indirizzo attuale nel profilo (la modifica viene annullata) e cambia la password: qualcun altro potrebbe usare il tuo account.",
+        footer: "Ricevi questa email per una modifica del profilo dell'account qui sopra.",
+    },
 };
 
 const EMAIL_FR: EmailTexts = EmailTexts {
-    hello: "Bonjour {name},",
-    code: "Votre code de vérification :",
-    footer: "Vous recevez cet e-mail à la suite d'une modification du profil du compte {account}.",
-    subject_verify: "Vérifiez votre nouvelle adresse e-mail",
-    lead_verify: "Vous avez demandé à utiliser {new} comme adresse e-mail du compte {account}. Ouvrez le lien ci-dessous pour la confirmer ; d'ici là, le courrier continue d'arriver à l'adresse actuelle.",
-    personal_verify: "Ce code est personnel et ne sert qu'une fois, jusqu'au {expires}. Si vous n'avez pas demandé ce changement, ignorez cet e-mail : rien ne change.",
-    subject_asked: "Un changement de votre adresse e-mail a été demandé",
-    lead_asked: "Une personne connectée au compte {account} a demandé d'envoyer désormais son courrier à {new}. Le changement n'a lieu que si cette adresse le confirme, avant le {expires} ; d'ici là, le courrier continue d'arriver ici.",
-    what_to_do: "Si c'était vous, vous n'avez rien à faire. Sinon, connectez-vous, indiquez de nouveau votre adresse actuelle dans votre profil (ce qui annule le changement) et changez votre mot de passe : quelqu'un d'autre utilise peut-être votre compte.",
+    verify: Kind {
+        subject: "Vérifiez votre nouvelle adresse e-mail",
+        lead: "Vous avez demandé à utiliser cette adresse pour le compte ci-dessous. Confirmez-la avec le bouton ; d'ici là, le courrier continue d'arriver à l'adresse actuelle.",
+        action: Some(ActionWords { button: "Vérifier l'adresse e-mail", code: "Votre code de vérification" }),
+        note: "Ce code est personnel et ne sert qu'une fois. Si vous n'avez pas demandé ce changement, ignorez cet e-mail : rien ne change.",
+        footer: "Vous recevez cet e-mail à la suite d'une modification du profil du compte ci-dessus.",
+    },
+    asked: Kind {
+        subject: "Un changement de votre adresse e-mail a été demandé",
+        lead: "Une personne connectée au compte ci-dessous a demandé d'envoyer désormais son courrier à une nouvelle adresse. Le changement n'a lieu que si cette adresse le confirme avant l'expiration indiquée ; d'ici là, le courrier continue d'arriver ici.",
+        action: None,
+        note: "Si c'était vous, vous n'avez rien à faire. Sinon, connectez-vous, indiquez de nouveau votre adresse actuelle dans votre profil (ce qui annule le changement) et changez votre mot de passe : quelqu'un d'autre utilise peut-être votre compte.",
+        footer: "Vous recevez cet e-mail à la suite d'une modification du profil du compte ci-dessus.",
+    },
 };
