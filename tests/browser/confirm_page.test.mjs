@@ -4,9 +4,7 @@
 //
 //   node --test tests/browser/          (scripts/test runs it after the cargo tests)
 //
-// Env: CONTACTS_LOCAL_BIN (default $CARGO_TARGET_DIR/debug/contacts-local, else target/debug/...),
-//      CHROMIUM (default /usr/bin/chromium). playwright-core is resolved from .tools/node/node_modules
-// (scripts/install-tools installs both it and chromium). A screenshot of the filled page goes to
+// Env: as support.mjs says (CONTACTS_LOCAL_BIN, CHROMIUM). A screenshot of the filled page goes to
 // .tools/run/confirm-page.png.
 //
 // The tests run in order and share one server: Ada accepts request 1 and Ned completes it, then
@@ -15,103 +13,21 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TOOLS = path.join(ROOT, '.tools');
-const RUN_DIR = path.join(TOOLS, 'run');
+import { RUN_DIR, callApi, launchBrowser, startLocal } from './support.mjs';
+
 const SCREENSHOT = path.join(RUN_DIR, 'confirm-page.png');
-const SERVER_BIN =
-  process.env.CONTACTS_LOCAL_BIN ||
-  path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', 'contacts-local');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// Flags that work on this machine as root with no network beyond loopback.
-const CHROMIUM_FLAGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 const ADA = 'ad1000-ovh';
 const NED = 'ne4000-ovh';
 
-function loadPlaywright() {
-  // Pinned in tools/package.json, installed by scripts/install-tools into .tools/node.
-  const require = createRequire(path.join(TOOLS, 'node', 'package.json'));
-  try {
-    return require('playwright-core');
-  } catch (e) {
-    throw new Error(`playwright-core not found under ${TOOLS}/node/node_modules: run scripts/install-tools (${e.message})`);
-  }
-}
+let local; // the server: { base, stop, log }
+let base; // http://127.0.0.1:PORT
 
-// --- the local server ---------------------------------------------------------------------
-
-let server;          // ChildProcess
-let serverLog = '';  // its stderr, for failure messages
-let base;            // http://127.0.0.1:PORT
-
-function startServer() {
-  const env = { ...process.env };
-  // PUBLIC_BASE_URL unset: the mailed links then point at this server. Embedded store and outbox.
-  for (const k of ['PUBLIC_BASE_URL', 'TABLE_NAME', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SESV2']) delete env[k];
-  env.RUST_LOG = env.RUST_LOG || 'warn';
-  if (!existsSync(SERVER_BIN)) {
-    return Promise.reject(new Error(`${SERVER_BIN} not found: build it (cargo build -p contacts-local) or set CONTACTS_LOCAL_BIN`));
-  }
-  // --port 0: the kernel picks a free port, and the banner says which. setpriv --pdeathsig: the
-  // server dies with this process even if it is SIGKILLed (then no handler of ours runs).
-  const args = [SERVER_BIN, '--port', '0'];
-  const [cmd, ...argv] = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--', ...args] : args;
-  server = spawn(cmd, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`contacts-local did not start in 30s:\n${serverLog}`)), 30_000);
-    server.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start ${SERVER_BIN}: ${e.message}`));
-    });
-    server.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`contacts-local exited (${code ?? signal}) before listening:\n${serverLog}`));
-    });
-    server.stderr.setEncoding('utf8');
-    server.stderr.on('data', (chunk) => {
-      serverLog += chunk;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(serverLog);
-      if (m && !base) {
-        base = m[1];
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-}
-
-function stopServer() {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
-}
-// Never leave the server or the browser behind: on exit, and on the signals that end a run
-// (process.exit runs Playwright's own exit hook, which kills the browser's process group).
-process.on('exit', stopServer);
-for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
-  process.once(signal, () => {
-    stopServer();
-    process.exit(128 + number);
-  });
-}
-
-async function api(method, route, as, body) {
-  const headers = {};
-  if (as) headers.authorization = `Bearer ${as}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let json;
-  try { json = JSON.parse(text); } catch { json = text; }
-  return { status: res.status, json };
+function api(method, route, as, body) {
+  return callApi(base, method, route, as, body);
 }
 
 /** Creates one request as `as`; returns its id. */
@@ -194,20 +110,16 @@ function assertNoProblems(problems, what) {
 }
 
 before(async () => {
-  const { chromium } = loadPlaywright();
-  await startServer();
-  // Playwright gives the browser a new, empty --user-data-dir and removes it on close.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, timeout: 60_000,
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,   // ours, above
-  });
+  local = await startLocal();
+  base = local.base;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   try {
     if (browser) await browser.close();
   } finally {
-    stopServer();
+    local?.stop();
   }
 });
 

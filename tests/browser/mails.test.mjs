@@ -7,7 +7,7 @@
 //   node --test tests/browser/                                       (scripts/test runs it)
 //   MAIL_SCREENSHOT_DIR=docs/mails node --test tests/browser/mails.test.mjs   (the docs' pictures)
 //
-// Env: CONTACTS_LOCAL_BIN, CHROMIUM (as confirm_page.test.mjs); MAIL_SCREENSHOT_DIR (default
+// Env: CONTACTS_LOCAL_BIN, CHROMIUM (support.mjs); MAIL_SCREENSHOT_DIR (default
 // .tools/run/mails: a run leaves the committed docs/mails/*.png alone, since ids, codes and dates
 // differ every run).
 //
@@ -17,74 +17,22 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TOOLS = path.join(ROOT, '.tools');
+import { ROOT, callApi, launchBrowser, startLocal } from './support.mjs';
+
 const SHOTS = path.resolve(ROOT, process.env.MAIL_SCREENSHOT_DIR || path.join('.tools', 'run', 'mails'));
-const SERVER_BIN =
-  process.env.CONTACTS_LOCAL_BIN ||
-  path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', 'contacts-local');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 const ADA = 'ad1000-ovh';
 const NED = 'ne4000-ovh';
 const BEA = 'bi3000-ovh';
 
-// --- the local server (as in confirm_page.test.mjs) -----------------------------------------
+let local; // the server: { base, stop, log }
+let base; // http://127.0.0.1:PORT
 
-let server;
-let serverLog = '';
-let base;
-
-function startServer() {
-  const env = { ...process.env };
-  for (const k of ['PUBLIC_BASE_URL', 'TABLE_NAME', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SESV2']) delete env[k];
-  env.RUST_LOG = env.RUST_LOG || 'warn';
-  if (!existsSync(SERVER_BIN)) {
-    return Promise.reject(new Error(`${SERVER_BIN} not found: build it (cargo build -p contacts-local) or set CONTACTS_LOCAL_BIN`));
-  }
-  const args = [SERVER_BIN, '--port', '0'];
-  const [cmd, ...argv] = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--', ...args] : args;
-  server = spawn(cmd, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`contacts-local did not start in 30s:\n${serverLog}`)), 30_000);
-    server.on('error', (e) => { clearTimeout(timer); reject(new Error(`cannot start ${SERVER_BIN}: ${e.message}`)); });
-    server.on('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`contacts-local exited (${code ?? signal}):\n${serverLog}`)); });
-    server.stderr.setEncoding('utf8');
-    server.stderr.on('data', (chunk) => {
-      serverLog += chunk;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(serverLog);
-      if (m && !base) { base = m[1]; clearTimeout(timer); resolve(); }
-    });
-  });
-}
-
-function stopServer() {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
-}
-process.on('exit', stopServer);
-for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
-  process.once(signal, () => { stopServer(); process.exit(128 + number); });
-}
-
-async function api(method, route, as, body) {
-  const headers = {};
-  if (as) headers.authorization = `Bearer ${as}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let json;
-  try { json = JSON.parse(text); } catch { json = text; }
-  return { status: res.status, json };
+function api(method, route, as, body) {
+  return callApi(base, method, route, as, body);
 }
 
 async function expect(status, method, route, as, body) {
@@ -121,21 +69,17 @@ function linkOf(mail) {
 let browser;
 
 before(async () => {
-  const require = createRequire(path.join(TOOLS, 'node', 'package.json'));
-  const { chromium } = require('playwright-core');
   mkdirSync(SHOTS, { recursive: true });
-  await startServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, timeout: 60_000,
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-  });
+  local = await startLocal();
+  base = local.base;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   try {
     if (browser) await browser.close();
   } finally {
-    stopServer();
+    local?.stop();
   }
 });
 
