@@ -91,8 +91,6 @@ pub trait Store: Send + Sync + 'static {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
     /// The accounts among `ids` that exist, in any order.
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
-    /// Applies `patch` to an existing account; `None` if there is no such account.
-    async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError>;
     /// Upserts an account as the provider's systems have it: its address is set directly (the
     /// provider verified it), and any pending address change of its holder is dropped with it.
     async fn put_account(&self, account: &Account) -> Result<(), StoreError>;

@@ -15,7 +15,7 @@ use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
 use shared::domain::{Account, AccountId, ContactChange, Language, RequestId, Service, ServiceName, TokenHash};
-use shared::ports::{Effect, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError};
+use shared::ports::{Effect, Page, ProfileRecord, ServiceRecord, Store, StoreError};
 use time::OffsetDateTime;
 
 on_every_backend!(
@@ -49,10 +49,6 @@ impl Store for FailingStore {
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
         self.check()?;
         self.inner.accounts(ids).await
-    }
-    async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError> {
-        self.check()?;
-        self.inner.update_profile(id, patch).await
     }
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         self.check()?;

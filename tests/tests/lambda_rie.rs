@@ -371,12 +371,12 @@ async fn the_internal_api_takes_the_iam_principal_and_never_a_customer() {
     let answer = provider.invoke(&customer);
     assert_eq!(answer.status, 403, "{answer:?}");
     let ada = AccountId::parse("ad1000-ovh").unwrap();
-    assert_eq!(app.profile(&ada).await.unwrap().payment_status.as_str(), "ok", "nothing was written");
+    assert_eq!(app.my_profile(&ada).await.unwrap().account.payment_status.as_str(), "ok", "nothing was written");
 
     // Signed: written, and the principal is in the function's log, as the audit trail.
     let answer = provider.invoke(&put_ada(event("provider.put-internal-accounts.json")));
     assert_eq!(answer.status, 200, "{answer:?}");
-    assert_eq!(app.profile(&ada).await.unwrap().payment_status.as_str(), "overdue");
+    assert_eq!(app.my_profile(&ada).await.unwrap().account.payment_status.as_str(), "overdue");
     assert!(provider.log_tail().contains("arn:aws:iam::123456789012:role/billing-sync"), "{}", provider.log_tail());
 }
 

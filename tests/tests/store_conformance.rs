@@ -13,7 +13,7 @@ use shared::domain::{
     Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, Language, PaymentStatus, PendingEmail, Role, Roles, Service, ServiceName, State,
     Step, Token,
 };
-use shared::ports::{Clock, Effect, ProfilePatch, Store, StoreError};
+use shared::ports::{Clock, Effect, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 /// Runs each named `async fn name(kind: Kind)` once per store.
@@ -52,7 +52,6 @@ on_every_store!(
     put_service_keeps_the_memberships_of_old_and_new_holders_in_step,
     services_of_lists_by_name_in_pages_after_the_cursor,
     contact_changes_of_lists_newest_first_in_pages_before_the_cursor,
-    update_profile_changes_an_existing_account_and_of_a_missing_one_is_none,
     accounts_returns_those_that_exist_even_beyond_one_batch,
     memberships_stay_in_step_when_apply_races_changes_of_the_other_roles,
     apply_fails_with_requester_lost_role_and_changes_nothing_when_the_admin_changed,
@@ -558,23 +557,6 @@ async fn contact_changes_of_lists_newest_first_in_pages_before_the_cursor(kind: 
 }
 
 // ---- accounts ---------------------------------------------------------------------------------
-
-async fn update_profile_changes_an_existing_account_and_of_a_missing_one_is_none(kind: Kind) {
-    let s = subject(kind).await;
-    let patch = ProfilePatch { email: Some(EmailAddress::parse("new@example.org").unwrap()), language: Some(Language::It) };
-    assert_eq!(s.store.update_profile(&id("zz9-ovh"), &patch).await, Ok(None));
-    assert_eq!(s.store.account(&id("zz9-ovh")).await, Ok(None), "nothing was created");
-
-    let updated = s.store.update_profile(&id("nn1-ovh"), &patch).await.unwrap().unwrap();
-    assert_eq!((updated.email.as_str(), updated.language, updated.payment_status), ("new@example.org", Language::It, PaymentStatus::Ok));
-    assert_eq!(s.store.account(&id("nn1-ovh")).await.unwrap(), Some(updated.clone()));
-
-    let only_language = ProfilePatch { email: None, language: Some(Language::Fr) };
-    let updated = s.store.update_profile(&id("nn1-ovh"), &only_language).await.unwrap().unwrap();
-    assert_eq!((updated.email.as_str(), updated.language), ("new@example.org", Language::Fr));
-    assert_eq!(s.store.update_profile(&id("nn1-ovh"), &ProfilePatch::default()).await.unwrap(), Some(updated));
-    assert_eq!(s.store.update_profile(&id("zz9-ovh"), &ProfilePatch::default()).await, Ok(None));
-}
 
 async fn an_email_change_is_saved_over_its_revision_and_verified_once_while_live(kind: Kind) {
     let s = subject(kind).await;

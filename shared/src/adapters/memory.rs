@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{Account, AccountId, ContactChange, Language, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash};
-use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 
 pub struct MemoryStore {
     tables: Mutex<Tables>,
@@ -87,18 +87,6 @@ impl Store for MemoryStore {
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
         let tables = self.tables();
         Ok(ids.iter().filter_map(|id| tables.accounts.get(id).cloned()).collect())
-    }
-
-    async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError> {
-        let mut tables = self.tables();
-        let Some(account) = tables.accounts.get_mut(id) else { return Ok(None) };
-        if let Some(email) = &patch.email {
-            account.email = email.clone();
-        }
-        if let Some(language) = patch.language {
-            account.language = language;
-        }
-        Ok(Some(account.clone()))
     }
 
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {

@@ -17,7 +17,7 @@ use crate::domain::lifecycle::{FailReason, ResendPolicy};
 use crate::domain::limits::{self, Attempter};
 use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName, State, Step, Token, rules};
 use crate::mail::{self, MailKind};
-use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, ProfilePatch, Store, StoreError};
+use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, Store, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -85,14 +85,6 @@ impl App {
     }
 
     // ---- profile -------------------------------------------------------------------------
-
-    pub async fn profile(&self, caller: &AccountId) -> Result<Account> {
-        self.store.account(caller).await?.ok_or_else(no_profile)
-    }
-
-    pub async fn update_profile(&self, caller: &AccountId, patch: ProfilePatch) -> Result<Account> {
-        self.store.update_profile(caller, &patch).await?.ok_or_else(no_profile)
-    }
 
     // ---- services ------------------------------------------------------------------------
 

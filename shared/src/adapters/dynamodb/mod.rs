@@ -29,7 +29,7 @@ use time::OffsetDateTime;
 
 use crate::adapters::aws::is_transient_code;
 use crate::domain::{Account, AccountId, ContactChange, Language, RequestId, Role, Service, ServiceName, TokenHash};
-use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
 use errors::classify;
 use items::{Item, n, s};
@@ -229,29 +229,6 @@ impl Store for DynamoStore {
         let keys = ids.into_iter().map(items::account_key).collect();
         let found = batch_get(&self.client, &self.table, &self.meter, keys, Backoff::REQUEST).await?;
         found.iter().map(items::account_from).collect()
-    }
-
-    async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError> {
-        if patch.email.is_none() && patch.language.is_none() {
-            return self.account(id).await;
-        }
-        let mut sets = Vec::new();
-        let mut update = self
-            .client
-            .update_item()
-            .set_key(Some(items::account_key(id)))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", items::PK);
-        if let Some(email) = &patch.email {
-            sets.push("#email = :email");
-            update = update.expression_attribute_names("#email", "email").expression_attribute_values(":email", s(email.as_str()));
-        }
-        if let Some(language) = patch.language {
-            sets.push("#language = :language");
-            update = update.expression_attribute_names("#language", "language").expression_attribute_values(":language", s(language.as_str()));
-        }
-        let updated = self.update_returning(update.update_expression(format!("SET {}", sets.join(", ")))).await?;
-        updated.as_ref().map(items::account_from).transpose()
     }
 
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
