@@ -378,12 +378,17 @@ impl ContactChange {
         self.involves(caller) || contacts.is_some_and(|contacts| !contacts.roles_of(caller).is_empty())
     }
 
-    /// Who the outcome of a closed request is mailed to (SPEC §4): every party, and for `done`
-    /// the previous holder too.
+    /// Who the outcome of a closed request is mailed to (SPEC §4): every party, for `done`
+    /// the previous holder too, and for `expired` the requester too.
     pub fn outcome_recipients(&self) -> Vec<AccountId> {
         let mut recipients: Vec<AccountId> = self.parties.iter().map(|p| p.account.clone()).collect();
-        if self.state == State::Done && !recipients.contains(&self.from) {
-            recipients.push(self.from.clone());
+        let also = match self.state {
+            State::Done => Some(&self.from),
+            State::Expired => Some(&self.requested_by),
+            _ => None,
+        };
+        if let Some(also) = also.filter(|also| !recipients.contains(also)) {
+            recipients.push(also.clone());
         }
         recipients
     }
