@@ -31,6 +31,10 @@ const ATTEMPTS: usize = 8;
 /// How many due requests one sweep takes at most; the next sweep takes the rest.
 pub const SWEEP_LIMIT: usize = 100;
 
+/// The time one due request may take at most (a few store calls and mails, each bounded by
+/// its timeout): the sweep takes no other one with less than this left before its deadline.
+const SWEEP_RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
@@ -309,6 +313,11 @@ impl App {
         let now = self.now();
         let mut report = SweepReport::default();
         for change in self.store.due(now, self.config.reminder_before, SWEEP_LIMIT).await? {
+            // On Lambda, within the invocation's deadline: what is left waits for the next sweep.
+            if crate::deadline::remaining().is_some_and(|left| left < SWEEP_RESERVE) {
+                tracing::warn!("sweep stopped short of the function's deadline");
+                break;
+            }
             if now >= change.expires_at {
                 report.expired += usize::from(self.sweep_expired(change, now).await?);
             } else if !self.config.reminder_before.is_zero() && !change.reminded() {
