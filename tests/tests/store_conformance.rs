@@ -685,6 +685,22 @@ async fn accounts_returns_those_that_exist_even_beyond_one_batch(kind: Kind) {
 
 // ---- DynamoDB only ----------------------------------------------------------------------------
 
+/// A table made before the `due` index existed is refused with what to do, rather than
+/// served with a sweep that cannot read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_create_table_if_missing_refuses_a_table_without_the_due_index() {
+    use shared::adapters::{aws, dynamodb};
+    integration_tests::Emulators::from_env();
+    let client = aws::dynamodb_client(&aws::emulator_sdk_config().await);
+    let table = format!("contacts-test-{}", unique_tag());
+    let definition = dynamodb::table_definition(&client, &table).unwrap();
+    let keys_only =
+        definition.get_attribute_definitions().clone().unwrap_or_default().into_iter().filter(|a| matches!(a.attribute_name(), "pk" | "sk")).collect();
+    definition.set_global_secondary_indexes(None).set_attribute_definitions(Some(keys_only)).send().await.expect("a table without the index");
+    let refused = dynamodb::create_table_if_missing(&client, &table).await.expect_err("an older table").to_string();
+    assert!(refused.contains(&table) && refused.contains("`due` index"), "{refused}");
+}
+
 /// TTL deletion is lazy: a token item past its expiry must confirm nothing even while it
 /// is still in the table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

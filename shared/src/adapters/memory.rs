@@ -209,7 +209,8 @@ impl Store for MemoryStore {
         let mut due: Vec<ContactChange> = tables
             .requests
             .values()
-            .filter(|c| c.state == State::Pending && c.expires_at >= oldest && c.expires_at <= horizon && (c.expires_at <= now || !c.reminded()))
+            // From the day of `oldest` on, as DynamoDB's day buckets.
+            .filter(|c| c.state == State::Pending && c.expires_at.date() >= oldest.date() && c.expires_at <= horizon && (c.expires_at <= now || !c.reminded()))
             .cloned()
             .collect();
         due.sort_by_key(|c| (c.expires_at, c.id));

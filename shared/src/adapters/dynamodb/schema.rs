@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TableStatus, TimeToLiveSpecification,
 };
 
 use super::errors::{build_error, classify};
@@ -52,33 +52,21 @@ pub fn table_definition(client: &Client, name: &str) -> Result<CreateTableFluent
         .billing_mode(BillingMode::PayPerRequest))
 }
 
-/// Adds the `due` index to a table made before it, and waits until it is active.
-async fn add_due_index_if_missing(client: &Client, name: &str) -> Result<(), StoreError> {
+/// Refuses a table made before the `due` index: the sweep could not read it. It is not added
+/// here with `UpdateTable`: DynamoDB Local reports an index added that way `CREATING` for good
+/// and then fails every write to the table (`InternalFailure`). On AWS the template adds it.
+async fn check_due_index(client: &Client, name: &str) -> Result<(), StoreError> {
     let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", &e))?;
-    let has_index = output.table().is_some_and(|t| t.global_secondary_indexes().iter().any(|i| i.index_name() == Some(DUE_INDEX)));
-    if !has_index {
-        let create = CreateGlobalSecondaryIndexAction::builder()
-            .index_name(DUE_INDEX)
-            .key_schema(key(DUE_PK, KeyType::Hash)?)
-            .key_schema(key(DUE_SK, KeyType::Range)?)
-            .projection(all_attributes())
-            .build()
-            .map_err(build_error)?;
-        client
-            .update_table()
-            .table_name(name)
-            .attribute_definitions(attribute(DUE_PK)?)
-            .attribute_definitions(attribute(DUE_SK)?)
-            .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build())
-            .send()
-            .await
-            .map_err(|e| classify("UpdateTable", &e))?;
+    if output.table().is_some_and(|t| t.global_secondary_indexes().iter().any(|i| i.index_name() == Some(DUE_INDEX))) {
+        return Ok(());
     }
-    wait_until_active(client, name).await
+    Err(StoreError::Failed(format!(
+        "table {name} has no `{DUE_INDEX}` index (it predates the sweep): delete it to have it made anew (DynamoDB Local), or deploy template.yaml (AWS)"
+    )))
 }
 
-/// Creates the table `name` if it does not exist (or adds the `due` index to one made
-/// before it), waits until it and its index are active, and turns TTL on for `ttl`. Returns whether it created the table. For the local server and the tests;
+/// Creates the table `name` if it does not exist, waits until it and its index are active,
+/// and turns TTL on for `ttl`; a table that exists without the `due` index is refused. Returns whether it created the table. For the local server and the tests;
 /// in AWS the SAM template creates it.
 pub async fn create_table_if_missing(client: &Client, name: &str) -> Result<bool, StoreError> {
     let created = match client.describe_table().table_name(name).send().await {
@@ -93,7 +81,8 @@ pub async fn create_table_if_missing(client: &Client, name: &str) -> Result<bool
         }
         Err(error) => return Err(classify("DescribeTable", &error)),
     };
-    add_due_index_if_missing(client, name).await?;
+    wait_until_active(client, name).await?;
+    check_due_index(client, name).await?;
     let ttl = TimeToLiveSpecification::builder().attribute_name(TTL).enabled(true).build().map_err(build_error)?;
     match client.update_time_to_live().table_name(name).time_to_live_specification(ttl).send().await {
         Ok(_) => {}
@@ -116,6 +105,7 @@ pub async fn table_exists(client: &Client, name: &str) -> Result<bool, StoreErro
     }
 }
 
+/// Waits until the table and its secondary indexes are active.
 async fn wait_until_active(client: &Client, name: &str) -> Result<(), StoreError> {
     for _ in 0..120 {
         let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", &e))?;
