@@ -84,6 +84,19 @@ impl Backends {
     }
 }
 
+/// Runs `App::sweep` (expiry, reminders) every `interval` until the task is dropped, as the
+/// deployment's scheduled sweeper function does (SPEC §3: nothing waits on a reader).
+pub async fn sweep_every(app: shared::app::App, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = app.sweep().await {
+            tracing::warn!(%error, "sweep failed; the next one tries again");
+        }
+    }
+}
+
 /// Serves connections from `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, local: Local) {
     loop {

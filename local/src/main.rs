@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use contacts_local::{Backends, Local, serve};
+use contacts_local::{Backends, Local, serve, sweep_every};
 use shared::api::Router;
 use shared::app::App;
 use shared::config::Config;
@@ -16,7 +16,8 @@ const USAGE: &str = "usage: contacts-local [--port N] [--fixtures FILE]
 
 Serves every route of service-contacts on 127.0.0.1, on an embedded store and an outbox.
 Configuration comes from the environment: TOKEN_TTL_SECONDS, RESEND_COOLDOWN_SECONDS,
-RESEND_LIMIT, UNACCEPTED_REQUEST_LIMIT, PUBLIC_BASE_URL, MAIL_FROM (README: Configuration).
+RESEND_LIMIT, UNACCEPTED_REQUEST_LIMIT, REMINDER_BEFORE_SECONDS, SWEEP_INTERVAL_SECONDS (how
+often it sweeps expiry and reminders in process), PUBLIC_BASE_URL, MAIL_FROM (README: Configuration).
 With TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB set, it keeps its data in that DynamoDB table
 (creating it when missing); with AWS_ENDPOINT_URL_SESV2 set, it sends its mail through SES.";
 
@@ -88,9 +89,12 @@ async fn run(args: Args) -> Result<(), String> {
 
     let listener = socket.listen(1024).map_err(|e| format!("cannot listen on {base}: {e}"))?;
     banner(&base, args.fixtures.is_none(), &fixtures, &description);
+    let interval = app.config().sweep_interval.unsigned_abs();
+    let sweeper = sweep_every(app.clone(), interval);
     let local = Local { router: Router::new(app), outbox };
     tokio::select! {
         () = serve(listener, local) => Ok(()),
+        () = sweeper => Ok(()),
         _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }

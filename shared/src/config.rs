@@ -21,6 +21,13 @@ pub struct Config {
     pub resend_cooldown: Duration,
     /// How many times one request's emails may be sent again: `RESEND_LIMIT`.
     pub resend_limit: u32,
+    /// How long before its expiry a pending request's awaited parties get their one reminder,
+    /// with fresh codes: `REMINDER_BEFORE_SECONDS`. Zero: no reminders (expiry still swept). A
+    /// value at or above `TOKEN_TTL_SECONDS` reminds at the first sweep after the request is made.
+    pub reminder_before: Duration,
+    /// How often `contacts-local` sweeps (expiry, reminders) in process: `SWEEP_INTERVAL_SECONDS`.
+    /// The Lambda deployment sweeps on its schedule instead (template.yaml).
+    pub sweep_interval: Duration,
     /// How many requests from one requester to one new contact may end unaccepted within
     /// [`crate::domain::limits::UNACCEPTED_WINDOW`] before a new one is refused: `UNACCEPTED_REQUEST_LIMIT`.
     pub unaccepted_request_limit: u32,
@@ -117,6 +124,10 @@ impl AwsConfig {
 pub const TOKEN_TTL_RANGE: (i64, i64) = (60, 90 * 24 * 3600);
 /// `RESEND_COOLDOWN_SECONDS`: from a second to a day.
 pub const RESEND_COOLDOWN_RANGE: (i64, i64) = (1, 24 * 3600);
+/// `REMINDER_BEFORE_SECONDS`: none (0) to 30 days.
+pub const REMINDER_BEFORE_RANGE: (i64, i64) = (0, 30 * 24 * 3600);
+/// `SWEEP_INTERVAL_SECONDS`: from a second to an hour.
+pub const SWEEP_INTERVAL_RANGE: (i64, i64) = (1, 3600);
 
 /// The largest `RESEND_LIMIT` and `UNACCEPTED_REQUEST_LIMIT`: each bounds mail a person did not
 /// ask for, and the resend limit bounds a request's history (SPEC §3), so neither is unbounded.
@@ -140,6 +151,8 @@ impl Default for Config {
             token_ttl: Duration::days(7),
             resend_cooldown: Duration::seconds(60),
             resend_limit: 5,
+            reminder_before: Duration::days(1),
+            sweep_interval: Duration::seconds(60),
             unaccepted_request_limit: 3,
             public_base_url: "http://localhost:3000".to_owned(),
             mail_from: EmailAddress::parse("no-reply@contacts.example.com").expect("a valid address"),
@@ -195,6 +208,8 @@ impl Config {
             token_ttl: seconds("TOKEN_TTL_SECONDS", defaults.token_ttl, TOKEN_TTL_RANGE)?,
             resend_cooldown: seconds("RESEND_COOLDOWN_SECONDS", defaults.resend_cooldown, RESEND_COOLDOWN_RANGE)?,
             resend_limit: count("RESEND_LIMIT", defaults.resend_limit)?,
+            reminder_before: seconds("REMINDER_BEFORE_SECONDS", defaults.reminder_before, REMINDER_BEFORE_RANGE)?,
+            sweep_interval: seconds("SWEEP_INTERVAL_SECONDS", defaults.sweep_interval, SWEEP_INTERVAL_RANGE)?,
             unaccepted_request_limit: count("UNACCEPTED_REQUEST_LIMIT", defaults.unaccepted_request_limit)?,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             mail_from,
@@ -362,6 +377,7 @@ mod tests {
         assert_eq!(config.token_ttl, Duration::days(7));
         assert_eq!(config.resend_cooldown, Duration::seconds(60));
         assert_eq!((config.resend_limit, config.unaccepted_request_limit), (5, 3));
+        assert_eq!((config.reminder_before, config.sweep_interval), (Duration::days(1), Duration::seconds(60)));
         assert_eq!(config.account_claim, "sub");
     }
 
@@ -375,6 +391,10 @@ mod tests {
             ("RESEND_LIMIT", "0"),
             ("RESEND_LIMIT", "21"),
             ("UNACCEPTED_REQUEST_LIMIT", "-1"),
+            ("REMINDER_BEFORE_SECONDS", "-1"),
+            ("REMINDER_BEFORE_SECONDS", "2592001"),
+            ("SWEEP_INTERVAL_SECONDS", "0"),
+            ("SWEEP_INTERVAL_SECONDS", "3601"),
         ] {
             let result = Config::from_lookup(|n| (n == name).then(|| value.to_owned()));
             assert!(result.is_err(), "{name}={value} was accepted");
@@ -383,6 +403,12 @@ mod tests {
 
     fn with(name: &str, value: &str) -> Result<Config, ConfigError> {
         Config::from_lookup(|n| (n == name).then(|| value.to_owned()))
+    }
+
+    #[test]
+    fn a_reminder_before_of_zero_means_no_reminders_and_is_accepted() {
+        assert_eq!(with("REMINDER_BEFORE_SECONDS", "0").unwrap().reminder_before, Duration::ZERO);
+        assert_eq!(with("REMINDER_BEFORE_SECONDS", "2592000").unwrap().reminder_before, Duration::days(30));
     }
 
     #[test]

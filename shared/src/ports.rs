@@ -45,6 +45,10 @@ pub struct ProfileRecord {
     pub revision: u64,
 }
 
+/// How far back [`Store::due`] is bound to look for requests past their expiry: the sweep
+/// runs every few minutes, so only a sweeper stopped for longer leaves any behind.
+pub const DUE_LOOKBACK: time::Duration = time::Duration::days(14);
+
 /// What else a save of a request does, in the same atomic write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -113,6 +117,11 @@ pub trait Store: Send + Sync + 'static {
     /// end it as expired. With it goes the record of when it counts as unaccepted
     /// (`ContactChange::unaccepted_from`), which `create` writes too.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError>;
+    /// The sweep's work (SPEC §3): the pending requests whose expiry is at or before `now`, and
+    /// those expiring within `remind_before` of `now` that had no reminder yet; oldest expiry
+    /// first, at most `limit`, without their parties' token hashes. A request that expired
+    /// more than [`DUE_LOOKBACK`] before `now` may be left out (its readers still end it).
+    async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError>;
     /// When each request from `requester` to `to` counts as unaccepted, as the last saves
     /// recorded it (`ContactChange::unaccepted_from`); records older than a day may be gone.
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError>;

@@ -82,6 +82,10 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.save(change, effect).await
     }
+    async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
+        self.check()?;
+        self.inner.due(now, remind_before, limit).await
+    }
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         self.check()?;
         self.inner.unaccepted(requester, to).await

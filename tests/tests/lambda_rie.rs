@@ -77,7 +77,12 @@ fn start(setup: &Setup, function: Function, table: &str, tag: &str) -> Rie {
 
 /// [`start`], with `env` over its environment (the RIE passes its own to the bootstrap).
 fn start_with(setup: &Setup, function: Function, table: &str, tag: &str, env: &[EnvChange<'_>]) -> Rie {
-    let launch = Launch::new(function.name(), &setup.rie, setup.bin_dir.join(function.name()))
+    start_binary(setup, function.name(), table, tag, env)
+}
+
+/// The bootstrap `name` (a function of the route table, or a scheduled job's) under the RIE.
+fn start_binary(setup: &Setup, name: &str, table: &str, tag: &str, env: &[EnvChange<'_>]) -> Rie {
+    let launch = Launch::new(name, &setup.rie, setup.bin_dir.join(name))
         .env("TABLE_NAME", table)
         .env("MAIL_FROM", MAIL_FROM)
         .env("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
@@ -87,7 +92,7 @@ fn start_with(setup: &Setup, function: Function, table: &str, tag: &str, env: &[
         .env("AWS_SECRET_ACCESS_KEY", "local")
         .env("AWS_REGION", std::env::var("AWS_REGION").unwrap_or_else(|_| "eu-west-1".to_owned()))
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_LAMBDA_FUNCTION_NAME", format!("contacts-{}", function.name()))
+        .env("AWS_LAMBDA_FUNCTION_NAME", format!("contacts-{name}"))
         .env("RUST_LOG", "info")
         .env_changes(&[
             ("AWS_SESSION_TOKEN", None),
@@ -99,7 +104,7 @@ fn start_with(setup: &Setup, function: Function, table: &str, tag: &str, env: &[
         ])
         .env_changes(env)
         .log_kept_on_failure_only();
-    Rie::start(&launch, &std::env::temp_dir().join(format!("contacts-rie-{tag}-{}.log", function.name())))
+    Rie::start(&launch, &std::env::temp_dir().join(format!("contacts-rie-{tag}-{name}.log")))
 }
 
 fn event(file: &str) -> Value {
@@ -315,8 +320,9 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
         expect(file, 404, on(file).invoke(&event(file)));
     }
 
-    // Every file of events/ was invoked.
-    let all = lambda_harness::events::names(&lambda_harness::events::dir());
+    // Every file of events/ was invoked (the sweeper's scheduled event by a test of its own).
+    let mut all = lambda_harness::events::names(&lambda_harness::events::dir());
+    all.retain(|name| !name.starts_with("sweeper."));
     checked.sort();
     checked.dedup();
     assert_eq!(checked, all, "every event is invoked");
@@ -430,6 +436,47 @@ async fn a_change_goes_through_the_functions_from_request_to_new_contacts() {
     for token in [ada, ned] {
         assert!(!logs.contains(token.as_str()), "a token is in the functions' logs");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeper_on_its_scheduled_event_ends_an_expired_request_and_mails_the_notices_through_ses() {
+    let setup = setup();
+    assert!(setup.bin_dir.join("sweeper").is_file(), "build the sweeper first (scripts/test does: cargo build -p fn-sweeper)");
+    let tag = unique_tag();
+    let service = format!("sweep-{tag}.example.org");
+    // A request made 8 days ago (7 days to live): expired a day ago, and nobody read it since.
+    let past = Arc::new(integration_tests::ManualClock::new());
+    past.advance(time::Duration::days(-8));
+    let store = dynamo_store(&tag, past.clone()).await;
+    let table = store.table().to_owned();
+    let outbox = Arc::new(Outbox::new());
+    let config = Config { public_base_url: PUBLIC_BASE_URL.to_owned(), ..Config::default() };
+    let app = App::new(store.clone(), outbox.clone(), past, config);
+    let mut fixtures = Fixtures::demo();
+    let extra = json!({ "services": [{"name": service, "admin": "ad1000-ovh", "tech": "te2000-ovh", "billing": "bi3000-ovh"}] });
+    fixtures.services.extend(Fixtures::parse(&extra.to_string()).expect("valid fixtures").services);
+    fixtures.load(&app).await.expect("the fixtures load into DynamoDB Local");
+    let (id, _tokens) = pending_request(&app, &outbox, &service).await;
+
+    let rie = start_binary(&setup, "sweeper", &table, &tag, &[]);
+    let answer = rie.send_event(&mut rie.connect(), event("sweeper.scheduled.json").to_string().as_bytes());
+    let body = String::from_utf8_lossy(&answer.body).into_owned();
+    assert_eq!(answer.status, 200, "{body}\n{}", rie.log_tail());
+    assert_eq!(serde_json::from_str::<Value>(&body).expect("a JSON report"), json!({"expired": 1, "reminded": 0}), "{}", rie.log_tail());
+
+    // Ended in the table, its locks gone; every party and the requester told through SES.
+    let stored = shared::ports::Store::contact_change(store.as_ref(), id.parse().unwrap()).await.unwrap().expect("the request");
+    assert_eq!(stored.state.as_str(), "expired");
+    let record = shared::ports::Store::service(store.as_ref(), &ServiceName::parse(&service).unwrap()).await.unwrap().expect("the service");
+    assert!(record.locks.is_empty(), "{:?}", record.locks);
+    let notices: Vec<String> =
+        SesStore::read(&setup.emulators.ses_store).about(&id).filter(|mail| mail.text.contains("expired")).flat_map(|mail| mail.to.clone()).collect();
+    for address in [ADA, NED] {
+        assert!(notices.iter().any(|to| to == address), "{address} got no expiry notice: {notices:?}");
+    }
+    // A second run finds nothing.
+    let again = rie.send_event(&mut rie.connect(), event("sweeper.scheduled.json").to_string().as_bytes());
+    assert_eq!(String::from_utf8_lossy(&again.body), r#"{"expired":0,"reminded":0}"#);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

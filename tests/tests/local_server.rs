@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use contacts_local::{Local, serve};
+use contacts_local::{Local, serve, sweep_every};
 use serde_json::{Value, json};
 use shared::adapters::{MemoryStore, Outbox};
 use shared::api::Router;
@@ -22,6 +22,31 @@ async fn spawn_local() -> String {
     let address = listener.local_addr().unwrap().to_string();
     tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: Some(outbox) }));
     address
+}
+
+#[tokio::test]
+async fn it_sweeps_in_process_every_sweep_interval() {
+    // A reminder as long before expiry as the request lives: due at the first sweep.
+    let config = Config { reminder_before: time::Duration::days(7), ..Config::default() };
+    let outbox = Arc::new(Outbox::new());
+    let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), config);
+    Fixtures::demo().load(&app).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = listener.local_addr().unwrap().to_string();
+    tokio::spawn(serve(listener, Local { router: Router::new(app.clone()), outbox: Some(outbox.clone()) }));
+    tokio::spawn(sweep_every(app, std::time::Duration::from_millis(50)));
+    let created = http(&local, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), br#"{"tech":"ne4000-ovh"}"#).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let reminders = || outbox.sent().into_iter().filter(|m| m.subject.starts_with("Reminder")).count();
+    for _ in 0..100 {
+        if reminders() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(reminders(), 2, "each party reminded once, by the sweep alone");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(reminders(), 2, "once");
 }
 
 struct Reply {

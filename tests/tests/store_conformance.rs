@@ -59,6 +59,7 @@ on_every_store!(
     the_record_of_unaccepted_requests_follows_each_save,
     wrong_attempts_are_counted_per_attempter_and_per_window,
     an_email_change_is_saved_over_its_revision_and_verified_once_while_live,
+    due_lists_the_expired_and_the_unreminded_near_expiry_oldest_first_and_never_a_closed_one,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -314,6 +315,41 @@ async fn a_save_that_acts_on_a_pending_request_past_its_expiry_is_refused_but_it
     // A closed request still takes its mail records after its expiry.
     let mailed = stepped(&stored, Step::Mailed { to: id("aa1-ovh") }, s.clock.now());
     s.store.save(&mailed, Effect::Nothing).await.unwrap();
+}
+
+async fn due_lists_the_expired_and_the_unreminded_near_expiry_oldest_first_and_never_a_closed_one(kind: Kind) {
+    let s = subject(kind).await;
+    let due_ids = |due: Vec<ContactChange>| due.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    let first = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&first), s.clock.now()).await.unwrap();
+    s.clock.advance(Duration::days(1));
+    let second = open(&s, "example.com", &[Role::Billing], "bb1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&second), s.clock.now()).await.unwrap();
+    s.clock.advance(Duration::hours(1));
+    let refused = open(&s, "example.com", &[Role::Admin], "aa1-ovh", "mm1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&refused), s.clock.now()).await.unwrap();
+    s.store.save(&stepped(&refused, Step::Refuse { party: id("mm1-ovh") }, s.clock.now()), Effect::ReleaseLocks).await.unwrap();
+    let day = Duration::days(1);
+    assert_eq!(due_ids(s.store.due(s.clock.now(), day, 10).await.unwrap()), vec![], "nothing within a day of expiry yet");
+    // The first is a day from expiry (the second two days): due for its reminder.
+    s.clock.advance(Duration::days(5) - Duration::hours(1));
+    assert_eq!(due_ids(s.store.due(s.clock.now(), day, 10).await.unwrap()), vec![first.id]);
+    assert_eq!(due_ids(s.store.due(s.clock.now(), Duration::ZERO, 10).await.unwrap()), vec![], "no reminders: only what expired");
+    let due = s.store.due(s.clock.now(), 2 * day, 10).await.unwrap();
+    assert_eq!(due_ids(due.clone()), vec![first.id, second.id], "oldest expiry first");
+    assert!(due.iter().all(|c| c.state == State::Pending && c.version == 0), "{due:?}");
+    assert_eq!(due_ids(s.store.due(s.clock.now(), 2 * day, 1).await.unwrap()), vec![first.id], "bounded");
+    // Reminded: no longer due until it expires.
+    let reminded = stepped(&first, Step::Remind { tokens: vec![] }, s.clock.now());
+    s.store.save(&reminded, Effect::Nothing).await.unwrap();
+    assert_eq!(due_ids(s.store.due(s.clock.now(), 2 * day, 10).await.unwrap()), vec![second.id]);
+    s.clock.advance(day);
+    assert_eq!(due_ids(s.store.due(s.clock.now(), 2 * day, 10).await.unwrap()), vec![first.id, second.id], "expired, reminded or not");
+    let mut expired = reminded.clone();
+    assert!(expired.observe(s.clock.now()));
+    expired.version += 1;
+    s.store.save(&expired, Effect::ReleaseLocks).await.unwrap();
+    assert_eq!(due_ids(s.store.due(s.clock.now(), 2 * day, 10).await.unwrap()), vec![second.id], "a closed request is never due");
 }
 
 async fn the_record_of_unaccepted_requests_follows_each_save(kind: Kind) {
@@ -630,6 +666,22 @@ async fn accounts_returns_those_that_exist_even_beyond_one_batch(kind: Kind) {
 }
 
 // ---- DynamoDB only ----------------------------------------------------------------------------
+
+/// A table made before the `due` index existed is refused with what to do, rather than
+/// served with a sweep that cannot read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_create_table_if_missing_refuses_a_table_without_the_due_index() {
+    use shared::adapters::{aws, dynamodb};
+    integration_tests::Emulators::from_env();
+    let client = aws::dynamodb_client(&aws::emulator_sdk_config().await);
+    let table = format!("contacts-test-{}", unique_tag());
+    let definition = dynamodb::table_definition(&client, &table).unwrap();
+    let keys_only =
+        definition.get_attribute_definitions().clone().unwrap_or_default().into_iter().filter(|a| matches!(a.attribute_name(), "pk" | "sk")).collect();
+    definition.set_global_secondary_indexes(None).set_attribute_definitions(Some(keys_only)).send().await.expect("a table without the index");
+    let refused = dynamodb::create_table_if_missing(&client, &table).await.expect_err("an older table").to_string();
+    assert!(refused.contains(&table) && refused.contains("`due` index"), "{refused}");
+}
 
 /// TTL deletion is lazy: a token item past its expiry must confirm nothing even while it
 /// is still in the table.

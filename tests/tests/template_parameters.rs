@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use shared::config::{Config, MAX_COUNT, RESEND_COOLDOWN_RANGE, TOKEN_TTL_RANGE};
+use shared::config::{Config, MAX_COUNT, REMINDER_BEFORE_RANGE, RESEND_COOLDOWN_RANGE, TOKEN_TTL_RANGE};
 
 /// Each parameter's `key: value` lines (one level under its name).
 fn parameters() -> BTreeMap<String, BTreeMap<String, String>> {
@@ -50,12 +50,14 @@ fn the_numeric_parameters_have_the_bounds_the_functions_accept() {
     let parameters = parameters();
     assert_eq!(bounds(&parameters, "TokenTtlSeconds"), TOKEN_TTL_RANGE);
     assert_eq!(bounds(&parameters, "ResendCooldownSeconds"), RESEND_COOLDOWN_RANGE);
+    assert_eq!(bounds(&parameters, "ReminderBeforeSeconds"), REMINDER_BEFORE_RANGE);
     assert_eq!(bounds(&parameters, "ResendLimit"), (1, i64::from(MAX_COUNT)));
     assert_eq!(bounds(&parameters, "UnacceptedRequestLimit"), (1, i64::from(MAX_COUNT)));
     // And each default starts a function.
     let env = [
         ("TokenTtlSeconds", "TOKEN_TTL_SECONDS"),
         ("ResendCooldownSeconds", "RESEND_COOLDOWN_SECONDS"),
+        ("ReminderBeforeSeconds", "REMINDER_BEFORE_SECONDS"),
         ("ResendLimit", "RESEND_LIMIT"),
         ("UnacceptedRequestLimit", "UNACCEPTED_REQUEST_LIMIT"),
     ];

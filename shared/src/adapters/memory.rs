@@ -191,6 +191,25 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
+        let (oldest, horizon) = (now - crate::ports::DUE_LOOKBACK, now + remind_before);
+        let tables = self.tables();
+        let mut due: Vec<ContactChange> = tables
+            .requests
+            .values()
+            // From the day of `oldest` on, as DynamoDB's day buckets.
+            .filter(|c| c.state == State::Pending && c.expires_at.date() >= oldest.date() && c.expires_at <= horizon && (c.expires_at <= now || !c.reminded()))
+            .cloned()
+            .collect();
+        due.sort_by_key(|c| (c.expires_at, c.id));
+        due.truncate(limit);
+        for change in &mut due {
+            // As DynamoDB's index has them: the tokens live elsewhere.
+            change.parties.iter_mut().for_each(|party| party.token = None);
+        }
+        Ok(due)
+    }
+
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         let tables = self.tables();
         Ok(tables.unaccepted.get(&(requester.clone(), to.clone())).map(|records| records.values().copied().collect()).unwrap_or_default())

@@ -28,6 +28,22 @@ pub const PAGE_SIZE: usize = 50;
 /// before the caller is asked to retry.
 const ATTEMPTS: usize = 8;
 
+/// How many due requests one sweep takes at most; the next sweep takes the rest.
+pub const SWEEP_LIMIT: usize = 100;
+
+/// The time one due request may take at most (a few store calls and mails, each bounded by
+/// its timeout): the sweep takes no other one with less than this left before its deadline.
+const SWEEP_RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Requests it ended `expired` (and announced).
+    pub expired: usize,
+    /// Requests whose awaited parties it mailed their one reminder.
+    pub reminded: usize,
+}
+
 /// A service as one of its contacts sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceView {
@@ -277,6 +293,70 @@ impl App {
         change.observe(self.now());
         let accounts = self.accounts_by_id(&change.named()).await?;
         Ok((change, accounts))
+    }
+
+    // ---- the sweep (SPEC §3: nothing waits on a reader) ------------------------------------
+
+    /// Ends every request past its expiry (`expired`, its locks released, every party and the
+    /// requester told) and sends each request within `REMINDER_BEFORE_SECONDS` of expiry its one
+    /// reminder with fresh codes, up to [`SWEEP_LIMIT`] requests. A request someone else saved
+    /// meanwhile (a stale save) is left to them, or to the next sweep.
+    pub async fn sweep(&self) -> Result<SweepReport> {
+        let now = self.now();
+        let mut report = SweepReport::default();
+        for change in self.store.due(now, self.config.reminder_before, SWEEP_LIMIT).await? {
+            // On Lambda, within the invocation's deadline: what is left waits for the next sweep.
+            if crate::deadline::remaining().is_some_and(|left| left < SWEEP_RESERVE) {
+                tracing::warn!("sweep stopped short of the function's deadline");
+                break;
+            }
+            if now >= change.expires_at {
+                report.expired += usize::from(self.sweep_expired(change, now).await?);
+            } else if !self.config.reminder_before.is_zero() && !change.reminded() {
+                report.reminded += usize::from(self.remind(change, now).await?);
+            }
+        }
+        if report != SweepReport::default() {
+            tracing::info!(expired = report.expired, reminded = report.reminded, "swept");
+        }
+        Ok(report)
+    }
+
+    /// Ends `change` as expired and announces it; false if someone else saved it first.
+    async fn sweep_expired(&self, mut change: ContactChange, now: OffsetDateTime) -> Result<bool> {
+        change.observe(now);
+        let accounts = self.accounts_by_id(&change.named()).await?;
+        match self.save(&mut change, Effect::ReleaseLocks).await {
+            Err(StoreError::Stale) => Ok(false),
+            Err(other) => Err(other.into()),
+            Ok(()) => {
+                tracing::info!(request = %change.id, "contact change expired");
+                self.announce(change, MailKind::Expired, &accounts).await;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Gives every party still awaited a fresh token and mails it a reminder; the old tokens
+    /// die in the same save. False if someone else saved it first.
+    async fn remind(&self, mut change: ContactChange, now: OffsetDateTime) -> Result<bool> {
+        let tokens: Vec<(AccountId, Token)> = change.awaiting().map(|a| (a.clone(), Token::generate())).collect();
+        let hashes = tokens.iter().map(|(a, t)| (a.clone(), t.hash())).collect();
+        change.step(Step::Remind { tokens: hashes }, now)?;
+        let accounts = self.accounts_by_id(&change.named()).await?;
+        match self.save(&mut change, Effect::Nothing).await {
+            // Someone acted, or it expired meanwhile: the next sweep sees it as it is.
+            Err(StoreError::Stale | StoreError::Expired) => return Ok(false),
+            Err(other) => return Err(other.into()),
+            Ok(()) => {}
+        }
+        let mut steps = Vec::new();
+        for (party, token) in &tokens {
+            let link = format!("{}/confirm/{}#token={}", self.config.public_base_url, change.id, token.expose());
+            steps.push(self.mail(&change, party, &accounts, MailKind::Reminder { link: &link, token }).await);
+        }
+        self.record(change, steps).await;
+        Ok(true)
     }
 
     // ---- the provider's systems ------------------------------------------------------------

@@ -65,6 +65,8 @@ pub enum HistoryEvent {
     Accepted,
     Refused,
     Resent,
+    /// The sweeper mailed fresh codes to every party still awaited, once, shortly before expiry.
+    Reminded,
     Cancelled,
     Expired,
     Done,
@@ -152,6 +154,11 @@ pub enum Step {
         tokens: Vec<(AccountId, TokenHash)>,
         policy: ResendPolicy,
     },
+    /// The sweeper's one reminder before expiry: fresh tokens for every party still awaited.
+    /// Not a resend: it does not count against the resend limit nor start its cooldown.
+    Remind {
+        tokens: Vec<(AccountId, TokenHash)>,
+    },
     /// Every party accepted and the change took effect.
     Complete,
     /// Every party accepted but the change could not take effect.
@@ -188,6 +195,9 @@ pub enum LifecycleError {
     NotTheRequester,
     #[error("some parties have not accepted yet")]
     StillAwaited,
+    /// The one reminder of this request was sent already.
+    #[error("this request was reminded already")]
+    AlreadyReminded,
     /// Within the cooldown after the last resend: `retry_after` seconds to wait.
     #[error("the emails of this request were sent again moments ago")]
     TooSoon { retry_after: u64 },
@@ -255,25 +265,8 @@ impl ContactChange {
                 self.record(at, HistoryEvent::Cancelled, Some(by), None);
                 self.close(State::Cancelled, at);
             }
-            (Pending, Step::Resend { by, tokens, policy }) => {
-                if !self.parties.iter().any(|p| p.account == by) {
-                    return Err(LifecycleError::NotAParty);
-                }
-                if self.resends() >= policy.limit {
-                    return Err(LifecycleError::ResendLimit { retry_after: seconds_until(self.expires_at, at) });
-                }
-                if let Some(last) = self.last_resent_at {
-                    let wait = last + policy.cooldown - at;
-                    if wait.is_positive() {
-                        return Err(LifecycleError::TooSoon { retry_after: seconds_until(last + policy.cooldown, at) });
-                    }
-                }
-                for (account, hash) in tokens {
-                    self.awaited_party(&account)?.token = Some(hash);
-                }
-                self.last_resent_at = Some(at);
-                self.record(at, HistoryEvent::Resent, Some(by), None);
-            }
+            (Pending, Step::Resend { by, tokens, policy }) => self.resend(by, tokens, policy, at)?,
+            (Pending, Step::Remind { tokens }) => self.remind(tokens, at)?,
             (Pending, Step::Complete) => {
                 if !self.all_accepted() {
                     return Err(LifecycleError::StillAwaited);
@@ -315,6 +308,11 @@ impl ContactChange {
             }
         }
         holder
+    }
+
+    /// Whether the sweeper sent this request's one reminder.
+    pub fn reminded(&self) -> bool {
+        self.history.iter().any(|entry| entry.event == HistoryEvent::Reminded)
     }
 
     /// How many times the emails were sent again.
@@ -380,12 +378,17 @@ impl ContactChange {
         self.involves(caller) || contacts.is_some_and(|contacts| !contacts.roles_of(caller).is_empty())
     }
 
-    /// Who the outcome of a closed request is mailed to (SPEC §4): every party, and for `done`
-    /// the previous holder too.
+    /// Who the outcome of a closed request is mailed to (SPEC §4): every party, for `done`
+    /// the previous holder too, and for `expired` the requester too.
     pub fn outcome_recipients(&self) -> Vec<AccountId> {
         let mut recipients: Vec<AccountId> = self.parties.iter().map(|p| p.account.clone()).collect();
-        if self.state == State::Done && !recipients.contains(&self.from) {
-            recipients.push(self.from.clone());
+        let also = match self.state {
+            State::Done => Some(&self.from),
+            State::Expired => Some(&self.requested_by),
+            _ => None,
+        };
+        if let Some(also) = also.filter(|also| !recipients.contains(also)) {
+            recipients.push(also.clone());
         }
         recipients
     }
@@ -413,6 +416,47 @@ impl ContactChange {
         all.sort();
         all.dedup();
         all
+    }
+
+    /// `Step::Resend` on a pending request before its expiry.
+    fn resend(&mut self, by: AccountId, tokens: Vec<(AccountId, TokenHash)>, policy: ResendPolicy, at: OffsetDateTime) -> Result<(), LifecycleError> {
+        if !self.parties.iter().any(|p| p.account == by) {
+            return Err(LifecycleError::NotAParty);
+        }
+        if self.resends() >= policy.limit {
+            return Err(LifecycleError::ResendLimit { retry_after: seconds_until(self.expires_at, at) });
+        }
+        if let Some(last) = self.last_resent_at {
+            let wait = last + policy.cooldown - at;
+            if wait.is_positive() {
+                return Err(LifecycleError::TooSoon { retry_after: seconds_until(last + policy.cooldown, at) });
+            }
+        }
+        self.replace_tokens(tokens)?;
+        self.last_resent_at = Some(at);
+        self.record(at, HistoryEvent::Resent, Some(by), None);
+        Ok(())
+    }
+
+    /// `Step::Remind` on a pending request before its expiry: once.
+    fn remind(&mut self, tokens: Vec<(AccountId, TokenHash)>, at: OffsetDateTime) -> Result<(), LifecycleError> {
+        if self.reminded() {
+            return Err(LifecycleError::AlreadyReminded);
+        }
+        self.replace_tokens(tokens)?;
+        self.record(at, HistoryEvent::Reminded, None, None);
+        Ok(())
+    }
+
+    /// Gives each awaited party its new token; all or none (checked before any is written).
+    fn replace_tokens(&mut self, tokens: Vec<(AccountId, TokenHash)>) -> Result<(), LifecycleError> {
+        for (account, _) in &tokens {
+            self.awaited_party(account)?;
+        }
+        for (account, hash) in tokens {
+            self.awaited_party(&account)?.token = Some(hash);
+        }
+        Ok(())
     }
 
     fn awaited_party(&mut self, account: &AccountId) -> Result<&mut Party, LifecycleError> {
@@ -578,6 +622,40 @@ mod tests {
         assert_eq!(change.last_resent_at, Some(t0() + Duration::hours(1)));
         let outsider = change.step(Step::Resend { by: id("tt1-ovh"), tokens: vec![], policy: policy(5) }, t0());
         assert_eq!(outsider, Err(LifecycleError::NotAParty));
+    }
+
+    #[test]
+    fn a_reminder_replaces_the_awaited_tokens_once_and_is_not_a_resend() {
+        let (mut change, old) = pending();
+        change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
+        let fresh = Token::generate();
+        let at = change.expires_at - Duration::hours(23);
+        change.step(Step::Remind { tokens: vec![(id("nn1-ovh"), fresh.hash())] }, at).unwrap();
+        assert_eq!(change.party_holding(&old[1].1), None, "the old code is dead");
+        assert_eq!(change.party_holding(&fresh), Some(&id("nn1-ovh")));
+        assert!(change.reminded());
+        assert_eq!(change.resends(), 0);
+        assert_eq!(change.last_resent_at, None);
+        assert_eq!(events(&change).last(), Some(&HistoryEvent::Reminded));
+        let again = change.step(Step::Remind { tokens: vec![(id("nn1-ovh"), Token::generate().hash())] }, at);
+        assert_eq!(again, Err(LifecycleError::AlreadyReminded));
+        assert_eq!(change.party_holding(&fresh), Some(&id("nn1-ovh")), "a refused reminder changes nothing");
+    }
+
+    #[test]
+    fn a_reminder_needs_a_pending_request_before_its_expiry_and_an_awaited_party() {
+        let (mut change, _) = pending();
+        let late = change.step(Step::Remind { tokens: vec![] }, change.expires_at);
+        assert_eq!(late, Err(LifecycleError::Expired));
+        let outsider = change.step(Step::Remind { tokens: vec![(id("tt1-ovh"), Token::generate().hash())] }, t0());
+        assert_eq!(outsider, Err(LifecycleError::NotAParty));
+        change.step(Step::Refuse { party: id("nn1-ovh") }, t0()).unwrap();
+        assert_eq!(change.step(Step::Remind { tokens: vec![] }, t0()), Err(LifecycleError::NotPending(State::Refused)));
+    }
+
+    #[test]
+    fn reminded_serialises_as_reminded() {
+        assert_eq!(serde_json::to_string(&HistoryEvent::Reminded).unwrap(), "\"reminded\"");
     }
 
     #[test]

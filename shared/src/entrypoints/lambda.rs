@@ -36,6 +36,21 @@ pub use lambda_http::Error;
 /// [`aws::lambda_sdk_config`]), the router. A configuration error stops the start, which
 /// Lambda reports as an init error rather than as a 500 on every request.
 pub async fn run(function: Function) -> Result<(), Error> {
+    let app = setup().await?;
+    let account_claim: Arc<str> = app.config().account_claim.clone().into();
+    let router = Router::for_function(app, function);
+    tracing::info!(function = function.name(), "ready");
+
+    lambda_http::run(service_fn(move |request: Request| {
+        let (router, account_claim) = (router.clone(), account_claim.clone());
+        async move { Ok::<_, Infallible>(handle(&router, function, &account_claim, request).await) }
+    }))
+    .await
+}
+
+/// What every function builds once, before its first event: the logger, the configuration,
+/// the SDK clients on the DynamoDB store and the SES mailer, a warm connection; the app on them.
+pub(crate) async fn setup() -> Result<App, Error> {
     init_logging();
     let config = Config::from_env()?;
     let table = config.aws.table()?.to_owned();
@@ -58,18 +73,8 @@ pub async fn run(function: Function) -> Result<(), Error> {
     let store = Arc::new(DynamoStore::new(dynamodb, table));
     let mailer = Arc::new(SesMailer::new(ses, config.aws.ses_configuration_set.clone()));
     prewarm(store.as_ref()).await;
-
-    let account_claim: Arc<str> = config.account_claim.clone().into();
-    let router = Router::for_function(App::new(store, mailer, Arc::new(SystemClock), config), function);
-    tracing::info!(function = function.name(), "ready");
-
-    lambda_http::run(service_fn(move |request: Request| {
-        let (router, account_claim) = (router.clone(), account_claim.clone());
-        async move { Ok::<_, Infallible>(handle(&router, function, &account_claim, request).await) }
-    }))
-    .await
+    Ok(App::new(store, mailer, Arc::new(SystemClock), config))
 }
-
 /// One invocation, in a span that carries the Lambda request id and, when the route names
 /// one, the contact-change request's id: every log line of the invocation has both. It runs
 /// within the invocation's deadline (`Context.deadline`), which the use cases respect

@@ -3,3 +3,5 @@
 
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "lambda")]
+pub mod scheduled;

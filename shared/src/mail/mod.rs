@@ -41,6 +41,13 @@ pub enum MailKind<'a> {
     Refused,
     Cancelled,
     Failed,
+    /// To a party still awaited, shortly before expiry: its fresh token and the link.
+    Reminder {
+        link: &'a str,
+        token: &'a Token,
+    },
+    /// To every party and the requester: the request expired unconfirmed.
+    Expired,
 }
 
 /// Writes `kind` about `change` for `recipient`; `accounts` names the request's accounts.
@@ -55,6 +62,8 @@ pub fn compose(kind: MailKind<'_>, change: &ContactChange, recipient: &Account, 
         MailKind::Refused => &texts.refused,
         MailKind::Cancelled => &texts.cancelled,
         MailKind::Failed => &texts.failed,
+        MailKind::Reminder { .. } => &texts.reminder,
+        MailKind::Expired => &texts.expired,
     };
     let mut notes = vec![said.note];
     let action = match kind {
@@ -62,6 +71,10 @@ pub fn compose(kind: MailKind<'_>, change: &ContactChange, recipient: &Account, 
             if change.last_resent_at.is_some() {
                 notes.push(texts.replaces);
             }
+            said.action.as_ref().map(|action| Action::new(action, words, link, token))
+        }
+        MailKind::Reminder { link, token } => {
+            notes.push(texts.replaces);
             said.action.as_ref().map(|action| Action::new(action, words, link, token))
         }
         _ => None,
@@ -102,7 +115,9 @@ fn summary(kind: MailKind<'_>, change: &ContactChange, language: Language, accou
         rows.push(Row::new(words.reason, words.reason(reason)));
     }
     match (kind, change.closed_at) {
-        (MailKind::Confirm { .. } | MailKind::Informed, _) => rows.push(Row::new(words.expires, texts::date(language, change.expires_at))),
+        (MailKind::Confirm { .. } | MailKind::Reminder { .. } | MailKind::Informed, _) => {
+            rows.push(Row::new(words.expires, texts::date(language, change.expires_at)))
+        }
         (_, Some(closed)) => rows.push(Row::new(words.closed, texts::date(language, closed))),
         (_, None) => {}
     }
@@ -298,12 +313,14 @@ mod tests {
     ) {
         let (token, link) = token_and_link(change);
         each("confirm", compose(MailKind::Confirm { link: &link, token: &token }, change, recipient, accounts, &from()), Some((&token, &link)));
+        each("reminder", compose(MailKind::Reminder { link: &link, token: &token }, change, recipient, accounts, &from()), Some((&token, &link)));
         for (name, kind) in [
             ("informed", MailKind::Informed),
             ("done", MailKind::Done),
             ("refused", MailKind::Refused),
             ("cancelled", MailKind::Cancelled),
             ("failed", MailKind::Failed),
+            ("expired", MailKind::Expired),
         ] {
             each(name, compose(kind, change, recipient, accounts, &from()), None);
         }
@@ -374,7 +391,7 @@ mod tests {
                     }
                     assert!(part.contains(&change.id.to_string()), "{kind} {language:?} names the request");
                     assert!(!part.contains("2026-12-08T"), "{kind} {language:?}: no RFC 3339 for a person");
-                    if matches!(kind, "confirm" | "informed") {
+                    if matches!(kind, "confirm" | "reminder" | "informed") {
                         assert!(part.contains(expires), "{kind} {language:?} lacks the expiry {expires}: {part}");
                     }
                 }
@@ -382,7 +399,7 @@ mod tests {
                 subjects.push(mail.subject);
             });
             subjects.dedup();
-            assert_eq!(subjects.len(), 6, "one subject per kind: {subjects:?}");
+            assert_eq!(subjects.len(), 8, "one subject per kind: {subjects:?}");
         }
     }
 
@@ -414,7 +431,7 @@ mod tests {
         let mail = compose(MailKind::Confirm { link: &link, token: &token }, &change, ada, &accounts, &from());
         assert!(mail.text.contains(&link) && mail.html.contains(&link));
         assert!(!format!("{mail:?}").contains(token.expose()), "Debug must not show the token");
-        for kind in [MailKind::Informed, MailKind::Done, MailKind::Refused, MailKind::Cancelled, MailKind::Failed] {
+        for kind in [MailKind::Informed, MailKind::Done, MailKind::Refused, MailKind::Cancelled, MailKind::Failed, MailKind::Expired] {
             let other = compose(kind, &change, ada, &accounts, &from());
             assert!(!other.text.contains("#token="), "{kind:?}");
         }

@@ -173,6 +173,8 @@ pub(super) struct ChangeTexts {
     pub refused: Kind,
     pub cancelled: Kind,
     pub failed: Kind,
+    pub reminder: Kind,
+    pub expired: Kind,
 }
 
 impl ChangeTexts {
@@ -227,6 +229,20 @@ const CHANGE_EN: ChangeTexts = ChangeTexts {
         note: "",
         footer: FOOTER_EN,
     },
+    reminder: Kind {
+        subject: "Reminder: please confirm the contact change of",
+        lead: "The change below still needs your confirmation, and it expires soon. Check it, then accept or refuse it on the confirmation page.",
+        action: Some(ActionWords { button: "Accept or refuse", code: "Your new confirmation code" }),
+        note: "This code is personal and works once, until the request expires. Do not share it.",
+        footer: FOOTER_EN,
+    },
+    expired: Kind {
+        subject: "Contact change expired for",
+        lead: "The change below was not confirmed in time and has expired: nothing changed.",
+        action: None,
+        note: "",
+        footer: FOOTER_EN,
+    },
 };
 
 const CHANGE_IT: ChangeTexts = ChangeTexts {
@@ -273,6 +289,20 @@ const CHANGE_IT: ChangeTexts = ChangeTexts {
         note: "",
         footer: FOOTER_IT,
     },
+    reminder: Kind {
+        subject: "Promemoria: conferma la modifica dei contatti di",
+        lead: "La modifica qui sotto attende ancora la tua conferma e scade a breve. Controllala, poi accettala o rifiutala nella pagina di conferma.",
+        action: Some(ActionWords { button: "Accetta o rifiuta", code: "Il tuo nuovo codice di conferma" }),
+        note: "Questo codice è personale e può essere utilizzato una sola volta, fino alla scadenza della richiesta. Non condividerlo.",
+        footer: FOOTER_IT,
+    },
+    expired: Kind {
+        subject: "Modifica dei contatti scaduta per",
+        lead: "La modifica qui sotto non è stata confermata in tempo ed è scaduta: non è cambiato nulla.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
 };
 
 const CHANGE_FR: ChangeTexts = ChangeTexts {
@@ -315,6 +345,20 @@ const CHANGE_FR: ChangeTexts = ChangeTexts {
     failed: Kind {
         subject: "Échec du changement de contacts pour",
         lead: "Toutes les parties ont accepté, mais le changement ci-dessous n'a pas pu avoir lieu. Rien n'a changé.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+    reminder: Kind {
+        subject: "Rappel : confirmez le changement de contacts de",
+        lead: "Le changement ci-dessous attend encore votre confirmation et expire bientôt. Vérifiez-le, puis acceptez-le ou refusez-le sur la page de confirmation.",
+        action: Some(ActionWords { button: "Accepter ou refuser", code: "Votre nouveau code de confirmation" }),
+        note: "Ce code est personnel et ne sert qu'une fois, jusqu'à l'expiration de la demande. Ne le partagez pas.",
+        footer: FOOTER_FR,
+    },
+    expired: Kind {
+        subject: "Changement de contacts expiré pour",
+        lead: "Le changement ci-dessous n'a pas été confirmé à temps et a expiré : rien n'a changé.",
         action: None,
         note: "",
         footer: FOOTER_FR,

@@ -21,6 +21,15 @@ pub const SK: &str = "sk";
 /// The table's TTL attribute: epoch seconds, Number. DynamoDB deletes lazily (up to days
 /// late), so code never relies on it: every reader and every condition checks expiry itself.
 pub const TTL: &str = "ttl";
+/// The sparse index of pending requests by expiry (the sweep's): `due_pk` (a day bucket of
+/// `expires_at`, `DUE#2026-12-08`) and `due_sk` (`expires_ms#id`, the milliseconds zero-padded
+/// to sort as numbers). Only a pending request item carries them; the save that closes it
+/// writes the item without them, which takes it out of the index.
+pub const DUE_INDEX: &str = "due";
+pub const DUE_PK: &str = "due_pk";
+pub const DUE_SK: &str = "due_sk";
+/// On a pending request item that had its one reminder.
+pub const REMINDED: &str = "reminded";
 
 // ---- keys ------------------------------------------------------------------------------------
 
@@ -63,6 +72,19 @@ pub fn copy_sk(id: RequestId) -> String {
 /// Under the requester's partition: `UNACCEPTED#{to}#` starts every record towards `to`.
 pub fn unaccepted_prefix(to: &AccountId) -> String {
     format!("{UNACCEPTED_PREFIX}{to}#")
+}
+/// The day bucket of the due index that `at` falls in.
+pub fn due_pk(at: OffsetDateTime) -> String {
+    let date = at.date();
+    format!("DUE#{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+}
+/// Every due key of a request expiring at `expires_ms` or before sorts below this.
+pub fn due_sk_after(expires_ms: i64) -> String {
+    // '$' follows the '#' of `due_sk`.
+    format!("{expires_ms:015}$")
+}
+fn due_sk(change: &ContactChange) -> String {
+    format!("{:015}#{}", millis(change.expires_at), change.id)
 }
 pub fn window_sk(start: OffsetDateTime) -> String {
     format!("WINDOW#{}", millis(start))
@@ -333,6 +355,13 @@ pub fn request_items(change: &ContactChange) -> Result<(Item, Vec<Item>), StoreE
     let doc = request_doc(change)?;
     let mut request = request_key(change.id);
     put_request_attributes(&mut request, "request", change, &doc);
+    if change.state == State::Pending {
+        request.insert(DUE_PK.into(), s(due_pk(change.expires_at)));
+        request.insert(DUE_SK.into(), s(due_sk(change)));
+        if change.reminded() {
+            request.insert(REMINDED.into(), AttributeValue::Bool(true));
+        }
+    }
     let copies = change
         .involved()
         .iter()

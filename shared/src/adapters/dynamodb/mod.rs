@@ -136,6 +136,40 @@ impl DynamoStore {
         }
     }
 
+    /// The due index's bucket `bucket`: requests expiring by `horizon` that are past `now` or
+    /// not reminded yet, up to `want`, in expiry order.
+    async fn due_in(&self, bucket: String, now: OffsetDateTime, horizon: OffsetDateTime, want: usize) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut start_key = None;
+        loop {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(items::DUE_INDEX)
+                .key_condition_expression("#pk = :pk AND #sk < :upto")
+                .filter_expression("attribute_not_exists(#reminded) OR #expires <= :now")
+                .expression_attribute_names("#pk", items::DUE_PK)
+                .expression_attribute_names("#sk", items::DUE_SK)
+                .expression_attribute_names("#reminded", items::REMINDED)
+                .expression_attribute_names("#expires", "expires_ms")
+                .expression_attribute_values(":pk", s(bucket.clone()))
+                .expression_attribute_values(":upto", s(items::due_sk_after(items::millis(horizon))))
+                .expression_attribute_values(":now", n(items::millis(now)))
+                .set_limit(Some(i32::try_from(want - found.len()).unwrap_or(i32::MAX)))
+                .set_exclusive_start_key(start_key.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            self.meter.sent("Query");
+            let output = query.send().await.map_err(|e| classify("Query", &e))?;
+            self.meter.consumed(output.consumed_capacity());
+            found.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(last) if found.len() < want => start_key = Some(last),
+                _ => return Ok(found),
+            }
+        }
+    }
+
     async fn read_service(&self, name: &ServiceName) -> Result<Option<Service>, StoreError> {
         self.get(items::service_key(name)).await?.as_ref().map(items::service_from).transpose()
     }
@@ -410,6 +444,23 @@ impl Store for DynamoStore {
             foreign_locks.extend(taken);
         }
         Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned()))
+    }
+
+    /// One Query on the sparse `due` index per day bucket of expiry, from [`DUE_LOOKBACK`]
+    /// before `now` to the bucket of `now + remind_before` (at most 45), oldest first, until
+    /// `limit` are in; never a Scan. The index is eventually consistent: a request just closed
+    /// may still show, and its save is then stale.
+    async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
+        let horizon = now + remind_before;
+        let mut day = now - crate::ports::DUE_LOOKBACK;
+        let mut due = Vec::new();
+        while due.len() < limit && items::due_pk(day) <= items::due_pk(horizon) {
+            for item in self.due_in(items::due_pk(day), now, horizon, limit - due.len()).await? {
+                due.push(items::request_from(&item)?);
+            }
+            day += time::Duration::days(1);
+        }
+        Ok(due)
     }
 
     /// One Query on the requester's partition: its records towards `to`.

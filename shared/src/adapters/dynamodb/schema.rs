@@ -1,6 +1,7 @@
 //! The table, defined once: string keys `pk` (partition) and `sk` (sort), on-demand
-//! capacity, TTL on `ttl`, no secondary index. The SAM template declares the same table;
-//! docs/dynamodb.md describes it. Change all three together.
+//! capacity, TTL on `ttl`, and one sparse global secondary index, `due` (`due_pk`, `due_sk`,
+//! every attribute projected), of the pending requests by expiry. The SAM template declares
+//! the same table; docs/dynamodb.md describes it. Change all three together.
 
 use std::time::Duration;
 
@@ -8,28 +9,64 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus, TimeToLiveSpecification};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TableStatus, TimeToLiveSpecification,
+};
 
 use super::errors::{build_error, classify};
-use super::items::{PK, SK, TTL};
+use super::items::{DUE_INDEX, DUE_PK, DUE_SK, PK, SK, TTL};
 use crate::ports::StoreError;
+
+fn attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().map_err(build_error)
+}
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(build_error)
+}
+
+fn all_attributes() -> Projection {
+    Projection::builder().projection_type(ProjectionType::All).build()
+}
 
 /// The `CreateTable` call for the table `name`.
 pub fn table_definition(client: &Client, name: &str) -> Result<CreateTableFluentBuilder, StoreError> {
-    let attribute = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().map_err(build_error);
-    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(build_error);
+    let due = GlobalSecondaryIndex::builder()
+        .index_name(DUE_INDEX)
+        .key_schema(key(DUE_PK, KeyType::Hash)?)
+        .key_schema(key(DUE_SK, KeyType::Range)?)
+        .projection(all_attributes())
+        .build()
+        .map_err(build_error)?;
     Ok(client
         .create_table()
         .table_name(name)
         .attribute_definitions(attribute(PK)?)
         .attribute_definitions(attribute(SK)?)
+        .attribute_definitions(attribute(DUE_PK)?)
+        .attribute_definitions(attribute(DUE_SK)?)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
+        .global_secondary_indexes(due)
         .billing_mode(BillingMode::PayPerRequest))
 }
 
-/// Creates the table `name` if it does not exist, waits until it is active, and turns TTL
-/// on for `ttl`. Returns whether it created the table. For the local server and the tests;
+/// Refuses a table made before the `due` index: the sweep could not read it. It is not added
+/// here with `UpdateTable`: DynamoDB Local reports an index added that way `CREATING` for good
+/// and then fails every write to the table (`InternalFailure`). On AWS the template adds it.
+async fn check_due_index(client: &Client, name: &str) -> Result<(), StoreError> {
+    let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", &e))?;
+    if output.table().is_some_and(|t| t.global_secondary_indexes().iter().any(|i| i.index_name() == Some(DUE_INDEX))) {
+        return Ok(());
+    }
+    Err(StoreError::Failed(format!(
+        "table {name} has no `{DUE_INDEX}` index (it predates the sweep): delete it to have it made anew (DynamoDB Local), or deploy template.yaml (AWS)"
+    )))
+}
+
+/// Creates the table `name` if it does not exist, waits until it and its index are active,
+/// and turns TTL on for `ttl`; a table that exists without the `due` index is refused. Returns whether it created the table. For the local server and the tests;
 /// in AWS the SAM template creates it.
 pub async fn create_table_if_missing(client: &Client, name: &str) -> Result<bool, StoreError> {
     let created = match client.describe_table().table_name(name).send().await {
@@ -45,6 +82,7 @@ pub async fn create_table_if_missing(client: &Client, name: &str) -> Result<bool
         Err(error) => return Err(classify("DescribeTable", &error)),
     };
     wait_until_active(client, name).await?;
+    check_due_index(client, name).await?;
     let ttl = TimeToLiveSpecification::builder().attribute_name(TTL).enabled(true).build().map_err(build_error)?;
     match client.update_time_to_live().table_name(name).time_to_live_specification(ttl).send().await {
         Ok(_) => {}
@@ -67,10 +105,13 @@ pub async fn table_exists(client: &Client, name: &str) -> Result<bool, StoreErro
     }
 }
 
+/// Waits until the table and its secondary indexes are active.
 async fn wait_until_active(client: &Client, name: &str) -> Result<(), StoreError> {
     for _ in 0..120 {
         let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", &e))?;
-        if output.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+        let table = output.table();
+        let indexes_active = table.is_some_and(|t| t.global_secondary_indexes().iter().all(|i| i.index_status() == Some(&IndexStatus::Active)));
+        if table.and_then(|t| t.table_status()) == Some(&TableStatus::Active) && indexes_active {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
