@@ -87,8 +87,9 @@ async fn run(args: Args) -> Result<(), String> {
     let app = App::new(store, mailer, Arc::new(SystemClock), config);
     fixtures.load(&app).await.map_err(|e| format!("loading fixtures: {e}"))?;
 
-    let listener = socket.listen(1024).map_err(|e| format!("cannot listen on {base}: {e}"))?;
+    // The banner first: whoever reads it may connect at once, and whoever connects has read it.
     banner(&base, args.fixtures.is_none(), &fixtures, &description);
+    let listener = socket.listen(1024).map_err(|e| format!("cannot listen on {base}: {e}"))?;
     let interval = app.config().sweep_interval.unsigned_abs();
     let sweeper = sweep_every(app.clone(), interval);
     let local = Local { router: Router::new(app), outbox };

@@ -1,10 +1,9 @@
 //! `contacts-local` as a newcomer's script meets it: the binary, a fixtures file as `json.dump`
 //! writes one (a single line far over 64 KiB), and a client that waits for the port.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A fixtures document on one line: one account holding every role of `services` services.
@@ -34,6 +33,11 @@ fn a_one_line_fixtures_document_loads_and_the_port_opens_only_once_it_is_loaded(
     let file = std::env::temp_dir().join(format!("contacts-local-ready-{}.json", std::process::id()));
     std::fs::write(&file, &document).unwrap();
     let port = free_port();
+    // Its stderr into a file, not a pipe: what it wrote before listening is there the moment a
+    // connection succeeds (a pipe's reader could still be behind).
+    let said_path = std::env::temp_dir().join(format!("contacts-local-ready-{}.log", std::process::id()));
+    let said_file = std::fs::File::create(&said_path).unwrap();
+    let said = || std::fs::read_to_string(&said_path).unwrap_or_default();
 
     let mut server = Command::new(env!("CARGO_BIN_EXE_contacts-local"))
         .args(["--port", &port.to_string(), "--fixtures", file.to_str().unwrap()])
@@ -44,40 +48,31 @@ fn a_one_line_fixtures_document_loads_and_the_port_opens_only_once_it_is_loaded(
         .env_remove("PUBLIC_BASE_URL")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::from(said_file))
         .spawn()
         .expect("contacts-local starts");
-    let said = Arc::new(Mutex::new(String::new()));
-    let stderr = server.stderr.take().unwrap();
-    let collected = said.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let mut said = collected.lock().unwrap();
-            said.push_str(&line);
-            said.push('\n');
-        }
-    });
 
     // Like a script waiting for the port: the first moment it connects, the server is ready.
     let started = Instant::now();
     let banner_at_first_connect = loop {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break said.lock().unwrap().clone();
+            break said();
         }
         if let Ok(Some(status)) = server.try_wait() {
-            panic!("contacts-local exited ({status}) before listening:\n{}", said.lock().unwrap());
+            panic!("contacts-local exited ({status}) before listening:\n{}", said());
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "contacts-local did not listen within 60 s:\n{}", said.lock().unwrap());
+        assert!(started.elapsed() < Duration::from_secs(60), "contacts-local did not listen within 60 s:\n{}", said());
         std::thread::sleep(Duration::from_millis(1));
     };
     let services = get(port, "/v1/me/services", "aa1-ovh");
     server.kill().ok();
     server.wait().ok();
     std::fs::remove_file(&file).ok();
+    std::fs::remove_file(&said_path).ok();
 
     assert!(
         banner_at_first_connect.contains("listening on") && banner_at_first_connect.contains("1 accounts, 3200 services loaded"),
-        "the port opened before the fixtures were loaded; the server had said:\n{banner_at_first_connect}"
+        "the port opened before the fixtures were loaded (the banner, written once they are, was not yet there); the server had said:\n{banner_at_first_connect}"
     );
     assert!(services.starts_with("HTTP/1.1 200"), "{services}");
     assert!(services.contains("s00000.example.com") && services.contains("next_cursor"), "{}", &services[..services.len().min(400)]);
