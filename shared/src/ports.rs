@@ -143,6 +143,10 @@ pub trait Store: Send + Sync + 'static {
     /// Sets an existing account's language (which applies at once) and answers the profile as
     /// it is now, in one write; `None` if there is no such account.
     async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError>;
+    /// Marks `id`'s address bouncing (SPEC §4), on the condition that `email` is still its
+    /// address (an address changed since the mail went is not marked); whether it marked.
+    /// A verification of a new address clears the mark, and so does a provider's upsert.
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
-use crate::domain::{Account, AccountId, ContactChange, Language, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash};
+use crate::domain::{
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
+};
 use crate::ports::{Clock, Effect, Lock, Page, ProfilePatch, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 
 pub struct MemoryStore {
@@ -266,6 +268,7 @@ impl Store for MemoryStore {
         change.revision += 1;
         let Some(stored) = tables.accounts.get_mut(account) else { return Ok(None) };
         stored.email = pending.email;
+        stored.email_status = EmailStatus::Ok;
         Ok(Some(stored.clone()))
     }
 
@@ -275,5 +278,15 @@ impl Store for MemoryStore {
             None => return Ok(None),
         }
         self.profile(id).await
+    }
+
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
+        match self.tables().accounts.get_mut(id) {
+            Some(account) if account.email == *email => {
+                account.email_status = EmailStatus::Bouncing;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }

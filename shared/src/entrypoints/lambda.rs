@@ -36,31 +36,9 @@ pub use lambda_http::Error;
 /// [`aws::lambda_sdk_config`]), the router. A configuration error stops the start, which
 /// Lambda reports as an init error rather than as a 500 on every request.
 pub async fn run(function: Function) -> Result<(), Error> {
-    init_logging();
-    let config = Config::from_env()?;
-    let table = config.aws.table()?.to_owned();
-
-    // Against the emulators (the tests under the Runtime Interface Emulator), their
-    // configuration; never the case on AWS.
-    let emulators = config.aws.points_at_emulators();
-    if emulators {
-        tracing::warn!("AWS endpoints on the loopback interface: using the emulators' dummy credentials and timeouts");
-    }
-    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), emulators)?;
-    let dynamodb = match config.aws.dynamodb_endpoint() {
-        Some(url) => aws::dynamodb_client_at(&sdk, url),
-        None => aws::dynamodb_client(&sdk),
-    };
-    let ses = match config.aws.ses_endpoint() {
-        Some(url) => aws::ses_client_at(&sdk, url),
-        None => aws::ses_client(&sdk),
-    };
-    let store = Arc::new(DynamoStore::new(dynamodb, table));
-    let mailer = Arc::new(SesMailer::new(ses, config.aws.ses_configuration_set.clone()));
-    prewarm(store.as_ref()).await;
-
-    let account_claim: Arc<str> = config.account_claim.clone().into();
-    let router = Router::for_function(App::new(store, mailer, Arc::new(SystemClock), config), function);
+    let app = app().await?;
+    let account_claim: Arc<str> = app.config().account_claim.clone().into();
+    let router = Router::for_function(app, function);
     tracing::info!(function = function.name(), "ready");
 
     lambda_http::run(service_fn(move |request: Request| {
@@ -259,6 +237,35 @@ fn log_filter_up_to(spec: &str, most_verbose: tracing_subscriber::filter::LevelF
         filter = filter.with_target(prefix, level_of(prefix).min(cap).min(ceiling(prefix)));
     }
     filter
+}
+
+/// The application as every function builds it before its first event: the logger, the
+/// configuration, the SDK configuration and clients, the DynamoDB connection opened. Shared by
+/// [`run`] and the jobs that no HTTP request starts ([`super::job`]).
+pub(super) async fn app() -> Result<App, Error> {
+    init_logging();
+    let config = Config::from_env()?;
+    let table = config.aws.table()?.to_owned();
+
+    // Against the emulators (the tests under the Runtime Interface Emulator), their
+    // configuration; never the case on AWS.
+    let emulators = config.aws.points_at_emulators();
+    if emulators {
+        tracing::warn!("AWS endpoints on the loopback interface: using the emulators' dummy credentials and timeouts");
+    }
+    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), emulators)?;
+    let dynamodb = match config.aws.dynamodb_endpoint() {
+        Some(url) => aws::dynamodb_client_at(&sdk, url),
+        None => aws::dynamodb_client(&sdk),
+    };
+    let ses = match config.aws.ses_endpoint() {
+        Some(url) => aws::ses_client_at(&sdk, url),
+        None => aws::ses_client(&sdk),
+    };
+    let store = Arc::new(DynamoStore::new(dynamodb, table));
+    let mailer = Arc::new(SesMailer::new(ses, config.aws.ses_configuration_set.clone()));
+    prewarm(store.as_ref()).await;
+    Ok(App::new(store, mailer, Arc::new(SystemClock), config))
 }
 
 /// Opens the connection to DynamoDB (DNS, TCP, TLS) during init, which is not on any
