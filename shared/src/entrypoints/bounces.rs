@@ -126,7 +126,7 @@ mod tests {
     fn the_sample_bounce_names_the_tagged_account_and_the_bounced_address() {
         let event: SesEvent = serde_json::from_value(event()).unwrap();
         let reported = event.reported().unwrap();
-        assert_eq!(reported.account.as_str(), "nn1-ovh");
+        assert_eq!(reported.account.as_str(), "ne4000-ovh");
         assert_eq!(reported.bounce, Bounce::Permanent);
         assert_eq!(reported.addresses, vec![EmailAddress::parse("ned@example.com").unwrap()]);
     }

@@ -11,7 +11,8 @@ use crate::deadline;
 
 /// Hands SES's bounce and complaint events to the use case until the runtime stops the process.
 pub async fn run_bounces() -> Result<(), Error> {
-    let app = app().await?;
+    // No prewarm: the function may only update accounts (template.yaml), not read one.
+    let app = app(false).await?;
     tracing::info!(function = "bounces", "ready");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let app = app.clone();

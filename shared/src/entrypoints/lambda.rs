@@ -36,7 +36,7 @@ pub use lambda_http::Error;
 /// [`aws::lambda_sdk_config`]), the router. A configuration error stops the start, which
 /// Lambda reports as an init error rather than as a 500 on every request.
 pub async fn run(function: Function) -> Result<(), Error> {
-    let app = app().await?;
+    let app = app(true).await?;
     let account_claim: Arc<str> = app.config().account_claim.clone().into();
     let router = Router::for_function(app, function);
     tracing::info!(function = function.name(), "ready");
@@ -240,9 +240,10 @@ fn log_filter_up_to(spec: &str, most_verbose: tracing_subscriber::filter::LevelF
 }
 
 /// The application as every function builds it before its first event: the logger, the
-/// configuration, the SDK configuration and clients, the DynamoDB connection opened. Shared by
-/// [`run`] and the jobs that no HTTP request starts ([`super::job`]).
-pub(super) async fn app() -> Result<App, Error> {
+/// configuration, the SDK configuration and clients, the DynamoDB connection opened (`prewarm`:
+/// with a read the function's policy allows). Shared by [`run`] and the jobs that no HTTP
+/// request starts ([`super::job`]).
+pub(super) async fn app(prewarm: bool) -> Result<App, Error> {
     init_logging();
     let config = Config::from_env()?;
     let table = config.aws.table()?.to_owned();
@@ -264,7 +265,9 @@ pub(super) async fn app() -> Result<App, Error> {
     };
     let store = Arc::new(DynamoStore::new(dynamodb, table));
     let mailer = Arc::new(SesMailer::new(ses, config.aws.ses_configuration_set.clone()));
-    prewarm(store.as_ref()).await;
+    if prewarm {
+        self::prewarm(store.as_ref()).await;
+    }
     Ok(App::new(store, mailer, Arc::new(SystemClock), config))
 }
 
