@@ -94,7 +94,8 @@ pub trait Store: Send + Sync + 'static {
     /// Applies `patch` to an existing account; `None` if there is no such account.
     async fn update_profile(&self, id: &AccountId, patch: &ProfilePatch) -> Result<Option<Account>, StoreError>;
     /// Upserts an account as the provider's systems have it: its address is set directly (the
-    /// provider verified it), and any pending address change of its holder is dropped with it.
+    /// provider verified it), and any pending address change of its holder is dropped with it;
+    /// a bouncing mark stays if the address stays.
     async fn put_account(&self, account: &Account) -> Result<(), StoreError>;
 
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError>;
@@ -145,7 +146,8 @@ pub trait Store: Send + Sync + 'static {
     async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError>;
     /// Marks `id`'s address bouncing (SPEC §4), on the condition that `email` is still its
     /// address (an address changed since the mail went is not marked); whether it marked.
-    /// A verification of a new address clears the mark, and so does a provider's upsert.
+    /// A verification of a new address clears the mark, and so does a provider's upsert (or an
+    /// import) with a new address; one with the same address keeps it.
     async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError>;
 }
 

@@ -1,7 +1,7 @@
 //! SPEC §4's bounces (issue 12), on every backend: SES's bounce and complaint events, in the
 //! shape EventBridge delivers them to the `bounces` function, mark the address of the account
 //! the mail's tag names `bouncing`; the profile shows it, and so do the request views, to
-//! those who may see the request; a verified new address, or the provider's new one, clears it.
+//! those who may see the request; a verified new address, or the provider's new one, clears it (the provider's same one keeps it).
 
 use http::StatusCode;
 use integration_tests::{Backend, TestApp, on_every_backend};
@@ -12,7 +12,7 @@ on_every_backend!(
     a_complaint_flags_the_address_and_a_transient_bounce_does_not,
     an_address_changed_since_the_mail_is_not_flagged,
     a_verified_new_address_clears_the_flag,
-    the_providers_upsert_with_a_new_address_clears_the_flag,
+    the_providers_upsert_with_a_new_address_clears_the_flag_and_with_the_same_one_keeps_it,
 );
 
 async fn me(app: &TestApp, caller: &str) -> Value {
@@ -87,9 +87,14 @@ async fn a_verified_new_address_clears_the_flag(backend: Backend) {
     assert_eq!(me(&app, "nn1-ovh").await["email_status"], "ok");
 }
 
-async fn the_providers_upsert_with_a_new_address_clears_the_flag(backend: Backend) {
+async fn the_providers_upsert_with_a_new_address_clears_the_flag_and_with_the_same_one_keeps_it(backend: Backend) {
     let app = TestApp::seeded(backend).await;
     assert_eq!(bounce(&app, "nn1-ovh", &app.email_of("nn1-ovh"), "Permanent").await, 1);
+    let same = app
+        .provider_put("/internal/accounts/nn1-ovh", json!({"name": "Ned Renamed", "email": app.email_of("nn1-ovh"), "language": "it", "payment_status": "ok"}))
+        .await;
+    assert_eq!(same.status, StatusCode::OK, "{}", same.text());
+    assert_eq!(me(&app, "nn1-ovh").await["email_status"], "bouncing", "the same address still bounces");
     let new = format!("ned.{}@example.org", app.tag);
     let upsert = app.provider_put("/internal/accounts/nn1-ovh", json!({"name": "Ned New", "email": new, "language": "en", "payment_status": "ok"})).await;
     assert_eq!(upsert.status, StatusCode::OK, "{}", upsert.text());

@@ -609,8 +609,10 @@ async fn an_address_is_marked_bouncing_only_while_it_is_the_accounts_and_a_verif
     assert_eq!(s.store.mark_bouncing(&ned, &address("nn1-ovh@example.com")).await, Ok(false), "the old address's late bounce");
     assert_eq!(status(s.store.account(&ned).await.unwrap()), EmailStatus::Ok);
 
-    // A provider's upsert replaces the account, and clears it.
+    // A provider's upsert with the same address keeps it; with a new one, clears it.
     assert_eq!(s.store.mark_bouncing(&mia, &address("mm1-ovh@example.com")).await, Ok(true));
+    s.store.put_account(&Account { language: Language::Fr, ..account("mm1-ovh", "ok") }).await.unwrap();
+    assert_eq!(status(s.store.account(&mia).await.unwrap()), EmailStatus::Bouncing, "the same address");
     s.store.put_account(&Account { email: address("mia@example.org"), ..account("mm1-ovh", "ok") }).await.unwrap();
     assert_eq!(status(s.store.account(&mia).await.unwrap()), EmailStatus::Ok);
 }

@@ -105,9 +105,13 @@ impl Store for MemoryStore {
 
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         let mut tables = self.tables();
-        tables.accounts.insert(account.id.clone(), account.clone());
+        let mut account = account.clone();
+        if tables.accounts.get(&account.id).is_some_and(|old| old.email == account.email && old.email_status == EmailStatus::Bouncing) {
+            account.email_status = EmailStatus::Bouncing; // only a new address clears the mark
+        }
         // As DynamoDB's PutItem replaces the whole account item.
         tables.email_changes.remove(&account.id);
+        tables.accounts.insert(account.id.clone(), account);
         Ok(())
     }
 

@@ -254,6 +254,9 @@ impl Store for DynamoStore {
         updated.as_ref().map(items::account_from).transpose()
     }
 
+    /// One PutItem (the whole item: a pending email change goes), answering the item it
+    /// replaced; when that had this same address marked bouncing, one conditional UpdateItem
+    /// marks it again (only a new address clears the mark).
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         self.meter.sent("PutItem");
         let output = self
@@ -261,11 +264,16 @@ impl Store for DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(items::account_item(account)))
+            .return_values(ReturnValue::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| classify("PutItem", &e))?;
         self.meter.consumed(output.consumed_capacity());
+        let old = output.attributes().map(items::account_from).and_then(Result::ok);
+        if old.is_some_and(|old| old.email == account.email && old.email_status == EmailStatus::Bouncing) && account.email_status != EmailStatus::Bouncing {
+            self.mark_bouncing(&account.id, &account.email).await?;
+        }
         Ok(())
     }
 
