@@ -511,3 +511,27 @@ async fn the_binary_imports_exports_and_exits_with_the_documented_codes() {
     let unreachable = admin(&["import", path, "--table", &table], &[("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")]);
     assert_eq!(unreachable.status.code(), Some(3), "{}", text(&unreachable.stderr));
 }
+
+/// As the internal API's upsert: an import keeps a bouncing mark while the address stays (an
+/// identical account is unchanged, a renamed one is rewritten with the mark) and a new address clears it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_keeps_a_bouncing_mark_at_the_same_address_and_a_new_address_clears_it() {
+    use shared::domain::{EmailAddress, EmailStatus};
+    let subject = subject().await;
+    let first = subject.file("first.jsonl", &lines(&[account("aa1-ovh", "Ada", "ok"), account("bb1-ovh", "Bea", "ok"), account("cc1-ovh", "Cyd", "ok")]));
+    subject.import_ok(&first, ImportOptions::default()).await;
+    for id in ["aa1-ovh", "bb1-ovh", "cc1-ovh"] {
+        let address = EmailAddress::parse(&format!("{}@example.com", id.trim_end_matches("-ovh"))).unwrap();
+        assert_eq!(subject.store.mark_bouncing(&AccountId::parse(id).unwrap(), &address).await, Ok(true));
+    }
+    let moved = json!({"kind": "account", "id": "cc1-ovh", "name": "Cyd", "email": "cyd@example.org", "language": "fr", "payment_status": "ok"}).to_string();
+    let second = subject.file("second.jsonl", &lines(&[account("aa1-ovh", "Ada", "ok"), account("bb1-ovh", "Bea Renamed", "ok"), moved]));
+    let (report, _) = subject.import_ok(&second, ImportOptions::default()).await;
+    assert_eq!(report.accounts, counts(0, 2, 1));
+    let status = |id: &str| {
+        let store = subject.store.clone();
+        let id = AccountId::parse(id).unwrap();
+        async move { store.account(&id).await.unwrap().unwrap().email_status }
+    };
+    assert_eq!((status("aa1-ovh").await, status("bb1-ovh").await, status("cc1-ovh").await), (EmailStatus::Bouncing, EmailStatus::Bouncing, EmailStatus::Ok));
+}

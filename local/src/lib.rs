@@ -5,7 +5,10 @@
 //! - `GET /_local/outbox`: the mails sent so far;
 //! - `PUT /_local/accounts/{id}`, `PUT /_local/services/{name}`: the provider's systems' upserts,
 //!   served by the router as the internal API (`PUT /internal/...`) with this server as the
-//!   caller: there is no AWS IAM here to sign `/internal/...` requests, which are refused.
+//!   caller: there is no AWS IAM here to sign `/internal/...` requests, which are refused;
+//! - `POST /_local/bounces {"account", "email"?, "bounce"?}`: SES reports that mail to the
+//!   account's address (or to `email`) bounced (`bounce`: `permanent`, the default,
+//!   `transient` or `complaint`), through the use case the `bounces` function runs.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -22,8 +25,9 @@ use shared::adapters::dynamodb::create_table_if_missing;
 use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws};
 use shared::api::ApiError;
 use shared::api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
-use shared::app::Error;
+use shared::app::{Bounce, Error};
 use shared::config::{AwsConfig, is_loopback_url};
+use shared::domain::{AccountId, EmailAddress};
 use shared::ports::{Mailer, Store};
 use tokio::net::TcpListener;
 
@@ -164,8 +168,45 @@ impl Local {
                 let path = format!("/internal/{rest}");
                 self.router.handle(ApiRequest { path, caller: Caller::Provider(LOCAL_PROVIDER.to_owned()), ..request }).await
             }
+            (&Method::POST, ["bounces"]) => match self.bounce(&request).await {
+                Ok(marked) => json_response(StatusCode::OK, &json!({ "marked": marked })),
+                Err(error) => problem::response(&error),
+            },
             _ => problem::response(&ApiError::NoRoute),
         }
+    }
+
+    /// `POST /_local/bounces`: as if SES had reported a bounce of a mail to `account`.
+    async fn bounce(&self, request: &ApiRequest) -> Result<bool, ApiError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Injected {
+            account: AccountId,
+            email: Option<EmailAddress>,
+            #[serde(default)]
+            bounce: Injectable,
+        }
+        #[derive(Default, serde::Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        enum Injectable {
+            #[default]
+            Permanent,
+            Transient,
+            Complaint,
+        }
+        let body: Injected =
+            serde_json::from_slice(&request.body).map_err(|e| ApiError::Invalid(format!("a bounce is {{\"account\", \"email\"?, \"bounce\"?}}: {e}")))?;
+        let app = self.router.app();
+        let email = match body.email {
+            Some(email) => email,
+            None => app.my_profile(&body.account).await?.account.email,
+        };
+        let bounce = match body.bounce {
+            Injectable::Permanent => Bounce::Permanent,
+            Injectable::Transient => Bounce::Transient,
+            Injectable::Complaint => Bounce::Complaint,
+        };
+        Ok(app.bounced(&body.account, &email, bounce).await?)
     }
 }
 

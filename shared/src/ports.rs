@@ -96,7 +96,8 @@ pub trait Store: Send + Sync + 'static {
     /// The accounts among `ids` that exist, in any order.
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
     /// Upserts an account as the provider's systems have it: its address is set directly (the
-    /// provider verified it), and any pending address change of its holder is dropped with it.
+    /// provider verified it), and any pending address change of its holder is dropped with it;
+    /// a bouncing mark stays if the address stays.
     async fn put_account(&self, account: &Account) -> Result<(), StoreError>;
 
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError>;
@@ -150,6 +151,11 @@ pub trait Store: Send + Sync + 'static {
     /// Sets an existing account's language (which applies at once) and answers the profile as
     /// it is now, in one write; `None` if there is no such account.
     async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError>;
+    /// Marks `id`'s address bouncing (SPEC §4), on the condition that `email` is still its
+    /// address (an address changed since the mail went is not marked); whether it marked.
+    /// A verification of a new address clears the mark, and so does a provider's upsert (or an
+    /// import) with a new address; one with the same address keeps it.
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -314,6 +314,22 @@ impl TestApp {
     }
 
     /// Asks one change and returns the new request's id; panics unless it was created.
+    /// SES's bounce event of a mail to `account` at `address` (`events/bounces.ses-bounce.json`,
+    /// its tag and recipient replaced): `bounce_type` `Permanent` or `Transient`.
+    pub fn bounce_event(account: &str, address: &str, bounce_type: &str) -> Value {
+        let mut event: Value = serde_json::from_str(include_str!("../../events/bounces.ses-bounce.json")).expect("the sample event is JSON");
+        event["detail"]["bounce"]["bounceType"] = bounce_type.into();
+        event["detail"]["bounce"]["bouncedRecipients"][0]["emailAddress"] = address.into();
+        event["detail"]["mail"]["destination"] = serde_json::json!([address]);
+        event["detail"]["mail"]["tags"]["account"] = serde_json::json!([account]);
+        event
+    }
+
+    /// Hands `event` to the `bounces` function's handler: how many addresses it marked.
+    pub async fn deliver_ses_event(&self, event: Value) -> usize {
+        shared::entrypoints::bounces::handle(self.router.app(), event).await.expect("the event is handled")
+    }
+
     pub async fn ask_ok(&self, service: &str, caller: &str, body: Value) -> String {
         let response = self.ask(service, caller, body).await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());

@@ -14,7 +14,7 @@ use shared::adapters::Outbox;
 use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
-use shared::domain::{Account, AccountId, ContactChange, Language, RequestId, Service, ServiceName, TokenHash};
+use shared::domain::{Account, AccountId, ContactChange, EmailAddress, Language, RequestId, Service, ServiceName, TokenHash};
 use shared::ports::{Effect, Page, ProfileRecord, ServiceRecord, Store, StoreError};
 use time::OffsetDateTime;
 
@@ -117,6 +117,11 @@ impl Store for FailingStore {
     async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError> {
         self.check()?;
         self.inner.set_language(id, language).await
+    }
+
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.mark_bouncing(id, email).await
     }
 }
 

@@ -25,7 +25,7 @@ use shared::adapters::Outbox;
 use shared::api::Function;
 use shared::app::App;
 use shared::config::Config;
-use shared::domain::{AccountId, Role, ServiceName};
+use shared::domain::{AccountId, EmailStatus, Role, ServiceName};
 use shared::ports::SystemClock;
 use shared::seed::Fixtures;
 
@@ -80,7 +80,7 @@ fn start_with(setup: &Setup, function: Function, table: &str, tag: &str, env: &[
     start_binary(setup, function.name(), table, tag, env)
 }
 
-/// The bootstrap `name` (a function of the route table, or a scheduled job's) under the RIE.
+/// The bootstrap `name` (a function of the route table, or one no route reaches) under the RIE.
 fn start_binary(setup: &Setup, name: &str, table: &str, tag: &str, env: &[EnvChange<'_>]) -> Rie {
     let launch = Launch::new(name, &setup.rie, setup.bin_dir.join(name))
         .env("TABLE_NAME", table)
@@ -170,6 +170,30 @@ fn start_all(setup: &Setup, functions: &[Function], table: &str, tag: &str) -> H
 }
 
 // ---- the tests -------------------------------------------------------------------------------
+
+/// `events/bounces.ses-bounce.json` (SES's bounce through EventBridge, tagged with Ned's
+/// account) on the bounces bootstrap: Ned's address is marked, and his profile shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bounce_event_marks_the_tagged_accounts_address_under_the_runtime_interface_emulator() {
+    let setup = setup();
+    let tag = unique_tag();
+    let (table, app, _outbox) = seeded_table(&tag, &[]).await;
+    let ned = AccountId::parse("ne4000-ovh").unwrap();
+    assert_eq!(app.my_profile(&ned).await.unwrap().account.email_status, EmailStatus::Ok);
+
+    let rie = start_binary(&setup, "bounces", &table, &tag, &[]);
+    let answer = rie.send_event(&mut rie.connect(), event("bounces.ses-bounce.json").to_string().as_bytes());
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or_else(|e| panic!("{e}: {}\n{}", String::from_utf8_lossy(&answer.body), rie.log_tail()));
+    assert_eq!((answer.status, &body), (200, &json!({"marked": 1})), "{}", rie.log_tail());
+    assert_eq!(app.my_profile(&ned).await.unwrap().account.email_status, EmailStatus::Bouncing);
+
+    let read = start(&setup, Function::Read, &table, &tag);
+    let me = read.invoke(&event("read.get-me.json"));
+    let me: Value = serde_json::from_str(&me.body).unwrap();
+    assert_eq!((me["account"].as_str(), me["email_status"].as_str()), (Some("ad1000-ovh"), Some("ok")), "Ada's address is fine");
+    let ned_me = read.invoke(&with_caller(&event("read.get-me.json"), "ne4000-ovh"));
+    assert_eq!(serde_json::from_str::<Value>(&ned_me.body).unwrap()["email_status"], "bouncing", "{}", ned_me.body);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_emulator() {
@@ -320,9 +344,10 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
         expect(file, 404, on(file).invoke(&event(file)));
     }
 
-    // Every file of events/ was invoked (the sweeper's scheduled event by a test of its own).
+    // Every file of events/ was invoked (the sweeper's and the bounces function's events by
+    // tests of their own: no route, no HTTP response).
     let mut all = lambda_harness::events::names(&lambda_harness::events::dir());
-    all.retain(|name| !name.starts_with("sweeper."));
+    all.retain(|name| !name.starts_with("sweeper.") && !name.starts_with("bounces."));
     checked.sort();
     checked.dedup();
     assert_eq!(checked, all, "every event is invoked");

@@ -186,3 +186,29 @@ async fn pointed_at_dynamodb_and_ses_it_runs_on_them_and_creates_its_table() {
     let ada = shared::domain::AccountId::parse("ad1000-ovh").unwrap();
     assert_eq!(again.store.contact_changes_of(&ada, None, 10).await.unwrap().items.len(), 1);
 }
+
+#[tokio::test]
+async fn a_bounce_injected_through_the_local_route_flags_the_address_and_a_verified_new_one_clears_it() {
+    let local = spawn_local().await;
+    let status = |reply: Reply| reply.json()["email_status"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(status(http(&local, "GET", "/v1/me", Some("ne4000-ovh"), b"").await), "ok");
+    let transient = http(&local, "POST", "/_local/bounces", None, br#"{"account":"ne4000-ovh","bounce":"transient"}"#).await;
+    assert_eq!((transient.status, transient.json()["marked"].as_bool()), (200, Some(false)), "{}", transient.body);
+    let elsewhere = http(&local, "POST", "/_local/bounces", None, br#"{"account":"ne4000-ovh","email":"old@example.org"}"#).await;
+    assert_eq!(elsewhere.json()["marked"], false, "not its address");
+    let injected = http(&local, "POST", "/_local/bounces", None, br#"{"account":"ne4000-ovh"}"#).await;
+    assert_eq!((injected.status, injected.json()["marked"].as_bool()), (200, Some(true)), "{}", injected.body);
+    assert_eq!(status(http(&local, "GET", "/v1/me", Some("ne4000-ovh"), b"").await), "bouncing");
+    assert_eq!(http(&local, "POST", "/_local/bounces", None, br#"{"email":"ned@example.com"}"#).await.status, 400, "the account is named");
+    assert_eq!(http(&local, "POST", "/_local/bounces", None, br#"{"account":"zz9-ovh"}"#).await.status, 404);
+
+    // A new address, verified with the code of the mail in the outbox, clears it.
+    let asked = http(&local, "PATCH", "/v1/me", Some("ne4000-ovh"), br#"{"email":"ned@example.org"}"#).await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let outbox = http(&local, "GET", "/_local/outbox", None, b"").await.json();
+    let mail = outbox.as_array().unwrap().iter().rev().find(|m| m["to"] == "ned@example.org").expect("a verification mail");
+    let text = mail["text"].as_str().unwrap();
+    let token = text.split("#token=").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("a link with the token");
+    let verified = http(&local, "POST", "/v1/me/email-verification", Some("ne4000-ovh"), json!({ "token": token }).to_string().as_bytes()).await;
+    assert_eq!((verified.status, verified.json()["email_status"].as_str()), (200, Some("ok")), "{}", verified.body);
+}

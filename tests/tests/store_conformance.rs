@@ -10,8 +10,8 @@ use serde_json::json;
 use shared::adapters::{DynamoStore, MemoryStore};
 use shared::domain::rules::Plan;
 use shared::domain::{
-    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, Language, PaymentStatus, PendingEmail, Role, Roles, Service, ServiceName, State,
-    Step, Token,
+    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Language, PaymentStatus, PendingEmail, Role, Roles, Service,
+    ServiceName, State, Step, Token,
 };
 use shared::ports::{Clock, Effect, Store, StoreError};
 use time::{Duration, OffsetDateTime};
@@ -60,6 +60,7 @@ on_every_store!(
     wrong_attempts_are_counted_per_attempter_and_per_window,
     an_email_change_is_saved_over_its_revision_and_verified_once_while_live,
     due_lists_the_expired_and_the_unreminded_near_expiry_oldest_first_and_never_a_closed_one,
+    an_address_is_marked_bouncing_only_while_it_is_the_accounts_and_a_verification_or_an_upsert_clears_it,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +103,7 @@ fn account(account: &str, payment: &str) -> Account {
         email: EmailAddress::parse(&format!("{account}@example.com")).unwrap(),
         language: Language::En,
         payment_status: if payment == "ok" { PaymentStatus::Ok } else { PaymentStatus::Overdue },
+        email_status: EmailStatus::Ok,
     }
 }
 
@@ -594,6 +596,45 @@ async fn contact_changes_of_lists_newest_first_in_pages_before_the_cursor(kind: 
 
 // ---- accounts ---------------------------------------------------------------------------------
 
+async fn an_address_is_marked_bouncing_only_while_it_is_the_accounts_and_a_verification_or_an_upsert_clears_it(kind: Kind) {
+    let s = subject(kind).await;
+    let (ned, mia) = (id("nn1-ovh"), id("mm1-ovh"));
+    let address = |text: &str| EmailAddress::parse(text).unwrap();
+    let status = |account: Option<Account>| account.unwrap().email_status;
+    assert_eq!(s.store.mark_bouncing(&ned, &address("ned@example.org")).await, Ok(false), "not its address");
+    assert_eq!(s.store.mark_bouncing(&id("zz9-ovh"), &address("zz9-ovh@example.com")).await, Ok(false), "no such account");
+    assert_eq!(s.store.account(&id("zz9-ovh")).await, Ok(None), "and none is made");
+    assert_eq!(status(s.store.account(&ned).await.unwrap()), EmailStatus::Ok);
+
+    assert_eq!(s.store.mark_bouncing(&ned, &address("nn1-ovh@example.com")).await, Ok(true));
+    assert_eq!(s.store.mark_bouncing(&ned, &address("nn1-ovh@example.com")).await, Ok(true), "again: still marked");
+    assert_eq!(status(s.store.account(&ned).await.unwrap()), EmailStatus::Bouncing);
+    assert_eq!(s.store.profile(&ned).await.unwrap().unwrap().account.email_status, EmailStatus::Bouncing);
+    let mut both = s.store.accounts(&[ned.clone(), mia.clone()]).await.unwrap();
+    both.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(both.iter().map(|a| a.email_status).collect::<Vec<_>>(), [EmailStatus::Ok, EmailStatus::Bouncing], "mm1, nn1");
+
+    // A verified new address clears it.
+    let now = s.clock.now();
+    let token = Token::generate();
+    let mut asked = s.store.profile(&ned).await.unwrap().unwrap();
+    asked.pending_email = Some(PendingEmail { email: address("ned@example.org"), token: token.hash(), expires_at: now + Duration::hours(24) });
+    asked.revision += 1;
+    s.store.save_email_change(&asked, None).await.unwrap();
+    assert_eq!(status(s.store.account(&ned).await.unwrap()), EmailStatus::Bouncing, "asking clears nothing");
+    let verified = s.store.verify_email(&ned, &token.hash(), now).await.unwrap().unwrap();
+    assert_eq!((verified.email.as_str(), verified.email_status), ("ned@example.org", EmailStatus::Ok));
+    assert_eq!(s.store.mark_bouncing(&ned, &address("nn1-ovh@example.com")).await, Ok(false), "the old address's late bounce");
+    assert_eq!(status(s.store.account(&ned).await.unwrap()), EmailStatus::Ok);
+
+    // A provider's upsert with the same address keeps it; with a new one, clears it.
+    assert_eq!(s.store.mark_bouncing(&mia, &address("mm1-ovh@example.com")).await, Ok(true));
+    s.store.put_account(&Account { language: Language::Fr, ..account("mm1-ovh", "ok") }).await.unwrap();
+    assert_eq!(status(s.store.account(&mia).await.unwrap()), EmailStatus::Bouncing, "the same address");
+    s.store.put_account(&Account { email: address("mia@example.org"), ..account("mm1-ovh", "ok") }).await.unwrap();
+    assert_eq!(status(s.store.account(&mia).await.unwrap()), EmailStatus::Ok);
+}
+
 async fn an_email_change_is_saved_over_its_revision_and_verified_once_while_live(kind: Kind) {
     let s = subject(kind).await;
     let ned = id("nn1-ovh");
@@ -732,6 +773,7 @@ async fn a_dependency_that_never_answers_is_unavailable_within_the_operation_tim
     let mail = shared::mail::Mail {
         from: EmailAddress::parse("from@example.com").unwrap(),
         to: EmailAddress::parse("to@example.com").unwrap(),
+        account: id("aa1-ovh"),
         subject: "s".into(),
         text: "t".into(),
         html: "h".into(),
@@ -755,6 +797,7 @@ async fn ses_takes_a_mail_as_sent_and_a_refusal_is_rejected_not_retryable() {
     let mut mail = shared::mail::Mail {
         from: EmailAddress::parse("from@example.com").unwrap(),
         to: EmailAddress::parse(&format!("to.{tag}@example.com")).unwrap(),
+        account: id("aa1-ovh"),
         subject: "Caffè ✓ <b>".into(),
         text: "Città\nline two".into(),
         html: "<p>Città</p>".into(),
@@ -808,11 +851,14 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     assert_eq!(ops(&app), sorted([Q, BATCH, Q, TX, TX]), "create");
 
     assert_eq!(app.get("/v1/me/contact-changes", "nn1-ovh").await.status, StatusCode::OK);
-    assert_eq!(ops(&app), [Q], "list my requests");
+    assert_eq!(ops(&app), sorted([Q, BATCH]), "list my requests");
+    assert_eq!(app.get("/v1/me/contact-changes", "oo1-ovh").await.status, StatusCode::OK);
+    assert_eq!(ops(&app), [Q], "list my requests, none");
     assert_eq!(app.get("/v1/me/services", "aa1-ovh").await.status, StatusCode::OK);
     assert_eq!(ops(&app), [Q], "list my services");
+    // A request's views read the accounts it names too (which of them bounce, SPEC §4).
     app.request(&id, "nn1-ovh").await;
-    assert_eq!(ops(&app), [Q], "get a request");
+    assert_eq!(ops(&app), sorted([Q, BATCH]), "get a request");
     app.contacts("example.com", "aa1-ovh").await;
     assert_eq!(ops(&app), [Q], "get a service");
     assert_eq!(app.get("/v1/me", "aa1-ovh").await.status, StatusCode::OK);
@@ -848,6 +894,10 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     ops(&app);
     assert_eq!(app.post(&format!("/v1/contact-changes/{other}/cancel"), "aa1-ovh", json!({})).await.status, StatusCode::OK);
     assert_eq!(ops(&app), sorted([Q, TX, BATCH]), "cancel");
+
+    // A bounce: one conditional update of the account named by the mail's tag.
+    assert_eq!(app.deliver_ses_event(TestApp::bounce_event("mm1-ovh", &app.email_of("mm1-ovh"), "Permanent")).await, 1);
+    assert_eq!(ops(&app), ["UpdateItem"], "a bounce");
 
     let store = metrics(&app);
     assert_eq!(store.metrics().calls, 0);

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
-use crate::domain::{Account, AccountId, ContactChange, Language, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash};
+use crate::domain::{
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
+};
 use crate::ports::{Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 
 pub struct MemoryStore {
@@ -91,9 +93,13 @@ impl Store for MemoryStore {
 
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         let mut tables = self.tables();
-        tables.accounts.insert(account.id.clone(), account.clone());
+        let mut account = account.clone();
+        if tables.accounts.get(&account.id).is_some_and(|old| old.email == account.email && old.email_status == EmailStatus::Bouncing) {
+            account.email_status = EmailStatus::Bouncing; // only a new address clears the mark
+        }
         // As DynamoDB's PutItem replaces the whole account item.
         tables.email_changes.remove(&account.id);
+        tables.accounts.insert(account.id.clone(), account);
         Ok(())
     }
 
@@ -273,6 +279,7 @@ impl Store for MemoryStore {
         change.revision += 1;
         let Some(stored) = tables.accounts.get_mut(account) else { return Ok(None) };
         stored.email = pending.email;
+        stored.email_status = EmailStatus::Ok;
         Ok(Some(stored.clone()))
     }
 
@@ -282,5 +289,15 @@ impl Store for MemoryStore {
             None => return Ok(None),
         }
         self.profile(id).await
+    }
+
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
+        match self.tables().accounts.get_mut(id) {
+            Some(account) if account.email == *email => {
+                account.email_status = EmailStatus::Bouncing;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }

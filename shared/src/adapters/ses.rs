@@ -1,13 +1,15 @@
 //! The `Mailer` on Amazon SES v2: one `SendEmail` per mail, with simple content (subject,
-//! text and HTML, UTF-8), `From` = the mail's sender, `To` = its one recipient.
+//! text and HTML, UTF-8), `From` = the mail's sender, `To` = its one recipient, tagged
+//! `account={recipient's account}` ([`ACCOUNT_TAG`]): the configuration set's bounce and
+//! complaint events carry the tag back (`mail.tags`), so the account is found without a Scan.
 
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 
 use crate::adapters::aws::{self, Failure};
-use crate::mail::Mail;
+use crate::mail::{ACCOUNT_TAG, Mail};
 use crate::ports::{MailError, Mailer};
 
 pub struct SesMailer {
@@ -30,12 +32,14 @@ fn utf8(data: &str) -> Result<Content, MailError> {
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let tag = MessageTag::builder().name(ACCOUNT_TAG).value(mail.account.as_str()).build().map_err(|e| MailError::Rejected(format!("SendEmail: {e}")))?;
         let message = Message::builder().subject(utf8(&mail.subject)?).body(Body::builder().text(utf8(&mail.text)?).html(utf8(&mail.html)?).build()).build();
         self.client
             .send_email()
             .from_email_address(mail.from.as_str())
             .destination(Destination::builder().to_addresses(mail.to.as_str()).build())
             .content(EmailContent::builder().simple(message).build())
+            .email_tags(tag)
             .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await

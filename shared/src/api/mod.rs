@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::app::{Answerer, App, Decision, Error};
 use crate::config::Config;
-use crate::domain::{AccountId, RequestId, ServiceName};
+use crate::domain::{AccountId, ContactChange, RequestId, ServiceName};
 pub use error::ApiError;
 pub use routes::{Auth, Endpoint, Function, ROUTES, RouteSpec};
 
@@ -200,9 +200,13 @@ impl Router {
                 let state = bodies::state_filter(call.query("state")?.as_deref())?;
                 let before = cursor::decode_request(call.query("cursor")?.as_deref())?;
                 let (changes, next) = app.my_contact_changes(&call.caller()?, state, before).await?;
-                ok(&views::contact_changes(&changes, next))
+                let bouncing = app.bouncing_among(&changes.iter().flat_map(ContactChange::named).collect::<Vec<_>>()).await?;
+                ok(&views::contact_changes(&changes, next, &bouncing))
             }
-            Endpoint::GetContactChange => ok(&views::contact_change(&app.contact_change(&call.caller()?, call.request_id()?).await?)),
+            Endpoint::GetContactChange => {
+                let change = app.contact_change(&call.caller()?, call.request_id()?).await?;
+                ok(&views::contact_change_read(&change, &app.bouncing_among(&change.named()).await?))
+            }
             Endpoint::Accept | Endpoint::Refuse => {
                 let decision = if endpoint == Endpoint::Accept { Decision::Accept } else { Decision::Refuse };
                 let (id, token) = (call.request_id()?, bodies::token(call.request)?);

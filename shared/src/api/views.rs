@@ -17,6 +17,7 @@ pub(super) struct Profile<'a> {
     email: &'a str,
     language: &'static str,
     payment_status: &'static str,
+    email_status: &'static str,
 }
 
 pub(super) fn profile(account: &Account) -> Profile<'_> {
@@ -26,6 +27,7 @@ pub(super) fn profile(account: &Account) -> Profile<'_> {
         email: account.email.as_str(),
         language: account.language.as_str(),
         payment_status: account.payment_status.as_str(),
+        email_status: account.email_status.as_str(),
     }
 }
 
@@ -101,6 +103,9 @@ pub(super) struct ContactChangeBody<'a> {
     closed_at: Option<OffsetDateTime>,
     reason: Option<FailReason>,
     history: &'a [HistoryEntry],
+    /// The accounts it names whose address bounces (SPEC §4), on the views that read them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    bouncing: Vec<&'a AccountId>,
 }
 
 pub(super) fn contact_change(change: &ContactChange) -> ContactChangeBody<'_> {
@@ -120,7 +125,23 @@ pub(super) fn contact_change(change: &ContactChange) -> ContactChangeBody<'_> {
         closed_at: change.closed_at,
         reason: change.reason,
         history: &change.history,
+        bouncing: vec![],
     }
+}
+
+/// A request as its readers see it: with those it names whose address bounces, among `bouncing`.
+pub(super) fn contact_change_read<'a>(change: &'a ContactChange, bouncing: &[AccountId]) -> ContactChangeBody<'a> {
+    let mut body = contact_change(change);
+    let mut shown: Vec<&'a AccountId> = change_accounts(change).filter(|id| bouncing.contains(id)).collect();
+    shown.sort();
+    shown.dedup();
+    body.bouncing = shown;
+    body
+}
+
+/// Every account a request names, borrowed from it.
+fn change_accounts(change: &ContactChange) -> impl Iterator<Item = &AccountId> {
+    change.parties.iter().map(|p| &p.account).chain(change.informed.iter()).chain([&change.from, &change.to, &change.requested_by])
 }
 
 #[derive(Serialize)]
@@ -129,8 +150,8 @@ pub(super) struct ContactChanges<'a> {
     next_cursor: Option<String>,
 }
 
-pub(super) fn contact_changes(changes: &[ContactChange], next: Option<RequestId>) -> ContactChanges<'_> {
-    ContactChanges { requests: changes.iter().map(contact_change).collect(), next_cursor: next.map(cursor::request) }
+pub(super) fn contact_changes<'a>(changes: &'a [ContactChange], next: Option<RequestId>, bouncing: &[AccountId]) -> ContactChanges<'a> {
+    ContactChanges { requests: changes.iter().map(|c| contact_change_read(c, bouncing)).collect(), next_cursor: next.map(cursor::request) }
 }
 
 #[derive(Serialize)]

@@ -1,5 +1,6 @@
 //! The use cases of SPEC §5, written against the ports.
 
+mod bounces;
 mod email;
 mod error;
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+pub use bounces::Bounce;
 pub use email::Profile;
 pub use error::Error;
 

@@ -15,6 +15,10 @@ pub struct Account {
     pub language: Language,
     #[serde(default)]
     pub payment_status: PaymentStatus,
+    /// Whether mail to `email` bounced (SPEC §4): set by SES's events, never by a body or a
+    /// fixtures document.
+    #[serde(skip)]
+    pub email_status: EmailStatus,
 }
 
 impl Account {
@@ -57,6 +61,25 @@ impl PaymentStatus {
         match self {
             PaymentStatus::Ok => "ok",
             PaymentStatus::Overdue => "overdue",
+        }
+    }
+}
+
+/// Whether mail to an account's address reaches it: `Bouncing` once SES reported a permanent
+/// bounce or a complaint for that address, until another address is verified or set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailStatus {
+    #[default]
+    Ok,
+    Bouncing,
+}
+
+impl EmailStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailStatus::Ok => "ok",
+            EmailStatus::Bouncing => "bouncing",
         }
     }
 }

@@ -11,7 +11,7 @@ pub mod rules;
 pub mod service;
 pub mod token;
 
-pub use account::{Account, DisplayName, EmailAddress, Language, PaymentStatus, PendingEmail};
+pub use account::{Account, DisplayName, EmailAddress, EmailStatus, Language, PaymentStatus, PendingEmail};
 pub use ids::{AccountId, RequestId, ServiceName};
 pub use lifecycle::{ContactChange, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, State, Step};
 pub use record::Record;

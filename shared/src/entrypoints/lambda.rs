@@ -36,7 +36,7 @@ pub use lambda_http::Error;
 /// [`aws::lambda_sdk_config`]), the router. A configuration error stops the start, which
 /// Lambda reports as an init error rather than as a 500 on every request.
 pub async fn run(function: Function) -> Result<(), Error> {
-    let app = setup().await?;
+    let app = app(true).await?;
     let account_claim: Arc<str> = app.config().account_claim.clone().into();
     let router = Router::for_function(app, function);
     tracing::info!(function = function.name(), "ready");
@@ -48,33 +48,6 @@ pub async fn run(function: Function) -> Result<(), Error> {
     .await
 }
 
-/// What every function builds once, before its first event: the logger, the configuration,
-/// the SDK clients on the DynamoDB store and the SES mailer, a warm connection; the app on them.
-pub(crate) async fn setup() -> Result<App, Error> {
-    init_logging();
-    let config = Config::from_env()?;
-    let table = config.aws.table()?.to_owned();
-
-    // Against the emulators (the tests under the Runtime Interface Emulator), their
-    // configuration; never the case on AWS.
-    let emulators = config.aws.points_at_emulators();
-    if emulators {
-        tracing::warn!("AWS endpoints on the loopback interface: using the emulators' dummy credentials and timeouts");
-    }
-    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), emulators)?;
-    let dynamodb = match config.aws.dynamodb_endpoint() {
-        Some(url) => aws::dynamodb_client_at(&sdk, url),
-        None => aws::dynamodb_client(&sdk),
-    };
-    let ses = match config.aws.ses_endpoint() {
-        Some(url) => aws::ses_client_at(&sdk, url),
-        None => aws::ses_client(&sdk),
-    };
-    let store = Arc::new(DynamoStore::new(dynamodb, table));
-    let mailer = Arc::new(SesMailer::new(ses, config.aws.ses_configuration_set.clone()));
-    prewarm(store.as_ref()).await;
-    Ok(App::new(store, mailer, Arc::new(SystemClock), config))
-}
 /// One invocation, in a span that carries the Lambda request id and, when the route names
 /// one, the contact-change request's id: every log line of the invocation has both. It runs
 /// within the invocation's deadline (`Context.deadline`), which the use cases respect
@@ -264,6 +237,38 @@ fn log_filter_up_to(spec: &str, most_verbose: tracing_subscriber::filter::LevelF
         filter = filter.with_target(prefix, level_of(prefix).min(cap).min(ceiling(prefix)));
     }
     filter
+}
+
+/// The application as every function builds it before its first event: the logger, the
+/// configuration, the SDK configuration and clients, the DynamoDB connection opened (`prewarm`:
+/// with a read the function's policy allows). Shared by [`run`] and the jobs that no HTTP
+/// request starts ([`super::job`]).
+pub(super) async fn app(prewarm: bool) -> Result<App, Error> {
+    init_logging();
+    let config = Config::from_env()?;
+    let table = config.aws.table()?.to_owned();
+
+    // Against the emulators (the tests under the Runtime Interface Emulator), their
+    // configuration; never the case on AWS.
+    let emulators = config.aws.points_at_emulators();
+    if emulators {
+        tracing::warn!("AWS endpoints on the loopback interface: using the emulators' dummy credentials and timeouts");
+    }
+    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), emulators)?;
+    let dynamodb = match config.aws.dynamodb_endpoint() {
+        Some(url) => aws::dynamodb_client_at(&sdk, url),
+        None => aws::dynamodb_client(&sdk),
+    };
+    let ses = match config.aws.ses_endpoint() {
+        Some(url) => aws::ses_client_at(&sdk, url),
+        None => aws::ses_client(&sdk),
+    };
+    let store = Arc::new(DynamoStore::new(dynamodb, table));
+    let mailer = Arc::new(SesMailer::new(ses, config.aws.ses_configuration_set.clone()));
+    if prewarm {
+        self::prewarm(store.as_ref()).await;
+    }
+    Ok(App::new(store, mailer, Arc::new(SystemClock), config))
 }
 
 /// Opens the connection to DynamoDB (DNS, TCP, TLS) during init, which is not on any

@@ -1,6 +1,10 @@
-//! How the outside world reaches the router: on AWS Lambda, behind API Gateway's HTTP API.
-//! (The local server, `contacts-local`, is the other entry point; it lives in its own crate.)
+//! How the outside world reaches the router: on AWS Lambda, behind API Gateway's HTTP API, and
+//! SES's events through EventBridge. (The local server, `contacts-local`, is the other entry
+//! point; it lives in its own crate.)
 
+pub mod bounces;
+#[cfg(feature = "lambda")]
+pub mod job;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "lambda")]

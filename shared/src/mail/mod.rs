@@ -10,11 +10,17 @@ use time::OffsetDateTime;
 use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Language, Token};
 use texts::{ChangeTexts, EmailTexts, Words};
 
+/// The name of the SES message tag that names a mail's recipient's account (`Mail::account`).
+pub const ACCOUNT_TAG: &str = "account";
+
 /// One email to one recipient.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Mail {
     pub from: EmailAddress,
     pub to: EmailAddress,
+    /// The recipient's account: SES tags the mail with it (`account=...`), so that a bounce's
+    /// event names the account whose address bounced.
+    pub account: AccountId,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -23,7 +29,7 @@ pub struct Mail {
 /// A confirmation mail's body holds a token: Debug shows only the envelope.
 impl std::fmt::Debug for Mail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mail").field("to", &self.to).field("subject", &self.subject).finish_non_exhaustive()
+        f.debug_struct("Mail").field("to", &self.to).field("account", &self.account).field("subject", &self.subject).finish_non_exhaustive()
     }
 }
 
@@ -92,7 +98,7 @@ pub fn compose(kind: MailKind<'_>, change: &ContactChange, recipient: &Account, 
         notes: notes.into_iter().filter(|note| !note.is_empty()).collect(),
         footer: said.footer,
     };
-    body.into_mail(from.clone(), recipient.email.clone())
+    body.into_mail(from.clone(), recipient.email.clone(), recipient.id.clone())
 }
 
 /// What a request's mail says of it: the service, the roles, who from, who to, who asked,
@@ -164,7 +170,7 @@ pub fn compose_profile(kind: ProfileMailKind<'_>, account: &Account, new: &Email
         notes: vec![said.note],
         footer: said.footer,
     };
-    body.into_mail(from.clone(), to)
+    body.into_mail(from.clone(), to, account.id.clone())
 }
 
 /// What a mail says, in its recipient's language, before it is rendered as text and as HTML
@@ -244,12 +250,12 @@ impl TextPart<'_> {
 }
 
 impl Body<'_> {
-    fn into_mail(self, from: EmailAddress, to: EmailAddress) -> Mail {
+    fn into_mail(self, from: EmailAddress, to: EmailAddress, account: AccountId) -> Mail {
         let width = self.rows.iter().map(|row| row.label.chars().count() + self.colon.chars().count()).max().unwrap_or(0);
         // askama drops the template's last newline; a text part ends with one.
         let text = TextPart { mail: &self, width }.render().expect("the text template renders any value") + "\n";
         let html = HtmlPart { mail: &self }.render().expect("the HTML template renders any value");
-        Mail { from, to, subject: self.subject, text, html }
+        Mail { from, to, account, subject: self.subject, text, html }
     }
 }
 
@@ -269,6 +275,7 @@ mod tests {
             email: EmailAddress::parse(&format!("{}@example.com", &id[..3])).unwrap(),
             language,
             payment_status: PaymentStatus::Ok,
+            email_status: Default::default(),
         }
     }
 

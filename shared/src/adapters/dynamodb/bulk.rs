@@ -216,16 +216,24 @@ impl Bulk {
         let mut counts = Counts::default();
         let mut writes = Vec::new();
         for account in accounts.values() {
-            match old.get(&items::account_pk(&account.id)) {
+            let mut account = account.clone();
+            match old.get(&items::account_pk(&account.id)).map(items::account_from) {
                 None => counts.created += 1,
-                // An unreadable item is overwritten: the file is the source of truth.
-                Some(item) if items::account_from(item).as_ref() == Ok(account) => {
+                // As the internal API's upsert: only a new address clears a bouncing mark.
+                Some(Ok(stored)) if stored.email == account.email && Account { email_status: stored.email_status, ..account.clone() } == stored => {
                     counts.unchanged += 1;
                     continue;
                 }
-                Some(_) => counts.updated += 1,
+                Some(Ok(stored)) => {
+                    if stored.email == account.email {
+                        account.email_status = stored.email_status;
+                    }
+                    counts.updated += 1
+                }
+                // An unreadable item is overwritten: the file is the source of truth.
+                Some(Err(_)) => counts.updated += 1,
             }
-            writes.push(put(items::account_item(account))?);
+            writes.push(put(items::account_item(&account))?);
         }
         if write {
             self.write_all(writes).await?;

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
-    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, HistoryEntry, Language, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId,
-    Role, Roles, Service, ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, HistoryEntry, Language, Party, PartyStatus, PaymentStatus,
+    PendingEmail, RequestId, Role, Roles, Service, ServiceName, State, TokenHash,
 };
 use crate::ports::{Lock, ProfileRecord, StoreError};
 
@@ -172,8 +172,15 @@ pub fn account_item(account: &Account) -> Item {
     item.insert("email".into(), s(account.email.as_str()));
     item.insert("language".into(), s(account.language.as_str()));
     item.insert("payment_status".into(), s(account.payment_status.as_str()));
+    if account.email_status == EmailStatus::Bouncing {
+        item.insert(EMAIL_STATUS.into(), s(EmailStatus::Bouncing.as_str()));
+    }
     item
 }
+
+/// The account item's mark of a bouncing address (String `bouncing`); absent is `ok`. A
+/// verification removes it, and a provider's upsert (a whole-item `PutItem`) drops it.
+pub const EMAIL_STATUS: &str = "email_status";
 
 pub fn account_from(item: &Item) -> Result<Account, StoreError> {
     const W: &str = "account";
@@ -188,12 +195,18 @@ pub fn account_from(item: &Item) -> Result<Account, StoreError> {
         "overdue" => PaymentStatus::Overdue,
         other => return Err(corrupt(W, format_args!("payment_status {other:?}"))),
     };
+    let email_status = match item.get(EMAIL_STATUS).map(|v| v.as_s().map(String::as_str)) {
+        None => EmailStatus::Ok,
+        Some(Ok("bouncing")) => EmailStatus::Bouncing,
+        Some(other) => return Err(corrupt(W, format_args!("email_status {other:?}"))),
+    };
     Ok(Account {
         id: parse(W, "id", AccountId::parse(get_s(item, W, "id")?))?,
         name: parse(W, "name", DisplayName::parse(get_s(item, W, "name")?))?,
         email: parse(W, "email", EmailAddress::parse(get_s(item, W, "email")?))?,
         language,
         payment_status,
+        email_status,
     })
 }
 
@@ -600,6 +613,7 @@ mod tests {
             email: EmailAddress::parse("ada@example.com").unwrap(),
             language: Language::It,
             payment_status: PaymentStatus::Ok,
+            email_status: EmailStatus::Ok,
         };
         let mut item = account_item(&account);
         assert_eq!(profile_from(&item).unwrap(), ProfileRecord { account: account.clone(), pending_email: None, email_asks: vec![], revision: 0 });

@@ -28,7 +28,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValu
 use time::OffsetDateTime;
 
 use crate::adapters::aws::is_transient_code;
-use crate::domain::{Account, AccountId, ContactChange, Language, RequestId, Role, Service, ServiceName, TokenHash};
+use crate::domain::{Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, RequestId, Role, Service, ServiceName, TokenHash};
 use crate::ports::{Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
 use errors::classify;
@@ -265,6 +265,9 @@ impl Store for DynamoStore {
         found.iter().map(items::account_from).collect()
     }
 
+    /// One PutItem (the whole item: a pending email change goes), answering the item it
+    /// replaced; when that had this same address marked bouncing, one conditional UpdateItem
+    /// marks it again (only a new address clears the mark).
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         self.meter.sent("PutItem");
         let output = self
@@ -272,11 +275,16 @@ impl Store for DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(items::account_item(account)))
+            .return_values(ReturnValue::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| classify("PutItem", &e))?;
         self.meter.consumed(output.consumed_capacity());
+        let old = output.attributes().map(items::account_from).and_then(Result::ok);
+        if old.is_some_and(|old| old.email == account.email && old.email_status == EmailStatus::Bouncing) && account.email_status != EmailStatus::Bouncing {
+            self.mark_bouncing(&account.id, &account.email).await?;
+        }
         Ok(())
     }
 
@@ -562,13 +570,14 @@ impl Store for DynamoStore {
             .client
             .update_item()
             .set_key(Some(items::account_key(account)))
-            .update_expression("SET #email = #pe, #rev = #rev + :one REMOVE #pe, #ph, #px")
+            .update_expression("SET #email = #pe, #rev = #rev + :one REMOVE #pe, #ph, #px, #es")
             .condition_expression("#ph = :hash AND #px > :now")
             .expression_attribute_names("#email", "email")
             .expression_attribute_names("#pe", items::PENDING_EMAIL)
             .expression_attribute_names("#ph", items::PENDING_HASH)
             .expression_attribute_names("#px", items::PENDING_EXPIRES)
             .expression_attribute_names("#rev", items::EMAIL_REV)
+            .expression_attribute_names("#es", items::EMAIL_STATUS)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":hash", s(hash.to_hex()))
             .expression_attribute_values(":now", n(items::millis(now)));
@@ -594,6 +603,21 @@ impl Store for DynamoStore {
             .expression_attribute_names("#language", "language")
             .expression_attribute_values(":language", s(language.as_str()));
         self.update_returning(update).await?.as_ref().map(items::profile_from).transpose()
+    }
+
+    /// One UpdateItem on the condition that the account's address is still `email`.
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .set_key(Some(items::account_key(id)))
+            .update_expression("SET #es = :bouncing")
+            .condition_expression("#email = :email")
+            .expression_attribute_names("#es", items::EMAIL_STATUS)
+            .expression_attribute_names("#email", "email")
+            .expression_attribute_values(":bouncing", s(EmailStatus::Bouncing.as_str()))
+            .expression_attribute_values(":email", s(email.as_str()));
+        Ok(self.update_returning(update).await?.is_some())
     }
 }
 

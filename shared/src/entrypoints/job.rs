@@ -1,0 +1,27 @@
+//! The Lambda entry point of the functions that no HTTP request starts: an event of another
+//! AWS service in (SES's bounces through EventBridge), with the HTTP functions' setup (the
+//! configuration, the SDK clients, the log caps: [`super::lambda`]) and the invocation's deadline.
+
+use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+use tracing::Instrument;
+
+use super::bounces;
+use super::lambda::{Error, app};
+use crate::deadline;
+
+/// Hands SES's bounce and complaint events to the use case until the runtime stops the process.
+pub async fn run_bounces() -> Result<(), Error> {
+    // No prewarm: the function may only update accounts (template.yaml), not read one.
+    let app = app(false).await?;
+    tracing::info!(function = "bounces", "ready");
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let app = app.clone();
+        async move {
+            let deadline = deadline::from_epoch_millis(event.context.deadline);
+            let span = tracing::info_span!("invocation", lambda_request_id = %event.context.request_id);
+            let marked = deadline::scope(deadline, bounces::handle(&app, event.payload)).instrument(span).await?;
+            Ok::<_, Error>(serde_json::json!({ "marked": marked }))
+        }
+    }))
+    .await
+}
