@@ -6,6 +6,7 @@ mod bodies;
 mod cursor;
 mod error;
 mod page;
+pub mod panel;
 pub mod problem;
 mod provider;
 pub mod routes;
@@ -70,6 +71,8 @@ pub type ApiResponse = Response<Bytes>;
 pub struct Router {
     app: App,
     function: Option<Function>,
+    /// How the control panel signs in (SPEC §5b), read from the environment once.
+    sign_in: panel::SignIn,
 }
 
 /// What a matched route hands its handler.
@@ -84,12 +87,18 @@ struct Call<'a> {
 impl Router {
     /// Every route: the local server.
     pub fn new(app: App) -> Self {
-        Self { app, function: None }
+        Self { app, function: None, sign_in: panel::SignIn::from_env(true) }
     }
 
     /// One function's routes; the others are 404, as API Gateway would never send them.
     pub fn for_function(app: App, function: Function) -> Self {
-        Self { app, function: Some(function) }
+        Self { app, function: Some(function), sign_in: panel::SignIn::from_env(false) }
+    }
+
+    /// This router with the panel's sign-in set (a test's, or a server's own choice).
+    pub fn with_sign_in(mut self, sign_in: panel::SignIn) -> Self {
+        self.sign_in = sign_in;
+        self
     }
 
     pub fn app(&self) -> &App {
@@ -147,6 +156,7 @@ impl Router {
             | Endpoint::Cancel => self.contact_changes(endpoint, call).await,
             Endpoint::VerifyEmailPage | Endpoint::VerifyEmailForm | Endpoint::ConfirmPage | Endpoint::ConfirmDecision => self.pages(endpoint, call).await,
             Endpoint::PutAccount | Endpoint::PutService => self.provider(endpoint, call).await,
+            Endpoint::PanelPage | Endpoint::PanelConfig | Endpoint::PanelAsset => self.panel(endpoint, call),
         }
     }
 
@@ -261,6 +271,16 @@ impl Router {
         match endpoint {
             Endpoint::PutAccount => provider::put_account(app, call.param("id"), call.request).await,
             Endpoint::PutService => provider::put_service(app, call.param("name"), call.request).await,
+            _ => unreachable!("{endpoint:?} is not a route of this group"),
+        }
+    }
+
+    /// The control panel's page, configuration and assets: nothing of the store is read.
+    fn panel(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, ApiError> {
+        match endpoint {
+            Endpoint::PanelPage => Ok(panel::index(&self.sign_in)),
+            Endpoint::PanelConfig => Ok(panel::config(&self.sign_in, u64::try_from(self.app.config().resend_cooldown.whole_seconds()).unwrap_or(0))),
+            Endpoint::PanelAsset => panel::asset(call.param("asset")).ok_or(ApiError::NoRoute),
             _ => unreachable!("{endpoint:?} is not a route of this group"),
         }
     }

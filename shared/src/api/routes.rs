@@ -29,6 +29,9 @@ pub enum Endpoint {
     VerifyEmail,
     VerifyEmailPage,
     VerifyEmailForm,
+    PanelPage,
+    PanelConfig,
+    PanelAsset,
 }
 
 /// Who may call a route, as API Gateway checks it before the function runs; the router checks
@@ -61,10 +64,13 @@ pub enum Function {
     Resend,
     /// The provider's systems' upserts of accounts and services (the internal API).
     Provider,
+    /// The customer control panel: its page, its configuration and its embedded assets.
+    Panel,
 }
 
 impl Function {
-    pub const ALL: [Function; 6] = [Function::Read, Function::Profile, Function::Create, Function::Confirm, Function::Resend, Function::Provider];
+    pub const ALL: [Function; 7] =
+        [Function::Read, Function::Profile, Function::Create, Function::Confirm, Function::Resend, Function::Provider, Function::Panel];
 
     /// The function's folder under `functions/`, and its binary's name.
     pub fn name(self) -> &'static str {
@@ -75,6 +81,7 @@ impl Function {
             Function::Confirm => "confirm",
             Function::Resend => "resend",
             Function::Provider => "provider",
+            Function::Panel => "panel",
         }
     }
 }
@@ -121,6 +128,10 @@ pub const ROUTES: &[RouteSpec] = &[
     // The email verification link's page: no login, the token alone authorises.
     RouteSpec { method: "GET", path: "/verify-email", endpoint: Endpoint::VerifyEmailPage, function: Function::Profile, auth: Auth::Public },
     RouteSpec { method: "POST", path: "/verify-email", endpoint: Endpoint::VerifyEmailForm, function: Function::Profile, auth: Auth::Public },
+    // The control panel (SPEC §5b): no login to load it; it signs in and calls the routes above.
+    RouteSpec { method: "GET", path: "/", endpoint: Endpoint::PanelPage, function: Function::Panel, auth: Auth::Public },
+    RouteSpec { method: "GET", path: "/panel/config", endpoint: Endpoint::PanelConfig, function: Function::Panel, auth: Auth::Public },
+    RouteSpec { method: "GET", path: "/panel/{asset}", endpoint: Endpoint::PanelAsset, function: Function::Panel, auth: Auth::Public },
     // The provider's billing and provisioning systems keep accounts and services current
     // (contacts-local serves the same upserts as /_local/accounts/{id}, /_local/services/{name}).
     RouteSpec { method: "PUT", path: "/internal/accounts/{id}", endpoint: Endpoint::PutAccount, function: Function::Provider, auth: Auth::Iam },

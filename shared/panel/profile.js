@@ -1,0 +1,67 @@
+// "Profile": who I am, my email address with its verification step (PATCH /v1/me {email}
+// makes it pending and mails a link to the new address), and my standing.
+
+import { t } from './i18n.js';
+import { h, messageBox, put } from './dom.js';
+import { problemText } from './requests.js';
+
+export function profileView(ctx, panel) {
+  const message = messageBox();
+  const details = h('dl', { class: 'profile' });
+  const email = h('input', { id: 'new-email', type: 'email', autocomplete: 'email', required: true });
+  const code = h('input', { id: 'verify-code', autocomplete: 'one-time-code', spellcheck: 'false', 'aria-describedby': 'verify-code-hint' });
+  const verifyForm = h('form', { class: 'verify', novalidate: true, hidden: true },
+    h('label', { for: 'verify-code' }, t('profile.code')),
+    h('p', { id: 'verify-code-hint', class: 'hint' }, t('profile.codeHint')),
+    code,
+    h('button', { type: 'submit', class: 'primary' }, t('profile.verify')));
+  const emailForm = h('form', { class: 'email', novalidate: true },
+    h('label', { for: 'new-email' }, t('profile.newEmail')),
+    email,
+    h('button', { type: 'submit', class: 'primary' }, t('profile.changeEmail')));
+
+  function render(me) {
+    const rows = [
+      ['profile.account', me.account],
+      ['profile.name', me.name],
+      ['profile.email', me.email],
+      me.pending_email && ['profile.pending', me.pending_email],
+      ['profile.emailStatus', me.email_status === 'bouncing' ? t('profile.bouncing') : t('profile.deliveryOk')],
+      ['profile.payment', t(`payment.${me.payment_status}`)],
+    ].filter(Boolean);
+    put(details, rows.map(([label, value]) => [h('dt', {}, t(label)), h('dd', {}, value)]));
+    verifyForm.hidden = !me.pending_email;
+  }
+
+  async function save(fn, text) {
+    try {
+      const me = await fn();
+      ctx.setMe(me);
+      render(me);
+      message.show('ok', text(me), { focus: true });
+    } catch (error) {
+      message.show('error', problemText(error), { focus: true });
+    }
+  }
+
+  emailForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const value = email.value.trim();
+    if (!value) {
+      message.show('error', t('error.invalid_input', { detail: t('profile.newEmail') }), { focus: true });
+      return;
+    }
+    save(() => ctx.api.patch('v1/me', { email: value }),
+      (me) => (me.pending_email ? t('profile.emailAsked', { email: me.pending_email, current: me.email }) : t('profile.emailWithdrawn')));
+  });
+  verifyForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    save(() => ctx.api.post('v1/me/email-verification', { token: code.value.trim() }), (me) => t('profile.verified', { email: me.email }));
+  });
+
+  put(panel, h('h2', {}, t('tabs.profile')), details, message.el, emailForm, verifyForm,
+    h('p', { class: 'hint' }, t('profile.language')));
+  render(ctx.me);
+  ctx.api.get('v1/me').then((me) => { ctx.setMe(me); render(me); }).catch(() => {});
+  return { stop() {} };
+}

@@ -1,0 +1,256 @@
+//! The customer control panel (SPEC §5b): the guide's "I tuoi contatti" page, plain ES
+//! modules, HTML and CSS from `shared/panel/`, embedded in the binary.
+//!
+//! Every asset is served under a name that carries the hash of its content
+//! (`panel/app.3f2a9c01d4e7.js`), so it may be cached for a year; the page that names them
+//! (`GET /`) is `no-store`. A module's imports are rewritten to the hashed names of the
+//! modules they import, so a module's hash covers the modules under it. The
+//! Content-Security-Policy allows scripts and styles from this origin only, and connections
+//! to this origin and to the OpenID issuer the panel signs in with.
+
+use std::sync::LazyLock;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::ApiResponse;
+
+/// One source file of `shared/panel/`.
+struct Source {
+    /// Its name in the sources, as the files that use it write it (`api.js`).
+    name: &'static str,
+    content_type: &'static str,
+    text: &'static str,
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// The panel's assets, each after every asset it imports: the rewriting of names goes in
+/// this order.
+const SOURCES: &[Source] = &[
+    Source { name: "strings-en.js", content_type: JS, text: include_str!("../../panel/strings-en.js") },
+    Source { name: "strings-it.js", content_type: JS, text: include_str!("../../panel/strings-it.js") },
+    Source { name: "strings-fr.js", content_type: JS, text: include_str!("../../panel/strings-fr.js") },
+    Source { name: "i18n.js", content_type: JS, text: include_str!("../../panel/i18n.js") },
+    Source { name: "api.js", content_type: JS, text: include_str!("../../panel/api.js") },
+    Source { name: "oidc.js", content_type: JS, text: include_str!("../../panel/oidc.js") },
+    Source { name: "dom.js", content_type: JS, text: include_str!("../../panel/dom.js") },
+    Source { name: "requests.js", content_type: JS, text: include_str!("../../panel/requests.js") },
+    Source { name: "contacts.js", content_type: JS, text: include_str!("../../panel/contacts.js") },
+    Source { name: "profile.js", content_type: JS, text: include_str!("../../panel/profile.js") },
+    Source { name: "app.js", content_type: JS, text: include_str!("../../panel/app.js") },
+    Source { name: "panel.css", content_type: CSS, text: include_str!("../../panel/panel.css") },
+];
+
+const INDEX: &str = include_str!("../../panel/index.html");
+
+/// An asset as it is served.
+pub struct Asset {
+    /// `app.3f2a9c01d4e7.js`: the source's name with the first 12 hex digits of the SHA-256
+    /// of the served bytes before its extension.
+    pub name: String,
+    pub content_type: &'static str,
+    pub bytes: Bytes,
+}
+
+/// The assets and the page that names them, built once per process.
+pub struct Built {
+    pub assets: Vec<Asset>,
+    pub index: Bytes,
+}
+
+pub static BUILT: LazyLock<Built> = LazyLock::new(build);
+
+fn build() -> Built {
+    let mut assets: Vec<Asset> = Vec::with_capacity(SOURCES.len());
+    let mut renames: Vec<(&'static str, String)> = Vec::new();
+    for source in SOURCES {
+        let text = rename(source.text, &renames, "'./", "'");
+        let name = hashed_name(source.name, text.as_bytes());
+        renames.push((source.name, name.clone()));
+        assets.push(Asset { name, content_type: source.content_type, bytes: Bytes::from(text) });
+    }
+    let index = rename(INDEX, &renames, "\"panel/", "\"");
+    Built { assets, index: Bytes::from(index) }
+}
+
+/// `text` with each `{before}{source name}{after}` replaced by the hashed name.
+fn rename(text: &str, renames: &[(&'static str, String)], before: &str, after: &str) -> String {
+    let mut text = text.to_owned();
+    for (name, hashed) in renames {
+        text = text.replace(&format!("{before}{name}{after}"), &format!("{before}{hashed}{after}"));
+    }
+    text
+}
+
+fn hashed_name(name: &str, bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    match name.rsplit_once('.') {
+        Some((stem, extension)) => format!("{stem}.{hex}.{extension}"),
+        None => format!("{name}.{hex}"),
+    }
+}
+
+/// How the panel signs its customer in, from the environment of the process that serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    /// `contacts-local` without `JWT_ISSUER`: the development identity, a customer id typed in.
+    Development,
+    /// OpenID Connect, authorization code with PKCE, at `issuer` as the client `client_id`.
+    Oidc { issuer: String, client_id: String },
+    /// Deployed without an issuer: nobody can sign in, and the panel says so.
+    NotConfigured,
+}
+
+impl SignIn {
+    /// From `JWT_ISSUER` (the issuer the HTTP API's JWT authorizer trusts) and `PANEL_CLIENT_ID`
+    /// (else `JWT_AUDIENCE`, the authorizer's audience, which is the panel's client id with
+    /// most providers); `local`: the development server, which signs in with a typed id when
+    /// no issuer is set.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>, local: bool) -> Self {
+        let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        match (set("JWT_ISSUER"), set("PANEL_CLIENT_ID").or_else(|| set("JWT_AUDIENCE"))) {
+            (Some(issuer), Some(client_id)) => SignIn::Oidc { issuer: issuer.trim_end_matches('/').to_owned(), client_id },
+            _ if local => SignIn::Development,
+            _ => SignIn::NotConfigured,
+        }
+    }
+
+    pub fn from_env(local: bool) -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok(), local)
+    }
+
+    /// The issuer's origin (`https://id.example.com`), which the page may connect to.
+    fn issuer_origin(&self) -> Option<String> {
+        let SignIn::Oidc { issuer, .. } = self else { return None };
+        let (scheme, rest) = issuer.split_once("://")?;
+        let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty())?;
+        let safe = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+        (matches!(scheme, "https" | "http") && safe(host)).then(|| format!("{scheme}://{host}"))
+    }
+}
+
+/// `GET /panel/config`: what the panel's script needs to sign in and to pace its buttons.
+#[derive(Serialize)]
+struct PanelConfig<'a> {
+    sign_in: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    scope: &'static str,
+    resend_cooldown_seconds: u64,
+}
+
+pub(super) fn config(sign_in: &SignIn, resend_cooldown_seconds: u64) -> ApiResponse {
+    let (mode, issuer, client_id) = match sign_in {
+        SignIn::Development => ("development", None, None),
+        SignIn::Oidc { issuer, client_id } => ("oidc", Some(issuer.as_str()), Some(client_id.as_str())),
+        SignIn::NotConfigured => ("none", None, None),
+    };
+    let body = PanelConfig { sign_in: mode, issuer, client_id, scope: "openid", resend_cooldown_seconds };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let mut response = Response::new(Bytes::from(bytes));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /`: the page, with the policy that lets it reach this origin and the issuer only.
+pub(super) fn index(sign_in: &SignIn) -> ApiResponse {
+    let connect = match sign_in.issuer_origin() {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src {connect}; img-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    let mut response = Response::new(BUILT.index.clone());
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let csp = HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    response
+}
+
+/// `GET /panel/{asset}`: an asset by its hashed name, cached for a year; any other name is 404.
+pub(super) fn asset(name: &str) -> Option<ApiResponse> {
+    let asset = BUILT.assets.iter().find(|a| a.name == name)?;
+    let mut response = Response::new(asset.bytes.clone());
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_names_every_asset_it_loads_by_its_hashed_name() {
+        let index = std::str::from_utf8(&BUILT.index).unwrap();
+        let app = BUILT.assets.iter().find(|a| a.name.starts_with("app.")).unwrap();
+        let css = BUILT.assets.iter().find(|a| a.name.starts_with("panel.")).unwrap();
+        assert!(index.contains(&format!("\"panel/{}\"", app.name)), "{index}");
+        assert!(index.contains(&format!("\"panel/{}\"", css.name)), "{index}");
+        assert!(!index.contains("\"panel/app.js\""), "{index}");
+    }
+
+    #[test]
+    fn a_module_imports_the_hashed_names_and_its_hash_is_of_what_is_served() {
+        for asset in &BUILT.assets {
+            let text = std::str::from_utf8(&asset.bytes).unwrap();
+            for source in SOURCES {
+                assert!(!text.contains(&format!("'./{}'", source.name)), "{} still imports {}", asset.name, source.name);
+            }
+            let stem = asset.name.split('.').next().unwrap();
+            let source = SOURCES.iter().find(|s| s.name.split('.').next() == Some(stem)).unwrap();
+            assert_eq!(asset.name, hashed_name(source.name, &asset.bytes));
+        }
+        let app = std::str::from_utf8(&BUILT.assets.iter().find(|a| a.name.starts_with("app.")).unwrap().bytes).unwrap().to_owned();
+        let api = &BUILT.assets.iter().find(|a| a.name.starts_with("api.")).unwrap().name;
+        assert!(app.contains(&format!("'./{api}'")), "app.js imports api.js by its hashed name");
+    }
+
+    #[test]
+    fn assets_are_immutable_and_the_page_is_not_stored() {
+        let name = &BUILT.assets[0].name;
+        let response = asset(name).unwrap();
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert!(asset("app.js").is_none(), "only hashed names are served");
+        let page = index(&SignIn::Development);
+        assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");
+        assert!(page.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("connect-src 'self';"));
+    }
+
+    #[test]
+    fn sign_in_is_oidc_with_an_issuer_development_locally_else_not_configured() {
+        let none = |_: &str| None;
+        assert_eq!(SignIn::from_lookup(none, true), SignIn::Development);
+        assert_eq!(SignIn::from_lookup(none, false), SignIn::NotConfigured);
+        let oidc = |name: &str| match name {
+            "JWT_ISSUER" => Some("https://id.example.com/realms/x/".to_owned()),
+            "JWT_AUDIENCE" => Some("panel".to_owned()),
+            _ => None,
+        };
+        let sign_in = SignIn::from_lookup(oidc, true);
+        assert_eq!(sign_in, SignIn::Oidc { issuer: "https://id.example.com/realms/x".to_owned(), client_id: "panel".to_owned() });
+        let csp = index(&sign_in).headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+        assert!(csp.contains("connect-src 'self' https://id.example.com;"), "{csp}");
+        let hostile = SignIn::Oidc { issuer: "https://a.example; script-src *".to_owned(), client_id: "x".to_owned() };
+        assert_eq!(hostile.issuer_origin(), None, "nothing but a host goes into the policy");
+    }
+}
