@@ -25,6 +25,8 @@ struct Page<'a> {
     title: &'a str,
     nonce: &'a str,
     content: Content<'a>,
+    /// The control panel (`/`), relative to this page's path, on the tab that fits it.
+    panel: &'static str,
 }
 
 enum Content<'a> {
@@ -153,7 +155,9 @@ fn html(status: StatusCode, title: &str, content: Content<'_>) -> ApiResponse {
     let mut bytes = [0u8; 18];
     getrandom::fill(&mut bytes).expect("the OS random source is available");
     let nonce = URL_SAFE_NO_PAD.encode(bytes);
-    let page = Page { title, nonce: &nonce, content }.render().expect("the page template renders any value");
+    // `/confirm/{id}` is one segment deeper than `/verify-email`.
+    let panel = if title == VERIFY_TITLE { "./#profile" } else { "../#requests" };
+    let page = Page { title, nonce: &nonce, content, panel }.render().expect("the page template renders any value");
     let csp = format!(
         "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; form-action 'self'; \
          frame-ancestors 'none'; base-uri 'none'"
