@@ -101,6 +101,9 @@ fn start_binary(setup: &Setup, name: &str, table: &str, tag: &str, env: &[EnvCha
             ("AWS_LAMBDA_LOG_LEVEL", None),
             ("AWS_LAMBDA_FUNCTION_TIMEOUT", None),
             ("PROVIDER_PRINCIPALS", None),
+            ("JWT_ISSUER", None),
+            ("JWT_AUDIENCE", None),
+            ("PANEL_CLIENT_ID", None),
         ])
         .env_changes(env)
         .log_kept_on_failure_only();
@@ -330,6 +333,24 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
         assert!(verified.body.contains(&new), "{verified:?}");
         assert_eq!(app.my_profile(&AccountId::parse(caller).unwrap()).await.unwrap().account.email.as_str(), new, "{caller}'s address moved");
     }
+
+    // The control panel: the page, its sign-in (no issuer here: not configured), an asset by
+    // its hashed name (the event's placeholder name is none).
+    let file = "panel.get.json";
+    let page = expect(file, 200, on(file).invoke(&event(file)));
+    assert!(page.content_type().starts_with("text/html") && page.body.contains("src=\"panel/app."), "{page:?}");
+    assert_eq!(page.headers.get("cache-control").map(String::as_str), Some("no-store"));
+    assert!(page.headers.get("content-security-policy").is_some_and(|csp| csp.contains("script-src 'self';")), "{page:?}");
+    let file = "panel.get-panel-config.json";
+    let config = expect(file, 200, on(file).invoke(&event(file))).json();
+    assert_eq!(config["sign_in"], "none", "deployed without JWT_ISSUER, nobody signs in: {config}");
+    let file = "panel.get-panel.json";
+    expect(file, 404, on(file).invoke(&event(file)));
+    let app_js = &shared::api::panel::BUILT.assets.iter().find(|a| a.name.starts_with("app.")).expect("app.js").name;
+    let named = serde_json::from_str(&event(file).to_string().replace("app.000000000000.js", app_js)).expect("still JSON");
+    let asset = expect(file, 200, on(file).invoke(&named));
+    assert!(asset.content_type().starts_with("text/javascript"), "{asset:?}");
+    assert_eq!(asset.headers.get("cache-control").map(String::as_str), Some("public, max-age=31536000, immutable"));
 
     // As they are, the events that name a request name none that exists.
     for file in [
