@@ -112,6 +112,7 @@ fn banner(base: &str, demo: bool, fixtures: &Fixtures, backends: &str) {
 
 contacts-local listening on {base}: {} accounts, {} services loaded.
 {backends}
+The control panel: open {base}/ in a browser and sign in with a customer ID (no password here).
 Mails sent so far (with the outbox): curl -s {base}/_local/outbox
 The provider's systems (the internal API, unauthenticated here): PUT {base}/_local/accounts/<id>
 and PUT {base}/_local/services/<name>, in the fixtures' shape.",
@@ -122,7 +123,8 @@ and PUT {base}/_local/services/<name>, in the fixtures' shape.",
         eprintln!(
             "
 Demo data: example.com has admin ad1000-ovh (Ada), tech te2000-ovh (Teo), billing bi3000-ovh (Bea);
-ne4000-ovh (Ned) holds no role. Try:
+ne4000-ovh (Ned) holds no role. In the panel ({base}/), sign in as ad1000-ovh, edit example.com's
+contacts, then confirm with the codes from the outbox (Ned in a private window). Or with curl:
   curl -s {base}/v1/me/services -H 'Authorization: Bearer ad1000-ovh'
   curl -s -X POST {base}/v1/services/example.com/contact-changes \\
        -H 'Authorization: Bearer ad1000-ovh' -d '{{\"tech\": \"ne4000-ovh\"}}'

@@ -324,6 +324,7 @@ test("the guide's flow: Ada asks for Ned as technical contact, both confirm with
   await form.getByRole('button', { name: 'Confirm' }).click();
   assert.equal(await statusText(ada.page), 'Your request has been taken into account. The contacts concerned will receive an email.');
   assert.match(await focusedText(ada.page), /taken into account/, 'the focus lands on the green box');
+  await shot(ada.page, 'request-taken');
   const [id] = await pendingOn('example.com', ADA);
   assert.ok(id);
 
@@ -350,6 +351,7 @@ test("the guide's flow: Ada asks for Ned as technical contact, both confirm with
   await his.getByRole('button', { name: 'Accept' }).click();
   assert.equal(await statusText(ned.page), 'The change has taken effect. Every contact concerned will receive a confirmation email.');
   assert.match(await his.textContent(), /StateDone/);
+  await shot(ned.page, 'request-done');
   await ned.close();
 
   // Ada's open page sees it by itself (the poll), without a reload.

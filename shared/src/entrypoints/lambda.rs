@@ -36,7 +36,8 @@ pub use lambda_http::Error;
 /// [`aws::lambda_sdk_config`]), the router. A configuration error stops the start, which
 /// Lambda reports as an init error rather than as a 500 on every request.
 pub async fn run(function: Function) -> Result<(), Error> {
-    let app = app(true).await?;
+    // The panel reads nothing from the table (and its policy allows no read): no warm-up.
+    let app = app(function != Function::Panel).await?;
     let account_claim: Arc<str> = app.config().account_claim.clone().into();
     let router = Router::for_function(app, function);
     tracing::info!(function = function.name(), "ready");
