@@ -82,10 +82,10 @@ export function redirectUri(loc = location) {
 }
 
 /** Starts a sign-in: remembers state, nonce and verifier for this tab, then leaves for the provider. */
-export async function beginSignIn(config, { storage = sessionStorage, assign = (u) => location.assign(u) } = {}) {
-  const doc = await discover(config.issuer);
+export async function beginSignIn(config, { storage = sessionStorage, assign = (u) => location.assign(u), fetchImpl = fetch, loc = location } = {}) {
+  const doc = await discover(config.issuer, fetchImpl);
   const { verifier, challenge } = await pkce();
-  const pending = { state: randomToken(16), nonce: randomToken(16), verifier, redirectUri: redirectUri() };
+  const pending = { state: randomToken(16), nonce: randomToken(16), verifier, redirectUri: redirectUri(loc) };
   storage.setItem(PENDING, JSON.stringify(pending));
   assign(authorizationUrl(doc.authorization_endpoint, { clientId: config.client_id, scope: config.scope || 'openid', challenge, ...pending }));
 }

@@ -67,7 +67,8 @@ async fn errors_are_problem_json_with_type_title_status_detail_and_code(backend:
 async fn unknown_routes_are_404_and_wrong_methods_405_with_allow(backend: Backend) {
     let app = TestApp::seeded(backend).await;
     assert_eq!(app.get("/v1/nothing-here", "aa1-ovh").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/", "aa1-ovh").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/v1", "aa1-ovh").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/panel/app.js", "aa1-ovh").await.status, StatusCode::NOT_FOUND, "the panel's assets by their hashed names only");
     let response = app.call(Method::DELETE, "/v1/me", Some("aa1-ovh"), Bytes::new()).await;
     assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.header("allow"), Some("GET, PATCH"));
