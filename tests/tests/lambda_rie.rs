@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use integration_tests::{Emulators, dynamo_store, unique_tag};
+use integration_tests::{Emulators, dynamo_store, streams, unique_tag};
 use lambda_harness::events::{for_service, with_caller, with_id, with_json_body, with_token};
 use lambda_harness::mail::{SesStore, token_in};
 use lambda_harness::{EnvChange, Launch, Response, Rie};
@@ -170,6 +170,34 @@ fn start_all(setup: &Setup, functions: &[Function], table: &str, tag: &str) -> H
 }
 
 // ---- the tests -------------------------------------------------------------------------------
+
+/// The records the mailer's tests hand it are real: what DynamoDB Local's stream gave for a
+/// change made through the app (tests/src/streams.rs), keys only, in Lambda's event shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tables_stream_gives_the_keys_of_every_item_a_change_wrote_in_lambdas_event_shape() {
+    let emulators = Emulators::from_env();
+    let tag = unique_tag();
+    let service = format!("stream-{tag}.example.org");
+    let (table, app, outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
+    let (id, _tokens) = pending_request(&app, &outbox, &service).await;
+
+    let records = streams::read_stream(&emulators.dynamodb, &table).await;
+    let request = records.iter().find(|r| r.key("pk") == format!("REQUEST#{id}") && r.key("sk") == "REQUEST").expect("the request item's record");
+    assert_eq!(request.event_name(), "INSERT");
+    let event = streams::lambda_event([request]);
+    let record = &event["Records"][0];
+    assert_eq!((record["eventSource"].as_str(), record["eventVersion"].as_str()), (Some("aws:dynamodb"), Some("1.1")), "{record}");
+    assert_eq!(record["dynamodb"]["StreamViewType"], "KEYS_ONLY", "{record}");
+    assert!(record["dynamodb"].get("NewImage").is_none() && record["dynamodb"]["SequenceNumber"].is_string(), "keys only: {record}");
+    let arn = record["eventSourceARN"].as_str().expect("the stream's ARN, as Lambda adds it");
+    assert!(arn.contains(&format!(":table/{table}/stream/")), "{arn}");
+    // Oldest first, each once: the fixtures' writes, then the change's.
+    let sequence: Vec<&str> = records.iter().map(|r| r.sequence_number()).collect();
+    let mut sorted = sequence.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sequence, sorted);
+}
 
 /// `events/bounces.ses-bounce.json` (SES's bounce through EventBridge, tagged with Ned's
 /// account) on the bounces bootstrap: Ned's address is marked, and his profile shows it.
