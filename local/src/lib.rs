@@ -2,7 +2,7 @@
 //! development. It hands each request to the same `Router` the Lambda functions use; only
 //! what a development machine needs is added here (SPEC §6):
 //! - identity from `Authorization: Bearer <account-id>` (development only, said loudly);
-//! - `GET /_local/outbox`: the mails sent so far;
+//! - `GET /_local/outbox`: the mails sent so far (the posted ones delivered first);
 //! - `PUT /_local/accounts/{id}`, `PUT /_local/services/{name}`: the provider's systems' upserts,
 //!   served by the router as the internal API (`PUT /internal/...`) with this server as the
 //!   caller: there is no AWS IAM here to sign `/internal/...` requests, which are refused;
@@ -101,6 +101,25 @@ pub async fn sweep_every(app: shared::app::App, interval: std::time::Duration) {
     }
 }
 
+/// How often the local mailer looks at the outbox: a mail goes out within this of the change
+/// that posted it, as the stream's mailer takes it within a second or so.
+pub const DELIVERY_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Runs `App::deliver_outbox` on everything posted every `interval` until the task is dropped:
+/// in process, the deployment's stream-driven mailer function.
+pub async fn deliver_every(app: shared::app::App, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        // The app's clock: the system clock here.
+        let now = shared::ports::Clock::now(&shared::ports::SystemClock);
+        if let Err(error) = app.deliver_outbox(now).await {
+            tracing::warn!(%error, "the outbox could not be read; the next pass tries again");
+        }
+    }
+}
+
 /// Serves connections from `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, local: Local) {
     loop {
@@ -157,6 +176,11 @@ impl Local {
         match (&request.method, segments.as_slice()) {
             (&Method::GET, ["outbox"]) => match &self.outbox {
                 Some(outbox) => {
+                    // What is posted goes first, so that a reader never races the drain loop.
+                    let now = shared::ports::Clock::now(&shared::ports::SystemClock);
+                    if let Err(error) = self.router.app().deliver_outbox(now).await {
+                        tracing::warn!(%error, "the outbox could not be delivered");
+                    }
                     let mails: Vec<_> =
                         outbox.sent().into_iter().map(|m| json!({"to": m.to.as_str(), "subject": m.subject, "text": m.text, "html": m.html})).collect();
                     json_response(StatusCode::OK, &serde_json::Value::Array(mails))

@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use contacts_local::{Backends, Local, serve, sweep_every};
+use contacts_local::{Backends, DELIVERY_INTERVAL, Local, deliver_every, serve, sweep_every};
 use shared::api::Router;
 use shared::app::App;
 use shared::config::Config;
@@ -92,10 +92,12 @@ async fn run(args: Args) -> Result<(), String> {
     let listener = socket.listen(1024).map_err(|e| format!("cannot listen on {base}: {e}"))?;
     let interval = app.config().sweep_interval.unsigned_abs();
     let sweeper = sweep_every(app.clone(), interval);
+    let mailer = deliver_every(app.clone(), DELIVERY_INTERVAL);
     let local = Local { router: Router::new(app), outbox };
     tokio::select! {
         () = serve(listener, local) => Ok(()),
         () = sweeper => Ok(()),
+        () = mailer => Ok(()),
         _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }

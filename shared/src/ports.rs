@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Language, PendingEmail, RequestId, Role, Service, ServiceName, TokenHash};
+use crate::domain::{
+    Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId, Role, Service, ServiceName, TokenHash,
+};
 use crate::mail::Mail;
 
 /// One page of a listing, in the listing's order; `more` says whether another page follows.
@@ -106,7 +108,8 @@ pub trait Store: Send + Sync + 'static {
     /// The services where `account` holds a role, by name, after `after`.
     async fn services_of(&self, account: &AccountId, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError>;
 
-    /// Stores new pending requests and their locks, all or none; `PendingExists` if a live
+    /// Stores new pending requests and their locks, all or none, with the letters each owes
+    /// (`ContactChange::outbox`) posted at `now` in the same write; `PendingExists` if a live
     /// lock (one whose `expires_at` is after `now`) holds one of their roles.
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError>;
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError>;
@@ -115,8 +118,10 @@ pub trait Store: Send + Sync + 'static {
     /// Saves `change` over the version it was read at (`change.version - 1`), with `effect`,
     /// atomically; `Stale` if that is no longer the stored version; `Expired` if the stored
     /// request is pending past its `expires_at` (by the store's clock) and `change` does not
-    /// end it as expired. With it goes the record of when it counts as unaccepted
-    /// (`ContactChange::unaccepted_from`), which `create` writes too.
+    /// end it as expired. With it go the record of when it counts as unaccepted
+    /// (`ContactChange::unaccepted_from`), which `create` writes too, and the letters its steps
+    /// owe (`change.outbox`), posted (each a [`MailOrder`] of id `(change.id, change.version,
+    /// its index)`): a change and its mails commit together or not at all.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError>;
     /// The sweep's work (SPEC §3): the pending requests whose expiry is at or before `now`, and
     /// those expiring within `remind_before` of `now` that had no reminder yet; oldest expiry
@@ -126,6 +131,18 @@ pub trait Store: Send + Sync + 'static {
     /// When each request from `requester` to `to` counts as unaccepted, as the last saves
     /// recorded it (`ContactChange::unaccepted_from`); records older than a day may be gone.
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError>;
+
+    /// Claims the posted mail `id` for one mailer until `until`, if it may be claimed at `now`
+    /// (`MailStatus::claimable`), counting the attempt, in one conditional write: the order, or
+    /// `None` when it is settled, held by another claim, or absent.
+    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError>;
+    /// Sets the mail's status: settled (it leaves the outbox), or `Pending` to hand it back.
+    /// With `record`, that request is saved too in the same atomic write, as `save` with
+    /// `Effect::Nothing` would (`Stale` if it moved on: then nothing is written).
+    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError>;
+    /// The mails not settled that were posted at or before `posted_before`, oldest first, at
+    /// most `limit`, whether or not someone holds them now.
+    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError>;
 
     /// The codes that matched no live token which `attempter` (`Attempter::key`) tried in the
     /// window starting at `window_start`.

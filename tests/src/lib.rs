@@ -333,9 +333,12 @@ impl TestApp {
         shared::entrypoints::bounces::handle(self.router.app(), event).await.expect("the event is handled")
     }
 
+    /// ... and lets the mailer deliver what it posted, as the stream's mailer does within a
+    /// second: the parties then hold their codes.
     pub async fn ask_ok(&self, service: &str, caller: &str, body: Value) -> String {
         let response = self.ask(service, caller, body).await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+        self.deliver().await;
         response.json()["requests"][0]["id"].as_str().unwrap().to_owned()
     }
 
@@ -359,8 +362,20 @@ impl TestApp {
         response.json()["contacts"].clone()
     }
 
-    /// Every mail this app sent, oldest first.
+    /// Runs the mailer over the outbox, as the stream's mailer (or the local server's drain
+    /// loop) would by now: every mail posted so far is sent or settled, unless sending fails.
+    pub async fn deliver(&self) -> shared::app::OutboxReport {
+        self.router.app().deliver_outbox(self.clock.now()).await.expect("the outbox is readable")
+    }
+
+    /// Every mail this app sent, oldest first, once the outbox is delivered ([`Self::deliver`]).
     pub async fn mails(&self) -> Vec<SentMail> {
+        self.deliver().await;
+        self.sent_mails().await
+    }
+
+    /// Every mail this app sent so far, oldest first, without delivering the outbox.
+    pub async fn sent_mails(&self) -> Vec<SentMail> {
         match &self.mails {
             Mails::Outbox(outbox) => {
                 outbox.sent().into_iter().map(|m| SentMail { to: m.to.as_str().to_owned(), subject: m.subject, text: m.text, html: m.html }).collect()

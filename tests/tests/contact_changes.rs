@@ -30,7 +30,7 @@ on_every_backend!(
     my_requests_lists_newest_first_and_filters_by_state,
     the_confirmation_page_shows_the_request_and_changes_nothing,
     the_confirmation_form_answers_with_the_token_alone,
-    a_mail_that_cannot_be_sent_is_recorded_and_resend_recovers,
+    a_mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_when_the_mail_service_is_back,
     names_are_escaped_in_mails_and_on_the_page,
 );
 
@@ -449,23 +449,31 @@ async fn the_confirmation_form_answers_with_the_token_alone(backend: Backend) {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
-async fn a_mail_that_cannot_be_sent_is_recorded_and_resend_recovers(backend: Backend) {
+async fn a_mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_when_the_mail_service_is_back(backend: Backend) {
     let app = TestApp::seeded(backend).await;
     app.set_mail_unavailable(true);
     let created = app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
-    assert_eq!(created.status, StatusCode::CREATED, "the request is kept: {}", created.text());
-    let request = created.json()["requests"][0].clone();
-    let id = request["id"].as_str().unwrap().to_owned();
-    let failures = request["history"].as_array().unwrap().iter().filter(|h| h["event"] == "mail_failed").count();
-    assert_eq!(failures, 3);
-    assert!(app.mails().await.is_empty());
+    assert_eq!(created.status, StatusCode::CREATED, "the request is made without the mail service: {}", created.text());
+    let id = created.json()["requests"][0]["id"].as_str().unwrap().to_owned();
+    let report = app.deliver().await;
+    assert!(report.interrupted && report.sent == 0, "{report:?}");
+    assert!(app.sent_mails().await.is_empty());
+    let history = app.request(&id, "aa1-ovh").await["history"].clone();
+    assert!(history.as_array().unwrap().iter().all(|h| h["event"] != "mail_failed" && h["event"] != "mailed"), "nothing is lost nor sent yet: {history}");
+
     app.set_mail_unavailable(false);
-    assert_eq!(app.post(&format!("/v1/contact-changes/{id}/resend"), "aa1-ovh", json!({})).await.status, StatusCode::ACCEPTED);
+    assert_eq!(app.deliver().await.sent, 3, "the two confirmations and the notice, with no resend");
+    let request = app.request(&id, "aa1-ovh").await;
+    let mailed = request["history"].as_array().unwrap().iter().filter(|h| h["event"] == "mailed").count();
+    assert_eq!(mailed, 3, "{request}");
     for party in ["aa1-ovh", "nn1-ovh"] {
         let token = app.token_of(party, &id).await;
         assert_eq!(app.accept(&id, party, &token).await.status, StatusCode::OK);
     }
     assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "nn1-ovh");
+    assert_eq!(app.deliver().await.sent, 3, "the outcome, to both parties and the previous holder");
+    assert_eq!(app.deliver().await.sent, 0, "a mail goes once");
+    assert_eq!(app.sent_mails().await.len(), 6);
 }
 
 async fn names_are_escaped_in_mails_and_on_the_page(backend: Backend) {

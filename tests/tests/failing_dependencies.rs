@@ -8,19 +8,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
-use integration_tests::{Backend, TestApp, on_every_backend};
+use integration_tests::{Backend, SentMail, TestApp, on_every_backend};
 use serde_json::{Value, json};
 use shared::adapters::Outbox;
 use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
-use shared::domain::{Account, AccountId, ContactChange, EmailAddress, Language, RequestId, Service, ServiceName, TokenHash};
-use shared::ports::{Effect, Page, ProfileRecord, ServiceRecord, Store, StoreError};
+use shared::domain::{Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, RequestId, Service, ServiceName, TokenHash};
+use shared::ports::{Clock, Effect, Page, ProfileRecord, ServiceRecord, Store, StoreError};
 use time::OffsetDateTime;
 
 on_every_backend!(
     a_store_failure_at_any_step_of_a_request_leaves_it_whole_or_absent,
     a_store_failure_at_any_step_of_the_last_acceptance_applies_all_or_nothing,
+    a_store_failure_at_any_step_of_a_delivery_sends_each_mail_once_in_the_end,
 );
 
 /// Delegates to a real store, except that call number `fail_at` (from 1) fails as an
@@ -89,6 +90,18 @@ impl Store for FailingStore {
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         self.check()?;
         self.inner.unaccepted(requester, to).await
+    }
+    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
+        self.check()?;
+        self.inner.claim_mail(id, now, until).await
+    }
+    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.settle_mail(id, status, record).await
+    }
+    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
+        self.check()?;
+        self.inner.unsent_mails(posted_before, limit).await
     }
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
         self.check()?;
@@ -160,20 +173,19 @@ async fn a_store_failure_at_any_step_of_a_request_leaves_it_whole_or_absent(back
         let (status, headers, body) = call(&router, Method::POST, "/v1/services/example.com/contact-changes", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
         let listed = app.get("/v1/me/contact-changes", "aa1-ovh").await.json()["requests"].clone();
         let pending = app.get("/v1/services/example.com", "aa1-ovh").await.json()["pending"].clone();
+        let posted = app.store.unsent_mails(app.clock.now(), 100).await.unwrap();
+        assert!(outbox.sent().is_empty(), "the request's path sends no mail (failing at call {step})");
         if status == StatusCode::CREATED {
             let id = &body["requests"][0]["id"];
             assert_eq!(listed.as_array().unwrap().len(), 1, "failing at call {step}");
             assert_eq!(pending, json!([id]), "failing at call {step}");
-            assert_eq!(outbox.sent().len(), 3, "committed, so mailed (failing at call {step})");
-            if body["requests"][0]["history"].as_array().unwrap().len() == 4 {
-                break; // the injected failure came after the last call: every step has been tried
-            }
-        } else {
-            assert_unavailable(status, &headers, &body, step);
-            assert_eq!(listed, json!([]), "a 503 left a request behind (failing at call {step})");
-            assert_eq!(pending, json!([]), "a 503 left a lock behind (failing at call {step})");
-            assert!(outbox.sent().is_empty(), "a 503 mailed tokens of a request that does not exist");
+            assert_eq!(posted.len(), 3, "committed with its mails (failing at call {step})");
+            break; // nothing follows the commit: the injected failure came after the last call
         }
+        assert_unavailable(status, &headers, &body, step);
+        assert_eq!(listed, json!([]), "a 503 left a request behind (failing at call {step})");
+        assert_eq!(pending, json!([]), "a 503 left a lock behind (failing at call {step})");
+        assert_eq!(posted, vec![], "a 503 left mails of a request that does not exist (failing at call {step})");
         assert!(step < 20, "the use case never succeeded");
     }
 }
@@ -192,7 +204,9 @@ async fn a_store_failure_at_any_step_of_the_last_acceptance_applies_all_or_nothi
         if status == StatusCode::OK {
             assert_eq!(request["state"], "done", "failing at call {step}");
             assert_eq!(tech, "nn1-ovh");
-            assert_eq!(outbox.sent().len(), 3, "one outcome mail per recipient");
+            let posted = app.store.unsent_mails(app.clock.now(), 100).await.unwrap();
+            assert_eq!(posted.len(), 3, "one outcome mail per recipient, posted with the change");
+            assert!(outbox.sent().is_empty());
             break;
         }
         assert_unavailable(status, &headers, &body, step);
@@ -200,9 +214,41 @@ async fn a_store_failure_at_any_step_of_the_last_acceptance_applies_all_or_nothi
         assert_eq!(request["awaiting"], json!(["nn1-ovh"]));
         assert_eq!(tech, "tt1-ovh", "a 503 moved the role (failing at call {step})");
         assert!(outbox.sent().is_empty());
+        assert_eq!(app.store.unsent_mails(app.clock.now(), 100).await.unwrap(), vec![], "no outcome posted (failing at call {step})");
         // Nothing was spent: the same token still completes the change.
         assert_eq!(app.accept(&id, "nn1-ovh", &last).await.json()["state"], "done", "failing at call {step}");
         assert!(step < 20, "the use case never succeeded");
+    }
+}
+
+/// The mailer's store failing at any of its calls: the mail waits, and the next pass sends
+/// it; in the end each mail went exactly once and the history says so once.
+async fn a_store_failure_at_any_step_of_a_delivery_sends_each_mail_once_in_the_end(backend: Backend) {
+    for step in 1.. {
+        let app = TestApp::seeded(backend).await;
+        app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+        let (router, outbox) = failing_router(&app, step);
+        let failed = router.app().deliver_outbox(app.clock.now()).await;
+        let first = outbox.sent().len();
+        let then = app.deliver().await;
+        let id = app.get("/v1/me/contact-changes", "aa1-ovh").await.json()["requests"][0]["id"].as_str().unwrap().to_owned();
+        let history = app.request(&id, "aa1-ovh").await["history"].clone();
+        let mailed = history.as_array().unwrap().iter().filter(|h| h["event"] == "mailed").count();
+        assert_eq!(first + app.sent_mails().await.len(), 3, "each of the 3 mails went once (failing at call {step}): {failed:?} then {then:?}");
+        assert_eq!(mailed, 3, "and is recorded once (failing at call {step}): {history}");
+        assert_eq!(app.store.unsent_mails(app.clock.now(), 100).await.unwrap(), vec![], "nothing left (failing at call {step})");
+        // Whichever mailer sent a party's confirmation, its code is the live one.
+        let mut sent: Vec<SentMail> =
+            outbox.sent().into_iter().map(|m| SentMail { to: m.to.as_str().to_owned(), subject: m.subject, text: m.text, html: m.html }).collect();
+        sent.extend(app.sent_mails().await);
+        for party in ["aa1-ovh", "nn1-ovh"] {
+            let code = sent.iter().filter(|m| m.to == app.email_of(party)).find_map(SentMail::token).expect("a confirmation went");
+            assert_eq!(app.accept(&id, party, &code).await.status, StatusCode::OK, "the code mailed works (failing at call {step})");
+        }
+        if failed.is_ok_and(|report| !report.interrupted) && first == 3 {
+            break; // the injected failure came after the last call
+        }
+        assert!(step < 40, "the delivery never succeeded");
     }
 }
 

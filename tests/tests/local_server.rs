@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use contacts_local::{Local, serve, sweep_every};
+use contacts_local::{Local, deliver_every, serve, sweep_every};
 use serde_json::{Value, json};
 use shared::adapters::{MemoryStore, Outbox};
 use shared::api::Router;
@@ -34,6 +34,7 @@ async fn it_sweeps_in_process_every_sweep_interval() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap().to_string();
     tokio::spawn(serve(listener, Local { router: Router::new(app.clone()), outbox: Some(outbox.clone()) }));
+    tokio::spawn(deliver_every(app.clone(), std::time::Duration::from_millis(20)));
     tokio::spawn(sweep_every(app, std::time::Duration::from_millis(50)));
     let created = http(&local, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), br#"{"tech":"ne4000-ovh"}"#).await;
     assert_eq!(created.status, 201, "{}", created.body);

@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId, Role, Service, ServiceName,
+    State, TokenHash,
 };
 use crate::ports::{Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 
@@ -37,9 +38,59 @@ struct Tables {
     attempts: HashMap<String, (OffsetDateTime, u32)>,
     /// Per account, its address change in progress (the DynamoDB account item's extra attributes).
     email_changes: HashMap<AccountId, EmailChange>,
+    /// The outbox: every posted mail, settled or not (DynamoDB's TTL forgets settled ones).
+    mails: BTreeMap<MailId, (MailOrder, MailStatus)>,
 }
 
 impl Tables {
+    /// Posts the letters `change` owes, as its save at `change.version` does.
+    fn post(&mut self, change: &ContactChange, now: OffsetDateTime) {
+        for (index, letter) in change.outbox.iter().enumerate() {
+            let id = MailId { request: change.id, version: change.version, index: u16::try_from(index).expect("a save owes a handful of mails") };
+            self.mails.insert(id, (MailOrder { id, letter: letter.clone(), posted_at: now, attempts: 0 }, MailStatus::Pending));
+        }
+    }
+
+    /// `Store::save`, under the lock: everything is checked before anything is written.
+    fn save(&mut self, change: &ContactChange, effect: &Effect, now: OffsetDateTime) -> Result<(), StoreError> {
+        let stored = self.requests.get(&change.id).ok_or(StoreError::Stale)?;
+        if stored.version + 1 != change.version {
+            return Err(StoreError::Stale);
+        }
+        if stored.state == State::Pending && now >= stored.expires_at && change.state != State::Expired {
+            return Err(StoreError::Expired);
+        }
+        if let Effect::Apply { require_good_standing } = effect {
+            let service = self.services.get(&change.service).ok_or(StoreError::HoldersChanged)?;
+            match change.obstacle(&service.contacts) {
+                Some(FailReason::RequesterLostRole) => return Err(StoreError::RequesterLostRole),
+                Some(_) => return Err(StoreError::HoldersChanged),
+                None => {}
+            }
+            for account in require_good_standing {
+                if !self.accounts.get(account).is_some_and(Account::in_good_standing) {
+                    return Err(StoreError::NotInGoodStanding(account.clone()));
+                }
+            }
+            let service = self.services.get_mut(&change.service).expect("checked above");
+            for role in change.roles.iter() {
+                service.contacts.set(role, change.to.clone());
+            }
+        }
+        if *effect != Effect::Nothing {
+            for role in change.roles.iter() {
+                let key = (change.service.clone(), role);
+                if self.locks.get(&key).is_some_and(|lock| lock.request == change.id) {
+                    self.locks.remove(&key);
+                }
+            }
+        }
+        self.requests.insert(change.id, stored_form(change));
+        self.record_unaccepted(change);
+        self.post(change, now);
+        Ok(())
+    }
+
     fn record_unaccepted(&mut self, change: &ContactChange) {
         let key = (change.requested_by.clone(), change.to.clone());
         match change.unaccepted_from() {
@@ -53,6 +104,11 @@ impl Tables {
             }
         }
     }
+}
+
+/// A request as a store keeps it: what it owed is posted, not kept with it.
+fn stored_form(change: &ContactChange) -> ContactChange {
+    ContactChange { outbox: Vec::new(), ..change.clone() }
 }
 
 #[derive(Default)]
@@ -140,8 +196,9 @@ impl Store for MemoryStore {
             for role in change.roles.iter() {
                 tables.locks.insert((change.service.clone(), role), Lock::of(change, role));
             }
-            tables.requests.insert(change.id, change.clone());
+            tables.requests.insert(change.id, stored_form(change));
             tables.record_unaccepted(change);
+            tables.post(change, now);
         }
         Ok(())
     }
@@ -159,42 +216,8 @@ impl Store for MemoryStore {
     }
 
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
-        let mut tables = self.tables();
-        let stored = tables.requests.get(&change.id).ok_or(StoreError::Stale)?;
-        if stored.version + 1 != change.version {
-            return Err(StoreError::Stale);
-        }
-        if stored.state == State::Pending && self.clock.now() >= stored.expires_at && change.state != State::Expired {
-            return Err(StoreError::Expired);
-        }
-        if let Effect::Apply { require_good_standing } = &effect {
-            let service = tables.services.get(&change.service).ok_or(StoreError::HoldersChanged)?;
-            match change.obstacle(&service.contacts) {
-                Some(FailReason::RequesterLostRole) => return Err(StoreError::RequesterLostRole),
-                Some(_) => return Err(StoreError::HoldersChanged),
-                None => {}
-            }
-            for account in require_good_standing {
-                if !tables.accounts.get(account).is_some_and(Account::in_good_standing) {
-                    return Err(StoreError::NotInGoodStanding(account.clone()));
-                }
-            }
-            let service = tables.services.get_mut(&change.service).expect("checked above");
-            for role in change.roles.iter() {
-                service.contacts.set(role, change.to.clone());
-            }
-        }
-        if effect != Effect::Nothing {
-            for role in change.roles.iter() {
-                let key = (change.service.clone(), role);
-                if tables.locks.get(&key).is_some_and(|lock| lock.request == change.id) {
-                    tables.locks.remove(&key);
-                }
-            }
-        }
-        tables.requests.insert(change.id, change.clone());
-        tables.record_unaccepted(change);
-        Ok(())
+        let now = self.clock.now();
+        self.tables().save(change, &effect, now)
     }
 
     async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
@@ -219,6 +242,34 @@ impl Store for MemoryStore {
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         let tables = self.tables();
         Ok(tables.unaccepted.get(&(requester.clone(), to.clone())).map(|records| records.values().copied().collect()).unwrap_or_default())
+    }
+
+    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
+        let mut tables = self.tables();
+        let Some((order, status)) = tables.mails.get_mut(id).filter(|(_, status)| status.claimable(now)) else { return Ok(None) };
+        order.attempts += 1;
+        *status = MailStatus::Sending { until };
+        Ok(Some(order.clone()))
+    }
+
+    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut tables = self.tables();
+        if let Some(change) = record {
+            tables.save(change, &Effect::Nothing, now)?;
+        }
+        if let Some((_, stored)) = tables.mails.get_mut(id) {
+            *stored = status;
+        }
+        Ok(())
+    }
+
+    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
+        let tables = self.tables();
+        let mut unsent: Vec<&MailOrder> =
+            tables.mails.values().filter(|(order, status)| !status.is_settled() && order.posted_at <= posted_before).map(|(order, _)| order).collect();
+        unsent.sort_by_key(|order| (order.posted_at, order.id));
+        Ok(unsent.into_iter().take(limit).map(|order| order.id).collect())
     }
 
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {

@@ -130,7 +130,7 @@ impl From<LifecycleError> for Error {
             LifecycleError::AlreadyAnswered => Error::TokenMismatch,
             LifecycleError::TooSoon { retry_after } => Error::TooSoon { retry_after },
             LifecycleError::ResendLimit { retry_after } => Error::ResendLimit { retry_after },
-            LifecycleError::StillAwaited | LifecycleError::AlreadyReminded => Error::Internal(Box::new(e)),
+            LifecycleError::StillAwaited | LifecycleError::AlreadyReminded | LifecycleError::Superseded => Error::Internal(Box::new(e)),
         }
     }
 }

@@ -3,6 +3,7 @@
 mod bounces;
 mod email;
 mod error;
+mod outbox;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,12 +14,13 @@ use time::OffsetDateTime;
 pub use bounces::Bounce;
 pub use email::Profile;
 pub use error::Error;
+pub use outbox::{Delivery, MAIL_ATTEMPTS, OUTBOX_REDRIVE_AFTER, OutboxReport};
 
 use crate::config::Config;
 use crate::domain::lifecycle::{FailReason, ResendPolicy};
 use crate::domain::limits::{self, Attempter};
 use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName, State, Step, Token, rules};
-use crate::mail::{self, MailKind};
+use crate::mail;
 use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, Store, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -40,10 +42,12 @@ const SWEEP_RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
-    /// Requests it ended `expired` (and announced).
+    /// Requests it ended `expired` (their notices posted).
     pub expired: usize,
-    /// Requests whose awaited parties it mailed their one reminder.
+    /// Requests whose awaited parties it posted their one reminder.
     pub reminded: usize,
+    /// Mails left unsent past [`OUTBOX_REDRIVE_AFTER`] that it delivered.
+    pub redelivered: usize,
 }
 
 /// A service as one of its contacts sees it.
@@ -143,18 +147,12 @@ impl App {
             limits::may_ask(&unaccepted, self.config.unaccepted_request_limit, now).map_err(|retry_after| Error::TooManyRequests { retry_after })?;
         }
 
-        let (mut changes, tokens): (Vec<ContactChange>, Vec<Vec<(AccountId, Token)>>) =
-            plans.into_iter().map(|plan| ContactChange::open(name.clone(), plan, caller.clone(), now, self.config.token_ttl)).unzip();
+        let mut changes: Vec<ContactChange> =
+            plans.into_iter().map(|plan| ContactChange::open(name.clone(), plan, caller.clone(), now, self.config.token_ttl)).collect();
+        // The requests and the mails they owe, in one write (the outbox): the mailer sends them.
         self.store.create(&changes, now).await?;
+        changes.iter_mut().for_each(|change| change.outbox.clear());
         tracing::info!(requests = ?changes.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), service = %name, "contact change requested");
-
-        for (change, tokens) in changes.iter_mut().zip(tokens) {
-            let mut steps = self.mail_tokens(change, &tokens, &accounts).await;
-            for informed in change.informed.clone() {
-                steps.push(self.mail(change, &informed, &accounts, MailKind::Informed).await);
-            }
-            *change = self.record(change.clone(), steps).await;
-        }
         Ok(changes)
     }
 
@@ -225,46 +223,36 @@ impl App {
                     change.all_accepted()
                 }
             };
-            // Whoever the outcome mails must reach is read before the commit: after it, nothing
-            // may fail the response of a change that did happen.
-            let accounts = if closes { self.accounts_by_id(&change.named()).await? } else { HashMap::new() };
-            let outcome = match (decision, closes) {
-                (Decision::Refuse, _) => self.save(&mut change, Effect::ReleaseLocks).await.map(|()| Some(MailKind::Refused)),
+            // A closing step owes its outcome mails: the save posts them with the request.
+            let saved = match (decision, closes) {
+                (Decision::Refuse, _) => self.save(&mut change, Effect::ReleaseLocks).await,
                 (Decision::Accept, true) => self.take_effect(read, &mut change, party, now).await,
-                (Decision::Accept, false) => self.save(&mut change, Effect::Nothing).await.map(|()| None),
+                (Decision::Accept, false) => self.save(&mut change, Effect::Nothing).await,
             };
-            match outcome {
+            match saved {
                 Err(StoreError::Stale) => Ok(None),
                 Err(other) => Err(other.into()),
-                Ok(None) => Ok(Some(change)),
-                Ok(Some(kind)) => Ok(Some(self.announce(change, kind, &accounts).await)),
+                Ok(()) => Ok(Some(change)),
             }
         })
         .await
     }
 
-    /// Sends the pending parties' emails again with fresh tokens, to their current address.
-    /// Within the request's [`ResendPolicy`]: at once, then once per cooldown, up to the limit;
-    /// only a party may (the state machine says so).
+    /// Sends the pending parties' emails again with fresh codes (minted as each mail is sent,
+    /// to the party's address then). Within the request's [`ResendPolicy`]: at once, then once
+    /// per cooldown, up to the limit; only a party may (the state machine says so).
     pub async fn resend(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
         let policy = ResendPolicy { cooldown: self.config.resend_cooldown, limit: self.config.resend_limit };
         self.retry_on_stale(|| async move {
             let mut change = self.visible_contact_change(caller, id).await?;
             let now = self.now();
             self.ensure_pending(&mut change, now).await?;
-            let tokens: Vec<(AccountId, Token)> = change.awaiting().map(|a| (a.clone(), Token::generate())).collect();
-            let hashes = tokens.iter().map(|(a, t)| (a.clone(), t.hash())).collect();
-            change.step(Step::Resend { by: caller.clone(), tokens: hashes, policy }, now)?;
-            // The current addresses, read before the old tokens die: after the commit, nothing
-            // may stand between the new tokens and their mails.
-            let accounts = self.accounts_by_id(&change.named()).await?;
+            change.step(Step::Resend { by: caller.clone(), policy }, now)?;
             match self.save(&mut change, Effect::Nothing).await {
-                Err(StoreError::Stale) => return Ok(None),
-                Err(other) => return Err(other.into()),
-                Ok(()) => {}
+                Err(StoreError::Stale) => Ok(None),
+                Err(other) => Err(other.into()),
+                Ok(()) => Ok(Some(change)),
             }
-            let steps = self.mail_tokens(&change, &tokens, &accounts).await;
-            Ok(Some(self.record(change, steps).await))
         })
         .await
     }
@@ -278,11 +266,10 @@ impl App {
             let by_service_admin =
                 *caller != change.requested_by && self.store.service(&change.service).await?.is_some_and(|r| r.service.contacts.admin == *caller);
             change.step(Step::Cancel { by: caller.clone(), by_service_admin }, now)?;
-            let accounts = self.accounts_by_id(&change.named()).await?;
             match self.save(&mut change, Effect::ReleaseLocks).await {
                 Err(StoreError::Stale) => Ok(None),
                 Err(other) => Err(other.into()),
-                Ok(()) => Ok(Some(self.announce(change, MailKind::Cancelled, &accounts).await)),
+                Ok(()) => Ok(Some(change)),
             }
         })
         .await
@@ -299,10 +286,12 @@ impl App {
 
     // ---- the sweep (SPEC §3: nothing waits on a reader) ------------------------------------
 
-    /// Ends every request past its expiry (`expired`, its locks released, every party and the
-    /// requester told) and sends each request within `REMINDER_BEFORE_SECONDS` of expiry its one
-    /// reminder with fresh codes, up to [`SWEEP_LIMIT`] requests. A request someone else saved
-    /// meanwhile (a stale save) is left to them, or to the next sweep.
+    /// Ends every request past its expiry (`expired`, its locks released, the notices to every
+    /// party and the requester posted) and posts each request within `REMINDER_BEFORE_SECONDS`
+    /// of expiry its one reminder with fresh codes, up to [`SWEEP_LIMIT`] requests; then delivers
+    /// the mails still unsent [`OUTBOX_REDRIVE_AFTER`] after they were posted (the stream's
+    /// mailer gave up on them, or never saw them). A request someone else saved meanwhile (a
+    /// stale save) is left to them, or to the next sweep.
     pub async fn sweep(&self) -> Result<SweepReport> {
         let now = self.now();
         let mut report = SweepReport::default();
@@ -318,47 +307,36 @@ impl App {
                 report.reminded += usize::from(self.remind(change, now).await?);
             }
         }
+        report.redelivered = self.deliver_outbox(now - OUTBOX_REDRIVE_AFTER).await?.sent;
         if report != SweepReport::default() {
-            tracing::info!(expired = report.expired, reminded = report.reminded, "swept");
+            tracing::info!(expired = report.expired, reminded = report.reminded, redelivered = report.redelivered, "swept");
         }
         Ok(report)
     }
 
-    /// Ends `change` as expired and announces it; false if someone else saved it first.
+    /// Ends `change` as expired, posting its notices; false if someone else saved it first.
     async fn sweep_expired(&self, mut change: ContactChange, now: OffsetDateTime) -> Result<bool> {
         change.observe(now);
-        let accounts = self.accounts_by_id(&change.named()).await?;
         match self.save(&mut change, Effect::ReleaseLocks).await {
             Err(StoreError::Stale) => Ok(false),
             Err(other) => Err(other.into()),
             Ok(()) => {
                 tracing::info!(request = %change.id, "contact change expired");
-                self.announce(change, MailKind::Expired, &accounts).await;
                 Ok(true)
             }
         }
     }
 
-    /// Gives every party still awaited a fresh token and mails it a reminder; the old tokens
-    /// die in the same save. False if someone else saved it first.
+    /// Starts a new round of codes for every party still awaited, posting each its reminder;
+    /// the old codes die in the same save. False if someone else saved it first.
     async fn remind(&self, mut change: ContactChange, now: OffsetDateTime) -> Result<bool> {
-        let tokens: Vec<(AccountId, Token)> = change.awaiting().map(|a| (a.clone(), Token::generate())).collect();
-        let hashes = tokens.iter().map(|(a, t)| (a.clone(), t.hash())).collect();
-        change.step(Step::Remind { tokens: hashes }, now)?;
-        let accounts = self.accounts_by_id(&change.named()).await?;
+        change.step(Step::Remind, now)?;
         match self.save(&mut change, Effect::Nothing).await {
             // Someone acted, or it expired meanwhile: the next sweep sees it as it is.
-            Err(StoreError::Stale | StoreError::Expired) => return Ok(false),
-            Err(other) => return Err(other.into()),
-            Ok(()) => {}
+            Err(StoreError::Stale | StoreError::Expired) => Ok(false),
+            Err(other) => Err(other.into()),
+            Ok(()) => Ok(true),
         }
-        let mut steps = Vec::new();
-        for (party, token) in &tokens {
-            let link = format!("{}/confirm/{}#token={}", self.config.public_base_url, change.id, token.expose());
-            steps.push(self.mail(&change, party, &accounts, MailKind::Reminder { link: &link, token }).await);
-        }
-        self.record(change, steps).await;
-        Ok(true)
     }
 
     // ---- the provider's systems ------------------------------------------------------------
@@ -388,71 +366,26 @@ impl App {
 
     /// The last acceptance: the change takes effect atomically, or fails with a reason and
     /// changes nothing. `read` is the request as read, before this acceptance.
-    async fn take_effect(
-        &self,
-        read: ContactChange,
-        change: &mut ContactChange,
-        party: AccountId,
-        now: OffsetDateTime,
-    ) -> Result<Option<MailKind<'static>>, StoreError> {
+    async fn take_effect(&self, read: ContactChange, change: &mut ContactChange, party: AccountId, now: OffsetDateTime) -> Result<(), StoreError> {
         let require_good_standing = change.must_be_in_good_standing();
         change.step(Step::Complete, now).expect("every party has accepted");
         let reason = match self.save(change, Effect::Apply { require_good_standing }).await {
             Ok(()) => {
                 tracing::info!(request = %change.id, service = %change.service, "contact change done");
-                return Ok(Some(MailKind::Done));
+                return Ok(());
             }
             Err(StoreError::HoldersChanged) => FailReason::HoldersChanged,
             Err(StoreError::RequesterLostRole) => FailReason::RequesterLostRole,
             Err(StoreError::NotInGoodStanding(_)) => FailReason::PaymentOverdue,
             Err(other) => return Err(other),
         };
+        // The read request (its outbox empty), accepted and failed: what it owes is the failure.
         *change = read;
         change.step(Step::Accept { party }, now).expect("it fitted a moment ago");
         change.step(Step::Fail { reason }, now).expect("every party has accepted");
         self.save(change, Effect::ReleaseLocks).await?;
         tracing::info!(request = %change.id, reason = reason.as_str(), "contact change failed");
-        Ok(Some(MailKind::Failed))
-    }
-
-    /// Mails the outcome of a closed request to everyone it must reach
-    /// (`ContactChange::outcome_recipients`), and records any mail that could not be sent:
-    /// resend cannot recover an outcome mail, so its failure must at least be visible.
-    async fn announce(&self, change: ContactChange, kind: MailKind<'_>, accounts: &HashMap<AccountId, Account>) -> ContactChange {
-        let mut failures = Vec::new();
-        for recipient in &change.outcome_recipients() {
-            let step = self.mail(&change, recipient, accounts, kind).await;
-            if matches!(step, Step::MailFailed { .. }) {
-                failures.push(step);
-            }
-        }
-        if failures.is_empty() { change } else { self.record(change, failures).await }
-    }
-
-    /// Mails each party its token; returns what to record.
-    async fn mail_tokens(&self, change: &ContactChange, tokens: &[(AccountId, Token)], accounts: &HashMap<AccountId, Account>) -> Vec<Step> {
-        let mut steps = Vec::new();
-        for (party, token) in tokens {
-            let link = format!("{}/confirm/{}#token={}", self.config.public_base_url, change.id, token.expose());
-            steps.push(self.mail(change, party, accounts, MailKind::Confirm { link: &link, token }).await);
-        }
-        steps
-    }
-
-    /// Renders and sends one mail; the result is the history step that says what happened.
-    async fn mail(&self, change: &ContactChange, to: &AccountId, accounts: &HashMap<AccountId, Account>, kind: MailKind<'_>) -> Step {
-        let Some(recipient) = accounts.get(to) else {
-            tracing::error!(request = %change.id, account = %to, "no account to mail");
-            return Step::MailFailed { to: to.clone() };
-        };
-        let mail = mail::compose(kind, change, recipient, accounts, &self.config.mail_from);
-        match self.send(&mail).await {
-            Ok(()) => Step::Mailed { to: to.clone() },
-            Err(error) => {
-                tracing::warn!(request = %change.id, account = %to, %error, "mail not sent");
-                Step::MailFailed { to: to.clone() }
-            }
-        }
+        Ok(())
     }
 
     /// Hands `mail` to the mailer within the invocation's deadline (crate::deadline; none
@@ -467,34 +400,6 @@ impl App {
             Some(left) if left <= RECORD_RESERVE => Err(late("no time left to send it")),
             Some(left) => tokio::time::timeout(left - RECORD_RESERVE, self.mailer.send(mail)).await.unwrap_or_else(|_| Err(late("not sent"))),
         }
-    }
-
-    /// Appends mail events to the history of a request already committed, on fresh data if
-    /// someone saved meanwhile. Best effort: the change happened and its mails went out (or
-    /// not) whatever this write does, so a failure here is logged, never answered as an error;
-    /// the request is then returned as it was committed.
-    async fn record(&self, change: ContactChange, steps: Vec<Step>) -> ContactChange {
-        let now = self.now();
-        let mut base = change.clone();
-        for _ in 0..ATTEMPTS {
-            let mut updated = base.clone();
-            for step in &steps {
-                updated.step(step.clone(), now).expect("mail events fit every state");
-            }
-            match self.save(&mut updated, Effect::Nothing).await {
-                Ok(()) => return updated,
-                Err(StoreError::Stale) => match self.store.contact_change(change.id).await {
-                    Ok(Some(fresh)) => base = fresh,
-                    Ok(None) | Err(_) => break,
-                },
-                Err(error) => {
-                    tracing::warn!(request = %change.id, %error, "could not record the mail events");
-                    return change;
-                }
-            }
-        }
-        tracing::warn!(request = %change.id, "could not record the mail events: the request kept changing");
-        change
     }
 
     /// Runs `attempt` again on fresh data while it lost a race (it answers `Ok(None)` when its
@@ -512,10 +417,12 @@ impl App {
         Err(contended())
     }
 
-    /// Saves over the version that was read.
+    /// Saves over the version that was read, posting the mails its steps owe.
     async fn save(&self, change: &mut ContactChange, effect: Effect) -> Result<(), StoreError> {
         change.version += 1;
-        self.store.save(change, effect).await
+        self.store.save(change, effect).await?;
+        change.outbox.clear();
+        Ok(())
     }
 
     /// Fails unless the request is pending; a request found past its expiry is closed as

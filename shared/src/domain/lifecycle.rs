@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::outbox::{Letter, LetterKind};
 use super::rules::{self, Plan};
 use super::{AccountId, Contacts, RequestId, Roles, ServiceName, Token, TokenHash};
 
@@ -52,7 +53,8 @@ pub enum PartyStatus {
 pub struct Party {
     pub account: AccountId,
     pub status: PartyStatus,
-    /// The hash of this party's live token; `None` once used, or when the request closed.
+    /// The hash of this party's live token; `None` until its mail is sent (`Step::Issue`),
+    /// once used, after a resend until the new mail is sent, or when the request closed.
     pub token: Option<TokenHash>,
 }
 
@@ -130,6 +132,9 @@ pub struct ContactChange {
     pub last_resent_at: Option<OffsetDateTime>,
     /// Bumped by every save; stores write only over the version they read.
     pub version: u64,
+    /// The mails the steps since it was read owe (SPEC §4), oldest first: the next save posts
+    /// them in the same atomic write as the request. Never read back: empty after a read.
+    pub outbox: Vec<Letter>,
 }
 
 /// Everything that can happen to a request.
@@ -148,16 +153,21 @@ pub enum Step {
         by_service_admin: bool,
     },
     Expire,
-    /// Fresh tokens for every party still awaited, within `policy`.
+    /// A new round of codes for every party still awaited, within `policy`: their live codes
+    /// stop working, and each is owed a confirmation mail with a code of the new round.
     Resend {
         by: AccountId,
-        tokens: Vec<(AccountId, TokenHash)>,
         policy: ResendPolicy,
     },
-    /// The sweeper's one reminder before expiry: fresh tokens for every party still awaited.
-    /// Not a resend: it does not count against the resend limit nor start its cooldown.
-    Remind {
-        tokens: Vec<(AccountId, TokenHash)>,
+    /// The sweeper's one reminder before expiry: a new round of codes, as a resend, mailed as
+    /// reminders. Not a resend: it does not count against the resend limit nor start its cooldown.
+    Remind,
+    /// The mailer gives `party` the code its mail of round `round` carries, as it sends it:
+    /// only while the party is awaited and `round` is still the request's round.
+    Issue {
+        party: AccountId,
+        round: u32,
+        hash: TokenHash,
     },
     /// Every party accepted and the change took effect.
     Complete,
@@ -198,6 +208,9 @@ pub enum LifecycleError {
     /// The one reminder of this request was sent already.
     #[error("this request was reminded already")]
     AlreadyReminded,
+    /// A mail's code is of a round of codes a resend or the reminder replaced.
+    #[error("a later round of codes replaced this one")]
+    Superseded,
     /// Within the cooldown after the last resend: `retry_after` seconds to wait.
     #[error("the emails of this request were sent again moments ago")]
     TooSoon { retry_after: u64 },
@@ -207,13 +220,13 @@ pub enum LifecycleError {
 }
 
 impl ContactChange {
-    /// A new pending request for `plan` on `service`, with one fresh token per party.
-    /// The tokens are returned to be mailed; the request keeps only their hashes.
-    pub fn open(service: ServiceName, plan: Plan, requested_by: AccountId, now: OffsetDateTime, ttl: time::Duration) -> (Self, Vec<(AccountId, Token)>) {
-        let tokens: Vec<(AccountId, Token)> = plan.confirm.iter().map(|account| (account.clone(), Token::generate())).collect();
-        let parties =
-            tokens.iter().map(|(account, token)| Party { account: account.clone(), status: PartyStatus::Pending, token: Some(token.hash()) }).collect();
-        let change = Self {
+    /// A new pending request for `plan` on `service`. It owes each party its confirmation
+    /// mail (whose code is minted as it is sent) and each contact only told its notice.
+    pub fn open(service: ServiceName, plan: Plan, requested_by: AccountId, now: OffsetDateTime, ttl: time::Duration) -> Self {
+        let parties = plan.confirm.iter().map(|account| Party { account: account.clone(), status: PartyStatus::Pending, token: None }).collect();
+        let mut outbox: Vec<Letter> = plan.confirm.iter().map(|to| Letter { to: to.clone(), kind: LetterKind::Confirm { round: 0 } }).collect();
+        outbox.extend(plan.inform.iter().map(|to| Letter { to: to.clone(), kind: LetterKind::Informed }));
+        Self {
             id: RequestId::new(now),
             service,
             roles: plan.roles,
@@ -230,8 +243,8 @@ impl ContactChange {
             history: vec![HistoryEntry { at: now, event: HistoryEvent::Created, by: Some(requested_by), to: None }],
             last_resent_at: None,
             version: 0,
-        };
-        (change, tokens)
+            outbox,
+        }
     }
 
     /// Applies one step, or says why it does not fit the request's state.
@@ -265,8 +278,14 @@ impl ContactChange {
                 self.record(at, HistoryEvent::Cancelled, Some(by), None);
                 self.close(State::Cancelled, at);
             }
-            (Pending, Step::Resend { by, tokens, policy }) => self.resend(by, tokens, policy, at)?,
-            (Pending, Step::Remind { tokens }) => self.remind(tokens, at)?,
+            (Pending, Step::Resend { by, policy }) => self.resend(by, policy, at)?,
+            (Pending, Step::Remind) => self.remind(at)?,
+            (Pending, Step::Issue { party, round, hash }) => {
+                if round != self.token_round() {
+                    return Err(LifecycleError::Superseded);
+                }
+                self.awaited_party(&party)?.token = Some(hash);
+            }
             (Pending, Step::Complete) => {
                 if !self.all_accepted() {
                     return Err(LifecycleError::StillAwaited);
@@ -318,6 +337,12 @@ impl ContactChange {
     /// How many times the emails were sent again.
     pub fn resends(&self) -> u32 {
         self.history.iter().filter(|entry| entry.event == HistoryEvent::Resent).count() as u32
+    }
+
+    /// The round of codes now live: 0 from the start, one more with each resend and the
+    /// reminder. Only a mail of this round may give a party its code.
+    pub fn token_round(&self) -> u32 {
+        self.history.iter().filter(|entry| matches!(entry.event, HistoryEvent::Resent | HistoryEvent::Reminded)).count() as u32
     }
 
     /// Why this request, every party having accepted, could not take effect on a service with
@@ -419,7 +444,7 @@ impl ContactChange {
     }
 
     /// `Step::Resend` on a pending request before its expiry.
-    fn resend(&mut self, by: AccountId, tokens: Vec<(AccountId, TokenHash)>, policy: ResendPolicy, at: OffsetDateTime) -> Result<(), LifecycleError> {
+    fn resend(&mut self, by: AccountId, policy: ResendPolicy, at: OffsetDateTime) -> Result<(), LifecycleError> {
         if !self.parties.iter().any(|p| p.account == by) {
             return Err(LifecycleError::NotAParty);
         }
@@ -432,31 +457,30 @@ impl ContactChange {
                 return Err(LifecycleError::TooSoon { retry_after: seconds_until(last + policy.cooldown, at) });
             }
         }
-        self.replace_tokens(tokens)?;
         self.last_resent_at = Some(at);
         self.record(at, HistoryEvent::Resent, Some(by), None);
+        self.new_round(|round| LetterKind::Confirm { round });
         Ok(())
     }
 
     /// `Step::Remind` on a pending request before its expiry: once.
-    fn remind(&mut self, tokens: Vec<(AccountId, TokenHash)>, at: OffsetDateTime) -> Result<(), LifecycleError> {
+    fn remind(&mut self, at: OffsetDateTime) -> Result<(), LifecycleError> {
         if self.reminded() {
             return Err(LifecycleError::AlreadyReminded);
         }
-        self.replace_tokens(tokens)?;
         self.record(at, HistoryEvent::Reminded, None, None);
+        self.new_round(|round| LetterKind::Reminder { round });
         Ok(())
     }
 
-    /// Gives each awaited party its new token; all or none (checked before any is written).
-    fn replace_tokens(&mut self, tokens: Vec<(AccountId, TokenHash)>) -> Result<(), LifecycleError> {
-        for (account, _) in &tokens {
-            self.awaited_party(account)?;
+    /// After a resend or the reminder (recorded, so `token_round` has moved on): every awaited
+    /// party's code stops working, and each is owed a letter `kind` of the new round.
+    fn new_round(&mut self, kind: impl Fn(u32) -> LetterKind) {
+        let round = self.token_round();
+        for party in self.parties.iter_mut().filter(|p| p.status == PartyStatus::Pending) {
+            party.token = None;
+            self.outbox.push(Letter { to: party.account.clone(), kind: kind(round) });
         }
-        for (account, hash) in tokens {
-            self.awaited_party(&account)?.token = Some(hash);
-        }
-        Ok(())
     }
 
     fn awaited_party(&mut self, account: &AccountId) -> Result<&mut Party, LifecycleError> {
@@ -467,12 +491,16 @@ impl ContactChange {
         Ok(party)
     }
 
+    /// Ends the request in `state`: every code stops working, and the outcome is owed to
+    /// everyone it must reach (`outcome_recipients`).
     fn close(&mut self, state: State, at: OffsetDateTime) {
         self.state = state;
         self.closed_at = Some(at);
         for party in &mut self.parties {
             party.token = None;
         }
+        let outcome = self.outcome_recipients().into_iter().map(|to| Letter { to, kind: LetterKind::Outcome(state) });
+        self.outbox.extend(outcome);
     }
 
     fn record(&mut self, at: OffsetDateTime, event: HistoryEvent, by: Option<AccountId>, to: Option<AccountId>) {
@@ -499,11 +527,78 @@ mod tests {
         OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
     }
 
-    /// admin aa1 asks tech tt1 -> nn1: parties aa1 and nn1, tt1 informed.
-    fn pending() -> (ContactChange, Vec<(AccountId, Token)>) {
+    /// admin aa1 asks tech tt1 -> nn1: parties aa1 and nn1, tt1 informed; as just opened.
+    fn opened() -> ContactChange {
         let contacts = crate::domain::Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
         let plan = rules::plan(&contacts, &id("aa1-ovh"), &[(Role::Tech, id("nn1-ovh"))]).unwrap().remove(0);
         ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), t0(), Duration::days(7))
+    }
+
+    /// As the mailer does: a code of the current round for every awaited party.
+    fn issue(change: &mut ContactChange) -> Vec<(AccountId, Token)> {
+        let awaited: Vec<AccountId> = change.awaiting().cloned().collect();
+        let round = change.token_round();
+        awaited
+            .into_iter()
+            .map(|party| {
+                let token = Token::generate();
+                change.step(Step::Issue { party: party.clone(), round, hash: token.hash() }, t0()).unwrap();
+                (party, token)
+            })
+            .collect()
+    }
+
+    /// [`opened`], its confirmation mails sent, and its outbox posted.
+    fn pending() -> (ContactChange, Vec<(AccountId, Token)>) {
+        let mut change = opened();
+        let tokens = issue(&mut change);
+        change.outbox.clear();
+        (change, tokens)
+    }
+
+    fn letter(to: &str, kind: LetterKind) -> Letter {
+        Letter { to: id(to), kind }
+    }
+
+    #[test]
+    fn a_new_request_owes_each_party_its_confirmation_and_the_informed_their_notice_and_holds_no_code_yet() {
+        let change = opened();
+        assert!(change.parties.iter().all(|p| p.token.is_none()));
+        let confirm = LetterKind::Confirm { round: 0 };
+        assert_eq!(change.outbox, vec![letter("aa1-ovh", confirm), letter("nn1-ovh", confirm), letter("tt1-ovh", LetterKind::Informed)]);
+    }
+
+    #[test]
+    fn a_code_is_issued_only_to_an_awaited_party_for_the_current_round() {
+        let (mut change, _) = pending();
+        let hash = Token::generate().hash();
+        assert_eq!(change.step(Step::Issue { party: id("tt1-ovh"), round: 0, hash }, t0()), Err(LifecycleError::NotAParty));
+        change.step(Step::Resend { by: id("aa1-ovh"), policy: policy(5) }, t0()).unwrap();
+        assert_eq!(change.step(Step::Issue { party: id("nn1-ovh"), round: 0, hash }, t0()), Err(LifecycleError::Superseded), "a resend replaced round 0");
+        change.step(Step::Issue { party: id("nn1-ovh"), round: 1, hash }, t0()).unwrap();
+        change.step(Step::Accept { party: id("nn1-ovh") }, t0()).unwrap();
+        assert_eq!(change.step(Step::Issue { party: id("nn1-ovh"), round: 1, hash }, t0()), Err(LifecycleError::AlreadyAnswered));
+        let late = change.expires_at;
+        assert_eq!(change.step(Step::Issue { party: id("aa1-ovh"), round: 1, hash }, late), Err(LifecycleError::Expired));
+    }
+
+    #[test]
+    fn every_way_a_request_closes_owes_its_outcome_to_whom_it_must_reach() {
+        let outcome = |state| LetterKind::Outcome(state);
+        let (mut refused, _) = pending();
+        refused.step(Step::Refuse { party: id("nn1-ovh") }, t0()).unwrap();
+        assert_eq!(refused.outbox, vec![letter("aa1-ovh", outcome(State::Refused)), letter("nn1-ovh", outcome(State::Refused))]);
+        let (mut done, _) = pending();
+        done.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
+        done.step(Step::Accept { party: id("nn1-ovh") }, t0()).unwrap();
+        assert!(done.outbox.is_empty(), "an acceptance owes nothing");
+        done.step(Step::Complete, t0()).unwrap();
+        let to_done = ["aa1-ovh", "nn1-ovh", "tt1-ovh"].map(|to| letter(to, outcome(State::Done)));
+        assert_eq!(done.outbox, to_done, "done: the previous holder too");
+        let (mut expired, _) = pending();
+        expired.step(Step::Accept { party: id("nn1-ovh") }, t0()).unwrap();
+        expired.observe(t0() + Duration::days(8));
+        assert_eq!(expired.outbox, vec![letter("aa1-ovh", outcome(State::Expired)), letter("nn1-ovh", outcome(State::Expired))]);
     }
 
     fn events(change: &ContactChange) -> Vec<HistoryEvent> {
@@ -511,7 +606,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_request_is_pending_with_one_distinct_token_per_party() {
+    fn a_request_whose_mails_went_is_pending_with_one_distinct_token_per_party() {
         let (change, tokens) = pending();
         assert_eq!(change.state, State::Pending);
         assert_eq!(tokens.len(), 2);
@@ -601,7 +696,9 @@ mod tests {
                 Step::Accept { party: id("nn1-ovh") },
                 Step::Refuse { party: id("nn1-ovh") },
                 Step::Cancel { by: id("aa1-ovh"), by_service_admin: false },
-                Step::Resend { by: id("aa1-ovh"), tokens: vec![], policy: policy(5) },
+                Step::Resend { by: id("aa1-ovh"), policy: policy(5) },
+                Step::Remind,
+                Step::Issue { party: id("nn1-ovh"), round: 0, hash: Token::generate().hash() },
                 Step::Complete,
             ] {
                 assert_eq!(change.step(step, t0()), Err(LifecycleError::NotPending(closed)));
@@ -614,13 +711,14 @@ mod tests {
     fn resend_replaces_the_awaited_parties_tokens_and_keeps_the_expiry() {
         let (mut change, old) = pending();
         change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
-        let fresh = Token::generate();
-        change.step(Step::Resend { by: id("aa1-ovh"), tokens: vec![(id("nn1-ovh"), fresh.hash())], policy: policy(5) }, t0() + Duration::hours(1)).unwrap();
-        assert_eq!(change.party_holding(&old[1].1), None);
-        assert_eq!(change.party_holding(&fresh), Some(&id("nn1-ovh")));
+        change.step(Step::Resend { by: id("aa1-ovh"), policy: policy(5) }, t0() + Duration::hours(1)).unwrap();
+        assert_eq!(change.party_holding(&old[1].1), None, "the old code died with the resend");
+        assert_eq!(change.outbox, vec![letter("nn1-ovh", LetterKind::Confirm { round: 1 })], "only the awaited party is mailed again");
+        let fresh = issue(&mut change);
+        assert_eq!(change.party_holding(&fresh[0].1), Some(&id("nn1-ovh")));
         assert_eq!(change.expires_at, t0() + Duration::days(7));
         assert_eq!(change.last_resent_at, Some(t0() + Duration::hours(1)));
-        let outsider = change.step(Step::Resend { by: id("tt1-ovh"), tokens: vec![], policy: policy(5) }, t0());
+        let outsider = change.step(Step::Resend { by: id("tt1-ovh"), policy: policy(5) }, t0());
         assert_eq!(outsider, Err(LifecycleError::NotAParty));
     }
 
@@ -628,29 +726,29 @@ mod tests {
     fn a_reminder_replaces_the_awaited_tokens_once_and_is_not_a_resend() {
         let (mut change, old) = pending();
         change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
-        let fresh = Token::generate();
         let at = change.expires_at - Duration::hours(23);
-        change.step(Step::Remind { tokens: vec![(id("nn1-ovh"), fresh.hash())] }, at).unwrap();
+        change.step(Step::Remind, at).unwrap();
         assert_eq!(change.party_holding(&old[1].1), None, "the old code is dead");
-        assert_eq!(change.party_holding(&fresh), Some(&id("nn1-ovh")));
+        assert_eq!(change.outbox, vec![letter("nn1-ovh", LetterKind::Reminder { round: 1 })]);
+        let fresh = issue(&mut change);
+        let fresh = &fresh[0].1;
+        assert_eq!(change.party_holding(fresh), Some(&id("nn1-ovh")));
         assert!(change.reminded());
         assert_eq!(change.resends(), 0);
         assert_eq!(change.last_resent_at, None);
         assert_eq!(events(&change).last(), Some(&HistoryEvent::Reminded));
-        let again = change.step(Step::Remind { tokens: vec![(id("nn1-ovh"), Token::generate().hash())] }, at);
+        let again = change.step(Step::Remind, at);
         assert_eq!(again, Err(LifecycleError::AlreadyReminded));
-        assert_eq!(change.party_holding(&fresh), Some(&id("nn1-ovh")), "a refused reminder changes nothing");
+        assert_eq!(change.party_holding(fresh), Some(&id("nn1-ovh")), "a refused reminder changes nothing");
     }
 
     #[test]
-    fn a_reminder_needs_a_pending_request_before_its_expiry_and_an_awaited_party() {
+    fn a_reminder_needs_a_pending_request_before_its_expiry() {
         let (mut change, _) = pending();
-        let late = change.step(Step::Remind { tokens: vec![] }, change.expires_at);
+        let late = change.step(Step::Remind, change.expires_at);
         assert_eq!(late, Err(LifecycleError::Expired));
-        let outsider = change.step(Step::Remind { tokens: vec![(id("tt1-ovh"), Token::generate().hash())] }, t0());
-        assert_eq!(outsider, Err(LifecycleError::NotAParty));
         change.step(Step::Refuse { party: id("nn1-ovh") }, t0()).unwrap();
-        assert_eq!(change.step(Step::Remind { tokens: vec![] }, t0()), Err(LifecycleError::NotPending(State::Refused)));
+        assert_eq!(change.step(Step::Remind, t0()), Err(LifecycleError::NotPending(State::Refused)));
     }
 
     #[test]
@@ -680,7 +778,7 @@ mod tests {
     #[test]
     fn resends_are_allowed_at_once_then_once_per_cooldown_up_to_the_limit() {
         let (mut change, _) = pending();
-        let resend = |change: &mut ContactChange, at| change.step(Step::Resend { by: id("aa1-ovh"), tokens: vec![], policy: policy(2) }, at);
+        let resend = |change: &mut ContactChange, at| change.step(Step::Resend { by: id("aa1-ovh"), policy: policy(2) }, at);
         resend(&mut change, t0()).unwrap();
         assert_eq!(resend(&mut change, t0() + Duration::seconds(59)), Err(LifecycleError::TooSoon { retry_after: 1 }));
         resend(&mut change, t0() + Duration::seconds(60)).unwrap();

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
-    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, HistoryEntry, Language, Party, PartyStatus, PaymentStatus,
-    PendingEmail, RequestId, Role, Roles, Service, ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, HistoryEntry, Language, Letter, LetterKind, MailId, MailOrder,
+    MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName, State, TokenHash,
 };
 use crate::ports::{Lock, ProfileRecord, StoreError};
 
@@ -30,6 +30,12 @@ pub const DUE_PK: &str = "due_pk";
 pub const DUE_SK: &str = "due_sk";
 /// On a pending request item that had its one reminder.
 pub const REMINDED: &str = "reminded";
+/// The due index's one partition of the outbox: every mail item not settled carries it, with
+/// `due_sk` `posted_ms#request#version#index`; settling removes both. One partition is plenty
+/// for mail volumes (a few per change), and the index holds only mails in flight.
+pub const OUTBOX_PK: &str = "OUTBOX";
+/// How long a settled mail item stays, for who looks into a mail's fate.
+pub const SETTLED_MAIL_KEPT: time::Duration = time::Duration::days(30);
 
 // ---- keys ------------------------------------------------------------------------------------
 
@@ -56,6 +62,11 @@ pub const COPY_PREFIX: &str = "REQUEST#";
 pub const LOCK_PREFIX: &str = "LOCK#";
 pub const TOKEN_PREFIX: &str = "TOKEN#";
 pub const UNACCEPTED_PREFIX: &str = "UNACCEPTED#";
+/// A request's posted mails, in its partition: `MAIL#{version:010}#{index:02}`. They sort
+/// before `REQUEST` (and its `TOKEN#` items), so reading a request skips them.
+pub const MAIL_PREFIX: &str = "MAIL#";
+/// Sorts after every `MAIL#` key and before `REQUEST` ('$' follows '#').
+pub const MAIL_PREFIX_END: &str = "MAIL$";
 
 pub fn lock_sk(role: Role) -> String {
     format!("{LOCK_PREFIX}{role}")
@@ -111,6 +122,23 @@ pub fn request_key(id: RequestId) -> Item {
 }
 pub fn token_key(id: RequestId, account: &AccountId) -> Item {
     key(request_pk(id), token_sk(account))
+}
+pub fn mail_key(id: &MailId) -> Item {
+    key(request_pk(id.request), format!("{MAIL_PREFIX}{:010}#{:02}", id.version, id.index))
+}
+/// The mail a stream record's keys name; `None` for any other item, or keys that do not parse.
+pub fn mail_id_of(pk: &str, sk: &str) -> Option<MailId> {
+    let request = RequestId::parse(pk.strip_prefix("REQUEST#")?).ok()?;
+    let (version, index) = sk.strip_prefix(MAIL_PREFIX)?.split_once('#')?;
+    let digits = |text: &str, width: usize| text.len() == width && text.bytes().all(|b| b.is_ascii_digit());
+    if !digits(version, 10) || !digits(index, 2) {
+        return None;
+    }
+    Some(MailId { request, version: version.parse().ok()?, index: index.parse().ok()? })
+}
+/// Every outbox key of a mail posted at `posted_ms` or before sorts below this.
+pub fn outbox_sk_upto(posted_ms: i64) -> String {
+    format!("{posted_ms:015}$")
 }
 pub fn copy_key(account: &AccountId, id: RequestId) -> Item {
     key(account_pk(account), copy_sk(id))
@@ -412,6 +440,7 @@ pub fn request_from(item: &Item) -> Result<ContactChange, StoreError> {
         history: doc.history,
         last_resent_at: doc.last_resent_at,
         version,
+        outbox: Vec::new(),
     })
 }
 
@@ -431,6 +460,35 @@ pub fn unaccepted_from(item: &Item) -> Result<OffsetDateTime, StoreError> {
     const W: &str = "unaccepted";
     let at_ms: i64 = get_n(item, W, "at_ms")?;
     parse(W, "at_ms", OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000))
+}
+
+// ---- the outbox ------------------------------------------------------------------------------------
+
+/// A posted mail, pending, in the outbox (the due index's `OUTBOX` partition).
+pub fn mail_item(id: MailId, letter: &Letter, posted_at: OffsetDateTime) -> Item {
+    let mut item = mail_key(&id);
+    item.insert("type".into(), s("mail"));
+    item.insert("to".into(), s(letter.to.as_str()));
+    item.insert("letter".into(), s(letter.kind.as_str()));
+    if let Some(round) = letter.kind.round() {
+        item.insert("round".into(), n(round));
+    }
+    item.insert("posted_ms".into(), n(millis(posted_at)));
+    item.insert("status".into(), s(MailStatus::Pending.as_str()));
+    item.insert("attempts".into(), n(0));
+    item.insert(DUE_PK.into(), s(OUTBOX_PK));
+    item.insert(DUE_SK.into(), s(format!("{:015}#{}#{:010}#{:02}", millis(posted_at), id.request, id.version, id.index)));
+    item
+}
+
+pub fn mail_order_from(item: &Item) -> Result<MailOrder, StoreError> {
+    const W: &str = "mail";
+    let id = mail_id_of(get_s(item, W, PK)?, sort_key(item)).ok_or_else(|| corrupt(W, "its key names no mail"))?;
+    let to = parse(W, "to", AccountId::parse(get_s(item, W, "to")?))?;
+    let round = item.contains_key("round").then(|| get_n(item, W, "round")).transpose()?;
+    let kind = LetterKind::parse(get_s(item, W, "letter")?, round).ok_or_else(|| corrupt(W, "unknown letter"))?;
+    let posted_at = from_millis(W, "posted_ms", get_n(item, W, "posted_ms")?)?;
+    Ok(MailOrder { id, letter: Letter { to, kind }, posted_at, attempts: get_n(item, W, "attempts")? })
 }
 
 // ---- tokens --------------------------------------------------------------------------------------
@@ -553,7 +611,11 @@ mod tests {
             confirm: vec![id("aa1-ovh"), id("nn1-ovh")],
             inform: vec![id("tt1-ovh")],
         };
-        let (mut change, tokens) = ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7));
+        let mut change = ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7));
+        let tokens: Vec<(AccountId, crate::domain::Token)> = ["aa1-ovh", "nn1-ovh"].map(|party| (id(party), crate::domain::Token::generate())).into();
+        for (party, token) in &tokens {
+            change.step(Step::Issue { party: party.clone(), round: 0, hash: token.hash() }, now).unwrap();
+        }
         change.step(Step::Mailed { to: id("aa1-ovh") }, now).unwrap();
         change.step(Step::Accept { party: id("aa1-ovh") }, now + time::Duration::seconds(1)).unwrap();
         change.version = 3;
@@ -563,7 +625,8 @@ mod tests {
         let read = request_from(&request).unwrap();
         let mut expected = change.clone();
         expected.parties.iter_mut().for_each(|p| p.token = None);
-        assert_eq!(read, expected);
+        expected.outbox.clear();
+        assert_eq!(read, expected, "a request item keeps neither codes nor the mails it owes (they are items of their own)");
         for copy in &copies {
             assert_eq!(request_from(copy).unwrap(), expected);
         }
@@ -599,7 +662,7 @@ mod tests {
     fn an_item_whose_version_differs_from_its_document_is_refused() {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let plan = Plan { roles: Roles::new([Role::Tech]).unwrap(), from: id("tt1-ovh"), to: id("nn1-ovh"), confirm: vec![id("aa1-ovh")], inform: vec![] };
-        let (change, _) = ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7));
+        let change = ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7));
         let (mut request, _) = request_items(&change).unwrap();
         request.insert("version".into(), n(7));
         assert!(matches!(request_from(&request), Err(StoreError::Failed(_))));

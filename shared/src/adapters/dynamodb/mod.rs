@@ -28,7 +28,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValu
 use time::OffsetDateTime;
 
 use crate::adapters::aws::is_transient_code;
-use crate::domain::{Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, RequestId, Role, Service, ServiceName, TokenHash};
+use crate::domain::{
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, RequestId, Role, Service, ServiceName, TokenHash,
+};
 use crate::ports::{Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
 use errors::classify;
@@ -37,6 +39,7 @@ use metrics::Meter;
 use save::verdict;
 use tx::{Cond, Purpose, Reason, Tx, failed_condition};
 
+pub use items::mail_id_of;
 pub use metrics::Metrics;
 pub use schema::{create_table_if_missing, table_definition, table_exists};
 
@@ -170,11 +173,67 @@ impl DynamoStore {
         }
     }
 
+    /// The outbox's unsettled mails posted by `upto_ms`, oldest first, up to `want`.
+    async fn outbox(&self, upto_ms: i64, want: usize) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut start_key = None;
+        loop {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(items::DUE_INDEX)
+                .key_condition_expression("#pk = :pk AND #sk < :upto")
+                .expression_attribute_names("#pk", items::DUE_PK)
+                .expression_attribute_names("#sk", items::DUE_SK)
+                .expression_attribute_values(":pk", s(items::OUTBOX_PK))
+                .expression_attribute_values(":upto", s(items::outbox_sk_upto(upto_ms)))
+                .set_limit(Some(i32::try_from(want - found.len()).unwrap_or(i32::MAX)))
+                .set_exclusive_start_key(start_key.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            self.meter.sent("Query");
+            let output = query.send().await.map_err(|e| classify("Query", &e))?;
+            self.meter.consumed(output.consumed_capacity());
+            found.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(last) if found.len() < want => start_key = Some(last),
+                _ => return Ok(found),
+            }
+        }
+    }
+
     async fn read_service(&self, name: &ServiceName) -> Result<Option<Service>, StoreError> {
         self.get(items::service_key(name)).await?.as_ref().map(items::service_from).transpose()
     }
 
     // ---- writes ----------------------------------------------------------------------------
+
+    /// `Store::save`, and with `settle` the mail's status in the same transaction.
+    async fn save_settling(&self, change: &ContactChange, effect: Effect, settle: Option<(&MailId, MailStatus)>) -> Result<(), StoreError> {
+        let Some(read_version) = change.version.checked_sub(1) else { return Err(StoreError::Stale) };
+        let mut service = match effect {
+            Effect::Apply { .. } => self.read_service(&change.service).await?,
+            _ => None,
+        };
+        let mut foreign_locks: Vec<Role> = Vec::new();
+        for _ in 0..REBUILDS {
+            if let Some(obstacle) = service.as_ref().and_then(|old| change.obstacle(&old.contacts)) {
+                // The version comes first, as everywhere: a stale save is stale.
+                return Err(self.unless_stale(change.id, read_version, obstacle).await);
+            }
+            let tx = self.save_tx(change, &effect, read_version, service.as_ref(), &foreign_locks, settle)?;
+            let reasons = match self.transact(tx).await {
+                Ok(()) => return Ok(()),
+                Err(Err(error)) => return Err(error),
+                Err(Ok(reasons)) => reasons,
+            };
+            let service_now = self.service_now(change, &reasons).await?;
+            let (changed, taken) = verdict(change, &effect, read_version, &reasons, service_now).into_result()?;
+            service = changed.or(service);
+            foreign_locks.extend(taken);
+        }
+        Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned()))
+    }
 
     /// Sends `update` (on a condition) on this table with `ReturnValues=ALL_NEW`: the item as it
     /// is now, or `None` when the condition failed.
@@ -230,6 +289,31 @@ fn cancelled_otherwise(operation: &str, reasons: &[Reason], conflict: StoreError
     let codes: Vec<&str> = reasons.iter().filter(|r| r.failed()).filter_map(|r| r.code.as_deref()).collect();
     let message = format!("{operation}: cancelled ({})", codes.join(", "));
     if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c)) { StoreError::Unavailable(message) } else { StoreError::Failed(message) }
+}
+
+/// The letters `change` owes, as mail items posted at `now` (`Store::save`'s ids).
+fn post_mails(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Result<(), StoreError> {
+    for (index, letter) in change.outbox.iter().enumerate() {
+        let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many mails".to_owned()))?;
+        let id = MailId { request: change.id, version: change.version, index };
+        tx.put(items::mail_item(id, letter, now), None, Purpose::Mail)?;
+    }
+    Ok(())
+}
+
+/// The update that sets a mail's `status`: a settled one leaves the outbox and is kept
+/// [`items::SETTLED_MAIL_KEPT`]; a pending one is free to claim at once.
+fn mail_status_update(status: MailStatus, now: OffsetDateTime) -> Cond {
+    let update = if status.is_settled() {
+        Cond::new("SET #status = :status, #ttl = :ttl REMOVE #lease, #due_pk, #due_sk")
+            .name("#ttl", items::TTL)
+            .name("#due_pk", items::DUE_PK)
+            .name("#due_sk", items::DUE_SK)
+            .value(":ttl", n(items::ttl_seconds(now + items::SETTLED_MAIL_KEPT)))
+    } else {
+        Cond::new("SET #status = :status REMOVE #lease")
+    };
+    update.name("#status", "status").name("#lease", "lease_ms").value(":status", s(status.as_str()))
 }
 
 /// The parties' token items to write: a put for a live token, a delete otherwise. One
@@ -363,6 +447,7 @@ impl Store for DynamoStore {
                     .value(":now", n(items::millis(now)));
                 tx.put(items::lock_item(&change.service, &lock), Some(cond), Purpose::Lock(role))?;
             }
+            post_mails(&mut tx, change, now)?;
         }
         match self.transact(tx).await {
             Ok(()) => Ok(()),
@@ -387,7 +472,8 @@ impl Store for DynamoStore {
     /// One Query on the request's partition: the request and its live token items. A token
     /// item past its expiry is ignored, whether or not TTL has deleted it yet.
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
-        let found = self.query(items::request_pk(id), None, None, true, usize::MAX).await?;
+        // From the request item on: its posted mails sort before it and are not read here.
+        let found = self.query(items::request_pk(id), None, Some(items::MAIL_PREFIX_END.to_owned()), true, usize::MAX).await?;
         let now_ms = items::millis(self.clock.now());
         let mut change = None;
         let mut tokens = HashMap::new();
@@ -429,29 +515,63 @@ impl Store for DynamoStore {
     /// save does not decide on changed (an unmoved role's holder, another request's lock), it
     /// is rebuilt on that and sent again.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
-        let Some(read_version) = change.version.checked_sub(1) else { return Err(StoreError::Stale) };
-        let mut service = match effect {
-            Effect::Apply { .. } => self.read_service(&change.service).await?,
-            _ => None,
-        };
-        let mut foreign_locks: Vec<Role> = Vec::new();
-        for _ in 0..REBUILDS {
-            if let Some(obstacle) = service.as_ref().and_then(|old| change.obstacle(&old.contacts)) {
-                // The version comes first, as everywhere: a stale save is stale.
-                return Err(self.unless_stale(change.id, read_version, obstacle).await);
-            }
-            let tx = self.save_tx(change, &effect, read_version, service.as_ref(), &foreign_locks)?;
-            let reasons = match self.transact(tx).await {
-                Ok(()) => return Ok(()),
-                Err(Err(error)) => return Err(error),
-                Err(Ok(reasons)) => reasons,
-            };
-            let service_now = self.service_now(change, &reasons).await?;
-            let (changed, taken) = verdict(change, &effect, read_version, &reasons, service_now).into_result()?;
-            service = changed.or(service);
-            foreign_locks.extend(taken);
+        self.save_settling(change, effect, None).await
+    }
+
+    /// One conditional UpdateItem, returning the claimed item.
+    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .set_key(Some(items::mail_key(id)))
+            .update_expression("SET #status = :sending, #lease = :until ADD #attempts :one")
+            .condition_expression("#status = :pending OR (#status = :sending AND #lease <= :now)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#lease", "lease_ms")
+            .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_values(":sending", s(MailStatus::Sending { until }.as_str()))
+            .expression_attribute_values(":pending", s(MailStatus::Pending.as_str()))
+            .expression_attribute_values(":until", n(items::millis(until)))
+            .expression_attribute_values(":now", n(items::millis(now)))
+            .expression_attribute_values(":one", n(1));
+        self.update_returning(update).await?.as_ref().map(items::mail_order_from).transpose()
+    }
+
+    /// With `record`: one transaction, the save's and the mail's update; else one UpdateItem.
+    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
+        if let Some(change) = record {
+            return self.save_settling(change, Effect::Nothing, Some((id, status))).await;
         }
-        Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned()))
+        let (update, names, values) = mail_status_update(status, self.clock.now()).parts();
+        self.meter.sent("UpdateItem");
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::mail_key(id)))
+            .update_expression(update)
+            .condition_expression("attribute_exists(#pk)")
+            .set_expression_attribute_names(Some(names.unwrap_or_default().into_iter().chain([("#pk".to_owned(), items::PK.to_owned())]).collect()))
+            .set_expression_attribute_values(values)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match output {
+            Ok(output) => {
+                self.meter.consumed(output.consumed_capacity());
+                Ok(())
+            }
+            // Gone (its TTL): nothing left to settle.
+            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
+            Err(error) => Err(classify("UpdateItem", &error)),
+        }
+    }
+
+    /// One Query on the due index's `OUTBOX` partition (eventually consistent: a mail just
+    /// settled may still show, and its claim then fails).
+    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
+        let found = self.outbox(items::millis(posted_before), limit).await?;
+        found.iter().map(|item| items::mail_order_from(item).map(|order| order.id)).collect()
     }
 
     /// One Query on the sparse `due` index per day bucket of expiry, from [`DUE_LOOKBACK`]

@@ -5,16 +5,16 @@
 
 use super::items::{self, n, s};
 use super::tx::{Cond, Purpose, Reason, Tx, failed_condition};
-use super::{DynamoStore, cancelled_otherwise, holders_are, write_tokens};
+use super::{DynamoStore, cancelled_otherwise, holders_are, mail_status_update, post_mails, write_tokens};
 use crate::domain::lifecycle::FailReason;
-use crate::domain::{AccountId, ContactChange, RequestId, Role, Service, State};
+use crate::domain::{AccountId, ContactChange, MailId, MailStatus, RequestId, Role, Service, State};
 use crate::ports::{Effect, StoreError};
 
 impl DynamoStore {
     /// The save's transaction: the request on its version (and expiry) condition, its copies
-    /// and token items, the record of when it counts as unaccepted, and the effect's writes.
-    /// `service`: for `Apply`, the service as last read (`None`: absent); `foreign_locks`: the
-    /// roles whose lock another request holds, left alone.
+    /// and token items, the record of when it counts as unaccepted, the effect's writes, the
+    /// mails it owes, and `settle`'s mail status. `service`: for `Apply`, the service as last
+    /// read (`None`: absent); `foreign_locks`: the roles whose lock another request holds, left alone.
     pub(super) fn save_tx(
         &self,
         change: &ContactChange,
@@ -22,6 +22,7 @@ impl DynamoStore {
         read_version: u64,
         service: Option<&Service>,
         foreign_locks: &[Role],
+        settle: Option<(&MailId, MailStatus)>,
     ) -> Result<Tx, StoreError> {
         let (request, copies) = items::request_items(change)?;
         let mut tx = Tx::new(&self.table);
@@ -43,6 +44,12 @@ impl DynamoStore {
                 apply_writes(&mut tx, change, service, require_good_standing)?;
                 release_locks(&mut tx, change, foreign_locks)?;
             }
+        }
+        let now = self.clock.now();
+        post_mails(&mut tx, change, now)?;
+        if let Some((mail, status)) = settle {
+            let exists = Cond::new("attribute_exists(#mail_pk)").name("#mail_pk", items::PK);
+            tx.update(items::mail_key(mail), mail_status_update(status, now), exists, Purpose::Mail)?;
         }
         Ok(tx)
     }
@@ -232,7 +239,7 @@ mod tests {
     fn change() -> ContactChange {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let plan = Plan { roles: Roles::new([Role::Tech]).unwrap(), from: id("tt1-ovh"), to: id("nn1-ovh"), confirm: vec![id("aa1-ovh")], inform: vec![] };
-        ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7)).0
+        ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7))
     }
 
     fn service(admin: &str, tech: &str, billing: &str) -> Service {

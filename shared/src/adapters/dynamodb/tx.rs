@@ -24,6 +24,8 @@ pub enum Purpose {
     Unaccepted,
     /// An account item's address change (profile email).
     Profile,
+    /// A mail posted with the change that implies it, or settled with its history step.
+    Mail,
 }
 
 type Names = HashMap<String, String>;
