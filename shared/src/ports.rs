@@ -47,6 +47,15 @@ pub struct ProfileRecord {
     pub revision: u64,
 }
 
+/// [`Store::asking`]'s answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Asking {
+    pub service: Option<Service>,
+    pub accounts: Vec<Account>,
+    /// Per account asked about, when the requester's requests to it count as unaccepted.
+    pub unaccepted: std::collections::HashMap<AccountId, Vec<OffsetDateTime>>,
+}
+
 /// How far back [`Store::due`] is bound to look for requests past their expiry: the sweep
 /// runs every few minutes, so only a sweeper stopped for longer leaves any behind.
 pub const DUE_LOOKBACK: time::Duration = time::Duration::days(14);
@@ -110,7 +119,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores new pending requests and their locks, all or none, with the letters each owes
     /// (`ContactChange::outbox`) posted at `now` in the same write; `PendingExists` if a live
-    /// lock (one whose `expires_at` is after `now`) holds one of their roles.
+    /// lock (one whose `expires_at` is after `now`) holds one of their roles, else
+    /// `NotInGoodStanding` if an account of a request's `must_be_in_good_standing` is not.
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError>;
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError>;
     /// The requests that involve `account` (`ContactChange::involved`), newest first, older than `before`.
@@ -131,6 +141,9 @@ pub trait Store: Send + Sync + 'static {
     /// When each request from `requester` to `to` counts as unaccepted, as the last saves
     /// recorded it (`ContactChange::unaccepted_from`); records older than a day may be gone.
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError>;
+    /// What asking for changes on `name` needs, in one read: the service, those of `accounts`
+    /// that exist, and for each of `towards` what `unaccepted(requester, _)` answers.
+    async fn asking(&self, name: &ServiceName, accounts: &[AccountId], requester: &AccountId, towards: &[AccountId]) -> Result<Asking, StoreError>;
 
     /// Claims the posted mail `id` for one mailer until `until`, if it may be claimed at `now`
     /// (`MailStatus::claimable`), counting the attempt, in one conditional write: the order, or

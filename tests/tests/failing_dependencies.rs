@@ -15,7 +15,7 @@ use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
 use shared::domain::{Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, RequestId, Service, ServiceName, TokenHash};
-use shared::ports::{Clock, Effect, Page, ProfileRecord, ServiceRecord, Store, StoreError};
+use shared::ports::{Asking, Clock, Effect, Page, ProfileRecord, ServiceRecord, Store, StoreError};
 use time::OffsetDateTime;
 
 on_every_backend!(
@@ -90,6 +90,10 @@ impl Store for FailingStore {
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         self.check()?;
         self.inner.unaccepted(requester, to).await
+    }
+    async fn asking(&self, name: &ServiceName, accounts: &[AccountId], requester: &AccountId, towards: &[AccountId]) -> Result<Asking, StoreError> {
+        self.check()?;
+        self.inner.asking(name, accounts, requester, towards).await
     }
     async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
         self.check()?;

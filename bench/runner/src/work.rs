@@ -281,6 +281,21 @@ impl Bench {
         (work, body)
     }
 
+    /// Runs the mailer over the outbox (as the stream's mailer function does, in process), and
+    /// counts what it did: `operation` names whose mails they are.
+    pub async fn deliver(&self, operation: &'static str) -> Work {
+        let app = self.router.app().clone();
+        let (work, report) = self
+            .measure(operation, None, async move {
+                let report = app.deliver_outbox(shared::ports::Clock::now(&SystemClock)).await.expect("the outbox is readable");
+                (if report.interrupted { 503 } else { 200 }, json!({ "sent": report.sent, "settled": report.settled }))
+            })
+            .await;
+        assert_eq!(work.status, 200, "{operation}: {report}");
+        assert_eq!(report["sent"].as_u64(), Some(work.mails as u64), "{operation}: every mail it took went: {report}");
+        work
+    }
+
     /// The token last mailed to `address` for request `id`.
     pub fn token(&self, address: &str, id: &str) -> String {
         let sent = self.mailer.sent.lock().unwrap();
@@ -304,6 +319,7 @@ impl Bench {
         assert_eq!(work.status, 201, "create: {created}");
         let id = created["requests"][0]["id"].as_str().expect("the new request's id").to_owned();
         all.push(work);
+        all.push(self.deliver("mailer: create's 3 mails").await);
 
         let (work, _) = self.measure("list (my requests)", Some(1), self.call(GET, "/v1/me/contact-changes", Some(NED), Value::Null)).await;
         all.push(work);
@@ -321,6 +337,7 @@ impl Bench {
         let (work, body) = self.measure("resend", Some(2), self.call(POST, &format!("/v1/contact-changes/{id}/resend"), Some(ADA), json!({}))).await;
         assert_eq!(work.status, 202, "resend: {body}");
         all.push(work);
+        all.push(self.deliver("mailer: resend's mail").await);
 
         let token = self.token("ned@example.com", &id);
         let (work, body) =
@@ -328,9 +345,11 @@ impl Bench {
         assert_eq!(work.status, 200, "last accept: {body}");
         assert_eq!(body["state"], "done", "the last accept applies the change");
         all.push(work);
+        all.push(self.deliver("mailer: done's 3 mails").await);
 
         let (_, created) = self.call(POST, &format!("/v1/services/{other}/contact-changes"), Some(ADA), json!({"tech": NED})).await;
         let other_id = created["requests"][0]["id"].as_str().expect("the other request's id").to_owned();
+        self.deliver("mailer (not reported)").await;
         let token = self.token("ned@example.com", &other_id);
         let (work, body) =
             self.measure("refuse", None, self.call(POST, &format!("/v1/contact-changes/{other_id}/refuse"), Some(NED), json!({"token": token}))).await;

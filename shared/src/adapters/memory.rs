@@ -12,7 +12,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId, Role, Service, ServiceName,
     State, TokenHash,
 };
-use crate::ports::{Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 
 pub struct MemoryStore {
     tables: Mutex<Tables>,
@@ -192,6 +192,11 @@ impl Store for MemoryStore {
                 }
             }
         }
+        for account in changes.iter().flat_map(ContactChange::must_be_in_good_standing) {
+            if !tables.accounts.get(&account).is_some_and(Account::in_good_standing) {
+                return Err(StoreError::NotInGoodStanding(account));
+            }
+        }
         for change in changes {
             for role in change.roles.iter() {
                 tables.locks.insert((change.service.clone(), role), Lock::of(change, role));
@@ -242,6 +247,16 @@ impl Store for MemoryStore {
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         let tables = self.tables();
         Ok(tables.unaccepted.get(&(requester.clone(), to.clone())).map(|records| records.values().copied().collect()).unwrap_or_default())
+    }
+
+    async fn asking(&self, name: &ServiceName, accounts: &[AccountId], requester: &AccountId, towards: &[AccountId]) -> Result<Asking, StoreError> {
+        let tables = self.tables();
+        let unaccepted = |to: &AccountId| tables.unaccepted.get(&(requester.clone(), to.clone())).map(|r| r.values().copied().collect()).unwrap_or_default();
+        Ok(Asking {
+            service: tables.services.get(name).cloned(),
+            accounts: accounts.iter().filter_map(|id| tables.accounts.get(id).cloned()).collect(),
+            unaccepted: towards.iter().map(|to| (to.clone(), unaccepted(to))).collect(),
+        })
     }
 
     async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {

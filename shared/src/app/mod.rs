@@ -131,20 +131,22 @@ impl App {
 
     /// Asks to move each `(role, new account)` of `name`; SPEC §2 decides who confirms.
     pub async fn create(&self, caller: &AccountId, name: &ServiceName, asks: Vec<(Role, AccountId)>) -> Result<Vec<ContactChange>> {
-        let service = self.store.service(name).await?.ok_or_else(no_service)?.service;
+        // One read: the service, the new contacts, and the requester's unaccepted requests
+        // to each (UNACCEPTED_REQUEST_LIMIT).
+        let mut towards: Vec<AccountId> = asks.iter().map(|(_, to)| to.clone()).collect();
+        towards.sort();
+        towards.dedup();
+        let strangers: Vec<AccountId> = towards.iter().filter(|to| *to != caller).cloned().collect();
+        let asking = self.store.asking(name, &towards, caller, &strangers).await?;
+        let service = asking.service.ok_or_else(no_service)?;
         let plans = rules::plan(&service.contacts, caller, &asks)?;
-        // Every account the requests name, read once: to check them, and to mail them.
-        let named: Vec<AccountId> = plans.iter().flat_map(|plan| plan.named().cloned()).collect();
-        let accounts = self.accounts_by_id(&named).await?;
+        let accounts: HashMap<AccountId, Account> = asking.accounts.into_iter().map(|a| (a.id.clone(), a)).collect();
         for plan in &plans {
             plan.check(&accounts)?;
         }
         let now = self.now();
-        let mut strangers: Vec<&AccountId> = plans.iter().map(|plan| &plan.to).filter(|to| *to != caller).collect();
-        strangers.dedup();
-        for to in strangers {
-            let unaccepted = self.store.unaccepted(caller, to).await?;
-            limits::may_ask(&unaccepted, self.config.unaccepted_request_limit, now).map_err(|retry_after| Error::TooManyRequests { retry_after })?;
+        for unaccepted in asking.unaccepted.values() {
+            limits::may_ask(unaccepted, self.config.unaccepted_request_limit, now).map_err(|retry_after| Error::TooManyRequests { retry_after })?;
         }
 
         let mut changes: Vec<ContactChange> =

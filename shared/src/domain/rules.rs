@@ -169,18 +169,16 @@ impl Plan {
         [&self.from, &self.to].into_iter().chain(&self.confirm).chain(&self.inform)
     }
 
-    /// SPEC §2 on the accounts as they are (`accounts`, by id): the new contact exists, and
-    /// for a billing change both billing contacts are in good standing.
+    /// SPEC §2 on the new contact as it is (`accounts`, by id, holding at least it): it
+    /// exists, and for a billing change it is in good standing. The previous billing contact's
+    /// standing is the store's to check, in the very write that makes the request
+    /// (`ContactChange::must_be_in_good_standing`), as when the change takes effect.
     pub fn check(&self, accounts: &HashMap<AccountId, Account>) -> Result<(), RuleViolation> {
-        if !accounts.contains_key(&self.to) {
+        let Some(to) = accounts.get(&self.to) else {
             return Err(RuleViolation::UnknownAccount(self.to.clone()));
-        }
-        if self.roles.contains(Role::Billing) {
-            for account in [&self.from, &self.to] {
-                if accounts.get(account).is_none_or(|a| !a.in_good_standing()) {
-                    return Err(RuleViolation::PaymentOverdue(account.clone()));
-                }
-            }
+        };
+        if self.roles.contains(Role::Billing) && !to.in_good_standing() {
+            return Err(RuleViolation::PaymentOverdue(self.to.clone()));
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::tx::Cond;
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
     Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, HistoryEntry, Language, Letter, LetterKind, MailId, MailOrder,
@@ -61,7 +62,10 @@ pub const MEMBERSHIP_PREFIX: &str = "SERVICE#";
 pub const COPY_PREFIX: &str = "REQUEST#";
 pub const LOCK_PREFIX: &str = "LOCK#";
 pub const TOKEN_PREFIX: &str = "TOKEN#";
-pub const UNACCEPTED_PREFIX: &str = "UNACCEPTED#";
+/// Under a requester's partition: `ASKS#{to}`, its record of unaccepted requests to `to`.
+pub const ASKS_PREFIX: &str = "ASKS#";
+/// An `ASKS#` item's attribute per request: `at_{request}`.
+pub const ASKS_ATTRIBUTE_PREFIX: &str = "at_";
 /// A request's posted mails, in its partition: `MAIL#{version:010}#{index:02}`. They sort
 /// before `REQUEST` (and its `TOKEN#` items), so reading a request skips them.
 pub const MAIL_PREFIX: &str = "MAIL#";
@@ -79,10 +83,6 @@ pub fn membership_sk(name: &ServiceName) -> String {
 }
 pub fn copy_sk(id: RequestId) -> String {
     format!("{COPY_PREFIX}{id}")
-}
-/// Under the requester's partition: `UNACCEPTED#{to}#` starts every record towards `to`.
-pub fn unaccepted_prefix(to: &AccountId) -> String {
-    format!("{UNACCEPTED_PREFIX}{to}#")
 }
 /// The day bucket of the due index that `at` falls in.
 pub fn due_pk(at: OffsetDateTime) -> String {
@@ -142,9 +142,6 @@ pub fn outbox_sk_upto(posted_ms: i64) -> String {
 }
 pub fn copy_key(account: &AccountId, id: RequestId) -> Item {
     key(account_pk(account), copy_sk(id))
-}
-pub fn unaccepted_key(change: &ContactChange) -> Item {
-    key(account_pk(&change.requested_by), format!("{}{}", unaccepted_prefix(&change.to), change.id))
 }
 pub fn attempts_key(attempter: &str, window_start: OffsetDateTime) -> Item {
     key(attempts_pk(attempter), window_sk(window_start))
@@ -446,20 +443,57 @@ pub fn request_from(item: &Item) -> Result<ContactChange, StoreError> {
 
 // ---- limits --------------------------------------------------------------------------------------
 
-/// "This request counts as unaccepted from `at`" (`ContactChange::unaccepted_from`), kept a
-/// day past that moment, when it stops counting.
-pub fn unaccepted_item(change: &ContactChange, at: OffsetDateTime) -> Item {
-    let mut item = unaccepted_key(change);
-    item.insert("type".into(), s("unaccepted"));
-    item.insert("at_ms".into(), n(millis(at)));
-    item.insert(TTL.into(), n(ttl_seconds(at + crate::domain::limits::UNACCEPTED_WINDOW)));
-    item
+/// The record of when each of one requester's requests to one new contact counts as
+/// unaccepted (`ContactChange::unaccepted_from`): one item per (requester, new contact),
+/// `ACCOUNT#{requester}` / `ASKS#{to}`, with one Number attribute `at_{request}` (epoch ms) per
+/// request, so that `create` reads it with the service and the accounts in one `BatchGetItem`.
+/// Every save that may change a request's moment sets or removes its attribute (an update,
+/// which makes the item if it is gone); its TTL, set by each `create` past the last moment it
+/// can hold, takes the item once its requester has asked nothing of that contact for that long.
+pub fn asks_key(requester: &AccountId, to: &AccountId) -> Item {
+    key(account_pk(requester), format!("{ASKS_PREFIX}{to}"))
 }
 
-pub fn unaccepted_from(item: &Item) -> Result<OffsetDateTime, StoreError> {
-    const W: &str = "unaccepted";
-    let at_ms: i64 = get_n(item, W, "at_ms")?;
-    parse(W, "at_ms", OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000))
+/// The update of the moments of `changes` (one requester's, to one new contact) on their
+/// record: a `SET` or `REMOVE` of each `at_{id}`; `create` passes `renew` to push the item's
+/// TTL past what these requests can hold.
+pub fn asks_update(changes: &[&ContactChange], renew: bool) -> Cond {
+    let last_expiry = changes.iter().map(|c| c.expires_at).max().unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let ttl_clause = if renew { "#ttl = :ttl" } else { "#ttl = if_not_exists(#ttl, :ttl)" };
+    let (mut sets, mut removes) = (vec!["#type = :type".to_owned(), ttl_clause.to_owned()], Vec::new());
+    let mut update = Cond::default();
+    for (i, change) in changes.iter().enumerate() {
+        update = update.name(&format!("#at{i}"), &format!("{ASKS_ATTRIBUTE_PREFIX}{}", change.id));
+        match change.unaccepted_from() {
+            Some(at) => {
+                sets.push(format!("#at{i} = :at{i}"));
+                update = update.value(&format!(":at{i}"), n(millis(at)));
+            }
+            None => removes.push(format!("#at{i}")),
+        }
+    }
+    let mut expression = format!("SET {}", sets.join(", "));
+    if !removes.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    update
+        .expression(expression)
+        .name("#type", "type")
+        .name("#ttl", TTL)
+        .value(":type", s("asks"))
+        .value(":ttl", n(ttl_seconds(last_expiry + crate::domain::limits::UNACCEPTED_WINDOW)))
+}
+
+/// The moments an `ASKS#` item records.
+pub fn asks_from(item: &Item) -> Result<Vec<OffsetDateTime>, StoreError> {
+    const W: &str = "asks";
+    item.iter()
+        .filter(|(name, _)| name.starts_with(ASKS_ATTRIBUTE_PREFIX))
+        .map(|(name, value)| {
+            let ms: i64 = parse(W, name, value.as_n().map_err(|_| "not a number").and_then(|v| v.parse::<i64>().map_err(|_| "not an integer")))?;
+            from_millis(W, name, ms)
+        })
+        .collect()
 }
 
 // ---- the outbox ------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ use crate::adapters::aws::is_transient_code;
 use crate::domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, RequestId, Role, Service, ServiceName, TokenHash,
 };
-use crate::ports::{Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
 use errors::classify;
 use items::{Item, n, s};
@@ -435,8 +435,9 @@ impl Store for DynamoStore {
                 tx.put(copy, None, Purpose::Copy)?;
             }
             write_tokens(&mut tx, change, true)?;
-            if let Some(at) = change.unaccepted_from() {
-                tx.put(items::unaccepted_item(change, at), None, Purpose::Unaccepted)?;
+            for account in change.must_be_in_good_standing() {
+                let cond = Cond::new("#payment = :ok").name("#payment", "payment_status").value(":ok", s("ok"));
+                tx.check(items::account_key(&account), cond, Purpose::Standing(account.clone()))?;
             }
             for role in change.roles.iter() {
                 let lock = Lock::of(change, role);
@@ -449,6 +450,13 @@ impl Store for DynamoStore {
             }
             post_mails(&mut tx, change, now)?;
         }
+        // One record per new contact: two requests may go to one account (other previous holders).
+        let mut counted: Vec<&ContactChange> = changes.iter().filter(|c| c.unaccepted_from().is_some()).collect();
+        counted.sort_by(|a, b| a.to.cmp(&b.to));
+        for same_to in counted.chunk_by(|a, b| a.to == b.to) {
+            let (requester, to) = (&same_to[0].requested_by, &same_to[0].to);
+            tx.update(items::asks_key(requester, to), items::asks_update(same_to, true), None, Purpose::Unaccepted)?;
+        }
         match self.transact(tx).await {
             Ok(()) => Ok(()),
             Err(Err(error)) => Err(error),
@@ -458,6 +466,12 @@ impl Store for DynamoStore {
                     _ => None,
                 }) {
                     return Err(StoreError::PendingExists(role));
+                }
+                if let Some(account) = reasons.iter().find_map(|r| match &r.purpose {
+                    Purpose::Standing(account) if r.condition_failed() => Some(account.clone()),
+                    _ => None,
+                }) {
+                    return Err(StoreError::NotInGoodStanding(account));
                 }
                 if failed_condition(&reasons, &Purpose::Request).is_some() {
                     return Err(StoreError::Failed("create: a request with this id exists".to_owned()));
@@ -591,11 +605,37 @@ impl Store for DynamoStore {
         Ok(due)
     }
 
-    /// One Query on the requester's partition: its records towards `to`.
+    /// One GetItem: the requester's record towards `to` (`items::asks_key`).
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
-        let prefix = items::unaccepted_prefix(to);
-        let found = self.query(items::account_pk(requester), Some(&prefix), None, true, usize::MAX).await?;
-        found.iter().map(items::unaccepted_from).collect()
+        Ok(self.get(items::asks_key(requester, to)).await?.as_ref().map(items::asks_from).transpose()?.unwrap_or_default())
+    }
+
+    /// One `BatchGetItem` (more only past 100 keys): the service item, the account items and
+    /// the requester's records towards each of `towards`.
+    async fn asking(&self, name: &ServiceName, accounts: &[AccountId], requester: &AccountId, towards: &[AccountId]) -> Result<Asking, StoreError> {
+        let mut ids: Vec<&AccountId> = accounts.iter().collect();
+        ids.sort();
+        ids.dedup();
+        let mut towards: Vec<&AccountId> = towards.iter().collect();
+        towards.sort();
+        towards.dedup();
+        let mut keys = vec![items::service_key(name)];
+        keys.extend(ids.into_iter().map(items::account_key));
+        keys.extend(towards.iter().map(|to| items::asks_key(requester, to)));
+        let found = batch_get(&self.client, &self.table, &self.meter, keys, Backoff::REQUEST).await?;
+        let mut asking = Asking { unaccepted: towards.iter().map(|to| ((*to).clone(), Vec::new())).collect(), ..Asking::default() };
+        for item in &found {
+            let sk = items::sort_key(item);
+            if sk == items::SERVICE_SK {
+                asking.service = Some(items::service_from(item)?);
+            } else if sk == items::PROFILE_SK {
+                asking.accounts.push(items::account_from(item)?);
+            } else if let Some(to) = sk.strip_prefix(items::ASKS_PREFIX) {
+                let to = AccountId::parse(to).map_err(|e| StoreError::Failed(format!("an asks item names no account: {e}")))?;
+                asking.unaccepted.insert(to, items::asks_from(item)?);
+            }
+        }
+        Ok(asking)
     }
 
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
@@ -657,7 +697,7 @@ impl Store for DynamoStore {
         }
         .name("#pk", items::PK);
         let mut tx = Tx::new(&self.table);
-        tx.update(items::account_key(&record.account.id), update, cond, Purpose::Profile)?;
+        tx.update(items::account_key(&record.account.id), update, Some(cond), Purpose::Profile)?;
         let new = record.pending_email.as_ref();
         if let Some(pending) = new.filter(|p| replaced != Some(&p.token)) {
             tx.put(items::email_token_item(&record.account.id, pending), None, Purpose::Token)?;

@@ -31,11 +31,8 @@ impl DynamoStore {
             tx.put(copy, None, Purpose::Copy)?;
         }
         write_tokens(&mut tx, change, false)?;
-        if *effect != Effect::Nothing {
-            match change.unaccepted_from() {
-                Some(at) => tx.put(items::unaccepted_item(change, at), None, Purpose::Unaccepted)?,
-                None => tx.delete(items::unaccepted_key(change), None, Purpose::Unaccepted)?,
-            }
+        if *effect != Effect::Nothing && change.to != change.requested_by {
+            tx.update(items::asks_key(&change.requested_by, &change.to), items::asks_update(&[change], false), None, Purpose::Unaccepted)?;
         }
         match effect {
             Effect::Nothing => {}
@@ -49,7 +46,7 @@ impl DynamoStore {
         post_mails(&mut tx, change, now)?;
         if let Some((mail, status)) = settle {
             let exists = Cond::new("attribute_exists(#mail_pk)").name("#mail_pk", items::PK);
-            tx.update(items::mail_key(mail), mail_status_update(status, now), exists, Purpose::Mail)?;
+            tx.update(items::mail_key(mail), mail_status_update(status, now), Some(exists), Purpose::Mail)?;
         }
         Ok(tx)
     }

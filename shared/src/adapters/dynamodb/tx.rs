@@ -44,6 +44,12 @@ impl Cond {
         Self { expression: expression.into(), ..Self::default() }
     }
 
+    /// The same placeholders with `expression` instead.
+    pub fn expression(mut self, expression: impl Into<String>) -> Self {
+        self.expression = expression.into();
+        self
+    }
+
     pub fn name(mut self, placeholder: &str, attribute: &str) -> Self {
         self.names.insert(placeholder.to_owned(), attribute.to_owned());
         self
@@ -162,19 +168,22 @@ impl Tx {
 
 impl Tx {
     /// Updates the item with `key` by `update` (an update expression with its placeholders),
-    /// on `cond`; the placeholders of both must not clash.
-    pub fn update(&mut self, key: Item, update: Cond, cond: Cond, purpose: Purpose) -> Result<(), StoreError> {
+    /// on `cond` if any; the placeholders of both must not clash.
+    pub fn update(&mut self, key: Item, update: Cond, cond: Option<Cond>, purpose: Purpose) -> Result<(), StoreError> {
         let key = only_key(&key);
         self.claim(&key)?;
         let (expression, mut names, mut values) = update.parts();
-        let (condition, cond_names, cond_values) = cond.parts();
-        names.get_or_insert_with(Names::new).extend(cond_names.unwrap_or_default());
-        values.get_or_insert_with(Values::new).extend(cond_values.unwrap_or_default());
+        let condition = cond.map(|cond| {
+            let (condition, cond_names, cond_values) = cond.parts();
+            names.get_or_insert_with(Names::new).extend(cond_names.unwrap_or_default());
+            values.get_or_insert_with(Values::new).extend(cond_values.unwrap_or_default());
+            condition
+        });
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key))
             .update_expression(expression)
-            .condition_expression(condition)
+            .set_condition_expression(condition)
             .set_expression_attribute_names(names.filter(|n| !n.is_empty()))
             .set_expression_attribute_values(values.filter(|v| !v.is_empty()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
