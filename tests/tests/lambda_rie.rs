@@ -223,6 +223,126 @@ async fn the_bounce_event_marks_the_tagged_accounts_address_under_the_runtime_in
     assert_eq!(serde_json::from_str::<Value>(&ned_me.body).unwrap()["email_status"], "bouncing", "{}", ned_me.body);
 }
 
+/// The mailer's bootstrap under the RIE, fed what DynamoDB Local's stream really gave for a
+/// change (tests/src/streams.rs) in Lambda's event shape, filtered as `MailerStream` filters:
+/// each mail goes out through SES once and `mailed` is in the request's history; the same batch
+/// again sends nothing; a batch with a record whose keys do not parse answers that record, and
+/// only it, as failed, and still delivers the others. The sample event names no mail as it is,
+/// and a request's first mail with that request's id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mailer_sends_the_mails_of_real_stream_records_once_and_answers_only_a_bad_record_as_failed() {
+    let setup = setup();
+    let tag = unique_tag();
+    let services = [format!("mail-one-{tag}.example.org"), format!("mail-two-{tag}.example.org")];
+    let (table, app, _outbox) = seeded_table(&tag, &services).await;
+    let mailer = start_binary(&setup, "mailer", &table, &tag, &[]);
+    let invoke = |event: &Value| -> Value {
+        let answer = mailer.send_event(&mut mailer.connect(), event.to_string().as_bytes());
+        assert_eq!(answer.status, 200, "{}\n{}", String::from_utf8_lossy(&answer.body), mailer.log_tail());
+        serde_json::from_slice(&answer.body).unwrap_or_else(|e| panic!("{e}: {}\n{}", String::from_utf8_lossy(&answer.body), mailer.log_tail()))
+    };
+    let no_failures = json!({"batchItemFailures": []});
+
+    // The sample as it is: a mail of no request, nothing to do.
+    assert_eq!(invoke(&event("mailer.dynamodb-stream.json")), no_failures, "{}", mailer.log_tail());
+
+    // Ada asks Ned as the new tech contact: three mail items (Ada's and Ned's codes, Teo told)
+    // in the change's transaction, three INSERTs on the stream.
+    let first = create_request(&app, &services[0]).await;
+    assert!(ses_recipients(&setup, &first).is_empty(), "the change itself mails nobody");
+    // The sample with this request's id: its creation's first mail, and only that one.
+    assert_eq!(invoke(&with_id(&event("mailer.dynamodb-stream.json"), &first)), no_failures, "{}", mailer.log_tail());
+    assert_eq!(ses_recipients(&setup, &first).len(), 1, "the sample's mail");
+    let records = streams::read_stream(&setup.emulators.dynamodb, &table).await;
+    let mails = mail_inserts_of(&records, &first);
+    assert_eq!(mails.len(), 3, "{mails:?}");
+    let batch = streams::lambda_event(mails.iter().copied());
+    assert_eq!(invoke(&batch), no_failures, "{}", mailer.log_tail());
+    assert_mailed_once(&setup, &app, &first, &[ADA, NED, TEO]).await;
+    let tokens = ses_tokens(&setup, &first);
+    assert!(tokens.contains_key(ADA) && tokens.contains_key(NED) && !tokens.contains_key(TEO), "codes to the parties only: {tokens:?}");
+
+    // Lambda retries a batch as it was: nothing is sent twice.
+    assert_eq!(invoke(&batch), no_failures, "{}", mailer.log_tail());
+    assert_mailed_once(&setup, &app, &first, &[ADA, NED, TEO]).await;
+
+    // A second change's records, every one the stream gave (not only the mails: the filter is
+    // the mapping's, and the function ignores the rest anyway), with a mail item whose key does
+    // not parse among them.
+    let second = create_request(&app, &services[1]).await;
+    let records = streams::read_stream(&setup.emulators.dynamodb, &table).await;
+    let ours: Vec<&streams::StreamRecord> = records.iter().filter(|r| r.key("pk") == format!("REQUEST#{second}")).collect();
+    assert!(ours.iter().any(|r| !streams::is_mail_insert(r)), "the request item's own record is there too");
+    let mut event = streams::lambda_event(ours.iter().copied());
+    let mut bad = event["Records"][0].clone();
+    bad["eventName"] = json!("INSERT");
+    bad["dynamodb"]["Keys"]["sk"]["S"] = json!("MAIL#not-a-version#00");
+    bad["dynamodb"]["SequenceNumber"] = json!("999999999999999999999");
+    event["Records"].as_array_mut().unwrap().insert(1, bad);
+    let answer = invoke(&event);
+    assert_eq!(answer, json!({"batchItemFailures": [{"itemIdentifier": "999999999999999999999"}]}), "{}", mailer.log_tail());
+    assert_mailed_once(&setup, &app, &second, &[ADA, NED, TEO]).await;
+    assert_mailed_once(&setup, &app, &first, &[ADA, NED, TEO]).await;
+}
+
+/// SES unreachable (its endpoint a closed port): every mail record of the batch is answered as
+/// failed, nothing is lost, and Lambda's retry of the same records, with SES back, sends each
+/// mail once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mailer_answers_the_mails_it_could_not_send_as_failed_and_the_retry_sends_them() {
+    let setup = setup();
+    let tag = unique_tag();
+    let service = format!("mail-down-{tag}.example.org");
+    let (table, app, _outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
+    let id = create_request(&app, &service).await;
+    let records = streams::read_stream(&setup.emulators.dynamodb, &table).await;
+    let mails = mail_inserts_of(&records, &id);
+    let batch = streams::lambda_event(mails.iter().copied()).to_string();
+
+    let closed = lambda_harness::free_address();
+    let down = start_binary(&setup, "mailer", &table, &tag, &[("AWS_ENDPOINT_URL_SESV2", Some(&format!("http://{closed}")))]);
+    let answer = down.send_event(&mut down.connect(), batch.as_bytes());
+    let answer: Value = serde_json::from_slice(&answer.body).unwrap_or_else(|e| panic!("{e}\n{}", down.log_tail()));
+    let failed: Vec<&str> =
+        answer["batchItemFailures"].as_array().expect("a partial batch response").iter().filter_map(|f| f["itemIdentifier"].as_str()).collect();
+    let all: Vec<&str> = mails.iter().map(|r| r.sequence_number()).collect();
+    assert_eq!(failed, all, "every mail failed, by its record: {answer}\n{}", down.log_tail());
+    assert!(ses_recipients(&setup, &id).is_empty(), "nothing reached SES");
+    drop(down);
+
+    let up = start_binary(&setup, "mailer", &table, &tag, &[]);
+    let answer = up.send_event(&mut up.connect(), batch.as_bytes());
+    assert_eq!(String::from_utf8_lossy(&answer.body), r#"{"batchItemFailures":[]}"#, "{}", up.log_tail());
+    assert_mailed_once(&setup, &app, &id, &[ADA, NED, TEO]).await;
+}
+
+/// Ada (admin) asks Ned as the new tech contact of `service`: the request's id.
+async fn create_request(app: &App, service: &str) -> String {
+    let ada = AccountId::parse("ad1000-ovh").unwrap();
+    let ned = AccountId::parse("ne4000-ovh").unwrap();
+    let changes = app.create(&ada, &ServiceName::parse(service).unwrap(), vec![(Role::Tech, ned)]).await.expect("a pending request");
+    changes[0].id.to_string()
+}
+
+/// The records the mailer's event source mapping lets through for request `id`.
+fn mail_inserts_of<'a>(records: &'a [streams::StreamRecord], id: &str) -> Vec<&'a streams::StreamRecord> {
+    records.iter().filter(|r| streams::is_mail_insert(r) && r.key("pk") == format!("REQUEST#{id}")).collect()
+}
+
+/// The SES emulator holds exactly one mail about request `id` for each of `addresses`, and
+/// the request's history has `mailed` once per mail.
+async fn assert_mailed_once(setup: &Setup, app: &App, id: &str, addresses: &[&str]) {
+    let mut recipients = ses_recipients(setup, id);
+    recipients.sort();
+    let mut expected: Vec<String> = addresses.iter().map(|a| a.to_string()).collect();
+    expected.sort();
+    assert_eq!(recipients, expected, "one mail each about {id}");
+    let ada = AccountId::parse("ad1000-ovh").unwrap();
+    let change = app.contact_change(&ada, id.parse().unwrap()).await.expect("Ada reads her request");
+    let mailed = change.history.iter().filter(|e| e.event == shared::domain::HistoryEvent::Mailed).count();
+    assert_eq!(mailed, addresses.len(), "{:?}", change.history);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_emulator() {
     let setup = setup();
@@ -372,10 +492,10 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
         expect(file, 404, on(file).invoke(&event(file)));
     }
 
-    // Every file of events/ was invoked (the sweeper's and the bounces function's events by
-    // tests of their own: no route, no HTTP response).
+    // Every file of events/ was invoked (the sweeper's, the bounces function's and the mailer's
+    // events by tests of their own: no route, no HTTP response).
     let mut all = lambda_harness::events::names(&lambda_harness::events::dir());
-    all.retain(|name| !name.starts_with("sweeper.") && !name.starts_with("bounces."));
+    all.retain(|name| !name.starts_with("sweeper.") && !name.starts_with("bounces.") && !name.starts_with("mailer."));
     checked.sort();
     checked.dedup();
     assert_eq!(checked, all, "every event is invoked");

@@ -195,7 +195,7 @@ mod tests {
         let event: StreamEvent = serde_json::from_value(sample()).unwrap();
         assert_eq!(event.records.len(), 1);
         let Work::Deliver { id, sequence_number } = work_of(&event.records[0]).unwrap() else { panic!("a mail to deliver") };
-        assert_eq!((id.request.to_string().as_str(), id.version, id.index), ("01JZZZZZZZZZZZZZZZZZZZZZZZ", 1, 0));
+        assert_eq!((id.request.to_string().as_str(), id.version, id.index), ("01JZZZZZZZZZZZZZZZZZZZZZZZ", 0, 0));
         assert_eq!(sequence_number, "4421584500000000017450439091");
     }
 
