@@ -24,10 +24,11 @@ use crate::app::App;
 use crate::domain::MailId;
 
 /// The time one mail may take at most (its claim, its request's read, its code's save, the
-/// send and the settling, each bounded by the SDK's timeouts): a mail is not begun with less
-/// than this left of the invocation; its record is answered as failed instead, for Lambda to
-/// retry, rather than the whole batch timing out with a mail half done.
-const DELIVERY_RESERVE: Duration = Duration::from_secs(15);
+/// send and the settling, each bounded by the SDK's timeouts; the send also by the deadline),
+/// as `App::deliver_outbox` reckons it: a mail is not begun with less than this left of the
+/// invocation; its record is answered as failed instead, for Lambda to retry, rather than the
+/// whole batch timing out with a mail half done.
+const DELIVERY_RESERVE: Duration = Duration::from_secs(10);
 
 /// Lambda's DynamoDB event: only what the mailer reads of it. Each record is read on its own
 /// ([`Record`]), so that one of an unexpected shape fails alone.
