@@ -109,8 +109,9 @@ pub fn work_of(record: &Value) -> Result<Work, String> {
 }
 
 /// Delivers every inserted mail of `event`, in the stream's order, each whatever became of the
-/// ones before it, within the invocation's deadline: the response names each record that failed. `Err` only for an event that is
-/// not a stream event, or a record no response can name ([`work_of`]).
+/// ones before it, within the invocation's deadline: the response names each record that
+/// failed. `Err` only for an event that is not a stream event, or a record no response can
+/// name ([`work_of`]).
 pub async fn handle(app: &App, event: Value) -> Result<BatchResponse, String> {
     let event: StreamEvent = serde_json::from_value(event).map_err(|e| format!("not a DynamoDB stream event: {e}"))?;
     let mut response = BatchResponse::default();
