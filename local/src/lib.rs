@@ -1,7 +1,8 @@
 //! `contacts-local`: every route of SPEC §5 in one process, for trying the system and for
 //! development. It hands each request to the same `Router` the Lambda functions use; only
 //! what a development machine needs is added here (SPEC §6):
-//! - identity from `Authorization: Bearer <account-id>` (development only, said loudly);
+//! - identity from `Authorization: Bearer <account-id>` (development only, said loudly), or,
+//!   with `JWT_ISSUER` set, from a bearer JWT verified as API Gateway's authorizer does ([`jwt`]);
 //! - `GET /_local/outbox`: the mails sent so far (the posted ones delivered first);
 //! - `PUT /_local/accounts/{id}`, `PUT /_local/services/{name}`: the provider's systems' upserts,
 //!   served by the router as the internal API (`PUT /internal/...`) with this server as the
@@ -31,11 +32,16 @@ use shared::domain::{AccountId, EmailAddress};
 use shared::ports::{Mailer, Store};
 use tokio::net::TcpListener;
 
+pub mod jwt;
+
 /// What the server serves: the router, and the outbox when mail stays in the process.
 #[derive(Clone)]
 pub struct Local {
     pub router: Router,
     pub outbox: Option<Arc<Outbox>>,
+    /// With `JWT_ISSUER`: the bearer token is a JWT this verifies, and the development identity
+    /// is off.
+    pub sign_in: Option<Arc<jwt::Verifier>>,
 }
 
 /// Where the server keeps its data and sends its mail.
@@ -155,9 +161,17 @@ impl Local {
             }
             Err(_) => return problem::response(&ApiError::Invalid("the request body could not be read".to_owned())),
         };
-        let identity = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let bearer = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let caller = match (&self.sign_in, bearer) {
+            (None, identity) => Caller::customer(identity),
+            (Some(_), None) => Caller::Anonymous,
+            (Some(verifier), Some(token)) => match verifier.verify(token).await {
+                Ok(account) => Caller::Customer(account),
+                Err(rejection) => Caller::Rejected(rejection.to_string()),
+            },
+        };
         let request = ApiRequest {
-            caller: Caller::customer(identity),
+            caller,
             method: parts.method,
             path: parts.uri.path().to_owned(),
             query: parts.uri.query().map(str::to_owned),

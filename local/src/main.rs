@@ -19,7 +19,10 @@ Configuration comes from the environment: TOKEN_TTL_SECONDS, RESEND_COOLDOWN_SEC
 RESEND_LIMIT, UNACCEPTED_REQUEST_LIMIT, REMINDER_BEFORE_SECONDS, SWEEP_INTERVAL_SECONDS (how
 often it sweeps expiry and reminders in process), PUBLIC_BASE_URL, MAIL_FROM (README: Configuration).
 With TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB set, it keeps its data in that DynamoDB table
-(creating it when missing); with AWS_ENDPOINT_URL_SESV2 set, it sends its mail through SES.";
+(creating it when missing); with AWS_ENDPOINT_URL_SESV2 set, it sends its mail through SES.
+With JWT_ISSUER and JWT_AUDIENCE set, a bearer token must be a JWT of that issuer (its keys from
+its discovery document; the account in ACCOUNT_CLAIM, default sub), verified as API Gateway's JWT
+authorizer does, and the development identity (Bearer <account-id>) is off.";
 
 struct Args {
     port: u16,
@@ -83,17 +86,33 @@ async fn run(args: Args) -> Result<(), String> {
         }
         None => Fixtures::demo(),
     };
+    let sign_in = match contacts_local::jwt::JwtSettings::from_env(|name| std::env::var(name).ok(), &config.account_claim)? {
+        Some(settings) => Some(Arc::new(contacts_local::jwt::Verifier::new(settings)?)),
+        None => None,
+    };
     let Backends { store, mailer, outbox, description } = Backends::new(&config.aws).await?;
     let app = App::new(store, mailer, Arc::new(SystemClock), config);
     fixtures.load(&app).await.map_err(|e| format!("loading fixtures: {e}"))?;
 
     // The banner first: whoever reads it may connect at once, and whoever connects has read it.
+    let description = match &sign_in {
+        Some(verifier) => {
+            let settings = verifier.settings();
+            format!(
+                "{description}\nSign-in: JWTs of {} for {} (account in `{}`); the development identity is off.",
+                settings.issuer,
+                settings.audiences.join(", "),
+                settings.account_claim
+            )
+        }
+        None => description,
+    };
     banner(&base, args.fixtures.is_none(), &fixtures, &description);
     let listener = socket.listen(1024).map_err(|e| format!("cannot listen on {base}: {e}"))?;
     let interval = app.config().sweep_interval.unsigned_abs();
     let sweeper = sweep_every(app.clone(), interval);
     let mailer = deliver_every(app.clone(), DELIVERY_INTERVAL);
-    let local = Local { router: Router::new(app), outbox };
+    let local = Local { router: Router::new(app), outbox, sign_in };
     tokio::select! {
         () = serve(listener, local) => Ok(()),
         () = sweeper => Ok(()),

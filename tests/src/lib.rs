@@ -3,6 +3,9 @@
 //!
 //! Every behaviour test takes a `Backend`, and `on_every_backend!` runs it on each one,
 //! so the embedded store and DynamoDB (with the outbox and SES) answer the same suite.
+//! [`streams`] reads a table's stream from DynamoDB Local, as Lambda hands it to the mailer.
+
+pub mod streams;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

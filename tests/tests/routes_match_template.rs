@@ -126,14 +126,14 @@ fn each_route_has_the_authorizer_the_route_table_gives_it() {
 }
 
 /// The functions of `functions/` that no HTTP route reaches (their events: `{name}.*.json`).
-const NOT_ROUTED: [&str; 2] = ["sweeper", "bounces"];
+const NOT_ROUTED: [&str; 3] = ["sweeper", "bounces", "mailer"];
 
 #[test]
 fn every_function_of_the_template_is_a_binary_of_functions() {
     let template = read_template();
     let built: BTreeSet<&str> = template.binaries.values().map(String::as_str).collect();
     // The route table's functions, and the functions no route reaches (the scheduled sweep,
-    // SES's events through EventBridge).
+    // SES's events through EventBridge, the table's stream).
     let mut all: BTreeSet<&str> = Function::ALL.iter().map(|f| f.name()).collect();
     all.extend(NOT_ROUTED);
     assert_eq!(built, all, "template.yaml builds these binaries (left), the route table and NOT_ROUTED have these functions (right)");
@@ -160,6 +160,17 @@ fn events_hold_one_event_per_route_named_after_its_function_and_route() {
             assert_eq!(name, "sweeper.scheduled.json", "events/{name}");
             assert_eq!(event["detail-type"], "Scheduled Event", "events/{name}");
             assert_eq!(event["source"], "aws.scheduler", "events/{name}");
+            continue;
+        }
+        if name.starts_with("mailer.") {
+            // The table's stream as Lambda delivers it: inserted mail items, keys only.
+            assert_eq!(name, "mailer.dynamodb-stream.json", "events/{name}");
+            for record in event["Records"].as_array().unwrap_or_else(|| panic!("events/{name}: Lambda's DynamoDB event has Records")) {
+                assert_eq!((&record["eventSource"], &record["eventName"]), (&"aws:dynamodb".into(), &"INSERT".into()), "events/{name}");
+                assert_eq!(record["dynamodb"]["StreamViewType"], "KEYS_ONLY", "events/{name}: the table's stream holds keys only");
+                assert!(record["dynamodb"]["Keys"]["sk"]["S"].as_str().is_some_and(|sk| sk.starts_with("MAIL#")), "events/{name}: a mail item's keys");
+                assert!(record["dynamodb"]["SequenceNumber"].is_string() && record["eventSourceARN"].is_string(), "events/{name}");
+            }
             continue;
         }
         if NOT_ROUTED.iter().any(|f| name.starts_with(&format!("{f}."))) {

@@ -112,7 +112,7 @@ fn main() {
     let warm = warm_runs(&args, &targets, &names.table);
     eprintln!("bench: DynamoDB work per operation");
     let work = runtime.block_on(bench.operations(&names.services[0], &names.services[1]));
-    let flows = changes(&args, &names.table, names.flow_services());
+    let flows = changes(&args, &runtime, &bench, &names.table, names.flow_services());
 
     let measured = Measured { args: &args, targets: &targets, event_calls, cold, warm, work, flows, load_before, total };
     let md = report::markdown(&measured);

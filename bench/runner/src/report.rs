@@ -280,8 +280,7 @@ fn work_table(md: &mut String, m: &Measured) {
 fn cost(md: &mut String, m: &Measured) {
     let find = |name: &str| -> &Work { m.work.iter().find(|w| w.operation == name).unwrap() };
     // The mailer's work is the change's too: the create's mails and the outcome's.
-    let change: Vec<&Work> =
-        vec![find("create"), find("mailer: create's 3 mails"), find("first accept"), find("last accept"), find("mailer: done's 3 mails")];
+    let change: Vec<&Work> = vec![find("create"), find("mailer: create's 3 mails"), find("first accept"), find("last accept"), find("mailer: done's 3 mails")];
     let rru: f64 = change.iter().map(|w| w.read_units).sum();
     let wru: f64 = change.iter().map(|w| w.write_units).sum();
     let mails: usize = change.iter().map(|w| w.mails).sum();

@@ -14,6 +14,9 @@ pub enum ApiError {
     BodyTooLarge { limit: usize },
     #[error("no identity: sign in first")]
     Unauthenticated,
+    /// A bearer token that did not verify: why (never the token).
+    #[error("{0}; sign in again")]
+    InvalidToken(String),
     /// An identity this route never takes (a customer on the internal API, an IAM principal
     /// not on `PROVIDER_PRINCIPALS`).
     #[error("{0}")]

@@ -55,6 +55,10 @@ pub enum Caller {
     /// One of the provider's systems: the AWS principal (its ARN) whose signature API
     /// Gateway's IAM authorization verified; locally, the development server itself.
     Provider(String),
+    /// A bearer token the entry point verified and refused (contacts-local with `JWT_ISSUER`):
+    /// why, safe to show. A customer's route answers 401 with it; a public route ignores it,
+    /// as API Gateway's authorizer only guards the routes it is attached to.
+    Rejected(String),
 }
 
 impl Caller {
@@ -336,6 +340,7 @@ fn authorised(spec: &RouteSpec, request: &ApiRequest, config: &Config) -> Result
     match (spec.auth, &request.caller) {
         (Auth::Public, _) => Ok(None),
         (Auth::Jwt, Caller::Customer(claimed)) => AccountId::parse(claimed).map(Some).map_err(|_| ApiError::Unauthenticated),
+        (Auth::Jwt | Auth::Iam, Caller::Rejected(why)) => Err(ApiError::InvalidToken(why.clone())),
         (Auth::Jwt, _) => Err(ApiError::Unauthenticated),
         (Auth::Iam, Caller::Provider(principal)) if !config.admits_provider(principal) => {
             tracing::warn!(route = %spec.route_key(), %principal, "internal API call refused: the principal is not in PROVIDER_PRINCIPALS");

@@ -113,7 +113,9 @@ impl SignIn {
     /// no issuer is set.
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>, local: bool) -> Self {
         let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        match (set("JWT_ISSUER"), set("PANEL_CLIENT_ID").or_else(|| set("JWT_AUDIENCE"))) {
+        // JWT_AUDIENCE may list several audiences (contacts-local): the first is the panel's.
+        let first_audience = || set("JWT_AUDIENCE").and_then(|list| list.split(',').map(str::trim).find(|a| !a.is_empty()).map(str::to_owned));
+        match (set("JWT_ISSUER"), set("PANEL_CLIENT_ID").or_else(first_audience)) {
             (Some(issuer), Some(client_id)) => SignIn::Oidc { issuer: issuer.trim_end_matches('/').to_owned(), client_id },
             _ if local => SignIn::Development,
             _ => SignIn::NotConfigured,
@@ -243,7 +245,7 @@ mod tests {
         assert_eq!(SignIn::from_lookup(none, false), SignIn::NotConfigured);
         let oidc = |name: &str| match name {
             "JWT_ISSUER" => Some("https://id.example.com/realms/x/".to_owned()),
-            "JWT_AUDIENCE" => Some("panel".to_owned()),
+            "JWT_AUDIENCE" => Some("panel, other".to_owned()),
             _ => None,
         };
         let sign_in = SignIn::from_lookup(oidc, true);

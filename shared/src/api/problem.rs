@@ -62,7 +62,7 @@ impl ApiError {
         match self {
             ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotForThisCaller(_) => StatusCode::FORBIDDEN,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -75,6 +75,7 @@ impl ApiError {
             ApiError::Invalid(_) => "invalid_input",
             ApiError::BodyTooLarge { .. } => "body_too_large",
             ApiError::Unauthenticated => "unauthenticated",
+            ApiError::InvalidToken(_) => "invalid_token",
             ApiError::NotForThisCaller(_) => "forbidden",
             ApiError::NoRoute => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",

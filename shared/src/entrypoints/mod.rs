@@ -1,11 +1,13 @@
 //! How the outside world reaches the router: on AWS Lambda, behind API Gateway's HTTP API, and
-//! SES's events through EventBridge. (The local server, `contacts-local`, is the other entry
-//! point; it lives in its own crate.)
+//! SES's events through EventBridge, and the table's stream to the mailer. (The local server,
+//! `contacts-local`, is the other entry point; it lives in its own crate.)
 
 pub mod bounces;
 #[cfg(feature = "lambda")]
 pub mod job;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "aws")]
+pub mod mailer;
 #[cfg(feature = "lambda")]
 pub mod scheduled;

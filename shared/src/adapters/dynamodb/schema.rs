@@ -1,7 +1,9 @@
 //! The table, defined once: string keys `pk` (partition) and `sk` (sort), on-demand
-//! capacity, TTL on `ttl`, and one sparse global secondary index, `due` (`due_pk`, `due_sk`,
-//! every attribute projected), of the pending requests by expiry. The SAM template declares
-//! the same table; docs/dynamodb.md describes it. Change all three together.
+//! capacity, TTL on `ttl`, one sparse global secondary index, `due` (`due_pk`, `due_sk`,
+//! every attribute projected), of the pending requests by expiry and the unsettled mails, and
+//! a stream of the keys of every changed item (`KEYS_ONLY`: the mailer reads the mail item
+//! itself). The SAM template declares the same table; docs/dynamodb.md describes it. Change all
+//! three together.
 
 use std::time::Duration;
 
@@ -11,7 +13,7 @@ use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilde
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
-    TableStatus, TimeToLiveSpecification,
+    StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
 };
 
 use super::errors::{build_error, classify};
@@ -28,6 +30,12 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
 
 fn all_attributes() -> Projection {
     Projection::builder().projection_type(ProjectionType::All).build()
+}
+
+/// The table's stream: the keys of each item written, for the mailer (its event source
+/// mapping lets only the inserted `MAIL#` items through).
+fn keys_only_stream() -> Result<StreamSpecification, StoreError> {
+    StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::KeysOnly).build().map_err(build_error)
 }
 
 /// The `CreateTable` call for the table `name`.
@@ -49,6 +57,7 @@ pub fn table_definition(client: &Client, name: &str) -> Result<CreateTableFluent
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
         .global_secondary_indexes(due)
+        .stream_specification(keys_only_stream()?)
         .billing_mode(BillingMode::PayPerRequest))
 }
 

@@ -1,0 +1,222 @@
+//! Sign-in for real (`JWT_ISSUER` set): a bearer JWT verified the way API Gateway's JWT
+//! authorizer verifies it, so that the deployed sign-in path runs here too.
+//!
+//! - Keys: the issuer's discovery document (`{issuer}/.well-known/openid-configuration`) names
+//!   `jwks_uri`; the key set is fetched once and again when a token names a `kid` it does not
+//!   hold (a rotation), at most every [`REFRESH_AT_MOST_EVERY`].
+//! - RS256 or ES256 only (the header's `alg` must be the key's); `none` and every HMAC
+//!   algorithm are refused, so a key set's public key can never be used as a shared secret.
+//! - `iss` is the issuer; `aud` holds one of the audiences, or, for an access token without
+//!   `aud`, `client_id` is one (as the authorizer accepts); `exp` is in the future and `nbf` and
+//!   `iat` are not, each with [`LEEWAY_SECONDS`].
+//! - The account is the claim `ACCOUNT_CLAIM` names; the router parses it as any identity.
+//!
+//! A refusal says what was wrong, never the token nor what it claims.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+/// Clock skew allowed on `exp`, `nbf` and `iat`, as authorizers commonly allow.
+pub const LEEWAY_SECONDS: u64 = 60;
+
+/// A token naming an unknown key refetches the key set at most this often, so that forged
+/// `kid`s cannot make this server hammer the issuer.
+pub const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(30);
+
+/// The largest discovery document or key set read.
+const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+
+/// What a verified token must say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtSettings {
+    /// `JWT_ISSUER`, exactly as the tokens' `iss` (no trailing slash added or removed).
+    pub issuer: String,
+    /// `JWT_AUDIENCE`, comma-separated: the client ids the authorizer accepts.
+    pub audiences: Vec<String>,
+    /// `ACCOUNT_CLAIM`.
+    pub account_claim: String,
+}
+
+impl JwtSettings {
+    /// From `JWT_ISSUER`, `JWT_AUDIENCE` and the configured account claim; `None` when no issuer
+    /// is set (the development identity stays on). An issuer without an audience is refused.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>, account_claim: &str) -> Result<Option<Self>, String> {
+        let Some(issuer) = var("JWT_ISSUER").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else { return Ok(None) };
+        if !(issuer.starts_with("https://") || shared::config::is_loopback_url(&issuer) && issuer.starts_with("http://")) {
+            return Err(format!("JWT_ISSUER must be an https URL (or http on the loopback): {issuer}"));
+        }
+        let audiences: Vec<String> = var("JWT_AUDIENCE").unwrap_or_default().split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect();
+        if audiences.is_empty() {
+            return Err("JWT_ISSUER is set but JWT_AUDIENCE is not: name the client id(s) the tokens are for".to_owned());
+        }
+        Ok(Some(Self { issuer, audiences, account_claim: account_claim.to_owned() }))
+    }
+}
+
+/// Why a token was refused: safe to show, it holds nothing of the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("the bearer token is not a well-formed JWT")]
+    Malformed,
+    #[error("the bearer token's algorithm is not accepted (RS256 or ES256 only)")]
+    Algorithm,
+    #[error("the bearer token is signed with a key the issuer does not publish")]
+    UnknownKey,
+    #[error("the bearer token's signature does not verify")]
+    Signature,
+    #[error("the bearer token has expired")]
+    Expired,
+    #[error("the bearer token is not valid yet")]
+    NotYetValid,
+    #[error("the bearer token is from another issuer")]
+    Issuer,
+    #[error("the bearer token is for another audience")]
+    Audience,
+    #[error("the bearer token names no account (its account claim is missing)")]
+    NoAccount,
+    #[error("the issuer's keys could not be read; try again shortly")]
+    IssuerUnavailable,
+}
+
+type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+/// Verifies bearer tokens against one issuer, with its key set cached.
+pub struct Verifier {
+    settings: JwtSettings,
+    client: HttpClient,
+    keys: Mutex<Keys>,
+    refresh_at_most_every: Duration,
+}
+
+struct Keys {
+    set: JwkSet,
+    fetched: Option<Instant>,
+}
+
+impl Verifier {
+    pub fn new(settings: JwtSettings) -> Result<Self, String> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| format!("no trust store for the issuer's https: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new()).build(https);
+        let keys = Mutex::new(Keys { set: JwkSet { keys: Vec::new() }, fetched: None });
+        Ok(Self { settings, client, keys, refresh_at_most_every: REFRESH_AT_MOST_EVERY })
+    }
+
+    /// Refetches the key set for an unknown `kid` at most every `interval` (tests shorten it).
+    pub fn with_refresh_at_most_every(mut self, interval: Duration) -> Self {
+        self.refresh_at_most_every = interval;
+        self
+    }
+
+    pub fn settings(&self) -> &JwtSettings {
+        &self.settings
+    }
+
+    /// The account `token` signs in, or why not.
+    pub async fn verify(&self, token: &str) -> Result<String, Rejection> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
+        if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+            return Err(Rejection::Algorithm);
+        }
+        let jwk = self.key(header.kid.as_deref().ok_or(Rejection::UnknownKey)?).await?;
+        // The key's own algorithm, when it states one, and its type, must be the header's.
+        let fits = matches!(
+            (&jwk.algorithm, jwk.common.key_algorithm, header.alg),
+            (AlgorithmParameters::RSA(_), None | Some(KeyAlgorithm::RS256), Algorithm::RS256)
+                | (AlgorithmParameters::EllipticCurve(_), None | Some(KeyAlgorithm::ES256), Algorithm::ES256)
+        );
+        if !fits {
+            return Err(Rejection::Algorithm);
+        }
+        let key = DecodingKey::from_jwk(&jwk).map_err(|_| Rejection::UnknownKey)?;
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_nbf = true;
+        validation.validate_aud = false; // `aud` or `client_id`: checked below, as the authorizer does
+        validation.set_issuer(&[&self.settings.issuer]);
+        validation.set_required_spec_claims(&["exp", "iss"]);
+        let claims = jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, &key, &validation).map_err(|e| rejection(e.kind()))?.claims;
+        self.check_claims(&claims)
+    }
+
+    /// The checks the library leaves: the audience, `iat`, and the account claim.
+    fn check_claims(&self, claims: &serde_json::Map<String, Value>) -> Result<String, Rejection> {
+        let accepted = |value: &Value| value.as_str().is_some_and(|v| self.settings.audiences.iter().any(|a| a == v));
+        let audience_ok = match claims.get("aud") {
+            Some(Value::Array(audiences)) => audiences.iter().any(accepted),
+            Some(aud) => accepted(aud),
+            None => claims.get("client_id").is_some_and(accepted),
+        };
+        if !audience_ok {
+            return Err(Rejection::Audience);
+        }
+        let now = jsonwebtoken::get_current_timestamp();
+        if claims.get("iat").and_then(Value::as_u64).is_some_and(|iat| iat > now + LEEWAY_SECONDS) {
+            return Err(Rejection::NotYetValid);
+        }
+        claims.get(&self.settings.account_claim).and_then(Value::as_str).filter(|a| !a.is_empty()).map(str::to_owned).ok_or(Rejection::NoAccount)
+    }
+
+    /// The issuer's key `kid`, from the cached set, or from a fresh one if the cache lacks it
+    /// and was not fetched within [`REFRESH_AT_MOST_EVERY`] (or what the tests set).
+    async fn key(&self, kid: &str) -> Result<Jwk, Rejection> {
+        let mut keys = self.keys.lock().await;
+        if let Some(jwk) = keys.set.find(kid) {
+            return Ok(jwk.clone());
+        }
+        if keys.fetched.is_some_and(|at| at.elapsed() < self.refresh_at_most_every) {
+            return Err(Rejection::UnknownKey);
+        }
+        keys.fetched = Some(Instant::now());
+        keys.set = self.fetch_keys().await.map_err(|error| {
+            tracing::warn!(%error, issuer = %self.settings.issuer, "the issuer's keys could not be read");
+            Rejection::IssuerUnavailable
+        })?;
+        keys.set.find(kid).cloned().ok_or(Rejection::UnknownKey)
+    }
+
+    async fn fetch_keys(&self) -> Result<JwkSet, String> {
+        let discovery_url = format!("{}/.well-known/openid-configuration", self.settings.issuer.trim_end_matches('/'));
+        let discovery = self.get_json(&discovery_url).await?;
+        let jwks_uri = discovery.get("jwks_uri").and_then(Value::as_str).ok_or("the discovery document names no jwks_uri")?;
+        serde_json::from_value(self.get_json(jwks_uri).await?).map_err(|e| format!("{jwks_uri}: not a JWK set: {e}"))
+    }
+
+    async fn get_json(&self, url: &str) -> Result<Value, String> {
+        let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+        let fetch = async {
+            let response = self.client.get(uri).await.map_err(|e| format!("{url}: {e}"))?;
+            if !response.status().is_success() {
+                return Err(format!("{url}: HTTP {}", response.status()));
+            }
+            let body = http_body_util::Limited::new(response.into_body(), MAX_DOCUMENT_BYTES).collect().await.map_err(|e| format!("{url}: {e}"))?;
+            serde_json::from_slice(&body.to_bytes()).map_err(|e| format!("{url}: not JSON: {e}"))
+        };
+        tokio::time::timeout(Duration::from_secs(5), fetch).await.map_err(|_| format!("{url}: no answer within 5 s"))?
+    }
+}
+
+fn rejection(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
+    use jsonwebtoken::errors::ErrorKind;
+    match kind {
+        ErrorKind::ExpiredSignature => Rejection::Expired,
+        ErrorKind::ImmatureSignature => Rejection::NotYetValid,
+        ErrorKind::InvalidIssuer => Rejection::Issuer,
+        ErrorKind::InvalidSignature => Rejection::Signature,
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => Rejection::Algorithm,
+        _ => Rejection::Malformed,
+    }
+}
