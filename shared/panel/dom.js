@@ -38,7 +38,8 @@ export function newId(prefix) {
  * take the focus (tabindex=-1), so that after a submit the focus lands on what happened.
  */
 export function messageBox() {
-  const box = h('div', { class: 'message', tabindex: '-1', hidden: true });
+  // A polite live region from the start (announced when filled); an error turns it into an alert.
+  const box = h('div', { class: 'message', tabindex: '-1', role: 'status', hidden: true });
   const live = { el: box };
   live.show = (kind, text, { focus = false } = {}) => {
     box.className = `message ${kind}`;

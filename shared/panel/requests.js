@@ -1,6 +1,6 @@
 // "My requests": every request where I am requester, party or informed previous holder,
 // newest first, with what I can do on each: accept or refuse with my code, send it again,
-// cancel it. Pending ones refresh by themselves (a modest poll), keeping what I typed.
+// cancel it (its requester, or the service's admin). Pending ones refresh by themselves (a modest poll), keeping what I typed.
 
 import { lang, t } from './i18n.js';
 import { seg } from './api.js';
@@ -33,6 +33,18 @@ export function requestsView(ctx, panel) {
     h('h2', {}, t('tabs.requests')),
     h('div', { class: 'search' }, h('label', { for: 'state-filter' }, t('requests.filter')), filter),
     message.el, list, more);
+
+  /** The services I am the admin of: their admin may cancel any pending request on them (SPEC §3). */
+  const adminOf = new Set();
+  async function loadAdminOf() {
+    let cursor = null;
+    for (let i = 0; i < 20; i += 1) {
+      const page = await ctx.api.get(`v1/me/services${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`).catch(() => null);
+      for (const s of page?.services || []) if (s.my_roles.includes('admin')) adminOf.add(s.service);
+      cursor = page?.next_cursor;
+      if (!cursor) return;
+    }
+  }
 
   async function fetchPage(cursor) {
     const query = new URLSearchParams();
@@ -142,7 +154,7 @@ export function requestsView(ctx, panel) {
     }
     const buttons = [];
     if (party || r.requested_by === me) buttons.push(resendButton(r, box));
-    if (r.requested_by === me) buttons.push(h('button', { type: 'button', id: `cancel-${r.id}`, onclick: () => act(r, 'cancel', undefined, box) }, t('requests.cancel')));
+    if (r.requested_by === me || adminOf.has(r.service)) buttons.push(h('button', { type: 'button', id: `cancel-${r.id}`, onclick: () => act(r, 'cancel', undefined, box) }, t('requests.cancel')));
     if (buttons.length) parts.push(h('div', { class: 'buttons' }, buttons));
     return h('div', { class: 'actions' }, parts, box.el);
   }
@@ -184,7 +196,7 @@ export function requestsView(ctx, panel) {
     return t('requests.accepted.ok');
   }
 
-  load(false);
+  loadAdminOf().then(() => load(false));
   const timer = setInterval(poll, POLL_MS);
   return { stop: () => { state.stopped = true; clearInterval(timer); } };
 }

@@ -37,7 +37,7 @@ export default {
   'contacts.more': 'Afficher plus de services',
   'contacts.none': 'Vous n\'êtes contact d\'aucun service.',
   'contacts.noMatch': 'Aucun service ne correspond à « {query} ».',
-  'contacts.count': '{shown} services affichés sur {total}.',
+  'contacts.count': 'Services affichés : {shown} sur {total}.',
   'form.title': 'Modifier les contacts de {service}',
   'form.intro': 'Saisissez l\'identifiant client (ou l\'adresse email principale) de chaque nouveau contact, puis confirmez. Les contacts concernés confirment par email.',
   'form.current': 'Actuel : {account}',

@@ -37,7 +37,7 @@ export default {
   'contacts.more': 'Mostra altri servizi',
   'contacts.none': 'Non sei contatto di alcun servizio.',
   'contacts.noMatch': 'Nessun servizio corrisponde a «{query}».',
-  'contacts.count': '{shown} servizi mostrati su {total}.',
+  'contacts.count': 'Servizi mostrati: {shown} su {total}.',
   'form.title': 'Modifica i contatti di {service}',
   'form.intro': 'Inserisci l\'identificativo cliente (o l\'indirizzo email principale) di ogni nuovo contatto e conferma la tua richiesta. I contatti interessati confermano via email.',
   'form.current': 'Attuale: {account}',

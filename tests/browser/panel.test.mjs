@@ -246,6 +246,34 @@ test('the search finds a service by its name', async () => {
   await tab.close();
 });
 
+test('past a page of services: "Show more services" pages through next_cursor, and the search covers every page', async () => {
+  // Otto holds every role of 60 services: two pages of 50 and 10.
+  for (let i = 0; i < 60; i += 1) {
+    const name = `svc-${String(i).padStart(3, '0')}.example.org`;
+    const { status } = await callApi(base, 'PUT', `/_local/services/${name}`, undefined, { admin: OTTO, tech: OTTO, billing: OTTO });
+    assert.equal(status, 200, name);
+  }
+  const otto = await signIn(OTTO);
+  const { page } = otto;
+  await page.getByText('50 of 50+ services shown.').waitFor();
+  assert.equal(await page.getByRole('rowheader', { name: 'svc-059.example.org' }).count(), 0, 'on the second page');
+  await page.getByLabel('Search by service name').fill('svc-059');
+  await page.getByRole('rowheader', { name: 'svc-059.example.org' }).waitFor();
+  await page.getByText('1 of 60 services shown.').waitFor();
+  await page.getByLabel('Search by service name').fill('');
+  await page.getByText('60 of 60 services shown.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Show more services' }).isVisible(), false, 'every page is shown');
+  otto.assertClean();
+  await otto.close();
+
+  const again = await signIn(OTTO);
+  await again.page.getByText('50 of 50+ services shown.').waitFor();
+  await again.page.getByRole('button', { name: 'Show more services' }).click();
+  await again.page.getByText('60 of 60 services shown.').waitFor();
+  await again.page.getByRole('rowheader', { name: 'svc-059.example.org' }).waitFor();
+  await again.close();
+});
+
 // --- the rules, as the form shows them --------------------------------------------------------
 
 test('the form lets each role change only what SPEC §2 allows, and says why not the others', async () => {
@@ -281,6 +309,21 @@ test('the form lets each role change only what SPEC §2 allows, and says why not
   assert.equal(await form.getByLabel('Contact technique', { exact: true }).isEditable(), false);
   assert.equal(await form.getByLabel('Contact administrateur', { exact: true }).isEditable(), false);
   await bea.close();
+});
+
+test("the service's admin may cancel a pending request she did not ask for", async () => {
+  // Bea, the billing contact, hands her role to Ada: Ada is a party, and the admin.
+  const { status } = await callApi(base, 'POST', '/v1/services/example.com/contact-changes', BEA, { billing: ADA });
+  assert.equal(status, 201);
+  const ada = await signIn(ADA);
+  await ada.page.getByRole('tab', { name: 'My requests' }).click();
+  const request = card(ada.page, 'example.com: Billing').filter({ hasText: 'Pending' });
+  assert.match(await request.textContent(), new RegExp(`Requested by${BEA}`));
+  await request.getByRole('button', { name: 'Cancel request' }).click();
+  assert.equal(await statusText(ada.page), 'The request is cancelled: nothing changed.');
+  assert.deepEqual(await pendingOn('example.com', ADA), []);
+  ada.assertClean();
+  await ada.close();
 });
 
 // --- languages --------------------------------------------------------------------------------
@@ -427,7 +470,10 @@ test('the requester cancels a pending request', async () => {
   assert.equal(await statusText(ada.page), 'The request is cancelled: nothing changed.');
   assert.deepEqual(await pendingOn('example.com', ADA), []);
   await ada.page.getByLabel('State').selectOption('cancelled');
-  await card(ada.page, 'example.com: Billing').getByText('Cancelled', { exact: true }).waitFor();
+  // Newest first: the one just cancelled (Bea's, cancelled by Ada earlier, is below it).
+  const cancelled = card(ada.page, 'example.com: Billing').first();
+  await cancelled.getByText('Cancelled', { exact: true }).waitFor();
+  assert.match(await cancelled.textContent(), new RegExp(`Requested by${ADA} \\(Ada Admin\\)`));
   ada.assertClean();
   await ada.close();
 });
