@@ -232,6 +232,68 @@ test('the development sign-in says loudly that it is local, refuses what is no c
   await tab.close();
 });
 
+test('deployed sign-in: OpenID Connect code + PKCE in the browser, against a provider stubbed on this origin', async () => {
+  // The page is the real one; only /panel/config and the provider's endpoints are stubbed (on the
+  // page's own origin, which its CSP lets it reach). The provider hands out the customer id as
+  // the access token, which contacts-local's development identity takes as the caller.
+  const tab = await openTab();
+  const { page } = tab;
+  const issuer = `${base}/stub-idp`;
+  const asked = {};
+  const json = (body) => ({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+  await page.route(`${base}/panel/config`, (route) => route.fulfill(json({ sign_in: 'oidc', issuer, client_id: 'panel', scope: 'openid', resend_cooldown_seconds: 60 })));
+  await page.route(`${issuer}/.well-known/openid-configuration`, (route) => route.fulfill(json({
+    issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, end_session_endpoint: `${issuer}/logout`,
+  })));
+  await page.route(`${issuer}/auth?*`, (route) => {
+    Object.assign(asked, Object.fromEntries(new URL(route.request().url()).searchParams));
+    return route.fulfill({ status: 302, headers: { location: `${asked.redirect_uri}?code=stub-code&state=${asked.state}` } });
+  });
+  await page.route(`${issuer}/token`, async (route) => {
+    const form = new URLSearchParams(route.request().postData());
+    const { createHash } = await import('node:crypto');
+    const proved = createHash('sha256').update(form.get('code_verifier') || '').digest('base64url') === asked.code_challenge;
+    if (!proved || form.get('code') !== 'stub-code') return route.fulfill({ status: 400, contentType: 'application/json', body: '{"error":"invalid_grant"}' });
+    const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const idToken = `${part({ alg: 'RS256' })}.${part({ iss: issuer, aud: 'panel', nonce: asked.nonce, sub: ADA })}.sig`;
+    return route.fulfill(json({ access_token: ADA, id_token: idToken, token_type: 'Bearer', expires_in: 300 }));
+  });
+  await page.route(`${issuer}/logout?*`, (route) => route.fulfill({ status: 302, headers: { location: new URL(route.request().url()).searchParams.get('post_logout_redirect_uri') } }));
+
+  await page.goto(`${base}/`);
+  assert.equal(await page.getByLabel('Customer ID').count(), 0, 'no development sign-in when an issuer is configured');
+  assert.equal(await page.getByRole('note').count(), 0);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('tab', { name: 'My contacts', selected: true }).waitFor();
+  assert.equal(asked.code_challenge_method, 'S256');
+  assert.equal(asked.redirect_uri, `${base}/`);
+  assert.equal(page.url(), `${base}/`, 'the code and state are wiped from the address bar');
+  assert.match(await page.getByText(/Signed in as/).textContent(), /Ada Admin/);
+  const session = JSON.parse(await page.evaluate(() => sessionStorage.getItem('panel.session')));
+  assert.equal(session.token, ADA);
+  assert.equal(await page.evaluate(() => document.cookie), '', 'no cookie');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('panel.session')), null);
+
+  // A callback that this tab did not start is refused, and says so.
+  await page.goto(`${base}/?code=stub-code&state=forged`);
+  assert.match(await alertText(page), /Sign-in did not complete: .*state/);
+  tab.assertClean();
+  await tab.close();
+});
+
+test('deployed without an issuer, the page says sign-in is not configured', async () => {
+  const tab = await openTab();
+  await tab.page.route(`${base}/panel/config`, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"sign_in":"none","scope":"openid","resend_cooldown_seconds":60}' }));
+  await tab.page.goto(`${base}/`);
+  assert.match(await alertText(tab.page), /Sign-in is not configured on this server/);
+  assert.equal(await tab.page.getByRole('button', { name: 'Sign in' }).count(), 0);
+  await checkAccessibility(tab.page, 'sign-in not configured');
+  await tab.close();
+});
+
 test('the search finds a service by its name', async () => {
   const tab = await signIn(ADA);
   const { page } = tab;
