@@ -69,8 +69,6 @@ pub const ASKS_ATTRIBUTE_PREFIX: &str = "at_";
 /// A request's posted mails, in its partition: `MAIL#{version:010}#{index:02}`. They sort
 /// before `REQUEST` (and its `TOKEN#` items), so reading a request skips them.
 pub const MAIL_PREFIX: &str = "MAIL#";
-/// Sorts after every `MAIL#` key and before `REQUEST` ('$' follows '#').
-pub const MAIL_PREFIX_END: &str = "MAIL$";
 
 pub fn lock_sk(role: Role) -> String {
     format!("{LOCK_PREFIX}{role}")
