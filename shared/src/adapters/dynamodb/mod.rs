@@ -447,10 +447,6 @@ impl Store for DynamoStore {
                 tx.put(copy, None, Purpose::Copy)?;
             }
             write_tokens(&mut tx, change, true)?;
-            for account in change.must_be_in_good_standing() {
-                let cond = Cond::new("#payment = :ok").name("#payment", "payment_status").value(":ok", s("ok"));
-                tx.check(items::account_key(&account), cond, Purpose::Standing(account.clone()))?;
-            }
             for role in change.roles.iter() {
                 let lock = Lock::of(change, role);
                 // An expired lock blocks nothing, whether or not TTL has deleted it yet.
@@ -462,6 +458,8 @@ impl Store for DynamoStore {
             }
             post_mails(&mut tx, change, now)?;
         }
+        let standing: Vec<AccountId> = changes.iter().flat_map(ContactChange::must_be_in_good_standing).collect();
+        save::check_accounts(&mut tx, &changes.iter().collect::<Vec<_>>(), &standing)?;
         // One record per new contact: two requests may go to one account (other previous holders).
         let mut counted: Vec<&ContactChange> = changes.iter().filter(|c| c.unaccepted_from().is_some()).collect();
         counted.sort_by(|a, b| a.to.cmp(&b.to));
@@ -479,11 +477,8 @@ impl Store for DynamoStore {
                 }) {
                     return Err(StoreError::PendingExists(role));
                 }
-                if let Some(account) = reasons.iter().find_map(|r| match &r.purpose {
-                    Purpose::Standing(account) if r.condition_failed() => Some(account.clone()),
-                    _ => None,
-                }) {
-                    return Err(StoreError::NotInGoodStanding(account));
+                if let Some(refused) = save::account_refused(&reasons, &standing) {
+                    return Err(refused);
                 }
                 if failed_condition(&reasons, &Purpose::Request).is_some() {
                     return Err(StoreError::Failed("create: a request with this id exists".to_owned()));
