@@ -68,8 +68,9 @@ pub enum Effect {
     /// The request closed: its locks go.
     ReleaseLocks,
     /// The request is done: its roles move from `from` to `to`, on the condition that `from`
-    /// still holds them and that each of `require_good_standing` is in good standing; the
-    /// memberships follow and the locks go.
+    /// still holds them, that each of `require_good_standing` is in good standing and that both
+    /// are still in the request's zone (`ContactChange::must_share_zone`); the memberships
+    /// follow and the locks go.
     Apply { require_good_standing: Vec<AccountId> },
 }
 
@@ -94,6 +95,10 @@ pub enum StoreError {
     /// `Apply`: this account is not (or no longer) in good standing.
     #[error("{0} is not in good standing")]
     NotInGoodStanding(AccountId),
+    /// `create`, `Apply`: this account of `ContactChange::must_share_zone` is not (or no
+    /// longer) in the request's zone.
+    #[error("{0} is not in the request's zone")]
+    DifferentZone(AccountId),
     /// Unreachable, throttled or timed out: nothing was written, trying again may work.
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
@@ -120,7 +125,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores new pending requests and their locks, all or none, with the letters each owes
     /// (`ContactChange::outbox`) posted at `now` in the same write; `PendingExists` if a live
     /// lock (one whose `expires_at` is after `now`) holds one of their roles, else
-    /// `NotInGoodStanding` if an account of a request's `must_be_in_good_standing` is not.
+    /// `NotInGoodStanding` if an account of a request's `must_be_in_good_standing` is not, else
+    /// `DifferentZone` if one of its `must_share_zone` is not in its zone (or does not exist).
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError>;
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError>;
     /// The requests that involve `account` (`ContactChange::involved`), newest first, older than `before`.

@@ -39,11 +39,13 @@ function loadPlaywright() {
 /**
  * Starts contacts-local on a free port and resolves with `{ base, stop, log }` once it says it
  * listens (it loads its data first). It dies with this process, even on SIGKILL (setpriv).
+ * `extraEnv`: more of its configuration (e.g. JWT_ISSUER and JWT_AUDIENCE).
  */
-export function startLocal() {
+export function startLocal(extraEnv = {}) {
   const env = { ...process.env };
   // PUBLIC_BASE_URL unset: the mailed links then point at this server. Embedded store and outbox.
-  for (const k of ['PUBLIC_BASE_URL', 'TABLE_NAME', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SESV2']) delete env[k];
+  for (const k of ['PUBLIC_BASE_URL', 'TABLE_NAME', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SESV2', 'JWT_ISSUER', 'JWT_AUDIENCE']) delete env[k];
+  Object.assign(env, extraEnv);
   env.RUST_LOG = env.RUST_LOG || 'warn';
   if (!existsSync(SERVER_BIN)) {
     return Promise.reject(new Error(`${SERVER_BIN} not found: build it (cargo build -p contacts-local) or set CONTACTS_LOCAL_BIN`));

@@ -166,7 +166,7 @@ async fn the_profile_can_be_read_and_its_email_and_language_changed(backend: Bac
     let profile = app.get("/v1/me", "tt1-ovh").await.json();
     assert_eq!(
         profile,
-        json!({"account": "tt1-ovh", "name": "Teo Tecnico", "email": app.email_of("tt1-ovh"), "pending_email": null, "email_status": "ok", "language": "it", "payment_status": "ok"})
+        json!({"account": "tt1-ovh", "name": "Teo Tecnico", "email": app.email_of("tt1-ovh"), "pending_email": null, "email_status": "ok", "language": "it", "payment_status": "ok", "zone": "eu"})
     );
     let changed = app.patch("/v1/me", "tt1-ovh", json!({"language": "fr"})).await;
     assert_eq!(changed.status, StatusCode::OK);

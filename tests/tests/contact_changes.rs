@@ -5,6 +5,7 @@ use integration_tests::{Backend, TestApp, on_every_backend};
 use serde_json::json;
 
 on_every_backend!(
+    roles_move_only_within_one_zone_when_asked_and_when_the_change_takes_effect,
     an_admin_replacing_the_tech_contact_takes_effect_once_both_parties_accept,
     an_admin_taking_the_billing_role_itself_confirms_alone_and_the_previous_holder_is_informed,
     an_admin_handing_over_the_admin_role_needs_the_new_admin_and_informs_nobody,
@@ -487,4 +488,29 @@ async fn names_are_escaped_in_mails_and_on_the_page(backend: Backend) {
     let page = app.call(http::Method::GET, &format!("/confirm/{id}"), None, bytes::Bytes::new()).await.text();
     assert!(!page.contains("<script>alert"));
     assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "escaped by askama: {page}");
+}
+
+async fn roles_move_only_within_one_zone_when_asked_and_when_the_change_takes_effect(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let canadian = |id: &str, name: &str| json!({"id": id, "name": name, "email": app.email_of(id), "language": "fr", "zone": "ca"});
+    assert_eq!(app.provider_put("/internal/accounts/mm1-ovh", canadian("mm1-ovh", "Mia Nouvelle")).await.json()["zone"], "ca");
+    assert_eq!(app.get("/v1/me", "mm1-ovh").await.json()["zone"], "ca", "the profile says its zone");
+    assert_eq!(app.get("/v1/me", "aa1-ovh").await.json()["zone"], "eu", "the default");
+    let across = app.ask("example.com", "aa1-ovh", json!({ "tech": "mm1-ovh" })).await;
+    assert_eq!((across.status, across.code().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "different_zone"), "{}", across.text());
+    assert!(app.mails_to("mm1-ovh").await.is_empty(), "nobody is asked");
+    assert_eq!(app.get("/v1/services/example.com", "aa1-ovh").await.json()["pending"], json!([]), "no lock left");
+
+    // Asked within Europe; the provider moves Ned to Canada before the change takes effect.
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let admin = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &admin).await.status, StatusCode::OK);
+    let ned = app.token_of("nn1-ovh", &id).await;
+    app.provider_put("/internal/accounts/nn1-ovh", canadian("nn1-ovh", "Ned New")).await;
+    let last = app.accept(&id, "nn1-ovh", &ned).await;
+    assert_eq!(last.status, StatusCode::OK, "{}", last.text());
+    assert_eq!((last.json()["state"].as_str(), last.json()["reason"].as_str()), (Some("failed"), Some("different_zone")));
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "tt1-ovh", "nothing moved");
+    let told = app.mails_to("nn1-ovh").await.pop().unwrap();
+    assert!(told.text.contains("zone"), "the outcome says why: {}", told.text);
 }

@@ -11,7 +11,7 @@ use shared::adapters::{DynamoStore, MemoryStore};
 use shared::domain::rules::Plan;
 use shared::domain::{
     Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Language, MailStatus, PaymentStatus, PendingEmail, Role, Roles,
-    Service, ServiceName, State, Step, Token,
+    Service, ServiceName, State, Step, Token, Zone,
 };
 use shared::ports::{Clock, Effect, Store, StoreError};
 use time::{Duration, OffsetDateTime};
@@ -59,6 +59,7 @@ on_every_store!(
     the_record_of_unaccepted_requests_follows_each_save,
     asking_reads_the_service_the_accounts_and_the_unaccepted_records_at_once,
     create_refuses_a_billing_change_whose_previous_contact_is_not_in_good_standing,
+    create_and_apply_refuse_an_account_outside_the_requests_zone,
     create_and_save_post_the_mails_their_steps_owe_and_a_refused_write_posts_none,
     a_mail_is_claimed_by_one_mailer_at_a_time_and_settling_it_with_its_record_is_atomic,
     wrong_attempts_are_counted_per_attempter_and_per_window,
@@ -107,6 +108,7 @@ fn account(account: &str, payment: &str) -> Account {
         email: EmailAddress::parse(&format!("{account}@example.com")).unwrap(),
         language: Language::En,
         payment_status: if payment == "ok" { PaymentStatus::Ok } else { PaymentStatus::Overdue },
+        zone: Zone::Eu,
         email_status: EmailStatus::Ok,
     }
 }
@@ -125,7 +127,7 @@ fn opened(subject: &Subject, service: &str, roles: &[Role], from: &str, to: &str
         confirm.push(id(to));
     }
     let plan = Plan { roles: Roles::new(roles.iter().copied()).unwrap(), from: id(from), to: id(to), confirm, inform: vec![id(from)] };
-    ContactChange::open(name(service), plan, id(requester), subject.clock.now(), TTL)
+    ContactChange::open(name(service), plan, id(requester), shared::domain::Zone::Eu, subject.clock.now(), TTL)
 }
 
 /// [`opened`], with a code issued to every party (as if its mail had gone) and nothing owed:
@@ -414,6 +416,33 @@ async fn create_refuses_a_billing_change_whose_previous_contact_is_not_in_good_s
     assert_eq!(locks_of(&s, "example.com").await, vec![]);
     let tech = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
     s.store.create(std::slice::from_ref(&tech), s.clock.now()).await.expect("only a billing change asks for standing");
+}
+
+async fn create_and_apply_refuse_an_account_outside_the_requests_zone(kind: Kind) {
+    let s = subject(kind).await;
+    let canadian = Account { zone: Zone::Ca, ..account("nn1-ovh", "ok") };
+    s.store.put_account(&canadian).await.unwrap();
+    assert_eq!(s.store.account(&id("nn1-ovh")).await.unwrap().map(|a| a.zone), Some(Zone::Ca), "the zone round-trips");
+    // Asked in Ned's zone (Canada): Teo, the previous holder, is in Europe.
+    let mut across = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    across.zone = Zone::Ca;
+    assert_eq!(s.store.create(std::slice::from_ref(&across), s.clock.now()).await, Err(StoreError::DifferentZone(id("tt1-ovh"))));
+    assert_eq!(s.store.contact_change(across.id).await.unwrap(), None, "nothing written");
+    // In Europe, Ned now Canadian: refused for Ned. A billing change checks standing first.
+    let europe = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    assert_eq!(s.store.create(std::slice::from_ref(&europe), s.clock.now()).await, Err(StoreError::DifferentZone(id("nn1-ovh"))));
+    s.store.put_account(&Account { zone: Zone::Ca, ..account("bb1-ovh", "overdue") }).await.unwrap();
+    let billing = open(&s, "example.com", &[Role::Billing], "bb1-ovh", "mm1-ovh", "aa1-ovh");
+    assert_eq!(s.store.create(std::slice::from_ref(&billing), s.clock.now()).await, Err(StoreError::NotInGoodStanding(id("bb1-ovh"))));
+    // Made while both were European; Ned moves to Canada before it takes effect.
+    s.store.put_account(&account("nn1-ovh", "ok")).await.unwrap();
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+    s.store.put_account(&canadian).await.unwrap();
+    let done = completed(&change, s.clock.now());
+    assert_eq!(s.store.save(&done, apply(&[])).await, Err(StoreError::DifferentZone(id("nn1-ovh"))));
+    assert_eq!(contacts_of(&s, "example.com").await.tech, id("tt1-ovh"), "nothing moved");
+    assert_eq!(s.store.contact_change(change.id).await.unwrap().map(|c| c.version), Some(0));
 }
 
 async fn create_and_save_post_the_mails_their_steps_owe_and_a_refused_write_posts_none(kind: Kind) {

@@ -51,6 +51,14 @@ impl Tables {
         }
     }
 
+    /// `DifferentZone` unless both of `change.must_share_zone()` exist in its zone.
+    fn check_zone(&self, change: &ContactChange) -> Result<(), StoreError> {
+        match change.must_share_zone().into_iter().find(|id| self.accounts.get(*id).is_none_or(|a| a.zone != change.zone)) {
+            Some(outside) => Err(StoreError::DifferentZone(outside.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// `Store::save`, under the lock: everything is checked before anything is written.
     fn save(&mut self, change: &ContactChange, effect: &Effect, now: OffsetDateTime) -> Result<(), StoreError> {
         let stored = self.requests.get(&change.id).ok_or(StoreError::Stale)?;
@@ -72,6 +80,7 @@ impl Tables {
                     return Err(StoreError::NotInGoodStanding(account.clone()));
                 }
             }
+            self.check_zone(change)?;
             let service = self.services.get_mut(&change.service).expect("checked above");
             for role in change.roles.iter() {
                 service.contacts.set(role, change.to.clone());
@@ -196,6 +205,9 @@ impl Store for MemoryStore {
             if !tables.accounts.get(&account).is_some_and(Account::in_good_standing) {
                 return Err(StoreError::NotInGoodStanding(account));
             }
+        }
+        for change in changes {
+            tables.check_zone(change)?;
         }
         for change in changes {
             for role in change.roles.iter() {

@@ -116,7 +116,8 @@ impl SignIn {
         // JWT_AUDIENCE may list several audiences (contacts-local): the first is the panel's.
         let first_audience = || set("JWT_AUDIENCE").and_then(|list| list.split(',').map(str::trim).find(|a| !a.is_empty()).map(str::to_owned));
         match (set("JWT_ISSUER"), set("PANEL_CLIENT_ID").or_else(first_audience)) {
-            (Some(issuer), Some(client_id)) => SignIn::Oidc { issuer: issuer.trim_end_matches('/').to_owned(), client_id },
+            // The issuer exactly as the tokens' `iss` says it, a trailing slash included.
+            (Some(issuer), Some(client_id)) => SignIn::Oidc { issuer, client_id },
             _ if local => SignIn::Development,
             _ => SignIn::NotConfigured,
         }
@@ -249,7 +250,7 @@ mod tests {
             _ => None,
         };
         let sign_in = SignIn::from_lookup(oidc, true);
-        assert_eq!(sign_in, SignIn::Oidc { issuer: "https://id.example.com/realms/x".to_owned(), client_id: "panel".to_owned() });
+        assert_eq!(sign_in, SignIn::Oidc { issuer: "https://id.example.com/realms/x/".to_owned(), client_id: "panel".to_owned() });
         let csp = index(&sign_in).headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
         assert!(csp.contains("connect-src 'self' https://id.example.com;"), "{csp}");
         let hostile = SignIn::Oidc { issuer: "https://a.example; script-src *".to_owned(), client_id: "x".to_owned() };

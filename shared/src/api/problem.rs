@@ -24,7 +24,7 @@ impl Error {
             Error::Forbidden(_) | Error::TokenMismatch | Error::EmailTokenMismatch => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::PendingExists(_) | Error::NotPending(_) | Error::Expired => StatusCode::CONFLICT,
-            Error::UnknownAccount(_) | Error::NoChange { .. } | Error::PaymentOverdue(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::UnknownAccount(_) | Error::NoChange { .. } | Error::PaymentOverdue(_) | Error::DifferentZone(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooSoon { .. }
             | Error::TooManyAttempts { .. }
             | Error::ResendLimit { .. }
@@ -47,6 +47,7 @@ impl Error {
             Error::UnknownAccount(_) => "unknown_account",
             Error::NoChange { .. } => "no_change",
             Error::PaymentOverdue(_) => "payment_overdue",
+            Error::DifferentZone(_) => "different_zone",
             Error::TooSoon { .. } => "too_soon",
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::ResendLimit { .. } => "resend_limit",

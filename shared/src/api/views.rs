@@ -17,6 +17,7 @@ pub(super) struct Profile<'a> {
     email: &'a str,
     language: &'static str,
     payment_status: &'static str,
+    zone: &'static str,
     email_status: &'static str,
 }
 
@@ -27,6 +28,7 @@ pub(super) fn profile(account: &Account) -> Profile<'_> {
         email: account.email.as_str(),
         language: account.language.as_str(),
         payment_status: account.payment_status.as_str(),
+        zone: account.zone.as_str(),
         email_status: account.email_status.as_str(),
     }
 }

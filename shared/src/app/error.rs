@@ -43,6 +43,8 @@ pub enum Error {
     NoChange { role: Role, account: AccountId },
     #[error("{0} is not in good standing with its payments, which a billing change requires")]
     PaymentOverdue(AccountId),
+    #[error("{0} is in another geographic zone: contact roles move only between accounts of the same zone")]
+    DifferentZone(AccountId),
     #[error("too many codes that did not match were tried from here; try again in {retry_after} seconds, with the code from the latest email")]
     TooManyAttempts { retry_after: u64 },
     #[error("the emails of this request were sent again moments ago; try again in {retry_after} seconds")]
@@ -92,6 +94,7 @@ impl From<StoreError> for Error {
         match e {
             StoreError::PendingExists(role) => Error::PendingExists(role),
             StoreError::NotInGoodStanding(account) => Error::PaymentOverdue(account),
+            StoreError::DifferentZone(account) => Error::DifferentZone(account),
             StoreError::Expired => Error::Expired,
             unavailable @ StoreError::Unavailable(_) => Error::StoreUnavailable(unavailable),
             // A use case handles these itself; one reaching the caller is a bug.

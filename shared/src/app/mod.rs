@@ -149,8 +149,15 @@ impl App {
             limits::may_ask(unaccepted, self.config.unaccepted_request_limit, now).map_err(|retry_after| Error::TooManyRequests { retry_after })?;
         }
 
-        let mut changes: Vec<ContactChange> =
-            plans.into_iter().map(|plan| ContactChange::open(name.clone(), plan, caller.clone(), now, self.config.token_ttl)).collect();
+        let mut changes: Vec<ContactChange> = plans
+            .into_iter()
+            .map(|plan| {
+                // The change happens in its new contact's zone; the store checks the previous
+                // contact is in it too, in the write that makes the request.
+                let zone = accounts.get(&plan.to).map(|to| to.zone).unwrap_or_default();
+                ContactChange::open(name.clone(), plan, caller.clone(), zone, now, self.config.token_ttl)
+            })
+            .collect();
         // The requests and the mails they owe, in one write (the outbox): the mailer sends them.
         self.store.create(&changes, now).await?;
         changes.iter_mut().for_each(|change| change.outbox.clear());
@@ -379,6 +386,7 @@ impl App {
             Err(StoreError::HoldersChanged) => FailReason::HoldersChanged,
             Err(StoreError::RequesterLostRole) => FailReason::RequesterLostRole,
             Err(StoreError::NotInGoodStanding(_)) => FailReason::PaymentOverdue,
+            Err(StoreError::DifferentZone(_)) => FailReason::DifferentZone,
             Err(other) => return Err(other),
         };
         // The read request (its outbox empty), accepted and failed: what it owes is the failure.

@@ -15,6 +15,10 @@ pub struct Account {
     pub language: Language,
     #[serde(default)]
     pub payment_status: PaymentStatus,
+    /// The provider's geographic zone the account belongs to: roles move only between
+    /// accounts of one zone (the 2025 guide).
+    #[serde(default)]
+    pub zone: Zone,
     /// Whether mail to `email` bounced (SPEC §4): set by SES's events, never by a body or a
     /// fixtures document.
     #[serde(skip)]
@@ -44,6 +48,32 @@ impl Language {
             Language::En => "en",
             Language::Fr => "fr",
         }
+    }
+}
+
+/// One of the provider's geographic zones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Zone {
+    #[default]
+    Eu,
+    Ca,
+    Us,
+}
+
+impl Zone {
+    pub const ALL: [Zone; 3] = [Zone::Eu, Zone::Ca, Zone::Us];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Zone::Eu => "eu",
+            Zone::Ca => "ca",
+            Zone::Us => "us",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Zone::ALL.into_iter().find(|zone| zone.as_str() == input)
     }
 }
 

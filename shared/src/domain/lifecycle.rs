@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::outbox::{Letter, LetterKind};
 use super::rules::{self, Plan};
-use super::{AccountId, Contacts, RequestId, Roles, ServiceName, Token, TokenHash};
+use super::{AccountId, Contacts, RequestId, Roles, ServiceName, Token, TokenHash, Zone};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -99,6 +99,8 @@ pub enum FailReason {
     /// The requester no longer holds the role that entitled it to ask (admin for what an
     /// admin asked, the role itself for a handover).
     RequesterLostRole,
+    /// The previous or the new contact is no longer in the request's zone.
+    DifferentZone,
 }
 
 impl FailReason {
@@ -107,6 +109,7 @@ impl FailReason {
             FailReason::HoldersChanged => "holders_changed",
             FailReason::PaymentOverdue => "payment_overdue",
             FailReason::RequesterLostRole => "requester_lost_role",
+            FailReason::DifferentZone => "different_zone",
         }
     }
 }
@@ -120,6 +123,9 @@ pub struct ContactChange {
     pub from: AccountId,
     pub to: AccountId,
     pub requested_by: AccountId,
+    /// The geographic zone the change happens in: its new contact's when it was asked. The
+    /// previous and the new contact must both be in it, when asked and when it takes effect.
+    pub zone: Zone,
     pub state: State,
     pub parties: Vec<Party>,
     /// Told about the request, with no say in it.
@@ -222,7 +228,7 @@ pub enum LifecycleError {
 impl ContactChange {
     /// A new pending request for `plan` on `service`. It owes each party its confirmation
     /// mail (whose code is minted as it is sent) and each contact only told its notice.
-    pub fn open(service: ServiceName, plan: Plan, requested_by: AccountId, now: OffsetDateTime, ttl: time::Duration) -> Self {
+    pub fn open(service: ServiceName, plan: Plan, requested_by: AccountId, zone: Zone, now: OffsetDateTime, ttl: time::Duration) -> Self {
         let parties = plan.confirm.iter().map(|account| Party { account: account.clone(), status: PartyStatus::Pending, token: None }).collect();
         let mut outbox: Vec<Letter> = plan.confirm.iter().map(|to| Letter { to: to.clone(), kind: LetterKind::Confirm { round: 0 } }).collect();
         outbox.extend(plan.inform.iter().map(|to| Letter { to: to.clone(), kind: LetterKind::Informed }));
@@ -233,6 +239,7 @@ impl ContactChange {
             from: plan.from,
             to: plan.to,
             requested_by: requested_by.clone(),
+            zone,
             state: State::Pending,
             parties,
             informed: plan.inform,
@@ -427,6 +434,12 @@ impl ContactChange {
         named
     }
 
+    /// The accounts that must be in the request's [`zone`](Self::zone), when it is asked and
+    /// when it takes effect: the previous and the new contact.
+    pub fn must_share_zone(&self) -> [&AccountId; 2] {
+        [&self.from, &self.to]
+    }
+
     /// The accounts that must be in good standing when the change takes effect (SPEC §2): the
     /// previous and the new billing contact, for a billing change.
     pub fn must_be_in_good_standing(&self) -> Vec<AccountId> {
@@ -531,7 +544,7 @@ mod tests {
     fn opened() -> ContactChange {
         let contacts = crate::domain::Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
         let plan = rules::plan(&contacts, &id("aa1-ovh"), &[(Role::Tech, id("nn1-ovh"))]).unwrap().remove(0);
-        ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), t0(), Duration::days(7))
+        ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), Zone::Eu, t0(), Duration::days(7))
     }
 
     /// As the mailer does: a code of the current round for every awaited party.

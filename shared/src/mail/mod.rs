@@ -275,6 +275,7 @@ mod tests {
             email: EmailAddress::parse(&format!("{}@example.com", &id[..3])).unwrap(),
             language,
             payment_status: PaymentStatus::Ok,
+            zone: crate::domain::Zone::Eu,
             email_status: Default::default(),
         }
     }
@@ -289,7 +290,8 @@ mod tests {
         let contacts = Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
         let plan = rules::plan(&contacts, &id("aa1-ovh"), &[(Role::Tech, id("nn1-ovh"))]).unwrap().remove(0);
         let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
-        let mut change = ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7));
+        let mut change =
+            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), crate::domain::Zone::Eu, now, time::Duration::days(7));
         change.expires_at = datetime!(2026-12-08 21:03:51.54 UTC);
         change
     }

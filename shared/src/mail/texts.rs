@@ -30,7 +30,7 @@ pub(super) struct Words {
     pub paste: &'static str,
     months: [&'static str; 12],
     role_names: [&'static str; 3],
-    reasons: [&'static str; 3],
+    reasons: [&'static str; 4],
 }
 
 impl Words {
@@ -51,6 +51,7 @@ impl Words {
             FailReason::HoldersChanged => self.reasons[0],
             FailReason::PaymentOverdue => self.reasons[1],
             FailReason::RequesterLostRole => self.reasons[2],
+            FailReason::DifferentZone => self.reasons[3],
         }
     }
 }
@@ -91,6 +92,7 @@ const EN: Words = Words {
         "The service's contacts changed in the meantime",
         "A billing contact is not in good standing with its payments",
         "The requester no longer holds the role that allowed it to ask",
+        "The previous and the new contact are no longer in the same geographic zone",
     ],
 };
 
@@ -117,6 +119,7 @@ const IT: Words = Words {
         "I contatti del servizio sono cambiati nel frattempo",
         "Un contatto di fatturazione non è in regola con i pagamenti",
         "Il richiedente non ha più il ruolo che gli permetteva di chiederla",
+        "Il contatto precedente e il nuovo non sono più nella stessa zona geografica",
     ],
 };
 
@@ -143,6 +146,7 @@ const FR: Words = Words {
         "Les contacts du service ont changé entre-temps",
         "Un contact de facturation n'est pas à jour de ses paiements",
         "Le demandeur n'a plus le rôle qui lui permettait de la demander",
+        "L'ancien et le nouveau contact ne sont plus dans la même zone géographique",
     ],
 };
 

@@ -11,7 +11,7 @@ use super::tx::Cond;
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
     Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, HistoryEntry, Language, Letter, LetterKind, MailId, MailOrder,
-    MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName, State, TokenHash,
+    MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName, State, TokenHash, Zone,
 };
 use crate::ports::{Lock, ProfileRecord, StoreError};
 
@@ -69,8 +69,6 @@ pub const ASKS_ATTRIBUTE_PREFIX: &str = "at_";
 /// A request's posted mails, in its partition: `MAIL#{version:010}#{index:02}`. They sort
 /// before `REQUEST` (and its `TOKEN#` items), so reading a request skips them.
 pub const MAIL_PREFIX: &str = "MAIL#";
-/// Sorts after every `MAIL#` key and before `REQUEST` ('$' follows '#').
-pub const MAIL_PREFIX_END: &str = "MAIL$";
 
 pub fn lock_sk(role: Role) -> String {
     format!("{LOCK_PREFIX}{role}")
@@ -197,11 +195,15 @@ pub fn account_item(account: &Account) -> Item {
     item.insert("email".into(), s(account.email.as_str()));
     item.insert("language".into(), s(account.language.as_str()));
     item.insert("payment_status".into(), s(account.payment_status.as_str()));
+    item.insert(ZONE.into(), s(account.zone.as_str()));
     if account.email_status == EmailStatus::Bouncing {
         item.insert(EMAIL_STATUS.into(), s(EmailStatus::Bouncing.as_str()));
     }
     item
 }
+
+/// The account item's zone (String); absent (an item written before zones) is the default.
+pub const ZONE: &str = "zone";
 
 /// The account item's mark of a bouncing address (String `bouncing`); absent is `ok`. A
 /// verification removes it, and a provider's upsert (a whole-item `PutItem`) drops it.
@@ -225,12 +227,17 @@ pub fn account_from(item: &Item) -> Result<Account, StoreError> {
         Some(Ok("bouncing")) => EmailStatus::Bouncing,
         Some(other) => return Err(corrupt(W, format_args!("email_status {other:?}"))),
     };
+    let zone = match item.get(ZONE) {
+        None => Zone::default(),
+        Some(value) => value.as_s().ok().and_then(|z| Zone::parse(z)).ok_or_else(|| corrupt(W, format_args!("zone {value:?}")))?,
+    };
     Ok(Account {
         id: parse(W, "id", AccountId::parse(get_s(item, W, "id")?))?,
         name: parse(W, "name", DisplayName::parse(get_s(item, W, "name")?))?,
         email: parse(W, "email", EmailAddress::parse(get_s(item, W, "email")?))?,
         language,
         payment_status,
+        zone,
         email_status,
     })
 }
@@ -333,6 +340,9 @@ struct RequestDoc {
     from: AccountId,
     to: AccountId,
     requested_by: AccountId,
+    /// Absent from requests made before zones: those are all in the default zone.
+    #[serde(default)]
+    zone: Zone,
     state: State,
     parties: Vec<PartyDoc>,
     informed: Vec<AccountId>,
@@ -364,6 +374,7 @@ fn request_doc(change: &ContactChange) -> Result<String, StoreError> {
         from: change.from.clone(),
         to: change.to.clone(),
         requested_by: change.requested_by.clone(),
+        zone: change.zone,
         state: change.state,
         parties: change.parties.iter().map(|p| PartyDoc { account: p.account.clone(), status: p.status }).collect(),
         informed: change.informed.clone(),
@@ -427,6 +438,7 @@ pub fn request_from(item: &Item) -> Result<ContactChange, StoreError> {
         from: doc.from,
         to: doc.to,
         requested_by: doc.requested_by,
+        zone: doc.zone,
         state: doc.state,
         parties: doc.parties.into_iter().map(|p| Party { account: p.account, status: p.status, token: None }).collect(),
         informed: doc.informed,
@@ -645,7 +657,8 @@ mod tests {
             confirm: vec![id("aa1-ovh"), id("nn1-ovh")],
             inform: vec![id("tt1-ovh")],
         };
-        let mut change = ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7));
+        let mut change =
+            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), crate::domain::Zone::Eu, now, time::Duration::days(7));
         let tokens: Vec<(AccountId, crate::domain::Token)> = ["aa1-ovh", "nn1-ovh"].map(|party| (id(party), crate::domain::Token::generate())).into();
         for (party, token) in &tokens {
             change.step(Step::Issue { party: party.clone(), round: 0, hash: token.hash() }, now).unwrap();
@@ -696,7 +709,8 @@ mod tests {
     fn an_item_whose_version_differs_from_its_document_is_refused() {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let plan = Plan { roles: Roles::new([Role::Tech]).unwrap(), from: id("tt1-ovh"), to: id("nn1-ovh"), confirm: vec![id("aa1-ovh")], inform: vec![] };
-        let change = ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7));
+        let change =
+            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), crate::domain::Zone::Eu, now, time::Duration::days(7));
         let (mut request, _) = request_items(&change).unwrap();
         request.insert("version".into(), n(7));
         assert!(matches!(request_from(&request), Err(StoreError::Failed(_))));
@@ -710,6 +724,7 @@ mod tests {
             email: EmailAddress::parse("ada@example.com").unwrap(),
             language: Language::It,
             payment_status: PaymentStatus::Ok,
+            zone: Zone::Eu,
             email_status: EmailStatus::Ok,
         };
         let mut item = account_item(&account);

@@ -51,6 +51,15 @@ pub struct DynamoStore {
     meter: Meter<Metrics>,
 }
 
+/// Which sort keys of a partition a [`DynamoStore::query`] reads.
+#[derive(Debug, Clone, Copy)]
+enum SortKeys<'a> {
+    All,
+    Prefix(&'a str),
+    /// This one and every one that sorts after it.
+    From(&'a str),
+}
+
 /// How many times a write is rebuilt on fresh data when something it does not decide on
 /// (an unmoved role's holder, another request's lock) changed under it.
 const REBUILDS: usize = 4;
@@ -101,11 +110,10 @@ impl DynamoStore {
         Ok(output.item)
     }
 
-    /// Queries one partition: the items whose sort key starts with `prefix` (all if `None`),
-    /// in sort-key order (descending unless `forward`), after `start` (a sort key, exclusive),
-    /// until `want` items are in or the partition is exhausted. One call unless DynamoDB's
-    /// 1 MB page limit cuts in first.
-    async fn query(&self, pk: String, prefix: Option<&str>, start: Option<String>, forward: bool, want: usize) -> Result<Vec<Item>, StoreError> {
+    /// Queries one partition: the items whose sort key `range` admits, in sort-key order
+    /// (descending unless `forward`), after `start` (a sort key, exclusive), until `want` items
+    /// are in or the partition is exhausted. One call unless DynamoDB's 1 MB page limit cuts in first.
+    async fn query(&self, pk: String, range: SortKeys<'_>, start: Option<String>, forward: bool, want: usize) -> Result<Vec<Item>, StoreError> {
         let want = want.max(1);
         let mut items = Vec::new();
         let mut start_key = start.map(|sk| items::key(pk.clone(), sk));
@@ -121,12 +129,16 @@ impl DynamoStore {
                 .expression_attribute_values(":pk", s(pk.clone()))
                 .set_exclusive_start_key(start_key.take())
                 .return_consumed_capacity(ReturnConsumedCapacity::Total);
-            query = match prefix {
-                Some(prefix) => query
+            query = match range {
+                SortKeys::Prefix(prefix) => query
                     .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                     .expression_attribute_names("#sk", items::SK)
                     .expression_attribute_values(":prefix", s(prefix)),
-                None => query.key_condition_expression("#pk = :pk"),
+                SortKeys::From(first) => query
+                    .key_condition_expression("#pk = :pk AND #sk >= :first")
+                    .expression_attribute_names("#sk", items::SK)
+                    .expression_attribute_values(":first", s(first)),
+                SortKeys::All => query.key_condition_expression("#pk = :pk"),
             };
             self.meter.sent("Query");
             let output = query.send().await.map_err(|e| classify("Query", &e))?;
@@ -375,7 +387,7 @@ impl Store for DynamoStore {
     /// One Query on the service's partition: the service and its lock items. Expired locks
     /// are returned too (as the embedded store does); callers compare `expires_at`.
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
-        let found = self.query(items::service_pk(name), None, None, true, usize::MAX).await?;
+        let found = self.query(items::service_pk(name), SortKeys::All, None, true, usize::MAX).await?;
         let mut service = None;
         let mut locks: Vec<Lock> = Vec::new();
         for item in &found {
@@ -417,7 +429,7 @@ impl Store for DynamoStore {
     /// One Query on the account's partition: its membership items, by service name.
     async fn services_of(&self, account: &AccountId, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
         let start = after.map(items::membership_sk);
-        let found = self.query(items::account_pk(account), Some(items::MEMBERSHIP_PREFIX), start, true, limit.saturating_add(1)).await?;
+        let found = self.query(items::account_pk(account), SortKeys::Prefix(items::MEMBERSHIP_PREFIX), start, true, limit.saturating_add(1)).await?;
         let mut services = found.iter().map(items::service_from).collect::<Result<Vec<_>, _>>()?;
         let more = services.len() > limit;
         services.truncate(limit);
@@ -435,10 +447,6 @@ impl Store for DynamoStore {
                 tx.put(copy, None, Purpose::Copy)?;
             }
             write_tokens(&mut tx, change, true)?;
-            for account in change.must_be_in_good_standing() {
-                let cond = Cond::new("#payment = :ok").name("#payment", "payment_status").value(":ok", s("ok"));
-                tx.check(items::account_key(&account), cond, Purpose::Standing(account.clone()))?;
-            }
             for role in change.roles.iter() {
                 let lock = Lock::of(change, role);
                 // An expired lock blocks nothing, whether or not TTL has deleted it yet.
@@ -450,6 +458,8 @@ impl Store for DynamoStore {
             }
             post_mails(&mut tx, change, now)?;
         }
+        let standing: Vec<AccountId> = changes.iter().flat_map(ContactChange::must_be_in_good_standing).collect();
+        save::check_accounts(&mut tx, &changes.iter().collect::<Vec<_>>(), &standing)?;
         // One record per new contact: two requests may go to one account (other previous holders).
         let mut counted: Vec<&ContactChange> = changes.iter().filter(|c| c.unaccepted_from().is_some()).collect();
         counted.sort_by(|a, b| a.to.cmp(&b.to));
@@ -467,11 +477,8 @@ impl Store for DynamoStore {
                 }) {
                     return Err(StoreError::PendingExists(role));
                 }
-                if let Some(account) = reasons.iter().find_map(|r| match &r.purpose {
-                    Purpose::Standing(account) if r.condition_failed() => Some(account.clone()),
-                    _ => None,
-                }) {
-                    return Err(StoreError::NotInGoodStanding(account));
+                if let Some(refused) = save::account_refused(&reasons, &standing) {
+                    return Err(refused);
                 }
                 if failed_condition(&reasons, &Purpose::Request).is_some() {
                     return Err(StoreError::Failed("create: a request with this id exists".to_owned()));
@@ -486,8 +493,9 @@ impl Store for DynamoStore {
     /// One Query on the request's partition: the request and its live token items. A token
     /// item past its expiry is ignored, whether or not TTL has deleted it yet.
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
-        // From the request item on: its posted mails sort before it and are not read here.
-        let found = self.query(items::request_pk(id), None, Some(items::MAIL_PREFIX_END.to_owned()), true, usize::MAX).await?;
+        // From the request item on (its tokens follow it): its posted mails sort before it and
+        // are not read here.
+        let found = self.query(items::request_pk(id), SortKeys::From(items::REQUEST_SK), None, true, usize::MAX).await?;
         let now_ms = items::millis(self.clock.now());
         let mut change = None;
         let mut tokens = HashMap::new();
@@ -514,7 +522,7 @@ impl Store for DynamoStore {
     /// time). The requests come without token hashes.
     async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
         let start = before.map(items::copy_sk);
-        let found = self.query(items::account_pk(account), Some(items::COPY_PREFIX), start, false, limit.saturating_add(1)).await?;
+        let found = self.query(items::account_pk(account), SortKeys::Prefix(items::COPY_PREFIX), start, false, limit.saturating_add(1)).await?;
         let mut changes = found.iter().map(items::request_from).collect::<Result<Vec<_>, _>>()?;
         let more = changes.len() > limit;
         changes.truncate(limit);

@@ -7,7 +7,7 @@ use super::items::{self, n, s};
 use super::tx::{Cond, Purpose, Reason, Tx, failed_condition};
 use super::{DynamoStore, cancelled_otherwise, holders_are, mail_status_update, post_mails, write_tokens};
 use crate::domain::lifecycle::FailReason;
-use crate::domain::{AccountId, ContactChange, MailId, MailStatus, RequestId, Role, Service, State};
+use crate::domain::{AccountId, ContactChange, MailId, MailStatus, RequestId, Role, Service, State, Zone};
 use crate::ports::{Effect, StoreError};
 
 impl DynamoStore {
@@ -115,17 +115,54 @@ fn apply_writes(tx: &mut Tx, change: &ContactChange, old: Option<&Service>, requ
     let expected = |role: Role| if change.roles.contains(role) { &change.from } else { old.contacts.holder(role) };
     let cond = holders_are(expected(Role::Admin), expected(Role::Tech), expected(Role::Billing));
     tx.put(items::service_item(&new), Some(cond), Purpose::Service)?;
-    let mut standing: Vec<&AccountId> = require_good_standing.iter().collect();
-    standing.sort();
-    standing.dedup();
-    for account in standing {
-        let cond = Cond::new("#payment = :ok").name("#payment", "payment_status").value(":ok", s("ok"));
-        tx.check(items::account_key(account), cond, Purpose::Standing(account.clone()))?;
-    }
+    check_accounts(tx, &[change], require_good_standing)?;
     for write in items::membership_writes(Some(old), &new) {
         tx.write(write, Purpose::Membership)?;
     }
     Ok(())
+}
+
+/// One check per account the write depends on: for each of `changes`, each of its
+/// `must_share_zone()` exists in its zone, and each of `require_good_standing` is in good
+/// standing (one condition per item, as a transaction takes an item once: two requests of one
+/// create may name the same account; [`account_refused`] tells which part failed).
+pub(super) fn check_accounts(tx: &mut Tx, changes: &[&ContactChange], require_good_standing: &[AccountId]) -> Result<(), StoreError> {
+    let mut accounts: Vec<&AccountId> = changes.iter().flat_map(|c| c.must_share_zone()).chain(require_good_standing).collect();
+    accounts.sort();
+    accounts.dedup();
+    for account in accounts {
+        let mut parts = vec!["attribute_exists(#pk)".to_owned()];
+        let mut cond = Cond::default().name("#pk", items::PK);
+        let mut zones: Vec<Zone> = changes.iter().filter(|c| c.must_share_zone().contains(&account)).map(|c| c.zone).collect();
+        zones.dedup();
+        for (i, zone) in zones.iter().enumerate() {
+            // An item from before zones has none: it is in the default zone.
+            let equal = format!("#zone = :zone{i}");
+            parts.push(if *zone == Zone::default() { format!("(attribute_not_exists(#zone) OR {equal})") } else { equal });
+            cond = cond.name("#zone", items::ZONE).value(&format!(":zone{i}"), s(zone.as_str()));
+        }
+        if require_good_standing.contains(account) {
+            parts.push("#payment = :ok".to_owned());
+            cond = cond.name("#payment", "payment_status").value(":ok", s("ok"));
+        }
+        tx.check(items::account_key(account), cond.expression(parts.join(" AND ")), Purpose::Account(account.clone()))?;
+    }
+    Ok(())
+}
+
+/// Why an account check of `reasons` failed, if one did: the first of `require_good_standing`
+/// (in its order) whose check failed and that is not in good standing (or is gone), else the
+/// first failed one, outside the request's zone.
+pub(super) fn account_refused(reasons: &[Reason], require_good_standing: &[AccountId]) -> Option<StoreError> {
+    let failed = |account: &AccountId| reasons.iter().find(|r| r.condition_failed() && r.purpose == Purpose::Account(account.clone()));
+    let paying = |reason: &Reason| reason.item.as_ref().and_then(|item| item.get("payment_status")).and_then(|v| v.as_s().ok()).is_some_and(|p| p == "ok");
+    if let Some(overdue) = require_good_standing.iter().find(|account| failed(account).is_some_and(|r| !paying(r))) {
+        return Some(StoreError::NotInGoodStanding(overdue.clone()));
+    }
+    reasons.iter().filter(|r| r.condition_failed()).find_map(|r| match &r.purpose {
+        Purpose::Account(account) => Some(StoreError::DifferentZone(account.clone())),
+        _ => None,
+    })
 }
 
 /// Adds the deletion of `change`'s locks, except those of `skip` (found held by another
@@ -152,8 +189,10 @@ pub(super) enum Verdict {
     HoldersChanged,
     /// The requester no longer holds the role that entitled it.
     RequesterLostRole,
-    /// The first account of `require_good_standing`, in its order, that is not in good standing.
+    /// An account of `require_good_standing` that is not in good standing.
     Overdue(AccountId),
+    /// An account of `must_share_zone` that is not in the request's zone.
+    DifferentZone(AccountId),
     /// Only what this save does not decide on changed: write over it. `service`: the service
     /// as it is now, when an unmoved role changed hands; `foreign_locks`: the roles whose lock
     /// another request took (ours had lapsed).
@@ -171,6 +210,7 @@ impl Verdict {
             Verdict::HoldersChanged => Err(StoreError::HoldersChanged),
             Verdict::RequesterLostRole => Err(StoreError::RequesterLostRole),
             Verdict::Overdue(account) => Err(StoreError::NotInGoodStanding(account)),
+            Verdict::DifferentZone(account) => Err(StoreError::DifferentZone(account)),
             Verdict::Rebuild { service, foreign_locks } => Ok((service, foreign_locks)),
             Verdict::Cancelled(error) => Err(error),
         }
@@ -196,9 +236,10 @@ pub(super) fn verdict(change: &ContactChange, effect: &Effect, read_version: u64
         }
     }
     if let Effect::Apply { require_good_standing } = effect {
-        let overdue = |account: &&AccountId| failed_condition(reasons, &Purpose::Standing((*account).clone())).is_some();
-        if let Some(account) = require_good_standing.iter().find(overdue) {
-            return Verdict::Overdue(account.clone());
+        match account_refused(reasons, require_good_standing) {
+            Some(StoreError::NotInGoodStanding(account)) => return Verdict::Overdue(account),
+            Some(StoreError::DifferentZone(account)) => return Verdict::DifferentZone(account),
+            _ => {}
         }
     }
     let foreign_locks: Vec<Role> = reasons
@@ -236,7 +277,7 @@ mod tests {
     fn change() -> ContactChange {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let plan = Plan { roles: Roles::new([Role::Tech]).unwrap(), from: id("tt1-ovh"), to: id("nn1-ovh"), confirm: vec![id("aa1-ovh")], inform: vec![] };
-        ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), now, time::Duration::days(7))
+        ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), crate::domain::Zone::Eu, now, time::Duration::days(7))
     }
 
     fn service(admin: &str, tech: &str, billing: &str) -> Service {
@@ -265,7 +306,7 @@ mod tests {
     #[test]
     fn the_version_decides_first_and_at_the_version_read_a_failed_request_condition_is_its_expiry() {
         let (change, effect) = (change(), apply(&["bb1-ovh"]));
-        let everything = |request: Reason| vec![request, failed(Purpose::Service), failed(Purpose::Standing(id("bb1-ovh"))), failed(Purpose::Lock(Role::Tech))];
+        let everything = |request: Reason| vec![request, failed(Purpose::Service), failed(Purpose::Account(id("bb1-ovh"))), failed(Purpose::Lock(Role::Tech))];
         let gone = Some(None);
         assert_eq!(verdict(&change, &effect, 4, &everything(request_at(5)), gone.clone()), Verdict::Stale);
         assert_eq!(verdict(&change, &effect, 4, &everything(failed(Purpose::Request)), gone.clone()), Verdict::Stale, "no item returned: not as read");
@@ -275,7 +316,7 @@ mod tests {
     #[test]
     fn the_holders_come_before_the_standing_and_a_requester_who_lost_its_role_is_told_so() {
         let (change, effect) = (change(), apply(&["bb1-ovh"]));
-        let reasons = vec![reason(Purpose::Request, "None"), failed(Purpose::Service), failed(Purpose::Standing(id("bb1-ovh")))];
+        let reasons = vec![reason(Purpose::Request, "None"), failed(Purpose::Service), failed(Purpose::Account(id("bb1-ovh")))];
         let judge = |now: Option<Service>| verdict(&change, &effect, 4, &reasons, Some(now));
         assert_eq!(judge(None), Verdict::HoldersChanged, "the service is gone");
         assert_eq!(judge(Some(service("aa1-ovh", "xx1-ovh", "bb1-ovh"))), Verdict::HoldersChanged, "tech is no longer tt1's");
@@ -286,7 +327,7 @@ mod tests {
     #[test]
     fn the_first_account_not_in_good_standing_is_the_first_in_the_order_asked() {
         let change = change();
-        let reasons = vec![failed(Purpose::Standing(id("aa1-ovh"))), failed(Purpose::Standing(id("nn1-ovh")))];
+        let reasons = vec![failed(Purpose::Account(id("aa1-ovh"))), failed(Purpose::Account(id("nn1-ovh")))];
         assert_eq!(verdict(&change, &apply(&["nn1-ovh", "aa1-ovh"]), 4, &reasons, None), Verdict::Overdue(id("nn1-ovh")));
         assert_eq!(verdict(&change, &apply(&["aa1-ovh", "nn1-ovh"]), 4, &reasons, None), Verdict::Overdue(id("aa1-ovh")));
     }

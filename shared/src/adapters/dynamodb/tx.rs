@@ -18,7 +18,8 @@ pub enum Purpose {
     Token,
     Lock(Role),
     Service,
-    Standing(AccountId),
+    /// An account the write depends on (its zone, its standing).
+    Account(AccountId),
     Membership,
     /// The record of when a request counts as unaccepted.
     Unaccepted,

@@ -1,0 +1,151 @@
+// A real OpenID provider for the sign-in tests: npm `oidc-provider` (pinned in tools/package.json),
+// in this process on a free port of 127.0.0.1, with one public client (the panel: authorization
+// code + PKCE S256, no secret) and the demo accounts as its users (`sub` = the customer id; the
+// development login form takes any password). Access tokens are JWTs for the panel's audience, as
+// API Gateway's JWT authorizer needs them. Not a test file itself.
+//
+// `signIn(account)` runs the whole authorization code flow over HTTP the way a browser would
+// (the authorization request, the login form, the consent form, the redirect, the token request
+// with the PKCE verifier) and checks `state`; the browser suite drives the same forms in chromium.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import http from 'node:http';
+import path from 'node:path';
+
+import { TOOLS } from './support.mjs';
+
+export const CLIENT_ID = 'contacts-panel';
+const require = createRequire(path.join(TOOLS, 'node', 'package.json'));
+
+async function modules() {
+  try {
+    const provider = await import(require.resolve('oidc-provider'));
+    const jose = await import(require.resolve('jose'));
+    return { Provider: provider.default, jose };
+  } catch (e) {
+    throw new Error(`oidc-provider not found under ${TOOLS}/node/node_modules: run scripts/install-tools (${e.message})`);
+  }
+}
+
+const b64url = (buffer) => Buffer.from(buffer).toString('base64url');
+
+/**
+ * Starts the provider; resolves with `{ issuer, stop, signIn, sign, publicJwks }`.
+ * `redirectUris`: where the client may be sent back (the panel's address).
+ */
+export async function startProvider({ redirectUris = ['http://127.0.0.1/callback'] } = {}) {
+  const { Provider, jose } = await modules();
+  const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
+  const signingJwk = { ...(await jose.exportJWK(privateKey)), kid: 'op-rs256', alg: 'RS256', use: 'sig' };
+  const server = http.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const provider = new Provider(issuer, {
+    clients: [{
+      client_id: CLIENT_ID,
+      token_endpoint_auth_method: 'none',
+      redirect_uris: redirectUris,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+    }],
+    jwks: { keys: [signingJwk] },
+    cookies: { keys: [b64url(randomBytes(32))] },
+    pkce: { required: () => true },
+    async findAccount(_ctx, sub) {
+      return { accountId: sub, claims: async () => ({ sub }) };
+    },
+    features: {
+      devInteractions: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => 'urn:service-contacts',
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({
+          scope: 'openid',
+          audience: CLIENT_ID,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        }),
+      },
+    },
+  });
+  provider.proxy = false;
+  server.on('request', provider.callback());
+  const stop = () => new Promise((resolve) => server.close(resolve));
+
+  /** Signs `claims` with the provider's own key (so that only the claims can be wrong). */
+  async function sign(claims, { kid = 'op-rs256', key = privateKey, alg = 'RS256' } = {}) {
+    return new jose.SignJWT(claims).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key);
+  }
+
+  async function signIn(account, redirectUri = redirectUris[0]) {
+    return authorizationCodeFlow({ issuer, account, redirectUri });
+  }
+
+  return { issuer, stop, signIn, sign, publicJwks: { keys: [await jose.exportJWK(publicKey)] }, jose };
+}
+
+/** A cookie jar and `fetch` that never follows redirects. */
+function browserLike() {
+  const jar = new Map();
+  return async function go(url, init = {}) {
+    const headers = { ...(init.headers || {}) };
+    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+    for (const cookie of res.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const at = pair.indexOf('=');
+      jar.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+    return res;
+  };
+}
+
+/** Follows redirects within the provider until one leaves it (the client's redirect URI) or lands on a page. */
+async function follow(go, res, issuer) {
+  while (res.status >= 300 && res.status < 400) {
+    const next = new URL(res.headers.get('location'), issuer).href;
+    if (!next.startsWith(issuer)) return { left: next };
+    res = await go(next);
+  }
+  return { page: res };
+}
+
+/** Submits the page's interaction form with `fields` (the dev login or consent form). */
+async function submitForm(go, page, issuer, fields) {
+  const html = await page.text();
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  if (!action) throw new Error(`no form on the provider's page: ${html.slice(0, 300)}`);
+  const hidden = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+  const body = new URLSearchParams({ ...hidden, ...fields });
+  return go(new URL(action, issuer).href, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+}
+
+async function authorizationCodeFlow({ issuer, account, redirectUri }) {
+  const go = browserLike();
+  const verifier = b64url(randomBytes(32));
+  const challenge = b64url(createHash('sha256').update(verifier).digest());
+  const state = b64url(randomBytes(16));
+  const nonce = b64url(randomBytes(16));
+  const auth = new URL(`${issuer}/auth`);
+  for (const [k, v] of Object.entries({
+    client_id: CLIENT_ID, response_type: 'code', redirect_uri: redirectUri, scope: 'openid',
+    code_challenge: challenge, code_challenge_method: 'S256', state, nonce,
+  })) auth.searchParams.set(k, v);
+  let step = await follow(go, await go(auth.href), issuer);
+  step = await follow(go, await submitForm(go, step.page, issuer, { prompt: 'login', login: account, password: 'any' }), issuer);
+  if (step.page) step = await follow(go, await submitForm(go, step.page, issuer, { prompt: 'consent' }), issuer);
+  const back = new URL(step.left);
+  if (back.searchParams.get('state') !== state) throw new Error(`the provider came back with another state: ${back}`);
+  const code = back.searchParams.get('code');
+  if (!code) throw new Error(`no code in ${back}`);
+  const token = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: CLIENT_ID, code_verifier: verifier }),
+  });
+  const tokens = await token.json();
+  if (!token.ok) throw new Error(`token request refused: ${JSON.stringify(tokens)}`);
+  return { ...tokens, nonce };
+}
