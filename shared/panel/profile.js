@@ -28,6 +28,7 @@ export function profileView(ctx, panel) {
       me.pending_email && ['profile.pending', me.pending_email],
       ['profile.emailStatus', me.email_status === 'bouncing' ? t('profile.bouncing') : t('profile.deliveryOk')],
       ['profile.payment', t(`payment.${me.payment_status}`)],
+      me.zone && ['profile.zone', t(`zone.${me.zone}`)],
     ].filter(Boolean);
     put(details, rows.map(([label, value]) => [h('dt', {}, t(label)), h('dd', {}, value)]));
     verifyForm.hidden = !me.pending_email;

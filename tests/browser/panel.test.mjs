@@ -601,6 +601,7 @@ test('the profile: a new email address waits for its verification code, then is 
   await page.getByRole('button', { name: 'Verify email address' }).click();
   assert.equal(await statusText(page), 'Thank you: ned@new.example is now your email address.');
   assert.equal((await callApi(base, 'GET', '/v1/me', NED)).json.email, 'ned@new.example');
+  assert.match(await page.getByRole('definition').filter({ hasText: 'Europe' }).textContent(), /^Europe$/, 'the zone, in words');
   ned.assertClean();
   await ned.close();
 });
