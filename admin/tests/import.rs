@@ -62,7 +62,7 @@ impl Subject {
     }
 
     async fn services_of(&self, account: &str) -> Vec<(String, [String; 3])> {
-        let page = self.store.services_of(&id(account), None, 1000).await.unwrap();
+        let page = self.store.services_of(&id(account), &Default::default(), None, 1000).await.unwrap();
         page.items.iter().map(|s| (s.name.to_string(), [s.contacts.admin.to_string(), s.contacts.tech.to_string(), s.contacts.billing.to_string()])).collect()
     }
 }
@@ -440,7 +440,7 @@ async fn a_request_whose_role_an_import_moved_is_reported_and_ends_failed_when_c
     let services_of = |account: &str| {
         let store = dynamo.clone();
         let account = id(account);
-        async move { store.services_of(&account, None, 10).await.unwrap().items.iter().map(|s| s.name.to_string()).collect::<Vec<_>>() }
+        async move { store.services_of(&account, &Default::default(), None, 10).await.unwrap().items.iter().map(|s| s.name.to_string()).collect::<Vec<_>>() }
     };
     assert!(services_of("tt1-ovh").await.is_empty());
     assert!(services_of("bb1-ovh").await.is_empty());

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId, Role, Service, ServiceName, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId, Role, Service, ServiceName, ServiceType,
+    TokenHash,
 };
 use crate::mail::Mail;
 
@@ -45,6 +46,21 @@ pub struct ProfileRecord {
     /// Moves on with every write of the address change (0: never written, or wiped by a
     /// provider's upsert of the account).
     pub revision: u64,
+}
+
+/// Which of an account's services a listing takes (the panel's type column and search box).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceFilter {
+    /// Only services of this type.
+    pub kind: Option<ServiceType>,
+    /// Only services whose name starts with this (lower-case, as names are).
+    pub name_prefix: Option<String>,
+}
+
+impl ServiceFilter {
+    pub fn takes(&self, service: &Service) -> bool {
+        self.kind.as_ref().is_none_or(|kind| *kind == service.kind) && self.name_prefix.as_ref().is_none_or(|p| service.name.as_str().starts_with(p.as_str()))
+    }
 }
 
 /// [`Store::asking`]'s answer.
@@ -119,8 +135,8 @@ pub trait Store: Send + Sync + 'static {
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError>;
     /// Upserts a service as the provider's systems see it; memberships follow.
     async fn put_service(&self, service: &Service) -> Result<(), StoreError>;
-    /// The services where `account` holds a role, by name, after `after`.
-    async fn services_of(&self, account: &AccountId, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError>;
+    /// The services where `account` holds a role that `filter` takes, by name, after `after`.
+    async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError>;
 
     /// Stores new pending requests and their locks, all or none, with the letters each owes
     /// (`ContactChange::outbox`) posted at `now` in the same write; `PendingExists` if a live

@@ -6,6 +6,7 @@ use serde_json::json;
 
 on_every_backend!(
     roles_move_only_within_one_zone_when_asked_and_when_the_change_takes_effect,
+    my_services_carry_their_type_and_filter_by_type_and_name_prefix,
     an_admin_replacing_the_tech_contact_takes_effect_once_both_parties_accept,
     an_admin_taking_the_billing_role_itself_confirms_alone_and_the_previous_holder_is_informed,
     an_admin_handing_over_the_admin_role_needs_the_new_admin_and_informs_nobody,
@@ -513,4 +514,44 @@ async fn roles_move_only_within_one_zone_when_asked_and_when_the_change_takes_ef
     assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "tt1-ovh", "nothing moved");
     let told = app.mails_to("nn1-ovh").await.pop().unwrap();
     assert!(told.text.contains("zone"), "the outcome says why: {}", told.text);
+}
+
+async fn my_services_carry_their_type_and_filter_by_type_and_name_prefix(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    for (name, kind) in [("example.net", Some("domain")), ("exa-vps.example", Some("vps")), ("shop.example", Some("domain"))] {
+        let mut body = json!({"name": name, "admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"});
+        if let Some(kind) = kind {
+            body["type"] = json!(kind);
+        }
+        let put = app.provider_put(&format!("/internal/services/{name}"), body).await;
+        assert_eq!((put.status, put.json()["type"].clone()), (StatusCode::OK, json!(kind.unwrap())), "{}", put.text());
+    }
+    let listed = |query: &str| {
+        let app = &app;
+        let path = format!("/v1/me/services{query}");
+        async move {
+            let response = app.get(&path, "aa1-ovh").await;
+            assert_eq!(response.status, StatusCode::OK, "{path}: {}", response.text());
+            response.json()["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| format!("{} {}", s["service"].as_str().unwrap(), s["type"].as_str().unwrap()))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed("").await,
+        ["exa-vps.example vps", "example.com other", "example.net domain", "shop.example domain"],
+        "each with its type; none given is other"
+    );
+    assert_eq!(listed("?type=domain").await, ["example.net domain", "shop.example domain"]);
+    assert_eq!(listed("?q=exa").await, ["exa-vps.example vps", "example.com other", "example.net domain"]);
+    assert_eq!(listed("?type=domain&q=EXA").await, ["example.net domain"], "the prefix ignores case");
+    assert_eq!(listed("?type=hosting").await, Vec::<String>::new());
+    assert_eq!(app.get("/v1/services/example.net", "aa1-ovh").await.json()["type"], "domain");
+    for bad in ["?type=Domain", "?type=a%20b", "?q=%3Cscript%3E"] {
+        let response = app.get(&format!("/v1/me/services{bad}"), "aa1-ovh").await;
+        assert_eq!((response.status, response.code().as_str()), (StatusCode::BAD_REQUEST, "invalid_input"), "{bad}");
+    }
 }

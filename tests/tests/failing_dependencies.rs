@@ -15,7 +15,7 @@ use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
 use shared::domain::{Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, RequestId, Service, ServiceName, TokenHash};
-use shared::ports::{Asking, Clock, Effect, Page, ProfileRecord, ServiceRecord, Store, StoreError};
+use shared::ports::{Asking, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
 use time::OffsetDateTime;
 
 on_every_backend!(
@@ -63,9 +63,9 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.put_service(service).await
     }
-    async fn services_of(&self, account: &AccountId, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
+    async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
         self.check()?;
-        self.inner.services_of(account, after, limit).await
+        self.inner.services_of(account, filter, after, limit).await
     }
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
         self.check()?;

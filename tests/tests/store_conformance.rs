@@ -11,9 +11,9 @@ use shared::adapters::{DynamoStore, MemoryStore};
 use shared::domain::rules::Plan;
 use shared::domain::{
     Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Language, MailStatus, PaymentStatus, PendingEmail, Role, Roles,
-    Service, ServiceName, State, Step, Token, Zone,
+    Service, ServiceName, ServiceType, State, Step, Token, Zone,
 };
-use shared::ports::{Clock, Effect, Store, StoreError};
+use shared::ports::{Clock, Effect, ServiceFilter, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 /// Runs each named `async fn name(kind: Kind)` once per store.
@@ -51,6 +51,7 @@ on_every_store!(
     releasing_locks_leaves_another_requests_live_lock_alone,
     put_service_keeps_the_memberships_of_old_and_new_holders_in_step,
     services_of_lists_by_name_in_pages_after_the_cursor,
+    services_of_filters_by_type_and_name_prefix_in_pages,
     contact_changes_of_lists_newest_first_in_pages_before_the_cursor,
     accounts_returns_those_that_exist_even_beyond_one_batch,
     memberships_stay_in_step_when_apply_races_changes_of_the_other_roles,
@@ -114,7 +115,7 @@ fn account(account: &str, payment: &str) -> Account {
 }
 
 fn service(service: &str, admin: &str, tech: &str, billing: &str) -> Service {
-    Service { name: name(service), contacts: Contacts { admin: id(admin), tech: id(tech), billing: id(billing) } }
+    Service { name: name(service), kind: shared::domain::ServiceType::default(), contacts: Contacts { admin: id(admin), tech: id(tech), billing: id(billing) } }
 }
 
 const TTL: Duration = Duration::days(7);
@@ -176,7 +177,7 @@ async fn locks_of(subject: &Subject, service: &str) -> Vec<(Role, String)> {
 }
 
 async fn services_of(subject: &Subject, account: &str) -> Vec<Service> {
-    subject.store.services_of(&id(account), None, 100).await.unwrap().items
+    subject.store.services_of(&id(account), &Default::default(), None, 100).await.unwrap().items
 }
 
 // ---- create ---------------------------------------------------------------------------------
@@ -670,16 +671,56 @@ async fn services_of_lists_by_name_in_pages_after_the_cursor(kind: Kind) {
     let names = |page: &shared::ports::Page<Service>| page.items.iter().map(|s| s.name.to_string()).collect::<Vec<_>>();
 
     let mm1 = id("mm1-ovh");
-    let first = s.store.services_of(&mm1, None, 3).await.unwrap();
+    let all = ServiceFilter::default();
+    let first = s.store.services_of(&mm1, &all, None, 3).await.unwrap();
     assert_eq!((names(&first), first.more), (vec!["s1.example".into(), "s2.example".into(), "s3.example".into()], true));
-    let last = s.store.services_of(&mm1, Some(&name("s3.example")), 3).await.unwrap();
+    let last = s.store.services_of(&mm1, &all, Some(&name("s3.example")), 3).await.unwrap();
     assert_eq!((names(&last), last.more), (vec!["s4.example".to_owned()], false));
-    let exact = s.store.services_of(&mm1, None, 4).await.unwrap();
+    let exact = s.store.services_of(&mm1, &all, None, 4).await.unwrap();
     assert_eq!((exact.items.len(), exact.more), (4, false), "a full last page says there is no more");
     // A cursor between names, or past the end.
-    assert_eq!(names(&s.store.services_of(&mm1, Some(&name("s2")), 10).await.unwrap()), vec!["s2.example", "s3.example", "s4.example"]);
-    assert!(s.store.services_of(&mm1, Some(&name("zzz")), 10).await.unwrap().items.is_empty());
-    assert!(s.store.services_of(&id("oo1-ovh"), None, 10).await.unwrap().items.is_empty());
+    assert_eq!(names(&s.store.services_of(&mm1, &all, Some(&name("s2")), 10).await.unwrap()), vec!["s2.example", "s3.example", "s4.example"]);
+    assert!(s.store.services_of(&mm1, &all, Some(&name("zzz")), 10).await.unwrap().items.is_empty());
+    assert!(s.store.services_of(&id("oo1-ovh"), &all, None, 10).await.unwrap().items.is_empty());
+}
+
+async fn services_of_filters_by_type_and_name_prefix_in_pages(kind: Kind) {
+    let s = subject(kind).await;
+    let typed = |name: &str, kind: &str| Service { kind: ServiceType::parse(kind).unwrap(), ..service(name, "mm1-ovh", "tt1-ovh", "mm1-ovh") };
+    for (name, kind) in
+        [("alpha.example", "domain"), ("alps.example", "vps"), ("amber.example", "domain"), ("apex.example", "domain"), ("beta.example", "domain")]
+    {
+        s.store.put_service(&typed(name, kind)).await.unwrap();
+    }
+    s.store
+        .put_service(&Service { kind: ServiceType::parse("domain").unwrap(), ..service("al-not-mine.example", "aa1-ovh", "tt1-ovh", "bb1-ovh") })
+        .await
+        .unwrap();
+    let mm1 = id("mm1-ovh");
+    let filter =
+        |kind: Option<&str>, prefix: Option<&str>| ServiceFilter { kind: kind.map(|k| ServiceType::parse(k).unwrap()), name_prefix: prefix.map(str::to_owned) };
+    let names = |page: shared::ports::Page<Service>| (page.items.iter().map(|s| s.name.to_string()).collect::<Vec<_>>(), page.more);
+    let domains = filter(Some("domain"), None);
+    assert_eq!(names(s.store.services_of(&mm1, &domains, None, 2).await.unwrap()), (vec!["alpha.example".into(), "amber.example".into()], true));
+    assert_eq!(
+        names(s.store.services_of(&mm1, &domains, Some(&name("amber.example")), 2).await.unwrap()),
+        (vec!["apex.example".into(), "beta.example".into()], false)
+    );
+    let al = filter(None, Some("al"));
+    assert_eq!(names(s.store.services_of(&mm1, &al, None, 10).await.unwrap()), (vec!["alpha.example".into(), "alps.example".into()], false));
+    let domains_a = filter(Some("domain"), Some("a"));
+    assert_eq!(names(s.store.services_of(&mm1, &domains_a, None, 1).await.unwrap()), (vec!["alpha.example".into()], true));
+    assert_eq!(
+        names(s.store.services_of(&mm1, &domains_a, Some(&name("amber.example")), 5).await.unwrap()),
+        (vec!["apex.example".into()], false),
+        "the prefix ends the page"
+    );
+    assert_eq!(names(s.store.services_of(&mm1, &filter(Some("hosting"), None), None, 5).await.unwrap()), (vec![], false));
+    // A service that changes type moves between the filters.
+    s.store.put_service(&typed("alps.example", "domain")).await.unwrap();
+    assert_eq!(names(s.store.services_of(&mm1, &filter(Some("vps"), None), None, 5).await.unwrap()), (vec![], false));
+    let listed = s.store.services_of(&mm1, &domains_a, None, 10).await.unwrap();
+    assert_eq!(listed.items.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(), vec!["domain"; 4], "each carries its type");
 }
 
 // ---- listings ---------------------------------------------------------------------------------

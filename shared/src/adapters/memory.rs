@@ -12,7 +12,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId, Role, Service, ServiceName,
     State, TokenHash,
 };
-use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 
 pub struct MemoryStore {
     tables: Mutex<Tables>,
@@ -181,13 +181,13 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn services_of(&self, account: &AccountId, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
+    async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
         let tables = self.tables();
         let mut matching = tables
             .services
             .values()
             .filter(|service| after.is_none_or(|after| &service.name > after))
-            .filter(|service| !service.contacts.roles_of(account).is_empty());
+            .filter(|service| !service.contacts.roles_of(account).is_empty() && filter.takes(service));
         let items: Vec<Service> = matching.by_ref().take(limit).cloned().collect();
         Ok(Page { items, more: matching.next().is_some() })
     }

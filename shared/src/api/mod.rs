@@ -188,7 +188,8 @@ impl Router {
         match endpoint {
             Endpoint::ListMyServices => {
                 let after = cursor::decode_service(call.query("cursor")?.as_deref())?;
-                let page = app.my_services(&call.caller()?, after).await?;
+                let filter = bodies::service_filter(call.query("type")?.as_deref(), call.query("q")?.as_deref())?;
+                let page = app.my_services(&call.caller()?, &filter, after).await?;
                 ok(&views::services(page))
             }
             Endpoint::GetService => {

@@ -48,6 +48,8 @@ pub(super) fn my_profile(me: &app::Profile) -> MyProfile<'_> {
 #[derive(Serialize)]
 pub(super) struct ServiceBody<'a> {
     service: &'a ServiceName,
+    #[serde(rename = "type")]
+    kind: &'a str,
     contacts: &'a Contacts,
     my_roles: &'a [Role],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,7 +68,13 @@ pub(super) fn services(page: Page<ServiceView>) -> serde_json::Value {
         services: page
             .items
             .iter()
-            .map(|v| ServiceBody { service: &v.service.name, contacts: &v.service.contacts, my_roles: &v.my_roles, pending: None })
+            .map(|v| ServiceBody {
+                service: &v.service.name,
+                kind: v.service.kind.as_str(),
+                contacts: &v.service.contacts,
+                my_roles: &v.my_roles,
+                pending: None,
+            })
             .collect(),
         next_cursor,
     };
@@ -74,7 +82,13 @@ pub(super) fn services(page: Page<ServiceView>) -> serde_json::Value {
 }
 
 pub(super) fn service(view: &ServiceView) -> ServiceBody<'_> {
-    ServiceBody { service: &view.service.name, contacts: &view.service.contacts, my_roles: &view.my_roles, pending: Some(&view.pending) }
+    ServiceBody {
+        service: &view.service.name,
+        kind: view.service.kind.as_str(),
+        contacts: &view.service.contacts,
+        my_roles: &view.my_roles,
+        pending: Some(&view.pending),
+    }
 }
 
 #[derive(Serialize)]

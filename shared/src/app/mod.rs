@@ -21,7 +21,7 @@ use crate::domain::lifecycle::{FailReason, ResendPolicy};
 use crate::domain::limits::{self, Attempter};
 use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName, State, Step, Token, rules};
 use crate::mail;
-use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, Store, StoreError};
+use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, ServiceFilter, Store, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -110,8 +110,9 @@ impl App {
 
     // ---- services ------------------------------------------------------------------------
 
-    pub async fn my_services(&self, caller: &AccountId, after: Option<ServiceName>) -> Result<Page<ServiceView>> {
-        let page = self.store.services_of(caller, after.as_ref(), PAGE_SIZE).await?;
+    /// The services where the caller holds a role that `filter` takes, by name, after `after`.
+    pub async fn my_services(&self, caller: &AccountId, filter: &ServiceFilter, after: Option<ServiceName>) -> Result<Page<ServiceView>> {
+        let page = self.store.services_of(caller, filter, after.as_ref(), PAGE_SIZE).await?;
         Ok(Page {
             items: page.items.into_iter().map(|service| ServiceView { my_roles: service.contacts.roles_of(caller), service, pending: vec![] }).collect(),
             more: page.more,

@@ -18,7 +18,7 @@ pub use lifecycle::{ContactChange, HistoryEntry, HistoryEvent, LifecycleError, P
 pub use outbox::{Letter, LetterKind, MailId, MailOrder, MailStatus};
 pub use record::Record;
 pub use role::{Role, Roles};
-pub use service::{Contacts, Service};
+pub use service::{Contacts, Service, ServiceType};
 pub use token::{Token, TokenHash};
 
 /// Why an input value was refused; the message is safe to show to the client.

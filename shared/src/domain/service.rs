@@ -2,13 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AccountId, Role, ServiceName};
+use super::{AccountId, InvalidValue, Role, ServiceName, ids::printable};
 
-/// In JSON, flat: `{"name", "admin", "tech", "billing"}` (the fixtures' shape), nothing else.
+/// In JSON, flat: `{"name", "type", "admin", "tech", "billing"}` (the fixtures' shape; `type`
+/// optional), nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "FlatService")]
 pub struct Service {
     pub name: ServiceName,
+    #[serde(rename = "type")]
+    pub kind: ServiceType,
     #[serde(flatten)]
     pub contacts: Contacts,
 }
@@ -18,6 +21,8 @@ pub struct Service {
 #[serde(deny_unknown_fields)]
 struct FlatService {
     name: ServiceName,
+    #[serde(rename = "type", default)]
+    kind: ServiceType,
     admin: AccountId,
     tech: AccountId,
     billing: AccountId,
@@ -25,7 +30,43 @@ struct FlatService {
 
 impl From<FlatService> for Service {
     fn from(flat: FlatService) -> Self {
-        Service { name: flat.name, contacts: Contacts { admin: flat.admin, tech: flat.tech, billing: flat.billing } }
+        Service { name: flat.name, kind: flat.kind, contacts: Contacts { admin: flat.admin, tech: flat.tech, billing: flat.billing } }
+    }
+}
+
+/// What kind of service it is, as the provider's catalogue names it (the 2025 guide's "type"
+/// column): `domain`, `vps`, `hosting`, ... A short lower-case word: a letter, then up to 19
+/// letters, digits or hyphens. `other` when the provider gives none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ServiceType(String);
+
+impl ServiceType {
+    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        let valid = (1..=20).contains(&input.len())
+            && input.starts_with(|c: char| c.is_ascii_lowercase())
+            && input.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if valid {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(InvalidValue::new(format!("'{}' is not a service type: a lower-case word of up to 20 letters, digits or hyphens", printable(input))))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ServiceType {
+    fn default() -> Self {
+        Self("other".to_owned())
+    }
+}
+
+impl<'de> Deserialize<'de> for ServiceType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ServiceType::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
     }
 }
 

@@ -11,7 +11,7 @@ use super::tx::Cond;
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
     Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, HistoryEntry, Language, Letter, LetterKind, MailId, MailOrder,
-    MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName, State, TokenHash, Zone,
+    MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName, ServiceType, State, TokenHash, Zone,
 };
 use crate::ports::{Lock, ProfileRecord, StoreError};
 
@@ -29,6 +29,16 @@ pub const TTL: &str = "ttl";
 pub const DUE_INDEX: &str = "due";
 pub const DUE_PK: &str = "due_pk";
 pub const DUE_SK: &str = "due_sk";
+/// The sparse index of memberships by type (an account's services of one type, by name):
+/// `type_pk` (`TYPE#{account}#{type}`) and `type_sk` (the service's name), on membership items.
+pub const TYPE_INDEX: &str = "by_type";
+pub const TYPE_PK: &str = "type_pk";
+pub const TYPE_SK: &str = "type_sk";
+
+/// The `by_type` index's partition of `account`'s services of type `kind`.
+pub fn type_pk(account: &AccountId, kind: &ServiceType) -> String {
+    format!("TYPE#{account}#{kind}", kind = kind.as_str())
+}
 /// On a pending request item that had its one reminder.
 pub const REMINDED: &str = "reminded";
 /// The due index's one partition of the outbox: every mail item not settled carries it, with
@@ -244,8 +254,13 @@ pub fn account_from(item: &Item) -> Result<Account, StoreError> {
 
 // ---- services and memberships ------------------------------------------------------------------
 
+/// A service item's and a membership's attribute for the service's type (`type` names the
+/// item's own kind); absent (written before types) is `other`.
+pub const SERVICE_TYPE: &str = "service_type";
+
 fn put_contacts(item: &mut Item, service: &Service) {
     item.insert("name".into(), s(service.name.as_str()));
+    item.insert(SERVICE_TYPE.into(), s(service.kind.as_str()));
     for role in Role::ALL {
         item.insert(role.as_str().into(), s(service.contacts.holder(role).as_str()));
     }
@@ -264,6 +279,8 @@ pub fn membership_item(account: &AccountId, service: &Service) -> Item {
     let mut item = membership_key(account, &service.name);
     item.insert("type".into(), s("membership"));
     put_contacts(&mut item, service);
+    item.insert(TYPE_PK.into(), s(type_pk(account, &service.kind)));
+    item.insert(TYPE_SK.into(), s(service.name.as_str()));
     item
 }
 
@@ -294,8 +311,13 @@ pub fn membership_writes(old: Option<&Service>, new: &Service) -> Vec<Write> {
 pub fn service_from(item: &Item) -> Result<Service, StoreError> {
     const W: &str = "service";
     let holder = |role: Role| -> Result<AccountId, StoreError> { parse(W, role.as_str(), AccountId::parse(get_s(item, W, role.as_str())?)) };
+    let kind = match item.get(SERVICE_TYPE) {
+        None => ServiceType::default(),
+        Some(value) => parse(W, SERVICE_TYPE, value.as_s().map_err(|_| "not a string").and_then(|v| ServiceType::parse(v).map_err(|_| "not a service type")))?,
+    };
     Ok(Service {
         name: parse(W, "name", ServiceName::parse(get_s(item, W, "name")?))?,
+        kind,
         contacts: Contacts { admin: holder(Role::Admin)?, tech: holder(Role::Tech)?, billing: holder(Role::Billing)? },
     })
 }
@@ -689,6 +711,7 @@ mod tests {
     #[test]
     fn memberships_follow_a_service_a_put_per_holder_and_a_delete_per_former_holder_without_a_role() {
         let service = |admin: &str, tech: &str, billing: &str| Service {
+            kind: ServiceType::default(),
             name: ServiceName::parse("example.com").unwrap(),
             contacts: Contacts { admin: id(admin), tech: id(tech), billing: id(billing) },
         };

@@ -31,7 +31,7 @@ use crate::adapters::aws::is_transient_code;
 use crate::domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, RequestId, Role, Service, ServiceName, TokenHash,
 };
-use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
 use errors::classify;
 use items::{Item, n, s};
@@ -178,6 +178,52 @@ impl DynamoStore {
             let output = query.send().await.map_err(|e| classify("Query", &e))?;
             self.meter.consumed(output.consumed_capacity());
             found.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(last) if found.len() < want => start_key = Some(last),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// The `by_type` index's partition `pk`: the names starting with `prefix`, after `after`,
+    /// up to `want`. One range of the sort key: past `after` (a page's cursor) if given, else
+    /// the prefix; the first name past the prefix ends it, as every later one is past it too.
+    async fn by_type(&self, pk: String, prefix: &str, after: Option<&ServiceName>, want: usize) -> Result<Vec<Item>, StoreError> {
+        // DynamoDB takes no empty string as a value: no prefix, no bound.
+        let (condition, bound) = match after {
+            Some(name) => ("#pk = :pk AND #sk > :bound", Some(name.as_str())),
+            None if prefix.is_empty() => ("#pk = :pk", None),
+            None => ("#pk = :pk AND begins_with(#sk, :bound)", Some(prefix)),
+        };
+        let mut names = HashMap::from([("#pk".to_owned(), items::TYPE_PK.to_owned())]);
+        let mut values = HashMap::from([(":pk".to_owned(), s(pk))]);
+        if let Some(bound) = bound {
+            names.insert("#sk".to_owned(), items::TYPE_SK.to_owned());
+            values.insert(":bound".to_owned(), s(bound));
+        }
+        let mut found = Vec::new();
+        let mut start_key = None;
+        loop {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(items::TYPE_INDEX)
+                .key_condition_expression(condition)
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_limit(Some(i32::try_from(want - found.len()).unwrap_or(i32::MAX)))
+                .set_exclusive_start_key(start_key.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            self.meter.sent("Query");
+            let output = query.send().await.map_err(|e| classify("Query", &e))?;
+            self.meter.consumed(output.consumed_capacity());
+            for item in output.items.unwrap_or_default() {
+                if !item.get(items::TYPE_SK).and_then(|v| v.as_s().ok()).is_some_and(|name| name.starts_with(prefix)) {
+                    return Ok(found);
+                }
+                found.push(item);
+            }
             match output.last_evaluated_key {
                 Some(last) if found.len() < want => start_key = Some(last),
                 _ => return Ok(found),
@@ -426,10 +472,19 @@ impl Store for DynamoStore {
         Err(StoreError::Unavailable("put_service: the service kept changing".to_owned()))
     }
 
-    /// One Query on the account's partition: its membership items, by service name.
-    async fn services_of(&self, account: &AccountId, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
-        let start = after.map(items::membership_sk);
-        let found = self.query(items::account_pk(account), SortKeys::Prefix(items::MEMBERSHIP_PREFIX), start, true, limit.saturating_add(1)).await?;
+    /// One Query on the account's partition (its membership items, by service name, from the
+    /// prefix), or, for one type, on the `by_type` index (eventually consistent: a role moved a
+    /// moment ago may still show there).
+    async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
+        let prefix = filter.name_prefix.as_deref().unwrap_or("");
+        let found = match &filter.kind {
+            None => {
+                let start = after.map(items::membership_sk);
+                let prefix = format!("{}{prefix}", items::MEMBERSHIP_PREFIX);
+                self.query(items::account_pk(account), SortKeys::Prefix(&prefix), start, true, limit.saturating_add(1)).await?
+            }
+            Some(kind) => self.by_type(items::type_pk(account, kind), prefix, after, limit.saturating_add(1)).await?,
+        };
         let mut services = found.iter().map(items::service_from).collect::<Result<Vec<_>, _>>()?;
         let more = services.len() > limit;
         services.truncate(limit);

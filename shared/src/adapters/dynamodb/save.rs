@@ -281,7 +281,11 @@ mod tests {
     }
 
     fn service(admin: &str, tech: &str, billing: &str) -> Service {
-        Service { name: ServiceName::parse("example.com").unwrap(), contacts: Contacts { admin: id(admin), tech: id(tech), billing: id(billing) } }
+        Service {
+            name: ServiceName::parse("example.com").unwrap(),
+            kind: crate::domain::ServiceType::default(),
+            contacts: Contacts { admin: id(admin), tech: id(tech), billing: id(billing) },
+        }
     }
 
     fn reason(purpose: Purpose, code: &str) -> Reason {

@@ -1,6 +1,7 @@
 //! The table, defined once: string keys `pk` (partition) and `sk` (sort), on-demand
-//! capacity, TTL on `ttl`, one sparse global secondary index, `due` (`due_pk`, `due_sk`,
-//! every attribute projected), of the pending requests by expiry and the unsettled mails, and
+//! capacity, TTL on `ttl`, two sparse global secondary indexes, every attribute projected:
+//! `due` (`due_pk`, `due_sk`) of the pending requests by expiry and the unsettled mails, and
+//! `by_type` (`type_pk`, `type_sk`) of the memberships by service type and name; and
 //! a stream of the keys of every changed item (`KEYS_ONLY`: the mailer reads the mail item
 //! itself). The SAM template declares the same table; docs/dynamodb.md describes it. Change all
 //! three together.
@@ -17,7 +18,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::errors::{build_error, classify};
-use super::items::{DUE_INDEX, DUE_PK, DUE_SK, PK, SK, TTL};
+use super::items::{DUE_INDEX, DUE_PK, DUE_SK, PK, SK, TTL, TYPE_INDEX, TYPE_PK, TYPE_SK};
 use crate::ports::StoreError;
 
 fn attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
@@ -47,6 +48,13 @@ pub fn table_definition(client: &Client, name: &str) -> Result<CreateTableFluent
         .projection(all_attributes())
         .build()
         .map_err(build_error)?;
+    let by_type = GlobalSecondaryIndex::builder()
+        .index_name(TYPE_INDEX)
+        .key_schema(key(TYPE_PK, KeyType::Hash)?)
+        .key_schema(key(TYPE_SK, KeyType::Range)?)
+        .projection(all_attributes())
+        .build()
+        .map_err(build_error)?;
     Ok(client
         .create_table()
         .table_name(name)
@@ -54,9 +62,12 @@ pub fn table_definition(client: &Client, name: &str) -> Result<CreateTableFluent
         .attribute_definitions(attribute(SK)?)
         .attribute_definitions(attribute(DUE_PK)?)
         .attribute_definitions(attribute(DUE_SK)?)
+        .attribute_definitions(attribute(TYPE_PK)?)
+        .attribute_definitions(attribute(TYPE_SK)?)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
         .global_secondary_indexes(due)
+        .global_secondary_indexes(by_type)
         .stream_specification(keys_only_stream()?)
         .billing_mode(BillingMode::PayPerRequest))
 }
@@ -66,12 +77,15 @@ pub fn table_definition(client: &Client, name: &str) -> Result<CreateTableFluent
 /// and then fails every write to the table (`InternalFailure`). On AWS the template adds it.
 async fn check_due_index(client: &Client, name: &str) -> Result<(), StoreError> {
     let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", &e))?;
-    if output.table().is_some_and(|t| t.global_secondary_indexes().iter().any(|i| i.index_name() == Some(DUE_INDEX))) {
-        return Ok(());
+    let has = |index: &str| output.table().is_some_and(|t| t.global_secondary_indexes().iter().any(|i| i.index_name() == Some(index)));
+    for (index, since) in [(DUE_INDEX, "the sweep"), (TYPE_INDEX, "service types")] {
+        if !has(index) {
+            return Err(StoreError::Failed(format!(
+                "table {name} has no `{index}` index (it predates {since}): delete it to have it made anew (DynamoDB Local), or deploy template.yaml (AWS)"
+            )));
+        }
     }
-    Err(StoreError::Failed(format!(
-        "table {name} has no `{DUE_INDEX}` index (it predates the sweep): delete it to have it made anew (DynamoDB Local), or deploy template.yaml (AWS)"
-    )))
+    Ok(())
 }
 
 /// Creates the table `name` if it does not exist, waits until it and its index are active,
