@@ -1,4 +1,5 @@
-// "My contacts": the services where I hold a role, their three contacts and my roles; the
+// "My contacts": the services where I hold a role (searched by the start of their name), their
+// type, their three contacts and my roles; the
 // pencil opens the form that asks for new contacts, editable only as SPEC §2 allows.
 
 import { t } from './i18n.js';
@@ -7,7 +8,14 @@ import { h, messageBox, put } from './dom.js';
 import { problemText } from './requests.js';
 
 const ROLES = ['admin', 'tech', 'billing'];
-const MAX_PAGES = 50;
+
+/** A service's type in words when the catalogue knows it (domain, vps, hosting, other), else as it is. */
+function typeName(type) {
+  if (!type) return '';
+  const key = `type.${type}`;
+  const name = t(key);
+  return name === key ? type : name;
+}
 
 /** What I may change on a service with `myRoles` (SPEC §2's table, as the form shows it). */
 export function editable(myRoles) {
@@ -20,9 +28,10 @@ export function editable(myRoles) {
 }
 
 export function contactsView(ctx, panel) {
-  const state = { services: [], next: null, query: '', loading: false };
+  // `query`: the start of a service name, searched by the API (`?q=`) across every page.
+  const state = { services: [], next: null, query: '', generation: 0 };
   const message = messageBox();
-  const search = h('input', { id: 'search', type: 'search', autocomplete: 'off' });
+  const search = h('input', { id: 'search', type: 'search', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'search-hint' });
   const tableBox = h('div', { class: 'table-box' });
   const count = h('p', { class: 'hint', 'aria-live': 'polite' });
   const more = h('button', { type: 'button', hidden: true, onclick: () => loadMore() }, t('contacts.more'));
@@ -30,71 +39,74 @@ export function contactsView(ctx, panel) {
   let searchTimer;
   search.addEventListener('input', () => {
     clearTimeout(searchTimer);
-    searchTimer = setTimeout(async () => {
+    searchTimer = setTimeout(() => {
       state.query = search.value.trim().toLowerCase();
-      // A search covers every service, not only the pages shown.
-      if (state.query) await loadAll();
-      render();
-    }, 150);
+      reload();
+    }, 200);
   });
   put(panel,
     h('h2', {}, t('tabs.contacts')),
     h('p', {}, t('contacts.intro')),
     message.el,
     h('div', { class: 'search' }, h('label', { for: 'search' }, t('contacts.search')), search),
+    h('p', { id: 'search-hint', class: 'hint' }, t('contacts.searchHint')),
     tableBox, count, more, formBox);
 
+  function url() {
+    const query = new URLSearchParams();
+    if (state.query) query.set('q', state.query);
+    if (state.next) query.set('cursor', state.next);
+    const q = query.toString();
+    return `v1/me/services${q ? `?${q}` : ''}`;
+  }
+
   async function loadMore() {
-    if (state.loading) return;
-    state.loading = true;
+    const generation = state.generation;
+    // What the API cannot search (a name holds only letters, digits, dots, hyphens, underscores).
+    if (state.query && !/^[a-z0-9.-]+$/.test(state.query)) {
+      state.services = [];
+      state.next = null;
+      render();
+      return;
+    }
     try {
-      const page = await ctx.api.get(`v1/me/services${state.next ? `?cursor=${encodeURIComponent(state.next)}` : ''}`);
+      const page = await ctx.api.get(url());
+      if (generation !== state.generation) return; // a newer search won
       state.services.push(...page.services);
       state.next = page.next_cursor;
     } catch (error) {
       message.show('error', problemText(error), { focus: true });
-    } finally {
-      state.loading = false;
     }
     render();
-  }
-
-  async function loadAll() {
-    for (let i = 0; state.next && i < MAX_PAGES; i += 1) await loadMore();
   }
 
   async function reload() {
+    state.generation += 1;
     state.services = [];
     state.next = null;
     await loadMore();
-    if (state.query) await loadAll();
-    render();
   }
 
   function render() {
-    const shown = state.services.filter((s) => !state.query || s.service.includes(state.query));
-    more.hidden = !state.next || Boolean(state.query);
+    more.hidden = !state.next;
     if (!state.services.length) {
-      put(tableBox, h('p', {}, t('contacts.none')));
+      put(tableBox, h('p', {}, state.query ? t('contacts.noMatch', { query: search.value.trim() }) : t('contacts.none')));
       put(count);
       return;
     }
-    put(count, t('contacts.count', { shown: shown.length, total: state.services.length + (state.next ? '+' : '') }));
-    if (!shown.length) {
-      put(tableBox, h('p', {}, t('contacts.noMatch', { query: search.value.trim() })));
-      return;
-    }
+    put(count, t(state.next ? 'contacts.countMore' : 'contacts.count', { count: state.services.length }));
     put(tableBox, h('table', {},
       h('caption', {}, t('contacts.caption')),
       h('thead', {}, h('tr', {},
-        [t('contacts.service'), t('contacts.admin'), t('contacts.tech'), t('contacts.billing'), t('contacts.myRoles'), t('contacts.actions')]
+        [t('contacts.service'), t('contacts.type'), t('contacts.admin'), t('contacts.tech'), t('contacts.billing'), t('contacts.myRoles'), t('contacts.actions')]
           .map((label) => h('th', { scope: 'col' }, label)))),
-      h('tbody', {}, shown.map(row))));
+      h('tbody', {}, state.services.map(row))));
   }
 
   function row(service) {
     return h('tr', {},
       h('th', { scope: 'row' }, service.service),
+      h('td', {}, typeName(service.type)),
       ROLES.map((role) => h('td', {}, service.contacts[role])),
       h('td', {}, service.my_roles.map((role) => t(`roles.${role}`)).join(', ')),
       h('td', {}, h('button', {

@@ -121,7 +121,7 @@ async function tableRow(page, service) {
   const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: service, exact: true }) });
   await row.waitFor();
   const cells = await row.getByRole('cell').allTextContents();
-  return { admin: cells[0], tech: cells[1], billing: cells[2], roles: cells[3] };
+  return { type: cells[0], admin: cells[1], tech: cells[2], billing: cells[3], roles: cells[4] };
 }
 
 async function openForm(page, service) {
@@ -218,7 +218,7 @@ test('the development sign-in says loudly that it is local, refuses what is no c
   await page.getByRole('tab', { name: 'My contacts', selected: true }).waitFor();
   assert.match(await page.getByText(/Signed in as/).textContent(), /Ada Admin \(ad1000-ovh\)/);
   const row = await tableRow(page, 'example.com');
-  assert.deepEqual(row, { admin: ADA, tech: TEO, billing: BEA, roles: 'Administrator' });
+  assert.deepEqual(row, { type: 'Other', admin: ADA, tech: TEO, billing: BEA, roles: 'Administrator' });
   await checkAccessibility(page, 'My contacts');
   await shot(page, 'contacts');
 
@@ -294,21 +294,26 @@ test('deployed without an issuer, the page says sign-in is not configured', asyn
   await tab.close();
 });
 
-test('the search finds a service by its name', async () => {
+test('the search finds services by the start of their name (the API searches every page)', async () => {
   const tab = await signIn(ADA);
   const { page } = tab;
   await page.getByRole('rowheader', { name: 'vps-42.example.net' }).waitFor();
+  await page.getByText('Services shown: 2.').waitFor();
   await page.getByLabel('Search by service name').fill('vps');
-  await page.getByText('1 of 2 services shown.').waitFor();
+  await page.getByText('Services shown: 1.').waitFor();
   assert.equal(await page.getByRole('rowheader', { name: 'example.com', exact: true }).count(), 0);
   assert.equal(await page.getByRole('rowheader', { name: 'vps-42.example.net' }).count(), 1);
   await page.getByLabel('Search by service name').fill('nothing-like-it');
   await page.getByText('No service matches “nothing-like-it”.').waitFor();
+  await page.getByLabel('Search by service name').fill('under_score');
+  await page.getByText('No service matches “under_score”.').waitFor();
+  await page.getByLabel('Search by service name').fill('');
+  await page.getByText('Services shown: 2.').waitFor();
   tab.assertClean();
   await tab.close();
 });
 
-test('past a page of services: "Show more services" pages through next_cursor, and the search covers every page', async () => {
+test('past a page of services: "Show more services" pages through next_cursor, and the search reaches every page', async () => {
   // Otto holds every role of 60 services: two pages of 50 and 10.
   for (let i = 0; i < 60; i += 1) {
     const name = `svc-${String(i).padStart(3, '0')}.example.org`;
@@ -317,21 +322,23 @@ test('past a page of services: "Show more services" pages through next_cursor, a
   }
   const otto = await signIn(OTTO);
   const { page } = otto;
-  await page.getByText('50 of 50+ services shown.').waitFor();
+  await page.getByText('Services shown: 50 (more below).').waitFor();
   assert.equal(await page.getByRole('rowheader', { name: 'svc-059.example.org' }).count(), 0, 'on the second page');
   await page.getByLabel('Search by service name').fill('svc-059');
   await page.getByRole('rowheader', { name: 'svc-059.example.org' }).waitFor();
-  await page.getByText('1 of 60 services shown.').waitFor();
+  await page.getByText('Services shown: 1.').waitFor();
+  await page.getByLabel('Search by service name').fill('svc-05');
+  await page.getByText('Services shown: 10.').waitFor();
   await page.getByLabel('Search by service name').fill('');
-  await page.getByText('60 of 60 services shown.').waitFor();
-  assert.equal(await page.getByRole('button', { name: 'Show more services' }).isVisible(), false, 'every page is shown');
+  await page.getByText('Services shown: 50 (more below).').waitFor();
   otto.assertClean();
   await otto.close();
 
   const again = await signIn(OTTO);
-  await again.page.getByText('50 of 50+ services shown.').waitFor();
+  await again.page.getByText('Services shown: 50 (more below).').waitFor();
   await again.page.getByRole('button', { name: 'Show more services' }).click();
-  await again.page.getByText('60 of 60 services shown.').waitFor();
+  await again.page.getByText('Services shown: 60.').waitFor();
+  assert.equal(await again.page.getByRole('button', { name: 'Show more services' }).isVisible(), false, 'the last page');
   await again.page.getByRole('rowheader', { name: 'svc-059.example.org' }).waitFor();
   await again.close();
 });
