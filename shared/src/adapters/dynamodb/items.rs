@@ -219,6 +219,13 @@ pub fn account_item(account: &Account) -> Item {
     item
 }
 
+/// The account a `by_email` index entry names (its `pk`).
+pub fn account_of_index_entry(item: &Item) -> Result<AccountId, StoreError> {
+    let pk = get_s(item, "email index entry", PK)?;
+    let id = pk.strip_prefix("ACCOUNT#").ok_or_else(|| corrupt("email index entry", "not an account"))?;
+    parse("email index entry", PK, AccountId::parse(id))
+}
+
 /// The account item's zone (String); absent (an item written before zones) is the default.
 pub const ZONE: &str = "zone";
 
@@ -770,11 +777,4 @@ mod tests {
         assert_eq!(record, ProfileRecord { account, pending_email: Some(pending.clone()), email_asks: vec![at], revision: 4 });
         assert_eq!(email_token_from(&email_token_item(&id("aa1-ovh"), &pending)).unwrap(), (id("aa1-ovh"), millis(at)));
     }
-}
-
-/// The account an `by_email` index entry names (its `pk`).
-pub fn account_of_index_entry(item: &Item) -> Result<AccountId, StoreError> {
-    let pk = get_s(item, "email index entry", PK)?;
-    let id = pk.strip_prefix("ACCOUNT#").ok_or_else(|| corrupt("email index entry", "not an account"))?;
-    parse("email index entry", PK, AccountId::parse(id))
 }
