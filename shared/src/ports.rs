@@ -127,6 +127,9 @@ pub trait Store: Send + Sync + 'static {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
     /// The accounts among `ids` that exist, in any order.
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
+    /// The accounts whose address (the verified one, never a pending change) is `email`, without
+    /// regard to case, at most `limit`: one lookup, whatever it finds.
+    async fn accounts_with_email(&self, email: &EmailAddress, limit: usize) -> Result<Vec<AccountId>, StoreError>;
     /// Upserts an account as the provider's systems have it: its address is set directly (the
     /// provider verified it), and any pending address change of its holder is dropped with it;
     /// a bouncing mark stays if the address stays.

@@ -7,6 +7,7 @@ use serde_json::json;
 on_every_backend!(
     roles_move_only_within_one_zone_when_asked_and_when_the_change_takes_effect,
     my_services_carry_their_type_and_filter_by_type_and_name_prefix,
+    a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whether_an_address_exists,
     an_admin_replacing_the_tech_contact_takes_effect_once_both_parties_accept,
     an_admin_taking_the_billing_role_itself_confirms_alone_and_the_previous_holder_is_informed,
     an_admin_handing_over_the_admin_role_needs_the_new_admin_and_informs_nobody,
@@ -554,4 +555,28 @@ async fn my_services_carry_their_type_and_filter_by_type_and_name_prefix(backend
         let response = app.get(&format!("/v1/me/services{bad}"), "aa1-ovh").await;
         assert_eq!((response.status, response.code().as_str()), (StatusCode::BAD_REQUEST, "invalid_input"), "{bad}");
     }
+}
+
+async fn a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whether_an_address_exists(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let by_address = app.ask("example.com", "aa1-ovh", json!({ "tech": app.email_of("nn1-ovh").to_uppercase() })).await;
+    assert_eq!(by_address.status, StatusCode::CREATED, "{}", by_address.text());
+    let request = &by_address.json()["requests"][0];
+    assert_eq!(request["to"], "nn1-ovh", "the request records the account");
+    assert!(!by_address.text().contains(&app.email_of("nn1-ovh")), "no address in the answer");
+    // Two accounts share an address; another address has none: one answer for both.
+    for id in ["mm1-ovh", "oo1-ovh"] {
+        app.provider_put(&format!("/internal/accounts/{id}"), json!({"name": "Shared", "email": format!("shared.{}@example.com", app.tag)})).await;
+    }
+    let several = app.ask("example.com", "aa1-ovh", json!({ "billing": format!("shared.{}@example.com", app.tag) })).await;
+    let none = app.ask("example.com", "aa1-ovh", json!({ "billing": format!("nobody.{}@example.com", app.tag) })).await;
+    assert_eq!((several.status, several.code().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_account"));
+    let strip = |body: serde_json::Value| {
+        let mut body = body;
+        body.as_object_mut().unwrap().remove("instance");
+        body
+    };
+    assert_eq!((none.status, strip(none.json())), (several.status, strip(several.json())), "none and several look alike");
+    let malformed = app.ask("example.com", "aa1-ovh", json!({ "billing": "not@an address" })).await;
+    assert_eq!((malformed.status, malformed.code().as_str()), (StatusCode::BAD_REQUEST, "invalid_input"));
 }

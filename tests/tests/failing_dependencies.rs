@@ -51,6 +51,10 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.accounts(ids).await
     }
+    async fn accounts_with_email(&self, email: &EmailAddress, limit: usize) -> Result<Vec<AccountId>, StoreError> {
+        self.check()?;
+        self.inner.accounts_with_email(email, limit).await
+    }
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         self.check()?;
         self.inner.put_account(account).await

@@ -64,7 +64,10 @@ async fn a_service_is_created_then_moved_and_the_holders_listings_follow(backend
     let app = TestApp::seeded(backend).await;
     let created = app.provider_put("/internal/services/Shop.Example.org", json!({"admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"})).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text());
-    assert_eq!(created.json(), json!({"name": "shop.example.org", "admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh", "pending_changes": []}));
+    assert_eq!(
+        created.json(),
+        json!({"name": "shop.example.org", "type": "other", "admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh", "pending_changes": []})
+    );
     assert!(service_names(&app, "tt1-ovh").await.contains(&"shop.example.org".to_owned()));
 
     // The tech role moves to Mia: Teo no longer sees the service, Mia does, with her role.

@@ -133,7 +133,8 @@ async fn seeded_table(tag: &str, services: &[String]) -> (String, App, Arc<Outbo
 async fn pending_request(app: &App, outbox: &Outbox, service: &str) -> (String, HashMap<String, String>) {
     let ada = AccountId::parse("ad1000-ovh").unwrap();
     let ned = AccountId::parse("ne4000-ovh").unwrap();
-    let changes = app.create(&ada, &ServiceName::parse(service).unwrap(), vec![(Role::Tech, ned)]).await.expect("a pending request");
+    let changes =
+        app.create(&ada, &ServiceName::parse(service).unwrap(), vec![(Role::Tech, shared::domain::ContactRef::Account(ned))]).await.expect("a pending request");
     let id = changes[0].id.to_string();
     app.deliver_outbox(time::OffsetDateTime::now_utc()).await.expect("the outbox is delivered");
     let tokens = outbox.sent().into_iter().filter(|m| m.text.contains(&id)).filter_map(|m| Some((m.to.as_str().to_owned(), token_in(&m.text)?))).collect();
@@ -321,7 +322,8 @@ async fn the_mailer_answers_the_mails_it_could_not_send_as_failed_and_the_retry_
 async fn create_request(app: &App, service: &str) -> String {
     let ada = AccountId::parse("ad1000-ovh").unwrap();
     let ned = AccountId::parse("ne4000-ovh").unwrap();
-    let changes = app.create(&ada, &ServiceName::parse(service).unwrap(), vec![(Role::Tech, ned)]).await.expect("a pending request");
+    let changes =
+        app.create(&ada, &ServiceName::parse(service).unwrap(), vec![(Role::Tech, shared::domain::ContactRef::Account(ned))]).await.expect("a pending request");
     changes[0].id.to_string()
 }
 

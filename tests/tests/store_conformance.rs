@@ -52,6 +52,7 @@ on_every_store!(
     put_service_keeps_the_memberships_of_old_and_new_holders_in_step,
     services_of_lists_by_name_in_pages_after_the_cursor,
     services_of_filters_by_type_and_name_prefix_in_pages,
+    accounts_with_email_finds_verified_addresses_without_regard_to_case,
     contact_changes_of_lists_newest_first_in_pages_before_the_cursor,
     accounts_returns_those_that_exist_even_beyond_one_batch,
     memberships_stay_in_step_when_apply_races_changes_of_the_other_roles,
@@ -682,6 +683,29 @@ async fn services_of_lists_by_name_in_pages_after_the_cursor(kind: Kind) {
     assert_eq!(names(&s.store.services_of(&mm1, &all, Some(&name("s2")), 10).await.unwrap()), vec!["s2.example", "s3.example", "s4.example"]);
     assert!(s.store.services_of(&mm1, &all, Some(&name("zzz")), 10).await.unwrap().items.is_empty());
     assert!(s.store.services_of(&id("oo1-ovh"), &all, None, 10).await.unwrap().items.is_empty());
+}
+
+async fn accounts_with_email_finds_verified_addresses_without_regard_to_case(kind: Kind) {
+    let s = subject(kind).await;
+    let email = |text: &str| EmailAddress::parse(text).unwrap();
+    assert_eq!(s.store.accounts_with_email(&email("NN1-OVH@Example.com"), 2).await.unwrap(), vec![id("nn1-ovh")]);
+    assert_eq!(s.store.accounts_with_email(&email("nobody@example.com"), 2).await.unwrap(), Vec::<AccountId>::new());
+    s.store.put_account(&Account { email: email("shared@example.com"), ..account("mm1-ovh", "ok") }).await.unwrap();
+    s.store.put_account(&Account { email: email("Shared@Example.com"), ..account("oo1-ovh", "ok") }).await.unwrap();
+    let mut both = s.store.accounts_with_email(&email("shared@example.com"), 2).await.unwrap();
+    both.sort();
+    assert_eq!(both, vec![id("mm1-ovh"), id("oo1-ovh")]);
+    assert_eq!(s.store.accounts_with_email(&email("shared@example.com"), 1).await.unwrap().len(), 1, "at most the limit");
+    // A pending change is no address until verified; then the old one no longer finds it.
+    let mut record = s.store.profile(&id("nn1-ovh")).await.unwrap().unwrap();
+    let token = Token::generate();
+    record.pending_email = Some(PendingEmail { email: email("ned.new@example.org"), token: token.hash(), expires_at: s.clock.now() + Duration::hours(1) });
+    record.revision += 1;
+    s.store.save_email_change(&record, None).await.unwrap();
+    assert_eq!(s.store.accounts_with_email(&email("ned.new@example.org"), 2).await.unwrap(), Vec::<AccountId>::new(), "pending is not verified");
+    s.store.verify_email(&id("nn1-ovh"), &token.hash(), s.clock.now()).await.unwrap().expect("verified");
+    assert_eq!(s.store.accounts_with_email(&email("NED.NEW@example.org"), 2).await.unwrap(), vec![id("nn1-ovh")]);
+    assert_eq!(s.store.accounts_with_email(&email("nn1-ovh@example.com"), 2).await.unwrap(), Vec::<AccountId>::new());
 }
 
 async fn services_of_filters_by_type_and_name_prefix_in_pages(kind: Kind) {

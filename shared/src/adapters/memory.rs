@@ -156,6 +156,15 @@ impl Store for MemoryStore {
         Ok(ids.iter().filter_map(|id| tables.accounts.get(id).cloned()).collect())
     }
 
+    async fn accounts_with_email(&self, email: &EmailAddress, limit: usize) -> Result<Vec<AccountId>, StoreError> {
+        let key = email.lookup_key();
+        let tables = self.tables();
+        let mut found: Vec<AccountId> = tables.accounts.values().filter(|a| a.email.lookup_key() == key).map(|a| a.id.clone()).collect();
+        found.sort();
+        found.truncate(limit);
+        Ok(found)
+    }
+
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         let mut tables = self.tables();
         let mut account = account.clone();

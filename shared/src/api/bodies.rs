@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use super::ApiError;
 use super::{ApiRequest, MAX_BODY_BYTES};
 use crate::app::Decision;
-use crate::domain::{AccountId, EmailAddress, Language, Role, State, ids::printable};
+use crate::domain::{ContactRef, EmailAddress, Language, Role, State, ids::printable};
 use crate::ports::ProfilePatch;
 
 #[derive(Deserialize)]
@@ -20,9 +20,9 @@ struct ProfileBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ContactChangesBody {
-    admin: Option<AccountId>,
-    tech: Option<AccountId>,
-    billing: Option<AccountId>,
+    admin: Option<ContactRef>,
+    tech: Option<ContactRef>,
+    billing: Option<ContactRef>,
 }
 
 #[derive(Deserialize)]
@@ -43,9 +43,9 @@ pub(super) fn profile_patch(request: &ApiRequest) -> Result<ProfilePatch, ApiErr
     Ok(ProfilePatch { email: body.email, language: body.language })
 }
 
-pub(super) fn contact_changes(request: &ApiRequest) -> Result<Vec<(Role, AccountId)>, ApiError> {
+pub(super) fn contact_changes(request: &ApiRequest) -> Result<Vec<(Role, ContactRef)>, ApiError> {
     let body: ContactChangesBody = json_object(request)?;
-    let asks: Vec<(Role, AccountId)> = [(Role::Admin, body.admin), (Role::Tech, body.tech), (Role::Billing, body.billing)]
+    let asks: Vec<(Role, ContactRef)> = [(Role::Admin, body.admin), (Role::Tech, body.tech), (Role::Billing, body.billing)]
         .into_iter()
         .filter_map(|(role, account)| account.map(|a| (role, a)))
         .collect();

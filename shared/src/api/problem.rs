@@ -24,7 +24,9 @@ impl Error {
             Error::Forbidden(_) | Error::TokenMismatch | Error::EmailTokenMismatch => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::PendingExists(_) | Error::NotPending(_) | Error::Expired => StatusCode::CONFLICT,
-            Error::UnknownAccount(_) | Error::NoChange { .. } | Error::PaymentOverdue(_) | Error::DifferentZone(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::UnknownAccount(_) | Error::NoAccountByEmail | Error::NoChange { .. } | Error::PaymentOverdue(_) | Error::DifferentZone(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Error::TooSoon { .. }
             | Error::TooManyAttempts { .. }
             | Error::ResendLimit { .. }
@@ -44,7 +46,7 @@ impl Error {
             Error::PendingExists(_) => "pending_exists",
             Error::NotPending(_) => "not_pending",
             Error::Expired => "expired",
-            Error::UnknownAccount(_) => "unknown_account",
+            Error::UnknownAccount(_) | Error::NoAccountByEmail => "unknown_account",
             Error::NoChange { .. } => "no_change",
             Error::PaymentOverdue(_) => "payment_overdue",
             Error::DifferentZone(_) => "different_zone",

@@ -39,6 +39,10 @@ pub enum Error {
     Expired,
     #[error("{0} is not a known account")]
     UnknownAccount(AccountId),
+    /// A new contact named by an address that is not exactly one account's (none, or several:
+    /// told apart to nobody).
+    #[error("no single account can be named by this email address: name the new contact by its customer id")]
+    NoAccountByEmail,
     #[error("{account} already holds the {role} role of this service")]
     NoChange { role: Role, account: AccountId },
     #[error("{0} is not in good standing with its payments, which a billing change requires")]

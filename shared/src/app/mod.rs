@@ -19,7 +19,7 @@ pub use outbox::{Delivery, MAIL_ATTEMPTS, OUTBOX_REDRIVE_AFTER, OutboxReport};
 use crate::config::Config;
 use crate::domain::lifecycle::{FailReason, ResendPolicy};
 use crate::domain::limits::{self, Attempter};
-use crate::domain::{Account, AccountId, ContactChange, RequestId, Role, Service, ServiceName, State, Step, Token, rules};
+use crate::domain::{Account, AccountId, ContactChange, ContactRef, EmailAddress, RequestId, Role, Service, ServiceName, State, Step, Token, rules};
 use crate::mail;
 use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, ServiceFilter, Store, StoreError};
 
@@ -131,7 +131,8 @@ impl App {
     // ---- requests ------------------------------------------------------------------------
 
     /// Asks to move each `(role, new account)` of `name`; SPEC §2 decides who confirms.
-    pub async fn create(&self, caller: &AccountId, name: &ServiceName, asks: Vec<(Role, AccountId)>) -> Result<Vec<ContactChange>> {
+    pub async fn create(&self, caller: &AccountId, name: &ServiceName, asks: Vec<(Role, ContactRef)>) -> Result<Vec<ContactChange>> {
+        let asks = self.resolve(asks).await?;
         // One read: the service, the new contacts, and the requester's unaccepted requests
         // to each (UNACCEPTED_REQUEST_LIMIT).
         let mut towards: Vec<AccountId> = asks.iter().map(|(_, to)| to.clone()).collect();
@@ -164,6 +165,30 @@ impl App {
         changes.iter_mut().for_each(|change| change.outbox.clear());
         tracing::info!(requests = ?changes.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), service = %name, "contact change requested");
         Ok(changes)
+    }
+
+    /// The new contacts named by address, as accounts: each address must be exactly one
+    /// account's. None and several are the same answer, so that asking tells nobody whether an
+    /// address has an account (one lookup each way).
+    async fn resolve(&self, asks: Vec<(Role, ContactRef)>) -> Result<Vec<(Role, AccountId)>> {
+        let mut resolved = Vec::with_capacity(asks.len());
+        let mut known: HashMap<EmailAddress, AccountId> = HashMap::new();
+        for (role, contact) in asks {
+            let account = match contact {
+                ContactRef::Account(id) => id,
+                ContactRef::Email(email) => match known.get(&email) {
+                    Some(id) => id.clone(),
+                    None => {
+                        let mut found = self.store.accounts_with_email(&email, 2).await?;
+                        let id = if found.len() == 1 { found.remove(0) } else { return Err(Error::NoAccountByEmail) };
+                        known.insert(email, id.clone());
+                        id
+                    }
+                },
+            };
+            resolved.push((role, account));
+        }
+        Ok(resolved)
     }
 
     /// One request, as its requester, a party, its previous holder or a contact of its service sees it.

@@ -141,11 +141,32 @@ impl EmailAddress {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address as accounts are looked up by it: without regard to case.
+    pub fn lookup_key(&self) -> String {
+        self.0.to_lowercase()
+    }
 }
 
 impl<'de> Deserialize<'de> for EmailAddress {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         EmailAddress::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// How a request names a new contact (the 2025 guide): by its customer id, or by the main
+/// email address of its account. In JSON a string; one with an `@` is an address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ContactRef {
+    Account(AccountId),
+    Email(EmailAddress),
+}
+
+impl<'de> Deserialize<'de> for ContactRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let parsed = if text.contains('@') { EmailAddress::parse(&text).map(ContactRef::Email) } else { AccountId::parse(&text).map(ContactRef::Account) };
+        parsed.map_err(serde::de::Error::custom)
     }
 }
 

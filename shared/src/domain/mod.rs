@@ -12,7 +12,7 @@ pub mod rules;
 pub mod service;
 pub mod token;
 
-pub use account::{Account, DisplayName, EmailAddress, EmailStatus, Language, PaymentStatus, PendingEmail, Zone};
+pub use account::{Account, ContactRef, DisplayName, EmailAddress, EmailStatus, Language, PaymentStatus, PendingEmail, Zone};
 pub use ids::{AccountId, RequestId, ServiceName};
 pub use lifecycle::{ContactChange, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, State, Step};
 pub use outbox::{Letter, LetterKind, MailId, MailOrder, MailStatus};

@@ -32,6 +32,12 @@ pub const DUE_SK: &str = "due_sk";
 /// The sparse index of memberships by type (an account's services of one type, by name):
 /// `type_pk` (`TYPE#{account}#{type}`) and `type_sk` (the service's name), on membership items.
 pub const TYPE_INDEX: &str = "by_type";
+/// The sparse index of accounts by address: `email_key` (the address in lower case) on
+/// account items, keys projected only (the account is its `pk`).
+pub const EMAIL_INDEX: &str = "by_email";
+pub const EMAIL_KEY: &str = "email_key";
+/// The pending address's `email_key`, which the verification makes the account's.
+pub const PENDING_EMAIL_KEY: &str = "pending_email_key";
 pub const TYPE_PK: &str = "type_pk";
 pub const TYPE_SK: &str = "type_sk";
 
@@ -203,6 +209,7 @@ pub fn account_item(account: &Account) -> Item {
     item.insert("id".into(), s(account.id.as_str()));
     item.insert("name".into(), s(account.name.as_str()));
     item.insert("email".into(), s(account.email.as_str()));
+    item.insert(EMAIL_KEY.into(), s(account.email.lookup_key()));
     item.insert("language".into(), s(account.language.as_str()));
     item.insert("payment_status".into(), s(account.payment_status.as_str()));
     item.insert(ZONE.into(), s(account.zone.as_str()));
@@ -210,6 +217,13 @@ pub fn account_item(account: &Account) -> Item {
         item.insert(EMAIL_STATUS.into(), s(EmailStatus::Bouncing.as_str()));
     }
     item
+}
+
+/// The account a `by_email` index entry names (its `pk`).
+pub fn account_of_index_entry(item: &Item) -> Result<AccountId, StoreError> {
+    let pk = get_s(item, "email index entry", PK)?;
+    let id = pk.strip_prefix("ACCOUNT#").ok_or_else(|| corrupt("email index entry", "not an account"))?;
+    parse("email index entry", PK, AccountId::parse(id))
 }
 
 /// The account item's zone (String); absent (an item written before zones) is the default.

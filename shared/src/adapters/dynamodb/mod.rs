@@ -397,6 +397,24 @@ impl Store for DynamoStore {
         self.get(items::account_key(id)).await?.as_ref().map(items::account_from).transpose()
     }
 
+    /// One Query of the `by_email` index, at most `limit` entries.
+    async fn accounts_with_email(&self, email: &EmailAddress, limit: usize) -> Result<Vec<AccountId>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(items::EMAIL_INDEX)
+            .key_condition_expression("#key = :key")
+            .expression_attribute_names("#key", items::EMAIL_KEY)
+            .expression_attribute_values(":key", s(email.lookup_key()))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        self.meter.sent("Query");
+        let output = query.send().await.map_err(|e| classify("Query", &e))?;
+        self.meter.consumed(output.consumed_capacity());
+        output.items().iter().map(items::account_of_index_entry).collect()
+    }
+
     /// `BatchGetItem`s of the `PROFILE` items, 100 keys a call (`batch::batch_get`).
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
         let mut ids: Vec<&AccountId> = ids.iter().collect();
@@ -740,11 +758,13 @@ impl Store for DynamoStore {
         let Some(read) = record.revision.checked_sub(1) else { return Err(StoreError::Stale) };
         let asks = AttributeValue::L(record.email_asks.iter().map(|at| n(items::millis(*at))).collect());
         let update = match &record.pending_email {
-            Some(pending) => Cond::new("SET #pe = :pe, #ph = :ph, #px = :px, #asks = :asks, #rev = :rev")
+            Some(pending) => Cond::new("SET #pe = :pe, #pk_key = :pk_key, #ph = :ph, #px = :px, #asks = :asks, #rev = :rev")
+                .name("#pk_key", items::PENDING_EMAIL_KEY)
+                .value(":pk_key", s(pending.email.lookup_key()))
                 .value(":pe", s(pending.email.as_str()))
                 .value(":ph", s(pending.token.to_hex()))
                 .value(":px", n(items::millis(pending.expires_at))),
-            None => Cond::new("SET #asks = :asks, #rev = :rev REMOVE #pe, #ph, #px"),
+            None => Cond::new("SET #asks = :asks, #rev = :rev REMOVE #pe, #pk_key, #ph, #px").name("#pk_key", items::PENDING_EMAIL_KEY),
         }
         .name("#pe", items::PENDING_EMAIL)
         .name("#ph", items::PENDING_HASH)
@@ -793,7 +813,9 @@ impl Store for DynamoStore {
             .client
             .update_item()
             .set_key(Some(items::account_key(account)))
-            .update_expression("SET #email = #pe, #rev = #rev + :one REMOVE #pe, #ph, #px, #es")
+            .update_expression("SET #email = #pe, #email_key = #pe_key, #rev = #rev + :one REMOVE #pe, #pe_key, #ph, #px, #es")
+            .expression_attribute_names("#email_key", items::EMAIL_KEY)
+            .expression_attribute_names("#pe_key", items::PENDING_EMAIL_KEY)
             .condition_expression("#ph = :hash AND #px > :now")
             .expression_attribute_names("#email", "email")
             .expression_attribute_names("#pe", items::PENDING_EMAIL)

@@ -1,7 +1,8 @@
 //! The table, defined once: string keys `pk` (partition) and `sk` (sort), on-demand
 //! capacity, TTL on `ttl`, two sparse global secondary indexes, every attribute projected:
 //! `due` (`due_pk`, `due_sk`) of the pending requests by expiry and the unsettled mails, and
-//! `by_type` (`type_pk`, `type_sk`) of the memberships by service type and name; and
+//! `by_type` (`type_pk`, `type_sk`) of the memberships by service type and name; a third,
+//! `by_email` (`email_key`, keys only), of the accounts by address in lower case; and
 //! a stream of the keys of every changed item (`KEYS_ONLY`: the mailer reads the mail item
 //! itself). The SAM template declares the same table; docs/dynamodb.md describes it. Change all
 //! three together.
@@ -18,7 +19,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::errors::{build_error, classify};
-use super::items::{DUE_INDEX, DUE_PK, DUE_SK, PK, SK, TTL, TYPE_INDEX, TYPE_PK, TYPE_SK};
+use super::items::{DUE_INDEX, DUE_PK, DUE_SK, EMAIL_INDEX, EMAIL_KEY, PK, SK, TTL, TYPE_INDEX, TYPE_PK, TYPE_SK};
 use crate::ports::StoreError;
 
 fn attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
@@ -55,6 +56,12 @@ pub fn table_definition(client: &Client, name: &str) -> Result<CreateTableFluent
         .projection(all_attributes())
         .build()
         .map_err(build_error)?;
+    let by_email = GlobalSecondaryIndex::builder()
+        .index_name(EMAIL_INDEX)
+        .key_schema(key(EMAIL_KEY, KeyType::Hash)?)
+        .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+        .build()
+        .map_err(build_error)?;
     Ok(client
         .create_table()
         .table_name(name)
@@ -64,10 +71,12 @@ pub fn table_definition(client: &Client, name: &str) -> Result<CreateTableFluent
         .attribute_definitions(attribute(DUE_SK)?)
         .attribute_definitions(attribute(TYPE_PK)?)
         .attribute_definitions(attribute(TYPE_SK)?)
+        .attribute_definitions(attribute(EMAIL_KEY)?)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
         .global_secondary_indexes(due)
         .global_secondary_indexes(by_type)
+        .global_secondary_indexes(by_email)
         .stream_specification(keys_only_stream()?)
         .billing_mode(BillingMode::PayPerRequest))
 }
@@ -78,7 +87,7 @@ pub fn table_definition(client: &Client, name: &str) -> Result<CreateTableFluent
 async fn check_due_index(client: &Client, name: &str) -> Result<(), StoreError> {
     let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", &e))?;
     let has = |index: &str| output.table().is_some_and(|t| t.global_secondary_indexes().iter().any(|i| i.index_name() == Some(index)));
-    for (index, since) in [(DUE_INDEX, "the sweep"), (TYPE_INDEX, "service types")] {
+    for (index, since) in [(DUE_INDEX, "the sweep"), (TYPE_INDEX, "service types"), (EMAIL_INDEX, "naming contacts by address")] {
         if !has(index) {
             return Err(StoreError::Failed(format!(
                 "table {name} has no `{index}` index (it predates {since}): delete it to have it made anew (DynamoDB Local), or deploy template.yaml (AWS)"
