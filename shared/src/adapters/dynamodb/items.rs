@@ -368,7 +368,9 @@ pub fn lock_from(item: &Item) -> Result<Lock, StoreError> {
 /// A request as stored: everything but the parties' token hashes, which live in their own
 /// items (with a TTL). `version` is also a top-level Number, for conditions.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Not `deny_unknown_fields`: while a deploy rolls out, the functions of the previous version
+// read documents the new one wrote, and must take what they do not know as absent. What a
+// document must hold is its fields' own types' business.
 struct RequestDoc {
     id: RequestId,
     service: ServiceName,
@@ -396,7 +398,6 @@ struct RequestDoc {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct PartyDoc {
     account: AccountId,
     status: PartyStatus,
@@ -751,6 +752,25 @@ mod tests {
         let (mut request, _) = request_items(&change).unwrap();
         request.insert("version".into(), n(7));
         assert!(matches!(request_from(&request), Err(StoreError::Failed(_))));
+    }
+
+    #[test]
+    fn a_document_from_a_newer_version_with_fields_this_one_does_not_know_still_reads() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let plan = Plan { roles: Roles::new([Role::Tech]).unwrap(), from: id("tt1-ovh"), to: id("nn1-ovh"), confirm: vec![id("aa1-ovh")], inform: vec![] };
+        let mut change =
+            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), crate::domain::Zone::Ca, now, time::Duration::days(7));
+        change.outbox.clear();
+        let (mut request, _) = request_items(&change).unwrap();
+        let mut doc: serde_json::Value = serde_json::from_str(request["doc"].as_s().unwrap()).unwrap();
+        doc["added_later"] = serde_json::json!({"anything": 1});
+        doc["parties"][0]["added_later"] = serde_json::json!(true);
+        request.insert("doc".into(), s(doc.to_string()));
+        assert_eq!(request_from(&request).unwrap(), change, "a rolling deploy's older functions read what the newer ones wrote");
+        // And a document from before zones is in the default zone.
+        doc.as_object_mut().unwrap().remove("zone");
+        request.insert("doc".into(), s(doc.to_string()));
+        assert_eq!(request_from(&request).unwrap().zone, crate::domain::Zone::Eu);
     }
 
     #[test]
