@@ -15,7 +15,10 @@ let local;
 before(async () => {
   op = await startProvider();
   local = await startLocal({ JWT_ISSUER: op.issuer, JWT_AUDIENCE: CLIENT_ID });
-  assert.match(local.log, new RegExp(`Sign-in: JWTs of ${op.issuer}`), 'the banner says how callers sign in');
+  // The banner's later lines may come in a later chunk than the one that says it listens.
+  const said = new RegExp(`Sign-in: JWTs of ${op.issuer}`);
+  for (let i = 0; i < 50 && !said.test(local.log); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(local.log, said, 'the banner says how callers sign in');
 });
 
 after(async () => {
