@@ -41,38 +41,58 @@ export async function startProvider({ redirectUris = ['http://127.0.0.1/callback
   const server = http.createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${server.address().port}`;
-  const provider = new Provider(issuer, {
-    clients: [{
-      client_id: CLIENT_ID,
-      token_endpoint_auth_method: 'none',
-      redirect_uris: redirectUris,
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-    }],
-    jwks: { keys: [signingJwk] },
-    cookies: { keys: [b64url(randomBytes(32))] },
-    pkce: { required: () => true },
-    async findAccount(_ctx, sub) {
-      return { accountId: sub, claims: async () => ({ sub }) };
-    },
-    features: {
-      devInteractions: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => 'urn:service-contacts',
-        useGrantedResource: () => true,
-        getResourceServerInfo: () => ({
-          scope: 'openid',
-          audience: CLIENT_ID,
-          accessTokenFormat: 'jwt',
-          jwt: { sign: { alg: 'RS256' } },
-        }),
+  // The client's addresses may be known only once the panel's server runs, and that server
+  // needs the issuer first: the provider is made at its first request, with the addresses by then.
+  const allowed = [...redirectUris];
+  let handler;
+  const make = () => {
+    const provider = new Provider(issuer, {
+      clients: [{
+        client_id: CLIENT_ID,
+        token_endpoint_auth_method: 'none',
+        redirect_uris: allowed,
+        post_logout_redirect_uris: allowed,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      }],
+      jwks: { keys: [signingJwk] },
+      cookies: { keys: [b64url(randomBytes(32))] },
+      pkce: { required: () => true },
+      // Said explicitly rather than left to the defaults (each of which the provider notes).
+      ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 300, IdToken: 300 },
+      clientBasedCORS: (_ctx, origin, client) => client.redirectUris.some((uri) => new URL(uri).origin === origin),
+      async findAccount(_ctx, sub) {
+        return { accountId: sub, claims: async () => ({ sub }) };
       },
-    },
+      features: {
+        devInteractions: { enabled: true },
+        rpInitiatedLogout: { enabled: true },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: () => 'urn:service-contacts',
+          useGrantedResource: () => true,
+          getResourceServerInfo: () => ({
+            scope: 'openid',
+            audience: CLIENT_ID,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          }),
+        },
+      },
+    });
+    provider.proxy = false;
+    return provider.callback();
+  };
+  server.on('request', (req, res) => {
+    handler ??= make();
+    handler(req, res);
   });
-  provider.proxy = false;
-  server.on('request', provider.callback());
   const stop = () => new Promise((resolve) => server.close(resolve));
+  /** Lets the client come back to `uri` too (before the provider's first request). */
+  const allowRedirect = (uri) => {
+    if (handler) throw new Error('the provider is made already: allow its addresses before its first request');
+    allowed.push(uri);
+  };
 
   /** Signs `claims` with the provider's own key (so that only the claims can be wrong). */
   async function sign(claims, { kid = 'op-rs256', key = privateKey, alg = 'RS256' } = {}) {
@@ -83,7 +103,7 @@ export async function startProvider({ redirectUris = ['http://127.0.0.1/callback
     return authorizationCodeFlow({ issuer, account, redirectUri });
   }
 
-  return { issuer, stop, signIn, sign, publicJwks: { keys: [await jose.exportJWK(publicKey)] }, jose };
+  return { issuer, stop, signIn, sign, allowRedirect, publicJwks: { keys: [await jose.exportJWK(publicKey)] }, jose };
 }
 
 /** A cookie jar and `fetch` that never follows redirects. */
