@@ -29,13 +29,17 @@ export function editable(myRoles) {
 
 export function contactsView(ctx, panel) {
   // `query`: the start of a service name, searched by the API (`?q=`) across every page.
-  const state = { services: [], next: null, query: '', generation: 0 };
+  const state = { services: [], next: null, query: '', type: '', generation: 0 };
   const message = messageBox();
   const search = h('input', { id: 'search', type: 'search', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'search-hint' });
   const tableBox = h('div', { class: 'table-box' });
   const count = h('p', { class: 'hint', 'aria-live': 'polite' });
   const more = h('button', { type: 'button', hidden: true, onclick: () => loadMore() }, t('contacts.more'));
   const formBox = h('div');
+  // The catalogue's types (the API takes any other as well).
+  const typeFilter = h('select', { id: 'type-filter', onchange: () => { state.type = typeFilter.value; reload(); } },
+    h('option', { value: '' }, t('contacts.allTypes')),
+    ...['domain', 'vps', 'hosting', 'other'].map((type) => h('option', { value: type }, t(`type.${type}`))));
   let searchTimer;
   search.addEventListener('input', () => {
     clearTimeout(searchTimer);
@@ -49,12 +53,14 @@ export function contactsView(ctx, panel) {
     h('p', {}, t('contacts.intro')),
     message.el,
     h('div', { class: 'search' }, h('label', { for: 'search' }, t('contacts.search')), search),
+    h('div', { class: 'search' }, h('label', { for: 'type-filter' }, t('contacts.typeFilter')), typeFilter),
     h('p', { id: 'search-hint', class: 'hint' }, t('contacts.searchHint')),
     tableBox, count, more, formBox);
 
   function url() {
     const query = new URLSearchParams();
     if (state.query) query.set('q', state.query);
+    if (state.type) query.set('type', state.type);
     if (state.next) query.set('cursor', state.next);
     const q = query.toString();
     return `v1/me/services${q ? `?${q}` : ''}`;
@@ -90,7 +96,8 @@ export function contactsView(ctx, panel) {
   function render() {
     more.hidden = !state.next;
     if (!state.services.length) {
-      put(tableBox, h('p', {}, state.query ? t('contacts.noMatch', { query: search.value.trim() }) : t('contacts.none')));
+      const none = state.query ? t('contacts.noMatch', { query: search.value.trim() }) : state.type ? t('contacts.noneOfType') : t('contacts.none');
+      put(tableBox, h('p', {}, none));
       put(count);
       return;
     }

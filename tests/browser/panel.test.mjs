@@ -628,3 +628,31 @@ test("the emailed link's page leads into the panel, on My requests", async () =>
   tab.assertClean();
   await tab.close();
 });
+
+test('the type filter shows one type of service, with the search or without', async () => {
+  for (const [name, type] of [['zz-dom.example', 'domain'], ['zz-vps.example', 'vps']]) {
+    const { status } = await callApi(base, 'PUT', `/_local/services/${name}`, undefined, { type, admin: OTTO, tech: OTTO, billing: OTTO });
+    assert.equal(status, 200, name);
+  }
+  const tab = await signIn(OTTO);
+  const { page } = tab;
+  await page.getByText('Services shown: 50 (more below).').waitFor();
+  await page.getByLabel('Type of service').selectOption({ label: 'VPS' });
+  await page.getByText('Services shown: 1.').waitFor();
+  await page.getByRole('rowheader', { name: 'zz-vps.example' }).waitFor();
+  assert.equal(await page.getByRole('rowheader', { name: 'zz-dom.example' }).count(), 0);
+  await page.getByLabel('Type of service').selectOption({ label: 'Domain' });
+  await page.getByRole('rowheader', { name: 'zz-dom.example' }).waitFor();
+  await page.getByLabel('Search by service name').fill('svc');
+  await page.getByText('No service matches “svc”.').waitFor();
+  await page.getByLabel('Search by service name').fill('zz');
+  await page.getByText('Services shown: 1.').waitFor();
+  await page.getByLabel('Search by service name').fill('');
+  await page.getByLabel('Type of service').selectOption({ label: 'Hosting' });
+  await page.getByText('None of your services is of this type.').waitFor();
+  await page.getByLabel('Type of service').selectOption({ label: 'All types' });
+  await page.getByText('Services shown: 50 (more below).').waitFor();
+  await checkAccessibility(page, "the type filter");
+  tab.assertClean();
+  await tab.close();
+});
