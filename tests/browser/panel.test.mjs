@@ -656,3 +656,22 @@ test('the type filter shows one type of service, with the search or without', as
   tab.assertClean();
   await tab.close();
 });
+
+test('a new contact named by the main email address of its account, as the form invites', async () => {
+  const put = await callApi(base, 'PUT', '/_local/services/zz-mail.example', undefined, { admin: OTTO, tech: OTTO, billing: OTTO });
+  assert.equal(put.status, 200);
+  const tab = await signIn(OTTO);
+  const { page } = tab;
+  await page.getByLabel('Search by service name').fill('zz-mail');
+  await page.getByText('Services shown: 1.').waitFor();
+  const form = await openForm(page, 'zz-mail.example');
+  await form.getByLabel('Technical contact').fill(EMAIL[TEO].toUpperCase());
+  await form.getByRole('button', { name: 'Confirm' }).click();
+  const said = page.getByRole('status').or(page.getByRole('alert')).filter({ hasText: /\S/ });
+  await said.first().waitFor();
+  assert.match(await said.first().textContent(), /taken into account/);
+  const { json } = await callApi(base, 'GET', '/v1/me/contact-changes', TEO);
+  assert.ok(json.requests.some((r) => r.service === 'zz-mail.example' && r.to === TEO), 'the request names Teo, found by his address');
+  tab.assertClean();
+  await tab.close();
+});
