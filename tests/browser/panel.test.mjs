@@ -606,6 +606,8 @@ test('the profile: a new email address waits for its verification code, then is 
   assert.ok(token, 'a verification mail to the new address');
   await page.getByLabel('Verification code').fill(token);
   await page.getByRole('button', { name: 'Verify email address' }).click();
+  // The status region already holds the previous message: wait for the new one.
+  await page.getByRole('status').filter({ hasText: 'Thank you: ned@new.example is now your email address.' }).waitFor();
   assert.equal(await statusText(page), 'Thank you: ned@new.example is now your email address.');
   assert.equal((await callApi(base, 'GET', '/v1/me', NED)).json.email, 'ned@new.example');
   assert.match(await page.getByRole('definition').filter({ hasText: 'Europe' }).textContent(), /^Europe$/, 'the zone, in words');
