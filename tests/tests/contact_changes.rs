@@ -579,4 +579,21 @@ async fn a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whe
     assert_eq!((none.status, strip(none.json())), (several.status, strip(several.json())), "none and several look alike");
     let malformed = app.ask("example.com", "aa1-ovh", json!({ "billing": "not@an address" })).await;
     assert_eq!((malformed.status, malformed.code().as_str()), (StatusCode::BAD_REQUEST, "invalid_input"));
+
+    // Probing: after WRONG_CODE_LIMIT addresses that name no single account, Ada is held off
+    // for the window, even for an address that would work; Teo is not.
+    for n in 2..shared::domain::limits::WRONG_CODE_LIMIT {
+        let probe = app.ask("example.com", "aa1-ovh", json!({ "billing": format!("probe{n}.{}@example.com", app.tag) })).await;
+        assert_eq!(probe.code(), "unknown_account");
+    }
+    let held = app.ask("example.com", "aa1-ovh", json!({ "billing": app.email_of("mm1-ovh") })).await;
+    assert_eq!((held.status, held.code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"), "{}", held.text());
+    assert!(held.header("retry-after").is_some());
+    let by_id = app.ask("example.com", "aa1-ovh", json!({ "billing": "mm1-ovh" })).await;
+    assert_eq!(by_id.status, StatusCode::CREATED, "a customer id needs no lookup: {}", by_id.text());
+    let teo = app.ask("example.com", "tt1-ovh", json!({ "tech": app.email_of("oo1-ovh") })).await;
+    assert_eq!(teo.code(), "unknown_account", "Teo's budget is his own: {}", teo.text());
+    app.clock.advance(shared::domain::limits::WRONG_CODE_WINDOW);
+    let later = app.ask("example.com", "aa1-ovh", json!({ "admin": app.email_of("mm1-ovh") })).await;
+    assert_ne!(later.status, StatusCode::TOO_MANY_REQUESTS, "the window passed: {}", later.text());
 }

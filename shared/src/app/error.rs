@@ -59,6 +59,10 @@ pub enum Error {
     ResendLimit { retry_after: u64 },
     #[error("too many of your requests to this contact ended without being accepted lately; try again in {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
+    /// Too many addresses that named no single account tried by this caller in the window:
+    /// naming contacts by address must not become a way to probe which addresses have accounts.
+    #[error("too many email addresses that name no single account were tried; try again in {retry_after} seconds, or name the contact by its customer id")]
+    TooManyLookups { retry_after: u64 },
     /// Too many changes of the profile's email address asked within the hour.
     #[error("too many changes of the email address were asked within an hour; try again in {retry_after} seconds")]
     TooManyEmailChanges { retry_after: u64 },
@@ -84,6 +88,7 @@ impl Error {
             | Error::TooManyAttempts { retry_after }
             | Error::ResendLimit { retry_after }
             | Error::TooManyRequests { retry_after }
+            | Error::TooManyLookups { retry_after }
             | Error::TooManyEmailChanges { retry_after } => Some((*retry_after).max(1)),
             Error::StoreUnavailable(_) => Some(RETRY_AFTER_STORE),
             Error::MailUnavailable(_) => Some(RETRY_AFTER_MAIL),

@@ -132,7 +132,7 @@ impl App {
 
     /// Asks to move each `(role, new account)` of `name`; SPEC §2 decides who confirms.
     pub async fn create(&self, caller: &AccountId, name: &ServiceName, asks: Vec<(Role, ContactRef)>) -> Result<Vec<ContactChange>> {
-        let asks = self.resolve(asks).await?;
+        let asks = self.resolve(caller, asks).await?;
         // One read: the service, the new contacts, and the requester's unaccepted requests
         // to each (UNACCEPTED_REQUEST_LIMIT).
         let mut towards: Vec<AccountId> = asks.iter().map(|(_, to)| to.clone()).collect();
@@ -168,11 +168,19 @@ impl App {
     }
 
     /// The new contacts named by address, as accounts: each address must be exactly one
-    /// account's. None and several are the same answer, so that asking tells nobody whether an
-    /// address has an account (one lookup each way).
-    async fn resolve(&self, asks: Vec<(Role, ContactRef)>) -> Result<Vec<(Role, AccountId)>> {
+    /// account's. None and several are the same answer (one lookup each way); and since any
+    /// answer still tells an address that names an account from one that does not, each caller
+    /// may try at most `WRONG_CODE_LIMIT` addresses that name none per window, as with codes.
+    async fn resolve(&self, caller: &AccountId, asks: Vec<(Role, ContactRef)>) -> Result<Vec<(Role, AccountId)>> {
         let mut resolved = Vec::with_capacity(asks.len());
         let mut known: HashMap<EmailAddress, AccountId> = HashMap::new();
+        let by_address = asks.iter().any(|(_, contact)| matches!(contact, ContactRef::Email(_)));
+        let (window_start, window_end) = limits::attempt_window(self.now());
+        let prober = format!("lookup#{caller}");
+        if by_address {
+            let missed = self.store.wrong_attempts(&prober, window_start).await?;
+            limits::may_attempt(missed, window_end, self.now()).map_err(|retry_after| Error::TooManyLookups { retry_after })?;
+        }
         for (role, contact) in asks {
             let account = match contact {
                 ContactRef::Account(id) => id,
@@ -180,7 +188,11 @@ impl App {
                     Some(id) => id.clone(),
                     None => {
                         let mut found = self.store.accounts_with_email(&email, 2).await?;
-                        let id = if found.len() == 1 { found.remove(0) } else { return Err(Error::NoAccountByEmail) };
+                        if found.len() != 1 {
+                            self.store.count_wrong_attempt(&prober, window_start, window_end).await?;
+                            return Err(Error::NoAccountByEmail);
+                        }
+                        let id = found.remove(0);
                         known.insert(email, id.clone());
                         id
                     }
