@@ -9,6 +9,14 @@ import { problemText } from './requests.js';
 
 const ROLES = ['admin', 'tech', 'billing'];
 
+/** The guide's "name and id", as the confirmation page writes it: "Teo Tecnico (te2000-ovh)"; the id alone if the name is unknown. */
+function named(service, role) {
+  const id = service.contacts[role];
+  const name = service.names?.[id];
+  return name ? `${name} (${id})` : id;
+}
+
+
 /** A service's type in words when the catalogue knows it (domain, vps, hosting, other), else as it is. */
 function typeName(type) {
   if (!type) return '';
@@ -114,7 +122,7 @@ export function contactsView(ctx, panel) {
     return h('tr', {},
       h('th', { scope: 'row' }, service.service),
       h('td', {}, typeName(service.type)),
-      ROLES.map((role) => h('td', {}, service.contacts[role])),
+      ROLES.map((role) => h('td', {}, named(service, role))),
       h('td', {}, service.my_roles.map((role) => t(`roles.${role}`)).join(', ')),
       h('td', {}, h('button', {
         type: 'button', class: 'pencil', 'aria-label': t('contacts.edit', { service: service.service }),
@@ -170,7 +178,7 @@ function editForm(ctx, service, { close, done }) {
     return h('div', { class: `field${may[role] ? '' : ' locked'}` },
       h('label', { for: id }, t(`contacts.${role}`)),
       h('div', { class: 'row' }, input, take),
-      h('p', { id: `${id}-note`, class: 'hint' }, may[role] ? t('form.current', { account: service.contacts[role] }) : t(why)));
+      h('p', { id: `${id}-note`, class: 'hint' }, may[role] ? t('form.current', { account: named(service, role) }) : t(why)));
   }
 
   form.addEventListener('submit', async (event) => {

@@ -7,6 +7,7 @@ use serde_json::json;
 on_every_backend!(
     roles_move_only_within_one_zone_when_asked_and_when_the_change_takes_effect,
     my_services_carry_their_type_and_filter_by_type_and_name_prefix,
+    services_show_each_contacts_name_as_the_account_has_it_now,
     a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whether_an_address_exists,
     an_admin_replacing_the_tech_contact_takes_effect_once_both_parties_accept,
     an_admin_taking_the_billing_role_itself_confirms_alone_and_the_previous_holder_is_informed,
@@ -555,6 +556,30 @@ async fn my_services_carry_their_type_and_filter_by_type_and_name_prefix(backend
         let response = app.get(&format!("/v1/me/services{bad}"), "aa1-ovh").await;
         assert_eq!((response.status, response.code().as_str()), (StatusCode::BAD_REQUEST, "invalid_input"), "{bad}");
     }
+}
+
+async fn services_show_each_contacts_name_as_the_account_has_it_now(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let names = |body: &serde_json::Value| body["names"].clone();
+    let seeded = json!({"aa1-ovh": "Ada Admin", "tt1-ovh": "Teo Tecnico", "bb1-ovh": "Bea Billing"});
+    let listed = app.get("/v1/me/services", "tt1-ovh").await.json();
+    assert_eq!(names(&listed["services"][0]), seeded, "the guide's table shows each contact's name and id");
+    assert_eq!(names(&app.get("/v1/services/example.com", "bb1-ovh").await.json()), seeded);
+
+    // Read with the page, not copied at some earlier write: a rename shows at once.
+    let renamed = app
+        .provider_put("/internal/accounts/tt1-ovh", json!({"name": "Teo Renamed", "email": app.email_of("tt1-ovh"), "language": "it", "payment_status": "ok"}))
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text());
+    let listed = app.get("/v1/me/services", "aa1-ovh").await.json();
+    assert_eq!(listed["services"][0]["names"]["tt1-ovh"], "Teo Renamed");
+
+    // One account holding two roles is named once; a new holder is named once the change is done.
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({"billing": "aa1-ovh"})).await;
+    let token = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &token).await.json()["state"], "done");
+    let service = app.get("/v1/services/example.com", "aa1-ovh").await.json();
+    assert_eq!(names(&service), json!({"aa1-ovh": "Ada Admin", "tt1-ovh": "Teo Renamed"}), "bb1-ovh holds nothing now");
 }
 
 async fn a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whether_an_address_exists(backend: Backend) {

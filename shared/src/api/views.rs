@@ -1,13 +1,15 @@
 //! What the API returns (SPEC §5), built from domain values. Token hashes, versions and
 //! other storage details never appear here.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::cursor;
 use crate::app::{self, ServiceView};
 use crate::domain::lifecycle::FailReason;
-use crate::domain::{Account, AccountId, ContactChange, Contacts, HistoryEntry, PartyStatus, RequestId, Role, Roles, ServiceName, State};
+use crate::domain::{Account, AccountId, ContactChange, Contacts, DisplayName, HistoryEntry, PartyStatus, RequestId, Role, Roles, ServiceName, State};
 use crate::ports::Page;
 
 #[derive(Serialize)]
@@ -51,6 +53,8 @@ pub(super) struct ServiceBody<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
     contacts: &'a Contacts,
+    /// The display name of each contact's account, by id.
+    names: &'a BTreeMap<AccountId, DisplayName>,
     my_roles: &'a [Role],
     #[serde(skip_serializing_if = "Option::is_none")]
     pending: Option<&'a [RequestId]>,
@@ -72,6 +76,7 @@ pub(super) fn services(page: Page<ServiceView>) -> serde_json::Value {
                 service: &v.service.name,
                 kind: v.service.kind.as_str(),
                 contacts: &v.service.contacts,
+                names: &v.names,
                 my_roles: &v.my_roles,
                 pending: None,
             })
@@ -86,6 +91,7 @@ pub(super) fn service(view: &ServiceView) -> ServiceBody<'_> {
         service: &view.service.name,
         kind: view.service.kind.as_str(),
         contacts: &view.service.contacts,
+        names: &view.names,
         my_roles: &view.my_roles,
         pending: Some(&view.pending),
     }

@@ -5,7 +5,7 @@ mod email;
 mod error;
 mod outbox;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -19,7 +19,9 @@ pub use outbox::{Delivery, MAIL_ATTEMPTS, OUTBOX_REDRIVE_AFTER, OutboxReport};
 use crate::config::Config;
 use crate::domain::lifecycle::{FailReason, ResendPolicy};
 use crate::domain::limits::{self, Attempter};
-use crate::domain::{Account, AccountId, ContactChange, ContactRef, EmailAddress, RequestId, Role, Service, ServiceName, State, Step, Token, rules};
+use crate::domain::{
+    Account, AccountId, ContactChange, ContactRef, DisplayName, EmailAddress, RequestId, Role, Service, ServiceName, State, Step, Token, rules,
+};
 use crate::mail;
 use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, ServiceFilter, Store, StoreError};
 
@@ -57,6 +59,9 @@ pub struct ServiceView {
     pub my_roles: Vec<Role>,
     /// The live pending requests on its roles.
     pub pending: Vec<RequestId>,
+    /// The display name of each account holding one of its roles (the guide's table shows
+    /// "name and id"); an account the store no longer has is missing.
+    pub names: BTreeMap<AccountId, DisplayName>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,10 +118,31 @@ impl App {
     /// The services where the caller holds a role that `filter` takes, by name, after `after`.
     pub async fn my_services(&self, caller: &AccountId, filter: &ServiceFilter, after: Option<ServiceName>) -> Result<Page<ServiceView>> {
         let page = self.store.services_of(caller, filter, after.as_ref(), PAGE_SIZE).await?;
+        // One read for the names of the whole page's holders, however many services share them.
+        let names = self.names_of(page.items.iter().flat_map(|s| s.contacts.holders()).collect()).await?;
         Ok(Page {
-            items: page.items.into_iter().map(|service| ServiceView { my_roles: service.contacts.roles_of(caller), service, pending: vec![] }).collect(),
+            items: page
+                .items
+                .into_iter()
+                .map(|service| ServiceView {
+                    my_roles: service.contacts.roles_of(caller),
+                    names: service.contacts.holders().into_iter().filter_map(|id| names.get(&id).cloned().map(|n| (id, n))).collect(),
+                    service,
+                    pending: vec![],
+                })
+                .collect(),
             more: page.more,
         })
+    }
+
+    /// The display names of `ids`, in one read (nothing when there are none).
+    async fn names_of(&self, mut ids: Vec<AccountId>) -> Result<BTreeMap<AccountId, DisplayName>> {
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        Ok(self.store.accounts(&ids).await?.into_iter().map(|a| (a.id, a.name)).collect())
     }
 
     pub async fn service(&self, caller: &AccountId, name: &ServiceName) -> Result<ServiceView> {
@@ -125,7 +151,8 @@ impl App {
         let mut pending: Vec<RequestId> = record.locks.iter().filter(|lock| lock.expires_at > now).map(|lock| lock.request).collect();
         pending.sort();
         pending.dedup();
-        Ok(ServiceView { my_roles: record.service.contacts.roles_of(caller), service: record.service, pending })
+        let names = self.names_of(record.service.contacts.holders()).await?;
+        Ok(ServiceView { my_roles: record.service.contacts.roles_of(caller), service: record.service, pending, names })
     }
 
     // ---- requests ------------------------------------------------------------------------
