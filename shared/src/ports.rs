@@ -158,6 +158,14 @@ pub trait Store: Send + Sync + 'static {
     /// owe (`change.outbox`), posted (each a [`MailOrder`] of id `(change.id, change.version,
     /// its index)`): a change and its mails commit together or not at all.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError>;
+    /// Keeps `hash` as `party`'s code of the request's current round of codes
+    /// (`ContactChange::token_round`), on the condition that the stored request is still at
+    /// `change.version` and not pending past its expiry; the request itself is not rewritten
+    /// (a code is minted as its mail goes: this is the mailer's write per mail). `Stale`: it
+    /// moved on, read it again. A code of another round than the request's current one is
+    /// never read back as a party's (`Party::token`), so a resend or a reminder kills the
+    /// older codes at once, without deleting them.
+    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError>;
     /// The sweep's work (SPEC §3): the pending requests whose expiry is at or before `now`, and
     /// those expiring within `remind_before` of `now` that had no reminder yet; oldest expiry
     /// first, at most `limit`, without their parties' token hashes. A request that expired

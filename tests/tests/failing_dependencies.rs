@@ -87,6 +87,10 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.save(change, effect).await
     }
+    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.issue_token(change, party, hash).await
+    }
     async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
         self.check()?;
         self.inner.due(now, remind_before, limit).await

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId, Role, Service, ServiceName,
-    State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, PartyStatus, PendingEmail, RequestId, Role, Service,
+    ServiceName, State, TokenHash,
 };
 use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 
@@ -31,7 +31,10 @@ struct Tables {
     accounts: HashMap<AccountId, Account>,
     services: BTreeMap<ServiceName, Service>,
     locks: HashMap<(ServiceName, Role), Lock>,
+    /// Stored without their parties' tokens, which live in `tokens` (as DynamoDB's token items).
     requests: BTreeMap<RequestId, ContactChange>,
+    /// (request, party) -> (round, hash) of its latest issued code.
+    tokens: HashMap<(RequestId, AccountId), (u32, TokenHash)>,
     /// (requester, new contact) -> request -> from when it counts as unaccepted.
     unaccepted: HashMap<(AccountId, AccountId), BTreeMap<RequestId, OffsetDateTime>>,
     /// attempter -> (window start, wrong codes in it): only the latest window is kept.
@@ -117,7 +120,9 @@ impl Tables {
 
 /// A request as a store keeps it: what it owed is posted, not kept with it.
 fn stored_form(change: &ContactChange) -> ContactChange {
-    ContactChange { outbox: Vec::new(), ..change.clone() }
+    let mut stored = ContactChange { outbox: Vec::new(), ..change.clone() };
+    stored.parties.iter_mut().for_each(|party| party.token = None);
+    stored
 }
 
 #[derive(Default)]
@@ -230,7 +235,15 @@ impl Store for MemoryStore {
     }
 
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
-        Ok(self.tables().requests.get(&id).cloned())
+        let tables = self.tables();
+        Ok(tables.requests.get(&id).cloned().map(|mut change| {
+            let round = change.token_round();
+            let live = change.state == State::Pending;
+            for party in change.parties.iter_mut().filter(|p| live && p.status == PartyStatus::Pending) {
+                party.token = tables.tokens.get(&(id, party.account.clone())).filter(|(r, _)| *r == round).map(|(_, hash)| *hash);
+            }
+            change
+        }))
     }
 
     async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
@@ -244,6 +257,17 @@ impl Store for MemoryStore {
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.tables().save(change, &effect, now)
+    }
+
+    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut tables = self.tables();
+        let stored = tables.requests.get(&change.id).ok_or(StoreError::Stale)?;
+        if stored.version != change.version || (stored.state == State::Pending && now >= stored.expires_at) {
+            return Err(StoreError::Stale);
+        }
+        tables.tokens.insert((change.id, party.clone()), (change.token_round(), *hash));
+        Ok(())
     }
 
     async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {

@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use super::{ATTEMPTS, App, Error, Result, contended, no_contact_change};
 use crate::domain::{ContactChange, LetterKind, MailId, MailOrder, MailStatus, State, Step, Token};
 use crate::mail::{self, MailKind};
-use crate::ports::{Effect, MailError, StoreError};
+use crate::ports::{MailError, StoreError};
 
 /// How long a claim holds a mail: far more than rendering, one send (bounded by the SES
 /// client's timeouts) and the writes around it take.
@@ -138,9 +138,10 @@ impl App {
         Ok(report)
     }
 
-    /// Gives the letter's recipient its code of `round`, saved before the mail goes: the new
-    /// token, or `None` when the letter is superseded (the request closed or expired, the party
-    /// answered, a later round replaced this one). `change` is then as saved.
+    /// Gives the letter's recipient its code of `round`, kept before the mail goes (the
+    /// request itself is not rewritten: `Store::issue_token`): the new token, or `None` when
+    /// the letter is superseded (the request closed or expired, the party answered, a later
+    /// round replaced this one). `change` is then as stored, with the code.
     async fn issue(&self, change: &mut ContactChange, order: &MailOrder, round: u32) -> Result<Option<Token>> {
         for _ in 0..ATTEMPTS {
             let token = Token::generate();
@@ -149,13 +150,12 @@ impl App {
             if issued.step(step, self.now()).is_err() {
                 return Ok(None);
             }
-            match self.save(&mut issued, Effect::Nothing).await {
+            match self.store.issue_token(change, &order.letter.to, &token.hash()).await {
                 Ok(()) => {
                     *change = issued;
                     return Ok(Some(token));
                 }
                 Err(StoreError::Stale) => *change = self.store.contact_change(change.id).await?.ok_or_else(no_contact_change)?,
-                Err(StoreError::Expired) => return Ok(None),
                 Err(other) => return Err(other.into()),
             }
         }

@@ -576,23 +576,34 @@ pub fn mail_order_from(item: &Item) -> Result<MailOrder, StoreError> {
 
 // ---- tokens --------------------------------------------------------------------------------------
 
-/// One party's live token hash, alive until the request expires.
-pub fn token_item(change: &ContactChange, account: &AccountId, hash: &TokenHash) -> Item {
+/// One party's token hash of round `round`, alive until the request expires (or a later
+/// round retires it).
+pub fn token_item(change: &ContactChange, account: &AccountId, round: u32, hash: &TokenHash) -> Item {
     let mut item = token_key(change.id, account);
     item.insert("type".into(), s("token"));
     item.insert("account".into(), s(account.as_str()));
+    item.insert("round".into(), n(round));
     item.insert("hash".into(), s(hash.to_hex()));
     item.insert("expires_ms".into(), n(millis(change.expires_at)));
     item.insert(TTL.into(), n(ttl_seconds(change.expires_at)));
     item
 }
 
-/// `(account, hash, expires_ms)` of a token item.
-pub fn token_from(item: &Item) -> Result<(AccountId, TokenHash, i64), StoreError> {
+/// A token item as read.
+pub struct TokenEntry {
+    pub account: AccountId,
+    pub hash: TokenHash,
+    /// `None`: written before token items carried their round.
+    pub round: Option<u32>,
+    pub expires_ms: i64,
+}
+
+pub fn token_from(item: &Item) -> Result<TokenEntry, StoreError> {
     const W: &str = "token";
     let account = parse(W, "account", AccountId::parse(get_s(item, W, "account")?))?;
     let hash = TokenHash::from_hex(get_s(item, W, "hash")?).ok_or_else(|| corrupt(W, "hash is not 64 hex digits"))?;
-    Ok((account, hash, get_n(item, W, "expires_ms")?))
+    let round = item.contains_key("round").then(|| get_n(item, W, "round")).transpose()?;
+    Ok(TokenEntry { account, hash, round, expires_ms: get_n(item, W, "expires_ms")? })
 }
 
 // ---- profile email changes -------------------------------------------------------------------
@@ -719,8 +730,8 @@ mod tests {
             assert!(!stored.contains(token.expose()) && !stored.contains(&token.hash().to_hex()), "no token nor hash in a request item");
         }
         let token = Token::generate();
-        let (account, hash, expires_ms) = token_from(&token_item(&change, &id("nn1-ovh"), &token.hash())).unwrap();
-        assert_eq!((account, hash, expires_ms), (id("nn1-ovh"), token.hash(), millis(change.expires_at)));
+        let entry = token_from(&token_item(&change, &id("nn1-ovh"), 2, &token.hash())).unwrap();
+        assert_eq!((entry.account, entry.hash, entry.round, entry.expires_ms), (id("nn1-ovh"), token.hash(), Some(2), millis(change.expires_at)));
     }
 
     #[test]

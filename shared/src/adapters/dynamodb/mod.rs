@@ -16,7 +16,7 @@ mod save;
 pub mod schema;
 mod tx;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -29,7 +29,8 @@ use time::OffsetDateTime;
 
 use crate::adapters::aws::is_transient_code;
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, RequestId, Role, Service, ServiceName, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, PartyStatus, RequestId, Role, Service, ServiceName,
+    State, TokenHash,
 };
 use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
@@ -376,21 +377,6 @@ fn mail_status_update(status: MailStatus, now: OffsetDateTime) -> Cond {
 
 /// The parties' token items to write: a put for a live token, a delete otherwise. One
 /// item per account even if an account were listed twice.
-fn write_tokens(tx: &mut Tx, change: &ContactChange, creating: bool) -> Result<(), StoreError> {
-    let mut seen = HashSet::new();
-    for party in &change.parties {
-        if !seen.insert(&party.account) {
-            continue;
-        }
-        match &party.token {
-            Some(hash) => tx.put(items::token_item(change, &party.account, hash), None, Purpose::Token)?,
-            None if creating => {}
-            None => tx.delete(items::token_key(change.id, &party.account), None, Purpose::Token)?,
-        }
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl Store for DynamoStore {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
@@ -519,7 +505,6 @@ impl Store for DynamoStore {
             for copy in copies {
                 tx.put(copy, None, Purpose::Copy)?;
             }
-            write_tokens(&mut tx, change, true)?;
             for role in change.roles.iter() {
                 let lock = Lock::of(change, role);
                 // An expired lock blocks nothing, whether or not TTL has deleted it yet.
@@ -564,28 +549,33 @@ impl Store for DynamoStore {
     }
 
     /// One Query on the request's partition: the request and its live token items. A token
-    /// item past its expiry is ignored, whether or not TTL has deleted it yet.
+    /// item past its expiry, or of an older round of codes, is ignored, whether or not TTL has
+    /// deleted it yet.
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
         // From the request item on (its tokens follow it): its posted mails sort before it and
         // are not read here.
         let found = self.query(items::request_pk(id), SortKeys::From(items::REQUEST_SK), None, true, usize::MAX).await?;
         let now_ms = items::millis(self.clock.now());
         let mut change = None;
-        let mut tokens = HashMap::new();
+        let mut tokens = Vec::new();
         for item in &found {
             let sk = items::sort_key(item);
             if sk == items::REQUEST_SK {
                 change = Some(items::request_from(item)?);
             } else if sk.starts_with(items::TOKEN_PREFIX) {
-                let (account, hash, expires_ms) = items::token_from(item)?;
-                if expires_ms > now_ms {
-                    tokens.insert(account, hash);
+                let token = items::token_from(item)?;
+                if token.expires_ms > now_ms {
+                    tokens.push(token);
                 }
             }
         }
         Ok(change.map(|mut change| {
-            for party in &mut change.parties {
-                party.token = tokens.get(&party.account).copied();
+            let round = change.token_round();
+            let live = change.state == State::Pending;
+            for party in change.parties.iter_mut().filter(|p| live && p.status == PartyStatus::Pending) {
+                // A token item without a round was written before rounds were kept, when a
+                // resend deleted the older ones: it is the current round's.
+                party.token = tokens.iter().find(|t| t.account == party.account && t.round.is_none_or(|r| r == round)).map(|t| t.hash);
             }
             change
         }))
@@ -611,6 +601,22 @@ impl Store for DynamoStore {
     /// is rebuilt on that and sent again.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
         self.save_settling(change, effect, None).await
+    }
+
+    /// One transaction of two small items: a `ConditionCheck` that the request is at the
+    /// version read and not pending past its expiry, and the `Put` of the party's token item
+    /// with its round. Nothing else is rewritten: the request, its copies and the other
+    /// parties' tokens stay as they are.
+    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
+        let mut tx = Tx::new(&self.table);
+        tx.check(items::request_key(change.id), self.request_condition(change, change.version), Purpose::Request)?;
+        tx.put(items::token_item(change, party, change.token_round(), hash), None, Purpose::Token)?;
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(Err(error)) => Err(error),
+            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Request).is_some() => Err(StoreError::Stale),
+            Err(Ok(reasons)) => Err(cancelled_otherwise("issue_token", &reasons, StoreError::Unavailable("issue_token: conflicting writes".to_owned()))),
+        }
     }
 
     /// One conditional UpdateItem, returning the claimed item.

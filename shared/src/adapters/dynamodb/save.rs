@@ -5,14 +5,15 @@
 
 use super::items::{self, n, s};
 use super::tx::{Cond, Purpose, Reason, Tx, failed_condition};
-use super::{DynamoStore, cancelled_otherwise, holders_are, mail_status_update, post_mails, write_tokens};
+use super::{DynamoStore, cancelled_otherwise, holders_are, mail_status_update, post_mails};
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{AccountId, ContactChange, MailId, MailStatus, RequestId, Role, Service, State, Zone};
 use crate::ports::{Effect, StoreError};
 
 impl DynamoStore {
     /// The save's transaction: the request on its version (and expiry) condition, its copies
-    /// and token items, the record of when it counts as unaccepted, the effect's writes, the
+    /// (never its token items: `issue_token` writes those, and the round they carry retires
+    /// them), the record of when it counts as unaccepted, the effect's writes, the
     /// mails it owes, and `settle`'s mail status. `service`: for `Apply`, the service as last
     /// read (`None`: absent); `foreign_locks`: the roles whose lock another request holds, left alone.
     pub(super) fn save_tx(
@@ -30,7 +31,6 @@ impl DynamoStore {
         for copy in copies {
             tx.put(copy, None, Purpose::Copy)?;
         }
-        write_tokens(&mut tx, change, false)?;
         if *effect != Effect::Nothing && change.to != change.requested_by {
             tx.update(items::asks_key(&change.requested_by, &change.to), items::asks_update(&[change], false), None, Purpose::Unaccepted)?;
         }
@@ -54,7 +54,7 @@ impl DynamoStore {
     /// "The request is still at the version read", and unless this save ends it as expired,
     /// "and is not pending past its expiry": no save acts on a request that has run out,
     /// whether or not the sweep has ended it yet.
-    fn request_condition(&self, change: &ContactChange, read_version: u64) -> Cond {
+    pub(super) fn request_condition(&self, change: &ContactChange, read_version: u64) -> Cond {
         if change.state == State::Expired {
             return Cond::new("#version = :read").name("#version", "version").value(":read", n(read_version));
         }
