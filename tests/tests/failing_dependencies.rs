@@ -15,7 +15,7 @@ use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
 use shared::domain::{Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, RequestId, Service, ServiceName, TokenHash};
-use shared::ports::{Asking, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
+use shared::ports::{Asking, AttemptGuard, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
 use time::OffsetDateTime;
 
 on_every_backend!(
@@ -83,9 +83,9 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.contact_changes_of(account, before, limit).await
     }
-    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
+    async fn save_answer(&self, change: &ContactChange, effect: Effect, guard: Option<&AttemptGuard>) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.save(change, effect).await
+        self.inner.save_answer(change, effect, guard).await
     }
     async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
         self.check()?;
@@ -119,7 +119,7 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.wrong_attempts(attempter, window_start).await
     }
-    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<(), StoreError> {
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError> {
         self.check()?;
         self.inner.count_wrong_attempt(attempter, window_start, window_end).await
     }

@@ -89,6 +89,11 @@ async fn wrong_codes_on_the_page_are_counted_per_source_address(backend: Backend
     let ada = app.token_of("aa1-ovh", &id).await;
     assert_eq!(app.call_from(Method::POST, &path, Caller::Anonymous, form(&ada), ip("198.51.100.7")).await.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(app.call_from(Method::POST, &path, Caller::Anonymous, form(&ada), ip("192.0.2.44")).await.status, StatusCode::SEE_OTHER);
+    // The same for the answer that would make the change take effect: refused, nothing moves.
+    let ned = app.token_of("nn1-ovh", &id).await;
+    assert_eq!(app.call_from(Method::POST, &path, Caller::Anonymous, form(&ned), ip("198.51.100.7")).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "tt1-ovh");
+    assert_eq!(app.request(&id, "nn1-ovh").await["state"], "pending");
 }
 
 async fn a_caller_at_its_limit_may_try_again_once_the_window_has_passed(backend: Backend) {

@@ -12,7 +12,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, PartyStatus, PendingEmail, RequestId, Role, Service,
     ServiceName, State, TokenHash,
 };
-use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Asking, AttemptGuard, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 
 pub struct MemoryStore {
     tables: Mutex<Tables>,
@@ -254,9 +254,16 @@ impl Store for MemoryStore {
         Ok(Page { items, more: matching.next().is_some() })
     }
 
-    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
+    async fn save_answer(&self, change: &ContactChange, effect: Effect, guard: Option<&AttemptGuard>) -> Result<(), StoreError> {
         let now = self.clock.now();
-        self.tables().save(change, &effect, now)
+        let mut tables = self.tables();
+        if let Some(guard) = guard {
+            let wrong = tables.attempts.get(&guard.attempter).filter(|(start, _)| *start == guard.window_start).map_or(0, |(_, count)| *count);
+            if wrong >= crate::domain::limits::WRONG_CODE_LIMIT {
+                return Err(StoreError::TooManyAttempts);
+            }
+        }
+        tables.save(change, &effect, now)
     }
 
     async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
@@ -336,7 +343,7 @@ impl Store for MemoryStore {
         Ok(self.tables().attempts.get(attempter).filter(|(start, _)| *start == window_start).map_or(0, |(_, count)| *count))
     }
 
-    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, _window_end: OffsetDateTime) -> Result<(), StoreError> {
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, _window_end: OffsetDateTime) -> Result<u32, StoreError> {
         let mut tables = self.tables();
         // Only the current window matters: older ones go, so the map holds this window's attempters.
         tables.attempts.retain(|_, (start, _)| *start >= window_start);
@@ -345,7 +352,7 @@ impl Store for MemoryStore {
             *entry = (window_start, 0);
         }
         entry.1 += 1;
-        Ok(())
+        Ok(entry.1)
     }
 
     async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {

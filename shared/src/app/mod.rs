@@ -23,7 +23,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, ContactRef, DisplayName, EmailAddress, RequestId, Role, Service, ServiceName, State, Step, Token, rules,
 };
 use crate::mail;
-use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, ServiceFilter, Store, StoreError};
+use crate::ports::{AttemptGuard, Clock, Effect, Mailer, Page, PendingChange, ServiceFilter, Store, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -268,8 +268,10 @@ impl App {
         let token = &Token::parse(token);
         let attempter = &answerer.attempter().key();
         let (window_start, window_end) = limits::attempt_window(self.now());
-        let wrong = self.store.wrong_attempts(attempter, window_start).await?;
-        limits::may_attempt(wrong, window_end, self.now()).map_err(|retry_after| Error::TooManyAttempts { retry_after })?;
+        // The caller's wrong codes are not read first: a right code's save is conditional on
+        // them (one write, no extra read), a wrong one's count answers them.
+        let guard = &AttemptGuard { attempter: attempter.clone(), window_start };
+        let too_many = || Error::TooManyAttempts { retry_after: limits::seconds_until(window_end, self.now()) };
         self.retry_on_stale(|| async move {
             let mut change = match answerer {
                 Answerer::Caller(caller) => self.visible_contact_change(caller, id).await?,
@@ -282,8 +284,9 @@ impl App {
                 (Some(party), Answerer::LinkHolder { .. }) => party,
                 (Some(party), Answerer::Caller(caller)) if party == *caller => party,
                 _ => {
-                    self.store.count_wrong_attempt(attempter, window_start, window_end).await?;
-                    return Err(Error::TokenMismatch);
+                    let wrong = self.store.count_wrong_attempt(attempter, window_start, window_end).await?;
+                    // The one over the limit is told to wait, not that the code was wrong.
+                    return Err(if wrong > limits::WRONG_CODE_LIMIT { too_many() } else { Error::TokenMismatch });
                 }
             };
             let read = change.clone();
@@ -299,12 +302,13 @@ impl App {
             };
             // A closing step owes its outcome mails: the save posts them with the request.
             let saved = match (decision, closes) {
-                (Decision::Refuse, _) => self.save(&mut change, Effect::ReleaseLocks).await,
-                (Decision::Accept, true) => self.take_effect(read, &mut change, party, now).await,
-                (Decision::Accept, false) => self.save(&mut change, Effect::Nothing).await,
+                (Decision::Refuse, _) => self.save_answer(&mut change, Effect::ReleaseLocks, guard).await,
+                (Decision::Accept, true) => self.take_effect(read, &mut change, party, now, guard).await,
+                (Decision::Accept, false) => self.save_answer(&mut change, Effect::Nothing, guard).await,
             };
             match saved {
                 Err(StoreError::Stale) => Ok(None),
+                Err(StoreError::TooManyAttempts) => Err(too_many()),
                 Err(other) => Err(other.into()),
                 Ok(()) => Ok(Some(change)),
             }
@@ -440,10 +444,17 @@ impl App {
 
     /// The last acceptance: the change takes effect atomically, or fails with a reason and
     /// changes nothing. `read` is the request as read, before this acceptance.
-    async fn take_effect(&self, read: ContactChange, change: &mut ContactChange, party: AccountId, now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn take_effect(
+        &self,
+        read: ContactChange,
+        change: &mut ContactChange,
+        party: AccountId,
+        now: OffsetDateTime,
+        guard: &AttemptGuard,
+    ) -> Result<(), StoreError> {
         let require_good_standing = change.must_be_in_good_standing();
         change.step(Step::Complete, now).expect("every party has accepted");
-        let reason = match self.save(change, Effect::Apply { require_good_standing }).await {
+        let reason = match self.save_answer(change, Effect::Apply { require_good_standing }, guard).await {
             Ok(()) => {
                 tracing::info!(request = %change.id, service = %change.service, "contact change done");
                 return Ok(());
@@ -496,6 +507,17 @@ impl App {
     async fn save(&self, change: &mut ContactChange, effect: Effect) -> Result<(), StoreError> {
         change.version += 1;
         self.store.save(change, effect).await?;
+        change.outbox.clear();
+        Ok(())
+    }
+
+    /// [`Self::save`] of a step that the code of `guard`'s attempter allowed.
+    async fn save_answer(&self, change: &mut ContactChange, effect: Effect, guard: &AttemptGuard) -> Result<(), StoreError> {
+        change.version += 1;
+        if let Err(error) = self.store.save_answer(change, effect, Some(guard)).await {
+            change.version -= 1;
+            return Err(error);
+        }
         change.outbox.clear();
         Ok(())
     }

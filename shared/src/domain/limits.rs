@@ -88,7 +88,7 @@ pub fn may_ask(unaccepted_from: &[OffsetDateTime], limit: u32, now: OffsetDateTi
     Err(seconds_until(freeing + UNACCEPTED_WINDOW, now))
 }
 
-fn seconds_until(at: OffsetDateTime, now: OffsetDateTime) -> u64 {
+pub fn seconds_until(at: OffsetDateTime, now: OffsetDateTime) -> u64 {
     ((at - now).as_seconds_f64().ceil() as u64).max(1)
 }
 

@@ -32,7 +32,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, PartyStatus, RequestId, Role, Service, ServiceName,
     State, TokenHash,
 };
-use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Asking, AttemptGuard, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
 use errors::classify;
 use items::{Item, n, s};
@@ -268,7 +268,13 @@ impl DynamoStore {
     // ---- writes ----------------------------------------------------------------------------
 
     /// `Store::save`, and with `settle` the mail's status in the same transaction.
-    async fn save_settling(&self, change: &ContactChange, effect: Effect, settle: Option<(&MailId, MailStatus)>) -> Result<(), StoreError> {
+    async fn save_settling(
+        &self,
+        change: &ContactChange,
+        effect: Effect,
+        settle: Option<(&MailId, MailStatus)>,
+        guard: Option<&AttemptGuard>,
+    ) -> Result<(), StoreError> {
         let Some(read_version) = change.version.checked_sub(1) else { return Err(StoreError::Stale) };
         let mut service = match effect {
             Effect::Apply { .. } => self.read_service(&change.service).await?,
@@ -280,12 +286,22 @@ impl DynamoStore {
                 // The version comes first, as everywhere: a stale save is stale.
                 return Err(self.unless_stale(change.id, read_version, obstacle).await);
             }
-            let tx = self.save_tx(change, &effect, read_version, service.as_ref(), &foreign_locks, settle)?;
+            let mut tx = self.save_tx(change, &effect, read_version, service.as_ref(), &foreign_locks, settle)?;
+            if let Some(guard) = guard {
+                let fewer = Cond::new("attribute_not_exists(#pk) OR #count < :limit")
+                    .name("#pk", items::PK)
+                    .name("#count", "count")
+                    .value(":limit", n(crate::domain::limits::WRONG_CODE_LIMIT));
+                tx.check(items::attempts_key(&guard.attempter, guard.window_start), fewer, Purpose::Attempts)?;
+            }
             let reasons = match self.transact(tx).await {
                 Ok(()) => return Ok(()),
                 Err(Err(error)) => return Err(error),
                 Err(Ok(reasons)) => reasons,
             };
+            if failed_condition(&reasons, &Purpose::Attempts).is_some() {
+                return Err(StoreError::TooManyAttempts);
+            }
             let service_now = self.service_now(change, &reasons).await?;
             let (changed, taken) = verdict(change, &effect, read_version, &reasons, service_now).into_result()?;
             service = changed.or(service);
@@ -594,13 +610,13 @@ impl Store for DynamoStore {
 
     /// One transaction (`save_tx`, in save.rs): the request on the condition that its
     /// version is the one read (and, unless this save ends it as expired, that it is not
-    /// pending past its expiry), its copies, its token items, and the effect's writes. `Apply`
-    /// first reads the service (one GetItem) to write the new contacts into every member's
-    /// membership item. A cancelled transaction is judged by `verdict`; when only what the
-    /// save does not decide on changed (an unmoved role's holder, another request's lock), it
-    /// is rebuilt on that and sent again.
-    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
-        self.save_settling(change, effect, None).await
+    /// pending past its expiry), its copies, the effect's writes, and with `guard` a
+    /// `ConditionCheck` of the attempter's window item. `Apply` first reads the service (one
+    /// GetItem) to write the new contacts into every member's membership item. A cancelled
+    /// transaction is judged by `verdict`; when only what the save does not decide on changed
+    /// (an unmoved role's holder, another request's lock), it is rebuilt on that and sent again.
+    async fn save_answer(&self, change: &ContactChange, effect: Effect, guard: Option<&AttemptGuard>) -> Result<(), StoreError> {
+        self.save_settling(change, effect, None, guard).await
     }
 
     /// One transaction of two small items: a `ConditionCheck` that the request is at the
@@ -641,7 +657,7 @@ impl Store for DynamoStore {
     /// With `record`: one transaction, the save's and the mail's update; else one UpdateItem.
     async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
         if let Some(change) = record {
-            return self.save_settling(change, Effect::Nothing, Some((id, status))).await;
+            return self.save_settling(change, Effect::Nothing, Some((id, status)), None).await;
         }
         let (update, names, values) = mail_status_update(status, self.clock.now()).parts();
         self.meter.sent("UpdateItem");
@@ -731,7 +747,7 @@ impl Store for DynamoStore {
     }
 
     /// One UpdateItem: `ADD count 1`, the item gone (by TTL) with its window.
-    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<(), StoreError> {
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError> {
         self.meter.sent("UpdateItem");
         let output = self
             .client
@@ -745,12 +761,18 @@ impl Store for DynamoStore {
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":type", s("attempts"))
             .expression_attribute_values(":ttl", n(items::ttl_seconds(window_end)))
+            .return_values(ReturnValue::UpdatedNew)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| classify("UpdateItem", &e))?;
         self.meter.consumed(output.consumed_capacity());
-        Ok(())
+        output
+            .attributes()
+            .and_then(|a| a.get("count"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::Failed("UpdateItem: no count returned".to_owned()))
     }
 
     /// One GetItem: the account item carries its address change.

@@ -27,6 +27,8 @@ pub enum Purpose {
     Profile,
     /// A mail posted with the change that implies it, or settled with its history step.
     Mail,
+    /// The window of an attempter's wrong codes (`Store::save_answer`'s guard).
+    Attempts,
 }
 
 type Names = HashMap<String, String>;
