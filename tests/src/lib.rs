@@ -487,7 +487,8 @@ impl Emf {
         assert!((1..=255).contains(&namespace.len()), "{line}");
         let sets = directive["Dimensions"].as_array().unwrap_or_else(|| panic!("Dimensions is not an array: {line}"));
         assert_eq!(sets.len(), 1, "one dimension set: {line}");
-        let dimensions: Vec<String> = sets[0].as_array().expect("a dimension set is an array").iter().map(|d| d.as_str().expect("a dimension's name").to_owned()).collect();
+        let dimensions: Vec<String> =
+            sets[0].as_array().expect("a dimension set is an array").iter().map(|d| d.as_str().expect("a dimension's name").to_owned()).collect();
         assert!(!dimensions.is_empty() && dimensions.len() <= 30, "{line}");
         let values = dimensions
             .iter()

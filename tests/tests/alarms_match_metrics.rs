@@ -66,11 +66,16 @@ struct Watched {
 /// `${MetricsNamespace}` in the dashboard's `!Sub`.
 const OURS: &str = "!Ref MetricsNamespace";
 
-/// The AWS services' metrics the template may watch, and the type of resource each dimension
-/// must name (`None`: a fixed value, as the HTTP API's `$default` stage).
-fn aws_metrics(namespace: &str) -> Option<(&'static [&'static str], &'static [(&'static str, Option<&'static str>)])> {
+/// A service's dimensions, each with the type of resource it must name (`None`: a fixed value,
+/// as the HTTP API's `$default` stage).
+type Dimensions = &'static [(&'static str, Option<&'static str>)];
+
+/// The AWS services' metrics the template may watch, and their dimensions.
+fn aws_metrics(namespace: &str) -> Option<(&'static [&'static str], Dimensions)> {
     Some(match namespace {
-        "AWS/Lambda" => (&["Errors", "Throttles", "IteratorAge", "Duration", "Invocations", "ConcurrentExecutions"], &[("FunctionName", Some("AWS::Serverless::Function"))]),
+        "AWS/Lambda" => {
+            (&["Errors", "Throttles", "IteratorAge", "Duration", "Invocations", "ConcurrentExecutions"], &[("FunctionName", Some("AWS::Serverless::Function"))])
+        }
         "AWS/ApiGateway" => (&["5xx", "4xx", "Count", "Latency", "IntegrationLatency"], &[("ApiId", Some("AWS::Serverless::HttpApi")), ("Stage", None)]),
         "AWS/DynamoDB" => (&["ReadThrottleEvents", "WriteThrottleEvents", "SystemErrors", "UserErrors"], &[("TableName", Some("AWS::DynamoDB::Table"))]),
         "AWS/SQS" => (&["ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"], &[("QueueName", Some("AWS::SQS::Queue"))]),
@@ -95,7 +100,8 @@ fn check(watched: &Watched, resources: &BTreeMap<String, (String, Vec<String>)>,
         assert!(functions.contains(function), "{at}: no function {function} emits {} (functions/ has {functions:?})", watched.name);
         return;
     }
-    let (metrics, dimensions) = aws_metrics(&watched.namespace).unwrap_or_else(|| panic!("{at}: a namespace nothing of ours or of the template's resources publishes: {}", watched.namespace));
+    let (metrics, dimensions) = aws_metrics(&watched.namespace)
+        .unwrap_or_else(|| panic!("{at}: a namespace nothing of ours or of the template's resources publishes: {}", watched.namespace));
     assert!(metrics.contains(&watched.name.as_str()), "{at}: {} does not publish {}", watched.namespace, watched.name);
     assert_eq!(watched.dimensions.len(), dimensions.len(), "{at}: {} of {} is by {dimensions:?}: {:?}", watched.name, watched.namespace, watched.dimensions);
     for (name, value) in &watched.dimensions {
@@ -189,7 +195,15 @@ fn every_alarm_watches_a_metric_the_code_emits_or_an_aws_metric_of_a_resource_of
         check(metric, &resources, &functions);
     }
     // What the issue asks for is there.
-    for expected in ["Api5xxAlarm", "MailerDeadLetterAlarm", "MailerIteratorAgeAlarm", "SesBounceRateAlarm", "SesComplaintRateAlarm", "TableThrottlesAlarm", "NoCompletedChangesAlarm"] {
+    for expected in [
+        "Api5xxAlarm",
+        "MailerDeadLetterAlarm",
+        "MailerIteratorAgeAlarm",
+        "SesBounceRateAlarm",
+        "SesComplaintRateAlarm",
+        "TableThrottlesAlarm",
+        "NoCompletedChangesAlarm",
+    ] {
         assert!(alarms.contains_key(expected), "no {expected}");
     }
     for (resource, (kind, _)) in &resources {
@@ -215,7 +229,15 @@ fn every_widget_of_the_dashboard_shows_a_metric_the_code_emits_or_an_aws_metric_
     latency.dedup();
     assert_eq!(latency, functions, "the latency widgets show every function");
     // The funnel: every outcome.
-    for outcome in [Metric::ChangesRequested, Metric::ChangesAccepted, Metric::ChangesDone, Metric::ChangesRefused, Metric::ChangesCancelled, Metric::ChangesExpired, Metric::ChangesFailed] {
+    for outcome in [
+        Metric::ChangesRequested,
+        Metric::ChangesAccepted,
+        Metric::ChangesDone,
+        Metric::ChangesRefused,
+        Metric::ChangesCancelled,
+        Metric::ChangesExpired,
+        Metric::ChangesFailed,
+    ] {
         assert!(watched.iter().any(|w| w.name == outcome.name()), "the dashboard shows no {}", outcome.name());
     }
 }

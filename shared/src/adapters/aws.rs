@@ -16,10 +16,12 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::config::interceptors::{AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef};
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::config::{Credentials, SharedAsyncSleep, SharedCredentialsProvider, SharedHttpClient};
+use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::time::SharedTimeSource;
@@ -186,7 +188,12 @@ impl Intercept for DynamoTelemetry {
         Ok(())
     }
 
-    fn read_after_deserialization(&self, context: &AfterDeserializationInterceptorContextRef<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         let response = context.response();
         if response.status().as_u16() == 400 && response.body().bytes().is_some_and(refused_by_condition) {
             telemetry::count(Metric::DynamoConditionalFailures);
@@ -358,7 +365,9 @@ mod tests {
     #[test]
     fn a_conditions_refusal_is_told_from_other_errors_by_its_codes_only() {
         let refused = |body: serde_json::Value| refused_by_condition(body.to_string().as_bytes());
-        assert!(refused(serde_json::json!({"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", "message": "The conditional request failed"})));
+        assert!(refused(
+            serde_json::json!({"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", "message": "The conditional request failed"})
+        ));
         let cancelled = |codes: &[&str]| {
             let reasons: Vec<_> = codes.iter().map(|code| serde_json::json!({"Code": code})).collect();
             refused(serde_json::json!({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException", "CancellationReasons": reasons}))

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{Metric, count, count_by, count_n};
-use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, RequestId, Service, ServiceName, State, TokenHash};
+use crate::domain::{
+    Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, RequestId, Service, ServiceName, State, TokenHash,
+};
 use crate::mail::Mail;
 use crate::ports::{Asking, Effect, MailError, Mailer, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
 
