@@ -101,7 +101,9 @@ pub async fn sweep_every(app: shared::app::App, interval: std::time::Duration) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(error) = app.sweep().await {
+        let (swept, invocation) = shared::telemetry::measure("sweeper", app.sweep()).await;
+        emit(&app, &invocation);
+        if let Err(error) = swept {
             tracing::warn!(%error, "sweep failed; the next one tries again");
         }
     }
@@ -120,9 +122,19 @@ pub async fn deliver_every(app: shared::app::App, interval: std::time::Duration)
         ticks.tick().await;
         // The app's clock: the system clock here.
         let now = shared::ports::Clock::now(&shared::ports::SystemClock);
-        if let Err(error) = app.deliver_outbox(now).await {
+        let (delivered, invocation) = shared::telemetry::measure("mailer", app.deliver_outbox(now)).await;
+        emit(&app, &invocation);
+        if let Err(error) = delivered {
             tracing::warn!(%error, "the outbox could not be read; the next pass tries again");
         }
+    }
+}
+
+/// The EMF lines of a pass of the in-process jobs, as the deployed sweeper and mailer print
+/// theirs; a pass that counted nothing (most of them, every 200 ms) prints none.
+fn emit(app: &shared::app::App, invocation: &shared::telemetry::Invocation) {
+    if !invocation.is_empty() {
+        invocation.emit(&app.config().metrics_namespace);
     }
 }
 
@@ -150,8 +162,21 @@ pub async fn serve(listener: TcpListener, local: Local) {
 }
 
 impl Local {
-    /// One request from `peer`, whose address stands in for API Gateway's `sourceIp`.
+    /// One request from `peer`, whose address stands in for API Gateway's `sourceIp`, measured
+    /// as an invocation of the function its route is deployed in, with that function's EMF line
+    /// printed on stdout ([`shared::telemetry`]); a development route is `local`'s.
     pub async fn handle(&self, request: Request<Incoming>, peer: Option<std::net::IpAddr>) -> ApiResponse {
+        let function = match shared::api::routes::find(request.method(), request.uri().path(), None) {
+            Ok((spec, _)) => spec.function.name(),
+            Err(_) if request.uri().path().starts_with("/_local/") => "local",
+            Err(_) => "unrouted",
+        };
+        let (response, invocation) = shared::telemetry::measure(function, self.serve(request, peer)).await;
+        invocation.emit(&self.router.app().config().metrics_namespace);
+        response
+    }
+
+    async fn serve(&self, request: Request<Incoming>, peer: Option<std::net::IpAddr>) -> ApiResponse {
         let (parts, body) = request.into_parts();
         // Read at most one byte more than any route takes: enough to know it is too much.
         let body = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {

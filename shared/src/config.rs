@@ -42,6 +42,9 @@ pub struct Config {
     /// its sessions (`arn:aws:sts::{account}:assumed-role/{name}/{session}`), which is what
     /// API Gateway reports for a caller with a role's credentials ([`Config::admits_provider`]).
     pub provider_principals: Vec<String>,
+    /// The CloudWatch namespace of the metrics the functions emit (crate::telemetry):
+    /// `METRICS_NAMESPACE`, from template.yaml's `MetricsNamespace`.
+    pub metrics_namespace: String,
     /// Where the data and the mail go: DynamoDB's table, SES, their endpoints.
     pub aws: AwsConfig,
 }
@@ -158,6 +161,7 @@ impl Default for Config {
             mail_from: EmailAddress::parse("no-reply@contacts.example.com").expect("a valid address"),
             account_claim: "sub".to_owned(),
             provider_principals: Vec::new(),
+            metrics_namespace: crate::telemetry::DEFAULT_NAMESPACE.to_owned(),
             aws: AwsConfig::default(),
         }
     }
@@ -215,6 +219,7 @@ impl Config {
             mail_from,
             account_claim: var("ACCOUNT_CLAIM").filter(|c| !c.is_empty()).unwrap_or(defaults.account_claim),
             provider_principals: provider_principals(var("PROVIDER_PRINCIPALS").as_deref().unwrap_or(""))?,
+            metrics_namespace: metrics_namespace(var("METRICS_NAMESPACE"))?,
             aws: AwsConfig::from_lookup(&var)?,
         })
     }
@@ -226,6 +231,21 @@ impl Config {
     pub fn admits_provider(&self, principal: &str) -> bool {
         self.provider_principals.is_empty() || self.provider_principals.iter().any(|allowed| allowed == principal || is_session_of(principal, allowed))
     }
+}
+
+/// `METRICS_NAMESPACE`, or the default when unset or blank: CloudWatch takes 1 to 255 of
+/// letters, digits and `.-_/#:`, and not `AWS/` (the services' own); one it would refuse
+/// would lose every metric silently, so it stops the start instead.
+fn metrics_namespace(raw: Option<String>) -> Result<String, ConfigError> {
+    let Some(namespace) = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else { return Ok(crate::telemetry::DEFAULT_NAMESPACE.to_owned()) };
+    let valid = namespace.len() <= 255 && namespace.chars().all(|c| c.is_ascii_alphanumeric() || ".-_/#:".contains(c)) && !namespace.starts_with("AWS/");
+    if !valid {
+        return Err(ConfigError(format!(
+            "METRICS_NAMESPACE must be 1 to 255 letters, digits or .-_/#: and not start with AWS/, not {:?}",
+            namespace.chars().take(40).collect::<String>()
+        )));
+    }
+    Ok(namespace)
 }
 
 /// `var`, with `base` as `PUBLIC_BASE_URL` when `var` has none.
@@ -370,6 +390,16 @@ fn loopback_host(host: &str) -> Option<Loopback> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_metrics_namespace_is_one_cloudwatch_takes() {
+        let namespace = |value: &str| Config::from_lookup(|name| (name == "METRICS_NAMESPACE").then(|| value.to_owned())).map(|c| c.metrics_namespace);
+        assert_eq!(namespace("  ").unwrap(), "ServiceContacts", "blank is the default");
+        assert_eq!(namespace("Acme/Contacts-prod").unwrap(), "Acme/Contacts-prod");
+        for refused in ["AWS/Lambda", "with space", "é", &"x".repeat(256)] {
+            assert!(namespace(refused).is_err(), "{refused:?}");
+        }
+    }
 
     #[test]
     fn defaults_are_the_specs() {

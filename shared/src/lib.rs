@@ -12,7 +12,8 @@
 //! - [`seed`]: accounts and services from a file or the demo set, loaded through [`app`]
 //!   (the local server, the bulk import, the tests);
 //! - [`entrypoints`]: with the `lambda` feature, the Lambda functions' shared `run`;
-//! - [`deadline`]: the time an invocation has left, which the use cases respect.
+//! - [`deadline`]: the time an invocation has left, which the use cases respect;
+//! - [`telemetry`]: what each invocation measured, as CloudWatch EMF lines on stdout.
 
 pub mod adapters;
 pub mod api;
@@ -24,3 +25,4 @@ pub mod entrypoints;
 pub mod mail;
 pub mod ports;
 pub mod seed;
+pub mod telemetry;

@@ -134,19 +134,25 @@ pub fn unique_tag() -> String {
     shared::domain::Token::generate().expose()[..10].to_ascii_lowercase().replace(['-', '_'], "x")
 }
 
-/// A mailer that can be told to fail as an unreachable mail service would.
+/// A mailer that can be told to fail as an unreachable mail service would, or to refuse
+/// every mail as SES refuses one it will never take.
 pub struct Switchable {
     inner: Arc<dyn Mailer>,
     unavailable: AtomicBool,
+    refusing: AtomicBool,
 }
 
 impl Switchable {
     pub fn new(inner: Arc<dyn Mailer>) -> Self {
-        Self { inner, unavailable: AtomicBool::new(false) }
+        Self { inner, unavailable: AtomicBool::new(false), refusing: AtomicBool::new(false) }
     }
 
     pub fn set_unavailable(&self, unavailable: bool) {
         self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    pub fn set_refusing(&self, refusing: bool) {
+        self.refusing.store(refusing, Ordering::SeqCst);
     }
 }
 
@@ -155,6 +161,9 @@ impl Mailer for Switchable {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         if self.unavailable.load(Ordering::SeqCst) {
             return Err(MailError::Retryable("the test made the mail service unavailable".to_owned()));
+        }
+        if self.refusing.load(Ordering::SeqCst) {
+            return Err(MailError::Rejected("the test made the mail service refuse every mail".to_owned()));
         }
         self.inner.send(mail).await
     }
@@ -172,6 +181,11 @@ pub struct TestApp {
     pub dynamo: Option<Arc<DynamoStore>>,
     /// Unique to this app: it marks this app's mail addresses where a mail service is shared.
     pub tag: String,
+    /// The EMF lines of every call, mailer pass, sweep and SES event so far, each measured as
+    /// the deployed function that serves it measures it ([`Self::take_emf`]).
+    emf: Mutex<Vec<Value>>,
+    /// The mailer the app sends through, on every backend: to make it refuse mail.
+    switch: Arc<Switchable>,
 }
 
 /// The response, with its body parsed when it is JSON.
@@ -229,8 +243,12 @@ impl TestApp {
                 (store, mailer.clone(), Mails::Ses { store_url: emulators.ses_store, since, mailer })
             }
         };
-        let app = App::new(store.clone(), mailer, clock.clone(), config);
-        Self { router: Router::new(app), clock, store, mails, dynamo, tag }
+        let switch = match &mails {
+            Mails::Ses { mailer, .. } => mailer.clone(),
+            Mails::Outbox(_) => Arc::new(Switchable::new(mailer)),
+        };
+        let app = App::new(store.clone(), switch.clone(), clock.clone(), config);
+        Self { router: Router::new(app), clock, store, mails, dynamo, tag, emf: Mutex::new(Vec::new()), switch }
     }
 
     /// An app on `backend` loaded with the standard cast (see [`TestApp::seed`]).
@@ -288,8 +306,9 @@ impl TestApp {
             Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
             None => (path.to_owned(), None),
         };
+        let function = shared::api::routes::find(&method, &path, None).map_or("unrouted", |(spec, _)| spec.function.name());
         let request = ApiRequest { method, path, query, headers: HeaderMap::new(), body, caller, source };
-        let response = self.router.handle(request).await;
+        let response = self.measured(function, self.router.handle(request)).await;
         let (parts, body) = response.into_parts();
         TestResponse { status: parts.status, headers: parts.headers, body }
     }
@@ -330,7 +349,25 @@ impl TestApp {
 
     /// Hands `event` to the `bounces` function's handler: how many addresses it marked.
     pub async fn deliver_ses_event(&self, event: Value) -> usize {
-        shared::entrypoints::bounces::handle(self.router.app(), event).await.expect("the event is handled")
+        self.measured("bounces", shared::entrypoints::bounces::handle(self.router.app(), event)).await.expect("the event is handled")
+    }
+
+    /// One sweep, as the sweeper function runs it.
+    pub async fn sweep(&self) -> shared::app::SweepReport {
+        self.measured("sweeper", self.router.app().sweep()).await.expect("the sweep runs")
+    }
+
+    /// Runs `work` as an invocation of `function`, keeping its EMF lines.
+    pub async fn measured<T>(&self, function: &'static str, work: impl std::future::Future<Output = T>) -> T {
+        let (output, invocation) = shared::telemetry::measure(function, work).await;
+        let lines = invocation.emf(&self.router.app().config().metrics_namespace, std::time::SystemTime::now());
+        self.emf.lock().unwrap().extend(lines);
+        output
+    }
+
+    /// The EMF lines kept since the last call, each checked against the EMF specification.
+    pub fn take_emf(&self) -> Vec<Emf> {
+        std::mem::take(&mut *self.emf.lock().unwrap()).iter().map(Emf::parse).collect()
     }
 
     /// ... and lets the mailer deliver what it posted, as the stream's mailer does within a
@@ -365,7 +402,7 @@ impl TestApp {
     /// Runs the mailer over the outbox, as the stream's mailer (or the local server's drain
     /// loop) would by now: every mail posted so far is sent or settled, unless sending fails.
     pub async fn deliver(&self) -> shared::app::OutboxReport {
-        self.router.app().deliver_outbox(self.clock.now()).await.expect("the outbox is readable")
+        self.measured("mailer", self.router.app().deliver_outbox(self.clock.now())).await.expect("the outbox is readable")
     }
 
     /// Every mail this app sent, oldest first, once the outbox is delivered ([`Self::deliver`]).
@@ -401,12 +438,83 @@ impl TestApp {
             .unwrap_or_else(|| panic!("{account} received no token for {id}"))
     }
 
+    /// Makes the mail service refuse every mail for good (or take them again).
+    pub fn set_mail_refused(&self, refused: bool) {
+        self.switch.set_refusing(refused);
+    }
+
     /// Makes mail sending fail (or work again), where the backend allows it.
     pub fn set_mail_unavailable(&self, unavailable: bool) {
         match &self.mails {
             Mails::Outbox(outbox) => outbox.set_unavailable(unavailable),
             Mails::Ses { mailer, .. } => mailer.set_unavailable(unavailable),
         }
+    }
+}
+
+/// One EMF line (CloudWatch's embedded metric format), read as CloudWatch Logs reads it:
+/// [`Emf::parse`] fails the test unless it is valid per the specification.
+#[derive(Debug, Clone)]
+pub struct Emf {
+    pub line: Value,
+    pub namespace: String,
+    /// The dimension set of its one directive (`["function"]`, `["function", "reason"]`).
+    pub dimensions: Vec<String>,
+    /// Each dimension's value.
+    pub values: std::collections::BTreeMap<String, String>,
+    /// Each metric's value and unit.
+    pub metrics: std::collections::BTreeMap<String, (f64, String)>,
+}
+
+impl Emf {
+    /// The specification's rules (docs.aws.amazon.com, "Specification: Embedded metric
+    /// format"): `_aws` an object with an integer `Timestamp` in epoch milliseconds and a
+    /// `CloudWatchMetrics` array of directives; each directive a `Namespace` (1 to 255
+    /// characters), `Dimensions` an array of dimension sets (arrays of at most 30 names, each a
+    /// string member of the root), `Metrics` at most 100 `{Name, Unit}` whose `Name` is a
+    /// number member of the root, and `Unit` one of CloudWatch's. This code emits one
+    /// directive with one dimension set per line: anything else fails here too.
+    pub fn parse(line: &Value) -> Emf {
+        const UNITS: [&str; 2] = ["Count", "Milliseconds"];
+        let aws = line["_aws"].as_object().unwrap_or_else(|| panic!("no _aws object: {line}"));
+        let timestamp = aws["Timestamp"].as_u64().unwrap_or_else(|| panic!("Timestamp is not epoch milliseconds: {line}"));
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        assert!(timestamp <= now && now - timestamp < 3_600_000, "Timestamp is not now: {line}");
+        let directives = aws["CloudWatchMetrics"].as_array().unwrap_or_else(|| panic!("CloudWatchMetrics is not an array: {line}"));
+        assert_eq!(directives.len(), 1, "one directive: {line}");
+        let directive = &directives[0];
+        let namespace = directive["Namespace"].as_str().unwrap_or_else(|| panic!("no Namespace: {line}")).to_owned();
+        assert!((1..=255).contains(&namespace.len()), "{line}");
+        let sets = directive["Dimensions"].as_array().unwrap_or_else(|| panic!("Dimensions is not an array: {line}"));
+        assert_eq!(sets.len(), 1, "one dimension set: {line}");
+        let dimensions: Vec<String> =
+            sets[0].as_array().expect("a dimension set is an array").iter().map(|d| d.as_str().expect("a dimension's name").to_owned()).collect();
+        assert!(!dimensions.is_empty() && dimensions.len() <= 30, "{line}");
+        let values = dimensions
+            .iter()
+            .map(|d| (d.clone(), line[d].as_str().unwrap_or_else(|| panic!("the dimension {d} has no string value: {line}")).to_owned()))
+            .collect();
+        let definitions = directive["Metrics"].as_array().unwrap_or_else(|| panic!("Metrics is not an array: {line}"));
+        assert!(!definitions.is_empty() && definitions.len() <= 100, "{line}");
+        let mut metrics = std::collections::BTreeMap::new();
+        for definition in definitions {
+            let name = definition["Name"].as_str().unwrap_or_else(|| panic!("a metric without a Name: {line}"));
+            let unit = definition["Unit"].as_str().unwrap_or_else(|| panic!("{name} has no Unit: {line}"));
+            assert!(UNITS.contains(&unit), "{name}'s unit {unit}");
+            let value = line[name].as_f64().unwrap_or_else(|| panic!("{name} has no number value: {line}"));
+            assert!(metrics.insert(name.to_owned(), (value, unit.to_owned())).is_none(), "{name} twice: {line}");
+        }
+        Emf { line: line.clone(), namespace, dimensions, values, metrics }
+    }
+
+    /// The value of `metric` in this line, if it has it.
+    pub fn get(&self, metric: shared::telemetry::Metric) -> Option<f64> {
+        self.metrics.get(metric.name()).map(|(value, _)| *value)
+    }
+
+    /// The value of the dimension `name`.
+    pub fn dimension(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
     }
 }
 

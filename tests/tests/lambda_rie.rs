@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use integration_tests::{Emulators, dynamo_store, streams, unique_tag};
+use integration_tests::{Emf, Emulators, dynamo_store, streams, unique_tag};
 use lambda_harness::events::{for_service, with_caller, with_id, with_json_body, with_token};
 use lambda_harness::mail::{SesStore, token_in};
 use lambda_harness::{EnvChange, Launch, Response, Rie};
@@ -28,6 +28,7 @@ use shared::config::Config;
 use shared::domain::{AccountId, EmailStatus, HistoryEvent, Role, ServiceName};
 use shared::ports::SystemClock;
 use shared::seed::Fixtures;
+use shared::telemetry::Metric;
 
 const MAIL_FROM: &str = "no-reply@contacts.example.com";
 const PUBLIC_BASE_URL: &str = "https://contacts.rie.test";
@@ -104,6 +105,12 @@ fn start_binary(setup: &Setup, name: &str, table: &str, tag: &str, env: &[EnvCha
         .env_changes(env)
         .log_kept_on_failure_only();
     Rie::start(&launch, &std::env::temp_dir().join(format!("contacts-rie-{tag}-{name}.log")))
+}
+
+/// The EMF lines a bootstrap printed (CloudWatch's embedded metric format), each checked
+/// against the specification.
+fn emf_lines(log: &str) -> Vec<Emf> {
+    log.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()).filter(|line| line.get("_aws").is_some()).map(|line| Emf::parse(&line)).collect()
 }
 
 fn event(file: &str) -> Value {
@@ -211,11 +218,17 @@ async fn the_bounce_event_marks_the_tagged_accounts_address_under_the_runtime_in
     let ned = AccountId::parse("ne4000-ovh").unwrap();
     assert_eq!(app.my_profile(&ned).await.unwrap().account.email_status, EmailStatus::Ok);
 
-    let rie = start_binary(&setup, "bounces", &table, &tag, &[]);
+    let rie = start_binary(&setup, "bounces", &table, &tag, &[("METRICS_NAMESPACE", Some("Contacts/Rie"))]);
     let answer = rie.send_event(&mut rie.connect(), event("bounces.ses-bounce.json").to_string().as_bytes());
     let body: Value = serde_json::from_slice(&answer.body).unwrap_or_else(|e| panic!("{e}: {}\n{}", String::from_utf8_lossy(&answer.body), rie.log_tail()));
     assert_eq!((answer.status, &body), (200, &json!({"marked": 1})), "{}", rie.log_tail());
     assert_eq!(app.my_profile(&ned).await.unwrap().account.email_status, EmailStatus::Bouncing);
+    // The invocation's metrics, as the bootstrap printed them on stdout: one EMF line.
+    let emf = emf_lines(&rie.log());
+    assert_eq!(emf.len(), 1, "one line per invocation: {}", rie.log_tail());
+    assert_eq!((emf[0].namespace.as_str(), emf[0].dimension("function")), ("Contacts/Rie", Some("bounces")));
+    assert_eq!(emf[0].get(Metric::AddressesBouncing), Some(1.0), "{}", emf[0].line);
+    assert!(emf[0].get(Metric::DynamoCalls).is_some_and(|n| n >= 1.0) && emf[0].get(Metric::Latency).is_some(), "{}", emf[0].line);
 
     let read = start(&setup, Function::Read, &table, &tag);
     let me = read.invoke(&event("read.get-me.json"));
@@ -223,6 +236,12 @@ async fn the_bounce_event_marks_the_tagged_accounts_address_under_the_runtime_in
     assert_eq!((me["account"].as_str(), me["email_status"].as_str()), (Some("ad1000-ovh"), Some("ok")), "Ada's address is fine");
     let ned_me = read.invoke(&with_caller(&event("read.get-me.json"), "ne4000-ovh"));
     assert_eq!(serde_json::from_str::<Value>(&ned_me.body).unwrap()["email_status"], "bouncing", "{}", ned_me.body);
+    let emf = emf_lines(&read.log());
+    assert_eq!(emf.len(), 2, "one line per invocation: {}", read.log_tail());
+    for line in &emf {
+        assert_eq!((line.namespace.as_str(), line.dimension("function")), ("ServiceContacts", Some("read")), "{}", line.line);
+        assert_eq!((line.get(Metric::DynamoCalls), line.get(Metric::AddressesBouncing)), (Some(1.0), None), "{}", line.line);
+    }
 }
 
 /// The mailer's bootstrap under the RIE, fed what DynamoDB Local's stream really gave for a

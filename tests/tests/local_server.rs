@@ -213,3 +213,80 @@ async fn a_bounce_injected_through_the_local_route_flags_the_address_and_a_verif
     let verified = http(&local, "POST", "/v1/me/email-verification", Some("ne4000-ovh"), json!({ "token": token }).to_string().as_bytes()).await;
     assert_eq!((verified.status, verified.json()["email_status"].as_str()), (200, Some("ok")), "{}", verified.body);
 }
+
+/// The binary itself prints the functions' EMF lines on its stdout (issue 17): each request as
+/// the function its route is deployed in measures it, and each pass of the in-process mailer
+/// that sent something as the mailer's. Run as a process (the one `cargo build --workspace`
+/// built), because stdout is the point.
+#[tokio::test]
+async fn the_binary_prints_each_requests_and_each_mailer_pass_emf_line_on_stdout() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc::channel;
+    use std::time::{Duration, Instant};
+    let dir = std::env::var("LAMBDA_BIN_DIR")
+        .or_else(|_| std::env::var("CARGO_TARGET_DIR").map(|t| format!("{t}/debug")))
+        .unwrap_or_else(|_| "../target/debug".to_owned());
+    let binary = std::env::var("CONTACTS_LOCAL_BIN").unwrap_or_else(|_| format!("{dir}/contacts-local"));
+    assert!(std::path::Path::new(&binary).is_file(), "{binary} is missing: build it first (scripts/test does: cargo build --workspace)");
+    let mut command = Command::new(&binary);
+    command
+        .args(["--port", "0"])
+        .env("RUST_LOG", "warn")
+        .env("METRICS_NAMESPACE", "Contacts/Local")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for unset in ["TABLE_NAME", "PUBLIC_BASE_URL", "JWT_ISSUER", "JWT_AUDIENCE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2"] {
+        command.env_remove(unset);
+    }
+    let mut child = Killed(command.spawn().expect("contacts-local starts"));
+    // Both pipes read to their end, so that the server never blocks on (or fails writing to) one.
+    let (addresses, address) = channel::<String>();
+    let stderr = child.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = addresses.send(rest.split(':').take(2).collect::<Vec<_>>().join(":"));
+            }
+        }
+    });
+    let (lines, received) = channel::<String>();
+    let stdout = child.0.stdout.take().unwrap();
+    std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).for_each(|line| drop(lines.send(line))));
+    let address = address.recv_timeout(Duration::from_secs(30)).expect("the banner names the address");
+    // The banner comes just before the socket listens.
+    for _ in 0..100 {
+        if TcpStream::connect(&address).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let created = http(&address, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), br#"{"tech":"ne4000-ovh"}"#).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+
+    let mut seen: Vec<integration_tests::Emf> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !seen.iter().any(|l| l.dimension("function") == Some("mailer")) && Instant::now() < deadline {
+        let Ok(line) = received.recv_timeout(Duration::from_millis(100)) else { continue };
+        match serde_json::from_str::<Value>(&line) {
+            Ok(value) if value.get("_aws").is_some() => seen.push(integration_tests::Emf::parse(&value)),
+            _ => {}
+        }
+    }
+    let of = |function: &str| seen.iter().find(|l| l.dimension("function") == Some(function)).unwrap_or_else(|| panic!("no {function} line in {seen:?}"));
+    let create = of("create");
+    assert_eq!((create.namespace.as_str(), create.get(shared::telemetry::Metric::ChangesRequested)), ("Contacts/Local", Some(1.0)), "{}", create.line);
+    assert_eq!(of("mailer").get(shared::telemetry::Metric::MailsSent), Some(3.0), "{}", of("mailer").line);
+    assert_eq!(seen.iter().filter(|l| l.dimension("function") == Some("mailer")).count(), 1, "idle passes print nothing: {seen:?}");
+}
+
+/// A child that cannot outlive the test: killed when dropped.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

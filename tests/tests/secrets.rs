@@ -1,5 +1,6 @@
 //! No token ever reaches a log line or a response body: every token the app mails is
-//! looked for in everything the app logged and answered while issuing and using it.
+//! looked for in everything the app logged and answered while issuing and using it; and no
+//! token, address, name or id reaches a metric (the EMF lines of the same calls).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -73,6 +74,21 @@ async fn no_token_reaches_a_log_line_or_a_response_body(backend: Backend) {
     assert_eq!(app.get("/v1/me", "nn1-ovh").await.json()["email"], new.as_str(), "the email change ran to its end");
 
     let tokens: Vec<String> = app.mails().await.iter().filter_map(|m| m.token()).collect();
+    // The metrics of every call and mailer pass above (each line checked against the EMF
+    // specification): nothing in them names anyone or anything, however it is spelled.
+    let emf: Vec<String> = app.take_emf().iter().map(|line| line.line.to_string()).collect();
+    assert!(emf.iter().any(|line| line.contains("ChangesDone")) && emf.iter().any(|line| line.contains("MailsSent")), "the EMF lines were captured");
+    let cast = ["aa1-ovh", "tt1-ovh", "bb1-ovh", "nn1-ovh", "mm1-ovh", "oo1-ovh"];
+    let names = ["Ada", "Teo", "Bea", "Ned", "Mia", "Otto", "Admin", "Tecnico", "Billing", "New", "Nouvelle", "Overdue"];
+    let mut named: Vec<String> = cast.iter().flat_map(|account| [account.to_string(), app.email_of(account)]).collect();
+    named.extend(names.iter().map(|name| name.to_string()));
+    named.extend([id.clone(), new.clone(), app.tag.clone(), "example.com".to_owned(), "@".to_owned()]);
+    named.extend(tokens.iter().cloned());
+    for line in &emf {
+        for secret in &named {
+            assert!(!line.to_lowercase().contains(&secret.to_lowercase()), "{secret:?} reached an EMF line: {line}");
+        }
+    }
     assert_eq!(tokens.len(), 5, "two tokens at creation, two more at resend, one to verify an email");
     let logged = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
     assert!(logged.contains(&id), "the log does record the request (so it was captured)");

@@ -16,11 +16,18 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::config::{Credentials, SharedAsyncSleep, SharedCredentialsProvider, SharedHttpClient};
+use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+
+use crate::telemetry::{self, Metric};
 
 /// Pinned, not `latest()`: a dependency update must not change retry or timeout defaults
 /// under us. v2026_01_12 is the newest in the resolved `aws-smithy-runtime-api`.
@@ -142,7 +149,7 @@ pub fn lambda_sdk_config(region: Option<&str>, emulators: bool) -> Result<SdkCon
 }
 
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(config)
+    aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(config).interceptor(DynamoTelemetry).build())
 }
 
 pub fn ses_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
@@ -152,12 +159,59 @@ pub fn ses_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
 /// A DynamoDB client for an explicit endpoint (a flag of the local server, a test), over
 /// whatever `AWS_ENDPOINT_URL_DYNAMODB` says.
 pub fn dynamodb_client_at(config: &SdkConfig, endpoint: &str) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(config).endpoint_url(endpoint).build())
+    aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(config).endpoint_url(endpoint).interceptor(DynamoTelemetry).build())
 }
 
 /// An SES v2 client for an explicit endpoint, over whatever `AWS_ENDPOINT_URL_SESV2` says.
 pub fn ses_client_at(config: &SdkConfig, endpoint: &str) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(config).endpoint_url(endpoint).build())
+}
+
+/// Counts every DynamoDB call, each attempt and each refusal by a condition into the
+/// invocation's metrics ([`crate::telemetry`]): on the client, so that every call of every
+/// adapter is counted and none of them changes. Outside an invocation it counts nothing.
+#[derive(Debug)]
+struct DynamoTelemetry;
+
+impl Intercept for DynamoTelemetry {
+    fn name(&self) -> &'static str {
+        "DynamoTelemetry"
+    }
+
+    fn read_before_execution(&self, _: &BeforeSerializationInterceptorContextRef<'_>, _: &mut ConfigBag) -> Result<(), BoxError> {
+        telemetry::count(Metric::DynamoCalls);
+        Ok(())
+    }
+
+    fn read_before_attempt(&self, _: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+        telemetry::dynamo_attempt();
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        if response.status().as_u16() == 400 && response.body().bytes().is_some_and(refused_by_condition) {
+            telemetry::count(Metric::DynamoConditionalFailures);
+        }
+        Ok(())
+    }
+}
+
+/// Whether a DynamoDB error body (`{"__type": "...#Code", ...}`, read whole by then) is a
+/// condition's refusal: `ConditionalCheckFailedException`, or a cancelled transaction one of
+/// whose reasons is `ConditionalCheckFailed` (not one cancelled by a conflict or throttling).
+/// Only the codes are read; an item the body may carry is not looked at.
+fn refused_by_condition(body: &[u8]) -> bool {
+    let Ok(error) = serde_json::from_slice::<serde_json::Value>(body) else { return false };
+    let code = error["__type"].as_str().unwrap_or_default();
+    let reasons = error["CancellationReasons"].as_array().map(Vec::as_slice).unwrap_or_default();
+    code.ends_with("#ConditionalCheckFailedException")
+        || (code.ends_with("#TransactionCanceledException") && reasons.iter().any(|reason| reason["Code"] == "ConditionalCheckFailed"))
 }
 
 /// What a failed AWS call means for its caller, whichever service it went to: each adapter
@@ -306,5 +360,22 @@ mod tests {
         let emulators = lambda_sdk_config(None, true).expect("the emulators' configuration");
         assert_eq!(emulators.region().map(|r| r.as_ref()), Some("eu-west-1"));
         assert_eq!(emulators.timeout_config().and_then(|t| t.operation_timeout()), Some(Duration::from_secs(40)));
+    }
+
+    #[test]
+    fn a_conditions_refusal_is_told_from_other_errors_by_its_codes_only() {
+        let refused = |body: serde_json::Value| refused_by_condition(body.to_string().as_bytes());
+        assert!(refused(
+            serde_json::json!({"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", "message": "The conditional request failed"})
+        ));
+        let cancelled = |codes: &[&str]| {
+            let reasons: Vec<_> = codes.iter().map(|code| serde_json::json!({"Code": code})).collect();
+            refused(serde_json::json!({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException", "CancellationReasons": reasons}))
+        };
+        assert!(cancelled(&["None", "ConditionalCheckFailed"]));
+        assert!(!cancelled(&["None", "TransactionConflict"]), "a conflict is no condition's refusal");
+        assert!(!refused(serde_json::json!({"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"})));
+        assert!(!refused(serde_json::json!({"__type": "#ValidationException", "message": "ConditionalCheckFailedException"})), "the code, not the message");
+        assert!(!refused_by_condition(b"not json"));
     }
 }

@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::app::{Answerer, App, Decision, Error};
 use crate::config::Config;
 use crate::domain::{AccountId, ContactChange, RequestId, ServiceName};
+use crate::telemetry::{self, Metric};
 pub use error::ApiError;
 pub use routes::{Auth, Endpoint, Function, ROUTES, RouteSpec};
 
@@ -226,7 +227,7 @@ impl Router {
                 let decision = if endpoint == Endpoint::Accept { Decision::Accept } else { Decision::Refuse };
                 let (id, token) = (call.request_id()?, bodies::token(call.request)?);
                 let caller = call.caller()?;
-                ok(&views::contact_change(&app.answer(id, &token, decision, Answerer::Caller(&caller)).await?))
+                ok(&views::contact_change(&self.answer(id, &token, decision, Answerer::Caller(&caller)).await?))
             }
             Endpoint::Resend => {
                 bodies::nothing(call.request)?;
@@ -262,7 +263,7 @@ impl Router {
             Endpoint::ConfirmDecision => {
                 let id = call.request_id()?;
                 let (token, decision) = bodies::confirm_form(call.request)?;
-                app.answer(id, &token, decision, Answerer::LinkHolder { from: call.request.source }).await?;
+                self.answer(id, &token, decision, Answerer::LinkHolder { from: call.request.source }).await?;
                 // Post/Redirect/Get: the outcome is a page of its own, so a reload posts nothing again.
                 Ok(page::see_outcome(id, decision))
             }
@@ -290,8 +291,19 @@ impl Router {
         }
     }
 
+    /// `App::answer`, an acceptance that took counted (telemetry: a save cannot tell one that
+    /// leaves the request pending from the other saves of a pending request).
+    async fn answer(&self, id: RequestId, token: &str, decision: Decision, answerer: Answerer<'_>) -> Result<ContactChange, Error> {
+        let change = self.app.answer(id, token, decision, answerer).await?;
+        if decision == Decision::Accept {
+            telemetry::count(Metric::ChangesAccepted);
+        }
+        Ok(change)
+    }
+
     /// The error as problem+json, or as a page for the routes a browser opens.
     fn failure(&self, endpoint: Endpoint, error: ApiError) -> ApiResponse {
+        telemetry::refused(&error);
         if error.status().is_server_error() {
             // The whole chain of causes, for whoever reads the log; the client gets the outline.
             tracing::error!(cause = %error.chain(), "request failed");

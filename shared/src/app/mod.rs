@@ -99,6 +99,9 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>, config: Config) -> Self {
+        // Observed: what the store commits and the mailer sends is counted (crate::telemetry).
+        let (store, mailer): (Arc<dyn Store>, Arc<dyn Mailer>) =
+            (Arc::new(crate::telemetry::ObservedStore(store)), Arc::new(crate::telemetry::ObservedMailer(mailer)));
         Self { store, mailer, clock, config: Arc::new(config) }
     }
 

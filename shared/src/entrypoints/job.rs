@@ -7,7 +7,7 @@ use tracing::Instrument;
 
 use super::bounces;
 use super::lambda::{Error, app};
-use crate::deadline;
+use crate::{deadline, telemetry};
 
 /// Hands SES's bounce and complaint events to the use case until the runtime stops the process.
 pub async fn run_bounces() -> Result<(), Error> {
@@ -19,8 +19,10 @@ pub async fn run_bounces() -> Result<(), Error> {
         async move {
             let deadline = deadline::from_epoch_millis(event.context.deadline);
             let span = tracing::info_span!("invocation", lambda_request_id = %event.context.request_id);
-            let marked = deadline::scope(deadline, bounces::handle(&app, event.payload)).instrument(span).await?;
-            Ok::<_, Error>(serde_json::json!({ "marked": marked }))
+            let work = deadline::scope(deadline, bounces::handle(&app, event.payload)).instrument(span);
+            let (marked, invocation) = telemetry::measure("bounces", work).await;
+            invocation.emit(&app.config().metrics_namespace);
+            Ok::<_, Error>(serde_json::json!({ "marked": marked? }))
         }
     }))
     .await

@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::deadline;
 use crate::domain::{AccountId, RequestId};
 use crate::ports::{Store, SystemClock};
+use crate::telemetry;
 
 pub use lambda_http::Error;
 
@@ -52,8 +53,15 @@ pub async fn run(function: Function) -> Result<(), Error> {
 /// One invocation, in a span that carries the Lambda request id and, when the route names
 /// one, the contact-change request's id: every log line of the invocation has both. It runs
 /// within the invocation's deadline (`Context.deadline`), which the use cases respect
-/// ([`crate::deadline`]): the mails after a commit never outlive the function.
+/// ([`crate::deadline`]): the mails after a commit never outlive the function. What it
+/// measured goes out as its EMF line before the answer ([`telemetry`]).
 async fn handle(router: &Router, function: Function, account_claim: &str, request: Request) -> Response<Body> {
+    let (response, invocation) = telemetry::measure(function.name(), serve(router, function, account_claim, request)).await;
+    invocation.emit(&router.app().config().metrics_namespace);
+    response
+}
+
+async fn serve(router: &Router, function: Function, account_claim: &str, request: Request) -> Response<Body> {
     let context = request.lambda_context_ref();
     let lambda_request_id = context.map(|c| c.request_id.clone()).unwrap_or_default();
     let deadline = context.and_then(|c| deadline::from_epoch_millis(c.deadline));

@@ -167,7 +167,9 @@ pub async fn run() -> Result<(), super::lambda::Error> {
         async move {
             let deadline = crate::deadline::from_epoch_millis(event.context.deadline);
             let span = tracing::info_span!("invocation", lambda_request_id = %event.context.request_id);
-            let response = crate::deadline::scope(deadline, handle(&app, event.payload)).instrument(span).await;
+            let work = crate::deadline::scope(deadline, handle(&app, event.payload)).instrument(span);
+            let (response, invocation) = crate::telemetry::measure("mailer", work).await;
+            invocation.emit(&app.config().metrics_namespace);
             response.map_err(|why| {
                 tracing::error!(why, "the batch failed as a whole");
                 super::lambda::Error::from(why)

@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use super::lambda::{Error, app as setup};
 use crate::app::App;
-use crate::deadline;
+use crate::{deadline, telemetry};
 
 /// What a scheduled function does on each event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,5 +55,7 @@ async fn handle(app: &App, job: Job, event: LambdaEvent<Value>) -> Result<Value,
             }
         }
     };
-    deadline::scope(deadline, work).instrument(span).await
+    let (result, invocation) = telemetry::measure(job.name(), deadline::scope(deadline, work).instrument(span)).await;
+    invocation.emit(&app.config().metrics_namespace);
+    result
 }
