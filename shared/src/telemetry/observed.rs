@@ -14,7 +14,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, RequestId, Service, ServiceName, State, TokenHash,
 };
 use crate::mail::Mail;
-use crate::ports::{Asking, Effect, MailError, Mailer, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
+use crate::ports::{Asking, AttemptGuard, Effect, MailError, Mailer, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
 
 /// A store whose commits are counted.
 pub(crate) struct ObservedStore(pub(crate) Arc<dyn Store>);
@@ -47,8 +47,9 @@ impl Store for ObservedStore {
         Ok(())
     }
 
-    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
-        self.0.save(change, effect).await?;
+    // `save` is `save_answer` without a guard: both are counted here.
+    async fn save_answer(&self, change: &ContactChange, effect: Effect, guard: Option<&AttemptGuard>) -> Result<(), StoreError> {
+        self.0.save_answer(change, effect, guard).await?;
         closed(change);
         Ok(())
     }
@@ -120,7 +121,10 @@ impl Store for ObservedStore {
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
         self.0.wrong_attempts(attempter, window_start).await
     }
-    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<(), StoreError> {
+    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
+        self.0.issue_token(change, party, hash).await
+    }
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError> {
         self.0.count_wrong_attempt(attempter, window_start, window_end).await
     }
     async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
