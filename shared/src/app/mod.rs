@@ -187,7 +187,9 @@ impl App {
                 // The change happens in its new contact's zone; the store checks the previous
                 // contact is in it too, in the write that makes the request.
                 let zone = accounts.get(&plan.to).map(|to| to.zone).unwrap_or_default();
-                ContactChange::open(name.clone(), plan, caller.clone(), zone, now, self.config.token_ttl)
+                let mut change = ContactChange::open(name.clone(), plan, caller.clone(), zone, now, self.config.token_ttl);
+                change.service_when_asked = Some(service.clone());
+                change
             })
             .collect();
         // The requests and the mails they owe, in one write (the outbox): the mailer sends them.

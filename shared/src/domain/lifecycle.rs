@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::outbox::{Letter, LetterKind};
 use super::rules::{self, Plan};
-use super::{AccountId, Contacts, RequestId, Roles, ServiceName, Token, TokenHash, Zone};
+use super::{AccountId, Contacts, RequestId, Roles, Service, ServiceName, Token, TokenHash, Zone};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -136,6 +136,11 @@ pub struct ContactChange {
     pub reason: Option<FailReason>,
     pub history: Vec<HistoryEntry>,
     pub last_resent_at: Option<OffsetDateTime>,
+    /// The service as it was when the request was made. Completing the request writes over
+    /// it on the condition that it is still so (a store need not read it first); if it
+    /// changed meanwhile, the store reads it then. `None`: not known (a request from before
+    /// it was kept, or one read from a listing's copy).
+    pub service_when_asked: Option<Service>,
     /// Bumped by every save; stores write only over the version they read.
     pub version: u64,
     /// The mails the steps since it was read owe (SPEC §4), oldest first: the next save posts
@@ -249,6 +254,7 @@ impl ContactChange {
             reason: None,
             history: vec![HistoryEntry { at: now, event: HistoryEvent::Created, by: Some(requested_by), to: None }],
             last_resent_at: None,
+            service_when_asked: None,
             version: 0,
             outbox,
         }

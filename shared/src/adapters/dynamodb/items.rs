@@ -436,11 +436,18 @@ fn put_request_attributes(item: &mut Item, kind: &str, change: &ContactChange, d
     item.insert("doc".into(), s(doc));
 }
 
+/// The request item's snapshot of its service when asked (`ContactChange::service_when_asked`),
+/// as JSON: what its completion writes over, unread.
+pub const SERVICE_WHEN_ASKED: &str = "service_when_asked";
+
 /// The request item and, for each involved account, its copy: `(request, copies)`.
 pub fn request_items(change: &ContactChange) -> Result<(Item, Vec<Item>), StoreError> {
     let doc = request_doc(change)?;
     let mut request = request_key(change.id);
     put_request_attributes(&mut request, "request", change, &doc);
+    if let Some(service) = &change.service_when_asked {
+        request.insert(SERVICE_WHEN_ASKED.into(), s(serde_json::to_string(service).map_err(|e| StoreError::Failed(format!("a service as JSON: {e}")))?));
+    }
     if change.state == State::Pending {
         request.insert(DUE_PK.into(), s(due_pk(change.expires_at)));
         request.insert(DUE_SK.into(), s(due_sk(change)));
@@ -485,6 +492,13 @@ pub fn request_from(item: &Item) -> Result<ContactChange, StoreError> {
         reason: doc.reason,
         history: doc.history,
         last_resent_at: doc.last_resent_at,
+        // On the request item only (copies are for listings, which complete nothing).
+        service_when_asked: match item.get(SERVICE_WHEN_ASKED) {
+            None => None,
+            Some(value) => {
+                Some(parse(W, SERVICE_WHEN_ASKED, value.as_s().map_err(|_| "not a string").and_then(|v| serde_json::from_str(v).map_err(|_| "not a service")))?)
+            }
+        },
         version,
         outbox: Vec::new(),
     })

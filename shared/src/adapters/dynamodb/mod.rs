@@ -276,8 +276,12 @@ impl DynamoStore {
         guard: Option<&AttemptGuard>,
     ) -> Result<(), StoreError> {
         let Some(read_version) = change.version.checked_sub(1) else { return Err(StoreError::Stale) };
-        let mut service = match effect {
-            Effect::Apply { .. } => self.read_service(&change.service).await?,
+        // The service as the request saw it when asked, if it kept it: the transaction's
+        // condition on the service item says whether it still is, and a failed one hands back
+        // the service as it is now (`service_now`), so no read comes first.
+        let mut service = match (&effect, &change.service_when_asked) {
+            (Effect::Apply { .. }, Some(asked)) => Some(asked.clone()),
+            (Effect::Apply { .. }, None) => self.read_service(&change.service).await?,
             _ => None,
         };
         let mut foreign_locks: Vec<Role> = Vec::new();
@@ -903,8 +907,11 @@ fn service_as_read(old: Option<&Service>) -> Cond {
     }
 }
 
+/// The condition of [`holders_are`], to build on.
+const HOLDERS_ARE: &str = "#admin = :admin AND #tech = :tech AND #billing = :billing";
+
 fn holders_are(admin: &AccountId, tech: &AccountId, billing: &AccountId) -> Cond {
-    Cond::new("#admin = :admin AND #tech = :tech AND #billing = :billing")
+    Cond::new(HOLDERS_ARE)
         .name("#admin", "admin")
         .name("#tech", "tech")
         .name("#billing", "billing")

@@ -5,7 +5,7 @@
 
 use super::items::{self, n, s};
 use super::tx::{Cond, Purpose, Reason, Tx, failed_condition};
-use super::{DynamoStore, cancelled_otherwise, holders_are, mail_status_update, post_mails};
+use super::{DynamoStore, HOLDERS_ARE, cancelled_otherwise, holders_are, mail_status_update, post_mails};
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{AccountId, ContactChange, MailId, MailStatus, RequestId, Role, Service, State, Zone};
 use crate::ports::{Effect, StoreError};
@@ -104,6 +104,15 @@ impl DynamoStore {
 /// moved role is still `from`'s and each other role's holder is as read (so that the
 /// membership items hold the service's contacts); a check of each account that must be in
 /// good standing; the memberships. A service read as absent is only checked for, and fails.
+/// "Its type is `kind`"; a service item from before types has none, and is of the default one.
+fn type_is(kind: &crate::domain::ServiceType) -> &'static str {
+    if *kind == crate::domain::ServiceType::default() {
+        "(attribute_not_exists(#service_type) OR #service_type = :service_type)"
+    } else {
+        "#service_type = :service_type"
+    }
+}
+
 fn apply_writes(tx: &mut Tx, change: &ContactChange, old: Option<&Service>, require_good_standing: &[AccountId]) -> Result<(), StoreError> {
     let Some(old) = old else {
         return tx.check(items::service_key(&change.service), Cond::new("attribute_exists(#pk)").name("#pk", items::PK), Purpose::Service);
@@ -113,7 +122,12 @@ fn apply_writes(tx: &mut Tx, change: &ContactChange, old: Option<&Service>, requ
         new.contacts.set(role, change.to.clone());
     }
     let expected = |role: Role| if change.roles.contains(role) { &change.from } else { old.contacts.holder(role) };
-    let cond = holders_are(expected(Role::Admin), expected(Role::Tech), expected(Role::Billing));
+    // Its type too: the membership copies carry it (the `by_type` index), and the service
+    // written may be the request's snapshot of it.
+    let cond = holders_are(expected(Role::Admin), expected(Role::Tech), expected(Role::Billing))
+        .expression(format!("{HOLDERS_ARE} AND {}", type_is(&old.kind)))
+        .name("#service_type", items::SERVICE_TYPE)
+        .value(":service_type", s(old.kind.as_str()));
     tx.put(items::service_item(&new), Some(cond), Purpose::Service)?;
     check_accounts(tx, &[change], require_good_standing)?;
     for write in items::membership_writes(Some(old), &new) {
