@@ -43,6 +43,12 @@ async fn a_permanent_bounce_flags_the_address_and_the_views_show_it_to_those_who
         assert_eq!(mine.json()["requests"][0]["bouncing"], json!(["nn1-ovh"]), "as {viewer}");
     }
     assert_eq!(app.get(&format!("/v1/contact-changes/{id}"), "mm1-ovh").await.status, StatusCode::NOT_FOUND);
+
+    // Once the request is closed no mail of it awaits an answer: the views no longer say it.
+    assert_eq!(app.post(&format!("/v1/contact-changes/{id}/cancel"), "aa1-ovh", json!({})).await.status, StatusCode::OK);
+    assert!(app.request(&id, "aa1-ovh").await.get("bouncing").is_none(), "closed: no list");
+    let mine = app.get("/v1/me/contact-changes", "nn1-ovh").await.json();
+    assert!(mine["requests"][0].get("bouncing").is_none());
 }
 
 async fn a_complaint_flags_the_address_and_a_transient_bounce_does_not(backend: Backend) {

@@ -1176,6 +1176,11 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     ops(&app);
     assert_eq!(app.post(&format!("/v1/contact-changes/{other}/cancel"), "aa1-ovh", json!({})).await.status, StatusCode::OK);
     assert_eq!(ops(&app), sorted([Q, TX]), "cancel");
+    // Closed requests name nobody whose bounces matter now: their views read only themselves.
+    app.request(&other, "aa1-ovh").await;
+    assert_eq!(ops(&app), [Q], "get a closed request");
+    assert_eq!(app.get("/v1/me/contact-changes", "aa1-ovh").await.status, StatusCode::OK);
+    assert_eq!(ops(&app), [Q], "list my requests, all closed");
 
     // A bounce: one conditional update of the account named by the mail's tag.
     assert_eq!(app.deliver_ses_event(TestApp::bounce_event("mm1-ovh", &app.email_of("mm1-ovh"), "Permanent")).await, 1);

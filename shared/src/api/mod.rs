@@ -216,12 +216,12 @@ impl Router {
                 let state = bodies::state_filter(call.query("state")?.as_deref())?;
                 let before = cursor::decode_request(call.query("cursor")?.as_deref())?;
                 let (changes, next) = app.my_contact_changes(&call.caller()?, state, before).await?;
-                let bouncing = app.bouncing_among(&changes.iter().flat_map(ContactChange::named).collect::<Vec<_>>()).await?;
+                let bouncing = app.bouncing_in(&changes.iter().collect::<Vec<_>>()).await?;
                 ok(&views::contact_changes(&changes, next, &bouncing))
             }
             Endpoint::GetContactChange => {
                 let change = app.contact_change(&call.caller()?, call.request_id()?).await?;
-                ok(&views::contact_change_read(&change, &app.bouncing_among(&change.named()).await?))
+                ok(&views::contact_change_read(&change, &app.bouncing_in(&[&change]).await?))
             }
             Endpoint::Accept | Endpoint::Refuse => {
                 let decision = if endpoint == Endpoint::Accept { Decision::Accept } else { Decision::Refuse };

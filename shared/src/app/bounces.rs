@@ -3,7 +3,7 @@
 //! verified new address, or a provider's upsert of the account, clears the mark.
 
 use super::{App, Result};
-use crate::domain::{AccountId, EmailAddress, EmailStatus};
+use crate::domain::{AccountId, ContactChange, EmailAddress, EmailStatus, State};
 
 /// What SES reported of one mail to one recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,14 @@ impl App {
         let marked = self.store.mark_bouncing(account, email).await?;
         tracing::info!(%account, marked, ?bounce, "a bounce reported");
         Ok(marked)
+    }
+
+    /// The accounts named by the pending ones of `changes` whose address bounces, sorted, once
+    /// each: what a request's views show (SPEC §4), in one read of the accounts, and none for a
+    /// closed request (no mail of it awaits an answer any more), which then costs no read.
+    pub async fn bouncing_in(&self, changes: &[&ContactChange]) -> Result<Vec<AccountId>> {
+        let named: Vec<AccountId> = changes.iter().filter(|c| c.state == State::Pending).flat_map(|c| c.named()).collect();
+        self.bouncing_among(&named).await
     }
 
     /// The accounts among `ids` whose address bounces, sorted, once each (one read of the accounts).
