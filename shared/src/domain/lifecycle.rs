@@ -75,6 +75,13 @@ pub enum HistoryEvent {
     Failed,
 }
 
+impl HistoryEvent {
+    /// What became of one of its mails (rather than of the request itself).
+    pub fn is_mail(self) -> bool {
+        matches!(self, HistoryEvent::Mailed | HistoryEvent::MailFailed)
+    }
+}
+
 /// One step of the audit trail. It never holds a token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {

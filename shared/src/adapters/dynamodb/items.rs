@@ -403,7 +403,10 @@ struct PartyDoc {
     status: PartyStatus,
 }
 
-fn request_doc(change: &ContactChange) -> Result<String, StoreError> {
+/// The request as JSON; for a listing's copy (`for_copy`), without the events of its mails:
+/// recording a mail rewrites the request item alone, so the copies are written only by the
+/// steps of the request itself (and are smaller for it).
+fn request_doc(change: &ContactChange, for_copy: bool) -> Result<String, StoreError> {
     let doc = RequestDoc {
         id: change.id,
         service: change.service.clone(),
@@ -419,7 +422,7 @@ fn request_doc(change: &ContactChange) -> Result<String, StoreError> {
         expires_at: change.expires_at,
         closed_at: change.closed_at,
         reason: change.reason,
-        history: change.history.clone(),
+        history: change.history.iter().filter(|h| !(for_copy && h.event.is_mail())).cloned().collect(),
         last_resent_at: change.last_resent_at,
         version: change.version,
     };
@@ -442,7 +445,8 @@ pub const SERVICE_WHEN_ASKED: &str = "service_when_asked";
 
 /// The request item and, for each involved account, its copy: `(request, copies)`.
 pub fn request_items(change: &ContactChange) -> Result<(Item, Vec<Item>), StoreError> {
-    let doc = request_doc(change)?;
+    let doc = request_doc(change, false)?;
+    let copy_doc = request_doc(change, true)?;
     let mut request = request_key(change.id);
     put_request_attributes(&mut request, "request", change, &doc);
     if let Some(service) = &change.service_when_asked {
@@ -460,7 +464,7 @@ pub fn request_items(change: &ContactChange) -> Result<(Item, Vec<Item>), StoreE
         .iter()
         .map(|account| {
             let mut copy = copy_key(account, change.id);
-            put_request_attributes(&mut copy, "request_copy", change, &doc);
+            put_request_attributes(&mut copy, "request_copy", change, &copy_doc);
             copy
         })
         .collect();

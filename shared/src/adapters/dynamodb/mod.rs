@@ -395,8 +395,6 @@ fn mail_status_update(status: MailStatus, now: OffsetDateTime) -> Cond {
     update.name("#status", "status").name("#lease", "lease_ms").value(":status", s(status.as_str()))
 }
 
-/// The parties' token items to write: a put for a live token, a delete otherwise. One
-/// item per account even if an account were listed twice.
 #[async_trait]
 impl Store for DynamoStore {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {

@@ -12,9 +12,10 @@ use crate::ports::{Effect, StoreError};
 
 impl DynamoStore {
     /// The save's transaction: the request on its version (and expiry) condition, its copies
-    /// (never its token items: `issue_token` writes those, and the round they carry retires
-    /// them), the record of when it counts as unaccepted, the effect's writes, the
-    /// mails it owes, and `settle`'s mail status. `service`: for `Apply`, the service as last
+    /// unless it only settles a mail (the copies carry no mail events), never its token items
+    /// (`issue_token` writes those, and the round they carry retires them), the record of when
+    /// it counts as unaccepted, the effect's writes, the mails it owes, and `settle`'s mail
+    /// status. `service`: for `Apply`, the service as last
     /// read (`None`: absent); `foreign_locks`: the roles whose lock another request holds, left alone.
     pub(super) fn save_tx(
         &self,
@@ -28,8 +29,11 @@ impl DynamoStore {
         let (request, copies) = items::request_items(change)?;
         let mut tx = Tx::new(&self.table);
         tx.put(request, Some(self.request_condition(change, read_version)), Purpose::Request)?;
-        for copy in copies {
-            tx.put(copy, None, Purpose::Copy)?;
+        // A mail's settling records only a mail event, which the copies do not carry.
+        if settle.is_none() {
+            for copy in copies {
+                tx.put(copy, None, Purpose::Copy)?;
+            }
         }
         if *effect != Effect::Nothing && change.to != change.requested_by {
             tx.update(items::asks_key(&change.requested_by, &change.to), items::asks_update(&[change], false), None, Purpose::Unaccepted)?;
