@@ -563,6 +563,11 @@ async fn a_mail_is_claimed_by_one_mailer_at_a_time_and_settling_it_with_its_reco
     s.store.settle_mail(&mail, MailStatus::Sent, Some(&recorded)).await.unwrap();
     assert!(!s.store.unsent_mails(now, 100).await.unwrap().contains(&mail), "settled: out of the outbox");
     assert_eq!(s.store.contact_change(change.id).await.unwrap().unwrap().history.last().map(|h| h.event), Some(shared::domain::HistoryEvent::Mailed));
+    // A listing's copy has the request's own steps only (settling wrote the request item alone).
+    let listed = s.store.contact_changes_of(&id("nn1-ovh"), None, 10).await.unwrap().items;
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].history.iter().all(|h| !h.event.is_mail()), "{:?}", listed[0].history);
+    assert_eq!(listed[0].history.len() + 1, s.store.contact_change(change.id).await.unwrap().unwrap().history.len());
     let later = now + lease + Duration::minutes(1);
     assert_eq!(s.store.claim_mail(&mail, later, later + lease).await.unwrap(), None, "a settled mail is never claimed again");
     // A lease that lapsed is claimable: the next mail, claimed and abandoned.
