@@ -114,14 +114,25 @@ export function requestsView(ctx, panel) {
       r.bouncing?.length && ['requests.bouncing', r.bouncing.join(', ')],
     ].filter(Boolean);
     const heading = `request-${r.id}-title`;
+    const step = (e) => h('li', {},
+      `${when(e.at, lang())}: ${t(`event.${e.event}`)}`,
+      e.by ? ` ${t('event.by', { account: e.by })}` : '',
+      e.to ? ` ${t('event.to', { account: e.to })}` : '');
+    const trail = h('ol', { class: 'history' }, r.history.map(step));
+    // A listing's history has the request's own steps; opened, the request itself brings the
+    // whole trail, with its mails.
+    const opened = async (e) => {
+      if (!e.currentTarget.open || trail.dataset.whole) return;
+      const whole = await ctx.api.get(`v1/contact-changes/${seg(r.id)}`).catch(() => null);
+      if (whole?.history) {
+        trail.dataset.whole = 'true';
+        put(trail, whole.history.map(step));
+      }
+    };
     return h('article', { class: `request state-${r.state}`, 'aria-labelledby': heading },
       h('h3', { id: heading }, t('requests.heading', { service: r.service, roles })),
       h('dl', {}, rows.map(([label, value]) => [h('dt', {}, t(label)), h('dd', {}, value)])),
-      h('details', {}, h('summary', {}, t('requests.history')),
-        h('ol', { class: 'history' }, r.history.map((e) => h('li', {},
-          `${when(e.at, lang())}: ${t(`event.${e.event}`)}`,
-          e.by ? ` ${t('event.by', { account: e.by })}` : '',
-          e.to ? ` ${t('event.to', { account: e.to })}` : '')))),
+      h('details', { ontoggle: opened }, h('summary', {}, t('requests.history')), trail),
       r.state === 'pending' ? actions(r, me) : null);
   }
 

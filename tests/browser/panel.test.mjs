@@ -465,6 +465,10 @@ test("the guide's flow: Ada asks for Ned as technical contact, both confirm with
   await his.getByRole('button', { name: 'Accept' }).click();
   assert.equal(await statusText(ned.page), 'The change has taken effect. Every contact concerned will receive a confirmation email.');
   assert.match(await his.textContent(), /StateDone/);
+  // Its history, opened, is the whole trail: the mails too.
+  await his.getByText('History', { exact: true }).click();
+  await his.getByRole('listitem').filter({ hasText: 'emails sent' }).first().waitFor();
+  assert.match(await his.getByRole('list').last().textContent(), /asked.*emails sent.*accepted.*accepted.*took effect/s);
   await shot(ned.page, 'request-done');
   await ned.close();
 
