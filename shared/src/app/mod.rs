@@ -519,10 +519,7 @@ impl App {
     /// [`Self::save`] of a step that the code of `guard`'s attempter allowed.
     async fn save_answer(&self, change: &mut ContactChange, effect: Effect, guard: &AttemptGuard) -> Result<(), StoreError> {
         change.version += 1;
-        if let Err(error) = self.store.save_answer(change, effect, Some(guard)).await {
-            change.version -= 1;
-            return Err(error);
-        }
+        self.store.save_answer(change, effect, Some(guard)).await?;
         change.outbox.clear();
         Ok(())
     }
