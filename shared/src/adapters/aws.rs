@@ -22,7 +22,6 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
-use base64::Engine;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
@@ -75,13 +74,12 @@ pub fn retries() -> RetryConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trust {
     /// The roots of Amazon Trust Services, AWS's own CA, to which the AWS endpoints'
-    /// certificates chain ([`AWS_ROOT_NAMES`]), as Mozilla's list compiled into the binary
-    /// (`webpki-root-certs`) has them: the functions' default. Reading the system's store
-    /// instead was most of a cold start's CPU (BENCHMARKS.md: 146 hashed files in
-    /// /etc/ssl/certs read one by one, then the bundle), and so was handing the SDK's client
-    /// all of Mozilla's 118 roots: it takes PEM only, which rustls-pki-types decodes in
-    /// constant time, slowly. Five roots also trust five CAs, not a hundred, for the traffic to
-    /// DynamoDB and SES.
+    /// certificates chain ([`AWS_ROOT_NAMES`]), compiled into the binary as Mozilla's list has
+    /// them (`aws_roots.pem`): the functions' default. Reading the system's store instead was
+    /// most of a cold start's CPU (BENCHMARKS.md: 146 hashed files in /etc/ssl/certs read one
+    /// by one, then the bundle), and so was handing the SDK's client all of Mozilla's 118
+    /// roots: it takes PEM only, which rustls-pki-types decodes in constant time, slowly. Five
+    /// roots also trust five CAs, not a hundred, for the traffic to DynamoDB and SES.
     Compiled,
     /// The operating system's store (`rustls-native-certs`): the local server and the admin
     /// tool, which run on a workstation whose store may hold a company's CA.
@@ -113,31 +111,16 @@ pub fn trust_of(ca_bundle: Option<&Path>) -> Result<Trust, String> {
     Ok(Trust::Bundle(pem))
 }
 
-/// The common names of the roots [`Trust::Compiled`] takes from Mozilla's list: Amazon Trust
-/// Services' four (RSA 2048 and 4096, ECDSA P-256 and P-384) and the Starfield Services root
-/// that cross-signs them for older clients, which AWS names as the roots its endpoints need.
+/// The common names of the roots of [`Trust::Compiled`], in `aws_roots.pem`'s order: Amazon
+/// Trust Services' four (RSA 2048 and 4096, ECDSA P-256 and P-384) and the Starfield Services
+/// root that cross-signs them for older clients, the roots AWS names as those its endpoints need.
 pub const AWS_ROOT_NAMES: [&str; 5] =
     ["Amazon Root CA 1", "Amazon Root CA 2", "Amazon Root CA 3", "Amazon Root CA 4", "Starfield Services Root Certificate Authority - G2"];
 
-/// [`AWS_ROOT_NAMES`], in that order, as Mozilla's list has them: picked by their place in it
-/// at compile time, so that the binary holds these five and not the list's other 113 (about
-/// 170 KB). The places are `webpki-root-certs` 1.0.11's; the test of this module checks each
-/// name, so an update of the crate that moved them fails there, not on a connection.
-const AWS_ROOTS: [&CertificateDer<'static>; 5] = {
-    let mozilla = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
-    [&mozilla[69], &mozilla[10], &mozilla[8], &mozilla[103], &mozilla[42]]
-};
-
-/// The compiled-in roots, as the PEM that the SDK's client takes (it takes no DER).
-fn compiled_roots_pem() -> Vec<u8> {
-    let mut pem = String::new();
-    for certificate in AWS_ROOTS {
-        pem.push_str("-----BEGIN CERTIFICATE-----\n");
-        base64::engine::general_purpose::STANDARD.encode_string(certificate, &mut pem);
-        pem.push_str("\n-----END CERTIFICATE-----\n");
-    }
-    pem.into_bytes()
-}
+/// [`AWS_ROOT_NAMES`]' certificates, as the PEM the SDK's client takes (it takes no DER): a
+/// copy of Mozilla's, which the test of this module checks against `webpki-root-certs`, so
+/// that the binary holds these five and nothing to convert at start.
+const AWS_ROOTS_PEM: &[u8] = include_bytes!("aws_roots.pem");
 
 /// The one HTTPS client of every AWS client (and so one connection pool for DynamoDB and
 /// SES): hyper with rustls on *ring*, trusting `trust`.
@@ -150,7 +133,7 @@ fn compiled_roots_pem() -> Vec<u8> {
 /// X25519 (BENCHMARKS.md, "What was fixed").
 pub fn https_client(trust: Trust) -> SharedHttpClient {
     let store = match trust {
-        Trust::Compiled => TrustStore::empty().with_pem_certificate(compiled_roots_pem()),
+        Trust::Compiled => TrustStore::empty().with_pem_certificate(AWS_ROOTS_PEM),
         Trust::System => TrustStore::default().with_native_roots(true),
         Trust::Bundle(pem) => TrustStore::empty().with_pem_certificate(pem),
     };
@@ -378,20 +361,14 @@ mod tests {
 
     #[test]
     fn the_compiled_in_roots_are_mozillas_copies_of_the_five_aws_roots_and_each_an_anchor() {
-        let pem = compiled_roots_pem();
-        let certificates = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().expect("PEM the SDK's client reads");
+        let certificates = CertificateDer::pem_slice_iter(AWS_ROOTS_PEM).collect::<Result<Vec<_>, _>>().expect("PEM the SDK's client reads");
         assert_eq!(certificates.len(), AWS_ROOT_NAMES.len());
-        // Each root is the one its name says (its subject holds the name, as a root's issuer
-        // does too), and no other root of Mozilla's list holds any of the names.
+        // Each is the root its name says (its subject holds the name, as a root's issuer does
+        // too), byte for byte the one of Mozilla's list that holds the name, the only one there.
         let holds = |certificate: &[u8], name: &str| certificate.windows(name.len()).any(|w| w == name.as_bytes());
         for (certificate, name) in certificates.iter().zip(AWS_ROOT_NAMES) {
-            assert!(holds(certificate, name), "the root at {name}'s place in webpki-root-certs is another: update AWS_ROOTS");
-        }
-        for name in AWS_ROOT_NAMES {
-            assert_eq!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter(|c| holds(c, name)).count(), 1, "{name}");
-        }
-        for certificate in &certificates {
-            assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.contains(certificate), "byte for byte one of Mozilla's");
+            let mozillas: Vec<_> = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter(|c| holds(c, name)).collect();
+            assert_eq!(mozillas, [certificate], "{name}: aws_roots.pem holds Mozilla's copy (no longer in the list, or changed?)");
         }
         // The SDK's client panics on a certificate that is no anchor: none is.
         assert_eq!(rustls::RootCertStore::empty().add_parsable_certificates(certificates), (AWS_ROOT_NAMES.len(), 0));
