@@ -8,6 +8,7 @@
 //! http acceptable for `PUBLIC_BASE_URL`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
 
 use time::Duration;
 
@@ -69,6 +70,10 @@ pub struct AwsConfig {
     /// `AWS_REGION`, which Lambda always sets; the functions build their SDK configuration
     /// from it ([`crate::adapters::aws`]).
     pub region: Option<String>,
+    /// `AWS_CA_BUNDLE`: a PEM file of the certificates the functions trust for HTTPS instead
+    /// of the compiled-in public roots, for a private endpoint (`adapters::aws::Trust`); read
+    /// and checked when the function starts.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl AwsConfig {
@@ -96,6 +101,7 @@ impl AwsConfig {
             endpoint_url_sesv2: endpoint("AWS_ENDPOINT_URL_SESV2")?,
             endpoint_url: endpoint("AWS_ENDPOINT_URL")?,
             region: set("AWS_REGION"),
+            ca_bundle: set("AWS_CA_BUNDLE").map(PathBuf::from),
         })
     }
 
@@ -614,6 +620,10 @@ mod tests {
         assert_eq!((config.aws.dynamodb_endpoint(), config.aws.ses_endpoint()), (Some("http://127.0.0.1:8000"), None));
         assert_eq!(config.aws.region.as_deref(), Some("eu-south-1"));
         assert!(config.aws.points_at_emulators());
+        assert_eq!(config.aws.ca_bundle, None);
+        let bundle = with("AWS_CA_BUNDLE", " /opt/ca/private.pem ").unwrap().aws.ca_bundle;
+        assert_eq!(bundle.as_deref(), Some(std::path::Path::new("/opt/ca/private.pem")));
+        assert_eq!(with("AWS_CA_BUNDLE", " ").unwrap().aws.ca_bundle, None, "blank is unset");
     }
 
     #[test]

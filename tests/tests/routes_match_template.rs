@@ -226,3 +226,41 @@ fn the_template_reader_sees_every_route_event_of_the_template() {
     assert_eq!(read_template().routes.len(), events);
     assert_eq!(events, ROUTES.len());
 }
+
+/// The functions that build an SES client (their `main` chooses `Mailing::SES`, or runs an
+/// entry point that does) are exactly those whose role template.yaml lets call
+/// `ses:SendEmail`: one that may not send builds no client in its init and links none
+/// (issue #15), and one that sends has a client (a `Mailing::NONE` there would refuse its mails).
+#[test]
+fn the_functions_with_an_ses_client_are_those_the_template_lets_send_mail() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    // Each function resource's binary, and whether its part of the template grants ses:SendEmail.
+    let mut may_send = BTreeMap::new();
+    let (mut binary, mut sends) = (None::<String>, false);
+    for line in text.lines().chain(std::iter::once("  End:")) {
+        let resource_start = line.starts_with("  ") && !line.starts_with("   ") && line.trim_end().ends_with(':');
+        if resource_start || !line.starts_with(' ') {
+            if let Some(name) = binary.take() {
+                may_send.insert(name, sends);
+            }
+            sends = false;
+        }
+        if let Some(name) = line.trim().strip_prefix("Binary:") {
+            binary = Some(name.trim().to_owned());
+        }
+        sends |= line.trim() == "Action: ses:SendEmail" || line.trim() == "- ses:SendEmail";
+    }
+    assert!(may_send.len() >= 10 && may_send.values().any(|s| *s) && may_send.values().any(|s| !*s), "{may_send:?}");
+
+    let source = |path: &str| std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // The entry points of the jobs choose for their functions.
+    assert!(source("shared/src/entrypoints/scheduled.rs").contains("Mailing::SES"));
+    assert!(source("shared/src/entrypoints/mailer.rs").contains("Mailing::SES"));
+    assert!(source("shared/src/entrypoints/job.rs").contains("Mailing::NONE") && !source("shared/src/entrypoints/job.rs").contains("Mailing::SES"));
+    for (name, sends) in may_send {
+        let main = source(&format!("functions/{name}/src/main.rs"));
+        let builds_ses = main.contains("Mailing::SES") || main.contains("run_scheduled") || main.contains("mailer::run");
+        assert!(builds_ses || main.contains("Mailing::NONE") || main.contains("run_bounces"), "{name}: which mailer?");
+        assert_eq!(builds_ses, sends, "{name}: an SES client if and only if its role may send (template.yaml)");
+    }
+}

@@ -34,7 +34,8 @@ struct Args {
     invokes: usize,
     changes: usize,
     update: Option<PathBuf>,
-    /// Only these targets' cold starts (a comma-separated list), and nothing else: to try a change.
+    /// Only these targets' cold starts (a comma-separated list), and nothing else: to try a
+    /// change (scripts/bench --only builds only their bootstraps).
     only: Option<Vec<String>>,
 }
 

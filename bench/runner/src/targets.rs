@@ -1,5 +1,5 @@
 //! What is measured: each release bootstrap (the six functions, the baseline, the read
-//! function with a one-file trust store) and the Python peer, under the RIE, each with the
+//! function trusting the system's bundle through `AWS_CA_BUNDLE`) and the Python peer, under the RIE, each with the
 //! event of its cold start (its cheapest real route) and a Lambda-like environment.
 
 use std::path::{Path, PathBuf};
@@ -20,28 +20,29 @@ pub struct Target {
     pub binary: Option<PathBuf>,
 }
 
-/// Every target, in the report's order.
+/// Every target, in the report's order; with `--only`, only those it names (the others'
+/// bootstraps need not be built).
 pub fn targets(args: &Args, table: &str, missing_service: &str) -> Vec<Target> {
+    let wanted = |name: &str| args.only.as_ref().is_none_or(|only| only.iter().any(|o| o == name));
     let e = |f: &str| events::load(&args.events, f);
-    let mut all = vec![
-        rust_target(args, table, "baseline", "read.get-me.json (ignored)", e("read.get-me.json"), 200),
-        rust_target(args, table, "read", "read.get-me.json", e("read.get-me.json"), 200),
-        rust_target(args, table, "profile", "profile.patch-me.json", e("profile.patch-me.json"), 200),
-        rust_target(
-            args,
-            table,
-            "create",
-            "create.post-services-contact-changes.json, on a service that does not exist",
-            events::for_service(&e("create.post-services-contact-changes.json"), missing_service),
-            404,
-        ),
-        rust_target(args, table, "confirm", "confirm.get-confirm.json (placeholder id)", e("confirm.get-confirm.json"), 404),
-        rust_target(args, table, "resend", "resend.post-contact-changes-resend.json (placeholder id)", e("resend.post-contact-changes-resend.json"), 404),
-        rust_target(args, table, "provider", "provider.put-internal-accounts.json", e("provider.put-internal-accounts.json"), 200),
-    ];
-    all.extend(read_with_one_file_trust_store(args, table));
-    all.push(python_peer(args, table));
-    all
+    let rust = |name: &'static str, event_file: &str, event: &dyn Fn() -> Value, expect: u16| {
+        wanted(name).then(|| rust_target(args, table, name, event_file, event(), expect))
+    };
+    let create_event = || events::for_service(&e("create.post-services-contact-changes.json"), missing_service);
+    [
+        rust("baseline", "read.get-me.json (ignored)", &|| e("read.get-me.json"), 200),
+        rust("read", "read.get-me.json", &|| e("read.get-me.json"), 200),
+        rust("profile", "profile.patch-me.json", &|| e("profile.patch-me.json"), 200),
+        rust("create", "create.post-services-contact-changes.json, on a service that does not exist", &create_event, 404),
+        rust("confirm", "confirm.get-confirm.json (placeholder id)", &|| e("confirm.get-confirm.json"), 404),
+        rust("resend", "resend.post-contact-changes-resend.json (placeholder id)", &|| e("resend.post-contact-changes-resend.json"), 404),
+        rust("provider", "provider.put-internal-accounts.json", &|| e("provider.put-internal-accounts.json"), 200),
+        wanted(READ_WITH_SYSTEM_BUNDLE).then(|| read_with_the_system_bundle(args, table)).flatten(),
+        wanted("python peer").then(|| python_peer(args, table)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// A release bootstrap of `args.bins`.
@@ -58,19 +59,20 @@ pub fn rust_target(args: &Args, table: &str, name: &'static str, event_file: &st
     }
 }
 
-/// The read function again, with the trust store as one bundle file (as on Amazon Linux,
-/// which has no directory of hashed certificate files): what this machine's /etc/ssl/certs
-/// directory costs the SDK's start.
-fn read_with_one_file_trust_store(args: &Args, table: &str) -> Option<Target> {
+/// The name of the read function's row with `AWS_CA_BUNDLE` naming the system's bundle.
+pub const READ_WITH_SYSTEM_BUNDLE: &str = "read (AWS_CA_BUNDLE: the system's bundle)";
+
+/// The read function again, trusting the system's bundle of root certificates through
+/// `AWS_CA_BUNDLE` (as a deployment that needs its private CA would) instead of the
+/// compiled-in roots: what the setting costs a cold start.
+fn read_with_the_system_bundle(args: &Args, table: &str) -> Option<Target> {
     let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
     if !bundle.is_file() {
         return None;
     }
-    let empty = std::env::temp_dir().join("contacts-bench-no-certs");
-    std::fs::create_dir_all(&empty).expect("an empty directory");
     let mut read = rust_target(args, table, "read", "read.get-me.json", events::load(&args.events, "read.get-me.json"), 200);
-    read.name = "read (1-file trust store)";
-    read.launch = read.launch.env("SSL_CERT_FILE", bundle.display().to_string()).env("SSL_CERT_DIR", empty.display().to_string());
+    read.name = READ_WITH_SYSTEM_BUNDLE;
+    read.launch = read.launch.env("AWS_CA_BUNDLE", bundle.display().to_string());
     Some(read)
 }
 

@@ -1,11 +1,11 @@
 //! Accept, refuse and cancel a contact-change request, and the emailed link's page.
 
 use shared::api::Function;
-use shared::entrypoints::lambda::{Error, run};
+use shared::entrypoints::lambda::{Error, Mailing, run};
 
 // One thread: Lambda hands a sandbox one event at a time, so worker threads would only add
 // to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Function::Confirm).await
+    run(Function::Confirm, Mailing::NONE).await
 }

@@ -2,11 +2,11 @@
 //! embedded, content-hashed assets. It reads nothing from the store.
 
 use shared::api::Function;
-use shared::entrypoints::lambda::{Error, run};
+use shared::entrypoints::lambda::{Error, Mailing, run};
 
 // One thread: Lambda hands a sandbox one event at a time, so worker threads would only add
 // to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Function::Panel).await
+    run(Function::Panel, Mailing::NONE).await
 }

@@ -1,11 +1,11 @@
 //! The caller's own profile update (PATCH /v1/me).
 
 use shared::api::Function;
-use shared::entrypoints::lambda::{Error, run};
+use shared::entrypoints::lambda::{Error, Mailing, run};
 
 // One thread: Lambda hands a sandbox one event at a time, so worker threads would only add
 // to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Function::Profile).await
+    run(Function::Profile, Mailing::SES).await
 }

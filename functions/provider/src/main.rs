@@ -2,11 +2,11 @@
 //! services (`PUT /internal/...`), authorised by AWS IAM, never by a customer's JWT.
 
 use shared::api::Function;
-use shared::entrypoints::lambda::{Error, run};
+use shared::entrypoints::lambda::{Error, Mailing, run};
 
 // One thread: Lambda hands a sandbox one event at a time, so worker threads would only add
 // to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Function::Provider).await
+    run(Function::Provider, Mailing::NONE).await
 }

@@ -9,6 +9,7 @@
 //! [`crate::config::is_loopback_url`]. (A configuration from `aws_config`'s loader would also
 //! find those variables by itself, which is how the tests' clients reach the emulators.)
 
+use std::path::Path;
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
@@ -25,7 +26,9 @@ use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::time::SharedTimeSource;
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 use crate::telemetry::{self, Metric};
 
@@ -74,8 +77,60 @@ pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(3)
 }
 
+/// Whom the HTTPS client trusts to authenticate an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// The roots of Amazon Trust Services, AWS's own CA, to which the AWS endpoints'
+    /// certificates chain ([`AWS_ROOT_NAMES`]), compiled into the binary as Mozilla's list has
+    /// them (`aws_roots.pem`): the functions' default. Reading the system's store instead was
+    /// most of a cold start's CPU (BENCHMARKS.md: 146 hashed files in /etc/ssl/certs read one
+    /// by one, then the bundle), and so was handing the SDK's client all of Mozilla's 118
+    /// roots: it takes PEM only, which rustls-pki-types decodes in constant time, slowly. Five
+    /// roots also trust five CAs, not a hundred, for the traffic to DynamoDB and SES.
+    Compiled,
+    /// The operating system's store (`rustls-native-certs`): the local server and the admin
+    /// tool, which run on a workstation whose store may hold a company's CA.
+    System,
+    /// Exactly the certificates of a PEM bundle, as [`trust_of`] read it from the file
+    /// `AWS_CA_BUNDLE` names: for a private endpoint (a TLS-inspecting proxy, an emulator
+    /// behind TLS) whose CA is not a public one. Like the other AWS SDKs' `AWS_CA_BUNDLE`, it
+    /// replaces the default roots rather than adding to them; naming the system's bundle
+    /// (`/etc/pki/tls/certs/ca-bundle.crt` on Amazon Linux) trusts the system's store.
+    Bundle(Vec<u8>),
+}
+
+/// The trust of a Lambda function: the bundle `ca_bundle` names (the configuration's
+/// `AWS_CA_BUNDLE`), else [`Trust::Compiled`]. A file that cannot be read, or holds no
+/// certificate, or one that cannot be a trust anchor, is refused here, at start, with its
+/// name: the SDK's HTTP client would panic on it at the first connection.
+pub fn trust_of(ca_bundle: Option<&Path>) -> Result<Trust, String> {
+    let Some(path) = ca_bundle else { return Ok(Trust::Compiled) };
+    let fail = |why: String| format!("AWS_CA_BUNDLE {}: {why}", path.display());
+    let pem = std::fs::read(path).map_err(|e| fail(format!("cannot be read ({e})")))?;
+    let certificates = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(|e| fail(format!("is not PEM ({e})")))?;
+    if certificates.is_empty() {
+        return Err(fail("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned()));
+    }
+    let (_, unusable) = rustls::RootCertStore::empty().add_parsable_certificates(certificates);
+    if unusable > 0 {
+        return Err(fail(format!("{unusable} of its certificates cannot be a trust anchor")));
+    }
+    Ok(Trust::Bundle(pem))
+}
+
+/// The common names of the roots of [`Trust::Compiled`], in `aws_roots.pem`'s order: Amazon
+/// Trust Services' four (RSA 2048 and 4096, ECDSA P-256 and P-384) and the Starfield Services
+/// root that cross-signs them for older clients, the roots AWS names as those its endpoints need.
+pub const AWS_ROOT_NAMES: [&str; 5] =
+    ["Amazon Root CA 1", "Amazon Root CA 2", "Amazon Root CA 3", "Amazon Root CA 4", "Starfield Services Root Certificate Authority - G2"];
+
+/// [`AWS_ROOT_NAMES`]' certificates, as the PEM the SDK's client takes (it takes no DER): a
+/// copy of Mozilla's, which the test of this module checks against `webpki-root-certs`, so
+/// that the binary holds these five and nothing to convert at start.
+const AWS_ROOTS_PEM: &[u8] = include_bytes!("aws_roots.pem");
+
 /// The one HTTPS client of every AWS client (and so one connection pool for DynamoDB and
-/// SES): hyper with rustls on *ring*, trusting the system's root certificates.
+/// SES): hyper with rustls on *ring*, trusting `trust`.
 ///
 /// Not the SDK's default client, which is the same rustls on aws-lc: aws-lc is a large C
 /// library (about 1 MiB of each bootstrap, and its slowest dependency to build) for what a
@@ -83,14 +138,21 @@ pub fn retries() -> RetryConfig {
 /// *ring* has. What that gives up is TLS's post-quantum hybrid key exchange
 /// (X25519MLKEM768), which rustls offers only with aws-lc: traffic to DynamoDB and SES uses
 /// X25519 (BENCHMARKS.md, "What was fixed").
-pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+pub fn https_client(trust: Trust) -> SharedHttpClient {
+    let store = match trust {
+        Trust::Compiled => TrustStore::empty().with_pem_certificate(AWS_ROOTS_PEM),
+        Trust::System => TrustStore::default().with_native_roots(true),
+        Trust::Bundle(pem) => TrustStore::empty().with_pem_certificate(pem),
+    };
+    let tls = TlsContext::builder().with_trust_store(store).build().expect("a TLS context takes any trust store");
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).tls_context(tls).build_https()
 }
 
-/// The configuration for AWS: credentials and region from the environment (the Lambda
-/// role), pinned behaviour, [`timeouts`] and [`retries`].
+/// The configuration for AWS of the local server and the admin tool: credentials and region
+/// from `aws_config`'s provider chains, the system's trust store ([`Trust::System`]), pinned
+/// behaviour, [`timeouts`] and [`retries`].
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(behavior_version()).http_client(https_client()).timeout_config(timeouts()).retry_config(retries()).load().await
+    aws_config::defaults(behavior_version()).http_client(https_client(Trust::System)).timeout_config(timeouts()).retry_config(retries()).load().await
 }
 
 /// The configuration for the local emulators (DynamoDB Local, aws-ses-v2-local), for the
@@ -105,8 +167,9 @@ pub async fn emulator_sdk_config() -> SdkConfig {
 /// whatever the environment holds), `region` or `eu-west-1`, and [`emulator_timeouts`].
 pub async fn emulator_sdk_config_in(region: Option<&str>) -> SdkConfig {
     let region = region.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("eu-west-1").to_owned();
+    // Plain http on the loopback: nothing to authenticate, so nothing to read from the system.
     aws_config::defaults(behavior_version())
-        .http_client(https_client())
+        .http_client(https_client(Trust::Compiled))
         .credentials_provider(Credentials::new("local", "local", None, None, "emulators"))
         .region(Region::new(region))
         .timeout_config(emulator_timeouts())
@@ -125,12 +188,12 @@ pub async fn emulator_sdk_config_in(region: Option<&str>) -> SdkConfig {
 ///
 /// Endpoints: the caller applies `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SESV2` /
 /// `AWS_ENDPOINT_URL` itself ([`dynamodb_client_at`], [`ses_client_at`]), as `aws_config`
-/// would have.
-pub fn lambda_sdk_config(region: Option<&str>, emulators: bool) -> Result<SdkConfig, String> {
+/// would have. Trust: `trust` ([`trust_of`] the configuration's `AWS_CA_BUNDLE`).
+pub fn lambda_sdk_config(region: Option<&str>, emulators: bool, trust: Trust) -> Result<SdkConfig, String> {
     let region = region.map(str::to_owned).filter(|r| !r.is_empty());
     let builder = SdkConfig::builder()
         .behavior_version(behavior_version())
-        .http_client(https_client())
+        .http_client(https_client(trust))
         .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
         .time_source(SharedTimeSource::default())
         .retry_config(retries());
@@ -351,13 +414,28 @@ mod tests {
     }
 
     #[test]
+    fn the_compiled_in_roots_are_mozillas_copies_of_the_five_aws_roots_and_each_an_anchor() {
+        let certificates = CertificateDer::pem_slice_iter(AWS_ROOTS_PEM).collect::<Result<Vec<_>, _>>().expect("PEM the SDK's client reads");
+        assert_eq!(certificates.len(), AWS_ROOT_NAMES.len());
+        // Each is the root its name says (its subject holds the name, as a root's issuer does
+        // too), byte for byte the one of Mozilla's list that holds the name, the only one there.
+        let holds = |certificate: &[u8], name: &str| certificate.windows(name.len()).any(|w| w == name.as_bytes());
+        for (certificate, name) in certificates.iter().zip(AWS_ROOT_NAMES) {
+            let mozillas: Vec<_> = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter(|c| holds(c, name)).collect();
+            assert_eq!(mozillas, [certificate], "{name}: aws_roots.pem holds Mozilla's copy (no longer in the list, or changed?)");
+        }
+        // The SDK's client panics on a certificate that is no anchor: none is.
+        assert_eq!(rustls::RootCertStore::empty().add_parsable_certificates(certificates), (AWS_ROOT_NAMES.len(), 0));
+    }
+
+    #[test]
     fn a_lambda_configuration_takes_the_region_lambda_sets_and_needs_it() {
-        let sdk = lambda_sdk_config(Some("eu-south-1"), false).expect("a configuration");
+        let sdk = lambda_sdk_config(Some("eu-south-1"), false, Trust::Compiled).expect("a configuration");
         assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-south-1"));
         assert!(sdk.credentials_provider().is_some() && sdk.http_client().is_some() && sdk.sleep_impl().is_some());
-        assert!(lambda_sdk_config(None, false).is_err(), "no region, no start");
+        assert!(lambda_sdk_config(None, false, Trust::Compiled).is_err(), "no region, no start");
 
-        let emulators = lambda_sdk_config(None, true).expect("the emulators' configuration");
+        let emulators = lambda_sdk_config(None, true, Trust::Compiled).expect("the emulators' configuration");
         assert_eq!(emulators.region().map(|r| r.as_ref()), Some("eu-west-1"));
         assert_eq!(emulators.timeout_config().and_then(|t| t.operation_timeout()), Some(Duration::from_secs(40)));
     }

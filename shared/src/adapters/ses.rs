@@ -3,12 +3,16 @@
 //! `account={recipient's account}` ([`ACCOUNT_TAG`]): the configuration set's bounce and
 //! complaint events carry the tag back (`mail.tags`), so the account is found without a Scan.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use aws_config::SdkConfig;
 use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 
 use crate::adapters::aws::{self, Failure};
+use crate::config::AwsConfig;
 use crate::mail::{ACCOUNT_TAG, Mail};
 use crate::ports::{MailError, Mailer};
 
@@ -45,6 +49,45 @@ impl Mailer for SesMailer {
             .await
             .map(|_| ())
             .map_err(classify)
+    }
+}
+
+/// What a Lambda function sends its mail through, chosen in its `main`: [`Mailing::SES`] for
+/// the functions that template.yaml lets call `ses:SendEmail` (profile, sweeper, mailer), else
+/// [`Mailing::NONE`]. A function's binary links the SES client only if its `main` names
+/// `SES`, and builds it in its init only then: one SDK client less to configure at every cold
+/// start of the others, which could not send anyway (their role may not).
+#[derive(Clone, Copy)]
+pub struct Mailing(fn(&SdkConfig, &AwsConfig) -> Arc<dyn Mailer>);
+
+impl Mailing {
+    /// SES v2, at `AWS_ENDPOINT_URL_SESV2` (else `AWS_ENDPOINT_URL`) when set, through
+    /// `SES_CONFIGURATION_SET` when set.
+    pub const SES: Mailing = Mailing(|sdk, aws| {
+        let client = match aws.ses_endpoint() {
+            Some(url) => aws::ses_client_at(sdk, url),
+            None => aws::ses_client(sdk),
+        };
+        Arc::new(SesMailer::new(client, aws.ses_configuration_set.clone()))
+    });
+    /// No mail service: [`NoMailer`].
+    pub const NONE: Mailing = Mailing(|_, _| Arc::new(NoMailer));
+
+    pub fn mailer(self, sdk: &SdkConfig, aws: &AwsConfig) -> Arc<dyn Mailer> {
+        (self.0)(sdk, aws)
+    }
+}
+
+/// The mailer of a function that may not send mail: every mail is refused, as SES would refuse
+/// it to the function's role (no `ses:SendEmail`), without a call. Its use cases write their
+/// mails to the outbox, which the mailer function sends.
+pub struct NoMailer;
+
+#[async_trait]
+impl Mailer for NoMailer {
+    async fn send(&self, _: &Mail) -> Result<(), MailError> {
+        tracing::error!("a mail was to be sent by a function that sends none (its main chose Mailing::NONE)");
+        Err(MailError::Rejected("SendEmail: this function sends no mail".to_owned()))
     }
 }
 

@@ -17,8 +17,9 @@ use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use tracing::Instrument;
 use tracing::field::Empty;
 
+use crate::adapters::DynamoStore;
 use crate::adapters::aws;
-use crate::adapters::{DynamoStore, SesMailer};
+pub use crate::adapters::ses::Mailing;
 use crate::api::{ApiRequest, ApiResponse, Caller, Function, Router, routes};
 use crate::app::App;
 use crate::config::Config;
@@ -34,11 +35,12 @@ pub use lambda_http::Error;
 /// Everything that can be built once is built here, before the first event: the logger,
 /// the configuration, the SDK configuration and clients (one TLS stack, one connection pool
 /// shared by DynamoDB and SES; credentials and region as Lambda gives them, see
-/// [`aws::lambda_sdk_config`]), the router. A configuration error stops the start, which
-/// Lambda reports as an init error rather than as a 500 on every request.
-pub async fn run(function: Function) -> Result<(), Error> {
+/// [`aws::lambda_sdk_config`]; an SES client only with [`Mailing::SES`]), the router. A
+/// configuration error stops the start, which Lambda reports as an init error rather than as
+/// a 500 on every request.
+pub async fn run(function: Function, mailing: Mailing) -> Result<(), Error> {
     // The panel reads nothing from the table (and its policy allows no read): no warm-up.
-    let app = app(function != Function::Panel).await?;
+    let app = app(function != Function::Panel, mailing).await?;
     let account_claim: Arc<str> = app.config().account_claim.clone().into();
     let router = Router::for_function(app, function);
     tracing::info!(function = function.name(), "ready");
@@ -249,10 +251,10 @@ fn log_filter_up_to(spec: &str, most_verbose: tracing_subscriber::filter::LevelF
 }
 
 /// The application as every function builds it before its first event: the logger, the
-/// configuration, the SDK configuration and clients, the DynamoDB connection opened (`prewarm`:
-/// with a read the function's policy allows). Shared by [`run`] and the jobs that no HTTP
-/// request starts ([`super::job`]).
-pub(super) async fn app(prewarm: bool) -> Result<App, Error> {
+/// configuration, the SDK configuration, the DynamoDB client and the mailer `mailing` makes,
+/// the DynamoDB connection opened (`prewarm`: with a read the function's policy allows).
+/// Shared by [`run`] and the jobs that no HTTP request starts ([`super::job`]).
+pub(super) async fn app(prewarm: bool, mailing: Mailing) -> Result<App, Error> {
     init_logging();
     let config = Config::from_env()?;
     let table = config.aws.table()?.to_owned();
@@ -263,17 +265,14 @@ pub(super) async fn app(prewarm: bool) -> Result<App, Error> {
     if emulators {
         tracing::warn!("AWS endpoints on the loopback interface: using the emulators' dummy credentials and timeouts");
     }
-    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), emulators)?;
+    let trust = aws::trust_of(config.aws.ca_bundle.as_deref())?;
+    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), emulators, trust)?;
     let dynamodb = match config.aws.dynamodb_endpoint() {
         Some(url) => aws::dynamodb_client_at(&sdk, url),
         None => aws::dynamodb_client(&sdk),
     };
-    let ses = match config.aws.ses_endpoint() {
-        Some(url) => aws::ses_client_at(&sdk, url),
-        None => aws::ses_client(&sdk),
-    };
     let store = Arc::new(DynamoStore::new(dynamodb, table));
-    let mailer = Arc::new(SesMailer::new(ses, config.aws.ses_configuration_set.clone()));
+    let mailer = mailing.mailer(&sdk, &config.aws);
     if prewarm {
         self::prewarm(store.as_ref()).await;
     }
