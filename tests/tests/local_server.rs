@@ -20,7 +20,7 @@ async fn spawn_local() -> String {
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: Some(outbox), sign_in: None }));
+    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: Some(outbox), events: None, sign_in: None }));
     address
 }
 
@@ -33,7 +33,7 @@ async fn it_sweeps_in_process_every_sweep_interval() {
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap().to_string();
-    tokio::spawn(serve(listener, Local { router: Router::new(app.clone()), outbox: Some(outbox.clone()), sign_in: None }));
+    tokio::spawn(serve(listener, Local { router: Router::new(app.clone()), outbox: Some(outbox.clone()), events: None, sign_in: None }));
     tokio::spawn(deliver_every(app.clone(), std::time::Duration::from_millis(20)));
     tokio::spawn(sweep_every(app, std::time::Duration::from_millis(50)));
     let created = http(&local, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), br#"{"tech":"ne4000-ovh"}"#).await;
@@ -175,7 +175,7 @@ async fn pointed_at_dynamodb_and_ses_it_runs_on_them_and_creates_its_table() {
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: None, sign_in: None }));
+    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: None, events: None, sign_in: None }));
 
     let created = http(&address, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), br#"{"billing":"ne4000-ovh"}"#).await;
     assert_eq!(created.status, 201, "{}", created.body);
