@@ -130,7 +130,10 @@ impl AwsConfig {
     /// Runtime Interface Emulator set them: then the functions take the emulators'
     /// configuration (dummy credentials, patient timeouts). Never the case on AWS.
     pub fn points_at_emulators(&self) -> bool {
-        [&self.endpoint_url_dynamodb, &self.endpoint_url_sesv2, &self.endpoint_url_eventbridge, &self.endpoint_url].into_iter().flatten().any(|url| is_loopback_url(url))
+        [&self.endpoint_url_dynamodb, &self.endpoint_url_sesv2, &self.endpoint_url_eventbridge, &self.endpoint_url]
+            .into_iter()
+            .flatten()
+            .any(|url| is_loopback_url(url))
     }
 }
 

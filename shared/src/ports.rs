@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId, Role, Service, ServiceName, ServiceType,
-    TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId,
+    Role, Service, ServiceName, ServiceType, TokenHash,
 };
 use crate::mail::Mail;
 

@@ -51,8 +51,7 @@ fn checked(event: &Event) -> Value {
     let fields: BTreeSet<&str> = detail.as_object().expect("an object").keys().map(String::as_str).collect();
     let mut expected: BTreeSet<&str> = ["schema", "id", "type", "at"].into();
     match kind {
-        "ContactChangeRequested" | "ContactChangeDone" | "ContactChangeRefused" | "ContactChangeCancelled" | "ContactChangeExpired"
-        | "ContactChangeFailed" => {
+        "ContactChangeRequested" | "ContactChangeDone" | "ContactChangeRefused" | "ContactChangeCancelled" | "ContactChangeExpired" | "ContactChangeFailed" => {
             expected.extend(["request", "service", "roles", "from", "to", "requester", "state", "reason"]);
             let state = match kind {
                 "ContactChangeRequested" => "pending",
@@ -132,7 +131,8 @@ async fn every_outcome_and_profile_change_publishes_exactly_its_documented_event
     // Failed: the billing role changes hands before the last acceptance.
     let failed = app.ask_ok("example.com", "aa1-ovh", json!({ "billing": "mm1-ovh" })).await;
     app.load(&json!({"services": [{"name": "example.com", "admin": "aa1-ovh", "tech": "nn1-ovh", "billing": "oo1-ovh"}]})).await;
-    let parties: Vec<String> = app.request(&failed, "aa1-ovh").await["parties"].as_array().unwrap().iter().map(|p| p["account"].as_str().unwrap().to_owned()).collect();
+    let parties: Vec<String> =
+        app.request(&failed, "aa1-ovh").await["parties"].as_array().unwrap().iter().map(|p| p["account"].as_str().unwrap().to_owned()).collect();
     for party in &parties {
         let token = app.token_of(party, &failed).await;
         app.accept(&failed, party, &token).await;

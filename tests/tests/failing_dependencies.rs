@@ -14,7 +14,10 @@ use shared::adapters::Outbox;
 use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
-use shared::domain::{Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service, ServiceName, TokenHash};
+use shared::domain::{
+    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
+    ServiceName, TokenHash,
+};
 use shared::ports::{Asking, AttemptGuard, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
 use time::OffsetDateTime;
 

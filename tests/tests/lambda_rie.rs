@@ -998,13 +998,15 @@ async fn the_publisher_puts_each_committed_event_on_the_bus_once_under_its_id_un
     let records = streams::read_stream(&setup.emulators.dynamodb, &table).await;
     let inserts = event_inserts(&records);
     // (Its id names the save that closed it: the mails' settling moved the request's version on.)
-    let cancel_inserts: Vec<_> = inserts.iter().copied().filter(|r| r.key("pk").starts_with(&format!("EVENT#{id}-")) && r.key("pk") != format!("EVENT#{id}-0-0")).collect();
+    let cancel_inserts: Vec<_> =
+        inserts.iter().copied().filter(|r| r.key("pk").starts_with(&format!("EVENT#{id}-")) && r.key("pk") != format!("EVENT#{id}-0-0")).collect();
     assert_eq!(cancel_inserts.len(), 1, "the cancel committed one event");
     let cancel_id = cancel_inserts[0].key("pk").trim_start_matches("EVENT#").to_owned();
     let cancelled = streams::lambda_event(cancel_inserts);
     let sequence_number = cancelled["Records"][0]["dynamodb"]["SequenceNumber"].as_str().expect("the cancel's event record").to_owned();
     let closed = lambda_harness::free_address();
-    let down = start_binary(&setup, "publisher", &table, &tag, &[("EVENT_BUS_NAME", Some(&bus)), ("AWS_ENDPOINT_URL_EVENTBRIDGE", Some(&format!("http://{closed}")))]);
+    let down =
+        start_binary(&setup, "publisher", &table, &tag, &[("EVENT_BUS_NAME", Some(&bus)), ("AWS_ENDPOINT_URL_EVENTBRIDGE", Some(&format!("http://{closed}")))]);
     assert_eq!(invoke(&down, &cancelled), json!({"batchItemFailures": [{"itemIdentifier": sequence_number}]}), "{}", down.log_tail());
     assert_eq!(moto.drain(&queue), Vec::<Value>::new());
     // ...and Lambda's retry of it publishes it once, with the id it was committed under.

@@ -8,12 +8,12 @@ use http::StatusCode;
 use integration_tests::{Backend, ManualClock, TestApp, dynamo_store, unique_tag};
 use serde_json::json;
 use shared::adapters::{DynamoStore, MemoryStore};
+use shared::domain::events::{AccountFacts, LanguageFacts};
 use shared::domain::rules::Plan;
 use shared::domain::{
     Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Language, MailStatus, PaymentStatus, PendingEmail, Role, Roles,
     Service, ServiceName, ServiceType, State, Step, Token, Zone,
 };
-use shared::domain::events::{AccountFacts, LanguageFacts};
 use shared::domain::{Event, EventId, EventStatus, Fact, Occurrence};
 use shared::ports::{Clock, Effect, ServiceFilter, Store, StoreError};
 use time::{Duration, OffsetDateTime};
@@ -641,7 +641,8 @@ async fn a_verification_and_a_new_language_commit_their_event_and_what_changes_n
     let now = s.clock.now();
     let token = Token::generate();
     let mut asked = s.store.profile(&ned).await.unwrap().unwrap();
-    asked.pending_email = Some(PendingEmail { email: EmailAddress::parse("ned@example.org").unwrap(), token: token.hash(), expires_at: now + Duration::hours(1) });
+    asked.pending_email =
+        Some(PendingEmail { email: EmailAddress::parse("ned@example.org").unwrap(), token: token.hash(), expires_at: now + Duration::hours(1) });
     asked.revision += 1;
     s.store.save_email_change(&asked, None).await.unwrap();
     assert_eq!(s.store.verify_email(&ned, &Token::generate().hash(), now, &verified_event("nn1-ovh")).await, Ok(None));

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, PartyStatus, PendingEmail, RequestId, Role, Service,
-    ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
+    PartyStatus, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
 use crate::ports::{Asking, AttemptGuard, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 

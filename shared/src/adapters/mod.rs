@@ -5,9 +5,9 @@
 pub mod aws;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
-pub mod eventlog;
 #[cfg(feature = "aws")]
 pub mod eventbridge;
+pub mod eventlog;
 pub mod memory;
 pub mod outbox;
 #[cfg(feature = "aws")]

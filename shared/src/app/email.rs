@@ -8,8 +8,8 @@
 use time::OffsetDateTime;
 
 use super::{App, Error, Result, no_profile};
-use crate::domain::limits::{self, EMAIL_CHANGE_TTL};
 use crate::domain::events::{AccountFacts, LanguageFacts};
+use crate::domain::limits::{self, EMAIL_CHANGE_TTL};
 use crate::domain::{Account, AccountId, EmailAddress, Event, EventId, Fact, Occurrence, PendingEmail, Token};
 use crate::mail::{self, ProfileMailKind};
 use crate::ports::{ProfilePatch, ProfileRecord, StoreError};
@@ -45,7 +45,8 @@ impl App {
             profile = Some(self.ask_email_change(caller, email, patch.language).await?);
         }
         if let Some(language) = patch.language {
-            let changed = Event::new(EventId::new(now), Occurrence { at: now, fact: Fact::ProfileLanguageChanged(LanguageFacts { account: caller.clone(), language }) });
+            let changed =
+                Event::new(EventId::new(now), Occurrence { at: now, fact: Fact::ProfileLanguageChanged(LanguageFacts { account: caller.clone(), language }) });
             let record = self.store.set_language(caller, language, &changed).await?.ok_or_else(no_profile)?;
             return Ok(Profile::of(record, self.now()));
         }

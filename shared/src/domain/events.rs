@@ -302,7 +302,10 @@ mod tests {
         let other_schema = event.detail().replace("\"schema\":1", "\"schema\":2");
         assert_eq!(Event::from_detail(&other_schema), None, "another schema is not read as this one");
 
-        let language = Event::new(EventId::new(at()), Occurrence { at: at(), fact: Fact::ProfileLanguageChanged(LanguageFacts { account: id("bi3-ovh"), language: Language::Fr }) });
+        let language = Event::new(
+            EventId::new(at()),
+            Occurrence { at: at(), fact: Fact::ProfileLanguageChanged(LanguageFacts { account: id("bi3-ovh"), language: Language::Fr }) },
+        );
         let json: serde_json::Value = serde_json::from_str(&language.detail()).unwrap();
         assert_eq!(json["type"], "ProfileLanguageChanged");
         assert_eq!(json["language"], "fr");

@@ -11,7 +11,8 @@ use time::OffsetDateTime;
 
 use super::{Metric, count, count_by, count_n};
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service, ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
+    ServiceName, State, TokenHash,
 };
 use crate::mail::Mail;
 use crate::ports::{

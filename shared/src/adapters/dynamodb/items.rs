@@ -10,8 +10,9 @@ use time::OffsetDateTime;
 use super::tx::Cond;
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
-    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, HistoryEntry, Language, Letter, LetterKind, MailId, MailOrder,
-    MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName, ServiceType, State, TokenHash, Zone,
+    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, HistoryEntry, Language,
+    Letter, LetterKind, MailId, MailOrder, MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName,
+    ServiceType, State, TokenHash, Zone,
 };
 use crate::ports::{Lock, ProfileRecord, StoreError};
 

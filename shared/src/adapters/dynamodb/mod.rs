@@ -29,8 +29,8 @@ use time::OffsetDateTime;
 
 use crate::adapters::aws::is_transient_code;
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, PartyStatus, RequestId, Role, Service, ServiceName,
-    State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
+    PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
 use crate::ports::{Asking, AttemptGuard, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
@@ -931,7 +931,9 @@ impl Store for DynamoStore {
         match self.transact(tx).await {
             Ok(()) => {}
             Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => return Ok(None),
-            Err(Ok(reasons)) => return Err(cancelled_otherwise("verify_email", &reasons, StoreError::Unavailable("verify_email: a concurrent write".to_owned()))),
+            Err(Ok(reasons)) => {
+                return Err(cancelled_otherwise("verify_email", &reasons, StoreError::Unavailable("verify_email: a concurrent write".to_owned())));
+            }
             Err(Err(error)) => return Err(error),
         }
         self.account(account).await
@@ -949,7 +951,9 @@ impl Store for DynamoStore {
         match self.transact(tx).await {
             Ok(()) => {}
             Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => {}
-            Err(Ok(reasons)) => return Err(cancelled_otherwise("set_language", &reasons, StoreError::Unavailable("set_language: a concurrent write".to_owned()))),
+            Err(Ok(reasons)) => {
+                return Err(cancelled_otherwise("set_language", &reasons, StoreError::Unavailable("set_language: a concurrent write".to_owned())));
+            }
             Err(Err(error)) => return Err(error),
         }
         self.profile(id).await
