@@ -4,6 +4,8 @@
 //! - identity from `Authorization: Bearer <account-id>` (development only, said loudly), or,
 //!   with `JWT_ISSUER` set, from a bearer JWT verified as API Gateway's authorizer does ([`jwt`]);
 //! - `GET /_local/outbox`: the mails sent so far (the posted ones delivered first);
+//! - `GET /_local/events`: the events published so far, as the provider's systems would get
+//!   them from the EventBridge bus (the committed ones published first);
 //! - `PUT /_local/accounts/{id}`, `PUT /_local/services/{name}`: the provider's systems' upserts,
 //!   served by the router as the internal API (`PUT /internal/...`) with this server as the
 //!   caller: there is no AWS IAM here to sign `/internal/...` requests, which are refused;
@@ -23,7 +25,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
 use shared::adapters::dynamodb::create_table_if_missing;
-use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws};
+use shared::adapters::{DynamoStore, EventLog, MemoryStore, Outbox, SesMailer, aws};
 use shared::api::ApiError;
 use shared::api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
 use shared::app::{Bounce, Error};
@@ -39,6 +41,9 @@ pub mod jwt;
 pub struct Local {
     pub router: Router,
     pub outbox: Option<Arc<Outbox>>,
+    /// The event bus in the process (the router's app publishes on it): there is no
+    /// EventBridge here. `None`: the app has no bus, and `GET /_local/events` is 404.
+    pub events: Option<Arc<EventLog>>,
     /// With `JWT_ISSUER`: the bearer token is a JWT this verifies, and the development identity
     /// is off.
     pub sign_in: Option<Arc<jwt::Verifier>>,
@@ -126,6 +131,12 @@ pub async fn deliver_every(app: shared::app::App, interval: std::time::Duration)
         emit(&app, &invocation);
         if let Err(error) = delivered {
             tracing::warn!(%error, "the outbox could not be read; the next pass tries again");
+        }
+        // And the deployment's stream-driven publisher (nothing without a bus).
+        let (published, invocation) = shared::telemetry::measure("publisher", app.publish_outbox(now)).await;
+        emit(&app, &invocation);
+        if let Err(error) = published {
+            tracing::warn!(%error, "the events could not be read; the next pass tries again");
         }
     }
 }
@@ -225,6 +236,25 @@ impl Local {
                     json_response(StatusCode::OK, &serde_json::Value::Array(mails))
                 }
                 None => problem::response(&ApiError::App(Error::NotFound("mail goes to SES here: read it where SES keeps it".to_owned()))),
+            },
+            (&Method::GET, ["events"]) => match &self.events {
+                Some(events) => {
+                    // What is committed goes first, as with the outbox.
+                    let now = shared::ports::Clock::now(&shared::ports::SystemClock);
+                    if let Err(error) = self.router.app().publish_outbox(now).await {
+                        tracing::warn!(%error, "the events could not be published");
+                    }
+                    let published: Vec<_> = events
+                        .published()
+                        .into_iter()
+                        .map(|event| {
+                            let detail: serde_json::Value = serde_json::from_str(&event.detail()).unwrap_or_default();
+                            json!({"source": shared::domain::events::EVENT_SOURCE, "detail-type": event.fact.detail_type(), "detail": detail})
+                        })
+                        .collect();
+                    json_response(StatusCode::OK, &serde_json::Value::Array(published))
+                }
+                None => problem::response(&ApiError::App(Error::NotFound("no event bus in this process".to_owned()))),
             },
             // The internal API, with this server standing in for the provider's systems.
             (&Method::PUT, ["accounts" | "services", _]) => {

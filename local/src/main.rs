@@ -91,7 +91,9 @@ async fn run(args: Args) -> Result<(), String> {
         None => None,
     };
     let Backends { store, mailer, outbox, description } = Backends::new(&config.aws).await?;
-    let app = App::new(store, mailer, Arc::new(SystemClock), config);
+    // The provider's event bus, in the process: GET /_local/events shows what it got.
+    let events = Arc::new(shared::adapters::EventLog::new());
+    let app = App::new(store, mailer, Arc::new(SystemClock), config).with_publisher(events.clone());
     fixtures.load(&app).await.map_err(|e| format!("loading fixtures: {e}"))?;
 
     // The banner first: whoever reads it may connect at once, and whoever connects has read it.
@@ -112,7 +114,7 @@ async fn run(args: Args) -> Result<(), String> {
     let interval = app.config().sweep_interval.unsigned_abs();
     let sweeper = sweep_every(app.clone(), interval);
     let mailer = deliver_every(app.clone(), DELIVERY_INTERVAL);
-    let local = Local { router: Router::new(app), outbox, sign_in };
+    let local = Local { router: Router::new(app), outbox, events: Some(events), sign_in };
     tokio::select! {
         () = serve(listener, local) => Ok(()),
         () = sweeper => Ok(()),
@@ -133,6 +135,7 @@ contacts-local listening on {base}: {} accounts, {} services loaded.
 {backends}
 The control panel: open {base}/ in a browser and sign in with a customer ID (no password here).
 Mails sent so far (with the outbox): curl -s {base}/_local/outbox
+Events the provider's systems got: curl -s {base}/_local/events
 The provider's systems (the internal API, unauthenticated here): PUT {base}/_local/accounts/<id>
 and PUT {base}/_local/services/<name>, in the fixtures' shape.",
         fixtures.accounts.len(),

@@ -82,7 +82,7 @@ async fn local(issuer: &Issuer, refresh: Duration) -> String {
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: Some(outbox), sign_in: Some(Arc::new(verifier)) }));
+    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: Some(outbox), events: None, sign_in: Some(Arc::new(verifier)) }));
     address
 }
 

@@ -64,6 +64,11 @@ pub struct AwsConfig {
     pub endpoint_url_dynamodb: Option<String>,
     /// `AWS_ENDPOINT_URL_SESV2`: SES v2's endpoint instead of AWS's (the SES emulator).
     pub endpoint_url_sesv2: Option<String>,
+    /// `EVENT_BUS_NAME`: the EventBridge bus the publisher puts events on (its name or ARN;
+    /// `default` is the account's default bus). Only the functions that publish need it.
+    pub event_bus_name: Option<String>,
+    /// `AWS_ENDPOINT_URL_EVENTBRIDGE`: EventBridge's endpoint instead of AWS's (the emulator).
+    pub endpoint_url_eventbridge: Option<String>,
     /// `AWS_ENDPOINT_URL`: every service's endpoint when its own is not set, as `aws_config`
     /// reads it (the functions and `contacts-admin`; `contacts-local` reads only its two own).
     pub endpoint_url: Option<String>,
@@ -99,6 +104,8 @@ impl AwsConfig {
             ses_configuration_set: set("SES_CONFIGURATION_SET"),
             endpoint_url_dynamodb: endpoint("AWS_ENDPOINT_URL_DYNAMODB")?,
             endpoint_url_sesv2: endpoint("AWS_ENDPOINT_URL_SESV2")?,
+            event_bus_name: set("EVENT_BUS_NAME"),
+            endpoint_url_eventbridge: endpoint("AWS_ENDPOINT_URL_EVENTBRIDGE")?,
             endpoint_url: endpoint("AWS_ENDPOINT_URL")?,
             region: set("AWS_REGION"),
             ca_bundle: set("AWS_CA_BUNDLE").map(PathBuf::from),
@@ -120,11 +127,19 @@ impl AwsConfig {
         self.endpoint_url_sesv2.as_deref().or(self.endpoint_url.as_deref())
     }
 
+    /// EventBridge's endpoint, when it is not AWS's: `AWS_ENDPOINT_URL_EVENTBRIDGE`, else `AWS_ENDPOINT_URL`.
+    pub fn eventbridge_endpoint(&self) -> Option<&str> {
+        self.endpoint_url_eventbridge.as_deref().or(self.endpoint_url.as_deref())
+    }
+
     /// Whether any endpoint variable points at the loopback interface, as the tests under the
     /// Runtime Interface Emulator set them: then the functions take the emulators'
     /// configuration (dummy credentials, patient timeouts). Never the case on AWS.
     pub fn points_at_emulators(&self) -> bool {
-        [&self.endpoint_url_dynamodb, &self.endpoint_url_sesv2, &self.endpoint_url].into_iter().flatten().any(|url| is_loopback_url(url))
+        [&self.endpoint_url_dynamodb, &self.endpoint_url_sesv2, &self.endpoint_url_eventbridge, &self.endpoint_url]
+            .into_iter()
+            .flatten()
+            .any(|url| is_loopback_url(url))
     }
 }
 

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId, Role, Service, ServiceName, ServiceType,
-    TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId,
+    Role, Service, ServiceName, ServiceType, TokenHash,
 };
 use crate::mail::Mail;
 
@@ -208,6 +208,18 @@ pub trait Store: Send + Sync + 'static {
     /// most `limit`, whether or not someone holds them now.
     async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError>;
 
+    /// Claims the committed event `id` for one publisher until `until`, if it may be claimed
+    /// at `now` (`EventStatus::claimable`), counting the attempt, in one conditional write: the
+    /// order, or `None` when it is published, held by another claim, or absent. The events a
+    /// save or a profile change commits (`ContactChange::events`, of id
+    /// `EventId::of_request(change.id, change.version, its index)`) are posted at the store's now.
+    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError>;
+    /// Sets the event's status: `Published` (it leaves the outbox), or `Pending` to hand it back.
+    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError>;
+    /// The events not published that were posted at or before `posted_before`, oldest first,
+    /// at most `limit`, whether or not someone holds them now.
+    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError>;
+
     /// The codes that matched no live token which `attempter` (`Attempter::key`) tried in the
     /// window starting at `window_start`.
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError>;
@@ -227,11 +239,13 @@ pub trait Store: Send + Sync + 'static {
     async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError>;
     /// Makes `account`'s pending address its address, once: only if `hash` is still the token
     /// of its pending change and that change is live at `now`, and in the same atomic write that
-    /// spends the token. The account as it is now, or `None` (spent, replaced, expired, gone).
-    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError>;
+    /// spends the token, and commits `event`. The account as it is now, or `None` (spent,
+    /// replaced, expired, gone: then nothing is written, and no event).
+    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime, event: &Event) -> Result<Option<Account>, StoreError>;
     /// Sets an existing account's language (which applies at once) and answers the profile as
-    /// it is now, in one write; `None` if there is no such account.
-    async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError>;
+    /// it is now; `None` if there is no such account. If the language changed, `event` is
+    /// committed in the same atomic write; if it was the account's already, nothing is written.
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError>;
     /// Marks `id`'s address bouncing (SPEC §4), on the condition that `email` is still its
     /// address (an address changed since the mail went is not marked); whether it marked.
     /// A verification of a new address clears the mark, and so does a provider's upsert (or an
@@ -246,6 +260,20 @@ pub enum MailError {
     Retryable(String),
     #[error("the mail was refused: {0}")]
     Rejected(String),
+}
+
+/// The bus did not take an event: unreachable, throttled, or its own failure of that entry.
+/// Every one is tried again (at least once: an event is never given up; an entry the bus
+/// refuses for good, which events of a few hundred bytes of ids never are, would stay in the
+/// outbox, with its failures in the log and in the dead-letter queue).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the event bus did not take the event: {0}")]
+pub struct PublishError(pub String);
+
+#[async_trait]
+pub trait Publisher: Send + Sync + 'static {
+    /// Puts `events` on the bus, in one call when it can: each one's result, in order.
+    async fn publish(&self, events: &[Event]) -> Vec<Result<(), PublishError>>;
 }
 
 #[async_trait]

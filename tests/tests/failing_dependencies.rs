@@ -14,7 +14,10 @@ use shared::adapters::Outbox;
 use shared::api::{ApiRequest, Caller, Router};
 use shared::app::App;
 use shared::config::Config;
-use shared::domain::{Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, RequestId, Service, ServiceName, TokenHash};
+use shared::domain::{
+    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
+    ServiceName, TokenHash,
+};
 use shared::ports::{Asking, AttemptGuard, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
 use time::OffsetDateTime;
 
@@ -135,13 +138,25 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.email_token(hash, now).await
     }
-    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError> {
+    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime, event: &Event) -> Result<Option<Account>, StoreError> {
         self.check()?;
-        self.inner.verify_email(account, hash, now).await
+        self.inner.verify_email(account, hash, now, event).await
     }
-    async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError> {
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
         self.check()?;
-        self.inner.set_language(id, language).await
+        self.inner.set_language(id, language, event).await
+    }
+    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
+        self.check()?;
+        self.inner.claim_event(id, now, until).await
+    }
+    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.settle_event(id, status).await
+    }
+    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
+        self.check()?;
+        self.inner.unpublished_events(posted_before, limit).await
     }
 
     async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {

@@ -57,7 +57,7 @@ fn setup() -> Setup {
     let (rie, bin_dir) = (PathBuf::from(rie), PathBuf::from(bin_dir));
     assert!(rie.is_file(), "LAMBDA_RIE={} is not a file: run scripts/install-tools (or scripts/test)", rie.display());
     // The route table's functions, and those no route reaches.
-    for name in Function::ALL.iter().map(|f| f.name()).chain(["sweeper", "bounces", "mailer"]) {
+    for name in Function::ALL.iter().map(|f| f.name()).chain(["sweeper", "bounces", "mailer", "publisher"]) {
         let bootstrap = bin_dir.join(name);
         assert!(bootstrap.is_file(), "{} is missing: build the functions first (scripts/test does: cargo build -p fn-{name})", bootstrap.display());
     }
@@ -542,10 +542,10 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
         expect(file, 404, on(file).invoke(&event(file)));
     }
 
-    // Every file of events/ was invoked (the sweeper's, the bounces function's and the mailer's
+    // Every file of events/ was invoked (the sweeper's, the bounces function's, the mailer's and the publisher's
     // events by tests of their own: no route, no HTTP response).
     let mut all = lambda_harness::events::names(&lambda_harness::events::dir());
-    all.retain(|name| !name.starts_with("sweeper.") && !name.starts_with("bounces.") && !name.starts_with("mailer."));
+    all.retain(|name| !name.starts_with("sweeper.") && !name.starts_with("bounces.") && !name.starts_with("mailer.") && !name.starts_with("publisher."));
     checked.sort();
     checked.dedup();
     assert_eq!(checked, all, "every event is invoked");
@@ -870,4 +870,154 @@ async fn a_mail_service_that_never_answers_holds_up_no_change_and_cannot_outlive
     let mailer = start_binary(&setup, "mailer", &table, &tag, &[]);
     mail_through_the_stream(&setup, &table, &mailer, &id).await;
     assert_mailed_once(&setup, &app, &id, &[ADA, NED, TEO]).await;
+}
+
+// ---- the publisher, against moto's EventBridge -------------------------------------------------
+
+/// moto's server (scripts/emulators `start_moto`): EventBridge and SQS in one, spoken to over
+/// plain HTTP in their JSON protocols (moto checks no signature; the credential scope names
+/// the service).
+struct Moto {
+    authority: String,
+}
+
+impl Moto {
+    fn from_env() -> Self {
+        let url = std::env::var("MOTO_URL").ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| {
+            panic!("this test publishes on moto's EventBridge, but MOTO_URL is not set: run scripts/test (or `source scripts/emulators; start_moto`)")
+        });
+        let authority = url.strip_prefix("http://").unwrap_or(&url).trim_end_matches('/').to_owned();
+        assert!(authority.starts_with("127.0.0.1:"), "MOTO_URL must be on the loopback interface: {url}");
+        Self { authority }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.authority)
+    }
+
+    /// One call of `target` (`AWSEvents.PutRule`, `AmazonSQS.ReceiveMessage`) with `body`.
+    fn call(&self, service: &str, target: &str, body: Value) -> Value {
+        let (content_type, scope) = match service {
+            "events" => ("application/x-amz-json-1.1", "events"),
+            _ => ("application/x-amz-json-1.0", "sqs"),
+        };
+        let authorization = format!("AWS4-HMAC-SHA256 Credential=local/20260101/eu-west-1/{scope}/aws4_request, SignedHeaders=host, Signature=0");
+        let headers = [("Content-Type", content_type), ("X-Amz-Target", target), ("Authorization", authorization.as_str()), ("Connection", "close")];
+        let mut conn = lambda_harness::http::Conn::connect(&self.authority).expect("moto is listening");
+        let answer = conn.send("POST", "/", &headers, body.to_string().as_bytes()).expect("moto answers");
+        let text = String::from_utf8_lossy(&answer.body).into_owned();
+        assert_eq!(answer.status, 200, "{target}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// A bus of its own, an SQS queue, and a rule on the bus sending every event of ours to
+    /// the queue: the bus's name and the queue's URL.
+    fn bus_into_a_queue(&self, tag: &str) -> (String, String) {
+        let bus = format!("contacts-{tag}");
+        let queue = format!("events-{tag}");
+        self.call("events", "AWSEvents.CreateEventBus", json!({"Name": bus}));
+        let url = self.call("sqs", "AmazonSQS.CreateQueue", json!({"QueueName": queue}))["QueueUrl"].as_str().expect("a queue URL").to_owned();
+        let arn = self.call("sqs", "AmazonSQS.GetQueueAttributes", json!({"QueueUrl": url, "AttributeNames": ["QueueArn"]}))["Attributes"]["QueueArn"]
+            .as_str()
+            .expect("the queue's ARN")
+            .to_owned();
+        let pattern = json!({"source": [shared::domain::events::EVENT_SOURCE]}).to_string();
+        self.call("events", "AWSEvents.PutRule", json!({"Name": "all", "EventBusName": bus, "EventPattern": pattern, "State": "ENABLED"}));
+        self.call("events", "AWSEvents.PutTargets", json!({"Rule": "all", "EventBusName": bus, "Targets": [{"Id": "queue", "Arn": arn}]}));
+        (bus, url)
+    }
+
+    /// Every message in the queue now, each an EventBridge event as a rule delivers it, deleted.
+    fn drain(&self, queue: &str) -> Vec<Value> {
+        let mut events = Vec::new();
+        loop {
+            let answer = self.call("sqs", "AmazonSQS.ReceiveMessage", json!({"QueueUrl": queue, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 0}));
+            let messages = answer["Messages"].as_array().cloned().unwrap_or_default();
+            if messages.is_empty() {
+                return events;
+            }
+            for message in messages {
+                self.call("sqs", "AmazonSQS.DeleteMessage", json!({"QueueUrl": queue, "ReceiptHandle": message["ReceiptHandle"]}));
+                events.push(serde_json::from_str(message["Body"].as_str().expect("a body")).expect("an EventBridge event"));
+            }
+        }
+    }
+}
+
+/// The records `PublisherStream` lets through: the inserts of event items.
+fn event_inserts(records: &[streams::StreamRecord]) -> Vec<&streams::StreamRecord> {
+    records.iter().filter(|r| r.event_name() == "INSERT" && r.key("sk") == "EVENT").collect()
+}
+
+/// The publisher's bootstrap under the RIE, fed what DynamoDB Local's stream really gave, puts
+/// each event on moto's EventBridge once: a rule of the bus takes it to an SQS queue, where it
+/// is read back, `Source` and `DetailType` as docs/events.md says, its `Detail` of the
+/// schema, ids only. The same batch again puts nothing; with the bus unreachable every event
+/// record is answered as failed, and the retry puts each once, under the same id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_publisher_puts_each_committed_event_on_the_bus_once_under_its_id_under_the_runtime_interface_emulator() {
+    let setup = setup();
+    let moto = Moto::from_env();
+    let tag = unique_tag();
+    let service = format!("events-{tag}.example.org");
+    let (table, app, outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
+    let (bus, queue) = moto.bus_into_a_queue(&tag);
+    let moto_url = moto.url();
+    let publisher = start_binary(&setup, "publisher", &table, &tag, &[("EVENT_BUS_NAME", Some(&bus)), ("AWS_ENDPOINT_URL_EVENTBRIDGE", Some(&moto_url))]);
+    let invoke = |rie: &Rie, event: &Value| -> Value {
+        let answer = rie.send_event(&mut rie.connect(), event.to_string().as_bytes());
+        assert_eq!(answer.status, 200, "{}\n{}", String::from_utf8_lossy(&answer.body), rie.log_tail());
+        serde_json::from_slice(&answer.body).unwrap_or_else(|e| panic!("{e}: {}\n{}", String::from_utf8_lossy(&answer.body), rie.log_tail()))
+    };
+    let no_failures = json!({"batchItemFailures": []});
+
+    let (id, _tokens) = pending_request(&app, &outbox, &service).await;
+    let records = streams::read_stream(&setup.emulators.dynamodb, &table).await;
+    let batch = streams::lambda_event(event_inserts(&records));
+    assert_eq!(batch["Records"].as_array().map(Vec::len), Some(1), "the create committed one event: {batch}");
+    assert_eq!(invoke(&publisher, &batch), no_failures, "{}", publisher.log_tail());
+    let got = moto.drain(&queue);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let requested = &got[0];
+    assert_eq!((requested["source"].as_str(), requested["detail-type"].as_str()), (Some("service-contacts"), Some("ContactChangeRequested")), "{requested}");
+    let expected = json!({
+        "schema": 1, "id": format!("{id}-0-0"), "type": "ContactChangeRequested", "at": requested["detail"]["at"],
+        "request": id, "service": service, "roles": ["tech"], "from": "te2000-ovh", "to": "ne4000-ovh", "requester": "ad1000-ovh",
+        "state": "pending", "reason": null,
+    });
+    assert_eq!(requested["detail"], expected);
+    assert!(shared::domain::Event::from_detail(&requested["detail"].to_string()).is_some(), "the detail reads back as an event of the schema");
+
+    // The same batch again (Lambda's retry, a duplicate delivery): published already, nothing more.
+    assert_eq!(invoke(&publisher, &batch), no_failures);
+    assert_eq!(moto.drain(&queue), Vec::<Value>::new(), "published once");
+
+    // The request cancelled: its event, while the bus is unreachable, is answered as failed...
+    let ada = AccountId::parse("ad1000-ovh").unwrap();
+    app.cancel(&ada, shared::domain::RequestId::parse(&id).unwrap()).await.expect("cancelled");
+    let records = streams::read_stream(&setup.emulators.dynamodb, &table).await;
+    let inserts = event_inserts(&records);
+    // (Its id names the save that closed it: the mails' settling moved the request's version on.)
+    let cancel_inserts: Vec<_> =
+        inserts.iter().copied().filter(|r| r.key("pk").starts_with(&format!("EVENT#{id}-")) && r.key("pk") != format!("EVENT#{id}-0-0")).collect();
+    assert_eq!(cancel_inserts.len(), 1, "the cancel committed one event");
+    let cancel_id = cancel_inserts[0].key("pk").trim_start_matches("EVENT#").to_owned();
+    let cancelled = streams::lambda_event(cancel_inserts);
+    let sequence_number = cancelled["Records"][0]["dynamodb"]["SequenceNumber"].as_str().expect("the cancel's event record").to_owned();
+    let closed = lambda_harness::free_address();
+    let down =
+        start_binary(&setup, "publisher", &table, &tag, &[("EVENT_BUS_NAME", Some(&bus)), ("AWS_ENDPOINT_URL_EVENTBRIDGE", Some(&format!("http://{closed}")))]);
+    assert_eq!(invoke(&down, &cancelled), json!({"batchItemFailures": [{"itemIdentifier": sequence_number}]}), "{}", down.log_tail());
+    assert_eq!(moto.drain(&queue), Vec::<Value>::new());
+    // ...and Lambda's retry of it publishes it once, with the id it was committed under.
+    assert_eq!(invoke(&publisher, &cancelled), no_failures, "{}", publisher.log_tail());
+    let got = moto.drain(&queue);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0]["detail-type"].as_str(), got[0]["detail"]["id"].as_str()), (Some("ContactChangeCancelled"), Some(cancel_id.as_str())));
+    assert_eq!((got[0]["detail"]["state"].as_str(), got[0]["detail"]["request"].as_str()), (Some("cancelled"), Some(id.as_str())));
+    // The publisher counted what it put, as the mailer counts its mails: the last two
+    // invocations' lines (both bootstraps log to one file, named after the function).
+    let emf = emf_lines(&publisher.log());
+    let counts: Vec<_> = emf.iter().rev().take(2).map(|line| (line.get(Metric::EventsPublished), line.get(Metric::EventsRetried))).collect();
+    assert_eq!(counts, [(Some(1.0), None), (None, Some(1.0))], "the retry, and before it the failure: {}", publisher.log_tail());
 }

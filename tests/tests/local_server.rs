@@ -20,7 +20,7 @@ async fn spawn_local() -> String {
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: Some(outbox), sign_in: None }));
+    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: Some(outbox), events: None, sign_in: None }));
     address
 }
 
@@ -33,7 +33,7 @@ async fn it_sweeps_in_process_every_sweep_interval() {
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap().to_string();
-    tokio::spawn(serve(listener, Local { router: Router::new(app.clone()), outbox: Some(outbox.clone()), sign_in: None }));
+    tokio::spawn(serve(listener, Local { router: Router::new(app.clone()), outbox: Some(outbox.clone()), events: None, sign_in: None }));
     tokio::spawn(deliver_every(app.clone(), std::time::Duration::from_millis(20)));
     tokio::spawn(sweep_every(app, std::time::Duration::from_millis(50)));
     let created = http(&local, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), br#"{"tech":"ne4000-ovh"}"#).await;
@@ -175,7 +175,7 @@ async fn pointed_at_dynamodb_and_ses_it_runs_on_them_and_creates_its_table() {
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: None, sign_in: None }));
+    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: None, events: None, sign_in: None }));
 
     let created = http(&address, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), br#"{"billing":"ne4000-ovh"}"#).await;
     assert_eq!(created.status, 201, "{}", created.body);
@@ -289,4 +289,35 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// `GET /_local/events`: what the provider's systems would get from the bus, the committed
+/// events published first (as the local server's drain loop does every 200 ms); 404 without a bus.
+#[tokio::test]
+async fn the_local_server_shows_the_events_published_so_far() {
+    let outbox = Arc::new(Outbox::new());
+    let events = Arc::new(shared::adapters::EventLog::new());
+    let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), Config::default()).with_publisher(events.clone());
+    Fixtures::demo().load(&app).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = listener.local_addr().unwrap().to_string();
+    tokio::spawn(serve(listener, Local { router: Router::new(app), outbox: Some(outbox), events: Some(events), sign_in: None }));
+    assert_eq!(http(&local, "GET", "/_local/events", None, b"").await.json(), json!([]));
+    let created = http(&local, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), br#"{"tech":"ne4000-ovh"}"#).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["requests"][0]["id"].as_str().unwrap().to_owned();
+    let id = id.as_str();
+    let cancelled = http(&local, "POST", &format!("/v1/contact-changes/{id}/cancel"), Some("ad1000-ovh"), b"{}").await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let shown = http(&local, "GET", "/_local/events", None, b"").await.json();
+    let shown: Vec<(&str, &str, &str)> = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["source"].as_str().unwrap(), e["detail-type"].as_str().unwrap(), e["detail"]["request"].as_str().unwrap()))
+        .collect();
+    assert_eq!(shown, [("service-contacts", "ContactChangeRequested", id), ("service-contacts", "ContactChangeCancelled", id)]);
+
+    let without = spawn_local().await;
+    assert_eq!(http(&without, "GET", "/_local/events", None, b"").await.status, 404);
 }

@@ -126,7 +126,7 @@ fn each_route_has_the_authorizer_the_route_table_gives_it() {
 }
 
 /// The functions of `functions/` that no HTTP route reaches (their events: `{name}.*.json`).
-const NOT_ROUTED: [&str; 3] = ["sweeper", "bounces", "mailer"];
+const NOT_ROUTED: [&str; 4] = ["sweeper", "bounces", "mailer", "publisher"];
 
 #[test]
 fn every_function_of_the_template_is_a_binary_of_functions() {
@@ -169,6 +169,17 @@ fn events_hold_one_event_per_route_named_after_its_function_and_route() {
                 assert_eq!((&record["eventSource"], &record["eventName"]), (&"aws:dynamodb".into(), &"INSERT".into()), "events/{name}");
                 assert_eq!(record["dynamodb"]["StreamViewType"], "KEYS_ONLY", "events/{name}: the table's stream holds keys only");
                 assert!(record["dynamodb"]["Keys"]["sk"]["S"].as_str().is_some_and(|sk| sk.starts_with("MAIL#")), "events/{name}: a mail item's keys");
+                assert!(record["dynamodb"]["SequenceNumber"].is_string() && record["eventSourceARN"].is_string(), "events/{name}");
+            }
+            continue;
+        }
+        if name.starts_with("publisher.") {
+            // The table's stream as Lambda delivers it: inserted event items, keys only.
+            assert_eq!(name, "publisher.dynamodb-stream.json", "events/{name}");
+            for record in event["Records"].as_array().unwrap_or_else(|| panic!("events/{name}: Lambda's DynamoDB event has Records")) {
+                assert_eq!((&record["eventSource"], &record["eventName"]), (&"aws:dynamodb".into(), &"INSERT".into()), "events/{name}");
+                assert_eq!(record["dynamodb"]["StreamViewType"], "KEYS_ONLY", "events/{name}: the table's stream holds keys only");
+                assert_eq!(record["dynamodb"]["Keys"]["sk"]["S"], "EVENT", "events/{name}: an event item's keys");
                 assert!(record["dynamodb"]["SequenceNumber"].is_string() && record["eventSourceARN"].is_string(), "events/{name}");
             }
             continue;
@@ -257,10 +268,11 @@ fn the_functions_with_an_ses_client_are_those_the_template_lets_send_mail() {
     assert!(source("shared/src/entrypoints/scheduled.rs").contains("Mailing::SES"));
     assert!(source("shared/src/entrypoints/mailer.rs").contains("Mailing::SES"));
     assert!(source("shared/src/entrypoints/job.rs").contains("Mailing::NONE") && !source("shared/src/entrypoints/job.rs").contains("Mailing::SES"));
+    assert!(source("shared/src/entrypoints/publisher.rs").contains("Mailing::NONE") && !source("shared/src/entrypoints/publisher.rs").contains("Mailing::SES"));
     for (name, sends) in may_send {
         let main = source(&format!("functions/{name}/src/main.rs"));
         let builds_ses = main.contains("Mailing::SES") || main.contains("run_scheduled") || main.contains("mailer::run");
-        assert!(builds_ses || main.contains("Mailing::NONE") || main.contains("run_bounces"), "{name}: which mailer?");
+        assert!(builds_ses || main.contains("Mailing::NONE") || main.contains("run_bounces") || main.contains("publisher::run"), "{name}: which mailer?");
         assert_eq!(builds_ses, sends, "{name}: an SES client if and only if its role may send (template.yaml)");
     }
 }

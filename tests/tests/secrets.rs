@@ -1,6 +1,7 @@
 //! No token ever reaches a log line or a response body: every token the app mails is
 //! looked for in everything the app logged and answered while issuing and using it; and no
-//! token, address, name or id reaches a metric (the EMF lines of the same calls).
+//! token, address, name or id reaches a metric (the EMF lines of the same calls); and no token,
+//! address or name reaches an event the provider's systems are told (issue 19: ids only).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -90,6 +91,24 @@ async fn no_token_reaches_a_log_line_or_a_response_body(backend: Backend) {
         }
     }
     assert_eq!(tokens.len(), 5, "two tokens at creation, two more at resend, one to verify an email");
+    // The events of the same flow, as the bus gets them (their Detail), published on a bus of
+    // the test's own: the request's and the profile's, ids only.
+    let bus = Arc::new(shared::adapters::EventLog::new());
+    let publishing = shared::app::App::new(app.store.clone(), Arc::new(shared::adapters::Outbox::new()), app.clock.clone(), shared::config::Config::default())
+        .with_publisher(bus.clone());
+    publishing.publish_outbox(shared::ports::Clock::now(app.clock.as_ref()) + time::Duration::days(1)).await.unwrap();
+    let details: Vec<String> = bus.published().iter().map(shared::domain::Event::detail).collect();
+    let kinds: Vec<&str> = bus.published().iter().map(|event| event.fact.detail_type()).collect();
+    assert!(kinds.contains(&"ContactChangeDone") && kinds.contains(&"ProfileEmailVerified"), "the events were published: {kinds:?}");
+    let mut secret: Vec<String> = cast.iter().map(|account| app.email_of(account)).collect();
+    secret.extend(names.iter().map(|name| name.to_string()));
+    secret.extend([new.clone(), app.tag.clone(), "@".to_owned()]);
+    secret.extend(tokens.iter().cloned());
+    for detail in &details {
+        for secret in &secret {
+            assert!(!detail.to_lowercase().contains(&secret.to_lowercase()), "{secret:?} reached an event: {detail}");
+        }
+    }
     let logged = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
     assert!(logged.contains(&id), "the log does record the request (so it was captured)");
     for token in &tokens {

@@ -8,11 +8,13 @@ use http::StatusCode;
 use integration_tests::{Backend, ManualClock, TestApp, dynamo_store, unique_tag};
 use serde_json::json;
 use shared::adapters::{DynamoStore, MemoryStore};
+use shared::domain::events::{AccountFacts, LanguageFacts};
 use shared::domain::rules::Plan;
 use shared::domain::{
     Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Language, MailStatus, PaymentStatus, PendingEmail, Role, Roles,
     Service, ServiceName, ServiceType, State, Step, Token, Zone,
 };
+use shared::domain::{Event, EventId, EventStatus, Fact, Occurrence};
 use shared::ports::{Clock, Effect, ServiceFilter, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
@@ -69,6 +71,9 @@ on_every_store!(
     an_email_change_is_saved_over_its_revision_and_verified_once_while_live,
     due_lists_the_expired_and_the_unreminded_near_expiry_oldest_first_and_never_a_closed_one,
     an_address_is_marked_bouncing_only_while_it_is_the_accounts_and_a_verification_or_an_upsert_clears_it,
+    create_and_save_commit_the_events_their_steps_owe_and_a_refused_write_commits_none,
+    an_event_is_claimed_by_one_publisher_at_a_time_keeps_its_id_when_handed_back_and_leaves_once_published,
+    a_verification_and_a_new_language_commit_their_event_and_what_changes_nothing_commits_none,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -145,6 +150,7 @@ fn open(subject: &Subject, service: &str, roles: &[Role], from: &str, to: &str, 
         change.step(Step::Issue { party, round: 0, hash: Token::generate().hash() }, subject.clock.now()).unwrap();
     }
     change.outbox.clear();
+    change.events.clear();
     change
 }
 
@@ -165,6 +171,7 @@ fn stepped(change: &ContactChange, step: Step, at: OffsetDateTime) -> ContactCha
     next.step(step, at).unwrap();
     next.version += 1;
     next.outbox.clear();
+    next.events.clear();
     next
 }
 
@@ -177,7 +184,32 @@ fn completed(change: &ContactChange, at: OffsetDateTime) -> ContactChange {
     next.step(Step::Complete, at).unwrap();
     next.version += 1;
     next.outbox.clear();
+    next.events.clear();
     next
+}
+
+/// A `ProfileEmailVerified` event of `account`, of a new id, now.
+fn verified_event(account: &str) -> Event {
+    let now = OffsetDateTime::now_utc();
+    Event::new(EventId::new(now), Occurrence { at: now, fact: Fact::ProfileEmailVerified(AccountFacts { account: id(account) }) })
+}
+
+/// A `ProfileLanguageChanged` event of `account`, of a new id, now.
+fn language_event(account: &str, language: Language) -> Event {
+    let now = OffsetDateTime::now_utc();
+    Event::new(EventId::new(now), Occurrence { at: now, fact: Fact::ProfileLanguageChanged(LanguageFacts { account: id(account), language }) })
+}
+
+/// Every event committed and not published, as claimed now (the claim is then handed back).
+async fn unpublished(s: &Subject) -> Vec<Event> {
+    let mut events = Vec::new();
+    let now = s.clock.now();
+    for id in s.store.unpublished_events(now + Duration::days(1), 100).await.unwrap() {
+        let order = s.store.claim_event(&id, now, now + Duration::minutes(1)).await.unwrap().expect("claimable");
+        s.store.settle_event(&id, EventStatus::Pending).await.unwrap();
+        events.push(order.event);
+    }
+    events
 }
 
 fn apply(require: &[&str]) -> Effect {
@@ -539,6 +571,105 @@ async fn create_and_save_post_the_mails_their_steps_owe_and_a_refused_write_post
     assert_eq!((order.letter, order.posted_at, order.attempts), (expected, s.clock.now(), 1));
 }
 
+async fn create_and_save_commit_the_events_their_steps_owe_and_a_refused_write_commits_none(kind: Kind) {
+    let s = subject(kind).await;
+    let change = opened(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    let now = s.clock.now();
+    s.store.create(std::slice::from_ref(&change), now).await.unwrap();
+    let committed = s.store.unpublished_events(now, 100).await.unwrap();
+    assert_eq!(committed, vec![EventId::of_request(change.id, 0, 0)]);
+    let read = s.store.contact_change(change.id).await.unwrap().unwrap();
+    assert!(read.events.is_empty(), "a read request owes nothing");
+    // A refused create commits nothing.
+    let other = opened(&s, "example.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh");
+    assert_eq!(s.store.create(std::slice::from_ref(&other), now).await, Err(StoreError::PendingExists(Role::Tech)));
+    // A stale save of an outcome commits nothing; the save that closes commits its outcome.
+    s.clock.advance(Duration::seconds(1));
+    let mut cancelled = read.clone();
+    cancelled.step(Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, s.clock.now()).unwrap();
+    cancelled.version += 1;
+    let mut stale = cancelled.clone();
+    stale.version += 3;
+    assert_eq!(s.store.save(&stale, Effect::ReleaseLocks).await, Err(StoreError::Stale));
+    assert_eq!(unpublished(&s).await.len(), 1, "the stale save committed no event");
+    s.store.save(&cancelled, Effect::ReleaseLocks).await.unwrap();
+    let events = unpublished(&s).await;
+    let types: Vec<_> = events.iter().map(|e| (e.id.clone(), e.fact.detail_type())).collect();
+    assert_eq!(types, vec![(EventId::of_request(change.id, 0, 0), "ContactChangeRequested"), (EventId::of_request(change.id, 1, 0), "ContactChangeCancelled")]);
+    assert_eq!(events[0].fact, Fact::of_change(&change));
+    assert_eq!(events[1].fact, Fact::of_change(&cancelled));
+    assert_eq!((events[0].at, events[1].at), (change.created_at, s.clock.now()));
+    // A save that fails on a condition (here: a role changed hands) commits nothing either.
+    let failing = opened(&s, "example.com", &[Role::Admin], "aa1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&failing), s.clock.now()).await.unwrap();
+    s.store.put_service(&service("example.com", "mm1-ovh", "tt1-ovh", "bb1-ovh")).await.unwrap();
+    let mut done = s.store.contact_change(failing.id).await.unwrap().unwrap();
+    done.step(Step::Accept { party: id("aa1-ovh") }, s.clock.now()).unwrap();
+    done.step(Step::Accept { party: id("nn1-ovh") }, s.clock.now()).unwrap();
+    done.step(Step::Complete, s.clock.now()).unwrap();
+    done.version += 1;
+    assert_eq!(s.store.save(&done, apply(&[])).await, Err(StoreError::HoldersChanged));
+    let types: Vec<_> = unpublished(&s).await.iter().map(|e| e.fact.detail_type()).collect();
+    assert_eq!(types, ["ContactChangeRequested", "ContactChangeCancelled", "ContactChangeRequested"], "no ContactChangeDone");
+}
+
+async fn an_event_is_claimed_by_one_publisher_at_a_time_keeps_its_id_when_handed_back_and_leaves_once_published(kind: Kind) {
+    let s = subject(kind).await;
+    let change = opened(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
+    let event = EventId::of_request(change.id, 0, 0);
+    let (now, lease) = (s.clock.now(), Duration::minutes(1));
+    let first = s.store.claim_event(&event, now, now + lease).await.unwrap().expect("claimed");
+    assert_eq!((first.event.id.clone(), first.posted_at, first.attempts), (event.clone(), now, 1));
+    assert_eq!(s.store.claim_event(&event, now, now + lease).await.unwrap(), None, "held");
+    assert_eq!(s.store.unpublished_events(now, 10).await.unwrap(), vec![event.clone()], "held is still unpublished");
+    // Its lease run out, another publisher takes it: the same event, the same id.
+    let later = now + lease;
+    let second = s.store.claim_event(&event, later, later + lease).await.unwrap().expect("the lease ran out");
+    assert_eq!((second.event.clone(), second.attempts), (first.event.clone(), 2));
+    // Handed back: free at once, still the same.
+    s.store.settle_event(&event, EventStatus::Pending).await.unwrap();
+    let third = s.store.claim_event(&event, later, later + lease).await.unwrap().expect("handed back");
+    assert_eq!((third.event, third.attempts), (first.event, 3));
+    s.store.settle_event(&event, EventStatus::Published).await.unwrap();
+    assert_eq!(s.store.unpublished_events(later + Duration::days(1), 10).await.unwrap(), vec![], "published: out of the outbox");
+    assert_eq!(s.store.claim_event(&event, later + Duration::days(1), later + Duration::days(2)).await.unwrap(), None, "never claimed again");
+    let absent = EventId::of_request(change.id, 9, 0);
+    assert_eq!(s.store.claim_event(&absent, now, now + lease).await.unwrap(), None);
+    s.store.settle_event(&absent, EventStatus::Published).await.unwrap();
+}
+
+async fn a_verification_and_a_new_language_commit_their_event_and_what_changes_nothing_commits_none(kind: Kind) {
+    let s = subject(kind).await;
+    let ned = id("nn1-ovh");
+    let now = s.clock.now();
+    let token = Token::generate();
+    let mut asked = s.store.profile(&ned).await.unwrap().unwrap();
+    asked.pending_email =
+        Some(PendingEmail { email: EmailAddress::parse("ned@example.org").unwrap(), token: token.hash(), expires_at: now + Duration::hours(1) });
+    asked.revision += 1;
+    s.store.save_email_change(&asked, None).await.unwrap();
+    assert_eq!(s.store.verify_email(&ned, &Token::generate().hash(), now, &verified_event("nn1-ovh")).await, Ok(None));
+    assert_eq!(unpublished(&s).await, vec![], "a wrong token commits nothing");
+    let verified = verified_event("nn1-ovh");
+    s.store.verify_email(&ned, &token.hash(), now, &verified).await.unwrap().expect("verified");
+    assert_eq!(s.store.verify_email(&ned, &token.hash(), now, &verified_event("nn1-ovh")).await, Ok(None), "once");
+    assert_eq!(unpublished(&s).await, vec![verified.clone()]);
+
+    let same = language_event("nn1-ovh", Language::En);
+    assert_eq!(s.store.set_language(&ned, Language::En, &same).await.unwrap().unwrap().account.language, Language::En);
+    assert_eq!(unpublished(&s).await, vec![verified.clone()], "the language it had: no event");
+    let french = language_event("nn1-ovh", Language::Fr);
+    assert_eq!(s.store.set_language(&ned, Language::Fr, &french).await.unwrap().unwrap().account.language, Language::Fr);
+    assert_eq!(s.store.set_language(&id("zz9-ovh"), Language::Fr, &language_event("zz9-ovh", Language::Fr)).await, Ok(None));
+    let mut events = unpublished(&s).await;
+    let mut expected = vec![verified, french];
+    // Committed in the same millisecond, their order is their ids' random part's.
+    events.sort_by(|a, b| a.id.cmp(&b.id));
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(events, expected);
+}
+
 async fn a_mail_is_claimed_by_one_mailer_at_a_time_and_settling_it_with_its_record_is_atomic(kind: Kind) {
     let s = subject(kind).await;
     let change = opened(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
@@ -773,7 +904,7 @@ async fn accounts_with_email_finds_verified_addresses_without_regard_to_case(kin
     record.revision += 1;
     s.store.save_email_change(&record, None).await.unwrap();
     assert_eq!(s.store.accounts_with_email(&email("ned.new@example.org"), 2).await.unwrap(), Vec::<AccountId>::new(), "pending is not verified");
-    s.store.verify_email(&id("nn1-ovh"), &token.hash(), s.clock.now()).await.unwrap().expect("verified");
+    s.store.verify_email(&id("nn1-ovh"), &token.hash(), s.clock.now(), &verified_event("nn1-ovh")).await.unwrap().expect("verified");
     assert_eq!(s.store.accounts_with_email(&email("NED.NEW@example.org"), 2).await.unwrap(), vec![id("nn1-ovh")]);
     assert_eq!(s.store.accounts_with_email(&email("nn1-ovh@example.com"), 2).await.unwrap(), Vec::<AccountId>::new());
 }
@@ -891,7 +1022,7 @@ async fn an_address_is_marked_bouncing_only_while_it_is_the_accounts_and_a_verif
     asked.revision += 1;
     s.store.save_email_change(&asked, None).await.unwrap();
     assert_eq!(status(s.store.account(&ned).await.unwrap()), EmailStatus::Bouncing, "asking clears nothing");
-    let verified = s.store.verify_email(&ned, &token.hash(), now).await.unwrap().unwrap();
+    let verified = s.store.verify_email(&ned, &token.hash(), now, &verified_event("nn1-ovh")).await.unwrap().unwrap();
     assert_eq!((verified.email.as_str(), verified.email_status), ("ned@example.org", EmailStatus::Ok));
     assert_eq!(s.store.mark_bouncing(&ned, &address("nn1-ovh@example.com")).await, Ok(false), "the old address's late bounce");
     assert_eq!(status(s.store.account(&ned).await.unwrap()), EmailStatus::Ok);
@@ -931,14 +1062,14 @@ async fn an_email_change_is_saved_over_its_revision_and_verified_once_while_live
     replaced.revision = 2;
     s.store.save_email_change(&replaced, Some(&first.hash())).await.unwrap();
     assert_eq!(s.store.email_token(&first.hash(), now).await, Ok(None));
-    assert_eq!(s.store.verify_email(&ned, &first.hash(), now).await, Ok(None));
-    assert_eq!(s.store.verify_email(&id("aa1-ovh"), &second.hash(), now).await, Ok(None), "not that account's change");
-    assert_eq!(s.store.verify_email(&ned, &second.hash(), now + Duration::hours(24)).await, Ok(None), "expired");
+    assert_eq!(s.store.verify_email(&ned, &first.hash(), now, &verified_event("nn1-ovh")).await, Ok(None));
+    assert_eq!(s.store.verify_email(&id("aa1-ovh"), &second.hash(), now, &verified_event("nn1-ovh")).await, Ok(None), "not that account's change");
+    assert_eq!(s.store.verify_email(&ned, &second.hash(), now + Duration::hours(24), &verified_event("nn1-ovh")).await, Ok(None), "expired");
     assert_eq!(s.store.email_token(&second.hash(), now + Duration::hours(24)).await, Ok(None), "expired");
 
-    let verified = s.store.verify_email(&ned, &second.hash(), now).await.unwrap().unwrap();
+    let verified = s.store.verify_email(&ned, &second.hash(), now, &verified_event("nn1-ovh")).await.unwrap().unwrap();
     assert_eq!(verified.email.as_str(), "ned@example.net");
-    assert_eq!(s.store.verify_email(&ned, &second.hash(), now).await, Ok(None), "once");
+    assert_eq!(s.store.verify_email(&ned, &second.hash(), now, &verified_event("nn1-ovh")).await, Ok(None), "once");
     let after = s.store.profile(&ned).await.unwrap().unwrap();
     assert_eq!((after.account, after.pending_email, after.email_asks, after.revision), (verified, None, vec![now], 3));
 
@@ -950,11 +1081,11 @@ async fn an_email_change_is_saved_over_its_revision_and_verified_once_while_live
     s.store.put_account(&account("nn1-ovh", "ok")).await.unwrap();
     let upserted = s.store.profile(&ned).await.unwrap().unwrap();
     assert_eq!((upserted.account.email.as_str(), upserted.pending_email, upserted.revision), ("nn1-ovh@example.com", None, 0));
-    assert_eq!(s.store.verify_email(&ned, &first.hash(), now).await, Ok(None));
+    assert_eq!(s.store.verify_email(&ned, &first.hash(), now, &verified_event("nn1-ovh")).await, Ok(None));
 
-    let french = s.store.set_language(&ned, Language::Fr).await.unwrap().unwrap();
+    let french = s.store.set_language(&ned, Language::Fr, &language_event("nn1-ovh", Language::Fr)).await.unwrap().unwrap();
     assert_eq!(french.account.language, Language::Fr);
-    assert_eq!(s.store.set_language(&id("zz9-ovh"), Language::Fr).await, Ok(None));
+    assert_eq!(s.store.set_language(&id("zz9-ovh"), Language::Fr, &language_event("zz9-ovh", Language::Fr)).await, Ok(None));
 }
 
 async fn accounts_returns_those_that_exist_even_beyond_one_batch(kind: Kind) {
@@ -1146,16 +1277,19 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     assert_eq!(app.get("/v1/me", "aa1-ovh").await.status, StatusCode::OK);
     assert_eq!(ops(&app), [GET], "get my profile");
     assert_eq!(app.patch("/v1/me", "aa1-ovh", json!({ "language": "fr" })).await.status, StatusCode::OK);
-    assert_eq!(ops(&app), ["UpdateItem"], "update my profile");
+    // A new language: one transaction (the account's language and its event, issue 19), then
+    // the profile as it is now.
+    assert_eq!(ops(&app), sorted([TX, GET]), "update my profile");
     // An email change: the account item, one transaction (its change and the verification
-    // item); a verification: the verification item, one conditional update, the spent item's delete.
+    // item); a verification: the verification item, one transaction (the account's address,
+    // the spent item's delete, the event), the account as it is now.
     let new = format!("ada.new.{}@example.org", app.tag);
     assert_eq!(app.patch("/v1/me", "aa1-ovh", json!({ "email": new })).await.status, StatusCode::OK);
     assert_eq!(ops(&app), sorted([GET, TX]), "ask for an email change");
     let token = app.mails().await.into_iter().rev().find(|m| m.to == new).and_then(|m| m.token()).unwrap();
     ops(&app);
     assert_eq!(app.post("/v1/me/email-verification", "aa1-ovh", json!({ "token": token })).await.status, StatusCode::OK);
-    assert_eq!(ops(&app), sorted([GET, "UpdateItem", "DeleteItem"]), "verify an email change");
+    assert_eq!(ops(&app), sorted([GET, TX, GET]), "verify an email change");
 
     // A first acceptance: read, one transaction (which checks the caller's wrong codes in this
     // window too, rather than a read before it).

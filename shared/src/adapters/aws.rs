@@ -219,6 +219,15 @@ pub fn ses_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::new(config)
 }
 
+pub fn eventbridge_client(config: &SdkConfig) -> aws_sdk_eventbridge::Client {
+    aws_sdk_eventbridge::Client::new(config)
+}
+
+/// An EventBridge client for an explicit endpoint (the emulator).
+pub fn eventbridge_client_at(config: &SdkConfig, endpoint: &str) -> aws_sdk_eventbridge::Client {
+    aws_sdk_eventbridge::Client::from_conf(aws_sdk_eventbridge::config::Builder::from(config).endpoint_url(endpoint).build())
+}
+
 /// A DynamoDB client for an explicit endpoint (a flag of the local server, a test), over
 /// whatever `AWS_ENDPOINT_URL_DYNAMODB` says.
 pub fn dynamodb_client_at(config: &SdkConfig, endpoint: &str) -> aws_sdk_dynamodb::Client {

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, PartyStatus, PendingEmail, RequestId, Role, Service,
-    ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
+    PartyStatus, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
 use crate::ports::{Asking, AttemptGuard, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 
@@ -43,6 +43,8 @@ struct Tables {
     email_changes: HashMap<AccountId, EmailChange>,
     /// The outbox: every posted mail, settled or not (DynamoDB's TTL forgets settled ones).
     mails: BTreeMap<MailId, (MailOrder, MailStatus)>,
+    /// The events' outbox: every committed event, published or not.
+    events: BTreeMap<EventId, (EventOrder, EventStatus)>,
 }
 
 impl Tables {
@@ -52,6 +54,14 @@ impl Tables {
             let id = MailId { request: change.id, version: change.version, index: u16::try_from(index).expect("a save owes a handful of mails") };
             self.mails.insert(id, (MailOrder { id, letter: letter.clone(), posted_at: now, attempts: 0 }, MailStatus::Pending));
         }
+        for (index, occurrence) in change.events.iter().enumerate() {
+            let id = EventId::of_request(change.id, change.version, u16::try_from(index).expect("a save owes an event or two"));
+            self.commit_event(Event::new(id, occurrence.clone()), now);
+        }
+    }
+
+    fn commit_event(&mut self, event: Event, now: OffsetDateTime) {
+        self.events.insert(event.id.clone(), (EventOrder { event, posted_at: now, attempts: 0 }, EventStatus::Pending));
     }
 
     /// `DifferentZone` unless both of `change.must_share_zone()` exist in its zone.
@@ -120,7 +130,7 @@ impl Tables {
 
 /// A request as a store keeps it: what it owed is posted, not kept with it.
 fn stored_form(change: &ContactChange) -> ContactChange {
-    let mut stored = ContactChange { outbox: Vec::new(), ..change.clone() };
+    let mut stored = ContactChange { outbox: Vec::new(), events: Vec::new(), ..change.clone() };
     stored.parties.iter_mut().for_each(|party| party.token = None);
     stored
 }
@@ -399,23 +409,64 @@ impl Store for MemoryStore {
             .map(|(id, _)| id.clone()))
     }
 
-    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError> {
+    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime, event: &Event) -> Result<Option<Account>, StoreError> {
+        let posted_at = self.clock.now();
         let mut tables = self.tables();
+        if !tables.accounts.contains_key(account) {
+            return Ok(None);
+        }
         let Some(change) = tables.email_changes.get_mut(account) else { return Ok(None) };
         let Some(pending) = change.pending.take_if(|p| p.token == *hash && p.is_live(now)) else { return Ok(None) };
         change.revision += 1;
-        let Some(stored) = tables.accounts.get_mut(account) else { return Ok(None) };
+        let stored = tables.accounts.get_mut(account).expect("checked above");
         stored.email = pending.email;
         stored.email_status = EmailStatus::Ok;
-        Ok(Some(stored.clone()))
+        let verified = stored.clone();
+        tables.commit_event(event.clone(), posted_at);
+        Ok(Some(verified))
     }
 
-    async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError> {
-        match self.tables().accounts.get_mut(id) {
-            Some(account) => account.language = language,
-            None => return Ok(None),
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
+        let posted_at = self.clock.now();
+        {
+            let mut tables = self.tables();
+            match tables.accounts.get_mut(id) {
+                Some(account) if account.language == language => {}
+                Some(account) => {
+                    account.language = language;
+                    tables.commit_event(event.clone(), posted_at);
+                }
+                None => return Ok(None),
+            }
         }
         self.profile(id).await
+    }
+
+    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
+        let mut tables = self.tables();
+        let Some((order, status)) = tables.events.get_mut(id).filter(|(_, status)| status.claimable(now)) else { return Ok(None) };
+        order.attempts += 1;
+        *status = EventStatus::Publishing { until };
+        Ok(Some(order.clone()))
+    }
+
+    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
+        if let Some((_, stored)) = self.tables().events.get_mut(id) {
+            *stored = status;
+        }
+        Ok(())
+    }
+
+    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
+        let tables = self.tables();
+        let mut unpublished: Vec<&EventOrder> = tables
+            .events
+            .values()
+            .filter(|(order, status)| *status != EventStatus::Published && order.posted_at <= posted_before)
+            .map(|(order, _)| order)
+            .collect();
+        unpublished.sort_by_key(|order| (order.posted_at, &order.event.id));
+        Ok(unpublished.into_iter().take(limit).map(|order| order.event.id.clone()).collect())
     }
 
     async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {

@@ -5,6 +5,9 @@
 pub mod aws;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
+#[cfg(feature = "aws")]
+pub mod eventbridge;
+pub mod eventlog;
 pub mod memory;
 pub mod outbox;
 #[cfg(feature = "aws")]
@@ -12,6 +15,9 @@ pub mod ses;
 
 #[cfg(feature = "aws")]
 pub use dynamodb::DynamoStore;
+#[cfg(feature = "aws")]
+pub use eventbridge::EventBridgePublisher;
+pub use eventlog::EventLog;
 pub use memory::MemoryStore;
 pub use outbox::Outbox;
 #[cfg(feature = "aws")]

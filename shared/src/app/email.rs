@@ -8,8 +8,9 @@
 use time::OffsetDateTime;
 
 use super::{App, Error, Result, no_profile};
+use crate::domain::events::{AccountFacts, LanguageFacts};
 use crate::domain::limits::{self, EMAIL_CHANGE_TTL};
-use crate::domain::{Account, AccountId, EmailAddress, PendingEmail, Token};
+use crate::domain::{Account, AccountId, EmailAddress, Event, EventId, Fact, Occurrence, PendingEmail, Token};
 use crate::mail::{self, ProfileMailKind};
 use crate::ports::{ProfilePatch, ProfileRecord, StoreError};
 
@@ -44,7 +45,9 @@ impl App {
             profile = Some(self.ask_email_change(caller, email, patch.language).await?);
         }
         if let Some(language) = patch.language {
-            let record = self.store.set_language(caller, language).await?.ok_or_else(no_profile)?;
+            let changed =
+                Event::new(EventId::new(now), Occurrence { at: now, fact: Fact::ProfileLanguageChanged(LanguageFacts { account: caller.clone(), language }) });
+            let record = self.store.set_language(caller, language, &changed).await?.ok_or_else(no_profile)?;
             return Ok(Profile::of(record, self.now()));
         }
         match profile {
@@ -145,7 +148,8 @@ impl App {
         if caller.is_some_and(|caller| *caller != owner) {
             return Err(Error::EmailTokenMismatch);
         }
-        let account = self.store.verify_email(&owner, &hash, now).await?.ok_or(Error::EmailTokenMismatch)?;
+        let verified = Event::new(EventId::new(now), Occurrence { at: now, fact: Fact::ProfileEmailVerified(AccountFacts { account: owner.clone() }) });
+        let account = self.store.verify_email(&owner, &hash, now, &verified).await?.ok_or(Error::EmailTokenMismatch)?;
         tracing::info!(account = %owner, "profile email verified");
         Ok(Profile { account, pending_email: None })
     }

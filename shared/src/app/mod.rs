@@ -3,6 +3,7 @@
 mod bounces;
 mod email;
 mod error;
+mod events;
 mod outbox;
 
 use std::collections::{BTreeMap, HashMap};
@@ -14,6 +15,7 @@ use time::OffsetDateTime;
 pub use bounces::Bounce;
 pub use email::Profile;
 pub use error::Error;
+pub use events::{EVENTS_REDRIVE_AFTER, PUT_EVENTS_MAX, PublishReport};
 pub use outbox::{Delivery, MAIL_ATTEMPTS, OUTBOX_REDRIVE_AFTER, OutboxReport};
 
 use crate::config::Config;
@@ -23,7 +25,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, ContactRef, DisplayName, EmailAddress, RequestId, Role, Service, ServiceName, State, Step, Token, rules,
 };
 use crate::mail;
-use crate::ports::{AttemptGuard, Clock, Effect, Mailer, Page, PendingChange, ServiceFilter, Store, StoreError};
+use crate::ports::{AttemptGuard, Clock, Effect, Mailer, Page, PendingChange, Publisher, ServiceFilter, Store, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -50,6 +52,8 @@ pub struct SweepReport {
     pub reminded: usize,
     /// Mails left unsent past [`OUTBOX_REDRIVE_AFTER`] that it delivered.
     pub redelivered: usize,
+    /// Events left unpublished past [`EVENTS_REDRIVE_AFTER`] that it published (with a bus).
+    pub republished: usize,
 }
 
 /// A service as one of its contacts sees it.
@@ -93,6 +97,9 @@ impl Answerer<'_> {
 pub struct App {
     store: Arc<dyn Store>,
     mailer: Arc<dyn Mailer>,
+    /// The event bus, for the functions that publish (the publisher, the sweeper) and the local
+    /// server; every other one only commits events, with its store's writes.
+    publisher: Option<Arc<dyn Publisher>>,
     clock: Arc<dyn Clock>,
     config: Arc<Config>,
 }
@@ -102,7 +109,13 @@ impl App {
         // Observed: what the store commits and the mailer sends is counted (crate::telemetry).
         let (store, mailer): (Arc<dyn Store>, Arc<dyn Mailer>) =
             (Arc::new(crate::telemetry::ObservedStore(store)), Arc::new(crate::telemetry::ObservedMailer(mailer)));
-        Self { store, mailer, clock, config: Arc::new(config) }
+        Self { store, mailer, publisher: None, clock, config: Arc::new(config) }
+    }
+
+    /// This application, publishing committed events on `publisher` (counted, as the mailer is).
+    pub fn with_publisher(mut self, publisher: Arc<dyn Publisher>) -> Self {
+        self.publisher = Some(Arc::new(crate::telemetry::ObservedPublisher(publisher)));
+        self
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -194,7 +207,10 @@ impl App {
             .collect();
         // The requests and the mails they owe, in one write (the outbox): the mailer sends them.
         self.store.create(&changes, now).await?;
-        changes.iter_mut().for_each(|change| change.outbox.clear());
+        changes.iter_mut().for_each(|change| {
+            change.outbox.clear();
+            change.events.clear();
+        });
         tracing::info!(requests = ?changes.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), service = %name, "contact change requested");
         Ok(changes)
     }
@@ -373,7 +389,8 @@ impl App {
     /// party and the requester posted) and posts each request within `REMINDER_BEFORE_SECONDS`
     /// of expiry its one reminder with fresh codes, up to [`SWEEP_LIMIT`] requests; then delivers
     /// the mails still unsent [`OUTBOX_REDRIVE_AFTER`] after they were posted (the stream's
-    /// mailer gave up on them, or never saw them). A request someone else saved meanwhile (a
+    /// mailer gave up on them, or never saw them), and with a bus the events still unpublished
+    /// [`EVENTS_REDRIVE_AFTER`] after they were committed. A request someone else saved meanwhile (a
     /// stale save) is left to them, or to the next sweep.
     pub async fn sweep(&self) -> Result<SweepReport> {
         let now = self.now();
@@ -391,8 +408,10 @@ impl App {
             }
         }
         report.redelivered = self.deliver_outbox(now - OUTBOX_REDRIVE_AFTER).await?.sent;
+        report.republished = self.publish_outbox(now - EVENTS_REDRIVE_AFTER).await?.published.len();
         if report != SweepReport::default() {
-            tracing::info!(expired = report.expired, reminded = report.reminded, redelivered = report.redelivered, "swept");
+            let republished = report.republished;
+            tracing::info!(expired = report.expired, reminded = report.reminded, redelivered = report.redelivered, republished, "swept");
         }
         Ok(report)
     }
@@ -513,6 +532,7 @@ impl App {
         change.version += 1;
         self.store.save(change, effect).await?;
         change.outbox.clear();
+        change.events.clear();
         Ok(())
     }
 
@@ -521,6 +541,7 @@ impl App {
         change.version += 1;
         self.store.save_answer(change, effect, Some(guard)).await?;
         change.outbox.clear();
+        change.events.clear();
         Ok(())
     }
 

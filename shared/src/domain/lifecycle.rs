@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::events::{Fact, Occurrence};
 use super::outbox::{Letter, LetterKind};
 use super::rules::{self, Plan};
 use super::{AccountId, Contacts, RequestId, Roles, Service, ServiceName, Token, TokenHash, Zone};
@@ -153,6 +154,10 @@ pub struct ContactChange {
     /// The mails the steps since it was read owe (SPEC §4), oldest first: the next save posts
     /// them in the same atomic write as the request. Never read back: empty after a read.
     pub outbox: Vec<Letter>,
+    /// The events the steps since it was read owe the provider's systems (issue 19): the
+    /// request's, when it opened, and its outcome's, when it closed. As `outbox`, the next save
+    /// commits them with the request, and they are never read back.
+    pub events: Vec<Occurrence>,
 }
 
 /// Everything that can happen to a request.
@@ -244,7 +249,7 @@ impl ContactChange {
         let parties = plan.confirm.iter().map(|account| Party { account: account.clone(), status: PartyStatus::Pending, token: None }).collect();
         let mut outbox: Vec<Letter> = plan.confirm.iter().map(|to| Letter { to: to.clone(), kind: LetterKind::Confirm { round: 0 } }).collect();
         outbox.extend(plan.inform.iter().map(|to| Letter { to: to.clone(), kind: LetterKind::Informed }));
-        Self {
+        let mut change = Self {
             id: RequestId::new(now),
             service,
             roles: plan.roles,
@@ -264,7 +269,10 @@ impl ContactChange {
             service_when_asked: None,
             version: 0,
             outbox,
-        }
+            events: Vec::new(),
+        };
+        change.events.push(Occurrence { at: now, fact: Fact::of_change(&change) });
+        change
     }
 
     /// Applies one step, or says why it does not fit the request's state.
@@ -527,6 +535,7 @@ impl ContactChange {
         }
         let outcome = self.outcome_recipients().into_iter().map(|to| Letter { to, kind: LetterKind::Outcome(state) });
         self.outbox.extend(outcome);
+        self.events.push(Occurrence { at, fact: Fact::of_change(self) });
     }
 
     fn record(&mut self, at: OffsetDateTime, event: HistoryEvent, by: Option<AccountId>, to: Option<AccountId>) {
@@ -579,6 +588,7 @@ mod tests {
         let mut change = opened();
         let tokens = issue(&mut change);
         change.outbox.clear();
+        change.events.clear();
         (change, tokens)
     }
 
@@ -625,6 +635,45 @@ mod tests {
         expired.step(Step::Accept { party: id("nn1-ovh") }, t0()).unwrap();
         expired.observe(t0() + Duration::days(8));
         assert_eq!(expired.outbox, vec![letter("aa1-ovh", outcome(State::Expired)), letter("nn1-ovh", outcome(State::Expired))]);
+    }
+
+    #[test]
+    fn opening_and_each_outcome_owe_one_event_of_their_type_and_no_other_step_owes_any() {
+        let types = |change: &ContactChange| change.events.iter().map(|e| e.fact.detail_type()).collect::<Vec<_>>();
+        let opened = opened();
+        assert_eq!(types(&opened), ["ContactChangeRequested"]);
+        assert_eq!(opened.events[0].at, t0());
+        let (mut change, _) = pending();
+        change.step(Step::Resend { by: id("aa1-ovh"), policy: policy(5) }, t0()).unwrap();
+        change.step(Step::Remind, t0()).unwrap();
+        change.step(Step::Accept { party: id("aa1-ovh") }, t0()).unwrap();
+        change.step(Step::Mailed { to: id("aa1-ovh") }, t0()).unwrap();
+        assert!(change.events.is_empty(), "no outcome yet");
+        let later = t0() + Duration::hours(1);
+        let closing: [(Step, &str); 4] = [
+            (Step::Refuse { party: id("nn1-ovh") }, "ContactChangeRefused"),
+            (Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, "ContactChangeCancelled"),
+            (Step::Expire, "ContactChangeExpired"),
+            (Step::Accept { party: id("nn1-ovh") }, ""),
+        ];
+        for (step, expected) in closing {
+            let mut closed = change.clone();
+            closed.step(step, later).unwrap();
+            if expected.is_empty() {
+                let mut done = closed.clone();
+                done.step(Step::Complete, later).unwrap();
+                assert_eq!(types(&done), ["ContactChangeDone"]);
+                closed.step(Step::Fail { reason: FailReason::HoldersChanged }, later).unwrap();
+                assert_eq!(types(&closed), ["ContactChangeFailed"]);
+                assert_eq!(closed.events[0].fact, Fact::of_change(&closed));
+                let crate::domain::Fact::ContactChangeFailed(facts) = &closed.events[0].fact else { unreachable!() };
+                assert_eq!((facts.reason, facts.state, facts.requester.as_str()), (Some(FailReason::HoldersChanged), State::Failed, "aa1-ovh"));
+            } else {
+                assert_eq!(types(&closed), [expected]);
+                let at = if expected == "ContactChangeExpired" { change.expires_at } else { later };
+                assert_eq!(closed.events[0].at, at);
+            }
+        }
     }
 
     fn events(change: &ContactChange) -> Vec<HistoryEvent> {

@@ -1,6 +1,7 @@
 //! The rules of SPEC.md as types. Nothing here performs I/O or knows about HTTP.
 
 pub mod account;
+pub mod events;
 pub mod ids;
 pub mod lifecycle;
 pub mod limits;
@@ -13,6 +14,7 @@ pub mod service;
 pub mod token;
 
 pub use account::{Account, ContactRef, DisplayName, EmailAddress, EmailStatus, Language, PaymentStatus, PendingEmail, Zone};
+pub use events::{Event, EventId, EventOrder, EventStatus, Fact, Occurrence};
 pub use ids::{AccountId, RequestId, ServiceName};
 pub use lifecycle::{ContactChange, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, State, Step};
 pub use outbox::{Letter, LetterKind, MailId, MailOrder, MailStatus};

@@ -17,9 +17,9 @@ use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::adapters::DynamoStore;
 use crate::adapters::aws;
 pub use crate::adapters::ses::Mailing;
+use crate::adapters::{DynamoStore, EventBridgePublisher};
 use crate::api::{ApiRequest, ApiResponse, Caller, Function, Router, routes};
 use crate::app::App;
 use crate::config::Config;
@@ -276,7 +276,21 @@ pub(super) async fn app(prewarm: bool, mailing: Mailing) -> Result<App, Error> {
     if prewarm {
         self::prewarm(store.as_ref()).await;
     }
-    Ok(App::new(store, mailer, Arc::new(SystemClock), config))
+    // Only the functions that publish (the publisher, the sweeper's redrive) are given a bus;
+    // every other one commits events with its writes and leaves them to those.
+    let bus = config.aws.event_bus_name.clone();
+    let eventbridge = bus.map(|bus| {
+        let client = match config.aws.eventbridge_endpoint() {
+            Some(url) => aws::eventbridge_client_at(&sdk, url),
+            None => aws::eventbridge_client(&sdk),
+        };
+        Arc::new(EventBridgePublisher::new(client, bus))
+    });
+    let app = App::new(store, mailer, Arc::new(SystemClock), config);
+    Ok(match eventbridge {
+        Some(publisher) => app.with_publisher(publisher),
+        None => app,
+    })
 }
 
 /// Opens the connection to DynamoDB (DNS, TCP, TLS) during init, which is not on any

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-pub(crate) use observed::{ObservedMailer, ObservedStore};
+pub(crate) use observed::{ObservedMailer, ObservedPublisher, ObservedStore};
 
 use crate::api::ApiError;
 use crate::app::Error;
@@ -62,6 +62,10 @@ pub enum Metric {
     MailsRetried,
     /// Mails given up on or refused: recorded `mail_failed` in their request's history.
     MailsFailed,
+    /// Events the bus (EventBridge) took.
+    EventsPublished,
+    /// Events the bus did not take, handed back to be published again.
+    EventsRetried,
     /// Addresses marked bouncing from SES's bounce and complaint events.
     AddressesBouncing,
     /// Codes that matched no live token (a request's or an address verification's).
@@ -79,7 +83,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 18] = [
+    pub const ALL: [Metric; 20] = [
         Metric::ChangesRequested,
         Metric::ChangesAccepted,
         Metric::ChangesDone,
@@ -91,6 +95,8 @@ impl Metric {
         Metric::MailsRefused,
         Metric::MailsRetried,
         Metric::MailsFailed,
+        Metric::EventsPublished,
+        Metric::EventsRetried,
         Metric::AddressesBouncing,
         Metric::WrongCodes,
         Metric::RateLimited,
@@ -114,6 +120,8 @@ impl Metric {
             Metric::MailsRefused => "MailsRefused",
             Metric::MailsRetried => "MailsRetried",
             Metric::MailsFailed => "MailsFailed",
+            Metric::EventsPublished => "EventsPublished",
+            Metric::EventsRetried => "EventsRetried",
             Metric::AddressesBouncing => "AddressesBouncing",
             Metric::WrongCodes => "WrongCodes",
             Metric::RateLimited => "RateLimited",

@@ -11,16 +11,22 @@ use time::OffsetDateTime;
 
 use super::{Metric, count, count_by, count_n};
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, Language, MailId, MailOrder, MailStatus, RequestId, Service, ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
+    ServiceName, State, TokenHash,
 };
 use crate::mail::Mail;
-use crate::ports::{Asking, AttemptGuard, Effect, MailError, Mailer, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
+use crate::ports::{
+    Asking, AttemptGuard, Effect, MailError, Mailer, Page, ProfileRecord, PublishError, Publisher, ServiceFilter, ServiceRecord, Store, StoreError,
+};
 
 /// A store whose commits are counted.
 pub(crate) struct ObservedStore(pub(crate) Arc<dyn Store>);
 
 /// A mailer whose sends are counted.
 pub(crate) struct ObservedMailer(pub(crate) Arc<dyn Mailer>);
+
+/// A publisher whose events are counted, each entry of a call on its own.
+pub(crate) struct ObservedPublisher(pub(crate) Arc<dyn Publisher>);
 
 /// The outcome metric of a request saved in `state`. A save of a closed request is the one
 /// that closed it: once closed, a request is only written again by the mailer's settling
@@ -136,11 +142,32 @@ impl Store for ObservedStore {
     async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
         self.0.email_token(hash, now).await
     }
-    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError> {
-        self.0.verify_email(account, hash, now).await
+    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime, event: &Event) -> Result<Option<Account>, StoreError> {
+        self.0.verify_email(account, hash, now, event).await
     }
-    async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError> {
-        self.0.set_language(id, language).await
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
+        self.0.set_language(id, language, event).await
+    }
+    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
+        self.0.claim_event(id, now, until).await
+    }
+    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
+        self.0.settle_event(id, status).await
+    }
+    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
+        self.0.unpublished_events(posted_before, limit).await
+    }
+}
+
+#[async_trait]
+impl Publisher for ObservedPublisher {
+    async fn publish(&self, events: &[Event]) -> Vec<Result<(), PublishError>> {
+        let results = self.0.publish(events).await;
+        let published = results.iter().filter(|result| result.is_ok()).count() as u64;
+        count_n(Metric::EventsPublished, published);
+        // Handed back, each to be published again (the stream's retry, the sweep).
+        count_n(Metric::EventsRetried, results.len() as u64 - published);
+        results
     }
 }
 

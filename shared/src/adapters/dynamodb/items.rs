@@ -10,8 +10,9 @@ use time::OffsetDateTime;
 use super::tx::Cond;
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
-    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, HistoryEntry, Language, Letter, LetterKind, MailId, MailOrder,
-    MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName, ServiceType, State, TokenHash, Zone,
+    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, HistoryEntry, Language,
+    Letter, LetterKind, MailId, MailOrder, MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName,
+    ServiceType, State, TokenHash, Zone,
 };
 use crate::ports::{Lock, ProfileRecord, StoreError};
 
@@ -51,6 +52,12 @@ pub const REMINDED: &str = "reminded";
 /// `due_sk` `posted_ms#request#version#index`; settling removes both. One partition is plenty
 /// for mail volumes (a few per change), and the index holds only mails in flight.
 pub const OUTBOX_PK: &str = "OUTBOX";
+/// The due index's one partition of the events' outbox: every event item not published
+/// carries it, with `due_sk` `posted_ms#id`; publishing removes both.
+pub const EVENTS_PK: &str = "EVENTS";
+/// An event's item: `EVENT#{id}` / `EVENT`, a partition of its own (so that its stream record's
+/// keys name it, and reading a request or an account never reads its events).
+pub const EVENT_SK: &str = "EVENT";
 /// How long a settled mail item stays, for who looks into a mail's fate.
 pub const SETTLED_MAIL_KEPT: time::Duration = time::Duration::days(30);
 
@@ -149,6 +156,16 @@ pub fn mail_id_of(pk: &str, sk: &str) -> Option<MailId> {
         return None;
     }
     Some(MailId { request, version: version.parse().ok()?, index: index.parse().ok()? })
+}
+pub fn event_key(id: &EventId) -> Item {
+    key(format!("EVENT#{id}"), EVENT_SK)
+}
+/// The event a stream record's keys name; `None` for any other item, or keys that do not parse.
+pub fn event_id_of(pk: &str, sk: &str) -> Option<EventId> {
+    if sk != EVENT_SK {
+        return None;
+    }
+    EventId::parse(pk.strip_prefix("EVENT#")?).ok()
 }
 /// Every outbox key of a mail posted at `posted_ms` or before sorts below this.
 pub fn outbox_sk_upto(posted_ms: i64) -> String {
@@ -505,6 +522,7 @@ pub fn request_from(item: &Item) -> Result<ContactChange, StoreError> {
         },
         version,
         outbox: Vec::new(),
+        events: Vec::new(),
     })
 }
 
@@ -590,6 +608,28 @@ pub fn mail_order_from(item: &Item) -> Result<MailOrder, StoreError> {
     let kind = LetterKind::parse(get_s(item, W, "letter")?, round).ok_or_else(|| corrupt(W, "unknown letter"))?;
     let posted_at = from_millis(W, "posted_ms", get_n(item, W, "posted_ms")?)?;
     Ok(MailOrder { id, letter: Letter { to, kind }, posted_at, attempts: get_n(item, W, "attempts")? })
+}
+
+/// A committed event, unpublished, in the events' outbox (the due index's `EVENTS` partition):
+/// its `Detail` as the bus gets it, ids only, so the item holds no token, address or name.
+pub fn event_item(event: &Event, posted_at: OffsetDateTime) -> Item {
+    let mut item = event_key(&event.id);
+    item.insert("type".into(), s("event"));
+    item.insert("detail_type".into(), s(event.fact.detail_type()));
+    item.insert("detail".into(), s(event.detail()));
+    item.insert("posted_ms".into(), n(millis(posted_at)));
+    item.insert("status".into(), s(EventStatus::Pending.as_str()));
+    item.insert("attempts".into(), n(0));
+    item.insert(DUE_PK.into(), s(EVENTS_PK));
+    item.insert(DUE_SK.into(), s(format!("{:015}#{}", millis(posted_at), event.id)));
+    item
+}
+
+pub fn event_order_from(item: &Item) -> Result<EventOrder, StoreError> {
+    const W: &str = "event";
+    let event = Event::from_detail(get_s(item, W, "detail")?).ok_or_else(|| corrupt(W, "its detail is no event of this schema"))?;
+    let posted_at = from_millis(W, "posted_ms", get_n(item, W, "posted_ms")?)?;
+    Ok(EventOrder { event, posted_at, attempts: get_n(item, W, "attempts")? })
 }
 
 // ---- tokens --------------------------------------------------------------------------------------
@@ -739,6 +779,7 @@ mod tests {
         let mut expected = change.clone();
         expected.parties.iter_mut().for_each(|p| p.token = None);
         expected.outbox.clear();
+        expected.events.clear();
         assert_eq!(read, expected, "a request item keeps neither codes nor the mails it owes (they are items of their own)");
         // A copy: the request's own steps, without its mail events (nor its service snapshot).
         let mut listed = expected.clone();
@@ -794,6 +835,7 @@ mod tests {
         let mut change =
             ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), crate::domain::Zone::Ca, now, time::Duration::days(7));
         change.outbox.clear();
+        change.events.clear();
         let (mut request, _) = request_items(&change).unwrap();
         let mut doc: serde_json::Value = serde_json::from_str(request["doc"].as_s().unwrap()).unwrap();
         doc["added_later"] = serde_json::json!({"anything": 1});

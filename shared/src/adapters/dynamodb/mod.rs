@@ -29,8 +29,8 @@ use time::OffsetDateTime;
 
 use crate::adapters::aws::is_transient_code;
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Language, MailId, MailOrder, MailStatus, PartyStatus, RequestId, Role, Service, ServiceName,
-    State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
+    PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
 use crate::ports::{Asking, AttemptGuard, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
@@ -40,7 +40,7 @@ use metrics::Meter;
 use save::verdict;
 use tx::{Cond, Purpose, Reason, Tx, failed_condition};
 
-pub use items::mail_id_of;
+pub use items::{event_id_of, mail_id_of};
 pub use metrics::Metrics;
 pub use schema::{create_table_if_missing, table_definition, table_exists};
 
@@ -232,8 +232,9 @@ impl DynamoStore {
         }
     }
 
-    /// The outbox's unsettled mails posted by `upto_ms`, oldest first, up to `want`.
-    async fn outbox(&self, upto_ms: i64, want: usize) -> Result<Vec<Item>, StoreError> {
+    /// The outbox's unsettled items posted by `upto_ms`, oldest first, up to `want`: the mails
+    /// (`partition` [`items::OUTBOX_PK`]) or the events ([`items::EVENTS_PK`]).
+    async fn outbox(&self, partition: &str, upto_ms: i64, want: usize) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
         let mut start_key = None;
         loop {
@@ -245,7 +246,7 @@ impl DynamoStore {
                 .key_condition_expression("#pk = :pk AND #sk < :upto")
                 .expression_attribute_names("#pk", items::DUE_PK)
                 .expression_attribute_names("#sk", items::DUE_SK)
-                .expression_attribute_values(":pk", s(items::OUTBOX_PK))
+                .expression_attribute_values(":pk", s(partition))
                 .expression_attribute_values(":upto", s(items::outbox_sk_upto(upto_ms)))
                 .set_limit(Some(i32::try_from(want - found.len()).unwrap_or(i32::MAX)))
                 .set_exclusive_start_key(start_key.take())
@@ -370,12 +371,24 @@ fn cancelled_otherwise(operation: &str, reasons: &[Reason], conflict: StoreError
     if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c)) { StoreError::Unavailable(message) } else { StoreError::Failed(message) }
 }
 
-/// The letters `change` owes, as mail items posted at `now` (`Store::save`'s ids).
+/// The letters `change` owes, as mail items posted at `now` (`Store::save`'s ids), and the
+/// events it owes, as event items ([`post_events`]).
 fn post_mails(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Result<(), StoreError> {
     for (index, letter) in change.outbox.iter().enumerate() {
         let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many mails".to_owned()))?;
         let id = MailId { request: change.id, version: change.version, index };
         tx.put(items::mail_item(id, letter, now), None, Purpose::Mail)?;
+    }
+    post_events(tx, change, now)
+}
+
+/// The events `change` owes, as event items committed at `now`, each of id
+/// `EventId::of_request(change.id, change.version, its index)`.
+fn post_events(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Result<(), StoreError> {
+    for (index, occurrence) in change.events.iter().enumerate() {
+        let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many events".to_owned()))?;
+        let event = Event::new(EventId::of_request(change.id, change.version, index), occurrence.clone());
+        tx.put(items::event_item(&event, now), None, Purpose::Event)?;
     }
     Ok(())
 }
@@ -689,8 +702,69 @@ impl Store for DynamoStore {
     /// One Query on the due index's `OUTBOX` partition (eventually consistent: a mail just
     /// settled may still show, and its claim then fails).
     async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
-        let found = self.outbox(items::millis(posted_before), limit).await?;
+        let found = self.outbox(items::OUTBOX_PK, items::millis(posted_before), limit).await?;
         found.iter().map(|item| items::mail_order_from(item).map(|order| order.id)).collect()
+    }
+
+    /// One conditional UpdateItem, returning the claimed item.
+    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .set_key(Some(items::event_key(id)))
+            .update_expression("SET #status = :publishing, #lease = :until ADD #attempts :one")
+            .condition_expression("#status = :pending OR (#status = :publishing AND #lease <= :now)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#lease", "lease_ms")
+            .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_values(":publishing", s(EventStatus::Publishing { until }.as_str()))
+            .expression_attribute_values(":pending", s(EventStatus::Pending.as_str()))
+            .expression_attribute_values(":until", n(items::millis(until)))
+            .expression_attribute_values(":now", n(items::millis(now)))
+            .expression_attribute_values(":one", n(1));
+        self.update_returning(update).await?.as_ref().map(items::event_order_from).transpose()
+    }
+
+    /// One UpdateItem: published, it leaves the outbox and is kept as a settled mail is.
+    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
+        let update = if status == EventStatus::Published {
+            Cond::new("SET #status = :status, #ttl = :ttl REMOVE #lease, #due_pk, #due_sk")
+                .name("#ttl", items::TTL)
+                .name("#due_pk", items::DUE_PK)
+                .name("#due_sk", items::DUE_SK)
+                .value(":ttl", n(items::ttl_seconds(self.clock.now() + items::SETTLED_MAIL_KEPT)))
+        } else {
+            Cond::new("SET #status = :status REMOVE #lease")
+        };
+        let (update, names, values) = update.name("#status", "status").name("#lease", "lease_ms").value(":status", s(status.as_str())).parts();
+        self.meter.sent("UpdateItem");
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::event_key(id)))
+            .update_expression(update)
+            .condition_expression("attribute_exists(#pk)")
+            .set_expression_attribute_names(Some(names.unwrap_or_default().into_iter().chain([("#pk".to_owned(), items::PK.to_owned())]).collect()))
+            .set_expression_attribute_values(values)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match output {
+            Ok(output) => {
+                self.meter.consumed(output.consumed_capacity());
+                Ok(())
+            }
+            // Gone (its TTL): nothing left to settle.
+            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
+            Err(error) => Err(classify("UpdateItem", &error)),
+        }
+    }
+
+    /// One Query on the due index's `EVENTS` partition (eventually consistent, as the mails').
+    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
+        let found = self.outbox(items::EVENTS_PK, items::millis(posted_before), limit).await?;
+        found.iter().map(|item| items::event_order_from(item).map(|order| order.event.id)).collect()
     }
 
     /// One Query on the sparse `due` index per day bucket of expiry, from [`DUE_LOOKBACK`]
@@ -838,46 +912,53 @@ impl Store for DynamoStore {
     /// condition that `hash` is still the pending change's token and the change is live (which
     /// makes the token single-use); then the spent verification item is deleted (cleanup: it
     /// can verify nothing any more, and TTL would take it too).
-    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<Account>, StoreError> {
-        let update = self
-            .client
-            .update_item()
-            .set_key(Some(items::account_key(account)))
-            .update_expression("SET #email = #pe, #email_key = #pe_key, #rev = #rev + :one REMOVE #pe, #pe_key, #ph, #px, #es")
-            .expression_attribute_names("#email_key", items::EMAIL_KEY)
-            .expression_attribute_names("#pe_key", items::PENDING_EMAIL_KEY)
-            .condition_expression("#ph = :hash AND #px > :now")
-            .expression_attribute_names("#email", "email")
-            .expression_attribute_names("#pe", items::PENDING_EMAIL)
-            .expression_attribute_names("#ph", items::PENDING_HASH)
-            .expression_attribute_names("#px", items::PENDING_EXPIRES)
-            .expression_attribute_names("#rev", items::EMAIL_REV)
-            .expression_attribute_names("#es", items::EMAIL_STATUS)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":hash", s(hash.to_hex()))
-            .expression_attribute_values(":now", n(items::millis(now)));
-        let Some(item) = self.update_returning(update).await? else { return Ok(None) };
-        let account = items::account_from(&item)?;
-        self.meter.sent("DeleteItem");
-        let deleted = self.client.delete_item().table_name(&self.table).set_key(Some(items::email_token_key(hash))).send().await;
-        if let Err(error) = deleted {
-            tracing::warn!(error = %classify("DeleteItem", &error), "a spent verification item stays until its TTL");
+    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime, event: &Event) -> Result<Option<Account>, StoreError> {
+        let update = Cond::new("SET #email = #pe, #email_key = #pe_key, #rev = #rev + :one REMOVE #pe, #pe_key, #ph, #px, #es")
+            .name("#email_key", items::EMAIL_KEY)
+            .name("#pe_key", items::PENDING_EMAIL_KEY)
+            .name("#email", "email")
+            .name("#pe", items::PENDING_EMAIL)
+            .name("#rev", items::EMAIL_REV)
+            .name("#es", items::EMAIL_STATUS)
+            .value(":one", n(1));
+        let live = Cond::new("#ph = :hash AND #px > :now")
+            .name("#ph", items::PENDING_HASH)
+            .name("#px", items::PENDING_EXPIRES)
+            .value(":hash", s(hash.to_hex()))
+            .value(":now", n(items::millis(now)));
+        let mut tx = Tx::new(&self.table);
+        tx.update(items::account_key(account), update, Some(live), Purpose::Profile)?;
+        tx.delete(items::email_token_key(hash), None, Purpose::Token)?;
+        tx.put(items::event_item(event, self.clock.now()), None, Purpose::Event)?;
+        match self.transact(tx).await {
+            Ok(()) => {}
+            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => return Ok(None),
+            Err(Ok(reasons)) => {
+                return Err(cancelled_otherwise("verify_email", &reasons, StoreError::Unavailable("verify_email: a concurrent write".to_owned())));
+            }
+            Err(Err(error)) => return Err(error),
         }
-        Ok(Some(account))
+        self.account(account).await
     }
 
-    /// One UpdateItem on `attribute_exists(pk)`, `ReturnValues=ALL_NEW`: the profile as it is now.
-    async fn set_language(&self, id: &AccountId, language: Language) -> Result<Option<ProfileRecord>, StoreError> {
-        let update = self
-            .client
-            .update_item()
-            .set_key(Some(items::account_key(id)))
-            .update_expression("SET #language = :language")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", items::PK)
-            .expression_attribute_names("#language", "language")
-            .expression_attribute_values(":language", s(language.as_str()));
-        self.update_returning(update).await?.as_ref().map(items::profile_from).transpose()
+    /// One transaction: the account's language on the condition that it exists and had
+    /// another one, and the event's item; then the profile, read (a refused condition writes
+    /// nothing, and that read tells an account gone from one already in that language).
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
+        let mut tx = Tx::new(&self.table);
+        let update = Cond::new("SET #language = :language").name("#language", "language").value(":language", s(language.as_str()));
+        let changes = Cond::new("attribute_exists(#pk) AND (attribute_not_exists(#language) OR #language <> :language)").name("#pk", items::PK);
+        tx.update(items::account_key(id), update, Some(changes), Purpose::Profile)?;
+        tx.put(items::event_item(event, self.clock.now()), None, Purpose::Event)?;
+        match self.transact(tx).await {
+            Ok(()) => {}
+            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => {}
+            Err(Ok(reasons)) => {
+                return Err(cancelled_otherwise("set_language", &reasons, StoreError::Unavailable("set_language: a concurrent write".to_owned())));
+            }
+            Err(Err(error)) => return Err(error),
+        }
+        self.profile(id).await
     }
 
     /// One UpdateItem on the condition that the account's address is still `email`.

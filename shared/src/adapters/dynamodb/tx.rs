@@ -27,6 +27,8 @@ pub enum Purpose {
     Profile,
     /// A mail posted with the change that implies it, or settled with its history step.
     Mail,
+    /// An event committed with the change it tells of.
+    Event,
     /// The window of an attempter's wrong codes (`Store::save_answer`'s guard).
     Attempts,
 }

@@ -1,0 +1,13 @@
+//! The events' publisher (issue 19): each event item inserted in the table, as its stream
+//! announces it, is put on the EventBridge bus and settled. Not HTTP: the stream's event source
+//! mapping invokes it, and it answers the records to retry.
+
+use shared::entrypoints::lambda::Error;
+use shared::entrypoints::publisher::run;
+
+// One thread: Lambda hands a sandbox one batch at a time, so worker threads would only add
+// to the cold start.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    run().await
+}
