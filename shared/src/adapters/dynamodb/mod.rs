@@ -626,8 +626,9 @@ impl Store for DynamoStore {
     /// One transaction (`save_tx`, in save.rs): the request on the condition that its
     /// version is the one read (and, unless this save ends it as expired, that it is not
     /// pending past its expiry), its copies, the effect's writes, and with `guard` a
-    /// `ConditionCheck` of the attempter's window item. `Apply` first reads the service (one
-    /// GetItem) to write the new contacts into every member's membership item. A cancelled
+    /// `ConditionCheck` of the attempter's window item. `Apply` writes the new contacts into
+    /// every member's membership item over the request's snapshot of the service (or, for a
+    /// request that kept none, over the service read first, one GetItem). A cancelled
     /// transaction is judged by `verdict`; when only what the save does not decide on changed
     /// (an unmoved role's holder, another request's lock), it is rebuilt on that and sent again.
     async fn save_answer(&self, change: &ContactChange, effect: Effect, guard: Option<&AttemptGuard>) -> Result<(), StoreError> {
