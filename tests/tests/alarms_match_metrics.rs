@@ -229,15 +229,7 @@ fn every_widget_of_the_dashboard_shows_a_metric_the_code_emits_or_an_aws_metric_
     latency.dedup();
     assert_eq!(latency, functions, "the latency widgets show every function");
     // The funnel: every outcome.
-    for outcome in [
-        Metric::ChangesRequested,
-        Metric::ChangesAccepted,
-        Metric::ChangesDone,
-        Metric::ChangesRefused,
-        Metric::ChangesCancelled,
-        Metric::ChangesExpired,
-        Metric::ChangesFailed,
-    ] {
+    for outcome in Metric::OUTCOMES {
         assert!(watched.iter().any(|w| w.name == outcome.name()), "the dashboard shows no {}", outcome.name());
     }
 }

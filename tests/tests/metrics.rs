@@ -39,15 +39,7 @@ fn value(line: &Emf, metric: Metric) -> f64 {
     line.get(metric).unwrap_or(0.0)
 }
 
-const OUTCOMES: [Metric; 7] = [
-    Metric::ChangesRequested,
-    Metric::ChangesAccepted,
-    Metric::ChangesDone,
-    Metric::ChangesRefused,
-    Metric::ChangesCancelled,
-    Metric::ChangesExpired,
-    Metric::ChangesFailed,
-];
+const OUTCOMES: [Metric; 7] = Metric::OUTCOMES;
 
 /// Exactly these outcomes (metric, count) on the line, and no other.
 fn assert_outcomes(line: &Emf, expected: &[(Metric, f64)]) {

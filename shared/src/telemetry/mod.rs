@@ -83,6 +83,17 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// A request's outcomes, the funnel's steps.
+    pub const OUTCOMES: [Metric; 7] = [
+        Metric::ChangesRequested,
+        Metric::ChangesAccepted,
+        Metric::ChangesDone,
+        Metric::ChangesRefused,
+        Metric::ChangesCancelled,
+        Metric::ChangesExpired,
+        Metric::ChangesFailed,
+    ];
+
     pub const ALL: [Metric; 20] = [
         Metric::ChangesRequested,
         Metric::ChangesAccepted,

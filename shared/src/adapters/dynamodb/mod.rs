@@ -315,6 +315,34 @@ impl DynamoStore {
         Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned()))
     }
 
+    /// One UpdateItem of an outbox item (a mail, an event) on the condition that it exists: one
+    /// gone (its TTL) has nothing left to settle.
+    async fn settle_outbox_item(&self, key: Item, update: Cond) -> Result<(), StoreError> {
+        let (update, names, values) = update.parts();
+        self.meter.sent("UpdateItem");
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .condition_expression("attribute_exists(#pk)")
+            .set_expression_attribute_names(Some(names.unwrap_or_default().into_iter().chain([("#pk".to_owned(), items::PK.to_owned())]).collect()))
+            .set_expression_attribute_values(values)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match output {
+            Ok(output) => {
+                self.meter.consumed(output.consumed_capacity());
+                Ok(())
+            }
+            // Gone (its TTL): nothing left to settle.
+            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
+            Err(error) => Err(classify("UpdateItem", &error)),
+        }
+    }
+
     /// Sends `update` (on a condition) on this table with `ReturnValues=ALL_NEW`: the item as it
     /// is now, or `None` when the condition failed.
     async fn update_returning(&self, update: UpdateItemFluentBuilder) -> Result<Option<Item>, StoreError> {
@@ -396,7 +424,12 @@ fn post_events(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Resu
 /// The update that sets a mail's `status`: a settled one leaves the outbox and is kept
 /// [`items::SETTLED_MAIL_KEPT`]; a pending one is free to claim at once.
 fn mail_status_update(status: MailStatus, now: OffsetDateTime) -> Cond {
-    let update = if status.is_settled() {
+    outbox_status_update(status.as_str(), status.is_settled(), now)
+}
+
+/// The same for any item of an outbox (a mail, an event): `status` named as the item keeps it.
+fn outbox_status_update(status: &str, settled: bool, now: OffsetDateTime) -> Cond {
+    let update = if settled {
         Cond::new("SET #status = :status, #ttl = :ttl REMOVE #lease, #due_pk, #due_sk")
             .name("#ttl", items::TTL)
             .name("#due_pk", items::DUE_PK)
@@ -405,7 +438,7 @@ fn mail_status_update(status: MailStatus, now: OffsetDateTime) -> Cond {
     } else {
         Cond::new("SET #status = :status REMOVE #lease")
     };
-    update.name("#status", "status").name("#lease", "lease_ms").value(":status", s(status.as_str()))
+    update.name("#status", "status").name("#lease", "lease_ms").value(":status", s(status))
 }
 
 #[async_trait]
@@ -675,29 +708,7 @@ impl Store for DynamoStore {
         if let Some(change) = record {
             return self.save_settling(change, Effect::Nothing, Some((id, status)), None).await;
         }
-        let (update, names, values) = mail_status_update(status, self.clock.now()).parts();
-        self.meter.sent("UpdateItem");
-        let output = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(items::mail_key(id)))
-            .update_expression(update)
-            .condition_expression("attribute_exists(#pk)")
-            .set_expression_attribute_names(Some(names.unwrap_or_default().into_iter().chain([("#pk".to_owned(), items::PK.to_owned())]).collect()))
-            .set_expression_attribute_values(values)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match output {
-            Ok(output) => {
-                self.meter.consumed(output.consumed_capacity());
-                Ok(())
-            }
-            // Gone (its TTL): nothing left to settle.
-            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
-            Err(error) => Err(classify("UpdateItem", &error)),
-        }
+        self.settle_outbox_item(items::mail_key(id), mail_status_update(status, self.clock.now())).await
     }
 
     /// One Query on the due index's `OUTBOX` partition (eventually consistent: a mail just
@@ -728,38 +739,8 @@ impl Store for DynamoStore {
 
     /// One UpdateItem: published, it leaves the outbox and is kept as a settled mail is.
     async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
-        let update = if status == EventStatus::Published {
-            Cond::new("SET #status = :status, #ttl = :ttl REMOVE #lease, #due_pk, #due_sk")
-                .name("#ttl", items::TTL)
-                .name("#due_pk", items::DUE_PK)
-                .name("#due_sk", items::DUE_SK)
-                .value(":ttl", n(items::ttl_seconds(self.clock.now() + items::SETTLED_MAIL_KEPT)))
-        } else {
-            Cond::new("SET #status = :status REMOVE #lease")
-        };
-        let (update, names, values) = update.name("#status", "status").name("#lease", "lease_ms").value(":status", s(status.as_str())).parts();
-        self.meter.sent("UpdateItem");
-        let output = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(items::event_key(id)))
-            .update_expression(update)
-            .condition_expression("attribute_exists(#pk)")
-            .set_expression_attribute_names(Some(names.unwrap_or_default().into_iter().chain([("#pk".to_owned(), items::PK.to_owned())]).collect()))
-            .set_expression_attribute_values(values)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match output {
-            Ok(output) => {
-                self.meter.consumed(output.consumed_capacity());
-                Ok(())
-            }
-            // Gone (its TTL): nothing left to settle.
-            Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
-            Err(error) => Err(classify("UpdateItem", &error)),
-        }
+        let update = outbox_status_update(status.as_str(), status == EventStatus::Published, self.clock.now());
+        self.settle_outbox_item(items::event_key(id), update).await
     }
 
     /// One Query on the due index's `EVENTS` partition (eventually consistent, as the mails').
