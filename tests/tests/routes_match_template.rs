@@ -238,41 +238,70 @@ fn the_template_reader_sees_every_route_event_of_the_template() {
     assert_eq!(events, ROUTES.len());
 }
 
+/// Each function resource's binary (`Metadata.Binary`), and whether its part of template.yaml
+/// grants its role `action`.
+fn functions_granted(action: &str) -> BTreeMap<String, bool> {
+    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let mut granted = BTreeMap::new();
+    let (mut binary, mut grants) = (None::<String>, false);
+    for line in text.lines().chain(std::iter::once("  End:")) {
+        let resource_start = line.starts_with("  ") && !line.starts_with("   ") && line.trim_end().ends_with(':');
+        if resource_start || !line.starts_with(' ') {
+            if let Some(name) = binary.take() {
+                granted.insert(name, grants);
+            }
+            grants = false;
+        }
+        if let Some(name) = line.trim().strip_prefix("Binary:") {
+            binary = Some(name.trim().to_owned());
+        }
+        grants |= line.trim() == format!("Action: {action}") || line.trim() == format!("- {action}");
+    }
+    assert!(granted.len() >= 10 && granted.values().any(|g| *g) && granted.values().any(|g| !*g), "{action}: {granted:?}");
+    granted
+}
+
+fn source(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// The functions that build an SES client (their `main` chooses `Mailing::SES`, or runs an
 /// entry point that does) are exactly those whose role template.yaml lets call
 /// `ses:SendEmail`: one that may not send builds no client in its init and links none
 /// (issue #15), and one that sends has a client (a `Mailing::NONE` there would refuse its mails).
 #[test]
 fn the_functions_with_an_ses_client_are_those_the_template_lets_send_mail() {
-    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
-    // Each function resource's binary, and whether its part of the template grants ses:SendEmail.
-    let mut may_send = BTreeMap::new();
-    let (mut binary, mut sends) = (None::<String>, false);
-    for line in text.lines().chain(std::iter::once("  End:")) {
-        let resource_start = line.starts_with("  ") && !line.starts_with("   ") && line.trim_end().ends_with(':');
-        if resource_start || !line.starts_with(' ') {
-            if let Some(name) = binary.take() {
-                may_send.insert(name, sends);
-            }
-            sends = false;
-        }
-        if let Some(name) = line.trim().strip_prefix("Binary:") {
-            binary = Some(name.trim().to_owned());
-        }
-        sends |= line.trim() == "Action: ses:SendEmail" || line.trim() == "- ses:SendEmail";
-    }
-    assert!(may_send.len() >= 10 && may_send.values().any(|s| *s) && may_send.values().any(|s| !*s), "{may_send:?}");
-
-    let source = |path: &str| std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
     // The entry points of the jobs choose for their functions.
     assert!(source("shared/src/entrypoints/scheduled.rs").contains("Mailing::SES"));
     assert!(source("shared/src/entrypoints/mailer.rs").contains("Mailing::SES"));
     assert!(source("shared/src/entrypoints/job.rs").contains("Mailing::NONE") && !source("shared/src/entrypoints/job.rs").contains("Mailing::SES"));
     assert!(source("shared/src/entrypoints/publisher.rs").contains("Mailing::NONE") && !source("shared/src/entrypoints/publisher.rs").contains("Mailing::SES"));
-    for (name, sends) in may_send {
+    for (name, sends) in functions_granted("ses:SendEmail") {
         let main = source(&format!("functions/{name}/src/main.rs"));
         let builds_ses = main.contains("Mailing::SES") || main.contains("run_scheduled") || main.contains("mailer::run");
         assert!(builds_ses || main.contains("Mailing::NONE") || main.contains("run_bounces") || main.contains("publisher::run"), "{name}: which mailer?");
         assert_eq!(builds_ses, sends, "{name}: an SES client if and only if its role may send (template.yaml)");
+    }
+}
+
+/// Likewise the EventBridge client: built (and linked) only by the functions whose role may
+/// call `events:PutEvents`, which are the publisher and the sweeper (its redrive). The HTTP
+/// functions' entry point chooses `Publishing::NONE` for all of them.
+#[test]
+fn the_functions_with_an_eventbridge_client_are_those_the_template_lets_put_events() {
+    let chooses = |path: &str, publishing: &str| {
+        let text = source(path);
+        assert!(text.contains(&format!("Publishing::{publishing}")), "{path} chooses Publishing::{publishing}");
+        assert_eq!(text.matches("Publishing::EVENTBRIDGE").count() + text.matches("Publishing::NONE").count(), 1, "{path}: one choice");
+    };
+    chooses("shared/src/entrypoints/scheduled.rs", "EVENTBRIDGE");
+    chooses("shared/src/entrypoints/publisher.rs", "EVENTBRIDGE");
+    chooses("shared/src/entrypoints/mailer.rs", "NONE");
+    chooses("shared/src/entrypoints/job.rs", "NONE");
+    chooses("shared/src/entrypoints/lambda.rs", "NONE");
+    for (name, puts) in functions_granted("events:PutEvents") {
+        let main = source(&format!("functions/{name}/src/main.rs"));
+        let builds_eventbridge = main.contains("run_scheduled") || main.contains("publisher::run");
+        assert_eq!(builds_eventbridge, puts, "{name}: an EventBridge client if and only if its role may put events (template.yaml)");
     }
 }

@@ -3,13 +3,46 @@
 //! configured bus. `PutEvents` answers per entry: an entry with an `ErrorCode` failed alone
 //! (the others went), and is handed back to be put again, under the same id.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use aws_config::SdkConfig;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use crate::adapters::aws::{self, Failure};
+use crate::config::AwsConfig;
 use crate::domain::Event;
 use crate::domain::events::EVENT_SOURCE;
 use crate::ports::{PublishError, Publisher};
+
+/// Whether a Lambda function puts events on the bus, chosen by its entry point as [`Mailing`]
+/// chooses its mail: [`Publishing::EVENTBRIDGE`] for the functions that template.yaml lets call
+/// `events:PutEvents` (the publisher, the sweeper's redrive), else [`Publishing::NONE`]: the
+/// others commit their events with their writes and leave them to those. Only a binary whose
+/// entry point names `EVENTBRIDGE` links the EventBridge client (BENCHMARKS.md: the size target).
+///
+/// [`Mailing`]: crate::adapters::ses::Mailing
+#[derive(Clone, Copy)]
+pub struct Publishing(fn(&SdkConfig, &AwsConfig) -> Option<Arc<dyn Publisher>>);
+
+impl Publishing {
+    /// The bus `EVENT_BUS_NAME` names (none when it is not set), at
+    /// `AWS_ENDPOINT_URL_EVENTBRIDGE` (else `AWS_ENDPOINT_URL`) when set.
+    pub const EVENTBRIDGE: Publishing = Publishing(|sdk, aws| {
+        let bus = aws.event_bus_name.clone()?;
+        let client = match aws.eventbridge_endpoint() {
+            Some(url) => aws::eventbridge_client_at(sdk, url),
+            None => aws::eventbridge_client(sdk),
+        };
+        Some(Arc::new(EventBridgePublisher::new(client, bus)))
+    });
+    /// No bus.
+    pub const NONE: Publishing = Publishing(|_, _| None);
+
+    pub fn publisher(self, sdk: &SdkConfig, aws: &AwsConfig) -> Option<Arc<dyn Publisher>> {
+        (self.0)(sdk, aws)
+    }
+}
 
 pub struct EventBridgePublisher {
     client: aws_sdk_eventbridge::Client,

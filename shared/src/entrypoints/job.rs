@@ -6,14 +6,14 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use tracing::Instrument;
 
 use super::bounces;
-use super::lambda::{Error, Mailing, app};
+use super::lambda::{Error, Mailing, Publishing, app};
 use crate::{deadline, telemetry};
 
 /// Hands SES's bounce and complaint events to the use case until the runtime stops the process.
 pub async fn run_bounces() -> Result<(), Error> {
     // No prewarm: the function may only update accounts (template.yaml), not read one; and
     // it sends no mail.
-    let app = app(false, Mailing::NONE).await?;
+    let app = app(false, Mailing::NONE, Publishing::NONE).await?;
     tracing::info!(function = "bounces", "ready");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let app = app.clone();

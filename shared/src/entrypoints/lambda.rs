@@ -17,9 +17,10 @@ use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use tracing::Instrument;
 use tracing::field::Empty;
 
+use crate::adapters::DynamoStore;
 use crate::adapters::aws;
+pub use crate::adapters::eventbridge::Publishing;
 pub use crate::adapters::ses::Mailing;
-use crate::adapters::{DynamoStore, EventBridgePublisher};
 use crate::api::{ApiRequest, ApiResponse, Caller, Function, Router, routes};
 use crate::app::App;
 use crate::config::Config;
@@ -40,7 +41,8 @@ pub use lambda_http::Error;
 /// a 500 on every request.
 pub async fn run(function: Function, mailing: Mailing) -> Result<(), Error> {
     // The panel reads nothing from the table (and its policy allows no read): no warm-up.
-    let app = app(function != Function::Panel, mailing).await?;
+    // No HTTP function puts events: each commits its own with its writes (docs/events.md).
+    let app = app(function != Function::Panel, mailing, Publishing::NONE).await?;
     let account_claim: Arc<str> = app.config().account_claim.clone().into();
     let router = Router::for_function(app, function);
     tracing::info!(function = function.name(), "ready");
@@ -251,10 +253,11 @@ fn log_filter_up_to(spec: &str, most_verbose: tracing_subscriber::filter::LevelF
 }
 
 /// The application as every function builds it before its first event: the logger, the
-/// configuration, the SDK configuration, the DynamoDB client and the mailer `mailing` makes,
-/// the DynamoDB connection opened (`prewarm`: with a read the function's policy allows).
+/// configuration, the SDK configuration, the DynamoDB client, the mailer `mailing` makes and
+/// the bus `publishing` does, the DynamoDB connection opened (`prewarm`: with a read the
+/// function's policy allows).
 /// Shared by [`run`] and the jobs that no HTTP request starts ([`super::job`]).
-pub(super) async fn app(prewarm: bool, mailing: Mailing) -> Result<App, Error> {
+pub(super) async fn app(prewarm: bool, mailing: Mailing, publishing: Publishing) -> Result<App, Error> {
     init_logging();
     let config = Config::from_env()?;
     let table = config.aws.table()?.to_owned();
@@ -276,18 +279,9 @@ pub(super) async fn app(prewarm: bool, mailing: Mailing) -> Result<App, Error> {
     if prewarm {
         self::prewarm(store.as_ref()).await;
     }
-    // Only the functions that publish (the publisher, the sweeper's redrive) are given a bus;
-    // every other one commits events with its writes and leaves them to those.
-    let bus = config.aws.event_bus_name.clone();
-    let eventbridge = bus.map(|bus| {
-        let client = match config.aws.eventbridge_endpoint() {
-            Some(url) => aws::eventbridge_client_at(&sdk, url),
-            None => aws::eventbridge_client(&sdk),
-        };
-        Arc::new(EventBridgePublisher::new(client, bus))
-    });
+    let publisher = publishing.publisher(&sdk, &config.aws);
     let app = App::new(store, mailer, Arc::new(SystemClock), config);
-    Ok(match eventbridge {
+    Ok(match publisher {
         Some(publisher) => app.with_publisher(publisher),
         None => app,
     })

@@ -160,7 +160,7 @@ pub async fn run() -> Result<(), super::lambda::Error> {
     use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
     use tracing::Instrument;
 
-    let app = super::lambda::app(true, super::lambda::Mailing::SES).await?;
+    let app = super::lambda::app(true, super::lambda::Mailing::SES, super::lambda::Publishing::NONE).await?;
     tracing::info!(function = "mailer", "ready");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();

@@ -83,7 +83,7 @@ pub async fn run() -> Result<(), super::lambda::Error> {
     use tracing::Instrument;
 
     // No prewarm: the function may only claim and settle event items, not read an account.
-    let app = super::lambda::app(false, super::lambda::Mailing::NONE).await?;
+    let app = super::lambda::app(false, super::lambda::Mailing::NONE, super::lambda::Publishing::EVENTBRIDGE).await?;
     tracing::info!(function = "publisher", "ready");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();

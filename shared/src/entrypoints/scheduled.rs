@@ -9,7 +9,7 @@ use lambda_http::service_fn;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use super::lambda::{Error, Mailing, app as setup};
+use super::lambda::{Error, Mailing, Publishing, app as setup};
 use crate::app::App;
 use crate::{deadline, telemetry};
 
@@ -33,7 +33,7 @@ impl Job {
 /// invocation, which the scheduler's retry policy and the function's errors metric see.
 pub async fn run_scheduled(job: Job) -> Result<(), Error> {
     // Reminders are mails, and the outbox's redrive sends what the mailer left behind.
-    let app = setup(true, Mailing::SES).await?;
+    let app = setup(true, Mailing::SES, Publishing::EVENTBRIDGE).await?;
     tracing::info!(function = job.name(), "ready");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();
