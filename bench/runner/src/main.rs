@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use measure::{ColdStarts, changes, cold_starts, event_calls, warm_runs};
+use measure::{ColdStarts, changes, cold_starts, event_calls, warm_runs, warm_runs_of};
 use report::{Measured, median};
 use targets::{Target, targets};
 use work::Bench;
@@ -37,6 +37,9 @@ struct Args {
     /// Only these targets' cold starts (a comma-separated list), and nothing else: to try a
     /// change (scripts/bench --only builds only their bootstraps).
     only: Option<Vec<String>>,
+    /// With `only`: the warm run too, of those of them that have one (baseline, read, the
+    /// Python peer), for a before/after of the warm path's CPU.
+    warm: bool,
 }
 
 fn args() -> Args {
@@ -63,6 +66,7 @@ fn args() -> Args {
         changes: num("changes", 10),
         update: map.get("update").map(PathBuf::from),
         only: map.get("only").map(|o| o.split(',').map(str::to_owned).collect()),
+        warm: map.get("warm").is_some_and(|w| w == "yes"),
     }
 }
 
@@ -108,6 +112,17 @@ fn main() {
     let cold = cold_starts(&args, &targets, &names.table);
     if let Some(only) = &args.only {
         print_only(only, &targets, &cold);
+        if args.warm {
+            for (name, warm) in warm_runs_of(&args, &targets, &names.table, only) {
+                println!(
+                    "{name:26} warm p50 {:.3} ms, p99 {:.3} ms, DynamoDB direct p50 {:.3} ms, CPU per invoke {:.0} µs",
+                    median(&warm.ms),
+                    report::pct(&warm.ms, 99.0),
+                    median(&warm.dynamodb_ms),
+                    warm.cpu_us
+                );
+            }
+        }
         return;
     }
     let warm = warm_runs(&args, &targets, &names.table);

@@ -164,6 +164,19 @@ pub fn warm_runs(args: &Args, targets: &[Target], table: &str) -> Warms {
     Warms { baseline: warm_of("baseline"), read: warm_of("read"), python: warm_of("python peer") }
 }
 
+/// `--only ... --warm`: the warm run of each of `names` that is one of [`warm_runs`]' targets.
+pub fn warm_runs_of(args: &Args, targets: &[Target], table: &str, names: &[String]) -> Vec<(String, Warm)> {
+    let measured = ["baseline", "read", "python peer"];
+    names
+        .iter()
+        .filter(|name| measured.contains(&name.as_str()))
+        .map(|name| {
+            let target = targets.iter().find(|t| &t.name == name).unwrap();
+            (name.clone(), retried(name, || warm(target, args.invokes, table)))
+        })
+        .collect()
+}
+
 fn warm(target: &Target, invokes: usize, table: &str) -> Warm {
     let rie = Rie::start(&target.launch, &log_path(&format!("{}-warm", target.name)));
     let mut conn = rie.connect();
