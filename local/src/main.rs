@@ -96,7 +96,8 @@ async fn run(args: Args) -> Result<(), String> {
     let app = App::new(store, mailer, Arc::new(SystemClock), config).with_publisher(events.clone());
     fixtures.load(&app).await.map_err(|e| format!("loading fixtures: {e}"))?;
 
-    // The banner first: whoever reads it may connect at once, and whoever connects has read it.
+    // Listening before the banner says so: whoever reads it can connect at once.
+    let listener = socket.listen(1024).map_err(|e| format!("cannot listen on {base}: {e}"))?;
     let description = match &sign_in {
         Some(verifier) => {
             let settings = verifier.settings();
@@ -110,7 +111,6 @@ async fn run(args: Args) -> Result<(), String> {
         None => description,
     };
     banner(&base, args.fixtures.is_none(), &fixtures, &description);
-    let listener = socket.listen(1024).map_err(|e| format!("cannot listen on {base}: {e}"))?;
     let interval = app.config().sweep_interval.unsigned_abs();
     let sweeper = sweep_every(app.clone(), interval);
     let mailer = deliver_every(app.clone(), DELIVERY_INTERVAL);

@@ -255,13 +255,8 @@ async fn the_binary_prints_each_requests_and_each_mailer_pass_emf_line_on_stdout
     let stdout = child.0.stdout.take().unwrap();
     std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).for_each(|line| drop(lines.send(line))));
     let address = address.recv_timeout(Duration::from_secs(30)).expect("the banner names the address");
-    // The banner comes just before the socket listens.
-    for _ in 0..100 {
-        if TcpStream::connect(&address).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The server listens before its banner says so: one connection, at once, is accepted.
+    TcpStream::connect(&address).await.expect("contacts-local listens once its banner names the address");
     let created = http(&address, "POST", "/v1/services/example.com/contact-changes", Some("ad1000-ovh"), br#"{"tech":"ne4000-ovh"}"#).await;
     assert_eq!(created.status, 201, "{}", created.body);
 
