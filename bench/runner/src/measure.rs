@@ -171,7 +171,7 @@ pub fn warm_runs_of(args: &Args, targets: &[Target], table: &str, names: &[Strin
         .iter()
         .filter(|name| measured.contains(&name.as_str()))
         .map(|name| {
-            let target = targets.iter().find(|t| &t.name == name).unwrap();
+            let target = targets.iter().find(|t| t.name == name).unwrap();
             (name.clone(), retried(name, || warm(target, args.invokes, table)))
         })
         .collect()
