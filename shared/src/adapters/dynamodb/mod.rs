@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -115,22 +116,17 @@ impl DynamoStore {
     /// (descending unless `forward`), after `start` (a sort key, exclusive), until `want` items
     /// are in or the partition is exhausted. One call unless DynamoDB's 1 MB page limit cuts in first.
     async fn query(&self, pk: String, range: SortKeys<'_>, start: Option<String>, forward: bool, want: usize) -> Result<Vec<Item>, StoreError> {
-        let want = want.max(1);
-        let mut items = Vec::new();
-        let mut start_key = start.map(|sk| items::key(pk.clone(), sk));
-        loop {
-            let mut query = self
+        let start_key = start.map(|sk| items::key(pk.clone(), sk));
+        let query = || {
+            let query = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .consistent_read(true)
                 .scan_index_forward(forward)
-                .set_limit((want != usize::MAX).then(|| i32::try_from(want - items.len()).unwrap_or(i32::MAX)))
                 .expression_attribute_names("#pk", items::PK)
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .set_exclusive_start_key(start_key.take())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
-            query = match range {
+                .expression_attribute_values(":pk", s(pk.clone()));
+            match range {
                 SortKeys::Prefix(prefix) => query
                     .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                     .expression_attribute_names("#sk", items::SK)
@@ -140,14 +136,43 @@ impl DynamoStore {
                     .expression_attribute_names("#sk", items::SK)
                     .expression_attribute_values(":first", s(first)),
                 SortKeys::All => query.key_condition_expression("#pk = :pk"),
-            };
+            }
+        };
+        self.paged(want.max(1), start_key, query, |_| true).await
+    }
+
+    /// The pages of one Query that `query` builds (its key condition, index, filter, order),
+    /// from `start_key` on, until `want` items are in (`usize::MAX`: no limit), the query is
+    /// exhausted, or an item is not one to `take` (the first that is not ends it: a range read
+    /// past its end). One call unless DynamoDB's 1 MB page limit (or a filter) cuts in first.
+    async fn paged(
+        &self,
+        want: usize,
+        mut start_key: Option<Item>,
+        query: impl Fn() -> QueryFluentBuilder,
+        mut take: impl FnMut(&Item) -> bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        loop {
+            let limit = (want != usize::MAX).then(|| i32::try_from(want - found.len()).unwrap_or(i32::MAX));
             self.meter.sent("Query");
-            let output = query.send().await.map_err(|e| classify("Query", &e))?;
+            let output = query()
+                .set_limit(limit)
+                .set_exclusive_start_key(start_key.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| classify("Query", &e))?;
             self.meter.consumed(output.consumed_capacity());
-            items.extend(output.items.unwrap_or_default());
+            for item in output.items.unwrap_or_default() {
+                if !take(&item) {
+                    return Ok(found);
+                }
+                found.push(item);
+            }
             match output.last_evaluated_key {
-                Some(last) if items.len() < want => start_key = Some(last),
-                _ => return Ok(items),
+                Some(last) if found.len() < want => start_key = Some(last),
+                _ => return Ok(found),
             }
         }
     }
@@ -155,11 +180,8 @@ impl DynamoStore {
     /// The due index's bucket `bucket`: requests expiring by `horizon` that are past `now` or
     /// not reminded yet, up to `want`, in expiry order.
     async fn due_in(&self, bucket: String, now: OffsetDateTime, horizon: OffsetDateTime, want: usize) -> Result<Vec<Item>, StoreError> {
-        let mut found = Vec::new();
-        let mut start_key = None;
-        loop {
-            let query = self
-                .client
+        let query = || {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(items::DUE_INDEX)
@@ -172,18 +194,8 @@ impl DynamoStore {
                 .expression_attribute_values(":pk", s(bucket.clone()))
                 .expression_attribute_values(":upto", s(items::due_sk_after(items::millis(horizon))))
                 .expression_attribute_values(":now", n(items::millis(now)))
-                .set_limit(Some(i32::try_from(want - found.len()).unwrap_or(i32::MAX)))
-                .set_exclusive_start_key(start_key.take())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
-            self.meter.sent("Query");
-            let output = query.send().await.map_err(|e| classify("Query", &e))?;
-            self.meter.consumed(output.consumed_capacity());
-            found.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(last) if found.len() < want => start_key = Some(last),
-                _ => return Ok(found),
-            }
-        }
+        };
+        self.paged(want, None, query, |_| true).await
     }
 
     /// The `by_type` index's partition `pk`: the names starting with `prefix`, after `after`,
@@ -202,44 +214,24 @@ impl DynamoStore {
             names.insert("#sk".to_owned(), items::TYPE_SK.to_owned());
             values.insert(":bound".to_owned(), s(bound));
         }
-        let mut found = Vec::new();
-        let mut start_key = None;
-        loop {
-            let query = self
-                .client
+        let query = || {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(items::TYPE_INDEX)
                 .key_condition_expression(condition)
                 .set_expression_attribute_names(Some(names.clone()))
                 .set_expression_attribute_values(Some(values.clone()))
-                .set_limit(Some(i32::try_from(want - found.len()).unwrap_or(i32::MAX)))
-                .set_exclusive_start_key(start_key.take())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
-            self.meter.sent("Query");
-            let output = query.send().await.map_err(|e| classify("Query", &e))?;
-            self.meter.consumed(output.consumed_capacity());
-            for item in output.items.unwrap_or_default() {
-                if !item.get(items::TYPE_SK).and_then(|v| v.as_s().ok()).is_some_and(|name| name.starts_with(prefix)) {
-                    return Ok(found);
-                }
-                found.push(item);
-            }
-            match output.last_evaluated_key {
-                Some(last) if found.len() < want => start_key = Some(last),
-                _ => return Ok(found),
-            }
-        }
+        };
+        let within_prefix = |item: &Item| item.get(items::TYPE_SK).and_then(|v| v.as_s().ok()).is_some_and(|name| name.starts_with(prefix));
+        self.paged(want, None, query, within_prefix).await
     }
 
     /// The outbox's unsettled items posted by `upto_ms`, oldest first, up to `want`: the mails
     /// (`partition` [`items::OUTBOX_PK`]) or the events ([`items::EVENTS_PK`]).
     async fn outbox(&self, partition: &str, upto_ms: i64, want: usize) -> Result<Vec<Item>, StoreError> {
-        let mut found = Vec::new();
-        let mut start_key = None;
-        loop {
-            let query = self
-                .client
+        let query = || {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(items::DUE_INDEX)
@@ -248,18 +240,8 @@ impl DynamoStore {
                 .expression_attribute_names("#sk", items::DUE_SK)
                 .expression_attribute_values(":pk", s(partition))
                 .expression_attribute_values(":upto", s(items::outbox_sk_upto(upto_ms)))
-                .set_limit(Some(i32::try_from(want - found.len()).unwrap_or(i32::MAX)))
-                .set_exclusive_start_key(start_key.take())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
-            self.meter.sent("Query");
-            let output = query.send().await.map_err(|e| classify("Query", &e))?;
-            self.meter.consumed(output.consumed_capacity());
-            found.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(last) if found.len() < want => start_key = Some(last),
-                _ => return Ok(found),
-            }
-        }
+        };
+        self.paged(want, None, query, |_| true).await
     }
 
     async fn read_service(&self, name: &ServiceName) -> Result<Option<Service>, StoreError> {
