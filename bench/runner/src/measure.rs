@@ -154,27 +154,25 @@ fn get_item(conn: &mut Conn, table: &str, account: &str) -> f64 {
     ms
 }
 
-/// The warm runs of the baseline, the read function and the Python peer.
-pub fn warm_runs(args: &Args, targets: &[Target], table: &str) -> Warms {
-    eprintln!("bench: warm, {} invokes each of baseline, read and the Python peer", args.invokes);
-    let warm_of = |name: &str| {
-        let target = targets.iter().find(|t| t.name == name).unwrap();
-        retried(name, || warm(target, args.invokes, table))
-    };
-    Warms { baseline: warm_of("baseline"), read: warm_of("read"), python: warm_of("python peer") }
+/// The targets that have a warm run: the baseline, the read function and the Python peer.
+const WARM_TARGETS: [&str; 3] = ["baseline", "read", "python peer"];
+
+/// The warm run of `name`, one of [`WARM_TARGETS`].
+fn warm_of(args: &Args, targets: &[Target], table: &str, name: &str) -> Warm {
+    let target = targets.iter().find(|t| t.name == name).unwrap();
+    retried(name, || warm(target, args.invokes, table))
 }
 
-/// `--only ... --warm`: the warm run of each of `names` that is one of [`warm_runs`]' targets.
+/// The warm runs of [`WARM_TARGETS`].
+pub fn warm_runs(args: &Args, targets: &[Target], table: &str) -> Warms {
+    eprintln!("bench: warm, {} invokes each of baseline, read and the Python peer", args.invokes);
+    let [baseline, read, python] = WARM_TARGETS.map(|name| warm_of(args, targets, table, name));
+    Warms { baseline, read, python }
+}
+
+/// `--only ... --warm`: the warm run of each of `names` that is one of [`WARM_TARGETS`].
 pub fn warm_runs_of(args: &Args, targets: &[Target], table: &str, names: &[String]) -> Vec<(String, Warm)> {
-    let measured = ["baseline", "read", "python peer"];
-    names
-        .iter()
-        .filter(|name| measured.contains(&name.as_str()))
-        .map(|name| {
-            let target = targets.iter().find(|t| t.name == name).unwrap();
-            (name.clone(), retried(name, || warm(target, args.invokes, table)))
-        })
-        .collect()
+    names.iter().filter(|name| WARM_TARGETS.contains(&name.as_str())).map(|name| (name.clone(), warm_of(args, targets, table, name))).collect()
 }
 
 fn warm(target: &Target, invokes: usize, table: &str) -> Warm {
