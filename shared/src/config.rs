@@ -1,7 +1,7 @@
 //! Configuration, from the environment (SPEC §6), read once at start: every variable the
 //! Lambda functions and `contacts-local` read is read here ([`Config::from_lookup`]), and a
 //! value that cannot work is refused with a message that names it. (The functions' log level,
-//! `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL`, is read where logging starts, before this.)
+//! [`log_spec`] of `RUST_LOG` or `LOG_LEVEL`, is read where logging starts, before this.)
 //!
 //! Whether a URL is on the loopback interface is decided once too, by its exact host
 //! ([`is_loopback_url`]): it makes the emulators' credentials apply to an endpoint, and plain
@@ -156,6 +156,23 @@ pub const SWEEP_INTERVAL_RANGE: (i64, i64) = (1, 3600);
 /// The largest `RESEND_LIMIT` and `UNACCEPTED_REQUEST_LIMIT`: each bounds mail a person did not
 /// ask for, and the resend limit bounds a request's history (SPEC §3), so neither is unbounded.
 pub const MAX_COUNT: u32 = 20;
+
+/// The functions' log level as the template sets it (its `LogLevel`): `DEBUG`, `INFO`, `WARN`,
+/// `ERROR` or `FATAL` (which is ERROR: tracing has no FATAL).
+pub const LOG_LEVEL: &str = "LOG_LEVEL";
+
+/// What the functions log, in `RUST_LOG`'s `level,target=level` form: `RUST_LOG` if set (a
+/// developer's override), else [`LOG_LEVEL`], else `info`.
+///
+/// Not Lambda's `AWS_LAMBDA_LOG_LEVEL`: that is the level Lambda itself filters at
+/// (`ApplicationLogLevel`), and Lambda counts a JSON line without a `level` field, every EMF line
+/// of [`crate::telemetry`], as INFO. The template keeps Lambda's filter at DEBUG, where those
+/// lines pass whatever `LogLevel` is, and the functions filter their own lines at `LOG_LEVEL`
+/// (tests/tests/template_parameters.rs proves it for every level the template allows).
+pub fn log_spec(var: impl Fn(&str) -> Option<String>) -> String {
+    let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    set("RUST_LOG").or_else(|| set(LOG_LEVEL).map(|level| level.to_ascii_lowercase().replace("fatal", "error"))).unwrap_or_else(|| "info".to_owned())
+}
 
 #[derive(thiserror::Error)]
 #[error("configuration: {0}")]
@@ -411,6 +428,17 @@ fn loopback_host(host: &str) -> Option<Loopback> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_level_is_rust_log_else_log_level_and_never_lambdas_own() {
+        let spec = |vars: &[(&str, &str)]| log_spec(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()));
+        assert_eq!(spec(&[]), "info");
+        assert_eq!(spec(&[("LOG_LEVEL", "WARN"), ("AWS_LAMBDA_LOG_LEVEL", "DEBUG")]), "warn", "Lambda's filter is not ours");
+        assert_eq!(spec(&[("AWS_LAMBDA_LOG_LEVEL", "ERROR")]), "info");
+        assert_eq!(spec(&[("LOG_LEVEL", "FATAL")]), "error", "tracing has no FATAL");
+        assert_eq!(spec(&[("LOG_LEVEL", "warn"), ("RUST_LOG", "debug,hyper=info")]), "debug,hyper=info");
+        assert_eq!(spec(&[("LOG_LEVEL", " "), ("RUST_LOG", "")]), "info", "blank is unset");
+    }
 
     #[test]
     fn the_metrics_namespace_is_one_cloudwatch_takes() {

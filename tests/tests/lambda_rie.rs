@@ -96,6 +96,7 @@ fn start_binary(setup: &Setup, name: &str, table: &str, tag: &str, env: &[EnvCha
             ("AWS_PROFILE", None),
             ("ACCOUNT_CLAIM", None),
             ("AWS_LAMBDA_LOG_LEVEL", None),
+            ("LOG_LEVEL", None),
             ("AWS_LAMBDA_FUNCTION_TIMEOUT", None),
             ("PROVIDER_PRINCIPALS", None),
             ("JWT_ISSUER", None),
@@ -719,8 +720,9 @@ async fn at_debug_no_token_reaches_any_log_of_the_functions_or_the_rie() {
     let tag = unique_tag();
     let service = format!("debug-{tag}.example.org");
     let (table, _app, _outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
-    // The most verbose level the template allows (LogLevel), as Lambda passes it.
-    let debug: [EnvChange; 2] = [("AWS_LAMBDA_LOG_LEVEL", Some("DEBUG")), ("RUST_LOG", None)];
+    // The most verbose level the template allows (LogLevel), as the template passes it (LOG_LEVEL)
+    // beside Lambda's own filter (ApplicationLogLevel, always DEBUG).
+    let debug: [EnvChange; 3] = [("LOG_LEVEL", Some("DEBUG")), ("AWS_LAMBDA_LOG_LEVEL", Some("DEBUG")), ("RUST_LOG", None)];
     let mut rie = HashMap::new();
     for function in [Function::Create, Function::Resend, Function::Confirm, Function::Read, Function::Profile] {
         rie.insert(function, start_with(&setup, function, &table, &tag, &debug));

@@ -1,16 +1,25 @@
 //! The template's parameters refuse at deploy time what the functions would refuse at start
-//! (`shared::config`): the same bounds, so a stack cannot be deployed whose functions fail
-//! their init. Read line by line, as `routes_match_template.rs` reads the template.
+//! (`shared::config`) or AWS would refuse at deploy: the same bounds, so a stack cannot be
+//! deployed whose functions fail their init or whose resources fail to create; and every value
+//! they allow deploys on a new account and keeps the metrics. Read line by line, as
+//! `routes_match_template.rs` reads the template.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::SystemTime;
 
-use shared::config::{Config, MAX_COUNT, REMINDER_BEFORE_RANGE, RESEND_COOLDOWN_RANGE, TOKEN_TTL_RANGE};
+use serde_json::Value;
+use shared::config::{Config, LOG_LEVEL, MAX_COUNT, REMINDER_BEFORE_RANGE, RESEND_COOLDOWN_RANGE, TOKEN_TTL_RANGE, log_spec};
+use shared::telemetry::{self, Metric};
+
+fn template() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").join("template.yaml");
+    std::fs::read_to_string(&path).expect("template.yaml at the workspace root")
+}
 
 /// Each parameter's `key: value` lines (one level under its name).
 fn parameters() -> BTreeMap<String, BTreeMap<String, String>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").join("template.yaml");
-    let text = std::fs::read_to_string(&path).expect("template.yaml at the workspace root");
+    let text = template();
     let mut parameters: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let (mut inside, mut current) = (false, None::<String>);
     for line in text.lines() {
@@ -74,4 +83,99 @@ fn the_public_base_url_is_https_only_and_the_log_level_never_trace() {
     assert!(pattern.starts_with("^https://"), "PublicBaseUrl's AllowedPattern admits https only: {pattern}");
     let levels = &parameters["LogLevel"]["AllowedValues"];
     assert!(!levels.contains("TRACE") && levels.contains("DEBUG"), "LogLevel: {levels}");
+}
+
+/// The lines of a top-level section (`Globals:`, `Resources:`), comments left out.
+fn section(text: &str, name: &str) -> Vec<String> {
+    let mut inside = false;
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() && !line.starts_with('#') {
+            inside = line.trim_end() == name;
+            continue;
+        }
+        if inside && !line.trim_start().starts_with('#') {
+            lines.push(line.to_owned());
+        }
+    }
+    assert!(!lines.is_empty(), "template.yaml has no {name} section");
+    lines
+}
+
+/// The value of the one `key:` line in `lines`.
+fn value_of(lines: &[String], key: &str) -> String {
+    let found: Vec<&str> = lines.iter().filter_map(|l| l.trim().strip_prefix(key).and_then(|rest| rest.strip_prefix(':'))).map(str::trim).collect();
+    assert_eq!(found.len(), 1, "template.yaml: one `{key}:` line expected in its section, found {found:?}");
+    found[0].to_owned()
+}
+
+/// Lambda's application log levels, from the most detailed.
+const LAMBDA_LEVELS: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+
+fn rank(level: &str) -> usize {
+    LAMBDA_LEVELS.iter().position(|l| l.eq_ignore_ascii_case(level)).unwrap_or_else(|| panic!("{level} is none of Lambda's log levels"))
+}
+
+/// Whether Lambda sends a JSON line of the function's to CloudWatch Logs with log-level filtering
+/// at `application_log_level` (AWS Lambda developer guide, "Log-level filtering"): the line's
+/// level is its `level` field when that is a valid level, else INFO (a missing or invalid level
+/// counts as INFO), and Lambda sends the lines at that level or less detailed.
+fn lambda_sends(line: &Value, application_log_level: &str) -> bool {
+    let level = line.get("level").and_then(Value::as_str).filter(|l| LAMBDA_LEVELS.iter().any(|v| v.eq_ignore_ascii_case(l))).unwrap_or("INFO");
+    rank(level) >= rank(application_log_level)
+}
+
+/// A value of the template as `LogLevel` = `level` makes it: `!Ref LogLevel` is the level, a
+/// literal is itself; anything else is beyond this test's reading.
+fn resolved(value: &str, level: &str) -> String {
+    match value.trim_matches('"') {
+        "!Ref LogLevel" => level.to_owned(),
+        literal if !literal.starts_with('!') => literal.to_owned(),
+        other => panic!("template.yaml: {other}: this test reads a literal or !Ref LogLevel"),
+    }
+}
+
+#[tokio::test]
+async fn the_metrics_reach_cloudwatch_at_every_log_level_the_template_allows() {
+    // The EMF lines the functions print (a count, its reason's line, the latency), as the code
+    // writes them: no `level` field, so Lambda counts them INFO.
+    let ((), invocation) = telemetry::measure("confirm", async {
+        telemetry::count(Metric::ChangesDone);
+        telemetry::count_by(Metric::ChangesFailed, "holders_changed");
+    })
+    .await;
+    let emf = invocation.emf(shared::telemetry::DEFAULT_NAMESPACE, SystemTime::now());
+    assert_eq!(emf.len(), 2, "{emf:?}");
+
+    let text = template();
+    let globals = section(&text, "Globals:");
+    let resources = section(&text, "Resources:");
+    // The functions' logging is set once, in Globals: no function may filter otherwise.
+    for key in ["LoggingConfig:", "ApplicationLogLevel:", "LOG_LEVEL:"] {
+        assert!(!resources.iter().any(|l| l.trim_start().starts_with(key)), "template.yaml: a function sets its own {key} (Globals holds it)");
+    }
+    let application_log_level = value_of(&globals, "ApplicationLogLevel");
+    let log_level_variable = value_of(&globals, LOG_LEVEL);
+
+    let parameters = parameters();
+    let allowed = parameters["LogLevel"]["AllowedValues"].trim_matches(['[', ']']).split(',').map(|l| l.trim().to_owned()).collect::<Vec<_>>();
+    assert!(allowed.len() >= 5, "LogLevel's AllowedValues, as read: {allowed:?}");
+    for level in &allowed {
+        let lambda_filter = resolved(&application_log_level, level);
+        for line in &emf {
+            assert!(lambda_sends(line, &lambda_filter), "LogLevel {level}: Lambda's ApplicationLogLevel {lambda_filter} drops the metrics' line {line}");
+        }
+        // The functions filter their own lines at the level asked, whatever Lambda's is...
+        let asked = resolved(&log_level_variable, level);
+        let lookup = |name: &str| match name {
+            LOG_LEVEL => Some(asked.clone()),
+            "AWS_LAMBDA_LOG_LEVEL" => Some(lambda_filter.clone()),
+            _ => None,
+        };
+        let expected = if level == "FATAL" { "error".to_owned() } else { level.to_ascii_lowercase() };
+        assert_eq!(log_spec(lookup), expected, "LogLevel {level}: the functions log at another level");
+        // ...and Lambda passes what they write at it.
+        let theirs = serde_json::json!({ "level": level, "message": "a line at the level asked" });
+        assert!(lambda_sends(&theirs, &lambda_filter), "LogLevel {level}: Lambda's ApplicationLogLevel {lambda_filter} drops the functions' own {level} lines");
+    }
 }

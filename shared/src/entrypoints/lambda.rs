@@ -23,7 +23,7 @@ pub use crate::adapters::eventbridge::Publishing;
 pub use crate::adapters::ses::Mailing;
 use crate::api::{ApiRequest, ApiResponse, Caller, Function, Router, routes};
 use crate::app::App;
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::deadline;
 use crate::domain::{AccountId, RequestId};
 use crate::ports::{Store, SystemClock};
@@ -169,8 +169,9 @@ fn is_textual(content_type: &str) -> bool {
 }
 
 /// JSON lines on stdout, which Lambda sends to CloudWatch Logs. The level comes from
-/// `RUST_LOG`, else from Lambda's own `AWS_LAMBDA_LOG_LEVEL` (the function's logging
-/// configuration), else `info`, and is capped whatever is asked ([`log_filter`]): nothing
+/// `RUST_LOG`, else `LOG_LEVEL` (the template's `LogLevel`), else `info` ([`config::log_spec`]:
+/// not Lambda's own filter, which stays where the EMF lines pass), and is capped whatever is
+/// asked ([`log_filter`]): nothing
 /// is ever logged at TRACE, and the targets that could log an event or an HTTP exchange as
 /// they received it are held below the levels where they would.
 ///
@@ -180,10 +181,7 @@ fn is_textual(content_type: &str) -> bool {
 fn init_logging() {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let level = std::env::var("RUST_LOG")
-        .ok()
-        .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_ascii_lowercase().replace("fatal", "error")))
-        .unwrap_or_else(|| "info".to_owned());
+    let level = config::log_spec(|name| std::env::var(name).ok());
     let json = tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false).flatten_event(true).with_ansi(false);
     let _ = tracing_subscriber::registry().with(json).with(log_filter(&level)).try_init();
 }
