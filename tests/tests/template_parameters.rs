@@ -85,6 +85,17 @@ fn the_public_base_url_is_https_only_and_the_log_level_never_trace() {
     assert!(!levels.contains("TRACE") && levels.contains("DEBUG"), "LogLevel: {levels}");
 }
 
+#[test]
+fn the_webhook_url_is_https_only_as_eventbridge_api_destinations_need() {
+    // EventBridge's API destinations call HTTPS endpoints only: an http WebhookUrl would fail the
+    // stack at its ApiDestination. The same URL rule as PublicBaseUrl's, and empty for none.
+    let parameters = parameters();
+    let public = &parameters["PublicBaseUrl"]["AllowedPattern"];
+    let inner = public.strip_prefix('^').and_then(|p| p.strip_suffix('$')).expect("PublicBaseUrl's pattern is anchored");
+    assert_eq!(parameters["WebhookUrl"]["AllowedPattern"], format!("^({inner})?$"), "WebhookUrl: PublicBaseUrl's https rule, or empty");
+    assert_eq!(parameters["WebhookUrl"]["Default"], "");
+}
+
 /// The lines of a top-level section (`Globals:`, `Resources:`), comments left out.
 fn section(text: &str, name: &str) -> Vec<String> {
     let mut inside = false;
