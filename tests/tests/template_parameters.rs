@@ -190,3 +190,28 @@ async fn the_metrics_reach_cloudwatch_at_every_log_level_the_template_allows() {
         assert!(lambda_sends(&theirs, &lambda_filter), "LogLevel {level}: Lambda's ApplicationLogLevel {lambda_filter} drops the functions' own {level} lines");
     }
 }
+
+#[test]
+fn no_concurrency_is_reserved_unless_a_parameter_asks_for_it() {
+    // Lambda keeps 100 of an account's concurrency unreserved, and a new account's limit may leave
+    // nothing to reserve: a reservation by default would roll the stack back there.
+    let text = template();
+    let parameters = parameters();
+    let reservations: Vec<String> =
+        section(&text, "Resources:").iter().filter_map(|l| l.trim().strip_prefix("ReservedConcurrentExecutions:").map(|v| v.trim().to_owned())).collect();
+    for reservation in &reservations {
+        let inner = reservation
+            .strip_prefix("!If [")
+            .and_then(|r| r.strip_suffix(", !Ref AWS::NoValue]"))
+            .unwrap_or_else(|| panic!("ReservedConcurrentExecutions: {reservation}: reserve only through !If [condition, !Ref parameter, !Ref AWS::NoValue]"));
+        let (condition, parameter) = inner.split_once(", !Ref ").expect("!If [condition, !Ref parameter, ...]");
+        assert_eq!(parameters[parameter]["Default"], "0", "{parameter} reserves nothing by default");
+        assert_eq!(parameters[parameter]["MinValue"], "0", "{parameter} may reserve nothing");
+        let conditions = section(&text, "Conditions:");
+        assert_eq!(
+            value_of(&conditions, condition),
+            format!("!Not [!Equals [!Ref {parameter}, \"0\"]]"),
+            "{condition}: a reservation only when {parameter} asks for one"
+        );
+    }
+}
