@@ -215,3 +215,24 @@ fn no_concurrency_is_reserved_unless_a_parameter_asks_for_it() {
         );
     }
 }
+
+#[test]
+fn docs_deploying_lists_every_parameter_of_the_template_and_no_other() {
+    // A provider reads the parameters in docs/deploying.md's table: one it does not list is one
+    // nobody is told about, one it lists that the template lacks fails `sam deploy`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root");
+    let doc = std::fs::read_to_string(root.join("docs/deploying.md")).expect("docs/deploying.md");
+    let table = doc.split("| parameter | default | meaning |").nth(1).expect("docs/deploying.md has the parameters' table");
+    let listed: Vec<String> = table
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| line.trim_start_matches("| `").split_once('`').map(|(name, _)| name.to_owned()))
+        .collect();
+    let mut documented = listed.clone();
+    documented.sort();
+    documented.dedup();
+    assert_eq!(documented.len(), listed.len(), "a parameter listed twice: {listed:?}");
+    let template: Vec<String> = parameters().into_keys().collect();
+    assert_eq!(documented, template, "docs/deploying.md's parameters (left) and template.yaml's (right)");
+}
