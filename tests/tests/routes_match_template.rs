@@ -305,3 +305,24 @@ fn the_functions_with_an_eventbridge_client_are_those_the_template_lets_put_even
         assert_eq!(builds_eventbridge, puts, "{name}: an EventBridge client if and only if its role may put events (template.yaml)");
     }
 }
+
+/// The API's access log (SECURITY.md, deployment notes) names a request by its route's template
+/// and holds nothing personal or secret: it is a JSON object of `$context` variables, none of
+/// which carries the path (it names requests, services and accounts), the query, the source
+/// address, the user agent, a claim, the caller's identity or a header.
+#[test]
+fn the_access_log_holds_the_route_and_nothing_personal() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let formats: Vec<&str> = text.lines().filter_map(|l| l.trim().strip_prefix("Format: ")).collect();
+    assert_eq!(formats.len(), 1, "template.yaml: one access log Format, found {formats:?}");
+    let format: Value = serde_json::from_str(formats[0].trim_matches('\'')).expect("the access log's Format is a JSON object");
+    let fields = format.as_object().expect("a JSON object");
+    assert_eq!(fields.get("route").and_then(Value::as_str), Some("$context.routeKey"), "the route by its template");
+    for (name, value) in fields {
+        let variable = value.as_str().unwrap_or_default();
+        assert!(variable.starts_with("$context.") && !variable.contains(' '), "{name}: one $context variable, not {variable}");
+        for personal in ["$context.path", "identity.", "authorizer.claims", "authorizer.principalId", "domainPrefix", "customDomain", "requestOverride"] {
+            assert!(!variable.contains(personal), "{name}: {variable} may carry personal data or a secret");
+        }
+    }
+}
