@@ -104,6 +104,7 @@ struct Keys {
 
 impl Verifier {
     pub fn new(settings: JwtSettings) -> Result<Self, String> {
+        crate::jwt_crypto::install();
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| format!("no trust store for the issuer's https: {e}"))?

@@ -35,6 +35,7 @@ use shared::ports::{Mailer, Store};
 use tokio::net::TcpListener;
 
 pub mod jwt;
+pub mod jwt_crypto;
 
 /// What the server serves: the router, and the outbox when mail stays in the process.
 #[derive(Clone)]

@@ -66,10 +66,10 @@ fn serve(config: Arc<rustls::ServerConfig>, tcp: std::net::TcpStream, answered: 
                 Ok(0) | Err(_) => return,
                 Ok(_) if line == "\r\n" => break,
                 Ok(_) => {
-                    if let Some((name, value)) = line.split_once(':') {
-                        if name.eq_ignore_ascii_case("content-length") {
-                            length = value.trim().parse().unwrap_or(0);
-                        }
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap_or(0);
                     }
                 }
             }
