@@ -3,7 +3,8 @@
 //!
 //! - Keys: the issuer's discovery document (`{issuer}/.well-known/openid-configuration`) names
 //!   `jwks_uri`; the key set is fetched once and again when a token names a `kid` it does not
-//!   hold (a rotation), at most every [`REFRESH_AT_MOST_EVERY`].
+//!   hold (a rotation), at most every [`REFRESH_AT_MOST_EVERY`]; over https only (or http on
+//!   the loopback), as the issuer itself.
 //! - RS256 or ES256 only (the header's `alg` must be the key's); `none` and every HMAC
 //!   algorithm are refused, so a key set's public key can never be used as a shared secret.
 //! - `iss` is the issuer; `aud` holds one of the audiences, or, for an access token without
@@ -193,6 +194,9 @@ impl Verifier {
         let discovery_url = format!("{}/.well-known/openid-configuration", self.settings.issuer.trim_end_matches('/'));
         let discovery = self.get_json(&discovery_url).await?;
         let jwks_uri = discovery.get("jwks_uri").and_then(Value::as_str).ok_or("the discovery document names no jwks_uri")?;
+        if !is_trusted_transport(jwks_uri) {
+            return Err(format!("the key set's address {jwks_uri} is not https"));
+        }
         serde_json::from_value(self.get_json(jwks_uri).await?).map_err(|e| format!("{jwks_uri}: not a JWK set: {e}"))
     }
 
@@ -210,6 +214,13 @@ impl Verifier {
     }
 }
 
+/// The keys decide who signs in: they are read over https only, or over http from this machine
+/// (a provider under test), whatever a discovery document names: anyone on the way could
+/// otherwise swap them.
+fn is_trusted_transport(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://") && shared::config::is_loopback_url(url)
+}
+
 fn rejection(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
     use jsonwebtoken::errors::ErrorKind;
     match kind {
@@ -219,5 +230,22 @@ fn rejection(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
         ErrorKind::InvalidSignature => Rejection::Signature,
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => Rejection::Algorithm,
         _ => Rejection::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_trusted_transport;
+
+    #[test]
+    fn keys_are_read_over_https_or_from_this_machine_only() {
+        for trusted in ["https://issuer.example.com/jwks", "http://127.0.0.1:8080/jwks", "http://localhost/jwks", "http://[::1]:9/keys"] {
+            assert!(is_trusted_transport(trusted), "{trusted}");
+        }
+        for refused in
+            ["http://issuer.example.com/jwks", "http://localhost.evil.example/jwks", "ftp://127.0.0.1/jwks", "file:///etc/jwks", "//issuer.example.com/jwks"]
+        {
+            assert!(!is_trusted_transport(refused), "{refused}");
+        }
     }
 }
