@@ -23,6 +23,10 @@ pub enum ApiError {
     NotForThisCaller(String),
     #[error("there is no such route")]
     NoRoute,
+    /// A request addressed to a host this server is not (`contacts-local`: only its own
+    /// loopback address, against DNS rebinding).
+    #[error("{0}")]
+    Misdirected(String),
     #[error("this route does not take the method {0}")]
     MethodNotAllowed(String),
     #[error(transparent)]

@@ -69,6 +69,7 @@ impl ApiError {
             ApiError::Unauthenticated | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotForThisCaller(_) => StatusCode::FORBIDDEN,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::Misdirected(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::App(error) => error.status(),
         }
@@ -82,6 +83,7 @@ impl ApiError {
             ApiError::InvalidToken(_) => "invalid_token",
             ApiError::NotForThisCaller(_) => "forbidden",
             ApiError::NoRoute => "not_found",
+            ApiError::Misdirected(_) => "misdirected_request",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::App(error) => error.code(),
         }
