@@ -114,7 +114,9 @@ async fn run(args: Args) -> Result<(), String> {
     let interval = app.config().sweep_interval.unsigned_abs();
     let sweeper = sweep_every(app.clone(), interval);
     let mailer = deliver_every(app.clone(), DELIVERY_INTERVAL);
-    let local = Local { router: Router::new(app), outbox, events: Some(events), sign_in };
+    // The panel reads the issuer's discovery document for its endpoints and its page's CSP.
+    let router = Router::new(app).with_discovery(Arc::new(shared::adapters::https_json::HttpsJson::new()));
+    let local = Local { router, outbox, events: Some(events), sign_in };
     tokio::select! {
         () = serve(listener, local) => Ok(()),
         () = sweeper => Ok(()),

@@ -70,6 +70,7 @@ impl ApiError {
             ApiError::NotForThisCaller(_) => StatusCode::FORBIDDEN,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::IdentityProvider(_) => StatusCode::BAD_GATEWAY,
             ApiError::App(error) => error.status(),
         }
     }
@@ -83,6 +84,7 @@ impl ApiError {
             ApiError::NotForThisCaller(_) => "forbidden",
             ApiError::NoRoute => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::IdentityProvider(_) => "identity_provider_unavailable",
             ApiError::App(error) => error.code(),
         }
     }
@@ -90,6 +92,7 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::App(error) => error.retry_after(),
+            ApiError::IdentityProvider(_) => Some(super::discovery::RETRY_AFTER.as_secs()),
             _ => None,
         }
     }
