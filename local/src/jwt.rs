@@ -10,6 +10,8 @@
 //! - `iss` is the issuer; `aud` holds one of the audiences, or, for an access token without
 //!   `aud`, `client_id` is one (as the authorizer accepts); `exp` is in the future and `nbf` and
 //!   `iat` are not, each with [`LEEWAY_SECONDS`].
+//! - With required scopes (`PANEL_SCOPE`, the template's `PanelScope`, which the authorizer
+//!   requires as its authorization scopes), `scope` holds one of them.
 //! - The account is the claim `ACCOUNT_CLAIM` names; the router parses it as any identity.
 //!
 //! A refusal says what was wrong, never the token nor what it claims.
@@ -82,6 +84,8 @@ pub enum Rejection {
     Issuer,
     #[error("the bearer token is for another audience")]
     Audience,
+    #[error("the bearer token lacks the scope the API requires")]
+    Scope,
     #[error("the bearer token names no account (its account claim is missing)")]
     NoAccount,
     #[error("the issuer's keys could not be read; try again shortly")]
@@ -96,6 +100,8 @@ pub struct Verifier {
     client: HttpClient,
     keys: Mutex<Keys>,
     refresh_at_most_every: Duration,
+    /// One of them must be in the token's `scope`; none: no scope is required.
+    required_scopes: Vec<String>,
 }
 
 struct Keys {
@@ -114,7 +120,15 @@ impl Verifier {
             .build();
         let client = Client::builder(TokioExecutor::new()).build(https);
         let keys = Mutex::new(Keys { set: JwkSet { keys: Vec::new() }, fetched: None });
-        Ok(Self { settings, client, keys, refresh_at_most_every: REFRESH_AT_MOST_EVERY })
+        Ok(Self { settings, client, keys, refresh_at_most_every: REFRESH_AT_MOST_EVERY, required_scopes: Vec::new() })
+    }
+
+    /// Requires one of `scopes` in every token's `scope` claim, as the authorizer requires its
+    /// authorization scopes (`PANEL_SCOPE`'s, `openid` aside: the panel asks for it, the API
+    /// does not need it).
+    pub fn with_required_scopes(mut self, scopes: &str) -> Self {
+        self.required_scopes = scopes.split_whitespace().filter(|s| *s != "openid").map(str::to_owned).collect();
+        self
     }
 
     /// Refetches the key set for an unknown `kid` at most every `interval` (tests shorten it).
@@ -164,6 +178,10 @@ impl Verifier {
         };
         if !audience_ok {
             return Err(Rejection::Audience);
+        }
+        let granted = claims.get("scope").and_then(Value::as_str).unwrap_or_default();
+        if !self.required_scopes.is_empty() && !granted.split_whitespace().any(|scope| self.required_scopes.iter().any(|r| r == scope)) {
+            return Err(Rejection::Scope);
         }
         let now = jsonwebtoken::get_current_timestamp();
         if claims.get("iat").and_then(Value::as_u64).is_some_and(|iat| iat > now + LEEWAY_SECONDS) {
@@ -235,7 +253,30 @@ fn rejection(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
 
 #[cfg(test)]
 mod tests {
-    use super::is_trusted_transport;
+    use serde_json::json;
+
+    use super::*;
+
+    fn verifier(scopes: &str) -> Verifier {
+        let settings = JwtSettings { issuer: "https://id.example.com".to_owned(), audiences: vec!["panel".to_owned()], account_claim: "username".to_owned() };
+        Verifier::new(settings).unwrap().with_required_scopes(scopes)
+    }
+
+    fn claims(value: Value) -> serde_json::Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_cognito_access_token_names_its_client_and_account_and_carries_the_required_scope() {
+        let access = claims(json!({"client_id": "panel", "token_use": "access", "scope": "openid contacts/panel", "username": "ad1000-ovh"}));
+        assert_eq!(verifier("contacts/panel").check_claims(&access), Ok("ad1000-ovh".to_owned()));
+        assert_eq!(verifier("openid contacts/panel").check_claims(&access), Ok("ad1000-ovh".to_owned()), "openid is not required");
+        let without = claims(json!({"client_id": "panel", "scope": "openid", "username": "ad1000-ovh"}));
+        assert_eq!(verifier("contacts/panel").check_claims(&without), Err(Rejection::Scope));
+        assert_eq!(verifier("").check_claims(&without), Ok("ad1000-ovh".to_owned()), "no scope required without PANEL_SCOPE");
+        let id_token = claims(json!({"aud": "panel", "cognito:username": "ad1000-ovh"}));
+        assert_eq!(verifier("contacts/panel").check_claims(&id_token), Err(Rejection::Scope));
+    }
 
     #[test]
     fn keys_are_read_over_https_or_from_this_machine_only() {

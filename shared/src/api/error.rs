@@ -29,6 +29,9 @@ pub enum ApiError {
     Misdirected(String),
     #[error("this route does not take the method {0}")]
     MethodNotAllowed(String),
+    /// The OpenID provider's discovery document could not be read (or is unusable): why.
+    #[error("sign-in is unavailable: the identity provider's discovery document could not be used ({0}); try again shortly")]
+    IdentityProvider(String),
     #[error(transparent)]
     App(#[from] Error),
 }

@@ -45,6 +45,8 @@ pub async fn run(function: Function, mailing: Mailing) -> Result<(), Error> {
     let app = app(function != Function::Panel, mailing, Publishing::NONE).await?;
     let account_claim: Arc<str> = app.config().account_claim.clone().into();
     let router = Router::for_function(app, function);
+    // Only the panel uses the identity provider's discovery document (its endpoints, its CSP).
+    let router = if function == Function::Panel { router.with_discovery(Arc::new(crate::adapters::https_json::HttpsJson::new())) } else { router };
     tracing::info!(function = function.name(), "ready");
 
     lambda_http::run(service_fn(move |request: Request| {
