@@ -376,11 +376,23 @@ export function summaryLines(entry) {
   return [...groups].sort().map(([line, count]) => `  ${line}${count > 1 ? ` (x${count})` : ''}`);
 }
 
+/** The denials of a function, those alike (action, resource, what is missing) as one. */
+export function groupDenials(entry) {
+  const groups = new Map();
+  for (const denial of entry.denied) {
+    const key = JSON.stringify([denial.request.action, denial.request.resource, denial.missing, denial.call.operation]);
+    if (!groups.has(key)) groups.set(key, { ...denial, others: [] });
+    else groups.get(key).others.push(denial);
+  }
+  return [...groups.values()];
+}
+
 export function denialText(entry, denial) {
   const { call, request, verdict } = denial;
+  const more = denial.others?.length ? `, and ${denial.others.length} more alike (${denial.others.slice(0, 5).map((d) => `#${d.call.seq}`).join(', ')}${denial.others.length > 5 ? ', ...' : ''})` : '';
   return [
     `${entry.id}: DENIED ${request.action} on ${request.resource}`,
-    `  call:     ${call.via ?? `recorded #${call.seq}`} ${call.operation} (${request.what})`,
+    `  call:     ${call.via ?? `recorded #${call.seq}`} ${call.operation} (${request.what})${more}`,
     `  context:  ${JSON.stringify(request.context)}`,
     `  verdict:  ${verdict.documented ? `AWS's docs: ${verdict.documented}; strict iam-simulate: ${verdict.strict}` : verdict.strict}`,
     `  missing:  ${denial.missing}`,
@@ -392,7 +404,7 @@ export function report({ functions, others }) {
   for (const entry of Object.values(functions).sort((a, b) => a.id.localeCompare(b.id))) {
     out.push(`${entry.id}: ${entry.calls} calls, ${entry.judged.length} IAM requests, ${entry.denied.length} denied`);
     out.push(...summaryLines(entry));
-    for (const denial of entry.denied) out.push(denialText(entry, denial).replace(/^/gm, '  '));
+    for (const denial of groupDenials(entry)) out.push(denialText(entry, denial).replace(/^/gm, '  '));
     for (const u of entry.unknown) out.push(`  UNMAPPED ${u.call.operation}: ${u.why}`);
     if (entry.unused.length) {
       out.push(`  granted, used by no call: ${entry.unused.map((u) => `${u.action} on ${short(u.resource)} (${u.sid})`).join('; ')}`);
