@@ -287,7 +287,9 @@ function simulation(request, fn, account) {
       resource: { resource: request.resource, accountId: account },
       contextVariables: request.context,
     },
-    identityPolicies: fn.policies.map((p) => ({ name: p.name, policy: { Version: '2012-10-17', ...p.document } })),
+    // As deployed: SAM writes the role's inline policies without a Version (IAM then reads them
+    // as 2008-10-17, which differs only in policy variables, and none is used).
+    identityPolicies: fn.policies.map((p) => ({ name: p.name, policy: p.document })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
   };
