@@ -21,9 +21,13 @@
 //   a stream for an event source mapping with the function's execution role (DescribeStream,
 //   GetRecords, GetShardIterator, ListStreams) and sends a failed batch's record to an SQS
 //   on-failure destination with sqs:SendMessage:
-//   https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html#events-dynamodb-permissions
-//   https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
-//   These calls of the platform are judged from the template's mappings (see `impliedCalls`).
+//   https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html (its execution role permissions),
+//   https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaDynamoDBExecutionRole.html
+//   (the four stream actions, on "*"). The DynamoDB guide's own example
+//   (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/iam-policy-example-lamda-process-dynamodb-streams.html)
+//   puts ListStreams on `stream/*`, which the Service Authorization Reference does not allow: the
+//   reference decides, as IAM does. These calls of the platform are judged from the template's
+//   mappings (see `impliedCalls`).
 // - SES v2 SendEmail: ses:SendEmail on the sending identity's ARN and, when the mail names a
 //   configuration set, on the configuration set's ARN too; `ses:FromAddress`, `ses:Recipients`,
 //   `ses:ApiVersion`: https://docs.aws.amazon.com/ses/latest/dg/control-user-access.html
