@@ -4,8 +4,11 @@
 //! Every behaviour test takes a `Backend`, and `on_every_backend!` runs it on each one,
 //! so the embedded store and DynamoDB (with the outbox and SES) answer the same suite.
 //! [`streams`] reads a table's stream from DynamoDB Local, as Lambda hands it to the mailer.
+//! [`template`] reads what template.yaml says of the functions' deployment.
 
+pub mod pattern;
 pub mod streams;
+pub mod template;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

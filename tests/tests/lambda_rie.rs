@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use integration_tests::template::Template;
 use integration_tests::{Emf, Emulators, dynamo_store, streams, unique_tag};
 use lambda_harness::events::{for_service, with_caller, with_id, with_json_body, with_token};
 use lambda_harness::mail::{SesStore, token_in};
@@ -293,7 +294,7 @@ async fn the_mailer_sends_the_mails_of_real_stream_records_once_and_answers_only
     let second = create_request(&app, &services[1]).await;
     let records = streams::read_stream(&setup.emulators.dynamodb, &table).await;
     let ours: Vec<&streams::StreamRecord> = records.iter().filter(|r| r.key("pk") == format!("REQUEST#{second}")).collect();
-    assert!(ours.iter().any(|r| !streams::is_mail_insert(r)), "the request item's own record is there too");
+    assert!(ours.iter().any(|r| !Template::deployed().stream_mapping_of("mailer").lets_through(&r.record)), "the request item's own record is there too");
     let mut event = streams::lambda_event(ours.iter().copied());
     let mut bad = event["Records"][0].clone();
     bad["eventName"] = json!("INSERT");
@@ -346,9 +347,11 @@ async fn create_request(app: &App, service: &str) -> String {
     changes[0].id.to_string()
 }
 
-/// The records the mailer's event source mapping lets through for request `id`.
+/// The records the mailer's event source mapping (template.yaml's `MailerStream`) lets through
+/// for request `id`.
 fn mail_inserts_of<'a>(records: &'a [streams::StreamRecord], id: &str) -> Vec<&'a streams::StreamRecord> {
-    records.iter().filter(|r| streams::is_mail_insert(r) && r.key("pk") == format!("REQUEST#{id}")).collect()
+    let mailer = Template::deployed().stream_mapping_of("mailer");
+    records.iter().filter(|r| mailer.lets_through(&r.record) && r.key("pk") == format!("REQUEST#{id}")).collect()
 }
 
 /// What Lambda does with the table's stream: every record of it for request `id` that
@@ -950,9 +953,10 @@ impl Moto {
     }
 }
 
-/// The records `PublisherStream` lets through: the inserts of event items.
+/// The records `PublisherStream` lets through (template.yaml): the inserts of event items.
 fn event_inserts(records: &[streams::StreamRecord]) -> Vec<&streams::StreamRecord> {
-    records.iter().filter(|r| r.event_name() == "INSERT" && r.key("sk") == "EVENT").collect()
+    let publisher = Template::deployed().stream_mapping_of("publisher");
+    records.iter().filter(|r| publisher.lets_through(&r.record)).collect()
 }
 
 /// The publisher's bootstrap under the RIE, fed what DynamoDB Local's stream really gave, puts
