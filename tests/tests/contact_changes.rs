@@ -459,14 +459,14 @@ async fn a_mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_when_the_mail_s
     let created = app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     assert_eq!(created.status, StatusCode::CREATED, "the request is made without the mail service: {}", created.text());
     let id = created.json()["requests"][0]["id"].as_str().unwrap().to_owned();
-    let report = app.deliver().await;
+    let report = app.outbox_pass().await;
     assert!(report.interrupted && report.sent == 0, "{report:?}");
     assert!(app.sent_mails().await.is_empty());
     let history = app.request(&id, "aa1-ovh").await["history"].clone();
     assert!(history.as_array().unwrap().iter().all(|h| h["event"] != "mail_failed" && h["event"] != "mailed"), "nothing is lost nor sent yet: {history}");
 
     app.set_mail_unavailable(false);
-    assert_eq!(app.deliver().await.sent, 3, "the two confirmations and the notice, with no resend");
+    assert_eq!(app.outbox_pass().await.sent, 3, "the two confirmations and the notice, with no resend");
     let request = app.request(&id, "aa1-ovh").await;
     let mailed = request["history"].as_array().unwrap().iter().filter(|h| h["event"] == "mailed").count();
     assert_eq!(mailed, 3, "{request}");
@@ -475,8 +475,8 @@ async fn a_mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_when_the_mail_s
         assert_eq!(app.accept(&id, party, &token).await.status, StatusCode::OK);
     }
     assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "nn1-ovh");
-    assert_eq!(app.deliver().await.sent, 3, "the outcome, to both parties and the previous holder");
-    assert_eq!(app.deliver().await.sent, 0, "a mail goes once");
+    assert_eq!(app.outbox_pass().await.sent, 3, "the outcome, to both parties and the previous holder");
+    assert_eq!(app.outbox_pass().await.sent, 0, "a mail goes once");
     assert_eq!(app.sent_mails().await.len(), 6);
 }
 

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use integration_tests::functions::{AwsEndpoints, as_deployed};
 use integration_tests::template::Template;
 use integration_tests::{Emf, Emulators, dynamo_store, streams, unique_tag};
 use lambda_harness::events::{for_service, with_caller, with_id, with_json_body, with_token};
@@ -44,6 +45,8 @@ struct Setup {
     rie: PathBuf,
     bin_dir: PathBuf,
     emulators: Emulators,
+    /// Where the functions' AWS calls go: through the recorder, when one runs.
+    endpoints: AwsEndpoints,
 }
 
 fn setup() -> Setup {
@@ -62,7 +65,8 @@ fn setup() -> Setup {
         let bootstrap = bin_dir.join(name);
         assert!(bootstrap.is_file(), "{} is missing: build the functions first (scripts/test does: cargo build -p fn-{name})", bootstrap.display());
     }
-    Setup { rie, bin_dir, emulators: Emulators::from_env() }
+    let emulators = Emulators::from_env();
+    Setup { rie, bin_dir, endpoints: AwsEndpoints::from_env(&emulators), emulators }
 }
 
 // ---- one function under the RIE ---------------------------------------------------------------
@@ -78,19 +82,13 @@ fn start_with(setup: &Setup, function: Function, table: &str, tag: &str, env: &[
     start_binary(setup, function.name(), table, tag, env)
 }
 
-/// The bootstrap `name` (a function of the route table, or one no route reaches) under the RIE.
+/// The bootstrap `name` (a function of the route table, or one no route reaches) under the RIE,
+/// as deployed: signing with its logical id, through the recorder of AWS calls when one runs.
 fn start_binary(setup: &Setup, name: &str, table: &str, tag: &str, env: &[EnvChange<'_>]) -> Rie {
     let launch = Launch::new(name, &setup.rie, setup.bin_dir.join(name))
         .env("TABLE_NAME", table)
         .env("MAIL_FROM", MAIL_FROM)
         .env("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
-        .env("AWS_ENDPOINT_URL_DYNAMODB", &setup.emulators.dynamodb)
-        .env("AWS_ENDPOINT_URL_SESV2", &setup.emulators.ses)
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("AWS_REGION", std::env::var("AWS_REGION").unwrap_or_else(|_| "eu-west-1".to_owned()))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_LAMBDA_FUNCTION_NAME", format!("contacts-{name}"))
         .env("RUST_LOG", "info")
         .env_changes(&[
             ("AWS_SESSION_TOKEN", None),
@@ -102,9 +100,8 @@ fn start_binary(setup: &Setup, name: &str, table: &str, tag: &str, env: &[EnvCha
             ("JWT_ISSUER", None),
             ("JWT_AUDIENCE", None),
             ("PANEL_CLIENT_ID", None),
-        ])
-        .env_changes(env)
-        .log_kept_on_failure_only();
+        ]);
+    let launch = as_deployed(launch, name, &setup.endpoints).env_changes(env).log_kept_on_failure_only();
     Rie::start(&launch, &std::env::temp_dir().join(format!("contacts-rie-{tag}-{name}.log")))
 }
 
@@ -900,10 +897,6 @@ impl Moto {
         Self { authority }
     }
 
-    fn url(&self) -> String {
-        format!("http://{}", self.authority)
-    }
-
     /// One call of `target` (`AWSEvents.PutRule`, `AmazonSQS.ReceiveMessage`) with `body`.
     fn call(&self, service: &str, target: &str, body: Value) -> Value {
         let (content_type, scope) = match service {
@@ -972,8 +965,8 @@ async fn the_publisher_puts_each_committed_event_on_the_bus_once_under_its_id_un
     let service = format!("events-{tag}.example.org");
     let (table, app, outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
     let (bus, queue) = moto.bus_into_a_queue(&tag);
-    let moto_url = moto.url();
-    let publisher = start_binary(&setup, "publisher", &table, &tag, &[("EVENT_BUS_NAME", Some(&bus)), ("AWS_ENDPOINT_URL_EVENTBRIDGE", Some(&moto_url))]);
+    // Its EventBridge is moto's, through the recorder when one runs (start_binary).
+    let publisher = start_binary(&setup, "publisher", &table, &tag, &[("EVENT_BUS_NAME", Some(&bus))]);
     let invoke = |rie: &Rie, event: &Value| -> Value {
         let answer = rie.send_event(&mut rie.connect(), event.to_string().as_bytes());
         assert_eq!(answer.status, 200, "{}\n{}", String::from_utf8_lossy(&answer.body), rie.log_tail());
