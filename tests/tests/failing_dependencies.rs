@@ -27,6 +27,8 @@ on_every_backend!(
     a_store_failure_at_any_step_of_a_delivery_sends_each_mail_once_in_the_end,
 );
 
+// None through the functions: they inject store and mail failures in process.
+
 /// Delegates to a real store, except that call number `fail_at` (from 1) fails as an
 /// unreachable store does.
 struct FailingStore {

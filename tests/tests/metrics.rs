@@ -25,6 +25,9 @@ on_every_backend!(
     the_namespace_is_the_configured_one,
 );
 
+// None through the functions: they read the EMF lines in process (tests/tests/lambda_rie.rs reads
+// the bootstraps' own).
+
 /// The lines of the last invocation of `function` since the last take: its main line (by
 /// function) and its lines by reason.
 fn lines_of(app: &TestApp, function: &str) -> (Emf, Vec<Emf>) {
