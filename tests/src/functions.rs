@@ -255,14 +255,9 @@ impl Functions {
         let body = event.to_string();
         let answer = tokio::task::spawn_blocking(move || {
             let mut running = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let running = running.get_or_insert_with(|| start(&launch, &log));
-            let answer = running.rie.send_event(&mut running.conn, body.as_bytes());
-            (answer, running.rie.log_tail())
+            invoke_on(&mut running, &launch, &log, body.as_bytes())
         });
-        let (answer, log) = answer.await.expect("the invocation's thread");
-        assert_eq!(answer.status, 200, "{binary}: the invocation failed: {}\n{log}", String::from_utf8_lossy(&answer.body));
-        serde_json::from_slice(&answer.body)
-            .unwrap_or_else(|e| panic!("{binary}: an answer that is not JSON ({e}): {}\n{log}", String::from_utf8_lossy(&answer.body)))
+        answer.await.expect("the invocation's thread").unwrap_or_else(|why| panic!("{binary}: {why}"))
     }
 
     fn launch(&self, binary: &str) -> Launch {
@@ -279,6 +274,34 @@ impl Functions {
         let running = slot.as_ref().map(|slot| slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         running.as_ref().and_then(|r| r.as_ref()).map_or_else(|| format!("{binary} is not running ({})", self.tag), |r| r.rie.log_tail())
     }
+}
+
+/// What the RIE logs when the Runtime API's port, which it binds only on its first invocation,
+/// was taken meanwhile (by another RIE of the tests running beside): it dies without having
+/// started the bootstrap.
+const RUNTIME_API_PORT_TAKEN: &str = "Runtime API Server failed to listen";
+
+/// Invokes the bootstrap in `running` with the event `body`, starting it first if it is not
+/// running (again on other ports if the RIE lost its Runtime API's port: nothing ran then, so
+/// nothing runs twice). The answer as JSON; why there is none, with the log's last lines.
+fn invoke_on(running: &mut Option<Running>, launch: &Launch, log: &std::path::Path, body: &[u8]) -> Result<Value, String> {
+    for _ in 0..3 {
+        let started = running.get_or_insert_with(|| start(launch, log));
+        let answer = match started.conn.send("POST", lambda_harness::INVOKE_PATH, &[("Content-Type", "application/json")], body) {
+            Ok(answer) => answer,
+            Err(_) if started.rie.log().contains(RUNTIME_API_PORT_TAKEN) => {
+                *running = None;
+                continue;
+            }
+            Err(e) => return Err(format!("the invocation got no answer: {e}\n{}", started.rie.log_tail())),
+        };
+        let text = || String::from_utf8_lossy(&answer.body).into_owned();
+        if answer.status != 200 {
+            return Err(format!("the invocation failed ({}): {}\n{}", answer.status, text(), started.rie.log_tail()));
+        }
+        return serde_json::from_slice(&answer.body).map_err(|e| format!("an answer that is not JSON ({e}): {}\n{}", text(), started.rie.log_tail()));
+    }
+    Err(format!("the RIE lost its Runtime API's port three times; its log: {}", log.display()))
 }
 
 fn start(launch: &Launch, log: &std::path::Path) -> Running {
