@@ -4,11 +4,12 @@
 //! and the workspace links no Streams client (the AWS SDK's is a crate of its own): this module
 //! speaks the API itself, as the SDK would, with plain HTTP POSTs of
 //! `application/x-amz-json-1.0` bodies, `X-Amz-Target: DynamoDBStreams_20120810.<Op>` and a
-//! SigV4 `Authorization` header signed with the tests' dummy credentials. DynamoDB Local does
-//! not check the signature, but it reads the access key and the region from the header's
-//! credential scope to pick its database (unless started with `-sharedDb`, as scripts/emulators
-//! does): the same key (`local`) and region (`AWS_REGION`, else `eu-west-1`) as
-//! `aws::emulator_sdk_config`, so this reads the tables the tests' SDK clients made.
+//! SigV4 `Authorization` header with the dummy secret. DynamoDB Local does not check the
+//! signature, but it reads the access key and the region from the header's credential scope to
+//! pick its database unless started with `-sharedDb`, as scripts/emulators does: which is what
+//! lets a poller sign as the function it feeds (and each function as itself) and still read
+//! the tables the tests' SDK clients made with their key (`local`). The region is theirs too
+//! (`AWS_REGION`, else `eu-west-1`).
 //!
 //! [`stream_arn`]: `DescribeTable` (the table's `LatestStreamArn`). [`StreamPoller`]: what an
 //! event source mapping's poller does, signing as the function it feeds (Lambda reads the
