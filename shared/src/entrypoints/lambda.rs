@@ -266,12 +266,14 @@ pub(super) async fn app(prewarm: bool, mailing: Mailing, publishing: Publishing)
 
     // Against the emulators (the tests under the Runtime Interface Emulator), their
     // configuration; never the case on AWS.
-    let emulators = config.aws.points_at_emulators();
-    if emulators {
+    let calls_to = if config.aws.points_at_emulators() {
         tracing::warn!("AWS endpoints on the loopback interface: using the emulators' dummy credentials and timeouts");
-    }
+        aws::CallsTo::Emulators { access_key: config.aws.emulator_access_key() }
+    } else {
+        aws::CallsTo::Aws
+    };
     let trust = aws::trust_of(config.aws.ca_bundle.as_deref())?;
-    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), emulators, trust)?;
+    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), calls_to, trust)?;
     let dynamodb = match config.aws.dynamodb_endpoint() {
         Some(url) => aws::dynamodb_client_at(&sdk, url),
         None => aws::dynamodb_client(&sdk),
