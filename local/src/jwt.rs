@@ -3,12 +3,15 @@
 //!
 //! - Keys: the issuer's discovery document (`{issuer}/.well-known/openid-configuration`) names
 //!   `jwks_uri`; the key set is fetched once and again when a token names a `kid` it does not
-//!   hold (a rotation), at most every [`REFRESH_AT_MOST_EVERY`].
+//!   hold (a rotation), at most every [`REFRESH_AT_MOST_EVERY`]; over https only (or http on
+//!   the loopback), as the issuer itself.
 //! - RS256 or ES256 only (the header's `alg` must be the key's); `none` and every HMAC
 //!   algorithm are refused, so a key set's public key can never be used as a shared secret.
 //! - `iss` is the issuer; `aud` holds one of the audiences, or, for an access token without
 //!   `aud`, `client_id` is one (as the authorizer accepts); `exp` is in the future and `nbf` and
 //!   `iat` are not, each with [`LEEWAY_SECONDS`].
+//! - With required scopes (`PANEL_SCOPE`, the template's `PanelScope`, which the authorizer
+//!   requires as its authorization scopes), `scope` holds one of them.
 //! - The account is the claim `ACCOUNT_CLAIM` names; the router parses it as any identity.
 //!
 //! A refusal says what was wrong, never the token nor what it claims.
@@ -81,6 +84,8 @@ pub enum Rejection {
     Issuer,
     #[error("the bearer token is for another audience")]
     Audience,
+    #[error("the bearer token lacks the scope the API requires")]
+    Scope,
     #[error("the bearer token names no account (its account claim is missing)")]
     NoAccount,
     #[error("the issuer's keys could not be read; try again shortly")]
@@ -95,6 +100,8 @@ pub struct Verifier {
     client: HttpClient,
     keys: Mutex<Keys>,
     refresh_at_most_every: Duration,
+    /// One of them must be in the token's `scope`; none: no scope is required.
+    required_scopes: Vec<String>,
 }
 
 struct Keys {
@@ -104,6 +111,7 @@ struct Keys {
 
 impl Verifier {
     pub fn new(settings: JwtSettings) -> Result<Self, String> {
+        crate::jwt_crypto::install();
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| format!("no trust store for the issuer's https: {e}"))?
@@ -112,7 +120,15 @@ impl Verifier {
             .build();
         let client = Client::builder(TokioExecutor::new()).build(https);
         let keys = Mutex::new(Keys { set: JwkSet { keys: Vec::new() }, fetched: None });
-        Ok(Self { settings, client, keys, refresh_at_most_every: REFRESH_AT_MOST_EVERY })
+        Ok(Self { settings, client, keys, refresh_at_most_every: REFRESH_AT_MOST_EVERY, required_scopes: Vec::new() })
+    }
+
+    /// Requires one of `scopes` in every token's `scope` claim, as the authorizer requires its
+    /// authorization scopes (`PANEL_SCOPE`'s, `openid` aside: the panel asks for it, the API
+    /// does not need it).
+    pub fn with_required_scopes(mut self, scopes: &str) -> Self {
+        self.required_scopes = scopes.split_whitespace().filter(|s| *s != "openid").map(str::to_owned).collect();
+        self
     }
 
     /// Refetches the key set for an unknown `kid` at most every `interval` (tests shorten it).
@@ -163,6 +179,10 @@ impl Verifier {
         if !audience_ok {
             return Err(Rejection::Audience);
         }
+        let granted = claims.get("scope").and_then(Value::as_str).unwrap_or_default();
+        if !self.required_scopes.is_empty() && !granted.split_whitespace().any(|scope| self.required_scopes.iter().any(|r| r == scope)) {
+            return Err(Rejection::Scope);
+        }
         let now = jsonwebtoken::get_current_timestamp();
         if claims.get("iat").and_then(Value::as_u64).is_some_and(|iat| iat > now + LEEWAY_SECONDS) {
             return Err(Rejection::NotYetValid);
@@ -192,6 +212,9 @@ impl Verifier {
         let discovery_url = format!("{}/.well-known/openid-configuration", self.settings.issuer.trim_end_matches('/'));
         let discovery = self.get_json(&discovery_url).await?;
         let jwks_uri = discovery.get("jwks_uri").and_then(Value::as_str).ok_or("the discovery document names no jwks_uri")?;
+        if !is_trusted_transport(jwks_uri) {
+            return Err(format!("the key set's address {jwks_uri} is not https"));
+        }
         serde_json::from_value(self.get_json(jwks_uri).await?).map_err(|e| format!("{jwks_uri}: not a JWK set: {e}"))
     }
 
@@ -209,6 +232,13 @@ impl Verifier {
     }
 }
 
+/// The keys decide who signs in: they are read over https only, or over http from this machine
+/// (a provider under test), whatever a discovery document names: anyone on the way could
+/// otherwise swap them.
+fn is_trusted_transport(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://") && shared::config::is_loopback_url(url)
+}
+
 fn rejection(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
     use jsonwebtoken::errors::ErrorKind;
     match kind {
@@ -218,5 +248,45 @@ fn rejection(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
         ErrorKind::InvalidSignature => Rejection::Signature,
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => Rejection::Algorithm,
         _ => Rejection::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn verifier(scopes: &str) -> Verifier {
+        let settings = JwtSettings { issuer: "https://id.example.com".to_owned(), audiences: vec!["panel".to_owned()], account_claim: "username".to_owned() };
+        Verifier::new(settings).unwrap().with_required_scopes(scopes)
+    }
+
+    fn claims(value: Value) -> serde_json::Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_cognito_access_token_names_its_client_and_account_and_carries_the_required_scope() {
+        let access = claims(json!({"client_id": "panel", "token_use": "access", "scope": "openid contacts/panel", "username": "ad1000-ovh"}));
+        assert_eq!(verifier("contacts/panel").check_claims(&access), Ok("ad1000-ovh".to_owned()));
+        assert_eq!(verifier("openid contacts/panel").check_claims(&access), Ok("ad1000-ovh".to_owned()), "openid is not required");
+        let without = claims(json!({"client_id": "panel", "scope": "openid", "username": "ad1000-ovh"}));
+        assert_eq!(verifier("contacts/panel").check_claims(&without), Err(Rejection::Scope));
+        assert_eq!(verifier("").check_claims(&without), Ok("ad1000-ovh".to_owned()), "no scope required without PANEL_SCOPE");
+        let id_token = claims(json!({"aud": "panel", "cognito:username": "ad1000-ovh"}));
+        assert_eq!(verifier("contacts/panel").check_claims(&id_token), Err(Rejection::Scope));
+    }
+
+    #[test]
+    fn keys_are_read_over_https_or_from_this_machine_only() {
+        for trusted in ["https://issuer.example.com/jwks", "http://127.0.0.1:8080/jwks", "http://localhost/jwks", "http://[::1]:9/keys"] {
+            assert!(is_trusted_transport(trusted), "{trusted}");
+        }
+        for refused in
+            ["http://issuer.example.com/jwks", "http://localhost.evil.example/jwks", "ftp://127.0.0.1/jwks", "file:///etc/jwks", "//issuer.example.com/jwks"]
+        {
+            assert!(!is_trusted_transport(refused), "{refused}");
+        }
     }
 }

@@ -35,6 +35,7 @@ use shared::ports::{Mailer, Store};
 use tokio::net::TcpListener;
 
 pub mod jwt;
+pub mod jwt_crypto;
 
 /// What the server serves: the router, and the outbox when mail stays in the process.
 #[derive(Clone)]
@@ -149,8 +150,10 @@ fn emit(app: &shared::app::App, invocation: &shared::telemetry::Invocation) {
     }
 }
 
-/// Serves connections from `listener` until the task is dropped.
+/// Serves connections from `listener` until the task is dropped: only requests addressed to
+/// its own loopback address ([`OwnAddress`]).
 pub async fn serve(listener: TcpListener, local: Local) {
+    let own = OwnAddress::of(&listener);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -163,12 +166,55 @@ pub async fn serve(listener: TcpListener, local: Local) {
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let local = local.clone();
-                async move { Ok::<_, Infallible>(local.handle(request, Some(peer.ip())).await.map(Full::new)) }
+                async move {
+                    let response = match own.refusal(request.method(), request.headers()) {
+                        Some(refusal) => problem::response(&refusal),
+                        None => local.handle(request, Some(peer.ip())).await,
+                    };
+                    Ok::<_, Infallible>(response.map(Full::new))
+                }
             });
             if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                 tracing::debug!(%error, "connection closed with an error");
             }
         });
+    }
+}
+
+/// SPEC §6: the server answers only requests addressed to its own loopback host, so that a web
+/// page elsewhere cannot reach it (and the codes in `/_local/outbox`) through DNS rebinding: a
+/// rebound name arrives with that name as `Host`. And it takes no write from a page of another
+/// origin: a browser names the page's origin in `Origin` on every write it sends; curl and the
+/// other non-browser clients send none.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnAddress {
+    port: u16,
+}
+
+impl OwnAddress {
+    /// The address `listener` listens on (its port; the host must be a loopback name).
+    pub fn of(listener: &TcpListener) -> Self {
+        Self { port: listener.local_addr().map(|address| address.port()).unwrap_or_default() }
+    }
+
+    /// Why a request with `method` and `headers` is not answered, if it is not.
+    pub fn refusal(&self, method: &Method, headers: &http::HeaderMap) -> Option<ApiError> {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
+        let own_hosts = ["127.0.0.1", "localhost", "[::1]"].map(|name| format!("{name}:{}", self.port));
+        if !own_hosts.contains(&host) {
+            return Some(ApiError::Misdirected(format!(
+                "contacts-local answers requests to {} only, not to {host:?}",
+                own_hosts.iter().map(|h| format!("http://{h}")).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let writes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let origin = headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or_default());
+        match origin {
+            Some(origin) if writes && origin != format!("http://{host}") => {
+                Some(ApiError::NotForThisCaller(format!("contacts-local takes no write from a page of another origin ({origin:?})")))
+            }
+            _ => None,
+        }
     }
 }
 

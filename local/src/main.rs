@@ -21,8 +21,10 @@ often it sweeps expiry and reminders in process), PUBLIC_BASE_URL, MAIL_FROM (RE
 With TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB set, it keeps its data in that DynamoDB table
 (creating it when missing); with AWS_ENDPOINT_URL_SESV2 set, it sends its mail through SES.
 With JWT_ISSUER and JWT_AUDIENCE set, a bearer token must be a JWT of that issuer (its keys from
-its discovery document; the account in ACCOUNT_CLAIM, default sub), verified as API Gateway's JWT
-authorizer does, and the development identity (Bearer <account-id>) is off.";
+its discovery document; the account in ACCOUNT_CLAIM, default sub; one of PANEL_SCOPE's scopes
+but openid in its scope, if set), verified as API Gateway's JWT authorizer does, and the
+development identity (Bearer <account-id>) is off. The panel then signs in at that issuer, its
+endpoints from the same discovery document.";
 
 struct Args {
     port: u16,
@@ -87,7 +89,10 @@ async fn run(args: Args) -> Result<(), String> {
         None => Fixtures::demo(),
     };
     let sign_in = match contacts_local::jwt::JwtSettings::from_env(|name| std::env::var(name).ok(), &config.account_claim)? {
-        Some(settings) => Some(Arc::new(contacts_local::jwt::Verifier::new(settings)?)),
+        Some(settings) => {
+            let scopes = std::env::var("PANEL_SCOPE").unwrap_or_default();
+            Some(Arc::new(contacts_local::jwt::Verifier::new(settings)?.with_required_scopes(&scopes)))
+        }
         None => None,
     };
     let Backends { store, mailer, outbox, description } = Backends::new(&config.aws).await?;
@@ -114,7 +119,9 @@ async fn run(args: Args) -> Result<(), String> {
     let interval = app.config().sweep_interval.unsigned_abs();
     let sweeper = sweep_every(app.clone(), interval);
     let mailer = deliver_every(app.clone(), DELIVERY_INTERVAL);
-    let local = Local { router: Router::new(app), outbox, events: Some(events), sign_in };
+    // The panel reads the issuer's discovery document for its endpoints and its page's CSP.
+    let router = Router::new(app).with_discovery(Arc::new(shared::adapters::https_json::HttpsJson::new()));
+    let local = Local { router, outbox, events: Some(events), sign_in };
     tokio::select! {
         () = serve(listener, local) => Ok(()),
         () = sweeper => Ok(()),

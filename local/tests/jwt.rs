@@ -75,6 +75,7 @@ async fn issuer() -> Issuer {
 
 /// contacts-local on the demo data, signing in with `issuer`'s tokens; its address.
 async fn local(issuer: &Issuer, refresh: Duration) -> String {
+    signing::install();
     let settings = JwtSettings { issuer: issuer.url.clone(), audiences: vec![AUDIENCE.to_owned()], account_claim: "sub".to_owned() };
     let verifier = Verifier::new(settings).unwrap().with_refresh_at_most_every(refresh);
     let outbox = Arc::new(Outbox::new());
@@ -96,6 +97,7 @@ fn claims(issuer: &Issuer) -> Value {
 }
 
 fn signed(claims: &Value, alg: Algorithm, kid: &str, key_file: &str) -> String {
+    signing::install();
     let mut header = Header::new(alg);
     header.kid = Some(kid.to_owned());
     let pem = fixture(key_file);
@@ -197,6 +199,7 @@ async fn every_forged_stale_or_misdirected_token_is_a_401_that_says_why() {
     refused(&local, &none, "not a well-formed JWT").await;
     let mut hs = Header::new(Algorithm::HS256);
     hs.kid = Some("rsa-a".to_owned());
+    signing::install();
     let confused = jsonwebtoken::encode(&hs, &claims(&issuer), &EncodingKey::from_secret(fixture("jwks.json").as_bytes())).unwrap();
     refused(&local, &confused, "algorithm is not accepted").await;
     // An ES256 header on the RSA key.
@@ -235,4 +238,65 @@ fn an_issuer_needs_an_audience_and_https_off_the_loopback() {
     assert!(JwtSettings::from_env(env(&[("JWT_ISSUER", "http://issuer.example"), ("JWT_AUDIENCE", "a")]), "sub").unwrap_err().contains("https"));
     let settings = JwtSettings::from_env(env(&[("JWT_ISSUER", "https://issuer.example/pool"), ("JWT_AUDIENCE", "a, b")]), "custom:account").unwrap().unwrap();
     assert_eq!((settings.audiences, settings.account_claim.as_str()), (vec!["a".to_owned(), "b".to_owned()], "custom:account"));
+}
+
+/// The issuer's side: jsonwebtoken signs through a process-wide provider, and contacts-local's
+/// only verifies; this one signs as an issuer would (RS256, ES256, and the HS256 of a forger),
+/// and verifies with contacts-local's own verifier. Installed before anything verifies, in
+/// whatever order the tests run.
+mod signing {
+    use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner};
+    use jsonwebtoken::errors::{Error, ErrorKind};
+    use jsonwebtoken::signature::{self, Signer};
+    use jsonwebtoken::{Algorithm, EncodingKey};
+    use ring::rand::SystemRandom;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+
+    static ISSUER: CryptoProvider =
+        CryptoProvider { signer_factory: signer_for, verifier_factory: contacts_local::jwt_crypto::verifier_for, jwk_utils: JwkUtils::new_unimplemented() };
+
+    pub fn install() {
+        let _ = ISSUER.install_default();
+    }
+
+    fn signer_for(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, Error> {
+        match algorithm {
+            Algorithm::RS256 | Algorithm::ES256 | Algorithm::HS256 => Ok(Box::new(RingSigner { algorithm: *algorithm, key: key.clone() })),
+            _ => Err(ErrorKind::InvalidAlgorithm.into()),
+        }
+    }
+
+    struct RingSigner {
+        algorithm: Algorithm,
+        key: EncodingKey,
+    }
+
+    impl Signer<Vec<u8>> for RingSigner {
+        fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
+            let rng = SystemRandom::new();
+            match self.algorithm {
+                // jsonwebtoken hands an RSA key over as PKCS#1 DER, and an EC key as PKCS#8.
+                Algorithm::RS256 => {
+                    let pair = RsaKeyPair::from_der(self.key.inner()).map_err(|_| signature::Error::new())?;
+                    let mut out = vec![0; pair.public().modulus_len()];
+                    pair.sign(&RSA_PKCS1_SHA256, &rng, message, &mut out).map_err(|_| signature::Error::new())?;
+                    Ok(out)
+                }
+                Algorithm::ES256 => {
+                    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, self.key.inner(), &rng).map_err(|_| signature::Error::new())?;
+                    Ok(pair.sign(&rng, message).map_err(|_| signature::Error::new())?.as_ref().to_vec())
+                }
+                _ => {
+                    let secret = self.key.try_get_hmac_secret().map_err(|_| signature::Error::new())?;
+                    Ok(ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret), message).as_ref().to_vec())
+                }
+            }
+        }
+    }
+
+    impl JwtSigner for RingSigner {
+        fn algorithm(&self) -> Algorithm {
+            self.algorithm
+        }
+    }
 }

@@ -20,7 +20,7 @@ fn free_port() -> u16 {
 
 fn get(port: u16, path: &str, bearer: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the server answers once it listens");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {bearer}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {bearer}\r\nConnection: close\r\n\r\n").unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     answer

@@ -36,8 +36,19 @@ function saveSession(session) {
   else sessionStorage.removeItem(SESSION);
 }
 
+/** How to sign in; when the server cannot say (its identity provider is down), why. */
+async function loadConfig() {
+  try {
+    const res = await fetch('panel/config', { cache: 'no-store' });
+    const body = await res.json();
+    return res.ok ? body : { sign_in: 'unavailable', detail: body.detail || String(res.status) };
+  } catch {
+    return { sign_in: 'none' };
+  }
+}
+
 async function start() {
-  state.config = await fetch('panel/config', { cache: 'no-store' }).then((r) => r.json()).catch(() => ({ sign_in: 'none' }));
+  state.config = await loadConfig();
   let problem = null;
   if (state.config.sign_in === 'oidc') {
     try {
@@ -60,7 +71,9 @@ async function start() {
   }
 }
 
-const modeOf = (config) => (config.sign_in === 'oidc' ? 'oidc' : 'development');
+// A provider that cannot be reached for now ('unavailable') leaves a signed-in tab signed in:
+// the API checks its token without the panel's server.
+const modeOf = (config) => (['oidc', 'unavailable'].includes(config.sign_in) ? 'oidc' : 'development');
 
 async function loadMe() {
   state.api = client(() => state.session?.token, () => signedOut(t('signin.expired')));
@@ -114,7 +127,8 @@ function showSignIn(problem) {
   if (mode === 'development') main.append(developmentSignIn(message));
   else if (mode === 'oidc') {
     main.append(h('p', {}, t('signin.oidcIntro')), h('button', { type: 'button', class: 'primary', onclick: () => oidc.beginSignIn(state.config).catch((e) => message.show('error', t('signin.failed', { detail: e.message }), { focus: true })) }, t('signin.submit')));
-  } else main.append(h('p', { class: 'message error', role: 'alert' }, t('signin.notConfigured')));
+  } else if (mode === 'unavailable') main.append(h('p', { class: 'message error', role: 'alert' }, t('signin.unavailable', { detail: state.config.detail })));
+  else main.append(h('p', { class: 'message error', role: 'alert' }, t('signin.notConfigured')));
   main.append(message.el);
   put(root, h('header', { class: 'top' }, h('span', { class: 'brand' }, t('app.title')), languageSwitcher()), main);
   document.title = `${t('signin.title')} · ${t('app.title')}`;
@@ -150,7 +164,7 @@ function developmentSignIn(message) {
 }
 
 function signOut() {
-  const url = oidc.signOutUrl(state.session);
+  const url = state.session?.mode === 'oidc' ? oidc.signOutUrl(state.config) : null;
   state.view?.stop?.();
   state.me = null;
   saveSession(null);

@@ -3,13 +3,16 @@
 // OpenID Connect Core 1.0). The panel is a public client: no secret, the verifier proves that
 // whoever redeems the code is who asked for it.
 //
-// The token's signature, issuer, audience and expiry are checked where it is used, by the
-// HTTP API's JWT authorizer (and by contacts-local with JWT_ISSUER set); here the callback is
-// checked to be the answer to our own request. The session lives in sessionStorage (this tab
-// only, gone when it closes), never in a cookie or a URL.
+// The provider's endpoints come with the panel's configuration (`GET /panel/config`): the
+// server read the issuer's discovery document, and the page's Content-Security-Policy lets it
+// call the token endpoint's origin and no other (with Cognito, the user pool's domain, not the
+// issuer). The token's signature, issuer, audience and expiry are checked where it is used, by
+// the HTTP API's JWT authorizer (and by contacts-local with JWT_ISSUER set); here the callback
+// is checked to be the answer to our own request. The session lives in sessionStorage (this
+// tab only, gone when it closes), never in a cookie or a URL.
 //
-// Pure helpers (pkce, authorizationUrl, callbackParams, decodeJwtPayload) take their inputs
-// as arguments, so a test can run them against any provider.
+// Pure helpers (pkce, authorizationUrl, callbackParams, decodeJwtPayload, signOutUrl) take
+// their inputs as arguments, so a test can run them against any provider.
 
 const PENDING = 'panel.oidc.pending';
 
@@ -30,18 +33,6 @@ export async function pkce() {
   const verifier = randomToken(32);
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier));
   return { verifier, challenge: base64url(digest), method: 'S256' };
-}
-
-/** The provider's discovery document; its `issuer` must be the configured one exactly. */
-export async function discover(issuer, fetchImpl = fetch) {
-  const res = await fetchImpl(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, { cache: 'no-store' });
-  if (!res.ok) throw new Error(`the identity provider's discovery document answered ${res.status}`);
-  const doc = await res.json();
-  if (doc.issuer !== issuer && doc.issuer !== `${issuer}/`) throw new Error(`the discovery document names another issuer (${doc.issuer})`);
-  for (const key of ['authorization_endpoint', 'token_endpoint']) {
-    if (typeof doc[key] !== 'string') throw new Error(`the discovery document has no ${key}`);
-  }
-  return doc;
 }
 
 /** The authorization request's URL. */
@@ -82,18 +73,18 @@ export function redirectUri(loc = location) {
 }
 
 /** Starts a sign-in: remembers state, nonce and verifier for this tab, then leaves for the provider. */
-export async function beginSignIn(config, { storage = sessionStorage, assign = (u) => location.assign(u), fetchImpl = fetch, loc = location } = {}) {
-  const doc = await discover(config.issuer, fetchImpl);
+export async function beginSignIn(config, { storage = sessionStorage, assign = (u) => location.assign(u), loc = location } = {}) {
   const { verifier, challenge } = await pkce();
   const pending = { state: randomToken(16), nonce: randomToken(16), verifier, redirectUri: redirectUri(loc) };
   storage.setItem(PENDING, JSON.stringify(pending));
-  assign(authorizationUrl(doc.authorization_endpoint, { clientId: config.client_id, scope: config.scope || 'openid', challenge, ...pending }));
+  assign(authorizationUrl(config.authorization_endpoint, { clientId: config.client_id, scope: config.scope || 'openid', challenge, ...pending }));
 }
 
 /**
  * Completes a sign-in if `href` is the provider's callback: checks `state`, redeems the code
  * with the verifier, checks the ID token's `nonce`, `iss` and `aud`, and returns
- * `{token, expiresAt, idToken, endSession}`; null when `href` is no callback.
+ * `{token, expiresAt}`; null when `href` is no callback. The ID token is not kept: sign-out
+ * names the panel by its client id, so no token ever goes into a URL.
  */
 export async function completeSignIn(config, href, { storage = sessionStorage, fetchImpl = fetch, now = Date.now() } = {}) {
   const params = callbackParams(href);
@@ -102,12 +93,11 @@ export async function completeSignIn(config, href, { storage = sessionStorage, f
   storage.removeItem(PENDING);
   if (!pending || params.state !== pending.state) throw new Error('the answer from the identity provider is not for a sign-in started here (state)');
   if (params.error) throw new Error(params.error);
-  const doc = await discover(config.issuer, fetchImpl);
   const body = new URLSearchParams({
     grant_type: 'authorization_code', code: params.code, redirect_uri: pending.redirectUri,
     client_id: config.client_id, code_verifier: pending.verifier,
   });
-  const res = await fetchImpl(doc.token_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+  const res = await fetchImpl(config.token_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
   const tokens = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(tokens.error_description || tokens.error || `the token endpoint answered ${res.status}`);
   const claims = decodeJwtPayload(tokens.id_token);
@@ -116,14 +106,23 @@ export async function completeSignIn(config, href, { storage = sessionStorage, f
   if (claims.iss !== config.issuer || !audiences.includes(config.client_id)) throw new Error('the ID token is from another issuer or for another client');
   const token = tokens.access_token || tokens.id_token;
   const expiresAt = now + 1000 * (Number(tokens.expires_in) || 3600);
-  return { token, expiresAt, idToken: tokens.id_token, endSession: doc.end_session_endpoint || null };
+  return { token, expiresAt };
 }
 
-/** Where to send the customer on sign-out, if the provider ends sessions; else null. */
-export function signOutUrl(session, loc = location) {
-  if (!session?.endSession) return null;
-  const url = new URL(session.endSession);
-  if (session.idToken) url.searchParams.set('id_token_hint', session.idToken);
-  url.searchParams.set('post_logout_redirect_uri', redirectUri(loc));
+/** The parameters of each provider's end of session: whom to name, and where to come back to. */
+const LOGOUT_RETURN = {
+  // OpenID Connect RP-Initiated Logout 1.0: `client_id` stands in for `id_token_hint`.
+  'rp-initiated': 'post_logout_redirect_uri',
+  // Amazon Cognito's /logout on the user pool domain.
+  cognito: 'logout_uri',
+};
+
+/** Where to send the customer on sign-out (`config.end_session`, from the server), else null. */
+export function signOutUrl(config, loc = location) {
+  const returnParam = LOGOUT_RETURN[config?.end_session?.contract];
+  if (!returnParam) return null;
+  const url = new URL(config.end_session.endpoint);
+  url.searchParams.set('client_id', config.client_id);
+  url.searchParams.set(returnParam, redirectUri(loc));
   return url.toString();
 }

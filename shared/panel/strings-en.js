@@ -18,6 +18,7 @@ export default {
   'signin.submit': 'Sign in',
   'signin.oidcIntro': 'Sign in with your customer account.',
   'signin.notConfigured': 'Sign-in is not configured on this server: it has no identity provider (JWT_ISSUER and the panel\'s client id). Ask the provider\'s engineers.',
+  'signin.unavailable': 'Sign-in is unavailable for now: the identity provider cannot be reached. Try again in a minute. ({detail})',
   'signin.badId': 'This is not a customer ID: two letters, digits, then -ovh (for example aa123456-ovh).',
   'signin.failed': 'Sign-in did not complete: {detail}',
   'signin.expired': 'Your session has ended: sign in again.',

@@ -18,6 +18,7 @@ export default {
   'signin.submit': 'Se connecter',
   'signin.oidcIntro': 'Connectez-vous avec votre compte client.',
   'signin.notConfigured': 'La connexion n\'est pas configurée sur ce serveur : il n\'a pas de fournisseur d\'identité (JWT_ISSUER et l\'identifiant client du panneau). Adressez-vous aux ingénieurs du fournisseur.',
+  'signin.unavailable': 'La connexion est indisponible pour le moment : le fournisseur d\'identité ne répond pas. Réessayez dans une minute. ({detail})',
   'signin.badId': 'Ce n\'est pas un identifiant client : deux lettres, des chiffres, puis -ovh (par exemple aa123456-ovh).',
   'signin.failed': 'La connexion n\'a pas abouti : {detail}',
   'signin.expired': 'Votre session a pris fin : reconnectez-vous.',

@@ -18,6 +18,7 @@ export default {
   'signin.submit': 'Accedi',
   'signin.oidcIntro': 'Accedi con il tuo account cliente.',
   'signin.notConfigured': 'L\'accesso non è configurato su questo server: manca il fornitore di identità (JWT_ISSUER e l\'identificativo client del pannello). Rivolgiti ai tecnici del fornitore.',
+  'signin.unavailable': 'L\'accesso non è disponibile al momento: il fornitore di identità non risponde. Riprova tra un minuto. ({detail})',
   'signin.badId': 'Questo non è un identificativo cliente: due lettere, delle cifre, poi -ovh (ad esempio aa123456-ovh).',
   'signin.failed': 'L\'accesso non è riuscito: {detail}',
   'signin.expired': 'La sessione è terminata: accedi di nuovo.',

@@ -297,3 +297,11 @@ impl Clock for SystemClock {
         now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000).expect("fewer nanoseconds is still valid")
     }
 }
+
+/// Reads a JSON document from a URL (GET): the identity provider's discovery document, which
+/// the panel's server reads to know where the page signs in ([`crate::api::discovery`]).
+#[async_trait]
+pub trait FetchJson: Send + Sync + 'static {
+    /// The document, or why not (safe to log: a URL and a reason, never a body).
+    async fn get_json(&self, url: &str) -> Result<serde_json::Value, String>;
+}

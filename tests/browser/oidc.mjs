@@ -7,6 +7,15 @@
 // `signIn(account)` runs the whole authorization code flow over HTTP the way a browser would
 // (the authorization request, the login form, the consent form, the redirect, the token request
 // with the PKCE verifier) and checks `state`; the browser suite drives the same forms in chromium.
+//
+// `startProvider({ cognito: true })` shapes it like Amazon Cognito (docs/deploying.md, "Wiring
+// Amazon Cognito"): the issuer's origin serves only the discovery document and the keys, as
+// `cognito-idp.{region}.amazonaws.com/{pool}` does, while the endpoints a browser uses live on
+// another origin, the user pool's domain (`{prefix}.auth.{region}.amazoncognito.com`), under
+// Cognito's paths: `/oauth2/authorize`, `/oauth2/token`, `/oauth2/userInfo` and `/logout`
+// (`client_id` and `logout_uri`; the discovery document names no `end_session_endpoint`). Users
+// sign in with their customer id, which access tokens carry as `username` beside a UUID `sub`, with
+// `client_id`, `token_use: "access"` and `scope`, and no `aud`.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -16,6 +25,8 @@ import path from 'node:path';
 import { TOOLS } from './support.mjs';
 
 export const CLIENT_ID = 'contacts-panel';
+/** The resource server's custom scope of the Cognito-shaped provider (`{identifier}/{scope}`). */
+export const COGNITO_SCOPE = 'contacts/panel';
 const require = createRequire(path.join(TOOLS, 'node', 'package.json'));
 
 async function modules() {
@@ -30,17 +41,23 @@ async function modules() {
 
 const b64url = (buffer) => Buffer.from(buffer).toString('base64url');
 
+async function listen(server) {
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
 /**
- * Starts the provider; resolves with `{ issuer, stop, signIn, sign, publicJwks }`.
+ * Starts the provider; resolves with `{ issuer, stop, signIn, sign, publicJwks }`, and with
+ * `cognito`, `domain` (the user pool domain's origin) and `domainRequests` (the URLs asked of it).
  * `redirectUris`: where the client may be sent back (the panel's address).
  */
-export async function startProvider({ redirectUris = ['http://127.0.0.1/callback'] } = {}) {
+export async function startProvider({ redirectUris = ['http://127.0.0.1/callback'], cognito = false } = {}) {
   const { Provider, jose } = await modules();
   const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
   const signingJwk = { ...(await jose.exportJWK(privateKey)), kid: 'op-rs256', alg: 'RS256', use: 'sig' };
   const server = http.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const issuer = await listen(server);
+  const pool = cognito ? await userPoolDomain() : null;
   // The client's addresses may be known only once the panel's server runs, and that server
   // needs the issuer first: the provider is made at its first request, with the addresses by then.
   const allowed = [...redirectUris];
@@ -61,6 +78,8 @@ export async function startProvider({ redirectUris = ['http://127.0.0.1/callback
       // Said explicitly rather than left to the defaults (each of which the provider notes).
       ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 300, IdToken: 300 },
       clientBasedCORS: (_ctx, origin, client) => client.redirectUris.some((uri) => new URL(uri).origin === origin),
+      // The login form's name is the account id (the development interactions keep it as such):
+      // `sub`, or with Cognito the access token's `username` (cognitoAccessToken).
       async findAccount(_ctx, sub) {
         return { accountId: sub, claims: async () => ({ sub }) };
       },
@@ -72,22 +91,33 @@ export async function startProvider({ redirectUris = ['http://127.0.0.1/callback
           defaultResource: () => 'urn:service-contacts',
           useGrantedResource: () => true,
           getResourceServerInfo: () => ({
-            scope: 'openid',
+            scope: cognito ? `openid ${COGNITO_SCOPE}` : 'openid',
             audience: CLIENT_ID,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'RS256' } },
           }),
         },
       },
+      ...(cognito ? { formats: { customizers: { jwt: (_ctx, token, jwt) => cognitoAccessToken(jwt, token.accountId) } } } : {}),
     });
     provider.proxy = false;
+    if (cognito) provider.use(cognitoDiscovery(pool.origin));
     return provider.callback();
   };
   server.on('request', (req, res) => {
     handler ??= make();
     handler(req, res);
   });
-  const stop = () => new Promise((resolve) => server.close(resolve));
+  pool?.server.on('request', (req, res) => {
+    pool.requests.push(req.url);
+    req.url = cognitoPath(req.url);
+    handler ??= make();
+    handler(req, res);
+  });
+  const stop = async () => {
+    await new Promise((resolve) => server.close(resolve));
+    if (pool) await new Promise((resolve) => pool.server.close(resolve));
+  };
   /** Lets the client come back to `uri` too (before the provider's first request). */
   const allowRedirect = (uri) => {
     if (handler) throw new Error('the provider is made already: allow its addresses before its first request');
@@ -103,7 +133,64 @@ export async function startProvider({ redirectUris = ['http://127.0.0.1/callback
     return authorizationCodeFlow({ issuer, account, redirectUri });
   }
 
-  return { issuer, stop, signIn, sign, allowRedirect, publicJwks: { keys: [await jose.exportJWK(publicKey)] }, jose };
+  return {
+    issuer, stop, signIn, sign, allowRedirect, publicJwks: { keys: [await jose.exportJWK(publicKey)] }, jose,
+    ...(pool ? { domain: pool.origin, domainRequests: pool.requests } : {}),
+  };
+}
+
+/** The Cognito-shaped provider's second origin, the user pool's domain: another port of the loopback. */
+async function userPoolDomain() {
+  const server = http.createServer();
+  return { server, origin: await listen(server), requests: [] };
+}
+
+/** Cognito's paths on the user pool domain, as the provider's own (the rest passes as it is). */
+function cognitoPath(url) {
+  const u = new URL(url, 'http://domain');
+  const renamed = { '/oauth2/authorize': '/auth', '/oauth2/token': '/token', '/oauth2/userInfo': '/me' }[u.pathname];
+  if (renamed) return `${renamed}${u.search}`;
+  if (u.pathname !== '/logout') return url;
+  // Cognito's logout takes `client_id` and `logout_uri`; the provider's end of session the
+  // standard `client_id` and `post_logout_redirect_uri`.
+  const q = new URLSearchParams({ client_id: u.searchParams.get('client_id') ?? '' });
+  if (u.searchParams.has('logout_uri')) q.set('post_logout_redirect_uri', u.searchParams.get('logout_uri'));
+  return `/session/end?${q}`;
+}
+
+/**
+ * The discovery document as Cognito's: the browser's endpoints on the user pool domain, and no
+ * `end_session_endpoint` (Cognito's logout is not RP-initiated logout).
+ */
+function cognitoDiscovery(domain) {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'discovery') return;
+    Object.assign(ctx.body, {
+      authorization_endpoint: `${domain}/oauth2/authorize`,
+      token_endpoint: `${domain}/oauth2/token`,
+      userinfo_endpoint: `${domain}/oauth2/userInfo`,
+    });
+    delete ctx.body.end_session_endpoint;
+  };
+}
+
+/**
+ * An access token as Cognito's: `client_id`, `token_use`, `scope`, `username` (the customer id the
+ * user signed in as) and a UUID as `sub`, no `aud`. (The ID token keeps the username as `sub`: the
+ * panel reads only its `nonce`, `iss` and `aud`.) oidc-provider refuses to sign a JWT access token
+ * without `aud`, so the audience stays for that check but is made non-enumerable: JSON.stringify,
+ * which serializes the payload, leaves it out of the token.
+ */
+function cognitoAccessToken(jwt, username) {
+  Object.assign(jwt.payload, { token_use: 'access', username, sub: userUuid(username) });
+  Object.defineProperty(jwt.payload, 'aud', { value: jwt.payload.aud, enumerable: false, writable: true, configurable: true });
+}
+
+/** A stable UUID-shaped `sub` per user, as Cognito's `sub` is: never a customer id. */
+function userUuid(username) {
+  const hex = createHash('sha256').update(username).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** A cookie jar and `fetch` that never follows redirects. */

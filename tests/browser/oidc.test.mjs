@@ -1,8 +1,9 @@
 // The panel's OpenID Connect module (shared/panel/oidc.js) against a fake provider, in node:
 // the authorization request carries PKCE S256, state and nonce; the callback is accepted only
 // with the state this tab started, the code is redeemed with the verifier whose challenge was
-// sent, and an ID token with another nonce, issuer or audience is refused. Issue 14 runs the
-// same module against a real provider in the browser.
+// sent, and an ID token with another nonce, issuer or audience is refused; sign-out follows the
+// provider's contract with no token in the URL. Issues 14 and 26 run the same module against a
+// real provider in the browser.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,12 @@ import { createHash } from 'node:crypto';
 import * as oidc from '../../shared/panel/oidc.js';
 
 const ISSUER = 'https://id.example.test/realms/customers';
-const CONFIG = { issuer: ISSUER, client_id: 'panel', scope: 'openid' };
+// As GET /panel/config gives it: the endpoints from the provider's discovery document.
+const CONFIG = {
+  issuer: ISSUER, client_id: 'panel', scope: 'openid',
+  authorization_endpoint: `${ISSUER}/auth`, token_endpoint: `${ISSUER}/token`,
+  end_session: { contract: 'rp-initiated', endpoint: `${ISSUER}/logout` },
+};
 const PANEL = { origin: 'https://contacts.example.test', pathname: '/' };
 
 function memoryStorage() {
@@ -22,13 +28,10 @@ function memoryStorage() {
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 const jwt = (claims) => `${b64url(JSON.stringify({ alg: 'RS256' }))}.${b64url(JSON.stringify(claims))}.sig`;
 
-/** A provider: its discovery document, and a token endpoint that checks the PKCE verifier. */
+/** A provider: a token endpoint that checks the PKCE verifier. */
 function provider({ idClaims = (asked) => ({ iss: ISSUER, aud: 'panel', nonce: asked.nonce, sub: 'ad1000-ovh' }) } = {}) {
   const seen = { authorization: null, token: null };
   const fetchImpl = async (url, init = {}) => {
-    if (url === `${ISSUER}/.well-known/openid-configuration`) {
-      return Response.json({ issuer: ISSUER, authorization_endpoint: `${ISSUER}/auth`, token_endpoint: `${ISSUER}/token`, end_session_endpoint: `${ISSUER}/logout` });
-    }
     if (url === `${ISSUER}/token` && init.method === 'POST') {
       const form = new URLSearchParams(init.body.toString());
       seen.token = Object.fromEntries(form);
@@ -44,7 +47,7 @@ function provider({ idClaims = (asked) => ({ iss: ISSUER, aud: 'panel', nonce: a
 
 async function begin(fake, storage) {
   let target;
-  await oidc.beginSignIn(CONFIG, { storage, assign: (u) => { target = new URL(u); }, fetchImpl: fake.fetchImpl, loc: PANEL });
+  await oidc.beginSignIn(CONFIG, { storage, assign: (u) => { target = new URL(u); }, loc: PANEL });
   fake.seen.authorization = Object.fromEntries(target.searchParams);
   return target;
 }
@@ -72,11 +75,9 @@ test('the callback with our state redeems the code with the verifier and yields 
   await begin(fake, storage);
   const callback = `https://contacts.example.test/?code=the-code&state=${fake.seen.authorization.state}`;
   const session = await oidc.completeSignIn(CONFIG, callback, { storage, fetchImpl: fake.fetchImpl, now: 1000 });
-  assert.equal(session.token, 'the-access-token');
-  assert.equal(session.expiresAt, 1000 + 300_000);
+  assert.deepEqual(session, { token: 'the-access-token', expiresAt: 1000 + 300_000 }, 'the ID token is not kept');
   assert.equal(fake.seen.token.grant_type, 'authorization_code');
   assert.equal(fake.seen.token.redirect_uri, 'https://contacts.example.test/');
-  assert.match(oidc.signOutUrl(session, PANEL), /^https:\/\/id\.example\.test\/realms\/customers\/logout\?id_token_hint=/);
   await assert.rejects(oidc.completeSignIn(CONFIG, callback, { storage, fetchImpl: fake.fetchImpl }), /state/, 'a callback is used once');
 });
 
@@ -104,4 +105,15 @@ test('a callback with another state, an error, or an ID token with another nonce
     await assert.rejects(oidc.completeSignIn(CONFIG, callback, { storage, fetchImpl: fake.fetchImpl }), /nonce|issuer|client/, what);
   }
   assert.equal(oidc.callbackParams('https://contacts.example.test/#requests'), null, 'no code, no callback');
+});
+
+test("sign-out follows the provider's contract, naming the panel by its client id and no token", () => {
+  const standard = new URL(oidc.signOutUrl(CONFIG, PANEL));
+  assert.equal(`${standard.origin}${standard.pathname}`, `${ISSUER}/logout`);
+  assert.deepEqual(Object.fromEntries(standard.searchParams), { client_id: 'panel', post_logout_redirect_uri: 'https://contacts.example.test/' });
+  const domain = 'https://contacts.auth.eu-west-1.amazoncognito.com';
+  const cognito = new URL(oidc.signOutUrl({ ...CONFIG, end_session: { contract: 'cognito', endpoint: `${domain}/logout` } }, PANEL));
+  assert.equal(`${cognito.origin}${cognito.pathname}`, `${domain}/logout`);
+  assert.deepEqual(Object.fromEntries(cognito.searchParams), { client_id: 'panel', logout_uri: 'https://contacts.example.test/' });
+  assert.equal(oidc.signOutUrl({ ...CONFIG, end_session: undefined }, PANEL), null, 'no end of session known: the panel only forgets its token');
 });

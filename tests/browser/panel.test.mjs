@@ -243,9 +243,11 @@ test('deployed sign-in: OpenID Connect code + PKCE in the browser, against a pro
   const issuer = `${base}/stub-idp`;
   const asked = {};
   const json = (body) => ({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
-  await page.route(`${base}/panel/config`, (route) => route.fulfill(json({ sign_in: 'oidc', issuer, client_id: 'panel', scope: 'openid', resend_cooldown_seconds: 60 })));
-  await page.route(`${issuer}/.well-known/openid-configuration`, (route) => route.fulfill(json({
-    issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, end_session_endpoint: `${issuer}/logout`,
+  // The configuration as the server gives it, with the endpoints of the provider's discovery document.
+  await page.route(`${base}/panel/config`, (route) => route.fulfill(json({
+    sign_in: 'oidc', issuer, client_id: 'panel', scope: 'openid', resend_cooldown_seconds: 60,
+    authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`,
+    end_session: { contract: 'rp-initiated', endpoint: `${issuer}/logout` },
   })));
   await page.route(`${issuer}/auth?*`, (route) => {
     Object.assign(asked, Object.fromEntries(new URL(route.request().url()).searchParams));

@@ -63,3 +63,25 @@ test('Ada signs in to the panel at the OpenID provider (code + PKCE), uses it wi
   assert.equal(await page.evaluate(() => sessionStorage.getItem('panel.session')), null);
   await context.close();
 });
+
+test("an issuer whose discovery document cannot be read: the page says sign-in is unavailable, and why", async () => {
+  // A port nobody listens on: the server cannot read the discovery document.
+  const dead = await startLocal({ JWT_ISSUER: 'http://127.0.0.1:9', JWT_AUDIENCE: CLIENT_ID });
+  try {
+    const config = await fetch(`${dead.base}/panel/config`);
+    const problem = await config.json();
+    assert.equal(config.status, 502, JSON.stringify(problem));
+    assert.equal(problem.code, 'identity_provider_unavailable');
+    assert.match(problem.detail, /discovery document/);
+    assert.ok(Number(config.headers.get('retry-after')) > 0, 'says when to try again');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const response = await page.goto(`${dead.base}/`);
+    assert.match(response.headers()['content-security-policy'], /; connect-src 'self';/, 'no provider known, none allowed');
+    assert.match(await page.getByRole('alert').textContent(), /Sign-in is unavailable for now/);
+    assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0);
+    await context.close();
+  } finally {
+    dead.stop();
+  }
+});

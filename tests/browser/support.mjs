@@ -44,7 +44,7 @@ function loadPlaywright() {
 export function startLocal(extraEnv = {}) {
   const env = { ...process.env };
   // PUBLIC_BASE_URL unset: the mailed links then point at this server. Embedded store and outbox.
-  for (const k of ['PUBLIC_BASE_URL', 'TABLE_NAME', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SESV2', 'JWT_ISSUER', 'JWT_AUDIENCE']) delete env[k];
+  for (const k of ['PUBLIC_BASE_URL', 'TABLE_NAME', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SESV2', 'JWT_ISSUER', 'JWT_AUDIENCE', 'PANEL_CLIENT_ID', 'PANEL_SCOPE']) delete env[k];
   Object.assign(env, extraEnv);
   env.RUST_LOG = env.RUST_LOG || 'warn';
   if (!existsSync(SERVER_BIN)) {

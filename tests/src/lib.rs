@@ -2,10 +2,16 @@
 //! a clock the test moves and helpers to read the mails that went out.
 //!
 //! Every behaviour test takes a `Backend`, and `on_every_backend!` runs it on each one,
-//! so the embedded store and DynamoDB (with the outbox and SES) answer the same suite.
-//! [`streams`] reads a table's stream from DynamoDB Local, as Lambda hands it to the mailer.
+//! so the embedded store and DynamoDB (with the outbox and SES) answer the same suite;
+//! `through_the_functions!` runs those that can on the functions as deployed too
+//! ([`functions`]: each bootstrap under the Lambda Runtime Interface Emulator).
+//! [`streams`] reads a table's stream from DynamoDB Local, as Lambda hands it to the mailer;
+//! [`template`] reads what template.yaml says of the functions' deployment.
 
+pub mod functions;
+pub mod pattern;
 pub mod streams;
+pub mod template;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,20 +36,41 @@ pub enum Backend {
     /// DynamoDB Local (a fresh table per app) and the SES v2 emulator, at
     /// `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SESV2` (scripts/test starts both).
     Aws,
+    /// As `Aws`, through the functions' bootstraps under the Lambda Runtime Interface
+    /// Emulator ([`functions`]): every call, the table's stream, the sweep and SES's events
+    /// are invocations of the function that serves them as deployed. The app's own router
+    /// only loads the fixtures (the provider's admin tool), and the clock is the system's.
+    Lambda,
 }
 
-/// A clock that stands still until the test moves it.
-pub struct ManualClock(Mutex<OffsetDateTime>);
+/// A clock that stands still until the test moves it; or, for the functions under the RIE,
+/// which read the system's clock, that clock, which no test can move ([`ManualClock::system`]).
+pub struct ManualClock {
+    /// `None`: the system's clock.
+    manual: Option<Mutex<OffsetDateTime>>,
+}
 
 impl ManualClock {
     pub fn new() -> Self {
-        let now = OffsetDateTime::now_utc();
-        Self(Mutex::new(now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000).expect("valid")))
+        Self { manual: Some(Mutex::new(to_the_millisecond(OffsetDateTime::now_utc()))) }
+    }
+
+    /// The system's clock, as the functions under the RIE read it: [`ManualClock::advance`]
+    /// panics, since nothing the functions see would move.
+    pub fn system() -> Self {
+        Self { manual: None }
     }
 
     pub fn advance(&self, by: time::Duration) {
-        *self.0.lock().unwrap() += by;
+        let manual =
+            self.manual.as_ref().expect("the functions under the RIE read the system's clock, which a test cannot move: keep this test off Backend::Lambda");
+        *manual.lock().unwrap() += by;
     }
+}
+
+/// The store keeps times to the millisecond.
+fn to_the_millisecond(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_nanosecond(at.nanosecond() / 1_000_000 * 1_000_000).expect("valid")
 }
 
 impl Default for ManualClock {
@@ -54,7 +81,10 @@ impl Default for ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap()
+        match &self.manual {
+            Some(manual) => *manual.lock().unwrap(),
+            None => to_the_millisecond(OffsetDateTime::now_utc()),
+        }
     }
 }
 
@@ -186,6 +216,8 @@ pub struct TestApp {
     emf: Mutex<Vec<Value>>,
     /// The mailer the app sends through, on every backend: to make it refuse mail.
     switch: Arc<Switchable>,
+    /// The functions, on `Backend::Lambda`: every call, mail and event goes through them.
+    functions: Option<functions::Functions>,
 }
 
 /// The response, with its body parsed when it is JSON.
@@ -224,7 +256,7 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config { public_base_url: "https://contacts.test".to_owned(), ..Config::default() };
         configure(&mut config);
-        let clock = Arc::new(ManualClock::new());
+        let clock = Arc::new(if backend == Backend::Lambda { ManualClock::system() } else { ManualClock::new() });
         let tag = unique_tag();
         let mut dynamo = None;
         let (store, mailer, mails): (Arc<dyn Store>, Arc<dyn Mailer>, Mails) = match backend {
@@ -232,7 +264,7 @@ impl TestApp {
                 let outbox = Arc::new(Outbox::new());
                 (Arc::new(MemoryStore::new().with_clock(clock.clone())), outbox.clone(), Mails::Outbox(outbox))
             }
-            Backend::Aws => {
+            Backend::Aws | Backend::Lambda => {
                 let emulators = Emulators::from_env();
                 let store = dynamo_store(&tag, clock.clone()).await;
                 dynamo = Some(store.clone());
@@ -243,12 +275,16 @@ impl TestApp {
                 (store, mailer.clone(), Mails::Ses { store_url: emulators.ses_store, since, mailer })
             }
         };
+        let functions = match (backend, &dynamo) {
+            (Backend::Lambda, Some(store)) => Some(functions::Functions::new(store.table(), &config, &tag)),
+            _ => None,
+        };
         let switch = match &mails {
             Mails::Ses { mailer, .. } => mailer.clone(),
             Mails::Outbox(_) => Arc::new(Switchable::new(mailer)),
         };
         let app = App::new(store.clone(), switch.clone(), clock.clone(), config);
-        Self { router: Router::new(app), clock, store, mails, dynamo, tag, emf: Mutex::new(Vec::new()), switch }
+        Self { router: Router::new(app), clock, store, mails, dynamo, tag, emf: Mutex::new(Vec::new()), switch, functions }
     }
 
     /// An app on `backend` loaded with the standard cast (see [`TestApp::seed`]).
@@ -306,6 +342,9 @@ impl TestApp {
             Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
             None => (path.to_owned(), None),
         };
+        if let Some(functions) = &self.functions {
+            return functions.call(method, &path, query.as_deref(), &caller, &body, source).await;
+        }
         let function = shared::api::routes::find(&method, &path, None).map_or("unrouted", |(spec, _)| spec.function.name());
         let request = ApiRequest { method, path, query, headers: HeaderMap::new(), body, caller, source };
         let response = self.measured(function, self.router.handle(request)).await;
@@ -349,11 +388,17 @@ impl TestApp {
 
     /// Hands `event` to the `bounces` function's handler: how many addresses it marked.
     pub async fn deliver_ses_event(&self, event: Value) -> usize {
+        if let Some(functions) = &self.functions {
+            return functions.deliver_ses_event(event).await;
+        }
         self.measured("bounces", shared::entrypoints::bounces::handle(self.router.app(), event)).await.expect("the event is handled")
     }
 
     /// One sweep, as the sweeper function runs it.
     pub async fn sweep(&self) -> shared::app::SweepReport {
+        if let Some(functions) = &self.functions {
+            return functions.sweep().await;
+        }
         self.measured("sweeper", self.router.app().sweep()).await.expect("the sweep runs")
     }
 
@@ -367,6 +412,7 @@ impl TestApp {
 
     /// The EMF lines kept since the last call, each checked against the EMF specification.
     pub fn take_emf(&self) -> Vec<Emf> {
+        assert!(self.functions.is_none(), "the functions under the RIE print their EMF lines in their own logs: keep this test off Backend::Lambda");
         std::mem::take(&mut *self.emf.lock().unwrap()).iter().map(Emf::parse).collect()
     }
 
@@ -399,9 +445,23 @@ impl TestApp {
         response.json()["contacts"].clone()
     }
 
-    /// Runs the mailer over the outbox, as the stream's mailer (or the local server's drain
-    /// loop) would by now: every mail posted so far is sent or settled, unless sending fails.
-    pub async fn deliver(&self) -> shared::app::OutboxReport {
+    /// Lets the mailer deliver what was posted, as the stream's mailer (or the local server's
+    /// drain loop) would by now: every mail posted so far is sent or settled, unless sending
+    /// fails. On `Backend::Lambda`, the table's stream to the mailer and the publisher.
+    pub async fn deliver(&self) {
+        match &self.functions {
+            Some(functions) => functions.deliver().await,
+            None => {
+                self.outbox_pass().await;
+            }
+        }
+    }
+
+    /// One pass of the mailer over the outbox, in process, and what it did: what the stream's
+    /// mailer function does not tell (it answers only the records that failed), so a test
+    /// that needs it stays off `Backend::Lambda`.
+    pub async fn outbox_pass(&self) -> shared::app::OutboxReport {
+        assert!(self.functions.is_none(), "the mailer function answers only the records that failed, not what it sent: keep this test off Backend::Lambda");
         self.measured("mailer", self.router.app().deliver_outbox(self.clock.now())).await.expect("the outbox is readable")
     }
 
@@ -440,15 +500,26 @@ impl TestApp {
 
     /// Makes the mail service refuse every mail for good (or take them again).
     pub fn set_mail_refused(&self, refused: bool) {
+        self.assert_in_process("a mail service that refuses mail");
         self.switch.set_refusing(refused);
     }
 
     /// Makes mail sending fail (or work again), where the backend allows it.
     pub fn set_mail_unavailable(&self, unavailable: bool) {
+        self.assert_in_process("a mail service that is down");
         match &self.mails {
             Mails::Outbox(outbox) => outbox.set_unavailable(unavailable),
             Mails::Ses { mailer, .. } => mailer.set_unavailable(unavailable),
         }
+    }
+
+    /// The functions under the RIE send through the SES emulator itself: no switch of the
+    /// test's reaches them.
+    fn assert_in_process(&self, what: &str) {
+        assert!(
+            self.functions.is_none(),
+            "{what} is the in-process mailer's switch, which the functions under the RIE never see: keep this test off Backend::Lambda"
+        );
     }
 }
 
@@ -536,6 +607,22 @@ macro_rules! on_every_backend {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
                     super::$name($crate::Backend::Aws).await
+                }
+            )*
+        }
+    };
+}
+
+/// Runs each named `async fn name(backend: Backend)` of the calling file through the
+/// functions as deployed (`Backend::Lambda`), beside [`on_every_backend!`].
+#[macro_export]
+macro_rules! through_the_functions {
+    ($($name:ident),* $(,)?) => {
+        mod lambda {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Lambda).await
                 }
             )*
         }

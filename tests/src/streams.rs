@@ -4,17 +4,22 @@
 //! and the workspace links no Streams client (the AWS SDK's is a crate of its own): this module
 //! speaks the API itself, as the SDK would, with plain HTTP POSTs of
 //! `application/x-amz-json-1.0` bodies, `X-Amz-Target: DynamoDBStreams_20120810.<Op>` and a
-//! SigV4 `Authorization` header signed with the tests' dummy credentials. DynamoDB Local does
-//! not check the signature, but it reads the access key and the region from the header's
-//! credential scope to pick its database (unless started with `-sharedDb`, as scripts/emulators
-//! does): the same key (`local`) and region (`AWS_REGION`, else `eu-west-1`) as
-//! `aws::emulator_sdk_config`, so this reads the tables the tests' SDK clients made.
+//! SigV4 `Authorization` header with the dummy secret. DynamoDB Local does not check the
+//! signature, but it reads the access key and the region from the header's credential scope to
+//! pick its database unless started with `-sharedDb`, as scripts/emulators does: which is what
+//! lets a poller sign as the function it feeds (and each function as itself) and still read
+//! the tables the tests' SDK clients made with their key (`local`). The region is theirs too
+//! (`AWS_REGION`, else `eu-west-1`).
 //!
-//! [`read_stream`]: `DescribeTable` (the table's `LatestStreamArn`), `DescribeStream` (its
-//! shards, every page), `GetShardIterator` (`TRIM_HORIZON`) and `GetRecords` until a shard has
-//! nothing more: every record, oldest first. [`lambda_event`] wraps records as Lambda's
-//! DynamoDB event source does (`{"Records": [...]}`, each with its `eventSourceARN`), and
-//! [`is_mail_insert`] is the event source mapping's filter (template.yaml, `MailerStream`).
+//! [`stream_arn`]: `DescribeTable` (the table's `LatestStreamArn`). [`StreamPoller`]: what an
+//! event source mapping's poller does, signing as the function it feeds (Lambda reads the
+//! stream with the function's role): `DescribeStream` (the shards, every page),
+//! `GetShardIterator` (`TRIM_HORIZON`, once per shard) and `GetRecords` from where it stopped
+//! until a shard has nothing more: every record not handed over yet, oldest first.
+//! [`read_stream`] is a first poll of every record, with the tests' own key. [`lambda_event`]
+//! wraps records as Lambda's DynamoDB event source does (`{"Records": [...]}`, each with its
+//! `eventSourceARN`); which records a function gets is its mapping's filter, read from
+//! template.yaml ([`crate::template::StreamMapping::lets_through`]).
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -57,12 +62,6 @@ impl StreamRecord {
     }
 }
 
-/// What template.yaml's `MailerStream` lets through to the mailer: the `INSERT`s of items
-/// whose sort key begins with `MAIL#`.
-pub fn is_mail_insert(record: &StreamRecord) -> bool {
-    record.event_name() == "INSERT" && record.key("sk").starts_with("MAIL#")
-}
-
 /// One Lambda DynamoDB event of `records`, in their order.
 pub fn lambda_event<'a>(records: impl IntoIterator<Item = &'a StreamRecord>) -> Value {
     json!({ "Records": records.into_iter().map(StreamRecord::as_lambda_record).collect::<Vec<_>>() })
@@ -71,28 +70,71 @@ pub fn lambda_event<'a>(records: impl IntoIterator<Item = &'a StreamRecord>) -> 
 /// Every record of `table`'s stream in DynamoDB Local at `endpoint` (`http://host:port`),
 /// shard by shard, oldest first. Panics, saying why, if the table has no stream.
 pub async fn read_stream(endpoint: &str, table: &str) -> Vec<StreamRecord> {
-    let client = StreamsClient::new(endpoint);
-    let described = client.call("DynamoDB_20120810.DescribeTable", &json!({ "TableName": table })).await;
-    let stream_arn = described["Table"]["LatestStreamArn"]
+    StreamPoller::new(endpoint, ACCESS_KEY, &stream_arn(endpoint, table).await).poll().await
+}
+
+/// The ARN of `table`'s stream (what template.yaml's `!GetAtt ContactsTable.StreamArn` gives
+/// a mapping), read with the tests' own key. Panics, saying why, if the table has no stream.
+pub async fn stream_arn(endpoint: &str, table: &str) -> String {
+    let described = StreamsClient::new(endpoint, ACCESS_KEY).call("DynamoDB_20120810.DescribeTable", &json!({ "TableName": table })).await;
+    described["Table"]["LatestStreamArn"]
         .as_str()
         .unwrap_or_else(|| panic!("table {table} has no stream (made before it had one? delete it): {described}"))
-        .to_owned();
-    let mut records = Vec::new();
-    for shard in client.shards(&stream_arn).await {
-        let start = json!({ "StreamArn": stream_arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON" });
-        let mut iterator = client.call("DynamoDBStreams_20120810.GetShardIterator", &start).await["ShardIterator"].as_str().map(str::to_owned);
+        .to_owned()
+}
+
+/// An event source mapping's reader of one stream: each [`StreamPoller::poll`] gives the
+/// records written since the last one, shard by shard, oldest first.
+pub struct StreamPoller {
+    client: StreamsClient,
+    stream_arn: String,
+    /// Where each shard met so far was left: the iterator to go on from, or `None` once the
+    /// shard is closed and read to its end.
+    shards: std::collections::BTreeMap<String, Option<String>>,
+}
+
+impl StreamPoller {
+    /// A reader of `stream_arn` at `endpoint` that signs with `access_key`.
+    pub fn new(endpoint: &str, access_key: &str, stream_arn: &str) -> Self {
+        Self { client: StreamsClient::new(endpoint, access_key), stream_arn: stream_arn.to_owned(), shards: Default::default() }
+    }
+
+    /// The records not handed over yet.
+    pub async fn poll(&mut self) -> Vec<StreamRecord> {
+        let mut records = Vec::new();
+        for shard in self.client.shards(&self.stream_arn).await {
+            let iterator = match self.shards.get(&shard) {
+                Some(left_at) => left_at.clone(),
+                None => Some(self.first_iterator(&shard).await),
+            };
+            let (got, left_at) = self.read_shard(iterator).await;
+            records.extend(got);
+            self.shards.insert(shard, left_at);
+        }
+        records
+    }
+
+    async fn first_iterator(&self, shard: &str) -> String {
+        let start = json!({ "StreamArn": self.stream_arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON" });
+        let answer = self.client.call("DynamoDBStreams_20120810.GetShardIterator", &start).await;
+        answer["ShardIterator"].as_str().unwrap_or_else(|| panic!("no ShardIterator for {shard}: {answer}")).to_owned()
+    }
+
+    /// The records from `iterator` on, and the iterator to go on from next time.
+    async fn read_shard(&self, mut iterator: Option<String>) -> (Vec<StreamRecord>, Option<String>) {
+        let mut records = Vec::new();
         // An open shard always answers a next iterator: its end, for now, is an empty page.
         while let Some(current) = iterator {
-            let page = client.call("DynamoDBStreams_20120810.GetRecords", &json!({ "ShardIterator": current })).await;
+            let page = self.client.call("DynamoDBStreams_20120810.GetRecords", &json!({ "ShardIterator": current })).await;
             let got = page["Records"].as_array().cloned().unwrap_or_default();
+            iterator = page["NextShardIterator"].as_str().map(str::to_owned);
             if got.is_empty() {
                 break;
             }
-            records.extend(got.into_iter().map(|record| StreamRecord { stream_arn: stream_arn.clone(), record }));
-            iterator = page["NextShardIterator"].as_str().map(str::to_owned);
+            records.extend(got.into_iter().map(|record| StreamRecord { stream_arn: self.stream_arn.clone(), record }));
         }
+        (records, iterator)
     }
-    records
 }
 
 /// The least client of the Streams API (and of `DescribeTable`) on DynamoDB Local.
@@ -100,13 +142,15 @@ struct StreamsClient {
     /// `host:port`.
     authority: String,
     region: String,
+    /// Who signs: the tests' dummy key, or a function's logical id.
+    access_key: String,
 }
 
 impl StreamsClient {
-    fn new(endpoint: &str) -> Self {
+    fn new(endpoint: &str, access_key: &str) -> Self {
         let authority = endpoint.strip_prefix("http://").unwrap_or_else(|| panic!("not an http:// endpoint: {endpoint}")).trim_end_matches('/').to_owned();
         let region = std::env::var("AWS_REGION").ok().map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).unwrap_or_else(|| "eu-west-1".to_owned());
-        Self { authority, region }
+        Self { authority, region, access_key: access_key.to_owned() }
     }
 
     /// The ids of every shard of the stream, parents before children (`DescribeStream`'s
@@ -139,7 +183,7 @@ impl StreamsClient {
             ("x-amz-date", amz_date.clone()),
             ("x-amz-target", target.to_owned()),
         ];
-        let scope = Scope { access_key: ACCESS_KEY, secret_key: SECRET_KEY, region: &self.region, service: SERVICE, amz_date: &amz_date };
+        let scope = Scope { access_key: &self.access_key, secret_key: SECRET_KEY, region: &self.region, service: SERVICE, amz_date: &amz_date };
         let authorization = scope.authorization("POST", "/", &headers, body.as_bytes());
         let mut request = String::from("POST / HTTP/1.0\r\n");
         let unsigned = [("authorization", authorization), ("content-length", body.len().to_string())];
@@ -279,14 +323,11 @@ mod tests {
     }
 
     #[test]
-    fn a_record_becomes_lambdas_with_its_streams_arn_and_only_mail_inserts_pass_the_filter() {
-        let record = |name: &str, sk: &str| StreamRecord {
+    fn a_record_becomes_lambdas_with_its_streams_arn() {
+        let mail = StreamRecord {
             stream_arn: "arn:aws:dynamodb:ddblocal:000000000000:table/t/stream/x".to_owned(),
-            record: json!({"eventName": name, "dynamodb": {"Keys": {"pk": {"S": "REQUEST#01J"}, "sk": {"S": sk}}, "SequenceNumber": "7"}}),
+            record: json!({"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "REQUEST#01J"}, "sk": {"S": "MAIL#0000000001#00"}}, "SequenceNumber": "7"}}),
         };
-        let mail = record("INSERT", "MAIL#0000000001#00");
-        assert!(is_mail_insert(&mail));
-        assert!(!is_mail_insert(&record("MODIFY", "MAIL#0000000001#00")) && !is_mail_insert(&record("INSERT", "REQUEST")));
         let event = lambda_event([&mail]);
         assert_eq!(event["Records"][0]["eventSourceARN"], "arn:aws:dynamodb:ddblocal:000000000000:table/t/stream/x");
         assert_eq!((mail.key("pk"), mail.sequence_number()), ("REQUEST#01J", "7"));

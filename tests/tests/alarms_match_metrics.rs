@@ -179,7 +179,7 @@ fn dashboard_metrics(resources: &BTreeMap<String, (String, Vec<String>)>) -> Vec
         let at = format!("the dashboard's {:?}", widget["properties"]["title"].as_str().unwrap_or_default());
         for row in rows {
             let parts: Vec<&str> = row.as_array().expect("a metric row").iter().filter_map(Value::as_str).collect();
-            assert!(parts.len() >= 2 && parts.len() % 2 == 0 && !parts[0].is_empty() && parts[0] != ".", "{at}: a row spelled out in full: {row}");
+            assert!(parts.len() >= 2 && parts.len().is_multiple_of(2) && !parts[0].is_empty() && parts[0] != ".", "{at}: a row spelled out in full: {row}");
             let dimensions = parts[2..].chunks(2).map(|pair| (pair[0].to_owned(), pair[1].to_owned())).collect();
             watched.push(Watched { at: at.clone(), namespace: parts[0].to_owned(), name: parts[1].to_owned(), dimensions });
         }

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use integration_tests::{Backend, TestApp, on_every_backend};
+use integration_tests::{Backend, TestApp, on_every_backend, through_the_functions};
 use serde_json::json;
 
 on_every_backend!(
@@ -15,6 +15,21 @@ on_every_backend!(
     the_profile_can_be_read_and_its_email_and_language_changed,
     a_valid_identity_without_a_profile_is_404,
     services_are_paged_with_an_opaque_cursor,
+    the_panel_its_configuration_and_its_assets_are_served_to_anyone,
+);
+
+// Not through the functions: unknown_routes_are_404_and_wrong_methods_405_with_allow (API
+// Gateway answers a path or a method no route has itself, with its own 404: no function runs).
+through_the_functions!(
+    every_customer_route_needs_an_identity_and_a_well_formed_one,
+    errors_are_problem_json_with_type_title_status_detail_and_code,
+    a_body_over_16_kib_is_413,
+    malformed_bodies_are_400_and_change_nothing,
+    hostile_path_segments_are_400_or_404_never_5xx,
+    the_profile_can_be_read_and_its_email_and_language_changed,
+    a_valid_identity_without_a_profile_is_404,
+    services_are_paged_with_an_opaque_cursor,
+    the_panel_its_configuration_and_its_assets_are_served_to_anyone,
 );
 
 async fn every_customer_route_needs_an_identity_and_a_well_formed_one(backend: Backend) {
@@ -206,4 +221,24 @@ async fn services_are_paged_with_an_opaque_cursor(backend: Backend) {
     assert_eq!(other["services"], json!([]), "aa1 holds no service after svc-049");
     let wrong_kind = app.get(&format!("/v1/me/contact-changes?cursor={cursor}"), "nn1-ovh").await;
     assert_eq!(wrong_kind.status, StatusCode::BAD_REQUEST);
+}
+
+async fn the_panel_its_configuration_and_its_assets_are_served_to_anyone(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let page = app.call(Method::GET, "/", None, Bytes::new()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    // The page names its assets by their hashed names; each is served, cached for good.
+    let html = page.text();
+    let stylesheet = html.split("href=\"panel/").nth(1).and_then(|rest| rest.split('"').next()).expect("the stylesheet's name");
+    assert!(stylesheet.starts_with("panel.") && stylesheet.ends_with(".css") && stylesheet != "panel.css", "{stylesheet}");
+    let css = app.call(Method::GET, &format!("/panel/{stylesheet}"), None, Bytes::new()).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+    assert_eq!(css.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    let config = app.call(Method::GET, "/panel/config", None, Bytes::new()).await;
+    assert_eq!(config.status, StatusCode::OK, "{}", config.text());
+    assert_eq!((config.json()["scope"].as_str(), config.json()["resend_cooldown_seconds"].as_u64()), (Some("openid"), Some(60)));
+    assert_eq!(config.header("cache-control"), Some("no-store"));
 }

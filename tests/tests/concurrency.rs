@@ -12,6 +12,9 @@ on_every_backend!(
     accept_refuse_cancel_and_resend_at_once_end_in_one_coherent_outcome,
 );
 
+// None through the functions: each needs concurrent invocations of one function, which one
+// bootstrap under the RIE takes one at a time.
+
 async fn sixteen_concurrent_final_accepts_apply_the_change_once(backend: Backend) {
     let app = Arc::new(TestApp::seeded(backend).await);
     let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;

@@ -1,7 +1,7 @@
 //! SPEC §2-§4 through the router, as a client sees them: requests, confirmations, mails.
 
 use http::StatusCode;
-use integration_tests::{Backend, TestApp, on_every_backend};
+use integration_tests::{Backend, TestApp, on_every_backend, through_the_functions};
 use serde_json::json;
 
 on_every_backend!(
@@ -9,6 +9,7 @@ on_every_backend!(
     my_services_carry_their_type_and_filter_by_type_and_name_prefix,
     services_show_each_contacts_name_as_the_account_has_it_now,
     a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whether_an_address_exists,
+    a_caller_held_off_for_probing_addresses_may_ask_again_once_the_window_has_passed,
     an_admin_replacing_the_tech_contact_takes_effect_once_both_parties_accept,
     an_admin_taking_the_billing_role_itself_confirms_alone_and_the_previous_holder_is_informed,
     an_admin_handing_over_the_admin_role_needs_the_new_admin_and_informs_nobody,
@@ -35,6 +36,41 @@ on_every_backend!(
     the_confirmation_page_shows_the_request_and_changes_nothing,
     the_confirmation_form_answers_with_the_token_alone,
     a_mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_when_the_mail_service_is_back,
+    names_are_escaped_in_mails_and_on_the_page,
+);
+
+// Not through the functions: an_expired_request_takes_no_answer_reads_expired_and_blocks_nothing,
+// resend_is_allowed_at_once_then_once_per_cooldown, my_requests_lists_newest_first_and_filters_by_state
+// and a_caller_held_off_for_probing_addresses_may_ask_again_once_the_window_has_passed (they move the
+// clock), a_mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_when_the_mail_service_is_back (it
+// makes the mail service fail).
+through_the_functions!(
+    roles_move_only_within_one_zone_when_asked_and_when_the_change_takes_effect,
+    my_services_carry_their_type_and_filter_by_type_and_name_prefix,
+    services_show_each_contacts_name_as_the_account_has_it_now,
+    a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whether_an_address_exists,
+    an_admin_replacing_the_tech_contact_takes_effect_once_both_parties_accept,
+    an_admin_taking_the_billing_role_itself_confirms_alone_and_the_previous_holder_is_informed,
+    an_admin_handing_over_the_admin_role_needs_the_new_admin_and_informs_nobody,
+    a_tech_contact_may_hand_over_its_own_role_and_nothing_else,
+    a_billing_contact_may_hand_over_its_own_role_when_both_are_in_good_standing,
+    an_account_with_no_role_is_told_the_service_does_not_exist,
+    the_new_contact_must_exist_and_must_not_already_hold_the_role,
+    roles_moving_between_the_same_two_accounts_form_one_request,
+    a_second_request_on_a_pending_role_is_a_conflict_but_another_role_is_free,
+    one_refusal_refuses_the_request_and_changes_nothing,
+    the_request_shows_who_is_still_awaited,
+    a_wrong_token_is_refused_plainly_and_changes_nothing,
+    a_party_cannot_answer_with_another_partys_token,
+    a_closed_request_answers_409_whatever_the_token,
+    the_requester_may_cancel_and_nobody_else,
+    a_billing_change_fails_if_a_billing_contact_falls_overdue_before_it_takes_effect,
+    a_change_fails_if_the_role_changed_hands_meanwhile,
+    resend_rotates_the_tokens_and_mails_the_current_address,
+    only_a_party_may_resend,
+    a_request_is_visible_to_those_involved_and_the_services_contacts_only,
+    the_confirmation_page_shows_the_request_and_changes_nothing,
+    the_confirmation_form_answers_with_the_token_alone,
     names_are_escaped_in_mails_and_on_the_page,
 );
 
@@ -459,14 +495,14 @@ async fn a_mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_when_the_mail_s
     let created = app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     assert_eq!(created.status, StatusCode::CREATED, "the request is made without the mail service: {}", created.text());
     let id = created.json()["requests"][0]["id"].as_str().unwrap().to_owned();
-    let report = app.deliver().await;
+    let report = app.outbox_pass().await;
     assert!(report.interrupted && report.sent == 0, "{report:?}");
     assert!(app.sent_mails().await.is_empty());
     let history = app.request(&id, "aa1-ovh").await["history"].clone();
     assert!(history.as_array().unwrap().iter().all(|h| h["event"] != "mail_failed" && h["event"] != "mailed"), "nothing is lost nor sent yet: {history}");
 
     app.set_mail_unavailable(false);
-    assert_eq!(app.deliver().await.sent, 3, "the two confirmations and the notice, with no resend");
+    assert_eq!(app.outbox_pass().await.sent, 3, "the two confirmations and the notice, with no resend");
     let request = app.request(&id, "aa1-ovh").await;
     let mailed = request["history"].as_array().unwrap().iter().filter(|h| h["event"] == "mailed").count();
     assert_eq!(mailed, 3, "{request}");
@@ -475,8 +511,8 @@ async fn a_mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_when_the_mail_s
         assert_eq!(app.accept(&id, party, &token).await.status, StatusCode::OK);
     }
     assert_eq!(app.contacts("example.com", "aa1-ovh").await["tech"], "nn1-ovh");
-    assert_eq!(app.deliver().await.sent, 3, "the outcome, to both parties and the previous holder");
-    assert_eq!(app.deliver().await.sent, 0, "a mail goes once");
+    assert_eq!(app.outbox_pass().await.sent, 3, "the outcome, to both parties and the previous holder");
+    assert_eq!(app.outbox_pass().await.sent, 0, "a mail goes once");
     assert_eq!(app.sent_mails().await.len(), 6);
 }
 
@@ -618,6 +654,16 @@ async fn a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whe
     assert_eq!(by_id.status, StatusCode::CREATED, "a customer id needs no lookup: {}", by_id.text());
     let teo = app.ask("example.com", "tt1-ovh", json!({ "tech": app.email_of("oo1-ovh") })).await;
     assert_eq!(teo.code(), "unknown_account", "Teo's budget is his own: {}", teo.text());
+}
+
+async fn a_caller_held_off_for_probing_addresses_may_ask_again_once_the_window_has_passed(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    for n in 0..shared::domain::limits::WRONG_CODE_LIMIT {
+        let probe = app.ask("example.com", "aa1-ovh", json!({ "billing": format!("probe{n}.{}@example.com", app.tag) })).await;
+        assert_eq!(probe.code(), "unknown_account");
+    }
+    let held = app.ask("example.com", "aa1-ovh", json!({ "admin": app.email_of("mm1-ovh") })).await;
+    assert_eq!(held.status, StatusCode::TOO_MANY_REQUESTS, "{}", held.text());
     app.clock.advance(shared::domain::limits::WRONG_CODE_WINDOW);
     let later = app.ask("example.com", "aa1-ovh", json!({ "admin": app.email_of("mm1-ovh") })).await;
     assert_ne!(later.status, StatusCode::TOO_MANY_REQUESTS, "the window passed: {}", later.text());

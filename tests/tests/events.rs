@@ -23,6 +23,9 @@ on_every_backend!(
     a_publication_the_bus_fails_is_tried_again_under_the_same_id_and_the_sweep_redrives_what_the_stream_left,
 );
 
+// None through the functions: they read the bus in process (an EventLog) and make it fail, and
+// one moves the clock. Through the functions, every deliver() runs the publisher on the stream.
+
 /// The publisher's use case on `app`'s store and clock, with its bus: what the stream's
 /// publisher function does (the API's app has no bus, as the HTTP functions have none).
 fn publisher(app: &TestApp) -> (App, Arc<EventLog>) {

@@ -16,6 +16,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use integration_tests::functions::{AwsEndpoints, as_deployed};
+use integration_tests::template::Template;
 use integration_tests::{Emf, Emulators, dynamo_store, streams, unique_tag};
 use lambda_harness::events::{for_service, with_caller, with_id, with_json_body, with_token};
 use lambda_harness::mail::{SesStore, token_in};
@@ -43,6 +45,8 @@ struct Setup {
     rie: PathBuf,
     bin_dir: PathBuf,
     emulators: Emulators,
+    /// Where the functions' AWS calls go: through the recorder, when one runs.
+    endpoints: AwsEndpoints,
 }
 
 fn setup() -> Setup {
@@ -61,7 +65,8 @@ fn setup() -> Setup {
         let bootstrap = bin_dir.join(name);
         assert!(bootstrap.is_file(), "{} is missing: build the functions first (scripts/test does: cargo build -p fn-{name})", bootstrap.display());
     }
-    Setup { rie, bin_dir, emulators: Emulators::from_env() }
+    let emulators = Emulators::from_env();
+    Setup { rie, bin_dir, endpoints: AwsEndpoints::from_env(&emulators), emulators }
 }
 
 // ---- one function under the RIE ---------------------------------------------------------------
@@ -77,19 +82,13 @@ fn start_with(setup: &Setup, function: Function, table: &str, tag: &str, env: &[
     start_binary(setup, function.name(), table, tag, env)
 }
 
-/// The bootstrap `name` (a function of the route table, or one no route reaches) under the RIE.
+/// The bootstrap `name` (a function of the route table, or one no route reaches) under the RIE,
+/// as deployed: signing with its logical id, through the recorder of AWS calls when one runs.
 fn start_binary(setup: &Setup, name: &str, table: &str, tag: &str, env: &[EnvChange<'_>]) -> Rie {
     let launch = Launch::new(name, &setup.rie, setup.bin_dir.join(name))
         .env("TABLE_NAME", table)
         .env("MAIL_FROM", MAIL_FROM)
         .env("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
-        .env("AWS_ENDPOINT_URL_DYNAMODB", &setup.emulators.dynamodb)
-        .env("AWS_ENDPOINT_URL_SESV2", &setup.emulators.ses)
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("AWS_REGION", std::env::var("AWS_REGION").unwrap_or_else(|_| "eu-west-1".to_owned()))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_LAMBDA_FUNCTION_NAME", format!("contacts-{name}"))
         .env("RUST_LOG", "info")
         .env_changes(&[
             ("AWS_SESSION_TOKEN", None),
@@ -102,9 +101,8 @@ fn start_binary(setup: &Setup, name: &str, table: &str, tag: &str, env: &[EnvCha
             ("JWT_ISSUER", None),
             ("JWT_AUDIENCE", None),
             ("PANEL_CLIENT_ID", None),
-        ])
-        .env_changes(env)
-        .log_kept_on_failure_only();
+        ]);
+    let launch = as_deployed(launch, name, &setup.endpoints).env_changes(env).log_kept_on_failure_only();
     Rie::start(&launch, &std::env::temp_dir().join(format!("contacts-rie-{tag}-{name}.log")))
 }
 
@@ -294,7 +292,7 @@ async fn the_mailer_sends_the_mails_of_real_stream_records_once_and_answers_only
     let second = create_request(&app, &services[1]).await;
     let records = streams::read_stream(&setup.emulators.dynamodb, &table).await;
     let ours: Vec<&streams::StreamRecord> = records.iter().filter(|r| r.key("pk") == format!("REQUEST#{second}")).collect();
-    assert!(ours.iter().any(|r| !streams::is_mail_insert(r)), "the request item's own record is there too");
+    assert!(ours.iter().any(|r| !Template::deployed().stream_mapping_of("mailer").lets_through(&r.record)), "the request item's own record is there too");
     let mut event = streams::lambda_event(ours.iter().copied());
     let mut bad = event["Records"][0].clone();
     bad["eventName"] = json!("INSERT");
@@ -347,9 +345,11 @@ async fn create_request(app: &App, service: &str) -> String {
     changes[0].id.to_string()
 }
 
-/// The records the mailer's event source mapping lets through for request `id`.
+/// The records the mailer's event source mapping (template.yaml's `MailerStream`) lets through
+/// for request `id`.
 fn mail_inserts_of<'a>(records: &'a [streams::StreamRecord], id: &str) -> Vec<&'a streams::StreamRecord> {
-    records.iter().filter(|r| streams::is_mail_insert(r) && r.key("pk") == format!("REQUEST#{id}")).collect()
+    let mailer = Template::deployed().stream_mapping_of("mailer");
+    records.iter().filter(|r| mailer.lets_through(&r.record) && r.key("pk") == format!("REQUEST#{id}")).collect()
 }
 
 /// What Lambda does with the table's stream: every record of it for request `id` that
@@ -695,7 +695,12 @@ async fn the_sweeper_on_its_scheduled_event_ends_an_expired_request_and_mails_th
     let answer = rie.send_event(&mut rie.connect(), event("sweeper.scheduled.json").to_string().as_bytes());
     let body = String::from_utf8_lossy(&answer.body).into_owned();
     assert_eq!(answer.status, 200, "{body}\n{}", rie.log_tail());
-    assert_eq!(serde_json::from_str::<Value>(&body).expect("a JSON report"), json!({"expired": 1, "reminded": 0}), "{}", rie.log_tail());
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("a JSON report"),
+        json!({"expired": 1, "reminded": 0, "redelivered": 0, "republished": 0}),
+        "{}",
+        rie.log_tail()
+    );
 
     // Ended in the table, its locks gone; every party and the requester told through SES.
     let stored = shared::ports::Store::contact_change(store.as_ref(), id.parse().unwrap()).await.unwrap().expect("the request");
@@ -711,7 +716,8 @@ async fn the_sweeper_on_its_scheduled_event_ends_an_expired_request_and_mails_th
     }
     // A second run finds nothing.
     let again = rie.send_event(&mut rie.connect(), event("sweeper.scheduled.json").to_string().as_bytes());
-    assert_eq!(String::from_utf8_lossy(&again.body), r#"{"expired":0,"reminded":0}"#);
+    let again: Value = serde_json::from_slice(&again.body).expect("a JSON report");
+    assert_eq!(again, json!({"expired": 0, "reminded": 0, "redelivered": 0, "republished": 0}));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -893,10 +899,6 @@ impl Moto {
         Self { authority }
     }
 
-    fn url(&self) -> String {
-        format!("http://{}", self.authority)
-    }
-
     /// One call of `target` (`AWSEvents.PutRule`, `AmazonSQS.ReceiveMessage`) with `body`.
     fn call(&self, service: &str, target: &str, body: Value) -> Value {
         let (content_type, scope) = match service {
@@ -946,9 +948,10 @@ impl Moto {
     }
 }
 
-/// The records `PublisherStream` lets through: the inserts of event items.
+/// The records `PublisherStream` lets through (template.yaml): the inserts of event items.
 fn event_inserts(records: &[streams::StreamRecord]) -> Vec<&streams::StreamRecord> {
-    records.iter().filter(|r| r.event_name() == "INSERT" && r.key("sk") == "EVENT").collect()
+    let publisher = Template::deployed().stream_mapping_of("publisher");
+    records.iter().filter(|r| publisher.lets_through(&r.record)).collect()
 }
 
 /// The publisher's bootstrap under the RIE, fed what DynamoDB Local's stream really gave, puts
@@ -964,8 +967,8 @@ async fn the_publisher_puts_each_committed_event_on_the_bus_once_under_its_id_un
     let service = format!("events-{tag}.example.org");
     let (table, app, outbox) = seeded_table(&tag, std::slice::from_ref(&service)).await;
     let (bus, queue) = moto.bus_into_a_queue(&tag);
-    let moto_url = moto.url();
-    let publisher = start_binary(&setup, "publisher", &table, &tag, &[("EVENT_BUS_NAME", Some(&bus)), ("AWS_ENDPOINT_URL_EVENTBRIDGE", Some(&moto_url))]);
+    // Its EventBridge is moto's, through the recorder when one runs (start_binary).
+    let publisher = start_binary(&setup, "publisher", &table, &tag, &[("EVENT_BUS_NAME", Some(&bus))]);
     let invoke = |rie: &Rie, event: &Value| -> Value {
         let answer = rie.send_event(&mut rie.connect(), event.to_string().as_bytes());
         assert_eq!(answer.status, 200, "{}\n{}", String::from_utf8_lossy(&answer.body), rie.log_tail());

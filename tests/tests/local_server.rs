@@ -64,9 +64,14 @@ impl Reply {
 
 /// One HTTP/1.1 exchange on a fresh connection.
 async fn http(address: &str, method: &str, path: &str, bearer: Option<&str>, body: &[u8]) -> Reply {
-    let mut stream = TcpStream::connect(address).await.unwrap();
     let auth = bearer.map(|b| format!("Authorization: Bearer {b}\r\n")).unwrap_or_default();
-    let head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    http_with(address, method, path, &format!("Host: {address}\r\n{auth}"), body).await
+}
+
+/// One HTTP/1.1 exchange on a fresh connection, with `headers` (each line ending in CRLF) as given.
+async fn http_with(address: &str, method: &str, path: &str, headers: &str, body: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!("{method} {path} HTTP/1.1\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
     stream.write_all(head.as_bytes()).await.unwrap();
     // A server may answer (413) before reading all of a large body; that is fine.
     let _ = stream.write_all(body).await;
@@ -83,6 +88,60 @@ async fn identity_comes_from_the_development_bearer_token() {
     let local = spawn_local().await;
     assert_eq!(http(&local, "GET", "/v1/me", Some("ad1000-ovh"), b"").await.json()["name"], "Ada Admin");
     assert_eq!(http(&local, "GET", "/v1/me", None, b"").await.status, 401);
+}
+
+#[tokio::test]
+async fn it_answers_only_requests_addressed_to_its_own_loopback_host() {
+    let local = spawn_local().await;
+    let port = local.rsplit_once(':').unwrap().1;
+    for own in [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("LOCALHOST:{port}"), format!("[::1]:{port}")] {
+        let reply = http_with(&local, "GET", "/_local/outbox", &format!("Host: {own}\r\n"), b"").await;
+        assert_eq!(reply.status, 200, "Host: {own}: {}", reply.body);
+    }
+    // A name rebound to 127.0.0.1 arrives under that name: the development routes (every code in
+    // the outbox) and the API alike are 421, and so is a request with another port or no Host.
+    for foreign in [
+        "Host: rebound.attacker.example\r\n".to_owned(),
+        format!("Host: rebound.attacker.example:{port}\r\n"),
+        "Host: 127.0.0.1:1\r\n".to_owned(),
+        String::new(),
+    ] {
+        for (method, path) in [("GET", "/_local/outbox"), ("GET", "/v1/me"), ("PUT", "/_local/accounts/ne4000-ovh")] {
+            let reply = http_with(&local, method, path, &format!("{foreign}Authorization: Bearer ad1000-ovh\r\n"), b"{}").await;
+            assert_eq!(reply.status, 421, "{foreign:?} {method} {path}: {}", reply.body);
+            assert_eq!(reply.json()["code"], "misdirected_request");
+            assert!(!reply.body.contains("#token="), "{}", reply.body);
+        }
+    }
+}
+
+#[tokio::test]
+async fn it_takes_no_write_from_a_page_of_another_origin() {
+    let local = spawn_local().await;
+    let host = format!("Host: {local}\r\nAuthorization: Bearer ad1000-ovh\r\n");
+    let ask = br#"{"tech":"ne4000-ovh"}"#;
+    for origin in ["http://attacker.example", "null", "http://localhost:1", "https://127.0.0.1"] {
+        let reply = http_with(&local, "POST", "/v1/services/example.com/contact-changes", &format!("{host}Origin: {origin}\r\n"), ask).await;
+        assert_eq!(reply.status, 403, "Origin: {origin}: {}", reply.body);
+        let upsert = http_with(
+            &local,
+            "PUT",
+            "/_local/accounts/ne4000-ovh",
+            &format!("Host: {local}\r\nOrigin: {origin}\r\n"),
+            br#"{"name":"Ned","email":"ned@example.com","payment_status":"overdue"}"#,
+        )
+        .await;
+        assert_eq!(upsert.status, 403, "Origin: {origin}: {}", upsert.body);
+    }
+    // Nothing of it happened: no request, no mail, Ned still in good standing.
+    assert!(http(&local, "GET", "/_local/outbox", None, b"").await.json().as_array().unwrap().is_empty());
+    assert_eq!(http(&local, "GET", "/v1/me", Some("ne4000-ovh"), b"").await.json()["payment_status"], "ok");
+    // A read from another origin is answered (the browser keeps it from the page); a write from
+    // the panel's own origin, or from a client that names none (curl), is taken.
+    let read = http_with(&local, "GET", "/v1/me", &format!("{host}Origin: http://attacker.example\r\n"), b"").await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    let own = http_with(&local, "POST", "/v1/services/example.com/contact-changes", &format!("{host}Origin: http://{local}\r\n"), ask).await;
+    assert_eq!(own.status, 201, "{}", own.body);
 }
 
 #[tokio::test]

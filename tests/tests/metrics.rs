@@ -25,6 +25,9 @@ on_every_backend!(
     the_namespace_is_the_configured_one,
 );
 
+// None through the functions: they read the EMF lines in process (tests/tests/lambda_rie.rs reads
+// the bootstraps' own).
+
 /// The lines of the last invocation of `function` since the last take: its main line (by
 /// function) and its lines by reason.
 fn lines_of(app: &TestApp, function: &str) -> (Emf, Vec<Emf>) {
@@ -66,6 +69,7 @@ async fn a_request_asked_is_requested_on_the_create_functions_line_with_its_late
     match backend {
         Backend::Memory => assert_eq!(value(&line, Metric::DynamoCalls), 0.0),
         Backend::Aws => assert!(value(&line, Metric::DynamoCalls) >= 2.0, "the reads and the transaction: {}", line.line),
+        Backend::Lambda => unreachable!("the EMF lines are read in process: not through the functions"),
     }
     // A refused ask is no request.
     let again = app.ask("example.com", "aa1-ovh", json!({ "tech": "mm1-ovh" })).await;
@@ -151,12 +155,12 @@ async fn mails_the_service_took_are_sent_and_mails_it_could_not_take_are_retried
     app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     app.set_mail_unavailable(true);
     app.take_emf();
-    let report = app.deliver().await;
+    let report = app.outbox_pass().await;
     assert!(report.interrupted && report.sent == 0);
     let (line, _) = lines_of(&app, "mailer");
     assert_eq!((value(&line, Metric::MailsRetried), value(&line, Metric::MailsSent)), (1.0, 0.0), "the pass stops at the first: {}", line.line);
     app.set_mail_unavailable(false);
-    assert_eq!(app.deliver().await.sent, 3, "Ada's and Ned's codes, Teo told");
+    assert_eq!(app.outbox_pass().await.sent, 3, "Ada's and Ned's codes, Teo told");
     let (line, _) = lines_of(&app, "mailer");
     assert_eq!((value(&line, Metric::MailsSent), value(&line, Metric::MailsRetried), value(&line, Metric::MailsFailed)), (3.0, 0.0, 0.0));
     // A pass with nothing to send counts no mail.
@@ -169,7 +173,7 @@ async fn mails_the_service_refuses_are_refused_and_failed(backend: Backend) {
     app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     app.set_mail_refused(true);
     app.take_emf();
-    assert_eq!(app.deliver().await.settled, 3);
+    assert_eq!(app.outbox_pass().await.settled, 3);
     let (line, _) = lines_of(&app, "mailer");
     let counts = [Metric::MailsSent, Metric::MailsRefused, Metric::MailsFailed, Metric::MailsRetried].map(|m| value(&line, m));
     assert_eq!(counts, [0.0, 3.0, 3.0, 0.0], "{}", line.line);
@@ -180,7 +184,7 @@ async fn a_mail_given_up_after_its_attempts_is_failed(backend: Backend) {
     app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     app.set_mail_unavailable(true);
     for _ in 1..shared::app::MAIL_ATTEMPTS {
-        assert!(app.deliver().await.interrupted);
+        assert!(app.outbox_pass().await.interrupted);
     }
     app.take_emf();
     // The last attempt still fails, and the mail is given up on: failed, not refused by the

@@ -13,6 +13,9 @@ use serde_json::json;
 
 on_every_backend!(no_token_reaches_a_log_line_or_a_response_body);
 
+// Not through the functions: it reads this process's log (tests/tests/lambda_rie.rs reads the
+// bootstraps' own logs for tokens).
+
 /// Everything logged by this test binary, at every level.
 fn captured() -> Arc<Mutex<Vec<u8>>> {
     static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();

@@ -66,10 +66,10 @@ fn serve(config: Arc<rustls::ServerConfig>, tcp: std::net::TcpStream, answered: 
                 Ok(0) | Err(_) => return,
                 Ok(_) if line == "\r\n" => break,
                 Ok(_) => {
-                    if let Some((name, value)) = line.split_once(':') {
-                        if name.eq_ignore_ascii_case("content-length") {
-                            length = value.trim().parse().unwrap_or(0);
-                        }
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap_or(0);
                     }
                 }
             }
@@ -90,7 +90,7 @@ fn serve(config: Arc<rustls::ServerConfig>, tcp: std::net::TcpStream, answered: 
 /// A read of an account through the functions' configuration (`lambda_sdk_config` with the
 /// emulators' dummy credentials), at `endpoint`, trusting `trust`.
 async fn read_an_account(endpoint: &str, trust: Trust) -> Result<(), String> {
-    let sdk = aws::lambda_sdk_config(Some("eu-west-1"), true, trust)?;
+    let sdk = aws::lambda_sdk_config(Some("eu-west-1"), aws::CallsTo::Emulators { access_key: "local" }, trust)?;
     let store = DynamoStore::new(aws::dynamodb_client_at(&sdk, endpoint), "contacts".to_owned());
     match store.account(&AccountId::parse("zz0-ovh").unwrap()).await {
         Ok(None) => Ok(()),

@@ -178,18 +178,29 @@ pub async fn emulator_sdk_config_in(region: Option<&str>) -> SdkConfig {
         .await
 }
 
+/// Where a function's calls go, which decides its credentials and timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallsTo<'a> {
+    /// AWS itself: the role's credentials, as Lambda gives them.
+    Aws,
+    /// The emulators on the loopback interface (the tests under the Runtime Interface
+    /// Emulator): `access_key` ([`crate::config::AwsConfig::emulator_access_key`]) with a dummy
+    /// secret, never real credentials.
+    Emulators { access_key: &'a str },
+}
+
 /// The configuration of a Lambda function, built from what Lambda gives it rather than by
 /// `aws_config`'s provider chains: `region` (the configuration's `AWS_REGION`) and the role's credentials
 /// from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, which is where
 /// the default chain finds them on Lambda too (its first provider). Not linking the chains
 /// (profile files, web identity through STS, ECS, IMDS) keeps about half a MiB out of each
-/// bootstrap and their work out of its init. With `emulators`, [`emulator_sdk_config`]'s
-/// dummy credentials, default region and patient timeouts instead.
+/// bootstrap and their work out of its init. Against [`CallsTo::Emulators`], dummy
+/// credentials, the default region and [`emulator_sdk_config`]'s patient timeouts instead.
 ///
 /// Endpoints: the caller applies `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SESV2` /
 /// `AWS_ENDPOINT_URL` itself ([`dynamodb_client_at`], [`ses_client_at`]), as `aws_config`
 /// would have. Trust: `trust` ([`trust_of`] the configuration's `AWS_CA_BUNDLE`).
-pub fn lambda_sdk_config(region: Option<&str>, emulators: bool, trust: Trust) -> Result<SdkConfig, String> {
+pub fn lambda_sdk_config(region: Option<&str>, calls_to: CallsTo<'_>, trust: Trust) -> Result<SdkConfig, String> {
     let region = region.map(str::to_owned).filter(|r| !r.is_empty());
     let builder = SdkConfig::builder()
         .behavior_version(behavior_version())
@@ -197,16 +208,15 @@ pub fn lambda_sdk_config(region: Option<&str>, emulators: bool, trust: Trust) ->
         .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
         .time_source(SharedTimeSource::default())
         .retry_config(retries());
-    let builder = if emulators {
-        builder
+    let builder = match calls_to {
+        CallsTo::Emulators { access_key } => builder
             .region(Region::new(region.unwrap_or_else(|| "eu-west-1".to_owned())))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new("local", "local", None, None, "emulators")))
-            .timeout_config(emulator_timeouts())
-    } else {
-        builder
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(access_key, "local", None, None, "emulators")))
+            .timeout_config(emulator_timeouts()),
+        CallsTo::Aws => builder
             .region(Region::new(region.ok_or("AWS_REGION is not set (Lambda always sets it)")?))
             .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
-            .timeout_config(timeouts())
+            .timeout_config(timeouts()),
     };
     Ok(builder.build())
 }
@@ -439,14 +449,22 @@ mod tests {
 
     #[test]
     fn a_lambda_configuration_takes_the_region_lambda_sets_and_needs_it() {
-        let sdk = lambda_sdk_config(Some("eu-south-1"), false, Trust::Compiled).expect("a configuration");
+        let sdk = lambda_sdk_config(Some("eu-south-1"), CallsTo::Aws, Trust::Compiled).expect("a configuration");
         assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-south-1"));
         assert!(sdk.credentials_provider().is_some() && sdk.http_client().is_some() && sdk.sleep_impl().is_some());
-        assert!(lambda_sdk_config(None, false, Trust::Compiled).is_err(), "no region, no start");
+        assert!(lambda_sdk_config(None, CallsTo::Aws, Trust::Compiled).is_err(), "no region, no start");
 
-        let emulators = lambda_sdk_config(None, true, Trust::Compiled).expect("the emulators' configuration");
+        let emulators = lambda_sdk_config(None, CallsTo::Emulators { access_key: "CreateFunction" }, Trust::Compiled).expect("the emulators' configuration");
         assert_eq!(emulators.region().map(|r| r.as_ref()), Some("eu-west-1"));
         assert_eq!(emulators.timeout_config().and_then(|t| t.operation_timeout()), Some(Duration::from_secs(40)));
+    }
+
+    #[tokio::test]
+    async fn against_the_emulators_a_function_signs_with_its_access_key_and_the_dummy_secret() {
+        use aws_sdk_dynamodb::config::ProvideCredentials;
+        let emulators = lambda_sdk_config(None, CallsTo::Emulators { access_key: "CreateFunction" }, Trust::Compiled).expect("a configuration");
+        let credentials = emulators.credentials_provider().expect("credentials").provide_credentials().await.expect("dummy ones");
+        assert_eq!((credentials.access_key_id(), credentials.secret_access_key()), ("CreateFunction", "local"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The ports' implementations. The embedded store and the outbox need nothing outside the
-//! process; DynamoDB and SES come with the `aws` feature.
+//! process; DynamoDB and SES (and the HTTPS client of the identity provider's discovery
+//! document) come with the `aws` feature.
 
 #[cfg(feature = "aws")]
 pub mod aws;
@@ -8,6 +9,8 @@ pub mod dynamodb;
 #[cfg(feature = "aws")]
 pub mod eventbridge;
 pub mod eventlog;
+#[cfg(feature = "aws")]
+pub mod https_json;
 pub mod memory;
 pub mod outbox;
 #[cfg(feature = "aws")]

@@ -23,8 +23,15 @@ pub enum ApiError {
     NotForThisCaller(String),
     #[error("there is no such route")]
     NoRoute,
+    /// A request addressed to a host this server is not (`contacts-local`: only its own
+    /// loopback address, against DNS rebinding).
+    #[error("{0}")]
+    Misdirected(String),
     #[error("this route does not take the method {0}")]
     MethodNotAllowed(String),
+    /// The OpenID provider's discovery document could not be read (or is unusable): why.
+    #[error("sign-in is unavailable: the identity provider's discovery document could not be used ({0}); try again shortly")]
+    IdentityProvider(String),
     #[error(transparent)]
     App(#[from] Error),
 }

@@ -4,6 +4,7 @@
 
 mod bodies;
 mod cursor;
+pub mod discovery;
 mod error;
 mod page;
 pub mod panel;
@@ -13,6 +14,7 @@ pub mod routes;
 mod views;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -22,6 +24,7 @@ use serde::Serialize;
 use crate::app::{Answerer, App, Decision, Error};
 use crate::config::Config;
 use crate::domain::{AccountId, ContactChange, RequestId, ServiceName};
+use crate::ports::FetchJson;
 use crate::telemetry::{self, Metric};
 pub use error::ApiError;
 pub use routes::{Auth, Endpoint, Function, ROUTES, RouteSpec};
@@ -78,6 +81,9 @@ pub struct Router {
     function: Option<Function>,
     /// How the control panel signs in (SPEC §5b), read from the environment once.
     sign_in: panel::SignIn,
+    /// The OpenID provider's discovery document, cached, with [`panel::SignIn::Oidc`] and a
+    /// way to read it ([`Router::with_discovery`]).
+    discovery: Option<Arc<discovery::Discovery>>,
 }
 
 /// What a matched route hands its handler.
@@ -92,17 +98,28 @@ struct Call<'a> {
 impl Router {
     /// Every route: the local server.
     pub fn new(app: App) -> Self {
-        Self { app, function: None, sign_in: panel::SignIn::from_env(true) }
+        Self { app, function: None, sign_in: panel::SignIn::from_env(true), discovery: None }
     }
 
     /// One function's routes; the others are 404, as API Gateway would never send them.
     pub fn for_function(app: App, function: Function) -> Self {
-        Self { app, function: Some(function), sign_in: panel::SignIn::from_env(false) }
+        Self { app, function: Some(function), sign_in: panel::SignIn::from_env(false), discovery: None }
     }
 
-    /// This router with the panel's sign-in set (a test's, or a server's own choice).
+    /// This router with the panel's sign-in set (a test's, or a server's own choice); call
+    /// [`Router::with_discovery`] after it.
     pub fn with_sign_in(mut self, sign_in: panel::SignIn) -> Self {
         self.sign_in = sign_in;
+        self.discovery = None;
+        self
+    }
+
+    /// This router reading the OpenID provider's discovery document through `fetch`, when the
+    /// panel signs in with OpenID Connect: the servers that serve the panel.
+    pub fn with_discovery(mut self, fetch: Arc<dyn FetchJson>) -> Self {
+        if let panel::SignIn::Oidc { issuer, .. } = &self.sign_in {
+            self.discovery = Some(Arc::new(discovery::Discovery::new(issuer, fetch)));
+        }
         self
     }
 
@@ -161,7 +178,7 @@ impl Router {
             | Endpoint::Cancel => self.contact_changes(endpoint, call).await,
             Endpoint::VerifyEmailPage | Endpoint::VerifyEmailForm | Endpoint::ConfirmPage | Endpoint::ConfirmDecision => self.pages(endpoint, call).await,
             Endpoint::PutAccount | Endpoint::PutService => self.provider(endpoint, call).await,
-            Endpoint::PanelPage | Endpoint::PanelConfig | Endpoint::PanelAsset => self.panel(endpoint, call),
+            Endpoint::PanelPage | Endpoint::PanelConfig | Endpoint::PanelAsset => self.panel(endpoint, call).await,
         }
     }
 
@@ -282,12 +299,28 @@ impl Router {
     }
 
     /// The control panel's page, configuration and assets: nothing of the store is read.
-    fn panel(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, ApiError> {
+    async fn panel(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, ApiError> {
         match endpoint {
-            Endpoint::PanelPage => Ok(panel::index(&self.sign_in)),
-            Endpoint::PanelConfig => Ok(panel::config(&self.sign_in, u64::try_from(self.app.config().resend_cooldown.whole_seconds()).unwrap_or(0))),
+            // Without the provider's endpoints the page still loads (its policy then allows no
+            // provider), and its configuration says why sign-in is unavailable.
+            Endpoint::PanelPage => Ok(panel::index(self.provider_endpoints().await.ok().flatten().as_deref())),
+            Endpoint::PanelConfig => {
+                let endpoints = self.provider_endpoints().await?;
+                let cooldown = u64::try_from(self.app.config().resend_cooldown.whole_seconds()).unwrap_or(0);
+                Ok(panel::config(&self.sign_in, endpoints.as_deref(), cooldown))
+            }
             Endpoint::PanelAsset => panel::asset(call.param("asset")).ok_or(ApiError::NoRoute),
             _ => unreachable!("{endpoint:?} is not a route of this group"),
+        }
+    }
+
+    /// The OpenID provider's endpoints when the panel signs in with OpenID Connect (else
+    /// none), or why they are unknown.
+    async fn provider_endpoints(&self) -> Result<Option<Arc<discovery::Endpoints>>, ApiError> {
+        match (&self.sign_in, &self.discovery) {
+            (panel::SignIn::Oidc { .. }, Some(discovery)) => discovery.endpoints().await.map(Some).map_err(ApiError::IdentityProvider),
+            (panel::SignIn::Oidc { .. }, None) => Err(ApiError::IdentityProvider("this server reads no discovery document".to_owned())),
+            _ => Ok(None),
         }
     }
 

@@ -6,7 +6,8 @@
 //! (`GET /`) is `no-store`. A module's imports are rewritten to the hashed names of the
 //! modules they import, so a module's hash covers the modules under it. The
 //! Content-Security-Policy allows scripts and styles from this origin only, and connections
-//! to this origin and to the OpenID issuer the panel signs in with.
+//! to this origin and to the origin of the token endpoint of the OpenID provider the panel
+//! signs in with (from the provider's discovery document, [`super::discovery`]).
 
 use std::sync::LazyLock;
 
@@ -16,6 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::ApiResponse;
+use super::discovery::Endpoints;
 
 /// One source file of `shared/panel/`.
 struct Source {
@@ -100,24 +102,25 @@ fn hashed_name(name: &str, bytes: &[u8]) -> String {
 pub enum SignIn {
     /// `contacts-local` without `JWT_ISSUER`: the development identity, a customer id typed in.
     Development,
-    /// OpenID Connect, authorization code with PKCE, at `issuer` as the client `client_id`.
-    Oidc { issuer: String, client_id: String },
+    /// OpenID Connect, authorization code with PKCE, at `issuer` as the client `client_id`,
+    /// asking for `scope` (`openid` and the scopes the API's authorizer requires, if any).
+    Oidc { issuer: String, client_id: String, scope: String },
     /// Deployed without an issuer: nobody can sign in, and the panel says so.
     NotConfigured,
 }
 
 impl SignIn {
-    /// From `JWT_ISSUER` (the issuer the HTTP API's JWT authorizer trusts) and `PANEL_CLIENT_ID`
+    /// From `JWT_ISSUER` (the issuer the HTTP API's JWT authorizer trusts), `PANEL_CLIENT_ID`
     /// (else `JWT_AUDIENCE`, the authorizer's audience, which is the panel's client id with
-    /// most providers); `local`: the development server, which signs in with a typed id when
-    /// no issuer is set.
+    /// most providers) and `PANEL_SCOPE` (`openid` always among them); `local`: the development
+    /// server, which signs in with a typed id when no issuer is set.
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>, local: bool) -> Self {
         let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         // JWT_AUDIENCE may list several audiences (contacts-local): the first is the panel's.
         let first_audience = || set("JWT_AUDIENCE").and_then(|list| list.split(',').map(str::trim).find(|a| !a.is_empty()).map(str::to_owned));
         match (set("JWT_ISSUER"), set("PANEL_CLIENT_ID").or_else(first_audience)) {
             // The issuer exactly as the tokens' `iss` says it, a trailing slash included.
-            (Some(issuer), Some(client_id)) => SignIn::Oidc { issuer, client_id },
+            (Some(issuer), Some(client_id)) => SignIn::Oidc { issuer, client_id, scope: with_openid(set("PANEL_SCOPE").as_deref()) },
             _ if local => SignIn::Development,
             _ => SignIn::NotConfigured,
         }
@@ -126,15 +129,18 @@ impl SignIn {
     pub fn from_env(local: bool) -> Self {
         Self::from_lookup(|name| std::env::var(name).ok(), local)
     }
+}
 
-    /// The issuer's origin (`https://id.example.com`), which the page may connect to.
-    fn issuer_origin(&self) -> Option<String> {
-        let SignIn::Oidc { issuer, .. } = self else { return None };
-        let (scheme, rest) = issuer.split_once("://")?;
-        let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty())?;
-        let safe = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
-        (matches!(scheme, "https" | "http") && safe(host)).then(|| format!("{scheme}://{host}"))
+/// The scopes the panel asks for: `openid` (the ID token, whose `nonce` the panel checks) and
+/// those of `PANEL_SCOPE`, space-separated, once each.
+fn with_openid(scopes: Option<&str>) -> String {
+    let mut all = vec!["openid"];
+    for scope in scopes.unwrap_or_default().split_whitespace() {
+        if !all.contains(&scope) {
+            all.push(scope);
+        }
     }
+    all.join(" ")
 }
 
 /// `GET /panel/config`: what the panel's script needs to sign in and to pace its buttons.
@@ -145,17 +151,21 @@ struct PanelConfig<'a> {
     issuer: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_id: Option<&'a str>,
-    scope: &'static str,
+    scope: &'a str,
+    /// The provider's endpoints, from its discovery document (oidc only).
+    #[serde(flatten)]
+    endpoints: Option<&'a Endpoints>,
     resend_cooldown_seconds: u64,
 }
 
-pub(super) fn config(sign_in: &SignIn, resend_cooldown_seconds: u64) -> ApiResponse {
-    let (mode, issuer, client_id) = match sign_in {
-        SignIn::Development => ("development", None, None),
-        SignIn::Oidc { issuer, client_id } => ("oidc", Some(issuer.as_str()), Some(client_id.as_str())),
-        SignIn::NotConfigured => ("none", None, None),
+/// The configuration; `endpoints`: the provider's, which the caller read for [`SignIn::Oidc`].
+pub(super) fn config(sign_in: &SignIn, endpoints: Option<&Endpoints>, resend_cooldown_seconds: u64) -> ApiResponse {
+    let (mode, issuer, client_id, scope) = match sign_in {
+        SignIn::Development => ("development", None, None, "openid"),
+        SignIn::Oidc { issuer, client_id, scope } => ("oidc", Some(issuer.as_str()), Some(client_id.as_str()), scope.as_str()),
+        SignIn::NotConfigured => ("none", None, None, "openid"),
     };
-    let body = PanelConfig { sign_in: mode, issuer, client_id, scope: "openid", resend_cooldown_seconds };
+    let body = PanelConfig { sign_in: mode, issuer, client_id, scope, endpoints, resend_cooldown_seconds };
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     let mut response = Response::new(Bytes::from(bytes));
     let headers = response.headers_mut();
@@ -164,16 +174,10 @@ pub(super) fn config(sign_in: &SignIn, resend_cooldown_seconds: u64) -> ApiRespo
     response
 }
 
-/// `GET /`: the page, with the policy that lets it reach this origin and the issuer only.
-pub(super) fn index(sign_in: &SignIn) -> ApiResponse {
-    let connect = match sign_in.issuer_origin() {
-        Some(origin) => format!("'self' {origin}"),
-        None => "'self'".to_owned(),
-    };
-    let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src {connect}; img-src 'self'; \
-         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    );
+/// `GET /`: the page, with the policy that lets it reach this origin and the provider's
+/// endpoints it calls (the token endpoint's origin, [`Endpoints::fetched_origins`]) only.
+pub(super) fn index(endpoints: Option<&Endpoints>) -> ApiResponse {
+    let csp = policy(&endpoints.map(Endpoints::fetched_origins).unwrap_or_default());
     let mut response = Response::new(BUILT.index.clone());
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
@@ -184,6 +188,17 @@ pub(super) fn index(sign_in: &SignIn) -> ApiResponse {
     let csp = HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     response
+}
+
+/// The page's Content-Security-Policy: its own scripts and styles, and `fetch` to itself and
+/// to `origins`. The provider's sign-in and sign-out pages are navigations of the whole tab,
+/// which no directive governs, and the page posts no form to them (`form-action 'self'`).
+fn policy(origins: &[String]) -> String {
+    let connect = std::iter::once("'self'").chain(origins.iter().map(String::as_str)).collect::<Vec<_>>().join(" ");
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src {connect}; img-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
 }
 
 /// `GET /panel/{asset}`: an asset by its hashed name, cached for a year; any other name is 404.
@@ -234,7 +249,7 @@ mod tests {
         let response = asset(name).unwrap();
         assert_eq!(response.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
         assert!(asset("app.js").is_none(), "only hashed names are served");
-        let page = index(&SignIn::Development);
+        let page = index(None);
         assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");
         assert!(page.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("connect-src 'self';"));
     }
@@ -250,10 +265,51 @@ mod tests {
             _ => None,
         };
         let sign_in = SignIn::from_lookup(oidc, true);
-        assert_eq!(sign_in, SignIn::Oidc { issuer: "https://id.example.com/realms/x/".to_owned(), client_id: "panel".to_owned() });
-        let csp = index(&sign_in).headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
-        assert!(csp.contains("connect-src 'self' https://id.example.com;"), "{csp}");
-        let hostile = SignIn::Oidc { issuer: "https://a.example; script-src *".to_owned(), client_id: "x".to_owned() };
-        assert_eq!(hostile.issuer_origin(), None, "nothing but a host goes into the policy");
+        let expected = SignIn::Oidc { issuer: "https://id.example.com/realms/x/".to_owned(), client_id: "panel".to_owned(), scope: "openid".to_owned() };
+        assert_eq!(sign_in, expected);
+    }
+
+    #[test]
+    fn the_panel_asks_for_openid_and_the_scopes_panel_scope_names() {
+        assert_eq!(with_openid(None), "openid");
+        assert_eq!(with_openid(Some("contacts/panel")), "openid contacts/panel");
+        assert_eq!(with_openid(Some(" openid  contacts/panel contacts/panel ")), "openid contacts/panel");
+    }
+
+    /// Cognito's endpoints: the issuer at cognito-idp, the token endpoint on the user pool domain.
+    fn cognito() -> Endpoints {
+        let document = serde_json::json!({
+            "issuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+            "authorization_endpoint": "https://contacts.auth.eu-west-1.amazoncognito.com/oauth2/authorize",
+            "token_endpoint": "https://contacts.auth.eu-west-1.amazoncognito.com/oauth2/token",
+        });
+        Endpoints::from_document("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC", &document).unwrap()
+    }
+
+    #[test]
+    fn the_page_may_fetch_from_itself_and_the_token_endpoint_s_origin_and_nothing_else() {
+        let csp = index(Some(&cognito())).headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+        assert!(csp.contains("; connect-src 'self' https://contacts.auth.eu-west-1.amazoncognito.com;"), "{csp}");
+        assert!(!csp.contains("cognito-idp"), "the page never calls the issuer: {csp}");
+        assert!(csp.contains("form-action 'self';") && csp.starts_with("default-src 'none';"), "{csp}");
+        let unknown = index(None).headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+        assert!(unknown.contains("; connect-src 'self';"), "no provider known, nothing but the page's origin: {unknown}");
+    }
+
+    #[test]
+    fn the_configuration_hands_the_page_the_provider_s_endpoints_and_how_it_signs_out() {
+        let sign_in = SignIn::Oidc {
+            issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC".to_owned(),
+            client_id: "panel".to_owned(),
+            scope: "openid contacts/panel".to_owned(),
+        };
+        let body: serde_json::Value = serde_json::from_slice(config(&sign_in, Some(&cognito()), 60).body()).unwrap();
+        assert_eq!(body["sign_in"], "oidc");
+        assert_eq!(body["scope"], "openid contacts/panel");
+        assert_eq!(body["token_endpoint"], "https://contacts.auth.eu-west-1.amazoncognito.com/oauth2/token");
+        assert_eq!(body["authorization_endpoint"], "https://contacts.auth.eu-west-1.amazoncognito.com/oauth2/authorize");
+        assert_eq!(body["end_session"], serde_json::json!({"contract": "cognito", "endpoint": "https://contacts.auth.eu-west-1.amazoncognito.com/logout"}));
+        let development: serde_json::Value = serde_json::from_slice(config(&SignIn::Development, None, 60).body()).unwrap();
+        assert_eq!(development.get("token_endpoint"), None);
     }
 }

@@ -69,7 +69,9 @@ impl ApiError {
             ApiError::Unauthenticated | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotForThisCaller(_) => StatusCode::FORBIDDEN,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::Misdirected(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::IdentityProvider(_) => StatusCode::BAD_GATEWAY,
             ApiError::App(error) => error.status(),
         }
     }
@@ -82,7 +84,9 @@ impl ApiError {
             ApiError::InvalidToken(_) => "invalid_token",
             ApiError::NotForThisCaller(_) => "forbidden",
             ApiError::NoRoute => "not_found",
+            ApiError::Misdirected(_) => "misdirected_request",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::IdentityProvider(_) => "identity_provider_unavailable",
             ApiError::App(error) => error.code(),
         }
     }
@@ -90,6 +94,7 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::App(error) => error.retry_after(),
+            ApiError::IdentityProvider(_) => Some(super::discovery::RETRY_AFTER.as_secs()),
             _ => None,
         }
     }

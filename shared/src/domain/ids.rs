@@ -74,10 +74,10 @@ impl RequestId {
     }
 
     pub fn parse(input: &str) -> Result<Self, InvalidValue> {
-        if input.len() == 26 {
-            if let Ok(ulid) = ulid::Ulid::from_string(input) {
-                return Ok(Self(ulid));
-            }
+        if input.len() == 26
+            && let Ok(ulid) = ulid::Ulid::from_string(input)
+        {
+            return Ok(Self(ulid));
         }
         Err(InvalidValue::new(format!("'{}' is not a request id (a 26-character ULID)", printable(input))))
     }

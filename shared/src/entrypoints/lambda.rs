@@ -45,6 +45,8 @@ pub async fn run(function: Function, mailing: Mailing) -> Result<(), Error> {
     let app = app(function != Function::Panel, mailing, Publishing::NONE).await?;
     let account_claim: Arc<str> = app.config().account_claim.clone().into();
     let router = Router::for_function(app, function);
+    // Only the panel uses the identity provider's discovery document (its endpoints, its CSP).
+    let router = if function == Function::Panel { router.with_discovery(Arc::new(crate::adapters::https_json::HttpsJson::new())) } else { router };
     tracing::info!(function = function.name(), "ready");
 
     lambda_http::run(service_fn(move |request: Request| {
@@ -262,12 +264,14 @@ pub(super) async fn app(prewarm: bool, mailing: Mailing, publishing: Publishing)
 
     // Against the emulators (the tests under the Runtime Interface Emulator), their
     // configuration; never the case on AWS.
-    let emulators = config.aws.points_at_emulators();
-    if emulators {
+    let calls_to = if config.aws.points_at_emulators() {
         tracing::warn!("AWS endpoints on the loopback interface: using the emulators' dummy credentials and timeouts");
-    }
+        aws::CallsTo::Emulators { access_key: config.aws.emulator_access_key() }
+    } else {
+        aws::CallsTo::Aws
+    };
     let trust = aws::trust_of(config.aws.ca_bundle.as_deref())?;
-    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), emulators, trust)?;
+    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), calls_to, trust)?;
     let dynamodb = match config.aws.dynamodb_endpoint() {
         Some(url) => aws::dynamodb_client_at(&sdk, url),
         None => aws::dynamodb_client(&sdk),

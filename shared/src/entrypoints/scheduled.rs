@@ -52,7 +52,7 @@ async fn handle(app: &App, job: Job, event: LambdaEvent<Value>) -> Result<Value,
                     tracing::error!(error = %e, "sweep failed");
                     Error::from(format!("sweep failed: {e}"))
                 })?;
-                Ok(json!({ "expired": report.expired, "reminded": report.reminded }))
+                Ok(json!({ "expired": report.expired, "reminded": report.reminded, "redelivered": report.redelivered, "republished": report.republished }))
             }
         }
     };
