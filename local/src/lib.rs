@@ -184,8 +184,8 @@ pub async fn serve(listener: TcpListener, local: Local) {
 /// SPEC §6: the server answers only requests addressed to its own loopback host, so that a web
 /// page elsewhere cannot reach it (and the codes in `/_local/outbox`) through DNS rebinding: a
 /// rebound name arrives with that name as `Host`. And it takes no write from a page of another
-/// origin: a browser names the page's origin in `Origin` on every write it sends; curl and the
-/// other non-browser clients send none.
+/// origin: a browser says so in `Sec-Fetch-Site` (or, an older one, in `Origin`) on every write
+/// it sends; curl and the other non-browser clients send neither.
 #[derive(Debug, Clone, Copy)]
 pub struct OwnAddress {
     port: u16,
@@ -208,13 +208,19 @@ impl OwnAddress {
             )));
         }
         let writes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-        let origin = headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or_default());
-        match origin {
-            Some(origin) if writes && origin != format!("http://{host}") => {
-                Some(ApiError::NotForThisCaller(format!("contacts-local takes no write from a page of another origin ({origin:?})")))
-            }
-            _ => None,
-        }
+        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or_default());
+        // A browser says where a request comes from in Sec-Fetch-Site; one too old to, in Origin
+        // alone. (Origin is `null` on the pages' own form posts: their Referrer-Policy is
+        // no-referrer, which blanks it; Sec-Fetch-Site still says same-origin.)
+        let foreign = match (header("sec-fetch-site"), header("origin")) {
+            (Some(site), _) => !matches!(site, "same-origin" | "none"),
+            (None, Some(origin)) => origin != format!("http://{host}"),
+            (None, None) => false,
+        };
+        (writes && foreign).then(|| {
+            let from = header("origin").unwrap_or("another site");
+            ApiError::NotForThisCaller(format!("contacts-local takes no write from a page of another origin ({from:?})"))
+        })
     }
 }
 

@@ -136,12 +136,24 @@ async fn it_takes_no_write_from_a_page_of_another_origin() {
     // Nothing of it happened: no request, no mail, Ned still in good standing.
     assert!(http(&local, "GET", "/_local/outbox", None, b"").await.json().as_array().unwrap().is_empty());
     assert_eq!(http(&local, "GET", "/v1/me", Some("ne4000-ovh"), b"").await.json()["payment_status"], "ok");
+    // What a browser says of a page elsewhere: Sec-Fetch-Site, whatever Origin says.
+    for site in ["cross-site", "same-site"] {
+        let headers = format!("{host}Sec-Fetch-Site: {site}\r\nOrigin: http://{local}\r\n");
+        let reply = http_with(&local, "POST", "/v1/services/example.com/contact-changes", &headers, ask).await;
+        assert_eq!(reply.status, 403, "Sec-Fetch-Site: {site}: {}", reply.body);
+    }
+    assert!(http(&local, "GET", "/_local/outbox", None, b"").await.json().as_array().unwrap().is_empty());
     // A read from another origin is answered (the browser keeps it from the page); a write from
-    // the panel's own origin, or from a client that names none (curl), is taken.
+    // the panel's own origin, or from a client that names none (curl), is taken: the pages' own
+    // form posts too, whose Origin their no-referrer policy blanks to `null`.
     let read = http_with(&local, "GET", "/v1/me", &format!("{host}Origin: http://attacker.example\r\n"), b"").await;
     assert_eq!(read.status, 200, "{}", read.body);
     let own = http_with(&local, "POST", "/v1/services/example.com/contact-changes", &format!("{host}Origin: http://{local}\r\n"), ask).await;
     assert_eq!(own.status, 201, "{}", own.body);
+    let own_form = format!("{host}Sec-Fetch-Site: same-origin\r\nOrigin: null\r\n");
+    let id = own.json()["requests"][0]["id"].as_str().unwrap().to_owned();
+    let cancelled = http_with(&local, "POST", &format!("/v1/contact-changes/{id}/cancel"), &own_form, b"").await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
 }
 
 #[tokio::test]
