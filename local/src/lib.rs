@@ -355,8 +355,9 @@ impl Local {
     }
 }
 
-/// Who the internal API's log says made an upsert through `/_local/...`.
-const LOCAL_PROVIDER: &str = "contacts-local (PUT /_local/...)";
+/// Who the internal API's log says made an upsert through `/_local/...`: the one provider
+/// principal a local server's configuration admits (it has no IAM).
+pub const LOCAL_PROVIDER: &str = "contacts-local (PUT /_local/...)";
 
 fn json_response(status: StatusCode, value: &serde_json::Value) -> ApiResponse {
     let mut response = Response::new(Bytes::from(value.to_string()));

@@ -78,9 +78,9 @@ async fn run(args: Args) -> Result<(), String> {
     let base = format!("http://{}", socket.local_addr().map_err(|e| e.to_string())?);
     // Without PUBLIC_BASE_URL, the emailed links open this very server.
     let mut config = Config::from_env_serving_at(&base).map_err(|e| e.to_string())?;
-    // This server stands in for the provider's systems at /_local/... (it has no IAM): no
-    // allow-list of AWS principals applies to it.
-    config.provider_principals.clear();
+    // This server stands in for the provider's systems at /_local/... (it has no IAM): the one
+    // principal its internal API admits is itself.
+    config.provider_principals = vec![contacts_local::LOCAL_PROVIDER.to_owned()];
     let fixtures = match &args.fixtures {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;

@@ -39,7 +39,7 @@ pub struct Config {
     /// The JWT claim that carries the caller's account id: `ACCOUNT_CLAIM`.
     pub account_claim: String,
     /// The AWS principals (ARNs) that may call the internal API, from `PROVIDER_PRINCIPALS`
-    /// (comma-separated); empty: any principal that IAM authorised. A role's ARN also admits
+    /// (comma-separated); empty: none, whatever IAM authorised. A role's ARN also admits
     /// its sessions (`arn:aws:sts::{account}:assumed-role/{name}/{session}`), which is what
     /// API Gateway reports for a caller with a role's credentials ([`Config::admits_provider`]).
     pub provider_principals: Vec<String>,
@@ -274,12 +274,14 @@ impl Config {
         })
     }
 
-    /// Whether the AWS principal IAM authorised may call the internal API: any, when
-    /// [`Config::provider_principals`] is empty; else one of them exactly, or a session of one
-    /// of its roles (`arn:aws:iam::{account}:role/{path/}{name}` admits
-    /// `arn:aws:sts::{account}:assumed-role/{name}/{session}`).
+    /// Whether the AWS principal IAM authorised may call the internal API: one of
+    /// [`Config::provider_principals`] exactly, or a session of one of its roles
+    /// (`arn:aws:iam::{account}:role/{path/}{name}` admits
+    /// `arn:aws:sts::{account}:assumed-role/{name}/{session}`). None while the list is empty: IAM
+    /// alone is an account's every principal that a broad policy lets through (SPEC §5: the
+    /// internal API admits no one until `ProviderPrincipals` names someone).
     pub fn admits_provider(&self, principal: &str) -> bool {
-        self.provider_principals.is_empty() || self.provider_principals.iter().any(|allowed| allowed == principal || is_session_of(principal, allowed))
+        self.provider_principals.iter().any(|allowed| allowed == principal || is_session_of(principal, allowed))
     }
 }
 
@@ -559,9 +561,9 @@ mod tests {
     }
 
     #[test]
-    fn provider_principals_are_a_list_of_arns_and_empty_admits_any() {
-        let any = Config::from_lookup(|_| None).unwrap();
-        assert!(any.provider_principals.is_empty() && any.admits_provider("arn:aws:iam::123456789012:role/whoever"));
+    fn provider_principals_are_a_list_of_arns_and_empty_admits_nobody() {
+        let none = Config::from_lookup(|_| None).unwrap();
+        assert!(none.provider_principals.is_empty() && !none.admits_provider("arn:aws:iam::123456789012:role/whoever"));
         assert!(with("PROVIDER_PRINCIPALS", " , ").unwrap().provider_principals.is_empty(), "blank is none");
 
         let config = with("PROVIDER_PRINCIPALS", " arn:aws:iam::123456789012:role/billing-sync ,arn:aws:iam::123456789012:role/ops/provisioning,").unwrap();

@@ -254,7 +254,8 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config { public_base_url: "https://contacts.test".to_owned(), ..Config::default() };
+        // The provider's systems sign as PROVIDER, which the internal API then admits.
+        let mut config = Config { public_base_url: "https://contacts.test".to_owned(), provider_principals: vec![PROVIDER.to_owned()], ..Config::default() };
         configure(&mut config);
         let clock = Arc::new(if backend == Backend::Lambda { ManualClock::system() } else { ManualClock::new() });
         let tag = unique_tag();

@@ -18,6 +18,7 @@ on_every_backend!(
     bad_input_is_refused_with_a_reason_and_changes_nothing,
     only_the_providers_systems_may_call_it_and_they_are_no_customer,
     with_provider_principals_only_the_listed_principals_and_their_sessions_may_call_it,
+    without_provider_principals_it_admits_nobody,
     a_name_with_invisible_format_characters_is_refused_and_changes_nothing,
 );
 
@@ -29,6 +30,7 @@ through_the_functions!(
     bad_input_is_refused_with_a_reason_and_changes_nothing,
     only_the_providers_systems_may_call_it_and_they_are_no_customer,
     with_provider_principals_only_the_listed_principals_and_their_sessions_may_call_it,
+    without_provider_principals_it_admits_nobody,
     a_name_with_invisible_format_characters_is_refused_and_changes_nothing,
 );
 
@@ -181,7 +183,7 @@ async fn bad_input_is_refused_with_a_reason_and_changes_nothing(backend: Backend
         ),
     ];
     for (path, body, status, code) in cases {
-        let response = app.call_as(Method::PUT, path, Caller::Provider("tests".to_owned()), Bytes::from(body.clone())).await;
+        let response = app.call_as(Method::PUT, path, Caller::Provider(PROVIDER.to_owned()), Bytes::from(body.clone())).await;
         let shown: String = body.chars().take(80).collect();
         assert_eq!(response.status, status, "PUT {path} {shown}: {}", response.text());
         assert_eq!(response.json()["code"], code, "PUT {path} {shown}");
@@ -220,6 +222,20 @@ async fn only_the_providers_systems_may_call_it_and_they_are_no_customer(backend
     // The provider's principal is nobody's account: a customer's route does not take it.
     let as_provider = app.call_as(Method::GET, "/v1/me", Caller::Provider("aa1-ovh".to_owned()), Bytes::new()).await;
     assert_eq!(as_provider.status, StatusCode::UNAUTHORIZED, "{}", as_provider.text());
+}
+
+async fn without_provider_principals_it_admits_nobody(backend: Backend) {
+    // The template's default: ProviderPrincipals names nobody yet. IAM may have let the call
+    // through (a broad policy of the account's), but no principal is the provider's systems.
+    let app = TestApp::seeded_with(backend, |config| config.provider_principals.clear()).await;
+    let overdue_ada = json!({"name": "Ada Admin", "email": app.email_of("aa1-ovh"), "payment_status": "overdue"});
+    for principal in [PROVIDER, "arn:aws:iam::123456789012:role/admin", "arn:aws:sts::123456789012:assumed-role/provisioning-test/session"] {
+        let response =
+            app.call_as(Method::PUT, "/internal/accounts/aa1-ovh", Caller::Provider(principal.to_owned()), Bytes::from(overdue_ada.to_string())).await;
+        assert_eq!((response.status, response.code()), (StatusCode::FORBIDDEN, "forbidden".to_owned()), "{principal}: {}", response.text());
+        assert!(response.json()["detail"].as_str().unwrap().contains("PROVIDER_PRINCIPALS"), "the reason is given: {}", response.text());
+    }
+    assert_eq!(profile(&app, "aa1-ovh").await["payment_status"], "ok", "nothing was written");
 }
 
 async fn with_provider_principals_only_the_listed_principals_and_their_sessions_may_call_it(backend: Backend) {

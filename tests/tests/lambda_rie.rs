@@ -34,6 +34,8 @@ use shared::telemetry::Metric;
 
 const MAIL_FROM: &str = "no-reply@contacts.example.com";
 const PUBLIC_BASE_URL: &str = "https://contacts.rie.test";
+/// The AWS principal that signs the provider's events (events/provider.*.json).
+const EVENTS_PROVIDER: &str = "arn:aws:iam::123456789012:role/billing-sync";
 /// The demo set's addresses (shared::seed), which the events' callers use.
 const ADA: &str = "ada@example.com";
 const NED: &str = "ned@example.com";
@@ -97,7 +99,9 @@ fn start_binary(setup: &Setup, name: &str, table: &str, tag: &str, env: &[EnvCha
             ("AWS_LAMBDA_LOG_LEVEL", None),
             ("LOG_LEVEL", None),
             ("AWS_LAMBDA_FUNCTION_TIMEOUT", None),
-            ("PROVIDER_PRINCIPALS", None),
+            // The principal that signs events/provider.*.json, admitted as template.yaml's
+            // ProviderPrincipals would name it.
+            ("PROVIDER_PRINCIPALS", Some(EVENTS_PROVIDER)),
             ("JWT_ISSUER", None),
             ("JWT_AUDIENCE", None),
             ("PANEL_CLIENT_ID", None),
@@ -603,7 +607,15 @@ async fn the_internal_api_takes_the_iam_principal_and_never_a_customer() {
     let ada = AccountId::parse("ad1000-ovh").unwrap();
     assert_eq!(app.my_profile(&ada).await.unwrap().account.payment_status.as_str(), "ok", "nothing was written");
 
-    // Signed: written, and the principal is in the function's log, as the audit trail.
+    // Signed, but by a principal no ProviderPrincipals names (the template's default names
+    // none): 403, nothing written.
+    let unnamed = start_with(&setup, Function::Provider, &table, &tag, &[("PROVIDER_PRINCIPALS", None)]);
+    let answer = unnamed.invoke(&put_ada(event("provider.put-internal-accounts.json")));
+    assert_eq!(answer.status, 403, "{answer:?}");
+    assert_eq!(app.my_profile(&ada).await.unwrap().account.payment_status.as_str(), "ok", "nothing was written");
+
+    // Signed by a named principal: written, and the principal is in the function's log, as the
+    // audit trail.
     let answer = provider.invoke(&put_ada(event("provider.put-internal-accounts.json")));
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(app.my_profile(&ada).await.unwrap().account.payment_status.as_str(), "overdue");

@@ -13,10 +13,16 @@ use shared::seed::Fixtures;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// contacts-local's configuration: its internal API at `/_local/...` admits itself, as its
+/// `main` says.
+fn local_config() -> Config {
+    Config { provider_principals: vec![contacts_local::LOCAL_PROVIDER.to_owned()], ..Config::default() }
+}
+
 /// A local server on a free port, loaded with the demo data; stops with the test's runtime.
 async fn spawn_local() -> String {
     let outbox = Arc::new(Outbox::new());
-    let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), Config::default());
+    let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), local_config());
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -27,7 +33,7 @@ async fn spawn_local() -> String {
 #[tokio::test]
 async fn it_sweeps_in_process_every_sweep_interval() {
     // A reminder as long before expiry as the request lives: due at the first sweep.
-    let config = Config { reminder_before: time::Duration::days(7), ..Config::default() };
+    let config = Config { reminder_before: time::Duration::days(7), ..local_config() };
     let outbox = Arc::new(Outbox::new());
     let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), config);
     Fixtures::demo().load(&app).await.unwrap();
@@ -242,7 +248,7 @@ async fn pointed_at_dynamodb_and_ses_it_runs_on_them_and_creates_its_table() {
     assert!(backends.description.contains("created now"), "{}", backends.description);
     assert!(backends.description.contains("SES at"), "{}", backends.description);
     assert!(backends.outbox.is_none());
-    let app = App::new(backends.store, backends.mailer, Arc::new(SystemClock), Config::default());
+    let app = App::new(backends.store, backends.mailer, Arc::new(SystemClock), local_config());
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -363,7 +369,7 @@ impl Drop for Killed {
 async fn the_local_server_shows_the_events_published_so_far() {
     let outbox = Arc::new(Outbox::new());
     let events = Arc::new(shared::adapters::EventLog::new());
-    let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), Config::default()).with_publisher(events.clone());
+    let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), local_config()).with_publisher(events.clone());
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap().to_string();

@@ -105,7 +105,10 @@ fn lambda_launch(launch: Launch, table: &str, function: &str) -> Launch {
         .env("AWS_ENDPOINT_URL_DYNAMODB", env("AWS_ENDPOINT_URL_DYNAMODB"))
         .env("AWS_ENDPOINT_URL_SESV2", env("AWS_ENDPOINT_URL_SESV2"))
         .env("AWS_LAMBDA_FUNCTION_NAME", format!("contacts-{function}"))
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256");
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        // The principal that signs events/provider.*.json: the internal API admits only those
+        // ProviderPrincipals names.
+        .env("PROVIDER_PRINCIPALS", "arn:aws:iam::123456789012:role/billing-sync");
     // For experiments only: BENCH_EXTRA_ENV="NAME=value,NAME=value".
     for pair in std::env::var("BENCH_EXTRA_ENV").unwrap_or_default().split(',').filter(|p| !p.is_empty()) {
         if let Some((k, v)) = pair.split_once('=') {
