@@ -388,21 +388,19 @@ impl ContactChange {
 
     /// From when this request counts against its requester's `UNACCEPTED_REQUEST_LIMIT`
     /// towards its new contact (SPEC §2): a request that mails an account that did not ask
-    /// counts once it ended unaccepted (refused, cancelled by its requester, expired); a
-    /// pending one counts from its expiry, unless something else ends it first. `None` when
-    /// it never counts: the new contact is the requester, or it took effect (or failed), or
-    /// the service's admin rather than the requester cancelled it.
+    /// counts once it ended without that account's acceptance (refused; cancelled, by anyone:
+    /// a requester and an admin who cancels for it would otherwise mail a stranger in a loop;
+    /// expired); a pending one counts from its expiry, unless something else ends it first.
+    /// `None` when it never counts: the new contact is the requester, or accepted, or the
+    /// request took effect (or failed).
     pub fn unaccepted_from(&self) -> Option<OffsetDateTime> {
-        if self.to == self.requested_by {
+        let accepted_by_new_contact = self.history.iter().any(|entry| entry.event == HistoryEvent::Accepted && entry.by.as_ref() == Some(&self.to));
+        if self.to == self.requested_by || accepted_by_new_contact {
             return None;
         }
         match self.state {
             State::Pending | State::Expired => Some(self.expires_at),
-            State::Refused => self.closed_at,
-            State::Cancelled => {
-                let by_requester = self.history.iter().any(|entry| entry.event == HistoryEvent::Cancelled && entry.by.as_ref() == Some(&self.requested_by));
-                if by_requester { self.closed_at } else { None }
-            }
+            State::Refused | State::Cancelled => self.closed_at,
             State::Done | State::Failed => None,
         }
     }
@@ -870,7 +868,7 @@ mod tests {
         assert_eq!(change.step(Step::Cancel { by: id("mm1-ovh"), by_service_admin: false }, t0()), Err(LifecycleError::NotTheRequester));
         change.step(Step::Cancel { by: id("mm1-ovh"), by_service_admin: true }, t0()).unwrap();
         assert_eq!(change.state, State::Cancelled);
-        assert_eq!(change.unaccepted_from(), None, "the requester did not withdraw it");
+        assert_eq!(change.unaccepted_from(), Some(t0()), "whoever cancelled it, the new contact did not accept it");
     }
 
     #[test]
@@ -888,6 +886,13 @@ mod tests {
         done.step(Step::Accept { party: id("nn1-ovh") }, later).unwrap();
         done.step(Step::Complete, later).unwrap();
         assert_eq!(done.unaccepted_from(), None);
+        // The new contact said yes, and then the request was cancelled or lapsed: it was no
+        // unwanted mail, and never counts.
+        let mut welcomed = change.clone();
+        welcomed.step(Step::Accept { party: id("nn1-ovh") }, later).unwrap();
+        assert_eq!(welcomed.unaccepted_from(), None, "pending, the new contact accepted");
+        welcomed.step(Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, later).unwrap();
+        assert_eq!(welcomed.unaccepted_from(), None, "cancelled after the new contact accepted");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::AccountId;
 
-/// Requests from one requester to one new contact that ended unaccepted (cancelled by the
-/// requester, refused, expired) count against `UNACCEPTED_REQUEST_LIMIT` for this long.
+/// Requests from one requester to one new contact that ended unaccepted (cancelled by anyone,
+/// refused, expired) count against `UNACCEPTED_REQUEST_LIMIT` for this long.
 pub const UNACCEPTED_WINDOW: Duration = Duration::hours(24);
 
 /// A profile address change's verification link works this long (SPEC §5).
