@@ -115,22 +115,11 @@ pub enum StoreError {
     /// longer) in the request's zone.
     #[error("{0} is not in the request's zone")]
     DifferentZone(AccountId),
-    /// `save_answer`: the attempter had reached `limits::WRONG_CODE_LIMIT` in the window.
-    #[error("too many wrong codes in this window")]
-    TooManyAttempts,
     /// Unreachable, throttled or timed out: nothing was written, trying again may work.
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
     #[error("the store failed: {0}")]
     Failed(String),
-}
-
-/// Whose wrong codes may stop a step that a code allowed (`Store::save_answer`): the attempter
-/// (`Attempter::key`) and the window its count is kept in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttemptGuard {
-    pub attempter: String,
-    pub window_start: OffsetDateTime,
 }
 
 #[async_trait]
@@ -168,14 +157,7 @@ pub trait Store: Send + Sync + 'static {
     /// (`ContactChange::unaccepted_from`), which `create` writes too, and the letters its steps
     /// owe (`change.outbox`), posted (each a [`MailOrder`] of id `(change.id, change.version,
     /// its index)`): a change and its mails commit together or not at all.
-    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
-        self.save_answer(change, effect, None).await
-    }
-    /// `save`, for a step that a code allowed: with `guard`, also on the condition that its
-    /// attempter has fewer than `limits::WRONG_CODE_LIMIT` wrong codes in its window, checked in
-    /// the same atomic write rather than read before it; `TooManyAttempts` if not, and nothing
-    /// is written. (That condition decides before every other one.)
-    async fn save_answer(&self, change: &ContactChange, effect: Effect, guard: Option<&AttemptGuard>) -> Result<(), StoreError>;
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError>;
     /// Keeps `hash` as `party`'s code of the request's current round of codes
     /// (`ContactChange::token_round`), on the condition that the stored request is still at
     /// `change.version` and not pending past its expiry; the request itself is not rewritten

@@ -18,7 +18,7 @@ use shared::domain::{
     Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
     ServiceName, TokenHash,
 };
-use shared::ports::{Asking, AttemptGuard, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
+use shared::ports::{Asking, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
 use time::OffsetDateTime;
 
 on_every_backend!(
@@ -88,9 +88,9 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.contact_changes_of(account, before, limit).await
     }
-    async fn save_answer(&self, change: &ContactChange, effect: Effect, guard: Option<&AttemptGuard>) -> Result<(), StoreError> {
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.save_answer(change, effect, guard).await
+        self.inner.save(change, effect).await
     }
     async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
         self.check()?;

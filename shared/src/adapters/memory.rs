@@ -12,7 +12,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
     PartyStatus, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
-use crate::ports::{Asking, AttemptGuard, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 
 pub struct MemoryStore {
     tables: Mutex<Tables>,
@@ -273,16 +273,9 @@ impl Store for MemoryStore {
         Ok(Page { items, more: matching.next().is_some() })
     }
 
-    async fn save_answer(&self, change: &ContactChange, effect: Effect, guard: Option<&AttemptGuard>) -> Result<(), StoreError> {
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let mut tables = self.tables();
-        if let Some(guard) = guard {
-            let wrong = tables.attempts.get(&guard.attempter).filter(|(start, _)| *start == guard.window_start).map_or(0, |(_, count)| *count);
-            if wrong >= crate::domain::limits::WRONG_CODE_LIMIT {
-                return Err(StoreError::TooManyAttempts);
-            }
-        }
-        tables.save(change, &effect, now)
+        self.tables().save(change, &effect, now)
     }
 
     async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {

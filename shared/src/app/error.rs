@@ -107,7 +107,7 @@ impl From<StoreError> for Error {
             StoreError::Expired => Error::Expired,
             unavailable @ StoreError::Unavailable(_) => Error::StoreUnavailable(unavailable),
             // A use case handles these itself; one reaching the caller is a bug.
-            other @ (StoreError::Stale | StoreError::HoldersChanged | StoreError::RequesterLostRole | StoreError::TooManyAttempts | StoreError::Failed(_)) => {
+            other @ (StoreError::Stale | StoreError::HoldersChanged | StoreError::RequesterLostRole | StoreError::Failed(_)) => {
                 Error::Internal(Box::new(other))
             }
         }

@@ -25,7 +25,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, ContactRef, DisplayName, EmailAddress, RequestId, Role, Service, ServiceName, State, Step, Token, rules,
 };
 use crate::mail;
-use crate::ports::{AttemptGuard, Clock, Effect, Mailer, Page, PendingChange, Publisher, ServiceFilter, Store, StoreError};
+use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, Publisher, ServiceFilter, Store, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -284,14 +284,14 @@ impl App {
     /// Accepts or refuses with a token. The last acceptance applies the change, once.
     ///
     /// Codes that match no live token are counted against the answerer alone (SPEC §3), never
-    /// against the request: a party's own live token works whatever others tried.
+    /// against the request, and only they are limited: a party's own live token works whatever
+    /// anyone tried, the answerer itself or others behind its address (a NAT, a proxy).
     pub async fn answer(&self, id: RequestId, token: &str, decision: Decision, answerer: Answerer<'_>) -> Result<ContactChange> {
         let token = &Token::parse(token);
         let attempter = &answerer.attempter().key();
         let (window_start, window_end) = limits::attempt_window(self.now());
-        // The caller's wrong codes are not read first: a right code's save is conditional on
-        // them (one write, no extra read), a wrong one's count answers them.
-        let guard = &AttemptGuard { attempter: attempter.clone(), window_start };
+        // A right code is never refused for wrong ones (SPEC §3: the limit is against hammering,
+        // 256 bits are not guessed); a wrong one's count answers whether to wait.
         let too_many = || Error::TooManyAttempts { retry_after: limits::seconds_until(window_end, self.now()) };
         self.retry_on_stale(|| async move {
             let mut change = match answerer {
@@ -323,13 +323,12 @@ impl App {
             };
             // A closing step owes its outcome mails: the save posts them with the request.
             let saved = match (decision, closes) {
-                (Decision::Refuse, _) => self.save_answer(&mut change, Effect::ReleaseLocks, guard).await,
-                (Decision::Accept, true) => self.take_effect(read, &mut change, party, now, guard).await,
-                (Decision::Accept, false) => self.save_answer(&mut change, Effect::Nothing, guard).await,
+                (Decision::Refuse, _) => self.save(&mut change, Effect::ReleaseLocks).await,
+                (Decision::Accept, true) => self.take_effect(read, &mut change, party, now).await,
+                (Decision::Accept, false) => self.save(&mut change, Effect::Nothing).await,
             };
             match saved {
                 Err(StoreError::Stale) => Ok(None),
-                Err(StoreError::TooManyAttempts) => Err(too_many()),
                 Err(other) => Err(other.into()),
                 Ok(()) => Ok(Some(change)),
             }
@@ -468,17 +467,10 @@ impl App {
 
     /// The last acceptance: the change takes effect atomically, or fails with a reason and
     /// changes nothing. `read` is the request as read, before this acceptance.
-    async fn take_effect(
-        &self,
-        read: ContactChange,
-        change: &mut ContactChange,
-        party: AccountId,
-        now: OffsetDateTime,
-        guard: &AttemptGuard,
-    ) -> Result<(), StoreError> {
+    async fn take_effect(&self, read: ContactChange, change: &mut ContactChange, party: AccountId, now: OffsetDateTime) -> Result<(), StoreError> {
         let require_good_standing = change.must_be_in_good_standing();
         change.step(Step::Complete, now).expect("every party has accepted");
-        let reason = match self.save_answer(change, Effect::Apply { require_good_standing }, guard).await {
+        let reason = match self.save(change, Effect::Apply { require_good_standing }).await {
             Ok(()) => {
                 tracing::info!(request = %change.id, service = %change.service, "contact change done");
                 return Ok(());
@@ -531,15 +523,6 @@ impl App {
     async fn save(&self, change: &mut ContactChange, effect: Effect) -> Result<(), StoreError> {
         change.version += 1;
         self.store.save(change, effect).await?;
-        change.outbox.clear();
-        change.events.clear();
-        Ok(())
-    }
-
-    /// [`Self::save`] of a step that the code of `guard`'s attempter allowed.
-    async fn save_answer(&self, change: &mut ContactChange, effect: Effect, guard: &AttemptGuard) -> Result<(), StoreError> {
-        change.version += 1;
-        self.store.save_answer(change, effect, Some(guard)).await?;
         change.outbox.clear();
         change.events.clear();
         Ok(())

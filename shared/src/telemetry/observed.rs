@@ -15,9 +15,7 @@ use crate::domain::{
     ServiceName, State, TokenHash,
 };
 use crate::mail::Mail;
-use crate::ports::{
-    Asking, AttemptGuard, Effect, MailError, Mailer, Page, ProfileRecord, PublishError, Publisher, ServiceFilter, ServiceRecord, Store, StoreError,
-};
+use crate::ports::{Asking, Effect, MailError, Mailer, Page, ProfileRecord, PublishError, Publisher, ServiceFilter, ServiceRecord, Store, StoreError};
 
 /// A store whose commits are counted.
 pub(crate) struct ObservedStore(pub(crate) Arc<dyn Store>);
@@ -53,9 +51,8 @@ impl Store for ObservedStore {
         Ok(())
     }
 
-    // `save` is `save_answer` without a guard: both are counted here.
-    async fn save_answer(&self, change: &ContactChange, effect: Effect, guard: Option<&AttemptGuard>) -> Result<(), StoreError> {
-        self.0.save_answer(change, effect, guard).await?;
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
+        self.0.save(change, effect).await?;
         closed(change);
         Ok(())
     }

@@ -33,7 +33,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
     PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
-use crate::ports::{Asking, AttemptGuard, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
 use errors::classify;
 use items::{Item, n, s};
@@ -251,13 +251,7 @@ impl DynamoStore {
     // ---- writes ----------------------------------------------------------------------------
 
     /// `Store::save`, and with `settle` the mail's status in the same transaction.
-    async fn save_settling(
-        &self,
-        change: &ContactChange,
-        effect: Effect,
-        settle: Option<(&MailId, MailStatus)>,
-        guard: Option<&AttemptGuard>,
-    ) -> Result<(), StoreError> {
+    async fn save_settling(&self, change: &ContactChange, effect: Effect, settle: Option<(&MailId, MailStatus)>) -> Result<(), StoreError> {
         let Some(read_version) = change.version.checked_sub(1) else { return Err(StoreError::Stale) };
         // The service as the request saw it when asked, if it kept it: the transaction's
         // condition on the service item says whether it still is, and a failed one hands back
@@ -273,22 +267,12 @@ impl DynamoStore {
                 // The version comes first, as everywhere: a stale save is stale.
                 return Err(self.unless_stale(change.id, read_version, obstacle).await);
             }
-            let mut tx = self.save_tx(change, &effect, read_version, service.as_ref(), &foreign_locks, settle)?;
-            if let Some(guard) = guard {
-                let fewer = Cond::new("attribute_not_exists(#pk) OR #count < :limit")
-                    .name("#pk", items::PK)
-                    .name("#count", "count")
-                    .value(":limit", n(crate::domain::limits::WRONG_CODE_LIMIT));
-                tx.check(items::attempts_key(&guard.attempter, guard.window_start), fewer, Purpose::Attempts)?;
-            }
+            let tx = self.save_tx(change, &effect, read_version, service.as_ref(), &foreign_locks, settle)?;
             let reasons = match self.transact(tx).await {
                 Ok(()) => return Ok(()),
                 Err(Err(error)) => return Err(error),
                 Err(Ok(reasons)) => reasons,
             };
-            if failed_condition(&reasons, &Purpose::Attempts).is_some() {
-                return Err(StoreError::TooManyAttempts);
-            }
             let service_now = self.service_now(change, &reasons).await?;
             let (changed, taken) = verdict(change, &effect, read_version, &reasons, service_now).into_result()?;
             service = changed.or(service);
@@ -640,14 +624,13 @@ impl Store for DynamoStore {
 
     /// One transaction (`save_tx`, in save.rs): the request on the condition that its
     /// version is the one read (and, unless this save ends it as expired, that it is not
-    /// pending past its expiry), its copies, the effect's writes, and with `guard` a
-    /// `ConditionCheck` of the attempter's window item. `Apply` writes the new contacts into
+    /// pending past its expiry), its copies and the effect's writes. `Apply` writes the new contacts into
     /// every member's membership item over the request's snapshot of the service (or, for a
     /// request that kept none, over the service read first, one GetItem). A cancelled
     /// transaction is judged by `verdict`; when only what the save does not decide on changed
     /// (an unmoved role's holder, another request's lock), it is rebuilt on that and sent again.
-    async fn save_answer(&self, change: &ContactChange, effect: Effect, guard: Option<&AttemptGuard>) -> Result<(), StoreError> {
-        self.save_settling(change, effect, None, guard).await
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
+        self.save_settling(change, effect, None).await
     }
 
     /// One transaction of two small items: a `ConditionCheck` that the request is at the
@@ -688,7 +671,7 @@ impl Store for DynamoStore {
     /// With `record`: one transaction, the save's and the mail's update; else one UpdateItem.
     async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
         if let Some(change) = record {
-            return self.save_settling(change, Effect::Nothing, Some((id, status)), None).await;
+            return self.save_settling(change, Effect::Nothing, Some((id, status))).await;
         }
         self.settle_outbox_item(items::mail_key(id), mail_status_update(status, self.clock.now())).await
     }

@@ -29,8 +29,6 @@ pub enum Purpose {
     Mail,
     /// An event committed with the change it tells of.
     Event,
-    /// The window of an attempter's wrong codes (`Store::save_answer`'s guard).
-    Attempts,
 }
 
 type Names = HashMap<String, String>;
