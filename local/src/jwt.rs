@@ -86,6 +86,8 @@ pub enum Rejection {
     Audience,
     #[error("the bearer token lacks the scope the API requires")]
     Scope,
+    #[error("the bearer token is an ID token: the API takes access tokens only")]
+    IdToken,
     #[error("the bearer token names no account (its account claim is missing)")]
     NoAccount,
     #[error("the issuer's keys could not be read; try again shortly")]
@@ -170,6 +172,9 @@ impl Verifier {
 
     /// The checks the library leaves: the audience, `iat`, and the account claim.
     fn check_claims(&self, claims: &serde_json::Map<String, Value>) -> Result<String, Rejection> {
+        if is_id_token(claims) {
+            return Err(Rejection::IdToken);
+        }
         let accepted = |value: &Value| value.as_str().is_some_and(|v| self.settings.audiences.iter().any(|a| a == v));
         let audience_ok = match claims.get("aud") {
             Some(Value::Array(audiences)) => audiences.iter().any(accepted),
@@ -232,6 +237,17 @@ impl Verifier {
     }
 }
 
+/// An ID token says who signed in, to the client that asked; it grants nothing (SPEC §5: only
+/// access tokens). Cognito's say which they are (`token_use`); an OpenID provider's ID token
+/// carries the sign-in's `nonce` or the access token's hash (`at_hash`), which no access token
+/// does.
+fn is_id_token(claims: &serde_json::Map<String, Value>) -> bool {
+    match claims.get("token_use").and_then(Value::as_str) {
+        Some(token_use) => token_use == "id",
+        None => claims.contains_key("nonce") || claims.contains_key("at_hash"),
+    }
+}
+
 /// The keys decide who signs in: they are read over https only, or over http from this machine
 /// (a provider under test), whatever a discovery document names: anyone on the way could
 /// otherwise swap them.
@@ -276,6 +292,20 @@ mod tests {
         assert_eq!(verifier("").check_claims(&without), Ok("ad1000-ovh".to_owned()), "no scope required without PANEL_SCOPE");
         let id_token = claims(json!({"aud": "panel", "cognito:username": "ad1000-ovh"}));
         assert_eq!(verifier("contacts/panel").check_claims(&id_token), Err(Rejection::Scope));
+    }
+
+    #[test]
+    fn id_tokens_are_refused_whatever_else_they_carry() {
+        let cognito_id = claims(json!({"aud": "panel", "token_use": "id", "scope": "contacts/panel", "username": "ad1000-ovh"}));
+        assert_eq!(verifier("").check_claims(&cognito_id), Err(Rejection::IdToken));
+        for marker in ["nonce", "at_hash"] {
+            let oidc_id = claims(json!({"aud": "panel", "sub": "ad1000-ovh", marker: "x", "username": "ad1000-ovh"}));
+            assert_eq!(verifier("").check_claims(&oidc_id), Err(Rejection::IdToken), "{marker}");
+        }
+        let access = claims(json!({"client_id": "panel", "token_use": "access", "username": "ad1000-ovh"}));
+        assert_eq!(verifier("").check_claims(&access), Ok("ad1000-ovh".to_owned()));
+        let plain_access = claims(json!({"aud": "panel", "username": "ad1000-ovh"}));
+        assert_eq!(verifier("").check_claims(&plain_access), Ok("ad1000-ovh".to_owned()), "an access token that names no use");
     }
 
     #[test]
