@@ -367,6 +367,12 @@ impl ContactChange {
         self.history.iter().filter(|entry| entry.event == HistoryEvent::Resent).count() as u32
     }
 
+    /// How many times `asker` had the emails sent again: each party has its own
+    /// `RESEND_LIMIT` (SPEC §3), so one that uses up its resends leaves the others theirs.
+    pub fn resends_by(&self, asker: &AccountId) -> u32 {
+        self.history.iter().filter(|entry| entry.event == HistoryEvent::Resent && entry.by.as_ref() == Some(asker)).count() as u32
+    }
+
     /// The round of codes now live: 0 from the start, one more with each resend and the
     /// reminder. Only a mail of this round may give a party its code.
     pub fn token_round(&self) -> u32 {
@@ -480,7 +486,7 @@ impl ContactChange {
         if !self.parties.iter().any(|p| p.account == by) {
             return Err(LifecycleError::NotAParty);
         }
-        if self.resends() >= policy.limit {
+        if self.resends_by(&by) >= policy.limit {
             return Err(LifecycleError::ResendLimit { retry_after: seconds_until(self.expires_at, at) });
         }
         if let Some(last) = self.last_resent_at {
@@ -860,6 +866,14 @@ mod tests {
             resend(&mut change, t0() + Duration::hours(1)),
             Err(LifecycleError::ResendLimit { retry_after: (change.expires_at - t0() - Duration::hours(1)).whole_seconds() as u64 })
         );
+        // The limit is Ada's: Ned, the other party, still has his resends; the cooldown is the
+        // request's, whoever asked.
+        let ned = |change: &mut ContactChange, at| change.step(Step::Resend { by: id("nn1-ovh"), policy: policy(2) }, at);
+        ned(&mut change, t0() + Duration::hours(1)).unwrap();
+        assert_eq!(ned(&mut change, t0() + Duration::hours(1)), Err(LifecycleError::TooSoon { retry_after: 60 }));
+        ned(&mut change, t0() + Duration::hours(2)).unwrap();
+        assert_eq!((change.resends_by(&id("aa1-ovh")), change.resends_by(&id("nn1-ovh")), change.resends()), (2, 2, 4));
+        assert!(matches!(ned(&mut change, t0() + Duration::hours(3)), Err(LifecycleError::ResendLimit { .. })));
     }
 
     #[test]
