@@ -159,7 +159,7 @@ export default {
   'error.not_pending': 'This request is no longer pending.',
   'error.expired': 'This request has expired.',
   'error.too_soon': 'Too soon: try again in {seconds} s.',
-  'error.resend_limit': 'This request has been sent again as often as allowed.',
+  'error.resend_limit': 'You have sent this request again as often as allowed.',
   'error.too_many_attempts': 'Too many wrong codes: try again in {seconds} s.',
   'error.too_many_requests': 'Too many requests: try again in {seconds} s.',
   'error.invalid_input': 'What you typed is not valid: {detail}',

@@ -159,7 +159,7 @@ export default {
   'error.not_pending': 'Cette demande n\'est plus en cours.',
   'error.expired': 'Cette demande a expiré.',
   'error.too_soon': 'Trop tôt : réessayez dans {seconds} s.',
-  'error.resend_limit': 'Cette demande a déjà été renvoyée autant de fois que permis.',
+  'error.resend_limit': 'Vous avez déjà renvoyé cette demande autant de fois que permis.',
   'error.too_many_attempts': 'Trop de codes erronés : réessayez dans {seconds} s.',
   'error.too_many_requests': 'Trop de demandes : réessayez dans {seconds} s.',
   'error.invalid_input': 'Votre saisie n\'est pas valide : {detail}',

@@ -159,7 +159,7 @@ export default {
   'error.not_pending': 'Questa richiesta non è più in corso.',
   'error.expired': 'Questa richiesta è scaduta.',
   'error.too_soon': 'Troppo presto: riprova tra {seconds} s.',
-  'error.resend_limit': 'Questa richiesta è già stata inviata di nuovo il numero massimo di volte.',
+  'error.resend_limit': 'Hai già inviato di nuovo questa richiesta il numero massimo di volte.',
   'error.too_many_attempts': 'Troppi codici errati: riprova tra {seconds} s.',
   'error.too_many_requests': 'Troppe richieste: riprova tra {seconds} s.',
   'error.invalid_input': 'Quanto inserito non è valido: {detail}',
