@@ -30,6 +30,7 @@ use shared::api::ApiError;
 use shared::api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
 use shared::app::{Bounce, Error};
 use shared::config::{AwsConfig, is_loopback_url};
+use shared::domain::ids::printable;
 use shared::domain::{AccountId, EmailAddress};
 use shared::ports::{Mailer, Store};
 use tokio::net::TcpListener;
@@ -203,8 +204,9 @@ impl OwnAddress {
         let own_hosts = ["127.0.0.1", "localhost", "[::1]"].map(|name| format!("{name}:{}", self.port));
         if !own_hosts.contains(&host) {
             return Some(ApiError::Misdirected(format!(
-                "contacts-local answers requests to {} only, not to {host:?}",
-                own_hosts.iter().map(|h| format!("http://{h}")).collect::<Vec<_>>().join(", ")
+                "contacts-local answers requests to {} only, not to '{}'",
+                own_hosts.iter().map(|h| format!("http://{h}")).collect::<Vec<_>>().join(", "),
+                printable(&host)
             )));
         }
         let writes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
@@ -218,8 +220,8 @@ impl OwnAddress {
             (None, None) => false,
         };
         (writes && foreign).then(|| {
-            let from = header("origin").unwrap_or("another site");
-            ApiError::NotForThisCaller(format!("contacts-local takes no write from a page of another origin ({from:?})"))
+            let from = header("origin").map_or_else(|| "another site".to_owned(), printable);
+            ApiError::NotForThisCaller(format!("contacts-local takes no write from a page of another origin ({from})"))
         })
     }
 }

@@ -119,6 +119,11 @@ async fn it_answers_only_requests_addressed_to_its_own_loopback_host() {
             assert!(!reply.body.contains("#token="), "{}", reply.body);
         }
     }
+    // What it echoes of a Host is bounded, as every echo of input is.
+    let long = format!("Host: {}.example\r\n", "a".repeat(4000));
+    let reply = http_with(&local, "GET", "/v1/me", &long, b"").await;
+    assert_eq!(reply.status, 421);
+    assert!(reply.body.len() < 600, "{}", reply.body.len());
 }
 
 #[tokio::test]

@@ -84,7 +84,7 @@ impl RequestId {
 }
 
 /// Input echoed in an error: bounded and free of control characters.
-pub(crate) fn printable(input: &str) -> String {
+pub fn printable(input: &str) -> String {
     let mut out: String = input.chars().take(64).map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
     if input.chars().count() > 64 {
         out.push('…');
