@@ -108,8 +108,11 @@ async fn no_token_reaches_a_log_line_or_a_response_body(backend: Backend) {
     secret.extend([new.clone(), app.tag.clone(), "@".to_owned()]);
     secret.extend(tokens.iter().cloned());
     for detail in &details {
+        // An event's ids are random ULIDs, whose letters may spell a name ("...BEA..."): what is
+        // searched is the detail without them.
+        let without_ids = without_ulids(detail).to_lowercase();
         for secret in &secret {
-            assert!(!detail.to_lowercase().contains(&secret.to_lowercase()), "{secret:?} reached an event: {detail}");
+            assert!(!without_ids.contains(&secret.to_lowercase()), "{secret:?} reached an event: {detail}");
         }
     }
     let logged = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
@@ -123,4 +126,23 @@ async fn no_token_reaches_a_log_line_or_a_response_body(backend: Backend) {
             }
         }
     }
+}
+
+/// `json` with every string value that is a ULID (a request's, an event's id) emptied.
+fn without_ulids(json: &str) -> String {
+    fn scrub(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) if text.parse::<shared::domain::RequestId>().is_ok() || is_event_id(text) => text.clear(),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(scrub),
+            _ => {}
+        }
+    }
+    // An event's own id is `{request}-{version}-{index}` or a bare ULID.
+    fn is_event_id(text: &str) -> bool {
+        text.split('-').next().is_some_and(|head| head.parse::<shared::domain::RequestId>().is_ok())
+    }
+    let mut value: serde_json::Value = serde_json::from_str(json).expect("an event's detail is JSON");
+    scrub(&mut value);
+    value.to_string()
 }
