@@ -18,14 +18,12 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
+use shared::adapters::https_json::HttpsJson;
+use shared::config::is_https_or_loopback_url;
+use shared::ports::FetchJson;
 use tokio::sync::Mutex;
 
 /// Clock skew allowed on `exp`, `nbf` and `iat`, as authorizers commonly allow.
@@ -34,9 +32,6 @@ pub const LEEWAY_SECONDS: u64 = 60;
 /// A token naming an unknown key refetches the key set at most this often, so that forged
 /// `kid`s cannot make this server hammer the issuer.
 pub const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(30);
-
-/// The largest discovery document or key set read.
-const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
 /// What a verified token must say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +49,7 @@ impl JwtSettings {
     /// is set (the development identity stays on). An issuer without an audience is refused.
     pub fn from_env(var: impl Fn(&str) -> Option<String>, account_claim: &str) -> Result<Option<Self>, String> {
         let Some(issuer) = var("JWT_ISSUER").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else { return Ok(None) };
-        if !(issuer.starts_with("https://") || shared::config::is_loopback_url(&issuer) && issuer.starts_with("http://")) {
+        if !is_https_or_loopback_url(&issuer) {
             return Err(format!("JWT_ISSUER must be an https URL (or http on the loopback): {issuer}"));
         }
         let audiences: Vec<String> = var("JWT_AUDIENCE").unwrap_or_default().split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect();
@@ -94,12 +89,11 @@ pub enum Rejection {
     IssuerUnavailable,
 }
 
-type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
-
 /// Verifies bearer tokens against one issuer, with its key set cached.
 pub struct Verifier {
     settings: JwtSettings,
-    client: HttpClient,
+    /// The issuer's documents over https (the panel's discovery reads them the same way).
+    documents: HttpsJson,
     keys: Mutex<Keys>,
     refresh_at_most_every: Duration,
     /// One of them must be in the token's `scope`; none: no scope is required.
@@ -114,15 +108,8 @@ struct Keys {
 impl Verifier {
     pub fn new(settings: JwtSettings) -> Result<Self, String> {
         crate::jwt_crypto::install();
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| format!("no trust store for the issuer's https: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new()).build(https);
         let keys = Mutex::new(Keys { set: JwkSet { keys: Vec::new() }, fetched: None });
-        Ok(Self { settings, client, keys, refresh_at_most_every: REFRESH_AT_MOST_EVERY, required_scopes: Vec::new() })
+        Ok(Self { settings, documents: HttpsJson::new(), keys, refresh_at_most_every: REFRESH_AT_MOST_EVERY, required_scopes: Vec::new() })
     }
 
     /// Requires one of `scopes` in every token's `scope` claim, as the authorizer requires its
@@ -215,25 +202,14 @@ impl Verifier {
 
     async fn fetch_keys(&self) -> Result<JwkSet, String> {
         let discovery_url = format!("{}/.well-known/openid-configuration", self.settings.issuer.trim_end_matches('/'));
-        let discovery = self.get_json(&discovery_url).await?;
+        let discovery = self.documents.get_json(&discovery_url).await?;
         let jwks_uri = discovery.get("jwks_uri").and_then(Value::as_str).ok_or("the discovery document names no jwks_uri")?;
-        if !is_trusted_transport(jwks_uri) {
+        // The keys decide who signs in: read over https only (or http from this machine),
+        // whatever a discovery document names: anyone on the way could otherwise swap them.
+        if !is_https_or_loopback_url(jwks_uri) {
             return Err(format!("the key set's address {jwks_uri} is not https"));
         }
-        serde_json::from_value(self.get_json(jwks_uri).await?).map_err(|e| format!("{jwks_uri}: not a JWK set: {e}"))
-    }
-
-    async fn get_json(&self, url: &str) -> Result<Value, String> {
-        let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
-        let fetch = async {
-            let response = self.client.get(uri).await.map_err(|e| format!("{url}: {e}"))?;
-            if !response.status().is_success() {
-                return Err(format!("{url}: HTTP {}", response.status()));
-            }
-            let body = http_body_util::Limited::new(response.into_body(), MAX_DOCUMENT_BYTES).collect().await.map_err(|e| format!("{url}: {e}"))?;
-            serde_json::from_slice(&body.to_bytes()).map_err(|e| format!("{url}: not JSON: {e}"))
-        };
-        tokio::time::timeout(Duration::from_secs(5), fetch).await.map_err(|_| format!("{url}: no answer within 5 s"))?
+        serde_json::from_value(self.documents.get_json(jwks_uri).await?).map_err(|e| format!("{jwks_uri}: not a JWK set: {e}"))
     }
 }
 
@@ -246,13 +222,6 @@ fn is_id_token(claims: &serde_json::Map<String, Value>) -> bool {
         Some(token_use) => token_use == "id",
         None => claims.contains_key("nonce") || claims.contains_key("at_hash"),
     }
-}
-
-/// The keys decide who signs in: they are read over https only, or over http from this machine
-/// (a provider under test), whatever a discovery document names: anyone on the way could
-/// otherwise swap them.
-fn is_trusted_transport(url: &str) -> bool {
-    url.starts_with("https://") || url.starts_with("http://") && shared::config::is_loopback_url(url)
 }
 
 fn rejection(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
@@ -306,17 +275,5 @@ mod tests {
         assert_eq!(verifier("").check_claims(&access), Ok("ad1000-ovh".to_owned()));
         let plain_access = claims(json!({"aud": "panel", "username": "ad1000-ovh"}));
         assert_eq!(verifier("").check_claims(&plain_access), Ok("ad1000-ovh".to_owned()), "an access token that names no use");
-    }
-
-    #[test]
-    fn keys_are_read_over_https_or_from_this_machine_only() {
-        for trusted in ["https://issuer.example.com/jwks", "http://127.0.0.1:8080/jwks", "http://localhost/jwks", "http://[::1]:9/keys"] {
-            assert!(is_trusted_transport(trusted), "{trusted}");
-        }
-        for refused in
-            ["http://issuer.example.com/jwks", "http://localhost.evil.example/jwks", "ftp://127.0.0.1/jwks", "file:///etc/jwks", "//issuer.example.com/jwks"]
-        {
-            assert!(!is_trusted_transport(refused), "{refused}");
-        }
     }
 }

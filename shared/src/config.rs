@@ -387,6 +387,12 @@ pub fn is_loopback_url(url: &str) -> bool {
     http_url(url.trim()).is_some_and(|parts| loopback_host(parts.host).is_some())
 }
 
+/// Whether `url` is https, or plain http on the loopback ([`is_loopback_url`]): how anything
+/// that decides who signs in (an issuer, its key set, its endpoints) may be reached.
+pub fn is_https_or_loopback_url(url: &str) -> bool {
+    http_url(url.trim()).is_some_and(|parts| parts.https || loopback_host(parts.host).is_some())
+}
+
 /// The parts of an `http://` or `https://` URL that the configuration judges.
 struct HttpUrl<'a> {
     https: bool,
@@ -558,6 +564,25 @@ mod tests {
         }
         assert!(with("PUBLIC_BASE_URL", "http://x.example").unwrap_err().to_string().contains("https://"), "the message says what to do");
         assert!(Config::from_lookup(|_| None).is_ok(), "the default, the local server's own address, is a loopback one");
+    }
+
+    #[test]
+    fn https_or_http_on_the_loopback_only() {
+        for trusted in
+            ["https://issuer.example.com/jwks", "HTTPS://issuer.example.com", "http://127.0.0.1:8080/jwks", "http://localhost/jwks", "http://[::1]:9/keys"]
+        {
+            assert!(is_https_or_loopback_url(trusted), "{trusted}");
+        }
+        for refused in [
+            "http://issuer.example.com/jwks",
+            "http://localhost.evil.example/jwks",
+            "http://localhost@evil.example/",
+            "ftp://127.0.0.1/jwks",
+            "file:///etc/jwks",
+            "//issuer.example.com/jwks",
+        ] {
+            assert!(!is_https_or_loopback_url(refused), "{refused}");
+        }
     }
 
     #[test]

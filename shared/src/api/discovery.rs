@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::config::is_loopback_url;
+use crate::config::is_https_or_loopback_url;
 use crate::ports::FetchJson;
 
 /// How long a discovery document that was read is used before it is read again.
@@ -100,7 +100,7 @@ fn is_cognito_issuer(issuer: &str) -> bool {
 /// a host name, an address and a port are written with: it goes into a header.
 fn checked_url(url: &str) -> Result<String, String> {
     let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("{url:?} is not an absolute URL"))?;
-    if !(scheme == "https" || scheme == "http" && is_loopback_url(url)) {
+    if !(matches!(scheme, "https" | "http") && is_https_or_loopback_url(url)) {
         return Err(format!("{url:?} is not https (only the loopback may be plain http)"));
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
