@@ -2,8 +2,8 @@
 //! a clock the test moves and helpers to read the mails that went out.
 //!
 //! Every behaviour test takes a `Backend`, and `on_every_backend!` runs it on each one,
-//! so the embedded store and DynamoDB (with the outbox and SES) answer the same suite;
-//! `through_the_functions!` runs those that can on the functions as deployed too
+//! so the embedded store and DynamoDB (with the outbox and SES) answer the same suite, and
+//! those listed before its `not_through_the_functions:` on the functions as deployed too
 //! ([`functions`]: each bootstrap under the Lambda Runtime Interface Emulator).
 //! [`streams`] reads a table's stream from DynamoDB Local, as Lambda hands it to the mailer;
 //! [`template`] reads what template.yaml says of the functions' deployment.
@@ -590,10 +590,29 @@ impl Emf {
     }
 }
 
-/// Runs each named `async fn name(backend: Backend)` of the calling file once per backend.
+/// Runs each named `async fn name(backend: Backend)` of the calling file once per backend: on
+/// the embedded store and on DynamoDB Local, and, for the names before `;`, through the
+/// functions as deployed too (`Backend::Lambda`). The names after `not_through_the_functions:`
+/// stay on the stores (say why beside them: the clock moved, a failure injected, ...).
+///
+/// ```ignore
+/// on_every_backend!(a_flow, another_flow; not_through_the_functions: a_flow_that_moves_the_clock);
+/// on_every_backend!(only_on_the_stores, and_this_one);
+/// ```
 #[macro_export]
 macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
+    ($($both:ident),* $(,)? ; not_through_the_functions: $($stores:ident),* $(,)?) => {
+        $crate::on_every_backend!(@stores $($both,)* $($stores,)*);
+        mod lambda {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $both() {
+                    super::$both($crate::Backend::Lambda).await
+                }
+            )*
+        }
+    };
+    (@stores $($name:ident),* $(,)?) => {
         mod memory {
             $(
                 // Several worker threads, so that concurrent requests really race.
@@ -612,21 +631,8 @@ macro_rules! on_every_backend {
             )*
         }
     };
-}
-
-/// Runs each named `async fn name(backend: Backend)` of the calling file through the
-/// functions as deployed (`Backend::Lambda`), beside [`on_every_backend!`].
-#[macro_export]
-macro_rules! through_the_functions {
     ($($name:ident),* $(,)?) => {
-        mod lambda {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::Backend::Lambda).await
-                }
-            )*
-        }
+        $crate::on_every_backend!(@stores $($name,)*);
     };
 }
 

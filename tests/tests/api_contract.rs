@@ -2,34 +2,24 @@
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use integration_tests::{Backend, TestApp, on_every_backend, through_the_functions};
+use integration_tests::{Backend, TestApp, on_every_backend};
 use serde_json::json;
 
 on_every_backend!(
     every_customer_route_needs_an_identity_and_a_well_formed_one,
     errors_are_problem_json_with_type_title_status_detail_and_code,
+    a_body_over_16_kib_is_413,
+    malformed_bodies_are_400_and_change_nothing,
+    hostile_path_segments_are_400_or_404_never_5xx,
+    the_profile_can_be_read_and_its_email_and_language_changed,
+    a_valid_identity_without_a_profile_is_404,
+    services_are_paged_with_an_opaque_cursor,
+    the_panel_its_configuration_and_its_assets_are_served_to_anyone,
+    ;
+    // Not through the functions: unknown_routes_are_404_and_wrong_methods_405_with_allow (API
+    // Gateway answers a path or a method no route has itself, with its own 404: no function runs).
+    not_through_the_functions:
     unknown_routes_are_404_and_wrong_methods_405_with_allow,
-    a_body_over_16_kib_is_413,
-    malformed_bodies_are_400_and_change_nothing,
-    hostile_path_segments_are_400_or_404_never_5xx,
-    the_profile_can_be_read_and_its_email_and_language_changed,
-    a_valid_identity_without_a_profile_is_404,
-    services_are_paged_with_an_opaque_cursor,
-    the_panel_its_configuration_and_its_assets_are_served_to_anyone,
-);
-
-// Not through the functions: unknown_routes_are_404_and_wrong_methods_405_with_allow (API
-// Gateway answers a path or a method no route has itself, with its own 404: no function runs).
-through_the_functions!(
-    every_customer_route_needs_an_identity_and_a_well_formed_one,
-    errors_are_problem_json_with_type_title_status_detail_and_code,
-    a_body_over_16_kib_is_413,
-    malformed_bodies_are_400_and_change_nothing,
-    hostile_path_segments_are_400_or_404_never_5xx,
-    the_profile_can_be_read_and_its_email_and_language_changed,
-    a_valid_identity_without_a_profile_is_404,
-    services_are_paged_with_an_opaque_cursor,
-    the_panel_its_configuration_and_its_assets_are_served_to_anyone,
 );
 
 async fn every_customer_route_needs_an_identity_and_a_well_formed_one(backend: Backend) {

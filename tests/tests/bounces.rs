@@ -4,7 +4,7 @@
 //! those who may see the request; a verified new address, or the provider's new one, clears it (the provider's same one keeps it).
 
 use http::StatusCode;
-use integration_tests::{Backend, TestApp, on_every_backend, through_the_functions};
+use integration_tests::{Backend, TestApp, on_every_backend};
 use serde_json::{Value, json};
 
 on_every_backend!(
@@ -13,15 +13,8 @@ on_every_backend!(
     an_address_changed_since_the_mail_is_not_flagged,
     a_verified_new_address_clears_the_flag,
     the_providers_upsert_with_a_new_address_clears_the_flag_and_with_the_same_one_keeps_it,
-);
-
-through_the_functions!(
-    a_permanent_bounce_flags_the_address_and_the_views_show_it_to_those_who_see_the_request,
-    a_complaint_flags_the_address_and_a_transient_bounce_does_not,
-    an_address_changed_since_the_mail_is_not_flagged,
-    a_verified_new_address_clears_the_flag,
-    the_providers_upsert_with_a_new_address_clears_the_flag_and_with_the_same_one_keeps_it,
-);
+    ;
+    not_through_the_functions: );
 
 async fn me(app: &TestApp, caller: &str) -> Value {
     let me = app.get("/v1/me", caller).await;

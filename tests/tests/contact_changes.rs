@@ -1,7 +1,7 @@
 //! SPEC §2-§4 through the router, as a client sees them: requests, confirmations, mails.
 
 use http::StatusCode;
-use integration_tests::{Backend, TestApp, on_every_backend, through_the_functions};
+use integration_tests::{Backend, TestApp, on_every_backend};
 use serde_json::json;
 
 on_every_backend!(
@@ -9,69 +9,41 @@ on_every_backend!(
     my_services_carry_their_type_and_filter_by_type_and_name_prefix,
     services_show_each_contacts_name_as_the_account_has_it_now,
     a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whether_an_address_exists,
+    an_admin_replacing_the_tech_contact_takes_effect_once_both_parties_accept,
+    an_admin_taking_the_billing_role_itself_confirms_alone_and_the_previous_holder_is_informed,
+    an_admin_handing_over_the_admin_role_needs_the_new_admin_and_informs_nobody,
+    a_tech_contact_may_hand_over_its_own_role_and_nothing_else,
+    a_billing_contact_may_hand_over_its_own_role_when_both_are_in_good_standing,
+    an_account_with_no_role_is_told_the_service_does_not_exist,
+    the_new_contact_must_exist_and_must_not_already_hold_the_role,
+    roles_moving_between_the_same_two_accounts_form_one_request,
+    a_second_request_on_a_pending_role_is_a_conflict_but_another_role_is_free,
+    one_refusal_refuses_the_request_and_changes_nothing,
+    the_request_shows_who_is_still_awaited,
+    a_wrong_token_is_refused_plainly_and_changes_nothing,
+    a_party_cannot_answer_with_another_partys_token,
+    a_closed_request_answers_409_whatever_the_token,
+    the_requester_may_cancel_and_nobody_else,
+    a_billing_change_fails_if_a_billing_contact_falls_overdue_before_it_takes_effect,
+    a_change_fails_if_the_role_changed_hands_meanwhile,
+    resend_rotates_the_tokens_and_mails_the_current_address,
+    only_a_party_may_resend,
+    a_request_is_visible_to_those_involved_and_the_services_contacts_only,
+    the_confirmation_page_shows_the_request_and_changes_nothing,
+    the_confirmation_form_answers_with_the_token_alone,
+    names_are_escaped_in_mails_and_on_the_page,
+    ;
+    // Not through the functions: an_expired_request_takes_no_answer_reads_expired_and_blocks_nothing,
+    // resend_is_allowed_at_once_then_once_per_cooldown, my_requests_lists_newest_first_and_filters_by_state
+    // and a_caller_held_off_for_probing_addresses_may_ask_again_once_the_window_has_passed (they move the
+    // clock), a_mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_when_the_mail_service_is_back (it
+    // makes the mail service fail).
+    not_through_the_functions:
     a_caller_held_off_for_probing_addresses_may_ask_again_once_the_window_has_passed,
-    an_admin_replacing_the_tech_contact_takes_effect_once_both_parties_accept,
-    an_admin_taking_the_billing_role_itself_confirms_alone_and_the_previous_holder_is_informed,
-    an_admin_handing_over_the_admin_role_needs_the_new_admin_and_informs_nobody,
-    a_tech_contact_may_hand_over_its_own_role_and_nothing_else,
-    a_billing_contact_may_hand_over_its_own_role_when_both_are_in_good_standing,
-    an_account_with_no_role_is_told_the_service_does_not_exist,
-    the_new_contact_must_exist_and_must_not_already_hold_the_role,
-    roles_moving_between_the_same_two_accounts_form_one_request,
-    a_second_request_on_a_pending_role_is_a_conflict_but_another_role_is_free,
-    one_refusal_refuses_the_request_and_changes_nothing,
-    the_request_shows_who_is_still_awaited,
-    a_wrong_token_is_refused_plainly_and_changes_nothing,
-    a_party_cannot_answer_with_another_partys_token,
-    a_closed_request_answers_409_whatever_the_token,
-    the_requester_may_cancel_and_nobody_else,
-    a_billing_change_fails_if_a_billing_contact_falls_overdue_before_it_takes_effect,
-    a_change_fails_if_the_role_changed_hands_meanwhile,
     an_expired_request_takes_no_answer_reads_expired_and_blocks_nothing,
-    resend_rotates_the_tokens_and_mails_the_current_address,
     resend_is_allowed_at_once_then_once_per_cooldown,
-    only_a_party_may_resend,
-    a_request_is_visible_to_those_involved_and_the_services_contacts_only,
     my_requests_lists_newest_first_and_filters_by_state,
-    the_confirmation_page_shows_the_request_and_changes_nothing,
-    the_confirmation_form_answers_with_the_token_alone,
     a_mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_when_the_mail_service_is_back,
-    names_are_escaped_in_mails_and_on_the_page,
-);
-
-// Not through the functions: an_expired_request_takes_no_answer_reads_expired_and_blocks_nothing,
-// resend_is_allowed_at_once_then_once_per_cooldown, my_requests_lists_newest_first_and_filters_by_state
-// and a_caller_held_off_for_probing_addresses_may_ask_again_once_the_window_has_passed (they move the
-// clock), a_mail_that_cannot_be_sent_waits_in_the_outbox_and_goes_when_the_mail_service_is_back (it
-// makes the mail service fail).
-through_the_functions!(
-    roles_move_only_within_one_zone_when_asked_and_when_the_change_takes_effect,
-    my_services_carry_their_type_and_filter_by_type_and_name_prefix,
-    services_show_each_contacts_name_as_the_account_has_it_now,
-    a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whether_an_address_exists,
-    an_admin_replacing_the_tech_contact_takes_effect_once_both_parties_accept,
-    an_admin_taking_the_billing_role_itself_confirms_alone_and_the_previous_holder_is_informed,
-    an_admin_handing_over_the_admin_role_needs_the_new_admin_and_informs_nobody,
-    a_tech_contact_may_hand_over_its_own_role_and_nothing_else,
-    a_billing_contact_may_hand_over_its_own_role_when_both_are_in_good_standing,
-    an_account_with_no_role_is_told_the_service_does_not_exist,
-    the_new_contact_must_exist_and_must_not_already_hold_the_role,
-    roles_moving_between_the_same_two_accounts_form_one_request,
-    a_second_request_on_a_pending_role_is_a_conflict_but_another_role_is_free,
-    one_refusal_refuses_the_request_and_changes_nothing,
-    the_request_shows_who_is_still_awaited,
-    a_wrong_token_is_refused_plainly_and_changes_nothing,
-    a_party_cannot_answer_with_another_partys_token,
-    a_closed_request_answers_409_whatever_the_token,
-    the_requester_may_cancel_and_nobody_else,
-    a_billing_change_fails_if_a_billing_contact_falls_overdue_before_it_takes_effect,
-    a_change_fails_if_the_role_changed_hands_meanwhile,
-    resend_rotates_the_tokens_and_mails_the_current_address,
-    only_a_party_may_resend,
-    a_request_is_visible_to_those_involved_and_the_services_contacts_only,
-    the_confirmation_page_shows_the_request_and_changes_nothing,
-    the_confirmation_form_answers_with_the_token_alone,
-    names_are_escaped_in_mails_and_on_the_page,
 );
 
 const ASK_TECH: &str = "nn1-ovh";

@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use integration_tests::{Backend, PROVIDER, TestApp, on_every_backend, through_the_functions};
+use integration_tests::{Backend, PROVIDER, TestApp, on_every_backend};
 use serde_json::{Value, json};
 use shared::api::Caller;
 
@@ -20,19 +20,8 @@ on_every_backend!(
     with_provider_principals_only_the_listed_principals_and_their_sessions_may_call_it,
     without_provider_principals_it_admits_nobody,
     a_name_with_invisible_format_characters_is_refused_and_changes_nothing,
-);
-
-through_the_functions!(
-    an_account_is_created_then_replaced_and_the_customer_sees_it,
-    a_service_is_created_then_moved_and_the_holders_listings_follow,
-    an_upsert_that_moves_a_pending_role_names_the_request_which_then_fails,
-    an_upsert_that_leaves_the_pending_role_alone_reports_nothing_and_the_request_completes,
-    bad_input_is_refused_with_a_reason_and_changes_nothing,
-    only_the_providers_systems_may_call_it_and_they_are_no_customer,
-    with_provider_principals_only_the_listed_principals_and_their_sessions_may_call_it,
-    without_provider_principals_it_admits_nobody,
-    a_name_with_invisible_format_characters_is_refused_and_changes_nothing,
-);
+    ;
+    not_through_the_functions: );
 
 fn person(app: &TestApp, id: &str, name: &str) -> Value {
     json!({"name": name, "email": app.email_of(id), "language": "fr", "payment_status": "ok"})
