@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { CLIENT_ID, COGNITO_SCOPE, startProvider } from './oidc.mjs';
+import { CLIENT_ID, COGNITO_SCOPE, signInOnProviderPages, startProvider } from './oidc.mjs';
 import { TOOLS, launchBrowser, startLocal } from './support.mjs';
 
 const AXE = path.join(TOOLS, 'node', 'node_modules', 'axe-core', 'axe.min.js');
@@ -64,10 +64,7 @@ test('Ada signs in to the panel at a Cognito-shaped provider, the API takes her 
 
   // The authorization endpoint is on the user pool's domain.
   await page.waitForURL((url) => url.href.startsWith(op.domain));
-  await page.locator('input[name="login"]').fill('ad1000-ovh');
-  await page.locator('input[name="password"]').fill('any');
-  await page.locator('button[type="submit"]').first().click();
-  await page.locator('button[type="submit"]').first().click();
+  await signInOnProviderPages(page, 'ad1000-ovh');
 
   await page.waitForURL((url) => url.href.startsWith(local.base));
   await page.getByRole('tab', { name: 'My contacts', selected: true }).or(page.getByRole('alert')).first().waitFor();

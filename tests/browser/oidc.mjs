@@ -51,6 +51,17 @@ async function listen(server) {
  * `cognito`, `domain` (the user pool domain's origin) and `domainRequests` (the URLs asked of it).
  * `redirectUris`: where the client may be sent back (the panel's address).
  */
+/**
+ * Signs `account` in on the provider's own pages, as a person would: its development login
+ * form (any password), then its consent form.
+ */
+export async function signInOnProviderPages(page, account) {
+  await page.locator('input[name="login"]').fill(account);
+  await page.locator('input[name="password"]').fill('any');
+  await page.locator('button[type="submit"]').first().click();
+  await page.locator('button[type="submit"]').first().click();
+}
+
 export async function startProvider({ redirectUris = ['http://127.0.0.1/callback'], cognito = false } = {}) {
   const { Provider, jose } = await modules();
   const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });

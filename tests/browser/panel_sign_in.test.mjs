@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { CLIENT_ID, startProvider } from './oidc.mjs';
+import { CLIENT_ID, signInOnProviderPages, startProvider } from './oidc.mjs';
 import { launchBrowser, startLocal } from './support.mjs';
 
 let op;
@@ -37,12 +37,8 @@ test('Ada signs in to the panel at the OpenID provider (code + PKCE), uses it wi
   assert.equal(await page.getByLabel('Customer ID').count(), 0, 'no development sign-in with an issuer');
   await page.getByRole('button', { name: 'Sign in' }).click();
 
-  // The provider's development login form, then its consent form.
   await page.waitForURL((url) => url.href.startsWith(op.issuer));
-  await page.locator('input[name="login"]').fill('ad1000-ovh');
-  await page.locator('input[name="password"]').fill('any');
-  await page.locator('button[type="submit"]').first().click();
-  await page.locator('button[type="submit"]').first().click();
+  await signInOnProviderPages(page, 'ad1000-ovh');
 
   await page.waitForURL((url) => url.href.startsWith(local.base));
   await page.getByRole('tab', { name: 'My contacts', selected: true }).waitFor();
