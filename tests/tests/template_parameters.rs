@@ -96,6 +96,19 @@ fn the_webhook_url_is_https_only_as_eventbridge_api_destinations_need() {
     assert_eq!(parameters["WebhookUrl"]["Default"], "");
 }
 
+#[test]
+fn the_jwt_authorizer_always_requires_the_panel_scope_so_no_id_token_passes() {
+    // SPEC §5: only access tokens open the API. An ID token carries no scope: the authorizer's
+    // authorization scopes keep it out, as long as there is one, whatever the parameters say.
+    let parameters = parameters();
+    let scope = &parameters["PanelScope"];
+    assert!(!scope["Default"].is_empty(), "PanelScope has a default");
+    assert!(scope["AllowedPattern"].ends_with("]+$"), "PanelScope is never empty: {}", scope["AllowedPattern"]);
+    let resources = section(&template(), "Resources:");
+    let at = resources.iter().position(|line| line.trim() == "AuthorizationScopes:").expect("the JWT authorizer has AuthorizationScopes");
+    assert_eq!(resources[at + 1].trim(), "- !Ref PanelScope", "the authorizer requires PanelScope, unconditionally");
+}
+
 /// The lines of a top-level section (`Globals:`, `Resources:`), comments left out.
 fn section(text: &str, name: &str) -> Vec<String> {
     let mut inside = false;
