@@ -36,8 +36,10 @@ pub struct Endpoints {
     pub authorization_endpoint: String,
     /// Where the page redeems the code (a `fetch`: the one origin `connect-src` must allow).
     pub token_endpoint: String,
-    /// Where the page sends the customer to sign out (a navigation), and how.
-    pub end_session: EndSession,
+    /// Where the page sends the customer to sign out (a navigation), and how; `None`: the
+    /// provider offers no way, and signing out forgets the token here only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_session: Option<EndSession>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,9 +63,11 @@ pub enum Logout {
 
 impl Endpoints {
     /// The endpoints of `document`, which must name `issuer` as its issuer (a trailing slash
-    /// aside). Sign-out follows Cognito's contract when the issuer is Cognito's or the document
-    /// names no `end_session_endpoint` (Cognito's names none), at `/logout` on the authorization
-    /// endpoint's origin (the user pool's domain); else RP-initiated logout.
+    /// aside). Sign-out follows Cognito's contract, at `/logout` on the authorization endpoint's
+    /// origin (the user pool's domain), when the issuer is Cognito's, or when the document names
+    /// no `end_session_endpoint` (Cognito's names none) and signs in at a user pool domain's
+    /// `/oauth2/authorize`; else RP-initiated logout at its `end_session_endpoint`; a provider
+    /// with neither (Google's, say) has none: no guessed `/logout` of a domain that has none.
     pub fn from_document(issuer: &str, document: &Value) -> Result<Self, String> {
         let named = document.get("issuer").and_then(Value::as_str).unwrap_or_default();
         if named.trim_end_matches('/') != issuer.trim_end_matches('/') {
@@ -73,9 +77,12 @@ impl Endpoints {
         let required = |key: &str| -> Result<String, String> { endpoint(key)?.ok_or_else(|| format!("the discovery document names no {key}")) };
         let authorization_endpoint = required("authorization_endpoint")?;
         let token_endpoint = required("token_endpoint")?;
+        let cognito = || Some(EndSession { contract: Logout::Cognito, endpoint: format!("{}/logout", origin(&authorization_endpoint)) });
         let end_session = match endpoint("end_session_endpoint")? {
-            Some(endpoint) if !is_cognito_issuer(issuer) => EndSession { contract: Logout::RpInitiated, endpoint },
-            _ => EndSession { contract: Logout::Cognito, endpoint: format!("{}/logout", origin(&authorization_endpoint)) },
+            _ if is_cognito_issuer(issuer) => cognito(),
+            Some(endpoint) => Some(EndSession { contract: Logout::RpInitiated, endpoint }),
+            None if path_of(&authorization_endpoint) == "/oauth2/authorize" => cognito(),
+            None => None,
         };
         Ok(Self { authorization_endpoint, token_endpoint, end_session })
     }
@@ -110,6 +117,13 @@ fn checked_url(url: &str) -> Result<String, String> {
         return Err(format!("{url:?} is not a URL the panel may use"));
     }
     Ok(url.to_owned())
+}
+
+/// The path of a URL [`checked_url`] accepted (without its query or fragment).
+fn path_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = rest.find('/').map_or("", |at| &rest[at..]);
+    path.split(['?', '#']).next().unwrap_or_default()
 }
 
 /// `scheme://host[:port]` of a URL [`checked_url`] accepted.
@@ -190,7 +204,18 @@ mod tests {
     fn cognito_s_token_endpoint_is_on_the_user_pool_domain_and_its_logout_is_cognito_s() {
         let endpoints = Endpoints::from_document(ISSUER, &cognito()).unwrap();
         assert_eq!(endpoints.fetched_origins(), [DOMAIN]);
-        assert_eq!(endpoints.end_session, EndSession { contract: Logout::Cognito, endpoint: format!("{DOMAIN}/logout") });
+        assert_eq!(endpoints.end_session, Some(EndSession { contract: Logout::Cognito, endpoint: format!("{DOMAIN}/logout") }));
+    }
+
+    #[test]
+    fn a_provider_without_an_end_session_endpoint_is_sent_to_no_guessed_logout() {
+        // A user pool domain behind another issuer (a proxy, the tests' Cognito-shaped provider).
+        let shaped = json!({"issuer": "https://id.example.com", "authorization_endpoint": format!("{DOMAIN}/oauth2/authorize"), "token_endpoint": format!("{DOMAIN}/oauth2/token")});
+        let endpoints = Endpoints::from_document("https://id.example.com", &shaped).unwrap();
+        assert_eq!(endpoints.end_session.map(|e| e.contract), Some(Logout::Cognito));
+        // Google's document names no end_session_endpoint, and its domain has no /logout.
+        let google = json!({"issuer": "https://accounts.google.com", "authorization_endpoint": "https://accounts.google.com/o/oauth2/v2/auth", "token_endpoint": "https://oauth2.googleapis.com/token"});
+        assert_eq!(Endpoints::from_document("https://accounts.google.com", &google).unwrap().end_session, None);
     }
 
     #[test]
@@ -204,10 +229,10 @@ mod tests {
         });
         let endpoints = Endpoints::from_document(issuer, &document).unwrap();
         assert_eq!(endpoints.fetched_origins(), ["https://tokens.example.com:8443"]);
-        assert_eq!(endpoints.end_session, EndSession { contract: Logout::RpInitiated, endpoint: format!("{issuer}/logout") });
+        assert_eq!(endpoints.end_session, Some(EndSession { contract: Logout::RpInitiated, endpoint: format!("{issuer}/logout") }));
         let mut cognito = cognito();
         cognito["end_session_endpoint"] = json!(format!("{DOMAIN}/logout"));
-        assert_eq!(Endpoints::from_document(ISSUER, &cognito).unwrap().end_session.contract, Logout::Cognito);
+        assert_eq!(Endpoints::from_document(ISSUER, &cognito).unwrap().end_session.map(|e| e.contract), Some(Logout::Cognito));
     }
 
     #[test]
