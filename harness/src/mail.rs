@@ -59,9 +59,9 @@ impl SesStore {
         tokens
     }
 
-    /// The token of the first mail to `address` that has one.
+    /// The token of the latest mail to `address` that has one.
     pub fn token_to(&self, address: &str) -> Option<String> {
-        self.mails.iter().filter(|mail| mail.to.iter().any(|to| to == address)).find_map(|mail| token_in(&mail.text))
+        self.mails.iter().rev().filter(|mail| mail.to.iter().any(|to| to == address)).find_map(|mail| token_in(&mail.text))
     }
 
     /// Every token in every mail (each `#token=` of a link, in the text or the HTML), sorted.
@@ -104,7 +104,7 @@ mod tests {
             SesStore { mails: vec![mail("a@x", "r1 #token=one"), mail("b@x", "r1 #token=two"), mail("a@x", "r1 #token=three"), mail("c@x", "r2 #token=four")] };
         let tokens = store.tokens_about("r1");
         assert_eq!((tokens.len(), tokens["a@x"].as_str(), tokens["b@x"].as_str()), (2, "three", "two"), "the last one each got");
-        assert_eq!(store.token_to("a@x").as_deref(), Some("one"), "the first one");
+        assert_eq!(store.token_to("a@x").as_deref(), Some("three"), "the latest one");
         assert_eq!(store.tokens(), ["four", "one", "three", "two"]);
     }
 }

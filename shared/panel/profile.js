@@ -57,7 +57,8 @@ export function profileView(ctx, panel) {
   });
   verifyForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    save(() => ctx.api.post('v1/me/email-verification', { token: code.value.trim() }), (me) => t('profile.verified', { email: me.email }));
+    save(() => ctx.api.post('v1/me/email-verification', { token: code.value.trim() }),
+      (me) => (me.pending_email ? t('profile.oneOfTwo', { email: me.pending_email }) : t('profile.verified', { email: me.email })));
   });
 
   put(panel, h('h2', {}, t('tabs.profile')), details, message.el, emailForm, verifyForm,

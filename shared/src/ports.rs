@@ -158,13 +158,13 @@ pub trait Store: Send + Sync + 'static {
     /// owe (`change.outbox`), posted (each a [`MailOrder`] of id `(change.id, change.version,
     /// its index)`): a change and its mails commit together or not at all.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError>;
-    /// Keeps `hash` as `party`'s code of the request's current round of codes
-    /// (`ContactChange::token_round`), on the condition that the stored request is still at
+    /// Keeps `hash` as `party`'s code of its current round of codes
+    /// (`ContactChange::round_of`), on the condition that the stored request is still at
     /// `change.version` and not pending past its expiry; the request itself is not rewritten
     /// (a code is minted as its mail goes: this is the mailer's write per mail). `Stale`: it
     /// moved on, read it again. A code of another round than the request's current one is
-    /// never read back as a party's (`Party::token`), so a resend or a reminder kills the
-    /// older codes at once, without deleting them.
+    /// never read back as a party's (`Party::token`), so a resend, a reminder or a change of
+    /// the party's address kills the older codes at once, without deleting them.
     async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError>;
     /// The sweep's work (SPEC §3): the pending requests whose expiry is at or before `now`, and
     /// those expiring within `remind_before` of `now` that had no reminder yet; oldest expiry
@@ -212,18 +212,20 @@ pub trait Store: Send + Sync + 'static {
     /// The account with its pending address change and recent asks; `None` if no such account.
     async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError>;
     /// Writes `record`'s `pending_email` (or its absence) and `email_asks` over the revision it
-    /// was read at (`record.revision - 1`), atomically; the token of the pending change it
-    /// replaces (`replaced`) stops working in the same write. `Stale` if the revision moved on
-    /// or the account is gone. Never changes the account's address.
-    async fn save_email_change(&self, record: &ProfileRecord, replaced: Option<&TokenHash>) -> Result<(), StoreError>;
-    /// The account whose pending address change `hash` is the token of, if that change is live
-    /// at `now`: the verification found from the token alone (the public page).
+    /// was read at (`record.revision - 1`), atomically, with a way to find the account from
+    /// each code the change awaits (`email_token`); the `gone` codes (of the change it replaces,
+    /// or the one that just came back) stop working in the same write. `Stale` if the revision
+    /// moved on or the account is gone. Never changes the account's address.
+    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError>;
+    /// The account whose pending address change awaits the code hashed `hash`, if that change
+    /// is live at `now`: the verification found from the code alone (the public page).
     async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError>;
-    /// Makes `account`'s pending address its address, once: only if `hash` is still the token
-    /// of its pending change and that change is live at `now`, and in the same atomic write that
-    /// spends the token, and commits `event`. The account as it is now, or `None` (spent,
-    /// replaced, expired, gone: then nothing is written, and no event).
-    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime, event: &Event) -> Result<Option<Account>, StoreError>;
+    /// Makes the pending address of `read` (a profile as read, whose last awaited code just came
+    /// back) the account's address, once: only if the change is still at `read.revision` and
+    /// live at `now`, in one atomic write that ends the change (every code of it stops working)
+    /// and commits `event`. The account as it is now; `Stale` if the change moved on meanwhile
+    /// (then nothing is written, and no event).
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError>;
     /// Sets an existing account's language (which applies at once) and answers the profile as
     /// it is now; `None` if there is no such account. If the language changed, `event` is
     /// committed in the same atomic write; if it was the account's already, nothing is written.

@@ -291,7 +291,7 @@ async function submitTo(page, label, pathname) {
   return response;
 }
 
-test("Bea's emailed verification link: opening it changes nothing, the button verifies the new address, once", async () => {
+test("Bea's emailed verification links: opening one changes nothing, each button sends its code back, once", async () => {
   const BEA = 'bi3000-ovh';
   const before = (await api('GET', '/v1/me', BEA)).json;
   const asked = await api('PATCH', '/v1/me', BEA, { email: 'bea.new@example.org' });
@@ -301,6 +301,19 @@ test("Bea's emailed verification link: opening it changes nothing, the button ve
   const link = await verificationLinkFor('bea.new@example.org');
   assert.ok(link.startsWith(`${base}/verify-email#token=`), `the link points at this server: ${link}`);
   const token = link.split('#token=')[1];
+
+  // The current address agrees first, through its own link (SPEC §5): that alone moves nothing.
+  const agree = await openPage();
+  try {
+    await agree.page.goto(await verificationLinkFor(before.email));
+    const result = await submitTo(agree.page, 'Verify email address', '/verify-email');
+    assert.equal(result.status(), 200);
+    assert.match(await agree.page.locator('body').innerText(), /code sent to the other address/);
+    assertNoProblems(agree.problems, "the current address's agreement page");
+  } finally {
+    await agree.close();
+  }
+  assert.equal((await api('GET', '/v1/me', BEA)).json.email, before.email, 'one code of two moves nothing');
 
   const { page, problems, close } = await openPage();
   try {

@@ -197,7 +197,7 @@ test('refused, cancelled, failed: every party and the requester are told what ha
   await expect(200, 'PUT', `/_local/accounts/${NED}`, undefined, { name: 'Ned Newcomer', email: 'ned@example.com', language: 'en', payment_status: 'ok' });
 });
 
-test('email change asked: a verification link to the new address, a notice to the old one', async () => {
+test('email change asked: a code to the new address, a code of its own to the current one, and the old one told when done', async () => {
   await expect(200, 'PATCH', '/v1/me', BEA, { email: 'bea@nouveau.example' });
   const mails = await newMails();
   const verify = mailTo(mails, 'bea@nouveau.example', 'verification');
@@ -206,9 +206,24 @@ test('email change asked: a verification link to the new address, a notice to th
     await assertCallToAction(page, verify, 'verify-email', "Vérifier l'adresse e-mail");
     assert.match(await page.locator('body').innerText(), /\b\d{1,2}(er)? (janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre) \d{4} à \d\d:\d\d UTC\b/);
   });
-  const notice = mailTo(mails, 'bea@example.fr', 'notice');
-  assert.doesNotMatch(notice.text + notice.html, /#token=|verify-email/, 'the notice carries no token and no link');
-  await render(notice, 'email-change-asked', async (page) => {
+  // SPEC §5: the current address agrees with a code of its own, through exactly one link.
+  const agree = mailTo(mails, 'bea@example.fr', 'agreement');
+  assert.ok(linkOf(agree).link.startsWith(`${base}/verify-email#token=`), linkOf(agree).link);
+  assert.notEqual(linkOf(agree).token, linkOf(verify).token, 'each address its own code');
+  await render(agree, 'email-change-agree', async (page) => {
+    assert.equal(await page.getByRole('link').count(), 1, 'exactly one link');
+    const button = page.getByRole('link', { name: 'Approuver le changement', exact: true });
+    assert.equal(await button.getAttribute('href'), linkOf(agree).link, 'the one to agree');
+    const text = await page.locator('body').innerText();
+    assert.match(text, /bea@nouveau\.example/);
+    assert.match(text, /Si ce n'était pas vous/, 'what to do if it was not them, in words');
+  });
+
+  await expect(200, 'POST', '/v1/me/email-verification', BEA, { token: linkOf(agree).token });
+  await expect(200, 'POST', '/v1/me/email-verification', BEA, { token: linkOf(verify).token });
+  const changed = mailTo(await newMails(), 'bea@example.fr', 'change done');
+  assert.doesNotMatch(changed.text + changed.html, /#token=|href=/, 'the notice carries no code and no link');
+  await render(changed, 'email-changed', async (page) => {
     assert.match(await page.locator('body').innerText(), /bea@nouveau\.example/);
   });
 });

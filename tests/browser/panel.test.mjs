@@ -600,21 +600,26 @@ test('a change done with the keyboard alone: Ada takes the technical role hersel
 
 // --- profile ----------------------------------------------------------------------------------
 
-test('the profile: a new email address waits for its verification code, then is the address', async () => {
+test('the profile: a new email address waits for both codes, then is the address', async () => {
   const ned = await signIn(NED);
   const { page } = ned;
   await page.getByRole('tab', { name: 'Profile' }).click();
   await page.getByLabel('New email address').fill('ned@new.example');
   await page.getByRole('button', { name: 'Change email address' }).click();
-  assert.match(await statusText(page), /A verification link has been sent to ned@new\.example\. .* mail keeps going to ned@example\.com/);
+  assert.match(await statusText(page), /A code has been sent to ned@new\.example, and another one to your current address, ned@example\.com\. .* mail keeps going to ned@example\.com/);
   await checkAccessibility(page, 'Profile');
   await shot(page, 'profile');
   const { json: mails } = await callApi(base, 'GET', '/_local/outbox');
-  const token = mails.filter((m) => m.to === 'ned@new.example').map((m) => /#token=([A-Za-z0-9_-]+)/.exec(m.text)?.[1]).filter(Boolean).at(-1);
-  assert.ok(token, 'a verification mail to the new address');
-  await page.getByLabel('Verification code').fill(token);
+  const codeTo = (to) => mails.filter((m) => m.to === to).map((m) => /verify-email#token=([A-Za-z0-9_-]+)/.exec(m.text)?.[1]).filter(Boolean).at(-1);
+  const [toNew, toCurrent] = [codeTo('ned@new.example'), codeTo('ned@example.com')];
+  assert.ok(toNew && toCurrent, 'a code to each address');
+  await page.getByLabel('Verification code').fill(toNew);
   await page.getByRole('button', { name: 'Verify email address' }).click();
   // The status region already holds the previous message: wait for the new one.
+  await page.getByRole('status').filter({ hasText: 'Thank you: this code is confirmed.' }).waitFor();
+  assert.equal((await callApi(base, 'GET', '/v1/me', NED)).json.email, 'ned@example.com', 'one code of two moves nothing');
+  await page.getByLabel('Verification code').fill(toCurrent);
+  await page.getByRole('button', { name: 'Verify email address' }).click();
   await page.getByRole('status').filter({ hasText: 'Thank you: ned@new.example is now your email address.' }).waitFor();
   assert.equal(await statusText(page), 'Thank you: ned@new.example is now your email address.');
   assert.equal((await callApi(base, 'GET', '/v1/me', NED)).json.email, 'ned@new.example');

@@ -132,17 +132,17 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.profile(id).await
     }
-    async fn save_email_change(&self, record: &ProfileRecord, replaced: Option<&TokenHash>) -> Result<(), StoreError> {
+    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.save_email_change(record, replaced).await
+        self.inner.save_email_change(record, gone).await
     }
     async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
         self.check()?;
         self.inner.email_token(hash, now).await
     }
-    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime, event: &Event) -> Result<Option<Account>, StoreError> {
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
         self.check()?;
-        self.inner.verify_email(account, hash, now, event).await
+        self.inner.verify_email(read, now, event).await
     }
     async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
         self.check()?;

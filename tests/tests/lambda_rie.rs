@@ -507,9 +507,15 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     assert!(wrong.content_type().starts_with("text/html"), "{wrong:?}");
     for (caller, verification) in [("ne4000-ovh", "profile.post-me-email-verification.json"), ("ad1000-ovh", "profile.post-verify-email.json")] {
         let new = format!("{}.{tag}@example.org", &caller[..2]);
+        let current = app.my_profile(&AccountId::parse(caller).unwrap()).await.unwrap().account.email;
         let patch = with_caller(&with_json_body(&event("profile.patch-me.json"), &json!({ "email": new })), caller);
         let asked = expect("profile.patch-me.json", 200, on("profile.patch-me.json").invoke(&patch)).json();
         assert_eq!((asked["account"].as_str(), asked["pending_email"].as_str()), (Some(caller), Some(new.as_str())));
+        // Both addresses send their code back (SPEC §5): the current one's first, which moves nothing.
+        let agreed = verification_token(&setup, current.as_str());
+        let half = expect(verification, 200, on(verification).invoke(&with_token(&event(verification), &agreed)));
+        assert!(half.body.contains(&new), "{half:?}");
+        assert_eq!(app.my_profile(&AccountId::parse(caller).unwrap()).await.unwrap().account.email, current, "one code of two");
         let token = verification_token(&setup, &new);
         let verified = expect(verification, 200, on(verification).invoke(&with_token(&event(verification), &token)));
         assert!(verified.body.contains(&new), "{verified:?}");

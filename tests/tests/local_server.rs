@@ -293,6 +293,13 @@ async fn a_bounce_injected_through_the_local_route_flags_the_address_and_a_verif
     let text = mail["text"].as_str().unwrap();
     let token = text.split("#token=").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("a link with the token");
     let verified = http(&local, "POST", "/v1/me/email-verification", Some("ne4000-ovh"), json!({ "token": token }).to_string().as_bytes()).await;
+    assert_eq!((verified.status, verified.json()["email_status"].as_str()), (200, Some("bouncing")), "one code of two: {}", verified.body);
+    // The current address's own code too (SPEC §5: a change takes both addresses).
+    let current = verified.json()["email"].as_str().unwrap().to_owned();
+    let mail = outbox.as_array().unwrap().iter().rev().find(|m| m["to"] == current.as_str()).expect("an agreement mail");
+    let text = mail["text"].as_str().unwrap();
+    let token = text.split("#token=").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("a link with the token");
+    let verified = http(&local, "POST", "/v1/me/email-verification", Some("ne4000-ovh"), json!({ "token": token }).to_string().as_bytes()).await;
     assert_eq!((verified.status, verified.json()["email_status"].as_str()), (200, Some("ok")), "{}", verified.body);
 }
 

@@ -14,8 +14,8 @@ use shared::domain::{
     Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Language, MailStatus, PaymentStatus, PendingEmail, Role, Roles,
     Service, ServiceName, ServiceType, State, Step, Token, Zone,
 };
-use shared::domain::{Event, EventId, EventStatus, Fact, Occurrence};
-use shared::ports::{Clock, Effect, ServiceFilter, Store, StoreError};
+use shared::domain::{AwaitedCodes, Event, EventId, EventStatus, Fact, Occurrence};
+use shared::ports::{Clock, Effect, ProfileRecord, ServiceFilter, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 /// Runs each named `async fn name(kind: Kind)` once per store.
@@ -643,17 +643,17 @@ async fn a_verification_and_a_new_language_commit_their_event_and_what_changes_n
     let s = subject(kind).await;
     let ned = id("nn1-ovh");
     let now = s.clock.now();
-    let token = Token::generate();
     let mut asked = s.store.profile(&ned).await.unwrap().unwrap();
-    asked.pending_email =
-        Some(PendingEmail { email: EmailAddress::parse("ned@example.org").unwrap(), token: token.hash(), expires_at: now + Duration::hours(1) });
+    let awaiting = AwaitedCodes::NewAddress(Token::generate().hash());
+    asked.pending_email = Some(PendingEmail { email: EmailAddress::parse("ned@example.org").unwrap(), awaiting, expires_at: now + Duration::hours(1) });
     asked.revision += 1;
-    s.store.save_email_change(&asked, None).await.unwrap();
-    assert_eq!(s.store.verify_email(&ned, &Token::generate().hash(), now, &verified_event("nn1-ovh")).await, Ok(None));
-    assert_eq!(unpublished(&s).await, vec![], "a wrong token commits nothing");
+    s.store.save_email_change(&asked, &[]).await.unwrap();
+    let before = ProfileRecord { revision: asked.revision - 1, ..asked.clone() };
+    assert_eq!(s.store.verify_email(&before, now, &verified_event("nn1-ovh")).await, Err(StoreError::Stale));
+    assert_eq!(unpublished(&s).await, vec![], "a stale read commits nothing");
     let verified = verified_event("nn1-ovh");
-    s.store.verify_email(&ned, &token.hash(), now, &verified).await.unwrap().expect("verified");
-    assert_eq!(s.store.verify_email(&ned, &token.hash(), now, &verified_event("nn1-ovh")).await, Ok(None), "once");
+    s.store.verify_email(&asked, now, &verified).await.expect("verified");
+    assert_eq!(s.store.verify_email(&asked, now, &verified_event("nn1-ovh")).await, Err(StoreError::Stale), "once");
     assert_eq!(unpublished(&s).await, vec![verified.clone()]);
 
     let same = language_event("nn1-ovh", Language::En);
@@ -899,12 +899,12 @@ async fn accounts_with_email_finds_verified_addresses_without_regard_to_case(kin
     assert_eq!(s.store.accounts_with_email(&email("shared@example.com"), 1).await.unwrap().len(), 1, "at most the limit");
     // A pending change is no address until verified; then the old one no longer finds it.
     let mut record = s.store.profile(&id("nn1-ovh")).await.unwrap().unwrap();
-    let token = Token::generate();
-    record.pending_email = Some(PendingEmail { email: email("ned.new@example.org"), token: token.hash(), expires_at: s.clock.now() + Duration::hours(1) });
+    let awaiting = AwaitedCodes::CurrentAddress(Token::generate().hash());
+    record.pending_email = Some(PendingEmail { email: email("ned.new@example.org"), awaiting, expires_at: s.clock.now() + Duration::hours(1) });
     record.revision += 1;
-    s.store.save_email_change(&record, None).await.unwrap();
+    s.store.save_email_change(&record, &[]).await.unwrap();
     assert_eq!(s.store.accounts_with_email(&email("ned.new@example.org"), 2).await.unwrap(), Vec::<AccountId>::new(), "pending is not verified");
-    s.store.verify_email(&id("nn1-ovh"), &token.hash(), s.clock.now(), &verified_event("nn1-ovh")).await.unwrap().expect("verified");
+    s.store.verify_email(&record, s.clock.now(), &verified_event("nn1-ovh")).await.expect("verified");
     assert_eq!(s.store.accounts_with_email(&email("NED.NEW@example.org"), 2).await.unwrap(), vec![id("nn1-ovh")]);
     assert_eq!(s.store.accounts_with_email(&email("nn1-ovh@example.com"), 2).await.unwrap(), Vec::<AccountId>::new());
 }
@@ -1016,13 +1016,13 @@ async fn an_address_is_marked_bouncing_only_while_it_is_the_accounts_and_a_verif
 
     // A verified new address clears it.
     let now = s.clock.now();
-    let token = Token::generate();
     let mut asked = s.store.profile(&ned).await.unwrap().unwrap();
-    asked.pending_email = Some(PendingEmail { email: address("ned@example.org"), token: token.hash(), expires_at: now + Duration::hours(24) });
+    let awaiting = AwaitedCodes::NewAddress(Token::generate().hash());
+    asked.pending_email = Some(PendingEmail { email: address("ned@example.org"), awaiting, expires_at: now + Duration::hours(24) });
     asked.revision += 1;
-    s.store.save_email_change(&asked, None).await.unwrap();
+    s.store.save_email_change(&asked, &[]).await.unwrap();
     assert_eq!(status(s.store.account(&ned).await.unwrap()), EmailStatus::Bouncing, "asking clears nothing");
-    let verified = s.store.verify_email(&ned, &token.hash(), now, &verified_event("nn1-ovh")).await.unwrap().unwrap();
+    let verified = s.store.verify_email(&asked, now, &verified_event("nn1-ovh")).await.unwrap();
     assert_eq!((verified.email.as_str(), verified.email_status), ("ned@example.org", EmailStatus::Ok));
     assert_eq!(s.store.mark_bouncing(&ned, &address("nn1-ovh@example.com")).await, Ok(false), "the old address's late bounce");
     assert_eq!(status(s.store.account(&ned).await.unwrap()), EmailStatus::Ok);
@@ -1043,45 +1043,57 @@ async fn an_email_change_is_saved_over_its_revision_and_verified_once_while_live
     assert_eq!((read.pending_email.clone(), read.email_asks.clone(), read.revision), (None, vec![], 0));
 
     let now = s.clock.now();
-    let (first, second) = (Token::generate(), Token::generate());
+    let [to_new, to_current, second_new, second_current] = [(); 4].map(|()| Token::generate().hash());
     let pending =
-        |token: &Token, email: &str| PendingEmail { email: EmailAddress::parse(email).unwrap(), token: token.hash(), expires_at: now + Duration::hours(24) };
+        |awaiting: AwaitedCodes, email: &str| PendingEmail { email: EmailAddress::parse(email).unwrap(), awaiting, expires_at: now + Duration::hours(24) };
     let mut asked = read.clone();
-    asked.pending_email = Some(pending(&first, "ned@example.org"));
+    asked.pending_email = Some(pending(AwaitedCodes::Both { new_address: to_new, current_address: to_current }, "ned@example.org"));
     asked.email_asks = vec![now];
     asked.revision = 1;
-    s.store.save_email_change(&asked, None).await.unwrap();
+    s.store.save_email_change(&asked, &[]).await.unwrap();
     assert_eq!(s.store.profile(&ned).await.unwrap().unwrap(), asked);
-    assert_eq!(s.store.save_email_change(&asked, None).await, Err(StoreError::Stale), "over a revision that moved on");
-    assert_eq!(s.store.email_token(&first.hash(), now).await, Ok(Some(ned.clone())));
+    assert_eq!(s.store.save_email_change(&asked, &[]).await, Err(StoreError::Stale), "over a revision that moved on");
+    assert_eq!(s.store.email_token(&to_new, now).await, Ok(Some(ned.clone())), "each code finds the account");
+    assert_eq!(s.store.email_token(&to_current, now).await, Ok(Some(ned.clone())));
     assert_eq!(s.store.account(&ned).await.unwrap().unwrap().email.as_str(), "nn1-ovh@example.com", "asking moves no address");
 
-    // A newer change replaces the first, whose token verifies nothing any more.
-    let mut replaced = asked.clone();
-    replaced.pending_email = Some(pending(&second, "ned@example.net"));
-    replaced.revision = 2;
-    s.store.save_email_change(&replaced, Some(&first.hash())).await.unwrap();
-    assert_eq!(s.store.email_token(&first.hash(), now).await, Ok(None));
-    assert_eq!(s.store.verify_email(&ned, &first.hash(), now, &verified_event("nn1-ovh")).await, Ok(None));
-    assert_eq!(s.store.verify_email(&id("aa1-ovh"), &second.hash(), now, &verified_event("nn1-ovh")).await, Ok(None), "not that account's change");
-    assert_eq!(s.store.verify_email(&ned, &second.hash(), now + Duration::hours(24), &verified_event("nn1-ovh")).await, Ok(None), "expired");
-    assert_eq!(s.store.email_token(&second.hash(), now + Duration::hours(24)).await, Ok(None), "expired");
+    // One code came back: it is gone, the other still awaited.
+    let mut one_back = asked.clone();
+    one_back.pending_email = Some(pending(AwaitedCodes::CurrentAddress(to_current), "ned@example.org"));
+    one_back.revision = 2;
+    s.store.save_email_change(&one_back, &[to_new]).await.unwrap();
+    assert_eq!(s.store.profile(&ned).await.unwrap().unwrap(), one_back);
+    assert_eq!(s.store.email_token(&to_new, now).await, Ok(None), "a code works once");
+    assert_eq!(s.store.email_token(&to_current, now).await, Ok(Some(ned.clone())));
 
-    let verified = s.store.verify_email(&ned, &second.hash(), now, &verified_event("nn1-ovh")).await.unwrap().unwrap();
+    // A newer change replaces the first, whose codes find nothing any more.
+    let mut replaced = one_back.clone();
+    replaced.pending_email = Some(pending(AwaitedCodes::Both { new_address: second_new, current_address: second_current }, "ned@example.net"));
+    replaced.revision = 3;
+    s.store.save_email_change(&replaced, &[to_current]).await.unwrap();
+    assert_eq!(s.store.email_token(&to_current, now).await, Ok(None));
+    assert_eq!(s.store.verify_email(&one_back, now, &verified_event("nn1-ovh")).await, Err(StoreError::Stale), "the replaced change");
+    assert_eq!(s.store.verify_email(&replaced, now + Duration::hours(24), &verified_event("nn1-ovh")).await, Err(StoreError::Stale), "expired");
+    assert_eq!(s.store.email_token(&second_new, now + Duration::hours(24)).await, Ok(None), "expired");
+
+    let verified = s.store.verify_email(&replaced, now, &verified_event("nn1-ovh")).await.unwrap();
     assert_eq!(verified.email.as_str(), "ned@example.net");
-    assert_eq!(s.store.verify_email(&ned, &second.hash(), now, &verified_event("nn1-ovh")).await, Ok(None), "once");
+    assert_eq!(s.store.verify_email(&replaced, now, &verified_event("nn1-ovh")).await, Err(StoreError::Stale), "once");
+    for code in [second_new, second_current] {
+        assert_eq!(s.store.email_token(&code, now).await, Ok(None), "the change's codes end with it");
+    }
     let after = s.store.profile(&ned).await.unwrap().unwrap();
-    assert_eq!((after.account, after.pending_email, after.email_asks, after.revision), (verified, None, vec![now], 3));
+    assert_eq!((after.account, after.pending_email, after.email_asks, after.revision), (verified, None, vec![now], 4));
 
     // A provider's upsert drops a pending change with its count.
     let mut again = s.store.profile(&ned).await.unwrap().unwrap();
-    again.pending_email = Some(pending(&first, "ned@example.com"));
+    again.pending_email = Some(pending(AwaitedCodes::NewAddress(to_new), "ned@example.com"));
     again.revision += 1;
-    s.store.save_email_change(&again, None).await.unwrap();
+    s.store.save_email_change(&again, &[]).await.unwrap();
     s.store.put_account(&account("nn1-ovh", "ok")).await.unwrap();
     let upserted = s.store.profile(&ned).await.unwrap().unwrap();
     assert_eq!((upserted.account.email.as_str(), upserted.pending_email, upserted.revision), ("nn1-ovh@example.com", None, 0));
-    assert_eq!(s.store.verify_email(&ned, &first.hash(), now, &verified_event("nn1-ovh")).await, Ok(None));
+    assert_eq!(s.store.verify_email(&again, now, &verified_event("nn1-ovh")).await, Err(StoreError::Stale));
 
     let french = s.store.set_language(&ned, Language::Fr, &language_event("nn1-ovh", Language::Fr)).await.unwrap().unwrap();
     assert_eq!(french.account.language, Language::Fr);
@@ -1280,16 +1292,22 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     // A new language: one transaction (the account's language and its event, issue 19), then
     // the profile as it is now.
     assert_eq!(ops(&app), sorted([TX, GET]), "update my profile");
-    // An email change: the account item, one transaction (its change and the verification
-    // item); a verification: the verification item, one transaction (the account's address,
-    // the spent item's delete, the event), the account as it is now.
-    let new = format!("ada.new.{}@example.org", app.tag);
-    assert_eq!(app.patch("/v1/me", "aa1-ovh", json!({ "email": new })).await.status, StatusCode::OK);
+    // An email change (Otto's, who is awaited on no request): the account item, one transaction
+    // (its change and the two codes' items). The first code back: its item, the account item,
+    // one transaction (the code spent). The last: the same reads, the listing of Otto's requests
+    // (none awaits him: no code to move to the new address), one transaction (the address, the
+    // codes' items, the event), and the account as it is now.
+    let new = format!("otto.new.{}@example.org", app.tag);
+    assert_eq!(app.patch("/v1/me", "oo1-ovh", json!({ "email": new })).await.status, StatusCode::OK);
     assert_eq!(ops(&app), sorted([GET, TX]), "ask for an email change");
-    let token = app.mails().await.into_iter().rev().find(|m| m.to == new).and_then(|m| m.token()).unwrap();
+    let code_at = |mails: &[integration_tests::SentMail], to: &str| mails.iter().rev().find(|m| m.to == to).and_then(|m| m.token()).unwrap();
+    let mails = app.mails().await;
+    let (to_new, to_current) = (code_at(&mails, &new), code_at(&mails, &app.email_of("oo1-ovh")));
     ops(&app);
-    assert_eq!(app.post("/v1/me/email-verification", "aa1-ovh", json!({ "token": token })).await.status, StatusCode::OK);
-    assert_eq!(ops(&app), sorted([GET, TX, GET]), "verify an email change");
+    assert_eq!(app.post("/v1/me/email-verification", "oo1-ovh", json!({ "token": to_new })).await.status, StatusCode::OK);
+    assert_eq!(ops(&app), sorted([GET, GET, TX]), "the first code of an email change");
+    assert_eq!(app.post("/v1/me/email-verification", "oo1-ovh", json!({ "token": to_current })).await.status, StatusCode::OK);
+    assert_eq!(ops(&app), sorted([GET, GET, Q, TX, GET]), "the last code of an email change");
 
     // A first acceptance: read, one transaction (which checks the caller's wrong codes in this
     // window too, rather than a read before it).

@@ -247,9 +247,9 @@ impl Store for MemoryStore {
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
         let tables = self.tables();
         Ok(tables.requests.get(&id).cloned().map(|mut change| {
-            let round = change.token_round();
+            let rounds: Vec<u32> = change.parties.iter().map(|p| change.round_of(&p.account)).collect();
             let live = change.state == State::Pending;
-            for party in change.parties.iter_mut().filter(|p| live && p.status == PartyStatus::Pending) {
+            for (party, round) in change.parties.iter_mut().zip(rounds).filter(|(p, _)| live && p.status == PartyStatus::Pending) {
                 party.token = tables.tokens.get(&(id, party.account.clone())).filter(|(r, _)| *r == round).map(|(_, hash)| *hash);
             }
             change
@@ -285,7 +285,7 @@ impl Store for MemoryStore {
         if stored.version != change.version || (stored.state == State::Pending && now >= stored.expires_at) {
             return Err(StoreError::Stale);
         }
-        tables.tokens.insert((change.id, party.clone()), (change.token_round(), *hash));
+        tables.tokens.insert((change.id, party.clone()), (change.round_of(party), *hash));
         Ok(())
     }
 
@@ -379,7 +379,7 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn save_email_change(&self, record: &ProfileRecord, _replaced: Option<&TokenHash>) -> Result<(), StoreError> {
+    async fn save_email_change(&self, record: &ProfileRecord, _gone: &[TokenHash]) -> Result<(), StoreError> {
         let mut tables = self.tables();
         if !tables.accounts.contains_key(&record.account.id) {
             return Err(StoreError::Stale);
@@ -388,7 +388,7 @@ impl Store for MemoryStore {
         if change.revision + 1 != record.revision {
             return Err(StoreError::Stale);
         }
-        // The replaced token goes with the pending change it belonged to.
+        // The codes that are gone go with the pending change they belonged to.
         *change = EmailChange { pending: record.pending_email.clone(), asks: record.email_asks.clone(), revision: record.revision };
         Ok(())
     }
@@ -398,25 +398,26 @@ impl Store for MemoryStore {
         Ok(tables
             .email_changes
             .iter()
-            .find(|(_, change)| change.pending.as_ref().is_some_and(|p| p.token == *hash && p.is_live(now)))
+            .find(|(_, change)| change.pending.as_ref().is_some_and(|p| p.awaiting.hashes().contains(hash) && p.is_live(now)))
             .map(|(id, _)| id.clone()))
     }
 
-    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime, event: &Event) -> Result<Option<Account>, StoreError> {
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
         let posted_at = self.clock.now();
         let mut tables = self.tables();
-        if !tables.accounts.contains_key(account) {
-            return Ok(None);
+        let id = &read.account.id;
+        if !tables.accounts.contains_key(id) {
+            return Err(StoreError::Stale);
         }
-        let Some(change) = tables.email_changes.get_mut(account) else { return Ok(None) };
-        let Some(pending) = change.pending.take_if(|p| p.token == *hash && p.is_live(now)) else { return Ok(None) };
+        let Some(change) = tables.email_changes.get_mut(id).filter(|c| c.revision == read.revision) else { return Err(StoreError::Stale) };
+        let Some(pending) = change.pending.take_if(|p| p.is_live(now)) else { return Err(StoreError::Stale) };
         change.revision += 1;
-        let stored = tables.accounts.get_mut(account).expect("checked above");
+        let stored = tables.accounts.get_mut(id).expect("checked above");
         stored.email = pending.email;
         stored.email_status = EmailStatus::Ok;
         let verified = stored.clone();
         tables.commit_event(event.clone(), posted_at);
-        Ok(Some(verified))
+        Ok(verified)
     }
 
     async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {

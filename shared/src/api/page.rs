@@ -48,6 +48,10 @@ enum Content<'a> {
         email: &'a str,
         account: &'a str,
     },
+    /// One of an address change's two codes came back; the other is awaited.
+    OneOfTwo {
+        email: &'a str,
+    },
 }
 
 /// Below a request's summary.
@@ -109,9 +113,13 @@ pub(super) fn verify_email_form() -> ApiResponse {
     html(StatusCode::OK, VERIFY_TITLE, Content::VerifyForm)
 }
 
-/// `POST /verify-email`, verified.
+/// `POST /verify-email`: one code of two came back, or the last one.
 pub(super) fn email_verified(profile: &Profile) -> ApiResponse {
-    html(StatusCode::OK, VERIFY_TITLE, Content::Verified { email: profile.account.email.as_str(), account: profile.account.id.as_str() })
+    let content = match &profile.pending_email {
+        Some(pending) => Content::OneOfTwo { email: pending.as_str() },
+        None => Content::Verified { email: profile.account.email.as_str(), account: profile.account.id.as_str() },
+    };
+    html(StatusCode::OK, VERIFY_TITLE, content)
 }
 
 /// An error of the verification page, as a page with the error's status; a wrong or malformed

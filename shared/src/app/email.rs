@@ -1,16 +1,17 @@
-//! SPEC §5's profile email change: `PATCH /v1/me {"email"}` only asks for it; the address moves
-//! once the new one proves it reads its mail (`POST /v1/me/email-verification`, or the emailed
-//! link's page). Until then every mail goes to the old address, which is told of the change.
+//! SPEC §5's profile email change: `PATCH /v1/me {"email"}` only asks for it; it takes both
+//! addresses. A code goes to the new address (it is reachable) and a code to the current one
+//! (its owner agrees); the address moves once both came back (`POST /v1/me/email-verification`,
+//! or the emailed links' page), in either order, and the old address is told.
 //!
-//! Why: with a stolen session, setting one's own address and pressing resend would otherwise
-//! route a party's fresh token to the thief, and the owner would never know.
+//! Why both: a stolen session that could move the mail on the new address's code alone would
+//! receive every later code, and with them take every service of the account over.
 
 use time::OffsetDateTime;
 
 use super::{App, Error, Result, no_profile};
 use crate::domain::events::{AccountFacts, LanguageFacts};
 use crate::domain::limits::{self, EMAIL_CHANGE_TTL};
-use crate::domain::{Account, AccountId, EmailAddress, Event, EventId, Fact, Occurrence, PendingEmail, Token};
+use crate::domain::{Account, AccountId, AwaitedCodes, CodeBack, EmailAddress, Event, EventId, Fact, Occurrence, PendingEmail, Token};
 use crate::mail::{self, ProfileMailKind};
 use crate::ports::{ProfilePatch, ProfileRecord, StoreError};
 
@@ -57,21 +58,21 @@ impl App {
     }
 
     /// Asks to move the caller's mail to `email`. The address stays as it is: `email` becomes
-    /// the pending address, its verification link goes to `email`, and the current address is
-    /// told (without the token). A newer ask replaces the pending one (its token stops working);
-    /// asking for the current address drops the pending change and mails nothing.
+    /// the pending address, one code goes to `email` and one to the current address, which
+    /// agrees with it (or, with no word, lets the change lapse). A newer ask replaces the
+    /// pending one (its codes stop working); asking for the current address drops the pending
+    /// change and mails nothing.
     ///
     /// At most `EMAIL_CHANGE_LIMIT` asks that mail per `EMAIL_CHANGE_WINDOW` (429
-    /// `too_many_requests`). If the verification mail cannot be sent, the ask is undone and the
-    /// answer is a 503 with `Retry-After` (the mail is the whole point of the call, and the
-    /// refused ask does not count); the notice to the old address is best effort, since an old
-    /// mailbox that is gone is a common reason for the change.
+    /// `too_many_requests`). If either mail cannot be sent, the ask is undone and the answer is
+    /// a 503 with `Retry-After` (without both codes the change cannot happen, and the refused
+    /// ask does not count).
     pub async fn ask_email_change(&self, caller: &AccountId, email: EmailAddress, language: Option<crate::domain::Language>) -> Result<Profile> {
         let (email, language) = (&email, &language);
         self.retry_on_stale(|| async move {
             let record = self.store.profile(caller).await?.ok_or_else(no_profile)?;
             let now = self.now();
-            let replaced = record.pending_email.as_ref().map(|p| p.token);
+            let replaced = record.pending_email.as_ref().map(|p| p.awaiting.hashes()).unwrap_or_default();
             let mut next = record.clone();
             next.revision += 1;
             if *email == record.account.email {
@@ -79,7 +80,7 @@ impl App {
                     return Ok(Some(Profile::of(record, now)));
                 }
                 next.pending_email = None;
-                return match self.store.save_email_change(&next, replaced.as_ref()).await {
+                return match self.store.save_email_change(&next, &replaced).await {
                     Ok(()) => {
                         tracing::info!(account = %caller, "profile email change withdrawn");
                         Ok(Some(Profile::of(next, now)))
@@ -89,11 +90,12 @@ impl App {
                 };
             }
             let recent = limits::may_change_email(&record.email_asks, now).map_err(|retry_after| Error::TooManyEmailChanges { retry_after })?;
-            let token = Token::generate();
+            let (to_new, to_current) = (Token::generate(), Token::generate());
             let expires_at = now + EMAIL_CHANGE_TTL;
-            next.pending_email = Some(PendingEmail { email: email.clone(), token: token.hash(), expires_at });
+            let awaiting = AwaitedCodes::Both { new_address: to_new.hash(), current_address: to_current.hash() };
+            next.pending_email = Some(PendingEmail { email: email.clone(), awaiting, expires_at });
             next.email_asks = recent.iter().copied().chain([now]).collect();
-            match self.store.save_email_change(&next, replaced.as_ref()).await {
+            match self.store.save_email_change(&next, &replaced).await {
                 Ok(()) => {}
                 Err(StoreError::Stale) => return Ok(None),
                 Err(other) => return Err(other.into()),
@@ -104,17 +106,19 @@ impl App {
             if let Some(language) = *language {
                 account.language = language;
             }
-            let link = format!("{}/verify-email#token={}", self.config.public_base_url, token.expose());
-            let verify =
-                mail::compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, &account, email, expires_at, &self.config.mail_from);
-            if let Err(error) = self.send(&verify).await {
-                tracing::warn!(account = %caller, %error, "verification mail not sent: the email change is undone");
-                self.undo_email_change(&next, &recent).await;
-                return Err(error.into());
-            }
-            let notice = mail::compose_profile(ProfileMailKind::EmailChangeAsked, &account, email, expires_at, &self.config.mail_from);
-            if let Err(error) = self.send(&notice).await {
-                tracing::warn!(account = %caller, %error, "the old address was not told of the email change");
+            let link = |token: &Token| format!("{}/verify-email#token={}", self.config.public_base_url, token.expose());
+            let (new_link, current_link) = (link(&to_new), link(&to_current));
+            let from = &self.config.mail_from;
+            let mails = [
+                mail::compose_profile(ProfileMailKind::VerifyEmail { link: &new_link, token: &to_new }, &account, email, expires_at, from),
+                mail::compose_profile(ProfileMailKind::AgreeToEmailChange { link: &current_link, token: &to_current }, &account, email, expires_at, from),
+            ];
+            for mail in &mails {
+                if let Err(error) = self.send(mail).await {
+                    tracing::warn!(account = %caller, %error, "an email change's code not sent: the change is undone");
+                    self.undo_email_change(&next, &recent).await;
+                    return Err(error.into());
+                }
             }
             Ok(Some(Profile::of(next, now)))
         })
@@ -122,35 +126,81 @@ impl App {
     }
 
     /// Drops the pending change `asked` wrote, and its ask from the count. Best effort: if this
-    /// fails, the change stays pending with a token nobody received, which verifies nothing
-    /// and expires; the next ask replaces it.
+    /// fails, the change stays pending with codes nobody (or one address only) received, which
+    /// cannot complete it and expire; the next ask replaces it.
     async fn undo_email_change(&self, asked: &ProfileRecord, recent: &[OffsetDateTime]) {
         let mut undone = asked.clone();
         undone.pending_email = None;
         undone.email_asks = recent.to_vec();
         undone.revision += 1;
-        let token = asked.pending_email.as_ref().map(|p| p.token);
-        if let Err(error) = self.store.save_email_change(&undone, token.as_ref()).await {
+        let codes = asked.pending_email.as_ref().map(|p| p.awaiting.hashes()).unwrap_or_default();
+        if let Err(error) = self.store.save_email_change(&undone, &codes).await {
             tracing::warn!(account = %asked.account.id, %error, "could not undo the email change");
         }
     }
 
-    /// Verifies a pending address change with the emailed token: the address becomes the
-    /// account's, and the token is spent, in one write. `caller` is the signed-in account
-    /// (whose own change it must be), or `None` on the emailed link's page, where the token
-    /// alone authorises. A token that is not the live token of a pending change (mistyped,
-    /// spent, replaced, expired, or another account's) is `EmailTokenMismatch` and changes
-    /// nothing.
+    /// One of a pending address change's two codes came back. `caller` is the signed-in account
+    /// (whose own change it must be), or `None` on the emailed link's page, where the code alone
+    /// authorises. The first of the two is spent and the change awaits the other; the last
+    /// makes the address the account's (SPEC §3: the account's live codes of pending requests
+    /// stop working and fresh ones go to the new address, [`App::readdress`]) and the old
+    /// address is told. A code that is not one the change awaits (mistyped, spent, replaced,
+    /// expired, or another account's) is `EmailTokenMismatch` and changes nothing.
     pub async fn verify_email(&self, token: &str, caller: Option<&AccountId>) -> Result<Profile> {
         let hash = Token::parse(token).ok_or(Error::EmailTokenMismatch)?.hash();
-        let now = self.now();
-        let owner = self.store.email_token(&hash, now).await?.ok_or(Error::EmailTokenMismatch)?;
+        let owner = self.store.email_token(&hash, self.now()).await?.ok_or(Error::EmailTokenMismatch)?;
         if caller.is_some_and(|caller| *caller != owner) {
             return Err(Error::EmailTokenMismatch);
         }
+        let (owner, hash) = (&owner, &hash);
+        self.retry_on_stale(|| async move {
+            let record = self.store.profile(owner).await?.ok_or(Error::EmailTokenMismatch)?;
+            let now = self.now();
+            let pending = record.pending_email.clone().filter(|p| p.is_live(now)).ok_or(Error::EmailTokenMismatch)?;
+            match pending.awaiting.give(hash).ok_or(Error::EmailTokenMismatch)? {
+                CodeBack::StillAwaiting(awaiting) => {
+                    let mut next = record.clone();
+                    next.revision += 1;
+                    next.pending_email = Some(PendingEmail { awaiting, ..pending });
+                    match self.store.save_email_change(&next, &[*hash]).await {
+                        Ok(()) => {
+                            tracing::info!(account = %owner, "one of an email change's two codes came back");
+                            Ok(Some(Profile::of(next, now)))
+                        }
+                        Err(StoreError::Stale) => Ok(None),
+                        Err(other) => Err(other.into()),
+                    }
+                }
+                CodeBack::Complete => self.change_email(&record, now).await,
+            }
+        })
+        .await
+    }
+
+    /// Makes `read`'s pending address the account's: the account's codes on pending requests
+    /// stop working first, then the address moves, then fresh codes go to it and the old
+    /// address is told. `None` if the change moved on meanwhile (read it again).
+    async fn change_email(&self, read: &ProfileRecord, now: OffsetDateTime) -> Result<Option<Profile>> {
+        let owner = &read.account.id;
+        let awaiting = self.withhold_codes(owner).await?;
         let verified = Event::new(EventId::new(now), Occurrence { at: now, fact: Fact::ProfileEmailVerified(AccountFacts { account: owner.clone() }) });
-        let account = self.store.verify_email(&owner, &hash, now, &verified).await?.ok_or(Error::EmailTokenMismatch)?;
-        tracing::info!(account = %owner, "profile email verified");
-        Ok(Profile { account, pending_email: None })
+        let account = match self.store.verify_email(read, now, &verified).await {
+            Ok(account) => account,
+            Err(error) => {
+                // The address stays: the codes withheld for nothing go out again, to it.
+                self.mail_fresh_codes(owner, &awaiting).await;
+                return match error {
+                    StoreError::Stale => Ok(None),
+                    other => Err(other.into()),
+                };
+            }
+        };
+        tracing::info!(account = %owner, "profile email changed");
+        self.mail_fresh_codes(owner, &awaiting).await;
+        let changed = mail::compose_profile(ProfileMailKind::EmailChanged { old: &read.account.email }, &account, &account.email, now, &self.config.mail_from);
+        if let Err(error) = self.send(&changed).await {
+            tracing::warn!(account = %owner, %error, "the old address was not told of the email change");
+        }
+        Ok(Some(Profile { account, pending_email: None }))
     }
 }

@@ -5,6 +5,7 @@ mod email;
 mod error;
 mod events;
 mod outbox;
+mod readdress;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -443,8 +444,19 @@ impl App {
     // ---- the provider's systems ------------------------------------------------------------
 
     /// Upserts an account as the provider's systems have it (its profile, its payment status).
+    /// A new address (the provider's support sets it, after its own checks, for someone who
+    /// lost the old mailbox) takes the account's codes with it (SPEC §3): those of its pending
+    /// requests die before the write, and fresh ones go to the new address after it.
     pub async fn put_account(&self, account: &Account) -> Result<()> {
-        Ok(self.store.put_account(account).await?)
+        let readdressed = self.store.account(&account.id).await?.is_some_and(|stored| stored.email != account.email);
+        if !readdressed {
+            return Ok(self.store.put_account(account).await?);
+        }
+        let awaiting = self.withhold_codes(&account.id).await?;
+        let put = self.store.put_account(account).await;
+        // Written or not, the codes withheld are owed again: to the new address, or the same.
+        self.mail_fresh_codes(&account.id, &awaiting).await;
+        Ok(put?)
     }
 
     /// Upserts a service as the provider's systems have it; its three holders must be accounts

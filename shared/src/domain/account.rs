@@ -238,14 +238,60 @@ impl<'de> Deserialize<'de> for DisplayName {
     }
 }
 
-/// A new profile address its holder asked for and has not verified yet (SPEC §5): until it is
-/// verified, every mail still goes to [`Account::email`]. Only the hash of the mailed token is
-/// kept; it works once, until `expires_at`, and a newer change (or a change back) replaces it.
+/// A new profile address its holder asked for, not in effect yet (SPEC §5): it takes both
+/// addresses. A code goes to the new address (it is reachable) and one to the current address
+/// (its owner agrees, so a stolen session alone cannot move the mail); the address changes once
+/// both came back, in either order, before `expires_at`. Until then every mail still goes to
+/// [`Account::email`]. Only the hashes of the mailed codes are kept; each works once, and a
+/// newer change (or a change back) replaces both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingEmail {
     pub email: EmailAddress,
-    pub token: TokenHash,
+    pub awaiting: AwaitedCodes,
     pub expires_at: OffsetDateTime,
+}
+
+/// Which of an address change's two codes have not come back yet: never none, since the last
+/// one to come back changes the address and ends the pending change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwaitedCodes {
+    Both { new_address: TokenHash, current_address: TokenHash },
+    NewAddress(TokenHash),
+    CurrentAddress(TokenHash),
+}
+
+/// What one code that came back does to an address change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeBack {
+    /// It was one of two: the other is still awaited.
+    StillAwaiting(AwaitedCodes),
+    /// It was the last: the address changes.
+    Complete,
+}
+
+impl AwaitedCodes {
+    /// The hashes of the codes still awaited: the change's live codes.
+    pub fn hashes(self) -> Vec<TokenHash> {
+        match self {
+            AwaitedCodes::Both { new_address, current_address } => vec![new_address, current_address],
+            AwaitedCodes::NewAddress(hash) | AwaitedCodes::CurrentAddress(hash) => vec![hash],
+        }
+    }
+
+    /// The code hashed `hash` came back: `None` if it is not one still awaited (mistyped,
+    /// spent, replaced).
+    pub fn give(self, hash: &TokenHash) -> Option<CodeBack> {
+        match self {
+            AwaitedCodes::Both { new_address, current_address } if *hash == new_address => {
+                Some(CodeBack::StillAwaiting(AwaitedCodes::CurrentAddress(current_address)))
+            }
+            AwaitedCodes::Both { new_address, current_address } if *hash == current_address => {
+                Some(CodeBack::StillAwaiting(AwaitedCodes::NewAddress(new_address)))
+            }
+            AwaitedCodes::NewAddress(last) | AwaitedCodes::CurrentAddress(last) if *hash == last => Some(CodeBack::Complete),
+            _ => None,
+        }
+    }
 }
 
 impl PendingEmail {
@@ -257,6 +303,19 @@ impl PendingEmail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_change_completes_with_both_codes_in_either_order_and_each_works_once() {
+        let (new, current) = (crate::domain::Token::generate().hash(), crate::domain::Token::generate().hash());
+        let both = AwaitedCodes::Both { new_address: new, current_address: current };
+        assert_eq!(both.hashes(), vec![new, current]);
+        let Some(CodeBack::StillAwaiting(rest)) = both.give(&new) else { panic!("the new address's code is one of two") };
+        assert_eq!((rest, rest.give(&new)), (AwaitedCodes::CurrentAddress(current), None), "a code works once");
+        assert_eq!(rest.give(&current), Some(CodeBack::Complete));
+        let Some(CodeBack::StillAwaiting(rest)) = both.give(&current) else { panic!("the current address's code is one of two") };
+        assert_eq!((rest.hashes(), rest.give(&new)), (vec![new], Some(CodeBack::Complete)));
+        assert_eq!(both.give(&crate::domain::Token::generate().hash()), None, "another code is neither");
+    }
 
     #[test]
     fn an_email_address_needs_one_at_and_a_dotted_domain() {

@@ -70,6 +70,9 @@ pub enum HistoryEvent {
     Resent,
     /// The sweeper mailed fresh codes to every party still awaited, once, shortly before expiry.
     Reminded,
+    /// The address of the party it names (`to`) changed while it was awaited: its codes died,
+    /// and fresh ones go to the new address (SPEC §3: a code belongs to an address).
+    Readdressed,
     Cancelled,
     Expired,
     Done,
@@ -185,8 +188,20 @@ pub enum Step {
     /// The sweeper's one reminder before expiry: a new round of codes, as a resend, mailed as
     /// reminders. Not a resend: it does not count against the resend limit nor start its cooldown.
     Remind,
+    /// `party`'s address is about to change (SPEC §3: a code belongs to an address): its live
+    /// code stops working now, and a mail of its older rounds still on the way carries none.
+    /// Taken before the address changes, so that a crash after it leaves no code alive at the
+    /// old address (the party can still have the mails sent again).
+    Withhold {
+        party: AccountId,
+    },
+    /// `party`'s address changed: it is owed a confirmation with a code of its own round, which
+    /// the mailer mints as it sends it, to the address then (the new one).
+    Readdress {
+        party: AccountId,
+    },
     /// The mailer gives `party` the code its mail of round `round` carries, as it sends it:
-    /// only while the party is awaited and `round` is still the request's round.
+    /// only while the party is awaited and `round` is still the party's round.
     Issue {
         party: AccountId,
         round: u32,
@@ -308,8 +323,17 @@ impl ContactChange {
             }
             (Pending, Step::Resend { by, policy }) => self.resend(by, policy, at)?,
             (Pending, Step::Remind) => self.remind(at)?,
+            (Pending, Step::Withhold { party }) => {
+                self.awaited_party(&party)?.token = None;
+                self.record(at, HistoryEvent::Readdressed, None, Some(party));
+            }
+            (Pending, Step::Readdress { party }) => {
+                self.awaited_party(&party)?;
+                let round = self.round_of(&party);
+                self.outbox.push(Letter { to: party, kind: LetterKind::Confirm { round } });
+            }
             (Pending, Step::Issue { party, round, hash }) => {
-                if round != self.token_round() {
+                if round != self.round_of(&party) {
                     return Err(LifecycleError::Superseded);
                 }
                 self.awaited_party(&party)?.token = Some(hash);
@@ -373,10 +397,18 @@ impl ContactChange {
         self.history.iter().filter(|entry| entry.event == HistoryEvent::Resent && entry.by.as_ref() == Some(asker)).count() as u32
     }
 
-    /// The round of codes now live: 0 from the start, one more with each resend and the
-    /// reminder. Only a mail of this round may give a party its code.
+    /// The request's round of codes: 0 from the start, one more with each resend and the
+    /// reminder, which start a new round for every party still awaited.
     pub fn token_round(&self) -> u32 {
         self.history.iter().filter(|entry| matches!(entry.event, HistoryEvent::Resent | HistoryEvent::Reminded)).count() as u32
+    }
+
+    /// `party`'s round of codes now live: the request's, plus one for each change of its
+    /// address while it was awaited (`Step::Withhold`), which starts a new round for it alone.
+    /// Only a mail of this round may give it its code, and only a code of this round is its.
+    pub fn round_of(&self, party: &AccountId) -> u32 {
+        let readdressed = self.history.iter().filter(|entry| entry.event == HistoryEvent::Readdressed && entry.to.as_ref() == Some(party)).count();
+        self.token_round() + readdressed as u32
     }
 
     /// Why this request, every party having accepted, could not take effect on a service with
@@ -514,10 +546,13 @@ impl ContactChange {
     /// After a resend or the reminder (recorded, so `token_round` has moved on): every awaited
     /// party's code stops working, and each is owed a letter `kind` of the new round.
     fn new_round(&mut self, kind: impl Fn(u32) -> LetterKind) {
-        let round = self.token_round();
+        let awaited: Vec<AccountId> = self.awaiting().cloned().collect();
+        for account in awaited {
+            let round = self.round_of(&account);
+            self.outbox.push(Letter { to: account, kind: kind(round) });
+        }
         for party in self.parties.iter_mut().filter(|p| p.status == PartyStatus::Pending) {
             party.token = None;
-            self.outbox.push(Letter { to: party.account.clone(), kind: kind(round) });
         }
     }
 
@@ -576,10 +611,10 @@ mod tests {
     /// As the mailer does: a code of the current round for every awaited party.
     fn issue(change: &mut ContactChange) -> Vec<(AccountId, Token)> {
         let awaited: Vec<AccountId> = change.awaiting().cloned().collect();
-        let round = change.token_round();
         awaited
             .into_iter()
             .map(|party| {
+                let round = change.round_of(&party);
                 let token = Token::generate();
                 change.step(Step::Issue { party: party.clone(), round, hash: token.hash() }, t0()).unwrap();
                 (party, token)
@@ -598,6 +633,29 @@ mod tests {
 
     fn letter(to: &str, kind: LetterKind) -> Letter {
         Letter { to: id(to), kind }
+    }
+
+    #[test]
+    fn a_party_whose_address_changes_gets_a_round_of_codes_of_its_own_and_the_others_keep_theirs() {
+        let (mut change, tokens) = pending();
+        let (moved, other) = (id("nn1-ovh"), id("aa1-ovh"));
+        let round = change.round_of(&moved);
+        change.step(Step::Withhold { party: moved.clone() }, t0()).unwrap();
+        assert_eq!((change.round_of(&moved), change.round_of(&other)), (round + 1, round));
+        let holder = |change: &ContactChange, who: &AccountId| tokens.iter().find(|(p, _)| p == who).and_then(|(_, t)| change.party_holding(t)).cloned();
+        assert_eq!((holder(&change, &moved), holder(&change, &other)), (None, Some(other.clone())), "its code died, the other's lives");
+        assert!(change.outbox.is_empty(), "nothing is mailed before the address changed");
+        assert_eq!(change.history.last().map(|h| (h.event, h.to.clone())), Some((HistoryEvent::Readdressed, Some(moved.clone()))));
+        let late = Token::generate();
+        let from_before = Step::Issue { party: moved.clone(), round, hash: late.hash() };
+        assert_eq!(change.step(from_before, t0()), Err(LifecycleError::Superseded), "a mail of its older round carries no code");
+
+        change.step(Step::Readdress { party: moved.clone() }, t0()).unwrap();
+        assert_eq!(change.outbox, vec![letter("nn1-ovh", LetterKind::Confirm { round: round + 1 })]);
+        let fresh = issue(&mut change).into_iter().find(|(p, _)| *p == moved).unwrap().1;
+        assert_eq!(change.party_holding(&fresh), Some(&moved));
+        change.step(Step::Accept { party: moved.clone() }, t0()).unwrap();
+        assert_eq!(change.step(Step::Withhold { party: moved }, t0()), Err(LifecycleError::AlreadyAnswered), "only an awaited party");
     }
 
     #[test]

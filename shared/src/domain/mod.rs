@@ -13,7 +13,7 @@ pub mod rules;
 pub mod service;
 pub mod token;
 
-pub use account::{Account, ContactRef, DisplayName, EmailAddress, EmailStatus, Language, PaymentStatus, PendingEmail, Zone};
+pub use account::{Account, AwaitedCodes, CodeBack, ContactRef, DisplayName, EmailAddress, EmailStatus, Language, PaymentStatus, PendingEmail, Zone};
 pub use events::{Event, EventId, EventOrder, EventStatus, Fact, Occurrence};
 pub use ids::{AccountId, RequestId, ServiceName};
 pub use lifecycle::{ContactChange, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, State, Step};

@@ -15,7 +15,7 @@ use super::{AccountId, RequestId, State};
 /// Which mail a letter is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LetterKind {
-    /// To a party: the link and a code of round `round` (the request's `token_round` when
+    /// To a party: the link and a code of round `round` (the party's `round_of` when
     /// the letter was posted); a letter of an older round is superseded, never sent.
     Confirm { round: u32 },
     /// The sweeper's one reminder before expiry, with a fresh code of round `round`.

@@ -131,28 +131,35 @@ fn summary(kind: MailKind<'_>, change: &ContactChange, language: Language, accou
     rows
 }
 
-/// The mails of a profile address change (SPEC §4), which are about an account, not a request.
+/// The mails of a profile address change (SPEC §4, §5), which are about an account, not a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProfileMailKind<'a> {
-    /// To the new address: the token and the link `PUBLIC_BASE_URL/verify-email#token=...`.
+    /// To the new address: its code and the link `PUBLIC_BASE_URL/verify-email#token=...`.
     VerifyEmail { link: &'a str, token: &'a Token },
-    /// To the current (old) address: that a change to `new` was asked. No token, no link.
-    EmailChangeAsked,
+    /// To the current address: that a change to `new` was asked, its own code and exactly one
+    /// link, the one to agree; in words, what to do if it was not them.
+    AgreeToEmailChange { link: &'a str, token: &'a Token },
+    /// To the old address `old`, once the change took effect (`account` has its new address).
+    EmailChanged { old: &'a EmailAddress },
 }
 
-/// Writes `kind` for `account`, whose holder asked to use `new` until `expires`; the
-/// verification goes to `new`, the notice to the account's current address.
+/// Writes `kind` for `account`, whose holder asked to use `new` (until `expires`, while the
+/// change awaits its codes): the verification goes to `new`, the agreement to the account's
+/// current address, the notice of the change to the old one.
 pub fn compose_profile(kind: ProfileMailKind<'_>, account: &Account, new: &EmailAddress, expires: OffsetDateTime, from: &EmailAddress) -> Mail {
     let language = account.language;
     let words = Words::of(language);
     let texts = EmailTexts::of(language);
+    let action = |said: &'static texts::Kind, link, token| said.action.as_ref().map(|action| Action::new(action, words, link, token));
     let (to, said, action) = match kind {
-        ProfileMailKind::VerifyEmail { link, token } => {
-            let action = texts.verify.action.as_ref().map(|action| Action::new(action, words, link, token));
-            (new.clone(), &texts.verify, action)
-        }
-        ProfileMailKind::EmailChangeAsked => (account.email.clone(), &texts.asked, None),
+        ProfileMailKind::VerifyEmail { link, token } => (new.clone(), &texts.verify, action(&texts.verify, link, token)),
+        ProfileMailKind::AgreeToEmailChange { link, token } => (account.email.clone(), &texts.agree, action(&texts.agree, link, token)),
+        ProfileMailKind::EmailChanged { old } => (old.clone(), &texts.changed, None),
     };
+    let mut rows = vec![Row::detailed(words.account, account.name.as_str(), account.id.as_str()), Row::new(words.new_address, new.as_str())];
+    if !matches!(kind, ProfileMailKind::EmailChanged { .. }) {
+        rows.push(Row::new(words.expires, texts::date(language, expires)));
+    }
     let body = Body {
         language: language.as_str(),
         colon: words.colon,
@@ -161,11 +168,7 @@ pub fn compose_profile(kind: ProfileMailKind<'_>, account: &Account, new: &Email
         hello: words.hello,
         name: account.name.as_str(),
         lead: said.lead,
-        rows: vec![
-            Row::detailed(words.account, account.name.as_str(), account.id.as_str()),
-            Row::new(words.new_address, new.as_str()),
-            Row::new(words.expires, texts::date(language, expires)),
-        ],
+        rows,
         action,
         notes: vec![said.note],
         footer: said.footer,
@@ -211,20 +214,25 @@ impl Row {
 }
 
 /// The button to the page (its link holds the token in the fragment), and below it the code
-/// and the page's address without the token, to paste the code by hand.
+/// and where to paste it by hand: the page's address without the token, or (in a mail that
+/// carries exactly one link) the words `ActionWords::paste`, with no address.
 struct Action<'a> {
     button: &'static str,
     link: &'a str,
     code_label: &'static str,
     code: &'a str,
     paste: &'static str,
-    page: &'a str,
+    page: Option<&'a str>,
 }
 
 impl<'a> Action<'a> {
     fn new(words: &texts::ActionWords, common: &Words, link: &'a str, token: &'a Token) -> Action<'a> {
         let page = link.split_once('#').map_or(link, |(page, _)| page);
-        Action { button: words.button, link, code_label: words.code, code: token.expose(), paste: common.paste, page }
+        let (paste, page) = match words.paste {
+            Some(elsewhere) => (elsewhere, None),
+            None => (common.paste, Some(page)),
+        };
+        Action { button: words.button, link, code_label: words.code, code: token.expose(), paste, page }
     }
 }
 
@@ -340,7 +348,12 @@ mod tests {
         let link = format!("https://x.example/verify-email#token={}", token.expose());
         let expires = datetime!(2026-12-08 21:03:51.54 UTC);
         each("verify", compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, account, new, expires, &from()), Some((&token, &link)));
-        each("asked", compose_profile(ProfileMailKind::EmailChangeAsked, account, new, expires, &from()), None);
+        let agree = Token::generate();
+        let agree_link = format!("https://x.example/verify-email#token={}", agree.expose());
+        let kind = ProfileMailKind::AgreeToEmailChange { link: &agree_link, token: &agree };
+        each("agree", compose_profile(kind, account, new, expires, &from()), Some((&agree, &agree_link)));
+        let old = EmailAddress::parse("old@example.net").unwrap();
+        each("changed", compose_profile(ProfileMailKind::EmailChanged { old: &old }, account, new, expires, &from()), None);
     }
 
     /// `text` as askama's HTML escaper writes it.
@@ -461,13 +474,23 @@ mod tests {
             let shown = mail.html.find(&format!(">{code}</p>")).unwrap_or_else(|| panic!("{kind}: the code is not shown: {}", mail.html));
             assert!(button < shown, "{kind}: the code comes below the button");
             let page = link.split_once('#').unwrap().0;
-            assert!(mail.html.contains(&format!("<a href=\"{page}\"")), "{kind}: the page without the token, to paste the code");
+            if kind == "agree" {
+                // SPEC §5: the mail to the current address carries exactly one link, the one to agree.
+                assert_eq!(mail.html.matches("href").count(), 1, "{kind}: one link: {}", mail.html);
+                assert_eq!(mail.text.matches("://").count(), 1, "{kind}: one link: {}", mail.text);
+            } else {
+                assert!(mail.html.contains(&format!("<a href=\"{page}\"")), "{kind}: the page without the token, to paste the code");
+                assert!(mail.text.find(link) < mail.text.rfind(&format!("\n{page}\n")), "{kind}: {}", mail.text);
+            }
             assert_eq!(mail.html.matches(code).count(), 2, "{kind}: the code in the button's link and shown once");
             assert!(mail.text.contains(&format!("\n{link}\n")), "{kind}: the link on a line of its own: {}", mail.text);
             assert!(mail.text.contains(&format!(" {code}\n")), "{kind}: the code in the text part");
-            assert!(mail.text.find(link) < mail.text.rfind(&format!("\n{page}\n")), "{kind}: {}", mail.text);
             assert!(!format!("{mail:?}").contains(code), "{kind}: Debug shows no token");
-            let words = if kind == "verify" { &EmailTexts::of(language).verify } else { &ChangeTexts::of(language).confirm };
+            let words = match kind {
+                "verify" => &EmailTexts::of(language).verify,
+                "agree" => &EmailTexts::of(language).agree,
+                _ => &ChangeTexts::of(language).confirm,
+            };
             assert!(mail.html.contains(&escaped(words.action.as_ref().unwrap().button)), "{kind}: the button says what it does");
         };
         for (language, _) in languages() {
@@ -560,28 +583,38 @@ mod tests {
     }
 
     #[test]
-    fn an_email_change_mails_the_token_to_the_new_address_only_and_tells_the_old_one() {
+    fn an_email_change_mails_a_code_to_each_address_and_tells_the_old_one_when_done() {
         let accounts = named();
         let ned = &accounts[&AccountId::parse("nn1-ovh").unwrap()];
         let new = EmailAddress::parse("ned.new@example.org").unwrap();
-        let token = Token::generate();
+        let (token, agree) = (Token::generate(), Token::generate());
         let link = format!("https://x.example/verify-email#token={}", token.expose());
+        let agree_link = format!("https://x.example/verify-email#token={}", agree.expose());
         let expires = datetime!(2030-01-01 0:00 UTC);
         let verify = compose_profile(ProfileMailKind::VerifyEmail { link: &link, token: &token }, ned, &new, expires, &from());
         assert_eq!(verify.to, new);
         assert!(verify.text.contains(&link) && verify.html.contains(&link) && verify.text.contains("nn1-ovh"));
         assert!(verify.text.contains("1er janvier 2030 à 00:00 UTC"), "{}", verify.text);
         assert!(!format!("{verify:?}").contains(token.expose()));
-        let notice = compose_profile(ProfileMailKind::EmailChangeAsked, ned, &new, expires, &from());
-        assert_eq!(notice.to, ned.email, "the notice goes to the current address");
-        assert!(notice.text.contains("ned.new@example.org") && notice.html.contains("ned.new@example.org"), "it names the address asked for");
-        assert!(!notice.text.contains(token.expose()) && !notice.text.contains("verify-email") && !notice.html.contains("href"), "no token, no link");
-        assert!(notice.html.contains("&#60;b&#62;Ned&#60;/b&#62;"), "escaped: {}", notice.html);
+        let asked = compose_profile(ProfileMailKind::AgreeToEmailChange { link: &agree_link, token: &agree }, ned, &new, expires, &from());
+        assert_eq!(asked.to, ned.email, "the agreement goes to the current address");
+        assert!(asked.text.contains("ned.new@example.org") && asked.html.contains("ned.new@example.org"), "it names the address asked for");
+        assert!(asked.text.contains(agree.expose()) && !asked.text.contains(token.expose()), "its own code, not the new address's");
+        assert!(asked.html.contains("&#60;b&#62;Ned&#60;/b&#62;"), "escaped: {}", asked.html);
+        let old = EmailAddress::parse("ned.old@example.org").unwrap();
+        let changed = compose_profile(ProfileMailKind::EmailChanged { old: &old }, &Account { email: new.clone(), ..ned.clone() }, &new, expires, &from());
+        assert_eq!(changed.to, old, "the notice of the change goes to the old address");
+        assert!(changed.text.contains("ned.new@example.org") && !changed.html.contains("href"), "it names the new address, and links nowhere");
         for language in [Language::En, Language::It, Language::Fr] {
             let account = Account { language, ..ned.clone() };
-            let subjects = [ProfileMailKind::VerifyEmail { link: &link, token: &token }, ProfileMailKind::EmailChangeAsked]
-                .map(|kind| compose_profile(kind, &account, &new, expires, &from()).subject);
-            assert_ne!(subjects[0], subjects[1]);
+            let kinds = [
+                ProfileMailKind::VerifyEmail { link: &link, token: &token },
+                ProfileMailKind::AgreeToEmailChange { link: &agree_link, token: &agree },
+                ProfileMailKind::EmailChanged { old: &old },
+            ];
+            let mut subjects = kinds.map(|kind| compose_profile(kind, &account, &new, expires, &from()).subject).to_vec();
+            subjects.dedup();
+            assert_eq!(subjects.len(), 3, "{language:?}: each says what it is in its subject");
         }
     }
 }

@@ -165,6 +165,9 @@ pub(super) struct Kind {
 pub(super) struct ActionWords {
     pub button: &'static str,
     pub code: &'static str,
+    /// Instead of the common "open this page and paste the code there" and the page's address:
+    /// a mail that must carry exactly one link says where else the code goes.
+    pub paste: Option<&'static str>,
 }
 
 /// The mails about a contact-change request.
@@ -199,7 +202,7 @@ const CHANGE_EN: ChangeTexts = ChangeTexts {
     confirm: Kind {
         subject: "Please confirm the contact change of",
         lead: "Your confirmation is needed for the change below. Check it, then accept or refuse it on the confirmation page.",
-        action: Some(ActionWords { button: "Accept or refuse", code: "Your confirmation code" }),
+        action: Some(ActionWords { button: "Accept or refuse", code: "Your confirmation code", paste: None }),
         note: "This code is personal and works once, until the request expires. Do not share it.",
         footer: FOOTER_EN,
     },
@@ -236,7 +239,7 @@ const CHANGE_EN: ChangeTexts = ChangeTexts {
     reminder: Kind {
         subject: "Reminder: please confirm the contact change of",
         lead: "The change below still needs your confirmation, and it expires soon. Check it, then accept or refuse it on the confirmation page.",
-        action: Some(ActionWords { button: "Accept or refuse", code: "Your new confirmation code" }),
+        action: Some(ActionWords { button: "Accept or refuse", code: "Your new confirmation code", paste: None }),
         note: "This code is personal and works once, until the request expires. Do not share it.",
         footer: FOOTER_EN,
     },
@@ -253,7 +256,7 @@ const CHANGE_IT: ChangeTexts = ChangeTexts {
     confirm: Kind {
         subject: "Conferma la modifica dei contatti di",
         lead: "Per la modifica qui sotto è necessaria la tua conferma. Controllala, poi accettala o rifiutala nella pagina di conferma.",
-        action: Some(ActionWords { button: "Accetta o rifiuta", code: "Il tuo codice di conferma" }),
+        action: Some(ActionWords { button: "Accetta o rifiuta", code: "Il tuo codice di conferma", paste: None }),
         note: "Questo codice è personale e può essere utilizzato una sola volta, fino alla scadenza della richiesta. Non condividerlo.",
         footer: FOOTER_IT,
     },
@@ -296,7 +299,7 @@ const CHANGE_IT: ChangeTexts = ChangeTexts {
     reminder: Kind {
         subject: "Promemoria: conferma la modifica dei contatti di",
         lead: "La modifica qui sotto attende ancora la tua conferma e scade a breve. Controllala, poi accettala o rifiutala nella pagina di conferma.",
-        action: Some(ActionWords { button: "Accetta o rifiuta", code: "Il tuo nuovo codice di conferma" }),
+        action: Some(ActionWords { button: "Accetta o rifiuta", code: "Il tuo nuovo codice di conferma", paste: None }),
         note: "Questo codice è personale e può essere utilizzato una sola volta, fino alla scadenza della richiesta. Non condividerlo.",
         footer: FOOTER_IT,
     },
@@ -313,7 +316,7 @@ const CHANGE_FR: ChangeTexts = ChangeTexts {
     confirm: Kind {
         subject: "Confirmez le changement de contacts de",
         lead: "Votre confirmation est nécessaire pour le changement ci-dessous. Vérifiez-le, puis acceptez-le ou refusez-le sur la page de confirmation.",
-        action: Some(ActionWords { button: "Accepter ou refuser", code: "Votre code de confirmation" }),
+        action: Some(ActionWords { button: "Accepter ou refuser", code: "Votre code de confirmation", paste: None }),
         note: "Ce code est personnel et ne sert qu'une fois, jusqu'à l'expiration de la demande. Ne le partagez pas.",
         footer: FOOTER_FR,
     },
@@ -356,7 +359,7 @@ const CHANGE_FR: ChangeTexts = ChangeTexts {
     reminder: Kind {
         subject: "Rappel : confirmez le changement de contacts de",
         lead: "Le changement ci-dessous attend encore votre confirmation et expire bientôt. Vérifiez-le, puis acceptez-le ou refusez-le sur la page de confirmation.",
-        action: Some(ActionWords { button: "Accepter ou refuser", code: "Votre nouveau code de confirmation" }),
+        action: Some(ActionWords { button: "Accepter ou refuser", code: "Votre nouveau code de confirmation", paste: None }),
         note: "Ce code est personnel et ne sert qu'une fois, jusqu'à l'expiration de la demande. Ne le partagez pas.",
         footer: FOOTER_FR,
     },
@@ -371,8 +374,13 @@ const CHANGE_FR: ChangeTexts = ChangeTexts {
 
 /// The mails of a profile address change.
 pub(super) struct EmailTexts {
+    /// To the new address: its code (it is reachable).
     pub verify: Kind,
-    pub asked: Kind,
+    /// To the current address: its own code, to agree (its owner agrees), and what to do if the
+    /// change was not theirs.
+    pub agree: Kind,
+    /// To the old address, once the change took effect.
+    pub changed: Kind,
 }
 
 impl EmailTexts {
@@ -388,16 +396,27 @@ impl EmailTexts {
 const EMAIL_EN: EmailTexts = EmailTexts {
     verify: Kind {
         subject: "Verify your new email address",
-        lead: "You asked to use this address for the account below. Confirm it with the button; until you do, mail keeps going to your current address.",
-        action: Some(ActionWords { button: "Verify email address", code: "Your verification code" }),
+        lead: "You asked to use this address for the account below. Confirm it with the button. Your current address has received a code of its own: the change takes effect once both are confirmed, and until then mail keeps going to your current address.",
+        action: Some(ActionWords { button: "Verify email address", code: "Your verification code", paste: None }),
         note: "This code is personal and works once. If you did not ask for this change, ignore this email: nothing changes.",
         footer: "You receive this email because of a change to the profile of the account above.",
     },
-    asked: Kind {
-        subject: "A change of your email address was asked",
-        lead: "Someone signed in to the account below asked to send its mail to a new address from now on. It takes effect only if that address confirms it before the expiry below; until then mail keeps coming here.",
+    agree: Kind {
+        subject: "Agree to a change of your email address",
+        lead: "Someone signed in to the account below asked to send its mail to a new address from now on. If it was you, agree with the button: the change takes effect once the new address has confirmed too, before the expiry below. Until then mail keeps coming here.",
+        action: Some(ActionWords {
+            button: "Agree to the change",
+            code: "Your code to agree",
+            paste: Some("If the button does not work, sign in and type this code in the Profile tab of your control panel."),
+        }),
+        note: "If it was not you, ignore this email and share this code with nobody: without it, your address stays as it is. Then change your password, since someone else may be using your account.",
+        footer: "You receive this email because of a change to the profile of the account above.",
+    },
+    changed: Kind {
+        subject: "Your email address has been changed",
+        lead: "Both addresses agreed: from now on the mail of the account below goes to the new address below, and no longer here. Codes sent here before no longer work.",
         action: None,
-        note: "If it was you, there is nothing to do. If it was not, sign in, set your current address again in your profile (which cancels the change) and change your password: someone else may be using your account.",
+        note: "If you did not want this change, contact our support at once.",
         footer: "You receive this email because of a change to the profile of the account above.",
     },
 };
@@ -405,16 +424,27 @@ const EMAIL_EN: EmailTexts = EmailTexts {
 const EMAIL_IT: EmailTexts = EmailTexts {
     verify: Kind {
         subject: "Verifica il tuo nuovo indirizzo email",
-        lead: "Hai chiesto di usare questo indirizzo per l'account qui sotto. Confermalo con il pulsante; finché non lo fai, la posta continua ad arrivare all'indirizzo attuale.",
-        action: Some(ActionWords { button: "Verifica l'indirizzo email", code: "Il tuo codice di verifica" }),
+        lead: "Hai chiesto di usare questo indirizzo per l'account qui sotto. Confermalo con il pulsante. Anche il tuo indirizzo attuale ha ricevuto un codice: la modifica è effettiva quando entrambi sono confermati, e fino ad allora la posta continua ad arrivare all'indirizzo attuale.",
+        action: Some(ActionWords { button: "Verifica l'indirizzo email", code: "Il tuo codice di verifica", paste: None }),
         note: "Questo codice è personale e può essere utilizzato una sola volta. Se non hai chiesto questa modifica, ignora questa email: non cambia nulla.",
         footer: "Ricevi questa email per una modifica del profilo dell'account qui sopra.",
     },
-    asked: Kind {
-        subject: "È stata chiesta una modifica del tuo indirizzo email",
-        lead: "Qualcuno con accesso all'account qui sotto ha chiesto di inviare d'ora in poi la posta a un nuovo indirizzo. La modifica è effettiva solo se quell'indirizzo la conferma entro la scadenza indicata; fino ad allora la posta continua ad arrivare qui.",
+    agree: Kind {
+        subject: "Approva la modifica del tuo indirizzo email",
+        lead: "Qualcuno con accesso all'account qui sotto ha chiesto di inviare d'ora in poi la posta a un nuovo indirizzo. Se sei stato tu, approva con il pulsante: la modifica è effettiva quando anche il nuovo indirizzo l'avrà confermata, entro la scadenza indicata. Fino ad allora la posta continua ad arrivare qui.",
+        action: Some(ActionWords {
+            button: "Approva la modifica",
+            code: "Il tuo codice di approvazione",
+            paste: Some("Se il pulsante non funziona, accedi e inserisci questo codice nella scheda Profilo del pannello di controllo."),
+        }),
+        note: "Se non sei stato tu, ignora questa email e non comunicare questo codice a nessuno: senza di esso il tuo indirizzo resta invariato. Poi cambia la password, perché qualcun altro potrebbe usare il tuo account.",
+        footer: "Ricevi questa email per una modifica del profilo dell'account qui sopra.",
+    },
+    changed: Kind {
+        subject: "Il tuo indirizzo email è stato modificato",
+        lead: "Entrambi gli indirizzi hanno confermato: d'ora in poi la posta dell'account qui sotto arriva al nuovo indirizzo indicato, e non più qui. I codici inviati qui in precedenza non valgono più.",
         action: None,
-        note: "Se sei stato tu, non devi fare nulla. Altrimenti accedi, reimposta il tuo indirizzo attuale nel profilo (la modifica viene annullata) e cambia la password: qualcun altro potrebbe usare il tuo account.",
+        note: "Se non volevi questa modifica, contatta subito la nostra assistenza.",
         footer: "Ricevi questa email per una modifica del profilo dell'account qui sopra.",
     },
 };
@@ -422,16 +452,27 @@ const EMAIL_IT: EmailTexts = EmailTexts {
 const EMAIL_FR: EmailTexts = EmailTexts {
     verify: Kind {
         subject: "Vérifiez votre nouvelle adresse e-mail",
-        lead: "Vous avez demandé à utiliser cette adresse pour le compte ci-dessous. Confirmez-la avec le bouton ; d'ici là, le courrier continue d'arriver à l'adresse actuelle.",
-        action: Some(ActionWords { button: "Vérifier l'adresse e-mail", code: "Votre code de vérification" }),
+        lead: "Vous avez demandé à utiliser cette adresse pour le compte ci-dessous. Confirmez-la avec le bouton. Votre adresse actuelle a reçu un code elle aussi : le changement a lieu une fois les deux confirmées, et d'ici là le courrier continue d'arriver à l'adresse actuelle.",
+        action: Some(ActionWords { button: "Vérifier l'adresse e-mail", code: "Votre code de vérification", paste: None }),
         note: "Ce code est personnel et ne sert qu'une fois. Si vous n'avez pas demandé ce changement, ignorez cet e-mail : rien ne change.",
         footer: "Vous recevez cet e-mail à la suite d'une modification du profil du compte ci-dessus.",
     },
-    asked: Kind {
-        subject: "Un changement de votre adresse e-mail a été demandé",
-        lead: "Une personne connectée au compte ci-dessous a demandé d'envoyer désormais son courrier à une nouvelle adresse. Le changement n'a lieu que si cette adresse le confirme avant l'expiration indiquée ; d'ici là, le courrier continue d'arriver ici.",
+    agree: Kind {
+        subject: "Approuvez le changement de votre adresse e-mail",
+        lead: "Une personne connectée au compte ci-dessous a demandé d'envoyer désormais son courrier à une nouvelle adresse. Si c'était vous, approuvez avec le bouton : le changement a lieu une fois que la nouvelle adresse l'aura confirmé elle aussi, avant l'expiration indiquée. D'ici là, le courrier continue d'arriver ici.",
+        action: Some(ActionWords {
+            button: "Approuver le changement",
+            code: "Votre code d'approbation",
+            paste: Some("Si le bouton ne fonctionne pas, connectez-vous et saisissez ce code dans l'onglet Profil de votre panneau de contrôle."),
+        }),
+        note: "Si ce n'était pas vous, ignorez cet e-mail et ne communiquez ce code à personne : sans lui, votre adresse reste la même. Changez ensuite votre mot de passe : quelqu'un d'autre utilise peut-être votre compte.",
+        footer: "Vous recevez cet e-mail à la suite d'une modification du profil du compte ci-dessus.",
+    },
+    changed: Kind {
+        subject: "Votre adresse e-mail a été changée",
+        lead: "Les deux adresses ont confirmé : désormais, le courrier du compte ci-dessous arrive à la nouvelle adresse indiquée, et plus ici. Les codes envoyés ici auparavant ne fonctionnent plus.",
         action: None,
-        note: "Si c'était vous, vous n'avez rien à faire. Sinon, connectez-vous, indiquez de nouveau votre adresse actuelle dans votre profil (ce qui annule le changement) et changez votre mot de passe : quelqu'un d'autre utilise peut-être votre compte.",
+        note: "Si vous ne vouliez pas ce changement, contactez immédiatement notre assistance.",
         footer: "Vous recevez cet e-mail à la suite d'une modification du profil du compte ci-dessus.",
     },
 };

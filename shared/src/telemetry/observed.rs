@@ -133,14 +133,14 @@ impl Store for ObservedStore {
     async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
         self.0.profile(id).await
     }
-    async fn save_email_change(&self, record: &ProfileRecord, replaced: Option<&TokenHash>) -> Result<(), StoreError> {
-        self.0.save_email_change(record, replaced).await
+    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError> {
+        self.0.save_email_change(record, gone).await
     }
     async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
         self.0.email_token(hash, now).await
     }
-    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime, event: &Event) -> Result<Option<Account>, StoreError> {
-        self.0.verify_email(account, hash, now, event).await
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
+        self.0.verify_email(read, now, event).await
     }
     async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
         self.0.set_language(id, language, event).await

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use super::tx::Cond;
 use crate::domain::lifecycle::FailReason;
 use crate::domain::{
-    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, HistoryEntry, Language,
-    Letter, LetterKind, MailId, MailOrder, MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName,
+    Account, AccountId, AwaitedCodes, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, HistoryEntry,
+    Language, Letter, LetterKind, MailId, MailOrder, MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName,
     ServiceType, State, TokenHash, Zone,
 };
 use crate::ports::{Lock, ProfileRecord, StoreError};
@@ -669,7 +669,14 @@ pub fn token_from(item: &Item) -> Result<TokenEntry, StoreError> {
 /// The account item's attributes of its holder's address change in progress. `account_item`
 /// writes none of them, so a provider's upsert (a whole-item `PutItem`) drops the change.
 pub const PENDING_EMAIL: &str = "pending_email";
-pub const PENDING_HASH: &str = "pending_hash";
+/// The hashes of its two codes while each is awaited (hex): the one mailed to the new address,
+/// and the one mailed to the current address. A code that came back is removed.
+pub const PENDING_NEW_CODE: &str = "pending_new_code";
+pub const PENDING_CURRENT_CODE: &str = "pending_current_code";
+/// The one code's hash of an address change asked before changes took both addresses: such a
+/// change is not read back (it would move the mail on the new address's code alone), and every
+/// write of the change removes the attribute.
+pub const PENDING_HASH_OF_ONE_CODE: &str = "pending_hash";
 pub const PENDING_EXPIRES: &str = "pending_expires_ms";
 /// The asks that mailed within the abuse bound's window: a List of epoch-millisecond Numbers.
 pub const EMAIL_ASKS: &str = "email_asks";
@@ -683,9 +690,10 @@ pub fn email_token_key(hash: &TokenHash) -> Item {
     key(format!("EMAILTOKEN#{}", hash.to_hex()), EMAIL_TOKEN_SK)
 }
 
-/// "The token with this hash verifies `account`'s change to `pending.email`, until `expires_ms`."
-pub fn email_token_item(account: &AccountId, pending: &PendingEmail) -> Item {
-    let mut item = email_token_key(&pending.token);
+/// "The code with this hash is one of the two of `account`'s change to `pending.email`, until
+/// `expires_ms`."
+pub fn email_token_item(account: &AccountId, pending: &PendingEmail, hash: &TokenHash) -> Item {
+    let mut item = email_token_key(hash);
     item.insert("type".into(), s("email_token"));
     item.insert("account".into(), s(account.as_str()));
     item.insert("email".into(), s(pending.email.as_str()));
@@ -708,13 +716,22 @@ fn from_millis(what: &str, name: &str, ms: i64) -> Result<OffsetDateTime, StoreE
 pub fn profile_from(item: &Item) -> Result<ProfileRecord, StoreError> {
     const W: &str = "account";
     let account = account_from(item)?;
-    let pending_email = match item.get(PENDING_EMAIL) {
-        None => None,
-        Some(_) => Some(PendingEmail {
+    let code = |name: &str| {
+        item.get(name).map(|_| TokenHash::from_hex(get_s(item, W, name)?).ok_or_else(|| corrupt(W, format!("{name} is not 64 hex digits")))).transpose()
+    };
+    let awaiting = match (code(PENDING_NEW_CODE)?, code(PENDING_CURRENT_CODE)?) {
+        (Some(new_address), Some(current_address)) => Some(AwaitedCodes::Both { new_address, current_address }),
+        (Some(new_address), None) => Some(AwaitedCodes::NewAddress(new_address)),
+        (None, Some(current_address)) => Some(AwaitedCodes::CurrentAddress(current_address)),
+        (None, None) => None,
+    };
+    let pending_email = match (item.get(PENDING_EMAIL), awaiting) {
+        (Some(_), Some(awaiting)) => Some(PendingEmail {
             email: parse(W, PENDING_EMAIL, EmailAddress::parse(get_s(item, W, PENDING_EMAIL)?))?,
-            token: TokenHash::from_hex(get_s(item, W, PENDING_HASH)?).ok_or_else(|| corrupt(W, "pending_hash is not 64 hex digits"))?,
+            awaiting,
             expires_at: from_millis(W, PENDING_EXPIRES, get_n(item, W, PENDING_EXPIRES)?)?,
         }),
+        _ => None,
     };
     let email_asks = match item.get(EMAIL_ASKS) {
         None => vec![],
@@ -862,14 +879,23 @@ mod tests {
         let mut item = account_item(&account);
         assert_eq!(profile_from(&item).unwrap(), ProfileRecord { account: account.clone(), pending_email: None, email_asks: vec![], revision: 0 });
         let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_000_000).unwrap();
-        let pending = PendingEmail { email: EmailAddress::parse("ada@example.org").unwrap(), token: Token::generate().hash(), expires_at: at };
+        let (new, current) = (Token::generate().hash(), Token::generate().hash());
+        let awaiting = AwaitedCodes::Both { new_address: new, current_address: current };
+        let pending = PendingEmail { email: EmailAddress::parse("ada@example.org").unwrap(), awaiting, expires_at: at };
         item.insert(PENDING_EMAIL.into(), s(pending.email.as_str()));
-        item.insert(PENDING_HASH.into(), s(pending.token.to_hex()));
+        item.insert(PENDING_HASH_OF_ONE_CODE.into(), s(new.to_hex()));
         item.insert(PENDING_EXPIRES.into(), n(millis(at)));
         item.insert(EMAIL_ASKS.into(), AttributeValue::L(vec![n(millis(at))]));
         item.insert(EMAIL_REV.into(), n(4));
         let record = profile_from(&item).unwrap();
-        assert_eq!(record, ProfileRecord { account, pending_email: Some(pending.clone()), email_asks: vec![at], revision: 4 });
-        assert_eq!(email_token_from(&email_token_item(&id("aa1-ovh"), &pending)).unwrap(), (id("aa1-ovh"), millis(at)));
+        assert_eq!(record.pending_email, None, "a change of one code, from before changes took two, moves nothing");
+        item.insert(PENDING_NEW_CODE.into(), s(new.to_hex()));
+        item.insert(PENDING_CURRENT_CODE.into(), s(current.to_hex()));
+        let record = profile_from(&item).unwrap();
+        assert_eq!(record, ProfileRecord { account: account.clone(), pending_email: Some(pending.clone()), email_asks: vec![at], revision: 4 });
+        item.remove(PENDING_NEW_CODE);
+        let awaiting = AwaitedCodes::CurrentAddress(current);
+        assert_eq!(profile_from(&item).unwrap().pending_email, Some(PendingEmail { awaiting, ..pending.clone() }), "the new address's code came back");
+        assert_eq!(email_token_from(&email_token_item(&id("aa1-ovh"), &pending, &current)).unwrap(), (id("aa1-ovh"), millis(at)));
     }
 }

@@ -30,8 +30,8 @@ use time::OffsetDateTime;
 
 use crate::adapters::aws::is_transient_code;
 use crate::domain::{
-    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
-    PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
+    Account, AccountId, AwaitedCodes, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder,
+    MailStatus, PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
 use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
@@ -600,9 +600,9 @@ impl Store for DynamoStore {
             }
         }
         Ok(change.map(|mut change| {
-            let round = change.token_round();
+            let rounds: Vec<u32> = change.parties.iter().map(|p| change.round_of(&p.account)).collect();
             let live = change.state == State::Pending;
-            for party in change.parties.iter_mut().filter(|p| live && p.status == PartyStatus::Pending) {
+            for (party, round) in change.parties.iter_mut().zip(rounds).filter(|(p, _)| live && p.status == PartyStatus::Pending) {
                 // A token item without a round was written before rounds were kept, when a
                 // resend deleted the older ones: it is the current round's.
                 party.token = tokens.iter().find(|t| t.account == party.account && t.round.is_none_or(|r| r == round)).map(|t| t.hash);
@@ -640,7 +640,7 @@ impl Store for DynamoStore {
     async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
         let mut tx = Tx::new(&self.table);
         tx.check(items::request_key(change.id), self.request_condition(change, change.version), Purpose::Request)?;
-        tx.put(items::token_item(change, party, change.token_round(), hash), None, Purpose::Token)?;
+        tx.put(items::token_item(change, party, change.round_of(party), hash), None, Purpose::Token)?;
         match self.transact(tx).await {
             Ok(()) => Ok(()),
             Err(Err(error)) => Err(error),
@@ -804,21 +804,36 @@ impl Store for DynamoStore {
     }
 
     /// One transaction: the account item's change attributes on the condition that its
-    /// revision is the one read, the new verification item, and the deletion of the replaced one.
-    async fn save_email_change(&self, record: &ProfileRecord, replaced: Option<&TokenHash>) -> Result<(), StoreError> {
+    /// revision is the one read, the verification item of each code it awaits, and the deletion
+    /// of the `gone` codes' items.
+    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError> {
         let Some(read) = record.revision.checked_sub(1) else { return Err(StoreError::Stale) };
         let asks = AttributeValue::L(record.email_asks.iter().map(|at| n(items::millis(*at))).collect());
         let update = match &record.pending_email {
-            Some(pending) => Cond::new("SET #pe = :pe, #pk_key = :pk_key, #ph = :ph, #px = :px, #asks = :asks, #rev = :rev")
-                .name("#pk_key", items::PENDING_EMAIL_KEY)
-                .value(":pk_key", s(pending.email.lookup_key()))
-                .value(":pe", s(pending.email.as_str()))
-                .value(":ph", s(pending.token.to_hex()))
-                .value(":px", n(items::millis(pending.expires_at))),
-            None => Cond::new("SET #asks = :asks, #rev = :rev REMOVE #pe, #pk_key, #ph, #px").name("#pk_key", items::PENDING_EMAIL_KEY),
+            Some(pending) => {
+                // The codes still awaited are set, a code that came back removed.
+                let (set, remove, values) = match pending.awaiting {
+                    AwaitedCodes::Both { new_address, current_address } => {
+                        ("#pn = :pn, #pc = :pc", "#one", vec![(":pn", new_address), (":pc", current_address)])
+                    }
+                    AwaitedCodes::NewAddress(new_address) => ("#pn = :pn", "#pc, #one", vec![(":pn", new_address)]),
+                    AwaitedCodes::CurrentAddress(current_address) => ("#pc = :pc", "#pn, #one", vec![(":pc", current_address)]),
+                };
+                let expression = format!("SET {set}, #pe = :pe, #pk_key = :pk_key, #px = :px, #asks = :asks, #rev = :rev REMOVE {remove}");
+                values
+                    .into_iter()
+                    .fold(Cond::new(expression), |cond, (placeholder, hash)| cond.value(placeholder, s(hash.to_hex())))
+                    .name("#pk_key", items::PENDING_EMAIL_KEY)
+                    .value(":pk_key", s(pending.email.lookup_key()))
+                    .value(":pe", s(pending.email.as_str()))
+                    .value(":px", n(items::millis(pending.expires_at)))
+            }
+            None => Cond::new("SET #asks = :asks, #rev = :rev REMOVE #pe, #pk_key, #pn, #pc, #one, #px").name("#pk_key", items::PENDING_EMAIL_KEY),
         }
         .name("#pe", items::PENDING_EMAIL)
-        .name("#ph", items::PENDING_HASH)
+        .name("#pn", items::PENDING_NEW_CODE)
+        .name("#pc", items::PENDING_CURRENT_CODE)
+        .name("#one", items::PENDING_HASH_OF_ONE_CODE)
         .name("#px", items::PENDING_EXPIRES)
         .name("#asks", items::EMAIL_ASKS)
         .name("#rev", items::EMAIL_REV)
@@ -832,11 +847,12 @@ impl Store for DynamoStore {
         .name("#pk", items::PK);
         let mut tx = Tx::new(&self.table);
         tx.update(items::account_key(&record.account.id), update, Some(cond), Purpose::Profile)?;
-        let new = record.pending_email.as_ref();
-        if let Some(pending) = new.filter(|p| replaced != Some(&p.token)) {
-            tx.put(items::email_token_item(&record.account.id, pending), None, Purpose::Token)?;
+        if let Some(pending) = &record.pending_email {
+            for hash in pending.awaiting.hashes() {
+                tx.put(items::email_token_item(&record.account.id, pending, &hash), None, Purpose::Token)?;
+            }
         }
-        if let Some(old) = replaced.filter(|old| new.is_none_or(|p| p.token != **old)) {
+        for old in gone {
             tx.delete(items::email_token_key(old), None, Purpose::Token)?;
         }
         match self.transact(tx).await {
@@ -855,37 +871,43 @@ impl Store for DynamoStore {
         Ok((expires_ms > items::millis(now)).then_some(account))
     }
 
-    /// One UpdateItem: the pending address becomes the address and the change goes, on the
-    /// condition that `hash` is still the pending change's token and the change is live (which
-    /// makes the token single-use); then the spent verification item is deleted (cleanup: it
-    /// can verify nothing any more, and TTL would take it too).
-    async fn verify_email(&self, account: &AccountId, hash: &TokenHash, now: OffsetDateTime, event: &Event) -> Result<Option<Account>, StoreError> {
-        let update = Cond::new("SET #email = #pe, #email_key = #pe_key, #rev = #rev + :one REMOVE #pe, #pe_key, #ph, #px, #es")
+    /// One transaction: the pending address becomes the address and the change goes, on the
+    /// condition that the change's revision is the one read and the change is live; its
+    /// verification items are deleted (they can verify nothing any more), and the event is
+    /// committed. Then the account as it is now, one GetItem.
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
+        let Some(pending) = &read.pending_email else { return Err(StoreError::Stale) };
+        let update = Cond::new("SET #email = #pe, #email_key = #pe_key, #rev = #rev + :one REMOVE #pe, #pe_key, #pn, #pc, #ph, #px, #es")
             .name("#email_key", items::EMAIL_KEY)
             .name("#pe_key", items::PENDING_EMAIL_KEY)
             .name("#email", "email")
             .name("#pe", items::PENDING_EMAIL)
             .name("#rev", items::EMAIL_REV)
             .name("#es", items::EMAIL_STATUS)
+            .name("#pn", items::PENDING_NEW_CODE)
+            .name("#pc", items::PENDING_CURRENT_CODE)
+            .name("#ph", items::PENDING_HASH_OF_ONE_CODE)
             .value(":one", n(1));
-        let live = Cond::new("#ph = :hash AND #px > :now")
-            .name("#ph", items::PENDING_HASH)
+        let live = Cond::new("#rev = :read AND #px > :now")
+            .name("#rev", items::EMAIL_REV)
             .name("#px", items::PENDING_EXPIRES)
-            .value(":hash", s(hash.to_hex()))
+            .value(":read", n(read.revision))
             .value(":now", n(items::millis(now)));
         let mut tx = Tx::new(&self.table);
-        tx.update(items::account_key(account), update, Some(live), Purpose::Profile)?;
-        tx.delete(items::email_token_key(hash), None, Purpose::Token)?;
+        tx.update(items::account_key(&read.account.id), update, Some(live), Purpose::Profile)?;
+        for hash in pending.awaiting.hashes() {
+            tx.delete(items::email_token_key(&hash), None, Purpose::Token)?;
+        }
         tx.put(items::event_item(event, self.clock.now()), None, Purpose::Event)?;
         match self.transact(tx).await {
             Ok(()) => {}
-            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => return Ok(None),
+            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => return Err(StoreError::Stale),
             Err(Ok(reasons)) => {
                 return Err(cancelled_otherwise("verify_email", &reasons, StoreError::Unavailable("verify_email: a concurrent write".to_owned())));
             }
             Err(Err(error)) => return Err(error),
         }
-        self.account(account).await
+        self.account(&read.account.id).await?.ok_or(StoreError::Stale)
     }
 
     /// One transaction: the account's language on the condition that it exists and had
