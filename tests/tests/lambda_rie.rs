@@ -468,6 +468,7 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     assert!(page.content_type().starts_with("text/html"), "{page:?}");
     assert_eq!(page.headers.get("cache-control").map(String::as_str), Some("no-store"));
     assert!(page.body.contains(&id_of("page")));
+    assert!(!page.body.contains("ne4000-ovh") && !page.body.contains("Ned Newcomer"), "the id alone names nobody: {page:?}");
 
     let file = "confirm.post-confirm.json";
     let form = with_id(&event(file), &id_of("form"));

@@ -3,8 +3,8 @@
 //! - authority is checked again when the change takes effect (`requester_lost_role`), and the
 //!   service's current admin may cancel any pending request on it;
 //! - resends are bounded, and so are the requests that end unaccepted towards one new contact;
-//! - (issue "Trust, round 2") who a request involves is shown on the link's page to a live
-//!   code's holder alone, and reading it changes nothing.
+//! - (issue "Trust, round 2") the emailed link's page names nobody to whoever holds the id, says
+//!   only what the request's state says, and shows who is involved to a live code's holder alone.
 
 use std::net::IpAddr;
 
@@ -26,6 +26,8 @@ on_every_backend!(
     the_services_current_admin_may_cancel_any_pending_request_on_it,
     pending_and_done_requests_never_count_against_the_limit,
     a_colluding_admin_cancelling_for_the_requester_counts_against_it,
+    the_link_page_names_nobody_to_whoever_holds_the_id,
+    a_crafted_answered_link_claims_nothing_the_state_does_not_say,
     a_live_code_reads_who_is_involved_and_changes_nothing,
     a_wrong_code_reads_nobody_and_spends_the_addresss_budget_of_the_page,
     a_spent_or_replaced_code_reads_nobody,
@@ -371,8 +373,64 @@ fn assert_names_nobody(text: &str, what: &str) {
     }
 }
 
+async fn page(app: &TestApp, id: &str, query: &str) -> integration_tests::TestResponse {
+    let page = app.call(Method::GET, &format!("/confirm/{id}{query}"), None, Bytes::new()).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    page
+}
+
 async fn details(app: &TestApp, id: &str, token: &str, from: Option<IpAddr>) -> integration_tests::TestResponse {
     app.call_from(Method::POST, &format!("/confirm/{id}/details"), Caller::Anonymous, Bytes::from(format!("token={token}")), from).await
+}
+
+async fn the_link_page_names_nobody_to_whoever_holds_the_id(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    // Ada (admin) asks for Ned as tech: Teo, the tech replaced, is informed and holds the id.
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let pending = page(&app, &id, "").await;
+    let html = pending.text();
+    assert_names_nobody(&html, "the pending request's page");
+    let shown = ["example.com", "tech", "pending", "the requester and the new contact", "name=\"token\"", "value=\"accept\"", "value=\"refuse\""];
+    for shown in [id.as_str()].into_iter().chain(shown) {
+        assert!(html.contains(shown), "the page lacks {shown}: {html}");
+    }
+    assert_eq!((pending.header("cache-control"), pending.header("referrer-policy")), (Some("no-store"), Some("no-referrer")));
+    let csp = pending.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    // Once Ada accepted, the page says who is still awaited by part, not by name.
+    let ada = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &ada).await.status, StatusCode::OK);
+    let html = page(&app, &id, "").await.text();
+    assert!(html.contains("<dt>Awaiting</dt><dd>the new contact</dd>"), "{html}");
+    assert_names_nobody(&html, "the half-accepted request's page");
+    // Closed, the outcome's page names nobody either, and reads nothing more (no connection).
+    let ned = app.token_of("nn1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "nn1-ovh", &ned).await.status, StatusCode::OK);
+    let done = page(&app, &id, "?answered=accept").await;
+    assert!(done.text().contains("the change has taken effect"), "{}", done.text());
+    assert_names_nobody(&done.text(), "the done request's page");
+    assert!(!done.header("content-security-policy").unwrap().contains("connect-src"), "a closed request has no details to read");
+}
+
+async fn a_crafted_answered_link_claims_nothing_the_state_does_not_say(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    // Nobody has answered: whatever the link says, the page says what the state says.
+    for query in ["?answered=accept", "?answered=refuse"] {
+        let html = page(&app, &id, query).await.text().to_lowercase();
+        for claim in ["recorded", "accepted", "refused", "thank you", "taken effect", "closed"] {
+            assert!(!html.contains(claim), "{query} on a request nobody answered says {claim:?}: {html}");
+        }
+        assert!(html.contains("still pending: it awaits the requester and the new contact"), "{query}: {html}");
+        assert!(html.contains("value=\"accept\""), "{query}: the parties still awaited can answer from it: {html}");
+    }
+    assert_eq!(app.request(&id, "aa1-ovh").await["parties"], json!([{"account": "aa1-ovh", "status": "pending"}, {"account": "nn1-ovh", "status": "pending"}]));
+    // Refused by Ned: a link that says accept claims no acceptance, nor that the change took effect.
+    let ned = app.token_of("nn1-ovh", &id).await;
+    assert_eq!(app.refuse(&id, "nn1-ovh", &ned).await.status, StatusCode::OK);
+    let html = page(&app, &id, "?answered=accept").await.text().to_lowercase();
+    assert!(html.contains("the request was refused"), "{html}");
+    assert!(!html.contains("thank you") && !html.contains("taken effect") && !html.contains("accepted"), "{html}");
 }
 
 async fn a_live_code_reads_who_is_involved_and_changes_nothing(backend: Backend) {

@@ -273,11 +273,7 @@ impl Router {
             }
             Endpoint::ConfirmPage => {
                 let answered = bodies::decision(call.query("answered")?.as_deref())?;
-                let (change, accounts) = app.confirmation(call.request_id()?).await?;
-                Ok(match answered {
-                    None => page::form(&change, &accounts),
-                    Some(decision) => page::answered(&change, &accounts, decision),
-                })
+                Ok(page::change(&app.confirmation(call.request_id()?).await?, answered))
             }
             Endpoint::ConfirmDecision => {
                 let id = call.request_id()?;

@@ -373,13 +373,13 @@ impl App {
         .await
     }
 
-    /// What the emailed link's page shows: the request, to whoever holds its id, and the
-    /// accounts it names. Reading changes nothing.
-    pub async fn confirmation(&self, id: RequestId) -> Result<(ContactChange, HashMap<AccountId, Account>)> {
+    /// What the emailed link's page shows to whoever holds its id: the request, whose accounts
+    /// the page must not name (SPEC §4: an id reaches every contact of the service, the event
+    /// bus and mail gateways), so none is read. Reading changes nothing.
+    pub async fn confirmation(&self, id: RequestId) -> Result<ContactChange> {
         let mut change = self.store.contact_change(id).await?.ok_or_else(no_contact_change)?;
         change.observe(self.now());
-        let accounts = self.accounts_by_id(&change.named()).await?;
-        Ok((change, accounts))
+        Ok(change)
     }
 
     /// Who a pending request involves (the accounts it names), for whoever presents a live code
