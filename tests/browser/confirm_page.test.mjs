@@ -9,16 +9,20 @@
 //
 // The tests run in order and share one server: Ada accepts request 1 and Ned completes it, then
 // on request 2 a wrong code is rejected and Ned refuses; last, Bea verifies a new email address
-// on its own page (/verify-email).
+// on its own page (/verify-email). The page names nobody until its script has posted a live code
+// to /confirm/{id}/details (SPEC §4); axe-core checks every view of it.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { RUN_DIR, callApi, launchBrowser, startLocal } from './support.mjs';
+import { RUN_DIR, TOOLS, callApi, launchBrowser, startLocal } from './support.mjs';
 
 const SCREENSHOT = path.join(RUN_DIR, 'confirm-page.png');
+const AXE = path.join(TOOLS, 'node', 'node_modules', 'axe-core', 'axe.min.js');
+// Every name and customer id of the demo cast: none is for whoever holds a request's id alone.
+const CAST = ['ad1000-ovh', 'te2000-ovh', 'bi3000-ovh', 'ne4000-ovh', 'Ada Admin', 'Teo Tecnico', 'Bea Billing', 'Ned Newcomer'];
 
 const ADA = 'ad1000-ovh';
 const NED = 'ne4000-ovh';
@@ -75,15 +79,41 @@ async function openPage() {
   return { page, problems, close: () => context.close() };
 }
 
-/** The page's `<dt>` -> `<dd>` pairs. */
+/** The page's `<dt>` -> `<dd>` pairs (the summary, and who is involved once shown). */
 async function summary(page) {
   return page.$$eval('dl dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent ?? ''])));
+}
+
+/** Whether `response` is the page's script reading who is involved. */
+function isDetails(response) {
+  return response.request().method() === 'POST' && new URL(response.url()).pathname.endsWith('/details');
+}
+
+/** `act` (a navigation, a fill) and the details' answer it makes the page's script fetch. */
+async function withDetails(page, act) {
+  const [response] = await Promise.all([page.waitForResponse(isDetails), act()]);
+  await page.waitForFunction(() => document.getElementById('details-status')?.textContent !== 'Reading who is involved...');
+  return response;
+}
+
+function assertNamesNobody(text, what) {
+  for (const who of CAST) assert.ok(!text.includes(who), `${what} names ${who}: ${text}`);
+}
+
+let axeSource;
+
+/** axe-core on the page as it is: no serious or critical violation. */
+async function checkAccessibility(page, view) {
+  await page.evaluate(axeSource);
+  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `axe on ${view}`);
 }
 
 /** Clicks a button of the form and waits for the page it leads to; returns the POST's response. */
 async function submit(page, label) {
   const [response] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.startsWith('/confirm/')),
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.startsWith('/confirm/') && !isDetails(r)),
     page.getByRole('button', { name: label }).click(),
   ]);
   // An answer that worked redirects (303) to its outcome's page: wait for that document.
@@ -110,6 +140,11 @@ function assertNoProblems(problems, what) {
 }
 
 before(async () => {
+  try {
+    axeSource = readFileSync(AXE, 'utf8');
+  } catch (e) {
+    throw new Error(`axe-core not found at ${AXE}: run scripts/install-tools (${e.message})`);
+  }
   local = await startLocal();
   base = local.base;
   browser = await launchBrowser();
@@ -127,7 +162,7 @@ after(async () => {
 
 let first;   // request 1: tech -> Ned, asked by Ada
 
-test("Ada's link shows the request, fills the code from the fragment and wipes it; Accept is recorded", async () => {
+test("Ada's link shows the request, fills the code from the fragment and wipes it, shows who is involved with it; Accept is recorded", async () => {
   first = await createRequest(ADA, { tech: NED });
   const link = await linkFor('ada@example.com', first);
   assert.ok(link.startsWith(`${base}/confirm/${first}#token=`), `the link points at this server: ${link}`);
@@ -135,20 +170,29 @@ test("Ada's link shows the request, fills the code from the fragment and wipes i
 
   const { page, problems, close } = await openPage();
   try {
-    const response = await page.goto(link);
+    let response;
+    const details = await withDetails(page, async () => { response = await page.goto(link); });
     assert.equal(response.status(), 200);
     await assertPageHeaders(response, 'GET /confirm');
+    assert.match((await response.allHeaders())['content-security-policy'], /connect-src 'self'/);
+    // What the server sent for the id alone names nobody; the script read the rest with the code.
+    assertNamesNobody(await response.text(), 'GET /confirm');
+    assert.equal(details.status(), 200);
+    assert.equal((await details.allHeaders())['cache-control'], 'no-store');
+    assert.equal(details.request().postData(), `token=${token}`, 'the code from the fragment');
 
     const rows = await summary(page);
     assert.equal(rows.Request, first);
     assert.equal(rows.Service, 'example.com');
     assert.equal(rows.Roles, 'tech');
+    assert.equal(rows.State, 'pending');
+    assert.equal(rows.Awaiting, 'the requester and the new contact');
     assert.equal(rows['Previous contact'], 'Teo Tecnico (te2000-ovh)');
     assert.equal(rows['New contact'], 'Ned Newcomer (ne4000-ovh)');
     assert.equal(rows['Requested by'], 'Ada Admin (ad1000-ovh)');
-    assert.equal(rows.State, 'pending');
-    assert.match(rows.Awaiting ?? '', /ad1000-ovh/);
-    assert.match(rows.Awaiting ?? '', /ne4000-ovh/);
+    assert.equal(rows.Parties, 'Ada Admin (ad1000-ovh): pending, Ned Newcomer (ne4000-ovh): pending');
+    assert.ok(await page.getByRole('heading', { name: 'Who is involved' }).isVisible());
+    await checkAccessibility(page, 'the page with who is involved');
 
     assert.equal(await page.inputValue('#token'), token, "the page's script filled the code in");
     assert.equal(page.url(), `${base}/confirm/${first}`, 'no fragment left in the address bar');
@@ -162,20 +206,29 @@ test("Ada's link shows the request, fills the code from the fragment and wipes i
     assert.equal(page.url(), 'about:blank', 'the entry before the page is the new tab');
     await page.goForward();
     assert.equal(page.url(), `${base}/confirm/${first}`, 'the page comes back without the fragment');
-    // Without a fragment the code is typed or pasted: the form takes it the same way.
-    await page.fill('#token', token);
+    // Without a fragment nobody is named until the code is typed or pasted: then the script reads
+    // who is involved with it, and the form takes it the same way.
+    assert.equal(await page.locator('#details').isVisible(), false);
+    assertNamesNobody(await page.locator('body').innerText(), 'the page without a code');
+    const pasted = await withDetails(page, () => page.fill('#token', token));
+    assert.equal(pasted.status(), 200);
+    assert.equal((await summary(page))['New contact'], 'Ned Newcomer (ne4000-ovh)');
 
     const result = await submit(page, 'Accept');
     // Post/Redirect/Get: the answer is a 303 to the outcome's own page.
     assert.equal(result.status(), 303);
     await assertPageHeaders(result, 'POST /confirm (accept)');
     assert.equal(page.url(), `${base}/confirm/${first}?answered=accept`);
-    assert.match(await page.locator('body').innerText(), /your acceptance is recorded/i);
+    // What the outcome's page says comes from the state: Ada is no longer awaited, Ned still is.
+    assert.match(await page.locator('body').innerText(), /still pending: it awaits the new contact/i);
+    assert.equal((await summary(page)).Awaiting, 'the new contact');
+    assertNamesNobody(await page.locator('body').innerText(), 'the outcome page');
+    await checkAccessibility(page, 'the outcome page of a pending request');
     // A reload shows the outcome again and posts nothing.
     let posts = 0;
     page.on('request', (r) => { if (r.method() === 'POST') posts += 1; });
     await page.reload();
-    assert.match(await page.locator('body').innerText(), /your acceptance is recorded/i);
+    assert.match(await page.locator('body').innerText(), /still pending: it awaits the new contact/i);
     assert.equal(posts, 0, 'the reload posted the form again');
     assertNoProblems(problems, "Ada's page");
   } finally {
@@ -191,12 +244,17 @@ test("Ned accepts in the browser: the change takes effect", async () => {
   assert.ok(first, 'needs the previous test');
   const { page, problems, close } = await openPage();
   try {
-    await page.goto(await linkFor('ned@example.com', first));
-    assert.equal((await summary(page)).Awaiting, 'Ned Newcomer (ne4000-ovh)', 'Ada has accepted already');
+    const link = await linkFor('ned@example.com', first);
+    await withDetails(page, () => page.goto(link));
+    const rows = await summary(page);
+    assert.equal(rows.Awaiting, 'the new contact', 'Ada has accepted already');
+    assert.equal(rows.Parties, 'Ada Admin (ad1000-ovh): accepted, Ned Newcomer (ne4000-ovh): pending');
     const result = await submit(page, 'Accept');
     assert.equal(result.status(), 303);
     assert.match(await page.locator('body').innerText(), /every party accepted and the change has taken effect/i);
     assert.equal((await summary(page)).State, 'done');
+    assertNamesNobody(await page.locator('body').innerText(), 'the done request');
+    await checkAccessibility(page, 'the outcome page of a done request');
     assertNoProblems(problems, "Ned's page");
   } finally {
     await close();
@@ -214,13 +272,20 @@ test('a wrong code is refused with 403 and says it did not match; then Ned refus
 
   const bad = await openPage();
   try {
-    await bad.page.goto(link.replace(/#token=.*/, `#token=${wrong}`));
+    const details = await withDetails(bad.page, () => bad.page.goto(link.replace(/#token=.*/, `#token=${wrong}`)));
+    assert.equal(details.status(), 403);
     assert.equal(await bad.page.inputValue('#token'), wrong);
+    // A wrong code reads nobody: the page says the code did not match, and names no one.
+    assert.match(await bad.page.locator('#details-status').innerText(), /code from the confirmation email did not match/);
+    assert.equal(await bad.page.locator('#details').isVisible(), false);
+    assertNamesNobody(await bad.page.locator('body').innerText(), 'the page with a wrong code');
+    await checkAccessibility(bad.page, 'the page with a wrong code');
     const result = await submit(bad.page, 'Accept');
     assert.equal(result.status(), 403);
     await assertPageHeaders(result, 'POST /confirm (wrong code)');
     assert.match(await bad.page.locator('.error').innerText(), /code from the confirmation email did not match/);
-    // The browser itself logs the 403 document load; nothing else may appear.
+    await checkAccessibility(bad.page, 'the error page');
+    // The browser itself logs the 403 loads (the details, the document); nothing else may appear.
     assert.deepEqual(bad.problems.csp, [], 'CSP violations on the error page');
     assert.deepEqual(bad.problems.console.filter((m) => !/status of 403/.test(m)), [], 'console errors on the error page');
   } finally {
@@ -230,8 +295,9 @@ test('a wrong code is refused with 403 and says it did not match; then Ned refus
 
   const { page, problems, close } = await openPage();
   try {
-    await page.goto(link);
+    await withDetails(page, () => page.goto(link));
     assert.equal((await summary(page)).Roles, 'billing');
+    assert.equal((await summary(page))['New contact'], 'Ned Newcomer (ne4000-ovh)');
     const result = await submit(page, 'Refuse');
     assert.equal(result.status(), 303);
     assert.match(await page.locator('body').innerText(), /refused: it is closed and nothing changed/i);

@@ -4,8 +4,9 @@
 // *.test.mjs only).
 //
 // Env: CONTACTS_LOCAL_BIN (default $CARGO_TARGET_DIR/debug/contacts-local, else target/debug/...),
-//      CHROMIUM (default /usr/bin/chromium). playwright-core resolves from .tools/node/node_modules
-// (scripts/install-tools installs both it and chromium).
+//      CHROMIUM (default /usr/bin/chromium), EMU_RUN_DIR (default .tools/run: RUN_DIR).
+// playwright-core resolves from .tools/node/node_modules (scripts/install-tools installs both it
+// and chromium).
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TOOLS = path.join(ROOT, '.tools');
-export const RUN_DIR = path.join(TOOLS, 'run');
+// Where a run writes what it leaves behind (screenshots, reports): EMU_RUN_DIR, as for the emulators
+// (scripts/emulators), so that concurrent runs from several checkouts keep apart.
+export const RUN_DIR = process.env.EMU_RUN_DIR ? path.resolve(process.env.EMU_RUN_DIR) : path.join(TOOLS, 'run');
 const SERVER_BIN =
   process.env.CONTACTS_LOCAL_BIN ||
   path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', 'contacts-local');

@@ -386,7 +386,7 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     let tag = unique_tag();
     // One pending request per event that acts on an existing one, each on its own service
     // (one pending request per role and service).
-    let purposes = ["read", "accept", "refuse", "resend", "cancel", "page", "form", "provider"];
+    let purposes = ["read", "accept", "refuse", "resend", "cancel", "page", "form", "provider", "details"];
     let services: Vec<String> = purposes.iter().map(|p| format!("rie-{p}-{tag}.example.com")).collect();
     let (table, app, outbox) = seeded_table(&tag, &services).await;
     let mut requests = HashMap::new();
@@ -468,6 +468,7 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     assert!(page.content_type().starts_with("text/html"), "{page:?}");
     assert_eq!(page.headers.get("cache-control").map(String::as_str), Some("no-store"));
     assert!(page.body.contains(&id_of("page")));
+    assert!(!page.body.contains("ne4000-ovh") && !page.body.contains("Ned Newcomer"), "the id alone names nobody: {page:?}");
 
     let file = "confirm.post-confirm.json";
     let form = with_id(&event(file), &id_of("form"));
@@ -475,6 +476,17 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     assert!(wrong.content_type().starts_with("text/html"), "the page's errors are pages: {wrong:?}");
     let answered = expect(file, 303, on(file).invoke(&with_token(&form, &token_of("form", ADA))));
     assert_eq!(answered.headers.get("location"), Some(&format!("{}?answered=accept", id_of("form"))), "to the outcome's page: {answered:?}");
+
+    // The page's script reads who is involved with the code: the placeholder reads nobody.
+    let file = "confirm.post-confirm-details.json";
+    let read = with_id(&event(file), &id_of("details"));
+    let wrong = expect(file, 403, on(file).invoke(&read));
+    assert!(wrong.content_type().starts_with("application/problem+json") && !wrong.body.contains("Ned"), "{wrong:?}");
+    let named = expect(file, 200, on(file).invoke(&with_token(&read, &token_of("details", NED))));
+    assert_eq!(named.headers.get("cache-control").map(String::as_str), Some("no-store"));
+    let named = named.json();
+    assert_eq!((named["to"]["account"].as_str(), named["to"]["name"].as_str()), (Some("ne4000-ovh"), Some("Ned Newcomer")), "{named}");
+    assert_eq!(named["requested_by"]["account"], "ad1000-ovh");
 
     let file = "provider.put-internal-accounts.json";
     let account = expect(file, 200, on(file).invoke(&event(file))).json();
@@ -549,6 +561,7 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
         "confirm.post-contact-changes-cancel.json",
         "confirm.get-confirm.json",
         "confirm.post-confirm.json",
+        "confirm.post-confirm-details.json",
     ] {
         expect(file, 404, on(file).invoke(&event(file)));
     }

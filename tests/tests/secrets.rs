@@ -57,6 +57,10 @@ async fn no_token_reaches_a_log_line_or_a_response_body(backend: Backend) {
     answers.push(app.get(&format!("/v1/contact-changes/{id}"), "aa1-ovh").await);
     answers.push(app.call(Method::GET, &format!("/confirm/{id}"), None, Bytes::new()).await);
     let fresh = app.token_of("nn1-ovh", &id).await;
+    // The page's details, with the live code and a mistyped one.
+    for code in [fresh.clone(), format!("{fresh}x")] {
+        answers.push(app.call(Method::POST, &format!("/confirm/{id}/details"), None, Bytes::from(format!("token={code}"))).await);
+    }
     let form = Bytes::from(format!("token={fresh}&decision=accept"));
     answers.push(app.call(Method::POST, &format!("/confirm/{id}"), None, form.clone()).await);
     answers.push(app.call(Method::POST, &format!("/confirm/{id}"), None, form).await);

@@ -2,7 +2,9 @@
 //! - wrong codes are limited per caller, never per request: a bystander cannot lock a party out;
 //! - authority is checked again when the change takes effect (`requester_lost_role`), and the
 //!   service's current admin may cancel any pending request on it;
-//! - resends are bounded, and so are the requests that end unaccepted towards one new contact.
+//! - resends are bounded, and so are the requests that end unaccepted towards one new contact;
+//! - (issue "Trust, round 2") the emailed link's page names nobody to whoever holds the id, says
+//!   only what the request's state says, and shows who is involved to a live code's holder alone.
 
 use std::net::IpAddr;
 
@@ -24,6 +26,11 @@ on_every_backend!(
     the_services_current_admin_may_cancel_any_pending_request_on_it,
     pending_and_done_requests_never_count_against_the_limit,
     a_colluding_admin_cancelling_for_the_requester_counts_against_it,
+    the_link_page_names_nobody_to_whoever_holds_the_id,
+    a_crafted_answered_link_claims_nothing_the_state_does_not_say,
+    a_live_code_reads_who_is_involved_and_changes_nothing,
+    a_wrong_code_reads_nobody_and_spends_the_addresss_budget_of_the_page,
+    a_spent_or_replaced_code_reads_nobody,
     ;
     // Not through the functions: a_caller_at_its_limit_may_try_again_once_the_window_has_passed,
     // resends_stop_at_the_limit and requests_that_end_unaccepted_towards_one_contact_are_limited_per_day
@@ -352,4 +359,164 @@ async fn the_largest_request_item_any_sequence_of_calls_can_make_stays_far_below
     let largest = copies.iter().chain([&request]).map(item_size).max().unwrap();
     eprintln!("{} history entries; the largest item is {largest} bytes", change.history.len());
     assert!(largest < 40 * 1024, "a request item is {largest} bytes: within a tenth of DynamoDB's 400 KB limit");
+}
+
+// ---- the emailed link's page (SPEC §4, issue "Trust, round 2") --------------------------------
+
+/// Every name and customer id of the standard cast: none of them is for whoever holds an id.
+const CAST: [&str; 12] =
+    ["aa1-ovh", "tt1-ovh", "bb1-ovh", "nn1-ovh", "mm1-ovh", "oo1-ovh", "Ada Admin", "Teo Tecnico", "Bea Billing", "Ned New", "Mia Nouvelle", "Otto Overdue"];
+
+fn assert_names_nobody(text: &str, what: &str) {
+    for who in CAST {
+        assert!(!text.contains(who), "{what} names {who}: {text}");
+    }
+}
+
+async fn page(app: &TestApp, id: &str, query: &str) -> integration_tests::TestResponse {
+    let page = app.call(Method::GET, &format!("/confirm/{id}{query}"), None, Bytes::new()).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    page
+}
+
+async fn details(app: &TestApp, id: &str, token: &str, from: Option<IpAddr>) -> integration_tests::TestResponse {
+    app.call_from(Method::POST, &format!("/confirm/{id}/details"), Caller::Anonymous, Bytes::from(format!("token={token}")), from).await
+}
+
+async fn the_link_page_names_nobody_to_whoever_holds_the_id(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    // Ada (admin) asks for Ned as tech: Teo, the tech replaced, is informed and holds the id.
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let pending = page(&app, &id, "").await;
+    let html = pending.text();
+    assert_names_nobody(&html, "the pending request's page");
+    let shown = ["example.com", "tech", "pending", "the requester and the new contact", "name=\"token\"", "value=\"accept\"", "value=\"refuse\""];
+    for shown in [id.as_str()].into_iter().chain(shown) {
+        assert!(html.contains(shown), "the page lacks {shown}: {html}");
+    }
+    assert_eq!((pending.header("cache-control"), pending.header("referrer-policy")), (Some("no-store"), Some("no-referrer")));
+    let csp = pending.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    // Once Ada accepted, the page says who is still awaited by part, not by name.
+    let ada = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &ada).await.status, StatusCode::OK);
+    let html = page(&app, &id, "").await.text();
+    assert!(html.contains("<dt>Awaiting</dt><dd>the new contact</dd>"), "{html}");
+    assert_names_nobody(&html, "the half-accepted request's page");
+    // Closed, the outcome's page names nobody either, and reads nothing more (no connection).
+    let ned = app.token_of("nn1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "nn1-ovh", &ned).await.status, StatusCode::OK);
+    let done = page(&app, &id, "?answered=accept").await;
+    assert!(done.text().contains("the change has taken effect"), "{}", done.text());
+    assert_names_nobody(&done.text(), "the done request's page");
+    assert!(!done.header("content-security-policy").unwrap().contains("connect-src"), "a closed request has no details to read");
+}
+
+async fn a_crafted_answered_link_claims_nothing_the_state_does_not_say(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    // Nobody has answered: whatever the link says, the page says what the state says.
+    for query in ["?answered=accept", "?answered=refuse"] {
+        let html = page(&app, &id, query).await.text().to_lowercase();
+        for claim in ["recorded", "accepted", "refused", "thank you", "taken effect", "closed"] {
+            assert!(!html.contains(claim), "{query} on a request nobody answered says {claim:?}: {html}");
+        }
+        assert!(html.contains("still pending: it awaits the requester and the new contact"), "{query}: {html}");
+        assert!(html.contains("value=\"accept\""), "{query}: the parties still awaited can answer from it: {html}");
+    }
+    assert_eq!(app.request(&id, "aa1-ovh").await["parties"], json!([{"account": "aa1-ovh", "status": "pending"}, {"account": "nn1-ovh", "status": "pending"}]));
+    // Refused by Ned: a link that says accept claims no acceptance, nor that the change took effect.
+    let ned = app.token_of("nn1-ovh", &id).await;
+    assert_eq!(app.refuse(&id, "nn1-ovh", &ned).await.status, StatusCode::OK);
+    let html = page(&app, &id, "?answered=accept").await.text().to_lowercase();
+    assert!(html.contains("the request was refused"), "{html}");
+    assert!(!html.contains("thank you") && !html.contains("taken effect") && !html.contains("accepted"), "{html}");
+}
+
+async fn a_live_code_reads_who_is_involved_and_changes_nothing(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let ned = app.token_of("nn1-ovh", &id).await;
+    let (request, stored, mails) = (app.request(&id, "aa1-ovh").await, app.store.contact_change(id.parse().unwrap()).await.unwrap(), app.mails().await.len());
+    for token in [ned.clone(), app.token_of("aa1-ovh", &id).await] {
+        let read = details(&app, &id, &token, ip("198.51.100.7")).await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.text());
+        assert_eq!(read.header("cache-control"), Some("no-store"));
+        assert_eq!(
+            read.json(),
+            json!({
+                "id": id,
+                "from": {"account": "tt1-ovh", "name": "Teo Tecnico"},
+                "to": {"account": "nn1-ovh", "name": "Ned New"},
+                "requested_by": {"account": "aa1-ovh", "name": "Ada Admin"},
+                "parties": [
+                    {"account": "aa1-ovh", "name": "Ada Admin", "status": "pending"},
+                    {"account": "nn1-ovh", "name": "Ned New", "status": "pending"}
+                ]
+            })
+        );
+    }
+    // Reading spent no code and wrote nothing: not the history, not a token, not a mail.
+    assert_eq!(app.request(&id, "aa1-ovh").await, request, "reading the details changed the request");
+    assert_eq!(app.store.contact_change(id.parse().unwrap()).await.unwrap(), stored, "reading the details changed the stored request or its tokens");
+    assert_eq!(app.mails().await.len(), mails, "reading the details mailed someone");
+    let answered = app.call_from(Method::POST, &format!("/confirm/{id}"), Caller::Anonymous, form(&ned), ip("198.51.100.7")).await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER, "the code read with still answers: {}", answered.text());
+    assert_eq!(app.request(&id, "aa1-ovh").await["parties"][1], json!({"account": "nn1-ovh", "status": "accepted"}));
+}
+
+async fn a_wrong_code_reads_nobody_and_spends_the_addresss_budget_of_the_page(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let from = ip("198.51.100.7");
+    let wrong = details(&app, &id, &guess(0), from).await;
+    assert_eq!((wrong.status, wrong.code().as_str()), (StatusCode::FORBIDDEN, "token_mismatch"), "{}", wrong.text());
+    assert!(wrong.text().contains("did not match"), "{}", wrong.text());
+    assert_eq!(wrong.header("cache-control"), Some("no-store"));
+    assert_names_nobody(&wrong.text(), "a wrong code's answer");
+    let malformed = details(&app, &id, "not-a-code", from).await;
+    assert_eq!(malformed.status, StatusCode::FORBIDDEN, "a malformed code is a wrong one: {}", malformed.text());
+    // The details and the answers of the page spend one budget per address: wrong codes through
+    // either count towards the limit of both.
+    for n in 2..WRONG_CODE_LIMIT {
+        let answer = app.call_from(Method::POST, &format!("/confirm/{id}"), Caller::Anonymous, form(&guess(n)), from).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "attempt {n}");
+    }
+    let limited = details(&app, &id, &guess(99), from).await;
+    assert_eq!((limited.status, limited.code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"), "{}", limited.text());
+    let retry: i64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=WRONG_CODE_WINDOW.whole_seconds()).contains(&retry), "{retry}");
+    assert_names_nobody(&limited.text(), "a limited caller's answer");
+    let answer = app.call_from(Method::POST, &format!("/confirm/{id}"), Caller::Anonymous, form(&guess(100)), from).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "the page's answers share the budget the details spent");
+    // Another address has a budget of its own; and a live code is never refused for wrong ones.
+    assert_eq!(details(&app, &id, &guess(0), ip("2001:db8::1")).await.status, StatusCode::FORBIDDEN);
+    let ned = app.token_of("nn1-ovh", &id).await;
+    let read = details(&app, &id, &ned, from).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.text());
+    assert_eq!(read.json()["to"], json!({"account": "nn1-ovh", "name": "Ned New"}));
+    assert_eq!(app.request(&id, "aa1-ovh").await["state"], "pending", "wrong codes changed nothing");
+}
+
+async fn a_spent_or_replaced_code_reads_nobody(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    // Ada's code is spent once she accepted; Ned's first one once the mails went again.
+    let ada = app.token_of("aa1-ovh", &id).await;
+    assert_eq!(app.accept(&id, "aa1-ovh", &ada).await.status, StatusCode::OK);
+    let first = app.token_of("nn1-ovh", &id).await;
+    assert_eq!(app.post(&format!("/v1/contact-changes/{id}/resend"), "nn1-ovh", json!({})).await.status, StatusCode::ACCEPTED);
+    let fresh = app.token_of("nn1-ovh", &id).await;
+    assert_ne!(first, fresh);
+    for (code, what) in [(&ada, "a spent code"), (&first, "a replaced code")] {
+        let read = details(&app, &id, code, ip("198.51.100.7")).await;
+        assert_eq!((read.status, read.code().as_str()), (StatusCode::FORBIDDEN, "token_mismatch"), "{what}: {}", read.text());
+        assert_names_nobody(&read.text(), what);
+    }
+    assert_eq!(details(&app, &id, &fresh, ip("198.51.100.7")).await.status, StatusCode::OK, "the live one reads");
+    // Closed, no code is live: 409, as for an answer, and nobody named.
+    assert_eq!(app.accept(&id, "nn1-ovh", &fresh).await.status, StatusCode::OK);
+    let closed = details(&app, &id, &fresh, ip("198.51.100.7")).await;
+    assert_eq!((closed.status, closed.code().as_str()), (StatusCode::CONFLICT, "not_pending"), "{}", closed.text());
+    assert_names_nobody(&closed.text(), "a closed request's details");
 }

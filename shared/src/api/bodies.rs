@@ -85,6 +85,13 @@ pub(super) fn confirm_form(request: &ApiRequest) -> Result<(String, Decision), A
     Ok((token, decision))
 }
 
+/// What the confirmation page's script posts to read who is involved: `token`, as its form does.
+pub(super) fn confirm_details_form(request: &ApiRequest) -> Result<String, ApiError> {
+    check_size(request)?;
+    let token = form_urlencoded::parse(&request.body).find(|(key, _)| key == "token").map(|(_, value)| value.into_owned());
+    token.filter(|t| !t.trim().is_empty()).ok_or_else(|| ApiError::Invalid("enter the code from the confirmation email".to_owned()))
+}
+
 /// `accept` or `refuse`: the confirmation form's `decision`, the outcome page's `answered`.
 pub(super) fn decision(value: Option<&str>) -> Result<Option<Decision>, ApiError> {
     match value {

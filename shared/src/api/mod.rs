@@ -176,7 +176,9 @@ impl Router {
             | Endpoint::Refuse
             | Endpoint::Resend
             | Endpoint::Cancel => self.contact_changes(endpoint, call).await,
-            Endpoint::VerifyEmailPage | Endpoint::VerifyEmailForm | Endpoint::ConfirmPage | Endpoint::ConfirmDecision => self.pages(endpoint, call).await,
+            Endpoint::VerifyEmailPage | Endpoint::VerifyEmailForm | Endpoint::ConfirmPage | Endpoint::ConfirmDecision | Endpoint::ConfirmDetails => {
+                self.pages(endpoint, call).await
+            }
             Endpoint::PutAccount | Endpoint::PutService => self.provider(endpoint, call).await,
             Endpoint::PanelPage | Endpoint::PanelConfig | Endpoint::PanelAsset => self.panel(endpoint, call).await,
         }
@@ -271,11 +273,7 @@ impl Router {
             }
             Endpoint::ConfirmPage => {
                 let answered = bodies::decision(call.query("answered")?.as_deref())?;
-                let (change, accounts) = app.confirmation(call.request_id()?).await?;
-                Ok(match answered {
-                    None => page::form(&change, &accounts),
-                    Some(decision) => page::answered(&change, &accounts, decision),
-                })
+                Ok(page::change(&app.confirmation(call.request_id()?).await?, answered))
             }
             Endpoint::ConfirmDecision => {
                 let id = call.request_id()?;
@@ -283,6 +281,12 @@ impl Router {
                 self.answer(id, &token, decision, Answerer::LinkHolder { from: call.request.source }).await?;
                 // Post/Redirect/Get: the outcome is a page of its own, so a reload posts nothing again.
                 Ok(page::see_outcome(id, decision))
+            }
+            // JSON for the page's script (its errors too, as problem+json): it shows the names.
+            Endpoint::ConfirmDetails => {
+                let (id, token) = (call.request_id()?, bodies::confirm_details_form(call.request)?);
+                let (change, accounts) = app.confirmation_details(id, &token, call.request.source).await?;
+                ok(&views::confirmation_details(&change, &accounts))
             }
             _ => unreachable!("{endpoint:?} is not a route of this group"),
         }

@@ -4,8 +4,11 @@
 //! records it; the page's script moves it into the form and wipes it from the address bar.
 //! Opening the page changes nothing. The only script is inline with a per-response nonce,
 //! and the Content-Security-Policy allows nothing else.
-
-use std::collections::HashMap;
+//!
+//! The id alone reaches every contact of the service, the event bus and mail gateways, so the
+//! page names nobody: who is involved comes from `POST /confirm/{id}/details`, which the script
+//! calls with the code (the page then allows itself that one connection, `connect-src 'self'`).
+//! What the page says happened is said from the request's state, never from the link.
 
 use askama::Template;
 use base64::Engine;
@@ -16,7 +19,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 use super::ApiError;
 use super::ApiResponse;
 use crate::app::{Decision, Error, Profile};
-use crate::domain::{Account, AccountId, ContactChange, RequestId, State};
+use crate::domain::{AccountId, ContactChange, RequestId, State};
 
 /// Every page (shared/templates/page.html): its title and nonce, and what it shows.
 #[derive(Template)]
@@ -30,9 +33,10 @@ struct Page<'a> {
 }
 
 enum Content<'a> {
-    /// A request: the outcome of an answer, if any; the summary (label, plain value); what to do.
+    /// A request: what its state says happened, if anything; the summary (label, plain value),
+    /// which names nobody; what to do.
     Change {
-        outcome: Option<&'static str>,
+        outcome: Option<String>,
         rows: Vec<(&'static str, String)>,
         form: Form,
     },
@@ -56,35 +60,37 @@ enum Content<'a> {
 
 /// Below a request's summary.
 enum Form {
-    /// Pending: the code and the Accept and Refuse buttons.
+    /// Pending: who is involved once a code is entered, the code, and the Accept and Refuse
+    /// buttons (on the outcome's page too: the link cannot tell who reads it, and a party still
+    /// awaited must be able to answer).
     Answer,
     /// Closed: nothing left to confirm.
     Closed,
-    /// An answer's outcome: nothing.
-    None,
 }
 
 const CHANGE_TITLE: &str = "Contact change request";
 
-/// `GET /confirm/{id}`.
-pub(super) fn form(change: &ContactChange, accounts: &HashMap<AccountId, Account>) -> ApiResponse {
+/// `GET /confirm/{id}`, and the outcome's page an answer leads to (`?answered=...`): what the
+/// request's state says, and nobody's name. `answered` only picks the wording of what the state
+/// already says, so a crafted link claims nothing.
+pub(super) fn change(change: &ContactChange, answered: Option<Decision>) -> ApiResponse {
     let form = if change.state == State::Pending { Form::Answer } else { Form::Closed };
-    html(StatusCode::OK, CHANGE_TITLE, Content::Change { outcome: None, rows: summary(change, accounts), form })
+    html(StatusCode::OK, CHANGE_TITLE, Content::Change { outcome: outcome(change, answered), rows: summary(change), form })
 }
 
-/// The outcome of an answer (`GET /confirm/{id}?answered=...`, where the form's post leads):
-/// said from the request's state as it is now, so a crafted link claims nothing.
-pub(super) fn answered(change: &ContactChange, accounts: &HashMap<AccountId, Account>, decision: Decision) -> ApiResponse {
-    let outcome = match (decision, change.state) {
-        (_, State::Done) => "Thank you: every party accepted and the change has taken effect.",
-        (_, State::Failed) => "Every party accepted, but the change could not take effect. Nothing changed.",
-        (_, State::Refused) => "The request was refused: it is closed and nothing changed.",
-        (_, State::Cancelled) => "The request was cancelled: nothing changed.",
-        (_, State::Expired) => "The request expired: nothing changed.",
-        (Decision::Accept, State::Pending) => "Thank you: your acceptance is recorded. The request now awaits the other parties.",
-        (Decision::Refuse, State::Pending) => "This request is still pending.",
+/// What happened, from the state alone; on a pending request only for the outcome's page.
+fn outcome(change: &ContactChange, answered: Option<Decision>) -> Option<String> {
+    let said = match (change.state, answered) {
+        (State::Pending, None) => return None,
+        (State::Pending, Some(_)) => return Some(format!("This request is still pending: it awaits {}.", awaited(change))),
+        (State::Done, Some(Decision::Accept)) => "Thank you: every party accepted and the change has taken effect.",
+        (State::Done, _) => "Every party accepted and the change has taken effect.",
+        (State::Failed, _) => "Every party accepted, but the change could not take effect. Nothing changed.",
+        (State::Refused, _) => "The request was refused: it is closed and nothing changed.",
+        (State::Cancelled, _) => "The request was cancelled: nothing changed.",
+        (State::Expired, _) => "The request expired: nothing changed.",
     };
-    html(StatusCode::OK, CHANGE_TITLE, Content::Change { outcome: Some(outcome), rows: summary(change, accounts), form: Form::None })
+    Some(said.to_owned())
 }
 
 /// The answer to `POST /confirm/{id}` that worked: 303 to the outcome's page
@@ -136,27 +142,24 @@ fn with_retry_after(mut response: ApiResponse, error: &ApiError) -> ApiResponse 
     response
 }
 
-/// A request's summary, as plain text: the template escapes it.
-fn summary(change: &ContactChange, accounts: &HashMap<AccountId, Account>) -> Vec<(&'static str, String)> {
-    let who = |id: &AccountId| match accounts.get(id) {
-        Some(account) => format!("{} ({})", account.name.as_str(), id.as_str()),
-        None => id.to_string(),
-    };
+/// A request's summary, as plain text (the template escapes it): what anyone holding the id
+/// may read, so no account's name or id.
+fn summary(change: &ContactChange) -> Vec<(&'static str, String)> {
     let roles = change.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
-    let awaiting = change.awaiting().map(who).collect::<Vec<_>>().join(", ");
-    let mut rows = vec![
-        ("Request", change.id.to_string()),
-        ("Service", change.service.to_string()),
-        ("Roles", roles),
-        ("Previous contact", who(&change.from)),
-        ("New contact", who(&change.to)),
-        ("Requested by", who(&change.requested_by)),
-        ("State", change.state.as_str().to_owned()),
-    ];
-    if change.state == State::Pending && !awaiting.is_empty() {
-        rows.push(("Awaiting", awaiting));
+    let mut rows =
+        vec![("Request", change.id.to_string()), ("Service", change.service.to_string()), ("Roles", roles), ("State", change.state.as_str().to_owned())];
+    if change.state == State::Pending && change.awaiting().next().is_some() {
+        rows.push(("Awaiting", awaited(change)));
     }
     rows
+}
+
+/// The parties still awaited, by their part in the request rather than by name.
+fn awaited(change: &ContactChange) -> String {
+    let part = |party: &AccountId| if *party == change.requested_by { "the requester" } else { "the new contact" };
+    let mut parts: Vec<&str> = change.awaiting().map(part).collect();
+    parts.dedup();
+    parts.join(" and ")
 }
 
 fn html(status: StatusCode, title: &str, content: Content<'_>) -> ApiResponse {
@@ -165,9 +168,11 @@ fn html(status: StatusCode, title: &str, content: Content<'_>) -> ApiResponse {
     let nonce = URL_SAFE_NO_PAD.encode(bytes);
     // `/confirm/{id}` is one segment deeper than `/verify-email`.
     let panel = if title == VERIFY_TITLE { "./#profile" } else { "../#requests" };
+    // Only a request's answer form reads its details (`POST /confirm/{id}/details`).
+    let connect = if matches!(content, Content::Change { form: Form::Answer, .. }) { " connect-src 'self';" } else { "" };
     let page = Page { title, nonce: &nonce, content, panel }.render().expect("the page template renders any value");
     let csp = format!(
-        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; form-action 'self'; \
+        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}';{connect} form-action 'self'; \
          frame-ancestors 'none'; base-uri 'none'"
     );
     let mut response = Response::new(Bytes::from(page));

@@ -24,6 +24,7 @@ pub enum Endpoint {
     Cancel,
     ConfirmPage,
     ConfirmDecision,
+    ConfirmDetails,
     PutAccount,
     PutService,
     VerifyEmail,
@@ -125,6 +126,8 @@ pub const ROUTES: &[RouteSpec] = &[
     // The emailed link's page: no login, the token alone authorises.
     RouteSpec { method: "GET", path: "/confirm/{id}", endpoint: Endpoint::ConfirmPage, function: Function::Confirm, auth: Auth::Public },
     RouteSpec { method: "POST", path: "/confirm/{id}", endpoint: Endpoint::ConfirmDecision, function: Function::Confirm, auth: Auth::Public },
+    // The page's script reads who is involved with the code (SPEC §4): the id alone names nobody.
+    RouteSpec { method: "POST", path: "/confirm/{id}/details", endpoint: Endpoint::ConfirmDetails, function: Function::Confirm, auth: Auth::Public },
     // The email verification link's page: no login, the token alone authorises.
     RouteSpec { method: "GET", path: "/verify-email", endpoint: Endpoint::VerifyEmailPage, function: Function::Profile, auth: Auth::Public },
     RouteSpec { method: "POST", path: "/verify-email", endpoint: Endpoint::VerifyEmailForm, function: Function::Profile, auth: Auth::Public },

@@ -1,7 +1,7 @@
 //! What the API returns (SPEC §5), built from domain values. Token hashes, versions and
 //! other storage details never appear here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -183,4 +183,41 @@ pub(super) struct Created<'a> {
 
 pub(super) fn created(changes: &[ContactChange]) -> Created<'_> {
     Created { requests: changes.iter().map(contact_change).collect() }
+}
+
+/// An account a request names, as the link's page shows it to a holder of a live code: its id
+/// and display name (`null` for an account the store no longer has).
+#[derive(Serialize)]
+struct Named<'a> {
+    account: &'a AccountId,
+    name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct NamedParty<'a> {
+    #[serde(flatten)]
+    named: Named<'a>,
+    status: PartyStatus,
+}
+
+/// `POST /confirm/{id}/details`: who the request involves (SPEC §4), and nothing of it that
+/// the page already shows to whoever holds the id.
+#[derive(Serialize)]
+pub(super) struct ConfirmationDetails<'a> {
+    id: RequestId,
+    from: Named<'a>,
+    to: Named<'a>,
+    requested_by: Named<'a>,
+    parties: Vec<NamedParty<'a>>,
+}
+
+pub(super) fn confirmation_details<'a>(change: &'a ContactChange, accounts: &'a HashMap<AccountId, Account>) -> ConfirmationDetails<'a> {
+    let named = |account: &'a AccountId| Named { account, name: accounts.get(account).map(|a| a.name.as_str()) };
+    ConfirmationDetails {
+        id: change.id,
+        from: named(&change.from),
+        to: named(&change.to),
+        requested_by: named(&change.requested_by),
+        parties: change.parties.iter().map(|p| NamedParty { named: named(&p.account), status: p.status }).collect(),
+    }
 }

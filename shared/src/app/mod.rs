@@ -374,11 +374,40 @@ impl App {
         .await
     }
 
-    /// What the emailed link's page shows: the request, to whoever holds its id, and the
-    /// accounts it names. Reading changes nothing.
-    pub async fn confirmation(&self, id: RequestId) -> Result<(ContactChange, HashMap<AccountId, Account>)> {
+    /// What the emailed link's page shows to whoever holds its id: the request, whose accounts
+    /// the page must not name (SPEC §4: an id reaches every contact of the service, the event
+    /// bus and mail gateways), so none is read. Reading changes nothing.
+    pub async fn confirmation(&self, id: RequestId) -> Result<ContactChange> {
         let mut change = self.store.contact_change(id).await?.ok_or_else(no_contact_change)?;
         change.observe(self.now());
+        Ok(change)
+    }
+
+    /// Who a pending request involves (the accounts it names), for whoever presents a live code
+    /// of it on the link's page. Reading changes nothing: no token is spent, and an expiry noticed
+    /// here is left for the sweep (or an answer) to record. A code that is no party's live code
+    /// counts against `from`'s budget of wrong codes, the very budget of the page's answers
+    /// ([`Answerer::LinkHolder`]), so the read is no free oracle; as there, a right code is never
+    /// refused for wrong ones, and a closed request answers 409 whatever the code.
+    pub async fn confirmation_details(&self, id: RequestId, token: &str, from: Option<IpAddr>) -> Result<(ContactChange, HashMap<AccountId, Account>)> {
+        let mut change = self.store.contact_change(id).await?.ok_or_else(no_contact_change)?;
+        let now = self.now();
+        change.observe(now);
+        match change.state {
+            State::Pending => {}
+            State::Expired => return Err(Error::Expired),
+            closed => return Err(Error::NotPending(closed)),
+        }
+        if Token::parse(token).as_ref().and_then(|t| change.party_holding(t)).is_none() {
+            let (window_start, window_end) = limits::attempt_window(now);
+            let wrong = self.store.count_wrong_attempt(&Answerer::LinkHolder { from }.attempter().key(), window_start, window_end).await?;
+            // As in `answer`: the one over the limit is told to wait, not that the code was wrong.
+            return Err(if wrong > limits::WRONG_CODE_LIMIT {
+                Error::TooManyAttempts { retry_after: limits::seconds_until(window_end, self.now()) }
+            } else {
+                Error::TokenMismatch
+            });
+        }
         let accounts = self.accounts_by_id(&change.named()).await?;
         Ok((change, accounts))
     }
