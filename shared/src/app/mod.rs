@@ -25,7 +25,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, ContactRef, DisplayName, EmailAddress, RequestId, Role, Service, ServiceName, State, Step, Token, rules,
 };
 use crate::mail;
-use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, Publisher, ServiceFilter, Store, StoreError};
+use crate::ports::{AskingFor, Clock, Effect, Mailer, Page, PendingChange, Publisher, ServiceFilter, Store, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -182,8 +182,9 @@ impl App {
         towards.sort();
         towards.dedup();
         let strangers: Vec<AccountId> = towards.iter().filter(|to| *to != caller).cloned().collect();
-        let asking = self.store.asking(name, &towards, caller, &strangers).await?;
-        let service = asking.service.ok_or_else(no_service)?;
+        let what = AskingFor { service: Some(name), accounts: &towards, unaccepted: Some((caller, &strangers)), ..AskingFor::default() };
+        let asking = self.store.asking(&what).await?;
+        let service = asking.service.map(|record| record.service).ok_or_else(no_service)?;
         let plans = rules::plan(&service.contacts, caller, &asks)?;
         let accounts: HashMap<AccountId, Account> = asking.accounts.into_iter().map(|a| (a.id.clone(), a)).collect();
         for plan in &plans {
