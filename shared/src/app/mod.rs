@@ -219,7 +219,7 @@ impl App {
     /// The new contacts named by address, as accounts: each address must be exactly one
     /// account's. None and several are the same answer (one lookup each way); and since any
     /// answer still tells an address that names an account from one that does not, each caller
-    /// may try at most `WRONG_CODE_LIMIT` addresses that name none per window, as with codes.
+    /// may try at most `ATTEMPT_LIMIT` addresses that name none per window, as with codes.
     async fn resolve(&self, caller: &AccountId, asks: Vec<(Role, ContactRef)>) -> Result<Vec<(Role, AccountId)>> {
         let mut resolved = Vec::with_capacity(asks.len());
         let mut known: HashMap<EmailAddress, AccountId> = HashMap::new();
@@ -308,7 +308,7 @@ impl App {
                 _ => {
                     let wrong = self.store.count_wrong_attempt(attempter, window_start, window_end).await?;
                     // The one over the limit is told to wait, not that the code was wrong.
-                    return Err(if wrong > limits::WRONG_CODE_LIMIT { too_many() } else { Error::TokenMismatch });
+                    return Err(if wrong > limits::ATTEMPT_LIMIT { too_many() } else { Error::TokenMismatch });
                 }
             };
             let read = change.clone();

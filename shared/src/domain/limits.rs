@@ -20,11 +20,15 @@ pub const EMAIL_CHANGE_TTL: Duration = Duration::hours(24);
 /// mailing arbitrary addresses.
 pub const EMAIL_CHANGE_WINDOW: Duration = Duration::hours(1);
 pub const EMAIL_CHANGE_LIMIT: usize = 3;
-/// Codes that matched no live token, per caller and per window, before that caller is told
-/// to wait (429 `too_many_attempts`). Tokens have 256 bits, so this is not what stops
-/// guessing; it stops a script from hammering, at the cost of one caller only.
-pub const WRONG_CODE_LIMIT: u32 = 10;
-pub const WRONG_CODE_WINDOW: Duration = Duration::minutes(15);
+/// Attempts that fail, per caller and per window of [`ATTEMPT_WINDOW`], before that caller is
+/// told to wait; each kind is counted on its own key:
+/// - codes that matched no live token (SPEC §3; 429 `too_many_attempts` for further wrong
+///   ones). Tokens have 256 bits, so this is not what stops guessing; it stops a script from
+///   hammering, at the cost of one caller only;
+/// - addresses that named no single account, as new contacts (SPEC §2; 429
+///   `too_many_requests` for further addresses).
+pub const ATTEMPT_LIMIT: u32 = 10;
+pub const ATTEMPT_WINDOW: Duration = Duration::minutes(15);
 
 /// Who tried a code: the signed-in account, or on the public page the source address that
 /// API Gateway (or the local server) saw. Every attempter has a budget of its own.
@@ -47,18 +51,18 @@ impl Attempter {
     }
 }
 
-/// The fixed window of [`WRONG_CODE_WINDOW`] that `now` falls in: `(start, end)`.
+/// The fixed window of [`ATTEMPT_WINDOW`] that `now` falls in: `(start, end)`.
 pub fn attempt_window(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
-    let width = WRONG_CODE_WINDOW.whole_seconds();
+    let width = ATTEMPT_WINDOW.whole_seconds();
     let start = now.unix_timestamp().div_euclid(width) * width;
     let start = OffsetDateTime::from_unix_timestamp(start).expect("a window start near now is a valid time");
-    (start, start + WRONG_CODE_WINDOW)
+    (start, start + ATTEMPT_WINDOW)
 }
 
-/// Whether a caller who already tried `wrong` codes in the window ending at `window_end` may
-/// try again: `Err(seconds to wait)` once it reached [`WRONG_CODE_LIMIT`].
-pub fn may_attempt(wrong: u32, window_end: OffsetDateTime, now: OffsetDateTime) -> Result<(), u64> {
-    if wrong < WRONG_CODE_LIMIT { Ok(()) } else { Err(seconds_until(window_end, now)) }
+/// Whether a caller who already failed `failed` attempts of one kind in the window ending at
+/// `window_end` may try again: `Err(seconds to wait)` once it reached [`ATTEMPT_LIMIT`].
+pub fn may_attempt(failed: u32, window_end: OffsetDateTime, now: OffsetDateTime) -> Result<(), u64> {
+    if failed < ATTEMPT_LIMIT { Ok(()) } else { Err(seconds_until(window_end, now)) }
 }
 
 /// The address changes an account asked within the last [`EMAIL_CHANGE_WINDOW`], if it may
@@ -103,9 +107,9 @@ mod tests {
     #[test]
     fn a_caller_may_try_until_it_reaches_the_limit_then_waits_for_the_window_to_end() {
         let (start, end) = attempt_window(t0());
-        assert!(start <= t0() && t0() < end && end - start == WRONG_CODE_WINDOW);
-        assert_eq!(may_attempt(WRONG_CODE_LIMIT - 1, end, t0()), Ok(()));
-        assert_eq!(may_attempt(WRONG_CODE_LIMIT, end, t0()), Err((end - t0()).whole_seconds() as u64));
+        assert!(start <= t0() && t0() < end && end - start == ATTEMPT_WINDOW);
+        assert_eq!(may_attempt(ATTEMPT_LIMIT - 1, end, t0()), Ok(()));
+        assert_eq!(may_attempt(ATTEMPT_LIMIT, end, t0()), Err((end - t0()).whole_seconds() as u64));
     }
 
     #[test]
