@@ -1257,8 +1257,10 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     const BATCH: &str = "BatchGetItem";
     const GET: &str = "GetItem";
 
-    // create: one read (the service, the new contact, the requester's unaccepted requests
-    // towards it: UNACCEPTED_REQUEST_LIMIT), one transaction with the mails it posts.
+    // create: one read (the service with its locks, the caller's budget of probes, the new
+    // contact, the requester's unaccepted requests towards it: UNACCEPTED_REQUEST_LIMIT), one
+    // transaction with the mails it posts. Read at once, decided in SPEC §2's order: the budget,
+    // the right to ask and the locks before anything about the new contact.
     // (Each count below is exact, so a new round trip shows up here.)
     let created = app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     assert_eq!(created.status, StatusCode::CREATED);
@@ -1333,6 +1335,22 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     assert_eq!(ops(&app), [Q], "get a closed request");
     assert_eq!(app.get("/v1/me/contact-changes", "aa1-ovh").await.status, StatusCode::OK);
     assert_eq!(ops(&app), [Q], "list my requests, all closed");
+
+    // create by address: the same first read without the new contact, who is looked up only
+    // once the service let the caller ask (SPEC §2); then the address's Query (the by_email
+    // index), one read of the account it names and the requester's record towards it, and the
+    // transaction. (It was one GetItem of the budget, the Query, one BatchGetItem, the
+    // transaction: the address was looked up first.)
+    let by_address = app.ask("example.com", "aa1-ovh", json!({ "billing": app.email_of("mm1-ovh") })).await;
+    assert_eq!(by_address.status, StatusCode::CREATED, "{}", by_address.text());
+    assert_eq!(ops(&app), sorted([BATCH, Q, BATCH, TX]), "create by address");
+    // A request pending on the role: told from the first read alone (the transaction's
+    // condition on the lock stays, against a request made meanwhile).
+    assert_eq!(app.ask("example.com", "aa1-ovh", json!({ "billing": "nn1-ovh" })).await.code(), "pending_exists");
+    assert_eq!(ops(&app), [BATCH], "create on a pending role");
+    // Refused for the new contact's sake: the first read, and one more probe counted.
+    assert_eq!(app.ask("example.com", "aa1-ovh", json!({ "admin": "zz9-ovh" })).await.code(), "unknown_account");
+    assert_eq!(ops(&app), sorted([BATCH, "UpdateItem"]), "create naming no account");
 
     // A bounce: one conditional update of the account named by the mail's tag.
     assert_eq!(app.deliver_ses_event(TestApp::bounce_event("mm1-ovh", &app.email_of("mm1-ovh"), "Permanent")).await, 1);

@@ -174,24 +174,76 @@ impl App {
     // ---- requests ------------------------------------------------------------------------
 
     /// Asks to move each `(role, new account)` of `name`; SPEC §2 decides who confirms.
+    ///
+    /// Naming a new contact probes another account (SPEC §2), so nothing about it is examined
+    /// before the caller may ask at all: a caller past its budget of probes is told to wait,
+    /// whatever it asks; then its right to ask for these roles on the service, and whether a
+    /// request is pending on one of them, are decided on the service alone, with answers that
+    /// are the same whoever it names; only then is the new contact looked up and judged, and a
+    /// create refused for its sake counts against the caller's budget.
     pub async fn create(&self, caller: &AccountId, name: &ServiceName, asks: Vec<(Role, ContactRef)>) -> Result<Vec<ContactChange>> {
-        let asks = self.resolve(caller, asks).await?;
-        // One read: the service, the new contacts, and the requester's unaccepted requests
-        // to each (UNACCEPTED_REQUEST_LIMIT).
-        let mut towards: Vec<AccountId> = asks.iter().map(|(_, to)| to.clone()).collect();
-        towards.sort();
-        towards.dedup();
-        let strangers: Vec<AccountId> = towards.iter().filter(|to| *to != caller).cloned().collect();
-        let what = AskingFor { service: Some(name), accounts: &towards, unaccepted: Some((caller, &strangers)), ..AskingFor::default() };
-        let asking = self.store.asking(&what).await?;
-        let service = asking.service.map(|record| record.service).ok_or_else(no_service)?;
+        let now = self.now();
+        let prober = limits::prober_key(caller);
+        let window = limits::attempt_window(now);
+        let roles: Vec<Role> = asks.iter().map(|(role, _)| *role).collect();
+        // Named by customer id, the new contacts are read with the service, in one read (with
+        // the requester's unaccepted requests to each: UNACCEPTED_REQUEST_LIMIT), and examined
+        // after it; named by address, they are looked up only once the service let the caller ask.
+        let by_id: Option<Vec<(Role, AccountId)>> = asks
+            .iter()
+            .map(|(role, contact)| match contact {
+                ContactRef::Account(id) => Some((*role, id.clone())),
+                ContactRef::Email(_) => None,
+            })
+            .collect();
+        let (towards, strangers) = by_id.as_deref().map(|asks| towards(caller, asks)).unwrap_or_default();
+        let what = AskingFor { service: Some(name), attempts: Some((&prober, window.0)), accounts: &towards, unaccepted: Some((caller, &strangers)) };
+        let read = self.store.asking(&what).await?;
+        limits::may_attempt(read.attempts, window.1, now).map_err(|retry_after| Error::TooManyProbes { retry_after })?;
+        let record = read.service.ok_or_else(no_service)?;
+        rules::right_to_ask(&record.service.contacts, caller, &roles)?;
+        // The store's write checks the locks again, against a request made meanwhile.
+        if let Some(lock) = record.locks.iter().find(|lock| roles.contains(&lock.role) && lock.expires_at > now) {
+            return Err(Error::PendingExists(lock.role));
+        }
+
+        let opened = match by_id {
+            Some(asks) => self.open(caller, record.service, asks, read.accounts, read.unaccepted, now).await,
+            None => self.open_by_address(caller, record.service, asks, now).await,
+        };
+        match opened {
+            Err(refused) if refused.probes_the_new_contact() => Err(self.count_probe(&prober, window, refused).await?),
+            opened => opened,
+        }
+    }
+
+    /// [`App::create`] for new contacts some of which are named by address: each address
+    /// resolved to its one account, then the accounts read.
+    async fn open_by_address(&self, caller: &AccountId, service: Service, asks: Vec<(Role, ContactRef)>, now: OffsetDateTime) -> Result<Vec<ContactChange>> {
+        let asks = self.resolve(asks).await?;
+        let (towards, strangers) = towards(caller, &asks);
+        let read = self.store.asking(&AskingFor { accounts: &towards, unaccepted: Some((caller, &strangers)), ..AskingFor::default() }).await?;
+        self.open(caller, service, asks, read.accounts, read.unaccepted, now).await
+    }
+
+    /// The new contacts judged by SPEC §2 (`accounts`: those of them that exist; `unaccepted`:
+    /// the requester's requests to each that ended unaccepted), then the requests and the mails
+    /// they owe written at once (the outbox: the mailer sends them).
+    async fn open(
+        &self,
+        caller: &AccountId,
+        service: Service,
+        asks: Vec<(Role, AccountId)>,
+        accounts: Vec<Account>,
+        unaccepted: HashMap<AccountId, Vec<OffsetDateTime>>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ContactChange>> {
         let plans = rules::plan(&service.contacts, caller, &asks)?;
-        let accounts: HashMap<AccountId, Account> = asking.accounts.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let accounts: HashMap<AccountId, Account> = accounts.into_iter().map(|a| (a.id.clone(), a)).collect();
         for plan in &plans {
             plan.check(&accounts)?;
         }
-        let now = self.now();
-        for unaccepted in asking.unaccepted.values() {
+        for unaccepted in unaccepted.values() {
             limits::may_ask(unaccepted, self.config.unaccepted_request_limit, now).map_err(|retry_after| Error::TooManyRequests { retry_after })?;
         }
 
@@ -201,35 +253,37 @@ impl App {
                 // The change happens in its new contact's zone; the store checks the previous
                 // contact is in it too, in the write that makes the request.
                 let zone = accounts.get(&plan.to).map(|to| to.zone).unwrap_or_default();
-                let mut change = ContactChange::open(name.clone(), plan, caller.clone(), zone, now, self.config.token_ttl);
+                let mut change = ContactChange::open(service.name.clone(), plan, caller.clone(), zone, now, self.config.token_ttl);
                 change.service_when_asked = Some(service.clone());
                 change
             })
             .collect();
-        // The requests and the mails they owe, in one write (the outbox): the mailer sends them.
         self.store.create(&changes, now).await?;
         changes.iter_mut().for_each(|change| {
             change.outbox.clear();
             change.events.clear();
         });
-        tracing::info!(requests = ?changes.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), service = %name, "contact change requested");
+        tracing::info!(requests = ?changes.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), service = %service.name, "contact change requested");
         Ok(changes)
     }
 
+    /// Counts `refused`, a create refused for its new contact's sake, against the caller's
+    /// budget of probes (`prober`, in `window`). The count as it is after this one decides: past
+    /// the budget (creates made at once all read it below), this one too is told only to wait.
+    async fn count_probe(&self, prober: &str, (start, end): (OffsetDateTime, OffsetDateTime), refused: Error) -> Result<Error> {
+        let counted = self.store.count_wrong_attempt(prober, start, end).await?;
+        if counted > limits::ATTEMPT_LIMIT {
+            return Ok(Error::TooManyProbes { retry_after: limits::seconds_until(end, self.now()) });
+        }
+        Ok(refused)
+    }
+
     /// The new contacts named by address, as accounts: each address must be exactly one
-    /// account's. None and several are the same answer (one lookup each way); and since any
-    /// answer still tells an address that names an account from one that does not, each caller
-    /// may try at most `ATTEMPT_LIMIT` addresses that name none per window, as with codes.
-    async fn resolve(&self, caller: &AccountId, asks: Vec<(Role, ContactRef)>) -> Result<Vec<(Role, AccountId)>> {
+    /// account's. None and several are the same answer (`NoAccountByEmail`, one lookup each
+    /// way), which [`App::create`] counts as a probe.
+    async fn resolve(&self, asks: Vec<(Role, ContactRef)>) -> Result<Vec<(Role, AccountId)>> {
         let mut resolved = Vec::with_capacity(asks.len());
         let mut known: HashMap<EmailAddress, AccountId> = HashMap::new();
-        let by_address = asks.iter().any(|(_, contact)| matches!(contact, ContactRef::Email(_)));
-        let (window_start, window_end) = limits::attempt_window(self.now());
-        let prober = format!("lookup#{caller}");
-        if by_address {
-            let missed = self.store.wrong_attempts(&prober, window_start).await?;
-            limits::may_attempt(missed, window_end, self.now()).map_err(|retry_after| Error::TooManyLookups { retry_after })?;
-        }
         for (role, contact) in asks {
             let account = match contact {
                 ContactRef::Account(id) => id,
@@ -238,7 +292,6 @@ impl App {
                     None => {
                         let mut found = self.store.accounts_with_email(&email, 2).await?;
                         if found.len() != 1 {
-                            self.store.count_wrong_attempt(&prober, window_start, window_end).await?;
                             return Err(Error::NoAccountByEmail);
                         }
                         let id = found.remove(0);
@@ -567,6 +620,16 @@ impl App {
 
 fn no_profile() -> Error {
     Error::NotFound("there is no profile for this account".to_owned())
+}
+
+/// The new contacts of `asks`, once each, and those of them that are not the requester (whose
+/// requests to them count when they end unaccepted: UNACCEPTED_REQUEST_LIMIT).
+fn towards(requester: &AccountId, asks: &[(Role, AccountId)]) -> (Vec<AccountId>, Vec<AccountId>) {
+    let mut towards: Vec<AccountId> = asks.iter().map(|(_, to)| to.clone()).collect();
+    towards.sort();
+    towards.dedup();
+    let strangers = towards.iter().filter(|to| *to != requester).cloned().collect();
+    (towards, strangers)
 }
 
 fn no_service() -> Error {

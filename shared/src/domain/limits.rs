@@ -21,12 +21,12 @@ pub const EMAIL_CHANGE_TTL: Duration = Duration::hours(24);
 pub const EMAIL_CHANGE_WINDOW: Duration = Duration::hours(1);
 pub const EMAIL_CHANGE_LIMIT: usize = 3;
 /// Attempts that fail, per caller and per window of [`ATTEMPT_WINDOW`], before that caller is
-/// told to wait; each kind is counted on its own key:
+/// told to wait; each kind is counted on its own ([`Attempter::key`], [`prober_key`]):
 /// - codes that matched no live token (SPEC §3; 429 `too_many_attempts` for further wrong
 ///   ones). Tokens have 256 bits, so this is not what stops guessing; it stops a script from
 ///   hammering, at the cost of one caller only;
-/// - addresses that named no single account, as new contacts (SPEC §2; 429
-///   `too_many_requests` for further addresses).
+/// - creates refused for the new contact's sake (SPEC §2; 429 `too_many_requests` for every
+///   further create): each such answer tells something about another account.
 pub const ATTEMPT_LIMIT: u32 = 10;
 pub const ATTEMPT_WINDOW: Duration = Duration::minutes(15);
 
@@ -49,6 +49,12 @@ impl Attempter {
             Attempter::Address(None) => "ip#unknown".to_owned(),
         }
     }
+}
+
+/// The stores' key of `caller`'s creates refused for the new contact's sake (`probe#aa1-ovh`):
+/// one budget per caller, whichever service and new contact it named, apart from its wrong codes.
+pub fn prober_key(caller: &AccountId) -> String {
+    format!("probe#{caller}")
 }
 
 /// The fixed window of [`ATTEMPT_WINDOW`] that `now` falls in: `(start, end)`.
@@ -119,6 +125,8 @@ mod tests {
         let other = Attempter::Address(Some("192.0.2.2".parse().unwrap())).key();
         assert_eq!((a.as_str(), ip.as_str()), ("account#aa1-ovh", "ip#192.0.2.1"));
         assert_ne!(ip, other);
+        // An account's probes are not its wrong codes: neither spends the other's budget.
+        assert_eq!(prober_key(&AccountId::parse("aa1-ovh").unwrap()), "probe#aa1-ovh");
     }
 
     #[test]
