@@ -63,10 +63,28 @@ impl ServiceFilter {
     }
 }
 
-/// [`Store::asking`]'s answer.
+/// What [`Store::asking`] reads, in one read: each part only when it is asked for, so that a
+/// create reads what it decides on at once, yet nothing about a new contact named by address
+/// before the service let the caller ask (SPEC §2).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AskingFor<'a> {
+    /// The service, with its locks.
+    pub service: Option<&'a ServiceName>,
+    /// An attempter's count in the window starting then, as `Store::wrong_attempts` answers it.
+    pub attempts: Option<(&'a str, OffsetDateTime)>,
+    /// The accounts to read: those that exist are answered.
+    pub accounts: &'a [AccountId],
+    /// A requester, and the accounts towards which `unaccepted(requester, _)` is read.
+    pub unaccepted: Option<(&'a AccountId, &'a [AccountId])>,
+}
+
+/// [`Store::asking`]'s answer; what was not asked for is empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Asking {
-    pub service: Option<Service>,
+    /// The service and its locks (expired ones too, as `Store::service` answers them).
+    pub service: Option<ServiceRecord>,
+    /// The attempter's count in the window.
+    pub attempts: u32,
     pub accounts: Vec<Account>,
     /// Per account asked about, when the requester's requests to it count as unaccepted.
     pub unaccepted: std::collections::HashMap<AccountId, Vec<OffsetDateTime>>,
@@ -174,9 +192,8 @@ pub trait Store: Send + Sync + 'static {
     /// When each request from `requester` to `to` counts as unaccepted, as the last saves
     /// recorded it (`ContactChange::unaccepted_from`); records older than a day may be gone.
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError>;
-    /// What asking for changes on `name` needs, in one read: the service, those of `accounts`
-    /// that exist, and for each of `towards` what `unaccepted(requester, _)` answers.
-    async fn asking(&self, name: &ServiceName, accounts: &[AccountId], requester: &AccountId, towards: &[AccountId]) -> Result<Asking, StoreError>;
+    /// What asking for changes needs ([`AskingFor`]), in one read.
+    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError>;
 
     /// Claims the posted mail `id` for one mailer until `until`, if it may be claimed at `now`
     /// (`MailStatus::claimable`), counting the attempt, in one conditional write: the order, or

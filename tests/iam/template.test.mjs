@@ -1,6 +1,6 @@
 // template.yaml's policies, as tools/iam/policies.py expands them, against calls shaped exactly
 // as shared/src/adapters/dynamodb/ makes them on the paths a run of the suite may not take (a
-// lookup miss, a bouncing address kept by an upsert, a reminder's code saved by the sweeper): the
+// probe counted, a bouncing address kept by an upsert, a reminder's code saved by the sweeper): the
 // denials issue #26 found stay fixed, and each fix grants no more than its call (a neighbour of
 // it is still denied).
 
@@ -52,9 +52,10 @@ describe("template.yaml's policies as deployed", () => {
     assert.deepEqual(policies.functions.PanelFunction.policies, [], 'the panel has no permission beyond its logs');
   });
 
-  test("create counts a lookup miss on the caller's window item, and on no other partition outside a transaction", async () => {
-    const miss = { ...update('CreateFunction', 'ATTEMPTS#lookup#ad1000-ovh', 'WINDOW#2026-12-06T18'), request: { ...update('CreateFunction', 'ATTEMPTS#lookup#ad1000-ovh', 'W').request, ReturnValues: 'UPDATED_NEW' } };
-    assert.deepEqual(await verdicts([miss, update('CreateFunction', 'ACCOUNT#ad1000-ovh', 'PROFILE'), update('CreateFunction', 'ATTEMPTS#ad1000-ovh', 'W')]), ['allowed', 'denied', 'denied']);
+  test("create counts a probe on the caller's window item, and on no other partition outside a transaction", async () => {
+    const probe = { ...update('CreateFunction', 'ATTEMPTS#probe#ad1000-ovh', 'WINDOW#2026-12-06T18'), request: { ...update('CreateFunction', 'ATTEMPTS#probe#ad1000-ovh', 'W').request, ReturnValues: 'UPDATED_NEW' } };
+    const others = ['ACCOUNT#ad1000-ovh', 'ATTEMPTS#ad1000-ovh', 'ATTEMPTS#account#ad1000-ovh'].map((pk) => update('CreateFunction', pk, 'W'));
+    assert.deepEqual(await verdicts([probe, ...others]), ['allowed', 'denied', 'denied', 'denied']);
   });
 
   test("the provider's upsert marks a kept bouncing address again, on account items only", async () => {

@@ -18,7 +18,7 @@ use shared::domain::{
     Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
     ServiceName, TokenHash,
 };
-use shared::ports::{Asking, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
+use shared::ports::{Asking, AskingFor, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
 use time::OffsetDateTime;
 
 on_every_backend!(
@@ -104,9 +104,9 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.unaccepted(requester, to).await
     }
-    async fn asking(&self, name: &ServiceName, accounts: &[AccountId], requester: &AccountId, towards: &[AccountId]) -> Result<Asking, StoreError> {
+    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
         self.check()?;
-        self.inner.asking(name, accounts, requester, towards).await
+        self.inner.asking(what).await
     }
     async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
         self.check()?;

@@ -15,7 +15,7 @@ use shared::domain::{
     Service, ServiceName, ServiceType, State, Step, Token, Zone,
 };
 use shared::domain::{AwaitedCodes, Event, EventId, EventStatus, Fact, Occurrence};
-use shared::ports::{Clock, Effect, ProfileRecord, ServiceFilter, Store, StoreError};
+use shared::ports::{AskingFor, Clock, Effect, ProfileRecord, ServiceFilter, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 /// Runs each named `async fn name(kind: Kind)` once per store.
@@ -62,7 +62,7 @@ on_every_store!(
     apply_fails_with_requester_lost_role_and_changes_nothing_when_the_admin_changed,
     a_save_that_acts_on_a_pending_request_past_its_expiry_is_refused_but_its_expiry_is_saved,
     the_record_of_unaccepted_requests_follows_each_save,
-    asking_reads_the_service_the_accounts_and_the_unaccepted_records_at_once,
+    asking_reads_the_service_its_locks_a_budget_the_accounts_and_the_unaccepted_records_at_once,
     create_refuses_a_billing_change_whose_previous_contact_is_not_in_good_standing,
     create_and_apply_refuse_an_account_outside_the_requests_zone,
     create_and_save_post_the_mails_their_steps_owe_and_a_refused_write_posts_none,
@@ -488,17 +488,30 @@ async fn the_record_of_unaccepted_requests_follows_each_save(kind: Kind) {
     assert_eq!(s.store.unaccepted(&ned, &ada).await.unwrap(), Vec::<OffsetDateTime>::new());
 }
 
-async fn asking_reads_the_service_the_accounts_and_the_unaccepted_records_at_once(kind: Kind) {
+async fn asking_reads_the_service_its_locks_a_budget_the_accounts_and_the_unaccepted_records_at_once(kind: Kind) {
     let s = subject(kind).await;
     let (ada, ned, mia) = (id("aa1-ovh"), id("nn1-ovh"), id("mm1-ovh"));
     let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
     create_issued(&s, &change).await;
-    let asking = s.store.asking(&name("example.com"), &[ned.clone(), id("zz9-ovh")], &ada, &[ned.clone(), mia.clone()]).await.unwrap();
-    assert_eq!(asking.service, Some(service("example.com", "aa1-ovh", "tt1-ovh", "bb1-ovh")));
+    let (start, end) = shared::domain::limits::attempt_window(s.clock.now());
+    for _ in 0..2 {
+        s.store.count_wrong_attempt("probe#aa1-ovh", start, end).await.unwrap();
+    }
+    let (example, accounts, towards) = (name("example.com"), [ned.clone(), id("zz9-ovh")], [ned.clone(), mia.clone()]);
+    let what = AskingFor { service: Some(&example), attempts: Some(("probe#aa1-ovh", start)), accounts: &accounts, unaccepted: Some((&ada, &towards)) };
+    let asking = s.store.asking(&what).await.unwrap();
+    assert_eq!(asking.service, s.store.service(&name("example.com")).await.unwrap(), "the service and its locks, as `service` reads them");
+    assert_eq!(asking.service.unwrap().locks.iter().map(|lock| (lock.role, lock.request)).collect::<Vec<_>>(), vec![(Role::Tech, change.id)]);
+    assert_eq!(asking.attempts, 2);
     assert_eq!(asking.accounts, vec![account("nn1-ovh", "ok")], "only those that exist");
     assert_eq!(asking.unaccepted.get(&ned), Some(&vec![change.expires_at]));
     assert_eq!(asking.unaccepted.get(&mia), Some(&vec![]), "asked about, nothing recorded");
-    let nothing = s.store.asking(&name("nowhere.example"), &[], &ada, &[]).await.unwrap();
+    // Only what is asked for: the accounts alone (a new contact named by address, once found).
+    let alone = s.store.asking(&AskingFor { accounts: &accounts, ..AskingFor::default() }).await.unwrap();
+    assert_eq!(alone, shared::ports::Asking { accounts: vec![account("nn1-ovh", "ok")], ..Default::default() });
+    let nowhere = name("nowhere.example");
+    let what = AskingFor { service: Some(&nowhere), attempts: Some(("probe#nn1-ovh", start)), unaccepted: Some((&ada, &[])), ..AskingFor::default() };
+    let nothing = s.store.asking(&what).await.unwrap();
     assert_eq!(nothing, shared::ports::Asking::default());
 }
 
@@ -1256,8 +1269,10 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     const BATCH: &str = "BatchGetItem";
     const GET: &str = "GetItem";
 
-    // create: one read (the service, the new contact, the requester's unaccepted requests
-    // towards it: UNACCEPTED_REQUEST_LIMIT), one transaction with the mails it posts.
+    // create: one read (the service with its locks, the caller's budget of probes, the new
+    // contact, the requester's unaccepted requests towards it: UNACCEPTED_REQUEST_LIMIT), one
+    // transaction with the mails it posts. Read at once, decided in SPEC §2's order: the budget,
+    // the right to ask and the locks before anything about the new contact.
     // (Each count below is exact, so a new round trip shows up here.)
     let created = app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     assert_eq!(created.status, StatusCode::CREATED);
@@ -1338,6 +1353,22 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     assert_eq!(ops(&app), [Q], "get a closed request");
     assert_eq!(app.get("/v1/me/contact-changes", "aa1-ovh").await.status, StatusCode::OK);
     assert_eq!(ops(&app), [Q], "list my requests, all closed");
+
+    // create by address: the same first read without the new contact, who is looked up only
+    // once the service let the caller ask (SPEC §2); then the address's Query (the by_email
+    // index), one read of the account it names and the requester's record towards it, and the
+    // transaction. (It was one GetItem of the budget, the Query, one BatchGetItem, the
+    // transaction: the address was looked up first.)
+    let by_address = app.ask("example.com", "aa1-ovh", json!({ "billing": app.email_of("mm1-ovh") })).await;
+    assert_eq!(by_address.status, StatusCode::CREATED, "{}", by_address.text());
+    assert_eq!(ops(&app), sorted([BATCH, Q, BATCH, TX]), "create by address");
+    // A request pending on the role: told from the first read alone (the transaction's
+    // condition on the lock stays, against a request made meanwhile).
+    assert_eq!(app.ask("example.com", "aa1-ovh", json!({ "billing": "nn1-ovh" })).await.code(), "pending_exists");
+    assert_eq!(ops(&app), [BATCH], "create on a pending role");
+    // Refused for the new contact's sake: the first read, and one more probe counted.
+    assert_eq!(app.ask("example.com", "aa1-ovh", json!({ "admin": "zz9-ovh" })).await.code(), "unknown_account");
+    assert_eq!(ops(&app), sorted([BATCH, "UpdateItem"]), "create naming no account");
 
     // A bounce: one conditional update of the account named by the mail's tag.
     assert_eq!(app.deliver_ses_event(TestApp::bounce_event("mm1-ovh", &app.email_of("mm1-ovh"), "Permanent")).await, 1);

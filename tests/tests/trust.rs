@@ -13,7 +13,7 @@ use http::{Method, StatusCode};
 use integration_tests::{Backend, TestApp, on_every_backend};
 use serde_json::json;
 use shared::api::Caller;
-use shared::domain::limits::{WRONG_CODE_LIMIT, WRONG_CODE_WINDOW};
+use shared::domain::limits::{ATTEMPT_LIMIT, ATTEMPT_WINDOW};
 use shared::ports::Clock;
 use time::Duration;
 
@@ -60,16 +60,16 @@ async fn a_bystander_who_knows_the_id_cannot_lock_the_parties_out(backend: Backe
     let app = TestApp::seeded(backend).await;
     let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     // Teo, the tech being replaced, is only informed, but knows the id from his mail.
-    for n in 0..WRONG_CODE_LIMIT {
+    for n in 0..ATTEMPT_LIMIT {
         let wrong = app.accept(&id, "tt1-ovh", &guess(n)).await;
         assert_eq!((wrong.status, wrong.code().as_str()), (StatusCode::FORBIDDEN, "token_mismatch"), "attempt {n}");
     }
     let limited = app.refuse(&id, "tt1-ovh", &guess(99)).await;
     assert_eq!((limited.status, limited.code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"));
     let retry: i64 = limited.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=WRONG_CODE_WINDOW.whole_seconds()).contains(&retry), "{retry}");
+    assert!((1..=ATTEMPT_WINDOW.whole_seconds()).contains(&retry), "{retry}");
     // The same through the page, from his address.
-    for n in 0..=WRONG_CODE_LIMIT {
+    for n in 0..=ATTEMPT_LIMIT {
         app.call_from(Method::POST, &format!("/confirm/{id}"), Caller::Anonymous, form(&guess(n)), ip("198.51.100.7")).await;
     }
     // The parties' own live tokens work as if nothing happened.
@@ -86,7 +86,7 @@ async fn wrong_codes_on_the_page_are_counted_per_source_address(backend: Backend
     let app = TestApp::seeded(backend).await;
     let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     let path = format!("/confirm/{id}");
-    for n in 0..WRONG_CODE_LIMIT {
+    for n in 0..ATTEMPT_LIMIT {
         let wrong = app.call_from(Method::POST, &path, Caller::Anonymous, form(&guess(n)), ip("198.51.100.7")).await;
         assert_eq!(wrong.status, StatusCode::FORBIDDEN);
         assert!(wrong.text().contains("did not match"));
@@ -114,7 +114,7 @@ async fn wrong_codes_on_the_page_are_counted_per_source_address(backend: Backend
 async fn a_caller_at_its_limit_may_try_again_once_the_window_has_passed(backend: Backend) {
     let app = TestApp::seeded(backend).await;
     let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
-    for n in 0..WRONG_CODE_LIMIT {
+    for n in 0..ATTEMPT_LIMIT {
         app.accept(&id, "nn1-ovh", &guess(n)).await;
     }
     let limited = app.accept(&id, "nn1-ovh", &guess(0)).await;
@@ -128,7 +128,7 @@ async fn a_caller_at_its_limit_may_try_again_once_the_window_has_passed(backend:
 async fn a_callers_own_wrong_codes_never_refuse_its_right_one(backend: Backend) {
     let app = TestApp::seeded(backend).await;
     let id = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
-    for n in 0..=WRONG_CODE_LIMIT {
+    for n in 0..=ATTEMPT_LIMIT {
         app.accept(&id, "nn1-ovh", &guess(n)).await;
     }
     assert_eq!(app.accept(&id, "nn1-ovh", &guess(0)).await.code(), "too_many_attempts", "its wrong codes are held off");
@@ -478,14 +478,14 @@ async fn a_wrong_code_reads_nobody_and_spends_the_addresss_budget_of_the_page(ba
     assert_eq!(malformed.status, StatusCode::FORBIDDEN, "a malformed code is a wrong one: {}", malformed.text());
     // The details and the answers of the page spend one budget per address: wrong codes through
     // either count towards the limit of both.
-    for n in 2..WRONG_CODE_LIMIT {
+    for n in 2..ATTEMPT_LIMIT {
         let answer = app.call_from(Method::POST, &format!("/confirm/{id}"), Caller::Anonymous, form(&guess(n)), from).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "attempt {n}");
     }
     let limited = details(&app, &id, &guess(99), from).await;
     assert_eq!((limited.status, limited.code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"), "{}", limited.text());
     let retry: i64 = limited.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=WRONG_CODE_WINDOW.whole_seconds()).contains(&retry), "{retry}");
+    assert!((1..=ATTEMPT_WINDOW.whole_seconds()).contains(&retry), "{retry}");
     assert_names_nobody(&limited.text(), "a limited caller's answer");
     let answer = app.call_from(Method::POST, &format!("/confirm/{id}"), Caller::Anonymous, form(&guess(100)), from).await;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "the page's answers share the budget the details spent");

@@ -12,7 +12,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
     PartyStatus, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
-use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Asking, AskingFor, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 
 pub struct MemoryStore {
     tables: Mutex<Tables>,
@@ -58,6 +58,19 @@ impl Tables {
             let id = EventId::of_request(change.id, change.version, u16::try_from(index).expect("a save owes an event or two"));
             self.commit_event(Event::new(id, occurrence.clone()), now);
         }
+    }
+
+    /// `Store::service`'s answer.
+    fn service_record(&self, name: &ServiceName) -> Option<ServiceRecord> {
+        self.services.get(name).map(|service| ServiceRecord {
+            service: service.clone(),
+            locks: Role::ALL.iter().filter_map(|role| self.locks.get(&(name.clone(), *role)).cloned()).collect(),
+        })
+    }
+
+    /// `Store::wrong_attempts`'s answer.
+    fn attempts_in(&self, attempter: &str, window_start: OffsetDateTime) -> u32 {
+        self.attempts.get(attempter).filter(|(start, _)| *start == window_start).map_or(0, |(_, count)| *count)
     }
 
     fn commit_event(&mut self, event: Event, now: OffsetDateTime) {
@@ -193,11 +206,7 @@ impl Store for MemoryStore {
     }
 
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
-        let tables = self.tables();
-        Ok(tables.services.get(name).map(|service| ServiceRecord {
-            service: service.clone(),
-            locks: Role::ALL.iter().filter_map(|role| tables.locks.get(&(name.clone(), *role)).cloned()).collect(),
-        }))
+        Ok(self.tables().service_record(name))
     }
 
     async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
@@ -313,13 +322,21 @@ impl Store for MemoryStore {
         Ok(tables.unaccepted.get(&(requester.clone(), to.clone())).map(|records| records.values().copied().collect()).unwrap_or_default())
     }
 
-    async fn asking(&self, name: &ServiceName, accounts: &[AccountId], requester: &AccountId, towards: &[AccountId]) -> Result<Asking, StoreError> {
+    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
         let tables = self.tables();
-        let unaccepted = |to: &AccountId| tables.unaccepted.get(&(requester.clone(), to.clone())).map(|r| r.values().copied().collect()).unwrap_or_default();
+        let service = what.service.and_then(|name| tables.service_record(name));
+        let attempts = what.attempts.map_or(0, |(attempter, window_start)| tables.attempts_in(attempter, window_start));
+        let unaccepted = |requester: &AccountId, to: &AccountId| {
+            tables.unaccepted.get(&(requester.clone(), to.clone())).map(|r| r.values().copied().collect()).unwrap_or_default()
+        };
         Ok(Asking {
-            service: tables.services.get(name).cloned(),
-            accounts: accounts.iter().filter_map(|id| tables.accounts.get(id).cloned()).collect(),
-            unaccepted: towards.iter().map(|to| (to.clone(), unaccepted(to))).collect(),
+            service,
+            attempts,
+            accounts: what.accounts.iter().filter_map(|id| tables.accounts.get(id).cloned()).collect(),
+            unaccepted: what
+                .unaccepted
+                .map(|(requester, towards)| towards.iter().map(|to| (to.clone(), unaccepted(requester, to))).collect())
+                .unwrap_or_default(),
         })
     }
 
@@ -352,7 +369,7 @@ impl Store for MemoryStore {
     }
 
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
-        Ok(self.tables().attempts.get(attempter).filter(|(start, _)| *start == window_start).map_or(0, |(_, count)| *count))
+        Ok(self.tables().attempts_in(attempter, window_start))
     }
 
     async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, _window_end: OffsetDateTime) -> Result<u32, StoreError> {

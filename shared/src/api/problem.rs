@@ -31,7 +31,7 @@ impl Error {
             | Error::TooManyAttempts { .. }
             | Error::ResendLimit { .. }
             | Error::TooManyRequests { .. }
-            | Error::TooManyLookups { .. }
+            | Error::TooManyProbes { .. }
             | Error::TooManyEmailChanges { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::StoreUnavailable(_) | Error::MailUnavailable(_) | Error::Contended => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -54,7 +54,7 @@ impl Error {
             Error::TooSoon { .. } => "too_soon",
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::ResendLimit { .. } => "resend_limit",
-            Error::TooManyRequests { .. } | Error::TooManyLookups { .. } | Error::TooManyEmailChanges { .. } => "too_many_requests",
+            Error::TooManyRequests { .. } | Error::TooManyProbes { .. } | Error::TooManyEmailChanges { .. } => "too_many_requests",
             Error::StoreUnavailable(_) | Error::MailUnavailable(_) | Error::Contended => "unavailable",
             Error::Internal(_) => "internal",
         }

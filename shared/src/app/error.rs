@@ -59,10 +59,14 @@ pub enum Error {
     ResendLimit { retry_after: u64 },
     #[error("too many of your requests to this contact ended without being accepted lately; try again in {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
-    /// Too many addresses that named no single account tried by this caller in the window:
-    /// naming contacts by address must not become a way to probe which addresses have accounts.
-    #[error("too many email addresses that name no single account were tried; try again in {retry_after} seconds, or name the contact by its customer id")]
-    TooManyLookups { retry_after: u64 },
+    /// Too many of this caller's creates were refused for their new contact's sake in the window
+    /// ([`Error::probes_the_new_contact`]): each such answer tells something about another
+    /// account, so past the budget every create of the caller is held off, a valid one too (a
+    /// 201 beside the refusals would still tell who exists).
+    #[error(
+        "too many of your requests were refused lately because of the new contact they named (no such account, payments overdue, another zone); try again in {retry_after} seconds"
+    )]
+    TooManyProbes { retry_after: u64 },
     /// Too many changes of the profile's email address asked within the hour.
     #[error("too many changes of the email address were asked within an hour; try again in {retry_after} seconds")]
     TooManyEmailChanges { retry_after: u64 },
@@ -88,13 +92,22 @@ impl Error {
             | Error::TooManyAttempts { retry_after }
             | Error::ResendLimit { retry_after }
             | Error::TooManyRequests { retry_after }
-            | Error::TooManyLookups { retry_after }
+            | Error::TooManyProbes { retry_after }
             | Error::TooManyEmailChanges { retry_after } => Some((*retry_after).max(1)),
             Error::StoreUnavailable(_) => Some(RETRY_AFTER_STORE),
             Error::MailUnavailable(_) => Some(RETRY_AFTER_MAIL),
             Error::Contended => Some(RETRY_AFTER_CONTENDED),
             _ => None,
         }
+    }
+}
+
+impl Error {
+    /// Whether this refuses a create for its new contact's sake (SPEC §2): an address that names
+    /// no single account, no such account, one behind on its payments, one in another zone. Each
+    /// tells the caller something about an account, so each counts against its budget of probes.
+    pub fn probes_the_new_contact(&self) -> bool {
+        matches!(self, Error::NoAccountByEmail | Error::UnknownAccount(_) | Error::PaymentOverdue(_) | Error::DifferentZone(_))
     }
 }
 

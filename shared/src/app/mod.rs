@@ -26,7 +26,7 @@ use crate::domain::{
     Account, AccountId, ContactChange, ContactRef, DisplayName, EmailAddress, RequestId, Role, Service, ServiceName, State, Step, Token, rules,
 };
 use crate::mail;
-use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, Publisher, ServiceFilter, Store, StoreError};
+use crate::ports::{AskingFor, Clock, Effect, Mailer, Page, PendingChange, Publisher, ServiceFilter, Store, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -175,23 +175,76 @@ impl App {
     // ---- requests ------------------------------------------------------------------------
 
     /// Asks to move each `(role, new account)` of `name`; SPEC §2 decides who confirms.
+    ///
+    /// Naming a new contact probes another account (SPEC §2), so nothing about it is examined
+    /// before the caller may ask at all: a caller past its budget of probes is told to wait,
+    /// whatever it asks; then its right to ask for these roles on the service, and whether a
+    /// request is pending on one of them, are decided on the service alone, with answers that
+    /// are the same whoever it names; only then is the new contact looked up and judged, and a
+    /// create refused for its sake counts against the caller's budget.
     pub async fn create(&self, caller: &AccountId, name: &ServiceName, asks: Vec<(Role, ContactRef)>) -> Result<Vec<ContactChange>> {
-        let asks = self.resolve(caller, asks).await?;
-        // One read: the service, the new contacts, and the requester's unaccepted requests
-        // to each (UNACCEPTED_REQUEST_LIMIT).
-        let mut towards: Vec<AccountId> = asks.iter().map(|(_, to)| to.clone()).collect();
-        towards.sort();
-        towards.dedup();
-        let strangers: Vec<AccountId> = towards.iter().filter(|to| *to != caller).cloned().collect();
-        let asking = self.store.asking(name, &towards, caller, &strangers).await?;
-        let service = asking.service.ok_or_else(no_service)?;
+        let now = self.now();
+        let prober = limits::prober_key(caller);
+        let window = limits::attempt_window(now);
+        let roles: Vec<Role> = asks.iter().map(|(role, _)| *role).collect();
+        // Named by customer id, the new contacts are read with the service, in one read (with
+        // the requester's unaccepted requests to each: UNACCEPTED_REQUEST_LIMIT), and examined
+        // after it; named by address, they are looked up only once the service let the caller ask.
+        let by_id: Option<Vec<(Role, AccountId)>> = asks
+            .iter()
+            .map(|(role, contact)| match contact {
+                ContactRef::Account(id) => Some((*role, id.clone())),
+                ContactRef::Email(_) => None,
+            })
+            .collect();
+        let (towards, strangers) = by_id.as_deref().map(|asks| towards(caller, asks)).unwrap_or_default();
+        let what = AskingFor { service: Some(name), attempts: Some((&prober, window.0)), accounts: &towards, unaccepted: Some((caller, &strangers)) };
+        let read = self.store.asking(&what).await?;
+        limits::may_attempt(read.attempts, window.1, now).map_err(|retry_after| Error::TooManyProbes { retry_after })?;
+        let record = read.service.ok_or_else(no_service)?;
+        rules::right_to_ask(&record.service.contacts, caller, &roles)?;
+        // The store's write checks the locks again, against a request made meanwhile.
+        if let Some(lock) = record.locks.iter().find(|lock| roles.contains(&lock.role) && lock.expires_at > now) {
+            return Err(Error::PendingExists(lock.role));
+        }
+
+        let opened = match by_id {
+            Some(asks) => self.open(caller, record.service, asks, read.accounts, read.unaccepted, now).await,
+            None => self.open_by_address(caller, record.service, asks, now).await,
+        };
+        match opened {
+            Err(refused) if refused.probes_the_new_contact() => Err(self.count_probe(&prober, window, refused).await?),
+            opened => opened,
+        }
+    }
+
+    /// [`App::create`] for new contacts some of which are named by address: each address
+    /// resolved to its one account, then the accounts read.
+    async fn open_by_address(&self, caller: &AccountId, service: Service, asks: Vec<(Role, ContactRef)>, now: OffsetDateTime) -> Result<Vec<ContactChange>> {
+        let asks = self.resolve(asks).await?;
+        let (towards, strangers) = towards(caller, &asks);
+        let read = self.store.asking(&AskingFor { accounts: &towards, unaccepted: Some((caller, &strangers)), ..AskingFor::default() }).await?;
+        self.open(caller, service, asks, read.accounts, read.unaccepted, now).await
+    }
+
+    /// The new contacts judged by SPEC §2 (`accounts`: those of them that exist; `unaccepted`:
+    /// the requester's requests to each that ended unaccepted), then the requests and the mails
+    /// they owe written at once (the outbox: the mailer sends them).
+    async fn open(
+        &self,
+        caller: &AccountId,
+        service: Service,
+        asks: Vec<(Role, AccountId)>,
+        accounts: Vec<Account>,
+        unaccepted: HashMap<AccountId, Vec<OffsetDateTime>>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ContactChange>> {
         let plans = rules::plan(&service.contacts, caller, &asks)?;
-        let accounts: HashMap<AccountId, Account> = asking.accounts.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let accounts: HashMap<AccountId, Account> = accounts.into_iter().map(|a| (a.id.clone(), a)).collect();
         for plan in &plans {
             plan.check(&accounts)?;
         }
-        let now = self.now();
-        for unaccepted in asking.unaccepted.values() {
+        for unaccepted in unaccepted.values() {
             limits::may_ask(unaccepted, self.config.unaccepted_request_limit, now).map_err(|retry_after| Error::TooManyRequests { retry_after })?;
         }
 
@@ -201,35 +254,37 @@ impl App {
                 // The change happens in its new contact's zone; the store checks the previous
                 // contact is in it too, in the write that makes the request.
                 let zone = accounts.get(&plan.to).map(|to| to.zone).unwrap_or_default();
-                let mut change = ContactChange::open(name.clone(), plan, caller.clone(), zone, now, self.config.token_ttl);
+                let mut change = ContactChange::open(service.name.clone(), plan, caller.clone(), zone, now, self.config.token_ttl);
                 change.service_when_asked = Some(service.clone());
                 change
             })
             .collect();
-        // The requests and the mails they owe, in one write (the outbox): the mailer sends them.
         self.store.create(&changes, now).await?;
         changes.iter_mut().for_each(|change| {
             change.outbox.clear();
             change.events.clear();
         });
-        tracing::info!(requests = ?changes.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), service = %name, "contact change requested");
+        tracing::info!(requests = ?changes.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), service = %service.name, "contact change requested");
         Ok(changes)
     }
 
+    /// Counts `refused`, a create refused for its new contact's sake, against the caller's
+    /// budget of probes (`prober`, in `window`). The count as it is after this one decides: past
+    /// the budget (creates made at once all read it below), this one too is told only to wait.
+    async fn count_probe(&self, prober: &str, (start, end): (OffsetDateTime, OffsetDateTime), refused: Error) -> Result<Error> {
+        let counted = self.store.count_wrong_attempt(prober, start, end).await?;
+        if counted > limits::ATTEMPT_LIMIT {
+            return Ok(Error::TooManyProbes { retry_after: limits::seconds_until(end, self.now()) });
+        }
+        Ok(refused)
+    }
+
     /// The new contacts named by address, as accounts: each address must be exactly one
-    /// account's. None and several are the same answer (one lookup each way); and since any
-    /// answer still tells an address that names an account from one that does not, each caller
-    /// may try at most `WRONG_CODE_LIMIT` addresses that name none per window, as with codes.
-    async fn resolve(&self, caller: &AccountId, asks: Vec<(Role, ContactRef)>) -> Result<Vec<(Role, AccountId)>> {
+    /// account's. None and several are the same answer (`NoAccountByEmail`, one lookup each
+    /// way), which [`App::create`] counts as a probe.
+    async fn resolve(&self, asks: Vec<(Role, ContactRef)>) -> Result<Vec<(Role, AccountId)>> {
         let mut resolved = Vec::with_capacity(asks.len());
         let mut known: HashMap<EmailAddress, AccountId> = HashMap::new();
-        let by_address = asks.iter().any(|(_, contact)| matches!(contact, ContactRef::Email(_)));
-        let (window_start, window_end) = limits::attempt_window(self.now());
-        let prober = format!("lookup#{caller}");
-        if by_address {
-            let missed = self.store.wrong_attempts(&prober, window_start).await?;
-            limits::may_attempt(missed, window_end, self.now()).map_err(|retry_after| Error::TooManyLookups { retry_after })?;
-        }
         for (role, contact) in asks {
             let account = match contact {
                 ContactRef::Account(id) => id,
@@ -238,7 +293,6 @@ impl App {
                     None => {
                         let mut found = self.store.accounts_with_email(&email, 2).await?;
                         if found.len() != 1 {
-                            self.store.count_wrong_attempt(&prober, window_start, window_end).await?;
                             return Err(Error::NoAccountByEmail);
                         }
                         let id = found.remove(0);
@@ -289,11 +343,6 @@ impl App {
     /// anyone tried, the answerer itself or others behind its address (a NAT, a proxy).
     pub async fn answer(&self, id: RequestId, token: &str, decision: Decision, answerer: Answerer<'_>) -> Result<ContactChange> {
         let token = &Token::parse(token);
-        let attempter = &answerer.attempter().key();
-        let (window_start, window_end) = limits::attempt_window(self.now());
-        // A right code is never refused for wrong ones (SPEC §3: the limit is against hammering,
-        // 256 bits are not guessed); a wrong one's count answers whether to wait.
-        let too_many = || Error::TooManyAttempts { retry_after: limits::seconds_until(window_end, self.now()) };
         self.retry_on_stale(|| async move {
             let mut change = match answerer {
                 Answerer::Caller(caller) => self.visible_contact_change(caller, id).await?,
@@ -305,11 +354,7 @@ impl App {
             let party = match (holder, answerer) {
                 (Some(party), Answerer::LinkHolder { .. }) => party,
                 (Some(party), Answerer::Caller(caller)) if party == *caller => party,
-                _ => {
-                    let wrong = self.store.count_wrong_attempt(attempter, window_start, window_end).await?;
-                    // The one over the limit is told to wait, not that the code was wrong.
-                    return Err(if wrong > limits::WRONG_CODE_LIMIT { too_many() } else { Error::TokenMismatch });
-                }
+                _ => return Err(self.wrong_code(answerer.attempter()).await?),
             };
             let read = change.clone();
             let closes = match decision {
@@ -399,14 +444,7 @@ impl App {
             closed => return Err(Error::NotPending(closed)),
         }
         if Token::parse(token).as_ref().and_then(|t| change.party_holding(t)).is_none() {
-            let (window_start, window_end) = limits::attempt_window(now);
-            let wrong = self.store.count_wrong_attempt(&Answerer::LinkHolder { from }.attempter().key(), window_start, window_end).await?;
-            // As in `answer`: the one over the limit is told to wait, not that the code was wrong.
-            return Err(if wrong > limits::WRONG_CODE_LIMIT {
-                Error::TooManyAttempts { retry_after: limits::seconds_until(window_end, self.now()) }
-            } else {
-                Error::TokenMismatch
-            });
+            return Err(self.wrong_code(Answerer::LinkHolder { from }.attempter()).await?);
         }
         let accounts = self.accounts_by_id(&change.named()).await?;
         Ok((change, accounts))
@@ -531,6 +569,20 @@ impl App {
         Ok(())
     }
 
+    /// Counts a code that is no party's live code against `attempter` alone (SPEC §3), and says
+    /// how to answer it: that it did not match, or, for the one over the limit, to wait. Only wrong
+    /// codes are counted and limited: a right code is never refused for them (the limit is
+    /// against hammering; 256 bits are not guessed).
+    async fn wrong_code(&self, attempter: Attempter) -> Result<Error> {
+        let (window_start, window_end) = limits::attempt_window(self.now());
+        let wrong = self.store.count_wrong_attempt(&attempter.key(), window_start, window_end).await?;
+        Ok(if wrong > limits::ATTEMPT_LIMIT {
+            Error::TooManyAttempts { retry_after: limits::seconds_until(window_end, self.now()) }
+        } else {
+            Error::TokenMismatch
+        })
+    }
+
     /// Hands `mail` to the mailer within the invocation's deadline (crate::deadline; none
     /// locally), less what recording how the mails went and answering take: one DynamoDB write
     /// at its operation timeout (3 s, adapters::aws::timeouts) and half a second. A mail not
@@ -607,6 +659,16 @@ impl App {
 
 fn no_profile() -> Error {
     Error::NotFound("there is no profile for this account".to_owned())
+}
+
+/// The new contacts of `asks`, once each, and those of them that are not the requester (whose
+/// requests to them count when they end unaccepted: UNACCEPTED_REQUEST_LIMIT).
+fn towards(requester: &AccountId, asks: &[(Role, AccountId)]) -> (Vec<AccountId>, Vec<AccountId>) {
+    let mut towards: Vec<AccountId> = asks.iter().map(|(_, to)| to.clone()).collect();
+    towards.sort();
+    towards.dedup();
+    let strangers = towards.iter().filter(|to| *to != requester).cloned().collect();
+    (towards, strangers)
 }
 
 fn no_service() -> Error {

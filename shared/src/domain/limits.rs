@@ -20,11 +20,15 @@ pub const EMAIL_CHANGE_TTL: Duration = Duration::hours(24);
 /// the profile into a way of mailing arbitrary addresses, nor the owner's mailbox into a flood.
 pub const EMAIL_CHANGE_WINDOW: Duration = Duration::hours(24);
 pub const EMAIL_CHANGE_LIMIT: usize = 3;
-/// Codes that matched no live token, per caller and per window, before that caller is told
-/// to wait (429 `too_many_attempts`). Tokens have 256 bits, so this is not what stops
-/// guessing; it stops a script from hammering, at the cost of one caller only.
-pub const WRONG_CODE_LIMIT: u32 = 10;
-pub const WRONG_CODE_WINDOW: Duration = Duration::minutes(15);
+/// Attempts that fail, per caller and per window of [`ATTEMPT_WINDOW`], before that caller is
+/// told to wait; each kind is counted on its own ([`Attempter::key`], [`prober_key`]):
+/// - codes that matched no live token (SPEC §3; 429 `too_many_attempts` for further wrong
+///   ones). Tokens have 256 bits, so this is not what stops guessing; it stops a script from
+///   hammering, at the cost of one caller only;
+/// - creates refused for the new contact's sake (SPEC §2; 429 `too_many_requests` for every
+///   further create): each such answer tells something about another account.
+pub const ATTEMPT_LIMIT: u32 = 10;
+pub const ATTEMPT_WINDOW: Duration = Duration::minutes(15);
 
 /// Who tried a code: the signed-in account, or on the public page the source address that
 /// API Gateway (or the local server) saw. Every attempter has a budget of its own.
@@ -47,18 +51,24 @@ impl Attempter {
     }
 }
 
-/// The fixed window of [`WRONG_CODE_WINDOW`] that `now` falls in: `(start, end)`.
-pub fn attempt_window(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
-    let width = WRONG_CODE_WINDOW.whole_seconds();
-    let start = now.unix_timestamp().div_euclid(width) * width;
-    let start = OffsetDateTime::from_unix_timestamp(start).expect("a window start near now is a valid time");
-    (start, start + WRONG_CODE_WINDOW)
+/// The stores' key of `caller`'s creates refused for the new contact's sake (`probe#aa1-ovh`):
+/// one budget per caller, whichever service and new contact it named, apart from its wrong codes.
+pub fn prober_key(caller: &AccountId) -> String {
+    format!("probe#{caller}")
 }
 
-/// Whether a caller who already tried `wrong` codes in the window ending at `window_end` may
-/// try again: `Err(seconds to wait)` once it reached [`WRONG_CODE_LIMIT`].
-pub fn may_attempt(wrong: u32, window_end: OffsetDateTime, now: OffsetDateTime) -> Result<(), u64> {
-    if wrong < WRONG_CODE_LIMIT { Ok(()) } else { Err(seconds_until(window_end, now)) }
+/// The fixed window of [`ATTEMPT_WINDOW`] that `now` falls in: `(start, end)`.
+pub fn attempt_window(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+    let width = ATTEMPT_WINDOW.whole_seconds();
+    let start = now.unix_timestamp().div_euclid(width) * width;
+    let start = OffsetDateTime::from_unix_timestamp(start).expect("a window start near now is a valid time");
+    (start, start + ATTEMPT_WINDOW)
+}
+
+/// Whether a caller who already failed `failed` attempts of one kind in the window ending at
+/// `window_end` may try again: `Err(seconds to wait)` once it reached [`ATTEMPT_LIMIT`].
+pub fn may_attempt(failed: u32, window_end: OffsetDateTime, now: OffsetDateTime) -> Result<(), u64> {
+    if failed < ATTEMPT_LIMIT { Ok(()) } else { Err(seconds_until(window_end, now)) }
 }
 
 /// The address changes an account asked within the last [`EMAIL_CHANGE_WINDOW`], if it may
@@ -103,9 +113,9 @@ mod tests {
     #[test]
     fn a_caller_may_try_until_it_reaches_the_limit_then_waits_for_the_window_to_end() {
         let (start, end) = attempt_window(t0());
-        assert!(start <= t0() && t0() < end && end - start == WRONG_CODE_WINDOW);
-        assert_eq!(may_attempt(WRONG_CODE_LIMIT - 1, end, t0()), Ok(()));
-        assert_eq!(may_attempt(WRONG_CODE_LIMIT, end, t0()), Err((end - t0()).whole_seconds() as u64));
+        assert!(start <= t0() && t0() < end && end - start == ATTEMPT_WINDOW);
+        assert_eq!(may_attempt(ATTEMPT_LIMIT - 1, end, t0()), Ok(()));
+        assert_eq!(may_attempt(ATTEMPT_LIMIT, end, t0()), Err((end - t0()).whole_seconds() as u64));
     }
 
     #[test]
@@ -115,6 +125,8 @@ mod tests {
         let other = Attempter::Address(Some("192.0.2.2".parse().unwrap())).key();
         assert_eq!((a.as_str(), ip.as_str()), ("account#aa1-ovh", "ip#192.0.2.1"));
         assert_ne!(ip, other);
+        // An account's probes are not its wrong codes: neither spends the other's budget.
+        assert_eq!(prober_key(&AccountId::parse("aa1-ovh").unwrap()), "probe#aa1-ovh");
     }
 
     #[test]

@@ -39,6 +39,16 @@ enum Asker {
     HolderOfTheRole,
 }
 
+impl Asker {
+    /// Whether `requester` stands so on a service with `contacts`, asking to move `role`.
+    fn fits(self, contacts: &Contacts, requester: &AccountId, role: Role) -> bool {
+        match self {
+            Asker::Admin => contacts.admin == *requester,
+            Asker::HolderOfTheRole => contacts.holder(role) == requester,
+        }
+    }
+}
+
 /// Who the new contact is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NewContact {
@@ -104,23 +114,33 @@ const WHO_MAY_ASK: &[Row] = &[
     },
 ];
 
-/// The obligations of moving one role of a service (with `contacts`) to `new`, asked by `requester`.
+/// SPEC §2's first question, which nothing about the new contact answers: may `requester` ask
+/// to move each of `roles` of a service with `contacts` at all? An account with no role on it
+/// is no contact of it (told it does not exist). Who the new contact is changes who confirms
+/// (an admin naming itself as tech or billing confirms alone), never whether one may ask: so
+/// this is decided, and answered, before the new contact is looked up (SPEC §2: naming one
+/// probes another account).
+pub fn right_to_ask(contacts: &Contacts, requester: &AccountId, roles: &[Role]) -> Result<(), RuleViolation> {
+    if contacts.roles_of(requester).is_empty() {
+        return Err(RuleViolation::NotAContact);
+    }
+    match roles.iter().find(|role| !WHO_MAY_ASK.iter().any(|row| row.asker.fits(contacts, requester, **role) && row.roles.contains(role))) {
+        Some(role) => Err(RuleViolation::NotAllowed(*role)),
+        None => Ok(()),
+    }
+}
+
+/// The obligations of moving one role of a service (with `contacts`) to `new`, asked by a
+/// `requester` with the [`right_to_ask`] for it.
 fn obligations(contacts: &Contacts, requester: &AccountId, role: Role, new: &AccountId) -> Result<(Vec<AccountId>, Vec<AccountId>), RuleViolation> {
     let previous = contacts.holder(role);
     if previous == new {
         return Err(RuleViolation::NoChange { role, account: new.clone() });
     }
-    let is_admin = contacts.admin == *requester;
     let new_contact = if new == requester { NewContact::TheRequester } else { NewContact::Other };
     let row = WHO_MAY_ASK
         .iter()
-        .find(|row| {
-            let asker_fits = match row.asker {
-                Asker::Admin => is_admin,
-                Asker::HolderOfTheRole => previous == requester,
-            };
-            asker_fits && row.roles.contains(&role) && row.new_contact == new_contact
-        })
+        .find(|row| row.asker.fits(contacts, requester, role) && row.roles.contains(&role) && row.new_contact == new_contact)
         .ok_or(RuleViolation::NotAllowed(role))?;
     let confirm = match row.confirm {
         Confirm::RequesterAndNewContact => vec![requester.clone(), new.clone()],
@@ -135,11 +155,9 @@ fn obligations(contacts: &Contacts, requester: &AccountId, role: Role, new: &Acc
 
 /// Plans the requests for moving each `(role, new account)` in `asks`: roles moving from the
 /// same previous holder to the same new account form one request, otherwise one per role.
-/// Every role must be allowed, or nothing is planned.
+/// Every role must be allowed ([`right_to_ask`], decided first), or nothing is planned.
 pub fn plan(contacts: &Contacts, requester: &AccountId, asks: &[(Role, AccountId)]) -> Result<Vec<Plan>, RuleViolation> {
-    if contacts.roles_of(requester).is_empty() {
-        return Err(RuleViolation::NotAContact);
-    }
+    right_to_ask(contacts, requester, &asks.iter().map(|(role, _)| *role).collect::<Vec<_>>())?;
     let mut drafts: Vec<Draft> = Vec::new();
     for (role, new) in asks {
         let (confirm, inform) = obligations(contacts, requester, *role, new)?;
@@ -286,6 +304,23 @@ mod tests {
     #[test]
     fn an_account_with_no_role_may_ask_nothing() {
         assert_eq!(one("nn1-ovh", Role::Tech, "nn1-ovh"), Err(RuleViolation::NotAContact));
+    }
+
+    #[test]
+    fn the_right_to_ask_is_decided_without_the_new_contact() {
+        // Whoever is named, even the role's holder or the requester itself, a role one may not
+        // ask for is refused as such: the answer tells nothing about the account named.
+        for (requester, role) in [("tt1-ovh", Role::Billing), ("tt1-ovh", Role::Admin), ("bb1-ovh", Role::Tech), ("bb1-ovh", Role::Admin)] {
+            assert_eq!(right_to_ask(&contacts(), &id(requester), &[role]), Err(RuleViolation::NotAllowed(role)));
+            for new in ["aa1-ovh", "tt1-ovh", "bb1-ovh", "nn1-ovh"] {
+                assert_eq!(one(requester, role, new), Err(RuleViolation::NotAllowed(role)), "{requester} asking {role} for {new}");
+            }
+        }
+        assert_eq!(right_to_ask(&contacts(), &id("nn1-ovh"), &[Role::Tech]), Err(RuleViolation::NotAContact));
+        // An admin may ask for every role, and a holder for its own, whoever the new contact is.
+        assert_eq!(right_to_ask(&contacts(), &id("aa1-ovh"), &Role::ALL), Ok(()));
+        assert_eq!(right_to_ask(&contacts(), &id("tt1-ovh"), &[Role::Tech]), Ok(()));
+        assert_eq!(right_to_ask(&contacts(), &id("bb1-ovh"), &[Role::Billing]), Ok(()));
     }
 
     #[test]

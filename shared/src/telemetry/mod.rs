@@ -214,7 +214,7 @@ pub fn refused(error: &ApiError) {
         Error::TooManyAttempts { .. } => "too_many_attempts",
         Error::ResendLimit { .. } => "resend_limit",
         Error::TooManyRequests { .. } => "too_many_requests",
-        Error::TooManyLookups { .. } => "too_many_lookups",
+        Error::TooManyProbes { .. } => "too_many_probes",
         Error::TooManyEmailChanges { .. } => "too_many_email_changes",
         _ => return,
     };

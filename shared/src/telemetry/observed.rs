@@ -15,7 +15,9 @@ use crate::domain::{
     ServiceName, State, TokenHash,
 };
 use crate::mail::Mail;
-use crate::ports::{Asking, Effect, MailError, Mailer, Page, ProfileRecord, PublishError, Publisher, ServiceFilter, ServiceRecord, Store, StoreError};
+use crate::ports::{
+    Asking, AskingFor, Effect, MailError, Mailer, Page, ProfileRecord, PublishError, Publisher, ServiceFilter, ServiceRecord, Store, StoreError,
+};
 
 /// A store whose commits are counted.
 pub(crate) struct ObservedStore(pub(crate) Arc<dyn Store>);
@@ -112,8 +114,8 @@ impl Store for ObservedStore {
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         self.0.unaccepted(requester, to).await
     }
-    async fn asking(&self, name: &ServiceName, accounts: &[AccountId], requester: &AccountId, towards: &[AccountId]) -> Result<Asking, StoreError> {
-        self.0.asking(name, accounts, requester, towards).await
+    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
+        self.0.asking(what).await
     }
     async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
         self.0.claim_mail(id, now, until).await

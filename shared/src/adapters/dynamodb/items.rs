@@ -84,6 +84,8 @@ pub const REQUEST_SK: &str = "REQUEST";
 pub const MEMBERSHIP_PREFIX: &str = "SERVICE#";
 pub const COPY_PREFIX: &str = "REQUEST#";
 pub const LOCK_PREFIX: &str = "LOCK#";
+/// Under an attempter's partition (`ATTEMPTS#{attempter}`): `WINDOW#{start}`, its count in one window.
+pub const WINDOW_PREFIX: &str = "WINDOW#";
 pub const TOKEN_PREFIX: &str = "TOKEN#";
 /// Under a requester's partition: `ASKS#{to}`, its record of unaccepted requests to `to`.
 pub const ASKS_PREFIX: &str = "ASKS#";
@@ -119,7 +121,7 @@ fn due_sk(change: &ContactChange) -> String {
     format!("{:015}#{}", millis(change.expires_at), change.id)
 }
 pub fn window_sk(start: OffsetDateTime) -> String {
-    format!("WINDOW#{}", millis(start))
+    format!("{WINDOW_PREFIX}{}", millis(start))
 }
 
 pub fn key(pk: String, sk: impl Into<String>) -> Item {
@@ -176,6 +178,11 @@ pub fn copy_key(account: &AccountId, id: RequestId) -> Item {
 }
 pub fn attempts_key(attempter: &str, window_start: OffsetDateTime) -> Item {
     key(attempts_pk(attempter), window_sk(window_start))
+}
+
+/// An attempter's window item's count.
+pub fn attempts_from(item: &Item) -> u32 {
+    item.get("count").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 // ---- attribute helpers -------------------------------------------------------------------------

@@ -33,7 +33,7 @@ use crate::domain::{
     Account, AccountId, AwaitedCodes, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder,
     MailStatus, PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
-use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Asking, AskingFor, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 use batch::{Backoff, batch_get};
 use errors::classify;
 use items::{Item, n, s};
@@ -736,24 +736,40 @@ impl Store for DynamoStore {
         Ok(self.get(items::asks_key(requester, to)).await?.as_ref().map(items::asks_from).transpose()?.unwrap_or_default())
     }
 
-    /// One `BatchGetItem` (more only past 100 keys): the service item, the account items and
-    /// the requester's records towards each of `towards`.
-    async fn asking(&self, name: &ServiceName, accounts: &[AccountId], requester: &AccountId, towards: &[AccountId]) -> Result<Asking, StoreError> {
-        let mut ids: Vec<&AccountId> = accounts.iter().collect();
+    /// One `BatchGetItem` (more only past 100 keys) of what is asked for: the service item and
+    /// its three lock items, the attempter's window item, the account items, the requester's
+    /// records towards each of `towards`; none when nothing is asked for.
+    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
+        let mut ids: Vec<&AccountId> = what.accounts.iter().collect();
         ids.sort();
         ids.dedup();
-        let mut towards: Vec<&AccountId> = towards.iter().collect();
+        let (requester, mut towards): (Option<&AccountId>, Vec<&AccountId>) =
+            what.unaccepted.map_or((None, Vec::new()), |(requester, towards)| (Some(requester), towards.iter().collect()));
         towards.sort();
         towards.dedup();
-        let mut keys = vec![items::service_key(name)];
+        let mut keys = Vec::new();
+        if let Some(name) = what.service {
+            keys.push(items::service_key(name));
+            keys.extend(Role::ALL.map(|role| items::lock_key(name, role)));
+        }
+        if let Some((attempter, window_start)) = what.attempts {
+            keys.push(items::attempts_key(attempter, window_start));
+        }
         keys.extend(ids.into_iter().map(items::account_key));
-        keys.extend(towards.iter().map(|to| items::asks_key(requester, to)));
+        if let Some(requester) = requester {
+            keys.extend(towards.iter().map(|to| items::asks_key(requester, to)));
+        }
         let found = batch_get(&self.client, &self.table, &self.meter, keys, Backoff::REQUEST).await?;
         let mut asking = Asking { unaccepted: towards.iter().map(|to| ((*to).clone(), Vec::new())).collect(), ..Asking::default() };
+        let (mut service, mut locks) = (None, Vec::new());
         for item in &found {
             let sk = items::sort_key(item);
             if sk == items::SERVICE_SK {
-                asking.service = Some(items::service_from(item)?);
+                service = Some(items::service_from(item)?);
+            } else if sk.starts_with(items::LOCK_PREFIX) {
+                locks.push(items::lock_from(item)?);
+            } else if sk.starts_with(items::WINDOW_PREFIX) {
+                asking.attempts = items::attempts_from(item);
             } else if sk == items::PROFILE_SK {
                 asking.accounts.push(items::account_from(item)?);
             } else if let Some(to) = sk.strip_prefix(items::ASKS_PREFIX) {
@@ -761,12 +777,13 @@ impl Store for DynamoStore {
                 asking.unaccepted.insert(to, items::asks_from(item)?);
             }
         }
+        locks.sort_by_key(|lock| lock.role);
+        asking.service = service.map(|service| ServiceRecord { service, locks });
         Ok(asking)
     }
 
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
-        let Some(item) = self.get(items::attempts_key(attempter, window_start)).await? else { return Ok(0) };
-        Ok(item.get("count").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0))
+        Ok(self.get(items::attempts_key(attempter, window_start)).await?.as_ref().map_or(0, items::attempts_from))
     }
 
     /// One UpdateItem: `ADD count 1`, the item gone (by TTL) with its window.
