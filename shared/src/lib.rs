@@ -20,9 +20,11 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod deadline;
-pub mod domain;
 pub mod entrypoints;
 pub mod mail;
 pub mod ports;
 pub mod seed;
 pub mod telemetry;
+
+/// The domain, now its own crate (`crates/domain`); the old path until the layers above move out too.
+pub use contacts_domain as domain;

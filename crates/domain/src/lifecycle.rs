@@ -590,7 +590,7 @@ fn seconds_until(at: OffsetDateTime, now: OffsetDateTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Role, rules};
+    use crate::{Role, rules};
     use time::Duration;
 
     fn id(s: &str) -> AccountId {
@@ -603,7 +603,7 @@ mod tests {
 
     /// admin aa1 asks tech tt1 -> nn1: parties aa1 and nn1, tt1 informed; as just opened.
     fn opened() -> ContactChange {
-        let contacts = crate::domain::Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
+        let contacts = crate::Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
         let plan = rules::plan(&contacts, &id("aa1-ovh"), &[(Role::Tech, id("nn1-ovh"))]).unwrap().remove(0);
         ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), Zone::Eu, t0(), Duration::days(7))
     }
@@ -728,7 +728,7 @@ mod tests {
                 closed.step(Step::Fail { reason: FailReason::HoldersChanged }, later).unwrap();
                 assert_eq!(types(&closed), ["ContactChangeFailed"]);
                 assert_eq!(closed.events[0].fact, Fact::of_change(&closed));
-                let crate::domain::Fact::ContactChangeFailed(facts) = &closed.events[0].fact else { unreachable!() };
+                let crate::Fact::ContactChangeFailed(facts) = &closed.events[0].fact else { unreachable!() };
                 assert_eq!((facts.reason, facts.state, facts.requester.as_str()), (Some(FailReason::HoldersChanged), State::Failed, "aa1-ovh"));
             } else {
                 assert_eq!(types(&closed), [expected]);
@@ -970,11 +970,11 @@ mod tests {
     #[test]
     fn a_request_meets_an_obstacle_when_a_holder_moved_or_the_requester_lost_its_role() {
         let (change, _) = pending();
-        let as_made = crate::domain::Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
+        let as_made = crate::Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
         assert_eq!(change.obstacle(&as_made), None);
-        let tech_moved = crate::domain::Contacts { tech: id("xx1-ovh"), ..as_made.clone() };
+        let tech_moved = crate::Contacts { tech: id("xx1-ovh"), ..as_made.clone() };
         assert_eq!(change.obstacle(&tech_moved), Some(FailReason::HoldersChanged));
-        let new_admin = crate::domain::Contacts { admin: id("mm1-ovh"), ..as_made.clone() };
+        let new_admin = crate::Contacts { admin: id("mm1-ovh"), ..as_made.clone() };
         assert_eq!(change.obstacle(&new_admin), Some(FailReason::RequesterLostRole));
     }
 }

@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn an_address_change_completes_with_both_codes_in_either_order_and_each_works_once() {
-        let (new, current) = (crate::domain::Token::generate().hash(), crate::domain::Token::generate().hash());
+        let (new, current) = (crate::Token::generate().hash(), crate::Token::generate().hash());
         let both = AwaitedCodes::Both { new_address: new, current_address: current };
         assert_eq!(both.hashes(), vec![new, current]);
         let Some(CodeBack::StillAwaiting(rest)) = both.give(&new) else { panic!("the new address's code is one of two") };
@@ -314,7 +314,7 @@ mod tests {
         assert_eq!(rest.give(&current), Some(CodeBack::Complete));
         let Some(CodeBack::StillAwaiting(rest)) = both.give(&current) else { panic!("the current address's code is one of two") };
         assert_eq!((rest.hashes(), rest.give(&new)), (vec![new], Some(CodeBack::Complete)));
-        assert_eq!(both.give(&crate::domain::Token::generate().hash()), None, "another code is neither");
+        assert_eq!(both.give(&crate::Token::generate().hash()), None, "another code is neither");
     }
 
     #[test]

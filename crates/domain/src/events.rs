@@ -255,7 +255,7 @@ impl EventStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Role;
+    use crate::Role;
 
     fn id(s: &str) -> AccountId {
         AccountId::parse(s).unwrap()
