@@ -24,7 +24,8 @@ pub mod entrypoints;
 pub mod mail;
 pub mod ports;
 pub mod seed;
-pub mod telemetry;
 
 /// The domain, now its own crate (`crates/domain`); the old path until the layers above move out too.
 pub use contacts_domain as domain;
+/// The metrics, a leaf crate (`crates/telemetry`); the old path until the layers above move out too.
+pub use contacts_telemetry as telemetry;

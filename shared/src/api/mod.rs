@@ -340,7 +340,11 @@ impl Router {
 
     /// The error as problem+json, or as a page for the routes a browser opens.
     fn failure(&self, endpoint: Endpoint, error: ApiError) -> ApiResponse {
-        telemetry::refused(&error);
+        if let ApiError::App(error) = &error
+            && let Some(refusal) = error.refusal()
+        {
+            telemetry::refused(refusal);
+        }
         if error.status().is_server_error() {
             // The whole chain of causes, for whoever reads the log; the client gets the outline.
             tracing::error!(cause = %error.chain(), "request failed");

@@ -6,6 +6,7 @@ use crate::domain::lifecycle::LifecycleError;
 use crate::domain::rules::RuleViolation;
 use crate::domain::{AccountId, Role, State};
 use crate::ports::{MailError, StoreError};
+use crate::telemetry::Refusal;
 
 /// Seconds a client is told to wait (`Retry-After`) when the store was unavailable: a
 /// throttled or briefly unreachable DynamoDB recovers within seconds.
@@ -95,6 +96,22 @@ impl Error {
             Error::Contended => Some(RETRY_AFTER_CONTENDED),
             _ => None,
         }
+    }
+
+    /// The refusal it counts as in the metrics, if it is one: the wrong codes and the limits'
+    /// refusals (telemetry knows no error of ours; we name ours in its words).
+    pub fn refusal(&self) -> Option<Refusal> {
+        let reason = match self {
+            Error::TokenMismatch | Error::EmailTokenMismatch => return Some(Refusal::WrongCode),
+            Error::TooSoon { .. } => "too_soon",
+            Error::TooManyAttempts { .. } => "too_many_attempts",
+            Error::ResendLimit { .. } => "resend_limit",
+            Error::TooManyRequests { .. } => "too_many_requests",
+            Error::TooManyLookups { .. } => "too_many_lookups",
+            Error::TooManyEmailChanges { .. } => "too_many_email_changes",
+            _ => return None,
+        };
+        Some(Refusal::RateLimited(reason))
     }
 }
 

@@ -4,6 +4,7 @@ mod bounces;
 mod email;
 mod error;
 mod events;
+mod observed;
 mod outbox;
 mod readdress;
 
@@ -107,15 +108,14 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>, config: Config) -> Self {
-        // Observed: what the store commits and the mailer sends is counted (crate::telemetry).
-        let (store, mailer): (Arc<dyn Store>, Arc<dyn Mailer>) =
-            (Arc::new(crate::telemetry::ObservedStore(store)), Arc::new(crate::telemetry::ObservedMailer(mailer)));
+        // Observed: what the store commits and the mailer sends is counted (observed.rs).
+        let (store, mailer): (Arc<dyn Store>, Arc<dyn Mailer>) = (Arc::new(observed::ObservedStore(store)), Arc::new(observed::ObservedMailer(mailer)));
         Self { store, mailer, publisher: None, clock, config: Arc::new(config) }
     }
 
     /// This application, publishing committed events on `publisher` (counted, as the mailer is).
     pub fn with_publisher(mut self, publisher: Arc<dyn Publisher>) -> Self {
-        self.publisher = Some(Arc::new(crate::telemetry::ObservedPublisher(publisher)));
+        self.publisher = Some(Arc::new(observed::ObservedPublisher(publisher)));
         self
     }
 

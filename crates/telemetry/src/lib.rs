@@ -5,19 +5,19 @@
 //! - [`Metric`] is every metric the code emits, one list: the template's alarms and dashboard
 //!   are tested against it, so an alarm cannot watch a metric nobody emits.
 //! - The entry points run each invocation inside [`measure`] (a tokio task-local, like
-//!   [`crate::deadline`]); what happens inside it counts itself with [`count`] and [`count_by`],
+//!   the deadline of `contacts-app`); what happens inside it counts itself with [`count`] and [`count_by`],
 //!   and [`Invocation::emit`] writes the lines when it ends. Outside a scope nothing is counted.
 //! - The outcomes are observed where they are committed, not where they are decided: the
-//!   store and the mailer the use cases are given are wrapped ([`observed`]), so every path
+//!   store and the mailer the use cases are given are wrapped (`contacts-app`'s `observed`), so every path
 //!   that ends a request (an answer, a cancel, the sweep, a reader noticing expiry) counts the
 //!   same way. DynamoDB's calls, retries and conditional-check failures are counted by an
 //!   interceptor on the SDK client (`adapters::aws`).
+//! - It is a leaf: it knows no error type of the layers above it. They name what they count in
+//!   its words ([`Metric`], [`Refusal`]).
 //!
 //! Dimensions are few and bounded: the function, and for two metrics a reason from a closed
 //! set of `&'static str`. Never an id, an address, a name or a token: nothing the types here
 //! take can carry one.
-
-mod observed;
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -25,11 +25,6 @@ use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
-
-pub(crate) use observed::{ObservedMailer, ObservedPublisher, ObservedStore};
-
-use crate::api::ApiError;
-use crate::app::Error;
 
 /// The namespace when `METRICS_NAMESPACE` is not set (template.yaml's default too).
 pub const DEFAULT_NAMESPACE: &str = "ServiceContacts";
@@ -200,25 +195,27 @@ pub fn count_by(metric: Metric, reason: &'static str) {
     });
 }
 
-/// One DynamoDB attempt (the SDK interceptor's).
-pub(crate) fn dynamo_attempt() {
+/// One DynamoDB attempt (the SDK interceptor's; public for the AWS adapters, nobody else's).
+pub fn dynamo_attempt() {
     let _ = TALLY.try_with(|tally| tally.borrow_mut().dynamo_attempts += 1);
 }
 
+/// A refusal that counts, in the words of the metrics: the layers above map their errors to it
+/// (the use cases' `Error::refusal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A code that matched no live token: [`Metric::WrongCodes`].
+    WrongCode,
+    /// A limit's refusal (429), for a reason from a closed set: [`Metric::RateLimited`].
+    RateLimited(&'static str),
+}
+
 /// A call refused, as the router answers it: the wrong codes and the limits' refusals count.
-pub fn refused(error: &ApiError) {
-    let ApiError::App(error) = error else { return };
-    let reason = match error {
-        Error::TokenMismatch | Error::EmailTokenMismatch => return count(Metric::WrongCodes),
-        Error::TooSoon { .. } => "too_soon",
-        Error::TooManyAttempts { .. } => "too_many_attempts",
-        Error::ResendLimit { .. } => "resend_limit",
-        Error::TooManyRequests { .. } => "too_many_requests",
-        Error::TooManyLookups { .. } => "too_many_lookups",
-        Error::TooManyEmailChanges { .. } => "too_many_email_changes",
-        _ => return,
-    };
-    count_by(Metric::RateLimited, reason);
+pub fn refused(refusal: Refusal) {
+    match refusal {
+        Refusal::WrongCode => count(Metric::WrongCodes),
+        Refusal::RateLimited(reason) => count_by(Metric::RateLimited, reason),
+    }
 }
 
 /// Runs `work` as one invocation of `function`: what it counted, and how long it took.

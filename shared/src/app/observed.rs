@@ -9,13 +9,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{Metric, count, count_by, count_n};
 use crate::domain::{
     Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
     ServiceName, State, TokenHash,
 };
 use crate::mail::Mail;
 use crate::ports::{Asking, Effect, MailError, Mailer, Page, ProfileRecord, PublishError, Publisher, ServiceFilter, ServiceRecord, Store, StoreError};
+use crate::telemetry::{Metric, count, count_by, count_n};
 
 /// A store whose commits are counted.
 pub(crate) struct ObservedStore(pub(crate) Arc<dyn Store>);
