@@ -17,14 +17,11 @@
 
 pub mod adapters;
 pub mod api;
-pub mod app;
-pub mod config;
-pub mod deadline;
 pub mod entrypoints;
-pub mod mail;
-pub mod ports;
-pub mod seed;
 
+/// The application, its own crate (`crates/app`); the old paths until the layers above move out too.
+pub use contacts_app as app;
+pub use contacts_app::{config, deadline, mail, ports, seed};
 /// The domain, now its own crate (`crates/domain`); the old path until the layers above move out too.
 pub use contacts_domain as domain;
 /// The metrics, a leaf crate (`crates/telemetry`); the old path until the layers above move out too.

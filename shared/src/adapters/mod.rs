@@ -8,20 +8,16 @@ pub mod aws;
 pub mod dynamodb;
 #[cfg(feature = "aws")]
 pub mod eventbridge;
-pub mod eventlog;
 #[cfg(feature = "aws")]
 pub mod https_json;
-pub mod memory;
-pub mod outbox;
 #[cfg(feature = "aws")]
 pub mod ses;
 
+/// The memory twins, now in the application crate (`contacts_app::memory`).
+pub use contacts_app::memory::{EventLog, MemoryStore, Outbox, eventlog, outbox, store as memory};
 #[cfg(feature = "aws")]
 pub use dynamodb::DynamoStore;
 #[cfg(feature = "aws")]
 pub use eventbridge::EventBridgePublisher;
-pub use eventlog::EventLog;
-pub use memory::MemoryStore;
-pub use outbox::Outbox;
 #[cfg(feature = "aws")]
 pub use ses::SesMailer;

@@ -18,46 +18,46 @@ struct Problem<'a> {
     code: &'a str,
 }
 
-impl Error {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Error::Forbidden(_) | Error::TokenMismatch | Error::EmailTokenMismatch => StatusCode::FORBIDDEN,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::PendingExists(_) | Error::NotPending(_) | Error::Expired => StatusCode::CONFLICT,
-            Error::UnknownAccount(_) | Error::NoAccountByEmail | Error::NoChange { .. } | Error::PaymentOverdue(_) | Error::DifferentZone(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            Error::TooSoon { .. }
-            | Error::TooManyAttempts { .. }
-            | Error::ResendLimit { .. }
-            | Error::TooManyRequests { .. }
-            | Error::TooManyLookups { .. }
-            | Error::TooManyEmailChanges { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::StoreUnavailable(_) | Error::MailUnavailable(_) | Error::Contended => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+/// The use cases' errors as HTTP statuses (free functions: the errors are `contacts-app`'s,
+/// which knows no HTTP).
+pub fn app_status(error: &Error) -> StatusCode {
+    match error {
+        Error::Forbidden(_) | Error::TokenMismatch | Error::EmailTokenMismatch => StatusCode::FORBIDDEN,
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::PendingExists(_) | Error::NotPending(_) | Error::Expired => StatusCode::CONFLICT,
+        Error::UnknownAccount(_) | Error::NoAccountByEmail | Error::NoChange { .. } | Error::PaymentOverdue(_) | Error::DifferentZone(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
         }
+        Error::TooSoon { .. }
+        | Error::TooManyAttempts { .. }
+        | Error::ResendLimit { .. }
+        | Error::TooManyRequests { .. }
+        | Error::TooManyLookups { .. }
+        | Error::TooManyEmailChanges { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::StoreUnavailable(_) | Error::MailUnavailable(_) | Error::Contended => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
+}
 
-    /// A stable, machine-readable code (SPEC §5).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::Forbidden(_) => "forbidden",
-            Error::TokenMismatch | Error::EmailTokenMismatch => "token_mismatch",
-            Error::NotFound(_) => "not_found",
-            Error::PendingExists(_) => "pending_exists",
-            Error::NotPending(_) => "not_pending",
-            Error::Expired => "expired",
-            Error::UnknownAccount(_) | Error::NoAccountByEmail => "unknown_account",
-            Error::NoChange { .. } => "no_change",
-            Error::PaymentOverdue(_) => "payment_overdue",
-            Error::DifferentZone(_) => "different_zone",
-            Error::TooSoon { .. } => "too_soon",
-            Error::TooManyAttempts { .. } => "too_many_attempts",
-            Error::ResendLimit { .. } => "resend_limit",
-            Error::TooManyRequests { .. } | Error::TooManyLookups { .. } | Error::TooManyEmailChanges { .. } => "too_many_requests",
-            Error::StoreUnavailable(_) | Error::MailUnavailable(_) | Error::Contended => "unavailable",
-            Error::Internal(_) => "internal",
-        }
+/// A stable, machine-readable code of a use case's error (SPEC §5).
+pub fn app_code(error: &Error) -> &'static str {
+    match error {
+        Error::Forbidden(_) => "forbidden",
+        Error::TokenMismatch | Error::EmailTokenMismatch => "token_mismatch",
+        Error::NotFound(_) => "not_found",
+        Error::PendingExists(_) => "pending_exists",
+        Error::NotPending(_) => "not_pending",
+        Error::Expired => "expired",
+        Error::UnknownAccount(_) | Error::NoAccountByEmail => "unknown_account",
+        Error::NoChange { .. } => "no_change",
+        Error::PaymentOverdue(_) => "payment_overdue",
+        Error::DifferentZone(_) => "different_zone",
+        Error::TooSoon { .. } => "too_soon",
+        Error::TooManyAttempts { .. } => "too_many_attempts",
+        Error::ResendLimit { .. } => "resend_limit",
+        Error::TooManyRequests { .. } | Error::TooManyLookups { .. } | Error::TooManyEmailChanges { .. } => "too_many_requests",
+        Error::StoreUnavailable(_) | Error::MailUnavailable(_) | Error::Contended => "unavailable",
+        Error::Internal(_) => "internal",
     }
 }
 
@@ -72,7 +72,7 @@ impl ApiError {
             ApiError::Misdirected(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::IdentityProvider(_) => StatusCode::BAD_GATEWAY,
-            ApiError::App(error) => error.status(),
+            ApiError::App(error) => app_status(error),
         }
     }
 
@@ -87,7 +87,7 @@ impl ApiError {
             ApiError::Misdirected(_) => "misdirected_request",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::IdentityProvider(_) => "identity_provider_unavailable",
-            ApiError::App(error) => error.code(),
+            ApiError::App(error) => app_code(error),
         }
     }
 

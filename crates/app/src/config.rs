@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use time::Duration;
 
-use crate::domain::EmailAddress;
+use contacts_domain::EmailAddress;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -30,7 +30,7 @@ pub struct Config {
     /// The Lambda deployment sweeps on its schedule instead (template.yaml).
     pub sweep_interval: Duration,
     /// How many requests from one requester to one new contact may end unaccepted within
-    /// [`crate::domain::limits::UNACCEPTED_WINDOW`] before a new one is refused: `UNACCEPTED_REQUEST_LIMIT`.
+    /// [`contacts_domain::limits::UNACCEPTED_WINDOW`] before a new one is refused: `UNACCEPTED_REQUEST_LIMIT`.
     pub unaccepted_request_limit: u32,
     /// Where the emailed links point: `PUBLIC_BASE_URL`, without a trailing slash.
     pub public_base_url: String,
@@ -43,7 +43,7 @@ pub struct Config {
     /// its sessions (`arn:aws:sts::{account}:assumed-role/{name}/{session}`), which is what
     /// API Gateway reports for a caller with a role's credentials ([`Config::admits_provider`]).
     pub provider_principals: Vec<String>,
-    /// The CloudWatch namespace of the metrics the functions emit (crate::telemetry):
+    /// The CloudWatch namespace of the metrics the functions emit (contacts_telemetry):
     /// `METRICS_NAMESPACE`, from template.yaml's `MetricsNamespace`.
     pub metrics_namespace: String,
     /// Where the data and the mail go: DynamoDB's table, SES, their endpoints.
@@ -73,7 +73,7 @@ pub struct AwsConfig {
     /// reads it (the functions and `contacts-admin`; `contacts-local` reads only its two own).
     pub endpoint_url: Option<String>,
     /// `AWS_REGION`, which Lambda always sets; the functions build their SDK configuration
-    /// from it ([`crate::adapters::aws`]).
+    /// from it (`contacts_aws::sdk`).
     pub region: Option<String>,
     /// `AWS_CA_BUNDLE`: a PEM file of the certificates the functions trust for HTTPS instead
     /// of the compiled-in public roots, for a private endpoint (`adapters::aws::Trust`); read
@@ -178,7 +178,7 @@ pub const LOG_LEVEL: &str = "LOG_LEVEL";
 ///
 /// Not Lambda's `AWS_LAMBDA_LOG_LEVEL`: that is the level Lambda itself filters at
 /// (`ApplicationLogLevel`), and Lambda counts a JSON line without a `level` field, every EMF line
-/// of [`crate::telemetry`], as INFO. The template keeps Lambda's filter at DEBUG, where those
+/// of [`contacts_telemetry`], as INFO. The template keeps Lambda's filter at DEBUG, where those
 /// lines pass whatever `LogLevel` is, and the functions filter their own lines at `LOG_LEVEL`
 /// (tests/tests/template_parameters.rs proves it for every level the template allows).
 pub fn log_spec(var: impl Fn(&str) -> Option<String>) -> String {
@@ -211,7 +211,7 @@ impl Default for Config {
             mail_from: EmailAddress::parse("no-reply@contacts.example.com").expect("a valid address"),
             account_claim: "sub".to_owned(),
             provider_principals: Vec::new(),
-            metrics_namespace: crate::telemetry::DEFAULT_NAMESPACE.to_owned(),
+            metrics_namespace: contacts_telemetry::DEFAULT_NAMESPACE.to_owned(),
             aws: AwsConfig::default(),
         }
     }
@@ -289,7 +289,7 @@ impl Config {
 /// letters, digits and `.-_/#:`, and not `AWS/` (the services' own); one it would refuse
 /// would lose every metric silently, so it stops the start instead.
 fn metrics_namespace(raw: Option<String>) -> Result<String, ConfigError> {
-    let Some(namespace) = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else { return Ok(crate::telemetry::DEFAULT_NAMESPACE.to_owned()) };
+    let Some(namespace) = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else { return Ok(contacts_telemetry::DEFAULT_NAMESPACE.to_owned()) };
     let valid = namespace.len() <= 255 && namespace.chars().all(|c| c.is_ascii_alphanumeric() || ".-_/#:".contains(c)) && !namespace.starts_with("AWS/");
     if !valid {
         return Err(ConfigError(format!(
@@ -382,7 +382,7 @@ fn check_public_base_url(url: &str) -> Result<(), ConfigError> {
 /// `x.example`), and never a URL without a scheme.
 ///
 /// This is what tells the emulators (DynamoDB Local, the SES emulator) from AWS: against the
-/// loopback, dummy credentials and patient timeouts ([`crate::adapters::aws`]), else AWS's.
+/// loopback, dummy credentials and patient timeouts (`contacts_aws::sdk`), else AWS's.
 pub fn is_loopback_url(url: &str) -> bool {
     http_url(url.trim()).is_some_and(|parts| loopback_host(parts.host).is_some())
 }

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 
-use crate::domain::Event;
 use crate::ports::{PublishError, Publisher};
+use contacts_domain::Event;
 
 #[derive(Default)]
 pub struct EventLog {

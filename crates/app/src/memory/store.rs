@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::lifecycle::FailReason;
-use crate::domain::{
+use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use contacts_domain::lifecycle::FailReason;
+use contacts_domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
     PartyStatus, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
-use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 
 pub struct MemoryStore {
     tables: Mutex<Tables>,

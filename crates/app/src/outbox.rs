@@ -13,9 +13,9 @@
 use time::{Duration, OffsetDateTime};
 
 use super::{ATTEMPTS, App, Error, Result, contended, no_contact_change};
-use crate::domain::{ContactChange, LetterKind, MailId, MailOrder, MailStatus, State, Step, Token};
 use crate::mail::{self, MailKind};
 use crate::ports::{MailError, StoreError};
+use contacts_domain::{ContactChange, LetterKind, MailId, MailOrder, MailStatus, State, Step, Token};
 
 /// How long a claim holds a mail: far more than rendering, one send (bounded by the SES
 /// client's timeouts) and the writes around it take.

@@ -1,4 +1,25 @@
-//! The use cases of SPEC §5, written against the ports.
+//! The application: the use cases of SPEC §5, written against the ports, and what they need
+//! to run anywhere.
+//!
+//! - [`ports`]: what the use cases need from the outside world (`Store`, `Mailer`,
+//!   `Publisher`, `Clock`), and [`memory`] their twins in memory (the embedded store, the
+//!   outbox that keeps what it sends, the event log);
+//! - the use cases themselves ([`App`]), their errors ([`Error`]), the mailer's and the
+//!   publisher's passes; the ports they are given are observed (what they commit is counted);
+//! - [`mail`]: the emails, rendered in the recipient's language (templates/);
+//! - [`config`]: every environment variable, read once at start; [`deadline`]: the time an
+//!   invocation has left, which the use cases respect;
+//! - [`seed`]: accounts and services from a file or the demo set, loaded through the use cases.
+//!
+//! Nothing here knows HTTP, the AWS SDK or Lambda: the crates above (`contacts-api`,
+//! `contacts-aws`, `contacts-lambda`) do.
+
+pub mod config;
+pub mod deadline;
+pub mod mail;
+pub mod memory;
+pub mod ports;
+pub mod seed;
 
 mod bounces;
 mod email;
@@ -21,13 +42,12 @@ pub use events::{EVENTS_REDRIVE_AFTER, PUT_EVENTS_MAX, PublishReport};
 pub use outbox::{Delivery, MAIL_ATTEMPTS, OUTBOX_REDRIVE_AFTER, OutboxReport};
 
 use crate::config::Config;
-use crate::domain::lifecycle::{FailReason, ResendPolicy};
-use crate::domain::limits::{self, Attempter};
-use crate::domain::{
+use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, Publisher, ServiceFilter, Store, StoreError};
+use contacts_domain::lifecycle::{FailReason, ResendPolicy};
+use contacts_domain::limits::{self, Attempter};
+use contacts_domain::{
     Account, AccountId, ContactChange, ContactRef, DisplayName, EmailAddress, RequestId, Role, Service, ServiceName, State, Step, Token, rules,
 };
-use crate::mail;
-use crate::ports::{Clock, Effect, Mailer, Page, PendingChange, Publisher, ServiceFilter, Store, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

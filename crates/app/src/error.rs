@@ -2,11 +2,11 @@
 //! failures (no route, no identity, a malformed body) are `api::ApiError`'s. `api::problem`
 //! maps both to HTTP, once. A failure with a cause keeps it as its `source`, for the log.
 
-use crate::domain::lifecycle::LifecycleError;
-use crate::domain::rules::RuleViolation;
-use crate::domain::{AccountId, Role, State};
 use crate::ports::{MailError, StoreError};
-use crate::telemetry::Refusal;
+use contacts_domain::lifecycle::LifecycleError;
+use contacts_domain::rules::RuleViolation;
+use contacts_domain::{AccountId, Role, State};
+use contacts_telemetry::Refusal;
 
 /// Seconds a client is told to wait (`Retry-After`) when the store was unavailable: a
 /// throttled or briefly unreachable DynamoDB recovers within seconds.
@@ -73,7 +73,7 @@ pub enum Error {
     /// The mail service failed where a mail is the call's whole point (nothing was kept).
     #[error("the mail service is unavailable; try again shortly")]
     MailUnavailable(#[source] MailError),
-    /// Concurrent writes kept overtaking this one ([`crate::app`]'s `retry_on_stale`).
+    /// Concurrent writes kept overtaking this one (the use cases' `retry_on_stale`).
     #[error("the request kept changing under concurrent updates; try again shortly")]
     Contended,
     /// Our fault. The cause goes to the log, never to the client.

@@ -2,7 +2,7 @@
 //! ([`RecordReader`], [`Fixtures::parse_any`]) and loaded through the use cases
 //! ([`Fixtures::load`]), and the demo set the local server starts with ([`Fixtures::demo`]).
 //! What the tools share (`contacts-local --fixtures`, `contacts-admin import`, the tests' and
-//! the benchmark's seeding); it sits above [`crate::app`], and the records it reads are the
+//! the benchmark's seeding); it sits above the use cases ([`crate::App`]), and the records it reads are the
 //! domain's ([`Record`]), which the bulk adapter writes.
 //!
 //! Two file formats carry them, told apart by their first line ([`RecordReader`]):
@@ -22,8 +22,8 @@ use std::io::{self, BufRead, Read};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::app::{App, Error};
-use crate::domain::{Account, Record, Service};
+use crate::{App, Error};
+use contacts_domain::{Account, Record, Service};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{
+use crate::mail::Mail;
+use contacts_domain::{
     Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId,
     Role, Service, ServiceName, ServiceType, TokenHash,
 };
-use crate::mail::Mail;
 
 /// One page of a listing, in the listing's order; `more` says whether another page follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub struct ServiceRecord {
     pub locks: Vec<Lock>,
 }
 
-pub use crate::domain::locks::{Lock, PendingChange};
+pub use contacts_domain::locks::{Lock, PendingChange};
 
 /// A change to one's own profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -283,7 +283,7 @@ impl Clock for SystemClock {
 }
 
 /// Reads a JSON document from a URL (GET): the identity provider's discovery document, which
-/// the panel's server reads to know where the page signs in ([`crate::api::discovery`]).
+/// the panel's server reads to know where the page signs in (`contacts-api`'s `discovery`).
 #[async_trait]
 pub trait FetchJson: Send + Sync + 'static {
     /// The document, or why not (safe to log: a URL and a reason, never a body).

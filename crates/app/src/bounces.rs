@@ -3,7 +3,7 @@
 //! verified new address, or a provider's upsert of the account, clears the mark.
 
 use super::{App, Result};
-use crate::domain::{AccountId, ContactChange, EmailAddress, EmailStatus, State};
+use contacts_domain::{AccountId, ContactChange, EmailAddress, EmailStatus, State};
 
 /// What SES reported of one mail to one recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::domain::lifecycle::FailReason;
-use crate::domain::{Language, Role};
+use contacts_domain::lifecycle::FailReason;
+use contacts_domain::{Language, Role};
 
 /// What every mail of a language says around its values.
 pub(super) struct Words {

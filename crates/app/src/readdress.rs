@@ -14,8 +14,8 @@ use time::OffsetDateTime;
 
 use super::{App, PAGE_SIZE, Result};
 use crate::config::TOKEN_TTL_RANGE;
-use crate::domain::{AccountId, ContactChange, RequestId, State, Step};
 use crate::ports::{Effect, StoreError};
+use contacts_domain::{AccountId, ContactChange, RequestId, State, Step};
 
 impl App {
     /// Kills `account`'s live codes on every pending request that awaits it, answering those

@@ -1,4 +1,4 @@
-//! The publisher's use case (issue 19): committed events ([`crate::domain::Event`]) go onto
+//! The publisher's use case (issue 19): committed events ([`contacts_domain::Event`]) go onto
 //! the provider's event bus, at least once each, under the id the store gave them.
 //!
 //! As the mails' ([`super::outbox`]): a claim is a conditional write with a lease, so a stream
@@ -11,8 +11,8 @@
 use time::{Duration, OffsetDateTime};
 
 use super::{App, Error, Result};
-use crate::domain::{EventId, EventOrder, EventStatus};
 use crate::ports::PublishError;
+use contacts_domain::{EventId, EventOrder, EventStatus};
 
 /// How long a claim holds an event: far more than one `PutEvents` (bounded by the client's
 /// timeouts) and the writes around it take.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use askama::Template;
 use time::OffsetDateTime;
 
-use crate::domain::{Account, AccountId, ContactChange, EmailAddress, Language, Token};
+use contacts_domain::{Account, AccountId, ContactChange, EmailAddress, Language, Token};
 use texts::{ChangeTexts, EmailTexts, Words};
 
 /// The name of the SES message tag that names a mail's recipient's account (`Mail::account`).
@@ -270,8 +270,8 @@ impl Body<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::lifecycle::FailReason;
-    use crate::domain::{AccountId, Contacts, DisplayName, Language, PaymentStatus, Role, ServiceName, rules};
+    use contacts_domain::lifecycle::FailReason;
+    use contacts_domain::{AccountId, Contacts, DisplayName, Language, PaymentStatus, Role, ServiceName, rules};
     use time::macros::datetime;
 
     const HOSTILE: &str = "<script>alert(1)</script> & {service} {token} \"q\" 'a'";
@@ -283,7 +283,7 @@ mod tests {
             email: EmailAddress::parse(&format!("{}@example.com", &id[..3])).unwrap(),
             language,
             payment_status: PaymentStatus::Ok,
-            zone: crate::domain::Zone::Eu,
+            zone: contacts_domain::Zone::Eu,
             email_status: Default::default(),
         }
     }
@@ -299,7 +299,7 @@ mod tests {
         let plan = rules::plan(&contacts, &id("aa1-ovh"), &[(Role::Tech, id("nn1-ovh"))]).unwrap().remove(0);
         let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
         let mut change =
-            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), crate::domain::Zone::Eu, now, time::Duration::days(7));
+            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), contacts_domain::Zone::Eu, now, time::Duration::days(7));
         change.expires_at = datetime!(2026-12-08 21:03:51.54 UTC);
         change
     }

@@ -9,11 +9,11 @@
 use time::OffsetDateTime;
 
 use super::{App, Error, Result, no_profile};
-use crate::domain::events::{AccountFacts, LanguageFacts};
-use crate::domain::limits::{self, EMAIL_CHANGE_TTL};
-use crate::domain::{Account, AccountId, AwaitedCodes, CodeBack, EmailAddress, Event, EventId, Fact, Occurrence, PendingEmail, Token};
 use crate::mail::{self, ProfileMailKind};
 use crate::ports::{ProfilePatch, ProfileRecord, StoreError};
+use contacts_domain::events::{AccountFacts, LanguageFacts};
+use contacts_domain::limits::{self, EMAIL_CHANGE_TTL};
+use contacts_domain::{Account, AccountId, AwaitedCodes, CodeBack, EmailAddress, Event, EventId, Fact, Occurrence, PendingEmail, Token};
 
 /// A profile as its holder sees it: the account, and the address it awaits verification of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl App {
     /// `too_many_requests`). If either mail cannot be sent, the ask is undone and the answer is
     /// a 503 with `Retry-After` (without both codes the change cannot happen, and the refused
     /// ask does not count).
-    pub async fn ask_email_change(&self, caller: &AccountId, email: EmailAddress, language: Option<crate::domain::Language>) -> Result<Profile> {
+    pub async fn ask_email_change(&self, caller: &AccountId, email: EmailAddress, language: Option<contacts_domain::Language>) -> Result<Profile> {
         let (email, language) = (&email, &language);
         self.retry_on_stale(|| async move {
             let record = self.store.profile(caller).await?.ok_or_else(no_profile)?;

@@ -1,4 +1,4 @@
-//! The store and the mailer as the use cases get them ([`crate::app::App::new`] wraps them):
+//! The store and the mailer as the use cases get them ([`crate::App::new`] wraps them):
 //! each call goes straight through, and what it committed is counted on the way back. The
 //! outcomes are counted here, where they become true, rather than at each place a use case
 //! decides one: a request closed by an answer, a cancel, the sweep or a reader who noticed its
@@ -9,13 +9,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{
+use crate::mail::Mail;
+use crate::ports::{Asking, Effect, MailError, Mailer, Page, ProfileRecord, PublishError, Publisher, ServiceFilter, ServiceRecord, Store, StoreError};
+use contacts_domain::{
     Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
     ServiceName, State, TokenHash,
 };
-use crate::mail::Mail;
-use crate::ports::{Asking, Effect, MailError, Mailer, Page, ProfileRecord, PublishError, Publisher, ServiceFilter, ServiceRecord, Store, StoreError};
-use crate::telemetry::{Metric, count, count_by, count_n};
+use contacts_telemetry::{Metric, count, count_by, count_n};
 
 /// A store whose commits are counted.
 pub(crate) struct ObservedStore(pub(crate) Arc<dyn Store>);
