@@ -16,9 +16,10 @@
 //! - [`telemetry`]: what each invocation measured, as CloudWatch EMF lines on stdout.
 
 pub mod adapters;
-pub mod api;
 pub mod entrypoints;
 
+/// The HTTP contract, its own crate (`crates/api`); the old path until the layers above move out too.
+pub use contacts_api as api;
 /// The application, its own crate (`crates/app`); the old paths until the layers above move out too.
 pub use contacts_app as app;
 pub use contacts_app::{config, deadline, mail, ports, seed};

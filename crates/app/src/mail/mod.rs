@@ -177,7 +177,7 @@ pub fn compose_profile(kind: ProfileMailKind<'_>, account: &Account, new: &Email
 }
 
 /// What a mail says, in its recipient's language, before it is rendered as text and as HTML
-/// (shared/templates/mail.txt and mail.html). Its strings are plain text: the HTML template
+/// (crates/app/templates/mail.txt and mail.html). Its strings are plain text: the HTML template
 /// escapes every one of them.
 struct Body<'a> {
     language: &'static str,

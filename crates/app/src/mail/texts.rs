@@ -1,5 +1,5 @@
 //! The words of every mail, per language, and its dates. Every text here is plain and holds no
-//! value: the templates (shared/templates/mail.*) put the values beside them and escape them.
+//! value: the templates (crates/app/templates/mail.*) put the values beside them and escape them.
 
 use time::{OffsetDateTime, UtcOffset};
 

@@ -1,5 +1,5 @@
 //! The customer control panel (SPEC §5b): the guide's "I tuoi contatti" page, plain ES
-//! modules, HTML and CSS from `shared/panel/`, embedded in the binary.
+//! modules, HTML and CSS from `crates/api/panel/`, embedded in the binary.
 //!
 //! Every asset is served under a name that carries the hash of its content
 //! (`panel/app.3f2a9c01d4e7.js`), so it may be cached for a year; the page that names them
@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::ApiResponse;
 use super::discovery::Endpoints;
 
-/// One source file of `shared/panel/`.
+/// One source file of `crates/api/panel/`.
 struct Source {
     /// Its name in the sources, as the files that use it write it (`api.js`).
     name: &'static str,
@@ -33,21 +33,21 @@ const CSS: &str = "text/css; charset=utf-8";
 /// The panel's assets, each after every asset it imports: the rewriting of names goes in
 /// this order.
 const SOURCES: &[Source] = &[
-    Source { name: "strings-en.js", content_type: JS, text: include_str!("../../panel/strings-en.js") },
-    Source { name: "strings-it.js", content_type: JS, text: include_str!("../../panel/strings-it.js") },
-    Source { name: "strings-fr.js", content_type: JS, text: include_str!("../../panel/strings-fr.js") },
-    Source { name: "i18n.js", content_type: JS, text: include_str!("../../panel/i18n.js") },
-    Source { name: "api.js", content_type: JS, text: include_str!("../../panel/api.js") },
-    Source { name: "oidc.js", content_type: JS, text: include_str!("../../panel/oidc.js") },
-    Source { name: "dom.js", content_type: JS, text: include_str!("../../panel/dom.js") },
-    Source { name: "requests.js", content_type: JS, text: include_str!("../../panel/requests.js") },
-    Source { name: "contacts.js", content_type: JS, text: include_str!("../../panel/contacts.js") },
-    Source { name: "profile.js", content_type: JS, text: include_str!("../../panel/profile.js") },
-    Source { name: "app.js", content_type: JS, text: include_str!("../../panel/app.js") },
-    Source { name: "panel.css", content_type: CSS, text: include_str!("../../panel/panel.css") },
+    Source { name: "strings-en.js", content_type: JS, text: include_str!("../panel/strings-en.js") },
+    Source { name: "strings-it.js", content_type: JS, text: include_str!("../panel/strings-it.js") },
+    Source { name: "strings-fr.js", content_type: JS, text: include_str!("../panel/strings-fr.js") },
+    Source { name: "i18n.js", content_type: JS, text: include_str!("../panel/i18n.js") },
+    Source { name: "api.js", content_type: JS, text: include_str!("../panel/api.js") },
+    Source { name: "oidc.js", content_type: JS, text: include_str!("../panel/oidc.js") },
+    Source { name: "dom.js", content_type: JS, text: include_str!("../panel/dom.js") },
+    Source { name: "requests.js", content_type: JS, text: include_str!("../panel/requests.js") },
+    Source { name: "contacts.js", content_type: JS, text: include_str!("../panel/contacts.js") },
+    Source { name: "profile.js", content_type: JS, text: include_str!("../panel/profile.js") },
+    Source { name: "app.js", content_type: JS, text: include_str!("../panel/app.js") },
+    Source { name: "panel.css", content_type: CSS, text: include_str!("../panel/panel.css") },
 ];
 
-const INDEX: &str = include_str!("../../panel/index.html");
+const INDEX: &str = include_str!("../panel/index.html");
 
 /// An asset as it is served.
 pub struct Asset {

@@ -18,10 +18,10 @@ use http::{HeaderValue, Response, StatusCode, header};
 
 use super::ApiError;
 use super::ApiResponse;
-use crate::app::{Decision, Error, Profile};
-use crate::domain::{AccountId, ContactChange, RequestId, State};
+use contacts_app::{Decision, Error, Profile};
+use contacts_domain::{AccountId, ContactChange, RequestId, State};
 
-/// Every page (shared/templates/page.html): its title and nonce, and what it shows.
+/// Every page (crates/api/templates/page.html): its title and nonce, and what it shows.
 #[derive(Template)]
 #[template(path = "page.html")]
 struct Page<'a> {

@@ -6,9 +6,9 @@ use serde::de::DeserializeOwned;
 
 use super::ApiError;
 use super::{ApiRequest, MAX_BODY_BYTES};
-use crate::app::Decision;
-use crate::domain::{ContactRef, EmailAddress, Language, Role, State, ids::printable};
-use crate::ports::ProfilePatch;
+use contacts_app::Decision;
+use contacts_app::ports::ProfilePatch;
+use contacts_domain::{ContactRef, EmailAddress, Language, Role, State, ids::printable};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,12 +142,12 @@ fn json_object<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError>
 
 /// `GET /v1/me/services?type=&q=`: a service type, and the start of a service name (matched
 /// without regard to case, as names are lower-case): letters, digits, dots and hyphens.
-pub(super) fn service_filter(kind: Option<&str>, q: Option<&str>) -> Result<crate::ports::ServiceFilter, ApiError> {
-    let kind = kind.map(crate::domain::ServiceType::parse).transpose()?;
+pub(super) fn service_filter(kind: Option<&str>, q: Option<&str>) -> Result<contacts_app::ports::ServiceFilter, ApiError> {
+    let kind = kind.map(contacts_domain::ServiceType::parse).transpose()?;
     let name_prefix = match q.map(str::trim).filter(|q| !q.is_empty()) {
         None => None,
         Some(q) if q.len() <= 253 && q.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') => Some(q.to_ascii_lowercase()),
         Some(_) => return Err(ApiError::Invalid("q is the start of a service name: letters, digits, dots and hyphens, at most 253".to_owned())),
     };
-    Ok(crate::ports::ServiceFilter { kind, name_prefix })
+    Ok(contacts_app::ports::ServiceFilter { kind, name_prefix })
 }

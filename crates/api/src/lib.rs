@@ -21,11 +21,11 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use serde::Serialize;
 
-use crate::app::{Answerer, App, Decision, Error};
-use crate::config::Config;
-use crate::domain::{AccountId, ContactChange, RequestId, ServiceName};
-use crate::ports::FetchJson;
-use crate::telemetry::{self, Metric};
+use contacts_app::config::Config;
+use contacts_app::ports::FetchJson;
+use contacts_app::{Answerer, App, Decision, Error};
+use contacts_domain::{AccountId, ContactChange, RequestId, ServiceName};
+use contacts_telemetry::{self as telemetry, Metric};
 pub use error::ApiError;
 pub use routes::{Auth, Endpoint, Function, ROUTES, RouteSpec};
 

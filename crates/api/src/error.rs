@@ -2,8 +2,8 @@
 //! method, no identity, input that is no domain value, a body too large. A use case's own
 //! failures travel inside as [`ApiError::App`]. `problem` maps both to HTTP, once.
 
-use crate::app::Error;
-use crate::domain::InvalidValue;
+use contacts_app::Error;
+use contacts_domain::InvalidValue;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -7,10 +7,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::cursor;
-use crate::app::{self, ServiceView};
-use crate::domain::lifecycle::FailReason;
-use crate::domain::{Account, AccountId, ContactChange, Contacts, DisplayName, HistoryEntry, PartyStatus, RequestId, Role, Roles, ServiceName, State};
-use crate::ports::Page;
+use contacts_app::ports::Page;
+use contacts_app::{self as app, ServiceView};
+use contacts_domain::lifecycle::FailReason;
+use contacts_domain::{Account, AccountId, ContactChange, Contacts, DisplayName, HistoryEntry, PartyStatus, RequestId, Role, Roles, ServiceName, State};
 
 #[derive(Serialize)]
 pub(super) struct Profile<'a> {

@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::ApiError;
-use crate::domain::{RequestId, ServiceName};
+use contacts_domain::{RequestId, ServiceName};
 
 const SERVICES: &str = "s1:";
 const REQUESTS: &str = "r1:";

@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::ApiError;
 use super::{ApiRequest, ApiResponse, MAX_BODY_BYTES, json};
-use crate::app::App;
-use crate::domain::lifecycle::FailReason;
-use crate::domain::{Account, AccountId, RequestId, Role, Service, ServiceName};
-use crate::ports::PendingChange;
+use contacts_app::App;
+use contacts_app::ports::PendingChange;
+use contacts_domain::lifecycle::FailReason;
+use contacts_domain::{Account, AccountId, RequestId, Role, Service, ServiceName};
 
 /// `PUT .../accounts/{id}`: the body is an account; its `id`, if given, must be the path's.
 /// Answers the account as stored.

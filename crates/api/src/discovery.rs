@@ -21,8 +21,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::config::is_https_or_loopback_url;
-use crate::ports::FetchJson;
+use contacts_app::config::is_https_or_loopback_url;
+use contacts_app::ports::FetchJson;
 
 /// How long a discovery document that was read is used before it is read again.
 pub const FRESH_FOR: Duration = Duration::from_secs(3600);

@@ -6,7 +6,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 
 use super::ApiError;
-use crate::app::Error;
+use contacts_app::Error;
 
 #[derive(Serialize)]
 struct Problem<'a> {
