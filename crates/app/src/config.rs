@@ -76,7 +76,7 @@ pub struct AwsConfig {
     /// from it (`contacts_aws::sdk`).
     pub region: Option<String>,
     /// `AWS_CA_BUNDLE`: a PEM file of the certificates the functions trust for HTTPS instead
-    /// of the compiled-in public roots, for a private endpoint (`adapters::aws::Trust`); read
+    /// of the compiled-in public roots, for a private endpoint (`contacts_aws::sdk::Trust`); read
     /// and checked when the function starts.
     pub ca_bundle: Option<PathBuf>,
     /// `AWS_ACCESS_KEY_ID`, read here only for the emulators ([`AwsConfig::emulator_access_key`]);

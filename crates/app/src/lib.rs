@@ -553,7 +553,7 @@ impl App {
 
     /// Hands `mail` to the mailer within the invocation's deadline (crate::deadline; none
     /// locally), less what recording how the mails went and answering take: one DynamoDB write
-    /// at its operation timeout (3 s, adapters::aws::timeouts) and half a second. A mail not
+    /// at its operation timeout (3 s, contacts_aws::sdk::timeouts) and half a second. A mail not
     /// sent by then fails as a retryable one does, and the answer is still the normal one.
     async fn send(&self, mail: &mail::Mail) -> Result<(), crate::ports::MailError> {
         const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_millis(3_500);

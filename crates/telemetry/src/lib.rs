@@ -11,7 +11,7 @@
 //!   store and the mailer the use cases are given are wrapped (`contacts-app`'s `observed`), so every path
 //!   that ends a request (an answer, a cancel, the sweep, a reader noticing expiry) counts the
 //!   same way. DynamoDB's calls, retries and conditional-check failures are counted by an
-//!   interceptor on the SDK client (`adapters::aws`).
+//!   interceptor on the SDK client (`contacts_aws::sdk`).
 //! - It is a leaf: it knows no error type of the layers above it. They name what they count in
 //!   its words ([`Metric`], [`Refusal`]).
 //!

@@ -1,23 +1,8 @@
-//! The ports' implementations. The embedded store and the outbox need nothing outside the
-//! process; DynamoDB and SES (and the HTTPS client of the identity provider's discovery
-//! document) come with the `aws` feature.
+//! The ports' implementations, now in crates of their own: the memory twins in `contacts-app`,
+//! the AWS adapters in `contacts-aws`; the old paths until the entry points move out too.
 
-#[cfg(feature = "aws")]
-pub mod aws;
-#[cfg(feature = "aws")]
-pub mod dynamodb;
-#[cfg(feature = "aws")]
-pub mod eventbridge;
-#[cfg(feature = "aws")]
-pub mod https_json;
-#[cfg(feature = "aws")]
-pub mod ses;
-
-/// The memory twins, now in the application crate (`contacts_app::memory`).
 pub use contacts_app::memory::{EventLog, MemoryStore, Outbox, eventlog, outbox, store as memory};
 #[cfg(feature = "aws")]
-pub use dynamodb::DynamoStore;
+pub use contacts_aws::sdk as aws;
 #[cfg(feature = "aws")]
-pub use eventbridge::EventBridgePublisher;
-#[cfg(feature = "aws")]
-pub use ses::SesMailer;
+pub use contacts_aws::{DynamoStore, EventBridgePublisher, SesMailer, dynamodb, eventbridge, https_json, ses};

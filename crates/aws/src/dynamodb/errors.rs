@@ -1,11 +1,11 @@
 //! SDK errors as `StoreError`s, through the one classification of every AWS client
-//! ([`aws::classify`]). A message names the operation and the error's code, never an item (a
+//! ([`sdk::classify`]). A message names the operation and the error's code, never an item (a
 //! condition failure can carry one) nor a value read from the table.
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-use crate::adapters::aws::{self, Failure};
-use crate::ports::StoreError;
+use crate::sdk::{self, Failure};
+use contacts_app::ports::StoreError;
 
 /// Transient failures (throttling, timeouts, connection failures, 5xx, transaction conflicts)
 /// are `Unavailable`: nothing was written. Anything else is `Failed`.
@@ -13,7 +13,7 @@ pub fn classify<E>(operation: &str, error: &SdkError<E>) -> StoreError
 where
     E: ProvideErrorMetadata,
 {
-    match aws::classify("DynamoDB", operation, error) {
+    match sdk::classify("DynamoDB", operation, error) {
         Failure::Transient(message) => StoreError::Unavailable(message),
         Failure::Permanent(message) => StoreError::Failed(message),
     }

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, Retur
 
 use super::errors::build_error;
 use super::items::{Item, PK, SK, Write};
-use crate::domain::{AccountId, Role};
-use crate::ports::StoreError;
+use contacts_app::ports::StoreError;
+use contacts_domain::{AccountId, Role};
 
 /// What an item of a transaction is for.
 #[derive(Debug, Clone, PartialEq, Eq)]

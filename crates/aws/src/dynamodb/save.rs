@@ -6,9 +6,9 @@
 use super::items::{self, n, s};
 use super::tx::{Cond, Purpose, Reason, Tx, failed_condition};
 use super::{DynamoStore, HOLDERS_ARE, cancelled_otherwise, holders_are, mail_status_update, post_mails};
-use crate::domain::lifecycle::FailReason;
-use crate::domain::{AccountId, ContactChange, MailId, MailStatus, RequestId, Role, Service, State, Zone};
-use crate::ports::{Effect, StoreError};
+use contacts_app::ports::{Effect, StoreError};
+use contacts_domain::lifecycle::FailReason;
+use contacts_domain::{AccountId, ContactChange, MailId, MailStatus, RequestId, Role, Service, State, Zone};
 
 impl DynamoStore {
     /// The save's transaction: the request on its version (and expiry) condition, its copies
@@ -109,8 +109,8 @@ impl DynamoStore {
 /// membership items hold the service's contacts); a check of each account that must be in
 /// good standing; the memberships. A service read as absent is only checked for, and fails.
 /// "Its type is `kind`"; a service item from before types has none, and is of the default one.
-fn type_is(kind: &crate::domain::ServiceType) -> &'static str {
-    if *kind == crate::domain::ServiceType::default() {
+fn type_is(kind: &contacts_domain::ServiceType) -> &'static str {
+    if *kind == contacts_domain::ServiceType::default() {
         "(attribute_not_exists(#service_type) OR #service_type = :service_type)"
     } else {
         "#service_type = :service_type"
@@ -284,8 +284,8 @@ mod tests {
     use time::OffsetDateTime;
 
     use super::*;
-    use crate::domain::rules::Plan;
-    use crate::domain::{Contacts, Roles, ServiceName};
+    use contacts_domain::rules::Plan;
+    use contacts_domain::{Contacts, Roles, ServiceName};
 
     fn id(text: &str) -> AccountId {
         AccountId::parse(text).unwrap()
@@ -295,13 +295,13 @@ mod tests {
     fn change() -> ContactChange {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let plan = Plan { roles: Roles::new([Role::Tech]).unwrap(), from: id("tt1-ovh"), to: id("nn1-ovh"), confirm: vec![id("aa1-ovh")], inform: vec![] };
-        ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), crate::domain::Zone::Eu, now, time::Duration::days(7))
+        ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), contacts_domain::Zone::Eu, now, time::Duration::days(7))
     }
 
     fn service(admin: &str, tech: &str, billing: &str) -> Service {
         Service {
             name: ServiceName::parse("example.com").unwrap(),
-            kind: crate::domain::ServiceType::default(),
+            kind: contacts_domain::ServiceType::default(),
             contacts: Contacts { admin: id(admin), tech: id(tech), billing: id(billing) },
         }
     }

@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
-use crate::adapters::aws::{self, Failure};
-use crate::config::AwsConfig;
-use crate::domain::Event;
-use crate::domain::events::EVENT_SOURCE;
-use crate::ports::{PublishError, Publisher};
+use crate::sdk::{self, Failure};
+use contacts_app::config::AwsConfig;
+use contacts_app::ports::{PublishError, Publisher};
+use contacts_domain::Event;
+use contacts_domain::events::EVENT_SOURCE;
 
 /// Whether a Lambda function puts events on the bus, chosen by its entry point as [`Mailing`]
 /// chooses its mail: [`Publishing::EVENTBRIDGE`] for the functions that template.yaml lets call
@@ -21,7 +21,7 @@ use crate::ports::{PublishError, Publisher};
 /// others commit their events with their writes and leave them to those. Only a binary whose
 /// entry point names `EVENTBRIDGE` links the EventBridge client (BENCHMARKS.md: the size target).
 ///
-/// [`Mailing`]: crate::adapters::ses::Mailing
+/// [`Mailing`]: crate::ses::Mailing
 #[derive(Clone, Copy)]
 pub struct Publishing(fn(&SdkConfig, &AwsConfig) -> Option<Arc<dyn Publisher>>);
 
@@ -31,8 +31,8 @@ impl Publishing {
     pub const EVENTBRIDGE: Publishing = Publishing(|sdk, aws| {
         let bus = aws.event_bus_name.clone()?;
         let client = match aws.eventbridge_endpoint() {
-            Some(url) => aws::eventbridge_client_at(sdk, url),
-            None => aws::eventbridge_client(sdk),
+            Some(url) => sdk::eventbridge_client_at(sdk, url),
+            None => sdk::eventbridge_client(sdk),
         };
         Some(Arc::new(EventBridgePublisher::new(client, bus)))
     });
@@ -73,7 +73,7 @@ impl Publisher for EventBridgePublisher {
             Err(error) => {
                 // Nothing was put: every entry fails alike, and is tried again (a permanent
                 // failure too: it is logged with each try, never dropped).
-                let message = match aws::classify("EventBridge", "PutEvents", &error) {
+                let message = match sdk::classify("EventBridge", "PutEvents", &error) {
                     Failure::Transient(message) | Failure::Permanent(message) => message,
                 };
                 return events.iter().map(|_| Err(PublishError(message.clone()))).collect();

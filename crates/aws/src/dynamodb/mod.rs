@@ -28,13 +28,13 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
 use time::OffsetDateTime;
 
-use crate::adapters::aws::is_transient_code;
-use crate::domain::{
+use crate::sdk::is_transient_code;
+use batch::{Backoff, batch_get};
+use contacts_app::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use contacts_domain::{
     Account, AccountId, AwaitedCodes, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder,
     MailStatus, PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
-use crate::ports::{Asking, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
-use batch::{Backoff, batch_get};
 use errors::classify;
 use items::{Item, n, s};
 use metrics::Meter;
@@ -720,7 +720,7 @@ impl Store for DynamoStore {
     /// may still show, and its save is then stale.
     async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
         let horizon = now + remind_before;
-        let mut day = now - crate::ports::DUE_LOOKBACK;
+        let mut day = now - contacts_app::ports::DUE_LOOKBACK;
         let mut due = Vec::new();
         while due.len() < limit && items::due_pk(day) <= items::due_pk(horizon) {
             for item in self.due_in(items::due_pk(day), now, horizon, limit - due.len()).await? {

@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::tx::Cond;
-use crate::domain::lifecycle::FailReason;
-use crate::domain::{
+use contacts_app::ports::{Lock, ProfileRecord, StoreError};
+use contacts_domain::lifecycle::FailReason;
+use contacts_domain::{
     Account, AccountId, AwaitedCodes, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, HistoryEntry,
     Language, Letter, LetterKind, MailId, MailOrder, MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName,
     ServiceType, State, TokenHash, Zone,
 };
-use crate::ports::{Lock, ProfileRecord, StoreError};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -566,7 +566,7 @@ pub fn asks_update(changes: &[&ContactChange], renew: bool) -> Cond {
         .name("#type", "type")
         .name("#ttl", TTL)
         .value(":type", s("asks"))
-        .value(":ttl", n(ttl_seconds(last_expiry + crate::domain::limits::UNACCEPTED_WINDOW)))
+        .value(":ttl", n(ttl_seconds(last_expiry + contacts_domain::limits::UNACCEPTED_WINDOW)))
 }
 
 /// The moments an `ASKS#` item records.
@@ -755,8 +755,8 @@ pub fn profile_from(item: &Item) -> Result<ProfileRecord, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rules::Plan;
-    use crate::domain::{Step, Token};
+    use contacts_domain::rules::Plan;
+    use contacts_domain::{Step, Token};
 
     fn id(text: &str) -> AccountId {
         AccountId::parse(text).unwrap()
@@ -781,8 +781,8 @@ mod tests {
             inform: vec![id("tt1-ovh")],
         };
         let mut change =
-            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), crate::domain::Zone::Eu, now, time::Duration::days(7));
-        let tokens: Vec<(AccountId, crate::domain::Token)> = ["aa1-ovh", "nn1-ovh"].map(|party| (id(party), crate::domain::Token::generate())).into();
+            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), contacts_domain::Zone::Eu, now, time::Duration::days(7));
+        let tokens: Vec<(AccountId, contacts_domain::Token)> = ["aa1-ovh", "nn1-ovh"].map(|party| (id(party), contacts_domain::Token::generate())).into();
         for (party, token) in &tokens {
             change.step(Step::Issue { party: party.clone(), round: 0, hash: token.hash() }, now).unwrap();
         }
@@ -839,7 +839,7 @@ mod tests {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let plan = Plan { roles: Roles::new([Role::Tech]).unwrap(), from: id("tt1-ovh"), to: id("nn1-ovh"), confirm: vec![id("aa1-ovh")], inform: vec![] };
         let change =
-            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), crate::domain::Zone::Eu, now, time::Duration::days(7));
+            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), contacts_domain::Zone::Eu, now, time::Duration::days(7));
         let (mut request, _) = request_items(&change).unwrap();
         request.insert("version".into(), n(7));
         assert!(matches!(request_from(&request), Err(StoreError::Failed(_))));
@@ -850,7 +850,7 @@ mod tests {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let plan = Plan { roles: Roles::new([Role::Tech]).unwrap(), from: id("tt1-ovh"), to: id("nn1-ovh"), confirm: vec![id("aa1-ovh")], inform: vec![] };
         let mut change =
-            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), crate::domain::Zone::Ca, now, time::Duration::days(7));
+            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), contacts_domain::Zone::Ca, now, time::Duration::days(7));
         change.outbox.clear();
         change.events.clear();
         let (mut request, _) = request_items(&change).unwrap();
@@ -862,7 +862,7 @@ mod tests {
         // And a document from before zones is in the default zone.
         doc.as_object_mut().unwrap().remove("zone");
         request.insert("doc".into(), s(doc.to_string()));
-        assert_eq!(request_from(&request).unwrap().zone, crate::domain::Zone::Eu);
+        assert_eq!(request_from(&request).unwrap().zone, contacts_domain::Zone::Eu);
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! talk to DynamoDB and SES the same way.
 //!
 //! Endpoints are not configured here: the callers take them from the configuration
-//! ([`crate::config::AwsConfig`]: `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SESV2`,
+//! ([`contacts_app::config::AwsConfig`]: `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SESV2`,
 //! `AWS_ENDPOINT_URL`) and build their clients with [`dynamodb_client_at`] and
 //! [`ses_client_at`]; which of the configurations below applies is the configuration's
-//! [`crate::config::is_loopback_url`]. (A configuration from `aws_config`'s loader would also
+//! [`contacts_app::config::is_loopback_url`]. (A configuration from `aws_config`'s loader would also
 //! find those variables by itself, which is how the tests' clients reach the emulators.)
 
 use std::path::Path;
@@ -30,7 +30,7 @@ use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provi
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-use crate::telemetry::{self, Metric};
+use contacts_telemetry::{self as telemetry, Metric};
 
 /// Pinned, not `latest()`: a dependency update must not change retry or timeout defaults
 /// under us. v2026_01_12 is the newest in the resolved `aws-smithy-runtime-api`.
@@ -156,7 +156,7 @@ pub async fn sdk_config() -> SdkConfig {
 }
 
 /// The configuration for the local emulators (DynamoDB Local, aws-ses-v2-local), for the
-/// tests and tools that have no [`crate::config::AwsConfig`] at hand: [`emulator_sdk_config_in`]
+/// tests and tools that have no [`contacts_app::config::AwsConfig`] at hand: [`emulator_sdk_config_in`]
 /// the region `AWS_REGION` names. Endpoints still come from `AWS_ENDPOINT_URL_DYNAMODB` /
 /// `AWS_ENDPOINT_URL_SESV2`.
 pub async fn emulator_sdk_config() -> SdkConfig {
@@ -184,7 +184,7 @@ pub enum CallsTo<'a> {
     /// AWS itself: the role's credentials, as Lambda gives them.
     Aws,
     /// The emulators on the loopback interface (the tests under the Runtime Interface
-    /// Emulator): `access_key` ([`crate::config::AwsConfig::emulator_access_key`]) with a dummy
+    /// Emulator): `access_key` ([`contacts_app::config::AwsConfig::emulator_access_key`]) with a dummy
     /// secret, never real credentials.
     Emulators { access_key: &'a str },
 }
@@ -250,7 +250,7 @@ pub fn ses_client_at(config: &SdkConfig, endpoint: &str) -> aws_sdk_sesv2::Clien
 }
 
 /// Counts every DynamoDB call, each attempt and each refusal by a condition into the
-/// invocation's metrics ([`crate::telemetry`]): on the client, so that every call of every
+/// invocation's metrics ([`contacts_telemetry`]): on the client, so that every call of every
 /// adapter is counted and none of them changes. Outside an invocation it counts nothing.
 #[derive(Debug)]
 struct DynamoTelemetry;

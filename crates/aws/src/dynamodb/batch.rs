@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnConsumedCapacity};
 use super::errors::{build_error, classify};
 use super::items::Item;
 use super::metrics::{Meter, Tally};
-use crate::ports::StoreError;
+use contacts_app::ports::StoreError;
 
 /// `BatchGetItem` takes at most 100 keys.
 pub const BATCH_GET_MAX: usize = 100;

@@ -11,10 +11,10 @@ use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 
-use crate::adapters::aws::{self, Failure};
-use crate::config::AwsConfig;
-use crate::mail::{ACCOUNT_TAG, Mail};
-use crate::ports::{MailError, Mailer};
+use crate::sdk::{self, Failure};
+use contacts_app::config::AwsConfig;
+use contacts_app::mail::{ACCOUNT_TAG, Mail};
+use contacts_app::ports::{MailError, Mailer};
 
 pub struct SesMailer {
     client: aws_sdk_sesv2::Client,
@@ -65,8 +65,8 @@ impl Mailing {
     /// `SES_CONFIGURATION_SET` when set.
     pub const SES: Mailing = Mailing(|sdk, aws| {
         let client = match aws.ses_endpoint() {
-            Some(url) => aws::ses_client_at(sdk, url),
-            None => aws::ses_client(sdk),
+            Some(url) => sdk::ses_client_at(sdk, url),
+            None => sdk::ses_client(sdk),
         };
         Arc::new(SesMailer::new(client, aws.ses_configuration_set.clone()))
     });
@@ -92,10 +92,10 @@ impl Mailer for NoMailer {
 }
 
 /// Throttling, timeouts, unreachable endpoints and 5xx may go through later; anything else
-/// (a bad address, an unverified sender, a paused account) will not ([`aws::classify`]). The
+/// (a bad address, an unverified sender, a paused account) will not ([`sdk::classify`]). The
 /// message names the error's code and never the mail (whose body may hold a token).
 fn classify(error: SdkError<SendEmailError>) -> MailError {
-    match aws::classify("SES", "SendEmail", &error) {
+    match sdk::classify("SES", "SendEmail", &error) {
         Failure::Transient(message) => MailError::Retryable(message),
         Failure::Permanent(message) => MailError::Rejected(message),
     }

@@ -46,9 +46,9 @@ use super::errors::{build_error, classify};
 use super::items::{self, Item, Write, s};
 use super::metrics::{Meter, Tally};
 use super::tx::{Purpose, Tx};
-use crate::domain::Record;
-use crate::domain::{Account, AccountId, Role, Service, ServiceName};
-use crate::ports::{Lock, PendingChange, Store, StoreError};
+use contacts_app::ports::{Lock, PendingChange, Store, StoreError};
+use contacts_domain::Record;
+use contacts_domain::{Account, AccountId, Role, Service, ServiceName};
 
 /// `BatchWriteItem` takes at most 25 requests.
 const WRITE_BATCH: usize = 25;

@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::errors::{build_error, classify};
 use super::items::{DUE_INDEX, DUE_PK, DUE_SK, EMAIL_INDEX, EMAIL_KEY, PK, SK, TTL, TYPE_INDEX, TYPE_PK, TYPE_SK};
-use crate::ports::StoreError;
+use contacts_app::ports::StoreError;
 
 fn attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
     AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().map_err(build_error)

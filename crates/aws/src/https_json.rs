@@ -1,7 +1,7 @@
 //! [`FetchJson`] over HTTPS: hyper with rustls on *ring*, trusting the system's store (the
 //! identity provider is anyone's, not AWS's: Amazon Trust Services' roots alone would not do,
-//! see [`super::aws::Trust`]). Plain http only to the loopback, which the caller checks
-//! ([`crate::api::discovery`]). The store is read at the first request, not at start: only the
+//! see [`crate::sdk::Trust`]). Plain http only to the loopback, which the caller checks
+//! ([`contacts_api::discovery`]). The store is read at the first request, not at start: only the
 //! panel's server asks, and only when the page is loaded.
 
 use std::sync::OnceLock;
@@ -15,7 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use crate::ports::FetchJson;
+use contacts_app::ports::FetchJson;
 
 /// The largest document read.
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
