@@ -16,7 +16,12 @@
 //! - [`telemetry`]: what each invocation measured, as CloudWatch EMF lines on stdout.
 
 pub mod adapters;
-pub mod entrypoints;
+/// The Lambda entry points, their own crate (`crates/lambda`); the old paths until the last step.
+#[cfg(feature = "aws")]
+pub mod entrypoints {
+    pub use contacts_lambda as lambda;
+    pub use contacts_lambda::{bounces, job, mailer, publisher, scheduled};
+}
 
 /// The HTTP contract, its own crate (`crates/api`); the old path until the layers above move out too.
 pub use contacts_api as api;

@@ -272,10 +272,10 @@ fn source(path: &str) -> String {
 #[test]
 fn the_functions_with_an_ses_client_are_those_the_template_lets_send_mail() {
     // The entry points of the jobs choose for their functions.
-    assert!(source("shared/src/entrypoints/scheduled.rs").contains("Mailing::SES"));
-    assert!(source("shared/src/entrypoints/mailer.rs").contains("Mailing::SES"));
-    assert!(source("shared/src/entrypoints/job.rs").contains("Mailing::NONE") && !source("shared/src/entrypoints/job.rs").contains("Mailing::SES"));
-    assert!(source("shared/src/entrypoints/publisher.rs").contains("Mailing::NONE") && !source("shared/src/entrypoints/publisher.rs").contains("Mailing::SES"));
+    assert!(source("crates/lambda/src/scheduled.rs").contains("Mailing::SES"));
+    assert!(source("crates/lambda/src/mailer.rs").contains("Mailing::SES"));
+    assert!(source("crates/lambda/src/job.rs").contains("Mailing::NONE") && !source("crates/lambda/src/job.rs").contains("Mailing::SES"));
+    assert!(source("crates/lambda/src/publisher.rs").contains("Mailing::NONE") && !source("crates/lambda/src/publisher.rs").contains("Mailing::SES"));
     for (name, sends) in functions_granted("ses:SendEmail") {
         let main = source(&format!("functions/{name}/src/main.rs"));
         let builds_ses = main.contains("Mailing::SES") || main.contains("run_scheduled") || main.contains("mailer::run");
@@ -294,11 +294,11 @@ fn the_functions_with_an_eventbridge_client_are_those_the_template_lets_put_even
         assert!(text.contains(&format!("Publishing::{publishing}")), "{path} chooses Publishing::{publishing}");
         assert_eq!(text.matches("Publishing::EVENTBRIDGE").count() + text.matches("Publishing::NONE").count(), 1, "{path}: one choice");
     };
-    chooses("shared/src/entrypoints/scheduled.rs", "EVENTBRIDGE");
-    chooses("shared/src/entrypoints/publisher.rs", "EVENTBRIDGE");
-    chooses("shared/src/entrypoints/mailer.rs", "NONE");
-    chooses("shared/src/entrypoints/job.rs", "NONE");
-    chooses("shared/src/entrypoints/lambda.rs", "NONE");
+    chooses("crates/lambda/src/scheduled.rs", "EVENTBRIDGE");
+    chooses("crates/lambda/src/publisher.rs", "EVENTBRIDGE");
+    chooses("crates/lambda/src/mailer.rs", "NONE");
+    chooses("crates/lambda/src/job.rs", "NONE");
+    chooses("crates/lambda/src/lib.rs", "NONE");
     for (name, puts) in functions_granted("events:PutEvents") {
         let main = source(&format!("functions/{name}/src/main.rs"));
         let builds_eventbridge = main.contains("run_scheduled") || main.contains("publisher::run");

@@ -11,7 +11,7 @@
 //! queue, where someone sees it, rather than vanishing). Any other record (not an `INSERT`, not
 //! a mail item) is left alone.
 //!
-//! It shares the HTTP functions' setup and deadline ([`super::lambda`], [`crate::deadline`]),
+//! It shares the HTTP functions' setup and deadline ([`crate`], [`contacts_app::deadline`]),
 //! as the scheduled jobs do ([`super::scheduled`]).
 
 use std::time::Duration;
@@ -19,9 +19,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::adapters::dynamodb::mail_id_of;
-use crate::app::App;
-use crate::domain::MailId;
+use contacts_app::App;
+use contacts_aws::dynamodb::mail_id_of;
+use contacts_domain::MailId;
 
 /// The time one mail may take at most (its claim, its request's read, its code's save, the
 /// send and the settling, each bounded by the SDK's timeouts; the send also by the deadline),
@@ -122,7 +122,7 @@ pub async fn handle(app: &App, event: Value) -> Result<BatchResponse, String> {
                 tracing::error!(sequence_number, why, "a stream record answered as failed");
                 Some(sequence_number)
             }
-            Work::Deliver { id, sequence_number } if crate::deadline::remaining().is_some_and(|left| left < DELIVERY_RESERVE) => {
+            Work::Deliver { id, sequence_number } if contacts_app::deadline::remaining().is_some_and(|left| left < DELIVERY_RESERVE) => {
                 tracing::warn!(mail = %id, "too little time left in the invocation: the record is answered as failed, to be retried");
                 Some(sequence_number)
             }
@@ -155,24 +155,23 @@ async fn delivered(app: &App, id: &MailId) -> bool {
 }
 
 /// Hands the stream's batches to [`handle`] until the Lambda runtime stops the process.
-#[cfg(feature = "lambda")]
-pub async fn run() -> Result<(), super::lambda::Error> {
+pub async fn run() -> Result<(), crate::Error> {
     use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
     use tracing::Instrument;
 
-    let app = super::lambda::app(true, super::lambda::Mailing::SES, super::lambda::Publishing::NONE).await?;
+    let app = crate::app(true, crate::Mailing::SES, crate::Publishing::NONE).await?;
     tracing::info!(function = "mailer", "ready");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();
         async move {
-            let deadline = crate::deadline::from_epoch_millis(event.context.deadline);
+            let deadline = contacts_app::deadline::from_epoch_millis(event.context.deadline);
             let span = tracing::info_span!("invocation", lambda_request_id = %event.context.request_id);
-            let work = crate::deadline::scope(deadline, handle(&app, event.payload)).instrument(span);
-            let (response, invocation) = crate::telemetry::measure("mailer", work).await;
+            let work = contacts_app::deadline::scope(deadline, handle(&app, event.payload)).instrument(span);
+            let (response, invocation) = contacts_telemetry::measure("mailer", work).await;
             invocation.emit(&app.config().metrics_namespace);
             response.map_err(|why| {
                 tracing::error!(why, "the batch failed as a whole");
-                super::lambda::Error::from(why)
+                crate::Error::from(why)
             })
         }
     }))

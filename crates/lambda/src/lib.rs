@@ -1,10 +1,23 @@
-//! The Lambda entry point: an API Gateway HTTP API (payload 2.0) event in, the router's
-//! answer out. Every function of `functions/` is `run(Function::X)`.
+//! The Lambda entry points: how the outside world reaches the router on AWS Lambda, behind API
+//! Gateway's HTTP API, and SES's events through EventBridge, and the table's stream to the
+//! mailer and the publisher. (The local server, `contacts-local`, is the other entry point; it
+//! lives in its own crate.)
+//!
+//! This crate's root is the HTTP functions' entry point: an API Gateway HTTP API (payload 2.0)
+//! event in, the router's answer out. Every function of `functions/` is `run(Function::X)`.
+//! The others are [`job`] and [`scheduled`] (the sweeper), [`bounces`] (SES's events),
+//! [`mailer`] and [`publisher`] (the table's stream).
 //!
 //! The caller comes from the request context, and from nowhere else: a customer from the JWT
 //! authorizer's verified claims, one of the provider's systems from the AWS principal that IAM
 //! authorization verified. A header can be forged by anyone, the request context only by API
 //! Gateway.
+
+pub mod bounces;
+pub mod job;
+pub mod mailer;
+pub mod publisher;
+pub mod scheduled;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -17,17 +30,17 @@ use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::adapters::DynamoStore;
-use crate::adapters::aws;
-pub use crate::adapters::eventbridge::Publishing;
-pub use crate::adapters::ses::Mailing;
-use crate::api::{ApiRequest, ApiResponse, Caller, Function, Router, routes};
-use crate::app::App;
-use crate::config::{self, Config};
-use crate::deadline;
-use crate::domain::{AccountId, RequestId};
-use crate::ports::{Store, SystemClock};
-use crate::telemetry;
+use contacts_api::{ApiRequest, ApiResponse, Caller, Function, Router, routes};
+use contacts_app::App;
+use contacts_app::config::{self, Config};
+use contacts_app::deadline;
+use contacts_app::ports::{Store, SystemClock};
+use contacts_aws::DynamoStore;
+pub use contacts_aws::eventbridge::Publishing;
+use contacts_aws::sdk;
+pub use contacts_aws::ses::Mailing;
+use contacts_domain::{AccountId, RequestId};
+use contacts_telemetry as telemetry;
 
 pub use lambda_http::Error;
 
@@ -36,7 +49,7 @@ pub use lambda_http::Error;
 /// Everything that can be built once is built here, before the first event: the logger,
 /// the configuration, the SDK configuration and clients (one TLS stack, one connection pool
 /// shared by DynamoDB and SES; credentials and region as Lambda gives them, see
-/// [`aws::lambda_sdk_config`]; an SES client only with [`Mailing::SES`]), the router. A
+/// [`sdk::lambda_sdk_config`]; an SES client only with [`Mailing::SES`]), the router. A
 /// configuration error stops the start, which Lambda reports as an init error rather than as
 /// a 500 on every request.
 pub async fn run(function: Function, mailing: Mailing) -> Result<(), Error> {
@@ -46,7 +59,7 @@ pub async fn run(function: Function, mailing: Mailing) -> Result<(), Error> {
     let account_claim: Arc<str> = app.config().account_claim.clone().into();
     let router = Router::for_function(app, function);
     // Only the panel uses the identity provider's discovery document (its endpoints, its CSP).
-    let router = if function == Function::Panel { router.with_discovery(Arc::new(crate::adapters::https_json::HttpsJson::new())) } else { router };
+    let router = if function == Function::Panel { router.with_discovery(Arc::new(contacts_aws::https_json::HttpsJson::new())) } else { router };
     tracing::info!(function = function.name(), "ready");
 
     lambda_http::run(service_fn(move |request: Request| {
@@ -59,7 +72,7 @@ pub async fn run(function: Function, mailing: Mailing) -> Result<(), Error> {
 /// One invocation, in a span that carries the Lambda request id and, when the route names
 /// one, the contact-change request's id: every log line of the invocation has both. It runs
 /// within the invocation's deadline (`Context.deadline`), which the use cases respect
-/// ([`crate::deadline`]): the mails after a commit never outlive the function. What it
+/// ([`contacts_app::deadline`]): the mails after a commit never outlive the function. What it
 /// measured goes out as its EMF line before the answer ([`telemetry`]).
 async fn handle(router: &Router, function: Function, account_claim: &str, request: Request) -> Response<Body> {
     let (response, invocation) = telemetry::measure(function.name(), serve(router, function, account_claim, request)).await;
@@ -256,8 +269,8 @@ fn log_filter_up_to(spec: &str, most_verbose: tracing_subscriber::filter::LevelF
 /// configuration, the SDK configuration, the DynamoDB client, the mailer `mailing` makes and
 /// the bus `publishing` does, the DynamoDB connection opened (`prewarm`: with a read the
 /// function's policy allows).
-/// Shared by [`run`] and the jobs that no HTTP request starts ([`super::job`]).
-pub(super) async fn app(prewarm: bool, mailing: Mailing, publishing: Publishing) -> Result<App, Error> {
+/// Shared by [`run`] and the jobs that no HTTP request starts ([`job`]).
+pub(crate) async fn app(prewarm: bool, mailing: Mailing, publishing: Publishing) -> Result<App, Error> {
     init_logging();
     let config = Config::from_env()?;
     let table = config.aws.table()?.to_owned();
@@ -266,15 +279,15 @@ pub(super) async fn app(prewarm: bool, mailing: Mailing, publishing: Publishing)
     // configuration; never the case on AWS.
     let calls_to = if config.aws.points_at_emulators() {
         tracing::warn!("AWS endpoints on the loopback interface: using the emulators' dummy credentials and timeouts");
-        aws::CallsTo::Emulators { access_key: config.aws.emulator_access_key() }
+        sdk::CallsTo::Emulators { access_key: config.aws.emulator_access_key() }
     } else {
-        aws::CallsTo::Aws
+        sdk::CallsTo::Aws
     };
-    let trust = aws::trust_of(config.aws.ca_bundle.as_deref())?;
-    let sdk = aws::lambda_sdk_config(config.aws.region.as_deref(), calls_to, trust)?;
+    let trust = sdk::trust_of(config.aws.ca_bundle.as_deref())?;
+    let sdk = sdk::lambda_sdk_config(config.aws.region.as_deref(), calls_to, trust)?;
     let dynamodb = match config.aws.dynamodb_endpoint() {
-        Some(url) => aws::dynamodb_client_at(&sdk, url),
-        None => aws::dynamodb_client(&sdk),
+        Some(url) => sdk::dynamodb_client_at(&sdk, url),
+        None => sdk::dynamodb_client(&sdk),
     };
     let store = Arc::new(DynamoStore::new(dynamodb, table));
     let mailer = mailing.mailer(&sdk, &config.aws);

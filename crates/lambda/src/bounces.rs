@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::app::{App, Bounce, Error};
-use crate::domain::{AccountId, EmailAddress};
-use crate::mail::ACCOUNT_TAG;
+use contacts_app::mail::ACCOUNT_TAG;
+use contacts_app::{App, Bounce, Error};
+use contacts_domain::{AccountId, EmailAddress};
 
 /// The parts of the EventBridge event that matter here; everything else is ignored.
 #[derive(Debug, Deserialize)]

@@ -1,17 +1,18 @@
 //! The Lambda entry point of the scheduled jobs: an EventBridge Scheduler (or EventBridge
 //! rule) event in, one run of the job out. The sweeper (`functions/sweeper`) is
 //! `run_scheduled(Job::Sweep)`. It shares the HTTP functions' setup
-//! ([`super::lambda`]: configuration, SDK clients, logging caps) and respects the
-//! invocation's deadline the same way ([`crate::deadline`]).
+//! ([`crate`]: configuration, SDK clients, logging caps) and respects the
+//! invocation's deadline the same way ([`contacts_app::deadline`]).
 
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::service_fn;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use super::lambda::{Error, Mailing, Publishing, app as setup};
-use crate::app::App;
-use crate::{deadline, telemetry};
+use crate::{Error, Mailing, Publishing, app as setup};
+use contacts_app::App;
+use contacts_app::deadline;
+use contacts_telemetry as telemetry;
 
 /// What a scheduled function does on each event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

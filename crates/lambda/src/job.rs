@@ -1,13 +1,14 @@
 //! The Lambda entry point of the functions that no HTTP request starts: an event of another
 //! AWS service in (SES's bounces through EventBridge), with the HTTP functions' setup (the
-//! configuration, the SDK clients, the log caps: [`super::lambda`]) and the invocation's deadline.
+//! configuration, the SDK clients, the log caps: [`crate`]) and the invocation's deadline.
 
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use tracing::Instrument;
 
 use super::bounces;
-use super::lambda::{Error, Mailing, Publishing, app};
-use crate::{deadline, telemetry};
+use crate::{Error, Mailing, Publishing, app};
+use contacts_app::deadline;
+use contacts_telemetry as telemetry;
 
 /// Hands SES's bounce and complaint events to the use case until the runtime stops the process.
 pub async fn run_bounces() -> Result<(), Error> {

@@ -9,9 +9,9 @@
 use serde_json::Value;
 
 use super::mailer::{BatchResponse, ItemFailure, StreamEvent};
-use crate::adapters::dynamodb::event_id_of;
-use crate::app::App;
-use crate::domain::EventId;
+use contacts_app::App;
+use contacts_aws::dynamodb::event_id_of;
+use contacts_domain::EventId;
 
 /// What to do with one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub fn work_of(record: &Value) -> Result<Work, String> {
         return Err(format!("a stream record without a SequenceNumber (eventID {})", record["eventID"]));
     };
     let key = |name: &str| record["dynamodb"]["Keys"][name]["S"].as_str().unwrap_or_default();
-    if record["eventName"] != "INSERT" || key("sk") != crate::adapters::dynamodb::items::EVENT_SK {
+    if record["eventName"] != "INSERT" || key("sk") != contacts_aws::dynamodb::items::EVENT_SK {
         return Ok(Work::Ignore);
     }
     match event_id_of(key("pk"), key("sk")) {
@@ -77,25 +77,24 @@ pub async fn handle(app: &App, event: Value) -> Result<BatchResponse, String> {
 }
 
 /// Hands the stream's batches to [`handle`] until the Lambda runtime stops the process.
-#[cfg(feature = "lambda")]
-pub async fn run() -> Result<(), super::lambda::Error> {
+pub async fn run() -> Result<(), crate::Error> {
     use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
     use tracing::Instrument;
 
     // No prewarm: the function may only claim and settle event items, not read an account.
-    let app = super::lambda::app(false, super::lambda::Mailing::NONE, super::lambda::Publishing::EVENTBRIDGE).await?;
+    let app = crate::app(false, crate::Mailing::NONE, crate::Publishing::EVENTBRIDGE).await?;
     tracing::info!(function = "publisher", "ready");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();
         async move {
-            let deadline = crate::deadline::from_epoch_millis(event.context.deadline);
+            let deadline = contacts_app::deadline::from_epoch_millis(event.context.deadline);
             let span = tracing::info_span!("invocation", lambda_request_id = %event.context.request_id);
-            let work = crate::deadline::scope(deadline, handle(&app, event.payload)).instrument(span);
-            let (response, invocation) = crate::telemetry::measure("publisher", work).await;
+            let work = contacts_app::deadline::scope(deadline, handle(&app, event.payload)).instrument(span);
+            let (response, invocation) = contacts_telemetry::measure("publisher", work).await;
             invocation.emit(&app.config().metrics_namespace);
             response.map_err(|why| {
                 tracing::error!(why, "the batch failed as a whole");
-                super::lambda::Error::from(why)
+                crate::Error::from(why)
             })
         }
     }))
