@@ -30,7 +30,7 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
 /// The production code of the workspace: what runs in a function or a tool, not tests or bench.
 fn production_sources() -> Vec<PathBuf> {
     let root = root();
-    let mut dirs = vec![root.join("shared/src"), root.join("local/src"), root.join("admin/src")];
+    let mut dirs = vec![root.join("local/src"), root.join("admin/src")];
     for parent in ["crates", "functions"] {
         for member in std::fs::read_dir(root.join(parent)).unwrap_or_else(|e| panic!("{parent}/: {e}")) {
             dirs.push(member.expect("an entry").path().join("src"));

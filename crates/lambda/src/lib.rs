@@ -391,7 +391,7 @@ mod tests {
         use tracing::Level;
         use tracing_subscriber::filter::LevelFilter;
         let filter = log_filter("debug,aws_smithy_runtime=warn,lambda_runtime=trace");
-        assert!(filter.would_enable("shared::api", &Level::DEBUG));
+        assert!(filter.would_enable("contacts_api", &Level::DEBUG));
         assert!(!filter.would_enable("aws_smithy_runtime::client", &Level::INFO));
         assert!(filter.would_enable("aws_smithy_runtime::client", &Level::WARN));
         assert!(!filter.would_enable("lambda_runtime::layers", &Level::DEBUG), "capped at INFO");
@@ -402,12 +402,12 @@ mod tests {
         let filter = log_filter("error");
         assert!(!filter.would_enable("lambda_runtime", &Level::INFO), "a cap never raises a level");
         assert!(!filter.would_enable("aws_smithy_runtime", &Level::WARN), "a cap never raises a level");
-        assert!(filter.would_enable("shared", &Level::ERROR));
-        assert_eq!(log_filter("shared=notalevel").default_level(), Some(LevelFilter::INFO));
+        assert!(filter.would_enable("contacts_app", &Level::ERROR));
+        assert_eq!(log_filter("contacts_app=notalevel").default_level(), Some(LevelFilter::INFO));
     }
 
-    /// The targets of the crates in the functions' tree (`cargo tree -p shared --features
-    /// lambda -e normal`) that log requests, responses or frames at TRACE, and a module of each.
+    /// The targets of the crates in the functions' tree (`cargo tree -p contacts-lambda
+    /// -e normal`) that log requests, responses or frames at TRACE, and a module of each.
     const DEPENDENCY_TARGETS: [&str; 14] = [
         "aws_config::imds",
         "aws_sdk_dynamodb::client",
@@ -452,7 +452,7 @@ mod tests {
         assert!(!log_filter("info").would_enable("aws_smithy_runtime::client::orchestrator", &Level::DEBUG), "a cap never raises a level");
         // Our own code may go to TRACE only if the ceiling is raised; the dependencies never.
         let raised = log_filter_up_to("trace", LevelFilter::TRACE);
-        assert!(raised.would_enable("shared::app", &Level::TRACE));
+        assert!(raised.would_enable("contacts_app", &Level::TRACE));
         assert!(!raised.would_enable("hyper_util::client", &Level::TRACE));
     }
 
@@ -460,12 +460,12 @@ mod tests {
     fn a_trace_asked_is_debug() {
         use tracing::Level;
         use tracing_subscriber::filter::LevelFilter;
-        for spec in ["trace", "TRACE", "debug,shared=trace", "shared=trace,tower=trace"] {
+        for spec in ["trace", "TRACE", "debug,contacts_app=trace", "contacts_app=trace,tower=trace"] {
             let filter = log_filter(spec);
-            for target in ["shared::app", "shared", "tower::buffer", "contacts"] {
+            for target in ["contacts_app::observed", "contacts_app", "tower::buffer", "contacts"] {
                 assert!(!filter.would_enable(target, &Level::TRACE), "{target} at TRACE with {spec:?}");
             }
-            assert!(filter.would_enable("shared::app", &Level::DEBUG), "{spec:?} is DEBUG for our code");
+            assert!(filter.would_enable("contacts_app::observed", &Level::DEBUG), "{spec:?} is DEBUG for our code");
         }
         assert_eq!(log_filter("trace").default_level(), Some(LevelFilter::DEBUG));
         assert_eq!(log_filter("warn").default_level(), Some(LevelFilter::WARN));
