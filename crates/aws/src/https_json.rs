@@ -1,7 +1,7 @@
 //! [`FetchJson`] over HTTPS: hyper with rustls on *ring*, trusting the system's store (the
 //! identity provider is anyone's, not AWS's: Amazon Trust Services' roots alone would not do,
 //! see [`crate::sdk::Trust`]). Plain http only to the loopback, which the caller checks
-//! ([`contacts_api::discovery`]). The store is read at the first request, not at start: only the
+//! (`contacts_api::discovery`, a crate above this one). The store is read at the first request, not at start: only the
 //! panel's server asks, and only when the page is loaded.
 
 use std::sync::OnceLock;
