@@ -4,9 +4,9 @@
 
 use std::io::Write;
 
-use shared::adapters::dynamodb::bulk::{Bulk, Segment};
-use shared::domain::Record;
-use shared::ports::StoreError;
+use contacts_app::ports::StoreError;
+use contacts_aws::dynamodb::bulk::{Bulk, Segment};
+use contacts_domain::Record;
 use tokio::sync::mpsc;
 
 use crate::progress::Progress;

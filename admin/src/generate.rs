@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use shared::domain::Record;
+use contacts_domain::Record;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Spec {
@@ -71,7 +71,7 @@ impl SplitMix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::seed::Fixtures;
+    use contacts_app::seed::Fixtures;
 
     #[test]
     fn a_generated_file_is_valid_deterministic_and_has_the_heavy_accounts() {

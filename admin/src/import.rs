@@ -21,10 +21,10 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use shared::adapters::dynamodb::bulk::{Bulk, Counts, ServicesOutcome};
-use shared::domain::{AccountId, Record, Role, Service};
-use shared::ports::{PendingChange, StoreError};
-use shared::seed::{Format, Location, ReadError, RecordReader, Rejected};
+use contacts_app::ports::{PendingChange, StoreError};
+use contacts_app::seed::{Format, Location, ReadError, RecordReader, Rejected};
+use contacts_aws::dynamodb::bulk::{Bulk, Counts, ServicesOutcome};
+use contacts_domain::{AccountId, Record, Role, Service};
 use time::OffsetDateTime;
 
 use crate::progress::Progress;

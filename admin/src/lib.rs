@@ -1,5 +1,5 @@
 //! `contacts-admin`: loads the provider's accounts and services into the table in bulk, and
-//! exports them back. The DynamoDB side is the adapter's (`shared::adapters::dynamodb::bulk`);
+//! exports them back. The DynamoDB side is the adapter's (`contacts_aws::dynamodb::bulk`);
 //! this crate reads and checks files, shows progress, and reports.
 
 pub mod export;
@@ -7,11 +7,11 @@ pub mod generate;
 pub mod import;
 pub mod progress;
 
-use shared::adapters::aws;
-use shared::config::AwsConfig;
+use contacts_app::config::AwsConfig;
+use contacts_aws::sdk;
 
 /// Whether `url` is on this machine (DynamoDB Local): the configuration's one loopback test.
-pub use shared::config::is_loopback_url as is_loopback;
+pub use contacts_app::config::is_loopback_url as is_loopback;
 
 /// A DynamoDB client as `config` (the environment) says: at its DynamoDB endpoint
 /// (`AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`) when it names one, with the
@@ -20,18 +20,18 @@ pub use shared::config::is_loopback_url as is_loopback;
 pub async fn dynamodb_client(config: &AwsConfig) -> aws_sdk_dynamodb::Client {
     let endpoint = config.dynamodb_endpoint();
     let sdk = match endpoint {
-        Some(url) if is_loopback(url) => aws::emulator_sdk_config_in(config.region.as_deref()).await,
-        _ => aws::sdk_config().await,
+        Some(url) if is_loopback(url) => sdk::emulator_sdk_config_in(config.region.as_deref()).await,
+        _ => sdk::sdk_config().await,
     };
     match endpoint {
-        Some(url) => aws::dynamodb_client_at(&sdk, url),
-        None => aws::dynamodb_client(&sdk),
+        Some(url) => sdk::dynamodb_client_at(&sdk, url),
+        None => sdk::dynamodb_client(&sdk),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use shared::seed::Fixtures;
+    use contacts_app::seed::Fixtures;
 
     #[test]
     fn demo_jsonl_is_the_local_servers_demo_set() {

@@ -10,10 +10,10 @@ use contacts_admin::export::{ExportError, SEGMENTS, export};
 use contacts_admin::generate::{Spec, generate};
 use contacts_admin::import::{CHUNK, ImportError, ImportOptions, ImportReport, import};
 use contacts_admin::progress::Progress;
-use shared::adapters::dynamodb::bulk::Bulk;
-use shared::adapters::dynamodb::{create_table_if_missing, table_exists};
-use shared::config::AwsConfig;
-use shared::seed::Format;
+use contacts_app::config::AwsConfig;
+use contacts_app::seed::Format;
+use contacts_aws::dynamodb::bulk::Bulk;
+use contacts_aws::dynamodb::{create_table_if_missing, table_exists};
 
 const USAGE: &str = "usage:
   contacts-admin import FILE [--table NAME] [--dry-run] [--skip-invalid REJECTS_FILE] [--create-table]

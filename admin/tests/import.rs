@@ -10,13 +10,13 @@ use std::sync::Arc;
 use contacts_admin::export::export;
 use contacts_admin::import::{ImportError, ImportOptions, ImportReport, import};
 use contacts_admin::progress::Progress;
+use contacts_app::ports::{Clock, PendingChange, Store};
+use contacts_app::seed::{Fixtures, Location};
+use contacts_aws::DynamoStore;
+use contacts_aws::dynamodb::bulk::{Bulk, Counts};
+use contacts_domain::{AccountId, Record, Role, ServiceName};
 use integration_tests::{Backend, Emulators, ManualClock, TestApp, dynamo_store, unique_tag};
 use serde_json::json;
-use shared::adapters::DynamoStore;
-use shared::adapters::dynamodb::bulk::{Bulk, Counts};
-use shared::domain::{AccountId, Record, Role, ServiceName};
-use shared::ports::{Clock, PendingChange, Store};
-use shared::seed::{Fixtures, Location};
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -337,7 +337,7 @@ async fn export_gives_back_the_records_imported_and_its_output_imports_to_the_sa
         json!({"accounts": accounts.iter().map(|r| strip(r)).collect::<Vec<_>>(), "services": services.iter().map(|r| strip(r)).collect::<Vec<_>>()});
     let file = subject.file("cast.json", &serde_json::to_string_pretty(&document).unwrap());
     let (report, _) = subject.import_ok(&file, small_chunks()).await;
-    assert_eq!(report.format, shared::seed::Format::Document);
+    assert_eq!(report.format, contacts_app::seed::Format::Document);
 
     let mut out = Vec::new();
     let exported = export(&subject.bulk(), 3, &mut out, &Progress::silent()).await.unwrap();
@@ -416,7 +416,7 @@ async fn a_request_whose_role_an_import_moved_is_reported_and_ends_failed_when_c
         request: tech.parse().unwrap(),
         from: id("tt1-ovh"),
         to: id("mm1-ovh"),
-        reason: shared::domain::lifecycle::FailReason::HoldersChanged,
+        reason: contacts_domain::lifecycle::FailReason::HoldersChanged,
     };
     assert_eq!(report.pending, vec![expected]);
     assert_eq!(bulk.metrics().transactional_services, 1, "a locked service is written by put_service's transaction");
@@ -516,7 +516,7 @@ async fn the_binary_imports_exports_and_exits_with_the_documented_codes() {
 /// identical account is unchanged, a renamed one is rewritten with the mark) and a new address clears it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_keeps_a_bouncing_mark_at_the_same_address_and_a_new_address_clears_it() {
-    use shared::domain::{EmailAddress, EmailStatus};
+    use contacts_domain::{EmailAddress, EmailStatus};
     let subject = subject().await;
     let first = subject.file("first.jsonl", &lines(&[account("aa1-ovh", "Ada", "ok"), account("bb1-ovh", "Bea", "ok"), account("cc1-ovh", "Cyd", "ok")]));
     subject.import_ok(&first, ImportOptions::default()).await;

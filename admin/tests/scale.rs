@@ -15,14 +15,15 @@ use std::time::{Duration, Instant};
 use contacts_admin::generate::{Spec, generate};
 use contacts_admin::import::{ImportOptions, import};
 use contacts_admin::progress::Progress;
+use contacts_api::{ApiRequest, Caller, Router};
+use contacts_app::App;
+use contacts_app::config::Config;
+use contacts_app::memory::Outbox;
+use contacts_app::ports::SystemClock;
+use contacts_aws::dynamodb::bulk::Bulk;
+use contacts_aws::{DynamoStore, dynamodb, sdk};
 use http::{HeaderMap, Method, StatusCode};
 use integration_tests::unique_tag;
-use shared::adapters::dynamodb::bulk::Bulk;
-use shared::adapters::{DynamoStore, Outbox, aws, dynamodb};
-use shared::api::{ApiRequest, Caller, Router};
-use shared::app::App;
-use shared::config::Config;
-use shared::ports::SystemClock;
 
 const HEAVY: u64 = 10_000;
 const RUNS: usize = 50;
@@ -33,7 +34,7 @@ async fn first_page_of_my_services_costs_the_same_for_10_and_10_000_services() {
     // DynamoDB Local only (no mail here): fail, never skip, without it.
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default();
     assert!(contacts_admin::is_loopback(&endpoint), "set AWS_ENDPOINT_URL_DYNAMODB to DynamoDB Local (admin/bench.sh does): {endpoint:?}");
-    let client = aws::dynamodb_client(&aws::emulator_sdk_config().await);
+    let client = sdk::dynamodb_client(&sdk::emulator_sdk_config().await);
     let table = match std::env::var("BENCH_TABLE") {
         Ok(table) if !table.is_empty() => table,
         _ => {

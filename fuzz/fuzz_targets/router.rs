@@ -11,14 +11,14 @@
 
 use std::sync::{Arc, OnceLock};
 
+use contacts_api::{ApiRequest, Caller, ROUTES, Router};
+use contacts_app::App;
+use contacts_app::config::Config;
+use contacts_app::memory::{MemoryStore, Outbox};
+use contacts_app::ports::SystemClock;
+use contacts_app::seed::Fixtures;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
-use shared::adapters::{MemoryStore, Outbox};
-use shared::api::{ApiRequest, Caller, ROUTES, Router};
-use shared::app::App;
-use shared::config::Config;
-use shared::ports::SystemClock;
-use shared::seed::Fixtures;
 
 #[derive(Debug, Arbitrary)]
 struct Step {

@@ -3,9 +3,9 @@
 
 #![no_main]
 
+use contacts_app::seed::Fixtures;
+use contacts_domain::{AccountId, DisplayName, EmailAddress, RequestId, Role, ServiceName, State, Token};
 use libfuzzer_sys::fuzz_target;
-use shared::domain::{AccountId, DisplayName, EmailAddress, RequestId, Role, ServiceName, State, Token};
-use shared::seed::Fixtures;
 
 fuzz_target!(|text: &str| {
     if let Ok(id) = AccountId::parse(text) {

@@ -18,12 +18,12 @@
 
 use std::time::{Duration, Instant};
 
+use contacts_app::config::is_https_or_loopback_url;
+use contacts_app::ports::FetchJson;
+use contacts_aws::https_json::HttpsJson;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
-use shared::adapters::https_json::HttpsJson;
-use shared::config::is_https_or_loopback_url;
-use shared::ports::FetchJson;
 use tokio::sync::Mutex;
 
 /// Clock skew allowed on `exp`, `nbf` and `iat`, as authorizers commonly allow.

@@ -17,6 +17,16 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use contacts_api::ApiError;
+use contacts_api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
+use contacts_app::config::{AwsConfig, is_loopback_url};
+use contacts_app::memory::{EventLog, MemoryStore, Outbox};
+use contacts_app::ports::{Mailer, Store};
+use contacts_app::{Bounce, Error};
+use contacts_aws::dynamodb::create_table_if_missing;
+use contacts_aws::{DynamoStore, SesMailer, sdk};
+use contacts_domain::ids::printable;
+use contacts_domain::{AccountId, EmailAddress};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -24,15 +34,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
-use shared::adapters::dynamodb::create_table_if_missing;
-use shared::adapters::{DynamoStore, EventLog, MemoryStore, Outbox, SesMailer, aws};
-use shared::api::ApiError;
-use shared::api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
-use shared::app::{Bounce, Error};
-use shared::config::{AwsConfig, is_loopback_url};
-use shared::domain::ids::printable;
-use shared::domain::{AccountId, EmailAddress};
-use shared::ports::{Mailer, Store};
 use tokio::net::TcpListener;
 
 pub mod jwt;
@@ -76,13 +77,13 @@ impl Backends {
         let (table, dynamodb, ses) = (&config.table_name, &config.endpoint_url_dynamodb, &config.endpoint_url_sesv2);
         let sdk = if dynamodb.is_some() || ses.is_some() {
             let loopback = [dynamodb, ses].into_iter().flatten().all(|url| is_loopback_url(url));
-            Some(if loopback { aws::emulator_sdk_config_in(config.region.as_deref()).await } else { aws::sdk_config().await })
+            Some(if loopback { sdk::emulator_sdk_config_in(config.region.as_deref()).await } else { sdk::sdk_config().await })
         } else {
             None
         };
         let (store, store_name): (Arc<dyn Store>, String) = match (&table, &dynamodb, &sdk) {
             (Some(table), Some(endpoint), Some(sdk)) => {
-                let client = aws::dynamodb_client_at(sdk, endpoint);
+                let client = sdk::dynamodb_client_at(sdk, endpoint);
                 let created = create_table_if_missing(&client, table).await.map_err(|e| format!("DynamoDB table {table} at {endpoint}: {e}"))?;
                 let note = if created { "created now" } else { "existing" };
                 (Arc::new(DynamoStore::new(client, table.clone())), format!("DynamoDB table {table} ({note}) at {endpoint}"))
@@ -91,7 +92,7 @@ impl Backends {
             _ => (Arc::new(MemoryStore::new()), "the embedded store (its data lives as long as this process)".to_owned()),
         };
         let (mailer, outbox, mail_name): (Arc<dyn Mailer>, Option<Arc<Outbox>>, String) = match (&ses, &sdk) {
-            (Some(endpoint), Some(sdk)) => (Arc::new(SesMailer::new(aws::ses_client_at(sdk, endpoint), None)), None, format!("SES at {endpoint}")),
+            (Some(endpoint), Some(sdk)) => (Arc::new(SesMailer::new(sdk::ses_client_at(sdk, endpoint), None)), None, format!("SES at {endpoint}")),
             _ => {
                 let outbox = Arc::new(Outbox::new());
                 (outbox.clone(), Some(outbox), "the outbox (GET /_local/outbox)".to_owned())
@@ -103,12 +104,12 @@ impl Backends {
 
 /// Runs `App::sweep` (expiry, reminders) every `interval` until the task is dropped, as the
 /// deployment's scheduled sweeper function does (SPEC §3: nothing waits on a reader).
-pub async fn sweep_every(app: shared::app::App, interval: std::time::Duration) {
+pub async fn sweep_every(app: contacts_app::App, interval: std::time::Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let (swept, invocation) = shared::telemetry::measure("sweeper", app.sweep()).await;
+        let (swept, invocation) = contacts_telemetry::measure("sweeper", app.sweep()).await;
         emit(&app, &invocation);
         if let Err(error) = swept {
             tracing::warn!(%error, "sweep failed; the next one tries again");
@@ -122,20 +123,20 @@ pub const DELIVERY_INTERVAL: std::time::Duration = std::time::Duration::from_mil
 
 /// Runs `App::deliver_outbox` on everything posted every `interval` until the task is dropped:
 /// in process, the deployment's stream-driven mailer function.
-pub async fn deliver_every(app: shared::app::App, interval: std::time::Duration) {
+pub async fn deliver_every(app: contacts_app::App, interval: std::time::Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
         // The app's clock: the system clock here.
-        let now = shared::ports::Clock::now(&shared::ports::SystemClock);
-        let (delivered, invocation) = shared::telemetry::measure("mailer", app.deliver_outbox(now)).await;
+        let now = contacts_app::ports::Clock::now(&contacts_app::ports::SystemClock);
+        let (delivered, invocation) = contacts_telemetry::measure("mailer", app.deliver_outbox(now)).await;
         emit(&app, &invocation);
         if let Err(error) = delivered {
             tracing::warn!(%error, "the outbox could not be read; the next pass tries again");
         }
         // And the deployment's stream-driven publisher (nothing without a bus).
-        let (published, invocation) = shared::telemetry::measure("publisher", app.publish_outbox(now)).await;
+        let (published, invocation) = contacts_telemetry::measure("publisher", app.publish_outbox(now)).await;
         emit(&app, &invocation);
         if let Err(error) = published {
             tracing::warn!(%error, "the events could not be read; the next pass tries again");
@@ -145,7 +146,7 @@ pub async fn deliver_every(app: shared::app::App, interval: std::time::Duration)
 
 /// The EMF lines of a pass of the in-process jobs, as the deployed sweeper and mailer print
 /// theirs; a pass that counted nothing (most of them, every 200 ms) prints none.
-fn emit(app: &shared::app::App, invocation: &shared::telemetry::Invocation) {
+fn emit(app: &contacts_app::App, invocation: &contacts_telemetry::Invocation) {
     if !invocation.is_empty() {
         invocation.emit(&app.config().metrics_namespace);
     }
@@ -229,14 +230,14 @@ impl OwnAddress {
 impl Local {
     /// One request from `peer`, whose address stands in for API Gateway's `sourceIp`, measured
     /// as an invocation of the function its route is deployed in, with that function's EMF line
-    /// printed on stdout ([`shared::telemetry`]); a development route is `local`'s.
+    /// printed on stdout ([`contacts_telemetry`]); a development route is `local`'s.
     pub async fn handle(&self, request: Request<Incoming>, peer: Option<std::net::IpAddr>) -> ApiResponse {
-        let function = match shared::api::routes::find(request.method(), request.uri().path(), None) {
+        let function = match contacts_api::routes::find(request.method(), request.uri().path(), None) {
             Ok((spec, _)) => spec.function.name(),
             Err(_) if request.uri().path().starts_with("/_local/") => "local",
             Err(_) => "unrouted",
         };
-        let (response, invocation) = shared::telemetry::measure(function, self.serve(request, peer)).await;
+        let (response, invocation) = contacts_telemetry::measure(function, self.serve(request, peer)).await;
         invocation.emit(&self.router.app().config().metrics_namespace);
         response
     }
@@ -281,7 +282,7 @@ impl Local {
             (&Method::GET, ["outbox"]) => match &self.outbox {
                 Some(outbox) => {
                     // What is posted goes first, so that a reader never races the drain loop.
-                    let now = shared::ports::Clock::now(&shared::ports::SystemClock);
+                    let now = contacts_app::ports::Clock::now(&contacts_app::ports::SystemClock);
                     if let Err(error) = self.router.app().deliver_outbox(now).await {
                         tracing::warn!(%error, "the outbox could not be delivered");
                     }
@@ -294,7 +295,7 @@ impl Local {
             (&Method::GET, ["events"]) => match &self.events {
                 Some(events) => {
                     // What is committed goes first, as with the outbox.
-                    let now = shared::ports::Clock::now(&shared::ports::SystemClock);
+                    let now = contacts_app::ports::Clock::now(&contacts_app::ports::SystemClock);
                     if let Err(error) = self.router.app().publish_outbox(now).await {
                         tracing::warn!(%error, "the events could not be published");
                     }
@@ -303,7 +304,7 @@ impl Local {
                         .into_iter()
                         .map(|event| {
                             let detail: serde_json::Value = serde_json::from_str(&event.detail()).unwrap_or_default();
-                            json!({"source": shared::domain::events::EVENT_SOURCE, "detail-type": event.fact.detail_type(), "detail": detail})
+                            json!({"source": contacts_domain::events::EVENT_SOURCE, "detail-type": event.fact.detail_type(), "detail": detail})
                         })
                         .collect();
                     json_response(StatusCode::OK, &serde_json::Value::Array(published))

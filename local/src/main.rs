@@ -4,12 +4,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use contacts_api::Router;
+use contacts_app::App;
+use contacts_app::config::Config;
+use contacts_app::ports::SystemClock;
+use contacts_app::seed::Fixtures;
 use contacts_local::{Backends, DELIVERY_INTERVAL, Local, deliver_every, serve, sweep_every};
-use shared::api::Router;
-use shared::app::App;
-use shared::config::Config;
-use shared::ports::SystemClock;
-use shared::seed::Fixtures;
 use tokio::net::TcpSocket;
 
 const USAGE: &str = "usage: contacts-local [--port N] [--fixtures FILE]
@@ -97,7 +97,7 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let Backends { store, mailer, outbox, description } = Backends::new(&config.aws).await?;
     // The provider's event bus, in the process: GET /_local/events shows what it got.
-    let events = Arc::new(shared::adapters::EventLog::new());
+    let events = Arc::new(contacts_app::memory::EventLog::new());
     let app = App::new(store, mailer, Arc::new(SystemClock), config).with_publisher(events.clone());
     fixtures.load(&app).await.map_err(|e| format!("loading fixtures: {e}"))?;
 
@@ -120,7 +120,7 @@ async fn run(args: Args) -> Result<(), String> {
     let sweeper = sweep_every(app.clone(), interval);
     let mailer = deliver_every(app.clone(), DELIVERY_INTERVAL);
     // The panel reads the issuer's discovery document for its endpoints and its page's CSP.
-    let router = Router::new(app).with_discovery(Arc::new(shared::adapters::https_json::HttpsJson::new()));
+    let router = Router::new(app).with_discovery(Arc::new(contacts_aws::https_json::HttpsJson::new()));
     let local = Local { router, outbox, events: Some(events), sign_in };
     tokio::select! {
         () = serve(listener, local) => Ok(()),

@@ -1,4 +1,4 @@
-// The panel's OpenID Connect module (shared/panel/oidc.js) against a fake provider, in node:
+// The panel's OpenID Connect module (crates/api/panel/oidc.js) against a fake provider, in node:
 // the authorization request carries PKCE S256, state and nonce; the callback is accepted only
 // with the state this tab started, the code is redeemed with the verifier whose challenge was
 // sent, and an ID token with another nonce, issuer or audience is refused; sign-out follows the
@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 
-import * as oidc from '../../shared/panel/oidc.js';
+import * as oidc from '../../crates/api/panel/oidc.js';
 
 const ISSUER = 'https://id.example.test/realms/customers';
 // As GET /panel/config gives it: the endpoints from the provider's discovery document.

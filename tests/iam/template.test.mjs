@@ -1,5 +1,5 @@
 // template.yaml's policies, as tools/iam/policies.py expands them, against calls shaped exactly
-// as shared/src/adapters/dynamodb/ makes them on the paths a run of the suite may not take (a
+// as crates/aws/src/dynamodb/ makes them on the paths a run of the suite may not take (a
 // probe counted, a bouncing address kept by an upsert, a reminder's code saved by the sweeper): the
 // denials issue #26 found stay fixed, and each fix grants no more than its call (a neighbour of
 // it is still denied).

@@ -20,12 +20,12 @@ use std::sync::{Arc, Mutex};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
+use contacts_api::{Caller, ROUTES, RouteSpec};
+use contacts_app::config::Config;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use lambda_harness::http::Conn;
 use lambda_harness::{Launch, Rie};
 use serde_json::{Value, json};
-use shared::api::{Caller, ROUTES, RouteSpec};
-use shared::config::Config;
 
 use crate::streams::{self, StreamPoller};
 use crate::template::{StreamMapping, Template};
@@ -51,7 +51,7 @@ impl AwsEndpoints {
         match var("AWS_CALL_RECORDER") {
             Some(recorder) => {
                 assert!(
-                    recorder.starts_with("http://") && shared::config::is_loopback_url(&recorder),
+                    recorder.starts_with("http://") && contacts_app::config::is_loopback_url(&recorder),
                     "AWS_CALL_RECORDER must be http:// on the loopback: {recorder}"
                 );
                 Self { dynamodb: recorder.clone(), sesv2: recorder.clone(), eventbridge: Some(recorder) }
@@ -228,12 +228,12 @@ impl Functions {
     }
 
     /// The schedule's event (events/sweeper.scheduled.json) to the sweeper: its report.
-    pub async fn sweep(&self) -> shared::app::SweepReport {
+    pub async fn sweep(&self) -> contacts_app::SweepReport {
         let event: Value = serde_json::from_str(include_str!("../../events/sweeper.scheduled.json")).expect("the sample event is JSON");
         let answer = self.invoke("sweeper", event).await;
         let count =
             |name: &str| answer[name].as_u64().unwrap_or_else(|| panic!("the sweeper's report has no {name}: {answer}\n{}", self.log_tail("sweeper"))) as usize;
-        shared::app::SweepReport {
+        contacts_app::SweepReport {
             expired: count("expired"),
             reminded: count("reminded"),
             redelivered: count("redelivered"),

@@ -17,15 +17,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use contacts_api::{ApiRequest, Caller, Router};
+use contacts_app::App;
+use contacts_app::config::Config;
+use contacts_app::mail::Mail;
+use contacts_app::memory::{MemoryStore, Outbox};
+use contacts_app::ports::{Clock, MailError, Mailer, Store};
+use contacts_app::seed::Fixtures;
+use contacts_aws::{DynamoStore, SesMailer, dynamodb, sdk};
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
-use shared::adapters::{DynamoStore, MemoryStore, Outbox, SesMailer, aws, dynamodb};
-use shared::api::{ApiRequest, Caller, Router};
-use shared::app::App;
-use shared::config::Config;
-use shared::mail::Mail;
-use shared::ports::{Clock, MailError, Mailer, Store};
-use shared::seed::Fixtures;
 use time::OffsetDateTime;
 
 /// Where the app keeps its data and sends its mail.
@@ -139,7 +140,7 @@ impl Emulators {
         };
         for endpoint in [&dynamodb, &ses] {
             assert!(
-                endpoint.starts_with("http://") && shared::config::is_loopback_url(endpoint),
+                endpoint.starts_with("http://") && contacts_app::config::is_loopback_url(endpoint),
                 "tests talk to nothing but the loopback interface, and {endpoint} is not on it"
             );
         }
@@ -152,8 +153,8 @@ impl Emulators {
 /// expiry from `clock`. `tag` makes the table's name unique.
 pub async fn dynamo_store(tag: &str, clock: Arc<dyn Clock>) -> Arc<DynamoStore> {
     Emulators::from_env();
-    let sdk = aws::emulator_sdk_config().await;
-    let client = aws::dynamodb_client(&sdk);
+    let sdk = sdk::emulator_sdk_config().await;
+    let client = sdk::dynamodb_client(&sdk);
     let table = format!("contacts-test-{tag}");
     dynamodb::create_table_if_missing(&client, &table).await.unwrap_or_else(|e| panic!("cannot create table {table} in DynamoDB Local: {e}"));
     Arc::new(DynamoStore::new(client, table).with_clock(clock))
@@ -161,7 +162,7 @@ pub async fn dynamo_store(tag: &str, clock: Arc<dyn Clock>) -> Arc<DynamoStore> 
 
 /// A tag unique to one app: lower-case letters and digits.
 pub fn unique_tag() -> String {
-    shared::domain::Token::generate().expose()[..10].to_ascii_lowercase().replace(['-', '_'], "x")
+    contacts_domain::Token::generate().expose()[..10].to_ascii_lowercase().replace(['-', '_'], "x")
 }
 
 /// A mailer that can be told to fail as an unreachable mail service would, or to refuse
@@ -269,8 +270,8 @@ impl TestApp {
                 let emulators = Emulators::from_env();
                 let store = dynamo_store(&tag, clock.clone()).await;
                 dynamo = Some(store.clone());
-                let sdk = aws::emulator_sdk_config().await;
-                let mailer = Arc::new(Switchable::new(Arc::new(SesMailer::new(aws::ses_client(&sdk), None))));
+                let sdk = sdk::emulator_sdk_config().await;
+                let mailer = Arc::new(Switchable::new(Arc::new(SesMailer::new(sdk::ses_client(&sdk), None))));
                 // The emulator stamps mails in whole seconds: one second of slack.
                 let since = OffsetDateTime::now_utc().unix_timestamp() - 1;
                 (store, mailer.clone(), Mails::Ses { store_url: emulators.ses_store, since, mailer })
@@ -346,7 +347,7 @@ impl TestApp {
         if let Some(functions) = &self.functions {
             return functions.call(method, &path, query.as_deref(), &caller, &body, source).await;
         }
-        let function = shared::api::routes::find(&method, &path, None).map_or("unrouted", |(spec, _)| spec.function.name());
+        let function = contacts_api::routes::find(&method, &path, None).map_or("unrouted", |(spec, _)| spec.function.name());
         let request = ApiRequest { method, path, query, headers: HeaderMap::new(), body, caller, source };
         let response = self.measured(function, self.router.handle(request)).await;
         let (parts, body) = response.into_parts();
@@ -392,11 +393,11 @@ impl TestApp {
         if let Some(functions) = &self.functions {
             return functions.deliver_ses_event(event).await;
         }
-        self.measured("bounces", shared::entrypoints::bounces::handle(self.router.app(), event)).await.expect("the event is handled")
+        self.measured("bounces", contacts_lambda::bounces::handle(self.router.app(), event)).await.expect("the event is handled")
     }
 
     /// One sweep, as the sweeper function runs it.
-    pub async fn sweep(&self) -> shared::app::SweepReport {
+    pub async fn sweep(&self) -> contacts_app::SweepReport {
         if let Some(functions) = &self.functions {
             return functions.sweep().await;
         }
@@ -405,7 +406,7 @@ impl TestApp {
 
     /// Runs `work` as an invocation of `function`, keeping its EMF lines.
     pub async fn measured<T>(&self, function: &'static str, work: impl std::future::Future<Output = T>) -> T {
-        let (output, invocation) = shared::telemetry::measure(function, work).await;
+        let (output, invocation) = contacts_telemetry::measure(function, work).await;
         let lines = invocation.emf(&self.router.app().config().metrics_namespace, std::time::SystemTime::now());
         self.emf.lock().unwrap().extend(lines);
         output
@@ -461,7 +462,7 @@ impl TestApp {
     /// One pass of the mailer over the outbox, in process, and what it did: what the stream's
     /// mailer function does not tell (it answers only the records that failed), so a test
     /// that needs it stays off `Backend::Lambda`.
-    pub async fn outbox_pass(&self) -> shared::app::OutboxReport {
+    pub async fn outbox_pass(&self) -> contacts_app::OutboxReport {
         assert!(self.functions.is_none(), "the mailer function answers only the records that failed, not what it sent: keep this test off Backend::Lambda");
         self.measured("mailer", self.router.app().deliver_outbox(self.clock.now())).await.expect("the outbox is readable")
     }
@@ -580,7 +581,7 @@ impl Emf {
     }
 
     /// The value of `metric` in this line, if it has it.
-    pub fn get(&self, metric: shared::telemetry::Metric) -> Option<f64> {
+    pub fn get(&self, metric: contacts_telemetry::Metric) -> Option<f64> {
         self.metrics.get(metric.name()).map(|(value, _)| *value)
     }
 

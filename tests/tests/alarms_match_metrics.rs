@@ -1,5 +1,5 @@
 //! Issue 17: an alarm cannot watch nothing. Every metric that template.yaml's alarms and its
-//! dashboard read is one the code emits (`shared::telemetry::Metric`, under the template's
+//! dashboard read is one the code emits (`contacts_telemetry::Metric`, under the template's
 //! `MetricsNamespace`, with the dimensions the code gives it and a `function` that exists), or an
 //! AWS service's metric of a resource the template defines. Read line by line, as
 //! `routes_match_template.rs` reads the template.
@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use contacts_telemetry::{FUNCTION, Metric};
 use serde_json::Value;
-use shared::telemetry::{FUNCTION, Metric};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_owned()

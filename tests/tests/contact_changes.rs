@@ -632,7 +632,7 @@ async fn a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whe
 
     // Probing: after ATTEMPT_LIMIT addresses that name no single account, Ada is held off
     // for the window, even for an address or a customer id that would work; Bea is not.
-    for n in 2..shared::domain::limits::ATTEMPT_LIMIT {
+    for n in 2..contacts_domain::limits::ATTEMPT_LIMIT {
         let probe = app.ask("example.com", "aa1-ovh", json!({ "billing": format!("probe{n}.{}@example.com", app.tag) })).await;
         assert_eq!(probe.code(), "unknown_account");
     }
@@ -648,13 +648,13 @@ async fn a_new_contact_named_by_email_is_its_one_account_and_no_answer_tells_whe
 
 async fn a_caller_held_off_for_probing_addresses_may_ask_again_once_the_window_has_passed(backend: Backend) {
     let app = TestApp::seeded(backend).await;
-    for n in 0..shared::domain::limits::ATTEMPT_LIMIT {
+    for n in 0..contacts_domain::limits::ATTEMPT_LIMIT {
         let probe = app.ask("example.com", "aa1-ovh", json!({ "billing": format!("probe{n}.{}@example.com", app.tag) })).await;
         assert_eq!(probe.code(), "unknown_account");
     }
     let held = app.ask("example.com", "aa1-ovh", json!({ "admin": app.email_of("mm1-ovh") })).await;
     assert_eq!(held.status, StatusCode::TOO_MANY_REQUESTS, "{}", held.text());
-    app.clock.advance(shared::domain::limits::ATTEMPT_WINDOW);
+    app.clock.advance(contacts_domain::limits::ATTEMPT_WINDOW);
     let later = app.ask("example.com", "aa1-ovh", json!({ "admin": app.email_of("mm1-ovh") })).await;
     assert_ne!(later.status, StatusCode::TOO_MANY_REQUESTS, "the window passed: {}", later.text());
 }

@@ -7,14 +7,14 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use contacts_app::config::Config;
+use contacts_app::memory::{EventLog, Outbox};
+use contacts_app::ports::Clock;
+use contacts_app::{App, EVENTS_REDRIVE_AFTER};
+use contacts_domain::Event;
 use http::StatusCode;
 use integration_tests::{Backend, TestApp, on_every_backend};
 use serde_json::{Value, json};
-use shared::adapters::{EventLog, Outbox};
-use shared::app::{App, EVENTS_REDRIVE_AFTER};
-use shared::config::Config;
-use shared::domain::Event;
-use shared::ports::Clock;
 use time::Duration;
 
 on_every_backend!(
@@ -213,7 +213,7 @@ async fn a_publication_the_bus_fails_is_tried_again_under_the_same_id_and_the_sw
     expected.sort();
     assert_eq!(committed, expected);
     // In the order the stream would hand them over: the first request's, then the second's.
-    let ids = [format!("{first}-0-0"), format!("{second}-0-0")].map(|id| shared::domain::EventId::parse(&id).unwrap());
+    let ids = [format!("{first}-0-0"), format!("{second}-0-0")].map(|id| contacts_domain::EventId::parse(&id).unwrap());
 
     // One PutEvents of both, the bus failing the first entry only: the second is published, the
     // first handed back.

@@ -7,18 +7,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode};
-use integration_tests::{Backend, SentMail, TestApp, on_every_backend};
-use serde_json::{Value, json};
-use shared::adapters::Outbox;
-use shared::api::{ApiRequest, Caller, Router};
-use shared::app::App;
-use shared::config::Config;
-use shared::domain::{
+use contacts_api::{ApiRequest, Caller, Router};
+use contacts_app::App;
+use contacts_app::config::Config;
+use contacts_app::memory::Outbox;
+use contacts_app::ports::{Asking, AskingFor, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
+use contacts_domain::{
     Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
     ServiceName, TokenHash,
 };
-use shared::ports::{Asking, AskingFor, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
+use http::{HeaderMap, Method, StatusCode};
+use integration_tests::{Backend, SentMail, TestApp, on_every_backend};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 on_every_backend!(
@@ -288,9 +288,9 @@ async fn an_unreachable_dynamodb_is_a_503_with_retry_after_on_every_route() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     // Bound then dropped: nothing listens there any more.
     let endpoint = format!("http://{closed}");
-    let sdk = shared::adapters::aws::emulator_sdk_config().await;
-    let store = Arc::new(shared::adapters::DynamoStore::new(shared::adapters::aws::dynamodb_client_at(&sdk, &endpoint), "absent"));
-    let router = Router::new(App::new(store, Arc::new(Outbox::new()), Arc::new(shared::ports::SystemClock), Config::default()));
+    let sdk = contacts_aws::sdk::emulator_sdk_config().await;
+    let store = Arc::new(contacts_aws::DynamoStore::new(contacts_aws::sdk::dynamodb_client_at(&sdk, &endpoint), "absent"));
+    let router = Router::new(App::new(store, Arc::new(Outbox::new()), Arc::new(contacts_app::ports::SystemClock), Config::default()));
     let id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
     let started = std::time::Instant::now();
     for (method, path, body) in [

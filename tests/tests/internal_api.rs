@@ -5,10 +5,10 @@
 //! context, `local_server.rs` through contacts-local's `/_local/...`.
 
 use bytes::Bytes;
+use contacts_api::Caller;
 use http::{Method, StatusCode};
 use integration_tests::{Backend, PROVIDER, TestApp, on_every_backend};
 use serde_json::{Value, json};
-use shared::api::Caller;
 
 on_every_backend!(
     an_account_is_created_then_replaced_and_the_customer_sees_it,

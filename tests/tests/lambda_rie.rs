@@ -16,6 +16,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use contacts_api::Function;
+use contacts_app::App;
+use contacts_app::config::Config;
+use contacts_app::memory::Outbox;
+use contacts_app::ports::SystemClock;
+use contacts_app::seed::Fixtures;
+use contacts_domain::{AccountId, EmailStatus, HistoryEvent, Role, ServiceName};
+use contacts_telemetry::Metric;
 use integration_tests::functions::{AwsEndpoints, as_deployed};
 use integration_tests::template::Template;
 use integration_tests::{Emf, Emulators, dynamo_store, streams, unique_tag};
@@ -23,20 +31,12 @@ use lambda_harness::events::{for_service, with_caller, with_id, with_json_body, 
 use lambda_harness::mail::{SesStore, token_in};
 use lambda_harness::{EnvChange, Launch, Response, Rie};
 use serde_json::{Value, json};
-use shared::adapters::Outbox;
-use shared::api::Function;
-use shared::app::App;
-use shared::config::Config;
-use shared::domain::{AccountId, EmailStatus, HistoryEvent, Role, ServiceName};
-use shared::ports::SystemClock;
-use shared::seed::Fixtures;
-use shared::telemetry::Metric;
 
 const MAIL_FROM: &str = "no-reply@contacts.example.com";
 const PUBLIC_BASE_URL: &str = "https://contacts.rie.test";
 /// The AWS principal that signs the provider's events (events/provider.*.json).
 const EVENTS_PROVIDER: &str = "arn:aws:iam::123456789012:role/billing-sync";
-/// The demo set's addresses (shared::seed), which the events' callers use.
+/// The demo set's addresses (contacts_app::seed), which the events' callers use.
 const ADA: &str = "ada@example.com";
 const NED: &str = "ned@example.com";
 const TEO: &str = "teo@example.it";
@@ -143,8 +143,10 @@ async fn seeded_table(tag: &str, services: &[String]) -> (String, App, Arc<Outbo
 async fn pending_request(app: &App, outbox: &Outbox, service: &str) -> (String, HashMap<String, String>) {
     let ada = AccountId::parse("ad1000-ovh").unwrap();
     let ned = AccountId::parse("ne4000-ovh").unwrap();
-    let changes =
-        app.create(&ada, &ServiceName::parse(service).unwrap(), vec![(Role::Tech, shared::domain::ContactRef::Account(ned))]).await.expect("a pending request");
+    let changes = app
+        .create(&ada, &ServiceName::parse(service).unwrap(), vec![(Role::Tech, contacts_domain::ContactRef::Account(ned))])
+        .await
+        .expect("a pending request");
     let id = changes[0].id.to_string();
     app.deliver_outbox(time::OffsetDateTime::now_utc()).await.expect("the outbox is delivered");
     let tokens = outbox.sent().into_iter().filter(|m| m.text.contains(&id)).filter_map(|m| Some((m.to.as_str().to_owned(), token_in(&m.text)?))).collect();
@@ -344,8 +346,10 @@ async fn the_mailer_answers_the_mails_it_could_not_send_as_failed_and_the_retry_
 async fn create_request(app: &App, service: &str) -> String {
     let ada = AccountId::parse("ad1000-ovh").unwrap();
     let ned = AccountId::parse("ne4000-ovh").unwrap();
-    let changes =
-        app.create(&ada, &ServiceName::parse(service).unwrap(), vec![(Role::Tech, shared::domain::ContactRef::Account(ned))]).await.expect("a pending request");
+    let changes = app
+        .create(&ada, &ServiceName::parse(service).unwrap(), vec![(Role::Tech, contacts_domain::ContactRef::Account(ned))])
+        .await
+        .expect("a pending request");
     changes[0].id.to_string()
 }
 
@@ -546,7 +550,7 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     assert_eq!(config["sign_in"], "none", "deployed without JWT_ISSUER, nobody signs in: {config}");
     let file = "panel.get-panel.json";
     expect(file, 404, on(file).invoke(&event(file)));
-    let app_js = &shared::api::panel::BUILT.assets.iter().find(|a| a.name.starts_with("app.")).expect("app.js").name;
+    let app_js = &contacts_api::panel::BUILT.assets.iter().find(|a| a.name.starts_with("app.")).expect("app.js").name;
     let named = serde_json::from_str(&event(file).to_string().replace("app.000000000000.js", app_js)).expect("still JSON");
     let asset = expect(file, 200, on(file).invoke(&named));
     assert!(asset.content_type().starts_with("text/javascript"), "{asset:?}");
@@ -734,9 +738,9 @@ async fn the_sweeper_on_its_scheduled_event_ends_an_expired_request_and_mails_th
     );
 
     // Ended in the table, its locks gone; every party and the requester told through SES.
-    let stored = shared::ports::Store::contact_change(store.as_ref(), id.parse().unwrap()).await.unwrap().expect("the request");
+    let stored = contacts_app::ports::Store::contact_change(store.as_ref(), id.parse().unwrap()).await.unwrap().expect("the request");
     assert_eq!(stored.state.as_str(), "expired");
-    let record = shared::ports::Store::service(store.as_ref(), &ServiceName::parse(&service).unwrap()).await.unwrap().expect("the service");
+    let record = contacts_app::ports::Store::service(store.as_ref(), &ServiceName::parse(&service).unwrap()).await.unwrap().expect("the service");
     assert!(record.locks.is_empty(), "{:?}", record.locks);
     // The notices are mail items of the sweep's save: the stream takes them to the mailer.
     mail_through_the_stream(&setup, &table, &start_binary(&setup, "mailer", &table, &tag, &[]), &id).await;
@@ -956,7 +960,7 @@ impl Moto {
             .as_str()
             .expect("the queue's ARN")
             .to_owned();
-        let pattern = json!({"source": [shared::domain::events::EVENT_SOURCE]}).to_string();
+        let pattern = json!({"source": [contacts_domain::events::EVENT_SOURCE]}).to_string();
         self.call("events", "AWSEvents.PutRule", json!({"Name": "all", "EventBusName": bus, "EventPattern": pattern, "State": "ENABLED"}));
         self.call("events", "AWSEvents.PutTargets", json!({"Rule": "all", "EventBusName": bus, "Targets": [{"Id": "queue", "Arn": arn}]}));
         (bus, url)
@@ -1022,7 +1026,7 @@ async fn the_publisher_puts_each_committed_event_on_the_bus_once_under_its_id_un
         "state": "pending", "reason": null,
     });
     assert_eq!(requested["detail"], expected);
-    assert!(shared::domain::Event::from_detail(&requested["detail"].to_string()).is_some(), "the detail reads back as an event of the schema");
+    assert!(contacts_domain::Event::from_detail(&requested["detail"].to_string()).is_some(), "the detail reads back as an event of the schema");
 
     // The same batch again (Lambda's retry, a duplicate delivery): published already, nothing more.
     assert_eq!(invoke(&publisher, &batch), no_failures);
@@ -1030,7 +1034,7 @@ async fn the_publisher_puts_each_committed_event_on_the_bus_once_under_its_id_un
 
     // The request cancelled: its event, while the bus is unreachable, is answered as failed...
     let ada = AccountId::parse("ad1000-ovh").unwrap();
-    app.cancel(&ada, shared::domain::RequestId::parse(&id).unwrap()).await.expect("cancelled");
+    app.cancel(&ada, contacts_domain::RequestId::parse(&id).unwrap()).await.expect("cancelled");
     let records = streams::read_stream(&setup.emulators.dynamodb, &table).await;
     let inserts = event_inserts(&records);
     // (Its id names the save that closed it: the mails' settling moved the request's version on.)

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
+use contacts_api::Router;
+use contacts_app::App;
+use contacts_app::config::Config;
+use contacts_app::memory::{MemoryStore, Outbox};
+use contacts_app::ports::SystemClock;
+use contacts_app::seed::Fixtures;
 use contacts_local::{Local, deliver_every, serve, sweep_every};
 use serde_json::{Value, json};
-use shared::adapters::{MemoryStore, Outbox};
-use shared::api::Router;
-use shared::app::App;
-use shared::config::Config;
-use shared::ports::SystemClock;
-use shared::seed::Fixtures;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -242,7 +242,7 @@ async fn pointed_at_dynamodb_and_ses_it_runs_on_them_and_creates_its_table() {
     let endpoint =
         |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test, which starts DynamoDB Local and the SES emulator"));
     let (dynamodb, ses) = (endpoint("AWS_ENDPOINT_URL_DYNAMODB"), endpoint("AWS_ENDPOINT_URL_SESV2"));
-    let table = format!("local-{}", shared::domain::Token::generate().expose()[..8].replace(['-', '_'], "x"));
+    let table = format!("local-{}", contacts_domain::Token::generate().expose()[..8].replace(['-', '_'], "x"));
     let env = |name: &str| match name {
         "TABLE_NAME" => Some(table.clone()),
         "AWS_ENDPOINT_URL_DYNAMODB" => Some(dynamodb.clone()),
@@ -266,7 +266,7 @@ async fn pointed_at_dynamodb_and_ses_it_runs_on_them_and_creates_its_table() {
     // A second start finds the table and what the first one wrote.
     let again = contacts_local::Backends::from_env(env).await.unwrap();
     assert!(again.description.contains("existing"), "{}", again.description);
-    let ada = shared::domain::AccountId::parse("ad1000-ovh").unwrap();
+    let ada = contacts_domain::AccountId::parse("ad1000-ovh").unwrap();
     assert_eq!(again.store.contact_changes_of(&ada, None, 10).await.unwrap().items.len(), 1);
 }
 
@@ -360,8 +360,8 @@ async fn the_binary_prints_each_requests_and_each_mailer_pass_emf_line_on_stdout
     }
     let of = |function: &str| seen.iter().find(|l| l.dimension("function") == Some(function)).unwrap_or_else(|| panic!("no {function} line in {seen:?}"));
     let create = of("create");
-    assert_eq!((create.namespace.as_str(), create.get(shared::telemetry::Metric::ChangesRequested)), ("Contacts/Local", Some(1.0)), "{}", create.line);
-    assert_eq!(of("mailer").get(shared::telemetry::Metric::MailsSent), Some(3.0), "{}", of("mailer").line);
+    assert_eq!((create.namespace.as_str(), create.get(contacts_telemetry::Metric::ChangesRequested)), ("Contacts/Local", Some(1.0)), "{}", create.line);
+    assert_eq!(of("mailer").get(contacts_telemetry::Metric::MailsSent), Some(3.0), "{}", of("mailer").line);
     assert_eq!(seen.iter().filter(|l| l.dimension("function") == Some("mailer")).count(), 1, "idle passes print nothing: {seen:?}");
 }
 
@@ -380,7 +380,7 @@ impl Drop for Killed {
 #[tokio::test]
 async fn the_local_server_shows_the_events_published_so_far() {
     let outbox = Arc::new(Outbox::new());
-    let events = Arc::new(shared::adapters::EventLog::new());
+    let events = Arc::new(contacts_app::memory::EventLog::new());
     let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), local_config()).with_publisher(events.clone());
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

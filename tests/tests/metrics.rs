@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
+use contacts_telemetry::{DEFAULT_NAMESPACE, Metric};
 use http::StatusCode;
 use integration_tests::{Backend, Emf, TestApp, on_every_backend};
 use serde_json::json;
-use shared::telemetry::{DEFAULT_NAMESPACE, Metric};
 
 on_every_backend!(
     a_request_asked_is_requested_on_the_create_functions_line_with_its_latency,
@@ -183,7 +183,7 @@ async fn a_mail_given_up_after_its_attempts_is_failed(backend: Backend) {
     let app = TestApp::seeded(backend).await;
     app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     app.set_mail_unavailable(true);
-    for _ in 1..shared::app::MAIL_ATTEMPTS {
+    for _ in 1..contacts_app::MAIL_ATTEMPTS {
         assert!(app.outbox_pass().await.interrupted);
     }
     app.take_emf();
@@ -279,21 +279,21 @@ async fn a_write_its_condition_refuses_is_a_conditional_failure_on_dynamodb() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdks_retries_of_a_throttled_call_are_dynamodb_retries() {
     let endpoint = throttling_dynamodb().await;
-    let sdk = shared::adapters::aws::emulator_sdk_config().await;
-    let store = Arc::new(shared::adapters::DynamoStore::new(shared::adapters::aws::dynamodb_client_at(&sdk, &endpoint), "contacts-throttled".to_owned()));
-    let config = shared::config::Config::default();
-    let app = shared::app::App::new(store, Arc::new(shared::adapters::Outbox::new()), Arc::new(shared::ports::SystemClock), config);
-    let router = shared::api::Router::new(app);
-    let request = shared::api::ApiRequest {
+    let sdk = contacts_aws::sdk::emulator_sdk_config().await;
+    let store = Arc::new(contacts_aws::DynamoStore::new(contacts_aws::sdk::dynamodb_client_at(&sdk, &endpoint), "contacts-throttled".to_owned()));
+    let config = contacts_app::config::Config::default();
+    let app = contacts_app::App::new(store, Arc::new(contacts_app::memory::Outbox::new()), Arc::new(contacts_app::ports::SystemClock), config);
+    let router = contacts_api::Router::new(app);
+    let request = contacts_api::ApiRequest {
         method: http::Method::GET,
         path: "/v1/me".to_owned(),
         query: None,
         headers: http::HeaderMap::new(),
         body: bytes::Bytes::new(),
-        caller: shared::api::Caller::Customer("aa1-ovh".to_owned()),
+        caller: contacts_api::Caller::Customer("aa1-ovh".to_owned()),
         source: None,
     };
-    let (response, invocation) = shared::telemetry::measure("read", router.handle(request)).await;
+    let (response, invocation) = contacts_telemetry::measure("read", router.handle(request)).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let line = Emf::parse(&invocation.emf(DEFAULT_NAMESPACE, std::time::SystemTime::now())[0]);
     assert_eq!((value(&line, Metric::DynamoCalls), value(&line, Metric::DynamoRetries)), (1.0, 2.0), "{}", line.line);

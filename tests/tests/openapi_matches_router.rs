@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use shared::api::{Auth, ROUTES};
+use contacts_api::{Auth, ROUTES};
 
 /// `(METHOD path, auth)` for each operation of the document: the document's default security
 /// (a signed-in customer) unless the operation says `security: []` (anyone) or names the `iam`

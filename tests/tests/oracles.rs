@@ -8,10 +8,10 @@
 //!   budget of `ATTEMPT_LIMIT` per `ATTEMPT_WINDOW`, past which every create of that caller is
 //!   429 `too_many_requests`, a valid one too, until the window has passed.
 
+use contacts_domain::limits::{ATTEMPT_LIMIT, ATTEMPT_WINDOW};
 use http::StatusCode;
 use integration_tests::{Backend, TestApp, TestResponse, on_every_backend};
 use serde_json::{Value, json};
-use shared::domain::limits::{ATTEMPT_LIMIT, ATTEMPT_WINDOW};
 use time::Duration;
 
 on_every_backend!(

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
+use contacts_app::config::Config;
+use contacts_app::ports::{Clock, Mailer};
+use contacts_app::{App, Delivery};
+use contacts_aws::{SesMailer, sdk};
 use http::StatusCode;
 use integration_tests::{Backend, Emulators, SentMail, TestApp, on_every_backend};
 use serde_json::json;
-use shared::adapters::{SesMailer, aws};
-use shared::app::{App, Delivery};
-use shared::config::Config;
-use shared::ports::{Clock, Mailer};
 use time::Duration;
 
 on_every_backend!(
@@ -119,9 +119,9 @@ async fn a_mail_that_keeps_failing_is_given_up_and_recorded_mail_failed(backend:
         let report = app.outbox_pass().await;
         assert!(report.interrupted && report.sent == 0);
         passes += 1;
-        assert!(passes <= shared::app::MAIL_ATTEMPTS as usize, "given up after MAIL_ATTEMPTS claims");
+        assert!(passes <= contacts_app::MAIL_ATTEMPTS as usize, "given up after MAIL_ATTEMPTS claims");
     }
-    assert_eq!(passes, shared::app::MAIL_ATTEMPTS as usize, "each pass tried the oldest mail once more");
+    assert_eq!(passes, contacts_app::MAIL_ATTEMPTS as usize, "each pass tried the oldest mail once more");
     let history = events(&app.request(&id, "aa1-ovh").await);
     assert_eq!(history.iter().filter(|e| *e == "mail_failed").count(), 1, "{history:?}");
     app.set_mail_unavailable(false);
@@ -133,7 +133,7 @@ async fn the_sweep_delivers_what_the_stream_left_behind(backend: Backend) {
     app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     let sweep = app.router.app().sweep().await.unwrap();
     assert_eq!(sweep.redelivered, 0, "just posted: the stream's mailer has it");
-    app.clock.advance(shared::app::OUTBOX_REDRIVE_AFTER);
+    app.clock.advance(contacts_app::OUTBOX_REDRIVE_AFTER);
     let sweep = app.router.app().sweep().await.unwrap();
     assert_eq!(sweep.redelivered, 3, "{sweep:?}");
     assert_eq!(app.sent_mails().await.len(), 3);
@@ -145,20 +145,20 @@ async fn the_sweep_delivers_what_the_stream_left_behind(backend: Backend) {
 async fn with_ses_down_a_change_is_made_at_once_and_its_mails_go_when_ses_is_back() {
     let app = TestApp::seeded(Backend::Aws).await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let sdk = aws::emulator_sdk_config().await;
-    let down: Arc<dyn Mailer> = Arc::new(SesMailer::new(aws::ses_client_at(&sdk, &format!("http://{closed}")), None));
+    let sdk = sdk::emulator_sdk_config().await;
+    let down: Arc<dyn Mailer> = Arc::new(SesMailer::new(sdk::ses_client_at(&sdk, &format!("http://{closed}")), None));
     let config = Config { public_base_url: "https://contacts.test".to_owned(), ..Config::default() };
     let without_ses = App::new(app.store.clone(), down, app.clock.clone(), config);
 
     let started = std::time::Instant::now();
-    let asked = shared::api::Router::new(without_ses.clone());
-    let request = shared::api::ApiRequest {
+    let asked = contacts_api::Router::new(without_ses.clone());
+    let request = contacts_api::ApiRequest {
         method: http::Method::POST,
         path: "/v1/services/example.com/contact-changes".to_owned(),
         query: None,
         headers: http::HeaderMap::new(),
         body: bytes::Bytes::from(json!({ "tech": "nn1-ovh" }).to_string()),
-        caller: shared::api::Caller::customer(Some("aa1-ovh")),
+        caller: contacts_api::Caller::customer(Some("aa1-ovh")),
         source: None,
     };
     let response = asked.handle(request).await;

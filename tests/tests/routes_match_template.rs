@@ -1,4 +1,4 @@
-//! The route table is written once, in `shared::api::ROUTES`; `template.yaml` (what API
+//! The route table is written once, in `contacts_api::ROUTES`; `template.yaml` (what API
 //! Gateway routes to which function) and `events/` (one event per route) must say the same.
 //!
 //! The template is read line by line rather than with a YAML parser: every route event in it
@@ -11,10 +11,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use contacts_api::routes;
+use contacts_api::{Auth, Function, ROUTES};
 use http::Method;
 use serde_json::Value;
-use shared::api::routes;
-use shared::api::{Auth, Function, ROUTES};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()
@@ -111,7 +111,7 @@ fn the_template_routes_each_route_of_the_table_to_its_function_and_nothing_else(
         let key = format!("{} {}", route.method, route.path);
         assert!(seen.insert((key.clone(), function.name())), "template.yaml routes {key} twice");
     }
-    assert_eq!(seen, spec_routes(), "template.yaml (left) and shared::api::ROUTES (right) differ");
+    assert_eq!(seen, spec_routes(), "template.yaml (left) and contacts_api::ROUTES (right) differ");
 }
 
 #[test]
@@ -226,7 +226,7 @@ fn events_hold_one_event_per_route_named_after_its_function_and_route() {
         assert!(seen.insert((route_key.to_owned(), spec.function.name())), "two events for {route_key}");
     }
     assert_eq!(files, seen.len());
-    assert_eq!(seen, spec_routes(), "events/ (left) and shared::api::ROUTES (right) differ");
+    assert_eq!(seen, spec_routes(), "events/ (left) and contacts_api::ROUTES (right) differ");
 }
 
 #[test]
@@ -272,10 +272,10 @@ fn source(path: &str) -> String {
 #[test]
 fn the_functions_with_an_ses_client_are_those_the_template_lets_send_mail() {
     // The entry points of the jobs choose for their functions.
-    assert!(source("shared/src/entrypoints/scheduled.rs").contains("Mailing::SES"));
-    assert!(source("shared/src/entrypoints/mailer.rs").contains("Mailing::SES"));
-    assert!(source("shared/src/entrypoints/job.rs").contains("Mailing::NONE") && !source("shared/src/entrypoints/job.rs").contains("Mailing::SES"));
-    assert!(source("shared/src/entrypoints/publisher.rs").contains("Mailing::NONE") && !source("shared/src/entrypoints/publisher.rs").contains("Mailing::SES"));
+    assert!(source("crates/lambda/src/scheduled.rs").contains("Mailing::SES"));
+    assert!(source("crates/lambda/src/mailer.rs").contains("Mailing::SES"));
+    assert!(source("crates/lambda/src/job.rs").contains("Mailing::NONE") && !source("crates/lambda/src/job.rs").contains("Mailing::SES"));
+    assert!(source("crates/lambda/src/publisher.rs").contains("Mailing::NONE") && !source("crates/lambda/src/publisher.rs").contains("Mailing::SES"));
     for (name, sends) in functions_granted("ses:SendEmail") {
         let main = source(&format!("functions/{name}/src/main.rs"));
         let builds_ses = main.contains("Mailing::SES") || main.contains("run_scheduled") || main.contains("mailer::run");
@@ -294,11 +294,11 @@ fn the_functions_with_an_eventbridge_client_are_those_the_template_lets_put_even
         assert!(text.contains(&format!("Publishing::{publishing}")), "{path} chooses Publishing::{publishing}");
         assert_eq!(text.matches("Publishing::EVENTBRIDGE").count() + text.matches("Publishing::NONE").count(), 1, "{path}: one choice");
     };
-    chooses("shared/src/entrypoints/scheduled.rs", "EVENTBRIDGE");
-    chooses("shared/src/entrypoints/publisher.rs", "EVENTBRIDGE");
-    chooses("shared/src/entrypoints/mailer.rs", "NONE");
-    chooses("shared/src/entrypoints/job.rs", "NONE");
-    chooses("shared/src/entrypoints/lambda.rs", "NONE");
+    chooses("crates/lambda/src/scheduled.rs", "EVENTBRIDGE");
+    chooses("crates/lambda/src/publisher.rs", "EVENTBRIDGE");
+    chooses("crates/lambda/src/mailer.rs", "NONE");
+    chooses("crates/lambda/src/job.rs", "NONE");
+    chooses("crates/lambda/src/lib.rs", "NONE");
     for (name, puts) in functions_granted("events:PutEvents") {
         let main = source(&format!("functions/{name}/src/main.rs"));
         let builds_eventbridge = main.contains("run_scheduled") || main.contains("publisher::run");

@@ -103,11 +103,12 @@ async fn no_token_reaches_a_log_line_or_a_response_body(backend: Backend) {
     assert_eq!(tokens.len(), 6, "two tokens at creation, two more at resend, one to each address of an email change");
     // The events of the same flow, as the bus gets them (their Detail), published on a bus of
     // the test's own: the request's and the profile's, ids only.
-    let bus = Arc::new(shared::adapters::EventLog::new());
-    let publishing = shared::app::App::new(app.store.clone(), Arc::new(shared::adapters::Outbox::new()), app.clock.clone(), shared::config::Config::default())
-        .with_publisher(bus.clone());
-    publishing.publish_outbox(shared::ports::Clock::now(app.clock.as_ref()) + time::Duration::days(1)).await.unwrap();
-    let details: Vec<String> = bus.published().iter().map(shared::domain::Event::detail).collect();
+    let bus = Arc::new(contacts_app::memory::EventLog::new());
+    let publishing =
+        contacts_app::App::new(app.store.clone(), Arc::new(contacts_app::memory::Outbox::new()), app.clock.clone(), contacts_app::config::Config::default())
+            .with_publisher(bus.clone());
+    publishing.publish_outbox(contacts_app::ports::Clock::now(app.clock.as_ref()) + time::Duration::days(1)).await.unwrap();
+    let details: Vec<String> = bus.published().iter().map(contacts_domain::Event::detail).collect();
     let kinds: Vec<&str> = bus.published().iter().map(|event| event.fact.detail_type()).collect();
     assert!(kinds.contains(&"ContactChangeDone") && kinds.contains(&"ProfileEmailVerified"), "the events were published: {kinds:?}");
     let mut secret: Vec<String> = cast.iter().map(|account| app.email_of(account)).collect();
@@ -139,7 +140,7 @@ async fn no_token_reaches_a_log_line_or_a_response_body(backend: Backend) {
 fn without_ulids(json: &str) -> String {
     fn scrub(value: &mut serde_json::Value) {
         match value {
-            serde_json::Value::String(text) if text.parse::<shared::domain::RequestId>().is_ok() || is_event_id(text) => text.clear(),
+            serde_json::Value::String(text) if text.parse::<contacts_domain::RequestId>().is_ok() || is_event_id(text) => text.clear(),
             serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
             serde_json::Value::Object(fields) => fields.values_mut().for_each(scrub),
             _ => {}
@@ -147,7 +148,7 @@ fn without_ulids(json: &str) -> String {
     }
     // An event's own id is `{request}-{version}-{index}` or a bare ULID.
     fn is_event_id(text: &str) -> bool {
-        text.split('-').next().is_some_and(|head| head.parse::<shared::domain::RequestId>().is_ok())
+        text.split('-').next().is_some_and(|head| head.parse::<contacts_domain::RequestId>().is_ok())
     }
     let mut value: serde_json::Value = serde_json::from_str(json).expect("an event's detail is JSON");
     scrub(&mut value);

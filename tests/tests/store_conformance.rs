@@ -4,18 +4,19 @@
 
 use std::sync::Arc;
 
-use http::StatusCode;
-use integration_tests::{Backend, ManualClock, TestApp, dynamo_store, unique_tag};
-use serde_json::json;
-use shared::adapters::{DynamoStore, MemoryStore};
-use shared::domain::events::{AccountFacts, LanguageFacts};
-use shared::domain::rules::Plan;
-use shared::domain::{
+use contacts_app::memory::MemoryStore;
+use contacts_app::ports::{AskingFor, Clock, Effect, ProfileRecord, ServiceFilter, Store, StoreError};
+use contacts_aws::DynamoStore;
+use contacts_domain::events::{AccountFacts, LanguageFacts};
+use contacts_domain::rules::Plan;
+use contacts_domain::{
     Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Language, MailStatus, PaymentStatus, PendingEmail, Role, Roles,
     Service, ServiceName, ServiceType, State, Step, Token, Zone,
 };
-use shared::domain::{AwaitedCodes, Event, EventId, EventStatus, Fact, Occurrence};
-use shared::ports::{AskingFor, Clock, Effect, ProfileRecord, ServiceFilter, Store, StoreError};
+use contacts_domain::{AwaitedCodes, Event, EventId, EventStatus, Fact, Occurrence};
+use http::StatusCode;
+use integration_tests::{Backend, ManualClock, TestApp, dynamo_store, unique_tag};
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 /// Runs each named `async fn name(kind: Kind)` once per store.
@@ -122,7 +123,11 @@ fn account(account: &str, payment: &str) -> Account {
 }
 
 fn service(service: &str, admin: &str, tech: &str, billing: &str) -> Service {
-    Service { name: name(service), kind: shared::domain::ServiceType::default(), contacts: Contacts { admin: id(admin), tech: id(tech), billing: id(billing) } }
+    Service {
+        name: name(service),
+        kind: contacts_domain::ServiceType::default(),
+        contacts: Contacts { admin: id(admin), tech: id(tech), billing: id(billing) },
+    }
 }
 
 const TTL: Duration = Duration::days(7);
@@ -135,7 +140,7 @@ fn opened(subject: &Subject, service: &str, roles: &[Role], from: &str, to: &str
         confirm.push(id(to));
     }
     let plan = Plan { roles: Roles::new(roles.iter().copied()).unwrap(), from: id(from), to: id(to), confirm, inform: vec![id(from)] };
-    let mut change = ContactChange::open(name(service), plan, id(requester), shared::domain::Zone::Eu, subject.clock.now(), TTL);
+    let mut change = ContactChange::open(name(service), plan, id(requester), contacts_domain::Zone::Eu, subject.clock.now(), TTL);
     // As `App::create` keeps it: the service as seeded, which the tests that change it before
     // completing make a stale snapshot, that the store must see through.
     change.service_when_asked = (service == "example.com").then(|| self::service("example.com", "aa1-ovh", "tt1-ovh", "bb1-ovh"));
@@ -345,7 +350,7 @@ async fn a_code_is_issued_over_the_version_read_without_rewriting_the_request_an
 
     // A resend starts a new round: the old codes are dead at once, before any new one exists.
     let mut resent = s.store.contact_change(change.id).await.unwrap().unwrap();
-    let policy = shared::domain::lifecycle::ResendPolicy { cooldown: Duration::ZERO, limit: 5 };
+    let policy = contacts_domain::lifecycle::ResendPolicy { cooldown: Duration::ZERO, limit: 5 };
     resent.step(Step::Resend { by: id("nn1-ovh"), policy }, now).unwrap();
     resent.version += 1;
     resent.outbox.clear();
@@ -493,7 +498,7 @@ async fn asking_reads_the_service_its_locks_a_budget_the_accounts_and_the_unacce
     let (ada, ned, mia) = (id("aa1-ovh"), id("nn1-ovh"), id("mm1-ovh"));
     let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
     create_issued(&s, &change).await;
-    let (start, end) = shared::domain::limits::attempt_window(s.clock.now());
+    let (start, end) = contacts_domain::limits::attempt_window(s.clock.now());
     for _ in 0..2 {
         s.store.count_wrong_attempt("probe#aa1-ovh", start, end).await.unwrap();
     }
@@ -508,11 +513,11 @@ async fn asking_reads_the_service_its_locks_a_budget_the_accounts_and_the_unacce
     assert_eq!(asking.unaccepted.get(&mia), Some(&vec![]), "asked about, nothing recorded");
     // Only what is asked for: the accounts alone (a new contact named by address, once found).
     let alone = s.store.asking(&AskingFor { accounts: &accounts, ..AskingFor::default() }).await.unwrap();
-    assert_eq!(alone, shared::ports::Asking { accounts: vec![account("nn1-ovh", "ok")], ..Default::default() });
+    assert_eq!(alone, contacts_app::ports::Asking { accounts: vec![account("nn1-ovh", "ok")], ..Default::default() });
     let nowhere = name("nowhere.example");
     let what = AskingFor { service: Some(&nowhere), attempts: Some(("probe#nn1-ovh", start)), unaccepted: Some((&ada, &[])), ..AskingFor::default() };
     let nothing = s.store.asking(&what).await.unwrap();
-    assert_eq!(nothing, shared::ports::Asking::default());
+    assert_eq!(nothing, contacts_app::ports::Asking::default());
 }
 
 async fn create_refuses_a_billing_change_whose_previous_contact_is_not_in_good_standing(kind: Kind) {
@@ -580,7 +585,7 @@ async fn create_and_save_post_the_mails_their_steps_owe_and_a_refused_write_post
     assert_eq!(s.store.unsent_mails(now - Duration::milliseconds(1), 100).await.unwrap(), vec![], "none posted before the create");
     assert_eq!(s.store.unsent_mails(now, 2).await.unwrap().len(), 2, "at most the limit");
     let order = s.store.claim_mail(&posted[3], s.clock.now(), s.clock.now() + Duration::minutes(2)).await.unwrap().unwrap();
-    let expected = shared::domain::Letter { to: id("aa1-ovh"), kind: shared::domain::LetterKind::Outcome(State::Refused) };
+    let expected = contacts_domain::Letter { to: id("aa1-ovh"), kind: contacts_domain::LetterKind::Outcome(State::Refused) };
     assert_eq!((order.letter, order.posted_at, order.attempts), (expected, s.clock.now(), 1));
 }
 
@@ -706,7 +711,7 @@ async fn a_mail_is_claimed_by_one_mailer_at_a_time_and_settling_it_with_its_reco
     assert!(s.store.unsent_mails(now, 100).await.unwrap().contains(&mail), "still unsettled");
     s.store.settle_mail(&mail, MailStatus::Sent, Some(&recorded)).await.unwrap();
     assert!(!s.store.unsent_mails(now, 100).await.unwrap().contains(&mail), "settled: out of the outbox");
-    assert_eq!(s.store.contact_change(change.id).await.unwrap().unwrap().history.last().map(|h| h.event), Some(shared::domain::HistoryEvent::Mailed));
+    assert_eq!(s.store.contact_change(change.id).await.unwrap().unwrap().history.last().map(|h| h.event), Some(contacts_domain::HistoryEvent::Mailed));
     // A listing's copy has the request's own steps only (settling wrote the request item alone).
     let listed = s.store.contact_changes_of(&id("nn1-ovh"), None, 10).await.unwrap().items;
     assert_eq!(listed.len(), 1);
@@ -723,7 +728,7 @@ async fn a_mail_is_claimed_by_one_mailer_at_a_time_and_settling_it_with_its_reco
 
 async fn wrong_attempts_are_counted_per_attempter_and_per_window(kind: Kind) {
     let s = subject(kind).await;
-    let (start, end) = shared::domain::limits::attempt_window(s.clock.now());
+    let (start, end) = contacts_domain::limits::attempt_window(s.clock.now());
     assert_eq!(s.store.wrong_attempts("ip#192.0.2.1", start).await.unwrap(), 0);
     for _ in 0..3 {
         s.store.count_wrong_attempt("ip#192.0.2.1", start, end).await.unwrap();
@@ -732,7 +737,7 @@ async fn wrong_attempts_are_counted_per_attempter_and_per_window(kind: Kind) {
     assert_eq!(s.store.wrong_attempts("ip#192.0.2.1", start).await.unwrap(), 3);
     assert_eq!(s.store.wrong_attempts("account#aa1-ovh", start).await.unwrap(), 1);
     assert_eq!(s.store.wrong_attempts("ip#192.0.2.2", start).await.unwrap(), 0);
-    let (next, next_end) = shared::domain::limits::attempt_window(end);
+    let (next, next_end) = contacts_domain::limits::attempt_window(end);
     assert_eq!(s.store.wrong_attempts("ip#192.0.2.1", next).await.unwrap(), 0, "a new window starts at none");
     s.store.count_wrong_attempt("ip#192.0.2.1", next, next_end).await.unwrap();
     assert_eq!(s.store.wrong_attempts("ip#192.0.2.1", next).await.unwrap(), 1);
@@ -883,7 +888,7 @@ async fn services_of_lists_by_name_in_pages_after_the_cursor(kind: Kind) {
         s.store.put_service(&service(&format!("s{n}.example"), "mm1-ovh", "tt1-ovh", "mm1-ovh")).await.unwrap();
     }
     s.store.put_service(&service("s0-not-mine.example", "aa1-ovh", "tt1-ovh", "bb1-ovh")).await.unwrap();
-    let names = |page: &shared::ports::Page<Service>| page.items.iter().map(|s| s.name.to_string()).collect::<Vec<_>>();
+    let names = |page: &contacts_app::ports::Page<Service>| page.items.iter().map(|s| s.name.to_string()).collect::<Vec<_>>();
 
     let mm1 = id("mm1-ovh");
     let all = ServiceFilter::default();
@@ -937,7 +942,7 @@ async fn services_of_filters_by_type_and_name_prefix_in_pages(kind: Kind) {
     let mm1 = id("mm1-ovh");
     let filter =
         |kind: Option<&str>, prefix: Option<&str>| ServiceFilter { kind: kind.map(|k| ServiceType::parse(k).unwrap()), name_prefix: prefix.map(str::to_owned) };
-    let names = |page: shared::ports::Page<Service>| (page.items.iter().map(|s| s.name.to_string()).collect::<Vec<_>>(), page.more);
+    let names = |page: contacts_app::ports::Page<Service>| (page.items.iter().map(|s| s.name.to_string()).collect::<Vec<_>>(), page.more);
     let domains = filter(Some("domain"), None);
     assert_eq!(names(s.store.services_of(&mm1, &domains, None, 2).await.unwrap()), (vec!["alpha.example".into(), "amber.example".into()], true));
     assert_eq!(
@@ -1137,9 +1142,9 @@ async fn accounts_returns_those_that_exist_even_beyond_one_batch(kind: Kind) {
 /// served with a sweep that cannot read it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_create_table_if_missing_refuses_a_table_without_the_due_index() {
-    use shared::adapters::{aws, dynamodb};
+    use contacts_aws::{dynamodb, sdk};
     integration_tests::Emulators::from_env();
-    let client = aws::dynamodb_client(&aws::emulator_sdk_config().await);
+    let client = sdk::dynamodb_client(&sdk::emulator_sdk_config().await);
     let table = format!("contacts-test-{}", unique_tag());
     let definition = dynamodb::table_definition(&client, &table).unwrap();
     let keys_only =
@@ -1182,20 +1187,20 @@ async fn black_hole() -> String {
 /// `Unavailable` and the mailer `Retryable`: nothing hangs. Needs no emulator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dependency_that_never_answers_is_unavailable_within_the_operation_timeout() {
-    use shared::adapters::{SesMailer, aws};
-    use shared::ports::{MailError, Mailer};
+    use contacts_app::ports::{MailError, Mailer};
+    use contacts_aws::{SesMailer, sdk};
     let endpoint = black_hole().await;
-    let sdk = aws::emulator_sdk_config().await.to_builder().timeout_config(aws::timeouts()).build();
+    let sdk = sdk::emulator_sdk_config().await.to_builder().timeout_config(sdk::timeouts()).build();
 
-    let store = DynamoStore::new(aws::dynamodb_client_at(&sdk, &endpoint), "nowhere");
+    let store = DynamoStore::new(sdk::dynamodb_client_at(&sdk, &endpoint), "nowhere");
     let started = std::time::Instant::now();
     let result = store.account(&id("aa1-ovh")).await;
     let took = started.elapsed();
     assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
     assert!(took < std::time::Duration::from_millis(4500), "took {took:?}");
 
-    let mailer = SesMailer::new(aws::ses_client_at(&sdk, &endpoint), None);
-    let mail = shared::mail::Mail {
+    let mailer = SesMailer::new(sdk::ses_client_at(&sdk, &endpoint), None);
+    let mail = contacts_app::mail::Mail {
         from: EmailAddress::parse("from@example.com").unwrap(),
         to: EmailAddress::parse("to@example.com").unwrap(),
         account: id("aa1-ovh"),
@@ -1213,13 +1218,13 @@ async fn a_dependency_that_never_answers_is_unavailable_within_the_operation_tim
 /// is `Rejected`, not worth retrying. And a mail it takes arrives as sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ses_takes_a_mail_as_sent_and_a_refusal_is_rejected_not_retryable() {
-    use shared::adapters::{SesMailer, aws};
-    use shared::ports::{MailError, Mailer};
+    use contacts_app::ports::{MailError, Mailer};
+    use contacts_aws::{SesMailer, sdk};
     // An app on the emulators, only to read back the mails addressed with its tag.
     let app = TestApp::spawn(Backend::Aws).await;
     let tag = app.tag.clone();
-    let mailer = SesMailer::new(aws::ses_client(&aws::emulator_sdk_config().await), None);
-    let mut mail = shared::mail::Mail {
+    let mailer = SesMailer::new(sdk::ses_client(&sdk::emulator_sdk_config().await), None);
+    let mut mail = contacts_app::mail::Mail {
         from: EmailAddress::parse("from@example.com").unwrap(),
         to: EmailAddress::parse(&format!("to.{tag}@example.com")).unwrap(),
         account: id("aa1-ovh"),

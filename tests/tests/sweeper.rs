@@ -1,11 +1,11 @@
 //! SPEC §3, "nothing waits on a reader": the sweep ends what expired and reminds what is about
 //! to, by itself, on every backend.
 
+use contacts_app::SweepReport;
+use contacts_domain::ServiceName;
 use http::StatusCode;
 use integration_tests::{Backend, TestApp, on_every_backend};
 use serde_json::json;
-use shared::app::SweepReport;
-use shared::domain::ServiceName;
 use time::Duration;
 
 on_every_backend!(

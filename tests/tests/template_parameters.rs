@@ -1,5 +1,5 @@
 //! The template's parameters refuse at deploy time what the functions would refuse at start
-//! (`shared::config`) or AWS would refuse at deploy: the same bounds, so a stack cannot be
+//! (`contacts_app::config`) or AWS would refuse at deploy: the same bounds, so a stack cannot be
 //! deployed whose functions fail their init or whose resources fail to create; and every value
 //! they allow deploys on a new account and keeps the metrics. Read line by line, as
 //! `routes_match_template.rs` reads the template.
@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
+use contacts_app::config::{Config, LOG_LEVEL, MAX_COUNT, REMINDER_BEFORE_RANGE, RESEND_COOLDOWN_RANGE, TOKEN_TTL_RANGE, log_spec};
+use contacts_telemetry::{self as telemetry, Metric};
 use serde_json::Value;
-use shared::config::{Config, LOG_LEVEL, MAX_COUNT, REMINDER_BEFORE_RANGE, RESEND_COOLDOWN_RANGE, TOKEN_TTL_RANGE, log_spec};
-use shared::telemetry::{self, Metric};
 
 fn template() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").join("template.yaml");
@@ -168,7 +168,7 @@ async fn the_metrics_reach_cloudwatch_at_every_log_level_the_template_allows() {
         telemetry::count_by(Metric::ChangesFailed, "holders_changed");
     })
     .await;
-    let emf = invocation.emf(shared::telemetry::DEFAULT_NAMESPACE, SystemTime::now());
+    let emf = invocation.emf(contacts_telemetry::DEFAULT_NAMESPACE, SystemTime::now());
     assert_eq!(emf.len(), 2, "{emf:?}");
 
     let text = template();

@@ -1,4 +1,4 @@
-//! Whom the functions' HTTPS client trusts (issue #15, `shared::adapters::aws::Trust`): the
+//! Whom the functions' HTTPS client trusts (issue #15, `contacts_aws::sdk::Trust`): the
 //! public roots compiled in by default, and exactly the certificates of the PEM file that
 //! `AWS_CA_BUNDLE` names when it is set, for a private endpoint whose CA is not a public one.
 //!
@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use contacts_app::config::AwsConfig;
+use contacts_app::ports::Store;
+use contacts_aws::DynamoStore;
+use contacts_aws::sdk::{self, Trust};
+use contacts_domain::AccountId;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use shared::adapters::DynamoStore;
-use shared::adapters::aws::{self, Trust};
-use shared::config::AwsConfig;
-use shared::domain::AccountId;
-use shared::ports::Store;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tls").join(name)
@@ -90,8 +90,8 @@ fn serve(config: Arc<rustls::ServerConfig>, tcp: std::net::TcpStream, answered: 
 /// A read of an account through the functions' configuration (`lambda_sdk_config` with the
 /// emulators' dummy credentials), at `endpoint`, trusting `trust`.
 async fn read_an_account(endpoint: &str, trust: Trust) -> Result<(), String> {
-    let sdk = aws::lambda_sdk_config(Some("eu-west-1"), aws::CallsTo::Emulators { access_key: "local" }, trust)?;
-    let store = DynamoStore::new(aws::dynamodb_client_at(&sdk, endpoint), "contacts".to_owned());
+    let sdk = sdk::lambda_sdk_config(Some("eu-west-1"), sdk::CallsTo::Emulators { access_key: "local" }, trust)?;
+    let store = DynamoStore::new(sdk::dynamodb_client_at(&sdk, endpoint), "contacts".to_owned());
     match store.account(&AccountId::parse("zz0-ovh").unwrap()).await {
         Ok(None) => Ok(()),
         Ok(Some(_)) => Err("an account out of nothing".to_owned()),
@@ -103,18 +103,18 @@ async fn read_an_account(endpoint: &str, trust: Trust) -> Result<(), String> {
 async fn a_private_endpoint_is_trusted_when_aws_ca_bundle_names_its_ca_and_only_then() {
     let (endpoint, answered) = private_endpoint();
     let config = AwsConfig::from_lookup(|name| (name == "AWS_CA_BUNDLE").then(|| fixture("ca.pem").display().to_string())).unwrap();
-    let named = aws::trust_of(config.ca_bundle.as_deref()).expect("the fixture's CA is a usable bundle");
+    let named = sdk::trust_of(config.ca_bundle.as_deref()).expect("the fixture's CA is a usable bundle");
     assert!(matches!(named, Trust::Bundle(_)));
     read_an_account(&endpoint, named).await.expect("a handshake with the CA named, then the GetItem");
     assert_eq!(answered.load(Ordering::SeqCst), 1, "the GetItem reached the endpoint");
 
     // Unset, the compiled-in public roots: the private CA is not one of them.
-    let unset = aws::trust_of(AwsConfig::from_lookup(|_| None).unwrap().ca_bundle.as_deref()).unwrap();
+    let unset = sdk::trust_of(AwsConfig::from_lookup(|_| None).unwrap().ca_bundle.as_deref()).unwrap();
     assert_eq!(unset, Trust::Compiled);
     let refused = read_an_account(&endpoint, unset).await.expect_err("a CA nobody named is not trusted");
     assert!(refused.contains("could not reach DynamoDB"), "{refused}");
     // A bundle that names another CA does not make it trusted either: it replaces the roots.
-    let other = aws::trust_of(Some(&fixture("server.pem"))).expect("a certificate is a usable anchor");
+    let other = sdk::trust_of(Some(&fixture("server.pem"))).expect("a certificate is a usable anchor");
     let refused = read_an_account(&endpoint, other).await.expect_err("only the bundle's own CAs");
     assert!(refused.contains("could not reach DynamoDB"), "{refused}");
     assert_eq!(answered.load(Ordering::SeqCst), 1, "no request went out over an untrusted connection");
@@ -125,20 +125,20 @@ fn a_bundle_that_cannot_work_stops_the_start_with_its_name() {
     let dir = std::env::temp_dir().join(format!("tls-trust-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let missing = dir.join("missing.pem");
-    let message = aws::trust_of(Some(&missing)).unwrap_err();
+    let message = sdk::trust_of(Some(&missing)).unwrap_err();
     assert!(message.starts_with("AWS_CA_BUNDLE ") && message.contains("missing.pem") && message.contains("cannot be read"), "{message}");
 
     let key_only = fixture("server.key");
-    let message = aws::trust_of(Some(&key_only)).unwrap_err();
+    let message = sdk::trust_of(Some(&key_only)).unwrap_err();
     assert!(message.contains("holds no PEM certificate"), "{message}");
 
     let garbled = dir.join("garbled.pem");
     std::fs::write(&garbled, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n").unwrap();
-    let message = aws::trust_of(Some(&garbled)).unwrap_err();
+    let message = sdk::trust_of(Some(&garbled)).unwrap_err();
     assert!(message.contains("1 of its certificates cannot be a trust anchor"), "{message}");
 
     let truncated = dir.join("truncated.pem");
     std::fs::write(&truncated, "-----BEGIN CERTIFICATE-----\nMIIB\n").unwrap();
-    assert!(aws::trust_of(Some(&truncated)).unwrap_err().contains("is not PEM"));
+    assert!(sdk::trust_of(Some(&truncated)).unwrap_err().contains("is not PEM"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

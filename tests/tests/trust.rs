@@ -9,12 +9,12 @@
 use std::net::IpAddr;
 
 use bytes::Bytes;
+use contacts_api::Caller;
+use contacts_app::ports::Clock;
+use contacts_domain::limits::{ATTEMPT_LIMIT, ATTEMPT_WINDOW};
 use http::{Method, StatusCode};
 use integration_tests::{Backend, TestApp, on_every_backend};
 use serde_json::json;
-use shared::api::Caller;
-use shared::domain::limits::{ATTEMPT_LIMIT, ATTEMPT_WINDOW};
-use shared::ports::Clock;
 use time::Duration;
 
 on_every_backend!(
@@ -300,7 +300,7 @@ async fn pending_and_done_requests_never_count_against_the_limit(backend: Backen
 
 /// DynamoDB's size of an item: every attribute's name and value (UTF-8 bytes for strings,
 /// at most 21 bytes for a number), as its item size limit counts them.
-fn item_size(item: &shared::adapters::dynamodb::items::Item) -> usize {
+fn item_size(item: &contacts_aws::dynamodb::items::Item) -> usize {
     item.iter().map(|(name, value)| name.len() + value.as_s().map(String::len).unwrap_or(21)).sum()
 }
 
@@ -308,7 +308,7 @@ async fn the_largest_request_item_any_sequence_of_calls_can_make_stays_far_below
     // The longest names there are, the most resends allowed, and a mail service that fails
     // every mail (each failure is a history entry, as each success would be).
     let app = TestApp::spawn_with(backend, |c| {
-        c.resend_limit = shared::config::MAX_COUNT;
+        c.resend_limit = contacts_app::config::MAX_COUNT;
         c.resend_cooldown = Duration::seconds(1);
     })
     .await;
@@ -345,17 +345,17 @@ async fn the_largest_request_item_any_sequence_of_calls_can_make_stays_far_below
     // The parties accept with the tokens the store holds (no mail got through to carry them).
     app.set_mail_unavailable(false);
     let change = app.store.contact_change(id.parse().unwrap()).await.unwrap().unwrap();
-    assert_eq!(change.resends(), 2 * shared::config::MAX_COUNT, "each party's resends");
+    assert_eq!(change.resends(), 2 * contacts_app::config::MAX_COUNT, "each party's resends");
     app.set_mail_unavailable(true);
     let mut change = change;
     for party in [admin.as_str(), new.as_str()] {
-        change.step(shared::domain::Step::Accept { party: party.parse().unwrap() }, app.clock.now()).unwrap();
+        change.step(contacts_domain::Step::Accept { party: party.parse().unwrap() }, app.clock.now()).unwrap();
     }
-    change.step(shared::domain::Step::Complete, app.clock.now()).unwrap();
+    change.step(contacts_domain::Step::Complete, app.clock.now()).unwrap();
     for to in [&admin, &new, &tech] {
-        change.step(shared::domain::Step::MailFailed { to: to.parse().unwrap() }, app.clock.now()).unwrap();
+        change.step(contacts_domain::Step::MailFailed { to: to.parse().unwrap() }, app.clock.now()).unwrap();
     }
-    let (request, copies) = shared::adapters::dynamodb::items::request_items(&change).unwrap();
+    let (request, copies) = contacts_aws::dynamodb::items::request_items(&change).unwrap();
     let largest = copies.iter().chain([&request]).map(item_size).max().unwrap();
     eprintln!("{} history entries; the largest item is {largest} bytes", change.history.len());
     assert!(largest < 40 * 1024, "a request item is {largest} bytes: within a tenth of DynamoDB's 400 KB limit");

@@ -56,7 +56,7 @@ pub fn event_calls(runtime: &tokio::runtime::Runtime, bench: &Bench, targets: &[
     let mut calls = BTreeMap::new();
     for target in targets.iter().filter(|t| t.binary.is_some() && t.name != "baseline") {
         let request = lambda_http::request::from_str(&target.event.to_string()).expect("an HTTP API event");
-        let request = shared::entrypoints::lambda::api_request(request, "sub");
+        let request = contacts_lambda::api_request(request, "sub");
         let (work, _) = runtime.block_on(bench.measure("event", None, bench.handle(request)));
         assert_eq!(work.status, target.expect, "{}: {} in process", target.name, target.event_name);
         calls.insert(target.name, work.operations.join(", "));

@@ -17,16 +17,16 @@ use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsInput,
 use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity};
 use bytes::Bytes;
+use contacts_api::{ApiRequest, Caller, Router};
+use contacts_app::App;
+use contacts_app::config::Config;
+use contacts_app::mail::Mail;
+use contacts_app::ports::{MailError, Mailer, SystemClock};
+use contacts_app::seed::Fixtures;
+use contacts_aws::{DynamoStore, SesMailer, dynamodb, sdk};
 use http::{HeaderMap, Method};
 use lambda_harness::mail::token_in;
 use serde_json::{Value, json};
-use shared::adapters::{DynamoStore, SesMailer, aws, dynamodb};
-use shared::api::{ApiRequest, Caller, Router};
-use shared::app::App;
-use shared::config::Config;
-use shared::mail::Mail;
-use shared::ports::{MailError, Mailer, SystemClock};
-use shared::seed::Fixtures;
 
 /// One successful DynamoDB call: the operation, the capacity DynamoDB (Local) reported, and
 /// for a transaction the write units by DynamoDB's published rules (see [`transaction_wru`]).
@@ -204,15 +204,15 @@ pub const ADA: &str = "ad1000-ovh";
 pub const NED: &str = "ne4000-ovh";
 
 impl Bench {
-    /// A fresh table `table` in DynamoDB Local with the demo set (`shared::seed`) and one
+    /// A fresh table `table` in DynamoDB Local with the demo set (`contacts_app::seed`) and one
     /// service per name of `services` (Ada admin, Teo tech, Bea billing).
     pub async fn seeded(table: &str, services: &[String], public_base_url: &str) -> Bench {
-        let sdk = aws::emulator_sdk_config().await;
+        let sdk = sdk::emulator_sdk_config().await;
         let log = CapacityLog::default();
         let client = aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(log.clone()).build());
         dynamodb::create_table_if_missing(&client, table).await.unwrap_or_else(|e| panic!("cannot create table {table} in DynamoDB Local: {e}"));
         let store = Arc::new(DynamoStore::new(client, table));
-        let mailer = Arc::new(Recording { inner: SesMailer::new(aws::ses_client(&sdk), None), sent: Mutex::default() });
+        let mailer = Arc::new(Recording { inner: SesMailer::new(sdk::ses_client(&sdk), None), sent: Mutex::default() });
         let config = Config { public_base_url: public_base_url.to_owned(), ..Config::default() };
         let app = App::new(store.clone(), mailer.clone(), Arc::new(SystemClock), config);
         let mut fixtures = Fixtures::demo();
@@ -287,7 +287,7 @@ impl Bench {
         let app = self.router.app().clone();
         let (work, report) = self
             .measure(operation, None, async move {
-                let report = app.deliver_outbox(shared::ports::Clock::now(&SystemClock)).await.expect("the outbox is readable");
+                let report = app.deliver_outbox(contacts_app::ports::Clock::now(&SystemClock)).await.expect("the outbox is readable");
                 (if report.interrupted { 503 } else { 200 }, json!({ "sent": report.sent, "settled": report.settled }))
             })
             .await;

@@ -1,7 +1,7 @@
 //! SES's bounce and complaint events (EventBridge): marks the address of the account they name bouncing.
 
-use shared::entrypoints::job::run_bounces;
-use shared::entrypoints::lambda::Error;
+use contacts_lambda::Error;
+use contacts_lambda::job::run_bounces;
 
 // One thread: Lambda hands a sandbox one event at a time, so worker threads would only add
 // to the cold start.

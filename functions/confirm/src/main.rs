@@ -1,7 +1,7 @@
 //! Accept, refuse and cancel a contact-change request, and the emailed link's page.
 
-use shared::api::Function;
-use shared::entrypoints::lambda::{Error, Mailing, run};
+use contacts_api::Function;
+use contacts_lambda::{Error, Mailing, run};
 
 // One thread: Lambda hands a sandbox one event at a time, so worker threads would only add
 // to the cold start.

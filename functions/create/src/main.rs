@@ -1,7 +1,7 @@
 //! New contact-change requests, and their confirmation mails.
 
-use shared::api::Function;
-use shared::entrypoints::lambda::{Error, Mailing, run};
+use contacts_api::Function;
+use contacts_lambda::{Error, Mailing, run};
 
 // One thread: Lambda hands a sandbox one event at a time, so worker threads would only add
 // to the cold start.

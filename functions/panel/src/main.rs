@@ -1,8 +1,8 @@
 //! The customer control panel: its page (`GET /`), its sign-in configuration and its
 //! embedded, content-hashed assets. It reads nothing from the store.
 
-use shared::api::Function;
-use shared::entrypoints::lambda::{Error, Mailing, run};
+use contacts_api::Function;
+use contacts_lambda::{Error, Mailing, run};
 
 // One thread: Lambda hands a sandbox one event at a time, so worker threads would only add
 // to the cold start.

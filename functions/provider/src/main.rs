@@ -1,8 +1,8 @@
 //! The internal API: the provider's billing and provisioning systems upsert accounts and
 //! services (`PUT /internal/...`), authorised by AWS IAM, never by a customer's JWT.
 
-use shared::api::Function;
-use shared::entrypoints::lambda::{Error, Mailing, run};
+use contacts_api::Function;
+use contacts_lambda::{Error, Mailing, run};
 
 // One thread: Lambda hands a sandbox one event at a time, so worker threads would only add
 // to the cold start.

@@ -2,8 +2,8 @@
 //! announces it, is put on the EventBridge bus and settled. Not HTTP: the stream's event source
 //! mapping invokes it, and it answers the records to retry.
 
-use shared::entrypoints::lambda::Error;
-use shared::entrypoints::publisher::run;
+use contacts_lambda::Error;
+use contacts_lambda::publisher::run;
 
 // One thread: Lambda hands a sandbox one batch at a time, so worker threads would only add
 // to the cold start.

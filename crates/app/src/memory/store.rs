@@ -1,0 +1,492 @@
+//! The embedded store: every table in one mutex, so each call is atomic, as each DynamoDB
+//! call is. It keeps exactly the contract of `Store` that the DynamoDB adapter keeps.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::ports::{Asking, AskingFor, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use contacts_domain::lifecycle::FailReason;
+use contacts_domain::{
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
+    PartyStatus, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
+};
+
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+    /// Enforces expiry in `save`, as the DynamoDB store's conditions do.
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self { tables: Mutex::default(), clock: Arc::new(SystemClock) }
+    }
+}
+
+#[derive(Default)]
+struct Tables {
+    accounts: HashMap<AccountId, Account>,
+    services: BTreeMap<ServiceName, Service>,
+    locks: HashMap<(ServiceName, Role), Lock>,
+    /// Stored without their parties' tokens, which live in `tokens` (as DynamoDB's token items).
+    requests: BTreeMap<RequestId, ContactChange>,
+    /// (request, party) -> (round, hash) of its latest issued code.
+    tokens: HashMap<(RequestId, AccountId), (u32, TokenHash)>,
+    /// (requester, new contact) -> request -> from when it counts as unaccepted.
+    unaccepted: HashMap<(AccountId, AccountId), BTreeMap<RequestId, OffsetDateTime>>,
+    /// attempter -> (window start, wrong codes in it): only the latest window is kept.
+    attempts: HashMap<String, (OffsetDateTime, u32)>,
+    /// Per account, its address change in progress (the DynamoDB account item's extra attributes).
+    email_changes: HashMap<AccountId, EmailChange>,
+    /// The outbox: every posted mail, settled or not (DynamoDB's TTL forgets settled ones).
+    mails: BTreeMap<MailId, (MailOrder, MailStatus)>,
+    /// The events' outbox: every committed event, published or not.
+    events: BTreeMap<EventId, (EventOrder, EventStatus)>,
+}
+
+impl Tables {
+    /// Posts the letters `change` owes, as its save at `change.version` does.
+    fn post(&mut self, change: &ContactChange, now: OffsetDateTime) {
+        for (index, letter) in change.outbox.iter().enumerate() {
+            let id = MailId { request: change.id, version: change.version, index: u16::try_from(index).expect("a save owes a handful of mails") };
+            self.mails.insert(id, (MailOrder { id, letter: letter.clone(), posted_at: now, attempts: 0 }, MailStatus::Pending));
+        }
+        for (index, occurrence) in change.events.iter().enumerate() {
+            let id = EventId::of_request(change.id, change.version, u16::try_from(index).expect("a save owes an event or two"));
+            self.commit_event(Event::new(id, occurrence.clone()), now);
+        }
+    }
+
+    /// `Store::service`'s answer.
+    fn service_record(&self, name: &ServiceName) -> Option<ServiceRecord> {
+        self.services.get(name).map(|service| ServiceRecord {
+            service: service.clone(),
+            locks: Role::ALL.iter().filter_map(|role| self.locks.get(&(name.clone(), *role)).cloned()).collect(),
+        })
+    }
+
+    /// `Store::wrong_attempts`'s answer.
+    fn attempts_in(&self, attempter: &str, window_start: OffsetDateTime) -> u32 {
+        self.attempts.get(attempter).filter(|(start, _)| *start == window_start).map_or(0, |(_, count)| *count)
+    }
+
+    fn commit_event(&mut self, event: Event, now: OffsetDateTime) {
+        self.events.insert(event.id.clone(), (EventOrder { event, posted_at: now, attempts: 0 }, EventStatus::Pending));
+    }
+
+    /// `DifferentZone` unless both of `change.must_share_zone()` exist in its zone.
+    fn check_zone(&self, change: &ContactChange) -> Result<(), StoreError> {
+        match change.must_share_zone().into_iter().find(|id| self.accounts.get(*id).is_none_or(|a| a.zone != change.zone)) {
+            Some(outside) => Err(StoreError::DifferentZone(outside.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// `Store::save`, under the lock: everything is checked before anything is written.
+    fn save(&mut self, change: &ContactChange, effect: &Effect, now: OffsetDateTime) -> Result<(), StoreError> {
+        let stored = self.requests.get(&change.id).ok_or(StoreError::Stale)?;
+        if stored.version + 1 != change.version {
+            return Err(StoreError::Stale);
+        }
+        if stored.state == State::Pending && now >= stored.expires_at && change.state != State::Expired {
+            return Err(StoreError::Expired);
+        }
+        if let Effect::Apply { require_good_standing } = effect {
+            let service = self.services.get(&change.service).ok_or(StoreError::HoldersChanged)?;
+            match change.obstacle(&service.contacts) {
+                Some(FailReason::RequesterLostRole) => return Err(StoreError::RequesterLostRole),
+                Some(_) => return Err(StoreError::HoldersChanged),
+                None => {}
+            }
+            for account in require_good_standing {
+                if !self.accounts.get(account).is_some_and(Account::in_good_standing) {
+                    return Err(StoreError::NotInGoodStanding(account.clone()));
+                }
+            }
+            self.check_zone(change)?;
+            let service = self.services.get_mut(&change.service).expect("checked above");
+            for role in change.roles.iter() {
+                service.contacts.set(role, change.to.clone());
+            }
+        }
+        if *effect != Effect::Nothing {
+            for role in change.roles.iter() {
+                let key = (change.service.clone(), role);
+                if self.locks.get(&key).is_some_and(|lock| lock.request == change.id) {
+                    self.locks.remove(&key);
+                }
+            }
+        }
+        self.requests.insert(change.id, stored_form(change));
+        self.record_unaccepted(change);
+        self.post(change, now);
+        Ok(())
+    }
+
+    fn record_unaccepted(&mut self, change: &ContactChange) {
+        let key = (change.requested_by.clone(), change.to.clone());
+        match change.unaccepted_from() {
+            Some(at) => {
+                self.unaccepted.entry(key).or_default().insert(change.id, at);
+            }
+            None => {
+                if let Some(records) = self.unaccepted.get_mut(&key) {
+                    records.remove(&change.id);
+                }
+            }
+        }
+    }
+}
+
+/// A request as a store keeps it: what it owed is posted, not kept with it.
+fn stored_form(change: &ContactChange) -> ContactChange {
+    let mut stored = ContactChange { outbox: Vec::new(), events: Vec::new(), ..change.clone() };
+    stored.parties.iter_mut().for_each(|party| party.token = None);
+    stored
+}
+
+#[derive(Default)]
+struct EmailChange {
+    pending: Option<PendingEmail>,
+    asks: Vec<OffsetDateTime>,
+    revision: u64,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Tells expiry by `clock` (tests move time; the local server keeps the system clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn tables(&self) -> MutexGuard<'_, Tables> {
+        // A panic while holding the lock cannot leave a half-applied write behind: every
+        // write below checks everything first and mutates last. So a poisoned lock is safe.
+        self.tables.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        Ok(self.tables().accounts.get(id).cloned())
+    }
+
+    async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
+        let tables = self.tables();
+        Ok(ids.iter().filter_map(|id| tables.accounts.get(id).cloned()).collect())
+    }
+
+    async fn accounts_with_email(&self, email: &EmailAddress, limit: usize) -> Result<Vec<AccountId>, StoreError> {
+        let key = email.lookup_key();
+        let tables = self.tables();
+        let mut found: Vec<AccountId> = tables.accounts.values().filter(|a| a.email.lookup_key() == key).map(|a| a.id.clone()).collect();
+        found.sort();
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        let mut account = account.clone();
+        if tables.accounts.get(&account.id).is_some_and(|old| old.email == account.email && old.email_status == EmailStatus::Bouncing) {
+            account.email_status = EmailStatus::Bouncing; // only a new address clears the mark
+        }
+        // As DynamoDB's PutItem replaces the whole account item.
+        tables.email_changes.remove(&account.id);
+        tables.accounts.insert(account.id.clone(), account);
+        Ok(())
+    }
+
+    async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
+        Ok(self.tables().service_record(name))
+    }
+
+    async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
+        self.tables().services.insert(service.name.clone(), service.clone());
+        Ok(())
+    }
+
+    async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
+        let tables = self.tables();
+        let mut matching = tables
+            .services
+            .values()
+            .filter(|service| after.is_none_or(|after| &service.name > after))
+            .filter(|service| !service.contacts.roles_of(account).is_empty() && filter.takes(service));
+        let items: Vec<Service> = matching.by_ref().take(limit).cloned().collect();
+        Ok(Page { items, more: matching.next().is_some() })
+    }
+
+    async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        for change in changes {
+            for role in change.roles.iter() {
+                if tables.locks.get(&(change.service.clone(), role)).is_some_and(|lock| lock.expires_at > now) {
+                    return Err(StoreError::PendingExists(role));
+                }
+            }
+        }
+        for account in changes.iter().flat_map(ContactChange::must_be_in_good_standing) {
+            if !tables.accounts.get(&account).is_some_and(Account::in_good_standing) {
+                return Err(StoreError::NotInGoodStanding(account));
+            }
+        }
+        for change in changes {
+            tables.check_zone(change)?;
+        }
+        for change in changes {
+            for role in change.roles.iter() {
+                tables.locks.insert((change.service.clone(), role), Lock::of(change, role));
+            }
+            tables.requests.insert(change.id, stored_form(change));
+            tables.record_unaccepted(change);
+            tables.post(change, now);
+        }
+        Ok(())
+    }
+
+    async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
+        let tables = self.tables();
+        Ok(tables.requests.get(&id).cloned().map(|mut change| {
+            let rounds: Vec<u32> = change.parties.iter().map(|p| change.round_of(&p.account)).collect();
+            let live = change.state == State::Pending;
+            for (party, round) in change.parties.iter_mut().zip(rounds).filter(|(p, _)| live && p.status == PartyStatus::Pending) {
+                party.token = tables.tokens.get(&(id, party.account.clone())).filter(|(r, _)| *r == round).map(|(_, hash)| *hash);
+            }
+            change
+        }))
+    }
+
+    async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
+        let tables = self.tables();
+        let mut matching =
+            tables.requests.values().rev().filter(|change| before.is_none_or(|before| change.id < before)).filter(|change| change.involves(account));
+        // As DynamoDB's copies have them: without the events of their mails.
+        let items: Vec<ContactChange> = matching
+            .by_ref()
+            .take(limit)
+            .cloned()
+            .map(|mut change| {
+                change.history.retain(|h| !h.event.is_mail());
+                change
+            })
+            .collect();
+        Ok(Page { items, more: matching.next().is_some() })
+    }
+
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        self.tables().save(change, &effect, now)
+    }
+
+    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut tables = self.tables();
+        let stored = tables.requests.get(&change.id).ok_or(StoreError::Stale)?;
+        if stored.version != change.version || (stored.state == State::Pending && now >= stored.expires_at) {
+            return Err(StoreError::Stale);
+        }
+        tables.tokens.insert((change.id, party.clone()), (change.round_of(party), *hash));
+        Ok(())
+    }
+
+    async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
+        let (oldest, horizon) = (now - crate::ports::DUE_LOOKBACK, now + remind_before);
+        let tables = self.tables();
+        let mut due: Vec<ContactChange> = tables
+            .requests
+            .values()
+            // From the day of `oldest` on, as DynamoDB's day buckets.
+            .filter(|c| c.state == State::Pending && c.expires_at.date() >= oldest.date() && c.expires_at <= horizon && (c.expires_at <= now || !c.reminded()))
+            .cloned()
+            .collect();
+        due.sort_by_key(|c| (c.expires_at, c.id));
+        due.truncate(limit);
+        for change in &mut due {
+            // As DynamoDB's index has them: the tokens live elsewhere.
+            change.parties.iter_mut().for_each(|party| party.token = None);
+        }
+        Ok(due)
+    }
+
+    async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
+        let tables = self.tables();
+        Ok(tables.unaccepted.get(&(requester.clone(), to.clone())).map(|records| records.values().copied().collect()).unwrap_or_default())
+    }
+
+    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
+        let tables = self.tables();
+        let service = what.service.and_then(|name| tables.service_record(name));
+        let attempts = what.attempts.map_or(0, |(attempter, window_start)| tables.attempts_in(attempter, window_start));
+        let unaccepted = |requester: &AccountId, to: &AccountId| {
+            tables.unaccepted.get(&(requester.clone(), to.clone())).map(|r| r.values().copied().collect()).unwrap_or_default()
+        };
+        Ok(Asking {
+            service,
+            attempts,
+            accounts: what.accounts.iter().filter_map(|id| tables.accounts.get(id).cloned()).collect(),
+            unaccepted: what
+                .unaccepted
+                .map(|(requester, towards)| towards.iter().map(|to| (to.clone(), unaccepted(requester, to))).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
+        let mut tables = self.tables();
+        let Some((order, status)) = tables.mails.get_mut(id).filter(|(_, status)| status.claimable(now)) else { return Ok(None) };
+        order.attempts += 1;
+        *status = MailStatus::Sending { until };
+        Ok(Some(order.clone()))
+    }
+
+    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut tables = self.tables();
+        if let Some(change) = record {
+            tables.save(change, &Effect::Nothing, now)?;
+        }
+        if let Some((_, stored)) = tables.mails.get_mut(id) {
+            *stored = status;
+        }
+        Ok(())
+    }
+
+    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
+        let tables = self.tables();
+        let mut unsent: Vec<&MailOrder> =
+            tables.mails.values().filter(|(order, status)| !status.is_settled() && order.posted_at <= posted_before).map(|(order, _)| order).collect();
+        unsent.sort_by_key(|order| (order.posted_at, order.id));
+        Ok(unsent.into_iter().take(limit).map(|order| order.id).collect())
+    }
+
+    async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
+        Ok(self.tables().attempts_in(attempter, window_start))
+    }
+
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, _window_end: OffsetDateTime) -> Result<u32, StoreError> {
+        let mut tables = self.tables();
+        // Only the current window matters: older ones go, so the map holds this window's attempters.
+        tables.attempts.retain(|_, (start, _)| *start >= window_start);
+        let entry = tables.attempts.entry(attempter.to_owned()).or_insert((window_start, 0));
+        if entry.0 != window_start {
+            *entry = (window_start, 0);
+        }
+        entry.1 += 1;
+        Ok(entry.1)
+    }
+
+    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
+        let tables = self.tables();
+        let Some(account) = tables.accounts.get(id) else { return Ok(None) };
+        let change = tables.email_changes.get(id);
+        Ok(Some(ProfileRecord {
+            account: account.clone(),
+            pending_email: change.and_then(|c| c.pending.clone()),
+            email_asks: change.map(|c| c.asks.clone()).unwrap_or_default(),
+            revision: change.map_or(0, |c| c.revision),
+        }))
+    }
+
+    async fn save_email_change(&self, record: &ProfileRecord, _gone: &[TokenHash]) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        if !tables.accounts.contains_key(&record.account.id) {
+            return Err(StoreError::Stale);
+        }
+        let change = tables.email_changes.entry(record.account.id.clone()).or_default();
+        if change.revision + 1 != record.revision {
+            return Err(StoreError::Stale);
+        }
+        // The codes that are gone go with the pending change they belonged to.
+        *change = EmailChange { pending: record.pending_email.clone(), asks: record.email_asks.clone(), revision: record.revision };
+        Ok(())
+    }
+
+    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
+        let tables = self.tables();
+        Ok(tables
+            .email_changes
+            .iter()
+            .find(|(_, change)| change.pending.as_ref().is_some_and(|p| p.awaiting.hashes().contains(hash) && p.is_live(now)))
+            .map(|(id, _)| id.clone()))
+    }
+
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
+        let posted_at = self.clock.now();
+        let mut tables = self.tables();
+        let id = &read.account.id;
+        if !tables.accounts.contains_key(id) {
+            return Err(StoreError::Stale);
+        }
+        let Some(change) = tables.email_changes.get_mut(id).filter(|c| c.revision == read.revision) else { return Err(StoreError::Stale) };
+        let Some(pending) = change.pending.take_if(|p| p.is_live(now)) else { return Err(StoreError::Stale) };
+        change.revision += 1;
+        let stored = tables.accounts.get_mut(id).expect("checked above");
+        stored.email = pending.email;
+        stored.email_status = EmailStatus::Ok;
+        let verified = stored.clone();
+        tables.commit_event(event.clone(), posted_at);
+        Ok(verified)
+    }
+
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
+        let posted_at = self.clock.now();
+        {
+            let mut tables = self.tables();
+            match tables.accounts.get_mut(id) {
+                Some(account) if account.language == language => {}
+                Some(account) => {
+                    account.language = language;
+                    tables.commit_event(event.clone(), posted_at);
+                }
+                None => return Ok(None),
+            }
+        }
+        self.profile(id).await
+    }
+
+    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
+        let mut tables = self.tables();
+        let Some((order, status)) = tables.events.get_mut(id).filter(|(_, status)| status.claimable(now)) else { return Ok(None) };
+        order.attempts += 1;
+        *status = EventStatus::Publishing { until };
+        Ok(Some(order.clone()))
+    }
+
+    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
+        if let Some((_, stored)) = self.tables().events.get_mut(id) {
+            *stored = status;
+        }
+        Ok(())
+    }
+
+    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
+        let tables = self.tables();
+        let mut unpublished: Vec<&EventOrder> = tables
+            .events
+            .values()
+            .filter(|(order, status)| *status != EventStatus::Published && order.posted_at <= posted_before)
+            .map(|(order, _)| order)
+            .collect();
+        unpublished.sort_by_key(|order| (order.posted_at, &order.event.id));
+        Ok(unpublished.into_iter().take(limit).map(|order| order.event.id.clone()).collect())
+    }
+
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
+        match self.tables().accounts.get_mut(id) {
+            Some(account) if account.email == *email => {
+                account.email_status = EmailStatus::Bouncing;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

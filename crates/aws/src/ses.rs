@@ -1,0 +1,102 @@
+//! The `Mailer` on Amazon SES v2: one `SendEmail` per mail, with simple content (subject,
+//! text and HTML, UTF-8), `From` = the mail's sender, `To` = its one recipient, tagged
+//! `account={recipient's account}` ([`ACCOUNT_TAG`]): the configuration set's bounce and
+//! complaint events carry the tag back (`mail.tags`), so the account is found without a Scan.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_sesv2::error::SdkError;
+use aws_sdk_sesv2::operation::send_email::SendEmailError;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
+
+use crate::sdk::{self, Failure};
+use contacts_app::config::AwsConfig;
+use contacts_app::mail::{ACCOUNT_TAG, Mail};
+use contacts_app::ports::{MailError, Mailer};
+
+pub struct SesMailer {
+    client: aws_sdk_sesv2::Client,
+    configuration_set: Option<String>,
+}
+
+impl SesMailer {
+    /// `configuration_set`: the SES configuration set to send through (event publishing,
+    /// suppression, dedicated IPs), if any.
+    pub fn new(client: aws_sdk_sesv2::Client, configuration_set: Option<String>) -> Self {
+        Self { client, configuration_set: configuration_set.filter(|c| !c.is_empty()) }
+    }
+}
+
+fn utf8(data: &str) -> Result<Content, MailError> {
+    Content::builder().data(data).charset("UTF-8").build().map_err(|e| MailError::Rejected(format!("SendEmail: {e}")))
+}
+
+#[async_trait]
+impl Mailer for SesMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let tag = MessageTag::builder().name(ACCOUNT_TAG).value(mail.account.as_str()).build().map_err(|e| MailError::Rejected(format!("SendEmail: {e}")))?;
+        let message = Message::builder().subject(utf8(&mail.subject)?).body(Body::builder().text(utf8(&mail.text)?).html(utf8(&mail.html)?).build()).build();
+        self.client
+            .send_email()
+            .from_email_address(mail.from.as_str())
+            .destination(Destination::builder().to_addresses(mail.to.as_str()).build())
+            .content(EmailContent::builder().simple(message).build())
+            .email_tags(tag)
+            .set_configuration_set_name(self.configuration_set.clone())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+}
+
+/// What a Lambda function sends its mail through, chosen in its `main`: [`Mailing::SES`] for
+/// the functions that template.yaml lets call `ses:SendEmail` (profile, sweeper, mailer), else
+/// [`Mailing::NONE`]. A function's binary links the SES client only if its `main` names
+/// `SES`, and builds it in its init only then: one SDK client less to configure at every cold
+/// start of the others, which could not send anyway (their role may not).
+#[derive(Clone, Copy)]
+pub struct Mailing(fn(&SdkConfig, &AwsConfig) -> Arc<dyn Mailer>);
+
+impl Mailing {
+    /// SES v2, at `AWS_ENDPOINT_URL_SESV2` (else `AWS_ENDPOINT_URL`) when set, through
+    /// `SES_CONFIGURATION_SET` when set.
+    pub const SES: Mailing = Mailing(|sdk, aws| {
+        let client = match aws.ses_endpoint() {
+            Some(url) => sdk::ses_client_at(sdk, url),
+            None => sdk::ses_client(sdk),
+        };
+        Arc::new(SesMailer::new(client, aws.ses_configuration_set.clone()))
+    });
+    /// No mail service: [`NoMailer`].
+    pub const NONE: Mailing = Mailing(|_, _| Arc::new(NoMailer));
+
+    pub fn mailer(self, sdk: &SdkConfig, aws: &AwsConfig) -> Arc<dyn Mailer> {
+        (self.0)(sdk, aws)
+    }
+}
+
+/// The mailer of a function that may not send mail: every mail is refused, as SES would refuse
+/// it to the function's role (no `ses:SendEmail`), without a call. Its use cases write their
+/// mails to the outbox, which the mailer function sends.
+pub struct NoMailer;
+
+#[async_trait]
+impl Mailer for NoMailer {
+    async fn send(&self, _: &Mail) -> Result<(), MailError> {
+        tracing::error!("a mail was to be sent by a function that sends none (its main chose Mailing::NONE)");
+        Err(MailError::Rejected("SendEmail: this function sends no mail".to_owned()))
+    }
+}
+
+/// Throttling, timeouts, unreachable endpoints and 5xx may go through later; anything else
+/// (a bad address, an unverified sender, a paused account) will not ([`sdk::classify`]). The
+/// message names the error's code and never the mail (whose body may hold a token).
+fn classify(error: SdkError<SendEmailError>) -> MailError {
+    match sdk::classify("SES", "SendEmail", &error) {
+        Failure::Transient(message) => MailError::Retryable(message),
+        Failure::Permanent(message) => MailError::Rejected(message),
+    }
+}

@@ -1,0 +1,63 @@
+//! The Lambda entry point of the scheduled jobs: an EventBridge Scheduler (or EventBridge
+//! rule) event in, one run of the job out. The sweeper (`functions/sweeper`) is
+//! `run_scheduled(Job::Sweep)`. It shares the HTTP functions' setup
+//! ([`crate`]: configuration, SDK clients, logging caps) and respects the
+//! invocation's deadline the same way ([`contacts_app::deadline`]).
+
+use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::service_fn;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use crate::{Error, Mailing, Publishing, app as setup};
+use contacts_app::App;
+use contacts_app::deadline;
+use contacts_telemetry as telemetry;
+
+/// What a scheduled function does on each event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// `App::sweep`: expiry and reminders (SPEC §3).
+    Sweep,
+}
+
+impl Job {
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Sweep => "sweeper",
+        }
+    }
+}
+
+/// Runs `job` on every event until the Lambda runtime stops the process. The event's content
+/// is not read (a schedule's event says only that it is time); a failed run is an error of the
+/// invocation, which the scheduler's retry policy and the function's errors metric see.
+pub async fn run_scheduled(job: Job) -> Result<(), Error> {
+    // Reminders are mails, and the outbox's redrive sends what the mailer left behind.
+    let app = setup(true, Mailing::SES, Publishing::EVENTBRIDGE).await?;
+    tracing::info!(function = job.name(), "ready");
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let app = app.clone();
+        async move { handle(&app, job, event).await }
+    }))
+    .await
+}
+
+async fn handle(app: &App, job: Job, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let deadline = deadline::from_epoch_millis(event.context.deadline);
+    let span = tracing::info_span!("invocation", lambda_request_id = %event.context.request_id, job = job.name());
+    let work = async {
+        match job {
+            Job::Sweep => {
+                let report = app.sweep().await.map_err(|e| {
+                    tracing::error!(error = %e, "sweep failed");
+                    Error::from(format!("sweep failed: {e}"))
+                })?;
+                Ok(json!({ "expired": report.expired, "reminded": report.reminded, "redelivered": report.redelivered, "republished": report.republished }))
+            }
+        }
+    };
+    let (result, invocation) = telemetry::measure(job.name(), deadline::scope(deadline, work).instrument(span)).await;
+    invocation.emit(&app.config().metrics_namespace);
+    result
+}
