@@ -13,8 +13,7 @@ use contacts_app::config::Config;
 use contacts_app::memory::Outbox;
 use contacts_app::ports::{Asking, AskingFor, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
-    ServiceName, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, Event, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName, TokenHash,
 };
 use http::{HeaderMap, Method, StatusCode};
 use integration_tests::{Backend, SentMail, TestApp, on_every_backend};
@@ -108,17 +107,9 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.asking(what).await
     }
-    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.claim_mail(id, now, until).await
-    }
-    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.settle_mail(id, status, record).await
-    }
-    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
-        self.check()?;
-        self.inner.unsent_mails(posted_before, limit).await
+        self.inner.save_settling(change, id, status).await
     }
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
         self.check()?;
@@ -148,22 +139,28 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.set_language(id, language, event).await
     }
-    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
-        self.check()?;
-        self.inner.claim_event(id, now, until).await
-    }
-    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.settle_event(id, status).await
-    }
-    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
-        self.check()?;
-        self.inner.unpublished_events(posted_before, limit).await
-    }
-
     async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
         self.check()?;
         self.inner.mark_bouncing(id, email).await
+    }
+}
+
+#[async_trait]
+impl<I: OutboxId> contacts_app::ports::Outbox<I> for FailingStore
+where
+    dyn Store: contacts_app::ports::Outbox<I>,
+{
+    async fn claim(&self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<I::Order>, StoreError> {
+        self.check()?;
+        self.inner.claim(id, now, until).await
+    }
+    async fn settle(&self, id: &I, status: I::Status) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.settle(id, status).await
+    }
+    async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError> {
+        self.check()?;
+        self.inner.unsent(posted_before, limit).await
     }
 }
 
@@ -202,7 +199,7 @@ async fn a_store_failure_at_any_step_of_a_request_leaves_it_whole_or_absent(back
         let (status, headers, body) = call(&router, Method::POST, "/v1/services/example.com/contact-changes", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
         let listed = app.get("/v1/me/contact-changes", "aa1-ovh").await.json()["requests"].clone();
         let pending = app.get("/v1/services/example.com", "aa1-ovh").await.json()["pending"].clone();
-        let posted = app.store.unsent_mails(app.clock.now(), 100).await.unwrap();
+        let posted = contacts_app::ports::Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap();
         assert!(outbox.sent().is_empty(), "the request's path sends no mail (failing at call {step})");
         if status == StatusCode::CREATED {
             let id = &body["requests"][0]["id"];
@@ -233,7 +230,7 @@ async fn a_store_failure_at_any_step_of_the_last_acceptance_applies_all_or_nothi
         if status == StatusCode::OK {
             assert_eq!(request["state"], "done", "failing at call {step}");
             assert_eq!(tech, "nn1-ovh");
-            let posted = app.store.unsent_mails(app.clock.now(), 100).await.unwrap();
+            let posted = contacts_app::ports::Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap();
             assert_eq!(posted.len(), 3, "one outcome mail per recipient, posted with the change");
             assert!(outbox.sent().is_empty());
             break;
@@ -243,7 +240,11 @@ async fn a_store_failure_at_any_step_of_the_last_acceptance_applies_all_or_nothi
         assert_eq!(request["awaiting"], json!(["nn1-ovh"]));
         assert_eq!(tech, "tt1-ovh", "a 503 moved the role (failing at call {step})");
         assert!(outbox.sent().is_empty());
-        assert_eq!(app.store.unsent_mails(app.clock.now(), 100).await.unwrap(), vec![], "no outcome posted (failing at call {step})");
+        assert_eq!(
+            contacts_app::ports::Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap(),
+            vec![],
+            "no outcome posted (failing at call {step})"
+        );
         // Nothing was spent: the same token still completes the change.
         assert_eq!(app.accept(&id, "nn1-ovh", &last).await.json()["state"], "done", "failing at call {step}");
         assert!(step < 20, "the use case never succeeded");
@@ -265,7 +266,11 @@ async fn a_store_failure_at_any_step_of_a_delivery_sends_each_mail_once_in_the_e
         let mailed = history.as_array().unwrap().iter().filter(|h| h["event"] == "mailed").count();
         assert_eq!(first + app.sent_mails().await.len(), 3, "each of the 3 mails went once (failing at call {step}): {failed:?} then {then:?}");
         assert_eq!(mailed, 3, "and is recorded once (failing at call {step}): {history}");
-        assert_eq!(app.store.unsent_mails(app.clock.now(), 100).await.unwrap(), vec![], "nothing left (failing at call {step})");
+        assert_eq!(
+            contacts_app::ports::Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap(),
+            vec![],
+            "nothing left (failing at call {step})"
+        );
         // Whichever mailer sent a party's confirmation, its code is the live one.
         let mut sent: Vec<SentMail> =
             outbox.sent().into_iter().map(|m| SentMail { to: m.to.as_str().to_owned(), subject: m.subject, text: m.text, html: m.html }).collect();

@@ -11,11 +11,10 @@ use time::OffsetDateTime;
 
 use crate::mail::Mail;
 use crate::ports::{
-    Asking, AskingFor, Effect, MailError, Mailer, Page, ProfileRecord, PublishError, Publisher, ServiceFilter, ServiceRecord, Store, StoreError,
+    Asking, AskingFor, Effect, MailError, Mailer, Outbox, Page, ProfileRecord, PublishError, Publisher, ServiceFilter, ServiceRecord, Store, StoreError,
 };
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
-    ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName, State, TokenHash,
 };
 use contacts_telemetry::{Metric, count, count_by, count_n};
 
@@ -30,7 +29,7 @@ pub(crate) struct ObservedPublisher(pub(crate) Arc<dyn Publisher>);
 
 /// The outcome metric of a request saved in `state`. A save of a closed request is the one
 /// that closed it: once closed, a request is only written again by the mailer's settling
-/// (`settle_mail`), never by `save`.
+/// (`save_settling`), never by `save`.
 fn closed(change: &ContactChange) {
     match change.state {
         State::Pending => {}
@@ -59,15 +58,10 @@ impl Store for ObservedStore {
         Ok(())
     }
 
-    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
-        // Handed back: it will be tried again, whether or not this write lands (after its lease).
-        if status == MailStatus::Pending {
-            count(Metric::MailsRetried);
-        }
-        self.0.settle_mail(id, status, record).await?;
-        if status == MailStatus::Rejected {
-            count(Metric::MailsFailed);
-        }
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
+        MailId::before_settling(status);
+        self.0.save_settling(change, id, status).await?;
+        MailId::settled(status);
         Ok(())
     }
 
@@ -117,12 +111,6 @@ impl Store for ObservedStore {
     async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
         self.0.asking(what).await
     }
-    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
-        self.0.claim_mail(id, now, until).await
-    }
-    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
-        self.0.unsent_mails(posted_before, limit).await
-    }
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
         self.0.wrong_attempts(attempter, window_start).await
     }
@@ -147,14 +135,51 @@ impl Store for ObservedStore {
     async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
         self.0.set_language(id, language, event).await
     }
-    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
-        self.0.claim_event(id, now, until).await
+}
+
+/// What the settling of one kind of item counts.
+trait Counted: OutboxId {
+    /// Before the write: a mail handed back will be tried again, whether or not this write
+    /// lands (after its lease).
+    fn before_settling(_status: Self::Status) {}
+    /// Once written.
+    fn settled(_status: Self::Status) {}
+}
+
+impl Counted for MailId {
+    fn before_settling(status: MailStatus) {
+        if status == MailStatus::Pending {
+            count(Metric::MailsRetried);
+        }
     }
-    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
-        self.0.settle_event(id, status).await
+    fn settled(status: MailStatus) {
+        if status == MailStatus::Rejected {
+            count(Metric::MailsFailed);
+        }
     }
-    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
-        self.0.unpublished_events(posted_before, limit).await
+}
+
+/// The events are counted as the bus takes them (`ObservedPublisher`).
+impl Counted for EventId {}
+
+#[async_trait]
+impl<I: Counted> Outbox<I> for ObservedStore
+where
+    dyn Store: Outbox<I>,
+{
+    async fn claim(&self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<I::Order>, StoreError> {
+        self.0.claim(id, now, until).await
+    }
+
+    async fn settle(&self, id: &I, status: I::Status) -> Result<(), StoreError> {
+        I::before_settling(status);
+        self.0.settle(id, status).await?;
+        I::settled(status);
+        Ok(())
+    }
+
+    async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError> {
+        self.0.unsent(posted_before, limit).await
     }
 }
 

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use crate::mail::Mail;
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId,
-    Role, Service, ServiceName, ServiceType, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, PendingEmail, RequestId, Role, Service,
+    ServiceName, ServiceType, TokenHash,
 };
 
 /// One page of a listing, in the listing's order; `more` says whether another page follows.
@@ -140,8 +140,27 @@ pub enum StoreError {
     Failed(String),
 }
 
+/// One outbox: the mails posted (`Outbox<MailId>`) or the events committed (`Outbox<EventId>`)
+/// by the writes that imply them, each claimed with a lease by one worker at a time and settled
+/// (`contacts_domain::lease`). The events a save or a profile change commits
+/// (`ContactChange::events`, of id `EventId::of_request(change.id, change.version, its index)`)
+/// are posted at the store's now, as the mails a save posts are.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Outbox<I: OutboxId>: Send + Sync + 'static {
+    /// Claims the posted item `id` for one worker until `until`, if it may be claimed at `now`
+    /// (`OutboxId::claimable`), counting the attempt, in one conditional write: the order, or
+    /// `None` when it is settled, held by another claim, or absent.
+    async fn claim(&self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<I::Order>, StoreError>;
+    /// Sets the item's status: settled (it leaves the outbox), or `OutboxId::PENDING` to hand
+    /// it back. An absent one (gone with its TTL) has nothing left to settle.
+    async fn settle(&self, id: &I, status: I::Status) -> Result<(), StoreError>;
+    /// The items not settled that were posted at or before `posted_before`, oldest first, at
+    /// most `limit`, whether or not someone holds them now.
+    async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError>;
+}
+
+#[async_trait]
+pub trait Store: Outbox<MailId> + Outbox<EventId> + Send + Sync + 'static {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
     /// The accounts among `ids` that exist, in any order.
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
@@ -173,7 +192,7 @@ pub trait Store: Send + Sync + 'static {
     /// request is pending past its `expires_at` (by the store's clock) and `change` does not
     /// end it as expired. With it go the record of when it counts as unaccepted
     /// (`ContactChange::unaccepted_from`), which `create` writes too, and the letters its steps
-    /// owe (`change.outbox`), posted (each a [`MailOrder`] of id `(change.id, change.version,
+    /// owe (`change.outbox`), posted (each a [`contacts_domain::MailOrder`] of id `(change.id, change.version,
     /// its index)`): a change and its mails commit together or not at all.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError>;
     /// Keeps `hash` as `party`'s code of its current round of codes
@@ -195,29 +214,10 @@ pub trait Store: Send + Sync + 'static {
     /// What asking for changes needs ([`AskingFor`]), in one read.
     async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError>;
 
-    /// Claims the posted mail `id` for one mailer until `until`, if it may be claimed at `now`
-    /// (`MailStatus::claimable`), counting the attempt, in one conditional write: the order, or
-    /// `None` when it is settled, held by another claim, or absent.
-    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError>;
-    /// Sets the mail's status: settled (it leaves the outbox), or `Pending` to hand it back.
-    /// With `record`, that request is saved too in the same atomic write, as `save` with
-    /// `Effect::Nothing` would (`Stale` if it moved on: then nothing is written).
-    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError>;
-    /// The mails not settled that were posted at or before `posted_before`, oldest first, at
-    /// most `limit`, whether or not someone holds them now.
-    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError>;
-
-    /// Claims the committed event `id` for one publisher until `until`, if it may be claimed
-    /// at `now` (`EventStatus::claimable`), counting the attempt, in one conditional write: the
-    /// order, or `None` when it is published, held by another claim, or absent. The events a
-    /// save or a profile change commits (`ContactChange::events`, of id
-    /// `EventId::of_request(change.id, change.version, its index)`) are posted at the store's now.
-    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError>;
-    /// Sets the event's status: `Published` (it leaves the outbox), or `Pending` to hand it back.
-    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError>;
-    /// The events not published that were posted at or before `posted_before`, oldest first,
-    /// at most `limit`, whether or not someone holds them now.
-    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError>;
+    /// Saves `change` as `save` with `Effect::Nothing` would (`Stale` if it moved on: then
+    /// nothing is written) and settles the mail `id` as `status` in the same atomic write: the
+    /// mailer's record of a mail in its request's history.
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError>;
 
     /// The codes that matched no live token which `attempter` (`Attempter::key`) tried in the
     /// window starting at `window_start`.

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::ports::{Asking, AskingFor, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{Asking, AskingFor, Clock, Effect, Lock, Outbox, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 use contacts_domain::lifecycle::FailReason;
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
-    PartyStatus, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus, OutboxId, PartyStatus,
+    PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
 
 pub struct MemoryStore {
@@ -42,9 +42,81 @@ struct Tables {
     /// Per account, its address change in progress (the DynamoDB account item's extra attributes).
     email_changes: HashMap<AccountId, EmailChange>,
     /// The outbox: every posted mail, settled or not (DynamoDB's TTL forgets settled ones).
-    mails: BTreeMap<MailId, (MailOrder, MailStatus)>,
+    mails: Queue<MailId>,
     /// The events' outbox: every committed event, published or not.
-    events: BTreeMap<EventId, (EventOrder, EventStatus)>,
+    events: Queue<EventId>,
+}
+
+/// One outbox: every item posted, settled or not, with where it stands.
+struct Queue<I: OutboxId>(BTreeMap<I, (I::Order, I::Status)>);
+
+impl<I: OutboxId> Default for Queue<I> {
+    fn default() -> Self {
+        Self(BTreeMap::new())
+    }
+}
+
+impl<I: OutboxId> Queue<I> {
+    fn post(&mut self, order: I::Order) {
+        self.0.insert(I::of(&order).clone(), (order, I::PENDING));
+    }
+
+    fn claim(&mut self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Option<I::Order> {
+        let (order, status) = self.0.get_mut(id).filter(|(_, status)| I::claimable(*status, now))?;
+        *I::attempts(order) += 1;
+        *status = I::held(until);
+        Some(order.clone())
+    }
+
+    fn settle(&mut self, id: &I, status: I::Status) {
+        if let Some((_, stored)) = self.0.get_mut(id) {
+            *stored = status;
+        }
+    }
+
+    fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Vec<I> {
+        let mut unsent: Vec<(OffsetDateTime, &I)> = self
+            .0
+            .iter()
+            .filter(|(_, (order, status))| !I::is_settled(*status) && I::posted_at(order) <= posted_before)
+            .map(|(id, (order, _))| (I::posted_at(order), id))
+            .collect();
+        unsent.sort();
+        unsent.into_iter().take(limit).map(|(_, id)| id.clone()).collect()
+    }
+}
+
+/// The outbox of `Tables` that holds this kind of item.
+trait Queued: OutboxId {
+    fn queue(tables: &mut Tables) -> &mut Queue<Self>;
+}
+
+impl Queued for MailId {
+    fn queue(tables: &mut Tables) -> &mut Queue<Self> {
+        &mut tables.mails
+    }
+}
+
+impl Queued for EventId {
+    fn queue(tables: &mut Tables) -> &mut Queue<Self> {
+        &mut tables.events
+    }
+}
+
+#[async_trait]
+impl<I: Queued> Outbox<I> for MemoryStore {
+    async fn claim(&self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<I::Order>, StoreError> {
+        Ok(I::queue(&mut self.tables()).claim(id, now, until))
+    }
+
+    async fn settle(&self, id: &I, status: I::Status) -> Result<(), StoreError> {
+        I::queue(&mut self.tables()).settle(id, status);
+        Ok(())
+    }
+
+    async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError> {
+        Ok(I::queue(&mut self.tables()).unsent(posted_before, limit))
+    }
 }
 
 impl Tables {
@@ -52,7 +124,7 @@ impl Tables {
     fn post(&mut self, change: &ContactChange, now: OffsetDateTime) {
         for (index, letter) in change.outbox.iter().enumerate() {
             let id = MailId { request: change.id, version: change.version, index: u16::try_from(index).expect("a save owes a handful of mails") };
-            self.mails.insert(id, (MailOrder { id, letter: letter.clone(), posted_at: now, attempts: 0 }, MailStatus::Pending));
+            self.mails.post(MailOrder { id, letter: letter.clone(), posted_at: now, attempts: 0 });
         }
         for (index, occurrence) in change.events.iter().enumerate() {
             let id = EventId::of_request(change.id, change.version, u16::try_from(index).expect("a save owes an event or two"));
@@ -74,7 +146,7 @@ impl Tables {
     }
 
     fn commit_event(&mut self, event: Event, now: OffsetDateTime) {
-        self.events.insert(event.id.clone(), (EventOrder { event, posted_at: now, attempts: 0 }, EventStatus::Pending));
+        self.events.post(EventOrder { event, posted_at: now, attempts: 0 });
     }
 
     /// `DifferentZone` unless both of `change.must_share_zone()` exist in its zone.
@@ -340,32 +412,12 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
-        let mut tables = self.tables();
-        let Some((order, status)) = tables.mails.get_mut(id).filter(|(_, status)| status.claimable(now)) else { return Ok(None) };
-        order.attempts += 1;
-        *status = MailStatus::Sending { until };
-        Ok(Some(order.clone()))
-    }
-
-    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
         let now = self.clock.now();
         let mut tables = self.tables();
-        if let Some(change) = record {
-            tables.save(change, &Effect::Nothing, now)?;
-        }
-        if let Some((_, stored)) = tables.mails.get_mut(id) {
-            *stored = status;
-        }
+        tables.save(change, &Effect::Nothing, now)?;
+        tables.mails.settle(id, status);
         Ok(())
-    }
-
-    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
-        let tables = self.tables();
-        let mut unsent: Vec<&MailOrder> =
-            tables.mails.values().filter(|(order, status)| !status.is_settled() && order.posted_at <= posted_before).map(|(order, _)| order).collect();
-        unsent.sort_by_key(|order| (order.posted_at, order.id));
-        Ok(unsent.into_iter().take(limit).map(|order| order.id).collect())
     }
 
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
@@ -451,33 +503,6 @@ impl Store for MemoryStore {
             }
         }
         self.profile(id).await
-    }
-
-    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
-        let mut tables = self.tables();
-        let Some((order, status)) = tables.events.get_mut(id).filter(|(_, status)| status.claimable(now)) else { return Ok(None) };
-        order.attempts += 1;
-        *status = EventStatus::Publishing { until };
-        Ok(Some(order.clone()))
-    }
-
-    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
-        if let Some((_, stored)) = self.tables().events.get_mut(id) {
-            *stored = status;
-        }
-        Ok(())
-    }
-
-    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
-        let tables = self.tables();
-        let mut unpublished: Vec<&EventOrder> = tables
-            .events
-            .values()
-            .filter(|(order, status)| *status != EventStatus::Published && order.posted_at <= posted_before)
-            .map(|(order, _)| order)
-            .collect();
-        unpublished.sort_by_key(|order| (order.posted_at, &order.event.id));
-        Ok(unpublished.into_iter().take(limit).map(|order| order.event.id.clone()).collect())
     }
 
     async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {

@@ -30,10 +30,10 @@ use time::OffsetDateTime;
 
 use crate::sdk::is_transient_code;
 use batch::{Backoff, batch_get};
-use contacts_app::ports::{Asking, AskingFor, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use contacts_app::ports::{Asking, AskingFor, Clock, Effect, Lock, Outbox, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
 use contacts_domain::{
-    Account, AccountId, AwaitedCodes, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder,
-    MailStatus, PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
+    Account, AccountId, AwaitedCodes, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus, OutboxId,
+    PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
 use errors::classify;
 use items::{Item, n, s};
@@ -251,7 +251,7 @@ impl DynamoStore {
     // ---- writes ----------------------------------------------------------------------------
 
     /// `Store::save`, and with `settle` the mail's status in the same transaction.
-    async fn save_settling(&self, change: &ContactChange, effect: Effect, settle: Option<(&MailId, MailStatus)>) -> Result<(), StoreError> {
+    async fn save_with(&self, change: &ContactChange, effect: Effect, settle: Option<(&MailId, MailStatus)>) -> Result<(), StoreError> {
         let Some(read_version) = change.version.checked_sub(1) else { return Err(StoreError::Stale) };
         // The service as the request saw it when asked, if it kept it: the transaction's
         // condition on the service item says whether it still is, and a failed one hands back
@@ -387,15 +387,10 @@ fn post_events(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Resu
     Ok(())
 }
 
-/// The update that sets a mail's `status`: a settled one leaves the outbox and is kept
-/// [`items::SETTLED_MAIL_KEPT`]; a pending one is free to claim at once.
-fn mail_status_update(status: MailStatus, now: OffsetDateTime) -> Cond {
-    outbox_status_update(status.as_str(), status.is_settled(), now)
-}
-
-/// The same for any item of an outbox (a mail, an event): `status` named as the item keeps it.
-fn outbox_status_update(status: &str, settled: bool, now: OffsetDateTime) -> Cond {
-    let update = if settled {
+/// The update that sets an outbox item's `status` (a mail's, an event's): a settled one leaves
+/// the outbox and is kept [`items::SETTLED_MAIL_KEPT`]; a pending one is free to claim at once.
+fn status_update<I: OutboxId>(status: I::Status, now: OffsetDateTime) -> Cond {
+    let update = if I::is_settled(status) {
         Cond::new("SET #status = :status, #ttl = :ttl REMOVE #lease, #due_pk, #due_sk")
             .name("#ttl", items::TTL)
             .name("#due_pk", items::DUE_PK)
@@ -404,7 +399,71 @@ fn outbox_status_update(status: &str, settled: bool, now: OffsetDateTime) -> Con
     } else {
         Cond::new("SET #status = :status REMOVE #lease")
     };
-    update.name("#status", "status").name("#lease", "lease_ms").value(":status", s(status))
+    update.name("#status", "status").name("#lease", "lease_ms").value(":status", s(I::status_name(status)))
+}
+
+/// How an outbox's items are kept: the mails' under their request, in the `due` index's
+/// `OUTBOX` partition while unsettled; the events' on their own, in its `EVENTS` partition.
+trait Stored: OutboxId {
+    /// The `due` index's partition of the unsettled ones.
+    const PARTITION: &'static str;
+    fn key(&self) -> Item;
+    fn order_from(item: &Item) -> Result<Self::Order, StoreError>;
+}
+
+impl Stored for MailId {
+    const PARTITION: &'static str = items::OUTBOX_PK;
+    fn key(&self) -> Item {
+        items::mail_key(self)
+    }
+    fn order_from(item: &Item) -> Result<MailOrder, StoreError> {
+        items::mail_order_from(item)
+    }
+}
+
+impl Stored for EventId {
+    const PARTITION: &'static str = items::EVENTS_PK;
+    fn key(&self) -> Item {
+        items::event_key(self)
+    }
+    fn order_from(item: &Item) -> Result<EventOrder, StoreError> {
+        items::event_order_from(item)
+    }
+}
+
+#[async_trait]
+impl<I: Stored> Outbox<I> for DynamoStore {
+    /// One conditional UpdateItem, returning the claimed item.
+    async fn claim(&self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<I::Order>, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .set_key(Some(id.key()))
+            .update_expression("SET #status = :held, #lease = :until ADD #attempts :one")
+            .condition_expression("#status = :pending OR (#status = :held AND #lease <= :now)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#lease", "lease_ms")
+            .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_values(":held", s(I::status_name(I::held(until))))
+            .expression_attribute_values(":pending", s(I::status_name(I::PENDING)))
+            .expression_attribute_values(":until", n(items::millis(until)))
+            .expression_attribute_values(":now", n(items::millis(now)))
+            .expression_attribute_values(":one", n(1));
+        self.update_returning(update).await?.as_ref().map(I::order_from).transpose()
+    }
+
+    /// One UpdateItem on the condition that the item exists: one gone (its TTL) has nothing
+    /// left to settle.
+    async fn settle(&self, id: &I, status: I::Status) -> Result<(), StoreError> {
+        self.settle_outbox_item(id.key(), status_update::<I>(status, self.clock.now())).await
+    }
+
+    /// One Query on the due index's partition of the kind (eventually consistent: an item just
+    /// settled may still show, and its claim then fails).
+    async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError> {
+        let found = self.outbox(I::PARTITION, items::millis(posted_before), limit).await?;
+        found.iter().map(|item| I::order_from(item).map(|order| I::of(&order).clone())).collect()
+    }
 }
 
 #[async_trait]
@@ -630,7 +689,7 @@ impl Store for DynamoStore {
     /// transaction is judged by `verdict`; when only what the save does not decide on changed
     /// (an unmoved role's holder, another request's lock), it is rebuilt on that and sent again.
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
-        self.save_settling(change, effect, None).await
+        self.save_with(change, effect, None).await
     }
 
     /// One transaction of two small items: a `ConditionCheck` that the request is at the
@@ -649,69 +708,9 @@ impl Store for DynamoStore {
         }
     }
 
-    /// One conditional UpdateItem, returning the claimed item.
-    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
-        let update = self
-            .client
-            .update_item()
-            .set_key(Some(items::mail_key(id)))
-            .update_expression("SET #status = :sending, #lease = :until ADD #attempts :one")
-            .condition_expression("#status = :pending OR (#status = :sending AND #lease <= :now)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#lease", "lease_ms")
-            .expression_attribute_names("#attempts", "attempts")
-            .expression_attribute_values(":sending", s(MailStatus::Sending { until }.as_str()))
-            .expression_attribute_values(":pending", s(MailStatus::Pending.as_str()))
-            .expression_attribute_values(":until", n(items::millis(until)))
-            .expression_attribute_values(":now", n(items::millis(now)))
-            .expression_attribute_values(":one", n(1));
-        self.update_returning(update).await?.as_ref().map(items::mail_order_from).transpose()
-    }
-
-    /// With `record`: one transaction, the save's and the mail's update; else one UpdateItem.
-    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
-        if let Some(change) = record {
-            return self.save_settling(change, Effect::Nothing, Some((id, status))).await;
-        }
-        self.settle_outbox_item(items::mail_key(id), mail_status_update(status, self.clock.now())).await
-    }
-
-    /// One Query on the due index's `OUTBOX` partition (eventually consistent: a mail just
-    /// settled may still show, and its claim then fails).
-    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
-        let found = self.outbox(items::OUTBOX_PK, items::millis(posted_before), limit).await?;
-        found.iter().map(|item| items::mail_order_from(item).map(|order| order.id)).collect()
-    }
-
-    /// One conditional UpdateItem, returning the claimed item.
-    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
-        let update = self
-            .client
-            .update_item()
-            .set_key(Some(items::event_key(id)))
-            .update_expression("SET #status = :publishing, #lease = :until ADD #attempts :one")
-            .condition_expression("#status = :pending OR (#status = :publishing AND #lease <= :now)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#lease", "lease_ms")
-            .expression_attribute_names("#attempts", "attempts")
-            .expression_attribute_values(":publishing", s(EventStatus::Publishing { until }.as_str()))
-            .expression_attribute_values(":pending", s(EventStatus::Pending.as_str()))
-            .expression_attribute_values(":until", n(items::millis(until)))
-            .expression_attribute_values(":now", n(items::millis(now)))
-            .expression_attribute_values(":one", n(1));
-        self.update_returning(update).await?.as_ref().map(items::event_order_from).transpose()
-    }
-
-    /// One UpdateItem: published, it leaves the outbox and is kept as a settled mail is.
-    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
-        let update = outbox_status_update(status.as_str(), status == EventStatus::Published, self.clock.now());
-        self.settle_outbox_item(items::event_key(id), update).await
-    }
-
-    /// One Query on the due index's `EVENTS` partition (eventually consistent, as the mails').
-    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
-        let found = self.outbox(items::EVENTS_PK, items::millis(posted_before), limit).await?;
-        found.iter().map(|item| items::event_order_from(item).map(|order| order.event.id)).collect()
+    /// One transaction: the save's and the mail's update.
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
+        self.save_with(change, Effect::Nothing, Some((id, status))).await
     }
 
     /// One Query on the sparse `due` index per day bucket of expiry, from [`DUE_LOOKBACK`]
