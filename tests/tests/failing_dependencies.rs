@@ -11,7 +11,9 @@ use contacts_api::{ApiRequest, Caller, Router};
 use contacts_app::App;
 use contacts_app::config::Config;
 use contacts_app::memory::Outbox;
-use contacts_app::ports::{Asking, AskingFor, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
+use contacts_app::ports::{
+    Accounts, Asking, AskingFor, Clock, Effect, Limits, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services, Store, StoreError,
+};
 use contacts_domain::{
     Account, AccountId, ContactChange, EmailAddress, Event, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName, TokenHash,
 };
@@ -46,7 +48,7 @@ impl FailingStore {
 }
 
 #[async_trait]
-impl Store for FailingStore {
+impl Accounts for FailingStore {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         self.check()?;
         self.inner.account(id).await
@@ -63,6 +65,38 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.put_account(account).await
     }
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.mark_bouncing(id, email).await
+    }
+}
+
+#[async_trait]
+impl Profiles for FailingStore {
+    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
+        self.check()?;
+        self.inner.profile(id).await
+    }
+    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save_email_change(record, gone).await
+    }
+    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
+        self.check()?;
+        self.inner.email_token(hash, now).await
+    }
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
+        self.check()?;
+        self.inner.verify_email(read, now, event).await
+    }
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
+        self.check()?;
+        self.inner.set_language(id, language, event).await
+    }
+}
+
+#[async_trait]
+impl Services for FailingStore {
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
         self.check()?;
         self.inner.service(name).await
@@ -75,6 +109,10 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.services_of(account, filter, after, limit).await
     }
+}
+
+#[async_trait]
+impl Requests for FailingStore {
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
         self.check()?;
         self.inner.create(changes, now).await
@@ -99,6 +137,14 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.due(now, remind_before, limit).await
     }
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save_settling(change, id, status).await
+    }
+}
+
+#[async_trait]
+impl Limits for FailingStore {
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         self.check()?;
         self.inner.unaccepted(requester, to).await
@@ -107,10 +153,6 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.asking(what).await
     }
-    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.save_settling(change, id, status).await
-    }
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
         self.check()?;
         self.inner.wrong_attempts(attempter, window_start).await
@@ -118,30 +160,6 @@ impl Store for FailingStore {
     async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError> {
         self.check()?;
         self.inner.count_wrong_attempt(attempter, window_start, window_end).await
-    }
-    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
-        self.check()?;
-        self.inner.profile(id).await
-    }
-    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.save_email_change(record, gone).await
-    }
-    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
-        self.check()?;
-        self.inner.email_token(hash, now).await
-    }
-    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
-        self.check()?;
-        self.inner.verify_email(read, now, event).await
-    }
-    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
-        self.check()?;
-        self.inner.set_language(id, language, event).await
-    }
-    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
-        self.check()?;
-        self.inner.mark_bouncing(id, email).await
     }
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use contacts_app::memory::MemoryStore;
-use contacts_app::ports::{AskingFor, Clock, Effect, Outbox, ProfileRecord, ServiceFilter, Store, StoreError};
+use contacts_app::ports::{Accounts, AskingFor, Clock, Effect, Outbox, ProfileRecord, ServiceFilter, Store, StoreError};
 use contacts_aws::DynamoStore;
 use contacts_domain::events::{AccountFacts, LanguageFacts};
 use contacts_domain::rules::Plan;

@@ -139,7 +139,7 @@ impl App {
     }
 
     /// Gives the letter's recipient its code of `round`, kept before the mail goes (the
-    /// request itself is not rewritten: `Store::issue_token`): the new token, or `None` when
+    /// request itself is not rewritten: `Requests::issue_token`): the new token, or `None` when
     /// the letter is superseded (the request closed or expired, the party answered, a later
     /// round replaced this one). `change` is then as stored, with the code.
     async fn issue(&self, change: &mut ContactChange, order: &MailOrder, round: u32) -> Result<Option<Token>> {

@@ -63,14 +63,14 @@ impl ServiceFilter {
     }
 }
 
-/// What [`Store::asking`] reads, in one read: each part only when it is asked for, so that a
+/// What [`Limits::asking`] reads, in one read: each part only when it is asked for, so that a
 /// create reads what it decides on at once, yet nothing about a new contact named by address
 /// before the service let the caller ask (SPEC §2).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AskingFor<'a> {
     /// The service, with its locks.
     pub service: Option<&'a ServiceName>,
-    /// An attempter's count in the window starting then, as `Store::wrong_attempts` answers it.
+    /// An attempter's count in the window starting then, as `Limits::wrong_attempts` answers it.
     pub attempts: Option<(&'a str, OffsetDateTime)>,
     /// The accounts to read: those that exist are answered.
     pub accounts: &'a [AccountId],
@@ -78,10 +78,10 @@ pub struct AskingFor<'a> {
     pub unaccepted: Option<(&'a AccountId, &'a [AccountId])>,
 }
 
-/// [`Store::asking`]'s answer; what was not asked for is empty.
+/// [`Limits::asking`]'s answer; what was not asked for is empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Asking {
-    /// The service and its locks (expired ones too, as `Store::service` answers them).
+    /// The service and its locks (expired ones too, as `Services::service` answers them).
     pub service: Option<ServiceRecord>,
     /// The attempter's count in the window.
     pub attempts: u32,
@@ -90,7 +90,7 @@ pub struct Asking {
     pub unaccepted: std::collections::HashMap<AccountId, Vec<OffsetDateTime>>,
 }
 
-/// How far back [`Store::due`] is bound to look for requests past their expiry: the sweep
+/// How far back [`Requests::due`] is bound to look for requests past their expiry: the sweep
 /// runs every few minutes, so only a sweeper stopped for longer leaves any behind.
 pub const DUE_LOOKBACK: time::Duration = time::Duration::days(14);
 
@@ -159,8 +159,9 @@ pub trait Outbox<I: OutboxId>: Send + Sync + 'static {
     async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError>;
 }
 
+/// The accounts as the provider's systems have them, and the mark of an address that bounces.
 #[async_trait]
-pub trait Store: Outbox<MailId> + Outbox<EventId> + Send + Sync + 'static {
+pub trait Accounts: Send + Sync + 'static {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
     /// The accounts among `ids` that exist, in any order.
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
@@ -171,13 +172,53 @@ pub trait Store: Outbox<MailId> + Outbox<EventId> + Send + Sync + 'static {
     /// provider verified it), and any pending address change of its holder is dropped with it;
     /// a bouncing mark stays if the address stays.
     async fn put_account(&self, account: &Account) -> Result<(), StoreError>;
+    /// Marks `id`'s address bouncing (SPEC §4), on the condition that `email` is still its
+    /// address (an address changed since the mail went is not marked); whether it marked.
+    /// A verification of a new address clears the mark, and so does a provider's upsert (or an
+    /// import) with a new address; one with the same address keeps it.
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError>;
+}
 
+/// One's own profile: its address change in progress (SPEC §5) and its language.
+#[async_trait]
+pub trait Profiles: Send + Sync + 'static {
+    /// The account with its pending address change and recent asks; `None` if no such account.
+    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError>;
+    /// Writes `record`'s `pending_email` (or its absence) and `email_asks` over the revision it
+    /// was read at (`record.revision - 1`), atomically, with a way to find the account from
+    /// each code the change awaits (`email_token`); the `gone` codes (of the change it replaces,
+    /// or the one that just came back) stop working in the same write. `Stale` if the revision
+    /// moved on or the account is gone. Never changes the account's address.
+    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError>;
+    /// The account whose pending address change awaits the code hashed `hash`, if that change
+    /// is live at `now`: the verification found from the code alone (the public page).
+    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError>;
+    /// Makes the pending address of `read` (a profile as read, whose last awaited code just came
+    /// back) the account's address, once: only if the change is still at `read.revision` and
+    /// live at `now`, in one atomic write that ends the change (every code of it stops working)
+    /// and commits `event`. The account as it is now; `Stale` if the change moved on meanwhile
+    /// (then nothing is written, and no event).
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError>;
+    /// Sets an existing account's language (which applies at once) and answers the profile as
+    /// it is now; `None` if there is no such account. If the language changed, `event` is
+    /// committed in the same atomic write; if it was the account's already, nothing is written.
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError>;
+}
+
+/// The services and who holds their roles.
+#[async_trait]
+pub trait Services: Send + Sync + 'static {
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError>;
     /// Upserts a service as the provider's systems see it; memberships follow.
     async fn put_service(&self, service: &Service) -> Result<(), StoreError>;
     /// The services where `account` holds a role that `filter` takes, by name, after `after`.
     async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError>;
+}
 
+/// The requests (SPEC §3): their creation, reads, saves and listings, the codes their mails
+/// carry, and the sweep's work.
+#[async_trait]
+pub trait Requests: Send + Sync + 'static {
     /// Stores new pending requests and their locks, all or none, with the letters each owes
     /// (`ContactChange::outbox`) posted at `now` in the same write; `PendingExists` if a live
     /// lock (one whose `expires_at` is after `now`) holds one of their roles, else
@@ -208,51 +249,35 @@ pub trait Store: Outbox<MailId> + Outbox<EventId> + Send + Sync + 'static {
     /// first, at most `limit`, without their parties' token hashes. A request that expired
     /// more than [`DUE_LOOKBACK`] before `now` may be left out (its readers still end it).
     async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError>;
+    /// Saves `change` as `save` with `Effect::Nothing` would (`Stale` if it moved on: then
+    /// nothing is written) and settles the mail `id` as `status` in the same atomic write: the
+    /// mailer's record of a mail in its request's history.
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError>;
+}
+
+/// What bounds asking (SPEC §2): the wrong codes tried, the unaccepted requests, and the one
+/// read of what asking decides on.
+#[async_trait]
+pub trait Limits: Send + Sync + 'static {
     /// When each request from `requester` to `to` counts as unaccepted, as the last saves
     /// recorded it (`ContactChange::unaccepted_from`); records older than a day may be gone.
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError>;
     /// What asking for changes needs ([`AskingFor`]), in one read.
     async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError>;
-
-    /// Saves `change` as `save` with `Effect::Nothing` would (`Stale` if it moved on: then
-    /// nothing is written) and settles the mail `id` as `status` in the same atomic write: the
-    /// mailer's record of a mail in its request's history.
-    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError>;
-
     /// The codes that matched no live token which `attempter` (`Attempter::key`) tried in the
     /// window starting at `window_start`.
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError>;
     /// Counts one more, in the window `[window_start, window_end)`, answering the count now;
     /// the count kept lapses with the window.
     async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError>;
-
-    /// The account with its pending address change and recent asks; `None` if no such account.
-    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError>;
-    /// Writes `record`'s `pending_email` (or its absence) and `email_asks` over the revision it
-    /// was read at (`record.revision - 1`), atomically, with a way to find the account from
-    /// each code the change awaits (`email_token`); the `gone` codes (of the change it replaces,
-    /// or the one that just came back) stop working in the same write. `Stale` if the revision
-    /// moved on or the account is gone. Never changes the account's address.
-    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError>;
-    /// The account whose pending address change awaits the code hashed `hash`, if that change
-    /// is live at `now`: the verification found from the code alone (the public page).
-    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError>;
-    /// Makes the pending address of `read` (a profile as read, whose last awaited code just came
-    /// back) the account's address, once: only if the change is still at `read.revision` and
-    /// live at `now`, in one atomic write that ends the change (every code of it stops working)
-    /// and commits `event`. The account as it is now; `Stale` if the change moved on meanwhile
-    /// (then nothing is written, and no event).
-    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError>;
-    /// Sets an existing account's language (which applies at once) and answers the profile as
-    /// it is now; `None` if there is no such account. If the language changed, `event` is
-    /// committed in the same atomic write; if it was the account's already, nothing is written.
-    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError>;
-    /// Marks `id`'s address bouncing (SPEC §4), on the condition that `email` is still its
-    /// address (an address changed since the mail went is not marked); whether it marked.
-    /// A verification of a new address clears the mark, and so does a provider's upsert (or an
-    /// import) with a new address; one with the same address keeps it.
-    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError>;
 }
+
+/// The store as the use cases are wired to it: every capability above, and both outboxes. Each
+/// capability is a trait of its own, so that a test double implements only what it is used for;
+/// whatever implements them all is a `Store`.
+pub trait Store: Accounts + Profiles + Services + Requests + Limits + Outbox<MailId> + Outbox<EventId> {}
+
+impl<T: Accounts + Profiles + Services + Requests + Limits + Outbox<MailId> + Outbox<EventId>> Store for T {}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {

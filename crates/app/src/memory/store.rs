@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::ports::{Asking, AskingFor, Clock, Effect, Lock, Outbox, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{
+    Accounts, Asking, AskingFor, Clock, Effect, Limits, Lock, Outbox, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services,
+    StoreError, SystemClock,
+};
 use contacts_domain::lifecycle::FailReason;
 use contacts_domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus, OutboxId, PartyStatus,
@@ -132,7 +135,7 @@ impl Tables {
         }
     }
 
-    /// `Store::service`'s answer.
+    /// `Services::service`'s answer.
     fn service_record(&self, name: &ServiceName) -> Option<ServiceRecord> {
         self.services.get(name).map(|service| ServiceRecord {
             service: service.clone(),
@@ -140,7 +143,7 @@ impl Tables {
         })
     }
 
-    /// `Store::wrong_attempts`'s answer.
+    /// `Limits::wrong_attempts`'s answer.
     fn attempts_in(&self, attempter: &str, window_start: OffsetDateTime) -> u32 {
         self.attempts.get(attempter).filter(|(start, _)| *start == window_start).map_or(0, |(_, count)| *count)
     }
@@ -157,7 +160,7 @@ impl Tables {
         }
     }
 
-    /// `Store::save`, under the lock: everything is checked before anything is written.
+    /// `Requests::save`, under the lock: everything is checked before anything is written.
     fn save(&mut self, change: &ContactChange, effect: &Effect, now: OffsetDateTime) -> Result<(), StoreError> {
         let stored = self.requests.get(&change.id).ok_or(StoreError::Stale)?;
         if stored.version + 1 != change.version {
@@ -246,7 +249,7 @@ impl MemoryStore {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl Accounts for MemoryStore {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         Ok(self.tables().accounts.get(id).cloned())
     }
@@ -277,6 +280,91 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
+        match self.tables().accounts.get_mut(id) {
+            Some(account) if account.email == *email => {
+                account.email_status = EmailStatus::Bouncing;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+#[async_trait]
+impl Profiles for MemoryStore {
+    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
+        let tables = self.tables();
+        let Some(account) = tables.accounts.get(id) else { return Ok(None) };
+        let change = tables.email_changes.get(id);
+        Ok(Some(ProfileRecord {
+            account: account.clone(),
+            pending_email: change.and_then(|c| c.pending.clone()),
+            email_asks: change.map(|c| c.asks.clone()).unwrap_or_default(),
+            revision: change.map_or(0, |c| c.revision),
+        }))
+    }
+
+    async fn save_email_change(&self, record: &ProfileRecord, _gone: &[TokenHash]) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        if !tables.accounts.contains_key(&record.account.id) {
+            return Err(StoreError::Stale);
+        }
+        let change = tables.email_changes.entry(record.account.id.clone()).or_default();
+        if change.revision + 1 != record.revision {
+            return Err(StoreError::Stale);
+        }
+        // The codes that are gone go with the pending change they belonged to.
+        *change = EmailChange { pending: record.pending_email.clone(), asks: record.email_asks.clone(), revision: record.revision };
+        Ok(())
+    }
+
+    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
+        let tables = self.tables();
+        Ok(tables
+            .email_changes
+            .iter()
+            .find(|(_, change)| change.pending.as_ref().is_some_and(|p| p.awaiting.hashes().contains(hash) && p.is_live(now)))
+            .map(|(id, _)| id.clone()))
+    }
+
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
+        let posted_at = self.clock.now();
+        let mut tables = self.tables();
+        let id = &read.account.id;
+        if !tables.accounts.contains_key(id) {
+            return Err(StoreError::Stale);
+        }
+        let Some(change) = tables.email_changes.get_mut(id).filter(|c| c.revision == read.revision) else { return Err(StoreError::Stale) };
+        let Some(pending) = change.pending.take_if(|p| p.is_live(now)) else { return Err(StoreError::Stale) };
+        change.revision += 1;
+        let stored = tables.accounts.get_mut(id).expect("checked above");
+        stored.email = pending.email;
+        stored.email_status = EmailStatus::Ok;
+        let verified = stored.clone();
+        tables.commit_event(event.clone(), posted_at);
+        Ok(verified)
+    }
+
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
+        let posted_at = self.clock.now();
+        {
+            let mut tables = self.tables();
+            match tables.accounts.get_mut(id) {
+                Some(account) if account.language == language => {}
+                Some(account) => {
+                    account.language = language;
+                    tables.commit_event(event.clone(), posted_at);
+                }
+                None => return Ok(None),
+            }
+        }
+        self.profile(id).await
+    }
+}
+
+#[async_trait]
+impl Services for MemoryStore {
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
         Ok(self.tables().service_record(name))
     }
@@ -296,7 +384,10 @@ impl Store for MemoryStore {
         let items: Vec<Service> = matching.by_ref().take(limit).cloned().collect();
         Ok(Page { items, more: matching.next().is_some() })
     }
+}
 
+#[async_trait]
+impl Requests for MemoryStore {
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
         let mut tables = self.tables();
         for change in changes {
@@ -389,6 +480,17 @@ impl Store for MemoryStore {
         Ok(due)
     }
 
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut tables = self.tables();
+        tables.save(change, &Effect::Nothing, now)?;
+        tables.mails.settle(id, status);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Limits for MemoryStore {
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         let tables = self.tables();
         Ok(tables.unaccepted.get(&(requester.clone(), to.clone())).map(|records| records.values().copied().collect()).unwrap_or_default())
@@ -412,14 +514,6 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        let mut tables = self.tables();
-        tables.save(change, &Effect::Nothing, now)?;
-        tables.mails.settle(id, status);
-        Ok(())
-    }
-
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
         Ok(self.tables().attempts_in(attempter, window_start))
     }
@@ -434,84 +528,5 @@ impl Store for MemoryStore {
         }
         entry.1 += 1;
         Ok(entry.1)
-    }
-
-    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
-        let tables = self.tables();
-        let Some(account) = tables.accounts.get(id) else { return Ok(None) };
-        let change = tables.email_changes.get(id);
-        Ok(Some(ProfileRecord {
-            account: account.clone(),
-            pending_email: change.and_then(|c| c.pending.clone()),
-            email_asks: change.map(|c| c.asks.clone()).unwrap_or_default(),
-            revision: change.map_or(0, |c| c.revision),
-        }))
-    }
-
-    async fn save_email_change(&self, record: &ProfileRecord, _gone: &[TokenHash]) -> Result<(), StoreError> {
-        let mut tables = self.tables();
-        if !tables.accounts.contains_key(&record.account.id) {
-            return Err(StoreError::Stale);
-        }
-        let change = tables.email_changes.entry(record.account.id.clone()).or_default();
-        if change.revision + 1 != record.revision {
-            return Err(StoreError::Stale);
-        }
-        // The codes that are gone go with the pending change they belonged to.
-        *change = EmailChange { pending: record.pending_email.clone(), asks: record.email_asks.clone(), revision: record.revision };
-        Ok(())
-    }
-
-    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
-        let tables = self.tables();
-        Ok(tables
-            .email_changes
-            .iter()
-            .find(|(_, change)| change.pending.as_ref().is_some_and(|p| p.awaiting.hashes().contains(hash) && p.is_live(now)))
-            .map(|(id, _)| id.clone()))
-    }
-
-    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
-        let posted_at = self.clock.now();
-        let mut tables = self.tables();
-        let id = &read.account.id;
-        if !tables.accounts.contains_key(id) {
-            return Err(StoreError::Stale);
-        }
-        let Some(change) = tables.email_changes.get_mut(id).filter(|c| c.revision == read.revision) else { return Err(StoreError::Stale) };
-        let Some(pending) = change.pending.take_if(|p| p.is_live(now)) else { return Err(StoreError::Stale) };
-        change.revision += 1;
-        let stored = tables.accounts.get_mut(id).expect("checked above");
-        stored.email = pending.email;
-        stored.email_status = EmailStatus::Ok;
-        let verified = stored.clone();
-        tables.commit_event(event.clone(), posted_at);
-        Ok(verified)
-    }
-
-    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
-        let posted_at = self.clock.now();
-        {
-            let mut tables = self.tables();
-            match tables.accounts.get_mut(id) {
-                Some(account) if account.language == language => {}
-                Some(account) => {
-                    account.language = language;
-                    tables.commit_event(event.clone(), posted_at);
-                }
-                None => return Ok(None),
-            }
-        }
-        self.profile(id).await
-    }
-
-    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
-        match self.tables().accounts.get_mut(id) {
-            Some(account) if account.email == *email => {
-                account.email_status = EmailStatus::Bouncing;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
     }
 }

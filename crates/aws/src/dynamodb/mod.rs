@@ -30,7 +30,10 @@ use time::OffsetDateTime;
 
 use crate::sdk::is_transient_code;
 use batch::{Backoff, batch_get};
-use contacts_app::ports::{Asking, AskingFor, Clock, Effect, Lock, Outbox, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use contacts_app::ports::{
+    Accounts, Asking, AskingFor, Clock, Effect, Limits, Lock, Outbox, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services,
+    StoreError, SystemClock,
+};
 use contacts_domain::{
     Account, AccountId, AwaitedCodes, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus, OutboxId,
     PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
@@ -250,7 +253,7 @@ impl DynamoStore {
 
     // ---- writes ----------------------------------------------------------------------------
 
-    /// `Store::save`, and with `settle` the mail's status in the same transaction.
+    /// `Requests::save`, and with `settle` the mail's status in the same transaction.
     async fn save_with(&self, change: &ContactChange, effect: Effect, settle: Option<(&MailId, MailStatus)>) -> Result<(), StoreError> {
         let Some(read_version) = change.version.checked_sub(1) else { return Err(StoreError::Stale) };
         // The service as the request saw it when asked, if it kept it: the transaction's
@@ -365,7 +368,7 @@ fn cancelled_otherwise(operation: &str, reasons: &[Reason], conflict: StoreError
     if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c)) { StoreError::Unavailable(message) } else { StoreError::Failed(message) }
 }
 
-/// The letters `change` owes, as mail items posted at `now` (`Store::save`'s ids), and the
+/// The letters `change` owes, as mail items posted at `now` (`Requests::save`'s ids), and the
 /// events it owes, as event items ([`post_events`]).
 fn post_mails(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Result<(), StoreError> {
     for (index, letter) in change.outbox.iter().enumerate() {
@@ -467,7 +470,7 @@ impl<I: Stored> Outbox<I> for DynamoStore {
 }
 
 #[async_trait]
-impl Store for DynamoStore {
+impl Accounts for DynamoStore {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         self.get(items::account_key(id)).await?.as_ref().map(items::account_from).transpose()
     }
@@ -523,6 +526,159 @@ impl Store for DynamoStore {
         Ok(())
     }
 
+    /// One UpdateItem on the condition that the account's address is still `email`.
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .set_key(Some(items::account_key(id)))
+            .update_expression("SET #es = :bouncing")
+            .condition_expression("#email = :email")
+            .expression_attribute_names("#es", items::EMAIL_STATUS)
+            .expression_attribute_names("#email", "email")
+            .expression_attribute_values(":bouncing", s(EmailStatus::Bouncing.as_str()))
+            .expression_attribute_values(":email", s(email.as_str()));
+        Ok(self.update_returning(update).await?.is_some())
+    }
+}
+
+#[async_trait]
+impl Profiles for DynamoStore {
+    /// One GetItem: the account item carries its address change.
+    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
+        self.get(items::account_key(id)).await?.as_ref().map(items::profile_from).transpose()
+    }
+
+    /// One transaction: the account item's change attributes on the condition that its
+    /// revision is the one read, the verification item of each code it awaits, and the deletion
+    /// of the `gone` codes' items.
+    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError> {
+        let Some(read) = record.revision.checked_sub(1) else { return Err(StoreError::Stale) };
+        let asks = AttributeValue::L(record.email_asks.iter().map(|at| n(items::millis(*at))).collect());
+        let update = match &record.pending_email {
+            Some(pending) => {
+                // The codes still awaited are set, a code that came back removed.
+                let (set, remove, values) = match pending.awaiting {
+                    AwaitedCodes::Both { new_address, current_address } => {
+                        ("#pn = :pn, #pc = :pc", "#one", vec![(":pn", new_address), (":pc", current_address)])
+                    }
+                    AwaitedCodes::NewAddress(new_address) => ("#pn = :pn", "#pc, #one", vec![(":pn", new_address)]),
+                    AwaitedCodes::CurrentAddress(current_address) => ("#pc = :pc", "#pn, #one", vec![(":pc", current_address)]),
+                };
+                let expression = format!("SET {set}, #pe = :pe, #pk_key = :pk_key, #px = :px, #asks = :asks, #rev = :rev REMOVE {remove}");
+                values
+                    .into_iter()
+                    .fold(Cond::new(expression), |cond, (placeholder, hash)| cond.value(placeholder, s(hash.to_hex())))
+                    .name("#pk_key", items::PENDING_EMAIL_KEY)
+                    .value(":pk_key", s(pending.email.lookup_key()))
+                    .value(":pe", s(pending.email.as_str()))
+                    .value(":px", n(items::millis(pending.expires_at)))
+            }
+            None => Cond::new("SET #asks = :asks, #rev = :rev REMOVE #pe, #pk_key, #pn, #pc, #one, #px").name("#pk_key", items::PENDING_EMAIL_KEY),
+        }
+        .name("#pe", items::PENDING_EMAIL)
+        .name("#pn", items::PENDING_NEW_CODE)
+        .name("#pc", items::PENDING_CURRENT_CODE)
+        .name("#one", items::PENDING_HASH_OF_ONE_CODE)
+        .name("#px", items::PENDING_EXPIRES)
+        .name("#asks", items::EMAIL_ASKS)
+        .name("#rev", items::EMAIL_REV)
+        .value(":asks", asks)
+        .value(":rev", n(record.revision));
+        let cond = if read == 0 {
+            Cond::new("attribute_exists(#pk) AND attribute_not_exists(#rev)")
+        } else {
+            Cond::new("attribute_exists(#pk) AND #rev = :read").value(":read", n(read))
+        }
+        .name("#pk", items::PK);
+        let mut tx = Tx::new(&self.table);
+        tx.update(items::account_key(&record.account.id), update, Some(cond), Purpose::Profile)?;
+        if let Some(pending) = &record.pending_email {
+            for hash in pending.awaiting.hashes() {
+                tx.put(items::email_token_item(&record.account.id, pending, &hash), None, Purpose::Token)?;
+            }
+        }
+        for old in gone {
+            tx.delete(items::email_token_key(old), None, Purpose::Token)?;
+        }
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(Err(error)) => Err(error),
+            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => Err(StoreError::Stale),
+            Err(Ok(reasons)) => Err(cancelled_otherwise("save_email_change", &reasons, StoreError::Stale)),
+        }
+    }
+
+    /// One GetItem of the verification item; one past its expiry is ignored, whether or not TTL
+    /// has deleted it yet.
+    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
+        let Some(item) = self.get(items::email_token_key(hash)).await? else { return Ok(None) };
+        let (account, expires_ms) = items::email_token_from(&item)?;
+        Ok((expires_ms > items::millis(now)).then_some(account))
+    }
+
+    /// One transaction: the pending address becomes the address and the change goes, on the
+    /// condition that the change's revision is the one read and the change is live; its
+    /// verification items are deleted (they can verify nothing any more), and the event is
+    /// committed. Then the account as it is now, one GetItem.
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
+        let Some(pending) = &read.pending_email else { return Err(StoreError::Stale) };
+        let update = Cond::new("SET #email = #pe, #email_key = #pe_key, #rev = #rev + :one REMOVE #pe, #pe_key, #pn, #pc, #ph, #px, #es")
+            .name("#email_key", items::EMAIL_KEY)
+            .name("#pe_key", items::PENDING_EMAIL_KEY)
+            .name("#email", "email")
+            .name("#pe", items::PENDING_EMAIL)
+            .name("#rev", items::EMAIL_REV)
+            .name("#es", items::EMAIL_STATUS)
+            .name("#pn", items::PENDING_NEW_CODE)
+            .name("#pc", items::PENDING_CURRENT_CODE)
+            .name("#ph", items::PENDING_HASH_OF_ONE_CODE)
+            .value(":one", n(1));
+        let live = Cond::new("#rev = :read AND #px > :now")
+            .name("#rev", items::EMAIL_REV)
+            .name("#px", items::PENDING_EXPIRES)
+            .value(":read", n(read.revision))
+            .value(":now", n(items::millis(now)));
+        let mut tx = Tx::new(&self.table);
+        tx.update(items::account_key(&read.account.id), update, Some(live), Purpose::Profile)?;
+        for hash in pending.awaiting.hashes() {
+            tx.delete(items::email_token_key(&hash), None, Purpose::Token)?;
+        }
+        tx.put(items::event_item(event, self.clock.now()), None, Purpose::Event)?;
+        match self.transact(tx).await {
+            Ok(()) => {}
+            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => return Err(StoreError::Stale),
+            Err(Ok(reasons)) => {
+                return Err(cancelled_otherwise("verify_email", &reasons, StoreError::Unavailable("verify_email: a concurrent write".to_owned())));
+            }
+            Err(Err(error)) => return Err(error),
+        }
+        self.account(&read.account.id).await?.ok_or(StoreError::Stale)
+    }
+
+    /// One transaction: the account's language on the condition that it exists and had
+    /// another one, and the event's item; then the profile, read (a refused condition writes
+    /// nothing, and that read tells an account gone from one already in that language).
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
+        let mut tx = Tx::new(&self.table);
+        let update = Cond::new("SET #language = :language").name("#language", "language").value(":language", s(language.as_str()));
+        let changes = Cond::new("attribute_exists(#pk) AND (attribute_not_exists(#language) OR #language <> :language)").name("#pk", items::PK);
+        tx.update(items::account_key(id), update, Some(changes), Purpose::Profile)?;
+        tx.put(items::event_item(event, self.clock.now()), None, Purpose::Event)?;
+        match self.transact(tx).await {
+            Ok(()) => {}
+            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => {}
+            Err(Ok(reasons)) => {
+                return Err(cancelled_otherwise("set_language", &reasons, StoreError::Unavailable("set_language: a concurrent write".to_owned())));
+            }
+            Err(Err(error)) => return Err(error),
+        }
+        self.profile(id).await
+    }
+}
+
+#[async_trait]
+impl Services for DynamoStore {
     /// One Query on the service's partition: the service and its lock items. Expired locks
     /// are returned too (as the embedded store does); callers compare `expires_at`.
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
@@ -583,7 +739,10 @@ impl Store for DynamoStore {
         services.truncate(limit);
         Ok(Page { items: services, more })
     }
+}
 
+#[async_trait]
+impl Requests for DynamoStore {
     /// One transaction: per request its item, its copies, its token items and its locks,
     /// each lock on the condition that there is none or that it has expired.
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
@@ -729,7 +888,10 @@ impl Store for DynamoStore {
         }
         Ok(due)
     }
+}
 
+#[async_trait]
+impl Limits for DynamoStore {
     /// One GetItem: the requester's record towards `to` (`items::asks_key`).
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         Ok(self.get(items::asks_key(requester, to)).await?.as_ref().map(items::asks_from).transpose()?.unwrap_or_default())
@@ -812,153 +974,6 @@ impl Store for DynamoStore {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| StoreError::Failed("UpdateItem: no count returned".to_owned()))
-    }
-
-    /// One GetItem: the account item carries its address change.
-    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
-        self.get(items::account_key(id)).await?.as_ref().map(items::profile_from).transpose()
-    }
-
-    /// One transaction: the account item's change attributes on the condition that its
-    /// revision is the one read, the verification item of each code it awaits, and the deletion
-    /// of the `gone` codes' items.
-    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError> {
-        let Some(read) = record.revision.checked_sub(1) else { return Err(StoreError::Stale) };
-        let asks = AttributeValue::L(record.email_asks.iter().map(|at| n(items::millis(*at))).collect());
-        let update = match &record.pending_email {
-            Some(pending) => {
-                // The codes still awaited are set, a code that came back removed.
-                let (set, remove, values) = match pending.awaiting {
-                    AwaitedCodes::Both { new_address, current_address } => {
-                        ("#pn = :pn, #pc = :pc", "#one", vec![(":pn", new_address), (":pc", current_address)])
-                    }
-                    AwaitedCodes::NewAddress(new_address) => ("#pn = :pn", "#pc, #one", vec![(":pn", new_address)]),
-                    AwaitedCodes::CurrentAddress(current_address) => ("#pc = :pc", "#pn, #one", vec![(":pc", current_address)]),
-                };
-                let expression = format!("SET {set}, #pe = :pe, #pk_key = :pk_key, #px = :px, #asks = :asks, #rev = :rev REMOVE {remove}");
-                values
-                    .into_iter()
-                    .fold(Cond::new(expression), |cond, (placeholder, hash)| cond.value(placeholder, s(hash.to_hex())))
-                    .name("#pk_key", items::PENDING_EMAIL_KEY)
-                    .value(":pk_key", s(pending.email.lookup_key()))
-                    .value(":pe", s(pending.email.as_str()))
-                    .value(":px", n(items::millis(pending.expires_at)))
-            }
-            None => Cond::new("SET #asks = :asks, #rev = :rev REMOVE #pe, #pk_key, #pn, #pc, #one, #px").name("#pk_key", items::PENDING_EMAIL_KEY),
-        }
-        .name("#pe", items::PENDING_EMAIL)
-        .name("#pn", items::PENDING_NEW_CODE)
-        .name("#pc", items::PENDING_CURRENT_CODE)
-        .name("#one", items::PENDING_HASH_OF_ONE_CODE)
-        .name("#px", items::PENDING_EXPIRES)
-        .name("#asks", items::EMAIL_ASKS)
-        .name("#rev", items::EMAIL_REV)
-        .value(":asks", asks)
-        .value(":rev", n(record.revision));
-        let cond = if read == 0 {
-            Cond::new("attribute_exists(#pk) AND attribute_not_exists(#rev)")
-        } else {
-            Cond::new("attribute_exists(#pk) AND #rev = :read").value(":read", n(read))
-        }
-        .name("#pk", items::PK);
-        let mut tx = Tx::new(&self.table);
-        tx.update(items::account_key(&record.account.id), update, Some(cond), Purpose::Profile)?;
-        if let Some(pending) = &record.pending_email {
-            for hash in pending.awaiting.hashes() {
-                tx.put(items::email_token_item(&record.account.id, pending, &hash), None, Purpose::Token)?;
-            }
-        }
-        for old in gone {
-            tx.delete(items::email_token_key(old), None, Purpose::Token)?;
-        }
-        match self.transact(tx).await {
-            Ok(()) => Ok(()),
-            Err(Err(error)) => Err(error),
-            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => Err(StoreError::Stale),
-            Err(Ok(reasons)) => Err(cancelled_otherwise("save_email_change", &reasons, StoreError::Stale)),
-        }
-    }
-
-    /// One GetItem of the verification item; one past its expiry is ignored, whether or not TTL
-    /// has deleted it yet.
-    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
-        let Some(item) = self.get(items::email_token_key(hash)).await? else { return Ok(None) };
-        let (account, expires_ms) = items::email_token_from(&item)?;
-        Ok((expires_ms > items::millis(now)).then_some(account))
-    }
-
-    /// One transaction: the pending address becomes the address and the change goes, on the
-    /// condition that the change's revision is the one read and the change is live; its
-    /// verification items are deleted (they can verify nothing any more), and the event is
-    /// committed. Then the account as it is now, one GetItem.
-    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
-        let Some(pending) = &read.pending_email else { return Err(StoreError::Stale) };
-        let update = Cond::new("SET #email = #pe, #email_key = #pe_key, #rev = #rev + :one REMOVE #pe, #pe_key, #pn, #pc, #ph, #px, #es")
-            .name("#email_key", items::EMAIL_KEY)
-            .name("#pe_key", items::PENDING_EMAIL_KEY)
-            .name("#email", "email")
-            .name("#pe", items::PENDING_EMAIL)
-            .name("#rev", items::EMAIL_REV)
-            .name("#es", items::EMAIL_STATUS)
-            .name("#pn", items::PENDING_NEW_CODE)
-            .name("#pc", items::PENDING_CURRENT_CODE)
-            .name("#ph", items::PENDING_HASH_OF_ONE_CODE)
-            .value(":one", n(1));
-        let live = Cond::new("#rev = :read AND #px > :now")
-            .name("#rev", items::EMAIL_REV)
-            .name("#px", items::PENDING_EXPIRES)
-            .value(":read", n(read.revision))
-            .value(":now", n(items::millis(now)));
-        let mut tx = Tx::new(&self.table);
-        tx.update(items::account_key(&read.account.id), update, Some(live), Purpose::Profile)?;
-        for hash in pending.awaiting.hashes() {
-            tx.delete(items::email_token_key(&hash), None, Purpose::Token)?;
-        }
-        tx.put(items::event_item(event, self.clock.now()), None, Purpose::Event)?;
-        match self.transact(tx).await {
-            Ok(()) => {}
-            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => return Err(StoreError::Stale),
-            Err(Ok(reasons)) => {
-                return Err(cancelled_otherwise("verify_email", &reasons, StoreError::Unavailable("verify_email: a concurrent write".to_owned())));
-            }
-            Err(Err(error)) => return Err(error),
-        }
-        self.account(&read.account.id).await?.ok_or(StoreError::Stale)
-    }
-
-    /// One transaction: the account's language on the condition that it exists and had
-    /// another one, and the event's item; then the profile, read (a refused condition writes
-    /// nothing, and that read tells an account gone from one already in that language).
-    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
-        let mut tx = Tx::new(&self.table);
-        let update = Cond::new("SET #language = :language").name("#language", "language").value(":language", s(language.as_str()));
-        let changes = Cond::new("attribute_exists(#pk) AND (attribute_not_exists(#language) OR #language <> :language)").name("#pk", items::PK);
-        tx.update(items::account_key(id), update, Some(changes), Purpose::Profile)?;
-        tx.put(items::event_item(event, self.clock.now()), None, Purpose::Event)?;
-        match self.transact(tx).await {
-            Ok(()) => {}
-            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => {}
-            Err(Ok(reasons)) => {
-                return Err(cancelled_otherwise("set_language", &reasons, StoreError::Unavailable("set_language: a concurrent write".to_owned())));
-            }
-            Err(Err(error)) => return Err(error),
-        }
-        self.profile(id).await
-    }
-
-    /// One UpdateItem on the condition that the account's address is still `email`.
-    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
-        let update = self
-            .client
-            .update_item()
-            .set_key(Some(items::account_key(id)))
-            .update_expression("SET #es = :bouncing")
-            .condition_expression("#email = :email")
-            .expression_attribute_names("#es", items::EMAIL_STATUS)
-            .expression_attribute_names("#email", "email")
-            .expression_attribute_values(":bouncing", s(EmailStatus::Bouncing.as_str()))
-            .expression_attribute_values(":email", s(email.as_str()));
-        Ok(self.update_returning(update).await?.is_some())
     }
 }
 
