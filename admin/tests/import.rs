@@ -10,7 +10,7 @@ use std::sync::Arc;
 use contacts_admin::export::export;
 use contacts_admin::import::{ImportError, ImportOptions, ImportReport, import};
 use contacts_admin::progress::Progress;
-use contacts_app::ports::{Clock, PendingChange, Store};
+use contacts_app::ports::{Accounts, Clock, PendingChange, Services};
 use contacts_app::seed::{Fixtures, Location};
 use contacts_aws::DynamoStore;
 use contacts_aws::dynamodb::bulk::{Bulk, Counts};

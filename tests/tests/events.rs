@@ -207,7 +207,12 @@ async fn a_publication_the_bus_fails_is_tried_again_under_the_same_id_and_the_sw
     let (publishing, bus) = publisher(&app);
     let first = app.ask_ok("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     let second = app.ask_ok("example.com", "aa1-ovh", json!({ "billing": "mm1-ovh" })).await;
-    let mut committed: Vec<String> = app.store.unpublished_events(app.clock.now(), 10).await.unwrap().iter().map(|id| id.as_str().to_owned()).collect();
+    let mut committed: Vec<String> = contacts_app::ports::Outbox::<contacts_domain::EventId>::unsent(&*app.store, app.clock.now(), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().to_owned())
+        .collect();
     committed.sort();
     let mut expected = [format!("{first}-0-0"), format!("{second}-0-0")];
     expected.sort();

@@ -11,10 +11,11 @@ use contacts_api::{ApiRequest, Caller, Router};
 use contacts_app::App;
 use contacts_app::config::Config;
 use contacts_app::memory::Outbox;
-use contacts_app::ports::{Asking, AskingFor, Clock, Effect, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError};
+use contacts_app::ports::{
+    Accounts, Asking, AskingFor, Clock, Effect, Limits, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services, Store, StoreError,
+};
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
-    ServiceName, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, Event, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName, TokenHash,
 };
 use http::{HeaderMap, Method, StatusCode};
 use integration_tests::{Backend, SentMail, TestApp, on_every_backend};
@@ -47,7 +48,7 @@ impl FailingStore {
 }
 
 #[async_trait]
-impl Store for FailingStore {
+impl Accounts for FailingStore {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         self.check()?;
         self.inner.account(id).await
@@ -64,6 +65,38 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.put_account(account).await
     }
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.mark_bouncing(id, email).await
+    }
+}
+
+#[async_trait]
+impl Profiles for FailingStore {
+    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
+        self.check()?;
+        self.inner.profile(id).await
+    }
+    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save_email_change(record, gone).await
+    }
+    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
+        self.check()?;
+        self.inner.email_token(hash, now).await
+    }
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
+        self.check()?;
+        self.inner.verify_email(read, now, event).await
+    }
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
+        self.check()?;
+        self.inner.set_language(id, language, event).await
+    }
+}
+
+#[async_trait]
+impl Services for FailingStore {
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
         self.check()?;
         self.inner.service(name).await
@@ -76,6 +109,10 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.services_of(account, filter, after, limit).await
     }
+}
+
+#[async_trait]
+impl Requests for FailingStore {
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
         self.check()?;
         self.inner.create(changes, now).await
@@ -100,6 +137,14 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.due(now, remind_before, limit).await
     }
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save_settling(change, id, status).await
+    }
+}
+
+#[async_trait]
+impl Limits for FailingStore {
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         self.check()?;
         self.inner.unaccepted(requester, to).await
@@ -107,18 +152,6 @@ impl Store for FailingStore {
     async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
         self.check()?;
         self.inner.asking(what).await
-    }
-    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
-        self.check()?;
-        self.inner.claim_mail(id, now, until).await
-    }
-    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.settle_mail(id, status, record).await
-    }
-    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
-        self.check()?;
-        self.inner.unsent_mails(posted_before, limit).await
     }
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
         self.check()?;
@@ -128,42 +161,24 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.count_wrong_attempt(attempter, window_start, window_end).await
     }
-    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
-        self.check()?;
-        self.inner.profile(id).await
-    }
-    async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.save_email_change(record, gone).await
-    }
-    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
-        self.check()?;
-        self.inner.email_token(hash, now).await
-    }
-    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
-        self.check()?;
-        self.inner.verify_email(read, now, event).await
-    }
-    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
-        self.check()?;
-        self.inner.set_language(id, language, event).await
-    }
-    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
-        self.check()?;
-        self.inner.claim_event(id, now, until).await
-    }
-    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.settle_event(id, status).await
-    }
-    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
-        self.check()?;
-        self.inner.unpublished_events(posted_before, limit).await
-    }
+}
 
-    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
+#[async_trait]
+impl<I: OutboxId> contacts_app::ports::Outbox<I> for FailingStore
+where
+    dyn Store: contacts_app::ports::Outbox<I>,
+{
+    async fn claim(&self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<I::Order>, StoreError> {
         self.check()?;
-        self.inner.mark_bouncing(id, email).await
+        self.inner.claim(id, now, until).await
+    }
+    async fn settle(&self, id: &I, status: I::Status) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.settle(id, status).await
+    }
+    async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError> {
+        self.check()?;
+        self.inner.unsent(posted_before, limit).await
     }
 }
 
@@ -202,7 +217,7 @@ async fn a_store_failure_at_any_step_of_a_request_leaves_it_whole_or_absent(back
         let (status, headers, body) = call(&router, Method::POST, "/v1/services/example.com/contact-changes", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
         let listed = app.get("/v1/me/contact-changes", "aa1-ovh").await.json()["requests"].clone();
         let pending = app.get("/v1/services/example.com", "aa1-ovh").await.json()["pending"].clone();
-        let posted = app.store.unsent_mails(app.clock.now(), 100).await.unwrap();
+        let posted = contacts_app::ports::Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap();
         assert!(outbox.sent().is_empty(), "the request's path sends no mail (failing at call {step})");
         if status == StatusCode::CREATED {
             let id = &body["requests"][0]["id"];
@@ -233,7 +248,7 @@ async fn a_store_failure_at_any_step_of_the_last_acceptance_applies_all_or_nothi
         if status == StatusCode::OK {
             assert_eq!(request["state"], "done", "failing at call {step}");
             assert_eq!(tech, "nn1-ovh");
-            let posted = app.store.unsent_mails(app.clock.now(), 100).await.unwrap();
+            let posted = contacts_app::ports::Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap();
             assert_eq!(posted.len(), 3, "one outcome mail per recipient, posted with the change");
             assert!(outbox.sent().is_empty());
             break;
@@ -243,7 +258,11 @@ async fn a_store_failure_at_any_step_of_the_last_acceptance_applies_all_or_nothi
         assert_eq!(request["awaiting"], json!(["nn1-ovh"]));
         assert_eq!(tech, "tt1-ovh", "a 503 moved the role (failing at call {step})");
         assert!(outbox.sent().is_empty());
-        assert_eq!(app.store.unsent_mails(app.clock.now(), 100).await.unwrap(), vec![], "no outcome posted (failing at call {step})");
+        assert_eq!(
+            contacts_app::ports::Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap(),
+            vec![],
+            "no outcome posted (failing at call {step})"
+        );
         // Nothing was spent: the same token still completes the change.
         assert_eq!(app.accept(&id, "nn1-ovh", &last).await.json()["state"], "done", "failing at call {step}");
         assert!(step < 20, "the use case never succeeded");
@@ -265,7 +284,11 @@ async fn a_store_failure_at_any_step_of_a_delivery_sends_each_mail_once_in_the_e
         let mailed = history.as_array().unwrap().iter().filter(|h| h["event"] == "mailed").count();
         assert_eq!(first + app.sent_mails().await.len(), 3, "each of the 3 mails went once (failing at call {step}): {failed:?} then {then:?}");
         assert_eq!(mailed, 3, "and is recorded once (failing at call {step}): {history}");
-        assert_eq!(app.store.unsent_mails(app.clock.now(), 100).await.unwrap(), vec![], "nothing left (failing at call {step})");
+        assert_eq!(
+            contacts_app::ports::Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap(),
+            vec![],
+            "nothing left (failing at call {step})"
+        );
         // Whichever mailer sent a party's confirmation, its code is the live one.
         let mut sent: Vec<SentMail> =
             outbox.sent().into_iter().map(|m| SentMail { to: m.to.as_str().to_owned(), subject: m.subject, text: m.text, html: m.html }).collect();

@@ -738,9 +738,9 @@ async fn the_sweeper_on_its_scheduled_event_ends_an_expired_request_and_mails_th
     );
 
     // Ended in the table, its locks gone; every party and the requester told through SES.
-    let stored = contacts_app::ports::Store::contact_change(store.as_ref(), id.parse().unwrap()).await.unwrap().expect("the request");
+    let stored = contacts_app::ports::Requests::contact_change(store.as_ref(), id.parse().unwrap()).await.unwrap().expect("the request");
     assert_eq!(stored.state.as_str(), "expired");
-    let record = contacts_app::ports::Store::service(store.as_ref(), &ServiceName::parse(&service).unwrap()).await.unwrap().expect("the service");
+    let record = contacts_app::ports::Services::service(store.as_ref(), &ServiceName::parse(&service).unwrap()).await.unwrap().expect("the service");
     assert!(record.locks.is_empty(), "{:?}", record.locks);
     // The notices are mail items of the sweep's save: the stream takes them to the mailer.
     mail_through_the_stream(&setup, &table, &start_binary(&setup, "mailer", &table, &tag, &[]), &id).await;

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use contacts_app::config::Config;
-use contacts_app::ports::{Clock, Mailer};
+use contacts_app::ports::{Clock, Mailer, Outbox};
 use contacts_app::{App, Delivery};
 use contacts_aws::{SesMailer, sdk};
+use contacts_domain::MailId;
 use http::StatusCode;
 use integration_tests::{Backend, Emulators, SentMail, TestApp, on_every_backend};
 use serde_json::json;
@@ -41,7 +42,7 @@ async fn a_create_whose_write_fails_posts_no_mail(backend: Backend) {
     // The tech role is held by a pending request: this create's transaction is refused.
     let refused = app.ask("example.com", "aa1-ovh", json!({ "tech": "mm1-ovh" })).await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
-    assert_eq!(app.store.unsent_mails(app.clock.now(), 100).await.unwrap(), vec![], "nothing posted");
+    assert_eq!(Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap(), vec![], "nothing posted");
     app.deliver().await;
     assert_eq!(app.sent_mails().await.len(), sent, "the pass sent nothing");
     assert!(app.mails_to("mm1-ovh").await.is_empty(), "Mia hears of no request");
@@ -51,7 +52,7 @@ async fn the_same_mail_delivered_twice_at_once_goes_once(backend: Backend) {
     let app = TestApp::seeded(backend).await;
     let created = app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
     assert_eq!(created.status, StatusCode::CREATED);
-    let posted = app.store.unsent_mails(app.clock.now(), 100).await.unwrap();
+    let posted = Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap();
     assert_eq!(posted.len(), 3);
     let mailer = app.router.app();
     for id in &posted {
@@ -98,10 +99,10 @@ async fn a_confirmation_of_a_request_closed_before_it_went_is_never_sent_but_the
 async fn a_mail_whose_mailer_died_goes_again_once_its_lease_lapses(backend: Backend) {
     let app = TestApp::seeded(backend).await;
     app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
-    let posted = app.store.unsent_mails(app.clock.now(), 100).await.unwrap();
+    let posted = Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap();
     // A mailer claims the first mail, then dies before sending it.
     let now = app.clock.now();
-    let claimed = app.store.claim_mail(&posted[0], now, now + Duration::seconds(120)).await.unwrap();
+    let claimed = app.store.claim(&posted[0], now, now + Duration::seconds(120)).await.unwrap();
     assert!(claimed.is_some_and(|order| order.attempts == 1));
     assert_eq!(app.outbox_pass().await.sent, 2, "the others go; the claimed one waits for its lease");
     app.clock.advance(Duration::seconds(121));
@@ -115,7 +116,7 @@ async fn a_mail_that_keeps_failing_is_given_up_and_recorded_mail_failed(backend:
     let id = created.json()["requests"][0]["id"].as_str().unwrap().to_owned();
     app.set_mail_unavailable(true);
     let mut passes = 0;
-    while app.store.unsent_mails(app.clock.now(), 100).await.unwrap().len() == 3 {
+    while Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap().len() == 3 {
         let report = app.outbox_pass().await;
         assert!(report.interrupted && report.sent == 0);
         passes += 1;

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use contacts_app::memory::MemoryStore;
-use contacts_app::ports::{AskingFor, Clock, Effect, ProfileRecord, ServiceFilter, Store, StoreError};
+use contacts_app::ports::{Accounts, AskingFor, Clock, Effect, Outbox, ProfileRecord, ServiceFilter, Store, StoreError};
 use contacts_aws::DynamoStore;
 use contacts_domain::events::{AccountFacts, LanguageFacts};
 use contacts_domain::rules::Plan;
 use contacts_domain::{
-    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Language, MailStatus, PaymentStatus, PendingEmail, Role, Roles,
-    Service, ServiceName, ServiceType, State, Step, Token, Zone,
+    Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Language, MailId, MailStatus, OutboxId, PaymentStatus, PendingEmail,
+    Role, Roles, Service, ServiceName, ServiceType, State, Step, Token, Zone,
 };
 use contacts_domain::{AwaitedCodes, Event, EventId, EventStatus, Fact, Occurrence};
 use http::StatusCode;
@@ -67,13 +67,13 @@ on_every_store!(
     create_refuses_a_billing_change_whose_previous_contact_is_not_in_good_standing,
     create_and_apply_refuse_an_account_outside_the_requests_zone,
     create_and_save_post_the_mails_their_steps_owe_and_a_refused_write_posts_none,
-    a_mail_is_claimed_by_one_mailer_at_a_time_and_settling_it_with_its_record_is_atomic,
+    settling_a_mail_with_its_record_is_atomic,
     wrong_attempts_are_counted_per_attempter_and_per_window,
     an_email_change_is_saved_over_its_revision_and_verified_once_while_live,
     due_lists_the_expired_and_the_unreminded_near_expiry_oldest_first_and_never_a_closed_one,
     an_address_is_marked_bouncing_only_while_it_is_the_accounts_and_a_verification_or_an_upsert_clears_it,
     create_and_save_commit_the_events_their_steps_owe_and_a_refused_write_commits_none,
-    an_event_is_claimed_by_one_publisher_at_a_time_keeps_its_id_when_handed_back_and_leaves_once_published,
+    an_outbox_item_is_claimed_by_one_worker_at_a_time_keeps_its_order_when_handed_back_and_leaves_once_settled,
     a_verification_and_a_new_language_commit_their_event_and_what_changes_nothing_commits_none,
 );
 
@@ -209,9 +209,9 @@ fn language_event(account: &str, language: Language) -> Event {
 async fn unpublished(s: &Subject) -> Vec<Event> {
     let mut events = Vec::new();
     let now = s.clock.now();
-    for id in s.store.unpublished_events(now + Duration::days(1), 100).await.unwrap() {
-        let order = s.store.claim_event(&id, now, now + Duration::minutes(1)).await.unwrap().expect("claimable");
-        s.store.settle_event(&id, EventStatus::Pending).await.unwrap();
+    for id in Outbox::<EventId>::unsent(&*s.store, now + Duration::days(1), 100).await.unwrap() {
+        let order = s.store.claim(&id, now, now + Duration::minutes(1)).await.unwrap().expect("claimable");
+        s.store.settle(&id, EventStatus::Pending).await.unwrap();
         events.push(order.event);
     }
     events
@@ -563,7 +563,7 @@ async fn create_and_save_post_the_mails_their_steps_owe_and_a_refused_write_post
     let change = opened(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
     let now = s.clock.now();
     s.store.create(std::slice::from_ref(&change), now).await.unwrap();
-    let posted = s.store.unsent_mails(now, 100).await.unwrap();
+    let posted = mails(&s, now, 100).await.unwrap();
     assert_eq!(posted.iter().map(|m| (m.request, m.version, m.index)).collect::<Vec<_>>(), vec![(change.id, 0, 0), (change.id, 0, 1), (change.id, 0, 2)]);
     let mut read = s.store.contact_change(change.id).await.unwrap().unwrap();
     assert!(read.outbox.is_empty(), "a read request owes nothing");
@@ -579,12 +579,12 @@ async fn create_and_save_post_the_mails_their_steps_owe_and_a_refused_write_post
     assert_eq!(s.store.save(&stale, Effect::ReleaseLocks).await, Err(StoreError::Stale));
     stale.version += 5;
     assert_eq!(s.store.save(&stale, Effect::ReleaseLocks).await, Err(StoreError::Stale));
-    let posted = s.store.unsent_mails(s.clock.now(), 100).await.unwrap();
+    let posted = mails(&s, s.clock.now(), 100).await.unwrap();
     assert_eq!(posted.len(), 5, "three from the create, two outcomes: {posted:?}");
     assert_eq!(posted[3..].iter().map(|m| (m.version, m.index)).collect::<Vec<_>>(), vec![(1, 0), (1, 1)], "oldest first");
-    assert_eq!(s.store.unsent_mails(now - Duration::milliseconds(1), 100).await.unwrap(), vec![], "none posted before the create");
-    assert_eq!(s.store.unsent_mails(now, 2).await.unwrap().len(), 2, "at most the limit");
-    let order = s.store.claim_mail(&posted[3], s.clock.now(), s.clock.now() + Duration::minutes(2)).await.unwrap().unwrap();
+    assert_eq!(mails(&s, now - Duration::milliseconds(1), 100).await.unwrap(), vec![], "none posted before the create");
+    assert_eq!(mails(&s, now, 2).await.unwrap().len(), 2, "at most the limit");
+    let order = s.store.claim(&posted[3], s.clock.now(), s.clock.now() + Duration::minutes(2)).await.unwrap().unwrap();
     let expected = contacts_domain::Letter { to: id("aa1-ovh"), kind: contacts_domain::LetterKind::Outcome(State::Refused) };
     assert_eq!((order.letter, order.posted_at, order.attempts), (expected, s.clock.now(), 1));
 }
@@ -594,7 +594,7 @@ async fn create_and_save_commit_the_events_their_steps_owe_and_a_refused_write_c
     let change = opened(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
     let now = s.clock.now();
     s.store.create(std::slice::from_ref(&change), now).await.unwrap();
-    let committed = s.store.unpublished_events(now, 100).await.unwrap();
+    let committed = Outbox::<EventId>::unsent(&*s.store, now, 100).await.unwrap();
     assert_eq!(committed, vec![EventId::of_request(change.id, 0, 0)]);
     let read = s.store.contact_change(change.id).await.unwrap().unwrap();
     assert!(read.events.is_empty(), "a read request owes nothing");
@@ -631,30 +631,54 @@ async fn create_and_save_commit_the_events_their_steps_owe_and_a_refused_write_c
     assert_eq!(types, ["ContactChangeRequested", "ContactChangeCancelled", "ContactChangeRequested"], "no ContactChangeDone");
 }
 
-async fn an_event_is_claimed_by_one_publisher_at_a_time_keeps_its_id_when_handed_back_and_leaves_once_published(kind: Kind) {
+/// The mails not settled posted at or before `posted_before`, oldest first, at most `limit`.
+async fn mails(s: &Subject, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
+    Outbox::<MailId>::unsent(&*s.store, posted_before, limit).await
+}
+
+/// How many times the order was claimed.
+fn attempts<I: OutboxId>(mut order: I::Order) -> u32 {
+    *I::attempts(&mut order)
+}
+
+async fn an_outbox_item_is_claimed_by_one_worker_at_a_time_keeps_its_order_when_handed_back_and_leaves_once_settled(kind: Kind) {
     let s = subject(kind).await;
     let change = opened(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
     s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
-    let event = EventId::of_request(change.id, 0, 0);
+    let mail = |index| MailId { request: change.id, version: 0, index };
+    leases(&s, mail(0), MailId { version: 9, ..mail(0) }, MailStatus::Sent).await;
+    leases(&s, mail(1), MailId { version: 9, ..mail(1) }, MailStatus::Superseded).await;
+    leases(&s, EventId::of_request(change.id, 0, 0), EventId::of_request(change.id, 9, 0), EventStatus::Published).await;
+}
+
+/// One outbox's lease, the same for mails and events: `posted` was posted at the clock's now
+/// and never claimed, `absent` never posted; `settled` is a status that ends it.
+async fn leases<I: OutboxId>(s: &Subject, posted: I, absent: I, settled: I::Status)
+where
+    dyn Store: Outbox<I>,
+{
     let (now, lease) = (s.clock.now(), Duration::minutes(1));
-    let first = s.store.claim_event(&event, now, now + lease).await.unwrap().expect("claimed");
-    assert_eq!((first.event.id.clone(), first.posted_at, first.attempts), (event.clone(), now, 1));
-    assert_eq!(s.store.claim_event(&event, now, now + lease).await.unwrap(), None, "held");
-    assert_eq!(s.store.unpublished_events(now, 10).await.unwrap(), vec![event.clone()], "held is still unpublished");
-    // Its lease run out, another publisher takes it: the same event, the same id.
+    let first = s.store.claim(&posted, now, now + lease).await.unwrap().expect("claimed");
+    assert_eq!((I::of(&first), I::posted_at(&first), attempts::<I>(first.clone())), (&posted, now, 1));
+    assert_eq!(s.store.claim(&posted, now, now + lease).await.unwrap(), None, "held");
+    assert_eq!(s.store.claim(&posted, now + lease - Duration::milliseconds(1), now + lease).await.unwrap(), None, "held until its lease runs out");
+    assert!(s.store.unsent(now, 100).await.unwrap().contains(&posted), "held is still unsent");
+    // Its lease run out, another worker takes it: the same order, the same id.
     let later = now + lease;
-    let second = s.store.claim_event(&event, later, later + lease).await.unwrap().expect("the lease ran out");
-    assert_eq!((second.event.clone(), second.attempts), (first.event.clone(), 2));
+    let second = s.store.claim(&posted, later, later + lease).await.unwrap().expect("the lease ran out");
+    assert_eq!(attempts::<I>(second.clone()), 2);
+    let mut first_again = first.clone();
+    *I::attempts(&mut first_again) = 2;
+    assert_eq!(second, first_again, "the same order");
     // Handed back: free at once, still the same.
-    s.store.settle_event(&event, EventStatus::Pending).await.unwrap();
-    let third = s.store.claim_event(&event, later, later + lease).await.unwrap().expect("handed back");
-    assert_eq!((third.event, third.attempts), (first.event, 3));
-    s.store.settle_event(&event, EventStatus::Published).await.unwrap();
-    assert_eq!(s.store.unpublished_events(later + Duration::days(1), 10).await.unwrap(), vec![], "published: out of the outbox");
-    assert_eq!(s.store.claim_event(&event, later + Duration::days(1), later + Duration::days(2)).await.unwrap(), None, "never claimed again");
-    let absent = EventId::of_request(change.id, 9, 0);
-    assert_eq!(s.store.claim_event(&absent, now, now + lease).await.unwrap(), None);
-    s.store.settle_event(&absent, EventStatus::Published).await.unwrap();
+    s.store.settle(&posted, I::PENDING).await.unwrap();
+    let third = s.store.claim(&posted, later, later + lease).await.unwrap().expect("handed back");
+    assert_eq!(attempts::<I>(third), 3);
+    s.store.settle(&posted, settled).await.unwrap();
+    assert!(!s.store.unsent(later + Duration::days(1), 100).await.unwrap().contains(&posted), "settled: out of the outbox");
+    assert_eq!(s.store.claim(&posted, later + Duration::days(1), later + Duration::days(2)).await.unwrap(), None, "never claimed again");
+    assert_eq!(s.store.claim(&absent, now, now + lease).await.unwrap(), None);
+    s.store.settle(&absent, settled).await.unwrap();
 }
 
 async fn a_verification_and_a_new_language_commit_their_event_and_what_changes_nothing_commits_none(kind: Kind) {
@@ -688,18 +712,13 @@ async fn a_verification_and_a_new_language_commit_their_event_and_what_changes_n
     assert_eq!(events, expected);
 }
 
-async fn a_mail_is_claimed_by_one_mailer_at_a_time_and_settling_it_with_its_record_is_atomic(kind: Kind) {
+async fn settling_a_mail_with_its_record_is_atomic(kind: Kind) {
     let s = subject(kind).await;
     let change = opened(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
     create_issued(&s, &change).await;
-    let mail = s.store.unsent_mails(s.clock.now(), 1).await.unwrap()[0];
+    let mail = mails(&s, s.clock.now(), 1).await.unwrap()[0];
     let (now, lease) = (s.clock.now(), Duration::minutes(2));
-    assert!(s.store.claim_mail(&mail, now, now + lease).await.unwrap().is_some());
-    assert_eq!(s.store.claim_mail(&mail, now, now + lease).await.unwrap(), None, "held");
-    // Handed back: free at once.
-    s.store.settle_mail(&mail, MailStatus::Pending, None).await.unwrap();
-    let again = s.store.claim_mail(&mail, now, now + lease).await.unwrap().unwrap();
-    assert_eq!(again.attempts, 2);
+    assert!(s.store.claim(&mail, now, now + lease).await.unwrap().is_some());
     // Settling over a stale record writes neither the record nor the status.
     let read = s.store.contact_change(change.id).await.unwrap().unwrap();
     let mut recorded = read.clone();
@@ -707,10 +726,10 @@ async fn a_mail_is_claimed_by_one_mailer_at_a_time_and_settling_it_with_its_reco
     recorded.version += 1;
     let mut stale = recorded.clone();
     stale.version += 1;
-    assert_eq!(s.store.settle_mail(&mail, MailStatus::Sent, Some(&stale)).await, Err(StoreError::Stale));
-    assert!(s.store.unsent_mails(now, 100).await.unwrap().contains(&mail), "still unsettled");
-    s.store.settle_mail(&mail, MailStatus::Sent, Some(&recorded)).await.unwrap();
-    assert!(!s.store.unsent_mails(now, 100).await.unwrap().contains(&mail), "settled: out of the outbox");
+    assert_eq!(s.store.save_settling(&stale, &mail, MailStatus::Sent).await, Err(StoreError::Stale));
+    assert!(mails(&s, now, 100).await.unwrap().contains(&mail), "still unsettled");
+    s.store.save_settling(&recorded, &mail, MailStatus::Sent).await.unwrap();
+    assert!(!mails(&s, now, 100).await.unwrap().contains(&mail), "settled: out of the outbox");
     assert_eq!(s.store.contact_change(change.id).await.unwrap().unwrap().history.last().map(|h| h.event), Some(contacts_domain::HistoryEvent::Mailed));
     // A listing's copy has the request's own steps only (settling wrote the request item alone).
     let listed = s.store.contact_changes_of(&id("nn1-ovh"), None, 10).await.unwrap().items;
@@ -718,12 +737,7 @@ async fn a_mail_is_claimed_by_one_mailer_at_a_time_and_settling_it_with_its_reco
     assert!(listed[0].history.iter().all(|h| !h.event.is_mail()), "{:?}", listed[0].history);
     assert_eq!(listed[0].history.len() + 1, s.store.contact_change(change.id).await.unwrap().unwrap().history.len());
     let later = now + lease + Duration::minutes(1);
-    assert_eq!(s.store.claim_mail(&mail, later, later + lease).await.unwrap(), None, "a settled mail is never claimed again");
-    // A lease that lapsed is claimable: the next mail, claimed and abandoned.
-    let next = s.store.unsent_mails(now, 1).await.unwrap()[0];
-    s.store.claim_mail(&next, now, now + lease).await.unwrap().unwrap();
-    assert_eq!(s.store.claim_mail(&next, now + lease - Duration::milliseconds(1), later).await.unwrap(), None);
-    assert!(s.store.claim_mail(&next, now + lease, later).await.unwrap().is_some(), "its lease lapsed");
+    assert_eq!(s.store.claim(&mail, later, later + lease).await.unwrap(), None, "a settled mail is never claimed again");
 }
 
 async fn wrong_attempts_are_counted_per_attempter_and_per_window(kind: Kind) {

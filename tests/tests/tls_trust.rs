@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use contacts_app::config::AwsConfig;
-use contacts_app::ports::Store;
+use contacts_app::ports::Accounts;
 use contacts_aws::DynamoStore;
 use contacts_aws::sdk::{self, Trust};
 use contacts_domain::AccountId;

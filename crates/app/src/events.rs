@@ -11,7 +11,7 @@
 use time::{Duration, OffsetDateTime};
 
 use super::{App, Error, Result};
-use crate::ports::PublishError;
+use crate::ports::{Outbox, PublishError};
 use contacts_domain::{EventId, EventOrder, EventStatus};
 
 /// How long a claim holds an event: far more than one `PutEvents` (bounded by the client's
@@ -50,7 +50,7 @@ impl App {
         let now = self.now();
         let mut claimed: Vec<EventOrder> = Vec::new();
         for id in ids {
-            match self.store.claim_event(id, now, now + EVENT_LEASE).await {
+            match self.store.claim(id, now, now + EVENT_LEASE).await {
                 Ok(Some(order)) => claimed.push(order),
                 Ok(None) => {}
                 Err(error) => {
@@ -71,7 +71,7 @@ impl App {
                         EventStatus::Pending
                     }
                 };
-                match (self.store.settle_event(id, status).await, result) {
+                match (self.store.settle(id, status).await, result) {
                     (Ok(()), Ok(())) => report.published.push(id.clone()),
                     // Published but not settled: it goes again after its lease, under its id.
                     (Err(error), Ok(())) => {
@@ -92,7 +92,7 @@ impl App {
         if self.publisher.is_none() {
             return Ok(PublishReport::default());
         }
-        let ids = self.store.unpublished_events(posted_before, EVENTS_LIMIT).await?;
+        let ids = Outbox::<EventId>::unsent(&*self.store, posted_before, EVENTS_LIMIT).await?;
         if ids.is_empty() {
             return Ok(PublishReport::default());
         }

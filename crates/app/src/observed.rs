@@ -11,11 +11,11 @@ use time::OffsetDateTime;
 
 use crate::mail::Mail;
 use crate::ports::{
-    Asking, AskingFor, Effect, MailError, Mailer, Page, ProfileRecord, PublishError, Publisher, ServiceFilter, ServiceRecord, Store, StoreError,
+    Accounts, Asking, AskingFor, Effect, Limits, MailError, Mailer, Outbox, Page, ProfileRecord, Profiles, PublishError, Publisher, Requests, ServiceFilter,
+    ServiceRecord, Services, Store, StoreError,
 };
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, RequestId, Service,
-    ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName, State, TokenHash,
 };
 use contacts_telemetry::{Metric, count, count_by, count_n};
 
@@ -30,7 +30,7 @@ pub(crate) struct ObservedPublisher(pub(crate) Arc<dyn Publisher>);
 
 /// The outcome metric of a request saved in `state`. A save of a closed request is the one
 /// that closed it: once closed, a request is only written again by the mailer's settling
-/// (`settle_mail`), never by `save`.
+/// (`save_settling`), never by `save`.
 fn closed(change: &ContactChange) {
     match change.state {
         State::Pending => {}
@@ -46,31 +46,7 @@ fn closed(change: &ContactChange) {
 }
 
 #[async_trait]
-impl Store for ObservedStore {
-    async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
-        self.0.create(changes, now).await?;
-        count_n(Metric::ChangesRequested, changes.len() as u64);
-        Ok(())
-    }
-
-    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
-        self.0.save(change, effect).await?;
-        closed(change);
-        Ok(())
-    }
-
-    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
-        // Handed back: it will be tried again, whether or not this write lands (after its lease).
-        if status == MailStatus::Pending {
-            count(Metric::MailsRetried);
-        }
-        self.0.settle_mail(id, status, record).await?;
-        if status == MailStatus::Rejected {
-            count(Metric::MailsFailed);
-        }
-        Ok(())
-    }
-
+impl Accounts for ObservedStore {
     async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
         let marked = self.0.mark_bouncing(id, email).await?;
         if marked {
@@ -78,9 +54,6 @@ impl Store for ObservedStore {
         }
         Ok(marked)
     }
-
-    // ---- the rest, straight through ------------------------------------------------------
-
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         self.0.account(id).await
     }
@@ -93,45 +66,10 @@ impl Store for ObservedStore {
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         self.0.put_account(account).await
     }
-    async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
-        self.0.service(name).await
-    }
-    async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
-        self.0.put_service(service).await
-    }
-    async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
-        self.0.services_of(account, filter, after, limit).await
-    }
-    async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
-        self.0.contact_change(id).await
-    }
-    async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
-        self.0.contact_changes_of(account, before, limit).await
-    }
-    async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
-        self.0.due(now, remind_before, limit).await
-    }
-    async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
-        self.0.unaccepted(requester, to).await
-    }
-    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
-        self.0.asking(what).await
-    }
-    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
-        self.0.claim_mail(id, now, until).await
-    }
-    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
-        self.0.unsent_mails(posted_before, limit).await
-    }
-    async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
-        self.0.wrong_attempts(attempter, window_start).await
-    }
-    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
-        self.0.issue_token(change, party, hash).await
-    }
-    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError> {
-        self.0.count_wrong_attempt(attempter, window_start, window_end).await
-    }
+}
+
+#[async_trait]
+impl Profiles for ObservedStore {
     async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
         self.0.profile(id).await
     }
@@ -147,14 +85,112 @@ impl Store for ObservedStore {
     async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
         self.0.set_language(id, language, event).await
     }
-    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
-        self.0.claim_event(id, now, until).await
+}
+
+#[async_trait]
+impl Services for ObservedStore {
+    async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
+        self.0.service(name).await
     }
-    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
-        self.0.settle_event(id, status).await
+    async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
+        self.0.put_service(service).await
     }
-    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
-        self.0.unpublished_events(posted_before, limit).await
+    async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
+        self.0.services_of(account, filter, after, limit).await
+    }
+}
+
+#[async_trait]
+impl Requests for ObservedStore {
+    async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
+        self.0.create(changes, now).await?;
+        count_n(Metric::ChangesRequested, changes.len() as u64);
+        Ok(())
+    }
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
+        self.0.save(change, effect).await?;
+        closed(change);
+        Ok(())
+    }
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
+        MailId::before_settling(status);
+        self.0.save_settling(change, id, status).await?;
+        MailId::settled(status);
+        Ok(())
+    }
+    async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
+        self.0.contact_change(id).await
+    }
+    async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
+        self.0.contact_changes_of(account, before, limit).await
+    }
+    async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
+        self.0.due(now, remind_before, limit).await
+    }
+    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
+        self.0.issue_token(change, party, hash).await
+    }
+}
+
+#[async_trait]
+impl Limits for ObservedStore {
+    async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
+        self.0.unaccepted(requester, to).await
+    }
+    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
+        self.0.asking(what).await
+    }
+    async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
+        self.0.wrong_attempts(attempter, window_start).await
+    }
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError> {
+        self.0.count_wrong_attempt(attempter, window_start, window_end).await
+    }
+}
+
+/// What the settling of one kind of item counts.
+trait Counted: OutboxId {
+    /// Before the write: a mail handed back will be tried again, whether or not this write
+    /// lands (after its lease).
+    fn before_settling(_status: Self::Status) {}
+    /// Once written.
+    fn settled(_status: Self::Status) {}
+}
+
+impl Counted for MailId {
+    fn before_settling(status: MailStatus) {
+        if status == MailStatus::Pending {
+            count(Metric::MailsRetried);
+        }
+    }
+    fn settled(status: MailStatus) {
+        if status == MailStatus::Rejected {
+            count(Metric::MailsFailed);
+        }
+    }
+}
+
+/// The events are counted as the bus takes them (`ObservedPublisher`).
+impl Counted for EventId {}
+
+#[async_trait]
+impl<I: Counted> Outbox<I> for ObservedStore
+where
+    dyn Store: Outbox<I>,
+{
+    async fn claim(&self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<I::Order>, StoreError> {
+        self.0.claim(id, now, until).await
+    }
+
+    async fn settle(&self, id: &I, status: I::Status) -> Result<(), StoreError> {
+        I::before_settling(status);
+        self.0.settle(id, status).await?;
+        I::settled(status);
+        Ok(())
+    }
+
+    async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError> {
+        self.0.unsent(posted_before, limit).await
     }
 }
 

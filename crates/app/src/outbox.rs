@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{ATTEMPTS, App, Error, Result, contended, no_contact_change};
 use crate::mail::{self, MailKind};
-use crate::ports::{MailError, StoreError};
+use crate::ports::{MailError, Outbox, StoreError};
 use contacts_domain::{ContactChange, LetterKind, MailId, MailOrder, MailStatus, State, Step, Token};
 
 /// How long a claim holds a mail: far more than rendering, one send (bounded by the SES
@@ -64,7 +64,7 @@ impl App {
     /// tried again (the stream's retry, the next pass over the outbox).
     pub async fn deliver(&self, id: &MailId) -> Result<Delivery> {
         let now = self.now();
-        let Some(order) = self.store.claim_mail(id, now, now + MAIL_LEASE).await? else { return Ok(Delivery::Skipped) };
+        let Some(order) = self.store.claim(id, now, now + MAIL_LEASE).await? else { return Ok(Delivery::Skipped) };
         match self.send_claimed(&order).await {
             Ok(delivery) => Ok(delivery),
             Err(error) => Err(self.hand_back(id, error).await),
@@ -77,7 +77,7 @@ impl App {
         let id = &order.id;
         let Some(mut change) = self.store.contact_change(id.request).await? else {
             tracing::error!(mail = %id, "a mail whose request is gone");
-            self.store.settle_mail(id, MailStatus::Superseded, None).await?;
+            self.store.settle(id, MailStatus::Superseded).await?;
             return Ok(Delivery::Superseded);
         };
         let token = match order.letter.kind.round() {
@@ -85,7 +85,7 @@ impl App {
             Some(round) => match self.issue(&mut change, order, round).await? {
                 Some(token) => Some(token),
                 None => {
-                    self.store.settle_mail(id, MailStatus::Superseded, None).await?;
+                    self.store.settle(id, MailStatus::Superseded).await?;
                     return Ok(Delivery::Superseded);
                 }
             },
@@ -120,7 +120,7 @@ impl App {
     /// on everything; the sweep on what the stream's mailer left behind.
     pub async fn deliver_outbox(&self, posted_before: OffsetDateTime) -> Result<OutboxReport> {
         let mut report = OutboxReport::default();
-        for id in self.store.unsent_mails(posted_before, OUTBOX_LIMIT).await? {
+        for id in Outbox::<MailId>::unsent(&*self.store, posted_before, OUTBOX_LIMIT).await? {
             if crate::deadline::remaining().is_some_and(|left| left < DELIVERY_RESERVE) {
                 break;
             }
@@ -139,7 +139,7 @@ impl App {
     }
 
     /// Gives the letter's recipient its code of `round`, kept before the mail goes (the
-    /// request itself is not rewritten: `Store::issue_token`): the new token, or `None` when
+    /// request itself is not rewritten: `Requests::issue_token`): the new token, or `None` when
     /// the letter is superseded (the request closed or expired, the party answered, a later
     /// round replaced this one). `change` is then as stored, with the code.
     async fn issue(&self, change: &mut ContactChange, order: &MailOrder, round: u32) -> Result<Option<Token>> {
@@ -176,7 +176,7 @@ impl App {
             let mut recorded = base.clone();
             recorded.step(step.clone(), self.now()).expect("mail events fit every state");
             recorded.version += 1;
-            let error = match self.store.settle_mail(&order.id, status, Some(&recorded)).await {
+            let error = match self.store.save_settling(&recorded, &order.id, status).await {
                 Ok(()) => return delivery,
                 Err(StoreError::Stale) => match self.store.contact_change(base.id).await {
                     Ok(Some(fresh)) => {
@@ -194,7 +194,7 @@ impl App {
                 break;
             }
         }
-        if let Err(error) = self.store.settle_mail(&order.id, status, None).await {
+        if let Err(error) = self.store.settle(&order.id, status).await {
             tracing::error!(mail = %order.id, %error, "a mail that went could not be settled: it may go again after its lease");
         }
         delivery
@@ -204,7 +204,7 @@ impl App {
     /// wait for its lease; the failure is returned.
     async fn hand_back(&self, id: &MailId, error: Error) -> Error {
         tracing::warn!(mail = %id, %error, "mail not sent yet: handed back");
-        if let Err(store) = self.store.settle_mail(id, MailStatus::Pending, None).await {
+        if let Err(store) = self.store.settle(id, MailStatus::Pending).await {
             tracing::warn!(mail = %id, error = %store, "could not hand the mail back: it waits for its lease");
         }
         error

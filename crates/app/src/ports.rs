@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use crate::mail::Mail;
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus, PendingEmail, RequestId,
-    Role, Service, ServiceName, ServiceType, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, PendingEmail, RequestId, Role, Service,
+    ServiceName, ServiceType, TokenHash,
 };
 
 /// One page of a listing, in the listing's order; `more` says whether another page follows.
@@ -63,14 +63,14 @@ impl ServiceFilter {
     }
 }
 
-/// What [`Store::asking`] reads, in one read: each part only when it is asked for, so that a
+/// What [`Limits::asking`] reads, in one read: each part only when it is asked for, so that a
 /// create reads what it decides on at once, yet nothing about a new contact named by address
 /// before the service let the caller ask (SPEC §2).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AskingFor<'a> {
     /// The service, with its locks.
     pub service: Option<&'a ServiceName>,
-    /// An attempter's count in the window starting then, as `Store::wrong_attempts` answers it.
+    /// An attempter's count in the window starting then, as `Limits::wrong_attempts` answers it.
     pub attempts: Option<(&'a str, OffsetDateTime)>,
     /// The accounts to read: those that exist are answered.
     pub accounts: &'a [AccountId],
@@ -78,10 +78,10 @@ pub struct AskingFor<'a> {
     pub unaccepted: Option<(&'a AccountId, &'a [AccountId])>,
 }
 
-/// [`Store::asking`]'s answer; what was not asked for is empty.
+/// [`Limits::asking`]'s answer; what was not asked for is empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Asking {
-    /// The service and its locks (expired ones too, as `Store::service` answers them).
+    /// The service and its locks (expired ones too, as `Services::service` answers them).
     pub service: Option<ServiceRecord>,
     /// The attempter's count in the window.
     pub attempts: u32,
@@ -90,7 +90,7 @@ pub struct Asking {
     pub unaccepted: std::collections::HashMap<AccountId, Vec<OffsetDateTime>>,
 }
 
-/// How far back [`Store::due`] is bound to look for requests past their expiry: the sweep
+/// How far back [`Requests::due`] is bound to look for requests past their expiry: the sweep
 /// runs every few minutes, so only a sweeper stopped for longer leaves any behind.
 pub const DUE_LOOKBACK: time::Duration = time::Duration::days(14);
 
@@ -140,8 +140,28 @@ pub enum StoreError {
     Failed(String),
 }
 
+/// One outbox: the mails posted (`Outbox<MailId>`) or the events committed (`Outbox<EventId>`)
+/// by the writes that imply them, each claimed with a lease by one worker at a time and settled
+/// (`contacts_domain::lease`). The events a save or a profile change commits
+/// (`ContactChange::events`, of id `EventId::of_request(change.id, change.version, its index)`)
+/// are posted at the store's now, as the mails a save posts are.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Outbox<I: OutboxId>: Send + Sync + 'static {
+    /// Claims the posted item `id` for one worker until `until`, if it may be claimed at `now`
+    /// (`OutboxId::claimable`), counting the attempt, in one conditional write: the order, or
+    /// `None` when it is settled, held by another claim, or absent.
+    async fn claim(&self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<I::Order>, StoreError>;
+    /// Sets the item's status: settled (it leaves the outbox), or `OutboxId::PENDING` to hand
+    /// it back. An absent one (gone with its TTL) has nothing left to settle.
+    async fn settle(&self, id: &I, status: I::Status) -> Result<(), StoreError>;
+    /// The items not settled that were posted at or before `posted_before`, oldest first, at
+    /// most `limit`, whether or not someone holds them now.
+    async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError>;
+}
+
+/// The accounts as the provider's systems have them, and the mark of an address that bounces.
+#[async_trait]
+pub trait Accounts: Send + Sync + 'static {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
     /// The accounts among `ids` that exist, in any order.
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
@@ -152,80 +172,16 @@ pub trait Store: Send + Sync + 'static {
     /// provider verified it), and any pending address change of its holder is dropped with it;
     /// a bouncing mark stays if the address stays.
     async fn put_account(&self, account: &Account) -> Result<(), StoreError>;
+    /// Marks `id`'s address bouncing (SPEC §4), on the condition that `email` is still its
+    /// address (an address changed since the mail went is not marked); whether it marked.
+    /// A verification of a new address clears the mark, and so does a provider's upsert (or an
+    /// import) with a new address; one with the same address keeps it.
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError>;
+}
 
-    async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError>;
-    /// Upserts a service as the provider's systems see it; memberships follow.
-    async fn put_service(&self, service: &Service) -> Result<(), StoreError>;
-    /// The services where `account` holds a role that `filter` takes, by name, after `after`.
-    async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError>;
-
-    /// Stores new pending requests and their locks, all or none, with the letters each owes
-    /// (`ContactChange::outbox`) posted at `now` in the same write; `PendingExists` if a live
-    /// lock (one whose `expires_at` is after `now`) holds one of their roles, else
-    /// `NotInGoodStanding` if an account of a request's `must_be_in_good_standing` is not, else
-    /// `DifferentZone` if one of its `must_share_zone` is not in its zone (or does not exist).
-    async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError>;
-    async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError>;
-    /// The requests that involve `account` (`ContactChange::involved`), newest first, older than `before`.
-    async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError>;
-    /// Saves `change` over the version it was read at (`change.version - 1`), with `effect`,
-    /// atomically; `Stale` if that is no longer the stored version; `Expired` if the stored
-    /// request is pending past its `expires_at` (by the store's clock) and `change` does not
-    /// end it as expired. With it go the record of when it counts as unaccepted
-    /// (`ContactChange::unaccepted_from`), which `create` writes too, and the letters its steps
-    /// owe (`change.outbox`), posted (each a [`MailOrder`] of id `(change.id, change.version,
-    /// its index)`): a change and its mails commit together or not at all.
-    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError>;
-    /// Keeps `hash` as `party`'s code of its current round of codes
-    /// (`ContactChange::round_of`), on the condition that the stored request is still at
-    /// `change.version` and not pending past its expiry; the request itself is not rewritten
-    /// (a code is minted as its mail goes: this is the mailer's write per mail). `Stale`: it
-    /// moved on, read it again. A code of another round than the request's current one is
-    /// never read back as a party's (`Party::token`), so a resend, a reminder or a change of
-    /// the party's address kills the older codes at once, without deleting them.
-    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError>;
-    /// The sweep's work (SPEC §3): the pending requests whose expiry is at or before `now`, and
-    /// those expiring within `remind_before` of `now` that had no reminder yet; oldest expiry
-    /// first, at most `limit`, without their parties' token hashes. A request that expired
-    /// more than [`DUE_LOOKBACK`] before `now` may be left out (its readers still end it).
-    async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError>;
-    /// When each request from `requester` to `to` counts as unaccepted, as the last saves
-    /// recorded it (`ContactChange::unaccepted_from`); records older than a day may be gone.
-    async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError>;
-    /// What asking for changes needs ([`AskingFor`]), in one read.
-    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError>;
-
-    /// Claims the posted mail `id` for one mailer until `until`, if it may be claimed at `now`
-    /// (`MailStatus::claimable`), counting the attempt, in one conditional write: the order, or
-    /// `None` when it is settled, held by another claim, or absent.
-    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError>;
-    /// Sets the mail's status: settled (it leaves the outbox), or `Pending` to hand it back.
-    /// With `record`, that request is saved too in the same atomic write, as `save` with
-    /// `Effect::Nothing` would (`Stale` if it moved on: then nothing is written).
-    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError>;
-    /// The mails not settled that were posted at or before `posted_before`, oldest first, at
-    /// most `limit`, whether or not someone holds them now.
-    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError>;
-
-    /// Claims the committed event `id` for one publisher until `until`, if it may be claimed
-    /// at `now` (`EventStatus::claimable`), counting the attempt, in one conditional write: the
-    /// order, or `None` when it is published, held by another claim, or absent. The events a
-    /// save or a profile change commits (`ContactChange::events`, of id
-    /// `EventId::of_request(change.id, change.version, its index)`) are posted at the store's now.
-    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError>;
-    /// Sets the event's status: `Published` (it leaves the outbox), or `Pending` to hand it back.
-    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError>;
-    /// The events not published that were posted at or before `posted_before`, oldest first,
-    /// at most `limit`, whether or not someone holds them now.
-    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError>;
-
-    /// The codes that matched no live token which `attempter` (`Attempter::key`) tried in the
-    /// window starting at `window_start`.
-    async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError>;
-    /// Counts one more, in the window `[window_start, window_end)`, answering the count now;
-    /// the count kept lapses with the window.
-    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError>;
-
+/// One's own profile: its address change in progress (SPEC §5) and its language.
+#[async_trait]
+pub trait Profiles: Send + Sync + 'static {
     /// The account with its pending address change and recent asks; `None` if no such account.
     async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError>;
     /// Writes `record`'s `pending_email` (or its absence) and `email_asks` over the revision it
@@ -247,12 +203,81 @@ pub trait Store: Send + Sync + 'static {
     /// it is now; `None` if there is no such account. If the language changed, `event` is
     /// committed in the same atomic write; if it was the account's already, nothing is written.
     async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError>;
-    /// Marks `id`'s address bouncing (SPEC §4), on the condition that `email` is still its
-    /// address (an address changed since the mail went is not marked); whether it marked.
-    /// A verification of a new address clears the mark, and so does a provider's upsert (or an
-    /// import) with a new address; one with the same address keeps it.
-    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError>;
 }
+
+/// The services and who holds their roles.
+#[async_trait]
+pub trait Services: Send + Sync + 'static {
+    async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError>;
+    /// Upserts a service as the provider's systems see it; memberships follow.
+    async fn put_service(&self, service: &Service) -> Result<(), StoreError>;
+    /// The services where `account` holds a role that `filter` takes, by name, after `after`.
+    async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError>;
+}
+
+/// The requests (SPEC §3): their creation, reads, saves and listings, the codes their mails
+/// carry, and the sweep's work.
+#[async_trait]
+pub trait Requests: Send + Sync + 'static {
+    /// Stores new pending requests and their locks, all or none, with the letters each owes
+    /// (`ContactChange::outbox`) posted at `now` in the same write; `PendingExists` if a live
+    /// lock (one whose `expires_at` is after `now`) holds one of their roles, else
+    /// `NotInGoodStanding` if an account of a request's `must_be_in_good_standing` is not, else
+    /// `DifferentZone` if one of its `must_share_zone` is not in its zone (or does not exist).
+    async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError>;
+    /// The requests that involve `account` (`ContactChange::involved`), newest first, older than `before`.
+    async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError>;
+    /// Saves `change` over the version it was read at (`change.version - 1`), with `effect`,
+    /// atomically; `Stale` if that is no longer the stored version; `Expired` if the stored
+    /// request is pending past its `expires_at` (by the store's clock) and `change` does not
+    /// end it as expired. With it go the record of when it counts as unaccepted
+    /// (`ContactChange::unaccepted_from`), which `create` writes too, and the letters its steps
+    /// owe (`change.outbox`), posted (each a [`contacts_domain::MailOrder`] of id `(change.id, change.version,
+    /// its index)`): a change and its mails commit together or not at all.
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError>;
+    /// Keeps `hash` as `party`'s code of its current round of codes
+    /// (`ContactChange::round_of`), on the condition that the stored request is still at
+    /// `change.version` and not pending past its expiry; the request itself is not rewritten
+    /// (a code is minted as its mail goes: this is the mailer's write per mail). `Stale`: it
+    /// moved on, read it again. A code of another round than the request's current one is
+    /// never read back as a party's (`Party::token`), so a resend, a reminder or a change of
+    /// the party's address kills the older codes at once, without deleting them.
+    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError>;
+    /// The sweep's work (SPEC §3): the pending requests whose expiry is at or before `now`, and
+    /// those expiring within `remind_before` of `now` that had no reminder yet; oldest expiry
+    /// first, at most `limit`, without their parties' token hashes. A request that expired
+    /// more than [`DUE_LOOKBACK`] before `now` may be left out (its readers still end it).
+    async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError>;
+    /// Saves `change` as `save` with `Effect::Nothing` would (`Stale` if it moved on: then
+    /// nothing is written) and settles the mail `id` as `status` in the same atomic write: the
+    /// mailer's record of a mail in its request's history.
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError>;
+}
+
+/// What bounds asking (SPEC §2): the wrong codes tried, the unaccepted requests, and the one
+/// read of what asking decides on.
+#[async_trait]
+pub trait Limits: Send + Sync + 'static {
+    /// When each request from `requester` to `to` counts as unaccepted, as the last saves
+    /// recorded it (`ContactChange::unaccepted_from`); records older than a day may be gone.
+    async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError>;
+    /// What asking for changes needs ([`AskingFor`]), in one read.
+    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError>;
+    /// The codes that matched no live token which `attempter` (`Attempter::key`) tried in the
+    /// window starting at `window_start`.
+    async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError>;
+    /// Counts one more, in the window `[window_start, window_end)`, answering the count now;
+    /// the count kept lapses with the window.
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError>;
+}
+
+/// The store as the use cases are wired to it: every capability above, and both outboxes. Each
+/// capability is a trait of its own, so that a test double implements only what it is used for;
+/// whatever implements them all is a `Store`.
+pub trait Store: Accounts + Profiles + Services + Requests + Limits + Outbox<MailId> + Outbox<EventId> {}
+
+impl<T: Accounts + Profiles + Services + Requests + Limits + Outbox<MailId> + Outbox<EventId>> Store for T {}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod events;
 pub mod ids;
+pub mod lease;
 pub mod lifecycle;
 pub mod limits;
 pub mod locks;
@@ -16,6 +17,7 @@ pub mod token;
 pub use account::{Account, AwaitedCodes, CodeBack, ContactRef, DisplayName, EmailAddress, EmailStatus, Language, PaymentStatus, PendingEmail, Zone};
 pub use events::{Event, EventId, EventOrder, EventStatus, Fact, Occurrence};
 pub use ids::{AccountId, RequestId, ServiceName};
+pub use lease::OutboxId;
 pub use lifecycle::{ContactChange, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, State, Step};
 pub use outbox::{Letter, LetterKind, MailId, MailOrder, MailStatus};
 pub use record::Record;

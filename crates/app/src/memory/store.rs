@@ -7,11 +7,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::ports::{Asking, AskingFor, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use crate::ports::{
+    Accounts, Asking, AskingFor, Clock, Effect, Limits, Lock, Outbox, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services,
+    StoreError, SystemClock,
+};
 use contacts_domain::lifecycle::FailReason;
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder, MailStatus,
-    PartyStatus, PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
+    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus, OutboxId, PartyStatus,
+    PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
 
 pub struct MemoryStore {
@@ -42,9 +45,81 @@ struct Tables {
     /// Per account, its address change in progress (the DynamoDB account item's extra attributes).
     email_changes: HashMap<AccountId, EmailChange>,
     /// The outbox: every posted mail, settled or not (DynamoDB's TTL forgets settled ones).
-    mails: BTreeMap<MailId, (MailOrder, MailStatus)>,
+    mails: Queue<MailId>,
     /// The events' outbox: every committed event, published or not.
-    events: BTreeMap<EventId, (EventOrder, EventStatus)>,
+    events: Queue<EventId>,
+}
+
+/// One outbox: every item posted, settled or not, with where it stands.
+struct Queue<I: OutboxId>(BTreeMap<I, (I::Order, I::Status)>);
+
+impl<I: OutboxId> Default for Queue<I> {
+    fn default() -> Self {
+        Self(BTreeMap::new())
+    }
+}
+
+impl<I: OutboxId> Queue<I> {
+    fn post(&mut self, order: I::Order) {
+        self.0.insert(I::of(&order).clone(), (order, I::PENDING));
+    }
+
+    fn claim(&mut self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Option<I::Order> {
+        let (order, status) = self.0.get_mut(id).filter(|(_, status)| I::claimable(*status, now))?;
+        *I::attempts(order) += 1;
+        *status = I::held(until);
+        Some(order.clone())
+    }
+
+    fn settle(&mut self, id: &I, status: I::Status) {
+        if let Some((_, stored)) = self.0.get_mut(id) {
+            *stored = status;
+        }
+    }
+
+    fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Vec<I> {
+        let mut unsent: Vec<(OffsetDateTime, &I)> = self
+            .0
+            .iter()
+            .filter(|(_, (order, status))| !I::is_settled(*status) && I::posted_at(order) <= posted_before)
+            .map(|(id, (order, _))| (I::posted_at(order), id))
+            .collect();
+        unsent.sort();
+        unsent.into_iter().take(limit).map(|(_, id)| id.clone()).collect()
+    }
+}
+
+/// The outbox of `Tables` that holds this kind of item.
+trait Queued: OutboxId {
+    fn queue(tables: &mut Tables) -> &mut Queue<Self>;
+}
+
+impl Queued for MailId {
+    fn queue(tables: &mut Tables) -> &mut Queue<Self> {
+        &mut tables.mails
+    }
+}
+
+impl Queued for EventId {
+    fn queue(tables: &mut Tables) -> &mut Queue<Self> {
+        &mut tables.events
+    }
+}
+
+#[async_trait]
+impl<I: Queued> Outbox<I> for MemoryStore {
+    async fn claim(&self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<I::Order>, StoreError> {
+        Ok(I::queue(&mut self.tables()).claim(id, now, until))
+    }
+
+    async fn settle(&self, id: &I, status: I::Status) -> Result<(), StoreError> {
+        I::queue(&mut self.tables()).settle(id, status);
+        Ok(())
+    }
+
+    async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError> {
+        Ok(I::queue(&mut self.tables()).unsent(posted_before, limit))
+    }
 }
 
 impl Tables {
@@ -52,7 +127,7 @@ impl Tables {
     fn post(&mut self, change: &ContactChange, now: OffsetDateTime) {
         for (index, letter) in change.outbox.iter().enumerate() {
             let id = MailId { request: change.id, version: change.version, index: u16::try_from(index).expect("a save owes a handful of mails") };
-            self.mails.insert(id, (MailOrder { id, letter: letter.clone(), posted_at: now, attempts: 0 }, MailStatus::Pending));
+            self.mails.post(MailOrder { id, letter: letter.clone(), posted_at: now, attempts: 0 });
         }
         for (index, occurrence) in change.events.iter().enumerate() {
             let id = EventId::of_request(change.id, change.version, u16::try_from(index).expect("a save owes an event or two"));
@@ -60,7 +135,7 @@ impl Tables {
         }
     }
 
-    /// `Store::service`'s answer.
+    /// `Services::service`'s answer.
     fn service_record(&self, name: &ServiceName) -> Option<ServiceRecord> {
         self.services.get(name).map(|service| ServiceRecord {
             service: service.clone(),
@@ -68,13 +143,13 @@ impl Tables {
         })
     }
 
-    /// `Store::wrong_attempts`'s answer.
+    /// `Limits::wrong_attempts`'s answer.
     fn attempts_in(&self, attempter: &str, window_start: OffsetDateTime) -> u32 {
         self.attempts.get(attempter).filter(|(start, _)| *start == window_start).map_or(0, |(_, count)| *count)
     }
 
     fn commit_event(&mut self, event: Event, now: OffsetDateTime) {
-        self.events.insert(event.id.clone(), (EventOrder { event, posted_at: now, attempts: 0 }, EventStatus::Pending));
+        self.events.post(EventOrder { event, posted_at: now, attempts: 0 });
     }
 
     /// `DifferentZone` unless both of `change.must_share_zone()` exist in its zone.
@@ -85,7 +160,7 @@ impl Tables {
         }
     }
 
-    /// `Store::save`, under the lock: everything is checked before anything is written.
+    /// `Requests::save`, under the lock: everything is checked before anything is written.
     fn save(&mut self, change: &ContactChange, effect: &Effect, now: OffsetDateTime) -> Result<(), StoreError> {
         let stored = self.requests.get(&change.id).ok_or(StoreError::Stale)?;
         if stored.version + 1 != change.version {
@@ -174,7 +249,7 @@ impl MemoryStore {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl Accounts for MemoryStore {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         Ok(self.tables().accounts.get(id).cloned())
     }
@@ -205,6 +280,91 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
+        match self.tables().accounts.get_mut(id) {
+            Some(account) if account.email == *email => {
+                account.email_status = EmailStatus::Bouncing;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+#[async_trait]
+impl Profiles for MemoryStore {
+    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
+        let tables = self.tables();
+        let Some(account) = tables.accounts.get(id) else { return Ok(None) };
+        let change = tables.email_changes.get(id);
+        Ok(Some(ProfileRecord {
+            account: account.clone(),
+            pending_email: change.and_then(|c| c.pending.clone()),
+            email_asks: change.map(|c| c.asks.clone()).unwrap_or_default(),
+            revision: change.map_or(0, |c| c.revision),
+        }))
+    }
+
+    async fn save_email_change(&self, record: &ProfileRecord, _gone: &[TokenHash]) -> Result<(), StoreError> {
+        let mut tables = self.tables();
+        if !tables.accounts.contains_key(&record.account.id) {
+            return Err(StoreError::Stale);
+        }
+        let change = tables.email_changes.entry(record.account.id.clone()).or_default();
+        if change.revision + 1 != record.revision {
+            return Err(StoreError::Stale);
+        }
+        // The codes that are gone go with the pending change they belonged to.
+        *change = EmailChange { pending: record.pending_email.clone(), asks: record.email_asks.clone(), revision: record.revision };
+        Ok(())
+    }
+
+    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
+        let tables = self.tables();
+        Ok(tables
+            .email_changes
+            .iter()
+            .find(|(_, change)| change.pending.as_ref().is_some_and(|p| p.awaiting.hashes().contains(hash) && p.is_live(now)))
+            .map(|(id, _)| id.clone()))
+    }
+
+    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
+        let posted_at = self.clock.now();
+        let mut tables = self.tables();
+        let id = &read.account.id;
+        if !tables.accounts.contains_key(id) {
+            return Err(StoreError::Stale);
+        }
+        let Some(change) = tables.email_changes.get_mut(id).filter(|c| c.revision == read.revision) else { return Err(StoreError::Stale) };
+        let Some(pending) = change.pending.take_if(|p| p.is_live(now)) else { return Err(StoreError::Stale) };
+        change.revision += 1;
+        let stored = tables.accounts.get_mut(id).expect("checked above");
+        stored.email = pending.email;
+        stored.email_status = EmailStatus::Ok;
+        let verified = stored.clone();
+        tables.commit_event(event.clone(), posted_at);
+        Ok(verified)
+    }
+
+    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
+        let posted_at = self.clock.now();
+        {
+            let mut tables = self.tables();
+            match tables.accounts.get_mut(id) {
+                Some(account) if account.language == language => {}
+                Some(account) => {
+                    account.language = language;
+                    tables.commit_event(event.clone(), posted_at);
+                }
+                None => return Ok(None),
+            }
+        }
+        self.profile(id).await
+    }
+}
+
+#[async_trait]
+impl Services for MemoryStore {
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
         Ok(self.tables().service_record(name))
     }
@@ -224,7 +384,10 @@ impl Store for MemoryStore {
         let items: Vec<Service> = matching.by_ref().take(limit).cloned().collect();
         Ok(Page { items, more: matching.next().is_some() })
     }
+}
 
+#[async_trait]
+impl Requests for MemoryStore {
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
         let mut tables = self.tables();
         for change in changes {
@@ -317,6 +480,17 @@ impl Store for MemoryStore {
         Ok(due)
     }
 
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut tables = self.tables();
+        tables.save(change, &Effect::Nothing, now)?;
+        tables.mails.settle(id, status);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Limits for MemoryStore {
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         let tables = self.tables();
         Ok(tables.unaccepted.get(&(requester.clone(), to.clone())).map(|records| records.values().copied().collect()).unwrap_or_default())
@@ -340,34 +514,6 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
-        let mut tables = self.tables();
-        let Some((order, status)) = tables.mails.get_mut(id).filter(|(_, status)| status.claimable(now)) else { return Ok(None) };
-        order.attempts += 1;
-        *status = MailStatus::Sending { until };
-        Ok(Some(order.clone()))
-    }
-
-    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        let mut tables = self.tables();
-        if let Some(change) = record {
-            tables.save(change, &Effect::Nothing, now)?;
-        }
-        if let Some((_, stored)) = tables.mails.get_mut(id) {
-            *stored = status;
-        }
-        Ok(())
-    }
-
-    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
-        let tables = self.tables();
-        let mut unsent: Vec<&MailOrder> =
-            tables.mails.values().filter(|(order, status)| !status.is_settled() && order.posted_at <= posted_before).map(|(order, _)| order).collect();
-        unsent.sort_by_key(|order| (order.posted_at, order.id));
-        Ok(unsent.into_iter().take(limit).map(|order| order.id).collect())
-    }
-
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
         Ok(self.tables().attempts_in(attempter, window_start))
     }
@@ -382,111 +528,5 @@ impl Store for MemoryStore {
         }
         entry.1 += 1;
         Ok(entry.1)
-    }
-
-    async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
-        let tables = self.tables();
-        let Some(account) = tables.accounts.get(id) else { return Ok(None) };
-        let change = tables.email_changes.get(id);
-        Ok(Some(ProfileRecord {
-            account: account.clone(),
-            pending_email: change.and_then(|c| c.pending.clone()),
-            email_asks: change.map(|c| c.asks.clone()).unwrap_or_default(),
-            revision: change.map_or(0, |c| c.revision),
-        }))
-    }
-
-    async fn save_email_change(&self, record: &ProfileRecord, _gone: &[TokenHash]) -> Result<(), StoreError> {
-        let mut tables = self.tables();
-        if !tables.accounts.contains_key(&record.account.id) {
-            return Err(StoreError::Stale);
-        }
-        let change = tables.email_changes.entry(record.account.id.clone()).or_default();
-        if change.revision + 1 != record.revision {
-            return Err(StoreError::Stale);
-        }
-        // The codes that are gone go with the pending change they belonged to.
-        *change = EmailChange { pending: record.pending_email.clone(), asks: record.email_asks.clone(), revision: record.revision };
-        Ok(())
-    }
-
-    async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
-        let tables = self.tables();
-        Ok(tables
-            .email_changes
-            .iter()
-            .find(|(_, change)| change.pending.as_ref().is_some_and(|p| p.awaiting.hashes().contains(hash) && p.is_live(now)))
-            .map(|(id, _)| id.clone()))
-    }
-
-    async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
-        let posted_at = self.clock.now();
-        let mut tables = self.tables();
-        let id = &read.account.id;
-        if !tables.accounts.contains_key(id) {
-            return Err(StoreError::Stale);
-        }
-        let Some(change) = tables.email_changes.get_mut(id).filter(|c| c.revision == read.revision) else { return Err(StoreError::Stale) };
-        let Some(pending) = change.pending.take_if(|p| p.is_live(now)) else { return Err(StoreError::Stale) };
-        change.revision += 1;
-        let stored = tables.accounts.get_mut(id).expect("checked above");
-        stored.email = pending.email;
-        stored.email_status = EmailStatus::Ok;
-        let verified = stored.clone();
-        tables.commit_event(event.clone(), posted_at);
-        Ok(verified)
-    }
-
-    async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
-        let posted_at = self.clock.now();
-        {
-            let mut tables = self.tables();
-            match tables.accounts.get_mut(id) {
-                Some(account) if account.language == language => {}
-                Some(account) => {
-                    account.language = language;
-                    tables.commit_event(event.clone(), posted_at);
-                }
-                None => return Ok(None),
-            }
-        }
-        self.profile(id).await
-    }
-
-    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
-        let mut tables = self.tables();
-        let Some((order, status)) = tables.events.get_mut(id).filter(|(_, status)| status.claimable(now)) else { return Ok(None) };
-        order.attempts += 1;
-        *status = EventStatus::Publishing { until };
-        Ok(Some(order.clone()))
-    }
-
-    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
-        if let Some((_, stored)) = self.tables().events.get_mut(id) {
-            *stored = status;
-        }
-        Ok(())
-    }
-
-    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
-        let tables = self.tables();
-        let mut unpublished: Vec<&EventOrder> = tables
-            .events
-            .values()
-            .filter(|(order, status)| *status != EventStatus::Published && order.posted_at <= posted_before)
-            .map(|(order, _)| order)
-            .collect();
-        unpublished.sort_by_key(|order| (order.posted_at, &order.event.id));
-        Ok(unpublished.into_iter().take(limit).map(|order| order.event.id.clone()).collect())
-    }
-
-    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
-        match self.tables().accounts.get_mut(id) {
-            Some(account) if account.email == *email => {
-                account.email_status = EmailStatus::Bouncing;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
     }
 }

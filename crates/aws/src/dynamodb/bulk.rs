@@ -46,7 +46,7 @@ use super::errors::{build_error, classify};
 use super::items::{self, Item, Write, s};
 use super::metrics::{Meter, Tally};
 use super::tx::{Purpose, Tx};
-use contacts_app::ports::{Lock, PendingChange, Store, StoreError};
+use contacts_app::ports::{Lock, PendingChange, Services, StoreError};
 use contacts_domain::Record;
 use contacts_domain::{Account, AccountId, Role, Service, ServiceName};
 

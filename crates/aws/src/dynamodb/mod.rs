@@ -30,10 +30,13 @@ use time::OffsetDateTime;
 
 use crate::sdk::is_transient_code;
 use batch::{Backoff, batch_get};
-use contacts_app::ports::{Asking, AskingFor, Clock, Effect, Lock, Page, ProfileRecord, ServiceFilter, ServiceRecord, Store, StoreError, SystemClock};
+use contacts_app::ports::{
+    Accounts, Asking, AskingFor, Clock, Effect, Limits, Lock, Outbox, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services,
+    StoreError, SystemClock,
+};
 use contacts_domain::{
-    Account, AccountId, AwaitedCodes, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, Language, MailId, MailOrder,
-    MailStatus, PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
+    Account, AccountId, AwaitedCodes, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus, OutboxId,
+    PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
 };
 use errors::classify;
 use items::{Item, n, s};
@@ -250,8 +253,8 @@ impl DynamoStore {
 
     // ---- writes ----------------------------------------------------------------------------
 
-    /// `Store::save`, and with `settle` the mail's status in the same transaction.
-    async fn save_settling(&self, change: &ContactChange, effect: Effect, settle: Option<(&MailId, MailStatus)>) -> Result<(), StoreError> {
+    /// `Requests::save`, and with `settle` the mail's status in the same transaction.
+    async fn save_with(&self, change: &ContactChange, effect: Effect, settle: Option<(&MailId, MailStatus)>) -> Result<(), StoreError> {
         let Some(read_version) = change.version.checked_sub(1) else { return Err(StoreError::Stale) };
         // The service as the request saw it when asked, if it kept it: the transaction's
         // condition on the service item says whether it still is, and a failed one hands back
@@ -365,7 +368,7 @@ fn cancelled_otherwise(operation: &str, reasons: &[Reason], conflict: StoreError
     if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c)) { StoreError::Unavailable(message) } else { StoreError::Failed(message) }
 }
 
-/// The letters `change` owes, as mail items posted at `now` (`Store::save`'s ids), and the
+/// The letters `change` owes, as mail items posted at `now` (`Requests::save`'s ids), and the
 /// events it owes, as event items ([`post_events`]).
 fn post_mails(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Result<(), StoreError> {
     for (index, letter) in change.outbox.iter().enumerate() {
@@ -387,15 +390,10 @@ fn post_events(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Resu
     Ok(())
 }
 
-/// The update that sets a mail's `status`: a settled one leaves the outbox and is kept
-/// [`items::SETTLED_MAIL_KEPT`]; a pending one is free to claim at once.
-fn mail_status_update(status: MailStatus, now: OffsetDateTime) -> Cond {
-    outbox_status_update(status.as_str(), status.is_settled(), now)
-}
-
-/// The same for any item of an outbox (a mail, an event): `status` named as the item keeps it.
-fn outbox_status_update(status: &str, settled: bool, now: OffsetDateTime) -> Cond {
-    let update = if settled {
+/// The update that sets an outbox item's `status` (a mail's, an event's): a settled one leaves
+/// the outbox and is kept [`items::SETTLED_MAIL_KEPT`]; a pending one is free to claim at once.
+fn status_update<I: OutboxId>(status: I::Status, now: OffsetDateTime) -> Cond {
+    let update = if I::is_settled(status) {
         Cond::new("SET #status = :status, #ttl = :ttl REMOVE #lease, #due_pk, #due_sk")
             .name("#ttl", items::TTL)
             .name("#due_pk", items::DUE_PK)
@@ -404,11 +402,75 @@ fn outbox_status_update(status: &str, settled: bool, now: OffsetDateTime) -> Con
     } else {
         Cond::new("SET #status = :status REMOVE #lease")
     };
-    update.name("#status", "status").name("#lease", "lease_ms").value(":status", s(status))
+    update.name("#status", "status").name("#lease", "lease_ms").value(":status", s(I::status_name(status)))
+}
+
+/// How an outbox's items are kept: the mails' under their request, in the `due` index's
+/// `OUTBOX` partition while unsettled; the events' on their own, in its `EVENTS` partition.
+trait Stored: OutboxId {
+    /// The `due` index's partition of the unsettled ones.
+    const PARTITION: &'static str;
+    fn key(&self) -> Item;
+    fn order_from(item: &Item) -> Result<Self::Order, StoreError>;
+}
+
+impl Stored for MailId {
+    const PARTITION: &'static str = items::OUTBOX_PK;
+    fn key(&self) -> Item {
+        items::mail_key(self)
+    }
+    fn order_from(item: &Item) -> Result<MailOrder, StoreError> {
+        items::mail_order_from(item)
+    }
+}
+
+impl Stored for EventId {
+    const PARTITION: &'static str = items::EVENTS_PK;
+    fn key(&self) -> Item {
+        items::event_key(self)
+    }
+    fn order_from(item: &Item) -> Result<EventOrder, StoreError> {
+        items::event_order_from(item)
+    }
 }
 
 #[async_trait]
-impl Store for DynamoStore {
+impl<I: Stored> Outbox<I> for DynamoStore {
+    /// One conditional UpdateItem, returning the claimed item.
+    async fn claim(&self, id: &I, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<I::Order>, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .set_key(Some(id.key()))
+            .update_expression("SET #status = :held, #lease = :until ADD #attempts :one")
+            .condition_expression("#status = :pending OR (#status = :held AND #lease <= :now)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#lease", "lease_ms")
+            .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_values(":held", s(I::status_name(I::held(until))))
+            .expression_attribute_values(":pending", s(I::status_name(I::PENDING)))
+            .expression_attribute_values(":until", n(items::millis(until)))
+            .expression_attribute_values(":now", n(items::millis(now)))
+            .expression_attribute_values(":one", n(1));
+        self.update_returning(update).await?.as_ref().map(I::order_from).transpose()
+    }
+
+    /// One UpdateItem on the condition that the item exists: one gone (its TTL) has nothing
+    /// left to settle.
+    async fn settle(&self, id: &I, status: I::Status) -> Result<(), StoreError> {
+        self.settle_outbox_item(id.key(), status_update::<I>(status, self.clock.now())).await
+    }
+
+    /// One Query on the due index's partition of the kind (eventually consistent: an item just
+    /// settled may still show, and its claim then fails).
+    async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError> {
+        let found = self.outbox(I::PARTITION, items::millis(posted_before), limit).await?;
+        found.iter().map(|item| I::order_from(item).map(|order| I::of(&order).clone())).collect()
+    }
+}
+
+#[async_trait]
+impl Accounts for DynamoStore {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         self.get(items::account_key(id)).await?.as_ref().map(items::account_from).transpose()
     }
@@ -464,357 +526,24 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    /// One Query on the service's partition: the service and its lock items. Expired locks
-    /// are returned too (as the embedded store does); callers compare `expires_at`.
-    async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
-        let found = self.query(items::service_pk(name), SortKeys::All, None, true, usize::MAX).await?;
-        let mut service = None;
-        let mut locks: Vec<Lock> = Vec::new();
-        for item in &found {
-            let sk = items::sort_key(item);
-            if sk == items::SERVICE_SK {
-                service = Some(items::service_from(item)?);
-            } else if sk.starts_with(items::LOCK_PREFIX) {
-                locks.push(items::lock_from(item)?);
-            }
-        }
-        locks.sort_by_key(|lock| lock.role);
-        Ok(service.map(|service| ServiceRecord { service, locks }))
-    }
-
-    /// Reads the service as it is, then writes it and its members' membership items in one
-    /// transaction on the condition that it is still as read (else reads again).
-    async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
-        for _ in 0..REBUILDS {
-            let old = self.read_service(&service.name).await?;
-            let mut tx = Tx::new(&self.table);
-            tx.put(items::service_item(service), Some(service_as_read(old.as_ref())), Purpose::Service)?;
-            for write in items::membership_writes(old.as_ref(), service) {
-                tx.write(write, Purpose::Membership)?;
-            }
-            match self.transact(tx).await {
-                Ok(()) => return Ok(()),
-                Err(Err(error)) => return Err(error),
-                Err(Ok(reasons)) => {
-                    if reasons.iter().any(|r| r.purpose == Purpose::Service && (r.condition_failed() || r.conflict())) {
-                        continue; // changed since read: read again
-                    }
-                    return Err(cancelled_otherwise("put_service", &reasons, StoreError::Unavailable("put_service: conflicting writes".to_owned())));
-                }
-            }
-        }
-        Err(StoreError::Unavailable("put_service: the service kept changing".to_owned()))
-    }
-
-    /// One Query on the account's partition (its membership items, by service name, from the
-    /// prefix), or, for one type, on the `by_type` index (eventually consistent: a role moved a
-    /// moment ago may still show there).
-    async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
-        let prefix = filter.name_prefix.as_deref().unwrap_or("");
-        let found = match &filter.kind {
-            None => {
-                let start = after.map(items::membership_sk);
-                let prefix = format!("{}{prefix}", items::MEMBERSHIP_PREFIX);
-                self.query(items::account_pk(account), SortKeys::Prefix(&prefix), start, true, limit.saturating_add(1)).await?
-            }
-            Some(kind) => self.by_type(items::type_pk(account, kind), prefix, after, limit.saturating_add(1)).await?,
-        };
-        let mut services = found.iter().map(items::service_from).collect::<Result<Vec<_>, _>>()?;
-        let more = services.len() > limit;
-        services.truncate(limit);
-        Ok(Page { items: services, more })
-    }
-
-    /// One transaction: per request its item, its copies, its token items and its locks,
-    /// each lock on the condition that there is none or that it has expired.
-    async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
-        let mut tx = Tx::new(&self.table);
-        for change in changes {
-            let (request, copies) = items::request_items(change)?;
-            tx.put(request, Some(Cond::new("attribute_not_exists(#pk)").name("#pk", items::PK)), Purpose::Request)?;
-            for copy in copies {
-                tx.put(copy, None, Purpose::Copy)?;
-            }
-            for role in change.roles.iter() {
-                let lock = Lock::of(change, role);
-                // An expired lock blocks nothing, whether or not TTL has deleted it yet.
-                let cond = Cond::new("attribute_not_exists(#pk) OR #expires <= :now")
-                    .name("#pk", items::PK)
-                    .name("#expires", "expires_ms")
-                    .value(":now", n(items::millis(now)));
-                tx.put(items::lock_item(&change.service, &lock), Some(cond), Purpose::Lock(role))?;
-            }
-            post_mails(&mut tx, change, now)?;
-        }
-        let standing: Vec<AccountId> = changes.iter().flat_map(ContactChange::must_be_in_good_standing).collect();
-        save::check_accounts(&mut tx, &changes.iter().collect::<Vec<_>>(), &standing)?;
-        // One record per new contact: two requests may go to one account (other previous holders).
-        let mut counted: Vec<&ContactChange> = changes.iter().filter(|c| c.unaccepted_from().is_some()).collect();
-        counted.sort_by(|a, b| a.to.cmp(&b.to));
-        for same_to in counted.chunk_by(|a, b| a.to == b.to) {
-            let (requester, to) = (&same_to[0].requested_by, &same_to[0].to);
-            tx.update(items::asks_key(requester, to), items::asks_update(same_to, true), None, Purpose::Unaccepted)?;
-        }
-        match self.transact(tx).await {
-            Ok(()) => Ok(()),
-            Err(Err(error)) => Err(error),
-            Err(Ok(reasons)) => {
-                if let Some(role) = reasons.iter().find_map(|r| match r.purpose {
-                    Purpose::Lock(role) if r.condition_failed() => Some(role),
-                    _ => None,
-                }) {
-                    return Err(StoreError::PendingExists(role));
-                }
-                if let Some(refused) = save::account_refused(&reasons, &standing) {
-                    return Err(refused);
-                }
-                if failed_condition(&reasons, &Purpose::Request).is_some() {
-                    return Err(StoreError::Failed("create: a request with this id exists".to_owned()));
-                }
-                // A conflict means another write is in flight on a lock or a copy; its outcome
-                // is unknown here, so it is not reported as `PendingExists`.
-                Err(cancelled_otherwise("create", &reasons, StoreError::Unavailable("create: conflicting writes".to_owned())))
-            }
-        }
-    }
-
-    /// One Query on the request's partition: the request and its live token items. A token
-    /// item past its expiry, or of an older round of codes, is ignored, whether or not TTL has
-    /// deleted it yet.
-    async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
-        // From the request item on (its tokens follow it): its posted mails sort before it and
-        // are not read here.
-        let found = self.query(items::request_pk(id), SortKeys::From(items::REQUEST_SK), None, true, usize::MAX).await?;
-        let now_ms = items::millis(self.clock.now());
-        let mut change = None;
-        let mut tokens = Vec::new();
-        for item in &found {
-            let sk = items::sort_key(item);
-            if sk == items::REQUEST_SK {
-                change = Some(items::request_from(item)?);
-            } else if sk.starts_with(items::TOKEN_PREFIX) {
-                let token = items::token_from(item)?;
-                if token.expires_ms > now_ms {
-                    tokens.push(token);
-                }
-            }
-        }
-        Ok(change.map(|mut change| {
-            let rounds: Vec<u32> = change.parties.iter().map(|p| change.round_of(&p.account)).collect();
-            let live = change.state == State::Pending;
-            for (party, round) in change.parties.iter_mut().zip(rounds).filter(|(p, _)| live && p.status == PartyStatus::Pending) {
-                // A token item without a round was written before rounds were kept, when a
-                // resend deleted the older ones: it is the current round's.
-                party.token = tokens.iter().find(|t| t.account == party.account && t.round.is_none_or(|r| r == round)).map(|t| t.hash);
-            }
-            change
-        }))
-    }
-
-    /// One Query on the account's partition: its request copies, newest first (ULIDs sort by
-    /// time). The requests come without token hashes.
-    async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
-        let start = before.map(items::copy_sk);
-        let found = self.query(items::account_pk(account), SortKeys::Prefix(items::COPY_PREFIX), start, false, limit.saturating_add(1)).await?;
-        let mut changes = found.iter().map(items::request_from).collect::<Result<Vec<_>, _>>()?;
-        let more = changes.len() > limit;
-        changes.truncate(limit);
-        Ok(Page { items: changes, more })
-    }
-
-    /// One transaction (`save_tx`, in save.rs): the request on the condition that its
-    /// version is the one read (and, unless this save ends it as expired, that it is not
-    /// pending past its expiry), its copies and the effect's writes. `Apply` writes the new contacts into
-    /// every member's membership item over the request's snapshot of the service (or, for a
-    /// request that kept none, over the service read first, one GetItem). A cancelled
-    /// transaction is judged by `verdict`; when only what the save does not decide on changed
-    /// (an unmoved role's holder, another request's lock), it is rebuilt on that and sent again.
-    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
-        self.save_settling(change, effect, None).await
-    }
-
-    /// One transaction of two small items: a `ConditionCheck` that the request is at the
-    /// version read and not pending past its expiry, and the `Put` of the party's token item
-    /// with its round. Nothing else is rewritten: the request, its copies and the other
-    /// parties' tokens stay as they are.
-    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
-        let mut tx = Tx::new(&self.table);
-        tx.check(items::request_key(change.id), self.request_condition(change, change.version), Purpose::Request)?;
-        tx.put(items::token_item(change, party, change.round_of(party), hash), None, Purpose::Token)?;
-        match self.transact(tx).await {
-            Ok(()) => Ok(()),
-            Err(Err(error)) => Err(error),
-            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Request).is_some() => Err(StoreError::Stale),
-            Err(Ok(reasons)) => Err(cancelled_otherwise("issue_token", &reasons, StoreError::Unavailable("issue_token: conflicting writes".to_owned()))),
-        }
-    }
-
-    /// One conditional UpdateItem, returning the claimed item.
-    async fn claim_mail(&self, id: &MailId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<MailOrder>, StoreError> {
+    /// One UpdateItem on the condition that the account's address is still `email`.
+    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
         let update = self
             .client
             .update_item()
-            .set_key(Some(items::mail_key(id)))
-            .update_expression("SET #status = :sending, #lease = :until ADD #attempts :one")
-            .condition_expression("#status = :pending OR (#status = :sending AND #lease <= :now)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#lease", "lease_ms")
-            .expression_attribute_names("#attempts", "attempts")
-            .expression_attribute_values(":sending", s(MailStatus::Sending { until }.as_str()))
-            .expression_attribute_values(":pending", s(MailStatus::Pending.as_str()))
-            .expression_attribute_values(":until", n(items::millis(until)))
-            .expression_attribute_values(":now", n(items::millis(now)))
-            .expression_attribute_values(":one", n(1));
-        self.update_returning(update).await?.as_ref().map(items::mail_order_from).transpose()
+            .set_key(Some(items::account_key(id)))
+            .update_expression("SET #es = :bouncing")
+            .condition_expression("#email = :email")
+            .expression_attribute_names("#es", items::EMAIL_STATUS)
+            .expression_attribute_names("#email", "email")
+            .expression_attribute_values(":bouncing", s(EmailStatus::Bouncing.as_str()))
+            .expression_attribute_values(":email", s(email.as_str()));
+        Ok(self.update_returning(update).await?.is_some())
     }
+}
 
-    /// With `record`: one transaction, the save's and the mail's update; else one UpdateItem.
-    async fn settle_mail(&self, id: &MailId, status: MailStatus, record: Option<&ContactChange>) -> Result<(), StoreError> {
-        if let Some(change) = record {
-            return self.save_settling(change, Effect::Nothing, Some((id, status))).await;
-        }
-        self.settle_outbox_item(items::mail_key(id), mail_status_update(status, self.clock.now())).await
-    }
-
-    /// One Query on the due index's `OUTBOX` partition (eventually consistent: a mail just
-    /// settled may still show, and its claim then fails).
-    async fn unsent_mails(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<MailId>, StoreError> {
-        let found = self.outbox(items::OUTBOX_PK, items::millis(posted_before), limit).await?;
-        found.iter().map(|item| items::mail_order_from(item).map(|order| order.id)).collect()
-    }
-
-    /// One conditional UpdateItem, returning the claimed item.
-    async fn claim_event(&self, id: &EventId, now: OffsetDateTime, until: OffsetDateTime) -> Result<Option<EventOrder>, StoreError> {
-        let update = self
-            .client
-            .update_item()
-            .set_key(Some(items::event_key(id)))
-            .update_expression("SET #status = :publishing, #lease = :until ADD #attempts :one")
-            .condition_expression("#status = :pending OR (#status = :publishing AND #lease <= :now)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#lease", "lease_ms")
-            .expression_attribute_names("#attempts", "attempts")
-            .expression_attribute_values(":publishing", s(EventStatus::Publishing { until }.as_str()))
-            .expression_attribute_values(":pending", s(EventStatus::Pending.as_str()))
-            .expression_attribute_values(":until", n(items::millis(until)))
-            .expression_attribute_values(":now", n(items::millis(now)))
-            .expression_attribute_values(":one", n(1));
-        self.update_returning(update).await?.as_ref().map(items::event_order_from).transpose()
-    }
-
-    /// One UpdateItem: published, it leaves the outbox and is kept as a settled mail is.
-    async fn settle_event(&self, id: &EventId, status: EventStatus) -> Result<(), StoreError> {
-        let update = outbox_status_update(status.as_str(), status == EventStatus::Published, self.clock.now());
-        self.settle_outbox_item(items::event_key(id), update).await
-    }
-
-    /// One Query on the due index's `EVENTS` partition (eventually consistent, as the mails').
-    async fn unpublished_events(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<EventId>, StoreError> {
-        let found = self.outbox(items::EVENTS_PK, items::millis(posted_before), limit).await?;
-        found.iter().map(|item| items::event_order_from(item).map(|order| order.event.id)).collect()
-    }
-
-    /// One Query on the sparse `due` index per day bucket of expiry, from [`DUE_LOOKBACK`]
-    /// before `now` to the bucket of `now + remind_before` (at most 45), oldest first, until
-    /// `limit` are in; never a Scan. The index is eventually consistent: a request just closed
-    /// may still show, and its save is then stale.
-    async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
-        let horizon = now + remind_before;
-        let mut day = now - contacts_app::ports::DUE_LOOKBACK;
-        let mut due = Vec::new();
-        while due.len() < limit && items::due_pk(day) <= items::due_pk(horizon) {
-            for item in self.due_in(items::due_pk(day), now, horizon, limit - due.len()).await? {
-                due.push(items::request_from(&item)?);
-            }
-            day += time::Duration::days(1);
-        }
-        Ok(due)
-    }
-
-    /// One GetItem: the requester's record towards `to` (`items::asks_key`).
-    async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
-        Ok(self.get(items::asks_key(requester, to)).await?.as_ref().map(items::asks_from).transpose()?.unwrap_or_default())
-    }
-
-    /// One `BatchGetItem` (more only past 100 keys) of what is asked for: the service item and
-    /// its three lock items, the attempter's window item, the account items, the requester's
-    /// records towards each of `towards`; none when nothing is asked for.
-    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
-        let mut ids: Vec<&AccountId> = what.accounts.iter().collect();
-        ids.sort();
-        ids.dedup();
-        let (requester, mut towards): (Option<&AccountId>, Vec<&AccountId>) =
-            what.unaccepted.map_or((None, Vec::new()), |(requester, towards)| (Some(requester), towards.iter().collect()));
-        towards.sort();
-        towards.dedup();
-        let mut keys = Vec::new();
-        if let Some(name) = what.service {
-            keys.push(items::service_key(name));
-            keys.extend(Role::ALL.map(|role| items::lock_key(name, role)));
-        }
-        if let Some((attempter, window_start)) = what.attempts {
-            keys.push(items::attempts_key(attempter, window_start));
-        }
-        keys.extend(ids.into_iter().map(items::account_key));
-        if let Some(requester) = requester {
-            keys.extend(towards.iter().map(|to| items::asks_key(requester, to)));
-        }
-        let found = batch_get(&self.client, &self.table, &self.meter, keys, Backoff::REQUEST).await?;
-        let mut asking = Asking { unaccepted: towards.iter().map(|to| ((*to).clone(), Vec::new())).collect(), ..Asking::default() };
-        let (mut service, mut locks) = (None, Vec::new());
-        for item in &found {
-            let sk = items::sort_key(item);
-            if sk == items::SERVICE_SK {
-                service = Some(items::service_from(item)?);
-            } else if sk.starts_with(items::LOCK_PREFIX) {
-                locks.push(items::lock_from(item)?);
-            } else if sk.starts_with(items::WINDOW_PREFIX) {
-                asking.attempts = items::attempts_from(item);
-            } else if sk == items::PROFILE_SK {
-                asking.accounts.push(items::account_from(item)?);
-            } else if let Some(to) = sk.strip_prefix(items::ASKS_PREFIX) {
-                let to = AccountId::parse(to).map_err(|e| StoreError::Failed(format!("an asks item names no account: {e}")))?;
-                asking.unaccepted.insert(to, items::asks_from(item)?);
-            }
-        }
-        locks.sort_by_key(|lock| lock.role);
-        asking.service = service.map(|service| ServiceRecord { service, locks });
-        Ok(asking)
-    }
-
-    async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
-        Ok(self.get(items::attempts_key(attempter, window_start)).await?.as_ref().map_or(0, items::attempts_from))
-    }
-
-    /// One UpdateItem: `ADD count 1`, the item gone (by TTL) with its window.
-    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError> {
-        self.meter.sent("UpdateItem");
-        let output = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(items::attempts_key(attempter, window_start)))
-            .update_expression("ADD #count :one SET #type = :type, #ttl = :ttl")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_names("#type", "type")
-            .expression_attribute_names("#ttl", items::TTL)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":type", s("attempts"))
-            .expression_attribute_values(":ttl", n(items::ttl_seconds(window_end)))
-            .return_values(ReturnValue::UpdatedNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| classify("UpdateItem", &e))?;
-        self.meter.consumed(output.consumed_capacity());
-        output
-            .attributes()
-            .and_then(|a| a.get("count"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| StoreError::Failed("UpdateItem: no count returned".to_owned()))
-    }
-
+#[async_trait]
+impl Profiles for DynamoStore {
     /// One GetItem: the account item carries its address change.
     async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
         self.get(items::account_key(id)).await?.as_ref().map(items::profile_from).transpose()
@@ -946,20 +675,305 @@ impl Store for DynamoStore {
         }
         self.profile(id).await
     }
+}
 
-    /// One UpdateItem on the condition that the account's address is still `email`.
-    async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
-        let update = self
+#[async_trait]
+impl Services for DynamoStore {
+    /// One Query on the service's partition: the service and its lock items. Expired locks
+    /// are returned too (as the embedded store does); callers compare `expires_at`.
+    async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
+        let found = self.query(items::service_pk(name), SortKeys::All, None, true, usize::MAX).await?;
+        let mut service = None;
+        let mut locks: Vec<Lock> = Vec::new();
+        for item in &found {
+            let sk = items::sort_key(item);
+            if sk == items::SERVICE_SK {
+                service = Some(items::service_from(item)?);
+            } else if sk.starts_with(items::LOCK_PREFIX) {
+                locks.push(items::lock_from(item)?);
+            }
+        }
+        locks.sort_by_key(|lock| lock.role);
+        Ok(service.map(|service| ServiceRecord { service, locks }))
+    }
+
+    /// Reads the service as it is, then writes it and its members' membership items in one
+    /// transaction on the condition that it is still as read (else reads again).
+    async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
+        for _ in 0..REBUILDS {
+            let old = self.read_service(&service.name).await?;
+            let mut tx = Tx::new(&self.table);
+            tx.put(items::service_item(service), Some(service_as_read(old.as_ref())), Purpose::Service)?;
+            for write in items::membership_writes(old.as_ref(), service) {
+                tx.write(write, Purpose::Membership)?;
+            }
+            match self.transact(tx).await {
+                Ok(()) => return Ok(()),
+                Err(Err(error)) => return Err(error),
+                Err(Ok(reasons)) => {
+                    if reasons.iter().any(|r| r.purpose == Purpose::Service && (r.condition_failed() || r.conflict())) {
+                        continue; // changed since read: read again
+                    }
+                    return Err(cancelled_otherwise("put_service", &reasons, StoreError::Unavailable("put_service: conflicting writes".to_owned())));
+                }
+            }
+        }
+        Err(StoreError::Unavailable("put_service: the service kept changing".to_owned()))
+    }
+
+    /// One Query on the account's partition (its membership items, by service name, from the
+    /// prefix), or, for one type, on the `by_type` index (eventually consistent: a role moved a
+    /// moment ago may still show there).
+    async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
+        let prefix = filter.name_prefix.as_deref().unwrap_or("");
+        let found = match &filter.kind {
+            None => {
+                let start = after.map(items::membership_sk);
+                let prefix = format!("{}{prefix}", items::MEMBERSHIP_PREFIX);
+                self.query(items::account_pk(account), SortKeys::Prefix(&prefix), start, true, limit.saturating_add(1)).await?
+            }
+            Some(kind) => self.by_type(items::type_pk(account, kind), prefix, after, limit.saturating_add(1)).await?,
+        };
+        let mut services = found.iter().map(items::service_from).collect::<Result<Vec<_>, _>>()?;
+        let more = services.len() > limit;
+        services.truncate(limit);
+        Ok(Page { items: services, more })
+    }
+}
+
+#[async_trait]
+impl Requests for DynamoStore {
+    /// One transaction: per request its item, its copies, its token items and its locks,
+    /// each lock on the condition that there is none or that it has expired.
+    async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = Tx::new(&self.table);
+        for change in changes {
+            let (request, copies) = items::request_items(change)?;
+            tx.put(request, Some(Cond::new("attribute_not_exists(#pk)").name("#pk", items::PK)), Purpose::Request)?;
+            for copy in copies {
+                tx.put(copy, None, Purpose::Copy)?;
+            }
+            for role in change.roles.iter() {
+                let lock = Lock::of(change, role);
+                // An expired lock blocks nothing, whether or not TTL has deleted it yet.
+                let cond = Cond::new("attribute_not_exists(#pk) OR #expires <= :now")
+                    .name("#pk", items::PK)
+                    .name("#expires", "expires_ms")
+                    .value(":now", n(items::millis(now)));
+                tx.put(items::lock_item(&change.service, &lock), Some(cond), Purpose::Lock(role))?;
+            }
+            post_mails(&mut tx, change, now)?;
+        }
+        let standing: Vec<AccountId> = changes.iter().flat_map(ContactChange::must_be_in_good_standing).collect();
+        save::check_accounts(&mut tx, &changes.iter().collect::<Vec<_>>(), &standing)?;
+        // One record per new contact: two requests may go to one account (other previous holders).
+        let mut counted: Vec<&ContactChange> = changes.iter().filter(|c| c.unaccepted_from().is_some()).collect();
+        counted.sort_by(|a, b| a.to.cmp(&b.to));
+        for same_to in counted.chunk_by(|a, b| a.to == b.to) {
+            let (requester, to) = (&same_to[0].requested_by, &same_to[0].to);
+            tx.update(items::asks_key(requester, to), items::asks_update(same_to, true), None, Purpose::Unaccepted)?;
+        }
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(Err(error)) => Err(error),
+            Err(Ok(reasons)) => {
+                if let Some(role) = reasons.iter().find_map(|r| match r.purpose {
+                    Purpose::Lock(role) if r.condition_failed() => Some(role),
+                    _ => None,
+                }) {
+                    return Err(StoreError::PendingExists(role));
+                }
+                if let Some(refused) = save::account_refused(&reasons, &standing) {
+                    return Err(refused);
+                }
+                if failed_condition(&reasons, &Purpose::Request).is_some() {
+                    return Err(StoreError::Failed("create: a request with this id exists".to_owned()));
+                }
+                // A conflict means another write is in flight on a lock or a copy; its outcome
+                // is unknown here, so it is not reported as `PendingExists`.
+                Err(cancelled_otherwise("create", &reasons, StoreError::Unavailable("create: conflicting writes".to_owned())))
+            }
+        }
+    }
+
+    /// One Query on the request's partition: the request and its live token items. A token
+    /// item past its expiry, or of an older round of codes, is ignored, whether or not TTL has
+    /// deleted it yet.
+    async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
+        // From the request item on (its tokens follow it): its posted mails sort before it and
+        // are not read here.
+        let found = self.query(items::request_pk(id), SortKeys::From(items::REQUEST_SK), None, true, usize::MAX).await?;
+        let now_ms = items::millis(self.clock.now());
+        let mut change = None;
+        let mut tokens = Vec::new();
+        for item in &found {
+            let sk = items::sort_key(item);
+            if sk == items::REQUEST_SK {
+                change = Some(items::request_from(item)?);
+            } else if sk.starts_with(items::TOKEN_PREFIX) {
+                let token = items::token_from(item)?;
+                if token.expires_ms > now_ms {
+                    tokens.push(token);
+                }
+            }
+        }
+        Ok(change.map(|mut change| {
+            let rounds: Vec<u32> = change.parties.iter().map(|p| change.round_of(&p.account)).collect();
+            let live = change.state == State::Pending;
+            for (party, round) in change.parties.iter_mut().zip(rounds).filter(|(p, _)| live && p.status == PartyStatus::Pending) {
+                // A token item without a round was written before rounds were kept, when a
+                // resend deleted the older ones: it is the current round's.
+                party.token = tokens.iter().find(|t| t.account == party.account && t.round.is_none_or(|r| r == round)).map(|t| t.hash);
+            }
+            change
+        }))
+    }
+
+    /// One Query on the account's partition: its request copies, newest first (ULIDs sort by
+    /// time). The requests come without token hashes.
+    async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
+        let start = before.map(items::copy_sk);
+        let found = self.query(items::account_pk(account), SortKeys::Prefix(items::COPY_PREFIX), start, false, limit.saturating_add(1)).await?;
+        let mut changes = found.iter().map(items::request_from).collect::<Result<Vec<_>, _>>()?;
+        let more = changes.len() > limit;
+        changes.truncate(limit);
+        Ok(Page { items: changes, more })
+    }
+
+    /// One transaction (`save_tx`, in save.rs): the request on the condition that its
+    /// version is the one read (and, unless this save ends it as expired, that it is not
+    /// pending past its expiry), its copies and the effect's writes. `Apply` writes the new contacts into
+    /// every member's membership item over the request's snapshot of the service (or, for a
+    /// request that kept none, over the service read first, one GetItem). A cancelled
+    /// transaction is judged by `verdict`; when only what the save does not decide on changed
+    /// (an unmoved role's holder, another request's lock), it is rebuilt on that and sent again.
+    async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
+        self.save_with(change, effect, None).await
+    }
+
+    /// One transaction of two small items: a `ConditionCheck` that the request is at the
+    /// version read and not pending past its expiry, and the `Put` of the party's token item
+    /// with its round. Nothing else is rewritten: the request, its copies and the other
+    /// parties' tokens stay as they are.
+    async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
+        let mut tx = Tx::new(&self.table);
+        tx.check(items::request_key(change.id), self.request_condition(change, change.version), Purpose::Request)?;
+        tx.put(items::token_item(change, party, change.round_of(party), hash), None, Purpose::Token)?;
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(Err(error)) => Err(error),
+            Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Request).is_some() => Err(StoreError::Stale),
+            Err(Ok(reasons)) => Err(cancelled_otherwise("issue_token", &reasons, StoreError::Unavailable("issue_token: conflicting writes".to_owned()))),
+        }
+    }
+
+    /// One transaction: the save's and the mail's update.
+    async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
+        self.save_with(change, Effect::Nothing, Some((id, status))).await
+    }
+
+    /// One Query on the sparse `due` index per day bucket of expiry, from [`DUE_LOOKBACK`]
+    /// before `now` to the bucket of `now + remind_before` (at most 45), oldest first, until
+    /// `limit` are in; never a Scan. The index is eventually consistent: a request just closed
+    /// may still show, and its save is then stale.
+    async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
+        let horizon = now + remind_before;
+        let mut day = now - contacts_app::ports::DUE_LOOKBACK;
+        let mut due = Vec::new();
+        while due.len() < limit && items::due_pk(day) <= items::due_pk(horizon) {
+            for item in self.due_in(items::due_pk(day), now, horizon, limit - due.len()).await? {
+                due.push(items::request_from(&item)?);
+            }
+            day += time::Duration::days(1);
+        }
+        Ok(due)
+    }
+}
+
+#[async_trait]
+impl Limits for DynamoStore {
+    /// One GetItem: the requester's record towards `to` (`items::asks_key`).
+    async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
+        Ok(self.get(items::asks_key(requester, to)).await?.as_ref().map(items::asks_from).transpose()?.unwrap_or_default())
+    }
+
+    /// One `BatchGetItem` (more only past 100 keys) of what is asked for: the service item and
+    /// its three lock items, the attempter's window item, the account items, the requester's
+    /// records towards each of `towards`; none when nothing is asked for.
+    async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
+        let mut ids: Vec<&AccountId> = what.accounts.iter().collect();
+        ids.sort();
+        ids.dedup();
+        let (requester, mut towards): (Option<&AccountId>, Vec<&AccountId>) =
+            what.unaccepted.map_or((None, Vec::new()), |(requester, towards)| (Some(requester), towards.iter().collect()));
+        towards.sort();
+        towards.dedup();
+        let mut keys = Vec::new();
+        if let Some(name) = what.service {
+            keys.push(items::service_key(name));
+            keys.extend(Role::ALL.map(|role| items::lock_key(name, role)));
+        }
+        if let Some((attempter, window_start)) = what.attempts {
+            keys.push(items::attempts_key(attempter, window_start));
+        }
+        keys.extend(ids.into_iter().map(items::account_key));
+        if let Some(requester) = requester {
+            keys.extend(towards.iter().map(|to| items::asks_key(requester, to)));
+        }
+        let found = batch_get(&self.client, &self.table, &self.meter, keys, Backoff::REQUEST).await?;
+        let mut asking = Asking { unaccepted: towards.iter().map(|to| ((*to).clone(), Vec::new())).collect(), ..Asking::default() };
+        let (mut service, mut locks) = (None, Vec::new());
+        for item in &found {
+            let sk = items::sort_key(item);
+            if sk == items::SERVICE_SK {
+                service = Some(items::service_from(item)?);
+            } else if sk.starts_with(items::LOCK_PREFIX) {
+                locks.push(items::lock_from(item)?);
+            } else if sk.starts_with(items::WINDOW_PREFIX) {
+                asking.attempts = items::attempts_from(item);
+            } else if sk == items::PROFILE_SK {
+                asking.accounts.push(items::account_from(item)?);
+            } else if let Some(to) = sk.strip_prefix(items::ASKS_PREFIX) {
+                let to = AccountId::parse(to).map_err(|e| StoreError::Failed(format!("an asks item names no account: {e}")))?;
+                asking.unaccepted.insert(to, items::asks_from(item)?);
+            }
+        }
+        locks.sort_by_key(|lock| lock.role);
+        asking.service = service.map(|service| ServiceRecord { service, locks });
+        Ok(asking)
+    }
+
+    async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
+        Ok(self.get(items::attempts_key(attempter, window_start)).await?.as_ref().map_or(0, items::attempts_from))
+    }
+
+    /// One UpdateItem: `ADD count 1`, the item gone (by TTL) with its window.
+    async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError> {
+        self.meter.sent("UpdateItem");
+        let output = self
             .client
             .update_item()
-            .set_key(Some(items::account_key(id)))
-            .update_expression("SET #es = :bouncing")
-            .condition_expression("#email = :email")
-            .expression_attribute_names("#es", items::EMAIL_STATUS)
-            .expression_attribute_names("#email", "email")
-            .expression_attribute_values(":bouncing", s(EmailStatus::Bouncing.as_str()))
-            .expression_attribute_values(":email", s(email.as_str()));
-        Ok(self.update_returning(update).await?.is_some())
+            .table_name(&self.table)
+            .set_key(Some(items::attempts_key(attempter, window_start)))
+            .update_expression("ADD #count :one SET #type = :type, #ttl = :ttl")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_names("#ttl", items::TTL)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":type", s("attempts"))
+            .expression_attribute_values(":ttl", n(items::ttl_seconds(window_end)))
+            .return_values(ReturnValue::UpdatedNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| classify("UpdateItem", &e))?;
+        self.meter.consumed(output.consumed_capacity());
+        output
+            .attributes()
+            .and_then(|a| a.get("count"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::Failed("UpdateItem: no count returned".to_owned()))
     }
 }
 

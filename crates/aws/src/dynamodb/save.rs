@@ -5,7 +5,7 @@
 
 use super::items::{self, n, s};
 use super::tx::{Cond, Purpose, Reason, Tx, failed_condition};
-use super::{DynamoStore, HOLDERS_ARE, cancelled_otherwise, holders_are, mail_status_update, post_mails};
+use super::{DynamoStore, HOLDERS_ARE, cancelled_otherwise, holders_are, post_mails, status_update};
 use contacts_app::ports::{Effect, StoreError};
 use contacts_domain::lifecycle::FailReason;
 use contacts_domain::{AccountId, ContactChange, MailId, MailStatus, RequestId, Role, Service, State, Zone};
@@ -50,7 +50,7 @@ impl DynamoStore {
         post_mails(&mut tx, change, now)?;
         if let Some((mail, status)) = settle {
             let exists = Cond::new("attribute_exists(#mail_pk)").name("#mail_pk", items::PK);
-            tx.update(items::mail_key(mail), mail_status_update(status, now), Some(exists), Purpose::Mail)?;
+            tx.update(items::mail_key(mail), status_update::<MailId>(status, now), Some(exists), Purpose::Mail)?;
         }
         Ok(tx)
     }
