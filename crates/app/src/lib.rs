@@ -22,6 +22,7 @@ pub mod ports;
 pub mod seed;
 
 mod bounces;
+mod cause;
 mod email;
 mod error;
 mod events;
@@ -36,6 +37,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 pub use bounces::Bounce;
+pub use cause::Cause;
 pub use email::Profile;
 pub use error::Error;
 pub use events::{EVENTS_REDRIVE_AFTER, PUT_EVENTS_MAX, PublishReport};
@@ -609,7 +611,7 @@ impl App {
     /// sent by then fails as a retryable one does, and the answer is still the normal one.
     async fn send(&self, mail: &mail::Mail) -> Result<(), crate::ports::MailError> {
         const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_millis(3_500);
-        let late = |what: &str| crate::ports::MailError::Retryable(format!("{what} before the function's deadline"));
+        let late = |what: &str| crate::ports::MailError::Retryable(format!("{what} before the function's deadline").into());
         match crate::deadline::remaining() {
             None => self.mailer.send(mail).await,
             Some(left) if left <= RECORD_RESERVE => Err(late("no time left to send it")),

@@ -107,7 +107,7 @@ impl DynamoStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(|e| classify("GetItem", &e))?;
+            .map_err(|e| classify("GetItem", e))?;
         self.meter.consumed(output.consumed_capacity());
         Ok(output.item)
     }
@@ -162,7 +162,7 @@ impl DynamoStore {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
-                .map_err(|e| classify("Query", &e))?;
+                .map_err(|e| classify("Query", e))?;
             self.meter.consumed(output.consumed_capacity());
             for item in output.items.unwrap_or_default() {
                 if !take(&item) {
@@ -278,7 +278,7 @@ impl DynamoStore {
             service = changed.or(service);
             foreign_locks.extend(taken);
         }
-        Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned()))
+        Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned().into()))
     }
 
     /// One UpdateItem of an outbox item (a mail, an event) on the condition that it exists: one
@@ -305,7 +305,7 @@ impl DynamoStore {
             }
             // Gone (its TTL): nothing left to settle.
             Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
-            Err(error) => Err(classify("UpdateItem", &error)),
+            Err(error) => Err(classify("UpdateItem", error)),
         }
     }
 
@@ -316,10 +316,10 @@ impl DynamoStore {
         match update.table_name(&self.table).return_values(ReturnValue::AllNew).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await {
             Ok(output) => {
                 self.meter.consumed(output.consumed_capacity());
-                output.attributes.map(Some).ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))
+                output.attributes.map(Some).ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned().into()))
             }
             Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(None),
-            Err(error) => Err(classify("UpdateItem", &error)),
+            Err(error) => Err(classify("UpdateItem", error)),
         }
     }
 
@@ -348,7 +348,7 @@ impl DynamoStore {
                         })
                         .collect()))
                 }
-                _ => Err(Err(classify("TransactWriteItems", &error))),
+                _ => Err(Err(classify("TransactWriteItems", error))),
             },
         }
     }
@@ -362,14 +362,14 @@ fn cancelled_otherwise(operation: &str, reasons: &[Reason], conflict: StoreError
     }
     let codes: Vec<&str> = reasons.iter().filter(|r| r.failed()).filter_map(|r| r.code.as_deref()).collect();
     let message = format!("{operation}: cancelled ({})", codes.join(", "));
-    if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c)) { StoreError::Unavailable(message) } else { StoreError::Failed(message) }
+    if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c)) { StoreError::Unavailable(message.into()) } else { StoreError::Failed(message.into()) }
 }
 
 /// The letters `change` owes, as mail items posted at `now` (`Store::save`'s ids), and the
 /// events it owes, as event items ([`post_events`]).
 fn post_mails(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Result<(), StoreError> {
     for (index, letter) in change.outbox.iter().enumerate() {
-        let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many mails".to_owned()))?;
+        let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many mails".to_owned().into()))?;
         let id = MailId { request: change.id, version: change.version, index };
         tx.put(items::mail_item(id, letter, now), None, Purpose::Mail)?;
     }
@@ -380,7 +380,7 @@ fn post_mails(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Resul
 /// `EventId::of_request(change.id, change.version, its index)`.
 fn post_events(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Result<(), StoreError> {
     for (index, occurrence) in change.events.iter().enumerate() {
-        let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many events".to_owned()))?;
+        let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many events".to_owned().into()))?;
         let event = Event::new(EventId::of_request(change.id, change.version, index), occurrence.clone());
         tx.put(items::event_item(&event, now), None, Purpose::Event)?;
     }
@@ -426,7 +426,7 @@ impl Store for DynamoStore {
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         self.meter.sent("Query");
-        let output = query.send().await.map_err(|e| classify("Query", &e))?;
+        let output = query.send().await.map_err(|e| classify("Query", e))?;
         self.meter.consumed(output.consumed_capacity());
         output.items().iter().map(items::account_of_index_entry).collect()
     }
@@ -455,7 +455,7 @@ impl Store for DynamoStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(|e| classify("PutItem", &e))?;
+            .map_err(|e| classify("PutItem", e))?;
         self.meter.consumed(output.consumed_capacity());
         let old = output.attributes().map(items::account_from).and_then(Result::ok);
         if old.is_some_and(|old| old.email == account.email && old.email_status == EmailStatus::Bouncing) && account.email_status != EmailStatus::Bouncing {
@@ -499,11 +499,11 @@ impl Store for DynamoStore {
                     if reasons.iter().any(|r| r.purpose == Purpose::Service && (r.condition_failed() || r.conflict())) {
                         continue; // changed since read: read again
                     }
-                    return Err(cancelled_otherwise("put_service", &reasons, StoreError::Unavailable("put_service: conflicting writes".to_owned())));
+                    return Err(cancelled_otherwise("put_service", &reasons, StoreError::Unavailable("put_service: conflicting writes".to_owned().into())));
                 }
             }
         }
-        Err(StoreError::Unavailable("put_service: the service kept changing".to_owned()))
+        Err(StoreError::Unavailable("put_service: the service kept changing".to_owned().into()))
     }
 
     /// One Query on the account's partition (its membership items, by service name, from the
@@ -569,11 +569,11 @@ impl Store for DynamoStore {
                     return Err(refused);
                 }
                 if failed_condition(&reasons, &Purpose::Request).is_some() {
-                    return Err(StoreError::Failed("create: a request with this id exists".to_owned()));
+                    return Err(StoreError::Failed("create: a request with this id exists".to_owned().into()));
                 }
                 // A conflict means another write is in flight on a lock or a copy; its outcome
                 // is unknown here, so it is not reported as `PendingExists`.
-                Err(cancelled_otherwise("create", &reasons, StoreError::Unavailable("create: conflicting writes".to_owned())))
+                Err(cancelled_otherwise("create", &reasons, StoreError::Unavailable("create: conflicting writes".to_owned().into())))
             }
         }
     }
@@ -645,7 +645,7 @@ impl Store for DynamoStore {
             Ok(()) => Ok(()),
             Err(Err(error)) => Err(error),
             Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Request).is_some() => Err(StoreError::Stale),
-            Err(Ok(reasons)) => Err(cancelled_otherwise("issue_token", &reasons, StoreError::Unavailable("issue_token: conflicting writes".to_owned()))),
+            Err(Ok(reasons)) => Err(cancelled_otherwise("issue_token", &reasons, StoreError::Unavailable("issue_token: conflicting writes".to_owned().into()))),
         }
     }
 
@@ -773,7 +773,7 @@ impl Store for DynamoStore {
             } else if sk == items::PROFILE_SK {
                 asking.accounts.push(items::account_from(item)?);
             } else if let Some(to) = sk.strip_prefix(items::ASKS_PREFIX) {
-                let to = AccountId::parse(to).map_err(|e| StoreError::Failed(format!("an asks item names no account: {e}")))?;
+                let to = AccountId::parse(to).map_err(|e| StoreError::Failed(format!("an asks item names no account: {e}").into()))?;
                 asking.unaccepted.insert(to, items::asks_from(item)?);
             }
         }
@@ -805,14 +805,14 @@ impl Store for DynamoStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(|e| classify("UpdateItem", &e))?;
+            .map_err(|e| classify("UpdateItem", e))?;
         self.meter.consumed(output.consumed_capacity());
         output
             .attributes()
             .and_then(|a| a.get("count"))
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
-            .ok_or_else(|| StoreError::Failed("UpdateItem: no count returned".to_owned()))
+            .ok_or_else(|| StoreError::Failed("UpdateItem: no count returned".to_owned().into()))
     }
 
     /// One GetItem: the account item carries its address change.
@@ -920,7 +920,7 @@ impl Store for DynamoStore {
             Ok(()) => {}
             Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => return Err(StoreError::Stale),
             Err(Ok(reasons)) => {
-                return Err(cancelled_otherwise("verify_email", &reasons, StoreError::Unavailable("verify_email: a concurrent write".to_owned())));
+                return Err(cancelled_otherwise("verify_email", &reasons, StoreError::Unavailable("verify_email: a concurrent write".to_owned().into())));
             }
             Err(Err(error)) => return Err(error),
         }
@@ -940,7 +940,7 @@ impl Store for DynamoStore {
             Ok(()) => {}
             Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => {}
             Err(Ok(reasons)) => {
-                return Err(cancelled_otherwise("set_language", &reasons, StoreError::Unavailable("set_language: a concurrent write".to_owned())));
+                return Err(cancelled_otherwise("set_language", &reasons, StoreError::Unavailable("set_language: a concurrent write".to_owned().into())));
             }
             Err(Err(error)) => return Err(error),
         }
