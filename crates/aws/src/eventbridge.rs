@@ -58,6 +58,7 @@ impl EventBridgePublisher {
 
 #[async_trait]
 impl Publisher for EventBridgePublisher {
+    #[tracing::instrument(name = "eventbridge.put_events", skip_all, fields(count = events.len()))]
     async fn publish(&self, events: &[Event]) -> Vec<Result<(), PublishError>> {
         let entries = events.iter().map(|event| {
             PutEventsRequestEntry::builder()

@@ -35,6 +35,7 @@ fn utf8(data: &str) -> Result<Content, MailError> {
 
 #[async_trait]
 impl Mailer for SesMailer {
+    #[tracing::instrument(name = "ses.send_email", skip_all, fields(account = %mail.account))]
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         let tag = MessageTag::builder()
             .name(ACCOUNT_TAG)

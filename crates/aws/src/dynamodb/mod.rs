@@ -409,11 +409,13 @@ fn outbox_status_update(status: &str, settled: bool, now: OffsetDateTime) -> Con
 
 #[async_trait]
 impl Store for DynamoStore {
+    #[tracing::instrument(name = "dynamodb.account", skip_all, fields(account = %id))]
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         self.get(items::account_key(id)).await?.as_ref().map(items::account_from).transpose()
     }
 
     /// One Query of the `by_email` index, at most `limit` entries.
+    #[tracing::instrument(name = "dynamodb.accounts_with_email", skip_all)]
     async fn accounts_with_email(&self, email: &EmailAddress, limit: usize) -> Result<Vec<AccountId>, StoreError> {
         let query = self
             .client
@@ -432,6 +434,7 @@ impl Store for DynamoStore {
     }
 
     /// `BatchGetItem`s of the `PROFILE` items, 100 keys a call (`batch::batch_get`).
+    #[tracing::instrument(name = "dynamodb.accounts", skip_all, fields(count = ids.len()))]
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
         let mut ids: Vec<&AccountId> = ids.iter().collect();
         ids.sort();
@@ -444,6 +447,7 @@ impl Store for DynamoStore {
     /// One PutItem (the whole item: a pending email change goes), answering the item it
     /// replaced; when that had this same address marked bouncing, one conditional UpdateItem
     /// marks it again (only a new address clears the mark).
+    #[tracing::instrument(name = "dynamodb.put_account", skip_all, fields(account = %account.id))]
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         self.meter.sent("PutItem");
         let output = self
@@ -466,6 +470,7 @@ impl Store for DynamoStore {
 
     /// One Query on the service's partition: the service and its lock items. Expired locks
     /// are returned too (as the embedded store does); callers compare `expires_at`.
+    #[tracing::instrument(name = "dynamodb.service", skip_all, fields(service = %name))]
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
         let found = self.query(items::service_pk(name), SortKeys::All, None, true, usize::MAX).await?;
         let mut service = None;
@@ -484,6 +489,7 @@ impl Store for DynamoStore {
 
     /// Reads the service as it is, then writes it and its members' membership items in one
     /// transaction on the condition that it is still as read (else reads again).
+    #[tracing::instrument(name = "dynamodb.put_service", skip_all, fields(service = %service.name))]
     async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
         for _ in 0..REBUILDS {
             let old = self.read_service(&service.name).await?;
@@ -509,6 +515,7 @@ impl Store for DynamoStore {
     /// One Query on the account's partition (its membership items, by service name, from the
     /// prefix), or, for one type, on the `by_type` index (eventually consistent: a role moved a
     /// moment ago may still show there).
+    #[tracing::instrument(name = "dynamodb.services_of", skip_all, fields(account = %account))]
     async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
         let prefix = filter.name_prefix.as_deref().unwrap_or("");
         let found = match &filter.kind {
@@ -527,6 +534,7 @@ impl Store for DynamoStore {
 
     /// One transaction: per request its item, its copies, its token items and its locks,
     /// each lock on the condition that there is none or that it has expired.
+    #[tracing::instrument(name = "dynamodb.create", skip_all, fields(count = changes.len()))]
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
         let mut tx = Tx::new(&self.table);
         for change in changes {
@@ -581,6 +589,7 @@ impl Store for DynamoStore {
     /// One Query on the request's partition: the request and its live token items. A token
     /// item past its expiry, or of an older round of codes, is ignored, whether or not TTL has
     /// deleted it yet.
+    #[tracing::instrument(name = "dynamodb.contact_change", skip_all, fields(contact_change = %id))]
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
         // From the request item on (its tokens follow it): its posted mails sort before it and
         // are not read here.
@@ -613,6 +622,7 @@ impl Store for DynamoStore {
 
     /// One Query on the account's partition: its request copies, newest first (ULIDs sort by
     /// time). The requests come without token hashes.
+    #[tracing::instrument(name = "dynamodb.contact_changes_of", skip_all, fields(account = %account))]
     async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
         let start = before.map(items::copy_sk);
         let found = self.query(items::account_pk(account), SortKeys::Prefix(items::COPY_PREFIX), start, false, limit.saturating_add(1)).await?;
@@ -629,6 +639,7 @@ impl Store for DynamoStore {
     /// request that kept none, over the service read first, one GetItem). A cancelled
     /// transaction is judged by `verdict`; when only what the save does not decide on changed
     /// (an unmoved role's holder, another request's lock), it is rebuilt on that and sent again.
+    #[tracing::instrument(name = "dynamodb.save", skip_all, fields(contact_change = %change.id))]
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
         self.save_settling(change, effect, None).await
     }
@@ -637,6 +648,7 @@ impl Store for DynamoStore {
     /// version read and not pending past its expiry, and the `Put` of the party's token item
     /// with its round. Nothing else is rewritten: the request, its copies and the other
     /// parties' tokens stay as they are.
+    #[tracing::instrument(name = "dynamodb.issue_token", skip_all, fields(contact_change = %change.id, account = %party))]
     async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
         let mut tx = Tx::new(&self.table);
         tx.check(items::request_key(change.id), self.request_condition(change, change.version), Purpose::Request)?;
@@ -718,6 +730,7 @@ impl Store for DynamoStore {
     /// before `now` to the bucket of `now + remind_before` (at most 45), oldest first, until
     /// `limit` are in; never a Scan. The index is eventually consistent: a request just closed
     /// may still show, and its save is then stale.
+    #[tracing::instrument(name = "dynamodb.due", skip_all)]
     async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
         let horizon = now + remind_before;
         let mut day = now - contacts_app::ports::DUE_LOOKBACK;
@@ -732,6 +745,7 @@ impl Store for DynamoStore {
     }
 
     /// One GetItem: the requester's record towards `to` (`items::asks_key`).
+    #[tracing::instrument(name = "dynamodb.unaccepted", skip_all, fields(account = %requester))]
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         Ok(self.get(items::asks_key(requester, to)).await?.as_ref().map(items::asks_from).transpose()?.unwrap_or_default())
     }
@@ -739,6 +753,7 @@ impl Store for DynamoStore {
     /// One `BatchGetItem` (more only past 100 keys) of what is asked for: the service item and
     /// its three lock items, the attempter's window item, the account items, the requester's
     /// records towards each of `towards`; none when nothing is asked for.
+    #[tracing::instrument(name = "dynamodb.asking", skip_all)]
     async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
         let mut ids: Vec<&AccountId> = what.accounts.iter().collect();
         ids.sort();
@@ -782,11 +797,13 @@ impl Store for DynamoStore {
         Ok(asking)
     }
 
+    #[tracing::instrument(name = "dynamodb.wrong_attempts", skip_all)]
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
         Ok(self.get(items::attempts_key(attempter, window_start)).await?.as_ref().map_or(0, items::attempts_from))
     }
 
     /// One UpdateItem: `ADD count 1`, the item gone (by TTL) with its window.
+    #[tracing::instrument(name = "dynamodb.count_wrong_attempt", skip_all)]
     async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError> {
         self.meter.sent("UpdateItem");
         let output = self
@@ -816,6 +833,7 @@ impl Store for DynamoStore {
     }
 
     /// One GetItem: the account item carries its address change.
+    #[tracing::instrument(name = "dynamodb.profile", skip_all, fields(account = %id))]
     async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
         self.get(items::account_key(id)).await?.as_ref().map(items::profile_from).transpose()
     }
@@ -823,6 +841,7 @@ impl Store for DynamoStore {
     /// One transaction: the account item's change attributes on the condition that its
     /// revision is the one read, the verification item of each code it awaits, and the deletion
     /// of the `gone` codes' items.
+    #[tracing::instrument(name = "dynamodb.save_email_change", skip_all, fields(account = %record.account.id))]
     async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError> {
         let Some(read) = record.revision.checked_sub(1) else { return Err(StoreError::Stale) };
         let asks = AttributeValue::L(record.email_asks.iter().map(|at| n(items::millis(*at))).collect());
@@ -882,6 +901,7 @@ impl Store for DynamoStore {
 
     /// One GetItem of the verification item; one past its expiry is ignored, whether or not TTL
     /// has deleted it yet.
+    #[tracing::instrument(name = "dynamodb.email_token", skip_all)]
     async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
         let Some(item) = self.get(items::email_token_key(hash)).await? else { return Ok(None) };
         let (account, expires_ms) = items::email_token_from(&item)?;
@@ -892,6 +912,7 @@ impl Store for DynamoStore {
     /// condition that the change's revision is the one read and the change is live; its
     /// verification items are deleted (they can verify nothing any more), and the event is
     /// committed. Then the account as it is now, one GetItem.
+    #[tracing::instrument(name = "dynamodb.verify_email", skip_all, fields(account = %read.account.id))]
     async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
         let Some(pending) = &read.pending_email else { return Err(StoreError::Stale) };
         let update = Cond::new("SET #email = #pe, #email_key = #pe_key, #rev = #rev + :one REMOVE #pe, #pe_key, #pn, #pc, #ph, #px, #es")
@@ -930,6 +951,7 @@ impl Store for DynamoStore {
     /// One transaction: the account's language on the condition that it exists and had
     /// another one, and the event's item; then the profile, read (a refused condition writes
     /// nothing, and that read tells an account gone from one already in that language).
+    #[tracing::instrument(name = "dynamodb.set_language", skip_all, fields(account = %id))]
     async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
         let mut tx = Tx::new(&self.table);
         let update = Cond::new("SET #language = :language").name("#language", "language").value(":language", s(language.as_str()));
@@ -948,6 +970,7 @@ impl Store for DynamoStore {
     }
 
     /// One UpdateItem on the condition that the account's address is still `email`.
+    #[tracing::instrument(name = "dynamodb.mark_bouncing", skip_all, fields(account = %id))]
     async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
         let update = self
             .client
