@@ -69,7 +69,7 @@ pub async fn export(bulk: &Bulk, segments: u32, out: &mut impl Write, progress: 
         progress.advance(records.len() as u64);
     }
     while let Some(joined) = tasks.join_next().await {
-        joined.map_err(|e| ExportError::Store(StoreError::Failed(format!("an export task stopped: {e}"))))?;
+        joined.map_err(|e| ExportError::Store(StoreError::Failed(contacts_app::Cause::of(format!("an export task stopped: {e}"), e))))?;
     }
     out.flush().map_err(ExportError::Write)?;
     progress.finish();

@@ -191,10 +191,10 @@ impl Switchable {
 impl Mailer for Switchable {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         if self.unavailable.load(Ordering::SeqCst) {
-            return Err(MailError::Retryable("the test made the mail service unavailable".to_owned()));
+            return Err(MailError::Retryable("the test made the mail service unavailable".to_owned().into()));
         }
         if self.refusing.load(Ordering::SeqCst) {
-            return Err(MailError::Rejected("the test made the mail service refuse every mail".to_owned()));
+            return Err(MailError::Rejected("the test made the mail service refuse every mail".to_owned().into()));
         }
         self.inner.send(mail).await
     }

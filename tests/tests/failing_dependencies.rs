@@ -41,7 +41,7 @@ struct FailingStore {
 impl FailingStore {
     fn check(&self) -> Result<(), StoreError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
-            return Err(StoreError::Unavailable("injected failure".to_owned()));
+            return Err(StoreError::Unavailable("injected failure".to_owned().into()));
         }
         Ok(())
     }

@@ -702,6 +702,15 @@ async fn a_change_goes_through_the_functions_from_request_to_new_contacts() {
     // The functions logged the request's id, and never a token.
     let logs: String = rie.values().chain([&mailer]).map(Rie::log).collect();
     assert!(logs.contains(&format!("\"contact_change\":\"{id}\"")), "the invocations' log lines carry the request id");
+    // Every line written within an invocation (the router's, the use cases', the mailer's in a
+    // mail's span, the runtime's) names Lambda's request id one way: `span.lambda_request_id`.
+    let spans: Vec<Value> = logs.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()).filter_map(|line| line.get("span").cloned()).collect();
+    assert!(spans.iter().any(|span| span["name"] == "mail"), "the mailer's lines in a mail's span are among them");
+    assert!(spans.iter().any(|span| span["name"] == "answer" && span["contact_change"] == id.as_str()), "and the use cases' lines in their spans");
+    for span in &spans {
+        assert!(span["lambda_request_id"].as_str().is_some_and(|id| !id.is_empty()), "a line without span.lambda_request_id: {span}");
+        assert!(span.get("requestId").is_none() && span.get("request_id").is_none(), "another name for the request id: {span}");
+    }
     for token in [ada, ned] {
         assert!(!logs.contains(token.as_str()), "a token is in the functions' logs");
     }

@@ -351,7 +351,9 @@ async fn the_binary_prints_each_requests_and_each_mailer_pass_emf_line_on_stdout
 
     let mut seen: Vec<integration_tests::Emf> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !seen.iter().any(|l| l.dimension("function") == Some("mailer")) && Instant::now() < deadline {
+    // The create's line is printed once its answer is sent, which may be after the mailer's pass.
+    let has = |seen: &[integration_tests::Emf], function: &str| seen.iter().any(|l| l.dimension("function") == Some(function));
+    while !(has(&seen, "mailer") && has(&seen, "create")) && Instant::now() < deadline {
         let Ok(line) = received.recv_timeout(Duration::from_millis(100)) else { continue };
         match serde_json::from_str::<Value>(&line) {
             Ok(value) if value.get("_aws").is_some() => seen.push(integration_tests::Emf::parse(&value)),

@@ -2,7 +2,7 @@
 //! method, no identity, input that is no domain value, a body too large. A use case's own
 //! failures travel inside as [`ApiError::App`]. `problem` maps both to HTTP, once.
 
-use contacts_app::Error;
+use contacts_app::{Cause, Error};
 use contacts_domain::InvalidValue;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,15 +43,38 @@ impl From<InvalidValue> for ApiError {
 }
 
 impl ApiError {
-    /// The whole chain of causes, for the log (never for the client).
+    /// The whole chain of causes, for the log (never for the client), down to an adapter's
+    /// [`Cause`]: its summary is the last word, since the SDK's own text beneath it may name
+    /// what the summary leaves out (SES's refusal names the address). A cause that its error's
+    /// message already ends with is not said twice.
     pub fn chain(&self) -> String {
         let mut text = self.to_string();
         let mut cause = std::error::Error::source(self);
         while let Some(error) = cause {
-            text.push_str(": ");
-            text.push_str(&error.to_string());
+            let said = error.to_string();
+            if !text.ends_with(&said) {
+                text.push_str(": ");
+                text.push_str(&said);
+            }
+            if error.is::<Cause>() {
+                break;
+            }
             cause = error.source();
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use contacts_app::ports::StoreError;
+
+    use super::*;
+
+    #[test]
+    fn the_logged_chain_ends_with_the_adapters_summary_said_once() {
+        let sdk = std::io::Error::other("MessageRejected: ada@example.com is not verified");
+        let error = ApiError::App(Error::StoreUnavailable(StoreError::Unavailable(Cause::of("GetItem: timed out", sdk))));
+        assert_eq!(error.chain(), "a service this one depends on is unavailable; try again shortly: the store is unavailable: GetItem: timed out");
     }
 }

@@ -14,7 +14,7 @@ use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
 use super::ApiError;
 use super::ApiResponse;
@@ -177,12 +177,17 @@ fn html(status: StatusCode, title: &str, content: Content<'_>) -> ApiResponse {
     );
     let mut response = Response::new(Bytes::from(page));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
+    html_headers(response.headers_mut(), HeaderValue::from_str(&csp).expect("base64url is a valid header value"));
+    response
+}
+
+/// The headers of every HTML page this service serves (these pages and the control panel's):
+/// HTML, never cached, no referrer, no sniffing, never framed, and the page's own `csp`.
+pub(super) fn html_headers(headers: &mut HeaderMap, csp: HeaderValue) {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("base64url is a valid header value"));
-    response
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
 }

@@ -179,14 +179,8 @@ pub(super) fn config(sign_in: &SignIn, endpoints: Option<&Endpoints>, resend_coo
 pub(super) fn index(endpoints: Option<&Endpoints>) -> ApiResponse {
     let csp = policy(&endpoints.map(Endpoints::fetched_origins).unwrap_or_default());
     let mut response = Response::new(BUILT.index.clone());
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     let csp = HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    super::page::html_headers(response.headers_mut(), csp);
     response
 }
 

@@ -26,6 +26,7 @@ impl Bounce {
 impl App {
     /// Marks `account`'s address bouncing if `bounce` calls for it and `email` (the address
     /// the mail went to) is still its address; whether it marked.
+    #[tracing::instrument(skip_all, fields(account = %account))]
     pub async fn bounced(&self, account: &AccountId, email: &EmailAddress, bounce: Bounce) -> Result<bool> {
         if !bounce.marks() {
             tracing::info!(%account, "a transient bounce: the address stays as it is");

@@ -95,7 +95,7 @@ impl AwsConfig {
         let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let endpoint = |name: &str| match set(name) {
             Some(url) if http_url(&url).is_none_or(|parts| parts.host.is_empty()) || url.chars().any(|c| c.is_whitespace() || c.is_control()) => {
-                Err(ConfigError(format!(
+                Err(ConfigError::new(format!(
                     "{name} must be an http:// or https:// URL with a host (DynamoDB Local's is like http://127.0.0.1:8000), not {:?}",
                     url.chars().take(80).collect::<String>()
                 )))
@@ -118,7 +118,7 @@ impl AwsConfig {
 
     /// `TABLE_NAME`, which the functions cannot start without.
     pub fn table(&self) -> Result<&str, ConfigError> {
-        self.table_name.as_deref().ok_or_else(|| ConfigError("TABLE_NAME is not set: the DynamoDB table to use".to_owned()))
+        self.table_name.as_deref().ok_or_else(|| ConfigError::new("TABLE_NAME is not set: the DynamoDB table to use".to_owned()))
     }
 
     /// DynamoDB's endpoint, when it is not AWS's: `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`.
@@ -186,9 +186,25 @@ pub fn log_spec(var: impl Fn(&str) -> Option<String>) -> String {
     set("RUST_LOG").or_else(|| set(LOG_LEVEL).map(|level| level.to_ascii_lowercase().replace("fatal", "error"))).unwrap_or_else(|| "info".to_owned())
 }
 
+/// A setting that cannot work: the message names it (never a secret: the settings hold none),
+/// and the error that refused its value, when one did, is its source.
 #[derive(thiserror::Error)]
-#[error("configuration: {0}")]
-pub struct ConfigError(String);
+#[error("configuration: {message}")]
+pub struct ConfigError {
+    message: String,
+    #[source]
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ConfigError {
+    fn new(message: impl Into<String>) -> Self {
+        ConfigError { message: message.into(), source: None }
+    }
+
+    fn because(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ConfigError { message: message.into(), source: Some(std::sync::Arc::new(source)) }
+    }
+}
 
 /// As its message: a function's `main` returns the error, and Lambda's init error (and the
 /// log) then reads `configuration: TABLE_NAME is not set...`, not a struct.
@@ -234,29 +250,35 @@ impl Config {
         let seconds = |name: &str, default: Duration, (min, max): (i64, i64)| -> Result<Duration, ConfigError> {
             match var(name) {
                 None => Ok(default),
-                Some(raw) => match raw.trim().parse::<i64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(Duration::seconds(n)),
-                    _ => Err(ConfigError(format!(
-                        "{name} must be a whole number of seconds from {min} to {max}, not {:?}",
-                        raw.chars().take(40).collect::<String>()
-                    ))),
-                },
+                Some(raw) => {
+                    let message =
+                        || format!("{name} must be a whole number of seconds from {min} to {max}, not {:?}", raw.chars().take(40).collect::<String>());
+                    match raw.trim().parse::<i64>() {
+                        Ok(n) if (min..=max).contains(&n) => Ok(Duration::seconds(n)),
+                        Ok(_) => Err(ConfigError::new(message())),
+                        Err(e) => Err(ConfigError::because(message(), e)),
+                    }
+                }
             }
         };
         let count = |name: &str, default: u32| -> Result<u32, ConfigError> {
             match var(name) {
                 None => Ok(default),
-                Some(raw) => match raw.trim().parse::<u32>() {
-                    Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
-                    _ => Err(ConfigError(format!("{name} must be a whole number from 1 to {MAX_COUNT}, not {raw:?}"))),
-                },
+                Some(raw) => {
+                    let message = || format!("{name} must be a whole number from 1 to {MAX_COUNT}, not {raw:?}");
+                    match raw.trim().parse::<u32>() {
+                        Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
+                        Ok(_) => Err(ConfigError::new(message())),
+                        Err(e) => Err(ConfigError::because(message(), e)),
+                    }
+                }
             }
         };
         let public_base_url = var("PUBLIC_BASE_URL").unwrap_or(defaults.public_base_url);
         check_public_base_url(&public_base_url)?;
         let mail_from = match var("MAIL_FROM") {
             None => defaults.mail_from,
-            Some(raw) => EmailAddress::parse(&raw).map_err(|e| ConfigError(format!("MAIL_FROM: {e}")))?,
+            Some(raw) => EmailAddress::parse(&raw).map_err(|e| ConfigError::because(format!("MAIL_FROM: {e}"), e))?,
         };
         Ok(Self {
             token_ttl: seconds("TOKEN_TTL_SECONDS", defaults.token_ttl, TOKEN_TTL_RANGE)?,
@@ -292,7 +314,7 @@ fn metrics_namespace(raw: Option<String>) -> Result<String, ConfigError> {
     let Some(namespace) = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else { return Ok(contacts_telemetry::DEFAULT_NAMESPACE.to_owned()) };
     let valid = namespace.len() <= 255 && namespace.chars().all(|c| c.is_ascii_alphanumeric() || ".-_/#:".contains(c)) && !namespace.starts_with("AWS/");
     if !valid {
-        return Err(ConfigError(format!(
+        return Err(ConfigError::new(format!(
             "METRICS_NAMESPACE must be 1 to 255 letters, digits or .-_/#: and not start with AWS/, not {:?}",
             namespace.chars().take(40).collect::<String>()
         )));
@@ -336,7 +358,7 @@ fn provider_principals(raw: &str) -> Result<Vec<String>, ConfigError> {
     for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let an_arn = arn_parts(entry).is_some_and(|parts| !parts[1].is_empty() && !parts[2].is_empty() && !parts[5].is_empty());
         if !an_arn || entry.len() > 2048 || entry.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ConfigError(format!(
+            return Err(ConfigError::new(format!(
                 "PROVIDER_PRINCIPALS is a comma-separated list of AWS principal ARNs (arn:aws:iam::123456789012:role/name), and {:?} is not one",
                 entry.chars().take(80).collect::<String>()
             )));
@@ -349,7 +371,7 @@ fn provider_principals(raw: &str) -> Result<Vec<String>, ConfigError> {
 /// `PUBLIC_BASE_URL` is https, or plain http on a loopback host only (`127.0.0.1`, `[::1]`,
 /// `localhost`, with any port): the links carry tokens, which must not cross a network in clear.
 fn check_public_base_url(url: &str) -> Result<(), ConfigError> {
-    let refuse = |why: &str| Err(ConfigError(format!("PUBLIC_BASE_URL {why}, not {:?}", url.chars().take(80).collect::<String>())));
+    let refuse = |why: &str| Err(ConfigError::new(format!("PUBLIC_BASE_URL {why}, not {:?}", url.chars().take(80).collect::<String>())));
     let Some(parts) = http_url(url) else {
         return refuse("must be an https:// URL (http:// only on 127.0.0.1, [::1] or localhost)");
     };

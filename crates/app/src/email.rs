@@ -31,6 +31,7 @@ impl Profile {
 
 impl App {
     /// `GET /v1/me`: the caller's profile, with its pending address if any.
+    #[tracing::instrument(skip_all, fields(account = %caller))]
     pub async fn my_profile(&self, caller: &AccountId) -> Result<Profile> {
         let record = self.store.profile(caller).await?.ok_or_else(no_profile)?;
         Ok(Profile::of(record, self.now()))
@@ -39,6 +40,7 @@ impl App {
     /// `PATCH /v1/me`: an `email` becomes the pending address (see [`App::ask_email_change`]);
     /// then the `language`, which applies at once. The email part goes first, so that a refused
     /// or failed ask (429, 503) changes nothing; its mails are written in the patched language.
+    #[tracing::instrument(skip_all, fields(account = %caller))]
     pub async fn change_profile(&self, caller: &AccountId, patch: ProfilePatch) -> Result<Profile> {
         let now = self.now();
         let mut profile = None;
@@ -67,6 +69,7 @@ impl App {
     /// `too_many_requests`). If either mail cannot be sent, the ask is undone and the answer is
     /// a 503 with `Retry-After` (without both codes the change cannot happen, and the refused
     /// ask does not count).
+    #[tracing::instrument(skip_all, fields(account = %caller))]
     pub async fn ask_email_change(&self, caller: &AccountId, email: EmailAddress, language: Option<contacts_domain::Language>) -> Result<Profile> {
         let (email, language) = (&email, &language);
         self.retry_on_stale(|| async move {
@@ -146,6 +149,7 @@ impl App {
     /// stop working and fresh ones go to the new address, [`App::readdress`]) and the old
     /// address is told. A code that is not one the change awaits (mistyped, spent, replaced,
     /// expired, or another account's) is `EmailTokenMismatch` and changes nothing.
+    #[tracing::instrument(skip_all, fields(account = caller.map(AccountId::as_str)))]
     pub async fn verify_email(&self, token: &str, caller: Option<&AccountId>) -> Result<Profile> {
         let hash = Token::parse(token).ok_or(Error::EmailTokenMismatch)?.hash();
         let owner = self.store.email_token(&hash, self.now()).await?.ok_or(Error::EmailTokenMismatch)?;

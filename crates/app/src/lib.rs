@@ -22,6 +22,7 @@ pub mod ports;
 pub mod seed;
 
 mod bounces;
+mod cause;
 mod email;
 mod error;
 mod events;
@@ -36,6 +37,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 pub use bounces::Bounce;
+pub use cause::Cause;
 pub use email::Profile;
 pub use error::Error;
 pub use events::{EVENTS_REDRIVE_AFTER, PUT_EVENTS_MAX, PublishReport};
@@ -153,6 +155,7 @@ impl App {
     // ---- services ------------------------------------------------------------------------
 
     /// The services where the caller holds a role that `filter` takes, by name, after `after`.
+    #[tracing::instrument(skip_all, fields(account = %caller))]
     pub async fn my_services(&self, caller: &AccountId, filter: &ServiceFilter, after: Option<ServiceName>) -> Result<Page<ServiceView>> {
         let page = self.store.services_of(caller, filter, after.as_ref(), PAGE_SIZE).await?;
         // One read for the names of the whole page's holders, however many services share them.
@@ -182,6 +185,7 @@ impl App {
         Ok(self.store.accounts(&ids).await?.into_iter().map(|a| (a.id, a.name)).collect())
     }
 
+    #[tracing::instrument(skip_all, fields(account = %caller, service = %name))]
     pub async fn service(&self, caller: &AccountId, name: &ServiceName) -> Result<ServiceView> {
         let record = self.store.service(name).await?.filter(|r| !r.service.contacts.roles_of(caller).is_empty()).ok_or_else(no_service)?;
         let now = self.now();
@@ -202,6 +206,7 @@ impl App {
     /// request is pending on one of them, are decided on the service alone, with answers that
     /// are the same whoever it names; only then is the new contact looked up and judged, and a
     /// create refused for its sake counts against the caller's budget.
+    #[tracing::instrument(skip_all, fields(account = %caller, service = %name))]
     pub async fn create(&self, caller: &AccountId, name: &ServiceName, asks: Vec<(Role, ContactRef)>) -> Result<Vec<ContactChange>> {
         let now = self.now();
         let prober = limits::prober_key(caller);
@@ -284,7 +289,7 @@ impl App {
             change.outbox.clear();
             change.events.clear();
         });
-        tracing::info!(requests = ?changes.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), service = %service.name, "contact change requested");
+        tracing::info!(contact_changes = ?changes.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(), service = %service.name, "contact change requested");
         Ok(changes)
     }
 
@@ -327,6 +332,7 @@ impl App {
     }
 
     /// One request, as its requester, a party, its previous holder or a contact of its service sees it.
+    #[tracing::instrument(skip_all, fields(account = %caller, contact_change = %id))]
     pub async fn contact_change(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
         let mut change = self.visible_contact_change(caller, id).await?;
         change.observe(self.now());
@@ -335,6 +341,7 @@ impl App {
 
     /// The requests that involve the caller, newest first, optionally only those in `state`.
     /// A page may hold fewer than `PAGE_SIZE` matches when `state` filters some out.
+    #[tracing::instrument(skip_all, fields(account = %caller))]
     pub async fn my_contact_changes(
         &self,
         caller: &AccountId,
@@ -361,6 +368,7 @@ impl App {
     /// Codes that match no live token are counted against the answerer alone (SPEC §3), never
     /// against the request, and only they are limited: a party's own live token works whatever
     /// anyone tried, the answerer itself or others behind its address (a NAT, a proxy).
+    #[tracing::instrument(skip_all, fields(contact_change = %id))]
     pub async fn answer(&self, id: RequestId, token: &str, decision: Decision, answerer: Answerer<'_>) -> Result<ContactChange> {
         let token = &Token::parse(token);
         self.retry_on_stale(|| async move {
@@ -405,6 +413,7 @@ impl App {
     /// Sends the pending parties' emails again with fresh codes (minted as each mail is sent,
     /// to the party's address then). Within the request's [`ResendPolicy`]: at once, then once
     /// per cooldown, up to the limit; only a party may (the state machine says so).
+    #[tracing::instrument(skip_all, fields(account = %caller, contact_change = %id))]
     pub async fn resend(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
         let policy = ResendPolicy { cooldown: self.config.resend_cooldown, limit: self.config.resend_limit };
         self.retry_on_stale(|| async move {
@@ -422,6 +431,7 @@ impl App {
     }
 
     /// The requester withdraws a pending request, or the service's current admin ends it.
+    #[tracing::instrument(skip_all, fields(account = %caller, contact_change = %id))]
     pub async fn cancel(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
         self.retry_on_stale(|| async move {
             let mut change = self.visible_contact_change(caller, id).await?;
@@ -442,6 +452,7 @@ impl App {
     /// What the emailed link's page shows to whoever holds its id: the request, whose accounts
     /// the page must not name (SPEC §4: an id reaches every contact of the service, the event
     /// bus and mail gateways), so none is read. Reading changes nothing.
+    #[tracing::instrument(skip_all, fields(contact_change = %id))]
     pub async fn confirmation(&self, id: RequestId) -> Result<ContactChange> {
         let mut change = self.store.contact_change(id).await?.ok_or_else(no_contact_change)?;
         change.observe(self.now());
@@ -454,6 +465,7 @@ impl App {
     /// counts against `from`'s budget of wrong codes, the very budget of the page's answers
     /// ([`Answerer::LinkHolder`]), so the read is no free oracle; as there, a right code is never
     /// refused for wrong ones, and a closed request answers 409 whatever the code.
+    #[tracing::instrument(skip_all, fields(contact_change = %id))]
     pub async fn confirmation_details(&self, id: RequestId, token: &str, from: Option<IpAddr>) -> Result<(ContactChange, HashMap<AccountId, Account>)> {
         let mut change = self.store.contact_change(id).await?.ok_or_else(no_contact_change)?;
         let now = self.now();
@@ -479,6 +491,7 @@ impl App {
     /// mailer gave up on them, or never saw them), and with a bus the events still unpublished
     /// [`EVENTS_REDRIVE_AFTER`] after they were committed. A request someone else saved meanwhile (a
     /// stale save) is left to them, or to the next sweep.
+    #[tracing::instrument(skip_all)]
     pub async fn sweep(&self) -> Result<SweepReport> {
         let now = self.now();
         let mut report = SweepReport::default();
@@ -510,7 +523,7 @@ impl App {
             Err(StoreError::Stale) => Ok(false),
             Err(other) => Err(other.into()),
             Ok(()) => {
-                tracing::info!(request = %change.id, "contact change expired");
+                tracing::info!(contact_change = %change.id, "contact change expired");
                 Ok(true)
             }
         }
@@ -534,6 +547,7 @@ impl App {
     /// A new address (the provider's support sets it, after its own checks, for someone who
     /// lost the old mailbox) takes the account's codes with it (SPEC §3): those of its pending
     /// requests die before the write, and fresh ones go to the new address after it.
+    #[tracing::instrument(skip_all, fields(account = %account.id))]
     pub async fn put_account(&self, account: &Account) -> Result<()> {
         let readdressed = self.store.account(&account.id).await?.is_some_and(|stored| stored.email != account.email);
         if !readdressed {
@@ -550,6 +564,7 @@ impl App {
     /// already. Returns the pending requests it overtakes (each will end `failed`, SPEC §3:
     /// [`PendingChange`]), as the service's locks were read just before the write: a request
     /// made in between fails all the same, unreported.
+    #[tracing::instrument(skip_all, fields(service = %service.name))]
     pub async fn put_service(&self, service: &Service) -> Result<Vec<PendingChange>> {
         let holders = service.contacts.holders();
         let known = self.store.accounts(&holders).await?;
@@ -571,7 +586,7 @@ impl App {
         change.step(Step::Complete, now).expect("every party has accepted");
         let reason = match self.save(change, Effect::Apply { require_good_standing }).await {
             Ok(()) => {
-                tracing::info!(request = %change.id, service = %change.service, "contact change done");
+                tracing::info!(contact_change = %change.id, service = %change.service, "contact change done");
                 return Ok(());
             }
             Err(StoreError::HoldersChanged) => FailReason::HoldersChanged,
@@ -585,7 +600,7 @@ impl App {
         change.step(Step::Accept { party }, now).expect("it fitted a moment ago");
         change.step(Step::Fail { reason }, now).expect("every party has accepted");
         self.save(change, Effect::ReleaseLocks).await?;
-        tracing::info!(request = %change.id, reason = reason.as_str(), "contact change failed");
+        tracing::info!(contact_change = %change.id, reason = reason.as_str(), "contact change failed");
         Ok(())
     }
 
@@ -609,7 +624,7 @@ impl App {
     /// sent by then fails as a retryable one does, and the answer is still the normal one.
     async fn send(&self, mail: &mail::Mail) -> Result<(), crate::ports::MailError> {
         const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_millis(3_500);
-        let late = |what: &str| crate::ports::MailError::Retryable(format!("{what} before the function's deadline"));
+        let late = |what: &str| crate::ports::MailError::Retryable(format!("{what} before the function's deadline").into());
         match crate::deadline::remaining() {
             None => self.mailer.send(mail).await,
             Some(left) if left <= RECORD_RESERVE => Err(late("no time left to send it")),
@@ -647,7 +662,7 @@ impl App {
         if change.observe(now) {
             match self.save(change, Effect::ReleaseLocks).await {
                 Ok(()) | Err(StoreError::Stale) => {}
-                Err(other) => tracing::warn!(request = %change.id, %other, "could not record expiry"),
+                Err(other) => tracing::warn!(contact_change = %change.id, %other, "could not record expiry"),
             }
             return Err(Error::Expired);
         }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+pub use crate::cause::Cause;
 use crate::mail::Mail;
 use contacts_domain::{
     Account, AccountId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, PendingEmail, RequestId, Role, Service,
@@ -135,9 +136,9 @@ pub enum StoreError {
     DifferentZone(AccountId),
     /// Unreachable, throttled or timed out: nothing was written, trying again may work.
     #[error("the store is unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     #[error("the store failed: {0}")]
-    Failed(String),
+    Failed(#[source] Cause),
 }
 
 /// One outbox: the mails posted (`Outbox<MailId>`) or the events committed (`Outbox<EventId>`)
@@ -283,9 +284,9 @@ impl<T: Accounts + Profiles + Services + Requests + Limits + Outbox<MailId> + Ou
 pub enum MailError {
     /// Throttled or unreachable: the same mail may go through later.
     #[error("the mail service is unavailable: {0}")]
-    Retryable(String),
+    Retryable(#[source] Cause),
     #[error("the mail was refused: {0}")]
-    Rejected(String),
+    Rejected(#[source] Cause),
 }
 
 /// The bus did not take an event: unreachable, throttled, or its own failure of that entry.
@@ -294,7 +295,7 @@ pub enum MailError {
 /// outbox, with its failures in the log and in the dead-letter queue).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the event bus did not take the event: {0}")]
-pub struct PublishError(pub String);
+pub struct PublishError(#[source] pub Cause);
 
 #[async_trait]
 pub trait Publisher: Send + Sync + 'static {

@@ -26,7 +26,7 @@ impl App {
             self.step_awaited(*id, Step::Withhold { party: account.clone() }).await?;
         }
         if !awaiting.is_empty() {
-            tracing::info!(account = %account, requests = awaiting.len(), "codes withheld: the address is changing");
+            tracing::info!(account = %account, withheld = awaiting.len(), "codes withheld: the address is changing");
         }
         Ok(awaiting)
     }
@@ -37,7 +37,7 @@ impl App {
     pub(super) async fn mail_fresh_codes(&self, account: &AccountId, requests: &[RequestId]) {
         for id in requests {
             if let Err(error) = self.step_awaited(*id, Step::Readdress { party: account.clone() }).await {
-                tracing::warn!(account = %account, request = %id, %error, "no fresh code owed after an address change: a resend sends one");
+                tracing::warn!(account = %account, contact_change = %id, %error, "no fresh code owed after an address change: a resend sends one");
             }
         }
     }

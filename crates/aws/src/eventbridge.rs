@@ -11,7 +11,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use crate::sdk::{self, Failure};
 use contacts_app::config::AwsConfig;
-use contacts_app::ports::{PublishError, Publisher};
+use contacts_app::ports::{Cause, PublishError, Publisher};
 use contacts_domain::Event;
 use contacts_domain::events::EVENT_SOURCE;
 
@@ -58,6 +58,7 @@ impl EventBridgePublisher {
 
 #[async_trait]
 impl Publisher for EventBridgePublisher {
+    #[tracing::instrument(name = "eventbridge.put_events", skip_all, fields(count = events.len()))]
     async fn publish(&self, events: &[Event]) -> Vec<Result<(), PublishError>> {
         let entries = events.iter().map(|event| {
             PutEventsRequestEntry::builder()
@@ -76,7 +77,8 @@ impl Publisher for EventBridgePublisher {
                 let message = match sdk::classify("EventBridge", "PutEvents", &error) {
                     Failure::Transient(message) | Failure::Permanent(message) => message,
                 };
-                return events.iter().map(|_| Err(PublishError(message.clone()))).collect();
+                let cause = Cause::of(message, error);
+                return events.iter().map(|_| Err(PublishError(cause.clone()))).collect();
             }
         };
         let results = answer.entries();
@@ -85,8 +87,8 @@ impl Publisher for EventBridgePublisher {
             .enumerate()
             .map(|(index, _)| match results.get(index) {
                 Some(entry) if entry.error_code().is_none() && entry.event_id().is_some() => Ok(()),
-                Some(entry) => Err(PublishError(format!("PutEvents: {} for this entry", entry.error_code().unwrap_or("no event id")))),
-                None => Err(PublishError("PutEvents: no result for this entry".to_owned())),
+                Some(entry) => Err(PublishError(format!("PutEvents: {} for this entry", entry.error_code().unwrap_or("no event id")).into())),
+                None => Err(PublishError("PutEvents: no result for this entry".to_owned().into())),
             })
             .collect()
     }

@@ -14,7 +14,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, Me
 use crate::sdk::{self, Failure};
 use contacts_app::config::AwsConfig;
 use contacts_app::mail::{ACCOUNT_TAG, Mail};
-use contacts_app::ports::{MailError, Mailer};
+use contacts_app::ports::{Cause, MailError, Mailer};
 
 pub struct SesMailer {
     client: aws_sdk_sesv2::Client,
@@ -30,13 +30,18 @@ impl SesMailer {
 }
 
 fn utf8(data: &str) -> Result<Content, MailError> {
-    Content::builder().data(data).charset("UTF-8").build().map_err(|e| MailError::Rejected(format!("SendEmail: {e}")))
+    Content::builder().data(data).charset("UTF-8").build().map_err(|e| MailError::Rejected(Cause::of(format!("SendEmail: {e}"), e)))
 }
 
 #[async_trait]
 impl Mailer for SesMailer {
+    #[tracing::instrument(name = "ses.send_email", skip_all, fields(account = %mail.account))]
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        let tag = MessageTag::builder().name(ACCOUNT_TAG).value(mail.account.as_str()).build().map_err(|e| MailError::Rejected(format!("SendEmail: {e}")))?;
+        let tag = MessageTag::builder()
+            .name(ACCOUNT_TAG)
+            .value(mail.account.as_str())
+            .build()
+            .map_err(|e| MailError::Rejected(Cause::of(format!("SendEmail: {e}"), e)))?;
         let message = Message::builder().subject(utf8(&mail.subject)?).body(Body::builder().text(utf8(&mail.text)?).html(utf8(&mail.html)?).build()).build();
         self.client
             .send_email()
@@ -87,7 +92,7 @@ pub struct NoMailer;
 impl Mailer for NoMailer {
     async fn send(&self, _: &Mail) -> Result<(), MailError> {
         tracing::error!("a mail was to be sent by a function that sends none (its main chose Mailing::NONE)");
-        Err(MailError::Rejected("SendEmail: this function sends no mail".to_owned()))
+        Err(MailError::Rejected("SendEmail: this function sends no mail".to_owned().into()))
     }
 }
 
@@ -96,7 +101,7 @@ impl Mailer for NoMailer {
 /// message names the error's code and never the mail (whose body may hold a token).
 fn classify(error: SdkError<SendEmailError>) -> MailError {
     match sdk::classify("SES", "SendEmail", &error) {
-        Failure::Transient(message) => MailError::Retryable(message),
-        Failure::Permanent(message) => MailError::Rejected(message),
+        Failure::Transient(message) => MailError::Retryable(Cause::of(message, error)),
+        Failure::Permanent(message) => MailError::Rejected(Cause::of(message, error)),
     }
 }

@@ -6,7 +6,8 @@
 //! This crate's root is the HTTP functions' entry point: an API Gateway HTTP API (payload 2.0)
 //! event in, the router's answer out. Every function of `functions/` is `run(Function::X)`.
 //! The others are [`job`] and [`scheduled`] (the sweeper), [`bounces`] (SES's events),
-//! [`mailer`] and [`publisher`] (the table's stream).
+//! [`mailer`] and [`publisher`] (the table's stream). Every one of them runs each invocation
+//! the same way (its deadline, its span, its metrics): `invocation.rs`.
 //!
 //! The caller comes from the request context, and from nowhere else: a customer from the JWT
 //! authorizer's verified claims, one of the provider's systems from the AWS principal that IAM
@@ -14,7 +15,9 @@
 //! Gateway.
 
 pub mod bounces;
+mod invocation;
 pub mod job;
+mod log_line;
 pub mod mailer;
 pub mod publisher;
 pub mod scheduled;
@@ -27,20 +30,17 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
-use tracing::Instrument;
-use tracing::field::Empty;
 
 use contacts_api::{ApiRequest, ApiResponse, Caller, Function, Router, routes};
 use contacts_app::App;
 use contacts_app::config::{self, Config};
-use contacts_app::deadline;
 use contacts_app::ports::{Store, SystemClock};
 use contacts_aws::DynamoStore;
 pub use contacts_aws::eventbridge::Publishing;
 use contacts_aws::sdk;
 pub use contacts_aws::ses::Mailing;
 use contacts_domain::{AccountId, RequestId};
-use contacts_telemetry as telemetry;
+use invocation::Invocation;
 
 pub use lambda_http::Error;
 
@@ -69,27 +69,15 @@ pub async fn run(function: Function, mailing: Mailing) -> Result<(), Error> {
     .await
 }
 
-/// One invocation, in a span that carries the Lambda request id and, when the route names
-/// one, the contact-change request's id: every log line of the invocation has both. It runs
-/// within the invocation's deadline (`Context.deadline`), which the use cases respect
-/// ([`contacts_app::deadline`]): the mails after a commit never outlive the function. What it
-/// measured goes out as its EMF line before the answer ([`telemetry`]).
+/// One invocation ([`invocation`]), whose span names the contact-change request the route
+/// acts on, when it names one: the router's answer within the invocation's deadline, which the
+/// use cases respect ([`contacts_app::deadline`]), so that the mails after a commit never
+/// outlive the function; what it measured goes out as its EMF line before the answer.
 async fn handle(router: &Router, function: Function, account_claim: &str, request: Request) -> Response<Body> {
-    let (response, invocation) = telemetry::measure(function.name(), serve(router, function, account_claim, request)).await;
-    invocation.emit(&router.app().config().metrics_namespace);
-    response
-}
-
-async fn serve(router: &Router, function: Function, account_claim: &str, request: Request) -> Response<Body> {
-    let context = request.lambda_context_ref();
-    let lambda_request_id = context.map(|c| c.request_id.clone()).unwrap_or_default();
-    let deadline = context.and_then(|c| deadline::from_epoch_millis(c.deadline));
+    let invocation = Invocation::new(function.name(), request.lambda_context_ref());
     let request = api_request(request, account_claim);
-    let span = tracing::info_span!("invocation", lambda_request_id = %lambda_request_id, contact_change = Empty);
-    if let Some(id) = contact_change_of(&request, function) {
-        span.record("contact_change", tracing::field::display(id));
-    }
-    lambda_response(deadline::scope(deadline, router.handle(request)).instrument(span).await)
+    let invocation = invocation.of_contact_change(contact_change_of(&request, function));
+    lambda_response(invocation.run(&router.app().config().metrics_namespace, router.handle(request)).await)
 }
 
 /// The event as the router takes it.
@@ -190,6 +178,8 @@ fn is_textual(content_type: &str) -> bool {
 /// is ever logged at TRACE, and the targets that could log an event or an HTTP exchange as
 /// they received it are held below the levels where they would.
 ///
+/// Each line's `span` holds the fields of every span it is in ([`log_line`]).
+///
 /// The filter is `tracing_subscriber`'s `Targets` (`RUST_LOG`'s `target=level` list), not
 /// `EnvFilter`: the functions need no span or field filters, and `EnvFilter` brings the
 /// `regex` engines into every bootstrap (BENCHMARKS.md: the size target).
@@ -197,7 +187,7 @@ fn init_logging() {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let level = config::log_spec(|name| std::env::var(name).ok());
-    let json = tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false).flatten_event(true).with_ansi(false);
+    let json = tracing_subscriber::fmt::layer().fmt_fields(tracing_subscriber::fmt::format::JsonFields::new()).event_format(log_line::LogLine).with_ansi(false);
     let _ = tracing_subscriber::registry().with(json).with(log_filter(&level)).try_init();
 }
 

@@ -156,25 +156,13 @@ async fn delivered(app: &App, id: &MailId) -> bool {
 
 /// Hands the stream's batches to [`handle`] until the Lambda runtime stops the process.
 pub async fn run() -> Result<(), crate::Error> {
-    use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
-    use tracing::Instrument;
-
     let app = crate::app(true, crate::Mailing::SES, crate::Publishing::NONE).await?;
-    tracing::info!(function = "mailer", "ready");
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let app = app.clone();
-        async move {
-            let deadline = contacts_app::deadline::from_epoch_millis(event.context.deadline);
-            let span = tracing::info_span!("invocation", lambda_request_id = %event.context.request_id);
-            let work = contacts_app::deadline::scope(deadline, handle(&app, event.payload)).instrument(span);
-            let (response, invocation) = contacts_telemetry::measure("mailer", work).await;
-            invocation.emit(&app.config().metrics_namespace);
-            response.map_err(|why| {
-                tracing::error!(why, "the batch failed as a whole");
-                crate::Error::from(why)
-            })
-        }
-    }))
+    crate::invocation::run_events("mailer", None, app, |app, event| async move {
+        handle(&app, event).await.map_err(|why| {
+            tracing::error!(why, "the batch failed as a whole");
+            crate::Error::from(why)
+        })
+    })
     .await
 }
 

@@ -78,26 +78,14 @@ pub async fn handle(app: &App, event: Value) -> Result<BatchResponse, String> {
 
 /// Hands the stream's batches to [`handle`] until the Lambda runtime stops the process.
 pub async fn run() -> Result<(), crate::Error> {
-    use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
-    use tracing::Instrument;
-
     // No prewarm: the function may only claim and settle event items, not read an account.
     let app = crate::app(false, crate::Mailing::NONE, crate::Publishing::EVENTBRIDGE).await?;
-    tracing::info!(function = "publisher", "ready");
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let app = app.clone();
-        async move {
-            let deadline = contacts_app::deadline::from_epoch_millis(event.context.deadline);
-            let span = tracing::info_span!("invocation", lambda_request_id = %event.context.request_id);
-            let work = contacts_app::deadline::scope(deadline, handle(&app, event.payload)).instrument(span);
-            let (response, invocation) = contacts_telemetry::measure("publisher", work).await;
-            invocation.emit(&app.config().metrics_namespace);
-            response.map_err(|why| {
-                tracing::error!(why, "the batch failed as a whole");
-                crate::Error::from(why)
-            })
-        }
-    }))
+    crate::invocation::run_events("publisher", None, app, |app, event| async move {
+        handle(&app, event).await.map_err(|why| {
+            tracing::error!(why, "the batch failed as a whole");
+            crate::Error::from(why)
+        })
+    })
     .await
 }
 

@@ -4,15 +4,11 @@
 //! ([`crate`]: configuration, SDK clients, logging caps) and respects the
 //! invocation's deadline the same way ([`contacts_app::deadline`]).
 
-use lambda_http::lambda_runtime::{self, LambdaEvent};
-use lambda_http::service_fn;
 use serde_json::{Value, json};
-use tracing::Instrument;
 
+use crate::invocation::run_events;
 use crate::{Error, Mailing, Publishing, app as setup};
 use contacts_app::App;
-use contacts_app::deadline;
-use contacts_telemetry as telemetry;
 
 /// What a scheduled function does on each event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,29 +31,17 @@ impl Job {
 pub async fn run_scheduled(job: Job) -> Result<(), Error> {
     // Reminders are mails, and the outbox's redrive sends what the mailer left behind.
     let app = setup(true, Mailing::SES, Publishing::EVENTBRIDGE).await?;
-    tracing::info!(function = job.name(), "ready");
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let app = app.clone();
-        async move { handle(&app, job, event).await }
-    }))
-    .await
+    run_events(job.name(), Some(job.name()), app, move |app, _event| async move { run(&app, job).await }).await
 }
 
-async fn handle(app: &App, job: Job, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let deadline = deadline::from_epoch_millis(event.context.deadline);
-    let span = tracing::info_span!("invocation", lambda_request_id = %event.context.request_id, job = job.name());
-    let work = async {
-        match job {
-            Job::Sweep => {
-                let report = app.sweep().await.map_err(|e| {
-                    tracing::error!(error = %e, "sweep failed");
-                    Error::from(format!("sweep failed: {e}"))
-                })?;
-                Ok(json!({ "expired": report.expired, "reminded": report.reminded, "redelivered": report.redelivered, "republished": report.republished }))
-            }
+async fn run(app: &App, job: Job) -> Result<Value, Error> {
+    match job {
+        Job::Sweep => {
+            let report = app.sweep().await.map_err(|e| {
+                tracing::error!(error = %e, "sweep failed");
+                Error::from(format!("sweep failed: {e}"))
+            })?;
+            Ok(json!({ "expired": report.expired, "reminded": report.reminded, "redelivered": report.redelivered, "republished": report.republished }))
         }
-    };
-    let (result, invocation) = telemetry::measure(job.name(), deadline::scope(deadline, work).instrument(span)).await;
-    invocation.emit(&app.config().metrics_namespace);
-    result
+    }
 }

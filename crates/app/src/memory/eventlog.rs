@@ -42,14 +42,14 @@ impl EventLog {
 impl Publisher for EventLog {
     async fn publish(&self, events: &[Event]) -> Vec<Result<(), PublishError>> {
         if self.unavailable.load(Ordering::SeqCst) {
-            return events.iter().map(|_| Err(PublishError("the event log is set to fail".to_owned()))).collect();
+            return events.iter().map(|_| Err(PublishError("the event log is set to fail".to_owned().into()))).collect();
         }
         let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
         events
             .iter()
             .map(|event| {
                 if self.failing_entries.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
-                    return Err(PublishError("InternalFailure: the event log failed this entry".to_owned()));
+                    return Err(PublishError("InternalFailure: the event log failed this entry".to_owned().into()));
                 }
                 published.push(event.clone());
                 Ok(())

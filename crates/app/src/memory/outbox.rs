@@ -34,7 +34,7 @@ impl Outbox {
 impl Mailer for Outbox {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         if self.unavailable.load(Ordering::SeqCst) {
-            return Err(MailError::Retryable("the outbox is set to fail".to_owned()));
+            return Err(MailError::Retryable("the outbox is set to fail".to_owned().into()));
         }
         self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(mail.clone());
         Ok(())

@@ -62,7 +62,7 @@ pub async fn batch_get<T: Tally>(client: &Client, table: &str, meter: &Meter<T>,
         let mut retry = 0;
         while let Some(request) = pending.take() {
             if retry > 0 {
-                let wait = backoff.wait(retry).ok_or_else(|| StoreError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".to_owned()))?;
+                let wait = backoff.wait(retry).ok_or_else(|| StoreError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".to_owned().into()))?;
                 meter.retried();
                 tokio::time::sleep(wait).await;
             }
@@ -74,7 +74,7 @@ pub async fn batch_get<T: Tally>(client: &Client, table: &str, meter: &Meter<T>,
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
-                .map_err(|e| classify("BatchGetItem", &e))?;
+                .map_err(|e| classify("BatchGetItem", e))?;
             meter.consumed(output.consumed_capacity());
             found.extend(output.responses.and_then(|mut responses| responses.remove(table)).unwrap_or_default());
             pending = output.unprocessed_keys.and_then(|mut left| left.remove(table)).filter(|left| !left.keys().is_empty());

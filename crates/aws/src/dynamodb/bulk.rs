@@ -46,7 +46,7 @@ use super::errors::{build_error, classify};
 use super::items::{self, Item, Write, s};
 use super::metrics::{Meter, Tally};
 use super::tx::{Purpose, Tx};
-use contacts_app::ports::{Lock, PendingChange, Services, StoreError};
+use contacts_app::ports::{Cause, Lock, PendingChange, Services, StoreError};
 use contacts_domain::Record;
 use contacts_domain::{Account, AccountId, Role, Service, ServiceName};
 
@@ -356,7 +356,7 @@ impl Bulk {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(|e| classify("Scan", &e))?;
+            .map_err(|e| classify("Scan", e))?;
         self.inner.meter.consumed(output.consumed_capacity());
         let mut records = Vec::new();
         for item in output.items.unwrap_or_default() {
@@ -427,7 +427,7 @@ async fn write_batch(inner: Arc<Inner>, mut writes: Vec<WriteRequest>) -> Result
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(|e| classify("BatchWriteItem", &e))?;
+            .map_err(|e| classify("BatchWriteItem", e))?;
         inner.meter.consumed(output.consumed_capacity());
         let left = output.unprocessed_items.and_then(|mut left| left.remove(&inner.table)).unwrap_or_default();
         inner.meter.update(|metrics| metrics.items_written += sent - left.len() as u64);
@@ -435,8 +435,9 @@ async fn write_batch(inner: Arc<Inner>, mut writes: Vec<WriteRequest>) -> Result
             return Ok(());
         }
         retry += 1;
-        let wait =
-            Backoff::BULK.wait(retry).ok_or_else(|| StoreError::Unavailable(format!("BatchWriteItem: {} items left unprocessed (throttled)", left.len())))?;
+        let wait = Backoff::BULK
+            .wait(retry)
+            .ok_or_else(|| StoreError::Unavailable(format!("BatchWriteItem: {} items left unprocessed (throttled)", left.len()).into()))?;
         inner.meter.retried();
         tokio::time::sleep(wait).await;
         writes = left;
@@ -461,7 +462,7 @@ async fn put_services_as_read(inner: Arc<Inner>, services: Vec<(Service, Option<
         Err(error) if matches!(error.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_))) => {
             Ok(services.into_iter().map(|(service, _)| service).collect())
         }
-        Err(error) => Err(classify("TransactWriteItems", &error)),
+        Err(error) => Err(classify("TransactWriteItems", error)),
     }
 }
 
@@ -489,8 +490,8 @@ where
 async fn join_one<O: Send + 'static>(set: &mut JoinSet<Result<O, StoreError>>) -> Result<O, StoreError> {
     match set.join_next().await {
         Some(Ok(output)) => output,
-        Some(Err(error)) => Err(StoreError::Failed(format!("a bulk task stopped: {error}"))),
-        None => Err(StoreError::Failed("no bulk task to wait for".to_owned())),
+        Some(Err(error)) => Err(StoreError::Failed(Cause::of(format!("a bulk task stopped: {error}"), error))),
+        None => Err(StoreError::Failed("no bulk task to wait for".to_owned().into())),
     }
 }
 

@@ -5,20 +5,20 @@
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::sdk::{self, Failure};
-use contacts_app::ports::StoreError;
+use contacts_app::ports::{Cause, StoreError};
 
 /// Transient failures (throttling, timeouts, connection failures, 5xx, transaction conflicts)
 /// are `Unavailable`: nothing was written. Anything else is `Failed`.
-pub fn classify<E>(operation: &str, error: &SdkError<E>) -> StoreError
+pub fn classify<E>(operation: &str, error: SdkError<E>) -> StoreError
 where
-    E: ProvideErrorMetadata,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match sdk::classify("DynamoDB", operation, error) {
-        Failure::Transient(message) => StoreError::Unavailable(message),
-        Failure::Permanent(message) => StoreError::Failed(message),
+    match sdk::classify("DynamoDB", operation, &error) {
+        Failure::Transient(message) => StoreError::Unavailable(Cause::of(message, error)),
+        Failure::Permanent(message) => StoreError::Failed(Cause::of(message, error)),
     }
 }
 
-pub fn build_error(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Failed(format!("cannot build a DynamoDB request: {error}"))
+pub fn build_error(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Failed(Cause::of(format!("cannot build a DynamoDB request: {error}"), error))
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::tx::Cond;
-use contacts_app::ports::{Lock, ProfileRecord, StoreError};
+use contacts_app::ports::{Cause, Lock, ProfileRecord, StoreError};
 use contacts_domain::lifecycle::FailReason;
 use contacts_domain::{
     Account, AccountId, AwaitedCodes, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, HistoryEntry,
@@ -206,7 +206,7 @@ pub fn ttl_seconds(at: OffsetDateTime) -> i64 {
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     // Names the item type and the attribute, never the item's contents.
-    StoreError::Failed(format!("unreadable {what} item: {detail}"))
+    StoreError::Failed(format!("unreadable {what} item: {detail}").into())
 }
 
 fn get_s<'a>(item: &'a Item, what: &str, name: &str) -> Result<&'a str, StoreError> {
@@ -450,7 +450,7 @@ fn request_doc(change: &ContactChange, for_copy: bool) -> Result<String, StoreEr
         last_resent_at: change.last_resent_at,
         version: change.version,
     };
-    serde_json::to_string(&doc).map_err(|e| StoreError::Failed(format!("cannot write a request: {e}")))
+    serde_json::to_string(&doc).map_err(|e| StoreError::Failed(Cause::of(format!("cannot write a request: {e}"), e)))
 }
 
 fn put_request_attributes(item: &mut Item, kind: &str, change: &ContactChange, doc: &str) {
@@ -474,7 +474,10 @@ pub fn request_items(change: &ContactChange) -> Result<(Item, Vec<Item>), StoreE
     let mut request = request_key(change.id);
     put_request_attributes(&mut request, "request", change, &doc);
     if let Some(service) = &change.service_when_asked {
-        request.insert(SERVICE_WHEN_ASKED.into(), s(serde_json::to_string(service).map_err(|e| StoreError::Failed(format!("a service as JSON: {e}")))?));
+        request.insert(
+            SERVICE_WHEN_ASKED.into(),
+            s(serde_json::to_string(service).map_err(|e| StoreError::Failed(Cause::of(format!("a service as JSON: {e}"), e)))?),
+        );
     }
     if change.state == State::Pending {
         request.insert(DUE_PK.into(), s(due_pk(change.expires_at)));

@@ -110,7 +110,7 @@ impl DynamoStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(|e| classify("GetItem", &e))?;
+            .map_err(|e| classify("GetItem", e))?;
         self.meter.consumed(output.consumed_capacity());
         Ok(output.item)
     }
@@ -165,7 +165,7 @@ impl DynamoStore {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
-                .map_err(|e| classify("Query", &e))?;
+                .map_err(|e| classify("Query", e))?;
             self.meter.consumed(output.consumed_capacity());
             for item in output.items.unwrap_or_default() {
                 if !take(&item) {
@@ -281,7 +281,7 @@ impl DynamoStore {
             service = changed.or(service);
             foreign_locks.extend(taken);
         }
-        Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned()))
+        Err(StoreError::Unavailable("save: the service or its locks kept changing".to_owned().into()))
     }
 
     /// One UpdateItem of an outbox item (a mail, an event) on the condition that it exists: one
@@ -308,7 +308,7 @@ impl DynamoStore {
             }
             // Gone (its TTL): nothing left to settle.
             Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
-            Err(error) => Err(classify("UpdateItem", &error)),
+            Err(error) => Err(classify("UpdateItem", error)),
         }
     }
 
@@ -319,10 +319,10 @@ impl DynamoStore {
         match update.table_name(&self.table).return_values(ReturnValue::AllNew).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await {
             Ok(output) => {
                 self.meter.consumed(output.consumed_capacity());
-                output.attributes.map(Some).ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned()))
+                output.attributes.map(Some).ok_or_else(|| StoreError::Failed("UpdateItem: no attributes returned".to_owned().into()))
             }
             Err(error) if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(None),
-            Err(error) => Err(classify("UpdateItem", &error)),
+            Err(error) => Err(classify("UpdateItem", error)),
         }
     }
 
@@ -351,7 +351,7 @@ impl DynamoStore {
                         })
                         .collect()))
                 }
-                _ => Err(Err(classify("TransactWriteItems", &error))),
+                _ => Err(Err(classify("TransactWriteItems", error))),
             },
         }
     }
@@ -365,14 +365,14 @@ fn cancelled_otherwise(operation: &str, reasons: &[Reason], conflict: StoreError
     }
     let codes: Vec<&str> = reasons.iter().filter(|r| r.failed()).filter_map(|r| r.code.as_deref()).collect();
     let message = format!("{operation}: cancelled ({})", codes.join(", "));
-    if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c)) { StoreError::Unavailable(message) } else { StoreError::Failed(message) }
+    if !codes.is_empty() && codes.iter().all(|c| is_transient_code(c)) { StoreError::Unavailable(message.into()) } else { StoreError::Failed(message.into()) }
 }
 
 /// The letters `change` owes, as mail items posted at `now` (`Requests::save`'s ids), and the
 /// events it owes, as event items ([`post_events`]).
 fn post_mails(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Result<(), StoreError> {
     for (index, letter) in change.outbox.iter().enumerate() {
-        let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many mails".to_owned()))?;
+        let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many mails".to_owned().into()))?;
         let id = MailId { request: change.id, version: change.version, index };
         tx.put(items::mail_item(id, letter, now), None, Purpose::Mail)?;
     }
@@ -383,7 +383,7 @@ fn post_mails(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Resul
 /// `EventId::of_request(change.id, change.version, its index)`.
 fn post_events(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Result<(), StoreError> {
     for (index, occurrence) in change.events.iter().enumerate() {
-        let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many events".to_owned()))?;
+        let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many events".to_owned().into()))?;
         let event = Event::new(EventId::of_request(change.id, change.version, index), occurrence.clone());
         tx.put(items::event_item(&event, now), None, Purpose::Event)?;
     }
@@ -471,11 +471,13 @@ impl<I: Stored> Outbox<I> for DynamoStore {
 
 #[async_trait]
 impl Accounts for DynamoStore {
+    #[tracing::instrument(name = "dynamodb.account", skip_all, fields(account = %id))]
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         self.get(items::account_key(id)).await?.as_ref().map(items::account_from).transpose()
     }
 
     /// One Query of the `by_email` index, at most `limit` entries.
+    #[tracing::instrument(name = "dynamodb.accounts_with_email", skip_all)]
     async fn accounts_with_email(&self, email: &EmailAddress, limit: usize) -> Result<Vec<AccountId>, StoreError> {
         let query = self
             .client
@@ -488,12 +490,13 @@ impl Accounts for DynamoStore {
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         self.meter.sent("Query");
-        let output = query.send().await.map_err(|e| classify("Query", &e))?;
+        let output = query.send().await.map_err(|e| classify("Query", e))?;
         self.meter.consumed(output.consumed_capacity());
         output.items().iter().map(items::account_of_index_entry).collect()
     }
 
     /// `BatchGetItem`s of the `PROFILE` items, 100 keys a call (`batch::batch_get`).
+    #[tracing::instrument(name = "dynamodb.accounts", skip_all, fields(count = ids.len()))]
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
         let mut ids: Vec<&AccountId> = ids.iter().collect();
         ids.sort();
@@ -506,6 +509,7 @@ impl Accounts for DynamoStore {
     /// One PutItem (the whole item: a pending email change goes), answering the item it
     /// replaced; when that had this same address marked bouncing, one conditional UpdateItem
     /// marks it again (only a new address clears the mark).
+    #[tracing::instrument(name = "dynamodb.put_account", skip_all, fields(account = %account.id))]
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         self.meter.sent("PutItem");
         let output = self
@@ -517,7 +521,7 @@ impl Accounts for DynamoStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(|e| classify("PutItem", &e))?;
+            .map_err(|e| classify("PutItem", e))?;
         self.meter.consumed(output.consumed_capacity());
         let old = output.attributes().map(items::account_from).and_then(Result::ok);
         if old.is_some_and(|old| old.email == account.email && old.email_status == EmailStatus::Bouncing) && account.email_status != EmailStatus::Bouncing {
@@ -527,6 +531,7 @@ impl Accounts for DynamoStore {
     }
 
     /// One UpdateItem on the condition that the account's address is still `email`.
+    #[tracing::instrument(name = "dynamodb.mark_bouncing", skip_all, fields(account = %id))]
     async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
         let update = self
             .client
@@ -545,6 +550,7 @@ impl Accounts for DynamoStore {
 #[async_trait]
 impl Profiles for DynamoStore {
     /// One GetItem: the account item carries its address change.
+    #[tracing::instrument(name = "dynamodb.profile", skip_all, fields(account = %id))]
     async fn profile(&self, id: &AccountId) -> Result<Option<ProfileRecord>, StoreError> {
         self.get(items::account_key(id)).await?.as_ref().map(items::profile_from).transpose()
     }
@@ -552,6 +558,7 @@ impl Profiles for DynamoStore {
     /// One transaction: the account item's change attributes on the condition that its
     /// revision is the one read, the verification item of each code it awaits, and the deletion
     /// of the `gone` codes' items.
+    #[tracing::instrument(name = "dynamodb.save_email_change", skip_all, fields(account = %record.account.id))]
     async fn save_email_change(&self, record: &ProfileRecord, gone: &[TokenHash]) -> Result<(), StoreError> {
         let Some(read) = record.revision.checked_sub(1) else { return Err(StoreError::Stale) };
         let asks = AttributeValue::L(record.email_asks.iter().map(|at| n(items::millis(*at))).collect());
@@ -611,6 +618,7 @@ impl Profiles for DynamoStore {
 
     /// One GetItem of the verification item; one past its expiry is ignored, whether or not TTL
     /// has deleted it yet.
+    #[tracing::instrument(name = "dynamodb.email_token", skip_all)]
     async fn email_token(&self, hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AccountId>, StoreError> {
         let Some(item) = self.get(items::email_token_key(hash)).await? else { return Ok(None) };
         let (account, expires_ms) = items::email_token_from(&item)?;
@@ -621,6 +629,7 @@ impl Profiles for DynamoStore {
     /// condition that the change's revision is the one read and the change is live; its
     /// verification items are deleted (they can verify nothing any more), and the event is
     /// committed. Then the account as it is now, one GetItem.
+    #[tracing::instrument(name = "dynamodb.verify_email", skip_all, fields(account = %read.account.id))]
     async fn verify_email(&self, read: &ProfileRecord, now: OffsetDateTime, event: &Event) -> Result<Account, StoreError> {
         let Some(pending) = &read.pending_email else { return Err(StoreError::Stale) };
         let update = Cond::new("SET #email = #pe, #email_key = #pe_key, #rev = #rev + :one REMOVE #pe, #pe_key, #pn, #pc, #ph, #px, #es")
@@ -649,7 +658,7 @@ impl Profiles for DynamoStore {
             Ok(()) => {}
             Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => return Err(StoreError::Stale),
             Err(Ok(reasons)) => {
-                return Err(cancelled_otherwise("verify_email", &reasons, StoreError::Unavailable("verify_email: a concurrent write".to_owned())));
+                return Err(cancelled_otherwise("verify_email", &reasons, StoreError::Unavailable("verify_email: a concurrent write".to_owned().into())));
             }
             Err(Err(error)) => return Err(error),
         }
@@ -659,6 +668,7 @@ impl Profiles for DynamoStore {
     /// One transaction: the account's language on the condition that it exists and had
     /// another one, and the event's item; then the profile, read (a refused condition writes
     /// nothing, and that read tells an account gone from one already in that language).
+    #[tracing::instrument(name = "dynamodb.set_language", skip_all, fields(account = %id))]
     async fn set_language(&self, id: &AccountId, language: Language, event: &Event) -> Result<Option<ProfileRecord>, StoreError> {
         let mut tx = Tx::new(&self.table);
         let update = Cond::new("SET #language = :language").name("#language", "language").value(":language", s(language.as_str()));
@@ -669,7 +679,7 @@ impl Profiles for DynamoStore {
             Ok(()) => {}
             Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Profile).is_some() => {}
             Err(Ok(reasons)) => {
-                return Err(cancelled_otherwise("set_language", &reasons, StoreError::Unavailable("set_language: a concurrent write".to_owned())));
+                return Err(cancelled_otherwise("set_language", &reasons, StoreError::Unavailable("set_language: a concurrent write".to_owned().into())));
             }
             Err(Err(error)) => return Err(error),
         }
@@ -681,6 +691,7 @@ impl Profiles for DynamoStore {
 impl Services for DynamoStore {
     /// One Query on the service's partition: the service and its lock items. Expired locks
     /// are returned too (as the embedded store does); callers compare `expires_at`.
+    #[tracing::instrument(name = "dynamodb.service", skip_all, fields(service = %name))]
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError> {
         let found = self.query(items::service_pk(name), SortKeys::All, None, true, usize::MAX).await?;
         let mut service = None;
@@ -699,6 +710,7 @@ impl Services for DynamoStore {
 
     /// Reads the service as it is, then writes it and its members' membership items in one
     /// transaction on the condition that it is still as read (else reads again).
+    #[tracing::instrument(name = "dynamodb.put_service", skip_all, fields(service = %service.name))]
     async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
         for _ in 0..REBUILDS {
             let old = self.read_service(&service.name).await?;
@@ -714,16 +726,17 @@ impl Services for DynamoStore {
                     if reasons.iter().any(|r| r.purpose == Purpose::Service && (r.condition_failed() || r.conflict())) {
                         continue; // changed since read: read again
                     }
-                    return Err(cancelled_otherwise("put_service", &reasons, StoreError::Unavailable("put_service: conflicting writes".to_owned())));
+                    return Err(cancelled_otherwise("put_service", &reasons, StoreError::Unavailable("put_service: conflicting writes".to_owned().into())));
                 }
             }
         }
-        Err(StoreError::Unavailable("put_service: the service kept changing".to_owned()))
+        Err(StoreError::Unavailable("put_service: the service kept changing".to_owned().into()))
     }
 
     /// One Query on the account's partition (its membership items, by service name, from the
     /// prefix), or, for one type, on the `by_type` index (eventually consistent: a role moved a
     /// moment ago may still show there).
+    #[tracing::instrument(name = "dynamodb.services_of", skip_all, fields(account = %account))]
     async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
         let prefix = filter.name_prefix.as_deref().unwrap_or("");
         let found = match &filter.kind {
@@ -745,6 +758,7 @@ impl Services for DynamoStore {
 impl Requests for DynamoStore {
     /// One transaction: per request its item, its copies, its token items and its locks,
     /// each lock on the condition that there is none or that it has expired.
+    #[tracing::instrument(name = "dynamodb.create", skip_all, fields(count = changes.len()))]
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
         let mut tx = Tx::new(&self.table);
         for change in changes {
@@ -787,11 +801,11 @@ impl Requests for DynamoStore {
                     return Err(refused);
                 }
                 if failed_condition(&reasons, &Purpose::Request).is_some() {
-                    return Err(StoreError::Failed("create: a request with this id exists".to_owned()));
+                    return Err(StoreError::Failed("create: a request with this id exists".to_owned().into()));
                 }
                 // A conflict means another write is in flight on a lock or a copy; its outcome
                 // is unknown here, so it is not reported as `PendingExists`.
-                Err(cancelled_otherwise("create", &reasons, StoreError::Unavailable("create: conflicting writes".to_owned())))
+                Err(cancelled_otherwise("create", &reasons, StoreError::Unavailable("create: conflicting writes".to_owned().into())))
             }
         }
     }
@@ -799,6 +813,7 @@ impl Requests for DynamoStore {
     /// One Query on the request's partition: the request and its live token items. A token
     /// item past its expiry, or of an older round of codes, is ignored, whether or not TTL has
     /// deleted it yet.
+    #[tracing::instrument(name = "dynamodb.contact_change", skip_all, fields(contact_change = %id))]
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
         // From the request item on (its tokens follow it): its posted mails sort before it and
         // are not read here.
@@ -831,6 +846,7 @@ impl Requests for DynamoStore {
 
     /// One Query on the account's partition: its request copies, newest first (ULIDs sort by
     /// time). The requests come without token hashes.
+    #[tracing::instrument(name = "dynamodb.contact_changes_of", skip_all, fields(account = %account))]
     async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
         let start = before.map(items::copy_sk);
         let found = self.query(items::account_pk(account), SortKeys::Prefix(items::COPY_PREFIX), start, false, limit.saturating_add(1)).await?;
@@ -847,6 +863,7 @@ impl Requests for DynamoStore {
     /// request that kept none, over the service read first, one GetItem). A cancelled
     /// transaction is judged by `verdict`; when only what the save does not decide on changed
     /// (an unmoved role's holder, another request's lock), it is rebuilt on that and sent again.
+    #[tracing::instrument(name = "dynamodb.save", skip_all, fields(contact_change = %change.id))]
     async fn save(&self, change: &ContactChange, effect: Effect) -> Result<(), StoreError> {
         self.save_with(change, effect, None).await
     }
@@ -855,6 +872,7 @@ impl Requests for DynamoStore {
     /// version read and not pending past its expiry, and the `Put` of the party's token item
     /// with its round. Nothing else is rewritten: the request, its copies and the other
     /// parties' tokens stay as they are.
+    #[tracing::instrument(name = "dynamodb.issue_token", skip_all, fields(contact_change = %change.id, account = %party))]
     async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
         let mut tx = Tx::new(&self.table);
         tx.check(items::request_key(change.id), self.request_condition(change, change.version), Purpose::Request)?;
@@ -863,7 +881,7 @@ impl Requests for DynamoStore {
             Ok(()) => Ok(()),
             Err(Err(error)) => Err(error),
             Err(Ok(reasons)) if failed_condition(&reasons, &Purpose::Request).is_some() => Err(StoreError::Stale),
-            Err(Ok(reasons)) => Err(cancelled_otherwise("issue_token", &reasons, StoreError::Unavailable("issue_token: conflicting writes".to_owned()))),
+            Err(Ok(reasons)) => Err(cancelled_otherwise("issue_token", &reasons, StoreError::Unavailable("issue_token: conflicting writes".to_owned().into()))),
         }
     }
 
@@ -876,6 +894,7 @@ impl Requests for DynamoStore {
     /// before `now` to the bucket of `now + remind_before` (at most 45), oldest first, until
     /// `limit` are in; never a Scan. The index is eventually consistent: a request just closed
     /// may still show, and its save is then stale.
+    #[tracing::instrument(name = "dynamodb.due", skip_all)]
     async fn due(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<ContactChange>, StoreError> {
         let horizon = now + remind_before;
         let mut day = now - contacts_app::ports::DUE_LOOKBACK;
@@ -893,6 +912,7 @@ impl Requests for DynamoStore {
 #[async_trait]
 impl Limits for DynamoStore {
     /// One GetItem: the requester's record towards `to` (`items::asks_key`).
+    #[tracing::instrument(name = "dynamodb.unaccepted", skip_all, fields(account = %requester))]
     async fn unaccepted(&self, requester: &AccountId, to: &AccountId) -> Result<Vec<OffsetDateTime>, StoreError> {
         Ok(self.get(items::asks_key(requester, to)).await?.as_ref().map(items::asks_from).transpose()?.unwrap_or_default())
     }
@@ -900,6 +920,7 @@ impl Limits for DynamoStore {
     /// One `BatchGetItem` (more only past 100 keys) of what is asked for: the service item and
     /// its three lock items, the attempter's window item, the account items, the requester's
     /// records towards each of `towards`; none when nothing is asked for.
+    #[tracing::instrument(name = "dynamodb.asking", skip_all)]
     async fn asking(&self, what: &AskingFor<'_>) -> Result<Asking, StoreError> {
         let mut ids: Vec<&AccountId> = what.accounts.iter().collect();
         ids.sort();
@@ -934,7 +955,7 @@ impl Limits for DynamoStore {
             } else if sk == items::PROFILE_SK {
                 asking.accounts.push(items::account_from(item)?);
             } else if let Some(to) = sk.strip_prefix(items::ASKS_PREFIX) {
-                let to = AccountId::parse(to).map_err(|e| StoreError::Failed(format!("an asks item names no account: {e}")))?;
+                let to = AccountId::parse(to).map_err(|e| StoreError::Failed(format!("an asks item names no account: {e}").into()))?;
                 asking.unaccepted.insert(to, items::asks_from(item)?);
             }
         }
@@ -943,11 +964,13 @@ impl Limits for DynamoStore {
         Ok(asking)
     }
 
+    #[tracing::instrument(name = "dynamodb.wrong_attempts", skip_all)]
     async fn wrong_attempts(&self, attempter: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
         Ok(self.get(items::attempts_key(attempter, window_start)).await?.as_ref().map_or(0, items::attempts_from))
     }
 
     /// One UpdateItem: `ADD count 1`, the item gone (by TTL) with its window.
+    #[tracing::instrument(name = "dynamodb.count_wrong_attempt", skip_all)]
     async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError> {
         self.meter.sent("UpdateItem");
         let output = self
@@ -966,14 +989,14 @@ impl Limits for DynamoStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(|e| classify("UpdateItem", &e))?;
+            .map_err(|e| classify("UpdateItem", e))?;
         self.meter.consumed(output.consumed_capacity());
         output
             .attributes()
             .and_then(|a| a.get("count"))
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
-            .ok_or_else(|| StoreError::Failed("UpdateItem: no count returned".to_owned()))
+            .ok_or_else(|| StoreError::Failed("UpdateItem: no count returned".to_owned().into()))
     }
 }
 

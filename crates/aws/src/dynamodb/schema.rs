@@ -85,13 +85,16 @@ pub fn table_definition(client: &Client, name: &str) -> Result<CreateTableFluent
 /// here with `UpdateTable`: DynamoDB Local reports an index added that way `CREATING` for good
 /// and then fails every write to the table (`InternalFailure`). On AWS the template adds it.
 async fn check_due_index(client: &Client, name: &str) -> Result<(), StoreError> {
-    let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", &e))?;
+    let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", e))?;
     let has = |index: &str| output.table().is_some_and(|t| t.global_secondary_indexes().iter().any(|i| i.index_name() == Some(index)));
     for (index, since) in [(DUE_INDEX, "the sweep"), (TYPE_INDEX, "service types"), (EMAIL_INDEX, "naming contacts by address")] {
         if !has(index) {
-            return Err(StoreError::Failed(format!(
-                "table {name} has no `{index}` index (it predates {since}): delete it to have it made anew (DynamoDB Local), or deploy template.yaml (AWS)"
-            )));
+            return Err(StoreError::Failed(
+                format!(
+                    "table {name} has no `{index}` index (it predates {since}): delete it to have it made anew (DynamoDB Local), or deploy template.yaml (AWS)"
+                )
+                .into(),
+            ));
         }
     }
     Ok(())
@@ -108,10 +111,10 @@ pub async fn create_table_if_missing(client: &Client, name: &str) -> Result<bool
                 Ok(_) => true,
                 // Someone else created it meanwhile: fine.
                 Err(error) if error.as_service_error().and_then(|e| e.code()) == Some("ResourceInUseException") => false,
-                Err(error) => return Err(classify("CreateTable", &error)),
+                Err(error) => return Err(classify("CreateTable", error)),
             }
         }
-        Err(error) => return Err(classify("DescribeTable", &error)),
+        Err(error) => return Err(classify("DescribeTable", error)),
     };
     wait_until_active(client, name).await?;
     check_due_index(client, name).await?;
@@ -123,7 +126,7 @@ pub async fn create_table_if_missing(client: &Client, name: &str) -> Result<bool
             if error
                 .as_service_error()
                 .is_some_and(|e| e.code() == Some("ValidationException") && e.message().is_some_and(|m| m.contains("already enabled"))) => {}
-        Err(error) => return Err(classify("UpdateTimeToLive", &error)),
+        Err(error) => return Err(classify("UpdateTimeToLive", error)),
     }
     Ok(created)
 }
@@ -133,14 +136,14 @@ pub async fn table_exists(client: &Client, name: &str) -> Result<bool, StoreErro
     match client.describe_table().table_name(name).send().await {
         Ok(_) => Ok(true),
         Err(error) if matches!(error.as_service_error(), Some(DescribeTableError::ResourceNotFoundException(_))) => Ok(false),
-        Err(error) => Err(classify("DescribeTable", &error)),
+        Err(error) => Err(classify("DescribeTable", error)),
     }
 }
 
 /// Waits until the table and its secondary indexes are active.
 async fn wait_until_active(client: &Client, name: &str) -> Result<(), StoreError> {
     for _ in 0..120 {
-        let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", &e))?;
+        let output = client.describe_table().table_name(name).send().await.map_err(|e| classify("DescribeTable", e))?;
         let table = output.table();
         let indexes_active = table.is_some_and(|t| t.global_secondary_indexes().iter().all(|i| i.index_status() == Some(&IndexStatus::Active)));
         if table.and_then(|t| t.table_status()) == Some(&TableStatus::Active) && indexes_active {
@@ -148,5 +151,5 @@ async fn wait_until_active(client: &Client, name: &str) -> Result<(), StoreError
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Err(StoreError::Unavailable(format!("table {name} did not become active within a minute")))
+    Err(StoreError::Unavailable(format!("table {name} did not become active within a minute").into()))
 }

@@ -101,7 +101,7 @@ impl Tx {
     fn claim(&mut self, item: &Item) -> Result<(), StoreError> {
         let key = key_of(item);
         if !self.keys.insert(key.clone()) {
-            return Err(StoreError::Failed(format!("one transaction would write {} / {} twice", key.0, key.1)));
+            return Err(StoreError::Failed(format!("one transaction would write {} / {} twice", key.0, key.1).into()));
         }
         Ok(())
     }
