@@ -18,7 +18,7 @@ use contacts_admin::progress::Progress;
 use contacts_api::{ApiRequest, Caller, Router};
 use contacts_app::App;
 use contacts_app::config::Config;
-use contacts_app::memory::Outbox;
+use contacts_app::memory::MemoryMailer;
 use contacts_app::ports::SystemClock;
 use contacts_aws::dynamodb::bulk::Bulk;
 use contacts_aws::{DynamoStore, dynamodb, sdk};
@@ -48,7 +48,7 @@ async fn first_page_of_my_services_costs_the_same_for_10_and_10_000_services() {
         }
     };
     let store = Arc::new(DynamoStore::new(client, &table));
-    let router = Router::new(App::new(store.clone(), Arc::new(Outbox::new()), Arc::new(SystemClock), Config::default()));
+    let router = Router::new(App::new(store.clone(), Arc::new(MemoryMailer::new()), Arc::new(SystemClock), Config::default()));
 
     println!("table {table}; {RUNS} runs each after 5 warm-up runs");
     println!("| account | services held | first page: items | median | p95 | DynamoDB calls | Query | read units |");

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use contacts_api::{ApiRequest, Caller, ROUTES, Router};
 use contacts_app::App;
 use contacts_app::config::Config;
-use contacts_app::memory::{MemoryStore, Outbox};
+use contacts_app::memory::{MemoryMailer, MemoryStore};
 use contacts_app::ports::SystemClock;
 use contacts_app::seed::Fixtures;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
@@ -146,7 +146,7 @@ fn trace() -> bool {
 }
 
 /// The request id and the token of the latest confirmation mail (`.../confirm/{id}#token={token}`).
-fn latest_link(outbox: &Outbox) -> (String, String) {
+fn latest_link(outbox: &MemoryMailer) -> (String, String) {
     for mail in outbox.sent().iter().rev() {
         if let Some((before, after)) = mail.text.split_once("#token=") {
             let token: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
@@ -163,7 +163,7 @@ fn fill(text: &str, link: &(String, String)) -> String {
 
 fuzz_target!(|input: Input| {
     let runtime = runtime();
-    let outbox = Arc::new(Outbox::new());
+    let outbox = Arc::new(MemoryMailer::new());
     let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), Config::default());
     runtime.block_on(demo().load(&app)).unwrap();
     let router = Router::new(app);

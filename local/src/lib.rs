@@ -20,7 +20,7 @@ use bytes::Bytes;
 use contacts_api::ApiError;
 use contacts_api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
 use contacts_app::config::{AwsConfig, is_loopback_url};
-use contacts_app::memory::{EventLog, MemoryStore, Outbox};
+use contacts_app::memory::{EventLog, MemoryMailer, MemoryStore};
 use contacts_app::ports::{Mailer, Store};
 use contacts_app::{Bounce, Error};
 use contacts_aws::dynamodb::create_table_if_missing;
@@ -43,7 +43,7 @@ pub mod jwt_crypto;
 #[derive(Clone)]
 pub struct Local {
     pub router: Router,
-    pub outbox: Option<Arc<Outbox>>,
+    pub outbox: Option<Arc<MemoryMailer>>,
     /// The event bus in the process (the router's app publishes on it): there is no
     /// EventBridge here. `None`: the app has no bus, and `GET /_local/events` is 404.
     pub events: Option<Arc<EventLog>>,
@@ -57,7 +57,7 @@ pub struct Backends {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
     /// The outbox, when mail stays in the process.
-    pub outbox: Option<Arc<Outbox>>,
+    pub outbox: Option<Arc<MemoryMailer>>,
     /// Said at start: which store and which mailer.
     pub description: String,
 }
@@ -91,10 +91,10 @@ impl Backends {
             (None, Some(_), _) => return Err("AWS_ENDPOINT_URL_DYNAMODB is set but TABLE_NAME is not: name the table to use".to_owned()),
             _ => (Arc::new(MemoryStore::new()), "the embedded store (its data lives as long as this process)".to_owned()),
         };
-        let (mailer, outbox, mail_name): (Arc<dyn Mailer>, Option<Arc<Outbox>>, String) = match (&ses, &sdk) {
+        let (mailer, outbox, mail_name): (Arc<dyn Mailer>, Option<Arc<MemoryMailer>>, String) = match (&ses, &sdk) {
             (Some(endpoint), Some(sdk)) => (Arc::new(SesMailer::new(sdk::ses_client_at(sdk, endpoint), None)), None, format!("SES at {endpoint}")),
             _ => {
-                let outbox = Arc::new(Outbox::new());
+                let outbox = Arc::new(MemoryMailer::new());
                 (outbox.clone(), Some(outbox), "the outbox (GET /_local/outbox)".to_owned())
             }
         };

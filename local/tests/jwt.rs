@@ -14,7 +14,7 @@ use bytes::Bytes;
 use contacts_api::Router;
 use contacts_app::App;
 use contacts_app::config::Config;
-use contacts_app::memory::{MemoryStore, Outbox};
+use contacts_app::memory::{MemoryMailer, MemoryStore};
 use contacts_app::ports::SystemClock;
 use contacts_app::seed::Fixtures;
 use contacts_local::jwt::{JwtSettings, Verifier};
@@ -78,7 +78,7 @@ async fn local(issuer: &Issuer, refresh: Duration) -> String {
     signing::install();
     let settings = JwtSettings { issuer: issuer.url.clone(), audiences: vec![AUDIENCE.to_owned()], account_claim: "sub".to_owned() };
     let verifier = Verifier::new(settings).unwrap().with_refresh_at_most_every(refresh);
-    let outbox = Arc::new(Outbox::new());
+    let outbox = Arc::new(MemoryMailer::new());
     let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), Config::default());
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -21,7 +21,7 @@ use contacts_api::{ApiRequest, Caller, Router};
 use contacts_app::App;
 use contacts_app::config::Config;
 use contacts_app::mail::Mail;
-use contacts_app::memory::{MemoryStore, Outbox};
+use contacts_app::memory::{MemoryMailer, MemoryStore};
 use contacts_app::ports::{Clock, MailError, Mailer, Store};
 use contacts_app::seed::Fixtures;
 use contacts_aws::{DynamoStore, SesMailer, dynamodb, sdk};
@@ -108,7 +108,7 @@ impl SentMail {
 
 /// Where a backend's mails can be read back.
 enum Mails {
-    Outbox(Arc<Outbox>),
+    Outbox(Arc<MemoryMailer>),
     /// The SES emulator's `GET {store_url}`: every mail it took, from every app.
     Ses {
         store_url: String,
@@ -263,7 +263,7 @@ impl TestApp {
         let mut dynamo = None;
         let (store, mailer, mails): (Arc<dyn Store>, Arc<dyn Mailer>, Mails) = match backend {
             Backend::Memory => {
-                let outbox = Arc::new(Outbox::new());
+                let outbox = Arc::new(MemoryMailer::new());
                 (Arc::new(MemoryStore::new().with_clock(clock.clone())), outbox.clone(), Mails::Outbox(outbox))
             }
             Backend::Aws | Backend::Lambda => {

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use contacts_app::config::Config;
-use contacts_app::memory::{EventLog, Outbox};
+use contacts_app::memory::{EventLog, MemoryMailer};
 use contacts_app::ports::Clock;
 use contacts_app::{App, EVENTS_REDRIVE_AFTER};
 use contacts_domain::Event;
@@ -30,7 +30,7 @@ on_every_backend!(
 /// publisher function does (the API's app has no bus, as the HTTP functions have none).
 fn publisher(app: &TestApp) -> (App, Arc<EventLog>) {
     let bus = Arc::new(EventLog::new());
-    let publishing = App::new(app.store.clone(), Arc::new(Outbox::new()), app.clock.clone(), Config::default()).with_publisher(bus.clone());
+    let publishing = App::new(app.store.clone(), Arc::new(MemoryMailer::new()), app.clock.clone(), Config::default()).with_publisher(bus.clone());
     (publishing, bus)
 }
 

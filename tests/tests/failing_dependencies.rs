@@ -10,7 +10,7 @@ use bytes::Bytes;
 use contacts_api::{ApiRequest, Caller, Router};
 use contacts_app::App;
 use contacts_app::config::Config;
-use contacts_app::memory::Outbox;
+use contacts_app::memory::MemoryMailer;
 use contacts_app::ports::{
     Accounts, Asking, AskingFor, Clock, Effect, Limits, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services, Store, StoreError,
 };
@@ -183,9 +183,9 @@ where
 }
 
 /// A router over `app`'s data whose store fails at call `fail_at`, and its own outbox.
-fn failing_router(app: &TestApp, fail_at: usize) -> (Router, Arc<Outbox>) {
+fn failing_router(app: &TestApp, fail_at: usize) -> (Router, Arc<MemoryMailer>) {
     let store = Arc::new(FailingStore { inner: app.store.clone(), calls: AtomicUsize::new(0), fail_at });
-    let outbox = Arc::new(Outbox::new());
+    let outbox = Arc::new(MemoryMailer::new());
     let config = Config { public_base_url: "https://contacts.test".to_owned(), ..Config::default() };
     (Router::new(App::new(store, outbox.clone(), app.clock.clone(), config)), outbox)
 }
@@ -313,7 +313,7 @@ async fn an_unreachable_dynamodb_is_a_503_with_retry_after_on_every_route() {
     let endpoint = format!("http://{closed}");
     let sdk = contacts_aws::sdk::emulator_sdk_config().await;
     let store = Arc::new(contacts_aws::DynamoStore::new(contacts_aws::sdk::dynamodb_client_at(&sdk, &endpoint), "absent"));
-    let router = Router::new(App::new(store, Arc::new(Outbox::new()), Arc::new(contacts_app::ports::SystemClock), Config::default()));
+    let router = Router::new(App::new(store, Arc::new(MemoryMailer::new()), Arc::new(contacts_app::ports::SystemClock), Config::default()));
     let id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
     let started = std::time::Instant::now();
     for (method, path, body) in [

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use contacts_api::Function;
 use contacts_app::App;
 use contacts_app::config::Config;
-use contacts_app::memory::Outbox;
+use contacts_app::memory::MemoryMailer;
 use contacts_app::ports::SystemClock;
 use contacts_app::seed::Fixtures;
 use contacts_domain::{AccountId, EmailStatus, HistoryEvent, Role, ServiceName};
@@ -124,10 +124,10 @@ fn event(file: &str) -> Value {
 
 /// A fresh table in DynamoDB Local with the demo set and one service per extra name (Ada
 /// admin, Teo tech, Bea billing); an app on it whose mails go to an outbox, to read tokens.
-async fn seeded_table(tag: &str, services: &[String]) -> (String, App, Arc<Outbox>) {
+async fn seeded_table(tag: &str, services: &[String]) -> (String, App, Arc<MemoryMailer>) {
     let store = dynamo_store(tag, Arc::new(SystemClock)).await;
     let table = store.table().to_owned();
-    let outbox = Arc::new(Outbox::new());
+    let outbox = Arc::new(MemoryMailer::new());
     let config = Config { public_base_url: PUBLIC_BASE_URL.to_owned(), ..Config::default() };
     let app = App::new(store, outbox.clone(), Arc::new(SystemClock), config);
     let mut fixtures = Fixtures::demo();
@@ -140,7 +140,7 @@ async fn seeded_table(tag: &str, services: &[String]) -> (String, App, Arc<Outbo
 /// Ada asks Ned as the new tech contact of `service`: a pending request that Ada and Ned
 /// must confirm. Its id, and the token each of them was mailed (the app's own mailer delivers
 /// the outbox, in process, to its outbox).
-async fn pending_request(app: &App, outbox: &Outbox, service: &str) -> (String, HashMap<String, String>) {
+async fn pending_request(app: &App, outbox: &MemoryMailer, service: &str) -> (String, HashMap<String, String>) {
     let ada = AccountId::parse("ad1000-ovh").unwrap();
     let ned = AccountId::parse("ne4000-ovh").unwrap();
     let changes = app
@@ -726,7 +726,7 @@ async fn the_sweeper_on_its_scheduled_event_ends_an_expired_request_and_mails_th
     past.advance(time::Duration::days(-8));
     let store = dynamo_store(&tag, past.clone()).await;
     let table = store.table().to_owned();
-    let outbox = Arc::new(Outbox::new());
+    let outbox = Arc::new(MemoryMailer::new());
     let config = Config { public_base_url: PUBLIC_BASE_URL.to_owned(), ..Config::default() };
     let app = App::new(store.clone(), outbox.clone(), past, config);
     let mut fixtures = Fixtures::demo();

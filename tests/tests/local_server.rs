@@ -5,7 +5,7 @@ use std::sync::Arc;
 use contacts_api::Router;
 use contacts_app::App;
 use contacts_app::config::Config;
-use contacts_app::memory::{MemoryStore, Outbox};
+use contacts_app::memory::{MemoryMailer, MemoryStore};
 use contacts_app::ports::SystemClock;
 use contacts_app::seed::Fixtures;
 use contacts_local::{Local, deliver_every, serve, sweep_every};
@@ -21,7 +21,7 @@ fn local_config() -> Config {
 
 /// A local server on a free port, loaded with the demo data; stops with the test's runtime.
 async fn spawn_local() -> String {
-    let outbox = Arc::new(Outbox::new());
+    let outbox = Arc::new(MemoryMailer::new());
     let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), local_config());
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -34,7 +34,7 @@ async fn spawn_local() -> String {
 async fn it_sweeps_in_process_every_sweep_interval() {
     // A reminder as long before expiry as the request lives: due at the first sweep.
     let config = Config { reminder_before: time::Duration::days(7), ..local_config() };
-    let outbox = Arc::new(Outbox::new());
+    let outbox = Arc::new(MemoryMailer::new());
     let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), config);
     Fixtures::demo().load(&app).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -381,7 +381,7 @@ impl Drop for Killed {
 /// events published first (as the local server's drain loop does every 200 ms); 404 without a bus.
 #[tokio::test]
 async fn the_local_server_shows_the_events_published_so_far() {
-    let outbox = Arc::new(Outbox::new());
+    let outbox = Arc::new(MemoryMailer::new());
     let events = Arc::new(contacts_app::memory::EventLog::new());
     let app = App::new(Arc::new(MemoryStore::new()), outbox.clone(), Arc::new(SystemClock), local_config()).with_publisher(events.clone());
     Fixtures::demo().load(&app).await.unwrap();

@@ -282,7 +282,7 @@ async fn the_sdks_retries_of_a_throttled_call_are_dynamodb_retries() {
     let sdk = contacts_aws::sdk::emulator_sdk_config().await;
     let store = Arc::new(contacts_aws::DynamoStore::new(contacts_aws::sdk::dynamodb_client_at(&sdk, &endpoint), "contacts-throttled".to_owned()));
     let config = contacts_app::config::Config::default();
-    let app = contacts_app::App::new(store, Arc::new(contacts_app::memory::Outbox::new()), Arc::new(contacts_app::ports::SystemClock), config);
+    let app = contacts_app::App::new(store, Arc::new(contacts_app::memory::MemoryMailer::new()), Arc::new(contacts_app::ports::SystemClock), config);
     let router = contacts_api::Router::new(app);
     let request = contacts_api::ApiRequest {
         method: http::Method::GET,

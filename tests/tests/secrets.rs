@@ -104,9 +104,13 @@ async fn no_token_reaches_a_log_line_or_a_response_body(backend: Backend) {
     // The events of the same flow, as the bus gets them (their Detail), published on a bus of
     // the test's own: the request's and the profile's, ids only.
     let bus = Arc::new(contacts_app::memory::EventLog::new());
-    let publishing =
-        contacts_app::App::new(app.store.clone(), Arc::new(contacts_app::memory::Outbox::new()), app.clock.clone(), contacts_app::config::Config::default())
-            .with_publisher(bus.clone());
+    let publishing = contacts_app::App::new(
+        app.store.clone(),
+        Arc::new(contacts_app::memory::MemoryMailer::new()),
+        app.clock.clone(),
+        contacts_app::config::Config::default(),
+    )
+    .with_publisher(bus.clone());
     publishing.publish_outbox(contacts_app::ports::Clock::now(app.clock.as_ref()) + time::Duration::days(1)).await.unwrap();
     let details: Vec<String> = bus.published().iter().map(contacts_domain::Event::detail).collect();
     let kinds: Vec<&str> = bus.published().iter().map(|event| event.fact.detail_type()).collect();

@@ -1,4 +1,6 @@
-//! The outbox: a mailer that keeps what it sends, for the local server and the tests.
+//! A mailer that keeps what it sends instead of sending it, for the local server (its
+//! `/_local/outbox`) and the tests. Not the transactional outbox (`ports::Outbox`), which
+//! holds the mails a change owes until a mailer sends them.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,12 +11,12 @@ use crate::mail::Mail;
 use crate::ports::{MailError, Mailer};
 
 #[derive(Default)]
-pub struct Outbox {
+pub struct MemoryMailer {
     sent: Mutex<Vec<Mail>>,
     unavailable: AtomicBool,
 }
 
-impl Outbox {
+impl MemoryMailer {
     pub fn new() -> Self {
         Self::default()
     }
@@ -31,7 +33,7 @@ impl Outbox {
 }
 
 #[async_trait]
-impl Mailer for Outbox {
+impl Mailer for MemoryMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         if self.unavailable.load(Ordering::SeqCst) {
             return Err(MailError::Retryable("the outbox is set to fail".to_owned().into()));
