@@ -146,7 +146,7 @@ impl App {
     /// (whose own change it must be), or `None` on the emailed link's page, where the code alone
     /// authorises. The first of the two is spent and the change awaits the other; the last
     /// makes the address the account's (SPEC §3: the account's live codes of pending requests
-    /// stop working and fresh ones go to the new address, [`App::readdress`]) and the old
+    /// stop working and fresh ones go to the new address: readdress.rs) and the old
     /// address is told. A code that is not one the change awaits (mistyped, spent, replaced,
     /// expired, or another account's) is `EmailTokenMismatch` and changes nothing.
     #[tracing::instrument(skip_all, fields(account = caller.map(AccountId::as_str)))]
