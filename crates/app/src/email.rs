@@ -8,7 +8,7 @@
 
 use time::OffsetDateTime;
 
-use super::{App, Error, Result, no_profile};
+use super::{App, Error, Result, no_profile, unless_stale};
 use crate::mail::{self, ProfileMailKind};
 use crate::ports::{ProfilePatch, ProfileRecord, StoreError};
 use contacts_domain::events::{AccountFacts, LanguageFacts};
@@ -83,14 +83,11 @@ impl App {
                     return Ok(Some(Profile::of(record, now)));
                 }
                 next.pending_email = None;
-                return match self.store.save_email_change(&next, &replaced).await {
-                    Ok(()) => {
-                        tracing::info!(account = %caller, "profile email change withdrawn");
-                        Ok(Some(Profile::of(next, now)))
-                    }
-                    Err(StoreError::Stale) => Ok(None),
-                    Err(other) => Err(other.into()),
-                };
+                let saved = self.store.save_email_change(&next, &replaced).await;
+                if saved.is_ok() {
+                    tracing::info!(account = %caller, "profile email change withdrawn");
+                }
+                return unless_stale(saved, Profile::of(next, now));
             }
             let recent = limits::may_change_email(&record.email_asks, now).map_err(|retry_after| Error::TooManyEmailChanges { retry_after })?;
             let (to_new, to_current) = (Token::generate(), Token::generate());
@@ -98,10 +95,8 @@ impl App {
             let awaiting = AwaitedCodes::Both { new_address: to_new.hash(), current_address: to_current.hash() };
             next.pending_email = Some(PendingEmail { email: email.clone(), awaiting, expires_at });
             next.email_asks = recent.iter().copied().chain([now]).collect();
-            match self.store.save_email_change(&next, &replaced).await {
-                Ok(()) => {}
-                Err(StoreError::Stale) => return Ok(None),
-                Err(other) => return Err(other.into()),
+            if unless_stale(self.store.save_email_change(&next, &replaced).await, ())?.is_none() {
+                return Ok(None);
             }
             tracing::info!(account = %caller, "profile email change asked");
 
@@ -166,14 +161,11 @@ impl App {
                     let mut next = record.clone();
                     next.revision += 1;
                     next.pending_email = Some(PendingEmail { awaiting, ..pending });
-                    match self.store.save_email_change(&next, &[*hash]).await {
-                        Ok(()) => {
-                            tracing::info!(account = %owner, "one of an email change's two codes came back");
-                            Ok(Some(Profile::of(next, now)))
-                        }
-                        Err(StoreError::Stale) => Ok(None),
-                        Err(other) => Err(other.into()),
+                    let saved = self.store.save_email_change(&next, &[*hash]).await;
+                    if saved.is_ok() {
+                        tracing::info!(account = %owner, "one of an email change's two codes came back");
                     }
+                    unless_stale(saved, Profile::of(next, now))
                 }
                 CodeBack::Complete => self.change_email(&record, now).await,
             }

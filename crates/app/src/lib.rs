@@ -401,11 +401,7 @@ impl App {
                 (Decision::Accept, true) => self.take_effect(read, &mut change, party, now).await,
                 (Decision::Accept, false) => self.save(&mut change, Effect::Nothing).await,
             };
-            match saved {
-                Err(StoreError::Stale) => Ok(None),
-                Err(other) => Err(other.into()),
-                Ok(()) => Ok(Some(change)),
-            }
+            unless_stale(saved, change)
         })
         .await
     }
@@ -421,11 +417,8 @@ impl App {
             let now = self.now();
             self.ensure_pending(&mut change, now).await?;
             change.step(Step::Resend { by: caller.clone(), policy }, now)?;
-            match self.save(&mut change, Effect::Nothing).await {
-                Err(StoreError::Stale) => Ok(None),
-                Err(other) => Err(other.into()),
-                Ok(()) => Ok(Some(change)),
-            }
+            let saved = self.save(&mut change, Effect::Nothing).await;
+            unless_stale(saved, change)
         })
         .await
     }
@@ -440,11 +433,8 @@ impl App {
             let by_service_admin =
                 *caller != change.requested_by && self.store.service(&change.service).await?.is_some_and(|r| r.service.contacts.admin == *caller);
             change.step(Step::Cancel { by: caller.clone(), by_service_admin }, now)?;
-            match self.save(&mut change, Effect::ReleaseLocks).await {
-                Err(StoreError::Stale) => Ok(None),
-                Err(other) => Err(other.into()),
-                Ok(()) => Ok(Some(change)),
-            }
+            let saved = self.save(&mut change, Effect::ReleaseLocks).await;
+            unless_stale(saved, change)
         })
         .await
     }
@@ -712,6 +702,16 @@ fn no_service() -> Error {
 
 fn no_contact_change() -> Error {
     Error::NotFound("no such contact-change request among yours".to_owned())
+}
+
+/// A save's outcome as an attempt of [`App::retry_on_stale`] answers it: `done` once saved,
+/// `None` (read again and retry) when the save lost a race, the error otherwise.
+fn unless_stale<T>(saved: Result<(), StoreError>, done: T) -> Result<Option<T>> {
+    match saved {
+        Ok(()) => Ok(Some(done)),
+        Err(StoreError::Stale) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
 }
 
 fn contended() -> Error {

@@ -12,7 +12,7 @@
 
 use time::OffsetDateTime;
 
-use super::{App, PAGE_SIZE, Result};
+use super::{App, PAGE_SIZE, Result, unless_stale};
 use crate::config::TOKEN_TTL_RANGE;
 use crate::ports::{Effect, StoreError};
 use contacts_domain::{AccountId, ContactChange, RequestId, State, Step};
@@ -71,10 +71,8 @@ impl App {
                 return Ok(Some(()));
             }
             match self.save(&mut change, Effect::Nothing).await {
-                Ok(()) => Ok(Some(())),
-                Err(StoreError::Stale) => Ok(None),
                 Err(StoreError::Expired) => Ok(Some(())),
-                Err(other) => Err(other.into()),
+                saved => unless_stale(saved, ()),
             }
         })
         .await

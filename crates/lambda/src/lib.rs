@@ -21,6 +21,7 @@ mod log_line;
 pub mod mailer;
 pub mod publisher;
 pub mod scheduled;
+pub mod stream;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -44,7 +45,8 @@ use invocation::Invocation;
 
 pub use lambda_http::Error;
 
-/// Serves `function`'s routes until the Lambda runtime stops the process.
+/// Serves `function`'s routes until the Lambda runtime stops the process: every HTTP function
+/// but the panel, which has [`run_panel`].
 ///
 /// Everything that can be built once is built here, before the first event: the logger,
 /// the configuration, the SDK configuration and clients (one TLS stack, one connection pool
@@ -53,15 +55,29 @@ pub use lambda_http::Error;
 /// configuration error stops the start, which Lambda reports as an init error rather than as
 /// a 500 on every request.
 pub async fn run(function: Function, mailing: Mailing) -> Result<(), Error> {
-    // The panel reads nothing from the table (and its policy allows no read): no warm-up.
-    // No HTTP function puts events: each commits its own with its writes (docs/events.md).
-    let app = app(function != Function::Panel, mailing, Publishing::NONE).await?;
-    let account_claim: Arc<str> = app.config().account_claim.clone().into();
-    let router = Router::for_function(app, function);
-    // Only the panel uses the identity provider's discovery document (its endpoints, its CSP).
-    let router = if function == Function::Panel { router.with_discovery(Arc::new(contacts_aws::https_json::HttpsJson::new())) } else { router };
-    tracing::info!(function = function.name(), "ready");
+    serve(function, Router::for_function(http_app(true, mailing).await?, function)).await
+}
 
+/// Serves the panel: its page, its configuration and its assets, with the identity provider's
+/// discovery document read over HTTPS (its endpoints, its CSP). Its own entry point, not a
+/// branch of [`run`], so that only the panel's binary links that HTTPS client (BENCHMARKS.md:
+/// the size target), as only the binaries that name [`Mailing::SES`] link SES's.
+pub async fn run_panel() -> Result<(), Error> {
+    // The panel reads nothing from the table (and its policy allows no read): no warm-up.
+    let router = Router::for_function(http_app(false, Mailing::NONE).await?, Function::Panel).with_discovery(Arc::new(contacts_aws::https_json::HttpsJson::new()));
+    serve(Function::Panel, router).await
+}
+
+/// The application of an HTTP function. None puts events: each commits its own with its
+/// writes (docs/events.md).
+async fn http_app(prewarm: bool, mailing: Mailing) -> Result<App, Error> {
+    app(prewarm, mailing, Publishing::NONE).await
+}
+
+/// Hands each API Gateway event to `router`, one [`Invocation`] each.
+async fn serve(function: Function, router: Router) -> Result<(), Error> {
+    let account_claim: Arc<str> = router.app().config().account_claim.clone().into();
+    tracing::info!(function = function.name(), "ready");
     lambda_http::run(service_fn(move |request: Request| {
         let (router, account_claim) = (router.clone(), account_claim.clone());
         async move { Ok::<_, Infallible>(handle(&router, function, &account_claim, request).await) }

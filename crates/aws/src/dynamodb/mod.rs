@@ -44,7 +44,7 @@ use metrics::Meter;
 use save::verdict;
 use tx::{Cond, Purpose, Reason, Tx, failed_condition};
 
-pub use items::{event_id_of, mail_id_of};
+pub use items::{EVENT_SK, MAIL_PREFIX, event_id_of, mail_id_of};
 pub use metrics::Metrics;
 pub use schema::{create_table_if_missing, table_definition, table_exists};
 
