@@ -416,7 +416,7 @@ async fn a_request_whose_role_an_import_moved_is_reported_and_ends_failed_when_c
         request: tech.parse().unwrap(),
         from: id("tt1-ovh"),
         to: id("mm1-ovh"),
-        reason: contacts_domain::lifecycle::FailReason::HoldersChanged,
+        reason: contacts_domain::FailReason::HoldersChanged,
     };
     assert_eq!(report.pending, vec![expected]);
     assert_eq!(bulk.metrics().transactional_services, 1, "a locked service is written by put_service's transaction");

@@ -2,7 +2,8 @@
 //! no change drifts from them (issue "a house a newcomer can change"):
 //! - no function outside tests and the bench is longer than [`MAX_FUNCTION_LINES`];
 //! - the adapters use the application's ports, not its use cases (the other arrows between the
-//!   layers are Cargo's to check: each layer is a crate).
+//!   layers are Cargo's to check: each layer is a crate);
+//! - inside each layer's crate, no two modules use each other, directly or around a loop.
 
 use std::path::{Path, PathBuf};
 
@@ -193,4 +194,86 @@ fn the_adapters_use_the_ports_and_not_the_use_cases() {
 fn the_checker_sees_each_module_a_file_uses() {
     let source = "use contacts_app::ports::Store;\nuse contacts_app::{App, ports};\n// contacts_app::seed\nlet x = my_contacts_app::seed;\n";
     assert_eq!(uses_of(source, "contacts_app"), vec!["ports".to_owned(), "{".to_owned()]);
+}
+
+/// The top-level modules of the crate at `src` and the others each one uses (by `crate::m` or,
+/// from a top-level module's own file, `super::m`), outside its tests. A nested module's
+/// `super::` is its parent, inside the same top-level module.
+fn module_uses(src: &Path) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let top_of = |path: &Path| {
+        let relative = path.strip_prefix(src).expect("under src");
+        let first = relative.components().next().expect("a path").as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned();
+        let is_top_file = relative.components().count() == 1 || relative.file_name().is_some_and(|name| name == "mod.rs") && relative.components().count() == 2;
+        (first, is_top_file)
+    };
+    let files: Vec<(String, bool, String)> = sources(src)
+        .into_iter()
+        .map(|path| {
+            let (top, is_top_file) = top_of(&path);
+            let source = std::fs::read_to_string(&path).expect("a source file");
+            let production = source.split("#[cfg(test)]").next().unwrap_or_default().to_owned();
+            (top, is_top_file, production)
+        })
+        .filter(|(top, _, _)| top != "lib")
+        .collect();
+    let modules: std::collections::BTreeSet<String> = files.iter().map(|(top, _, _)| top.clone()).collect();
+    let mut uses: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = modules.iter().map(|m| (m.clone(), Default::default())).collect();
+    for (top, is_top_file, source) in &files {
+        let mut used = uses_of(source, "crate");
+        if *is_top_file {
+            used.extend(uses_of(source, "super"));
+        }
+        let entry = uses.get_mut(top).expect("a module");
+        entry.extend(used.into_iter().filter(|m| m != top && modules.contains(m)));
+    }
+    uses
+}
+
+/// A loop among `uses`, as the modules along it, if there is one.
+fn a_loop(uses: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(module: &str, uses: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>, path: &mut Vec<String>, done: &mut std::collections::BTreeSet<String>) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|m| m == module) {
+            return Some(path[at..].iter().cloned().chain([module.to_owned()]).collect());
+        }
+        if done.contains(module) {
+            return None;
+        }
+        path.push(module.to_owned());
+        for next in uses.get(module).into_iter().flatten() {
+            if let Some(found) = visit(next, uses, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        done.insert(module.to_owned());
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    uses.keys().find_map(|module| visit(module, uses, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_two_modules_of_a_layer_use_each_other() {
+    let mut loops = Vec::new();
+    for layer in std::fs::read_dir(root().join("crates")).expect("crates/") {
+        let src = layer.expect("an entry").path().join("src");
+        if let Some(found) = a_loop(&module_uses(&src)) {
+            loops.push(format!("{}: {}", src.strip_prefix(root()).unwrap_or(&src).display(), found.join(" -> ")));
+        }
+    }
+    assert!(loops.is_empty(), "modules that use each other (move what both need to a module of its own):\n{}", loops.join("\n"));
+}
+
+#[test]
+fn the_checker_finds_a_loop_of_modules() {
+    let graph = |edges: &[(&str, &str)]| {
+        let mut uses: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+        for (from, to) in edges {
+            uses.entry(from.to_string()).or_default().insert(to.to_string());
+            uses.entry(to.to_string()).or_default();
+        }
+        uses
+    };
+    assert_eq!(a_loop(&graph(&[("a", "b"), ("b", "c"), ("a", "c")])), None);
+    assert_eq!(a_loop(&graph(&[("a", "b"), ("b", "c"), ("c", "a")])), Some(vec!["a".into(), "b".into(), "c".into(), "a".into()]));
 }

@@ -614,8 +614,8 @@ async fn create_and_save_commit_the_events_their_steps_owe_and_a_refused_write_c
     let events = unpublished(&s).await;
     let types: Vec<_> = events.iter().map(|e| (e.id.clone(), e.fact.detail_type())).collect();
     assert_eq!(types, vec![(EventId::of_request(change.id, 0, 0), "ContactChangeRequested"), (EventId::of_request(change.id, 1, 0), "ContactChangeCancelled")]);
-    assert_eq!(events[0].fact, Fact::of_change(&change));
-    assert_eq!(events[1].fact, Fact::of_change(&cancelled));
+    assert_eq!(events[0].fact, change.fact());
+    assert_eq!(events[1].fact, cancelled.fact());
     assert_eq!((events[0].at, events[1].at), (change.created_at, s.clock.now()));
     // A save that fails on a condition (here: a role changed hands) commits nothing either.
     let failing = opened(&s, "example.com", &[Role::Admin], "aa1-ovh", "nn1-ovh", "aa1-ovh");

@@ -11,7 +11,7 @@ use super::ApiError;
 use super::{ApiRequest, ApiResponse, MAX_BODY_BYTES, json};
 use contacts_app::App;
 use contacts_app::ports::PendingChange;
-use contacts_domain::lifecycle::FailReason;
+use contacts_domain::FailReason;
 use contacts_domain::{Account, AccountId, RequestId, Role, Service, ServiceName};
 
 /// `PUT .../accounts/{id}`: the body is an account; its `id`, if given, must be the path's.

@@ -14,8 +14,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
-use super::lifecycle::FailReason;
-use super::{AccountId, ContactChange, InvalidValue, Language, RequestId, Roles, ServiceName, State};
+use super::state::{FailReason, State};
+use super::{AccountId, InvalidValue, Language, RequestId, Roles, ServiceName};
 
 /// The `Source` of every event on the bus.
 pub const EVENT_SOURCE: &str = "service-contacts";
@@ -88,21 +88,6 @@ pub struct ChangeFacts {
     pub reason: Option<FailReason>,
 }
 
-impl ChangeFacts {
-    pub fn of(change: &ContactChange) -> Self {
-        Self {
-            request: change.id,
-            service: change.service.clone(),
-            roles: change.roles.clone(),
-            from: change.from.clone(),
-            to: change.to.clone(),
-            requester: change.requested_by.clone(),
-            state: change.state,
-            reason: change.reason,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountFacts {
     pub account: AccountId,
@@ -131,19 +116,6 @@ pub enum Fact {
 }
 
 impl Fact {
-    /// The request's event as it stands: `Requested` while pending, else its outcome.
-    pub fn of_change(change: &ContactChange) -> Self {
-        let facts = ChangeFacts::of(change);
-        match change.state {
-            State::Pending => Fact::ContactChangeRequested(facts),
-            State::Done => Fact::ContactChangeDone(facts),
-            State::Refused => Fact::ContactChangeRefused(facts),
-            State::Cancelled => Fact::ContactChangeCancelled(facts),
-            State::Expired => Fact::ContactChangeExpired(facts),
-            State::Failed => Fact::ContactChangeFailed(facts),
-        }
-    }
-
     /// The bus's `DetailType`: the event's `type`.
     pub fn detail_type(&self) -> &'static str {
         match self {

@@ -12,17 +12,19 @@ pub mod record;
 pub mod role;
 pub mod rules;
 pub mod service;
+pub mod state;
 pub mod token;
 
 pub use account::{Account, AwaitedCodes, CodeBack, ContactRef, DisplayName, EmailAddress, EmailStatus, Language, PaymentStatus, PendingEmail, Zone};
 pub use events::{Event, EventId, EventOrder, EventStatus, Fact, Occurrence};
 pub use ids::{AccountId, RequestId, ServiceName};
 pub use lease::OutboxId;
-pub use lifecycle::{ContactChange, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, State, Step};
+pub use lifecycle::{ContactChange, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, Step};
 pub use outbox::{Letter, LetterKind, MailId, MailOrder, MailStatus};
 pub use record::Record;
 pub use role::{Role, Roles};
 pub use service::{Contacts, Service, ServiceType};
+pub use state::{FailReason, State};
 pub use token::{Token, TokenHash};
 
 /// Why an input value was refused; the message is safe to show to the client.

@@ -6,40 +6,11 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::events::{Fact, Occurrence};
+use super::events::{ChangeFacts, Fact, Occurrence};
 use super::outbox::{Letter, LetterKind};
 use super::rules::{self, Plan};
+use super::state::{FailReason, State};
 use super::{AccountId, Contacts, RequestId, Roles, Service, ServiceName, Token, TokenHash, Zone};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    Pending,
-    Done,
-    Refused,
-    Expired,
-    Cancelled,
-    Failed,
-}
-
-impl State {
-    pub const ALL: [State; 6] = [State::Pending, State::Done, State::Refused, State::Expired, State::Cancelled, State::Failed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Pending => "pending",
-            State::Done => "done",
-            State::Refused => "refused",
-            State::Expired => "expired",
-            State::Cancelled => "cancelled",
-            State::Failed => "failed",
-        }
-    }
-
-    pub fn parse(input: &str) -> Option<Self> {
-        State::ALL.into_iter().find(|state| state.as_str() == input)
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,32 +68,6 @@ pub struct HistoryEntry {
     /// For mail events: whom the mail was for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<AccountId>,
-}
-
-/// Why a request that every party accepted could not take effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailReason {
-    /// A role's holder is no longer the request's previous holder.
-    HoldersChanged,
-    /// The previous or the new billing contact is no longer in good standing.
-    PaymentOverdue,
-    /// The requester no longer holds the role that entitled it to ask (admin for what an
-    /// admin asked, the role itself for a handover).
-    RequesterLostRole,
-    /// The previous or the new contact is no longer in the request's zone.
-    DifferentZone,
-}
-
-impl FailReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailReason::HoldersChanged => "holders_changed",
-            FailReason::PaymentOverdue => "payment_overdue",
-            FailReason::RequesterLostRole => "requester_lost_role",
-            FailReason::DifferentZone => "different_zone",
-        }
-    }
 }
 
 /// A request to move `roles` of `service` from `from` to `to`.
@@ -286,7 +231,7 @@ impl ContactChange {
             outbox,
             events: Vec::new(),
         };
-        change.events.push(Occurrence { at: now, fact: Fact::of_change(&change) });
+        change.events.push(Occurrence { at: now, fact: change.fact() });
         change
     }
 
@@ -574,7 +519,7 @@ impl ContactChange {
         }
         let outcome = self.outcome_recipients().into_iter().map(|to| Letter { to, kind: LetterKind::Outcome(state) });
         self.outbox.extend(outcome);
-        self.events.push(Occurrence { at, fact: Fact::of_change(self) });
+        self.events.push(Occurrence { at, fact: self.fact() });
     }
 
     fn record(&mut self, at: OffsetDateTime, event: HistoryEvent, by: Option<AccountId>, to: Option<AccountId>) {
@@ -585,6 +530,31 @@ impl ContactChange {
 /// Whole seconds from `now` until `at`, at least one (a `Retry-After`).
 fn seconds_until(at: OffsetDateTime, now: OffsetDateTime) -> u64 {
     ((at - now).as_seconds_f64().ceil() as u64).max(1)
+}
+
+impl ContactChange {
+    /// What the request's event says of it as it stands: `Requested` while pending, else its
+    /// outcome.
+    pub fn fact(&self) -> Fact {
+        let facts = ChangeFacts {
+            request: self.id,
+            service: self.service.clone(),
+            roles: self.roles.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            requester: self.requested_by.clone(),
+            state: self.state,
+            reason: self.reason,
+        };
+        match self.state {
+            State::Pending => Fact::ContactChangeRequested(facts),
+            State::Done => Fact::ContactChangeDone(facts),
+            State::Refused => Fact::ContactChangeRefused(facts),
+            State::Cancelled => Fact::ContactChangeCancelled(facts),
+            State::Expired => Fact::ContactChangeExpired(facts),
+            State::Failed => Fact::ContactChangeFailed(facts),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -727,7 +697,7 @@ mod tests {
                 assert_eq!(types(&done), ["ContactChangeDone"]);
                 closed.step(Step::Fail { reason: FailReason::HoldersChanged }, later).unwrap();
                 assert_eq!(types(&closed), ["ContactChangeFailed"]);
-                assert_eq!(closed.events[0].fact, Fact::of_change(&closed));
+                assert_eq!(closed.events[0].fact, closed.fact());
                 let crate::Fact::ContactChangeFailed(facts) = &closed.events[0].fact else { unreachable!() };
                 assert_eq!((facts.reason, facts.state, facts.requester.as_str()), (Some(FailReason::HoldersChanged), State::Failed, "aa1-ovh"));
             } else {

@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use super::lifecycle::FailReason;
+use super::state::FailReason;
 use super::{AccountId, ContactChange, RequestId, Role, Roles, Service, ServiceName, rules};
 
 /// "A pending request holds this role of this service": at most one per (service, role).

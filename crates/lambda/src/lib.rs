@@ -64,7 +64,8 @@ pub async fn run(function: Function, mailing: Mailing) -> Result<(), Error> {
 /// the size target), as only the binaries that name [`Mailing::SES`] link SES's.
 pub async fn run_panel() -> Result<(), Error> {
     // The panel reads nothing from the table (and its policy allows no read): no warm-up.
-    let router = Router::for_function(http_app(false, Mailing::NONE).await?, Function::Panel).with_discovery(Arc::new(contacts_aws::https_json::HttpsJson::new()));
+    let router =
+        Router::for_function(http_app(false, Mailing::NONE).await?, Function::Panel).with_discovery(Arc::new(contacts_aws::https_json::HttpsJson::new()));
     serve(Function::Panel, router).await
 }
 

@@ -270,7 +270,7 @@ impl Body<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contacts_domain::lifecycle::FailReason;
+    use contacts_domain::FailReason;
     use contacts_domain::{AccountId, Contacts, DisplayName, Language, PaymentStatus, Role, ServiceName, rules};
     use time::macros::datetime;
 

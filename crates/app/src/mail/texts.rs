@@ -3,7 +3,7 @@
 
 use time::{OffsetDateTime, UtcOffset};
 
-use contacts_domain::lifecycle::FailReason;
+use contacts_domain::FailReason;
 use contacts_domain::{Language, Role};
 
 /// What every mail of a language says around its values.

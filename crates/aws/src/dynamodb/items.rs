@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::tx::Cond;
 use contacts_app::ports::{Cause, Lock, ProfileRecord, StoreError};
-use contacts_domain::lifecycle::FailReason;
+use contacts_domain::FailReason;
 use contacts_domain::{
     Account, AccountId, AwaitedCodes, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, HistoryEntry,
     Language, Letter, LetterKind, MailId, MailOrder, MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName,

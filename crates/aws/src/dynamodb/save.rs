@@ -7,7 +7,7 @@ use super::items::{self, n, s};
 use super::tx::{Cond, Purpose, Reason, Tx, failed_condition};
 use super::{DynamoStore, HOLDERS_ARE, cancelled_otherwise, holders_are, post_mails, status_update};
 use contacts_app::ports::{Effect, StoreError};
-use contacts_domain::lifecycle::FailReason;
+use contacts_domain::FailReason;
 use contacts_domain::{AccountId, ContactChange, MailId, MailStatus, RequestId, Role, Service, State, Zone};
 
 impl DynamoStore {
