@@ -4,7 +4,7 @@
 //! calls knows who made each), and the event source mappings of the table's stream (which
 //! function each feeds, in batches of how many, through which filter).
 //!
-//! Read line by line, as tests/tests/routes_match_template.rs reads the routes: every
+//! Read line by line, as tests/tests/checks/routes_match_template.rs reads the routes: every
 //! function names its binary in `Metadata.BuildProperties.Binary`, every mapping has one
 //! `FunctionName: !Ref`, one `BatchSize:` and its filters as `- Pattern: '...'` lines. A
 //! template that drifted from that shape fails here, loudly, rather than being read wrong.

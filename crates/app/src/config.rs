@@ -180,7 +180,7 @@ pub const LOG_LEVEL: &str = "LOG_LEVEL";
 /// (`ApplicationLogLevel`), and Lambda counts a JSON line without a `level` field, every EMF line
 /// of [`contacts_telemetry`], as INFO. The template keeps Lambda's filter at DEBUG, where those
 /// lines pass whatever `LogLevel` is, and the functions filter their own lines at `LOG_LEVEL`
-/// (tests/tests/template_parameters.rs proves it for every level the template allows).
+/// (tests/tests/checks/template_parameters.rs proves it for every level the template allows).
 pub fn log_spec(var: impl Fn(&str) -> Option<String>) -> String {
     let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     set("RUST_LOG").or_else(|| set(LOG_LEVEL).map(|level| level.to_ascii_lowercase().replace("fatal", "error"))).unwrap_or_else(|| "info".to_owned())
