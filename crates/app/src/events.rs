@@ -86,7 +86,7 @@ impl App {
     }
 
     /// Publishes every event not published that was committed at or before `posted_before`,
-    /// oldest first, up to [`EVENTS_LIMIT`]: the local server's drain loop runs it on
+    /// oldest first, up to `EVENTS_LIMIT`: the local server's drain loop runs it on
     /// everything, the sweep on what the stream's publisher left behind. Nothing without a bus.
     pub async fn publish_outbox(&self, posted_before: OffsetDateTime) -> Result<PublishReport> {
         if self.publisher.is_none() {

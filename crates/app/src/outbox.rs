@@ -115,7 +115,7 @@ impl App {
     }
 
     /// Delivers every mail not settled that was posted at or before `posted_before`, oldest
-    /// first, up to [`OUTBOX_LIMIT`], within the invocation's deadline; it stops at the first
+    /// first, up to `OUTBOX_LIMIT`, within the invocation's deadline; it stops at the first
     /// failure that may pass (the next pass tries again). The local server's drain loop runs it
     /// on everything; the sweep on what the stream's mailer left behind.
     pub async fn deliver_outbox(&self, posted_before: OffsetDateTime) -> Result<OutboxReport> {

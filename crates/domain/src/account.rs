@@ -226,7 +226,7 @@ const FORMAT_CHARACTERS: [(u32, u32); 23] = [
     (0xFFF0, 0xFFF8),   // unassigned specials, reserved for such uses
 ];
 
-/// Whether `c` is one of [`FORMAT_CHARACTERS`].
+/// Whether `c` is one of `FORMAT_CHARACTERS`.
 pub fn is_format_character(c: char) -> bool {
     let c = u32::from(c);
     FORMAT_CHARACTERS.iter().any(|&(first, last)| (first..=last).contains(&c))

@@ -16,7 +16,7 @@ use contacts_domain::{EventId, MailId};
 use crate::Error;
 
 /// Lambda's DynamoDB event: only what the stream's readers read of it. Each record is read on
-/// its own ([`Record`]), so that one of an unexpected shape fails alone.
+/// its own (`Record`), so that one of an unexpected shape fails alone.
 #[derive(Debug, Deserialize)]
 pub struct StreamEvent {
     #[serde(rename = "Records", default)]

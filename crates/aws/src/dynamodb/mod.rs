@@ -890,7 +890,7 @@ impl Requests for DynamoStore {
         self.save_with(change, Effect::Nothing, Some((id, status))).await
     }
 
-    /// One Query on the sparse `due` index per day bucket of expiry, from [`DUE_LOOKBACK`]
+    /// One Query on the sparse `due` index per day bucket of expiry, from [`DUE_LOOKBACK`](contacts_app::ports::DUE_LOOKBACK)
     /// before `now` to the bucket of `now + remind_before` (at most 45), oldest first, until
     /// `limit` are in; never a Scan. The index is eventually consistent: a request just closed
     /// may still show, and its save is then stale.
