@@ -231,7 +231,12 @@ fn module_uses(src: &Path) -> std::collections::BTreeMap<String, std::collection
 
 /// A loop among `uses`, as the modules along it, if there is one.
 fn a_loop(uses: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>) -> Option<Vec<String>> {
-    fn visit(module: &str, uses: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>, path: &mut Vec<String>, done: &mut std::collections::BTreeSet<String>) -> Option<Vec<String>> {
+    fn visit(
+        module: &str,
+        uses: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
         if let Some(at) = path.iter().position(|m| m == module) {
             return Some(path[at..].iter().cloned().chain([module.to_owned()]).collect());
         }
