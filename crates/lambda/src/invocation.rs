@@ -10,8 +10,7 @@
 
 use std::future::Future;
 
-use lambda_http::lambda_runtime::{self, LambdaEvent};
-use lambda_http::{Context, service_fn};
+use lambda_runtime::{Context, LambdaEvent, service_fn};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;

@@ -23,14 +23,17 @@ pub mod publisher;
 pub mod scheduled;
 pub mod stream;
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response, service_fn};
+use http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
+use lambda_runtime::{LambdaEvent, service_fn};
 
 use contacts_api::{ApiRequest, ApiResponse, Caller, Function, Router, routes};
 use contacts_app::App;
@@ -43,7 +46,7 @@ pub use contacts_aws::ses::Mailing;
 use contacts_domain::{AccountId, RequestId};
 use invocation::Invocation;
 
-pub use lambda_http::Error;
+pub use lambda_runtime::Error;
 
 /// Serves `function`'s routes until the Lambda runtime stops the process: every HTTP function
 /// but the panel, which has [`run_panel`].
@@ -79,9 +82,9 @@ async fn http_app(prewarm: bool, mailing: Mailing) -> Result<App, Error> {
 async fn serve(function: Function, router: Router) -> Result<(), Error> {
     let account_claim: Arc<str> = router.app().config().account_claim.clone().into();
     tracing::info!(function = function.name(), "ready");
-    lambda_http::run(service_fn(move |request: Request| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
         let (router, account_claim) = (router.clone(), account_claim.clone());
-        async move { Ok::<_, Infallible>(handle(&router, function, &account_claim, request).await) }
+        async move { handle(&router, function, &account_claim, event).await }
     }))
     .await
 }
@@ -90,38 +93,56 @@ async fn serve(function: Function, router: Router) -> Result<(), Error> {
 /// acts on, when it names one: the router's answer within the invocation's deadline, which the
 /// use cases respect ([`contacts_app::deadline`]), so that the mails after a commit never
 /// outlive the function; what it measured goes out as its EMF line before the answer.
-async fn handle(router: &Router, function: Function, account_claim: &str, request: Request) -> Response<Body> {
-    let invocation = Invocation::new(function.name(), request.lambda_context_ref());
-    let request = api_request(request, account_claim);
+///
+/// An event that is not what API Gateway sends (a body flagged base64 that is not) is an
+/// invocation error, as the runtime reports one it cannot parse.
+async fn handle(
+    router: &Router,
+    function: Function,
+    account_claim: &str,
+    event: LambdaEvent<ApiGatewayV2httpRequest>,
+) -> Result<ApiGatewayV2httpResponse, Error> {
+    let invocation = Invocation::new(function.name(), Some(&event.context));
+    let request = api_request(event.payload, account_claim)?;
     let invocation = invocation.of_contact_change(contact_change_of(&request, function));
-    lambda_response(invocation.run(&router.app().config().metrics_namespace, router.handle(request)).await)
+    Ok(lambda_response(invocation.run(&router.app().config().metrics_namespace, router.handle(request)).await))
 }
 
 /// The event as the router takes it.
 ///
+/// - method: `requestContext.http.method` (the event's top-level `httpMethod` is not HTTP
+///   API's, and reads as GET when absent);
 /// - path: API Gateway's `rawPath`, still percent-encoded, without the stage when the API
-///   is served on a named stage rather than `$default`;
+///   is served on a named stage rather than `$default` (an empty one is `/`);
 /// - query: `rawQueryString`, undecoded (the router decodes parameters itself);
-/// - body: the bytes as the client sent them (`lambda_http` already decoded a base64 body);
-/// - caller: the `account_claim` claim of the JWT authorizer, or the IAM principal, or nobody.
-pub fn api_request(request: Request, account_claim: &str) -> ApiRequest {
-    let context = request.request_context_ref();
+/// - headers: as API Gateway gives them (a repeated header's values joined by commas), with
+///   the `cookies` it takes apart joined back into one `Cookie` header;
+/// - body: the bytes as the client sent them (a base64 body decoded; one that is not base64 is
+///   an error);
+/// - caller: the `account_claim` claim of the JWT authorizer, or the IAM principal, or nobody;
+/// - source: `requestContext.http.sourceIp`, when it is an IP address.
+pub fn api_request(event: ApiGatewayV2httpRequest, account_claim: &str) -> Result<ApiRequest, Error> {
+    let context = &event.request_context;
     let caller = caller(context, account_claim);
-    let (stage, source) = match context {
-        Some(RequestContext::ApiGatewayV2(context)) => (context.stage.clone(), context.http.source_ip.as_deref().and_then(|ip| ip.parse().ok())),
-        _ => (None, None),
+    let source = context.http.source_ip.as_deref().and_then(|ip| ip.parse().ok());
+    let method = context.http.method.clone();
+    let path = match event.raw_path.as_deref() {
+        None | Some("") => "/".to_owned(),
+        Some(raw_path) => without_stage(raw_path, context.stage.as_deref()).to_owned(),
     };
-    let raw_path = request.raw_http_path();
-    let path = if raw_path.is_empty() { request.uri().path().to_owned() } else { without_stage(raw_path, stage.as_deref()).to_owned() };
-    let query = request.uri().query().filter(|q| !q.is_empty()).map(str::to_owned);
-    let (parts, body) = request.into_parts();
-    let body = match body {
-        Body::Empty => Bytes::new(),
-        Body::Text(text) => Bytes::from(text),
-        Body::Binary(bytes) => Bytes::from(bytes),
-        _ => Bytes::new(),
+    let query = event.raw_query_string.filter(|q| !q.is_empty());
+    let mut headers = event.headers;
+    if let Some(cookies) = event.cookies
+        && let Ok(cookie) = HeaderValue::from_str(&cookies.join("; "))
+    {
+        headers.insert(COOKIE, cookie);
+    }
+    let body = match event.body {
+        None => Bytes::new(),
+        Some(body) if event.is_base64_encoded => Bytes::from(STANDARD.decode(body).map_err(|e| format!("the event's body is flagged base64 but is not: {e}"))?),
+        Some(body) => Bytes::from(body),
     };
-    ApiRequest { method: parts.method, path, query, headers: parts.headers, body, caller, source }
+    Ok(ApiRequest { method, path, query, headers, body, caller, source })
 }
 
 /// Who API Gateway says is calling, from `requestContext.authorizer`:
@@ -130,8 +151,7 @@ pub fn api_request(request: Request, account_claim: &str) -> ApiRequest {
 ///   verified: one of the provider's systems;
 /// - else nobody, which the router answers with a 401 on any route but the emailed link's
 ///   page. An empty value counts as none.
-fn caller(context: Option<&RequestContext>, claim: &str) -> Caller {
-    let Some(RequestContext::ApiGatewayV2(context)) = context else { return Caller::Anonymous };
+fn caller(context: &ApiGatewayV2httpRequestContext, claim: &str) -> Caller {
     let Some(authorizer) = context.authorizer.as_ref() else { return Caller::Anonymous };
     let present = |value: Option<&String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     if let Some(account) = present(authorizer.jwt.as_ref().and_then(|jwt| jwt.claims.get(claim))) {
@@ -165,22 +185,50 @@ fn contact_change_of(request: &ApiRequest, function: Function) -> Option<Request
     RequestId::parse(params.get("id")?).ok()
 }
 
-/// The router's answer as API Gateway takes it: a textual body (JSON, problem+json, HTML)
-/// as text, anything else base64-encoded by `lambda_http`.
-pub fn lambda_response(response: ApiResponse) -> Response<Body> {
+/// The router's answer as API Gateway's HTTP API (payload 2.0) takes it:
+/// - body: a textual one (JSON, problem+json, HTML, CSS, JavaScript) that is UTF-8 as text,
+///   anything else base64-encoded (`isBase64Encoded`), none when empty;
+/// - headers: one value each, a repeated header's values joined by commas (payload 2.0 has
+///   no `multiValueHeaders`), but `Set-Cookie`, whose values go in `cookies`, one each.
+pub fn lambda_response(response: ApiResponse) -> ApiGatewayV2httpResponse {
     let (parts, bytes) = response.into_parts();
     let textual = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_textual);
     let body = if bytes.is_empty() {
-        Body::Empty
+        None
     } else if textual {
-        match String::from_utf8(bytes.to_vec()) {
+        Some(match String::from_utf8(bytes.to_vec()) {
             Ok(text) => Body::Text(text),
             Err(e) => Body::Binary(e.into_bytes()),
-        }
+        })
     } else {
-        Body::Binary(bytes.to_vec())
+        Some(Body::Binary(bytes.to_vec()))
     };
-    Response::from_parts(parts, body)
+    let mut answer = ApiGatewayV2httpResponse::default();
+    answer.status_code = parts.status.as_u16().into();
+    answer.cookies = parts.headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
+    answer.headers = joined(parts.headers);
+    answer.is_base64_encoded = matches!(body, Some(Body::Binary(_)));
+    answer.body = body;
+    answer
+}
+
+/// `headers` but `Set-Cookie`, one value each: a repeated header's values joined by `, `.
+fn joined(headers: HeaderMap) -> HeaderMap {
+    let mut joined = HeaderMap::with_capacity(headers.keys_len());
+    for name in headers.keys().filter(|name| **name != SET_COOKIE) {
+        let mut values = headers.get_all(name).iter();
+        let Some(first) = values.next() else { continue };
+        let mut value = first.as_bytes().to_vec();
+        for next in values {
+            value.extend_from_slice(b", ");
+            value.extend_from_slice(next.as_bytes());
+        }
+        // Joining valid values with ", " keeps them valid.
+        if let Ok(value) = HeaderValue::from_bytes(&value) {
+            joined.insert(name.clone(), value);
+        }
+    }
+    joined
 }
 
 fn is_textual(content_type: &str) -> bool {
@@ -222,12 +270,11 @@ const MOST_VERBOSE: tracing_subscriber::filter::LevelFilter = tracing_subscriber
 /// - The SDK, its HTTP client and TLS log whole requests and responses (a SendEmail body
 ///   holds a token), the signing request and the HTTP/2 frames at TRACE: DEBUG at most, even
 ///   if [`MOST_VERBOSE`] were ever raised for our own code.
-const CAPS: [(&str, tracing_subscriber::filter::LevelFilter); 7] = {
+const CAPS: [(&str, tracing_subscriber::filter::LevelFilter); 6] = {
     use tracing_subscriber::filter::LevelFilter;
     [
         ("lambda_runtime", LevelFilter::INFO),
         ("lambda_runtime_api_client", LevelFilter::INFO),
-        ("lambda_http", LevelFilter::INFO),
         ("aws_", LevelFilter::DEBUG),
         ("hyper", LevelFilter::DEBUG),
         ("h2", LevelFilter::DEBUG),
@@ -328,56 +375,61 @@ mod tests {
 
     use super::*;
 
-    fn event(json: &str) -> Request {
-        lambda_http::request::from_str(json).expect("a valid HTTP API event")
+    fn event(json: &str) -> ApiGatewayV2httpRequest {
+        serde_json::from_str(json).expect("a valid HTTP API event")
+    }
+
+    /// `event` as the router takes it.
+    fn routed(event: ApiGatewayV2httpRequest, account_claim: &str) -> ApiRequest {
+        api_request(event, account_claim).expect("an event API Gateway would send")
     }
 
     #[test]
     fn the_identity_is_the_configured_claim_of_the_jwt_authorizer() {
-        let request = api_request(event(include_str!("../../../events/read.get-me.json")), "sub");
+        let request = routed(event(include_str!("../../../events/read.get-me.json")), "sub");
         assert_eq!(request.caller, Caller::Customer("ad1000-ovh".to_owned()));
         assert_eq!(request.method, Method::GET);
         assert_eq!(request.path, "/v1/me");
 
-        let request = api_request(event(include_str!("../../../events/read.get-me.json")), "custom:account");
+        let request = routed(event(include_str!("../../../events/read.get-me.json")), "custom:account");
         assert_eq!(request.caller, Caller::Anonymous, "a claim that is not there is no identity");
     }
 
     #[test]
     fn the_provider_is_the_aws_principal_that_iam_authorization_verified() {
         let json = include_str!("../../../events/provider.put-internal-accounts.json");
-        let request = api_request(event(json), "sub");
+        let request = routed(event(json), "sub");
         assert_eq!(request.caller, Caller::Provider("arn:aws:iam::123456789012:role/billing-sync".to_owned()));
         assert_eq!((request.method.clone(), request.path.as_str()), (Method::PUT, "/internal/accounts/gi6000-ovh"));
 
         let mut without_arn: serde_json::Value = serde_json::from_str(json).unwrap();
         without_arn["requestContext"]["authorizer"]["iam"]["userArn"] = serde_json::Value::Null;
-        let request = api_request(event(&without_arn.to_string()), "sub");
+        let request = routed(event(&without_arn.to_string()), "sub");
         assert_eq!(request.caller, Caller::Provider("AROAEXAMPLEID:billing-sync".to_owned()), "else the caller id");
 
         let mut unsigned: serde_json::Value = serde_json::from_str(json).unwrap();
         unsigned["requestContext"].as_object_mut().unwrap().remove("authorizer");
-        let mut request = event(&unsigned.to_string());
-        request.headers_mut().insert("authorization", HeaderValue::from_static("Bearer ad1000-ovh"));
-        assert_eq!(api_request(request, "sub").caller, Caller::Anonymous, "no IAM context, nobody");
+        let mut unsigned = event(&unsigned.to_string());
+        unsigned.headers.insert("authorization", HeaderValue::from_static("Bearer ad1000-ovh"));
+        assert_eq!(routed(unsigned, "sub").caller, Caller::Anonymous, "no IAM context, nobody");
     }
 
     #[test]
     fn a_header_never_makes_an_identity() {
         let json = include_str!("../../../events/confirm.get-confirm.json");
-        let mut request = event(json);
-        request.headers_mut().insert("authorization", HeaderValue::from_static("Bearer ad1000-ovh"));
-        request.headers_mut().insert("x-account", HeaderValue::from_static("ad1000-ovh"));
-        assert_eq!(api_request(request, "sub").caller, Caller::Anonymous);
+        let mut forged = event(json);
+        forged.headers.insert("authorization", HeaderValue::from_static("Bearer ad1000-ovh"));
+        forged.headers.insert("x-account", HeaderValue::from_static("ad1000-ovh"));
+        assert_eq!(routed(forged, "sub").caller, Caller::Anonymous);
     }
 
     #[test]
     fn query_path_and_json_body_are_passed_raw() {
-        let request = api_request(event(include_str!("../../../events/read.get-me-contact-changes.json")), "sub");
+        let request = routed(event(include_str!("../../../events/read.get-me-contact-changes.json")), "sub");
         assert_eq!(request.path, "/v1/me/contact-changes");
         assert_eq!(request.query.as_deref(), Some("state=pending"));
 
-        let request = api_request(event(include_str!("../../../events/create.post-services-contact-changes.json")), "sub");
+        let request = routed(event(include_str!("../../../events/create.post-services-contact-changes.json")), "sub");
         assert_eq!(request.method, Method::POST);
         assert_eq!(request.path, "/v1/services/example.com/contact-changes");
         let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
@@ -386,7 +438,7 @@ mod tests {
 
     #[test]
     fn a_base64_form_body_arrives_decoded() {
-        let request = api_request(event(include_str!("../../../events/confirm.post-confirm.json")), "sub");
+        let request = routed(event(include_str!("../../../events/confirm.post-confirm.json")), "sub");
         assert_eq!(request.method, Method::POST);
         let form = String::from_utf8(request.body.to_vec()).unwrap();
         assert!(form.starts_with("token=") && form.contains("decision=accept"), "{form}");
@@ -404,7 +456,6 @@ mod tests {
         assert!(!filter.would_enable("lambda_runtime::layers", &Level::DEBUG), "capped at INFO");
         assert!(filter.would_enable("lambda_runtime", &Level::INFO));
         assert!(!filter.would_enable("lambda_runtime_api_client::body", &Level::DEBUG));
-        assert!(!filter.would_enable("lambda_http", &Level::TRACE));
 
         let filter = log_filter("error");
         assert!(!filter.would_enable("lambda_runtime", &Level::INFO), "a cap never raises a level");
@@ -488,7 +539,7 @@ mod tests {
 
     #[test]
     fn the_contact_change_id_is_taken_from_the_path_only() {
-        let mut request = api_request(event(include_str!("../../../events/confirm.get-confirm.json")), "sub");
+        let mut request = routed(event(include_str!("../../../events/confirm.get-confirm.json")), "sub");
         assert!(contact_change_of(&request, Function::Confirm).is_some());
         assert!(contact_change_of(&request, Function::Read).is_none(), "not one of Read's routes");
         request.path = "/v1/me".to_owned();
@@ -501,12 +552,95 @@ mod tests {
         *response.status_mut() = StatusCode::CREATED;
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         let response = lambda_response(response);
-        assert_eq!(response.status(), StatusCode::CREATED);
-        assert!(matches!(response.body(), Body::Text(t) if t == "{\"a\":1}"));
+        assert_eq!(response.status_code, 201);
+        assert!(matches!(&response.body, Some(Body::Text(t)) if t == "{\"a\":1}"));
+        assert!(!response.is_base64_encoded);
+
+        let mut response = ApiResponse::new(Bytes::from_static(b"<p>\xc3\xa9</p>"));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        assert!(matches!(lambda_response(response).body, Some(Body::Text(t)) if t == "<p>\u{e9}</p>"));
 
         let mut response = ApiResponse::new(Bytes::from_static(&[0xff, 0x00]));
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-        assert!(matches!(lambda_response(response).body(), Body::Binary(_)));
-        assert!(matches!(lambda_response(ApiResponse::new(Bytes::new())).body(), Body::Empty));
+        let response = lambda_response(response);
+        assert!(matches!(&response.body, Some(Body::Binary(b)) if b == &[0xff, 0x00]));
+        assert!(response.is_base64_encoded);
+        let empty = lambda_response(ApiResponse::new(Bytes::new()));
+        assert!(empty.body.is_none() && !empty.is_base64_encoded);
+    }
+
+    #[test]
+    fn the_answer_is_the_json_api_gateway_takes() {
+        let mut response = ApiResponse::new(Bytes::from_static(&[0xff, 0x00]));
+        *response.status_mut() = StatusCode::OK;
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("image/png"));
+        let answer = serde_json::to_value(lambda_response(response)).unwrap();
+        assert_eq!(answer["statusCode"], 200);
+        assert_eq!((answer["body"].as_str(), answer["isBase64Encoded"].as_bool()), (Some("/wA="), Some(true)));
+        assert_eq!(answer["headers"]["content-type"], "image/png");
+
+        let mut response = ApiResponse::new(Bytes::from_static(b"{}"));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let answer = serde_json::to_value(lambda_response(response)).unwrap();
+        assert_eq!((answer["body"].as_str(), answer["isBase64Encoded"].as_bool()), (Some("{}"), Some(false)));
+        assert_eq!(answer["cookies"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn repeated_headers_are_joined_and_set_cookie_goes_in_cookies() {
+        use http::header::VARY;
+        let mut response = ApiResponse::new(Bytes::new());
+        response.headers_mut().append(VARY, HeaderValue::from_static("accept"));
+        response.headers_mut().append(VARY, HeaderValue::from_static("accept-language"));
+        response.headers_mut().append(SET_COOKIE, HeaderValue::from_static("a=1; Secure"));
+        response.headers_mut().append(SET_COOKIE, HeaderValue::from_static("b=2"));
+        let response = lambda_response(response);
+        assert_eq!(response.headers.get_all(VARY).iter().collect::<Vec<_>>(), ["accept, accept-language"]);
+        assert!(!response.headers.contains_key(SET_COOKIE));
+        assert_eq!(response.cookies, ["a=1; Secure", "b=2"]);
+    }
+
+    #[test]
+    fn the_method_is_the_request_contexts() {
+        let json = include_str!("../../../events/profile.patch-me.json");
+        assert_eq!(routed(event(json), "sub").method, Method::PATCH);
+        let mut other: serde_json::Value = serde_json::from_str(json).unwrap();
+        other["requestContext"]["http"]["method"] = serde_json::json!("DELETE");
+        other["httpMethod"] = serde_json::json!("GET");
+        assert_eq!(routed(event(&other.to_string()), "sub").method, Method::DELETE, "not the top-level httpMethod");
+    }
+
+    #[test]
+    fn the_cookies_api_gateway_took_apart_are_one_cookie_header_again() {
+        let mut json: serde_json::Value = serde_json::from_str(include_str!("../../../events/read.get-me.json")).unwrap();
+        json["cookies"] = serde_json::json!(["a=1", "b=2"]);
+        let request = routed(event(&json.to_string()), "sub");
+        assert_eq!(request.headers.get_all(COOKIE).iter().collect::<Vec<_>>(), ["a=1; b=2"]);
+    }
+
+    #[test]
+    fn the_stage_source_and_query_come_from_the_event() {
+        let mut json: serde_json::Value = serde_json::from_str(include_str!("../../../events/read.get-me.json")).unwrap();
+        json["requestContext"]["stage"] = serde_json::json!("prod");
+        json["rawPath"] = serde_json::json!("/prod/v1/me");
+        json["rawQueryString"] = serde_json::json!("");
+        json["requestContext"]["http"]["sourceIp"] = serde_json::json!("2001:db8::1");
+        let request = routed(event(&json.to_string()), "sub");
+        assert_eq!((request.path.as_str(), request.query.as_deref()), ("/v1/me", None));
+        assert_eq!(request.source, Some("2001:db8::1".parse().unwrap()));
+
+        json["rawPath"] = serde_json::json!("");
+        json["requestContext"]["http"]["sourceIp"] = serde_json::json!("not an address");
+        let request = routed(event(&json.to_string()), "sub");
+        assert_eq!((request.path.as_str(), request.source), ("/", None));
+    }
+
+    #[test]
+    fn a_body_flagged_base64_that_is_not_is_an_error() {
+        let mut json: serde_json::Value = serde_json::from_str(include_str!("../../../events/confirm.post-confirm.json")).unwrap();
+        json["body"] = serde_json::json!("not base64!");
+        assert!(api_request(event(&json.to_string()), "sub").is_err());
+        json["isBase64Encoded"] = serde_json::json!(false);
+        assert_eq!(routed(event(&json.to_string()), "sub").body, Bytes::from_static(b"not base64!"));
     }
 }
