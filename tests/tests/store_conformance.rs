@@ -7,6 +7,7 @@ use std::sync::Arc;
 use contacts_app::memory::MemoryStore;
 use contacts_app::ports::{Accounts, AskingFor, Clock, Effect, Outbox, ProfileRecord, ServiceFilter, Store, StoreError};
 use contacts_aws::DynamoStore;
+use contacts_domain::Decision;
 use contacts_domain::events::{AccountFacts, LanguageFacts};
 use contacts_domain::rules::Plan;
 use contacts_domain::{
@@ -350,7 +351,7 @@ async fn a_code_is_issued_over_the_version_read_without_rewriting_the_request_an
 
     // A resend starts a new round: the old codes are dead at once, before any new one exists.
     let mut resent = s.store.contact_change(change.id).await.unwrap().unwrap();
-    let policy = contacts_domain::lifecycle::ResendPolicy { cooldown: Duration::ZERO, limit: 5 };
+    let policy = contacts_domain::decision::ResendPolicy { cooldown: Duration::ZERO, limit: 5 };
     resent.step(Step::Resend { by: id("nn1-ovh"), policy }, now).unwrap();
     resent.version += 1;
     resent.outbox.clear();

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use bytes::Bytes;
 use contacts_api::Caller;
 use contacts_app::ports::Clock;
+use contacts_domain::Decision;
 use contacts_domain::limits::{ATTEMPT_LIMIT, ATTEMPT_WINDOW};
 use http::{Method, StatusCode};
 use integration_tests::{Backend, TestApp, on_every_backend};

@@ -19,6 +19,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use super::ApiError;
 use super::ApiResponse;
 use contacts_app::{Decision, Error, Profile};
+use contacts_domain::Decision as _;
 use contacts_domain::{AccountId, ContactChange, RequestId, State};
 
 /// Every page (crates/api/templates/page.html): its title and nonce, and what it shows.

@@ -24,7 +24,9 @@ pub fn app_status(error: &Error) -> StatusCode {
     match error {
         Error::Forbidden(_) | Error::TokenMismatch | Error::EmailTokenMismatch => StatusCode::FORBIDDEN,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
-        Error::PendingExists(_) | Error::NotPending(_) | Error::Expired => StatusCode::CONFLICT,
+        Error::PendingExists(_) | Error::NotPending(_) | Error::BatchNotPending(_) | Error::TakingEffect | Error::PartOfBatch | Error::Expired => {
+            StatusCode::CONFLICT
+        }
         Error::UnknownAccount(_) | Error::NoAccountByEmail | Error::NoChange { .. } | Error::PaymentOverdue(_) | Error::DifferentZone(_) => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
@@ -46,7 +48,9 @@ pub fn app_code(error: &Error) -> &'static str {
         Error::TokenMismatch | Error::EmailTokenMismatch => "token_mismatch",
         Error::NotFound(_) => "not_found",
         Error::PendingExists(_) => "pending_exists",
-        Error::NotPending(_) => "not_pending",
+        Error::NotPending(_) | Error::BatchNotPending(_) => "not_pending",
+        Error::TakingEffect => "taking_effect",
+        Error::PartOfBatch => "part_of_batch",
         Error::Expired => "expired",
         Error::UnknownAccount(_) | Error::NoAccountByEmail => "unknown_account",
         Error::NoChange { .. } => "no_change",

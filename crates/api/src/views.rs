@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::cursor;
 use contacts_app::ports::Page;
 use contacts_app::{self as app, ServiceView};
+use contacts_domain::Decision;
 use contacts_domain::FailReason;
 use contacts_domain::{Account, AccountId, ContactChange, Contacts, DisplayName, HistoryEntry, PartyStatus, RequestId, Role, Roles, ServiceName, State};
 

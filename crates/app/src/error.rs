@@ -3,9 +3,9 @@
 //! maps both to HTTP, once. A failure with a cause keeps it as its `source`, for the log.
 
 use crate::ports::{MailError, StoreError};
-use contacts_domain::lifecycle::LifecycleError;
+use contacts_domain::LifecycleError;
 use contacts_domain::rules::RuleViolation;
-use contacts_domain::{AccountId, Role, State};
+use contacts_domain::{AccountId, BatchState, Role, State};
 use contacts_telemetry::Refusal;
 
 /// Seconds a client is told to wait (`Retry-After`) when the store was unavailable: a
@@ -36,6 +36,14 @@ pub enum Error {
     PendingExists(Role),
     #[error("the request is {}, no longer pending", .0.as_str())]
     NotPending(State),
+    #[error("the batch is {}, no longer pending", .0.as_str())]
+    BatchNotPending(BatchState),
+    /// Every party of the batch accepted: nothing can stop its parts now.
+    #[error("every party accepted this batch: its services are being changed")]
+    TakingEffect,
+    /// A part of a batch is answered, resent or cancelled with its batch.
+    #[error("this request is part of a batch: answer, resend or cancel the batch")]
+    PartOfBatch,
     #[error("the request has expired")]
     Expired,
     #[error("{0} is not a known account")]
@@ -172,7 +180,12 @@ impl From<LifecycleError> for Error {
             LifecycleError::AlreadyAnswered => Error::TokenMismatch,
             LifecycleError::TooSoon { retry_after } => Error::TooSoon { retry_after },
             LifecycleError::ResendLimit { retry_after } => Error::ResendLimit { retry_after },
-            LifecycleError::StillAwaited | LifecycleError::AlreadyReminded | LifecycleError::Superseded => Error::Internal(Box::new(e)),
+            LifecycleError::BatchNotPending(state) => Error::BatchNotPending(state),
+            LifecycleError::TakingEffect => Error::TakingEffect,
+            LifecycleError::PartOfBatch => Error::PartOfBatch,
+            LifecycleError::StillAwaited | LifecycleError::AlreadyReminded | LifecycleError::Superseded | LifecycleError::NotAPart => {
+                Error::Internal(Box::new(e))
+            }
         }
     }
 }

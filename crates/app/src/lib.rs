@@ -45,8 +45,9 @@ pub use outbox::{Delivery, MAIL_ATTEMPTS, OUTBOX_REDRIVE_AFTER, OutboxReport};
 
 use crate::config::Config;
 use crate::ports::{AskingFor, Clock, Effect, Mailer, Page, PendingChange, Publisher, ServiceFilter, Store, StoreError};
+use contacts_domain::Decision as _;
 use contacts_domain::FailReason;
-use contacts_domain::lifecycle::ResendPolicy;
+use contacts_domain::decision::ResendPolicy;
 use contacts_domain::limits::{self, Attempter};
 use contacts_domain::{
     Account, AccountId, ContactChange, ContactRef, DisplayName, EmailAddress, RequestId, Role, Service, ServiceName, State, Step, Token, rules,

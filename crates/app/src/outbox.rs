@@ -101,6 +101,10 @@ impl App {
             (LetterKind::Reminder { .. }, Some(link), Some(token)) => MailKind::Reminder { link, token },
             (LetterKind::Informed, ..) => MailKind::Informed,
             (LetterKind::Outcome(state), ..) => outcome(state),
+            (LetterKind::Closed, ..) => {
+                tracing::error!(mail = %id, "a batch's letter in a request's outbox");
+                return Ok(self.settle(change, order, Delivery::Rejected).await);
+            }
             _ => unreachable!("a letter with a round has its code"),
         };
         let rendered = mail::compose(kind, &change, recipient, &accounts, &self.config.mail_from);

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use super::{App, PAGE_SIZE, Result, unless_stale};
 use crate::config::TOKEN_TTL_RANGE;
 use crate::ports::{Effect, StoreError};
+use contacts_domain::Decision;
 use contacts_domain::{AccountId, ContactChange, RequestId, State, Step};
 
 impl App {

@@ -14,8 +14,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
-use super::state::{FailReason, State};
-use super::{AccountId, InvalidValue, Language, RequestId, Roles, ServiceName};
+use super::state::{BatchState, FailReason, State};
+use super::{AccountId, BatchId, InvalidValue, Language, RequestId, Roles, ServiceName};
 
 /// The `Source` of every event on the bus.
 pub const EVENT_SOURCE: &str = "service-contacts";
@@ -88,6 +88,19 @@ pub struct ChangeFacts {
     pub reason: Option<FailReason>,
 }
 
+/// What a batch's event says of it (SPEC §7): ids only; each part's own events say what
+/// became of its service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchFacts {
+    pub batch: BatchId,
+    pub roles: Roles,
+    pub to: AccountId,
+    pub requester: AccountId,
+    pub state: BatchState,
+    /// Its parts' requests.
+    pub requests: Vec<RequestId>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountFacts {
     pub account: AccountId,
@@ -109,6 +122,9 @@ pub enum Fact {
     ContactChangeCancelled(ChangeFacts),
     ContactChangeExpired(ChangeFacts),
     ContactChangeFailed(ChangeFacts),
+    BatchRequested(BatchFacts),
+    /// A batch ended: `done`, `partly_done`, `failed`, `refused`, `cancelled` or `expired`.
+    BatchClosed(BatchFacts),
     /// The account's holder verified a new address (which the provider does not know: the
     /// event does not say it; the provider's own read of the account does).
     ProfileEmailVerified(AccountFacts),
@@ -125,6 +141,8 @@ impl Fact {
             Fact::ContactChangeCancelled(_) => "ContactChangeCancelled",
             Fact::ContactChangeExpired(_) => "ContactChangeExpired",
             Fact::ContactChangeFailed(_) => "ContactChangeFailed",
+            Fact::BatchRequested(_) => "BatchRequested",
+            Fact::BatchClosed(_) => "BatchClosed",
             Fact::ProfileEmailVerified(_) => "ProfileEmailVerified",
             Fact::ProfileLanguageChanged(_) => "ProfileLanguageChanged",
         }

@@ -60,27 +60,38 @@ impl ServiceName {
     }
 }
 
-/// A contact-change request's id: a ULID, so ids sort by creation time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RequestId(ulid::Ulid);
+/// Ids that are ULIDs, so that they sort by creation time: `$what` names one in errors.
+macro_rules! ulid_identifier {
+    ($($(#[$doc:meta])* $name:ident, $what:literal;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(ulid::Ulid);
 
-impl RequestId {
-    /// A new id for a request created at `at`, its random part from the OS.
-    pub fn new(at: time::OffsetDateTime) -> Self {
-        let millis = (at.unix_timestamp_nanos() / 1_000_000).clamp(0, (1 << 48) - 1) as u64;
-        let mut random = [0u8; 16];
-        getrandom::fill(&mut random).expect("the OS random source is available");
-        Self(ulid::Ulid::from_parts(millis, u128::from_le_bytes(random)))
-    }
+        impl $name {
+            /// A new id for one created at `at`, its random part from the OS.
+            pub fn new(at: time::OffsetDateTime) -> Self {
+                let millis = (at.unix_timestamp_nanos() / 1_000_000).clamp(0, (1 << 48) - 1) as u64;
+                let mut random = [0u8; 16];
+                getrandom::fill(&mut random).expect("the OS random source is available");
+                Self(ulid::Ulid::from_parts(millis, u128::from_le_bytes(random)))
+            }
 
-    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
-        if input.len() == 26
-            && let Ok(ulid) = ulid::Ulid::from_string(input)
-        {
-            return Ok(Self(ulid));
+            pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+                if input.len() == 26
+                    && let Ok(ulid) = ulid::Ulid::from_string(input)
+                {
+                    return Ok(Self(ulid));
+                }
+                Err(InvalidValue::new(format!(concat!("'{}' is not ", $what, " (a 26-character ULID)"), printable(input))))
+            }
         }
-        Err(InvalidValue::new(format!("'{}' is not a request id (a 26-character ULID)", printable(input))))
-    }
+    )*};
+}
+ulid_identifier! {
+    /// A contact-change request's id.
+    RequestId, "a request id";
+    /// A batch's id (SPEC §7): its parts are requests, each with a [`RequestId`] of its own.
+    BatchId, "a batch id";
 }
 
 /// Input echoed in an error: bounded and free of control characters.
@@ -118,7 +129,7 @@ macro_rules! text_identifier {
         }
     )*};
 }
-text_identifier!(AccountId, ServiceName, RequestId);
+text_identifier!(AccountId, ServiceName, RequestId, BatchId);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,8 @@
 //! The rules of SPEC.md as types. Nothing here performs I/O or knows about HTTP.
 
 pub mod account;
+pub mod batch;
+pub mod decision;
 pub mod events;
 pub mod ids;
 pub mod lease;
@@ -16,15 +18,17 @@ pub mod state;
 pub mod token;
 
 pub use account::{Account, AwaitedCodes, CodeBack, ContactRef, DisplayName, EmailAddress, EmailStatus, Language, PaymentStatus, PendingEmail, Zone};
+pub use batch::{Batch, BatchStep, Part};
+pub use decision::{Decision, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus};
 pub use events::{Event, EventId, EventOrder, EventStatus, Fact, Occurrence};
-pub use ids::{AccountId, RequestId, ServiceName};
+pub use ids::{AccountId, BatchId, RequestId, ServiceName};
 pub use lease::OutboxId;
-pub use lifecycle::{ContactChange, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, Step};
+pub use lifecycle::{ContactChange, Step};
 pub use outbox::{Letter, LetterKind, MailId, MailOrder, MailStatus};
 pub use record::Record;
 pub use role::{Role, Roles};
 pub use service::{Contacts, Service, ServiceType};
-pub use state::{FailReason, State};
+pub use state::{BatchState, FailReason, State};
 pub use token::{Token, TokenHash};
 
 /// Why an input value was refused; the message is safe to show to the client.

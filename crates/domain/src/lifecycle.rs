@@ -3,72 +3,14 @@
 //! `pending -> done | refused | expired | cancelled | failed`; every transition is in
 //! [`ContactChange::step`], and every step that does not fit the state is an error.
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::decision::{self, Decision, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, ResendPolicy};
 use super::events::{ChangeFacts, Fact, Occurrence};
 use super::outbox::{Letter, LetterKind};
 use super::rules::{self, Plan};
 use super::state::{FailReason, State};
-use super::{AccountId, Contacts, RequestId, Roles, Service, ServiceName, Token, TokenHash, Zone};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PartyStatus {
-    Pending,
-    Accepted,
-    Refused,
-}
-
-/// One account whose confirmation the request needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Party {
-    pub account: AccountId,
-    pub status: PartyStatus,
-    /// The hash of this party's live token; `None` until its mail is sent (`Step::Issue`),
-    /// once used, after a resend until the new mail is sent, or when the request closed.
-    pub token: Option<TokenHash>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HistoryEvent {
-    Created,
-    Mailed,
-    MailFailed,
-    Accepted,
-    Refused,
-    Resent,
-    /// The sweeper mailed fresh codes to every party still awaited, once, shortly before expiry.
-    Reminded,
-    /// The address of the party it names (`to`) changed while it was awaited: its codes died,
-    /// and fresh ones go to the new address (SPEC §3: a code belongs to an address).
-    Readdressed,
-    Cancelled,
-    Expired,
-    Done,
-    Failed,
-}
-
-impl HistoryEvent {
-    /// What became of one of its mails (rather than of the request itself).
-    pub fn is_mail(self) -> bool {
-        matches!(self, HistoryEvent::Mailed | HistoryEvent::MailFailed)
-    }
-}
-
-/// One step of the audit trail. It never holds a token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryEntry {
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    pub event: HistoryEvent,
-    /// Who did it; `None` for the system (mails, expiry, the outcome of the last acceptance).
-    pub by: Option<AccountId>,
-    /// For mail events: whom the mail was for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<AccountId>,
-}
+use super::{AccountId, BatchId, Contacts, RequestId, Roles, Service, ServiceName, TokenHash, Zone};
 
 /// A request to move `roles` of `service` from `from` to `to`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +39,9 @@ pub struct ContactChange {
     /// changed meanwhile, the store reads it then. `None`: not known (a request from before
     /// it was kept, or one read from a listing's copy).
     pub service_when_asked: Option<Service>,
+    /// The batch this request is a part of (SPEC §7): decided with it, by the batch's code
+    /// and mails; `None` for a request of its own.
+    pub batch: Option<BatchId>,
     /// Bumped by every save; stores write only over the version they read.
     pub version: u64,
     /// The mails the steps since it was read owe (SPEC §4), oldest first: the next save posts
@@ -152,6 +97,10 @@ pub enum Step {
         round: u32,
         hash: TokenHash,
     },
+    /// Its batch ended `refused`, `cancelled` or `expired`: so does this part of it.
+    EndWithBatch {
+        state: State,
+    },
     /// Every party accepted and the change took effect.
     Complete,
     /// Every party accepted but the change could not take effect.
@@ -164,42 +113,6 @@ pub enum Step {
     MailFailed {
         to: AccountId,
     },
-}
-
-/// How often a request's emails may be sent again (SPEC §3): the first resend at once, then
-/// one per `cooldown`, `limit` in all. The limit also bounds the request's history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResendPolicy {
-    pub cooldown: time::Duration,
-    pub limit: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum LifecycleError {
-    #[error("the request is {}, no longer pending", .0.as_str())]
-    NotPending(State),
-    #[error("the request has expired")]
-    Expired,
-    #[error("you are not a party to this request")]
-    NotAParty,
-    #[error("you have already answered this request")]
-    AlreadyAnswered,
-    #[error("only the requester or the service's admin may cancel this request")]
-    NotTheRequester,
-    #[error("some parties have not accepted yet")]
-    StillAwaited,
-    /// The one reminder of this request was sent already.
-    #[error("this request was reminded already")]
-    AlreadyReminded,
-    /// A mail's code is of a round of codes a resend or the reminder replaced.
-    #[error("a later round of codes replaced this one")]
-    Superseded,
-    /// Within the cooldown after the last resend: `retry_after` seconds to wait.
-    #[error("the emails of this request were sent again moments ago")]
-    TooSoon { retry_after: u64 },
-    /// As many resends as allowed: nothing more until the request ends, in `retry_after` seconds at most.
-    #[error("the emails of this request were sent again as many times as allowed")]
-    ResendLimit { retry_after: u64 },
 }
 
 impl ContactChange {
@@ -227,11 +140,22 @@ impl ContactChange {
             history: vec![HistoryEntry { at: now, event: HistoryEvent::Created, by: Some(requested_by), to: None }],
             last_resent_at: None,
             service_when_asked: None,
+            batch: None,
             version: 0,
             outbox,
             events: Vec::new(),
         };
         change.events.push(Occurrence { at: now, fact: change.fact() });
+        change
+    }
+
+    /// A new pending request for `plan` on `service` as a part of batch `batch`: it owes no
+    /// mail (the batch's speak for it) and its parties get no code of its own (the batch's is
+    /// theirs).
+    pub fn open_part(batch: BatchId, service: ServiceName, plan: Plan, requested_by: AccountId, zone: Zone, now: OffsetDateTime, ttl: time::Duration) -> Self {
+        let mut change = Self::open(service, plan, requested_by, zone, now, ttl);
+        change.batch = Some(batch);
+        change.outbox.clear();
         change
     }
 
@@ -247,7 +171,15 @@ impl ContactChange {
                 self.close(State::Expired, at);
                 self.record(at, HistoryEvent::Expired, None, None);
             }
-            (Pending, _) if at >= self.expires_at => return Err(LifecycleError::Expired),
+            (Pending, Step::EndWithBatch { state }) => {
+                if self.batch.is_none() || !matches!(state, State::Refused | State::Cancelled | State::Expired) {
+                    return Err(LifecycleError::NotAPart);
+                }
+                self.close(state, at);
+            }
+            (Pending, step) if self.batch.is_some() && !Self::a_part_may(&step) => return Err(LifecycleError::PartOfBatch),
+            // A part expires with its batch: the batch's expiry decides, not the part's clock.
+            (Pending, _) if at >= self.expires_at && self.batch.is_none() => return Err(LifecycleError::Expired),
             (Pending, Step::Accept { party }) => {
                 let accepting = self.awaited_party(&party)?;
                 accepting.status = PartyStatus::Accepted;
@@ -283,77 +215,52 @@ impl ContactChange {
                 }
                 self.awaited_party(&party)?.token = Some(hash);
             }
-            (Pending, Step::Complete) => {
-                if !self.all_accepted() {
-                    return Err(LifecycleError::StillAwaited);
-                }
-                self.record(at, HistoryEvent::Done, None, None);
-                self.close(State::Done, at);
-            }
-            (Pending, Step::Fail { reason }) => {
-                if !self.all_accepted() {
-                    return Err(LifecycleError::StillAwaited);
-                }
-                self.reason = Some(reason);
-                self.record(at, HistoryEvent::Failed, None, None);
-                self.close(State::Failed, at);
-            }
+            (Pending, Step::Complete) => self.conclude(None, at)?,
+            (Pending, Step::Fail { reason }) => self.conclude(Some(reason), at)?,
             (State::Expired, _) => return Err(LifecycleError::Expired),
             (closed, _) => return Err(LifecycleError::NotPending(closed)),
         }
         Ok(())
     }
 
+    /// `Step::Complete` (no `reason`) or `Step::Fail`: every party accepted, and the change took
+    /// effect, or could not for `reason`.
+    fn conclude(&mut self, reason: Option<FailReason>, at: OffsetDateTime) -> Result<(), LifecycleError> {
+        if !self.all_accepted() {
+            return Err(LifecycleError::StillAwaited);
+        }
+        self.reason = reason;
+        let (event, state) = if reason.is_some() { (HistoryEvent::Failed, State::Failed) } else { (HistoryEvent::Done, State::Done) };
+        self.record(at, event, None, None);
+        self.close(state, at);
+        Ok(())
+    }
+
+    /// Whether a part of a batch may take `step` of its own: it is answered, resent and
+    /// reminded with its batch, whose code is its parties' only one; a service's admin may
+    /// still cancel it alone.
+    fn a_part_may(step: &Step) -> bool {
+        !matches!(
+            step,
+            Step::Refuse { .. }
+                | Step::Resend { .. }
+                | Step::Remind
+                | Step::Withhold { .. }
+                | Step::Readdress { .. }
+                | Step::Issue { .. }
+                | Step::Cancel { by_service_admin: false, .. }
+        )
+    }
+
     /// Notices expiry: a pending request past `expires_at` becomes `expired`. Returns whether
     /// it did. Stores delete expired items lazily, so every reader calls this.
     pub fn observe(&mut self, now: OffsetDateTime) -> bool {
-        let due = self.state == State::Pending && now >= self.expires_at;
+        // A part expires with its batch, which may be taking effect past the hour.
+        let due = self.state == State::Pending && now >= self.expires_at && self.batch.is_none();
         if due {
             self.step(Step::Expire, now).expect("a pending request can always expire");
         }
         due
-    }
-
-    /// The party whose live token this is, comparing with every live token in constant time.
-    pub fn party_holding(&self, token: &Token) -> Option<&AccountId> {
-        let mut holder = None;
-        for party in &self.parties {
-            // No early exit: the time taken does not depend on which party matched.
-            if party.token.is_some_and(|hash| hash.matches(token)) {
-                holder = Some(&party.account);
-            }
-        }
-        holder
-    }
-
-    /// Whether the sweeper sent this request's one reminder.
-    pub fn reminded(&self) -> bool {
-        self.history.iter().any(|entry| entry.event == HistoryEvent::Reminded)
-    }
-
-    /// How many times the emails were sent again.
-    pub fn resends(&self) -> u32 {
-        self.history.iter().filter(|entry| entry.event == HistoryEvent::Resent).count() as u32
-    }
-
-    /// How many times `asker` had the emails sent again: each party has its own
-    /// `RESEND_LIMIT` (SPEC §3), so one that uses up its resends leaves the others theirs.
-    pub fn resends_by(&self, asker: &AccountId) -> u32 {
-        self.history.iter().filter(|entry| entry.event == HistoryEvent::Resent && entry.by.as_ref() == Some(asker)).count() as u32
-    }
-
-    /// The request's round of codes: 0 from the start, one more with each resend and the
-    /// reminder, which start a new round for every party still awaited.
-    pub fn token_round(&self) -> u32 {
-        self.history.iter().filter(|entry| matches!(entry.event, HistoryEvent::Resent | HistoryEvent::Reminded)).count() as u32
-    }
-
-    /// `party`'s round of codes now live: the request's, plus one for each change of its
-    /// address while it was awaited (`Step::Withhold`), which starts a new round for it alone.
-    /// Only a mail of this round may give it its code, and only a code of this round is its.
-    pub fn round_of(&self, party: &AccountId) -> u32 {
-        let readdressed = self.history.iter().filter(|entry| entry.event == HistoryEvent::Readdressed && entry.to.as_ref() == Some(party)).count();
-        self.token_round() + readdressed as u32
     }
 
     /// Why this request, every party having accepted, could not take effect on a service with
@@ -386,19 +293,6 @@ impl ContactChange {
             State::Refused | State::Cancelled => self.closed_at,
             State::Done | State::Failed => None,
         }
-    }
-
-    /// The parties whose answer is still awaited.
-    pub fn awaiting(&self) -> impl Iterator<Item = &AccountId> {
-        self.parties.iter().filter(|p| p.status == PartyStatus::Pending).map(|p| &p.account)
-    }
-
-    pub fn all_accepted(&self) -> bool {
-        self.parties.iter().all(|p| p.status == PartyStatus::Accepted)
-    }
-
-    pub fn is_party(&self, account: &AccountId) -> bool {
-        self.parties.iter().any(|p| &p.account == account)
     }
 
     /// The requester, a party, or the previous holder.
@@ -460,18 +354,7 @@ impl ContactChange {
 
     /// `Step::Resend` on a pending request before its expiry.
     fn resend(&mut self, by: AccountId, policy: ResendPolicy, at: OffsetDateTime) -> Result<(), LifecycleError> {
-        if !self.parties.iter().any(|p| p.account == by) {
-            return Err(LifecycleError::NotAParty);
-        }
-        if self.resends_by(&by) >= policy.limit {
-            return Err(LifecycleError::ResendLimit { retry_after: seconds_until(self.expires_at, at) });
-        }
-        if let Some(last) = self.last_resent_at {
-            let wait = last + policy.cooldown - at;
-            if wait.is_positive() {
-                return Err(LifecycleError::TooSoon { retry_after: seconds_until(last + policy.cooldown, at) });
-            }
-        }
+        decision::may_resend(self, &by, policy, self.last_resent_at, self.expires_at, at)?;
         self.last_resent_at = Some(at);
         self.record(at, HistoryEvent::Resent, Some(by), None);
         self.new_round(|round| LetterKind::Confirm { round });
@@ -491,22 +374,12 @@ impl ContactChange {
     /// After a resend or the reminder (recorded, so `token_round` has moved on): every awaited
     /// party's code stops working, and each is owed a letter `kind` of the new round.
     fn new_round(&mut self, kind: impl Fn(u32) -> LetterKind) {
-        let awaited: Vec<AccountId> = self.awaiting().cloned().collect();
-        for account in awaited {
-            let round = self.round_of(&account);
-            self.outbox.push(Letter { to: account, kind: kind(round) });
-        }
-        for party in self.parties.iter_mut().filter(|p| p.status == PartyStatus::Pending) {
-            party.token = None;
-        }
+        let letters = decision::new_round(&self.history, &mut self.parties, kind);
+        self.outbox.extend(letters);
     }
 
     fn awaited_party(&mut self, account: &AccountId) -> Result<&mut Party, LifecycleError> {
-        let party = self.parties.iter_mut().find(|p| &p.account == account).ok_or(LifecycleError::NotAParty)?;
-        if party.status != PartyStatus::Pending {
-            return Err(LifecycleError::AlreadyAnswered);
-        }
-        Ok(party)
+        decision::awaited(&mut self.parties, account)
     }
 
     /// Ends the request in `state`: every code stops working, and the outcome is owed to
@@ -517,8 +390,10 @@ impl ContactChange {
         for party in &mut self.parties {
             party.token = None;
         }
-        let outcome = self.outcome_recipients().into_iter().map(|to| Letter { to, kind: LetterKind::Outcome(state) });
-        self.outbox.extend(outcome);
+        if self.batch.is_none() {
+            let outcome = self.outcome_recipients().into_iter().map(|to| Letter { to, kind: LetterKind::Outcome(state) });
+            self.outbox.extend(outcome);
+        }
         self.events.push(Occurrence { at, fact: self.fact() });
     }
 
@@ -527,9 +402,14 @@ impl ContactChange {
     }
 }
 
-/// Whole seconds from `now` until `at`, at least one (a `Retry-After`).
-fn seconds_until(at: OffsetDateTime, now: OffsetDateTime) -> u64 {
-    ((at - now).as_seconds_f64().ceil() as u64).max(1)
+impl Decision for ContactChange {
+    fn parties(&self) -> &[Party] {
+        &self.parties
+    }
+
+    fn history(&self) -> &[HistoryEntry] {
+        &self.history
+    }
 }
 
 impl ContactChange {
@@ -560,7 +440,7 @@ impl ContactChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Role, rules};
+    use crate::{Role, Token, rules};
     use time::Duration;
 
     fn id(s: &str) -> AccountId {

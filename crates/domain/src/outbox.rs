@@ -24,6 +24,8 @@ pub enum LetterKind {
     Informed,
     /// The outcome of a closed request: `done`, `refused`, `cancelled`, `failed`, `expired`.
     Outcome(State),
+    /// The outcome of a closed batch, per service, as the batch says when it is sent.
+    Closed,
 }
 
 impl LetterKind {
@@ -31,7 +33,7 @@ impl LetterKind {
     pub fn round(self) -> Option<u32> {
         match self {
             LetterKind::Confirm { round } | LetterKind::Reminder { round } => Some(round),
-            LetterKind::Informed | LetterKind::Outcome(_) => None,
+            LetterKind::Informed | LetterKind::Outcome(_) | LetterKind::Closed => None,
         }
     }
 
@@ -42,6 +44,7 @@ impl LetterKind {
             LetterKind::Reminder { .. } => "reminder",
             LetterKind::Informed => "informed",
             LetterKind::Outcome(state) => state.as_str(),
+            LetterKind::Closed => "closed",
         }
     }
 
@@ -51,6 +54,7 @@ impl LetterKind {
             ("confirm", Some(round)) => Some(LetterKind::Confirm { round }),
             ("reminder", Some(round)) => Some(LetterKind::Reminder { round }),
             ("informed", None) => Some(LetterKind::Informed),
+            ("closed", None) => Some(LetterKind::Closed),
             (_, None) => State::parse(name).filter(|state| *state != State::Pending).map(LetterKind::Outcome),
             _ => None,
         }
@@ -137,7 +141,7 @@ mod tests {
 
     #[test]
     fn every_kind_round_trips_through_its_name_and_round() {
-        let mut kinds = vec![LetterKind::Confirm { round: 0 }, LetterKind::Reminder { round: 3 }, LetterKind::Informed];
+        let mut kinds = vec![LetterKind::Confirm { round: 0 }, LetterKind::Reminder { round: 3 }, LetterKind::Informed, LetterKind::Closed];
         kinds.extend(State::ALL.into_iter().filter(|s| *s != State::Pending).map(LetterKind::Outcome));
         for kind in kinds {
             assert_eq!(LetterKind::parse(kind.as_str(), kind.round()), Some(kind));

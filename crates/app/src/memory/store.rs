@@ -11,6 +11,7 @@ use crate::ports::{
     Accounts, Asking, AskingFor, Clock, Effect, Limits, Lock, Outbox, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services,
     StoreError, SystemClock,
 };
+use contacts_domain::Decision;
 use contacts_domain::FailReason;
 use contacts_domain::{
     Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus, OutboxId, PartyStatus,

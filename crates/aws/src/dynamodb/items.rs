@@ -9,11 +9,12 @@ use time::OffsetDateTime;
 
 use super::tx::Cond;
 use contacts_app::ports::{Cause, Lock, ProfileRecord, StoreError};
+use contacts_domain::Decision;
 use contacts_domain::FailReason;
 use contacts_domain::{
-    Account, AccountId, AwaitedCodes, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus, HistoryEntry,
-    Language, Letter, LetterKind, MailId, MailOrder, MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles, Service, ServiceName,
-    ServiceType, State, TokenHash, Zone,
+    Account, AccountId, AwaitedCodes, BatchId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus,
+    HistoryEntry, Language, Letter, LetterKind, MailId, MailOrder, MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles,
+    Service, ServiceName, ServiceType, State, TokenHash, Zone,
 };
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -418,6 +419,9 @@ struct RequestDoc {
     history: Vec<HistoryEntry>,
     #[serde(with = "time::serde::rfc3339::option")]
     last_resent_at: Option<OffsetDateTime>,
+    /// The batch it is a part of (SPEC §7); absent for a request of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    batch: Option<BatchId>,
     version: u64,
 }
 
@@ -448,6 +452,7 @@ fn request_doc(change: &ContactChange, for_copy: bool) -> Result<String, StoreEr
         reason: change.reason,
         history: change.history.iter().filter(|h| !(for_copy && h.event.is_mail())).cloned().collect(),
         last_resent_at: change.last_resent_at,
+        batch: change.batch,
         version: change.version,
     };
     serde_json::to_string(&doc).map_err(|e| StoreError::Failed(Cause::of(format!("cannot write a request: {e}"), e)))
@@ -530,6 +535,7 @@ pub fn request_from(item: &Item) -> Result<ContactChange, StoreError> {
                 Some(parse(W, SERVICE_WHEN_ASKED, value.as_s().map_err(|_| "not a string").and_then(|v| serde_json::from_str(v).map_err(|_| "not a service")))?)
             }
         },
+        batch: doc.batch,
         version,
         outbox: Vec::new(),
         events: Vec::new(),
@@ -822,6 +828,35 @@ mod tests {
         let token = Token::generate();
         let entry = token_from(&token_item(&change, &id("nn1-ovh"), 2, &token.hash())).unwrap();
         assert_eq!((entry.account, entry.hash, entry.round, entry.expires_ms), (id("nn1-ovh"), token.hash(), Some(2), millis(change.expires_at)));
+    }
+
+    #[test]
+    fn a_part_of_a_batch_keeps_its_batch_and_a_request_of_its_own_has_none() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let plan = Plan {
+            roles: Roles::new([Role::Tech]).unwrap(),
+            from: id("tt1-ovh"),
+            to: id("nn1-ovh"),
+            confirm: vec![id("aa1-ovh"), id("nn1-ovh")],
+            inform: vec![],
+        };
+        let batch = BatchId::new(now);
+        let part = ContactChange::open_part(
+            batch,
+            ServiceName::parse("example.com").unwrap(),
+            plan.clone(),
+            id("aa1-ovh"),
+            contacts_domain::Zone::Eu,
+            now,
+            time::Duration::days(7),
+        );
+        let (request, _) = request_items(&part).unwrap();
+        assert_eq!(request_from(&request).unwrap().batch, Some(batch));
+        let alone =
+            ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), contacts_domain::Zone::Eu, now, time::Duration::days(7));
+        let (request, _) = request_items(&alone).unwrap();
+        assert!(!get_s(&request, "request", "doc").unwrap().contains("batch"), "nothing written for a request of its own");
+        assert_eq!(request_from(&request).unwrap().batch, None);
     }
 
     #[test]

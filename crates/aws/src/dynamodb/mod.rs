@@ -34,6 +34,7 @@ use contacts_app::ports::{
     Accounts, Asking, AskingFor, Clock, Effect, Limits, Lock, Outbox, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services,
     StoreError, SystemClock,
 };
+use contacts_domain::Decision;
 use contacts_domain::{
     Account, AccountId, AwaitedCodes, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus, OutboxId,
     PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
