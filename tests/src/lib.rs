@@ -171,11 +171,12 @@ pub struct Switchable {
     inner: Arc<dyn Mailer>,
     unavailable: AtomicBool,
     refusing: AtomicBool,
+    throttling: AtomicBool,
 }
 
 impl Switchable {
     pub fn new(inner: Arc<dyn Mailer>) -> Self {
-        Self { inner, unavailable: AtomicBool::new(false), refusing: AtomicBool::new(false) }
+        Self { inner, unavailable: AtomicBool::new(false), refusing: AtomicBool::new(false), throttling: AtomicBool::new(false) }
     }
 
     pub fn set_unavailable(&self, unavailable: bool) {
@@ -184,6 +185,10 @@ impl Switchable {
 
     pub fn set_refusing(&self, refusing: bool) {
         self.refusing.store(refusing, Ordering::SeqCst);
+    }
+
+    pub fn set_throttling(&self, throttling: bool) {
+        self.throttling.store(throttling, Ordering::SeqCst);
     }
 }
 
@@ -195,6 +200,9 @@ impl Mailer for Switchable {
         }
         if self.refusing.load(Ordering::SeqCst) {
             return Err(MailError::Rejected("the test made the mail service refuse every mail".to_owned().into()));
+        }
+        if self.throttling.load(Ordering::SeqCst) {
+            return Err(MailError::Throttled("the test made the mail service throttle every mail".to_owned().into()));
         }
         self.inner.send(mail).await
     }
@@ -504,6 +512,13 @@ impl TestApp {
     pub fn set_mail_refused(&self, refused: bool) {
         self.assert_in_process("a mail service that refuses mail");
         self.switch.set_refusing(refused);
+    }
+
+    /// Makes the mail service throttle every mail (SES past the account's sending rate), or
+    /// take them again.
+    pub fn set_mail_throttled(&self, throttled: bool) {
+        self.assert_in_process("a mail service that throttles");
+        self.switch.set_throttling(throttled);
     }
 
     /// Makes mail sending fail (or work again), where the backend allows it.

@@ -21,13 +21,14 @@ on_every_backend!(
     // a_mail_whose_mailer_died_goes_again_once_its_lease_lapses (they run the mailer's use case in
     // process, the latter moving the clock), a_resend_before_the_first_mails_went_sends_only_the_new_round_and_its_codes_work
     // (it counts the mails the pass superseded, which the mailer function does not answer),
-    // a_mail_that_keeps_failing_is_given_up_and_recorded_mail_failed (it makes the mail service fail),
-    // the_sweep_delivers_what_the_stream_left_behind (it moves the clock).
+    // a_mail_that_keeps_failing_is_given_up_and_recorded_mail_failed and a_throttled_mail_is_never_given_up
+    // (they make the mail service fail), the_sweep_delivers_what_the_stream_left_behind (it moves the clock).
     not_through_the_functions:
     the_same_mail_delivered_twice_at_once_goes_once,
     a_resend_before_the_first_mails_went_sends_only_the_new_round_and_its_codes_work,
     a_mail_whose_mailer_died_goes_again_once_its_lease_lapses,
     a_mail_that_keeps_failing_is_given_up_and_recorded_mail_failed,
+    a_throttled_mail_is_never_given_up,
     the_sweep_delivers_what_the_stream_left_behind,
 );
 
@@ -127,6 +128,24 @@ async fn a_mail_that_keeps_failing_is_given_up_and_recorded_mail_failed(backend:
     assert_eq!(history.iter().filter(|e| *e == "mail_failed").count(), 1, "{history:?}");
     app.set_mail_unavailable(false);
     assert_eq!(app.outbox_pass().await.sent, 2, "the others go when the mail service is back");
+}
+
+/// SES's throttling says "later", never "no": a mail throttled for longer than
+/// `MAIL_ATTEMPTS` claims is still handed back each time, and goes once SES takes mail again.
+async fn a_throttled_mail_is_never_given_up(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    let created = app.ask("example.com", "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    let id = created.json()["requests"][0]["id"].as_str().unwrap().to_owned();
+    app.set_mail_throttled(true);
+    for _ in 0..contacts_app::MAIL_ATTEMPTS + 5 {
+        let report = app.outbox_pass().await;
+        assert!(report.interrupted && report.sent == 0 && report.settled == 0, "{report:?}");
+    }
+    assert_eq!(Outbox::<MailId>::unsent(&*app.store, app.clock.now(), 100).await.unwrap().len(), 3, "none given up");
+    app.set_mail_throttled(false);
+    assert_eq!(app.outbox_pass().await.sent, 3);
+    let history = events(&app.request(&id, "aa1-ovh").await);
+    assert!(!history.iter().any(|e| e == "mail_failed"), "{history:?}");
 }
 
 async fn the_sweep_delivers_what_the_stream_left_behind(backend: Backend) {

@@ -60,6 +60,9 @@ pub struct AwsConfig {
     pub table_name: Option<String>,
     /// `SES_CONFIGURATION_SET`: the SES configuration set the functions send through.
     pub ses_configuration_set: Option<String>,
+    /// `SES_MAX_SEND_RATE`: the most mails a second one process sends, within
+    /// [`SES_MAX_SEND_RATE_RANGE`] ([`AwsConfig::ses_max_send_rate`]).
+    pub ses_max_send_rate: Option<u32>,
     /// `AWS_ENDPOINT_URL_DYNAMODB`: DynamoDB's endpoint instead of AWS's (DynamoDB Local).
     pub endpoint_url_dynamodb: Option<String>,
     /// `AWS_ENDPOINT_URL_SESV2`: SES v2's endpoint instead of AWS's (the SES emulator).
@@ -105,6 +108,18 @@ impl AwsConfig {
         Ok(Self {
             table_name: set("TABLE_NAME"),
             ses_configuration_set: set("SES_CONFIGURATION_SET"),
+            ses_max_send_rate: match set("SES_MAX_SEND_RATE") {
+                None => None,
+                Some(raw) => {
+                    let (min, max) = SES_MAX_SEND_RATE_RANGE;
+                    let message = || format!("SES_MAX_SEND_RATE must be a whole number of mails a second from {min} to {max}, not {raw:?}");
+                    match raw.parse::<u32>() {
+                        Ok(rate) if (min..=max).contains(&rate) => Some(rate),
+                        Ok(_) => return Err(ConfigError::new(message())),
+                        Err(e) => return Err(ConfigError::because(message(), e)),
+                    }
+                }
+            },
             endpoint_url_dynamodb: endpoint("AWS_ENDPOINT_URL_DYNAMODB")?,
             endpoint_url_sesv2: endpoint("AWS_ENDPOINT_URL_SESV2")?,
             event_bus_name: set("EVENT_BUS_NAME"),
@@ -114,6 +129,12 @@ impl AwsConfig {
             ca_bundle: set("AWS_CA_BUNDLE").map(PathBuf::from),
             access_key_id: set("AWS_ACCESS_KEY_ID"),
         })
+    }
+
+    /// The most mails a second one process sends through SES: `SES_MAX_SEND_RATE`, else
+    /// [`DEFAULT_SES_MAX_SEND_RATE`].
+    pub fn ses_max_send_rate(&self) -> u32 {
+        self.ses_max_send_rate.unwrap_or(DEFAULT_SES_MAX_SEND_RATE)
     }
 
     /// `TABLE_NAME`, which the functions cannot start without.
@@ -162,6 +183,10 @@ pub const TOKEN_TTL_RANGE: (i64, i64) = (60, 90 * 24 * 3600);
 pub const RESEND_COOLDOWN_RANGE: (i64, i64) = (1, 24 * 3600);
 /// `REMINDER_BEFORE_SECONDS`: none (0) to 30 days.
 pub const REMINDER_BEFORE_RANGE: (i64, i64) = (0, 30 * 24 * 3600);
+/// `SES_MAX_SEND_RATE`: from one mail a second to SES's largest quotas.
+pub const SES_MAX_SEND_RATE_RANGE: (u32, u32) = (1, 50_000);
+/// SES's maximum sending rate of an account just out of the sandbox.
+pub const DEFAULT_SES_MAX_SEND_RATE: u32 = 14;
 /// `SWEEP_INTERVAL_SECONDS`: from a second to an hour.
 pub const SWEEP_INTERVAL_RANGE: (i64, i64) = (1, 3600);
 
@@ -550,6 +575,17 @@ mod tests {
         assert!(time::OffsetDateTime::now_utc().checked_add(longest).is_some());
         assert_eq!(with("RESEND_COOLDOWN_SECONDS", "86400").unwrap().resend_cooldown, Duration::days(1));
         assert_eq!(with("RESEND_COOLDOWN_SECONDS", "1").unwrap().resend_cooldown, Duration::seconds(1));
+    }
+
+    #[test]
+    fn the_ses_sending_rate_is_the_accounts_from_1_to_50000_a_second_else_a_new_accounts() {
+        assert_eq!(Config::from_lookup(|_| None).unwrap().aws.ses_max_send_rate(), DEFAULT_SES_MAX_SEND_RATE);
+        assert_eq!(with("SES_MAX_SEND_RATE", " 200 ").unwrap().aws.ses_max_send_rate(), 200);
+        assert_eq!(with("SES_MAX_SEND_RATE", "1").unwrap().aws.ses_max_send_rate(), 1);
+        for value in ["0", "50001", "-1", "1.5", "fast"] {
+            let message = with("SES_MAX_SEND_RATE", value).expect_err(value).to_string();
+            assert!(message.contains("SES_MAX_SEND_RATE") && message.contains("from 1 to 50000"), "{message}");
+        }
     }
 
     #[test]

@@ -94,6 +94,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the mail service refused for its sending rate: what comes next should wait.
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, Error::MailUnavailable(MailError::Throttled(_)))
+    }
+
     /// Seconds to wait before trying again, where waiting is the remedy.
     pub fn retry_after(&self) -> Option<u64> {
         match self {

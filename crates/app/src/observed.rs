@@ -214,7 +214,7 @@ impl Mailer for ObservedMailer {
             Ok(()) => count(Metric::MailsSent),
             Err(MailError::Rejected(_)) => count(Metric::MailsRefused),
             // Handed back by the mailer (`MailsRetried`), or given up on (`MailsFailed`).
-            Err(MailError::Retryable(_)) => {}
+            Err(MailError::Retryable(_) | MailError::Throttled(_)) => {}
         }
         sent
     }

@@ -110,6 +110,8 @@ impl App {
         let rendered = mail::compose(kind, &change, recipient, &accounts, &self.config.mail_from);
         match self.send(&rendered).await {
             Ok(()) => Ok(self.settle(change, order, Delivery::Sent).await),
+            // Throttling says "later", never "no": it does not use the mail's attempts up.
+            Err(MailError::Throttled(error)) => Err(Error::MailUnavailable(MailError::Throttled(error))),
             Err(MailError::Retryable(error)) if order.attempts < MAIL_ATTEMPTS => Err(Error::MailUnavailable(MailError::Retryable(error))),
             Err(error) => {
                 tracing::warn!(mail = %id, account = %order.letter.to, attempts = order.attempts, %error, "mail not sent, for good");

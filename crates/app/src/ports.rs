@@ -282,9 +282,13 @@ impl<T: Accounts + Profiles + Services + Requests + Limits + Outbox<MailId> + Ou
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {
-    /// Throttled or unreachable: the same mail may go through later.
+    /// Unreachable, or failing: the same mail may go through later.
     #[error("the mail service is unavailable: {0}")]
     Retryable(#[source] Cause),
+    /// Sent faster than the account's sending rate allows: the same mail goes through later,
+    /// however many times this happens (a mail is never given up for it).
+    #[error("the mail service takes no more mail this second: {0}")]
+    Throttled(#[source] Cause),
     #[error("the mail was refused: {0}")]
     Rejected(#[source] Cause),
 }

@@ -75,7 +75,7 @@ impl Publisher for EventBridgePublisher {
                 // Nothing was put: every entry fails alike, and is tried again (a permanent
                 // failure too: it is logged with each try, never dropped).
                 let message = match sdk::classify("EventBridge", "PutEvents", &error) {
-                    Failure::Transient(message) | Failure::Permanent(message) => message,
+                    Failure::Throttled(message) | Failure::Transient(message) | Failure::Permanent(message) => message,
                 };
                 let cause = Cause::of(message, error);
                 return events.iter().map(|_| Err(PublishError(cause.clone()))).collect();

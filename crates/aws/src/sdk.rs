@@ -302,7 +302,10 @@ fn refused_by_condition(body: &[u8]) -> bool {
 /// table, a mail's body a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    /// Throttling, a timeout, an unreachable endpoint, an unreadable answer, a 5xx: nothing was
+    /// The service takes no more from this account for now (its rate or quota: a throttling
+    /// code, HTTP 429): nothing was done, and the same call will work once the caller slows down.
+    Throttled(String),
+    /// A timeout, an unreachable endpoint, an unreadable answer, a 5xx, a conflict: nothing was
     /// done, and trying again later may work (the SDK's retry policy has already retried what
     /// it safely could).
     Transient(String),
@@ -316,14 +319,6 @@ pub enum Failure {
 /// and SES's (`TooManyRequests`; `LimitExceeded` is what SES says when a sending quota is used
 /// up: later, it is not).
 const TRANSIENT_CODES: &[&str] = &[
-    "ThrottlingException",
-    "Throttling",
-    "ThrottlingError",
-    "ProvisionedThroughputExceededException",
-    "ProvisionedThroughputExceeded",
-    "RequestLimitExceeded",
-    "TooManyRequestsException",
-    "LimitExceededException",
     "TransactionConflictException",
     "TransactionConflict",
     "TransactionInProgressException",
@@ -334,8 +329,23 @@ const TRANSIENT_CODES: &[&str] = &[
     "RequestTimeoutException",
 ];
 
+/// The codes of a service that takes no more for now: DynamoDB's throughput and request
+/// limits, SES's sending rate (`TooManyRequests`) and sending quota (`LimitExceeded`: later,
+/// it is not used up for good).
+const THROTTLING_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottlingError",
+    "ProvisionedThroughputExceededException",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "LimitExceededException",
+];
+
+/// Whether trying again later may work after `code`: a throttling or a transient fault.
 pub fn is_transient_code(code: &str) -> bool {
-    TRANSIENT_CODES.contains(&code)
+    TRANSIENT_CODES.contains(&code) || THROTTLING_CODES.contains(&code)
 }
 
 /// The HTTP status of a raw response: the SDK's, and a bare number in the tests (the SDK's
@@ -373,7 +383,13 @@ where
             let status = answer.raw().http_status();
             let code = answer.err().code().unwrap_or("unknown");
             let message = format!("{operation}: {code} (HTTP {status})");
-            if is_transient_code(code) || status == 429 || (500..600).contains(&status) { Failure::Transient(message) } else { Failure::Permanent(message) }
+            if THROTTLING_CODES.contains(&code) || status == 429 {
+                Failure::Throttled(message)
+            } else if is_transient_code(code) || (500..600).contains(&status) {
+                Failure::Transient(message)
+            } else {
+                Failure::Permanent(message)
+            }
         }
         _ => Failure::Permanent(format!("{operation}: the request could not be built")),
     }
@@ -395,20 +411,17 @@ mod tests {
     }
 
     #[test]
-    fn throttling_timeouts_unreachable_endpoints_and_5xx_are_transient_and_the_rest_permanent() {
+    fn throttling_is_throttling_timeouts_unreachable_endpoints_and_5xx_are_transient_and_the_rest_permanent() {
         let transient = |failure: Failure| matches!(failure, Failure::Transient(_));
-        for code in [
-            "ThrottlingException",
-            "ProvisionedThroughputExceededException",
-            "TransactionConflictException",
-            "TooManyRequestsException",
-            "LimitExceededException",
-        ] {
-            assert!(transient(answer(code, 400)), "{code}");
+        let throttled = |failure: Failure| matches!(failure, Failure::Throttled(_));
+        for code in ["ThrottlingException", "ProvisionedThroughputExceededException", "TooManyRequestsException", "LimitExceededException"] {
+            assert!(throttled(answer(code, 400)), "{code}");
+            assert!(is_transient_code(code), "{code}: later, it may work");
         }
+        assert!(transient(answer("TransactionConflictException", 400)));
         assert!(transient(answer("InternalServerError", 500)));
         assert!(transient(answer("Whatever", 503)), "any 5xx");
-        assert!(transient(answer("Whatever", 429)), "429 is throttling whatever the code");
+        assert!(throttled(answer("Whatever", 429)), "429 is throttling whatever the code");
         for code in ["ValidationException", "ConditionalCheckFailedException", "MessageRejected", "AccountSuspendedException", "NotFoundException"] {
             assert_eq!(answer(code, 400), Failure::Permanent(format!("Query: {code} (HTTP 400)")));
         }

@@ -31,15 +31,20 @@ const DELIVERY_RESERVE: Duration = Duration::from_secs(10);
 
 /// Delivers every inserted mail of `event`, in the stream's order, each whatever became of the
 /// ones before it, within the invocation's deadline: the response names each record that
-/// failed. `Err` only for an event that is not a stream event, or a record no response can
-/// name ([`stream::work_of`]).
+/// failed. Once SES throttles, the rest of the batch is not tried (each would be throttled
+/// too): answered as failed, for Lambda to deliver again. `Err` only for an event that is not a
+/// stream event, or a record no response can name ([`stream::work_of`]).
 pub async fn handle(app: &App, event: Value) -> Result<BatchResponse, String> {
     let (mails, mut response) = stream::read(event, &MAILS)?;
+    let mut throttled = false;
     for (id, sequence_number) in mails {
-        if contacts_app::deadline::remaining().is_some_and(|left| left < DELIVERY_RESERVE) {
+        if throttled {
+            response.fail(sequence_number);
+        } else if contacts_app::deadline::remaining().is_some_and(|left| left < DELIVERY_RESERVE) {
             tracing::warn!(mail = %id, "too little time left in the invocation: the record is answered as failed, to be retried");
             response.fail(sequence_number);
-        } else if !delivered(app, &id).await {
+        } else if let Err(error) = deliver(app, &id).await {
+            throttled = error.is_throttling();
             response.fail(sequence_number);
         }
     }
@@ -47,19 +52,19 @@ pub async fn handle(app: &App, event: Value) -> Result<BatchResponse, String> {
 }
 
 /// Delivers one mail, in a span naming it (and its request, as every function's log lines
-/// do): whether nothing more is to be done for its record.
-async fn delivered(app: &App, id: &MailId) -> bool {
+/// do): `Ok` when nothing more is to be done for its record.
+async fn deliver(app: &App, id: &MailId) -> Result<(), contacts_app::Error> {
     use tracing::Instrument;
     let span = tracing::info_span!("mail", contact_change = %id.request, mail = %id);
     async {
         match app.deliver(id).await {
             Ok(delivery) => {
                 tracing::info!(?delivery, "delivered");
-                true
+                Ok(())
             }
             Err(error) => {
                 tracing::warn!(%error, "delivery failed: the record is answered as failed, to be retried");
-                false
+                Err(error)
             }
         }
     }

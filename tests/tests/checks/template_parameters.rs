@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
-use contacts_app::config::{Config, LOG_LEVEL, MAX_COUNT, REMINDER_BEFORE_RANGE, RESEND_COOLDOWN_RANGE, TOKEN_TTL_RANGE, log_spec};
+use contacts_app::config::{Config, LOG_LEVEL, MAX_COUNT, REMINDER_BEFORE_RANGE, RESEND_COOLDOWN_RANGE, SES_MAX_SEND_RATE_RANGE, TOKEN_TTL_RANGE, log_spec};
 use contacts_telemetry::{self as telemetry, Metric};
 use serde_json::Value;
 
@@ -62,6 +62,7 @@ fn the_numeric_parameters_have_the_bounds_the_functions_accept() {
     assert_eq!(bounds(&parameters, "ReminderBeforeSeconds"), REMINDER_BEFORE_RANGE);
     assert_eq!(bounds(&parameters, "ResendLimit"), (1, i64::from(MAX_COUNT)));
     assert_eq!(bounds(&parameters, "UnacceptedRequestLimit"), (1, i64::from(MAX_COUNT)));
+    assert_eq!(bounds(&parameters, "SesMaxSendRate"), (i64::from(SES_MAX_SEND_RATE_RANGE.0), i64::from(SES_MAX_SEND_RATE_RANGE.1)));
     // And each default starts a function.
     let env = [
         ("TokenTtlSeconds", "TOKEN_TTL_SECONDS"),
@@ -69,6 +70,7 @@ fn the_numeric_parameters_have_the_bounds_the_functions_accept() {
         ("ReminderBeforeSeconds", "REMINDER_BEFORE_SECONDS"),
         ("ResendLimit", "RESEND_LIMIT"),
         ("UnacceptedRequestLimit", "UNACCEPTED_REQUEST_LIMIT"),
+        ("SesMaxSendRate", "SES_MAX_SEND_RATE"),
     ];
     for (parameter, variable) in env {
         let default = parameters[parameter]["Default"].clone();

@@ -14,7 +14,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match sdk::classify("DynamoDB", operation, &error) {
-        Failure::Transient(message) => StoreError::Unavailable(Cause::of(message, error)),
+        Failure::Throttled(message) | Failure::Transient(message) => StoreError::Unavailable(Cause::of(message, error)),
         Failure::Permanent(message) => StoreError::Failed(Cause::of(message, error)),
     }
 }
