@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::decision::{self, Decision, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, ResendPolicy};
+use super::decision::{Deciding, Decision, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, ResendPolicy};
 use super::events::{BatchFacts, Fact, Occurrence};
 use super::outbox::{Letter, LetterKind};
 use super::rules::Plan;
@@ -201,15 +201,9 @@ impl Batch {
                 self.close(BatchState::Expired, at);
             }
             (Pending, _) if at >= self.expires_at => return Err(LifecycleError::Expired),
-            (Pending, BatchStep::Accept { party }) => {
-                let accepting = decision::awaited(&mut self.parties, &party)?;
-                accepting.status = PartyStatus::Accepted;
-                accepting.token = None;
-                self.record(at, HistoryEvent::Accepted, Some(party), None);
-            }
+            (Pending, BatchStep::Accept { party }) => self.deciding().accept(party, at)?,
             (Pending, BatchStep::Refuse { party }) => {
-                decision::awaited(&mut self.parties, &party)?.status = PartyStatus::Refused;
-                self.record(at, HistoryEvent::Refused, Some(party), None);
+                self.deciding().refuse(party, at)?;
                 self.close(BatchState::Refused, at);
             }
             (Pending, BatchStep::Cancel { by }) => {
@@ -219,34 +213,11 @@ impl Batch {
                 self.record(at, HistoryEvent::Cancelled, Some(by), None);
                 self.close(BatchState::Cancelled, at);
             }
-            (Pending, BatchStep::Resend { by, policy }) => {
-                decision::may_resend(self, &by, policy, self.last_resent_at, self.expires_at, at)?;
-                self.last_resent_at = Some(at);
-                self.record(at, HistoryEvent::Resent, Some(by), None);
-                self.new_round(|round| LetterKind::Confirm { round });
-            }
-            (Pending, BatchStep::Remind) => {
-                if self.reminded() {
-                    return Err(LifecycleError::AlreadyReminded);
-                }
-                self.record(at, HistoryEvent::Reminded, None, None);
-                self.new_round(|round| LetterKind::Reminder { round });
-            }
-            (Pending, BatchStep::Withhold { party }) => {
-                decision::awaited(&mut self.parties, &party)?.token = None;
-                self.record(at, HistoryEvent::Readdressed, None, Some(party));
-            }
-            (Pending, BatchStep::Readdress { party }) => {
-                decision::awaited(&mut self.parties, &party)?;
-                let round = self.round_of(&party);
-                self.outbox.push(Letter { to: party, kind: LetterKind::Confirm { round } });
-            }
-            (Pending, BatchStep::Issue { party, round, hash }) => {
-                if round != self.round_of(&party) {
-                    return Err(LifecycleError::Superseded);
-                }
-                decision::awaited(&mut self.parties, &party)?.token = Some(hash);
-            }
+            (Pending, BatchStep::Resend { by, policy }) => self.deciding().resend(by, policy, at)?,
+            (Pending, BatchStep::Remind) => self.deciding().remind(at)?,
+            (Pending, BatchStep::Withhold { party }) => self.deciding().withhold(party, at)?,
+            (Pending, BatchStep::Readdress { party }) => self.deciding().readdress(party)?,
+            (Pending, BatchStep::Issue { party, round, hash }) => self.deciding().issue(party, round, hash)?,
             (BatchState::Expired, _) => return Err(LifecycleError::Expired),
             (closed, _) => return Err(LifecycleError::BatchNotPending(closed)),
         }
@@ -353,11 +324,15 @@ impl Batch {
         Ok(())
     }
 
-    /// After a resend or the reminder: every awaited party's code stops working, and each is
-    /// owed a letter `kind` of the new round.
-    fn new_round(&mut self, kind: impl Fn(u32) -> LetterKind) {
-        let letters = decision::new_round(&self.history, &mut self.parties, kind);
-        self.outbox.extend(letters);
+    /// The steps a batch shares with a request, on this batch.
+    fn deciding(&mut self) -> Deciding<'_> {
+        Deciding {
+            parties: &mut self.parties,
+            history: &mut self.history,
+            outbox: &mut self.outbox,
+            last_resent_at: &mut self.last_resent_at,
+            expires_at: self.expires_at,
+        }
     }
 
     /// Ends the batch in `state`: every code stops working, every part still pending ends

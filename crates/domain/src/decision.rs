@@ -184,48 +184,109 @@ fn round_of(history: &[HistoryEntry], party: &AccountId) -> u32 {
     token_round(history) + readdressed as u32
 }
 
-/// The party `account`, still awaited.
-pub(crate) fn awaited<'a>(parties: &'a mut [Party], account: &AccountId) -> Result<&'a mut Party, LifecycleError> {
-    let party = parties.iter_mut().find(|p| &p.account == account).ok_or(LifecycleError::NotAParty)?;
-    if party.status != PartyStatus::Pending {
-        return Err(LifecycleError::AlreadyAnswered);
-    }
-    Ok(party)
+/// The steps a request and a batch share, on either: its parties, history, outbox and resend
+/// clock borrowed for one step. Each step checks what it needs (an awaited party, the round,
+/// the resend policy) and changes nothing when it refuses; closing is the caller's.
+pub(crate) struct Deciding<'a> {
+    pub parties: &'a mut [Party],
+    pub history: &'a mut Vec<HistoryEntry>,
+    pub outbox: &'a mut Vec<Letter>,
+    pub last_resent_at: &'a mut Option<OffsetDateTime>,
+    pub expires_at: OffsetDateTime,
 }
 
-/// Whether `by` may have the emails sent again at `at` under `policy` (the cooldown runs from
-/// `last_resent_at`; the limit is per asker and lifts when the decision ends, at `expires_at`).
-pub(crate) fn may_resend(
-    decision: &impl Decision,
-    by: &AccountId,
-    policy: ResendPolicy,
-    last_resent_at: Option<OffsetDateTime>,
-    expires_at: OffsetDateTime,
-    at: OffsetDateTime,
-) -> Result<(), LifecycleError> {
-    if !decision.is_party(by) {
-        return Err(LifecycleError::NotAParty);
+impl Deciding<'_> {
+    pub fn accept(&mut self, party: AccountId, at: OffsetDateTime) -> Result<(), LifecycleError> {
+        let accepting = self.awaited(&party)?;
+        accepting.status = PartyStatus::Accepted;
+        accepting.token = None;
+        self.record(at, HistoryEvent::Accepted, Some(party), None);
+        Ok(())
     }
-    if decision.resends_by(by) >= policy.limit {
-        return Err(LifecycleError::ResendLimit { retry_after: seconds_until(expires_at, at) });
-    }
-    if let Some(last) = last_resent_at
-        && (last + policy.cooldown - at).is_positive()
-    {
-        return Err(LifecycleError::TooSoon { retry_after: seconds_until(last + policy.cooldown, at) });
-    }
-    Ok(())
-}
 
-/// After a resend or the reminder (recorded in `history`, so the round has moved on): every
-/// awaited party's code stops working, and each is owed a letter `kind` of its new round.
-pub(crate) fn new_round(history: &[HistoryEntry], parties: &mut [Party], kind: impl Fn(u32) -> LetterKind) -> Vec<Letter> {
-    let mut letters = Vec::new();
-    for party in parties.iter_mut().filter(|p| p.status == PartyStatus::Pending) {
-        party.token = None;
-        letters.push(Letter { to: party.account.clone(), kind: kind(round_of(history, &party.account)) });
+    /// The party refuses; the caller closes what it refused.
+    pub fn refuse(&mut self, party: AccountId, at: OffsetDateTime) -> Result<(), LifecycleError> {
+        self.awaited(&party)?.status = PartyStatus::Refused;
+        self.record(at, HistoryEvent::Refused, Some(party), None);
+        Ok(())
     }
-    letters
+
+    /// A new round of codes for every party still awaited, asked by a party within `policy`:
+    /// at once, then once per cooldown (from the last resend), up to the limit per asker.
+    pub fn resend(&mut self, by: AccountId, policy: ResendPolicy, at: OffsetDateTime) -> Result<(), LifecycleError> {
+        if !self.parties.iter().any(|p| p.account == by) {
+            return Err(LifecycleError::NotAParty);
+        }
+        let resends_by = self.history.iter().filter(|entry| entry.event == HistoryEvent::Resent && entry.by.as_ref() == Some(&by)).count() as u32;
+        if resends_by >= policy.limit {
+            return Err(LifecycleError::ResendLimit { retry_after: seconds_until(self.expires_at, at) });
+        }
+        if let Some(last) = *self.last_resent_at
+            && (last + policy.cooldown - at).is_positive()
+        {
+            return Err(LifecycleError::TooSoon { retry_after: seconds_until(last + policy.cooldown, at) });
+        }
+        *self.last_resent_at = Some(at);
+        self.record(at, HistoryEvent::Resent, Some(by), None);
+        self.new_round(|round| LetterKind::Confirm { round });
+        Ok(())
+    }
+
+    /// The sweeper's one reminder: a new round of codes, mailed as reminders.
+    pub fn remind(&mut self, at: OffsetDateTime) -> Result<(), LifecycleError> {
+        if self.history.iter().any(|entry| entry.event == HistoryEvent::Reminded) {
+            return Err(LifecycleError::AlreadyReminded);
+        }
+        self.record(at, HistoryEvent::Reminded, None, None);
+        self.new_round(|round| LetterKind::Reminder { round });
+        Ok(())
+    }
+
+    /// `party`'s address is about to change: its live code stops working, and a round of its own begins.
+    pub fn withhold(&mut self, party: AccountId, at: OffsetDateTime) -> Result<(), LifecycleError> {
+        self.awaited(&party)?.token = None;
+        self.record(at, HistoryEvent::Readdressed, None, Some(party));
+        Ok(())
+    }
+
+    /// `party`'s address changed: it is owed a confirmation of its round.
+    pub fn readdress(&mut self, party: AccountId) -> Result<(), LifecycleError> {
+        self.awaited(&party)?;
+        let round = round_of(self.history, &party);
+        self.outbox.push(Letter { to: party, kind: LetterKind::Confirm { round } });
+        Ok(())
+    }
+
+    /// The mailer gives `party` the code its letter of `round` carries, if `round` is still its.
+    pub fn issue(&mut self, party: AccountId, round: u32, hash: TokenHash) -> Result<(), LifecycleError> {
+        if round != round_of(self.history, &party) {
+            return Err(LifecycleError::Superseded);
+        }
+        self.awaited(&party)?.token = Some(hash);
+        Ok(())
+    }
+
+    /// After a resend or the reminder (recorded, so the round has moved on): every awaited
+    /// party's code stops working, and each is owed a letter `kind` of its new round.
+    fn new_round(&mut self, kind: impl Fn(u32) -> LetterKind) {
+        for party in self.parties.iter_mut().filter(|p| p.status == PartyStatus::Pending) {
+            party.token = None;
+            self.outbox.push(Letter { to: party.account.clone(), kind: kind(round_of(self.history, &party.account)) });
+        }
+    }
+
+    /// The party `account`, still awaited.
+    fn awaited(&mut self, account: &AccountId) -> Result<&mut Party, LifecycleError> {
+        let party = self.parties.iter_mut().find(|p| &p.account == account).ok_or(LifecycleError::NotAParty)?;
+        if party.status != PartyStatus::Pending {
+            return Err(LifecycleError::AlreadyAnswered);
+        }
+        Ok(party)
+    }
+
+    fn record(&mut self, at: OffsetDateTime, event: HistoryEvent, by: Option<AccountId>, to: Option<AccountId>) {
+        self.history.push(HistoryEntry { at, event, by, to });
+    }
 }
 
 /// Whole seconds from `now` until `at`, at least one (a `Retry-After`).

@@ -5,7 +5,7 @@
 
 use time::OffsetDateTime;
 
-use super::decision::{self, Decision, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, ResendPolicy};
+use super::decision::{Deciding, Decision, HistoryEntry, HistoryEvent, LifecycleError, Party, PartyStatus, ResendPolicy};
 use super::events::{ChangeFacts, Fact, Occurrence};
 use super::outbox::{Letter, LetterKind};
 use super::rules::{self, Plan};
@@ -180,15 +180,9 @@ impl ContactChange {
             (Pending, step) if self.batch.is_some() && !Self::a_part_may(&step) => return Err(LifecycleError::PartOfBatch),
             // A part expires with its batch: the batch's expiry decides, not the part's clock.
             (Pending, _) if at >= self.expires_at && self.batch.is_none() => return Err(LifecycleError::Expired),
-            (Pending, Step::Accept { party }) => {
-                let accepting = self.awaited_party(&party)?;
-                accepting.status = PartyStatus::Accepted;
-                accepting.token = None;
-                self.record(at, HistoryEvent::Accepted, Some(party), None);
-            }
+            (Pending, Step::Accept { party }) => self.deciding().accept(party, at)?,
             (Pending, Step::Refuse { party }) => {
-                self.awaited_party(&party)?.status = PartyStatus::Refused;
-                self.record(at, HistoryEvent::Refused, Some(party), None);
+                self.deciding().refuse(party, at)?;
                 self.close(State::Refused, at);
             }
             (Pending, Step::Cancel { by, by_service_admin }) => {
@@ -198,23 +192,11 @@ impl ContactChange {
                 self.record(at, HistoryEvent::Cancelled, Some(by), None);
                 self.close(State::Cancelled, at);
             }
-            (Pending, Step::Resend { by, policy }) => self.resend(by, policy, at)?,
-            (Pending, Step::Remind) => self.remind(at)?,
-            (Pending, Step::Withhold { party }) => {
-                self.awaited_party(&party)?.token = None;
-                self.record(at, HistoryEvent::Readdressed, None, Some(party));
-            }
-            (Pending, Step::Readdress { party }) => {
-                self.awaited_party(&party)?;
-                let round = self.round_of(&party);
-                self.outbox.push(Letter { to: party, kind: LetterKind::Confirm { round } });
-            }
-            (Pending, Step::Issue { party, round, hash }) => {
-                if round != self.round_of(&party) {
-                    return Err(LifecycleError::Superseded);
-                }
-                self.awaited_party(&party)?.token = Some(hash);
-            }
+            (Pending, Step::Resend { by, policy }) => self.deciding().resend(by, policy, at)?,
+            (Pending, Step::Remind) => self.deciding().remind(at)?,
+            (Pending, Step::Withhold { party }) => self.deciding().withhold(party, at)?,
+            (Pending, Step::Readdress { party }) => self.deciding().readdress(party)?,
+            (Pending, Step::Issue { party, round, hash }) => self.deciding().issue(party, round, hash)?,
             (Pending, Step::Complete) => self.conclude(None, at)?,
             (Pending, Step::Fail { reason }) => self.conclude(Some(reason), at)?,
             (State::Expired, _) => return Err(LifecycleError::Expired),
@@ -352,34 +334,15 @@ impl ContactChange {
         all
     }
 
-    /// `Step::Resend` on a pending request before its expiry.
-    fn resend(&mut self, by: AccountId, policy: ResendPolicy, at: OffsetDateTime) -> Result<(), LifecycleError> {
-        decision::may_resend(self, &by, policy, self.last_resent_at, self.expires_at, at)?;
-        self.last_resent_at = Some(at);
-        self.record(at, HistoryEvent::Resent, Some(by), None);
-        self.new_round(|round| LetterKind::Confirm { round });
-        Ok(())
-    }
-
-    /// `Step::Remind` on a pending request before its expiry: once.
-    fn remind(&mut self, at: OffsetDateTime) -> Result<(), LifecycleError> {
-        if self.reminded() {
-            return Err(LifecycleError::AlreadyReminded);
+    /// The steps a request shares with a batch, on this request.
+    fn deciding(&mut self) -> Deciding<'_> {
+        Deciding {
+            parties: &mut self.parties,
+            history: &mut self.history,
+            outbox: &mut self.outbox,
+            last_resent_at: &mut self.last_resent_at,
+            expires_at: self.expires_at,
         }
-        self.record(at, HistoryEvent::Reminded, None, None);
-        self.new_round(|round| LetterKind::Reminder { round });
-        Ok(())
-    }
-
-    /// After a resend or the reminder (recorded, so `token_round` has moved on): every awaited
-    /// party's code stops working, and each is owed a letter `kind` of the new round.
-    fn new_round(&mut self, kind: impl Fn(u32) -> LetterKind) {
-        let letters = decision::new_round(&self.history, &mut self.parties, kind);
-        self.outbox.extend(letters);
-    }
-
-    fn awaited_party(&mut self, account: &AccountId) -> Result<&mut Party, LifecycleError> {
-        decision::awaited(&mut self.parties, account)
     }
 
     /// Ends the request in `state`: every code stops working, and the outcome is owed to
