@@ -49,54 +49,13 @@ pub fn type_pk(account: &AccountId, kind: &ServiceType) -> String {
 }
 /// On a pending request item that had its one reminder.
 pub const REMINDED: &str = "reminded";
-/// The due index's partitions of the outbox, `OUTBOX#{shard}` ([`outbox_pk`]): every mail item
-/// not settled carries one, with `due_sk` `posted_ms#request#version#index`; settling removes
-/// both. Before the shards, every mail was in this one partition, which the passes over the
-/// outbox still read ([`outbox_partitions`]) so that a mail posted then is not forgotten.
+/// The due index's one partition of the outbox: every mail item not settled carries it, with
+/// `due_sk` `posted_ms#request#version#index`; settling removes both. One partition is plenty
+/// for mail volumes (a few per change), and the index holds only mails in flight.
 pub const OUTBOX_PK: &str = "OUTBOX";
-/// The due index's partitions of the events' outbox, `EVENTS#{shard}` ([`events_pk`]): every
-/// event item not published carries one, with `due_sk` `posted_ms#id`; publishing removes both.
-/// `EVENTS` alone is the partition of before the shards, read as [`OUTBOX_PK`]'s.
+/// The due index's one partition of the events' outbox: every event item not published
+/// carries it, with `due_sk` `posted_ms#id`; publishing removes both.
 pub const EVENTS_PK: &str = "EVENTS";
-/// How many partitions of the `due` index the mails in flight are spread over, by request: one
-/// partition takes 1,000 writes a second, and each mail writes its entry three times (posted,
-/// claimed, settled), a few mails per change (docs/capacity.md, "the hot keys": 18,000 writes a
-/// second at 1,000 changes a second, 563 per shard).
-pub const OUTBOX_SHARDS: u32 = 32;
-/// ... the events in flight, by event (two per change, three writes each).
-pub const EVENTS_SHARDS: u32 = 16;
-/// ... the pending requests of one day of expiry, by request (each save of a pending request
-/// rewrites its entry).
-pub const DUE_SHARDS: u32 = 16;
-
-/// The shard of `key` among `shards`: FNV-1a, the same in every build and every process
-/// (std's hasher promises neither), so that a reader finds what another writer put.
-pub fn shard_of(key: &str, shards: u32) -> u32 {
-    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
-    (hash % u64::from(shards)) as u32
-}
-
-/// `base` and its `shards` partitions (`base#00`...): every one a reader of them queries.
-fn sharded(base: &str, shards: u32) -> Vec<String> {
-    std::iter::once(base.to_owned()).chain((0..shards).map(|shard| format!("{base}#{shard:02}"))).collect()
-}
-
-/// The due index's partition of mail `id` while it is unsettled: its request's shard.
-pub fn outbox_pk(id: &MailId) -> String {
-    format!("{OUTBOX_PK}#{:02}", shard_of(&id.request.to_string(), OUTBOX_SHARDS))
-}
-/// Every partition the mails in flight may be in, the one of before the shards first.
-pub fn outbox_partitions() -> Vec<String> {
-    sharded(OUTBOX_PK, OUTBOX_SHARDS)
-}
-/// The due index's partition of event `id` while it is unpublished.
-pub fn events_pk(id: &EventId) -> String {
-    format!("{EVENTS_PK}#{:02}", shard_of(id.as_str(), EVENTS_SHARDS))
-}
-/// Every partition the events in flight may be in, the one of before the shards first.
-pub fn events_partitions() -> Vec<String> {
-    sharded(EVENTS_PK, EVENTS_SHARDS)
-}
 /// An event's item: `EVENT#{id}` / `EVENT`, a partition of its own (so that its stream record's
 /// keys name it, and reading a request or an account never reads its events).
 pub const EVENT_SK: &str = "EVENT";
@@ -149,20 +108,10 @@ pub fn membership_sk(name: &ServiceName) -> String {
 pub fn copy_sk(id: RequestId) -> String {
     format!("{COPY_PREFIX}{id}")
 }
-/// The day bucket of the due index that `at` falls in, before the shards: what a request
-/// saved then still carries until its next save.
-fn due_day(at: OffsetDateTime) -> String {
+/// The day bucket of the due index that `at` falls in.
+pub fn due_pk(at: OffsetDateTime) -> String {
     let date = at.date();
     format!("DUE#{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
-}
-/// The due index's partition of request `id`, pending, expiring at `at`: its shard of the day
-/// bucket `at` falls in.
-pub fn due_pk(at: OffsetDateTime, id: RequestId) -> String {
-    format!("{}#{:02}", due_day(at), shard_of(&id.to_string(), DUE_SHARDS))
-}
-/// Every partition of the day bucket `at` falls in, the one of before the shards first.
-pub fn due_partitions(at: OffsetDateTime) -> Vec<String> {
-    sharded(&due_day(at), DUE_SHARDS)
 }
 /// Every due key of a request expiring at `expires_ms` or before sorts below this.
 pub fn due_sk_after(expires_ms: i64) -> String {
@@ -536,7 +485,7 @@ pub fn request_items(change: &ContactChange) -> Result<(Item, Vec<Item>), StoreE
         );
     }
     if change.state == State::Pending {
-        request.insert(DUE_PK.into(), s(due_pk(change.expires_at, change.id)));
+        request.insert(DUE_PK.into(), s(due_pk(change.expires_at)));
         request.insert(DUE_SK.into(), s(due_sk(change)));
         if change.reminded() {
             request.insert(REMINDED.into(), AttributeValue::Bool(true));
@@ -650,7 +599,7 @@ pub fn asks_from(item: &Item) -> Result<Vec<OffsetDateTime>, StoreError> {
 
 // ---- the outbox ------------------------------------------------------------------------------------
 
-/// A posted mail, pending, in the outbox (its shard of the due index's `OUTBOX` partitions).
+/// A posted mail, pending, in the outbox (the due index's `OUTBOX` partition).
 pub fn mail_item(id: MailId, letter: &Letter, posted_at: OffsetDateTime) -> Item {
     let mut item = mail_key(&id);
     item.insert("type".into(), s("mail"));
@@ -662,7 +611,7 @@ pub fn mail_item(id: MailId, letter: &Letter, posted_at: OffsetDateTime) -> Item
     item.insert("posted_ms".into(), n(millis(posted_at)));
     item.insert("status".into(), s(MailStatus::Pending.as_str()));
     item.insert("attempts".into(), n(0));
-    item.insert(DUE_PK.into(), s(outbox_pk(&id)));
+    item.insert(DUE_PK.into(), s(OUTBOX_PK));
     item.insert(DUE_SK.into(), s(format!("{:015}#{}#{:010}#{:02}", millis(posted_at), id.request, id.version, id.index)));
     item
 }
@@ -677,7 +626,7 @@ pub fn mail_order_from(item: &Item) -> Result<MailOrder, StoreError> {
     Ok(MailOrder { id, letter: Letter { to, kind }, posted_at, attempts: get_n(item, W, "attempts")? })
 }
 
-/// A committed event, unpublished, in the events' outbox (its shard of the due index's `EVENTS` partitions):
+/// A committed event, unpublished, in the events' outbox (the due index's `EVENTS` partition):
 /// its `Detail` as the bus gets it, ids only, so the item holds no token, address or name.
 pub fn event_item(event: &Event, posted_at: OffsetDateTime) -> Item {
     let mut item = event_key(&event.id);
@@ -687,7 +636,7 @@ pub fn event_item(event: &Event, posted_at: OffsetDateTime) -> Item {
     item.insert("posted_ms".into(), n(millis(posted_at)));
     item.insert("status".into(), s(EventStatus::Pending.as_str()));
     item.insert("attempts".into(), n(0));
-    item.insert(DUE_PK.into(), s(events_pk(&event.id)));
+    item.insert(DUE_PK.into(), s(EVENTS_PK));
     item.insert(DUE_SK.into(), s(format!("{:015}#{}", millis(posted_at), event.id)));
     item
 }
@@ -879,41 +828,6 @@ mod tests {
         let token = Token::generate();
         let entry = token_from(&token_item(&change, &id("nn1-ovh"), 2, &token.hash())).unwrap();
         assert_eq!((entry.account, entry.hash, entry.round, entry.expires_ms), (id("nn1-ovh"), token.hash(), Some(2), millis(change.expires_at)));
-    }
-
-    #[test]
-    fn the_hot_partitions_of_the_due_index_are_spread_evenly_and_stably() {
-        // Stable: a reader in another process, or after a deploy, looks where a writer put.
-        assert_eq!(shard_of("01JZZZZZZZZZZZZZZZZZZZZZZZ", 32), 26);
-        assert_eq!(shard_of("01JZZZZZZZZZZZZZZZZZZZZZZZ-0-0", 16), 2);
-        // Even: 10,000 requests over 32 shards, 312 each on average.
-        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
-        let mut counts = [0u32; OUTBOX_SHARDS as usize];
-        for i in 0..10_000 {
-            counts[shard_of(&RequestId::new(now + time::Duration::milliseconds(i)).to_string(), OUTBOX_SHARDS) as usize] += 1;
-        }
-        assert!(counts.iter().all(|count| (230..400).contains(count)), "{counts:?}");
-        // Each item goes in one of the partitions its readers query.
-        let id = RequestId::new(now);
-        let mail = mail_item(MailId { request: id, version: 1, index: 0 }, &Letter { to: id_of("aa1-ovh"), kind: LetterKind::Informed }, now);
-        assert!(outbox_partitions().contains(&get_s(&mail, "mail", DUE_PK).unwrap().to_owned()));
-        assert_eq!(outbox_partitions().len(), 1 + OUTBOX_SHARDS as usize, "the shards and the partition of before them");
-        assert!(outbox_partitions().contains(&OUTBOX_PK.to_owned()));
-        let event = Event::new(
-            EventId::parse(&format!("{id}-1-0")).unwrap(),
-            contacts_domain::Occurrence {
-                at: now,
-                fact: contacts_domain::Fact::ProfileEmailVerified(contacts_domain::events::AccountFacts { account: id_of("aa1-ovh") }),
-            },
-        );
-        assert!(events_partitions().contains(&get_s(&event_item(&event, now), "event", DUE_PK).unwrap().to_owned()));
-        let due = due_pk(now, id);
-        assert!(due.starts_with("DUE#2023-11-14#") && due_partitions(now).contains(&due), "{due}");
-        assert!(due_partitions(now).contains(&"DUE#2023-11-14".to_owned()));
-    }
-
-    fn id_of(text: &str) -> AccountId {
-        id(text)
     }
 
     #[test]

@@ -183,28 +183,23 @@ impl DynamoStore {
 
     /// The due index's bucket `bucket`: requests expiring by `horizon` that are past `now` or
     /// not reminded yet, up to `want`, in expiry order.
-    /// The requests of the day bucket of `day` (every shard of it, at once) that are due by
-    /// `horizon` and not yet reminded, or expired by `now`, soonest first, up to `want`.
-    async fn due_in(&self, day: OffsetDateTime, now: OffsetDateTime, horizon: OffsetDateTime, want: usize) -> Result<Vec<Item>, StoreError> {
-        let queries = items::due_partitions(day).into_iter().map(|bucket| {
-            let query = move || {
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(items::DUE_INDEX)
-                    .key_condition_expression("#pk = :pk AND #sk < :upto")
-                    .filter_expression("attribute_not_exists(#reminded) OR #expires <= :now")
-                    .expression_attribute_names("#pk", items::DUE_PK)
-                    .expression_attribute_names("#sk", items::DUE_SK)
-                    .expression_attribute_names("#reminded", items::REMINDED)
-                    .expression_attribute_names("#expires", "expires_ms")
-                    .expression_attribute_values(":pk", s(bucket.clone()))
-                    .expression_attribute_values(":upto", s(items::due_sk_after(items::millis(horizon))))
-                    .expression_attribute_values(":now", n(items::millis(now)))
-            };
-            async move { self.paged(want, None, query, |_| true).await }
-        });
-        Ok(oldest_first(futures_util::future::try_join_all(queries).await?, want))
+    async fn due_in(&self, bucket: String, now: OffsetDateTime, horizon: OffsetDateTime, want: usize) -> Result<Vec<Item>, StoreError> {
+        let query = || {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(items::DUE_INDEX)
+                .key_condition_expression("#pk = :pk AND #sk < :upto")
+                .filter_expression("attribute_not_exists(#reminded) OR #expires <= :now")
+                .expression_attribute_names("#pk", items::DUE_PK)
+                .expression_attribute_names("#sk", items::DUE_SK)
+                .expression_attribute_names("#reminded", items::REMINDED)
+                .expression_attribute_names("#expires", "expires_ms")
+                .expression_attribute_values(":pk", s(bucket.clone()))
+                .expression_attribute_values(":upto", s(items::due_sk_after(items::millis(horizon))))
+                .expression_attribute_values(":now", n(items::millis(now)))
+        };
+        self.paged(want, None, query, |_| true).await
     }
 
     /// The `by_type` index's partition `pk`: the names starting with `prefix`, after `after`,
@@ -237,26 +232,20 @@ impl DynamoStore {
     }
 
     /// The outbox's unsettled items posted by `upto_ms`, oldest first, up to `want`: the mails
-    /// ([`items::outbox_partitions`]) or the events ([`items::events_partitions`]). One Query
-    /// per partition, at once.
-    async fn outbox(&self, partitions: Vec<String>, upto_ms: i64, want: usize) -> Result<Vec<Item>, StoreError> {
-        let upto = items::outbox_sk_upto(upto_ms);
-        let queries = partitions.into_iter().map(|partition| {
-            let upto = upto.clone();
-            let query = move || {
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(items::DUE_INDEX)
-                    .key_condition_expression("#pk = :pk AND #sk < :upto")
-                    .expression_attribute_names("#pk", items::DUE_PK)
-                    .expression_attribute_names("#sk", items::DUE_SK)
-                    .expression_attribute_values(":pk", s(partition.clone()))
-                    .expression_attribute_values(":upto", s(upto.clone()))
-            };
-            async move { self.paged(want, None, query, |_| true).await }
-        });
-        Ok(oldest_first(futures_util::future::try_join_all(queries).await?, want))
+    /// (`partition` [`items::OUTBOX_PK`]) or the events ([`items::EVENTS_PK`]).
+    async fn outbox(&self, partition: &str, upto_ms: i64, want: usize) -> Result<Vec<Item>, StoreError> {
+        let query = || {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(items::DUE_INDEX)
+                .key_condition_expression("#pk = :pk AND #sk < :upto")
+                .expression_attribute_names("#pk", items::DUE_PK)
+                .expression_attribute_names("#sk", items::DUE_SK)
+                .expression_attribute_values(":pk", s(partition))
+                .expression_attribute_values(":upto", s(items::outbox_sk_upto(upto_ms)))
+        };
+        self.paged(want, None, query, |_| true).await
     }
 
     async fn read_service(&self, name: &ServiceName) -> Result<Option<Service>, StoreError> {
@@ -417,20 +406,17 @@ fn status_update<I: OutboxId>(status: I::Status, now: OffsetDateTime) -> Cond {
     update.name("#status", "status").name("#lease", "lease_ms").value(":status", s(I::status_name(status)))
 }
 
-/// How an outbox's items are kept: the mails' under their request, in a shard of the `due`
-/// index's `OUTBOX` partitions while unsettled; the events' on their own, in a shard of its
-/// `EVENTS` partitions.
+/// How an outbox's items are kept: the mails' under their request, in the `due` index's
+/// `OUTBOX` partition while unsettled; the events' on their own, in its `EVENTS` partition.
 trait Stored: OutboxId {
-    /// The `due` index's partitions the unsettled ones may be in.
-    fn partitions() -> Vec<String>;
+    /// The `due` index's partition of the unsettled ones.
+    const PARTITION: &'static str;
     fn key(&self) -> Item;
     fn order_from(item: &Item) -> Result<Self::Order, StoreError>;
 }
 
 impl Stored for MailId {
-    fn partitions() -> Vec<String> {
-        items::outbox_partitions()
-    }
+    const PARTITION: &'static str = items::OUTBOX_PK;
     fn key(&self) -> Item {
         items::mail_key(self)
     }
@@ -440,9 +426,7 @@ impl Stored for MailId {
 }
 
 impl Stored for EventId {
-    fn partitions() -> Vec<String> {
-        items::events_partitions()
-    }
+    const PARTITION: &'static str = items::EVENTS_PK;
     fn key(&self) -> Item {
         items::event_key(self)
     }
@@ -481,7 +465,7 @@ impl<I: Stored> Outbox<I> for DynamoStore {
     /// One Query on the due index's partition of the kind (eventually consistent: an item just
     /// settled may still show, and its claim then fails).
     async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError> {
-        let found = self.outbox(I::partitions(), items::millis(posted_before), limit).await?;
+        let found = self.outbox(I::PARTITION, items::millis(posted_before), limit).await?;
         found.iter().map(|item| I::order_from(item).map(|order| I::of(&order).clone())).collect()
     }
 }
@@ -916,8 +900,8 @@ impl Requests for DynamoStore {
         let horizon = now + remind_before;
         let mut day = now - contacts_app::ports::DUE_LOOKBACK;
         let mut due = Vec::new();
-        while due.len() < limit && day.date() <= horizon.date() {
-            for item in self.due_in(day, now, horizon, limit - due.len()).await? {
+        while due.len() < limit && items::due_pk(day) <= items::due_pk(horizon) {
+            for item in self.due_in(items::due_pk(day), now, horizon, limit - due.len()).await? {
                 due.push(items::request_from(&item)?);
             }
             day += time::Duration::days(1);
@@ -1037,17 +1021,4 @@ fn holders_are(admin: &AccountId, tech: &AccountId, billing: &AccountId) -> Cond
         .value(":admin", s(admin.as_str()))
         .value(":tech", s(tech.as_str()))
         .value(":billing", s(billing.as_str()))
-}
-
-/// The first `want` of `partitions`' items (each partition's in order already) by their
-/// `due` sort key, which starts with the time that orders them.
-fn oldest_first(partitions: Vec<Vec<Item>>, want: usize) -> Vec<Item> {
-    let mut all: Vec<Item> = partitions.into_iter().flatten().collect();
-    all.sort_by(|a, b| due_sort_key(a).cmp(due_sort_key(b)));
-    all.truncate(want);
-    all
-}
-
-fn due_sort_key(item: &Item) -> &str {
-    item.get(items::DUE_SK).and_then(|value| value.as_s().ok()).map_or("", String::as_str)
 }
