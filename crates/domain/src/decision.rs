@@ -134,7 +134,7 @@ pub trait Decision {
 
     /// Whether the sweeper sent its one reminder.
     fn reminded(&self) -> bool {
-        self.history().iter().any(|entry| entry.event == HistoryEvent::Reminded)
+        reminded(self.history())
     }
 
     /// How many times the emails were sent again.
@@ -145,7 +145,7 @@ pub trait Decision {
     /// How many times `asker` had the emails sent again: each party has its own
     /// `RESEND_LIMIT` (SPEC §3), so one that uses up its resends leaves the others theirs.
     fn resends_by(&self, asker: &AccountId) -> u32 {
-        self.history().iter().filter(|entry| entry.event == HistoryEvent::Resent && entry.by.as_ref() == Some(asker)).count() as u32
+        resends_by(self.history(), asker)
     }
 
     /// The round of codes: 0 from the start, one more with each resend and the reminder,
@@ -173,6 +173,14 @@ pub trait Decision {
     fn is_party(&self, account: &AccountId) -> bool {
         self.parties().iter().any(|p| &p.account == account)
     }
+}
+
+fn reminded(history: &[HistoryEntry]) -> bool {
+    history.iter().any(|entry| entry.event == HistoryEvent::Reminded)
+}
+
+fn resends_by(history: &[HistoryEntry], asker: &AccountId) -> u32 {
+    history.iter().filter(|entry| entry.event == HistoryEvent::Resent && entry.by.as_ref() == Some(asker)).count() as u32
 }
 
 fn token_round(history: &[HistoryEntry]) -> u32 {
@@ -217,8 +225,7 @@ impl Deciding<'_> {
         if !self.parties.iter().any(|p| p.account == by) {
             return Err(LifecycleError::NotAParty);
         }
-        let resends_by = self.history.iter().filter(|entry| entry.event == HistoryEvent::Resent && entry.by.as_ref() == Some(&by)).count() as u32;
-        if resends_by >= policy.limit {
+        if resends_by(self.history, &by) >= policy.limit {
             return Err(LifecycleError::ResendLimit { retry_after: seconds_until(self.expires_at, at) });
         }
         if let Some(last) = *self.last_resent_at
@@ -234,7 +241,7 @@ impl Deciding<'_> {
 
     /// The sweeper's one reminder: a new round of codes, mailed as reminders.
     pub fn remind(&mut self, at: OffsetDateTime) -> Result<(), LifecycleError> {
-        if self.history.iter().any(|entry| entry.event == HistoryEvent::Reminded) {
+        if reminded(self.history) {
             return Err(LifecycleError::AlreadyReminded);
         }
         self.record(at, HistoryEvent::Reminded, None, None);
