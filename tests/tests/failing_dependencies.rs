@@ -12,10 +12,11 @@ use contacts_app::App;
 use contacts_app::config::Config;
 use contacts_app::memory::MemoryMailer;
 use contacts_app::ports::{
-    Accounts, Asking, AskingFor, Clock, Effect, Limits, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services, Store, StoreError,
+    Accounts, Asking, AskingFor, Batches, Clock, Effect, Limits, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services, Store,
+    StoreError,
 };
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, Event, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName, TokenHash,
+    Account, AccountId, Batch, BatchId, ContactChange, EmailAddress, Event, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName, TokenHash,
 };
 use http::{HeaderMap, Method, StatusCode};
 use integration_tests::{Backend, SentMail, TestApp, on_every_backend};
@@ -140,6 +141,42 @@ impl Requests for FailingStore {
     async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
         self.check()?;
         self.inner.save_settling(change, id, status).await
+    }
+}
+
+#[async_trait]
+impl Batches for FailingStore {
+    async fn create_batch(&self, batch: &Batch, parts: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.create_batch(batch, parts, now).await
+    }
+    async fn batch(&self, id: BatchId) -> Result<Option<Batch>, StoreError> {
+        self.check()?;
+        self.inner.batch(id).await
+    }
+    async fn batches_of(&self, account: &AccountId, before: Option<BatchId>, limit: usize) -> Result<Page<Batch>, StoreError> {
+        self.check()?;
+        self.inner.batches_of(account, before, limit).await
+    }
+    async fn save_batch(&self, batch: &Batch) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save_batch(batch).await
+    }
+    async fn issue_batch_token(&self, batch: &Batch, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.issue_batch_token(batch, party, hash).await
+    }
+    async fn save_batch_settling(&self, batch: &Batch, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save_batch_settling(batch, id, status).await
+    }
+    async fn due_batches(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<Batch>, StoreError> {
+        self.check()?;
+        self.inner.due_batches(now, remind_before, limit).await
+    }
+    async fn discard_unopened(&self, begun_before: OffsetDateTime) -> Result<usize, StoreError> {
+        self.check()?;
+        self.inner.discard_unopened(begun_before).await
     }
 }
 

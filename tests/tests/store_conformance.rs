@@ -565,7 +565,14 @@ async fn create_and_save_post_the_mails_their_steps_owe_and_a_refused_write_post
     let now = s.clock.now();
     s.store.create(std::slice::from_ref(&change), now).await.unwrap();
     let posted = mails(&s, now, 100).await.unwrap();
-    assert_eq!(posted.iter().map(|m| (m.request, m.version, m.index)).collect::<Vec<_>>(), vec![(change.id, 0, 0), (change.id, 0, 1), (change.id, 0, 2)]);
+    assert_eq!(
+        posted.iter().map(|m| (m.of, m.version, m.index)).collect::<Vec<_>>(),
+        vec![
+            (contacts_domain::Subject::Request(change.id), 0, 0),
+            (contacts_domain::Subject::Request(change.id), 0, 1),
+            (contacts_domain::Subject::Request(change.id), 0, 2)
+        ]
+    );
     let mut read = s.store.contact_change(change.id).await.unwrap().unwrap();
     assert!(read.outbox.is_empty(), "a read request owes nothing");
     // A second create on the same role is refused: it posts nothing.
@@ -646,7 +653,7 @@ async fn an_outbox_item_is_claimed_by_one_worker_at_a_time_keeps_its_order_when_
     let s = subject(kind).await;
     let change = opened(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
     s.store.create(std::slice::from_ref(&change), s.clock.now()).await.unwrap();
-    let mail = |index| MailId { request: change.id, version: 0, index };
+    let mail = |index| MailId::of_request(change.id, 0, index);
     leases(&s, mail(0), MailId { version: 9, ..mail(0) }, MailStatus::Sent).await;
     leases(&s, mail(1), MailId { version: 9, ..mail(1) }, MailStatus::Superseded).await;
     leases(&s, EventId::of_request(change.id, 0, 0), EventId::of_request(change.id, 9, 0), EventStatus::Published).await;

@@ -11,11 +11,12 @@ use time::OffsetDateTime;
 
 use crate::mail::Mail;
 use crate::ports::{
-    Accounts, Asking, AskingFor, Effect, Limits, MailError, Mailer, Outbox, Page, ProfileRecord, Profiles, PublishError, Publisher, Requests, ServiceFilter,
-    ServiceRecord, Services, Store, StoreError,
+    Accounts, Asking, AskingFor, Batches, Effect, Limits, MailError, Mailer, Outbox, Page, ProfileRecord, Profiles, PublishError, Publisher, Requests,
+    ServiceFilter, ServiceRecord, Services, Store, StoreError,
 };
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName, State, TokenHash,
+    Account, AccountId, Batch, BatchId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName,
+    State, TokenHash,
 };
 use contacts_telemetry::{Metric, count, count_by, count_n};
 
@@ -129,6 +130,40 @@ impl Requests for ObservedStore {
     }
     async fn issue_token(&self, change: &ContactChange, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
         self.0.issue_token(change, party, hash).await
+    }
+}
+
+#[async_trait]
+impl Batches for ObservedStore {
+    async fn create_batch(&self, batch: &Batch, parts: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
+        self.0.create_batch(batch, parts, now).await?;
+        // Each part is a request of its own: the funnel counts services, however they were asked.
+        count_n(Metric::ChangesRequested, parts.len() as u64);
+        Ok(())
+    }
+    async fn batch(&self, id: BatchId) -> Result<Option<Batch>, StoreError> {
+        self.0.batch(id).await
+    }
+    async fn batches_of(&self, account: &AccountId, before: Option<BatchId>, limit: usize) -> Result<Page<Batch>, StoreError> {
+        self.0.batches_of(account, before, limit).await
+    }
+    async fn save_batch(&self, batch: &Batch) -> Result<(), StoreError> {
+        self.0.save_batch(batch).await
+    }
+    async fn issue_batch_token(&self, batch: &Batch, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError> {
+        self.0.issue_batch_token(batch, party, hash).await
+    }
+    async fn save_batch_settling(&self, batch: &Batch, id: &MailId, status: MailStatus) -> Result<(), StoreError> {
+        MailId::before_settling(status);
+        self.0.save_batch_settling(batch, id, status).await?;
+        MailId::settled(status);
+        Ok(())
+    }
+    async fn due_batches(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<Batch>, StoreError> {
+        self.0.due_batches(now, remind_before, limit).await
+    }
+    async fn discard_unopened(&self, begun_before: OffsetDateTime) -> Result<usize, StoreError> {
+        self.0.discard_unopened(begun_before).await
     }
 }
 

@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 pub use crate::cause::Cause;
 use crate::mail::Mail;
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, PendingEmail, RequestId, Role, Service,
-    ServiceName, ServiceType, TokenHash,
+    Account, AccountId, Batch, BatchId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, PendingEmail, RequestId, Role,
+    Service, ServiceName, ServiceType, TokenHash,
 };
 
 /// One page of a listing, in the listing's order; `more` says whether another page follows.
@@ -227,7 +227,8 @@ pub trait Requests: Send + Sync + 'static {
     /// `DifferentZone` if one of its `must_share_zone` is not in its zone (or does not exist).
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError>;
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError>;
-    /// The requests that involve `account` (`ContactChange::involved`), newest first, older than `before`.
+    /// The requests that involve `account` (`ContactChange::involved`), newest first, older
+    /// than `before`; never the parts of a batch (the batch is listed: `Batches::batches_of`).
     async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError>;
     /// Saves `change` over the version it was read at (`change.version - 1`), with `effect`,
     /// atomically; `Stale` if that is no longer the stored version; `Expired` if the stored
@@ -256,6 +257,47 @@ pub trait Requests: Send + Sync + 'static {
     async fn save_settling(&self, change: &ContactChange, id: &MailId, status: MailStatus) -> Result<(), StoreError>;
 }
 
+/// The batches (SPEC §7): their creation with their parts, reads, saves and listings, the
+/// codes their mails carry, and the sweep's work. A part is a request (`Requests`) of its own,
+/// saved by `Requests::save`; the batch's item never holds the parts' outcomes before
+/// `BatchStep::Settle` records them.
+#[async_trait]
+pub trait Batches: Send + Sync + 'static {
+    /// Stores a new pending batch with its parts (each a pending request naming it, with its
+    /// locks), the letters and events the batch owes posted at `now`, and the record of when it
+    /// counts as unaccepted (`Batch::unaccepted_from`: one record for the whole batch). Until
+    /// it returns `Ok`, no reader sees any of it (neither the batch nor a part, by id or in a
+    /// listing), whatever the store must write in several steps; after an `Err` nothing of it
+    /// is ever seen, and whatever a failed or crashed call left behind goes with the sweep
+    /// (`discard_unopened`). (A part read by id, `Requests::contact_change`, may be one of an
+    /// unopened batch: the use cases read its batch, which is then absent. Its locks hold
+    /// their roles until the sweep discards them.) `PendingExists`, `NotInGoodStanding`, `DifferentZone` as
+    /// `Requests::create` says for its requests.
+    async fn create_batch(&self, batch: &Batch, parts: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn batch(&self, id: BatchId) -> Result<Option<Batch>, StoreError>;
+    /// The batches that involve `account` (`Batch::involved`), newest first, older than `before`.
+    async fn batches_of(&self, account: &AccountId, before: Option<BatchId>, limit: usize) -> Result<Page<Batch>, StoreError>;
+    /// Saves `batch` over the version it was read at (`batch.version - 1`), with its letters
+    /// (each of id `MailId::of_batch(batch.id, batch.version, its index)`), its events and its
+    /// record of when it counts as unaccepted, atomically; `Stale` if that is no longer the
+    /// stored version. Its parts are not written here.
+    async fn save_batch(&self, batch: &Batch) -> Result<(), StoreError>;
+    /// Keeps `hash` as `party`'s code of the batch's current round, on the condition that the
+    /// stored batch is still at `batch.version` (`Stale` otherwise), as `Requests::issue_token`.
+    async fn issue_batch_token(&self, batch: &Batch, party: &AccountId, hash: &TokenHash) -> Result<(), StoreError>;
+    /// Saves `batch` as `save_batch` would and settles the mail `id` as `status` in the same
+    /// atomic write, as `Requests::save_settling`.
+    async fn save_batch_settling(&self, batch: &Batch, id: &MailId, status: MailStatus) -> Result<(), StoreError>;
+    /// The sweep's work: the pending batches every party of which accepted (`Batch::settling`:
+    /// their parts are taking effect), whatever their expiry, then those whose expiry is at or
+    /// before `now` and those expiring within `remind_before` of `now`; at most `limit`.
+    async fn due_batches(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<Batch>, StoreError>;
+    /// Deletes what creates of batches begun before `begun_before` left behind without
+    /// finishing (parts, locks, listings' entries, the unfinished batch itself); how many
+    /// batches it cleared.
+    async fn discard_unopened(&self, begun_before: OffsetDateTime) -> Result<usize, StoreError>;
+}
+
 /// What bounds asking (SPEC §2): the wrong codes tried, the unaccepted requests, and the one
 /// read of what asking decides on.
 #[async_trait]
@@ -276,9 +318,9 @@ pub trait Limits: Send + Sync + 'static {
 /// The store as the use cases are wired to it: every capability above, and both outboxes. Each
 /// capability is a trait of its own, so that a test double implements only what it is used for;
 /// whatever implements them all is a `Store`.
-pub trait Store: Accounts + Profiles + Services + Requests + Limits + Outbox<MailId> + Outbox<EventId> {}
+pub trait Store: Accounts + Profiles + Services + Requests + Batches + Limits + Outbox<MailId> + Outbox<EventId> {}
 
-impl<T: Accounts + Profiles + Services + Requests + Limits + Outbox<MailId> + Outbox<EventId>> Store for T {}
+impl<T: Accounts + Profiles + Services + Requests + Batches + Limits + Outbox<MailId> + Outbox<EventId>> Store for T {}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {

@@ -269,6 +269,40 @@ impl Batch {
         all.into_iter().collect()
     }
 
+    /// From when the batch counts as one unaccepted request of its requester to its new
+    /// contact (SPEC §2's limit; one batch counts once), as `ContactChange::unaccepted_from`.
+    pub fn unaccepted_from(&self) -> Option<OffsetDateTime> {
+        let accepted_by_new_contact = self.history.iter().any(|entry| entry.event == HistoryEvent::Accepted && entry.by.as_ref() == Some(&self.to));
+        if self.to == self.requested_by || accepted_by_new_contact {
+            return None;
+        }
+        match self.state {
+            BatchState::Pending | BatchState::Expired => Some(self.expires_at),
+            BatchState::Refused | BatchState::Cancelled => self.closed_at,
+            BatchState::Done | BatchState::PartlyDone | BatchState::Failed => None,
+        }
+    }
+
+    /// Whether the sweep should finish its parts: every party accepted at least `grace` ago
+    /// (the function that took the last acceptance had the time to apply them).
+    pub fn stalled(&self, now: OffsetDateTime, grace: time::Duration) -> bool {
+        self.settling() && self.history.iter().rev().find(|entry| entry.event == HistoryEvent::Accepted).is_none_or(|last| last.at + grace <= now)
+    }
+
+    /// The part of `request`, if it is one of this batch's.
+    pub fn part(&self, request: RequestId) -> Option<&Part> {
+        self.parts.iter().find(|part| part.request == request)
+    }
+
+    /// The parts `account` may see: all of them for the requester and the parties; otherwise
+    /// those it was told about or held a role of, and those of `its_services`.
+    pub fn parts_seen_by(&self, account: &AccountId, its_services: &BTreeSet<ServiceName>) -> Vec<&Part> {
+        if &self.requested_by == account || self.is_party(account) {
+            return self.parts.iter().collect();
+        }
+        self.parts.iter().filter(|part| &part.from == account || part.informed.contains(account) || its_services.contains(&part.service)).collect()
+    }
+
     /// What the batch's event says of it as it stands.
     pub fn fact(&self) -> Fact {
         let facts = BatchFacts {

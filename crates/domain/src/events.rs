@@ -35,6 +35,11 @@ impl EventId {
         Self(format!("{request}-{version}-{index}"))
     }
 
+    /// A batch's ids are ULIDs as requests' are, never the same as any request's.
+    pub fn of_batch(batch: BatchId, version: u64, index: u16) -> Self {
+        Self(format!("{batch}-{version}-{index}"))
+    }
+
     /// A new id for an event of `at` that no request owns.
     pub fn new(at: OffsetDateTime) -> Self {
         Self(RequestId::new(at).to_string())

@@ -24,7 +24,7 @@ pub use events::{Event, EventId, EventOrder, EventStatus, Fact, Occurrence};
 pub use ids::{AccountId, BatchId, RequestId, ServiceName};
 pub use lease::OutboxId;
 pub use lifecycle::{ContactChange, Step};
-pub use outbox::{Letter, LetterKind, MailId, MailOrder, MailStatus};
+pub use outbox::{Letter, LetterKind, MailId, MailOrder, MailStatus, Subject};
 pub use record::Record;
 pub use role::{Role, Roles};
 pub use service::{Contacts, Service, ServiceType};

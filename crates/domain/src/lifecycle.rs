@@ -267,7 +267,8 @@ impl ContactChange {
     /// request took effect (or failed).
     pub fn unaccepted_from(&self) -> Option<OffsetDateTime> {
         let accepted_by_new_contact = self.history.iter().any(|entry| entry.event == HistoryEvent::Accepted && entry.by.as_ref() == Some(&self.to));
-        if self.to == self.requested_by || accepted_by_new_contact {
+        // A part counts with its batch, once for all its parts (SPEC §7): `Batch::unaccepted_from`.
+        if self.to == self.requested_by || accepted_by_new_contact || self.batch.is_some() {
             return None;
         }
         match self.state {

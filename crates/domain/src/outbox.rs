@@ -10,7 +10,7 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use super::{AccountId, RequestId, State};
+use super::{AccountId, BatchId, RequestId, State};
 
 /// Which mail a letter is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,18 +68,44 @@ pub struct Letter {
     pub kind: LetterKind,
 }
 
-/// A posted letter's identity: the request, the version of the save that posted it, and its
-/// place among that save's letters. Unique, since a version is saved once.
+/// What a letter is about: a request, or a batch (whose letters speak for all its parts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Subject {
+    Request(RequestId),
+    Batch(BatchId),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Request(id) => write!(f, "{id}"),
+            Subject::Batch(id) => write!(f, "batch/{id}"),
+        }
+    }
+}
+
+/// A posted letter's identity: its request or batch, the version of the save that posted
+/// it, and its place among that save's letters. Unique, since a version is saved once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MailId {
-    pub request: RequestId,
+    pub of: Subject,
     pub version: u64,
     pub index: u16,
 }
 
+impl MailId {
+    pub fn of_request(request: RequestId, version: u64, index: u16) -> Self {
+        Self { of: Subject::Request(request), version, index }
+    }
+
+    pub fn of_batch(batch: BatchId, version: u64, index: u16) -> Self {
+        Self { of: Subject::Batch(batch), version, index }
+    }
+}
+
 impl fmt::Display for MailId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}.{}", self.request, self.version, self.index)
+        write!(f, "{}/{}.{}", self.of, self.version, self.index)
     }
 }
 

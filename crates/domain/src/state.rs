@@ -114,7 +114,7 @@ impl BatchState {
     }
 
     /// What a part still pending becomes when its batch ends so.
-    pub(crate) fn for_pending_parts(self) -> Option<State> {
+    pub fn for_pending_parts(self) -> Option<State> {
         match self {
             BatchState::Refused => Some(State::Refused),
             BatchState::Cancelled => Some(State::Cancelled),

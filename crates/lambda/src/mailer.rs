@@ -55,7 +55,7 @@ pub async fn handle(app: &App, event: Value) -> Result<BatchResponse, String> {
 /// do): `Ok` when nothing more is to be done for its record.
 async fn deliver(app: &App, id: &MailId) -> Result<(), contacts_app::Error> {
     use tracing::Instrument;
-    let span = tracing::info_span!("mail", contact_change = %id.request, mail = %id);
+    let span = tracing::info_span!("mail", mail = %id);
     async {
         match app.deliver(id).await {
             Ok(delivery) => {

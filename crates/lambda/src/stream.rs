@@ -176,7 +176,7 @@ mod tests {
     fn the_sample_events_are_one_mail_to_deliver_and_one_event_to_publish() {
         let (mails, response) = read(sample("mailer"), &MAILS).unwrap();
         let [(id, sequence_number)] = &mails[..] else { panic!("one mail: {mails:?}") };
-        assert_eq!((id.request.to_string().as_str(), id.version, id.index), ("01JZZZZZZZZZZZZZZZZZZZZZZZ", 0, 0));
+        assert_eq!((id.of.to_string().as_str(), id.version, id.index), ("01JZZZZZZZZZZZZZZZZZZZZZZZ", 0, 0));
         assert_eq!((sequence_number.as_str(), response), ("4421584500000000017450439091", BatchResponse::default()));
         let (events, _) = read(sample("publisher"), &EVENTS).unwrap();
         let [(id, sequence_number)] = &events[..] else { panic!("one event: {events:?}") };

@@ -14,9 +14,11 @@ use crate::ports::{
 use contacts_domain::Decision;
 use contacts_domain::FailReason;
 use contacts_domain::{
-    Account, AccountId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus, OutboxId, PartyStatus,
-    PendingEmail, RequestId, Role, Service, ServiceName, State, TokenHash,
+    Account, AccountId, Batch, BatchId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus,
+    OutboxId, PartyStatus, PendingEmail, RequestId, Role, Service, ServiceName, State, Subject, TokenHash,
 };
+
+mod batches;
 
 pub struct MemoryStore {
     tables: Mutex<Tables>,
@@ -39,8 +41,12 @@ struct Tables {
     requests: BTreeMap<RequestId, ContactChange>,
     /// (request, party) -> (round, hash) of its latest issued code.
     tokens: HashMap<(RequestId, AccountId), (u32, TokenHash)>,
-    /// (requester, new contact) -> request -> from when it counts as unaccepted.
-    unaccepted: HashMap<(AccountId, AccountId), BTreeMap<RequestId, OffsetDateTime>>,
+    /// (requester, new contact) -> request or batch -> from when it counts as unaccepted.
+    unaccepted: HashMap<(AccountId, AccountId), BTreeMap<Subject, OffsetDateTime>>,
+    /// Stored without their parties' tokens, which live in `batch_tokens`.
+    batches: BTreeMap<BatchId, Batch>,
+    /// (batch, party) -> (round, hash) of its latest issued code.
+    batch_tokens: HashMap<(BatchId, AccountId), (u32, TokenHash)>,
     /// attempter -> (window start, wrong codes in it): only the latest window is kept.
     attempts: HashMap<String, (OffsetDateTime, u32)>,
     /// Per account, its address change in progress (the DynamoDB account item's extra attributes).
@@ -127,7 +133,7 @@ impl Tables {
     /// Posts the letters `change` owes, as its save at `change.version` does.
     fn post(&mut self, change: &ContactChange, now: OffsetDateTime) {
         for (index, letter) in change.outbox.iter().enumerate() {
-            let id = MailId { request: change.id, version: change.version, index: u16::try_from(index).expect("a save owes a handful of mails") };
+            let id = MailId::of_request(change.id, change.version, u16::try_from(index).expect("a save owes a handful of mails"));
             self.mails.post(MailOrder { id, letter: letter.clone(), posted_at: now, attempts: 0 });
         }
         for (index, occurrence) in change.events.iter().enumerate() {
@@ -167,7 +173,8 @@ impl Tables {
         if stored.version + 1 != change.version {
             return Err(StoreError::Stale);
         }
-        if stored.state == State::Pending && now >= stored.expires_at && change.state != State::Expired {
+        // A part expires with its batch, and takes effect past the hour if its batch was accepted in time.
+        if stored.state == State::Pending && now >= stored.expires_at && change.state != State::Expired && stored.batch.is_none() {
             return Err(StoreError::Expired);
         }
         if let Effect::Apply { require_good_standing } = effect {
@@ -204,13 +211,17 @@ impl Tables {
 
     fn record_unaccepted(&mut self, change: &ContactChange) {
         let key = (change.requested_by.clone(), change.to.clone());
-        match change.unaccepted_from() {
+        self.record_unaccepted_of(key, Subject::Request(change.id), change.unaccepted_from());
+    }
+
+    fn record_unaccepted_of(&mut self, key: (AccountId, AccountId), of: Subject, from: Option<OffsetDateTime>) {
+        match from {
             Some(at) => {
-                self.unaccepted.entry(key).or_default().insert(change.id, at);
+                self.unaccepted.entry(key).or_default().insert(of, at);
             }
             None => {
                 if let Some(records) = self.unaccepted.get_mut(&key) {
-                    records.remove(&change.id);
+                    records.remove(&of);
                 }
             }
         }
@@ -431,8 +442,12 @@ impl Requests for MemoryStore {
 
     async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
         let tables = self.tables();
-        let mut matching =
-            tables.requests.values().rev().filter(|change| before.is_none_or(|before| change.id < before)).filter(|change| change.involves(account));
+        let mut matching = tables
+            .requests
+            .values()
+            .rev()
+            .filter(|change| change.batch.is_none() && before.is_none_or(|before| change.id < before))
+            .filter(|change| change.involves(account));
         // As DynamoDB's copies have them: without the events of their mails.
         let items: Vec<ContactChange> = matching
             .by_ref()
@@ -469,7 +484,13 @@ impl Requests for MemoryStore {
             .requests
             .values()
             // From the day of `oldest` on, as DynamoDB's day buckets.
-            .filter(|c| c.state == State::Pending && c.expires_at.date() >= oldest.date() && c.expires_at <= horizon && (c.expires_at <= now || !c.reminded()))
+            .filter(|c| {
+                c.batch.is_none()
+                    && c.state == State::Pending
+                    && c.expires_at.date() >= oldest.date()
+                    && c.expires_at <= horizon
+                    && (c.expires_at <= now || !c.reminded())
+            })
             .cloned()
             .collect();
         due.sort_by_key(|c| (c.expires_at, c.id));

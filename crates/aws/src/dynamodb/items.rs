@@ -14,7 +14,7 @@ use contacts_domain::FailReason;
 use contacts_domain::{
     Account, AccountId, AwaitedCodes, BatchId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus,
     HistoryEntry, Language, Letter, LetterKind, MailId, MailOrder, MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles,
-    Service, ServiceName, ServiceType, State, TokenHash, Zone,
+    Service, ServiceName, ServiceType, State, Subject, TokenHash, Zone,
 };
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -72,6 +72,16 @@ pub fn service_pk(name: &ServiceName) -> String {
 }
 pub fn request_pk(id: RequestId) -> String {
     format!("REQUEST#{id}")
+}
+pub fn batch_pk(id: BatchId) -> String {
+    format!("BATCH#{id}")
+}
+/// The partition of a request or a batch: its mails are posted in it.
+pub fn subject_pk(of: Subject) -> String {
+    match of {
+        Subject::Request(id) => request_pk(id),
+        Subject::Batch(id) => batch_pk(id),
+    }
 }
 /// One partition per attempter (`Attempter::key`), one item per window.
 pub fn attempts_pk(attempter: &str) -> String {
@@ -148,17 +158,21 @@ pub fn token_key(id: RequestId, account: &AccountId) -> Item {
     key(request_pk(id), token_sk(account))
 }
 pub fn mail_key(id: &MailId) -> Item {
-    key(request_pk(id.request), format!("{MAIL_PREFIX}{:010}#{:02}", id.version, id.index))
+    key(subject_pk(id.of), format!("{MAIL_PREFIX}{:010}#{:02}", id.version, id.index))
 }
 /// The mail a stream record's keys name; `None` for any other item, or keys that do not parse.
 pub fn mail_id_of(pk: &str, sk: &str) -> Option<MailId> {
-    let request = RequestId::parse(pk.strip_prefix("REQUEST#")?).ok()?;
+    let of = match (pk.strip_prefix("REQUEST#"), pk.strip_prefix("BATCH#")) {
+        (Some(request), _) => Subject::Request(RequestId::parse(request).ok()?),
+        (_, Some(batch)) => Subject::Batch(BatchId::parse(batch).ok()?),
+        _ => return None,
+    };
     let (version, index) = sk.strip_prefix(MAIL_PREFIX)?.split_once('#')?;
     let digits = |text: &str, width: usize| text.len() == width && text.bytes().all(|b| b.is_ascii_digit());
     if !digits(version, 10) || !digits(index, 2) {
         return None;
     }
-    Some(MailId { request, version: version.parse().ok()?, index: index.parse().ok()? })
+    Some(MailId { of, version: version.parse().ok()?, index: index.parse().ok()? })
 }
 pub fn event_key(id: &EventId) -> Item {
     key(format!("EVENT#{id}"), EVENT_SK)
@@ -612,7 +626,7 @@ pub fn mail_item(id: MailId, letter: &Letter, posted_at: OffsetDateTime) -> Item
     item.insert("status".into(), s(MailStatus::Pending.as_str()));
     item.insert("attempts".into(), n(0));
     item.insert(DUE_PK.into(), s(OUTBOX_PK));
-    item.insert(DUE_SK.into(), s(format!("{:015}#{}#{:010}#{:02}", millis(posted_at), id.request, id.version, id.index)));
+    item.insert(DUE_SK.into(), s(format!("{:015}#{}#{:010}#{:02}", millis(posted_at), id.of, id.version, id.index)));
     item
 }
 

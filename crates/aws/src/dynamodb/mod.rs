@@ -8,6 +8,7 @@
 //! parties' token hashes, which live in their own items; `request` returns them.
 
 mod batch;
+mod batches;
 pub mod bulk;
 pub mod errors;
 pub mod items;
@@ -374,7 +375,7 @@ fn cancelled_otherwise(operation: &str, reasons: &[Reason], conflict: StoreError
 fn post_mails(tx: &mut Tx, change: &ContactChange, now: OffsetDateTime) -> Result<(), StoreError> {
     for (index, letter) in change.outbox.iter().enumerate() {
         let index = u16::try_from(index).map_err(|_| StoreError::Failed("a save owes too many mails".to_owned().into()))?;
-        let id = MailId { request: change.id, version: change.version, index };
+        let id = MailId::of_request(change.id, change.version, index);
         tx.put(items::mail_item(id, letter, now), None, Purpose::Mail)?;
     }
     post_events(tx, change, now)
