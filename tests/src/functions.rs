@@ -238,6 +238,12 @@ impl Functions {
             reminded: count("reminded"),
             redelivered: count("redelivered"),
             republished: count("republished"),
+            batches: contacts_app::BatchSweep {
+                expired: answer["batches"]["expired"].as_u64().unwrap_or(0) as usize,
+                reminded: answer["batches"]["reminded"].as_u64().unwrap_or(0) as usize,
+                finished: answer["batches"]["finished"].as_u64().unwrap_or(0) as usize,
+                discarded: answer["batches"]["discarded"].as_u64().unwrap_or(0) as usize,
+            },
         }
     }
 

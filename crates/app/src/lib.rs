@@ -21,6 +21,7 @@ pub mod memory;
 pub mod ports;
 pub mod seed;
 
+mod batches;
 mod bounces;
 mod cause;
 mod email;
@@ -36,6 +37,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+pub use batches::{BatchCreated, BatchSweep, BatchView, OPENING_GRACE, SETTLE_GRACE, ServiceAnswer};
 pub use bounces::Bounce;
 pub use cause::Cause;
 pub use email::Profile;
@@ -67,7 +69,7 @@ pub const SWEEP_LIMIT: usize = 100;
 
 /// The time one due request may take at most (a few store calls and mails, each bounded by
 /// its timeout): the sweep takes no other one with less than this left before its deadline.
-const SWEEP_RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
+pub(crate) const SWEEP_RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -80,6 +82,8 @@ pub struct SweepReport {
     pub redelivered: usize,
     /// Events left unpublished past [`EVENTS_REDRIVE_AFTER`] that it published (with a bus).
     pub republished: usize,
+    /// What it did to batches.
+    pub batches: BatchSweep,
 }
 
 /// A service as one of its contacts sees it.
@@ -428,17 +432,21 @@ impl App {
     /// The requester withdraws a pending request, or the service's current admin ends it.
     #[tracing::instrument(skip_all, fields(account = %caller, contact_change = %id))]
     pub async fn cancel(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
-        self.retry_on_stale(|| async move {
-            let mut change = self.visible_contact_change(caller, id).await?;
-            let now = self.now();
-            self.ensure_pending(&mut change, now).await?;
-            let by_service_admin =
-                *caller != change.requested_by && self.store.service(&change.service).await?.is_some_and(|r| r.service.contacts.admin == *caller);
-            change.step(Step::Cancel { by: caller.clone(), by_service_admin }, now)?;
-            let saved = self.save(&mut change, Effect::ReleaseLocks).await;
-            unless_stale(saved, change)
-        })
-        .await
+        let cancelled = self
+            .retry_on_stale(|| async move {
+                let mut change = self.visible_contact_change(caller, id).await?;
+                let now = self.now();
+                self.ensure_pending(&mut change, now).await?;
+                let by_service_admin =
+                    *caller != change.requested_by && self.store.service(&change.service).await?.is_some_and(|r| r.service.contacts.admin == *caller);
+                change.step(Step::Cancel { by: caller.clone(), by_service_admin }, now)?;
+                let saved = self.save(&mut change, Effect::ReleaseLocks).await;
+                unless_stale(saved, change)
+            })
+            .await?;
+        // A part cancelled by its service's admin: its batch goes on without it.
+        self.part_cancelled(&cancelled).await?;
+        Ok(cancelled)
     }
 
     /// What the emailed link's page shows to whoever holds its id: the request, whose accounts
@@ -499,11 +507,12 @@ impl App {
                 report.reminded += usize::from(self.remind(change, now).await?);
             }
         }
+        report.batches = self.sweep_batches(now).await?;
         report.redelivered = self.deliver_outbox(now - OUTBOX_REDRIVE_AFTER).await?.sent;
         report.republished = self.publish_outbox(now - EVENTS_REDRIVE_AFTER).await?.published.len();
         if report != SweepReport::default() {
             let republished = report.republished;
-            tracing::info!(expired = report.expired, reminded = report.reminded, redelivered = report.redelivered, republished, "swept");
+            tracing::info!(expired = report.expired, reminded = report.reminded, redelivered = report.redelivered, republished, batches = ?report.batches, "swept");
         }
         Ok(report)
     }
@@ -669,6 +678,12 @@ impl App {
     /// does not exist. The service is read only for a caller the request does not involve.
     async fn visible_contact_change(&self, caller: &AccountId, id: RequestId) -> Result<ContactChange> {
         let change = self.store.contact_change(id).await?.ok_or_else(no_contact_change)?;
+        // A part of a batch whose create never finished is nobody's (the sweep deletes it).
+        if let Some(batch) = change.batch
+            && self.store.batch(batch).await?.is_none()
+        {
+            return Err(no_contact_change());
+        }
         if change.involves(caller) {
             return Ok(change);
         }

@@ -12,10 +12,12 @@
 
 use time::{Duration, OffsetDateTime};
 
+mod batch;
+
 use super::{ATTEMPTS, App, Error, Result, contended, no_contact_change};
 use crate::mail::{self, MailKind};
 use crate::ports::{MailError, Outbox, StoreError};
-use contacts_domain::{ContactChange, LetterKind, MailId, MailOrder, MailStatus, State, Step, Token};
+use contacts_domain::{ContactChange, LetterKind, MailId, MailOrder, MailStatus, RequestId, State, Step, Subject, Token};
 
 /// How long a claim holds a mail: far more than rendering, one send (bounded by the SES
 /// client's timeouts) and the writes around it take.
@@ -74,8 +76,16 @@ impl App {
     /// [`Self::deliver`] once the mail is claimed: an `Err` is a failure before the mail
     /// service took the mail (after, nothing is handed back: the mail went).
     async fn send_claimed(&self, order: &MailOrder) -> Result<Delivery> {
+        match order.id.of {
+            Subject::Request(request) => self.send_request_letter(request, order).await,
+            Subject::Batch(batch) => self.send_batch_letter(batch, order).await,
+        }
+    }
+
+    /// [`Self::send_claimed`] for a request's letter.
+    async fn send_request_letter(&self, request: RequestId, order: &MailOrder) -> Result<Delivery> {
         let id = &order.id;
-        let Some(mut change) = self.store.contact_change(id.request).await? else {
+        let Some(mut change) = self.store.contact_change(request).await? else {
             tracing::error!(mail = %id, "a mail whose request is gone");
             self.store.settle(id, MailStatus::Superseded).await?;
             return Ok(Delivery::Superseded);
@@ -108,14 +118,21 @@ impl App {
             _ => unreachable!("a letter with a round has its code"),
         };
         let rendered = mail::compose(kind, &change, recipient, &accounts, &self.config.mail_from);
-        match self.send(&rendered).await {
-            Ok(()) => Ok(self.settle(change, order, Delivery::Sent).await),
+        let delivery = self.send_once(&rendered, order).await?;
+        Ok(self.settle(change, order, delivery).await)
+    }
+
+    /// Sends a claimed mail: `Sent`, `Rejected` for good (refused, or failing past
+    /// [`MAIL_ATTEMPTS`]), or `Err` when it may go later (to hand it back).
+    async fn send_once(&self, rendered: &mail::Mail, order: &MailOrder) -> Result<Delivery> {
+        match self.send(rendered).await {
+            Ok(()) => Ok(Delivery::Sent),
             // Throttling says "later", never "no": it does not use the mail's attempts up.
             Err(MailError::Throttled(error)) => Err(Error::MailUnavailable(MailError::Throttled(error))),
             Err(MailError::Retryable(error)) if order.attempts < MAIL_ATTEMPTS => Err(Error::MailUnavailable(MailError::Retryable(error))),
             Err(error) => {
-                tracing::warn!(mail = %id, account = %order.letter.to, attempts = order.attempts, %error, "mail not sent, for good");
-                Ok(self.settle(change, order, Delivery::Rejected).await)
+                tracing::warn!(mail = %order.id, account = %order.letter.to, attempts = order.attempts, %error, "mail not sent, for good");
+                Ok(Delivery::Rejected)
             }
         }
     }

@@ -41,7 +41,14 @@ async fn run(app: &App, job: Job) -> Result<Value, Error> {
                 tracing::error!(error = %e, "sweep failed");
                 Error::from(format!("sweep failed: {e}"))
             })?;
-            Ok(json!({ "expired": report.expired, "reminded": report.reminded, "redelivered": report.redelivered, "republished": report.republished }))
+            let batches = report.batches;
+            Ok(json!({
+                "expired": report.expired,
+                "reminded": report.reminded,
+                "redelivered": report.redelivered,
+                "republished": report.republished,
+                "batches": {"expired": batches.expired, "reminded": batches.reminded, "finished": batches.finished, "discarded": batches.discarded},
+            }))
         }
     }
 }
