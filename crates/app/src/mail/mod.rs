@@ -96,6 +96,7 @@ pub fn compose(kind: MailKind<'_>, change: &ContactChange, recipient: &Account, 
         rows: summary(kind, change, language, accounts),
         action,
         notes: notes.into_iter().filter(|note| !note.is_empty()).collect(),
+        table: None,
         footer: said.footer,
     };
     body.into_mail(from.clone(), recipient.email.clone(), recipient.id.clone())
@@ -171,6 +172,7 @@ pub fn compose_profile(kind: ProfileMailKind<'_>, account: &Account, new: &Email
         rows,
         action,
         notes: vec![said.note],
+        table: None,
         footer: said.footer,
     };
     body.into_mail(from.clone(), to, account.id.clone())
@@ -192,7 +194,24 @@ struct Body<'a> {
     /// The call to action, in the mails that carry a token.
     action: Option<Action<'a>>,
     notes: Vec<&'static str>,
+    /// Below the notes, a list too long for the summary: a batch's services. Last, so that the
+    /// call to action stays near the top of a mail that lists a thousand services.
+    table: Option<Table>,
     footer: &'static str,
+}
+
+/// A list of items with a few columns each, under a title; the HTML part makes it a table
+/// with header cells, the text part one line per item.
+struct Table {
+    title: &'static str,
+    header: Vec<&'static str>,
+    rows: Vec<Vec<Cell>>,
+}
+
+/// One value of a table's row, and `detail` in parentheses after it, as in a [`Row`].
+struct Cell {
+    value: String,
+    detail: Option<String>,
 }
 
 /// A line of the summary: `value`, and `detail` in parentheses after it (an account's id
