@@ -1,5 +1,6 @@
 //! The emails of SPEC §4: text and HTML, in the recipient's language, every value escaped.
 
+mod batch;
 mod texts;
 
 use std::collections::HashMap;
@@ -7,6 +8,7 @@ use std::collections::HashMap;
 use askama::Template;
 use time::OffsetDateTime;
 
+pub use batch::{BatchMailKind, compose_batch};
 use contacts_domain::{Account, AccountId, ContactChange, EmailAddress, Language, Token};
 use texts::{ChangeTexts, EmailTexts, Words};
 
@@ -212,6 +214,16 @@ struct Table {
 struct Cell {
     value: String,
     detail: Option<String>,
+}
+
+impl Cell {
+    fn new(value: impl Into<String>) -> Cell {
+        Cell { value: value.into(), detail: None }
+    }
+
+    fn detailed(value: impl Into<String>, detail: impl Into<String>) -> Cell {
+        Cell { value: value.into(), detail: Some(detail.into()) }
+    }
 }
 
 /// A line of the summary: `value`, and `detail` in parentheses after it (an account's id
