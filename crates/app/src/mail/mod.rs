@@ -1,5 +1,6 @@
 //! The emails of SPEC §4: text and HTML, in the recipient's language, every value escaped.
 
+mod batch;
 mod texts;
 
 use std::collections::HashMap;
@@ -7,6 +8,7 @@ use std::collections::HashMap;
 use askama::Template;
 use time::OffsetDateTime;
 
+pub use batch::{BatchMailKind, compose_batch};
 use contacts_domain::{Account, AccountId, ContactChange, EmailAddress, Language, Token};
 use texts::{ChangeTexts, EmailTexts, Words};
 
@@ -96,6 +98,7 @@ pub fn compose(kind: MailKind<'_>, change: &ContactChange, recipient: &Account, 
         rows: summary(kind, change, language, accounts),
         action,
         notes: notes.into_iter().filter(|note| !note.is_empty()).collect(),
+        table: None,
         footer: said.footer,
     };
     body.into_mail(from.clone(), recipient.email.clone(), recipient.id.clone())
@@ -171,6 +174,7 @@ pub fn compose_profile(kind: ProfileMailKind<'_>, account: &Account, new: &Email
         rows,
         action,
         notes: vec![said.note],
+        table: None,
         footer: said.footer,
     };
     body.into_mail(from.clone(), to, account.id.clone())
@@ -192,7 +196,34 @@ struct Body<'a> {
     /// The call to action, in the mails that carry a token.
     action: Option<Action<'a>>,
     notes: Vec<&'static str>,
+    /// Below the notes, a list too long for the summary: a batch's services. Last, so that the
+    /// call to action stays near the top of a mail that lists a thousand services.
+    table: Option<Table>,
     footer: &'static str,
+}
+
+/// A list of items with a few columns each, under a title; the HTML part makes it a table
+/// with header cells, the text part one line per item.
+struct Table {
+    title: &'static str,
+    header: Vec<&'static str>,
+    rows: Vec<Vec<Cell>>,
+}
+
+/// One value of a table's row, and `detail` in parentheses after it, as in a [`Row`].
+struct Cell {
+    value: String,
+    detail: Option<String>,
+}
+
+impl Cell {
+    fn new(value: impl Into<String>) -> Cell {
+        Cell { value: value.into(), detail: None }
+    }
+
+    fn detailed(value: impl Into<String>, detail: impl Into<String>) -> Cell {
+        Cell { value: value.into(), detail: Some(detail.into()) }
+    }
 }
 
 /// A line of the summary: `value`, and `detail` in parentheses after it (an account's id

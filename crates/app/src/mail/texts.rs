@@ -3,7 +3,7 @@
 
 use time::{OffsetDateTime, UtcOffset};
 
-use contacts_domain::FailReason;
+use contacts_domain::{BatchState, FailReason, State};
 use contacts_domain::{Language, Role};
 
 /// What every mail of a language says around its values.
@@ -475,4 +475,355 @@ const EMAIL_FR: EmailTexts = EmailTexts {
         note: "Si vous ne vouliez pas ce changement, contactez immédiatement notre assistance.",
         footer: "Vous recevez cet e-mail à la suite d'une modification du profil du compte ci-dessus.",
     },
+};
+
+/// The words of one kind of batch mail: as [`Kind`], with the number of services inside its
+/// subject, between `subject` and `subject_end`.
+pub(super) struct BatchKind {
+    pub subject: &'static str,
+    /// After "12 services" in the subject, if anything: ": change done".
+    pub subject_end: &'static str,
+    pub lead: &'static str,
+    pub action: Option<ActionWords>,
+    pub note: &'static str,
+    pub footer: &'static str,
+}
+
+/// The mails about a batch (SPEC §7): one per party or informed holder for many services.
+pub(super) struct BatchTexts {
+    pub confirm: BatchKind,
+    pub reminder: BatchKind,
+    pub informed: BatchKind,
+    /// The closing letter, by outcome: every service done, some, none; refused, cancelled,
+    /// expired; and, should a batch still be settling when it is written, in progress.
+    done: BatchKind,
+    partly_done: BatchKind,
+    failed: BatchKind,
+    refused: BatchKind,
+    cancelled: BatchKind,
+    expired: BatchKind,
+    in_progress: BatchKind,
+    /// The noun after the number in a subject: "1 service", "12 services".
+    service_one: &'static str,
+    service_many: &'static str,
+    /// The summary's labels: how many services, the outcome, the batch's id.
+    pub services: &'static str,
+    pub outcome: &'static str,
+    pub batch: &'static str,
+    /// Above the table of services.
+    pub listed: &'static str,
+    /// A part's outcome, in the order of `State::ALL`, as the panel says it.
+    part_states: [&'static str; 6],
+    /// The batch's outcome, in the order of `BatchState::ALL`.
+    batch_states: [&'static str; 7],
+}
+
+impl BatchTexts {
+    pub fn of(language: Language) -> &'static BatchTexts {
+        match language {
+            Language::En => &BATCH_EN,
+            Language::It => &BATCH_IT,
+            Language::Fr => &BATCH_FR,
+        }
+    }
+
+    /// What a closing letter says of a batch that ended `state`.
+    pub fn closed(&self, state: BatchState) -> &BatchKind {
+        match state {
+            BatchState::Done => &self.done,
+            BatchState::PartlyDone => &self.partly_done,
+            BatchState::Failed => &self.failed,
+            BatchState::Refused => &self.refused,
+            BatchState::Cancelled => &self.cancelled,
+            BatchState::Expired => &self.expired,
+            BatchState::Pending => &self.in_progress,
+        }
+    }
+
+    /// `kind`'s subject about `services` services.
+    pub fn subject(&self, kind: &BatchKind, services: usize) -> String {
+        let noun = if services == 1 { self.service_one } else { self.service_many };
+        format!("{} {services} {noun}{}", kind.subject, kind.subject_end)
+    }
+
+    pub fn part_state(&self, state: State) -> &'static str {
+        self.part_states[State::ALL.iter().position(|each| *each == state).expect("ALL holds every state")]
+    }
+
+    pub fn batch_state(&self, state: BatchState) -> &'static str {
+        self.batch_states[BatchState::ALL.iter().position(|each| *each == state).expect("ALL holds every state")]
+    }
+}
+
+const BATCH_EN: BatchTexts = BatchTexts {
+    confirm: BatchKind {
+        subject: "Confirm the change of contacts of",
+        subject_end: "",
+        lead: "Your confirmation is needed for the change below, on every service listed at the end of this email. One code answers for all of them: check the change, then accept or refuse it on the confirmation page.",
+        action: Some(ActionWords { button: "Accept or refuse", code: "Your confirmation code", paste: None }),
+        note: "This code is personal and works once, for every service of the change, until it expires. Do not share it.",
+        footer: FOOTER_EN,
+    },
+    reminder: BatchKind {
+        subject: "Reminder: confirm the change of contacts of",
+        subject_end: "",
+        lead: "The change below, on every service listed at the end of this email, still needs your confirmation, and it expires soon. One code answers for all of them: check the change, then accept or refuse it on the confirmation page.",
+        action: Some(ActionWords { button: "Accept or refuse", code: "Your new confirmation code", paste: None }),
+        note: "This code is personal and works once, for every service of the change, until it expires. Do not share it.",
+        footer: FOOTER_EN,
+    },
+    informed: BatchKind {
+        subject: "A change of contacts was requested for",
+        subject_end: "",
+        lead: "A change of a contact you hold was requested on the services listed at the end of this email. You are only informed: you do not need to do anything.",
+        action: None,
+        note: "If you did not expect this change, talk to the requester or to the administrator contact of the services.",
+        footer: FOOTER_EN,
+    },
+    done: BatchKind {
+        subject: "Contacts of",
+        subject_end: ": change done",
+        lead: "Every party accepted: the change below has taken effect on every service listed.",
+        action: None,
+        note: "",
+        footer: FOOTER_EN,
+    },
+    partly_done: BatchKind {
+        subject: "Contacts of",
+        subject_end: ": change partly done",
+        lead: "Every party accepted, but the change below took effect on some of the services only. The list says what happened to each.",
+        action: None,
+        note: "",
+        footer: FOOTER_EN,
+    },
+    failed: BatchKind {
+        subject: "Contacts of",
+        subject_end: ": change failed",
+        lead: "Every party accepted, but the change below could not take effect on any service. Nothing changed; the list says why for each.",
+        action: None,
+        note: "",
+        footer: FOOTER_EN,
+    },
+    refused: BatchKind {
+        subject: "Contacts of",
+        subject_end: ": change refused",
+        lead: "The change below was refused: nothing changed on the services listed.",
+        action: None,
+        note: "",
+        footer: FOOTER_EN,
+    },
+    cancelled: BatchKind {
+        subject: "Contacts of",
+        subject_end: ": change cancelled",
+        lead: "The change below was cancelled: nothing changed on the services listed.",
+        action: None,
+        note: "",
+        footer: FOOTER_EN,
+    },
+    expired: BatchKind {
+        subject: "Contacts of",
+        subject_end: ": change expired",
+        lead: "The change below was not confirmed in time and has expired: nothing changed on the services listed.",
+        action: None,
+        note: "",
+        footer: FOOTER_EN,
+    },
+    in_progress: BatchKind {
+        subject: "Contacts of",
+        subject_end: ": change in progress",
+        lead: "Every party accepted: the change below is taking effect. The list says where each service stands.",
+        action: None,
+        note: "",
+        footer: FOOTER_EN,
+    },
+    service_one: "service",
+    service_many: "services",
+    services: "Services",
+    outcome: "Outcome",
+    batch: "Batch",
+    listed: "Services concerned",
+    part_states: ["Pending", "Done", "Refused", "Expired", "Cancelled", "Failed"],
+    batch_states: ["In progress", "Done", "Partly done", "Failed", "Refused", "Cancelled", "Expired"],
+};
+
+const BATCH_IT: BatchTexts = BatchTexts {
+    confirm: BatchKind {
+        subject: "Conferma la modifica dei contatti di",
+        subject_end: "",
+        lead: "Per la modifica qui sotto, che riguarda tutti i servizi elencati in fondo a questa email, è necessaria la tua conferma. Un solo codice vale per tutti: controlla la modifica, poi accettala o rifiutala nella pagina di conferma.",
+        action: Some(ActionWords { button: "Accetta o rifiuta", code: "Il tuo codice di conferma", paste: None }),
+        note: "Questo codice è personale e può essere utilizzato una sola volta, per tutti i servizi della modifica, fino alla sua scadenza. Non condividerlo.",
+        footer: FOOTER_IT,
+    },
+    reminder: BatchKind {
+        subject: "Promemoria: conferma la modifica dei contatti di",
+        subject_end: "",
+        lead: "La modifica qui sotto, che riguarda tutti i servizi elencati in fondo a questa email, attende ancora la tua conferma e scade a breve. Un solo codice vale per tutti: controlla la modifica, poi accettala o rifiutala nella pagina di conferma.",
+        action: Some(ActionWords { button: "Accetta o rifiuta", code: "Il tuo nuovo codice di conferma", paste: None }),
+        note: "Questo codice è personale e può essere utilizzato una sola volta, per tutti i servizi della modifica, fino alla sua scadenza. Non condividerlo.",
+        footer: FOOTER_IT,
+    },
+    informed: BatchKind {
+        subject: "È stata richiesta una modifica dei contatti di",
+        subject_end: "",
+        lead: "Sui servizi elencati in fondo a questa email è stata richiesta la modifica di un contatto di cui sei titolare. Ti informiamo soltanto: non devi fare nulla.",
+        action: None,
+        note: "Se non ti aspettavi questa modifica, parlane con il richiedente o con il contatto amministratore dei servizi.",
+        footer: FOOTER_IT,
+    },
+    done: BatchKind {
+        subject: "Contatti di",
+        subject_end: ": modifica effettuata",
+        lead: "Tutti hanno accettato: la modifica qui sotto è effettiva su tutti i servizi elencati.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
+    partly_done: BatchKind {
+        subject: "Contatti di",
+        subject_end: ": modifica effettuata in parte",
+        lead: "Tutti hanno accettato, ma la modifica qui sotto è diventata effettiva solo su alcuni dei servizi. L'elenco indica l'esito di ciascuno.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
+    failed: BatchKind {
+        subject: "Contatti di",
+        subject_end: ": modifica non riuscita",
+        lead: "Tutti hanno accettato, ma la modifica qui sotto non è stata possibile su nessun servizio. Non è cambiato nulla; l'elenco indica il motivo per ciascuno.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
+    refused: BatchKind {
+        subject: "Contatti di",
+        subject_end: ": modifica rifiutata",
+        lead: "La modifica qui sotto è stata rifiutata: sui servizi elencati non è cambiato nulla.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
+    cancelled: BatchKind {
+        subject: "Contatti di",
+        subject_end: ": modifica annullata",
+        lead: "La modifica qui sotto è stata annullata: sui servizi elencati non è cambiato nulla.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
+    expired: BatchKind {
+        subject: "Contatti di",
+        subject_end: ": modifica scaduta",
+        lead: "La modifica qui sotto non è stata confermata in tempo ed è scaduta: sui servizi elencati non è cambiato nulla.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
+    in_progress: BatchKind {
+        subject: "Contatti di",
+        subject_end: ": modifica in corso",
+        lead: "Tutti hanno accettato: la modifica qui sotto sta diventando effettiva. L'elenco indica a che punto è ciascun servizio.",
+        action: None,
+        note: "",
+        footer: FOOTER_IT,
+    },
+    service_one: "servizio",
+    service_many: "servizi",
+    services: "Servizi",
+    outcome: "Esito",
+    batch: "Richiesta multipla",
+    listed: "Servizi interessati",
+    part_states: ["In attesa", "Effettuata", "Rifiutata", "Scaduta", "Annullata", "Non riuscita"],
+    batch_states: ["In corso", "Effettuata", "Effettuata in parte", "Non riuscita", "Rifiutata", "Annullata", "Scaduta"],
+};
+
+const BATCH_FR: BatchTexts = BatchTexts {
+    confirm: BatchKind {
+        subject: "Confirmez le changement de contacts de",
+        subject_end: "",
+        lead: "Votre confirmation est nécessaire pour le changement ci-dessous, sur chacun des services listés à la fin de cet e-mail. Un seul code vaut pour tous : vérifiez le changement, puis acceptez-le ou refusez-le sur la page de confirmation.",
+        action: Some(ActionWords { button: "Accepter ou refuser", code: "Votre code de confirmation", paste: None }),
+        note: "Ce code est personnel et ne sert qu'une fois, pour tous les services du changement, jusqu'à son expiration. Ne le partagez pas.",
+        footer: FOOTER_FR,
+    },
+    reminder: BatchKind {
+        subject: "Rappel : confirmez le changement de contacts de",
+        subject_end: "",
+        lead: "Le changement ci-dessous, sur chacun des services listés à la fin de cet e-mail, attend encore votre confirmation et expire bientôt. Un seul code vaut pour tous : vérifiez le changement, puis acceptez-le ou refusez-le sur la page de confirmation.",
+        action: Some(ActionWords { button: "Accepter ou refuser", code: "Votre nouveau code de confirmation", paste: None }),
+        note: "Ce code est personnel et ne sert qu'une fois, pour tous les services du changement, jusqu'à son expiration. Ne le partagez pas.",
+        footer: FOOTER_FR,
+    },
+    informed: BatchKind {
+        subject: "Un changement de contacts a été demandé pour",
+        subject_end: "",
+        lead: "Sur les services listés à la fin de cet e-mail, le changement d'un contact dont vous êtes titulaire a été demandé. Vous êtes seulement informé : vous n'avez rien à faire.",
+        action: None,
+        note: "Si vous n'attendiez pas ce changement, parlez-en au demandeur ou au contact administrateur des services.",
+        footer: FOOTER_FR,
+    },
+    done: BatchKind {
+        subject: "Contacts de",
+        subject_end: " : changement effectué",
+        lead: "Toutes les parties ont accepté : le changement ci-dessous est effectif sur tous les services listés.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+    partly_done: BatchKind {
+        subject: "Contacts de",
+        subject_end: " : changement effectué en partie",
+        lead: "Toutes les parties ont accepté, mais le changement ci-dessous n'a pris effet que sur une partie des services. La liste indique le résultat de chacun.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+    failed: BatchKind {
+        subject: "Contacts de",
+        subject_end: " : échec du changement",
+        lead: "Toutes les parties ont accepté, mais le changement ci-dessous n'a pu avoir lieu sur aucun service. Rien n'a changé ; la liste indique le motif pour chacun.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+    refused: BatchKind {
+        subject: "Contacts de",
+        subject_end: " : changement refusé",
+        lead: "Le changement ci-dessous a été refusé : rien n'a changé sur les services listés.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+    cancelled: BatchKind {
+        subject: "Contacts de",
+        subject_end: " : changement annulé",
+        lead: "Le changement ci-dessous a été annulé : rien n'a changé sur les services listés.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+    expired: BatchKind {
+        subject: "Contacts de",
+        subject_end: " : changement expiré",
+        lead: "Le changement ci-dessous n'a pas été confirmé à temps et a expiré : rien n'a changé sur les services listés.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+    in_progress: BatchKind {
+        subject: "Contacts de",
+        subject_end: " : changement en cours",
+        lead: "Toutes les parties ont accepté : le changement ci-dessous est en train de prendre effet. La liste indique où en est chaque service.",
+        action: None,
+        note: "",
+        footer: FOOTER_FR,
+    },
+    service_one: "service",
+    service_many: "services",
+    services: "Services",
+    outcome: "Résultat",
+    batch: "Demande groupée",
+    listed: "Services concernés",
+    part_states: ["En attente", "Effectuée", "Refusée", "Expirée", "Annulée", "Échouée"],
+    batch_states: ["En cours", "Effectuée", "Effectuée en partie", "Échouée", "Refusée", "Annulée", "Expirée"],
 };
