@@ -100,7 +100,7 @@ impl BatchState {
     /// The state of a batch whose every party accepted, from its parts' outcomes: `done` when
     /// every part is, `partly_done` when some are, `failed` when none could take effect, and
     /// `cancelled` when every part was cancelled by its service's admin.
-    pub(crate) fn of_outcomes(parts: &[State]) -> BatchState {
+    pub fn of_outcomes(parts: &[State]) -> BatchState {
         let done = parts.iter().filter(|state| **state == State::Done).count();
         if parts.iter().all(|state| *state == State::Cancelled) {
             BatchState::Cancelled

@@ -78,16 +78,7 @@ fn outcome_of(batch: BatchState, parts: &[&Part]) -> BatchState {
     if !matches!(batch, BatchState::Done | BatchState::PartlyDone | BatchState::Failed) || parts.is_empty() {
         return batch;
     }
-    let done = parts.iter().filter(|part| part.state == State::Done).count();
-    if parts.iter().all(|part| part.state == State::Cancelled) {
-        BatchState::Cancelled
-    } else if done == parts.len() {
-        BatchState::Done
-    } else if done > 0 {
-        BatchState::PartlyDone
-    } else {
-        BatchState::Failed
-    }
+    BatchState::of_outcomes(&parts.iter().map(|part| part.state).collect::<Vec<_>>())
 }
 
 /// What a batch's mail says of it above its services: the roles, who to, who asked, how many

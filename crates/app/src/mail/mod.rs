@@ -649,27 +649,3 @@ mod tests {
         }
     }
 }
-
-// TEMPORARY STUB (not to commit): replaced by the batch-mails branch.
-pub enum BatchMailKind<'a> {
-    Confirm { link: &'a str, token: &'a Token },
-    Reminder { link: &'a str, token: &'a Token },
-    Informed,
-    Closed,
-}
-pub fn compose_batch(
-    _kind: BatchMailKind<'_>,
-    batch: &contacts_domain::Batch,
-    recipient: &Account,
-    _accounts: &HashMap<AccountId, Account>,
-    from: &EmailAddress,
-) -> Mail {
-    Mail {
-        from: from.clone(),
-        to: recipient.email.clone(),
-        account: recipient.id.clone(),
-        subject: format!("batch {}", batch.id),
-        text: String::new(),
-        html: String::new(),
-    }
-}
