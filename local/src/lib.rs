@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use contacts_api::ApiError;
-use contacts_api::{ApiRequest, ApiResponse, Caller, MAX_BODY_BYTES, Router, problem};
+use contacts_api::{ApiRequest, ApiResponse, Caller, MAX_BATCH_BODY_BYTES, Router, problem};
 use contacts_app::config::{AwsConfig, is_loopback_url};
 use contacts_app::memory::{EventLog, MemoryMailer, MemoryStore};
 use contacts_app::ports::{Mailer, Store};
@@ -244,11 +244,12 @@ impl Local {
 
     async fn serve(&self, request: Request<Incoming>, peer: Option<std::net::IpAddr>) -> ApiResponse {
         let (parts, body) = request.into_parts();
-        // Read at most one byte more than any route takes: enough to know it is too much.
-        let body = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
+        // Read at most one byte more than any route takes: enough to know it is too much (each
+        // route checks its own limit, most of them a smaller one).
+        let body = match Limited::new(body, MAX_BATCH_BODY_BYTES + 1).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-                return problem::response(&ApiError::BodyTooLarge { limit: MAX_BODY_BYTES });
+                return problem::response(&ApiError::BodyTooLarge { limit: MAX_BATCH_BODY_BYTES });
             }
             Err(_) => return problem::response(&ApiError::Invalid("the request body could not be read".to_owned())),
         };

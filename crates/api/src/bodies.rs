@@ -5,10 +5,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
-use super::{ApiRequest, MAX_BODY_BYTES};
+use super::{ApiRequest, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 use contacts_app::Decision;
 use contacts_app::ports::ProfilePatch;
-use contacts_domain::{ContactRef, EmailAddress, Language, Role, State, ids::printable};
+use contacts_domain::batch::MAX_SERVICES;
+use contacts_domain::{BatchState, ContactRef, EmailAddress, Language, Role, ServiceName, State, ids::printable};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +21,16 @@ struct ProfileBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ContactChangesBody {
+    admin: Option<ContactRef>,
+    tech: Option<ContactRef>,
+    billing: Option<ContactRef>,
+}
+
+/// SPEC §7: the services, and the roles' one new account.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    services: Vec<String>,
     admin: Option<ContactRef>,
     tech: Option<ContactRef>,
     billing: Option<ContactRef>,
@@ -53,6 +64,48 @@ pub(super) fn contact_changes(request: &ApiRequest) -> Result<Vec<(Role, Contact
         return Err(ApiError::Invalid("give the new account for at least one of admin, tech, billing".to_owned()));
     }
     Ok(asks)
+}
+
+/// What a batch asks: its services, and each role with its (one) new account.
+pub(super) type BatchAsks = (Vec<ServiceName>, Vec<(Role, ContactRef)>);
+
+/// `POST /v1/contact-change-batches`: 1 to 1,000 distinct services, and one new account for
+/// every role named (up to [`MAX_BATCH_BODY_BYTES`]).
+pub(super) fn contact_change_batch(request: &ApiRequest) -> Result<BatchAsks, ApiError> {
+    let body: BatchBody = json_object_within(request, MAX_BATCH_BODY_BYTES)?;
+    if body.services.is_empty() || body.services.len() > MAX_SERVICES {
+        return Err(ApiError::Invalid(format!("a batch names 1 to {MAX_SERVICES} services, not {}", body.services.len())));
+    }
+    let mut services = Vec::with_capacity(body.services.len());
+    let mut seen = std::collections::HashSet::new();
+    for (index, name) in body.services.iter().enumerate() {
+        let service = ServiceName::parse(name).map_err(|e| ApiError::Invalid(format!("services[{index}]: {e}")))?;
+        if !seen.insert(service.clone()) {
+            return Err(ApiError::Invalid(format!("services[{index}]: {service} is named twice")));
+        }
+        services.push(service);
+    }
+    let asks: Vec<(Role, ContactRef)> = [(Role::Admin, body.admin), (Role::Tech, body.tech), (Role::Billing, body.billing)]
+        .into_iter()
+        .filter_map(|(role, account)| account.map(|a| (role, a)))
+        .collect();
+    match asks.first() {
+        None => Err(ApiError::Invalid("give the new account for at least one of admin, tech, billing".to_owned())),
+        Some((_, first)) if asks.iter().any(|(_, other)| other != first) => {
+            Err(ApiError::Invalid("a batch moves its roles to one new account: give the same one for each role".to_owned()))
+        }
+        Some(_) => Ok((services, asks)),
+    }
+}
+
+pub(super) fn batch_state_filter(value: Option<&str>) -> Result<Option<BatchState>, ApiError> {
+    value
+        .map(|v| {
+            BatchState::parse(v).ok_or_else(|| {
+                ApiError::Invalid(format!("state is one of pending, done, partly_done, failed, refused, expired, cancelled, not '{}'", printable(v)))
+            })
+        })
+        .transpose()
 }
 
 pub(super) fn token(request: &ApiRequest) -> Result<String, ApiError> {
@@ -119,14 +172,22 @@ pub(super) fn state_filter(value: Option<&str>) -> Result<Option<State>, ApiErro
 }
 
 fn check_size(request: &ApiRequest) -> Result<(), ApiError> {
-    if request.body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::BodyTooLarge { limit: MAX_BODY_BYTES });
+    check_size_within(request, MAX_BODY_BYTES)
+}
+
+fn check_size_within(request: &ApiRequest, limit: usize) -> Result<(), ApiError> {
+    if request.body.len() > limit {
+        return Err(ApiError::BodyTooLarge { limit });
     }
     Ok(())
 }
 
 fn json_object<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
-    check_size(request)?;
+    json_object_within(request, MAX_BODY_BYTES)
+}
+
+fn json_object_within<T: DeserializeOwned>(request: &ApiRequest, limit: usize) -> Result<T, ApiError> {
+    check_size_within(request, limit)?;
     if request.body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::Invalid("this route takes a JSON object body".to_owned()));
     }

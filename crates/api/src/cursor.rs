@@ -6,10 +6,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::ApiError;
-use contacts_domain::{RequestId, ServiceName};
+use contacts_domain::{BatchId, RequestId, ServiceName};
 
 const SERVICES: &str = "s1:";
 const REQUESTS: &str = "r1:";
+const BATCHES: &str = "b1:";
 
 pub(super) fn service(after: &ServiceName) -> String {
     URL_SAFE_NO_PAD.encode(format!("{SERVICES}{after}"))
@@ -17,6 +18,14 @@ pub(super) fn service(after: &ServiceName) -> String {
 
 pub(super) fn request(before: RequestId) -> String {
     URL_SAFE_NO_PAD.encode(format!("{REQUESTS}{before}"))
+}
+
+pub(super) fn batch(before: BatchId) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{BATCHES}{before}"))
+}
+
+pub(super) fn decode_batch(cursor: Option<&str>) -> Result<Option<BatchId>, ApiError> {
+    cursor.map(|c| decode(c, BATCHES).and_then(|key| BatchId::parse(&key).ok()).ok_or_else(invalid)).transpose()
 }
 
 pub(super) fn decode_service(cursor: Option<&str>) -> Result<Option<ServiceName>, ApiError> {

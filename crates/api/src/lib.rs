@@ -2,6 +2,8 @@
 //! router that serves it, the bodies, the views and the errors. The local server and every
 //! Lambda function hand their requests to [`Router::handle`], so they cannot drift apart.
 
+mod batch_views;
+mod batches;
 mod bodies;
 mod cursor;
 pub mod discovery;
@@ -24,13 +26,17 @@ use serde::Serialize;
 use contacts_app::config::Config;
 use contacts_app::ports::FetchJson;
 use contacts_app::{Answerer, App, Decision, Error};
-use contacts_domain::{AccountId, ContactChange, RequestId, ServiceName};
+use contacts_domain::{AccountId, BatchId, ContactChange, RequestId, ServiceName};
 use contacts_telemetry::{self as telemetry, Metric};
 pub use error::ApiError;
 pub use routes::{Auth, Endpoint, Function, ROUTES, RouteSpec};
 
-/// The largest body any route takes (SPEC §5): above it, 413.
+/// The largest body a route takes (SPEC §5): above it, 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The largest body of the one route that takes more (SPEC §7: a batch names a thousand
+/// services of up to 253 characters), and so the most an entry point reads of any body.
+pub const MAX_BATCH_BODY_BYTES: usize = 320 * 1024;
 
 /// One HTTP request, as every entry point hands it to the router.
 #[derive(Debug, Clone)]
@@ -176,6 +182,16 @@ impl Router {
             | Endpoint::Refuse
             | Endpoint::Resend
             | Endpoint::Cancel => self.contact_changes(endpoint, call).await,
+            Endpoint::CreateBatch
+            | Endpoint::ListMyBatches
+            | Endpoint::GetBatch
+            | Endpoint::AcceptBatch
+            | Endpoint::RefuseBatch
+            | Endpoint::ResendBatch
+            | Endpoint::CancelBatch
+            | Endpoint::BatchConfirmPage
+            | Endpoint::BatchConfirmDecision
+            | Endpoint::BatchConfirmDetails => self.batches(endpoint, call).await,
             Endpoint::VerifyEmailPage | Endpoint::VerifyEmailForm | Endpoint::ConfirmPage | Endpoint::ConfirmDecision | Endpoint::ConfirmDetails => {
                 self.pages(endpoint, call).await
             }
@@ -280,7 +296,7 @@ impl Router {
                 let (token, decision) = bodies::confirm_form(call.request)?;
                 self.answer(id, &token, decision, Answerer::LinkHolder { from: call.request.source }).await?;
                 // Post/Redirect/Get: the outcome is a page of its own, so a reload posts nothing again.
-                Ok(page::see_outcome(id, decision))
+                Ok(page::see_outcome(&id.to_string(), decision))
             }
             // JSON for the page's script (its errors too, as problem+json): it shows the names.
             Endpoint::ConfirmDetails => {
@@ -351,6 +367,7 @@ impl Router {
         }
         match endpoint {
             Endpoint::ConfirmPage | Endpoint::ConfirmDecision => page::problem(&error),
+            Endpoint::BatchConfirmPage | Endpoint::BatchConfirmDecision => page::batch_problem(&error),
             Endpoint::VerifyEmailPage | Endpoint::VerifyEmailForm => page::email_problem(&error),
             _ => problem::response(&error),
         }
@@ -371,6 +388,10 @@ impl Call<'_> {
     /// `{id}`: the contact-change request the route acts on.
     fn request_id(&self) -> Result<RequestId, ApiError> {
         Ok(RequestId::parse(self.param("id"))?)
+    }
+
+    fn batch_id(&self) -> Result<BatchId, ApiError> {
+        Ok(BatchId::parse(self.param("id"))?)
     }
 
     /// One query parameter, decoded; a parameter given twice is ambiguous, so refused.

@@ -20,7 +20,7 @@ use super::ApiError;
 use super::ApiResponse;
 use contacts_app::{Decision, Error, Profile};
 use contacts_domain::Decision as _;
-use contacts_domain::{AccountId, ContactChange, RequestId, State};
+use contacts_domain::{AccountId, Batch, BatchState, ContactChange, State};
 
 /// Every page (crates/api/templates/page.html): its title and nonce, and what it shows.
 #[derive(Template)]
@@ -96,7 +96,7 @@ fn outcome(change: &ContactChange, answered: Option<Decision>) -> Option<String>
 
 /// The answer to `POST /confirm/{id}` that worked: 303 to the outcome's page
 /// (`/confirm/{id}?answered=...`), relative so that it holds behind any stage or domain.
-pub(super) fn see_outcome(id: RequestId, decision: Decision) -> ApiResponse {
+pub(super) fn see_outcome(id: &str, decision: Decision) -> ApiResponse {
     let answered = match decision {
         Decision::Accept => "accept",
         Decision::Refuse => "refuse",
@@ -110,6 +110,59 @@ pub(super) fn see_outcome(id: RequestId, decision: Decision) -> ApiResponse {
 /// An error, as a page with the error's status.
 pub(super) fn problem(error: &ApiError) -> ApiResponse {
     with_retry_after(html(error.status(), CHANGE_TITLE, Content::Problem { message: error.to_string(), verify: false }), error)
+}
+
+const BATCH_TITLE: &str = "Contact change batch";
+
+/// `GET /confirm/batch/{id}`, and the outcome's page an answer leads to: a batch's page, as a
+/// request's (its services and state; nobody's name until a live code is entered).
+pub(super) fn batch(batch: &Batch, answered: Option<Decision>) -> ApiResponse {
+    let form = if batch.state == BatchState::Pending && !batch.settling() { Form::Answer } else { Form::Closed };
+    html(StatusCode::OK, BATCH_TITLE, Content::Change { outcome: batch_outcome(batch, answered), rows: batch_summary(batch), form })
+}
+
+/// An error of a batch's page.
+pub(super) fn batch_problem(error: &ApiError) -> ApiResponse {
+    with_retry_after(html(error.status(), BATCH_TITLE, Content::Problem { message: error.to_string(), verify: false }), error)
+}
+
+/// What happened to the batch, from its state alone, as [`outcome`] says of a request.
+fn batch_outcome(batch: &Batch, answered: Option<Decision>) -> Option<String> {
+    let said = match (batch.state, answered) {
+        (BatchState::Pending, _) if batch.settling() => "Every party accepted: the services are being changed, each on its own.",
+        (BatchState::Pending, None) => return None,
+        (BatchState::Pending, Some(_)) => return Some(format!("This batch is still pending: it awaits {}.", awaited_of(batch))),
+        (BatchState::Done, _) => "Every party accepted and every service was changed.",
+        (BatchState::PartlyDone, _) => "Every party accepted: some services were changed, others could not be (see each service below).",
+        (BatchState::Failed, _) => "Every party accepted, but no service could be changed. Nothing changed.",
+        (BatchState::Refused, _) => "The batch was refused: it is closed and nothing changed.",
+        (BatchState::Cancelled, _) => "The batch was cancelled: nothing changed.",
+        (BatchState::Expired, _) => "The batch expired: nothing changed.",
+    };
+    Some(said.to_owned())
+}
+
+/// A batch's summary, as plain text: its services and their outcome, no account.
+fn batch_summary(batch: &Batch) -> Vec<(&'static str, String)> {
+    let roles = batch.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    let mut rows = vec![("Batch", batch.id.to_string()), ("Roles", roles), ("State", batch.state.as_str().to_owned())];
+    if batch.state == BatchState::Pending && batch.awaiting().next().is_some() {
+        rows.push(("Awaiting", awaited_of(batch)));
+    }
+    let services = batch.parts.iter().map(|part| match part.reason {
+        Some(reason) => format!("{}: {} ({})", part.service, part.state.as_str(), reason.as_str()),
+        None if batch.state == BatchState::Pending => part.service.to_string(),
+        None => format!("{}: {}", part.service, part.state.as_str()),
+    });
+    rows.push(("Services", format!("{}: {}", batch.parts.len(), services.collect::<Vec<_>>().join("; "))));
+    rows
+}
+
+fn awaited_of(batch: &Batch) -> String {
+    let part = |party: &AccountId| if *party == batch.requested_by { "the requester" } else { "the new contact" };
+    let mut parts: Vec<&str> = batch.awaiting().map(part).collect();
+    parts.dedup();
+    parts.join(" and ")
 }
 
 const VERIFY_TITLE: &str = "Email address verification";
@@ -167,8 +220,12 @@ fn html(status: StatusCode, title: &str, content: Content<'_>) -> ApiResponse {
     let mut bytes = [0u8; 18];
     getrandom::fill(&mut bytes).expect("the OS random source is available");
     let nonce = URL_SAFE_NO_PAD.encode(bytes);
-    // `/confirm/{id}` is one segment deeper than `/verify-email`.
-    let panel = if title == VERIFY_TITLE { "./#profile" } else { "../#requests" };
+    // `/confirm/{id}` is one segment deeper than `/verify-email`, `/confirm/batch/{id}` two.
+    let panel = match title {
+        VERIFY_TITLE => "./#profile",
+        BATCH_TITLE => "../../#requests",
+        _ => "../#requests",
+    };
     // Only a request's answer form reads its details (`POST /confirm/{id}/details`).
     let connect = if matches!(content, Content::Change { form: Form::Answer, .. }) { " connect-src 'self';" } else { "" };
     let page = Page { title, nonce: &nonce, content, panel }.render().expect("the page template renders any value");

@@ -104,17 +104,32 @@ impl ApiError {
     }
 }
 
-pub fn response(error: &ApiError) -> Response<Bytes> {
-    let status = error.status();
+/// The problem document of `error`: a response's body.
+pub fn document(error: &ApiError) -> serde_json::Value {
+    // `Display` of every variant is written for the client; Internal's cause is not in it.
+    document_of(error.status(), error.code(), error.to_string())
+}
+
+/// The problem document of a use case's `error` that is not the whole answer: one service's
+/// problem in a batch's answer.
+pub fn app_document(error: &Error) -> serde_json::Value {
+    document_of(app_status(error), app_code(error), error.to_string())
+}
+
+fn document_of(status: StatusCode, code: &str, detail: String) -> serde_json::Value {
     let body = Problem {
-        kind: format!("https://contacts.example/problems/{}", error.code()),
+        kind: format!("https://contacts.example/problems/{code}"),
         title: status.canonical_reason().unwrap_or("Error"),
         status: status.as_u16(),
-        // `Display` of every variant is written for the client; Internal's cause is not in it.
-        detail: error.to_string(),
-        code: error.code(),
+        detail,
+        code,
     };
-    let mut response = Response::new(Bytes::from(serde_json::to_vec(&body).unwrap_or_default()));
+    serde_json::to_value(&body).unwrap_or_default()
+}
+
+pub fn response(error: &ApiError) -> Response<Bytes> {
+    let status = error.status();
+    let mut response = Response::new(Bytes::from(serde_json::to_vec(&document(error)).unwrap_or_default()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));

@@ -11,7 +11,9 @@ use contacts_app::ports::Page;
 use contacts_app::{self as app, ServiceView};
 use contacts_domain::Decision;
 use contacts_domain::FailReason;
-use contacts_domain::{Account, AccountId, ContactChange, Contacts, DisplayName, HistoryEntry, PartyStatus, RequestId, Role, Roles, ServiceName, State};
+use contacts_domain::{
+    Account, AccountId, BatchId, ContactChange, Contacts, DisplayName, HistoryEntry, PartyStatus, RequestId, Role, Roles, ServiceName, State,
+};
 
 #[derive(Serialize)]
 pub(super) struct Profile<'a> {
@@ -126,6 +128,9 @@ pub(super) struct ContactChangeBody<'a> {
     closed_at: Option<OffsetDateTime>,
     reason: Option<FailReason>,
     history: &'a [HistoryEntry],
+    /// The batch it is a part of (SPEC §7).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch: Option<BatchId>,
     /// The accounts it names whose address bounces (SPEC §4), on the views that read them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     bouncing: Vec<&'a AccountId>,
@@ -148,6 +153,7 @@ pub(super) fn contact_change(change: &ContactChange) -> ContactChangeBody<'_> {
         closed_at: change.closed_at,
         reason: change.reason,
         history: &change.history,
+        batch: change.batch,
         bouncing: vec![],
     }
 }

@@ -160,22 +160,22 @@ impl App {
         Ok(records.into_iter().flatten().filter(|r| !r.service.contacts.roles_of(caller).is_empty()).map(|r| r.service.name).collect())
     }
 
-    /// The batches that involve the caller, newest first, optionally only those in `state`.
+    /// The batches that involve the caller, newest first, optionally only those in `state`,
+    /// each with the parts the caller may see.
     #[tracing::instrument(skip_all, fields(account = %caller))]
-    pub async fn my_batches(&self, caller: &AccountId, state: Option<BatchState>, before: Option<BatchId>) -> Result<(Vec<Batch>, Option<BatchId>)> {
+    pub async fn my_batches(&self, caller: &AccountId, state: Option<BatchState>, before: Option<BatchId>) -> Result<(Vec<BatchView>, Option<BatchId>)> {
         let page = self.store.batches_of(caller, before, super::PAGE_SIZE).await?;
         let cursor = if page.more { page.items.last().map(|b| b.id) } else { None };
         let now = self.now();
-        let items = page
-            .items
-            .into_iter()
-            .map(|mut batch| {
-                batch.observe(now);
-                batch
-            })
-            .filter(|batch| state.is_none_or(|s| batch.state == s))
-            .collect();
-        Ok((items, cursor))
+        let mut views = Vec::with_capacity(page.items.len());
+        for mut batch in page.items {
+            batch.observe(now);
+            if state.is_none_or(|s| batch.state == s) {
+                let parts = batch.parts_seen_by(caller, &BTreeSet::new()).into_iter().cloned().collect();
+                views.push(BatchView { batch, parts });
+            }
+        }
+        Ok((views, cursor))
     }
 
     /// Accepts or refuses every part still pending with the batch's code, as [`App::answer`]
