@@ -247,8 +247,8 @@ async fn one_batch_counts_once_against_the_limit_of_unaccepted_requests(backend:
     let (id, _, ned) = batch_to_ned(&app, &FOUR).await;
     assert!(FOUR.len() > limit);
     answer(&app, &id, "nn1-ovh", &ned, "refuse").await;
-    for attempt in 1..limit {
-        let asked = app.ask_ok(FOUR[attempt], "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
+    for service in &FOUR[1..limit] {
+        let asked = app.ask_ok(service, "aa1-ovh", json!({ "tech": "nn1-ovh" })).await;
         let token = app.token_of("nn1-ovh", &asked).await;
         app.refuse(&asked, "nn1-ovh", &token).await;
     }
