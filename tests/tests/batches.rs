@@ -20,6 +20,7 @@ on_every_backend!(
     one_batch_counts_once_against_the_limit_of_unaccepted_requests,
     a_pending_batch_expires_with_its_parts,
     the_sweep_finishes_a_batch_whose_parts_a_stopped_function_left_pending,
+    a_batch_is_counted_with_its_size_and_each_parts_outcome_on_the_functions_lines,
 );
 
 /// Ada (aa1) is admin of four services; Teo (tt1) holds the tech role of a.example and
@@ -289,4 +290,27 @@ async fn the_sweep_finishes_a_batch_whose_parts_a_stopped_function_left_pending(
     for service in FOUR {
         assert_eq!(app.contacts(service, "aa1-ovh").await["tech"], "nn1-ovh", "{service}");
     }
+}
+
+async fn a_batch_is_counted_with_its_size_and_each_parts_outcome_on_the_functions_lines(backend: Backend) {
+    use contacts_telemetry::Metric;
+    let app = cast(backend).await;
+    app.take_emf();
+    let (id, ada, ned) = batch_to_ned(&app, &FOUR).await;
+    let lines = app.take_emf();
+    let create = lines.iter().find(|line| line.dimension("function") == Some("create")).expect("the create function's line");
+    assert_eq!(
+        (create.get(Metric::BatchesRequested), create.get(Metric::BatchParts), create.get(Metric::ChangesRequested)),
+        (Some(1.0), Some(4.0), Some(4.0)),
+        "{}",
+        create.line
+    );
+    app.load(&json!({"services": [{"name": "c.example", "admin": "aa1-ovh", "tech": "mm1-ovh", "billing": "bb1-ovh"}]})).await;
+    answer(&app, &id, "aa1-ovh", &ada, "accept").await;
+    answer(&app, &id, "nn1-ovh", &ned, "accept").await;
+    // The parts take effect side by side, each counted on the line of the call that applied them.
+    let confirm: Vec<_> =
+        app.take_emf().into_iter().filter(|line| line.dimension("function") == Some("confirm") && line.dimension("reason").is_none()).collect();
+    let sum = |metric| confirm.iter().filter_map(|line| line.get(metric)).sum::<f64>();
+    assert_eq!((sum(Metric::ChangesDone), sum(Metric::ChangesFailed)), (3.0, 1.0), "{:?}", confirm.iter().map(|l| &l.line).collect::<Vec<_>>());
 }

@@ -130,12 +130,8 @@ impl App {
     /// The services' records, each `Err` when there is no such service (as the caller is told
     /// of a service that is not its), read a few at once.
     async fn service_records(&self, names: &[ServiceName]) -> Result<Vec<Result<ServiceRecord>>> {
-        let store = self.store.clone();
-        concurrently(names.to_vec(), move |name| {
-            let store = store.clone();
-            async move { Ok(store.service(&name).await?.ok_or_else(no_service)) }
-        })
-        .await
+        // Owned names: a future borrowing its item would not be `Send` for every lifetime.
+        concurrently(names.to_vec(), |name| async move { Ok(self.store.service(&name).await?.ok_or_else(no_service)) }).await
     }
 
     /// One batch, as `caller` may see it: its requester, a party or a holder told sees it
@@ -364,30 +360,15 @@ fn answer_each(answers: Vec<(ServiceName, Option<Error>)>, batch: &Batch) -> Vec
         .collect()
 }
 
-/// Runs `work` on each item, [`CONCURRENCY`] at a time, each in the invocation's deadline:
-/// the results in the items' order, or the first error (the rest is then stopped).
+/// Runs `work` on each item, [`CONCURRENCY`] at a time, within this task (so that its
+/// deadline and its metrics follow): the results in the items' order, or the first error.
 async fn concurrently<I, T, F, Work>(items: Vec<I>, work: F) -> Result<Vec<T>>
 where
-    T: Send + 'static,
-    F: Fn(I) -> Work,
-    Work: std::future::Future<Output = Result<T>> + Send + 'static,
+    F: FnMut(I) -> Work,
+    Work: std::future::Future<Output = Result<T>>,
 {
-    let deadline = crate::deadline::current();
-    let mut items = items.into_iter().enumerate();
-    let mut running = tokio::task::JoinSet::new();
-    let mut done = Vec::new();
-    loop {
-        while running.len() < CONCURRENCY {
-            let Some((index, item)) = items.next() else { break };
-            let task = work(item);
-            running.spawn(crate::deadline::scope(deadline, async move { (index, task.await) }));
-        }
-        let Some(joined) = running.join_next().await else { break };
-        let (index, result) = joined.map_err(|e| Error::Internal(Box::new(e)))?;
-        done.push((index, result?));
-    }
-    done.sort_by_key(|(index, _)| *index);
-    Ok(done.into_iter().map(|(_, result)| result).collect())
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    stream::iter(items).map(work).buffered(CONCURRENCY).try_collect().await
 }
 
 pub(crate) fn no_batch() -> Error {

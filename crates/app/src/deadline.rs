@@ -6,8 +6,8 @@
 //! none: there the work is unbounded, and [`remaining`] is `None`.
 //!
 //! A tokio task-local: it follows the invocation's future through every `.await`, and is not
-//! seen by other invocations or by tasks it spawns unless they run in a [`scope`] of their own
-//! with [`current`] (the batches' parts do).
+//! seen by other invocations or by tasks it spawns (it spawns none: a batch's parts run
+//! concurrently within the invocation's task).
 
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,11 +24,6 @@ pub async fn scope<F: Future>(deadline: Option<Instant>, work: F) -> F::Output {
         Some(deadline) => DEADLINE.scope(deadline, work).await,
         None => work.await,
     }
-}
-
-/// The deadline of the current scope, for work it spawns to keep it ([`scope`]).
-pub fn current() -> Option<Instant> {
-    DEADLINE.try_with(|deadline| *deadline).ok()
 }
 
 /// The time left before the deadline of the current scope (zero once past it), or `None`

@@ -139,6 +139,8 @@ impl Batches for ObservedStore {
         self.0.create_batch(batch, parts, now).await?;
         // Each part is a request of its own: the funnel counts services, however they were asked.
         count_n(Metric::ChangesRequested, parts.len() as u64);
+        count(Metric::BatchesRequested);
+        count_n(Metric::BatchParts, parts.len() as u64);
         Ok(())
     }
     async fn batch(&self, id: BatchId) -> Result<Option<Batch>, StoreError> {

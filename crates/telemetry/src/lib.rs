@@ -47,8 +47,14 @@ pub enum Metric {
     ChangesCancelled,
     /// Requests closed `expired`, by the sweep or by a reader who noticed first.
     ChangesExpired,
-    /// Requests every party accepted that could not take effect, by [`REASON`] (`FailReason`).
+    /// Requests every party accepted that could not take effect, by [`REASON`] (`FailReason`);
+    /// a batch's parts too, each on its own.
     ChangesFailed,
+    /// Batches of contact changes committed (SPEC §7); their parts count as `ChangesRequested`.
+    BatchesRequested,
+    /// The parts of the batches committed: per invocation, the size of the batch it asked for
+    /// (its maximum and average are the batches' sizes).
+    BatchParts,
     /// Mails the mail service (SES) took.
     MailsSent,
     /// Mails the mail service refused for good.
@@ -89,7 +95,7 @@ impl Metric {
         Metric::ChangesFailed,
     ];
 
-    pub const ALL: [Metric; 20] = [
+    pub const ALL: [Metric; 22] = [
         Metric::ChangesRequested,
         Metric::ChangesAccepted,
         Metric::ChangesDone,
@@ -97,6 +103,8 @@ impl Metric {
         Metric::ChangesCancelled,
         Metric::ChangesExpired,
         Metric::ChangesFailed,
+        Metric::BatchesRequested,
+        Metric::BatchParts,
         Metric::MailsSent,
         Metric::MailsRefused,
         Metric::MailsRetried,
@@ -122,6 +130,8 @@ impl Metric {
             Metric::ChangesCancelled => "ChangesCancelled",
             Metric::ChangesExpired => "ChangesExpired",
             Metric::ChangesFailed => "ChangesFailed",
+            Metric::BatchesRequested => "BatchesRequested",
+            Metric::BatchParts => "BatchParts",
             Metric::MailsSent => "MailsSent",
             Metric::MailsRefused => "MailsRefused",
             Metric::MailsRetried => "MailsRetried",

@@ -32,12 +32,8 @@ impl App {
     pub(super) async fn apply_parts(&self, batch: Batch) -> Result<Batch> {
         let parties: Vec<AccountId> = batch.parties.iter().map(|party| party.account.clone()).collect();
         let pending: Vec<RequestId> = batch.pending_parts().map(|part| part.request).collect();
-        let app = self.clone();
-        let outcomes = concurrently(pending, move |request| {
-            let (app, parties) = (app.clone(), parties.clone());
-            async move { app.apply_part(request, &parties).await }
-        })
-        .await?;
+        let parties = &parties;
+        let outcomes = concurrently(pending, |request| self.apply_part(request, parties)).await?;
         let (done, failed) = (outcomes.iter().filter(|o| o.1 == State::Done).count(), outcomes.iter().filter(|o| o.1 == State::Failed).count());
         tracing::info!(batch = %batch.id, done, failed, "batch's parts took effect");
         self.settle_batch(batch.id, outcomes).await
@@ -85,12 +81,7 @@ impl App {
     /// A closed batch's parts still pending end with it (`state`), releasing their locks.
     pub(super) async fn end_parts(&self, batch: &Batch, state: State) -> Result<()> {
         let pending: Vec<RequestId> = batch.parts.iter().map(|part| part.request).collect();
-        let app = self.clone();
-        concurrently(pending, move |request| {
-            let app = app.clone();
-            async move { app.end_part(request, state).await }
-        })
-        .await?;
+        concurrently(pending, |request| self.end_part(request, state)).await?;
         Ok(())
     }
 
