@@ -21,6 +21,7 @@ on_every_backend!(
     every_outcome_and_profile_change_publishes_exactly_its_documented_event_once,
     a_write_that_fails_publishes_nothing,
     a_publication_the_bus_fails_is_tried_again_under_the_same_id_and_the_sweep_redrives_what_the_stream_left,
+    a_batch_publishes_its_own_two_events_and_each_part_a_requests,
 );
 
 // None through the functions: they read the bus in process (an EventLog) and make it fail, and
@@ -66,6 +67,13 @@ fn checked(event: &Event) -> Value {
             let request = detail["request"].as_str().expect("a request id");
             let id = detail["id"].as_str().unwrap();
             assert!(id.starts_with(&format!("{request}-")), "a request's event id is derived from it: {id}");
+        }
+        "BatchRequested" | "BatchClosed" => {
+            expected.extend(["batch", "roles", "to", "requester", "state", "requests"]);
+            assert_eq!(detail["state"] == "pending", kind == "BatchRequested", "{detail}");
+            assert!(detail["requests"].as_array().is_some_and(|requests| !requests.is_empty()), "{detail}");
+            let batch = detail["batch"].as_str().expect("a batch id");
+            assert!(detail["id"].as_str().unwrap().starts_with(&format!("{batch}-")), "a batch's event id is derived from it: {detail}");
         }
         "ProfileEmailVerified" => {
             expected.insert("account");
@@ -241,4 +249,33 @@ async fn a_publication_the_bus_fails_is_tried_again_under_the_same_id_and_the_sw
     let first_event = bus.published()[1].clone();
     assert_eq!((first_event.fact.detail_type(), checked(&first_event)["request"].as_str()), ("ContactChangeRequested", Some(first.as_str())));
     assert_eq!(sweeping.sweep().await.unwrap().republished, 0, "nothing left");
+}
+
+async fn a_batch_publishes_its_own_two_events_and_each_part_a_requests(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    app.load(&json!({"services": [{"name": "example.org", "admin": "aa1-ovh", "tech": "tt1-ovh", "billing": "bb1-ovh"}]})).await;
+    let (publishing, bus) = publisher(&app);
+    let mut seen = 0;
+    let created = app.post("/v1/contact-change-batches", "aa1-ovh", json!({"services": ["example.com", "example.org"], "tech": "nn1-ovh"})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let id = created.json()["batch"]["id"].as_str().unwrap().to_owned();
+    let events = published(&publishing, &bus, &mut seen, &app).await;
+    let mut kinds = types(&events);
+    kinds.sort();
+    assert_eq!(kinds, ["BatchRequested", "ContactChangeRequested", "ContactChangeRequested"]);
+    let requested = events.iter().find(|e| e["type"] == "BatchRequested").unwrap();
+    assert_eq!(
+        (requested["batch"].as_str(), requested["to"].as_str(), requested["requests"].as_array().unwrap().len()),
+        (Some(id.as_str()), Some("nn1-ovh"), 2)
+    );
+    for party in ["aa1-ovh", "nn1-ovh"] {
+        let token = app.token_of(party, &id).await;
+        let answered = app.post(&format!("/v1/contact-change-batches/{id}/accept"), party, json!({ "token": token })).await;
+        assert_eq!(answered.status, StatusCode::OK, "{}", answered.text());
+    }
+    let events = published(&publishing, &bus, &mut seen, &app).await;
+    let mut kinds = types(&events);
+    kinds.sort();
+    assert_eq!(kinds, ["BatchClosed", "ContactChangeDone", "ContactChangeDone"], "each service's change is told as a request's, and the batch's end once");
+    assert_eq!(events.iter().find(|e| e["type"] == "BatchClosed").unwrap()["state"], "done");
 }
