@@ -345,3 +345,68 @@ async fn a_thousand_services_move_with_one_code_per_party_and_a_few_mails(backen
     app.deliver().await;
     assert_eq!(app.mails().await.len(), 24, "one closing mail each");
 }
+
+/// A measurement for BENCHMARKS.md ("A batch of 1,000 services"), not a test of the suite: it
+/// is `#[ignore]`d. On DynamoDB Local (`AWS_ENDPOINT_URL_DYNAMODB`, as scripts/emulators'
+/// `start_dynamodb` sets it), through the router on a `DynamoStore`, mails into memory:
+/// `cargo test -p integration-tests --test batches -- --ignored --nocapture measure_`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement for BENCHMARKS.md, not a test"]
+async fn measure_a_batch_of_1000_services_on_dynamodb_local() {
+    use std::time::Instant;
+    let clock: std::sync::Arc<dyn contacts_app::ports::Clock> = std::sync::Arc::new(contacts_app::ports::SystemClock);
+    let store = integration_tests::dynamo_store(&integration_tests::unique_tag(), clock.clone()).await;
+    let mailer = std::sync::Arc::new(contacts_app::memory::MemoryMailer::new());
+    let app = contacts_app::App::new(store.clone(), mailer.clone(), clock.clone(), contacts_app::config::Config::default());
+    let router = contacts_api::Router::new(app.clone());
+    let holders: Vec<String> = (0..10).map(|i| format!("th{i}-ovh")).collect();
+    let mut accounts: Vec<Value> = holders.iter().map(|id| json!({"id": id, "name": "Tech", "email": format!("{id}@example.com")})).collect();
+    accounts.extend(["aa1-ovh", "bb1-ovh", "nn1-ovh"].map(|id| json!({"id": id, "name": "Someone", "email": format!("{id}@example.com")})));
+    let names: Vec<String> = (0..1000).map(|i| format!("s{i:04}.example")).collect();
+    let services: Vec<Value> =
+        names.iter().enumerate().map(|(i, name)| json!({"name": name, "admin": "aa1-ovh", "tech": holders[i % 10], "billing": "bb1-ovh"})).collect();
+    let fixtures = contacts_app::seed::Fixtures::parse(&json!({"accounts": accounts, "services": services}).to_string()).unwrap();
+    fixtures.load(&app).await.unwrap();
+    let call = |caller: &str, path: String, body: Value| {
+        router.handle(contacts_api::ApiRequest {
+            method: http::Method::POST,
+            path,
+            query: None,
+            headers: http::HeaderMap::new(),
+            body: bytes::Bytes::from(body.to_string()),
+            caller: contacts_api::Caller::customer(Some(caller)),
+            source: None,
+        })
+    };
+    let mut rows = Vec::new();
+    let mut step = |label: &str, started: Instant, mails: usize| {
+        let metrics = store.metrics();
+        store.reset_metrics();
+        rows.push(format!("| {label} | {:.2} s | {} | {:.0} | {mails} |", started.elapsed().as_secs_f64(), metrics.calls, metrics.capacity_units));
+    };
+    store.reset_metrics();
+    let started = Instant::now();
+    let created = call("aa1-ovh", "/v1/contact-change-batches".into(), json!({"services": names, "tech": "nn1-ovh"})).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = serde_json::from_slice::<Value>(created.body()).unwrap()["batch"]["id"].as_str().unwrap().to_owned();
+    step("create (1,000 parts)", started, 0);
+    let started = Instant::now();
+    let sent = app.deliver_outbox(clock.now()).await.unwrap().sent;
+    step("mailer: the batch's mails", started, sent);
+    let code = |to: &str| {
+        let mail = mailer.sent().into_iter().rev().find(|m| m.to.as_str() == format!("{to}@example.com") && m.text.contains("#token=")).unwrap();
+        mail.text.split("#token=").nth(1).unwrap()[..43].to_owned()
+    };
+    let (ada, ned) = (code("aa1-ovh"), code("nn1-ovh"));
+    let started = Instant::now();
+    assert_eq!(call("aa1-ovh", format!("/v1/contact-change-batches/{id}/accept"), json!({ "token": ada })).await.status(), StatusCode::OK);
+    step("first accept", started, 0);
+    let started = Instant::now();
+    let done = call("nn1-ovh", format!("/v1/contact-change-batches/{id}/accept"), json!({ "token": ned })).await;
+    assert_eq!(serde_json::from_slice::<Value>(done.body()).unwrap()["state"], "done");
+    step("last accept: 1,000 parts take effect", started, 0);
+    let started = Instant::now();
+    let sent = app.deliver_outbox(clock.now()).await.unwrap().sent;
+    step("mailer: the closing mails", started, sent);
+    println!("| step | time | DynamoDB calls | capacity units (Local's figure) | mails |\n|---|---|---|---|---|\n{}", rows.join("\n"));
+}
