@@ -22,6 +22,7 @@ on_every_backend!(
     the_sweep_finishes_a_batch_whose_parts_a_stopped_function_left_pending,
     a_batch_is_counted_with_its_size_and_each_parts_outcome_on_the_functions_lines,
     a_thousand_services_move_with_one_code_per_party_and_a_few_mails,
+    a_last_acceptance_too_close_to_its_deadline_leaves_the_parts_to_the_sweep,
 );
 
 /// Ada (aa1) is admin of four services; Teo (tt1) holds the tech role of a.example and
@@ -344,6 +345,23 @@ async fn a_thousand_services_move_with_one_code_per_party_and_a_few_mails(backen
     }
     app.deliver().await;
     assert_eq!(app.mails().await.len(), 24, "one closing mail each");
+}
+
+async fn a_last_acceptance_too_close_to_its_deadline_leaves_the_parts_to_the_sweep(backend: Backend) {
+    let app = cast(backend).await;
+    let (id, ada, ned) = batch_to_ned(&app, &FOUR).await;
+    answer(&app, &id, "aa1-ovh", &ada, "accept").await;
+    // The function that takes the last acceptance has a second left: too little to begin a part.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    let (status, settling) = contacts_app::deadline::scope(Some(deadline), answer(&app, &id, "nn1-ovh", &ned, "accept")).await;
+    assert_eq!((status, settling["state"].as_str()), (StatusCode::OK, Some("pending")), "{settling}");
+    assert!(part_states(&settling).iter().all(|(_, state)| state == "pending"));
+    assert_eq!(app.contacts("a.example", "aa1-ovh").await["tech"], "tt1-ovh");
+    let again = answer(&app, &id, "aa1-ovh", &ada, "refuse").await;
+    assert_eq!((again.0, again.1["code"].as_str()), (StatusCode::CONFLICT, Some("taking_effect")), "nothing stops a batch every party accepted");
+    app.clock.advance(contacts_app::SETTLE_GRACE);
+    assert_eq!(app.sweep().await.batches.finished, 1);
+    assert_eq!(batch(&app, &id, "aa1-ovh").await.1["state"], "done");
 }
 
 /// A measurement for BENCHMARKS.md ("A batch of 1,000 services"), not a test of the suite: it

@@ -25,8 +25,9 @@ use contacts_domain::{Account, AccountId, Batch, BatchId, BatchState, BatchStep,
 const CONCURRENCY: usize = 16;
 
 /// How long after a batch's last acceptance the sweep finishes its parts itself: the function
-/// that took the acceptance applies them within seconds, unless it stopped.
-pub const SETTLE_GRACE: time::Duration = time::Duration::seconds(30);
+/// that took the acceptance applies them within seconds, unless it stopped, and it runs no
+/// longer than its timeout (25 s, template.yaml): after that, nobody else is applying them.
+pub const SETTLE_GRACE: time::Duration = time::Duration::seconds(25);
 
 /// How long a store may take to open a batch: what a create begun longer ago left unfinished
 /// is the sweep's to discard.

@@ -10,7 +10,11 @@ use crate::ports::{Effect, StoreError};
 use crate::{App, Error, Result, SWEEP_LIMIT, no_contact_change, unless_stale};
 use contacts_domain::{AccountId, Batch, BatchId, BatchStep, ContactChange, Decision as _, FailReason, LifecycleError, RequestId, State, Step};
 
-/// A part's outcome, as `BatchStep::Settle` takes it.
+/// The time one part may take at most (a read and a conditional write, each bounded by its
+/// timeout, and the answer): no part is begun with less than this left before the deadline.
+const PART_RESERVE: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// A part's outcome, as `BatchStep::Settle` takes it (`pending`: not applied this time).
 type Outcome = (RequestId, State, Option<FailReason>);
 
 /// What one sweep did to batches.
@@ -29,6 +33,8 @@ pub struct BatchSweep {
 impl App {
     /// Every party accepted: each part still pending takes effect or fails, in its own
     /// conditional write, a few at once (`CONCURRENCY`); then their outcomes settle the batch.
+    /// Near the invocation's deadline the parts not begun are left pending: the sweep finishes
+    /// them ([`SETTLE_GRACE`] after the last acceptance).
     pub(super) async fn apply_parts(&self, batch: Batch) -> Result<Batch> {
         let parties: Vec<AccountId> = batch.parties.iter().map(|party| party.account.clone()).collect();
         let pending: Vec<RequestId> = batch.pending_parts().map(|part| part.request).collect();
@@ -43,6 +49,10 @@ impl App {
     /// no longer pending (taken effect before a crash, cancelled by its service's admin)
     /// answers what it became.
     async fn apply_part(&self, request: RequestId, parties: &[AccountId]) -> Result<Outcome> {
+        // Too close to the invocation's deadline: the part stays pending, for the sweep.
+        if crate::deadline::remaining().is_some_and(|left| left < PART_RESERVE) {
+            return Ok((request, State::Pending, None));
+        }
         self.retry_on_stale(|| async move {
             let mut part = self.store.contact_change(request).await?.ok_or_else(no_contact_change)?;
             if part.state != State::Pending {
