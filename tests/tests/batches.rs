@@ -14,6 +14,7 @@ on_every_backend!(
     a_batch_is_seen_whole_by_its_parties_and_in_part_by_its_services_contacts,
     the_batchs_link_page_names_nobody_and_answers_with_the_code_alone,
     a_batch_is_one_entry_in_my_batches_and_its_parts_none_in_my_requests,
+    a_partys_new_address_kills_its_batch_code_and_gets_a_fresh_one,
     ;
     // They move the clock, or reach into the store.
     not_through_the_functions:
@@ -240,6 +241,23 @@ async fn a_batch_is_one_entry_in_my_batches_and_its_parts_none_in_my_requests(ba
     let told = app.get("/v1/me/contact-change-batches", "tt2-ovh").await.json();
     assert_eq!(told["batches"][0]["services"], json!(["c.example", "d.example"]));
     assert_eq!(app.get("/v1/me/contact-change-batches", "mm1-ovh").await.json()["batches"], json!([]));
+}
+
+async fn a_partys_new_address_kills_its_batch_code_and_gets_a_fresh_one(backend: Backend) {
+    let app = cast(backend).await;
+    let (id, ada, ned) = batch_to_ned(&app, &FOUR).await;
+    // The provider's support sets Ned's new address (SPEC §3: a code belongs to an address).
+    let new_address = format!("moved.{}", app.email_of("nn1-ovh"));
+    let moved = app.provider_put("/internal/accounts/nn1-ovh", json!({"name": "Ned New", "email": new_address, "language": "en"})).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text());
+    app.deliver().await;
+    let dead = answer(&app, &id, "nn1-ovh", &ned, "accept").await;
+    assert_eq!(dead.0, StatusCode::FORBIDDEN, "the code mailed to the old address died: {}", dead.1);
+    let fresh = app.mails().await.into_iter().rev().find(|m| m.to == new_address).expect("a fresh code at the new address");
+    let fresh = fresh.token().expect("it carries the code");
+    answer(&app, &id, "aa1-ovh", &ada, "accept").await;
+    let (status, done) = answer(&app, &id, "nn1-ovh", &fresh, "accept").await;
+    assert_eq!((status, done["state"].as_str()), (StatusCode::OK, Some("done")), "{done}");
 }
 
 async fn one_batch_counts_once_against_the_limit_of_unaccepted_requests(backend: Backend) {
