@@ -24,6 +24,7 @@ on_every_backend!(
     a_batch_is_counted_with_its_size_and_each_parts_outcome_on_the_functions_lines,
     a_thousand_services_move_with_one_code_per_party_and_a_few_mails,
     a_last_acceptance_too_close_to_its_deadline_leaves_the_parts_to_the_sweep,
+    the_sweep_ends_the_parts_of_a_batch_refused_by_a_function_that_stopped,
 );
 
 /// Ada (aa1) is admin of four services; Teo (tt1) holds the tech role of a.example and
@@ -380,6 +381,23 @@ async fn a_last_acceptance_too_close_to_its_deadline_leaves_the_parts_to_the_swe
     app.clock.advance(contacts_app::SETTLE_GRACE);
     assert_eq!(app.sweep().await.batches.finished, 1);
     assert_eq!(batch(&app, &id, "aa1-ovh").await.1["state"], "done");
+}
+
+async fn the_sweep_ends_the_parts_of_a_batch_refused_by_a_function_that_stopped(backend: Backend) {
+    let app = cast(backend).await;
+    let (id, ..) = batch_to_ned(&app, &FOUR).await;
+    // Ned's refusal was saved, and the function stopped before it ended the parts.
+    let mut stored = app.store.batch(id.parse().unwrap()).await.unwrap().unwrap();
+    stored.step(contacts_domain::BatchStep::Refuse { party: "nn1-ovh".parse().unwrap() }, contacts_app::ports::Clock::now(&*app.clock)).unwrap();
+    stored.version += 1;
+    app.store.save_batch(&stored).await.unwrap();
+    let part = stored.parts[0].request.to_string();
+    assert_eq!(app.request(&part, "aa1-ovh").await["state"], "pending", "the part's own request is still pending");
+    assert_eq!(app.ask("a.example", "aa1-ovh", json!({ "tech": "mm1-ovh" })).await.code(), "pending_exists");
+    assert_eq!(app.sweep().await.batches.finished, 1);
+    assert_eq!(app.request(&part, "aa1-ovh").await["state"], "refused");
+    app.ask_ok("a.example", "aa1-ovh", json!({ "tech": "mm1-ovh" })).await;
+    assert_eq!(app.sweep().await.batches.finished, 0, "once is enough");
 }
 
 /// A measurement for BENCHMARKS.md ("A batch of 1,000 services"), not a test of the suite: it

@@ -18,7 +18,7 @@ use contacts_domain::batch::BatchError;
 use contacts_domain::decision::ResendPolicy;
 use contacts_domain::limits;
 use contacts_domain::rules::{self, Plan};
-use contacts_domain::{Account, AccountId, Batch, BatchId, BatchState, BatchStep, ContactRef, Part, RequestId, Role, Roles, ServiceName, State, Token};
+use contacts_domain::{Account, AccountId, Batch, BatchId, BatchState, BatchStep, ContactRef, Part, RequestId, Role, Roles, ServiceName, Token};
 
 /// How many services' records a create reads at once, and how many parts take effect at once:
 /// enough to finish 1,000 in seconds, few enough not to crowd one account's partitions.
@@ -212,10 +212,7 @@ impl App {
         if batch.settling() {
             return self.apply_parts(batch).await;
         }
-        if let Some(state) = batch.state.for_pending_parts() {
-            self.end_parts(&batch, state).await?;
-        }
-        Ok(batch)
+        self.end_parts(batch).await
     }
 
     /// Sends the batch's confirmation mails again with fresh codes, as [`App::resend`] does.
@@ -289,7 +286,7 @@ impl App {
     async fn ensure_batch_pending(&self, batch: &mut Batch, now: OffsetDateTime) -> Result<()> {
         if batch.observe(now) {
             match self.save_batch(batch).await {
-                Ok(()) => self.end_parts(batch, State::Expired).await?,
+                Ok(()) => *batch = self.end_parts(batch.clone()).await?,
                 Err(StoreError::Stale) => {}
                 Err(other) => tracing::warn!(batch = %batch.id, %other, "could not record expiry"),
             }

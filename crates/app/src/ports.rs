@@ -289,8 +289,9 @@ pub trait Batches: Send + Sync + 'static {
     /// atomic write, as `Requests::save_settling`.
     async fn save_batch_settling(&self, batch: &Batch, id: &MailId, status: MailStatus) -> Result<(), StoreError>;
     /// The sweep's work: the pending batches every party of which accepted (`Batch::settling`:
-    /// their parts are taking effect), whatever their expiry, then those whose expiry is at or
-    /// before `now` and those expiring within `remind_before` of `now`; at most `limit`.
+    /// their parts are taking effect) and the closed ones whose parts are still to be ended
+    /// (`Batch::parts_to_end`), whatever their expiry, then those whose expiry is at or before
+    /// `now` and those expiring within `remind_before` of `now`; at most `limit`.
     async fn due_batches(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<Batch>, StoreError>;
     /// Deletes what creates of batches begun before `begun_before` left behind without
     /// finishing (parts, locks, listings' entries, the unfinished batch itself); how many

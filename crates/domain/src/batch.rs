@@ -61,6 +61,11 @@ pub struct Batch {
     pub closed_at: Option<OffsetDateTime>,
     pub history: Vec<HistoryEntry>,
     pub last_resent_at: Option<OffsetDateTime>,
+    /// Closed otherwise than by its parts' outcomes (refused, cancelled, expired), the batch
+    /// still has parts whose own requests are pending until they are ended with it
+    /// ([`BatchStep::PartsEnded`]): what the sweep finishes if the function that closed it
+    /// stopped first.
+    pub parts_to_end: bool,
     /// Bumped by every save; stores write only over the version they read.
     pub version: u64,
     /// The mails the steps since it was read owe, as [`ContactChange::outbox`].
@@ -108,6 +113,8 @@ pub enum BatchStep {
     Settle {
         outcomes: Vec<(RequestId, State, Option<FailReason>)>,
     },
+    /// The parts' own requests were ended with the closed batch.
+    PartsEnded,
     Mailed {
         to: AccountId,
     },
@@ -174,6 +181,7 @@ impl Batch {
             closed_at: None,
             history: vec![HistoryEntry { at: now, event: HistoryEvent::Created, by: Some(requested_by), to: None }],
             last_resent_at: None,
+            parts_to_end: false,
             version: 0,
             outbox: Vec::new(),
             events: Vec::new(),
@@ -190,6 +198,7 @@ impl Batch {
         match (self.state, step) {
             (_, BatchStep::Mailed { to }) => self.record(at, HistoryEvent::Mailed, None, Some(to)),
             (_, BatchStep::MailFailed { to }) => self.record(at, HistoryEvent::MailFailed, None, Some(to)),
+            (closed, BatchStep::PartsEnded) if closed != Pending => self.parts_to_end = false,
             // Once every party accepted, the parts are taking effect: nothing but their
             // outcomes (and a part's cancel) can happen to the batch, whatever the time.
             (Pending, BatchStep::Settle { outcomes }) => self.settle(outcomes, at)?,
@@ -381,6 +390,7 @@ impl Batch {
         if let Some(part_state) = state.for_pending_parts() {
             for part in self.parts.iter_mut().filter(|part| part.state == State::Pending) {
                 part.state = part_state;
+                self.parts_to_end = true;
             }
         }
         let mut recipients: Vec<AccountId> = self.parties.iter().map(|p| p.account.clone()).collect();
@@ -562,6 +572,21 @@ mod tests {
         assert!(batch.parts.iter().all(|part| part.state == State::Refused));
         assert_eq!(letters(&batch).len(), 4, "each party and each holder told, once");
         assert_eq!(batch.step(BatchStep::Accept { party: id("nn1-ovh") }, t0()), Err(LifecycleError::BatchNotPending(BatchState::Refused)));
+    }
+
+    #[test]
+    fn a_batch_closed_over_pending_parts_owes_their_ending_and_one_settled_by_them_does_not() {
+        let (mut refused, _) = opened();
+        refused.step(BatchStep::Refuse { party: id("nn1-ovh") }, t0()).unwrap();
+        assert!(refused.parts_to_end, "its parts' requests are still pending");
+        refused.step(BatchStep::PartsEnded, t0()).unwrap();
+        assert!(!refused.parts_to_end);
+        let (mut pending, _) = opened();
+        assert!(pending.step(BatchStep::PartsEnded, t0()).is_err(), "a pending batch's parts are not ended");
+        let mut settled = accepted_by_all();
+        let outcomes = settled.parts.iter().map(|part| (part.request, State::Done, None)).collect();
+        settled.step(BatchStep::Settle { outcomes }, t0()).unwrap();
+        assert_eq!((settled.state, settled.parts_to_end), (BatchState::Done, false));
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub struct BatchSweep {
     pub expired: usize,
     /// Batches whose awaited parties it posted their one reminder.
     pub reminded: usize,
-    /// Batches every party of which had accepted whose parts it made take effect.
+    /// Batches whose parts a stopped function left pending that it finished: made them take
+    /// effect (every party had accepted) or ended them with their closed batch.
     pub finished: usize,
     /// Batches whose create never finished, whose leftovers it deleted.
     pub discarded: usize,
@@ -88,11 +89,24 @@ impl App {
         .await
     }
 
-    /// A closed batch's parts still pending end with it (`state`), releasing their locks.
-    pub(super) async fn end_parts(&self, batch: &Batch, state: State) -> Result<()> {
-        let pending: Vec<RequestId> = batch.parts.iter().map(|part| part.request).collect();
-        concurrently(pending, |request| self.end_part(request, state)).await?;
-        Ok(())
+    /// A closed batch's parts still pending end with it, releasing their locks; then the batch
+    /// records that they did (until then, the sweep finds it and finishes this). The batch as
+    /// it then is.
+    pub(super) async fn end_parts(&self, batch: Batch) -> Result<Batch> {
+        let Some(state) = batch.state.for_pending_parts().filter(|_| batch.parts_to_end) else { return Ok(batch) };
+        let parts: Vec<RequestId> = batch.parts.iter().map(|part| part.request).collect();
+        concurrently(parts, |request| self.end_part(request, state)).await?;
+        let id = batch.id;
+        self.retry_on_stale(|| async move {
+            let mut batch = self.store.batch(id).await?.ok_or_else(no_batch)?;
+            // Recorded meanwhile (the sweep, another reader) or never owed: nothing to save.
+            if !batch.parts_to_end || batch.step(BatchStep::PartsEnded, self.now()).is_err() {
+                return Ok(Some(batch));
+            }
+            let saved = self.save_batch(&mut batch).await;
+            unless_stale(saved, batch)
+        })
+        .await
     }
 
     async fn end_part(&self, request: RequestId, state: State) -> Result<()> {
@@ -135,7 +149,10 @@ impl App {
             if crate::deadline::remaining().is_some_and(|left| left < crate::SWEEP_RESERVE) {
                 break;
             }
-            if batch.settling() {
+            if batch.parts_to_end {
+                self.end_parts(batch).await?;
+                report.finished += 1;
+            } else if batch.settling() {
                 if batch.stalled(now, SETTLE_GRACE) {
                     self.apply_parts(batch).await?;
                     report.finished += 1;
@@ -155,8 +172,8 @@ impl App {
             Err(StoreError::Stale) => Ok(false),
             Err(other) => Err(other.into()),
             Ok(()) => {
-                self.end_parts(&batch, State::Expired).await?;
                 tracing::info!(batch = %batch.id, "batch expired");
+                self.end_parts(batch).await?;
                 Ok(true)
             }
         }

@@ -129,10 +129,12 @@ impl Batches for MemoryStore {
         let mut due: Vec<&Batch> = tables
             .batches
             .values()
-            .filter(|b| b.state == BatchState::Pending && (b.settling() || b.expires_at <= now || (b.expires_at <= horizon && !b.reminded())))
+            .filter(|b| {
+                b.parts_to_end || (b.state == BatchState::Pending && (b.settling() || b.expires_at <= now || (b.expires_at <= horizon && !b.reminded())))
+            })
             .collect();
-        // The settling first: their parts wait on them.
-        due.sort_by_key(|b| (!b.settling(), b.expires_at, b.id));
+        // The settling and the closed first: their parts wait on them.
+        due.sort_by_key(|b| (!(b.settling() || b.parts_to_end), b.expires_at, b.id));
         Ok(due.into_iter().take(limit).cloned().collect())
     }
 
