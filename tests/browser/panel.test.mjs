@@ -13,7 +13,10 @@
 // assets; the development sign-in; the form's rules per role; the guide's flow (Ada, the admin,
 // asks for Ned as the technical contact, both confirm with the codes from their mails, the table
 // shows Ned); the errors; a resend and its cooldown; a cancel; Italian and French; a change
-// done with the keyboard alone; the profile's email verification; the emailed page's way in.
+// done with the keyboard alone; the profile's email verification; the emailed page's way in;
+// batches (SPEC §7), each test on services of its own: the selection, the form and its answer,
+// the entry in My requests with one code and the outcome per service, the keyboard, it and fr,
+// and 1,000 services in one entry.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -120,7 +123,8 @@ async function pendingOn(service, as) {
 async function tableRow(page, service) {
   const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: service, exact: true }) });
   await row.waitFor();
-  const cells = await row.getByRole('cell').allTextContents();
+  // The first cell is the row's checkbox (a batch's selection).
+  const cells = (await row.getByRole('cell').allTextContents()).slice(1);
   return { type: cells[0], admin: cells[1], tech: cells[2], billing: cells[3], roles: cells[4] };
 }
 
@@ -689,4 +693,274 @@ test('a new contact named by the main email address of its account, as the form 
   assert.ok(json.requests.some((r) => r.service === 'zz-mail.example' && r.to === TEO), 'the request names Teo, found by his address');
   tab.assertClean();
   await tab.close();
+});
+
+// --- batches (SPEC §7) ------------------------------------------------------------------------
+
+test('every string of the panel is in every language', async () => {
+  const keys = {};
+  for (const lang of ['en', 'it', 'fr']) {
+    const { default: strings } = await import(path.join(ROOT, 'crates', 'api', 'panel', `strings-${lang}.js`));
+    keys[lang] = Object.keys(strings).sort();
+    for (const [key, text] of Object.entries(strings)) assert.ok(text.trim(), `${lang}: ${key} is empty`);
+  }
+  assert.deepEqual(keys.it, keys.en, 'Italian has the keys of English');
+  assert.deepEqual(keys.fr, keys.en, 'French has the keys of English');
+});
+
+/** Upserts `name` (the provider's stand-in), held by `contacts`. */
+async function upsertService(name, contacts) {
+  const { status } = await callApi(base, 'PUT', `/_local/services/${name}`, undefined, contacts);
+  assert.equal(status, 200, name);
+}
+
+/**
+ * The code mailed to `account` (at its address now: the profile's test moves Ned's) for batch
+ * `id`, the latest such mail: one for all its services. The mailer may still be sending it: 10 s.
+ */
+async function batchCodeFor(account, id) {
+  const { json: me } = await callApi(base, 'GET', '/v1/me', account);
+  for (let waited = 0; ; waited += 250) {
+    const { json: mails } = await callApi(base, 'GET', '/_local/outbox');
+    const codes = mails
+      .filter((m) => m.to === me.email)
+      .map((m) => new RegExp(`/confirm/batch/${id}#token=([A-Za-z0-9_-]+)`).exec(m.text))
+      .filter(Boolean)
+      .map((m) => m[1]);
+    if (codes.length) return codes.at(-1);
+    assert.ok(waited < 10_000, `no code for ${account} (${me.email}) and batch ${id} in the outbox`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** "Select all shown" as the page says it is: checked, mixed (indeterminate) or neither. */
+async function selectAllState(page) {
+  return page.getByRole('checkbox', { name: 'Select all shown' }).evaluate((el) => (el.indeterminate ? 'mixed' : el.checked ? 'checked' : 'unchecked'));
+}
+
+test('a batch: select all shown with a filter, edit N services, the answer names the service left out, both confirm with one code, the outcome per service', async () => {
+  // Ada holds four domains and a VPS; on bt-4.example a technical request is already pending.
+  for (const name of ['bt-1.example', 'bt-2.example', 'bt-3.example', 'bt-4.example']) await upsertService(name, { type: 'domain', admin: ADA, tech: TEO, billing: ADA });
+  await upsertService('bt-vps.example', { type: 'vps', admin: ADA, tech: TEO, billing: ADA });
+  assert.equal((await callApi(base, 'POST', '/v1/services/bt-4.example/contact-changes', ADA, { tech: BEA })).status, 201);
+
+  const ada = await signIn(ADA);
+  const { page } = ada;
+  const editSelected = (n) => page.getByRole('button', { name: `Edit contacts of ${n} service${n === 1 ? '' : 's'}`, exact: true });
+  await page.getByLabel('Search by service name').fill('bt-');
+  await page.getByText('Services shown: 5.').waitFor();
+  await page.getByLabel('Type of service').selectOption({ label: 'Domain' });
+  await page.getByText('Services shown: 4.').waitFor();
+  assert.equal(await editSelected(0).isDisabled(), true, 'nothing selected: the button waits');
+  assert.equal(await selectAllState(page), 'unchecked');
+
+  // "Select all shown" selects exactly the rows shown: the four domains, not the VPS.
+  await page.getByRole('checkbox', { name: 'Select all shown' }).check();
+  await editSelected(4).waitFor();
+  for (const n of [1, 2, 3, 4]) assert.equal(await page.getByRole('checkbox', { name: `Select bt-${n}.example` }).isChecked(), true);
+  // Its state follows the rows: mixed when some are, checked again when all are.
+  await page.getByRole('checkbox', { name: 'Select bt-2.example' }).uncheck();
+  await editSelected(3).waitFor();
+  assert.equal(await selectAllState(page), 'mixed');
+  await page.getByRole('checkbox', { name: 'Select bt-2.example' }).check();
+  assert.equal(await selectAllState(page), 'checked');
+  // Another filter shows other rows: the selection stays, and the page says what it does not show.
+  await page.getByLabel('Type of service').selectOption({ label: 'VPS' });
+  await page.getByText('Services shown: 1.').waitFor();
+  assert.equal(await selectAllState(page), 'unchecked');
+  await page.getByText('4 selected services are not shown by the current search or type.').waitFor();
+  assert.equal(await editSelected(4).isEnabled(), true);
+  await page.getByLabel('Type of service').selectOption({ label: 'Domain' });
+  await page.getByText('Services shown: 4.').waitFor();
+  assert.equal(await selectAllState(page), 'checked');
+  await checkAccessibility(page, 'My contacts with a selection');
+  await shot(page, 'batch-selection');
+
+  // The pencil's fields, for the four services.
+  await editSelected(4).click();
+  const form = page.getByRole('form', { name: 'Edit contacts of 4 services' });
+  await form.waitFor();
+  assert.match(await focusedText(page), /^Edit contacts of 4 services$/, 'the form takes the focus');
+  for (const field of ['Administrator contact', 'Technical contact', 'Billing contact']) {
+    assert.equal(await form.getByLabel(field, { exact: true }).inputValue(), '', `${field}: empty, each service keeps its own`);
+    assert.equal(await form.getByLabel(field, { exact: true }).isEditable(), true, `the admin may change the ${field}`);
+  }
+  await form.getByLabel('Technical contact', { exact: true }).fill(NED);
+  await form.getByText('The selected services (4)').click();
+  assert.deepEqual(await form.getByRole('listitem').allTextContents(), ['bt-1.example', 'bt-2.example', 'bt-3.example', 'bt-4.example']);
+  await checkAccessibility(page, "the batch's form");
+  await shot(page, 'batch-form');
+  // Every role of one batch goes to one new contact: said before anything is sent.
+  await form.getByLabel('Billing contact', { exact: true }).fill(TEO);
+  await form.getByRole('button', { name: 'Confirm' }).click();
+  assert.match(await alertText(page), /All the roles of one batch move to the same new contact/);
+  // An error of the whole call, as the pencil's form shows it: Otto is overdue, so every service is refused.
+  await form.getByLabel('Technical contact', { exact: true }).fill('');
+  await form.getByLabel('Billing contact', { exact: true }).fill(OTTO);
+  await form.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByRole('alert').filter({ hasText: 'not in good standing' }).waitFor();
+  assert.equal(await form.getByLabel('Billing contact', { exact: true }).inputValue(), OTTO, 'the form keeps what was typed');
+  assert.equal((await callApi(base, 'GET', '/v1/me/contact-change-batches', ADA)).json.batches.length, 0, 'no batch');
+
+  await form.getByLabel('Billing contact', { exact: true }).fill('');
+  await form.getByLabel('Technical contact', { exact: true }).fill(NED);
+  await form.getByRole('button', { name: 'Confirm' }).click();
+  const answer = page.getByRole('region', { name: 'Batch asked for 3 services' });
+  await answer.waitFor();
+  assert.equal(await statusText(page), 'Your request has been taken into account for 3 services, as one batch. The contacts concerned will receive one email for the whole batch, with one code. 1 service was left out: see why below.');
+  assert.match(await focusedText(page), /taken into account for 3 services/, 'the focus lands on the green box');
+  const leftOut = answer.getByRole('list', { name: 'Left out of the batch: 1 service' });
+  assert.deepEqual(await leftOut.getByRole('listitem').allTextContents(), [
+    'bt-4.example: A request for this role of the service is already pending: wait for it to end, or cancel it in “My requests”.',
+  ]);
+  await checkAccessibility(page, "the batch's answer");
+  await shot(page, 'batch-answer');
+  await editSelected(0).waitFor();
+  const [batch] = (await callApi(base, 'GET', '/v1/me/contact-change-batches', ADA)).json.batches;
+  assert.deepEqual(batch.services.sort(), ['bt-1.example', 'bt-2.example', 'bt-3.example']);
+
+  // My requests: the batch is one entry, its services behind a count; no part is an entry of its own.
+  await answer.getByRole('button', { name: 'See it in My requests' }).click();
+  await page.getByRole('tab', { name: 'My requests', selected: true }).waitFor();
+  const entry = card(page, 'Batch of 3 services: Technical');
+  await entry.waitFor();
+  const text = await entry.textContent();
+  assert.match(text, new RegExp(`Batch${batch.id}`));
+  assert.match(text, new RegExp(`Previous contact${TEO}New contact${NED}Requested by${ADA} \\(Ada Admin\\)StatePending`));
+  assert.match(text, new RegExp(`Still awaiting the validation of${ADA} \\(Ada Admin\\), ${NED}`));
+  for (const n of [1, 2, 3]) assert.equal(await card(page, `bt-${n}.example: Technical`).count(), 0, 'a part is no entry of its own');
+  await card(page, 'bt-4.example: Technical').waitFor();
+  const services = entry.getByText('3 services · Pending: 3');
+  await services.click();
+  const outcome = entry.getByRole('table', { name: 'The outcome on each service' });
+  await outcome.waitFor();
+  assert.deepEqual(await outcome.getByRole('row').allTextContents(), ['ServiceStateReason', 'bt-1.examplePending', 'bt-2.examplePending', 'bt-3.examplePending']);
+  await checkAccessibility(page, 'a pending batch in My requests');
+  await shot(page, 'batch-pending');
+
+  // Ada accepts with the one code of her mail.
+  await entry.getByLabel('Confirmation code').fill(await batchCodeFor(ADA, batch.id));
+  await entry.getByRole('button', { name: 'Accept' }).click();
+  assert.equal(await statusText(page), 'Your confirmation is recorded for every service of the batch. The batch is still awaiting the validation of the other contact.');
+  assert.match(await entry.textContent(), new RegExp(`Accepted by${ADA} \\(Ada Admin\\)Still awaiting the validation of${NED}`));
+
+  // Meanwhile bt-3.example changes hands elsewhere: its part will fail, the others complete.
+  await upsertService('bt-3.example', { type: 'domain', admin: ADA, tech: BEA, billing: ADA });
+  const ned = await signIn(NED);
+  await ned.page.getByRole('tab', { name: 'My requests' }).click();
+  const his = card(ned.page, 'Batch of 3 services: Technical');
+  await his.getByLabel('Confirmation code').fill(await batchCodeFor(NED, batch.id));
+  await his.getByRole('button', { name: 'Accept' }).click();
+  assert.equal(await statusText(ned.page), "The change has taken effect on 2 of the batch's 3 services; on the others it could not (each one's reason is in the batch's list of services).");
+  assert.match(await his.textContent(), /StatePartly done/);
+  await his.getByText('3 services · Failed: 1 · Done: 2').click();
+  const outcomes = his.getByRole('table', { name: 'The outcome on each service' });
+  await outcomes.waitFor();
+  assert.deepEqual(await outcomes.getByRole('row').allTextContents(), [
+    'ServiceStateReason', 'bt-3.exampleFailedthe contact of a role changed in the meantime', 'bt-1.exampleDone', 'bt-2.exampleDone',
+  ]);
+  await checkAccessibility(ned.page, 'a closed batch in My requests');
+  await shot(ned.page, 'batch-done');
+  ned.assertClean();
+  await ned.close();
+
+  // Ada's open page sees it by itself (the poll), its table still open.
+  await entry.getByText('3 services · Failed: 1 · Done: 2').waitFor({ timeout: 15_000 });
+  assert.equal(await entry.getByRole('table', { name: 'The outcome on each service' }).isVisible(), true, 'the table stays open');
+  assert.equal((await callApi(base, 'GET', '/v1/services/bt-1.example', ADA)).json.contacts.tech, NED);
+  assert.equal((await callApi(base, 'GET', '/v1/services/bt-3.example', ADA)).json.contacts.tech, BEA);
+  await page.getByLabel('State').selectOption({ label: 'Partly done' });
+  await card(page, 'Batch of 3 services: Technical').waitFor();
+  assert.equal(await card(page, 'bt-4.example: Technical').count(), 0, 'with "Partly done", batches alone');
+  ada.assertClean();
+  await ada.close();
+});
+
+test('a batch with the keyboard alone: Ada takes the billing role of two services herself, sends it again, then cancels it', async () => {
+  for (const name of ['kb-1.example', 'kb-2.example']) await upsertService(name, { type: 'hosting', admin: ADA, tech: ADA, billing: BEA });
+  const ada = await signIn(ADA);
+  const { page } = ada;
+  await page.getByLabel('Search by service name').fill('kb-');
+  await page.getByText('Services shown: 2.').waitFor();
+  await page.getByLabel('Search by service name').focus();
+  await tabTo(page, /^Select all shown$/);
+  await page.keyboard.press('Space');
+  await tabTo(page, /^Edit contacts of 2 services$/);
+  await page.keyboard.press('Enter');
+  assert.match(await focusedText(page), /^Edit contacts of 2 services$/, 'the form takes the focus');
+  await tabTo(page, /^Take it myself: Billing contact/);
+  await page.keyboard.press('Enter');
+  assert.equal(await page.getByLabel('Billing contact', { exact: true }).inputValue(), ADA);
+  await tabTo(page, /^Confirm$/);
+  await page.keyboard.press('Enter');
+  assert.match(await statusText(page), /taken into account for 2 services/);
+  await tabTo(page, /^See it in My requests$/);
+  await page.keyboard.press('Enter');
+  await page.getByRole('tab', { name: 'My requests', selected: true }).waitFor();
+
+  // Ada alone confirms what she takes herself; she sends it again, then withdraws it.
+  const entry = card(page, 'Batch of 2 services: Billing');
+  assert.match(await entry.textContent(), new RegExp(`Still awaiting the validation of${ADA} \\(Ada Admin\\)Asked on`));
+  await entry.getByRole('button', { name: 'Send the request again' }).focus();
+  await page.keyboard.press('Enter');
+  assert.match(await statusText(page), /^The batch has been sent again/);
+  assert.equal(await entry.getByRole('button', { name: /^Send the request again \(possible in \d+ s\)$/ }).isDisabled(), true);
+  await entry.getByRole('button', { name: 'Cancel request' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('status').filter({ hasText: 'The batch is cancelled: nothing changed on any of its services.' }).waitFor();
+  assert.match(await entry.textContent(), /StateCancelled/);
+  assert.equal((await callApi(base, 'GET', '/v1/services/kb-1.example', ADA)).json.contacts.billing, BEA);
+  ada.assertClean();
+  await ada.close();
+});
+
+test('a batch in Italian and in French: the selection, the form and the entry in their words', async () => {
+  for (const name of ['lang-1.example', 'lang-2.example']) await upsertService(name, { admin: TEO, tech: TEO, billing: BEA });
+  const teo = await signIn(TEO);
+  await teo.page.getByLabel('Cerca per nome del servizio').fill('lang-');
+  await teo.page.getByText('Servizi mostrati: 2.').waitFor();
+  await teo.page.getByRole('checkbox', { name: 'Seleziona tutti quelli mostrati' }).check();
+  await teo.page.getByRole('button', { name: 'Modifica i contatti di 2 servizi' }).click();
+  const form = teo.page.getByRole('form', { name: 'Modifica i contatti di 2 servizi' });
+  await form.getByLabel('Contatto tecnico', { exact: true }).fill(NED);
+  await form.getByRole('button', { name: 'Conferma' }).click();
+  await teo.page.getByRole('region', { name: 'Richiesta multipla per 2 servizi' }).waitFor();
+  await teo.page.getByRole('button', { name: 'Vedila in Le tue richieste' }).click();
+  await card(teo.page, 'Richiesta multipla, 2 servizi: Tecnico').getByText('2 servizi · In attesa: 2').waitFor();
+  await checkAccessibility(teo.page, 'Le tue richieste, una richiesta multipla');
+  teo.assertClean();
+  await teo.close();
+
+  const bea = await signIn(BEA);
+  await bea.page.getByRole('checkbox', { name: 'Sélectionner lang-1.example' }).check();
+  await bea.page.getByRole('button', { name: 'Modifier les contacts de 1 service' }).click();
+  const hers = bea.page.getByRole('form', { name: 'Modifier les contacts de 1 service' });
+  assert.equal(await hers.getByLabel('Contact facturation', { exact: true }).isEditable(), true);
+  assert.equal(await hers.getByLabel('Contact technique', { exact: true }).isEditable(), false, 'the billing contact changes billing alone');
+  await hers.getByRole('button', { name: 'Fermer' }).click();
+  bea.assertClean();
+  await bea.close();
+});
+
+test('a batch of 1,000 services is one entry, its services behind a count until opened', async () => {
+  const names = Array.from({ length: 1000 }, (_, i) => `big-${String(i).padStart(4, '0')}.example`);
+  for (let i = 0; i < names.length; i += 50) {
+    await Promise.all(names.slice(i, i + 50).map((name) => upsertService(name, { admin: OTTO, tech: OTTO, billing: OTTO })));
+  }
+  const { status, json } = await callApi(base, 'POST', '/v1/contact-change-batches', OTTO, { services: names, tech: NED });
+  assert.equal(status, 201);
+  assert.equal(json.batch.parts.length, 1000);
+  const otto = await signIn(OTTO);
+  const { page } = otto;
+  await page.getByRole('tab', { name: 'My requests' }).click();
+  const entry = card(page, 'Batch of 1000 services: Technical');
+  await entry.getByText('1000 services · Pending: 1000').waitFor();
+  assert.equal(await entry.getByRole('table').count(), 0, 'the table is drawn once opened');
+  await entry.getByText('1000 services · Pending: 1000').click();
+  const table = entry.getByRole('table', { name: 'The outcome on each service' });
+  await table.waitFor();
+  assert.equal(await table.getByRole('row').count(), 1001);
+  assert.equal(await page.getByRole('article').filter({ hasText: 'big-0001.example: Technical' }).count(), 0, 'no part is an entry');
+  otto.assertClean();
+  await otto.close();
 });

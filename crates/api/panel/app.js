@@ -229,6 +229,7 @@ function mountTab(panel) {
     config: state.config,
     setMe: (me) => { state.me = me; },
     reload: () => showPanel(),
+    openTab: (id) => selectTab(id, true),
   };
   state.view = tab.view(ctx, panel);
 }

@@ -1,11 +1,14 @@
 // "My contacts": the services where I hold a role (searched by the start of their name), their
 // type, their three contacts and my roles; the
-// pencil opens the form that asks for new contacts, editable only as SPEC §2 allows.
+// pencil opens the form that asks for new contacts, editable only as SPEC §2 allows. A checkbox
+// per row and "Select all shown" choose services for one batch (SPEC §7), whose form
+// (batch-form.js) has the pencil's fields.
 
-import { t } from './i18n.js';
+import { t, tn } from './i18n.js';
 import { seg } from './api.js';
 import { h, messageBox, put } from './dom.js';
 import { problemText } from './requests.js';
+import { batchAnswer, batchForm } from './batch-form.js';
 
 const ROLES = ['admin', 'tech', 'billing'];
 
@@ -35,9 +38,16 @@ export function editable(myRoles) {
   };
 }
 
+/** What I may change on at least one of `services`: the batch's fields (each service is judged on its own). */
+function editableOnAny(services) {
+  const all = services.map((service) => editable(service.my_roles));
+  return Object.fromEntries(ROLES.map((role) => [role, all.some((may) => may[role])]));
+}
+
 export function contactsView(ctx, panel) {
   // `query`: the start of a service name, searched by the API (`?q=`) across every page.
-  const state = { services: [], next: null, query: '', type: '', generation: 0 };
+  // `selected`: the services chosen for a batch, by name; kept across searches and filters.
+  const state = { services: [], next: null, query: '', type: '', generation: 0, selected: new Map() };
   const message = messageBox();
   const search = h('input', { id: 'search', type: 'search', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'search-hint' });
   const tableBox = h('div', { class: 'table-box' });
@@ -48,6 +58,13 @@ export function contactsView(ctx, panel) {
   const typeFilter = h('select', { id: 'type-filter', onchange: () => { state.type = typeFilter.value; reload(); } },
     h('option', { value: '' }, t('contacts.allTypes')),
     ...['domain', 'vps', 'hosting', 'other'].map((type) => h('option', { value: type }, t(`type.${type}`))));
+  const selectAll = h('input', { id: 'select-all', type: 'checkbox', onchange: () => selectShown(selectAll.checked) });
+  const editSelected = h('button', { type: 'button', id: 'edit-selected', class: 'primary', onclick: (e) => openBatchForm(e.currentTarget) });
+  const clearSelection = h('button', { type: 'button', onclick: () => { state.selected.clear(); render(); selectAll.focus(); } }, t('batch.clear'));
+  const selectionNote = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const selection = h('div', { class: 'selection' },
+    h('div', { class: 'check' }, selectAll, h('label', { for: 'select-all' }, t('batch.selectAll'))),
+    editSelected, clearSelection);
   let searchTimer;
   search.addEventListener('input', () => {
     clearTimeout(searchTimer);
@@ -63,7 +80,7 @@ export function contactsView(ctx, panel) {
     h('div', { class: 'search' }, h('label', { for: 'search' }, t('contacts.search')), search),
     h('div', { class: 'search' }, h('label', { for: 'type-filter' }, t('contacts.typeFilter')), typeFilter),
     h('p', { id: 'search-hint', class: 'hint' }, t('contacts.searchHint')),
-    tableBox, count, more, formBox);
+    selection, selectionNote, tableBox, count, more, formBox);
 
   function url() {
     const query = new URLSearchParams();
@@ -107,19 +124,61 @@ export function contactsView(ctx, panel) {
       const none = state.query ? t('contacts.noMatch', { query: search.value.trim() }) : state.type ? t('contacts.noneOfType') : t('contacts.none');
       put(tableBox, h('p', {}, none));
       put(count);
+      showSelection();
       return;
     }
     put(count, t(state.next ? 'contacts.countMore' : 'contacts.count', { count: state.services.length }));
     put(tableBox, h('table', {},
       h('caption', {}, t('contacts.caption')),
       h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, t('batch.selectColumn'))),
         [t('contacts.service'), t('contacts.type'), t('contacts.admin'), t('contacts.tech'), t('contacts.billing'), t('contacts.myRoles'), t('contacts.actions')]
           .map((label) => h('th', { scope: 'col' }, label)))),
       h('tbody', {}, state.services.map(row))));
+    showSelection();
+  }
+
+  /** "Select all shown" follows the rows (checked, mixed or not); the button counts the selection. */
+  function showSelection() {
+    const shown = state.services.filter((s) => state.selected.has(s.service)).length;
+    selectAll.checked = shown > 0 && shown === state.services.length;
+    selectAll.indeterminate = shown > 0 && shown < state.services.length;
+    selectAll.disabled = !state.services.length;
+    const n = state.selected.size;
+    editSelected.textContent = tn('batch.editSelected', n);
+    editSelected.disabled = n === 0;
+    clearSelection.hidden = n === 0;
+    const hidden = n - shown;
+    put(selectionNote, hidden > 0 ? tn('batch.selectedHidden', hidden) : '');
+    for (const box of tableBox.querySelectorAll('input[type=checkbox]')) {
+      box.checked = state.selected.has(box.value);
+      box.closest('tr').classList.toggle('selected', box.checked);
+    }
+  }
+
+  /** Selects (or unselects) exactly the rows the search and the type filter show. */
+  function selectShown(on) {
+    for (const service of state.services) {
+      if (on) state.selected.set(service.service, service);
+      else state.selected.delete(service.service);
+    }
+    showSelection();
+  }
+
+  function toggle(service, on) {
+    if (on) state.selected.set(service.service, service);
+    else state.selected.delete(service.service);
+    showSelection();
   }
 
   function row(service) {
+    // A selected service's record is kept as the latest listing shows it.
+    if (state.selected.has(service.service)) state.selected.set(service.service, service);
     return h('tr', {},
+      h('td', {}, h('input', {
+        type: 'checkbox', value: service.service, 'aria-label': t('batch.select', { service: service.service }),
+        onchange: (e) => toggle(service, e.currentTarget.checked),
+      })),
       h('th', { scope: 'row' }, service.service),
       h('td', {}, typeName(service.type)),
       ROLES.map((role) => h('td', {}, named(service, role))),
@@ -137,6 +196,27 @@ export function contactsView(ctx, panel) {
       done: async () => {
         put(formBox);
         message.show('ok', t('form.taken'), { focus: true });
+        await reload();
+      },
+    });
+    put(formBox, form);
+    form.querySelector('h3').focus();
+  }
+
+  function openBatchForm(opener) {
+    message.clear();
+    const services = [...state.selected.values()].sort((a, b) => (a.service < b.service ? -1 : 1));
+    const form = batchForm(ctx, services, {
+      may: editableOnAny(services),
+      close: () => { put(formBox); opener?.focus(); },
+      done: async (answer) => {
+        state.selected.clear();
+        const view = batchAnswer(answer, {
+          close: () => { put(formBox); selectAll.focus(); },
+          toRequests: () => ctx.openTab('requests'),
+        });
+        put(formBox, view.el);
+        view.focus();
         await reload();
       },
     });

@@ -31,6 +31,15 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 
+/**
+ * The string `key.one` or `key.other` by `count` (filled in as {count}, with `params`): one for 1,
+ * and in French for 0 too ("0 service").
+ */
+export function tn(key, count, params = {}) {
+  const one = count === 1 || (count === 0 && current === 'fr');
+  return t(`${key}.${one ? 'one' : 'other'}`, { ...params, count });
+}
+
 /** The language the browser prefers among ours, for the sign-in page. */
 export function preferredLanguage() {
   for (const tag of navigator.languages || [navigator.language || 'en']) {

@@ -41,6 +41,7 @@ const SOURCES: &[Source] = &[
     Source { name: "oidc.js", content_type: JS, text: include_str!("../panel/oidc.js") },
     Source { name: "dom.js", content_type: JS, text: include_str!("../panel/dom.js") },
     Source { name: "requests.js", content_type: JS, text: include_str!("../panel/requests.js") },
+    Source { name: "batch-form.js", content_type: JS, text: include_str!("../panel/batch-form.js") },
     Source { name: "contacts.js", content_type: JS, text: include_str!("../panel/contacts.js") },
     Source { name: "profile.js", content_type: JS, text: include_str!("../panel/profile.js") },
     Source { name: "app.js", content_type: JS, text: include_str!("../panel/app.js") },
@@ -235,6 +236,16 @@ mod tests {
         let app = std::str::from_utf8(&BUILT.assets.iter().find(|a| a.name.starts_with("app.")).unwrap().bytes).unwrap().to_owned();
         let api = &BUILT.assets.iter().find(|a| a.name.starts_with("api.")).unwrap().name;
         assert!(app.contains(&format!("'./{api}'")), "app.js imports api.js by its hashed name");
+    }
+
+    #[test]
+    fn every_file_of_the_panel_directory_is_served() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("panel");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            let listed = name == "index.html" || SOURCES.iter().any(|source| source.name == name);
+            assert!(listed, "panel/{name} is not among the SOURCES of panel.rs: the page could not load it");
+        }
     }
 
     #[test]
