@@ -486,7 +486,11 @@ fn put_request_attributes(item: &mut Item, kind: &str, change: &ContactChange, d
 /// as JSON: what its completion writes over, unread.
 pub const SERVICE_WHEN_ASKED: &str = "service_when_asked";
 
-/// The request item and, for each involved account, its copy: `(request, copies)`.
+/// A part's request item's attribute naming its batch (String): absent on a request of its own.
+pub const BATCH: &str = "batch";
+
+/// The request item and, for each involved account, its copy: `(request, copies)`. A part of
+/// a batch has no copies and stays out of the due index.
 pub fn request_items(change: &ContactChange) -> Result<(Item, Vec<Item>), StoreError> {
     let doc = request_doc(change, false)?;
     let copy_doc = request_doc(change, true)?;
@@ -497,6 +501,13 @@ pub fn request_items(change: &ContactChange) -> Result<(Item, Vec<Item>), StoreE
             SERVICE_WHEN_ASKED.into(),
             s(serde_json::to_string(service).map_err(|e| StoreError::Failed(Cause::of(format!("a service as JSON: {e}"), e)))?),
         );
+    }
+    if let Some(batch) = change.batch {
+        // A part of a batch: its batch is listed and swept, not the part (SPEC §7), so it
+        // has neither copies nor the due index's keys; `batch` exempts it from the expiry
+        // condition of saves (`DynamoStore::request_condition`).
+        request.insert(BATCH.into(), s(batch.to_string()));
+        return Ok((request, Vec::new()));
     }
     if change.state == State::Pending {
         request.insert(DUE_PK.into(), s(due_pk(change.expires_at)));
@@ -864,8 +875,10 @@ mod tests {
             now,
             time::Duration::days(7),
         );
-        let (request, _) = request_items(&part).unwrap();
+        let (request, copies) = request_items(&part).unwrap();
         assert_eq!(request_from(&request).unwrap().batch, Some(batch));
+        assert_eq!(request.get(BATCH).and_then(|v| v.as_s().ok()), Some(&batch.to_string()), "for the saves' expiry condition");
+        assert!(copies.is_empty() && !request.contains_key(DUE_PK) && !request.contains_key(DUE_SK), "its batch is listed and swept, not the part");
         let alone =
             ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), contacts_domain::Zone::Eu, now, time::Duration::days(7));
         let (request, _) = request_items(&alone).unwrap();
