@@ -169,10 +169,13 @@ pub fn mail_id_of(pk: &str, sk: &str) -> Option<MailId> {
     };
     let (version, index) = sk.strip_prefix(MAIL_PREFIX)?.split_once('#')?;
     let digits = |text: &str, width: usize| text.len() == width && text.bytes().all(|b| b.is_ascii_digit());
-    if !digits(version, 10) || !digits(index, 2) {
+    if !digits(version, 10) || !index.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(MailId { of, version: version.parse().ok()?, index: index.parse().ok()? })
+    let id = MailId { of, version: version.parse().ok()?, index: index.parse().ok()? };
+    // Two digits at least (a batch's save may post a hundred letters and more, one per holder
+    // told): only the one key `mail_key` writes for an id names it.
+    (sk == sort_key(&mail_key(&id))).then_some(id)
 }
 pub fn event_key(id: &EventId) -> Item {
     key(format!("EVENT#{id}"), EVENT_SK)
@@ -884,6 +887,20 @@ mod tests {
         let (request, _) = request_items(&alone).unwrap();
         assert!(!get_s(&request, "request", "doc").unwrap().contains("batch"), "nothing written for a request of its own");
         assert_eq!(request_from(&request).unwrap().batch, None);
+    }
+
+    #[test]
+    fn a_mail_id_of_a_hundred_letters_and_more_round_trips_through_its_one_key() {
+        let batch = BatchId::new(OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap());
+        for index in [0, 7, 99, 100, 1001, u16::MAX] {
+            let id = MailId::of_batch(batch, 3, index);
+            let key = mail_key(&id);
+            assert_eq!(mail_id_of(key[PK].as_s().unwrap(), key[SK].as_s().unwrap()), Some(id), "{index}");
+        }
+        let pk = batch_pk(batch);
+        for other in ["MAIL#0000000003#7", "MAIL#0000000003#0100", "MAIL#0000000003#065535", "MAIL#0000000003#65536", "MAIL#0000000003#"] {
+            assert_eq!(mail_id_of(&pk, other), None, "{other}");
+        }
     }
 
     #[test]
