@@ -5,16 +5,16 @@
 use std::sync::Arc;
 
 use contacts_app::memory::MemoryStore;
-use contacts_app::ports::{Accounts, AskingFor, Clock, Effect, Outbox, ProfileRecord, ServiceFilter, Store, StoreError};
+use contacts_app::ports::{Accounts, AskingFor, Clock, Effect, Outbox, Page, ProfileRecord, ServiceFilter, Store, StoreError};
 use contacts_aws::DynamoStore;
 use contacts_domain::Decision;
 use contacts_domain::events::{AccountFacts, LanguageFacts};
-use contacts_domain::rules::Plan;
+use contacts_domain::rules::{self, Plan};
 use contacts_domain::{
     Account, AccountId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Language, MailId, MailStatus, OutboxId, PaymentStatus, PendingEmail,
     Role, Roles, Service, ServiceName, ServiceType, State, Step, Token, Zone,
 };
-use contacts_domain::{AwaitedCodes, Event, EventId, EventStatus, Fact, Occurrence};
+use contacts_domain::{AwaitedCodes, Batch, BatchId, BatchStep, Event, EventId, EventStatus, Fact, Occurrence};
 use http::StatusCode;
 use integration_tests::{Backend, ManualClock, TestApp, dynamo_store, unique_tag};
 use serde_json::json;
@@ -76,6 +76,16 @@ on_every_store!(
     create_and_save_commit_the_events_their_steps_owe_and_a_refused_write_commits_none,
     an_outbox_item_is_claimed_by_one_worker_at_a_time_keeps_its_order_when_handed_back_and_leaves_once_settled,
     a_verification_and_a_new_language_commit_their_event_and_what_changes_nothing_commits_none,
+    a_batch_is_stored_with_its_parts_which_are_neither_listed_nor_swept_and_read_back_with_its_parties_codes,
+    batches_of_lists_a_batch_for_everyone_it_involves_newest_first_in_pages_before_the_cursor,
+    save_batch_is_stale_unless_it_writes_over_the_version_read_and_posts_its_letters_and_events,
+    a_batch_code_is_issued_over_the_version_read_and_a_new_round_retires_it,
+    due_batches_lists_the_settling_first_then_the_expired_and_the_unreminded_near_expiry_never_a_closed_one,
+    a_part_is_saved_past_its_expiry_and_takes_effect,
+    a_batch_telling_more_holders_than_a_transaction_holds_posts_every_letter,
+    a_batch_refused_part_way_by_a_live_lock_leaves_nothing_and_releases_every_lock_it_took,
+    a_create_stopped_between_its_transactions_is_invisible_and_discard_unopened_removes_it,
+    a_create_stopped_between_its_transactions_is_finished_by_calling_it_again,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -87,15 +97,20 @@ enum Kind {
 struct Subject {
     store: Arc<dyn Store>,
     clock: Arc<ManualClock>,
+    /// The same store, when it is DynamoDB's: for what only it has (its table, its test hooks).
+    dynamo: Option<Arc<DynamoStore>>,
 }
 
 async fn subject(kind: Kind) -> Subject {
     let clock = Arc::new(ManualClock::new());
-    let store: Arc<dyn Store> = match kind {
-        Kind::Memory => Arc::new(MemoryStore::new().with_clock(clock.clone())),
-        Kind::Dynamo => dynamo_store(&unique_tag(), clock.clone()).await,
+    let (store, dynamo): (Arc<dyn Store>, _) = match kind {
+        Kind::Memory => (Arc::new(MemoryStore::new().with_clock(clock.clone())), None),
+        Kind::Dynamo => {
+            let store = dynamo_store(&unique_tag(), clock.clone()).await;
+            (store.clone(), Some(store))
+        }
     };
-    let subject = Subject { store, clock };
+    let subject = Subject { store, clock, dynamo };
     for (id, payment) in [("aa1-ovh", "ok"), ("tt1-ovh", "ok"), ("bb1-ovh", "ok"), ("nn1-ovh", "ok"), ("mm1-ovh", "ok"), ("oo1-ovh", "overdue")] {
         subject.store.put_account(&account(id, payment)).await.unwrap();
     }
@@ -1156,6 +1171,400 @@ async fn accounts_returns_those_that_exist_even_beyond_one_batch(kind: Kind) {
     wanted.sort();
     assert_eq!(found, wanted);
     assert_eq!(s.store.accounts(&[]).await, Ok(vec![]));
+}
+
+// ---- batches ----------------------------------------------------------------------------------
+
+/// A new batch asked by `requester`, admin of each of `services` (a name and its tech holder),
+/// moving tech to `to`; with its parts, as `Batch::open` makes them now.
+fn batch_on(s: &Subject, services: &[(String, &str)], to: &str, requester: &str) -> (Batch, Vec<ContactChange>) {
+    let plans = services
+        .iter()
+        .map(|(service, from)| {
+            let contacts = Contacts { admin: id(requester), tech: id(from), billing: id("bb1-ovh") };
+            (name(service), rules::plan(&contacts, &id(requester), &[(Role::Tech, id(to))]).unwrap().remove(0))
+        })
+        .collect();
+    Batch::open(plans, id(requester), Roles::new([Role::Tech]).unwrap(), id(to), Zone::Eu, s.clock.now(), TTL).unwrap()
+}
+
+/// `count` services `{prefix}{i}.com`, tt1 their tech.
+fn services(prefix: &str, count: usize) -> Vec<(String, &'static str)> {
+    (0..count).map(|i| (format!("{prefix}{i}.com"), "tt1-ovh")).collect()
+}
+
+/// A batch of one service `{prefix}0.com`, tech from tt1 to nn1 asked by aa1, created now.
+async fn created_batch(s: &Subject, prefix: &str) -> Batch {
+    let (batch, parts) = batch_on(s, &services(prefix, 1), "nn1-ovh", "aa1-ovh");
+    s.store.create_batch(&batch, &parts, s.clock.now()).await.unwrap();
+    batch
+}
+
+/// `batch` as a store reads it back: without what it owed, and (but `Batches::batch`) its codes.
+fn as_stored(batch: &Batch) -> Batch {
+    let mut stored = Batch { outbox: Vec::new(), events: Vec::new(), ..batch.clone() };
+    stored.parties.iter_mut().for_each(|party| party.token = None);
+    stored
+}
+
+/// `batch` after `step`, ready to be saved over the version it was read at, owing what that
+/// step owes.
+fn batch_stepped(batch: &Batch, step: BatchStep, at: OffsetDateTime) -> Batch {
+    let mut next = Batch { outbox: Vec::new(), events: Vec::new(), ..batch.clone() };
+    next.step(step, at).unwrap();
+    next.version += 1;
+    next
+}
+
+/// Claims the letters of `batch`'s save at its version, checking each is the letter owed,
+/// posted at `posted_at`.
+async fn claim_letters(s: &Subject, batch: &Batch, posted_at: OffsetDateTime) {
+    let now = s.clock.now();
+    for (index, letter) in batch.outbox.iter().enumerate() {
+        let mail = MailId::of_batch(batch.id, batch.version, u16::try_from(index).unwrap());
+        let order = s.store.claim(&mail, now, now + Duration::minutes(1)).await.unwrap().unwrap_or_else(|| panic!("letter {index} posted"));
+        assert_eq!((&order.letter, order.posted_at), (letter, posted_at), "letter {index}");
+    }
+}
+
+/// Every item of the DynamoDB store's table that names one of `needles`, by a scan.
+async fn items_naming(store: &DynamoStore, needles: &[String]) -> Vec<String> {
+    let (mut found, mut start) = (Vec::new(), None);
+    loop {
+        let page = store.client().scan().table_name(store.table()).set_exclusive_start_key(start).send().await.unwrap();
+        for item in page.items() {
+            let text = format!("{item:?}");
+            if needles.iter().any(|needle| text.contains(needle.as_str())) {
+                found.push(format!("{:?} / {:?}", item.get("pk"), item.get("sk")));
+            }
+        }
+        match page.last_evaluated_key {
+            Some(key) => start = Some(key),
+            None => return found,
+        }
+    }
+}
+
+/// The ids of a batch and of its parts.
+fn ids_of(batch: &Batch) -> Vec<String> {
+    std::iter::once(batch.id.to_string()).chain(batch.parts.iter().map(|part| part.request.to_string())).collect()
+}
+
+async fn a_batch_is_stored_with_its_parts_which_are_neither_listed_nor_swept_and_read_back_with_its_parties_codes(kind: Kind) {
+    let s = subject(kind).await;
+    let (batch, parts) = batch_on(&s, &services("part", 3), "nn1-ovh", "aa1-ovh");
+    let now = s.clock.now();
+    s.store.create_batch(&batch, &parts, now).await.unwrap();
+
+    assert_eq!(s.store.batch(batch.id).await.unwrap(), Some(as_stored(&batch)));
+    assert_eq!(s.store.batch(BatchId::new(now)).await.unwrap(), None);
+    for part in &parts {
+        let stored = s.store.contact_change(part.id).await.unwrap();
+        assert_eq!(stored, Some(ContactChange { outbox: Vec::new(), events: Vec::new(), ..part.clone() }), "a part, read by id");
+        assert_eq!(stored.unwrap().batch, Some(batch.id));
+    }
+    let other = open(&s, "part1.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh");
+    assert_eq!(s.store.create(&[other], now).await, Err(StoreError::PendingExists(Role::Tech)), "a part holds its role");
+    for account in ["aa1-ovh", "nn1-ovh", "tt1-ovh"] {
+        assert_eq!(s.store.contact_changes_of(&id(account), None, 10).await.unwrap().items, vec![], "{account}: a part is never listed");
+    }
+    assert_eq!(s.store.due(now + TTL + Duration::hours(1), Duration::days(1), 100).await.unwrap(), vec![], "nor swept on its own");
+    assert_eq!(s.store.unaccepted(&id("aa1-ovh"), &id("nn1-ovh")).await.unwrap(), vec![batch.expires_at], "one record for the whole batch");
+
+    // Its letters (a code for each party, a notice to the holder told) and events, posted with it.
+    assert_eq!(batch.outbox.len(), 3);
+    claim_letters(&s, &batch, now).await;
+    let mut events: Vec<EventId> = unpublished(&s).await.into_iter().map(|event| event.id).collect();
+    let mut expected: Vec<EventId> = parts.iter().map(|part| EventId::of_request(part.id, 0, 0)).collect();
+    expected.push(EventId::of_batch(batch.id, 0, 0));
+    events.sort_by_key(ToString::to_string);
+    expected.sort_by_key(ToString::to_string);
+    assert_eq!(events, expected, "the batch's, and each part's");
+
+    // A code kept for one party is read back as its own.
+    let hash = Token::generate().hash();
+    s.store.issue_batch_token(&batch, &id("nn1-ovh"), &hash).await.unwrap();
+    let read = s.store.batch(batch.id).await.unwrap().unwrap();
+    assert_eq!(read.parties.iter().map(|p| (p.account.as_str(), p.token)).collect::<Vec<_>>(), vec![("aa1-ovh", None), ("nn1-ovh", Some(hash))]);
+}
+
+async fn batches_of_lists_a_batch_for_everyone_it_involves_newest_first_in_pages_before_the_cursor(kind: Kind) {
+    let s = subject(kind).await;
+    let mut created = Vec::new();
+    for i in 0..3 {
+        let (batch, parts) = batch_on(&s, &services(&format!("list{i}-"), 2), "nn1-ovh", "aa1-ovh");
+        s.store.create_batch(&batch, &parts, s.clock.now()).await.unwrap();
+        created.push(batch);
+        s.clock.advance(Duration::milliseconds(1));
+    }
+    // A mail's event is the batch's own history, not its listing's.
+    let mailed = batch_stepped(&created[0], BatchStep::Mailed { to: id("nn1-ovh") }, s.clock.now());
+    s.store.save_batch(&mailed).await.unwrap();
+    let mut listed = as_stored(&mailed);
+    listed.history.retain(|entry| !entry.event.is_mail());
+
+    let ids = |page: &Page<Batch>| page.items.iter().map(|batch| batch.id).collect::<Vec<_>>();
+    // The requester, the new contact, a previous holder only told.
+    for account in ["aa1-ovh", "nn1-ovh", "tt1-ovh"] {
+        let first = s.store.batches_of(&id(account), None, 2).await.unwrap();
+        assert_eq!((ids(&first), first.more), (vec![created[2].id, created[1].id], true), "{account}: newest first");
+        let next = s.store.batches_of(&id(account), Some(created[1].id), 2).await.unwrap();
+        assert_eq!((ids(&next), next.more), (vec![created[0].id], false), "{account}: before the cursor");
+        assert_eq!(next.items[0], listed, "{account}");
+    }
+    assert_eq!(s.store.batches_of(&id("mm1-ovh"), None, 10).await.unwrap(), Page { items: vec![], more: false }, "an outsider has none");
+    assert_eq!(s.store.batch(created[0].id).await.unwrap().unwrap().history, mailed.history, "read by id: with its mail's event");
+}
+
+async fn save_batch_is_stale_unless_it_writes_over_the_version_read_and_posts_its_letters_and_events(kind: Kind) {
+    let s = subject(kind).await;
+    let (batch, parts) = batch_on(&s, &services("save", 2), "nn1-ovh", "aa1-ovh");
+    s.store.create_batch(&batch, &parts, s.clock.now()).await.unwrap();
+    let now = s.clock.now();
+    let accepted = batch_stepped(&batch, BatchStep::Accept { party: id("aa1-ovh") }, now);
+    s.store.save_batch(&accepted).await.unwrap();
+    assert_eq!(s.store.batch(batch.id).await.unwrap(), Some(as_stored(&accepted)));
+
+    // Another writer that read version 0 too loses; so do a version from the future and a
+    // batch never created.
+    assert_eq!(s.store.save_batch(&batch_stepped(&batch, BatchStep::Cancel { by: id("aa1-ovh") }, now)).await, Err(StoreError::Stale));
+    let mut ahead = batch_stepped(&accepted, BatchStep::Mailed { to: id("aa1-ovh") }, now);
+    ahead.version += 1;
+    assert_eq!(s.store.save_batch(&ahead).await, Err(StoreError::Stale));
+    let (unknown, _) = batch_on(&s, &services("unknown", 1), "nn1-ovh", "aa1-ovh");
+    assert_eq!(s.store.save_batch(&batch_stepped(&unknown, BatchStep::Mailed { to: id("aa1-ovh") }, now)).await, Err(StoreError::Stale));
+    assert_eq!(s.store.batch(batch.id).await.unwrap(), Some(as_stored(&accepted)), "only the first save took");
+
+    // A cancel: its closing letters (each party, the holder told) and its event, with ids of
+    // its version; from its close, it counts as unaccepted.
+    s.clock.advance(Duration::seconds(1));
+    let closed = batch_stepped(&accepted, BatchStep::Cancel { by: id("aa1-ovh") }, s.clock.now());
+    assert_eq!(closed.outbox.len(), 3);
+    s.store.save_batch(&closed).await.unwrap();
+    let now = s.clock.now();
+    claim_letters(&s, &closed, now).await;
+    let closing = EventId::of_batch(batch.id, closed.version, 0);
+    assert!(unpublished(&s).await.iter().any(|event| event.id == closing && matches!(event.fact, Fact::BatchClosed(_))), "its event");
+    assert_eq!(s.store.unaccepted(&id("aa1-ovh"), &id("nn1-ovh")).await.unwrap(), vec![now]);
+
+    // The mailer's record of a letter, with the letter's settling, in one write; a stale one writes neither.
+    let (first, second) = (MailId::of_batch(batch.id, closed.version, 0), MailId::of_batch(batch.id, closed.version, 1));
+    let mailed = batch_stepped(&closed, BatchStep::Mailed { to: id("aa1-ovh") }, now);
+    s.store.save_batch_settling(&mailed, &first, MailStatus::Sent).await.unwrap();
+    assert_eq!(s.store.save_batch_settling(&mailed, &second, MailStatus::Sent).await, Err(StoreError::Stale));
+    assert_eq!(s.store.batch(batch.id).await.unwrap(), Some(as_stored(&mailed)));
+    let later = now + Duration::hours(1);
+    assert_eq!(s.store.claim(&first, later, later + Duration::minutes(1)).await.unwrap(), None, "settled");
+    assert!(s.store.claim(&second, later, later + Duration::minutes(1)).await.unwrap().is_some(), "not settled by the stale write");
+}
+
+async fn a_batch_code_is_issued_over_the_version_read_and_a_new_round_retires_it(kind: Kind) {
+    let s = subject(kind).await;
+    let batch = created_batch(&s, "code").await;
+    let now = s.clock.now();
+    let codes = |batch: &Batch| batch.parties.iter().map(|p| p.token).collect::<Vec<_>>();
+    let hash = Token::generate().hash();
+    s.store.issue_batch_token(&batch, &id("aa1-ovh"), &hash).await.unwrap();
+    let mailed = batch_stepped(&batch, BatchStep::Mailed { to: id("aa1-ovh") }, now);
+    s.store.save_batch(&mailed).await.unwrap();
+    assert_eq!(s.store.issue_batch_token(&batch, &id("nn1-ovh"), &Token::generate().hash()).await, Err(StoreError::Stale), "the batch moved on");
+    let read = s.store.batch(batch.id).await.unwrap().unwrap();
+    assert_eq!(codes(&read), vec![Some(hash), None], "the stale code was not kept");
+
+    // A resend starts a new round: no older code is a party's any more.
+    let policy = contacts_domain::decision::ResendPolicy { cooldown: Duration::ZERO, limit: 5 };
+    let resent = batch_stepped(&read, BatchStep::Resend { by: id("nn1-ovh"), policy }, now);
+    s.store.save_batch(&resent).await.unwrap();
+    assert_eq!(codes(&s.store.batch(batch.id).await.unwrap().unwrap()), vec![None, None]);
+    let fresh = Token::generate().hash();
+    s.store.issue_batch_token(&resent, &id("aa1-ovh"), &fresh).await.unwrap();
+    assert_eq!(codes(&s.store.batch(batch.id).await.unwrap().unwrap()), vec![Some(fresh), None]);
+    let (unknown, _) = batch_on(&s, &services("unknown", 1), "nn1-ovh", "aa1-ovh");
+    assert_eq!(s.store.issue_batch_token(&unknown, &id("aa1-ovh"), &fresh).await, Err(StoreError::Stale), "never created");
+}
+
+async fn due_batches_lists_the_settling_first_then_the_expired_and_the_unreminded_near_expiry_never_a_closed_one(kind: Kind) {
+    let s = subject(kind).await;
+    let ids = |due: Vec<Batch>| due.into_iter().map(|batch| batch.id).collect::<Vec<_>>();
+    let expiring = created_batch(&s, "expiring").await;
+    s.clock.advance(Duration::days(1));
+    let near = created_batch(&s, "near").await;
+    s.clock.advance(Duration::milliseconds(1));
+    let reminded = created_batch(&s, "reminded").await;
+    s.store.save_batch(&batch_stepped(&reminded, BatchStep::Remind, s.clock.now())).await.unwrap();
+    s.clock.advance(Duration::days(1));
+    let settling = created_batch(&s, "settling").await;
+    let half = batch_stepped(&settling, BatchStep::Accept { party: id("aa1-ovh") }, s.clock.now());
+    s.store.save_batch(&half).await.unwrap();
+    let all = batch_stepped(&half, BatchStep::Accept { party: id("nn1-ovh") }, s.clock.now());
+    s.store.save_batch(&all).await.unwrap();
+    let closed = created_batch(&s, "closed").await;
+    s.store.save_batch(&batch_stepped(&closed, BatchStep::Cancel { by: id("aa1-ovh") }, s.clock.now())).await.unwrap();
+
+    let day = Duration::days(1);
+    assert_eq!(ids(s.store.due_batches(s.clock.now(), day, 10).await.unwrap()), vec![settling.id], "settling, whatever its expiry");
+    // The first expired; the next two are within a day of expiry, one of them reminded already.
+    s.clock.advance(Duration::days(5));
+    let due = s.store.due_batches(s.clock.now(), day, 10).await.unwrap();
+    assert_eq!(ids(due.clone()), vec![settling.id, expiring.id, near.id]);
+    assert_eq!(due[0], as_stored(&all));
+    assert_eq!(ids(s.store.due_batches(s.clock.now(), Duration::ZERO, 10).await.unwrap()), vec![settling.id, expiring.id], "no reminders");
+    assert_eq!(ids(s.store.due_batches(s.clock.now(), day, 1).await.unwrap()), vec![settling.id], "bounded, the settling first");
+    s.clock.advance(day);
+    let due = ids(s.store.due_batches(s.clock.now(), day, 10).await.unwrap());
+    assert_eq!(due, vec![settling.id, expiring.id, near.id, reminded.id], "expired, reminded or not");
+    // Expired: out of the sweep's list.
+    let mut expired = s.store.batch(expiring.id).await.unwrap().unwrap();
+    assert!(expired.observe(s.clock.now()));
+    expired.version += 1;
+    s.store.save_batch(&expired).await.unwrap();
+    assert_eq!(ids(s.store.due_batches(s.clock.now(), day, 10).await.unwrap()), vec![settling.id, near.id, reminded.id]);
+}
+
+async fn a_part_is_saved_past_its_expiry_and_takes_effect(kind: Kind) {
+    let s = subject(kind).await;
+    let (batch, parts) = batch_on(&s, &[("example.com".to_owned(), "tt1-ovh")], "nn1-ovh", "aa1-ovh");
+    s.store.create_batch(&batch, &parts, s.clock.now()).await.unwrap();
+    // Its batch was accepted in time; its parts take effect past the hour.
+    s.clock.advance(TTL + Duration::hours(1));
+    let part = s.store.contact_change(parts[0].id).await.unwrap().unwrap();
+    s.store.save(&completed(&part, s.clock.now()), apply(&[])).await.unwrap();
+    assert_eq!(contacts_of(&s, "example.com").await.tech, id("nn1-ovh"));
+    assert_eq!(locks_of(&s, "example.com").await, vec![]);
+    assert_eq!(s.store.contact_changes_of(&id("nn1-ovh"), None, 10).await.unwrap().items, vec![], "never listed, closed either");
+    assert_eq!(s.store.unaccepted(&id("aa1-ovh"), &id("nn1-ovh")).await.unwrap(), vec![batch.expires_at], "the batch's record, untouched");
+}
+
+async fn a_batch_telling_more_holders_than_a_transaction_holds_posts_every_letter(kind: Kind) {
+    let s = subject(kind).await;
+    let holders: Vec<String> = (0..120).map(|i| format!("hh{i}-ovh")).collect();
+    for holder in &holders {
+        s.store.put_account(&account(holder, "ok")).await.unwrap();
+    }
+    let told: Vec<(String, &str)> = holders.iter().enumerate().map(|(i, holder)| (format!("told{i}.com"), holder.as_str())).collect();
+    let (batch, parts) = batch_on(&s, &told, "nn1-ovh", "aa1-ovh");
+    assert_eq!(batch.outbox.len(), 122, "a code to each party, a notice to each holder");
+    let now = s.clock.now();
+    s.store.create_batch(&batch, &parts, now).await.unwrap();
+    assert_eq!(Outbox::<MailId>::unsent(&*s.store, now, 1000).await.unwrap().len(), 122);
+    claim_letters(&s, &batch, now).await;
+    s.clock.advance(Duration::seconds(1));
+    let closed = batch_stepped(&batch, BatchStep::Cancel { by: id("aa1-ovh") }, s.clock.now());
+    s.store.save_batch(&closed).await.unwrap();
+    claim_letters(&s, &closed, s.clock.now()).await;
+}
+
+async fn a_batch_refused_part_way_by_a_live_lock_leaves_nothing_and_releases_every_lock_it_took(kind: Kind) {
+    let s = subject(kind).await;
+    let blocker = open(&s, "many149.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh");
+    create_issued(&s, &blocker).await;
+    // Its 150th part of 200 meets the blocker's lock.
+    let (batch, parts) = batch_on(&s, &services("many", 200), "nn1-ovh", "aa1-ovh");
+    let now = s.clock.now();
+    assert_eq!(s.store.create_batch(&batch, &parts, now).await, Err(StoreError::PendingExists(Role::Tech)));
+
+    assert_eq!(s.store.batch(batch.id).await.unwrap(), None);
+    for part in &parts {
+        assert_eq!(s.store.contact_change(part.id).await.unwrap(), None, "{}", part.service);
+    }
+    for account in ["aa1-ovh", "nn1-ovh", "tt1-ovh"] {
+        assert_eq!(s.store.batches_of(&id(account), None, 10).await.unwrap().items, vec![], "{account}");
+    }
+    assert_eq!(s.store.unaccepted(&id("aa1-ovh"), &id("nn1-ovh")).await.unwrap(), Vec::<OffsetDateTime>::new());
+    assert_eq!(Outbox::<MailId>::unsent(&*s.store, now + Duration::days(1), 10).await.unwrap(), vec![], "no letter");
+    assert_eq!(unpublished(&s).await, vec![], "no event");
+    // Every lock it took is free again (the blocker's stays).
+    s.store.create(&[open(&s, "many0.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh")], now).await.unwrap();
+    s.store.create(&[open(&s, "many148.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh")], now).await.unwrap();
+    let again = open(&s, "many149.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh");
+    assert_eq!(s.store.create(&[again], now).await, Err(StoreError::PendingExists(Role::Tech)));
+    if let Some(dynamo) = &s.dynamo {
+        assert_eq!(items_naming(dynamo, &ids_of(&batch)).await, Vec::<String>::new(), "nothing of it in the table");
+    }
+}
+
+async fn a_create_stopped_between_its_transactions_is_invisible_and_discard_unopened_removes_it(kind: Kind) {
+    let s = subject(kind).await;
+    let Some(dynamo) = s.dynamo.clone() else {
+        // The embedded store writes a batch whole, under its one lock: no create of it stops
+        // half way, and none is ever left to discard.
+        assert_eq!(s.store.discard_unopened(s.clock.now() + Duration::days(1)).await, Ok(0));
+        return;
+    };
+    let (batch, parts) = batch_on(&s, &services("stopped", 120), "nn1-ovh", "aa1-ovh");
+    let begun = s.clock.now();
+    // The batch item and two transactions of parts (of three): stopped there.
+    dynamo.create_batch_partly(&batch, &parts, begun, 3).await.unwrap();
+    assert_eq!(s.store.batch(batch.id).await.unwrap(), None, "unopened: no batch");
+    for account in ["aa1-ovh", "nn1-ovh", "tt1-ovh"] {
+        assert_eq!(s.store.batches_of(&id(account), None, 10).await.unwrap().items, vec![], "{account}");
+    }
+    assert!(s.store.contact_change(parts[0].id).await.unwrap().is_some(), "a part read by id (its batch is absent)");
+    let taken = open(&s, "stopped0.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh");
+    assert_eq!(s.store.create(&[taken], begun).await, Err(StoreError::PendingExists(Role::Tech)), "its locks hold until it is discarded");
+    assert_eq!(s.store.due_batches(begun + TTL, Duration::days(1), 10).await.unwrap(), vec![], "nor swept");
+
+    assert_eq!(s.store.discard_unopened(begun).await, Ok(0), "begun then, not before");
+    s.clock.advance(Duration::minutes(6));
+    assert_eq!(s.store.discard_unopened(s.clock.now() - Duration::minutes(5)).await, Ok(1));
+    assert_eq!(s.store.discard_unopened(s.clock.now()).await, Ok(0), "nothing left");
+    assert_eq!(items_naming(&dynamo, &ids_of(&batch)).await, Vec::<String>::new(), "nothing of it in the table");
+    s.store.create(&[open(&s, "stopped0.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh")], s.clock.now()).await.unwrap();
+    s.store.create(&[open(&s, "stopped119.com", &[Role::Tech], "tt1-ovh", "mm1-ovh", "aa1-ovh")], s.clock.now()).await.unwrap();
+}
+
+async fn a_create_stopped_between_its_transactions_is_finished_by_calling_it_again(kind: Kind) {
+    let s = subject(kind).await;
+    let Some(dynamo) = s.dynamo.clone() else {
+        // The embedded store writes a batch whole, under its one lock: nothing to finish.
+        return;
+    };
+    let (batch, parts) = batch_on(&s, &services("again", 120), "nn1-ovh", "aa1-ovh");
+    let now = s.clock.now();
+    // Everything but its second transaction of events and its opening.
+    dynamo.create_batch_partly(&batch, &parts, now, 6).await.unwrap();
+    assert_eq!(s.store.batch(batch.id).await.unwrap(), None);
+    s.store.create_batch(&batch, &parts, now).await.unwrap();
+    assert_eq!(s.store.batch(batch.id).await.unwrap(), Some(as_stored(&batch)));
+    // Once more, as a caller that did not hear the answer: nothing is written twice.
+    s.store.create_batch(&batch, &parts, now).await.unwrap();
+    assert_eq!(s.store.batches_of(&id("tt1-ovh"), None, 10).await.unwrap().items, vec![as_stored(&batch)]);
+    for part in &parts {
+        assert_eq!(s.store.contact_change(part.id).await.unwrap().map(|p| p.batch), Some(Some(batch.id)));
+    }
+    assert_eq!(Outbox::<MailId>::unsent(&*s.store, now, 100).await.unwrap().len(), batch.outbox.len(), "each letter once");
+    assert_eq!(Outbox::<EventId>::unsent(&*s.store, now, 1000).await.unwrap().len(), parts.len() + 1, "each event once");
+    assert_eq!(s.store.unaccepted(&id("aa1-ovh"), &id("nn1-ovh")).await.unwrap(), vec![batch.expires_at]);
+}
+
+/// A batch of a thousand services of the longest names (its item's worst size, SPEC §7) on
+/// DynamoDB Local: its create's time and calls, and the batch read back whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_creates_a_batch_of_a_thousand_parts_of_the_longest_names() {
+    let s = subject(Kind::Dynamo).await;
+    let dynamo = s.dynamo.clone().expect("DynamoDB's");
+    let longest: Vec<(String, &str)> = (0..1000).map(|i| (format!("{i:04}{}", "x".repeat(ServiceName::MAX_LEN - 4)), "tt1-ovh")).collect();
+    let (batch, parts) = batch_on(&s, &longest, "nn1-ovh", "aa1-ovh");
+    dynamo.reset_metrics();
+    let started = std::time::Instant::now();
+    s.store.create_batch(&batch, &parts, s.clock.now()).await.unwrap();
+    let took = started.elapsed();
+    let metrics = dynamo.metrics();
+    let item = dynamo.client().get_item().table_name(dynamo.table()).set_key(Some(contacts_aws::dynamodb::items::batch_key(batch.id))).send().await.unwrap();
+    let doc = item.item().and_then(|item| item.get("doc")).and_then(|doc| doc.as_s().ok()).map_or(0, String::len);
+    eprintln!(
+        "a batch of 1,000 parts: {took:?}, {} calls ({:?}...), {:.0} capacity units; its item's document {doc} bytes",
+        metrics.calls,
+        &metrics.operations[..3],
+        metrics.capacity_units
+    );
+    assert!(metrics.operations.iter().all(|op| *op == "TransactWriteItems"), "writes only");
+    // The batch item; 48 parts a transaction (21); the listing's items (1); the parts' events,
+    // 99 a transaction (11); the opening.
+    assert_eq!(metrics.calls, 1 + 21 + 1 + 11 + 1);
+    assert!(doc < 400 * 1024, "{doc} bytes");
+    assert_eq!(s.store.batch(batch.id).await.unwrap(), Some(as_stored(&batch)));
+    assert_eq!(s.store.batches_of(&id("nn1-ovh"), None, 10).await.unwrap().items, vec![as_stored(&batch)]);
 }
 
 // ---- DynamoDB only ----------------------------------------------------------------------------

@@ -12,9 +12,9 @@ use contacts_app::ports::{Cause, Lock, ProfileRecord, StoreError};
 use contacts_domain::Decision;
 use contacts_domain::FailReason;
 use contacts_domain::{
-    Account, AccountId, AwaitedCodes, BatchId, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder, EventStatus,
-    HistoryEntry, Language, Letter, LetterKind, MailId, MailOrder, MailStatus, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId, Role, Roles,
-    Service, ServiceName, ServiceType, State, Subject, TokenHash, Zone,
+    Account, AccountId, AwaitedCodes, Batch, BatchId, BatchState, ContactChange, Contacts, DisplayName, EmailAddress, EmailStatus, Event, EventId, EventOrder,
+    EventStatus, HistoryEntry, Language, Letter, LetterKind, MailId, MailOrder, MailStatus, Part, Party, PartyStatus, PaymentStatus, PendingEmail, RequestId,
+    Role, Roles, Service, ServiceName, ServiceType, State, Subject, TokenHash, Zone,
 };
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -169,10 +169,13 @@ pub fn mail_id_of(pk: &str, sk: &str) -> Option<MailId> {
     };
     let (version, index) = sk.strip_prefix(MAIL_PREFIX)?.split_once('#')?;
     let digits = |text: &str, width: usize| text.len() == width && text.bytes().all(|b| b.is_ascii_digit());
-    if !digits(version, 10) || !digits(index, 2) {
+    if !digits(version, 10) || !index.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(MailId { of, version: version.parse().ok()?, index: index.parse().ok()? })
+    let id = MailId { of, version: version.parse().ok()?, index: index.parse().ok()? };
+    // Two digits at least (a batch's save may post a hundred letters and more, one per holder
+    // told): only the one key `mail_key` writes for an id names it.
+    (sk == sort_key(&mail_key(&id))).then_some(id)
 }
 pub fn event_key(id: &EventId) -> Item {
     key(format!("EVENT#{id}"), EVENT_SK)
@@ -486,7 +489,11 @@ fn put_request_attributes(item: &mut Item, kind: &str, change: &ContactChange, d
 /// as JSON: what its completion writes over, unread.
 pub const SERVICE_WHEN_ASKED: &str = "service_when_asked";
 
-/// The request item and, for each involved account, its copy: `(request, copies)`.
+/// A part's request item's attribute naming its batch (String): absent on a request of its own.
+pub const BATCH: &str = "batch";
+
+/// The request item and, for each involved account, its copy: `(request, copies)`. A part of
+/// a batch has no copies and stays out of the due index.
 pub fn request_items(change: &ContactChange) -> Result<(Item, Vec<Item>), StoreError> {
     let doc = request_doc(change, false)?;
     let copy_doc = request_doc(change, true)?;
@@ -497,6 +504,13 @@ pub fn request_items(change: &ContactChange) -> Result<(Item, Vec<Item>), StoreE
             SERVICE_WHEN_ASKED.into(),
             s(serde_json::to_string(service).map_err(|e| StoreError::Failed(Cause::of(format!("a service as JSON: {e}"), e)))?),
         );
+    }
+    if let Some(batch) = change.batch {
+        // A part of a batch: its batch is listed and swept, not the part (SPEC §7), so it
+        // has neither copies nor the due index's keys; `batch` exempts it from the expiry
+        // condition of saves (`DynamoStore::request_condition`).
+        request.insert(BATCH.into(), s(batch.to_string()));
+        return Ok((request, Vec::new()));
     }
     if change.state == State::Pending {
         request.insert(DUE_PK.into(), s(due_pk(change.expires_at)));
@@ -556,6 +570,183 @@ pub fn request_from(item: &Item) -> Result<ContactChange, StoreError> {
     })
 }
 
+// ---- batches -------------------------------------------------------------------------------------
+
+/// A batch's item in its partition (`BATCH#{id}`), whose other items are its parties' token
+/// items (`TOKEN#{account}`) and its posted mails (`MAIL#...`).
+pub const BATCH_SK: &str = "BATCH";
+/// Under an account's partition: `BATCH#{id}`, the listing's entry of a batch it is in.
+pub const BATCH_COPY_PREFIX: &str = "BATCH#";
+/// On a batch item while its create is writing its parts (BOOL true): readers answer no batch.
+pub const OPENING: &str = "opening";
+/// The small item beside an opening batch's (`BATCH#{id}` / `OPENING`), which each transaction
+/// of its create checks (a check is billed at the checked item's size: the batch item's is up
+/// to 400 KB), and which its opening deletes.
+pub const OPENING_SK: &str = "OPENING";
+/// On the opening mark while the sweep deletes the unopened batch's leftovers (BOOL true): a
+/// create resumed meanwhile writes nothing more of it.
+pub const DISCARDING: &str = "discarding";
+/// The due index's partitions of batch items: the opening ones (by creation time, for
+/// `discard_unopened`), the pending ones every party of which accepted (by expiry, all of them
+/// read first by `due_batches`), and the other pending ones (by expiry, as requests' buckets).
+pub const BATCHES_OPENING_PK: &str = "BATCHES#opening";
+pub const BATCHES_SETTLING_PK: &str = "BATCHES#settling";
+pub const BATCHES_DUE_PK: &str = "BATCHES#due";
+
+pub fn batch_key(id: BatchId) -> Item {
+    key(batch_pk(id), BATCH_SK)
+}
+pub fn opening_key(id: BatchId) -> Item {
+    key(batch_pk(id), OPENING_SK)
+}
+/// The opening mark of batch `id` (`OPENING_SK`).
+pub fn opening_item(id: BatchId) -> Item {
+    let mut item = opening_key(id);
+    item.insert("type".into(), s("batch_opening"));
+    item
+}
+pub fn batch_token_key(id: BatchId, account: &AccountId) -> Item {
+    key(batch_pk(id), token_sk(account))
+}
+pub fn batch_copy_sk(id: BatchId) -> String {
+    format!("{BATCH_COPY_PREFIX}{id}")
+}
+pub fn batch_copy_key(account: &AccountId, id: BatchId) -> Item {
+    key(account_pk(account), batch_copy_sk(id))
+}
+
+/// "`account` is in batch `id`": keys only, never updated (the batch's state is its item's).
+pub fn batch_copy_item(account: &AccountId, id: BatchId) -> Item {
+    let mut item = batch_copy_key(account, id);
+    item.insert("type".into(), s("batch_copy"));
+    item
+}
+
+/// The batch a listing's entry names.
+pub fn batch_of_copy(item: &Item) -> Result<BatchId, StoreError> {
+    let id = sort_key(item).strip_prefix(BATCH_COPY_PREFIX).ok_or_else(|| corrupt("batch copy", "not a batch's entry"))?;
+    parse("batch copy", SK, BatchId::parse(id))
+}
+
+/// A batch's token item: `party`'s code of round `round`, alive until the batch expires.
+pub fn batch_token_item(batch: &Batch, account: &AccountId, round: u32, hash: &TokenHash) -> Item {
+    token_item_at(batch_token_key(batch.id, account), account, round, hash, batch.expires_at)
+}
+
+/// A batch as stored: everything but its parties' token hashes (token items of their own),
+/// its parts a list (about 100-150 bytes each, 370 at worst with 253-character names: a
+/// thousand parts fit an item's 400 KB). `version` is also a top-level Number, for conditions.
+#[derive(Serialize, Deserialize)]
+// Not `deny_unknown_fields`, as `RequestDoc`.
+struct BatchDoc {
+    id: BatchId,
+    roles: Roles,
+    to: AccountId,
+    requested_by: AccountId,
+    #[serde(default)]
+    zone: Zone,
+    state: BatchState,
+    parties: Vec<PartyDoc>,
+    parts: Vec<Part>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    closed_at: Option<OffsetDateTime>,
+    history: Vec<HistoryEntry>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    last_resent_at: Option<OffsetDateTime>,
+    version: u64,
+}
+
+/// Where a batch item stands, for its keys in the due index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchPhase {
+    /// Its create is writing its parts: `opening`, in the index's opening partition.
+    Opening,
+    /// Created: in the settling or the due partition while pending, out of the index once closed.
+    Open,
+}
+
+/// The batch's item in `phase`.
+pub fn batch_item(batch: &Batch, phase: BatchPhase) -> Result<Item, StoreError> {
+    let doc = BatchDoc {
+        id: batch.id,
+        roles: batch.roles.clone(),
+        to: batch.to.clone(),
+        requested_by: batch.requested_by.clone(),
+        zone: batch.zone,
+        state: batch.state,
+        parties: batch.parties.iter().map(|p| PartyDoc { account: p.account.clone(), status: p.status }).collect(),
+        parts: batch.parts.clone(),
+        created_at: batch.created_at,
+        expires_at: batch.expires_at,
+        closed_at: batch.closed_at,
+        history: batch.history.clone(),
+        last_resent_at: batch.last_resent_at,
+        version: batch.version,
+    };
+    let doc = serde_json::to_string(&doc).map_err(|e| StoreError::Failed(Cause::of(format!("cannot write a batch: {e}"), e)))?;
+    let mut item = batch_key(batch.id);
+    item.insert("type".into(), s("batch"));
+    item.insert("state".into(), s(batch.state.as_str()));
+    item.insert("version".into(), n(batch.version));
+    item.insert("expires_ms".into(), n(millis(batch.expires_at)));
+    item.insert("doc".into(), s(doc));
+    let by_expiry = format!("{:015}#{}", millis(batch.expires_at), batch.id);
+    let due = match phase {
+        BatchPhase::Opening => {
+            item.insert(OPENING.into(), AttributeValue::Bool(true));
+            Some((BATCHES_OPENING_PK, format!("{:015}#{}", millis(batch.created_at), batch.id)))
+        }
+        BatchPhase::Open if batch.settling() => Some((BATCHES_SETTLING_PK, by_expiry)),
+        BatchPhase::Open if batch.state == BatchState::Pending => Some((BATCHES_DUE_PK, by_expiry)),
+        BatchPhase::Open => None,
+    };
+    if let Some((due_pk, due_sk)) = due {
+        item.insert(DUE_PK.into(), s(due_pk));
+        item.insert(DUE_SK.into(), s(due_sk));
+    }
+    if batch.reminded() {
+        item.insert(REMINDED.into(), AttributeValue::Bool(true));
+    }
+    Ok(item)
+}
+
+/// Whether a batch item is still being created (or discarded): no reader sees it.
+pub fn is_opening(item: &Item) -> bool {
+    item.contains_key(OPENING)
+}
+
+/// A batch item; its parties come without tokens.
+pub fn batch_from(item: &Item) -> Result<Batch, StoreError> {
+    const W: &str = "batch";
+    let doc: BatchDoc = parse(W, "doc", serde_json::from_str(get_s(item, W, "doc")?))?;
+    let version: u64 = get_n(item, W, "version")?;
+    if version != doc.version {
+        return Err(corrupt(W, "version differs from the document's"));
+    }
+    Ok(Batch {
+        id: doc.id,
+        roles: doc.roles,
+        to: doc.to,
+        requested_by: doc.requested_by,
+        zone: doc.zone,
+        state: doc.state,
+        parties: doc.parties.into_iter().map(|p| Party { account: p.account, status: p.status, token: None }).collect(),
+        parts: doc.parts,
+        created_at: doc.created_at,
+        expires_at: doc.expires_at,
+        closed_at: doc.closed_at,
+        history: doc.history,
+        last_resent_at: doc.last_resent_at,
+        version,
+        outbox: Vec::new(),
+        events: Vec::new(),
+    })
+}
+
 // ---- limits --------------------------------------------------------------------------------------
 
 /// The record of when each of one requester's requests to one new contact counts as
@@ -574,15 +765,27 @@ pub fn asks_key(requester: &AccountId, to: &AccountId) -> Item {
 /// TTL past what these requests can hold.
 pub fn asks_update(changes: &[&ContactChange], renew: bool) -> Cond {
     let last_expiry = changes.iter().map(|c| c.expires_at).max().unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let entries: Vec<(String, Option<OffsetDateTime>)> = changes.iter().map(|c| (c.id.to_string(), c.unaccepted_from())).collect();
+    asks_update_of(&entries, last_expiry, renew)
+}
+
+/// [`asks_update`] of a batch: its one `at_{batch}` (SPEC §7: a batch counts once).
+pub fn batch_asks_update(batch: &Batch, renew: bool) -> Cond {
+    asks_update_of(&[(batch.id.to_string(), batch.unaccepted_from())], batch.expires_at, renew)
+}
+
+/// The update of the `at_{id}` of each of `entries` (an id and its moment, `None`: removed),
+/// with a TTL a day past `last_expiry` (`renew`: pushed there; otherwise only if it has none).
+fn asks_update_of(entries: &[(String, Option<OffsetDateTime>)], last_expiry: OffsetDateTime, renew: bool) -> Cond {
     let ttl_clause = if renew { "#ttl = :ttl" } else { "#ttl = if_not_exists(#ttl, :ttl)" };
     let (mut sets, mut removes) = (vec!["#type = :type".to_owned(), ttl_clause.to_owned()], Vec::new());
     let mut update = Cond::default();
-    for (i, change) in changes.iter().enumerate() {
-        update = update.name(&format!("#at{i}"), &format!("{ASKS_ATTRIBUTE_PREFIX}{}", change.id));
-        match change.unaccepted_from() {
+    for (i, (id, unaccepted_from)) in entries.iter().enumerate() {
+        update = update.name(&format!("#at{i}"), &format!("{ASKS_ATTRIBUTE_PREFIX}{id}"));
+        match unaccepted_from {
             Some(at) => {
                 sets.push(format!("#at{i} = :at{i}"));
-                update = update.value(&format!(":at{i}"), n(millis(at)));
+                update = update.value(&format!(":at{i}"), n(millis(*at)));
             }
             None => removes.push(format!("#at{i}")),
         }
@@ -667,14 +870,25 @@ pub fn event_order_from(item: &Item) -> Result<EventOrder, StoreError> {
 /// One party's token hash of round `round`, alive until the request expires (or a later
 /// round retires it).
 pub fn token_item(change: &ContactChange, account: &AccountId, round: u32, hash: &TokenHash) -> Item {
-    let mut item = token_key(change.id, account);
+    token_item_at(token_key(change.id, account), account, round, hash, change.expires_at)
+}
+
+/// A token item at `key` (a request's or a batch's), alive until `expires_at`.
+fn token_item_at(mut item: Item, account: &AccountId, round: u32, hash: &TokenHash, expires_at: OffsetDateTime) -> Item {
     item.insert("type".into(), s("token"));
     item.insert("account".into(), s(account.as_str()));
     item.insert("round".into(), n(round));
     item.insert("hash".into(), s(hash.to_hex()));
-    item.insert("expires_ms".into(), n(millis(change.expires_at)));
-    item.insert(TTL.into(), n(ttl_seconds(change.expires_at)));
+    item.insert("expires_ms".into(), n(millis(expires_at)));
+    item.insert(TTL.into(), n(ttl_seconds(expires_at)));
     item
+}
+
+/// The live token among `tokens` of `party` in `round`: one of another round, or past its
+/// expiry at `now_ms`, is not; one written before token items carried their round is the
+/// current round's (a resend deleted the older ones then).
+pub fn live_token(tokens: &[TokenEntry], party: &AccountId, round: u32, now_ms: i64) -> Option<TokenHash> {
+    tokens.iter().find(|t| &t.account == party && t.expires_ms > now_ms && t.round.is_none_or(|r| r == round)).map(|t| t.hash)
 }
 
 /// A token item as read.
@@ -864,13 +1078,68 @@ mod tests {
             now,
             time::Duration::days(7),
         );
-        let (request, _) = request_items(&part).unwrap();
+        let (request, copies) = request_items(&part).unwrap();
         assert_eq!(request_from(&request).unwrap().batch, Some(batch));
+        assert_eq!(request.get(BATCH).and_then(|v| v.as_s().ok()), Some(&batch.to_string()), "for the saves' expiry condition");
+        assert!(copies.is_empty() && !request.contains_key(DUE_PK) && !request.contains_key(DUE_SK), "its batch is listed and swept, not the part");
         let alone =
             ContactChange::open(ServiceName::parse("example.com").unwrap(), plan, id("aa1-ovh"), contacts_domain::Zone::Eu, now, time::Duration::days(7));
         let (request, _) = request_items(&alone).unwrap();
         assert!(!get_s(&request, "request", "doc").unwrap().contains("batch"), "nothing written for a request of its own");
         assert_eq!(request_from(&request).unwrap().batch, None);
+    }
+
+    #[test]
+    fn a_mail_id_of_a_hundred_letters_and_more_round_trips_through_its_one_key() {
+        let batch = BatchId::new(OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap());
+        for index in [0, 7, 99, 100, 1001, u16::MAX] {
+            let id = MailId::of_batch(batch, 3, index);
+            let key = mail_key(&id);
+            assert_eq!(mail_id_of(key[PK].as_s().unwrap(), key[SK].as_s().unwrap()), Some(id), "{index}");
+        }
+        let pk = batch_pk(batch);
+        for other in ["MAIL#0000000003#7", "MAIL#0000000003#0100", "MAIL#0000000003#065535", "MAIL#0000000003#65536", "MAIL#0000000003#"] {
+            assert_eq!(mail_id_of(&pk, other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_batch_round_trips_through_its_item_without_its_codes_and_its_phase_keys_it_in_the_due_index() {
+        let now = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_000_000).unwrap();
+        let plans = ["a.com", "b.com"]
+            .map(|name| {
+                let contacts = Contacts { admin: id("aa1-ovh"), tech: id("tt1-ovh"), billing: id("bb1-ovh") };
+                (ServiceName::parse(name).unwrap(), contacts_domain::rules::plan(&contacts, &id("aa1-ovh"), &[(Role::Tech, id("nn1-ovh"))]).unwrap().remove(0))
+            })
+            .to_vec();
+        let tech = Roles::new([Role::Tech]).unwrap();
+        let (mut batch, _) = Batch::open(plans, id("aa1-ovh"), tech, id("nn1-ovh"), Zone::Eu, now, time::Duration::days(7)).unwrap();
+        let token = Token::generate();
+        batch.step(contacts_domain::BatchStep::Issue { party: id("nn1-ovh"), round: 0, hash: token.hash() }, now).unwrap();
+        let opening = batch_item(&batch, BatchPhase::Opening).unwrap();
+        assert!(is_opening(&opening));
+        assert_eq!(opening[DUE_PK].as_s().unwrap(), BATCHES_OPENING_PK);
+        let item = batch_item(&batch, BatchPhase::Open).unwrap();
+        assert!(!is_opening(&item));
+        assert_eq!(
+            (item[DUE_PK].as_s().unwrap().as_str(), item[DUE_SK].as_s().unwrap()),
+            (BATCHES_DUE_PK, &format!("{:015}#{}", millis(batch.expires_at), batch.id))
+        );
+        let mut expected = batch.clone();
+        expected.parties.iter_mut().for_each(|p| p.token = None);
+        expected.outbox.clear();
+        expected.events.clear();
+        assert_eq!(batch_from(&item).unwrap(), expected);
+        assert!(!format!("{item:?}").contains(&token.hash().to_hex()), "no code in a batch item");
+        for party in ["aa1-ovh", "nn1-ovh"] {
+            batch.step(contacts_domain::BatchStep::Accept { party: id(party) }, now).unwrap();
+        }
+        assert_eq!(batch_item(&batch, BatchPhase::Open).unwrap()[DUE_PK].as_s().unwrap(), BATCHES_SETTLING_PK, "every party accepted");
+        batch.step(contacts_domain::BatchStep::Settle { outcomes: batch.parts.iter().map(|p| (p.request, State::Done, None)).collect() }, now).unwrap();
+        assert!(!batch_item(&batch, BatchPhase::Open).unwrap().contains_key(DUE_PK), "closed: out of the index");
+        let entry = token_from(&batch_token_item(&batch, &id("nn1-ovh"), 1, &token.hash())).unwrap();
+        assert_eq!((entry.round, entry.expires_ms), (Some(1), millis(batch.expires_at)));
+        assert_eq!(batch_of_copy(&batch_copy_item(&id("tt1-ovh"), batch.id)).unwrap(), batch.id);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The `Store` on DynamoDB: one table, every read a `GetItem`, `BatchGetItem` or `Query`
-//! (never a `Scan`), every change one conditional write or one `TransactWriteItems`.
+//! (never a `Scan`), every change one conditional write or one `TransactWriteItems` (but a
+//! batch's create, more than one holds: `batches.rs`).
 //! [`bulk`] loads and exports accounts and services for `contacts-admin`, with the same items.
 //! The layout is in [`items`] and in docs/dynamodb.md; the table's definition in [`schema`].
 //!

@@ -35,7 +35,8 @@ impl DynamoStore {
                 tx.put(copy, None, Purpose::Copy)?;
             }
         }
-        if *effect != Effect::Nothing && change.to != change.requested_by {
+        // A part counts with its batch (`ContactChange::unaccepted_from`), which keeps the record.
+        if *effect != Effect::Nothing && change.to != change.requested_by && change.batch.is_none() {
             tx.update(items::asks_key(&change.requested_by, &change.to), items::asks_update(&[change], false), None, Purpose::Unaccepted)?;
         }
         match effect {
@@ -57,15 +58,18 @@ impl DynamoStore {
 
     /// "The request is still at the version read", and unless this save ends it as expired,
     /// "and is not pending past its expiry": no save acts on a request that has run out,
-    /// whether or not the sweep has ended it yet.
+    /// whether or not the sweep has ended it yet. A part of a batch (its item carries `batch`)
+    /// is exempt: it expires with its batch, and takes effect past the hour if its batch was
+    /// accepted in time.
     pub(super) fn request_condition(&self, change: &ContactChange, read_version: u64) -> Cond {
         if change.state == State::Expired {
             return Cond::new("#version = :read").name("#version", "version").value(":read", n(read_version));
         }
-        Cond::new("#version = :read AND (#state <> :pending OR #expires > :now)")
+        Cond::new("#version = :read AND (#state <> :pending OR #expires > :now OR attribute_exists(#batch))")
             .name("#version", "version")
             .name("#state", "state")
             .name("#expires", "expires_ms")
+            .name("#batch", items::BATCH)
             .value(":read", n(read_version))
             .value(":pending", s(State::Pending.as_str()))
             .value(":now", n(items::millis(self.clock.now())))

@@ -14,6 +14,10 @@ use contacts_domain::{AccountId, Role};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {
     Request,
+    /// A batch's item (SPEC §7).
+    Batch,
+    /// The mark of a batch's create in progress (`items::OPENING_SK`).
+    Opening,
     Copy,
     Token,
     Lock(Role),
