@@ -1399,9 +1399,16 @@ async fn due_batches_lists_the_settling_first_then_the_expired_and_the_unreminde
     let all = batch_stepped(&half, BatchStep::Accept { party: id("nn1-ovh") }, s.clock.now());
     s.store.save_batch(&all).await.unwrap();
     let closed = created_batch(&s, "closed").await;
-    s.store.save_batch(&batch_stepped(&closed, BatchStep::Cancel { by: id("aa1-ovh") }, s.clock.now())).await.unwrap();
+    let cancelled = batch_stepped(&closed, BatchStep::Cancel { by: id("aa1-ovh") }, s.clock.now());
+    s.store.save_batch(&cancelled).await.unwrap();
 
     let day = Duration::days(1);
+    let mut due = ids(s.store.due_batches(s.clock.now(), day, 10).await.unwrap());
+    due.sort();
+    let mut waiting = vec![settling.id, closed.id];
+    waiting.sort();
+    assert_eq!(due, waiting, "settling, and closed with its parts still to end, whatever their expiry");
+    s.store.save_batch(&batch_stepped(&cancelled, BatchStep::PartsEnded, s.clock.now())).await.unwrap();
     assert_eq!(ids(s.store.due_batches(s.clock.now(), day, 10).await.unwrap()), vec![settling.id], "settling, whatever its expiry");
     // The first expired; the next two are within a day of expiry, one of them reminded already.
     s.clock.advance(Duration::days(5));
@@ -1413,11 +1420,14 @@ async fn due_batches_lists_the_settling_first_then_the_expired_and_the_unreminde
     s.clock.advance(day);
     let due = ids(s.store.due_batches(s.clock.now(), day, 10).await.unwrap());
     assert_eq!(due, vec![settling.id, expiring.id, near.id, reminded.id], "expired, reminded or not");
-    // Expired: out of the sweep's list.
+    // Expired: its parts still to end, then out of the sweep's list.
     let mut expired = s.store.batch(expiring.id).await.unwrap().unwrap();
     assert!(expired.observe(s.clock.now()));
     expired.version += 1;
     s.store.save_batch(&expired).await.unwrap();
+    let due = ids(s.store.due_batches(s.clock.now(), day, 10).await.unwrap());
+    assert_eq!(due, vec![expiring.id, settling.id, near.id, reminded.id], "its parts wait on it: first, by expiry");
+    s.store.save_batch(&batch_stepped(&expired, BatchStep::PartsEnded, s.clock.now())).await.unwrap();
     assert_eq!(ids(s.store.due_batches(s.clock.now(), day, 10).await.unwrap()), vec![settling.id, near.id, reminded.id]);
 }
 
@@ -1745,9 +1755,9 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     assert_eq!(ops(&app), sorted([TX, GET]), "update my profile");
     // An email change (Otto's, who is awaited on no request): the account item, one transaction
     // (its change and the two codes' items). The first code back: its item, the account item,
-    // one transaction (the code spent). The last: the same reads, the listing of Otto's requests
-    // (none awaits him: no code to move to the new address), one transaction (the address, the
-    // codes' items, the event), and the account as it is now.
+    // one transaction (the code spent). The last: the same reads, the listings of Otto's
+    // requests and batches (none awaits him: no code to move to the new address), one
+    // transaction (the address, the codes' items, the event), and the account as it is now.
     let new = format!("otto.new.{}@example.org", app.tag);
     assert_eq!(app.patch("/v1/me", "oo1-ovh", json!({ "email": new })).await.status, StatusCode::OK);
     assert_eq!(ops(&app), sorted([GET, TX]), "ask for an email change");
@@ -1758,7 +1768,7 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     assert_eq!(app.post("/v1/me/email-verification", "oo1-ovh", json!({ "token": to_new })).await.status, StatusCode::OK);
     assert_eq!(ops(&app), sorted([GET, GET, TX]), "the first code of an email change");
     assert_eq!(app.post("/v1/me/email-verification", "oo1-ovh", json!({ "token": to_current })).await.status, StatusCode::OK);
-    assert_eq!(ops(&app), sorted([GET, GET, Q, TX, GET]), "the last code of an email change");
+    assert_eq!(ops(&app), sorted([GET, GET, Q, Q, TX, GET]), "the last code of an email change");
 
     // A first acceptance: read, one transaction (which checks the caller's wrong codes in this
     // window too, rather than a read before it).

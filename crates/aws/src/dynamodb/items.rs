@@ -657,6 +657,9 @@ struct BatchDoc {
     history: Vec<HistoryEntry>,
     #[serde(with = "time::serde::rfc3339::option")]
     last_resent_at: Option<OffsetDateTime>,
+    /// `Batch::parts_to_end`: absent once its parts were ended (or never owed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    parts_to_end: bool,
     version: u64,
 }
 
@@ -685,6 +688,7 @@ pub fn batch_item(batch: &Batch, phase: BatchPhase) -> Result<Item, StoreError> 
         closed_at: batch.closed_at,
         history: batch.history.clone(),
         last_resent_at: batch.last_resent_at,
+        parts_to_end: batch.parts_to_end,
         version: batch.version,
     };
     let doc = serde_json::to_string(&doc).map_err(|e| StoreError::Failed(Cause::of(format!("cannot write a batch: {e}"), e)))?;
@@ -700,7 +704,8 @@ pub fn batch_item(batch: &Batch, phase: BatchPhase) -> Result<Item, StoreError> 
             item.insert(OPENING.into(), AttributeValue::Bool(true));
             Some((BATCHES_OPENING_PK, format!("{:015}#{}", millis(batch.created_at), batch.id)))
         }
-        BatchPhase::Open if batch.settling() => Some((BATCHES_SETTLING_PK, by_expiry)),
+        // The sweep reads this partition whole: the batches whose parts wait on it.
+        BatchPhase::Open if batch.settling() || batch.parts_to_end => Some((BATCHES_SETTLING_PK, by_expiry)),
         BatchPhase::Open if batch.state == BatchState::Pending => Some((BATCHES_DUE_PK, by_expiry)),
         BatchPhase::Open => None,
     };
@@ -741,6 +746,7 @@ pub fn batch_from(item: &Item) -> Result<Batch, StoreError> {
         closed_at: doc.closed_at,
         history: doc.history,
         last_resent_at: doc.last_resent_at,
+        parts_to_end: doc.parts_to_end,
         version,
         outbox: Vec::new(),
         events: Vec::new(),
