@@ -5,10 +5,12 @@
 //! so the embedded store and DynamoDB (with the outbox and SES) answer the same suite, and
 //! those listed before its `not_through_the_functions:` on the functions as deployed too
 //! ([`functions`]: each bootstrap under the Lambda Runtime Interface Emulator).
-//! [`streams`] reads a table's stream from DynamoDB Local, as Lambda hands it to the mailer;
-//! [`template`] reads what template.yaml says of the functions' deployment.
+//! [`streams`] reads a table's stream from DynamoDB Local, as Lambda hands it to the mailer
+//! (on DynamoDB, in process too: [`mailer_stream`]); [`template`] reads what template.yaml says
+//! of the functions' deployment.
 
 pub mod functions;
+pub mod mailer_stream;
 pub mod pattern;
 pub mod streams;
 pub mod template;
@@ -26,6 +28,7 @@ use contacts_app::ports::{Clock, MailError, Mailer, Store};
 use contacts_app::seed::Fixtures;
 use contacts_aws::{DynamoStore, SesMailer, dynamodb, sdk};
 use http::{HeaderMap, Method, StatusCode};
+use mailer_stream::MailerStream;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -227,6 +230,9 @@ pub struct TestApp {
     switch: Arc<Switchable>,
     /// The functions, on `Backend::Lambda`: every call, mail and event goes through them.
     functions: Option<functions::Functions>,
+    /// The table's stream to the mailer's handler, in process, on `Backend::Aws`: how
+    /// [`Self::deliver`] delivers there (one delivery at a time, as a shard's batches go).
+    mailer_stream: Option<tokio::sync::Mutex<MailerStream>>,
 }
 
 /// The response, with its body parsed when it is JSON.
@@ -289,12 +295,16 @@ impl TestApp {
             (Backend::Lambda, Some(store)) => Some(functions::Functions::new(store.table(), &config, &tag)),
             _ => None,
         };
+        let mailer_stream = match (backend, &dynamo) {
+            (Backend::Aws, Some(store)) => Some(tokio::sync::Mutex::new(MailerStream::new(&Emulators::from_env().dynamodb, store.table()))),
+            _ => None,
+        };
         let switch = match &mails {
             Mails::Ses { mailer, .. } => mailer.clone(),
             Mails::Outbox(_) => Arc::new(Switchable::new(mailer)),
         };
         let app = App::new(store.clone(), switch.clone(), clock.clone(), config);
-        Self { router: Router::new(app), clock, store, mails, dynamo, tag, emf: Mutex::new(Vec::new()), switch, functions }
+        Self { router: Router::new(app), clock, store, mails, dynamo, tag, emf: Mutex::new(Vec::new()), switch, functions, mailer_stream }
     }
 
     /// An app on `backend` loaded with the standard cast (see [`TestApp::seed`]).
@@ -426,8 +436,8 @@ impl TestApp {
         std::mem::take(&mut *self.emf.lock().unwrap()).iter().map(Emf::parse).collect()
     }
 
-    /// ... and lets the mailer deliver what it posted, as the stream's mailer does within a
-    /// second: the parties then hold their codes.
+    /// ... and lets the mailer deliver what it posted ([`Self::deliver`]), as the stream's
+    /// mailer does within a second: the parties then hold their codes.
     pub async fn ask_ok(&self, service: &str, caller: &str, body: Value) -> String {
         let response = self.ask(service, caller, body).await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
@@ -455,21 +465,40 @@ impl TestApp {
         response.json()["contacts"].clone()
     }
 
-    /// Lets the mailer deliver what was posted, as the stream's mailer (or the local server's
-    /// drain loop) would by now: every mail posted so far is sent or settled, unless sending
-    /// fails. On `Backend::Lambda`, the table's stream to the mailer and the publisher.
+    /// Lets the mailer deliver what was posted, as production's would by now: every mail
+    /// posted so far is sent or settled, unless sending fails (a mail that failed goes again on
+    /// the next delivery). On `Backend::Aws`, the table's stream to the mailer function's handler
+    /// in process, the records written since the last delivery ([`mailer_stream`]); on
+    /// `Backend::Lambda`, the table's stream to the mailer and the publisher functions; on
+    /// `Backend::Memory`, which has no stream, a pass over the outbox (the local server's drain
+    /// loop).
     pub async fn deliver(&self) {
-        match &self.functions {
-            Some(functions) => functions.deliver().await,
+        if let Some(functions) = &self.functions {
+            return functions.deliver().await;
+        }
+        match &self.mailer_stream {
+            Some(stream) => self.deliver_from_stream(stream).await,
             None => {
                 self.outbox_pass().await;
             }
         }
     }
 
-    /// One pass of the mailer over the outbox, in process, and what it did: what the stream's
-    /// mailer function does not tell (it answers only the records that failed), so a test
-    /// that needs it stays off `Backend::Lambda`.
+    /// The stream's new mail records (and those answered as failed before) to
+    /// `contacts_lambda::mailer::handle`, each batch measured as an invocation of the mailer.
+    async fn deliver_from_stream(&self, stream: &tokio::sync::Mutex<MailerStream>) {
+        let app = self.router.app();
+        let handle = |event: Value| async move {
+            let handled = self.measured("mailer", contacts_lambda::mailer::handle(app, event)).await;
+            handled.unwrap_or_else(|why| panic!("the mailer's handler refused the stream's event as a whole: {why}"))
+        };
+        stream.lock().await.deliver(handle).await;
+    }
+
+    /// One pass of the mailer over the outbox, in process, and what it did: the sweep's
+    /// redrive, and the local server's drain loop. What the stream's mailer does not tell (it
+    /// answers only the records that failed), so a test that needs it stays off
+    /// `Backend::Lambda`; it takes whatever is unsettled, whether the stream handed it or not.
     pub async fn outbox_pass(&self) -> contacts_app::OutboxReport {
         assert!(self.functions.is_none(), "the mailer function answers only the records that failed, not what it sent: keep this test off Backend::Lambda");
         self.measured("mailer", self.router.app().deliver_outbox(self.clock.now())).await.expect("the outbox is readable")

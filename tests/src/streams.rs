@@ -16,7 +16,8 @@
 //! stream with the function's role): `DescribeStream` (the shards, every page),
 //! `GetShardIterator` (`TRIM_HORIZON`, once per shard) and `GetRecords` from where it stopped
 //! until a shard has nothing more: every record not handed over yet, oldest first.
-//! [`read_stream`] is a first poll of every record, with the tests' own key. [`lambda_event`]
+//! [`poller`] is such a reader with the tests' own key (the in-process mailer's,
+//! [`crate::mailer_stream`]), [`read_stream`] its first poll of every record. [`lambda_event`]
 //! wraps records as Lambda's DynamoDB event source does (`{"Records": [...]}`, each with its
 //! `eventSourceARN`); which records a function gets is its mapping's filter, read from
 //! template.yaml ([`crate::template::StreamMapping::lets_through`]).
@@ -70,7 +71,14 @@ pub fn lambda_event<'a>(records: impl IntoIterator<Item = &'a StreamRecord>) -> 
 /// Every record of `table`'s stream in DynamoDB Local at `endpoint` (`http://host:port`),
 /// shard by shard, oldest first. Panics, saying why, if the table has no stream.
 pub async fn read_stream(endpoint: &str, table: &str) -> Vec<StreamRecord> {
-    StreamPoller::new(endpoint, ACCESS_KEY, &stream_arn(endpoint, table).await).poll().await
+    poller(endpoint, table).await.poll().await
+}
+
+/// A reader of `table`'s stream in DynamoDB Local at `endpoint` that signs with the tests' own
+/// key, from the stream's first record: the in-process mailer's (`Backend::Aws`), as a mapping's
+/// poller reads it for its function. Panics, saying why, if the table has no stream.
+pub async fn poller(endpoint: &str, table: &str) -> StreamPoller {
+    StreamPoller::new(endpoint, ACCESS_KEY, &stream_arn(endpoint, table).await)
 }
 
 /// The ARN of `table`'s stream (what template.yaml's `!GetAtt ContactsTable.StreamArn` gives
