@@ -556,6 +556,32 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     assert!(asset.content_type().starts_with("text/javascript"), "{asset:?}");
     assert_eq!(asset.headers.get("cache-control").map(String::as_str), Some("public, max-age=31536000, immutable"));
 
+    // A batch (SPEC §7) through the functions: Ada moves the tech role of vps-42 (hers) and of
+    // example.com (a request pends on it since the create above: left out, with its problem).
+    let file = "create.post-contact-change-batches.json";
+    let body = json!({"services": ["vps-42.example.net", "example.com"], "tech": "ne4000-ovh"});
+    let created = expect(file, 201, on(file).invoke(&with_json_body(&event(file), &body))).json();
+    assert_eq!(created["parts"][1]["problem"]["code"], "pending_exists", "{created}");
+    let batch = created["batch"]["id"].as_str().expect("a batch id").to_owned();
+    let file = "read.get-contact-change-batches.json";
+    assert_eq!(expect(file, 200, on(file).invoke(&with_id(&event(file), &batch))).json()["services"], json!(["vps-42.example.net"]));
+    let file = "read.get-me-contact-change-batches.json";
+    let listed = expect(file, 200, on(file).invoke(&event(file))).json();
+    assert!(listed["batches"].as_array().unwrap().iter().any(|b| b["id"] == batch.as_str()), "{listed}");
+    for file in ["confirm.post-contact-change-batches-accept.json", "confirm.post-contact-change-batches-refuse.json"] {
+        assert_eq!(expect(file, 403, on(file).invoke(&with_id(&event(file), &batch))).json()["code"], "token_mismatch");
+    }
+    let file = "resend.post-contact-change-batches-resend.json";
+    assert_eq!(expect(file, 202, on(file).invoke(&with_id(&event(file), &batch))).json()["state"], "pending");
+    let file = "confirm.get-confirm-batch.json";
+    let page = expect(file, 200, on(file).invoke(&with_id(&event(file), &batch)));
+    assert!(page.body.contains("vps-42.example.net") && !page.body.contains("Ned Newcomer"), "the id alone names nobody: {page:?}");
+    for file in ["confirm.post-confirm-batch.json", "confirm.post-confirm-batch-details.json"] {
+        expect(file, 403, on(file).invoke(&with_id(&event(file), &batch)));
+    }
+    let file = "confirm.post-contact-change-batches-cancel.json";
+    assert_eq!(expect(file, 200, on(file).invoke(&with_id(&event(file), &batch))).json()["state"], "cancelled");
+
     // As they are, the events that name a request name none that exists.
     for file in [
         "read.get-contact-changes.json",
@@ -566,6 +592,10 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
         "confirm.get-confirm.json",
         "confirm.post-confirm.json",
         "confirm.post-confirm-details.json",
+        "read.get-contact-change-batches.json",
+        "confirm.post-contact-change-batches-accept.json",
+        "resend.post-contact-change-batches-resend.json",
+        "confirm.get-confirm-batch.json",
     ] {
         expect(file, 404, on(file).invoke(&event(file)));
     }
@@ -741,7 +771,7 @@ async fn the_sweeper_on_its_scheduled_event_ends_an_expired_request_and_mails_th
     assert_eq!(answer.status, 200, "{body}\n{}", rie.log_tail());
     assert_eq!(
         serde_json::from_str::<Value>(&body).expect("a JSON report"),
-        json!({"expired": 1, "reminded": 0, "redelivered": 0, "republished": 0}),
+        json!({"expired": 1, "reminded": 0, "redelivered": 0, "republished": 0, "batches": {"expired": 0, "reminded": 0, "finished": 0, "discarded": 0}}),
         "{}",
         rie.log_tail()
     );
@@ -761,7 +791,9 @@ async fn the_sweeper_on_its_scheduled_event_ends_an_expired_request_and_mails_th
     // A second run finds nothing.
     let again = rie.send_event(&mut rie.connect(), event("sweeper.scheduled.json").to_string().as_bytes());
     let again: Value = serde_json::from_slice(&again.body).expect("a JSON report");
-    assert_eq!(again, json!({"expired": 0, "reminded": 0, "redelivered": 0, "republished": 0}));
+    let nothing =
+        json!({"expired": 0, "reminded": 0, "redelivered": 0, "republished": 0, "batches": {"expired": 0, "reminded": 0, "finished": 0, "discarded": 0}});
+    assert_eq!(again, nothing);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
