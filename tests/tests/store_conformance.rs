@@ -1548,8 +1548,12 @@ async fn a_create_stopped_between_its_transactions_is_finished_by_calling_it_aga
 }
 
 /// A batch of a thousand services of the longest names (its item's worst size, SPEC §7) on
-/// DynamoDB Local: its create's time and calls, and the batch read back whole.
+/// DynamoDB Local: its create's time and calls, and the batch read back whole. A measurement
+/// (docs/dynamodb.md's figures), ignored by the test command: 382 KB items on a DynamoDB Local
+/// that every suite has filled by then took minutes there and timed other suites' calls out;
+/// batches.rs takes 1,000 parts through the router on DynamoDB Local in the suite.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement of the batch item's worst size (docs/dynamodb.md), not a test of the suite"]
 async fn dynamodb_creates_a_batch_of_a_thousand_parts_of_the_longest_names() {
     let s = subject(Kind::Dynamo).await;
     let dynamo = s.dynamo.clone().expect("DynamoDB's");

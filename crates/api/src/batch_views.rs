@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::cursor;
 use super::problem;
+use super::views::{Named, NamedParty};
 use contacts_app::{BatchCreated, BatchView};
 use contacts_domain::Decision;
 use contacts_domain::FailReason;
@@ -125,19 +126,6 @@ pub(super) fn created(created: &BatchCreated) -> Created<'_> {
         })
         .collect();
     Created { batch: whole(&created.batch), parts }
-}
-
-#[derive(Serialize)]
-struct Named<'a> {
-    account: &'a AccountId,
-    name: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct NamedParty<'a> {
-    #[serde(flatten)]
-    named: Named<'a>,
-    status: PartyStatus,
 }
 
 /// `POST /confirm/batch/{id}/details`: who the batch involves, for a holder of a live code.

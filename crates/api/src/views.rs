@@ -195,16 +195,16 @@ pub(super) fn created(changes: &[ContactChange]) -> Created<'_> {
 /// An account a request names, as the link's page shows it to a holder of a live code: its id
 /// and display name (`null` for an account the store no longer has).
 #[derive(Serialize)]
-struct Named<'a> {
-    account: &'a AccountId,
-    name: Option<&'a str>,
+pub(super) struct Named<'a> {
+    pub(super) account: &'a AccountId,
+    pub(super) name: Option<&'a str>,
 }
 
 #[derive(Serialize)]
-struct NamedParty<'a> {
+pub(super) struct NamedParty<'a> {
     #[serde(flatten)]
-    named: Named<'a>,
-    status: PartyStatus,
+    pub(super) named: Named<'a>,
+    pub(super) status: PartyStatus,
 }
 
 /// `POST /confirm/{id}/details`: who the request involves (SPEC §4), and nothing of it that

@@ -23,7 +23,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::{App, Error};
-use contacts_domain::{Account, Record, Service};
+use contacts_domain::{Account, Record, Service, ServiceName};
+
+/// How many services a load writes at once.
+const LOAD_CONCURRENCY: usize = 16;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,12 +66,17 @@ impl Fixtures {
 
     /// Loads every account, then every service, into the app's store.
     pub async fn load(&self, app: &App) -> Result<(), Error> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
         for account in &self.accounts {
             app.put_account(account).await?;
         }
-        for service in &self.services {
-            app.put_service(service).await?;
-        }
+        // The services a few at once (each is its own read and write), unless one is named
+        // twice: then in the file's order, so that the last one stands.
+        let mut names: Vec<&ServiceName> = self.services.iter().map(|service| &service.name).collect();
+        names.sort();
+        names.dedup();
+        let at_once = if names.len() == self.services.len() { LOAD_CONCURRENCY } else { 1 };
+        stream::iter(&self.services).map(|service| app.put_service(service)).buffer_unordered(at_once).try_collect::<Vec<_>>().await?;
         Ok(())
     }
 }
