@@ -307,6 +307,15 @@ impl TestApp {
         Self { router: Router::new(app), clock, store, mails, dynamo, tag, emf: Mutex::new(Vec::new()), switch, functions, mailer_stream }
     }
 
+    /// Deletes the app's DynamoDB table (nothing in memory): for a test that leaves much there,
+    /// since every later suite of the test command shares the one DynamoDB Local, which slows
+    /// as it fills.
+    pub async fn drop_table(&self) {
+        if let Some(store) = &self.dynamo {
+            store.client().delete_table().table_name(store.table()).send().await.expect("DynamoDB Local deletes the table");
+        }
+    }
+
     /// An app on `backend` loaded with the standard cast (see [`TestApp::seed`]).
     pub async fn seeded(backend: Backend) -> Self {
         Self::seeded_with(backend, |_| {}).await

@@ -366,6 +366,7 @@ async fn a_thousand_services_move_with_one_code_per_party_and_a_few_mails(backen
     }
     app.deliver().await;
     assert_eq!(app.mails().await.len(), 24, "one closing mail each");
+    app.drop_table().await;
 }
 
 async fn a_last_acceptance_too_close_to_its_deadline_leaves_the_parts_to_the_sweep(backend: Backend) {
