@@ -24,7 +24,6 @@ on_every_backend!(
     a_pending_batch_expires_with_its_parts,
     the_sweep_finishes_a_batch_whose_parts_a_stopped_function_left_pending,
     a_batch_is_counted_with_its_size_and_each_parts_outcome_on_the_functions_lines,
-    a_thousand_services_move_with_one_code_per_party_and_a_few_mails,
     a_last_acceptance_too_close_to_its_deadline_leaves_the_parts_to_the_sweep,
     the_sweep_ends_the_parts_of_a_batch_refused_by_a_function_that_stopped,
 );
@@ -336,37 +335,6 @@ async fn a_batch_is_counted_with_its_size_and_each_parts_outcome_on_the_function
         app.take_emf().into_iter().filter(|line| line.dimension("function") == Some("confirm") && line.dimension("reason").is_none()).collect();
     let sum = |metric| confirm.iter().filter_map(|line| line.get(metric)).sum::<f64>();
     assert_eq!((sum(Metric::ChangesDone), sum(Metric::ChangesFailed)), (3.0, 1.0), "{:?}", confirm.iter().map(|l| &l.line).collect::<Vec<_>>());
-}
-
-/// SPEC §7's largest batch: 1,000 services, their tech roles held by ten accounts, moved to Ned.
-async fn a_thousand_services_move_with_one_code_per_party_and_a_few_mails(backend: Backend) {
-    let app = TestApp::seeded(backend).await;
-    let holders: Vec<String> = (0..10).map(|i| format!("th{i}-ovh")).collect();
-    let accounts: Vec<Value> =
-        holders.iter().map(|id| json!({"id": id, "name": "Tech Holder", "email": app.email_of(id), "language": "it", "payment_status": "ok"})).collect();
-    let names: Vec<String> = (0..contacts_domain::batch::MAX_SERVICES).map(|i| format!("s{i:04}.example")).collect();
-    let services: Vec<Value> =
-        names.iter().enumerate().map(|(i, name)| json!({"name": name, "admin": "aa1-ovh", "tech": holders[i % 10], "billing": "bb1-ovh"})).collect();
-    app.load(&json!({"accounts": accounts, "services": services})).await;
-    let created = app.post("/v1/contact-change-batches", "aa1-ovh", json!({"services": names, "tech": "nn1-ovh"})).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
-    let id = created.json()["batch"]["id"].as_str().unwrap().to_owned();
-    app.deliver().await;
-    assert_eq!(app.mails().await.len(), 12, "two parties and ten holders told, not thousands");
-    for party in ["aa1-ovh", "nn1-ovh"] {
-        let token = app.token_of(party, &id).await;
-        let (status, answered) = answer(&app, &id, party, &token, "accept").await;
-        assert_eq!(status, StatusCode::OK, "{answered}");
-    }
-    let (_, done) = batch(&app, &id, "aa1-ovh").await;
-    assert_eq!(done["state"], "done");
-    assert!(part_states(&done).iter().all(|(_, state)| state == "done"));
-    for name in [&names[0], &names[499], &names[999]] {
-        assert_eq!(app.contacts(name, "aa1-ovh").await["tech"], "nn1-ovh", "{name}");
-    }
-    app.deliver().await;
-    assert_eq!(app.mails().await.len(), 24, "one closing mail each");
-    app.drop_table().await;
 }
 
 async fn a_last_acceptance_too_close_to_its_deadline_leaves_the_parts_to_the_sweep(backend: Backend) {
