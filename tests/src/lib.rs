@@ -221,6 +221,8 @@ pub struct TestApp {
     mails: Mails,
     /// The DynamoDB store, on `Backend::Aws`: to count its round trips.
     pub dynamo: Option<Arc<DynamoStore>>,
+    /// The embedded store, on `Backend::Memory`: to read everything it holds ([`Self::stored`]).
+    memory: Option<Arc<MemoryStore>>,
     /// Unique to this app: it marks this app's mail addresses where a mail service is shared.
     pub tag: String,
     /// The EMF lines of every call, mailer pass, sweep and SES event so far, each measured as
@@ -275,10 +277,13 @@ impl TestApp {
         let clock = Arc::new(if backend == Backend::Lambda { ManualClock::system() } else { ManualClock::new() });
         let tag = unique_tag();
         let mut dynamo = None;
+        let mut memory = None;
         let (store, mailer, mails): (Arc<dyn Store>, Arc<dyn Mailer>, Mails) = match backend {
             Backend::Memory => {
                 let outbox = Arc::new(MemoryMailer::new());
-                (Arc::new(MemoryStore::new().with_clock(clock.clone())), outbox.clone(), Mails::Outbox(outbox))
+                let store = Arc::new(MemoryStore::new().with_clock(clock.clone()));
+                memory = Some(store.clone());
+                (store, outbox.clone(), Mails::Outbox(outbox))
             }
             Backend::Aws | Backend::Lambda => {
                 let emulators = Emulators::from_env();
@@ -304,7 +309,7 @@ impl TestApp {
             Mails::Outbox(_) => Arc::new(Switchable::new(mailer)),
         };
         let app = App::new(store.clone(), switch.clone(), clock.clone(), config);
-        Self { router: Router::new(app), clock, store, mails, dynamo, tag, emf: Mutex::new(Vec::new()), switch, functions, mailer_stream }
+        Self { router: Router::new(app), clock, store, mails, dynamo, memory, tag, emf: Mutex::new(Vec::new()), switch, functions, mailer_stream }
     }
 
     /// Deletes the app's DynamoDB table (nothing in memory): for a test that leaves much there,
@@ -313,6 +318,26 @@ impl TestApp {
     pub async fn drop_table(&self) {
         if let Some(store) = &self.dynamo {
             store.client().delete_table().table_name(store.table()).send().await.expect("DynamoDB Local deletes the table");
+        }
+    }
+
+    /// Everything the store holds, one entry per item (DynamoDB: a `Scan` of the whole table,
+    /// each item's attributes as text; in memory: its tables as text, one entry): what SPEC §8's
+    /// tests search for what should be gone, below the API.
+    pub async fn stored(&self) -> Vec<String> {
+        if let Some(memory) = &self.memory {
+            return vec![memory.contents()];
+        }
+        let store = self.dynamo.as_ref().expect("a store");
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = store.client().scan().table_name(store.table()).consistent_read(true).set_exclusive_start_key(start).send().await.expect("DynamoDB Local scans the table");
+            items.extend(page.items().iter().map(|item| format!("{item:?}")));
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return items;
+            }
         }
     }
 

@@ -32,7 +32,7 @@ impl Default for MemoryStore {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct Tables {
     accounts: HashMap<AccountId, Account>,
     services: BTreeMap<ServiceName, Service>,
@@ -59,6 +59,12 @@ struct Tables {
 
 /// One outbox: every item posted, settled or not, with where it stands.
 struct Queue<I: OutboxId>(BTreeMap<I, (I::Order, I::Status)>);
+
+impl<I: OutboxId> std::fmt::Debug for Queue<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.0.iter()).finish()
+    }
+}
 
 impl<I: OutboxId> Default for Queue<I> {
     fn default() -> Self {
@@ -235,7 +241,7 @@ fn stored_form(change: &ContactChange) -> ContactChange {
     stored
 }
 
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct EmailChange {
     pending: Option<PendingEmail>,
     asks: Vec<OffsetDateTime>,
@@ -251,6 +257,12 @@ impl MemoryStore {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Everything the store holds, as text: what SPEC §8's tests search for a name, an address or
+    /// a request that should be gone (the DynamoDB store's equivalent is a `Scan` of its table).
+    pub fn contents(&self) -> String {
+        format!("{:#?}", *self.tables())
     }
 
     fn tables(&self) -> MutexGuard<'_, Tables> {
