@@ -19,12 +19,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use contacts_api::ApiError;
 use contacts_api::{ApiRequest, ApiResponse, Caller, MAX_BATCH_BODY_BYTES, Router, problem};
-use contacts_app::config::{AwsConfig, is_loopback_url};
+use contacts_app::config::{AwsConfig, Config, is_loopback_url};
 use contacts_app::memory::{EventLog, MemoryMailer, MemoryStore};
 use contacts_app::ports::{Mailer, Store};
 use contacts_app::{Bounce, Error};
 use contacts_aws::dynamodb::create_table_if_missing;
 use contacts_aws::{DynamoStore, SesMailer, sdk};
+use contacts_domain::Retention;
 use contacts_domain::ids::printable;
 use contacts_domain::{AccountId, EmailAddress};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -65,7 +66,8 @@ pub struct Backends {
 impl Backends {
     /// [`Backends::new`] with the configuration `var` gives (the environment, or a test's).
     pub async fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        Self::new(&AwsConfig::from_lookup(var).map_err(|e| e.to_string())?).await
+        let config = Config::from_lookup(var).map_err(|e| e.to_string())?;
+        Self::new(&config.aws, config.retention).await
     }
 
     /// The embedded store and the outbox, unless the configuration names a DynamoDB table and
@@ -73,7 +75,8 @@ impl Backends {
     /// with the deployed schema) and an SES endpoint (`AWS_ENDPOINT_URL_SESV2`). Only those
     /// two endpoint variables: `AWS_ENDPOINT_URL` alone leaves this server on its own store.
     /// Against endpoints all on the loopback, the emulators' configuration (dummy credentials).
-    pub async fn new(config: &AwsConfig) -> Result<Self, String> {
+    /// Either store keeps closed requests and batches for `retention` (SPEC §8).
+    pub async fn new(config: &AwsConfig, retention: Retention) -> Result<Self, String> {
         let (table, dynamodb, ses) = (&config.table_name, &config.endpoint_url_dynamodb, &config.endpoint_url_sesv2);
         let sdk = if dynamodb.is_some() || ses.is_some() {
             let loopback = [dynamodb, ses].into_iter().flatten().all(|url| is_loopback_url(url));
@@ -86,10 +89,10 @@ impl Backends {
                 let client = sdk::dynamodb_client_at(sdk, endpoint);
                 let created = create_table_if_missing(&client, table).await.map_err(|e| format!("DynamoDB table {table} at {endpoint}: {e}"))?;
                 let note = if created { "created now" } else { "existing" };
-                (Arc::new(DynamoStore::new(client, table.clone())), format!("DynamoDB table {table} ({note}) at {endpoint}"))
+                (Arc::new(DynamoStore::new(client, table.clone()).with_retention(retention)), format!("DynamoDB table {table} ({note}) at {endpoint}"))
             }
             (None, Some(_), _) => return Err("AWS_ENDPOINT_URL_DYNAMODB is set but TABLE_NAME is not: name the table to use".to_owned()),
-            _ => (Arc::new(MemoryStore::new()), "the embedded store (its data lives as long as this process)".to_owned()),
+            _ => (Arc::new(MemoryStore::new().with_retention(retention)), "the embedded store (its data lives as long as this process)".to_owned()),
         };
         let (mailer, outbox, mail_name): (Arc<dyn Mailer>, Option<Arc<MemoryMailer>>, String) = match (&ses, &sdk) {
             (Some(endpoint), Some(sdk)) => (Arc::new(SesMailer::new(sdk::ses_client_at(sdk, endpoint), None)), None, format!("SES at {endpoint}")),

@@ -16,8 +16,9 @@ const USAGE: &str = "usage: contacts-local [--port N] [--fixtures FILE]
 
 Serves every route of service-contacts on 127.0.0.1, on an embedded store and an outbox.
 Configuration comes from the environment: TOKEN_TTL_SECONDS, RESEND_COOLDOWN_SECONDS,
-RESEND_LIMIT, UNACCEPTED_REQUEST_LIMIT, REMINDER_BEFORE_SECONDS, SWEEP_INTERVAL_SECONDS (how
-often it sweeps expiry and reminders in process), PUBLIC_BASE_URL, MAIL_FROM (README: Configuration).
+RESEND_LIMIT, UNACCEPTED_REQUEST_LIMIT, REMINDER_BEFORE_SECONDS, RETENTION_SECONDS (how long
+what closed is kept), SWEEP_INTERVAL_SECONDS (how often it sweeps expiry and reminders in
+process), PUBLIC_BASE_URL, MAIL_FROM (README: Configuration).
 With TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB set, it keeps its data in that DynamoDB table
 (creating it when missing); with AWS_ENDPOINT_URL_SESV2 set, it sends its mail through SES.
 With JWT_ISSUER and JWT_AUDIENCE set, a bearer token must be a JWT of that issuer (its keys from
@@ -95,7 +96,7 @@ async fn run(args: Args) -> Result<(), String> {
         }
         None => None,
     };
-    let Backends { store, mailer, outbox, description } = Backends::new(&config.aws).await?;
+    let Backends { store, mailer, outbox, description } = Backends::new(&config.aws, config.retention).await?;
     // The provider's event bus, in the process: GET /_local/events shows what it got.
     let events = Arc::new(contacts_app::memory::EventLog::new());
     let app = App::new(store, mailer, Arc::new(SystemClock), config).with_publisher(events.clone());

@@ -238,6 +238,7 @@ impl Functions {
             reminded: count("reminded"),
             redelivered: count("redelivered"),
             republished: count("republished"),
+            purged: count("purged"),
             batches: contacts_app::BatchSweep {
                 expired: answer["batches"]["expired"].as_u64().unwrap_or(0) as usize,
                 reminded: answer["batches"]["reminded"].as_u64().unwrap_or(0) as usize,
@@ -326,6 +327,7 @@ fn environment_of(config: &Config) -> Vec<(&'static str, String)> {
         ("RESEND_COOLDOWN_SECONDS", seconds(config.resend_cooldown)),
         ("RESEND_LIMIT", config.resend_limit.to_string()),
         ("REMINDER_BEFORE_SECONDS", seconds(config.reminder_before)),
+        ("RETENTION_SECONDS", seconds(config.retention.duration())),
         ("UNACCEPTED_REQUEST_LIMIT", config.unaccepted_request_limit.to_string()),
         ("ACCOUNT_CLAIM", config.account_claim.clone()),
         ("METRICS_NAMESPACE", config.metrics_namespace.clone()),

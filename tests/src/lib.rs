@@ -155,12 +155,17 @@ impl Emulators {
 /// A fresh, empty DynamoDB table in DynamoDB Local, and a store on it that reads token
 /// expiry from `clock`. `tag` makes the table's name unique.
 pub async fn dynamo_store(tag: &str, clock: Arc<dyn Clock>) -> Arc<DynamoStore> {
+    dynamo_store_keeping(tag, clock, contacts_domain::Retention::DEFAULT).await
+}
+
+/// [`dynamo_store`], keeping closed requests and batches for `retention`.
+pub async fn dynamo_store_keeping(tag: &str, clock: Arc<dyn Clock>, retention: contacts_domain::Retention) -> Arc<DynamoStore> {
     Emulators::from_env();
     let sdk = sdk::emulator_sdk_config().await;
     let client = sdk::dynamodb_client(&sdk);
     let table = format!("contacts-test-{tag}");
     dynamodb::create_table_if_missing(&client, &table).await.unwrap_or_else(|e| panic!("cannot create table {table} in DynamoDB Local: {e}"));
-    Arc::new(DynamoStore::new(client, table).with_clock(clock))
+    Arc::new(DynamoStore::new(client, table).with_clock(clock).with_retention(retention))
 }
 
 /// A tag unique to one app: lower-case letters and digits.
@@ -281,13 +286,13 @@ impl TestApp {
         let (store, mailer, mails): (Arc<dyn Store>, Arc<dyn Mailer>, Mails) = match backend {
             Backend::Memory => {
                 let outbox = Arc::new(MemoryMailer::new());
-                let store = Arc::new(MemoryStore::new().with_clock(clock.clone()));
+                let store = Arc::new(MemoryStore::new().with_clock(clock.clone()).with_retention(config.retention));
                 memory = Some(store.clone());
                 (store, outbox.clone(), Mails::Outbox(outbox))
             }
             Backend::Aws | Backend::Lambda => {
                 let emulators = Emulators::from_env();
-                let store = dynamo_store(&tag, clock.clone()).await;
+                let store = dynamo_store_keeping(&tag, clock.clone(), config.retention).await;
                 dynamo = Some(store.clone());
                 let sdk = sdk::emulator_sdk_config().await;
                 let mailer = Arc::new(Switchable::new(Arc::new(SesMailer::new(sdk::ses_client(&sdk), None))));
@@ -322,17 +327,25 @@ impl TestApp {
     }
 
     /// Everything the store holds, one entry per item (DynamoDB: a `Scan` of the whole table,
-    /// each item's attributes as text; in memory: its tables as text, one entry): what SPEC §8's
+    /// each item's attributes as text; in memory: its tables as text, a line each): what SPEC §8's
     /// tests search for what should be gone, below the API.
     pub async fn stored(&self) -> Vec<String> {
         if let Some(memory) = &self.memory {
-            return vec![memory.contents()];
+            return memory.contents().lines().map(str::to_owned).collect();
         }
         let store = self.dynamo.as_ref().expect("a store");
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let page = store.client().scan().table_name(store.table()).consistent_read(true).set_exclusive_start_key(start).send().await.expect("DynamoDB Local scans the table");
+            let page = store
+                .client()
+                .scan()
+                .table_name(store.table())
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("DynamoDB Local scans the table");
             items.extend(page.items().iter().map(|item| format!("{item:?}")));
             start = page.last_evaluated_key().cloned();
             if start.is_none() {

@@ -12,11 +12,12 @@ use contacts_app::App;
 use contacts_app::config::Config;
 use contacts_app::memory::MemoryMailer;
 use contacts_app::ports::{
-    Accounts, Asking, AskingFor, Batches, Clock, Effect, Limits, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services, Store,
+    Accounts, Asking, AskingFor, Batches, Clock, Effect, Limits, Page, ProfileRecord, Profiles, Purge, Requests, ServiceFilter, ServiceRecord, Services, Store,
     StoreError,
 };
 use contacts_domain::{
-    Account, AccountId, Batch, BatchId, ContactChange, EmailAddress, Event, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName, TokenHash,
+    Account, AccountId, Batch, BatchId, ContactChange, EmailAddress, Event, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName, Subject,
+    TokenHash,
 };
 use http::{HeaderMap, Method, StatusCode};
 use integration_tests::{Backend, SentMail, TestApp, on_every_backend};
@@ -177,6 +178,18 @@ impl Batches for FailingStore {
     async fn discard_unopened(&self, begun_before: OffsetDateTime) -> Result<usize, StoreError> {
         self.check()?;
         self.inner.discard_unopened(begun_before).await
+    }
+}
+
+#[async_trait]
+impl Purge for FailingStore {
+    async fn past_retention(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<Subject>, StoreError> {
+        self.check()?;
+        self.inner.past_retention(now, limit).await
+    }
+    async fn purge(&self, subject: Subject) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.purge(subject).await
     }
 }
 

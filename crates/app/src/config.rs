@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use time::Duration;
 
-use contacts_domain::EmailAddress;
+use contacts_domain::{EmailAddress, Retention};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -29,6 +29,9 @@ pub struct Config {
     /// How often `contacts-local` sweeps (expiry, reminders) in process: `SWEEP_INTERVAL_SECONDS`.
     /// The Lambda deployment sweeps on its schedule instead (template.yaml).
     pub sweep_interval: Duration,
+    /// How long a closed request or batch, and everything of it, is kept (SPEC §8):
+    /// `RETENTION_SECONDS`, within [`Retention::RANGE_SECONDS`].
+    pub retention: Retention,
     /// How many requests from one requester to one new contact may end unaccepted within
     /// [`contacts_domain::limits::UNACCEPTED_WINDOW`] before a new one is refused: `UNACCEPTED_REQUEST_LIMIT`.
     pub unaccepted_request_limit: u32,
@@ -247,6 +250,7 @@ impl Default for Config {
             resend_limit: 5,
             reminder_before: Duration::days(1),
             sweep_interval: Duration::seconds(60),
+            retention: Retention::DEFAULT,
             unaccepted_request_limit: 3,
             public_base_url: "http://localhost:3000".to_owned(),
             mail_from: EmailAddress::parse("no-reply@contacts.example.com").expect("a valid address"),
@@ -311,6 +315,8 @@ impl Config {
             resend_limit: count("RESEND_LIMIT", defaults.resend_limit)?,
             reminder_before: seconds("REMINDER_BEFORE_SECONDS", defaults.reminder_before, REMINDER_BEFORE_RANGE)?,
             sweep_interval: seconds("SWEEP_INTERVAL_SECONDS", defaults.sweep_interval, SWEEP_INTERVAL_RANGE)?,
+            retention: Retention::new(seconds("RETENTION_SECONDS", defaults.retention.duration(), Retention::RANGE_SECONDS)?)
+                .expect("a duration within its range"),
             unaccepted_request_limit: count("UNACCEPTED_REQUEST_LIMIT", defaults.unaccepted_request_limit)?,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             mail_from,
@@ -549,6 +555,17 @@ mod tests {
 
     fn with(name: &str, value: &str) -> Result<Config, ConfigError> {
         Config::from_lookup(|n| (n == name).then(|| value.to_owned()))
+    }
+
+    #[test]
+    fn the_retention_is_400_days_unless_set_from_a_minute_to_ten_years() {
+        assert_eq!(Config::from_lookup(|_| None).unwrap().retention.duration(), Duration::days(400));
+        assert_eq!(with("RETENTION_SECONDS", "60").unwrap().retention.duration(), Duration::minutes(1));
+        assert_eq!(with("RETENTION_SECONDS", "315360000").unwrap().retention.duration(), Duration::days(3650));
+        for value in ["59", "0", "315360001", "-60", "forever"] {
+            let message = with("RETENTION_SECONDS", value).expect_err(value).to_string();
+            assert!(message.contains("RETENTION_SECONDS") && message.contains("from 60 to 315360000"), "{message}");
+        }
     }
 
     #[test]

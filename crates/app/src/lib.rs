@@ -67,6 +67,11 @@ const ATTEMPTS: usize = 8;
 /// How many due requests one sweep takes at most; the next sweep takes the rest.
 pub const SWEEP_LIMIT: usize = 100;
 
+/// How many requests and batches past their retention one sweep deletes at most (each a read
+/// and a transaction or a few): the table's TTL deletes most of them first, the sweep only
+/// what TTL has not reached yet, and the next sweep takes the rest.
+pub const PURGE_LIMIT: usize = 100;
+
 /// The time one due request may take at most (a few store calls and mails, each bounded by
 /// its timeout): the sweep takes no other one with less than this left before its deadline.
 pub(crate) const SWEEP_RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
@@ -84,6 +89,9 @@ pub struct SweepReport {
     pub republished: usize,
     /// What it did to batches.
     pub batches: BatchSweep,
+    /// Requests and batches past their retention whose every item it deleted (SPEC §8: the
+    /// backstop of the table's lazy TTL).
+    pub purged: usize,
 }
 
 /// A service as one of its contacts sees it.
@@ -489,7 +497,8 @@ impl App {
     /// of expiry its one reminder with fresh codes, up to [`SWEEP_LIMIT`] requests; then delivers
     /// the mails still unsent [`OUTBOX_REDRIVE_AFTER`] after they were posted (the stream's
     /// mailer gave up on them, or never saw them), and with a bus the events still unpublished
-    /// [`EVENTS_REDRIVE_AFTER`] after they were committed. A request someone else saved meanwhile (a
+    /// [`EVENTS_REDRIVE_AFTER`] after they were committed; last deletes up to [`PURGE_LIMIT`]
+    /// requests and batches past their retention (SPEC §8). A request someone else saved meanwhile (a
     /// stale save) is left to them, or to the next sweep.
     #[tracing::instrument(skip_all)]
     pub async fn sweep(&self) -> Result<SweepReport> {
@@ -510,11 +519,27 @@ impl App {
         report.batches = self.sweep_batches(now).await?;
         report.redelivered = self.deliver_outbox(now - OUTBOX_REDRIVE_AFTER).await?.sent;
         report.republished = self.publish_outbox(now - EVENTS_REDRIVE_AFTER).await?.published.len();
+        // Last: what the outboxes owed of a request went before it goes.
+        report.purged = self.purge(now).await?;
         if report != SweepReport::default() {
-            let republished = report.republished;
-            tracing::info!(expired = report.expired, reminded = report.reminded, redelivered = report.redelivered, republished, batches = ?report.batches, "swept");
+            let (republished, purged) = (report.republished, report.purged);
+            tracing::info!(expired = report.expired, reminded = report.reminded, redelivered = report.redelivered, republished, purged, batches = ?report.batches, "swept");
         }
         Ok(report)
+    }
+
+    /// Deletes up to [`PURGE_LIMIT`] requests and batches past their retention, while the
+    /// invocation has time; how many.
+    async fn purge(&self, now: OffsetDateTime) -> Result<usize> {
+        let mut purged = 0;
+        for subject in self.store.past_retention(now, PURGE_LIMIT).await? {
+            if crate::deadline::remaining().is_some_and(|left| left < SWEEP_RESERVE) {
+                break;
+            }
+            self.store.purge(subject).await?;
+            purged += 1;
+        }
+        Ok(purged)
     }
 
     /// Ends `change` as expired, posting its notices; false if someone else saved it first.

@@ -11,12 +11,12 @@ use time::OffsetDateTime;
 
 use crate::mail::Mail;
 use crate::ports::{
-    Accounts, Asking, AskingFor, Batches, Effect, Limits, MailError, Mailer, Outbox, Page, ProfileRecord, Profiles, PublishError, Publisher, Requests,
+    Accounts, Asking, AskingFor, Batches, Effect, Limits, MailError, Mailer, Outbox, Page, ProfileRecord, Profiles, PublishError, Publisher, Purge, Requests,
     ServiceFilter, ServiceRecord, Services, Store, StoreError,
 };
 use contacts_domain::{
     Account, AccountId, Batch, BatchId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName,
-    State, TokenHash,
+    State, Subject, TokenHash,
 };
 use contacts_telemetry::{Metric, count, count_by, count_n};
 
@@ -182,6 +182,16 @@ impl Limits for ObservedStore {
     }
     async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError> {
         self.0.count_wrong_attempt(attempter, window_start, window_end).await
+    }
+}
+
+#[async_trait]
+impl Purge for ObservedStore {
+    async fn past_retention(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<Subject>, StoreError> {
+        self.0.past_retention(now, limit).await
+    }
+    async fn purge(&self, subject: Subject) -> Result<(), StoreError> {
+        self.0.purge(subject).await
     }
 }
 

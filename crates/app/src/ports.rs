@@ -8,7 +8,7 @@ pub use crate::cause::Cause;
 use crate::mail::Mail;
 use contacts_domain::{
     Account, AccountId, Batch, BatchId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, PendingEmail, RequestId, Role,
-    Service, ServiceName, ServiceType, TokenHash,
+    Service, ServiceName, ServiceType, Subject, TokenHash,
 };
 
 /// One page of a listing, in the listing's order; `more` says whether another page follows.
@@ -316,12 +316,27 @@ pub trait Limits: Send + Sync + 'static {
     async fn count_wrong_attempt(&self, attempter: &str, window_start: OffsetDateTime, window_end: OffsetDateTime) -> Result<u32, StoreError>;
 }
 
+/// SPEC §8's retention: a closed request or batch is kept for the store's `Retention` after it
+/// closed. Every read of requests and batches (by id, in listings) leaves out what is past it,
+/// whether or not it is deleted yet; the table's TTL deletes it lazily, and the sweep's
+/// [`Purge::purge`] is the backstop.
+#[async_trait]
+pub trait Purge: Send + Sync + 'static {
+    /// Up to `limit` requests and batches (never a part: it goes with its batch) whose retention
+    /// ended at or before `now`, and not yet purged.
+    async fn past_retention(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<Subject>, StoreError>;
+    /// Deletes every item of `subject`: a request's item, codes, mails, events, listings' copies
+    /// and its entry in the unaccepted record; a batch's the same, and its parts'. Its own item
+    /// last, so that what a failed call left is found again by `past_retention`.
+    async fn purge(&self, subject: Subject) -> Result<(), StoreError>;
+}
+
 /// The store as the use cases are wired to it: every capability above, and both outboxes. Each
 /// capability is a trait of its own, so that a test double implements only what it is used for;
 /// whatever implements them all is a `Store`.
-pub trait Store: Accounts + Profiles + Services + Requests + Batches + Limits + Outbox<MailId> + Outbox<EventId> {}
+pub trait Store: Accounts + Profiles + Services + Requests + Batches + Limits + Purge + Outbox<MailId> + Outbox<EventId> {}
 
-impl<T: Accounts + Profiles + Services + Requests + Batches + Limits + Outbox<MailId> + Outbox<EventId>> Store for T {}
+impl<T: Accounts + Profiles + Services + Requests + Batches + Limits + Purge + Outbox<MailId> + Outbox<EventId>> Store for T {}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {

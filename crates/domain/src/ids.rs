@@ -64,8 +64,15 @@ impl ServiceName {
 macro_rules! ulid_identifier {
     ($($(#[$doc:meta])* $name:ident, $what:literal;)*) => {$(
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(ulid::Ulid);
+
+        /// As it is written everywhere (`RequestId(01J...)`), not as the number inside.
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0)
+            }
+        }
 
         impl $name {
             /// A new id for one created at `at`, its random part from the OS.

@@ -343,7 +343,7 @@ pub(crate) async fn app(prewarm: bool, mailing: Mailing, publishing: Publishing)
         Some(url) => sdk::dynamodb_client_at(&sdk, url),
         None => sdk::dynamodb_client(&sdk),
     };
-    let store = Arc::new(DynamoStore::new(dynamodb, table));
+    let store = Arc::new(DynamoStore::new(dynamodb, table).with_retention(config.retention));
     let mailer = mailing.mailer(&sdk, &config.aws);
     if prewarm {
         self::prewarm(store.as_ref()).await;

@@ -47,6 +47,7 @@ async fn run(app: &App, job: Job) -> Result<Value, Error> {
                 "reminded": report.reminded,
                 "redelivered": report.redelivered,
                 "republished": report.republished,
+                "purged": report.purged,
                 "batches": {"expired": batches.expired, "reminded": batches.reminded, "finished": batches.finished, "discarded": batches.discarded},
             }))
         }

@@ -60,6 +60,7 @@ fn the_numeric_parameters_have_the_bounds_the_functions_accept() {
     assert_eq!(bounds(&parameters, "TokenTtlSeconds"), TOKEN_TTL_RANGE);
     assert_eq!(bounds(&parameters, "ResendCooldownSeconds"), RESEND_COOLDOWN_RANGE);
     assert_eq!(bounds(&parameters, "ReminderBeforeSeconds"), REMINDER_BEFORE_RANGE);
+    assert_eq!(bounds(&parameters, "RetentionSeconds"), contacts_domain::Retention::RANGE_SECONDS);
     assert_eq!(bounds(&parameters, "ResendLimit"), (1, i64::from(MAX_COUNT)));
     assert_eq!(bounds(&parameters, "UnacceptedRequestLimit"), (1, i64::from(MAX_COUNT)));
     assert_eq!(bounds(&parameters, "SesMaxSendRate"), (i64::from(SES_MAX_SEND_RATE_RANGE.0), i64::from(SES_MAX_SEND_RATE_RANGE.1)));
@@ -68,6 +69,7 @@ fn the_numeric_parameters_have_the_bounds_the_functions_accept() {
         ("TokenTtlSeconds", "TOKEN_TTL_SECONDS"),
         ("ResendCooldownSeconds", "RESEND_COOLDOWN_SECONDS"),
         ("ReminderBeforeSeconds", "REMINDER_BEFORE_SECONDS"),
+        ("RetentionSeconds", "RETENTION_SECONDS"),
         ("ResendLimit", "RESEND_LIMIT"),
         ("UnacceptedRequestLimit", "UNACCEPTED_REQUEST_LIMIT"),
         ("SesMaxSendRate", "SES_MAX_SEND_RATE"),

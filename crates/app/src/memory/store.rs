@@ -15,20 +15,24 @@ use contacts_domain::Decision;
 use contacts_domain::FailReason;
 use contacts_domain::{
     Account, AccountId, Batch, BatchId, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus,
-    OutboxId, PartyStatus, PendingEmail, RequestId, Role, Service, ServiceName, State, Subject, TokenHash,
+    OutboxId, PartyStatus, PendingEmail, RequestId, Retention, Role, Service, ServiceName, State, Subject, TokenHash,
 };
 
 mod batches;
+mod purge;
 
 pub struct MemoryStore {
     tables: Mutex<Tables>,
-    /// Enforces expiry in `save`, as the DynamoDB store's conditions do.
+    /// Enforces expiry in `save`, as the DynamoDB store's conditions do, and retention in reads.
     clock: Arc<dyn Clock>,
+    /// How long closed requests and batches are kept (SPEC §8): reads leave out what is past
+    /// it, `Purge::purge` deletes it.
+    retention: Retention,
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        Self { tables: Mutex::default(), clock: Arc::new(SystemClock) }
+        Self { tables: Mutex::default(), clock: Arc::new(SystemClock), retention: Retention::DEFAULT }
     }
 }
 
@@ -259,6 +263,17 @@ impl MemoryStore {
         self
     }
 
+    /// Keeps closed requests and batches for `retention` (the default: [`Retention::DEFAULT`]).
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Whether a request or batch closed at `closed_at` is still kept now.
+    fn keeps(&self, closed_at: Option<OffsetDateTime>) -> bool {
+        self.retention.keeps(closed_at, self.clock.now())
+    }
+
     /// Everything the store holds, as text: what SPEC §8's tests search for a name, an address or
     /// a request that should be gone (the DynamoDB store's equivalent is a `Scan` of its table).
     pub fn contents(&self) -> String {
@@ -442,7 +457,7 @@ impl Requests for MemoryStore {
 
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError> {
         let tables = self.tables();
-        Ok(tables.requests.get(&id).cloned().map(|mut change| {
+        Ok(tables.requests.get(&id).filter(|change| self.keeps(change.closed_at)).cloned().map(|mut change| {
             let rounds: Vec<u32> = change.parties.iter().map(|p| change.round_of(&p.account)).collect();
             let live = change.state == State::Pending;
             for (party, round) in change.parties.iter_mut().zip(rounds).filter(|(p, _)| live && p.status == PartyStatus::Pending) {
@@ -459,7 +474,7 @@ impl Requests for MemoryStore {
             .values()
             .rev()
             .filter(|change| change.batch.is_none() && before.is_none_or(|before| change.id < before))
-            .filter(|change| change.involves(account));
+            .filter(|change| change.involves(account) && self.keeps(change.closed_at));
         // As DynamoDB's copies have them: without the events of their mails.
         let items: Vec<ContactChange> = matching
             .by_ref()

@@ -18,15 +18,12 @@ use time::OffsetDateTime;
 use super::batch::{Backoff, batch_get};
 use super::items::{self, BatchPhase, Item, n, s};
 use super::save::{account_refused, check_accounts};
-use super::tx::{Cond, Purpose, Reason, Tx, failed_condition};
-use super::{DynamoStore, SortKeys, cancelled_otherwise, status_update};
+use super::tx::{Cond, Purpose, Reason, TX_MAX_ITEMS, Tx, failed_condition};
+use super::{DynamoStore, SortKeys, cancelled_otherwise, retention, status_update};
 use contacts_app::ports::{Batches, Lock, Page, StoreError};
 use contacts_domain::{
     AccountId, Batch, BatchId, BatchState, ContactChange, Decision, Event, EventId, MailId, MailStatus, Part, PartyStatus, RequestId, TokenHash,
 };
-
-/// DynamoDB's most items in one `TransactWriteItems`.
-const TX_MAX_ITEMS: usize = 100;
 
 /// The events a part owes as it is created (`ContactChange::open_part`: its `Requested`, of
 /// index 0 at version 0), which a discard deletes with it.
@@ -209,7 +206,9 @@ impl DynamoStore {
     /// that no discard began) and pushes the record's TTL.
     fn batch_tx(&self, batch: &Batch, cond: Cond, now: OffsetDateTime, settle: Option<(&MailId, MailStatus)>, opens: bool) -> Result<(Tx, usize), StoreError> {
         let mut tx = Tx::new(&self.table);
-        tx.put(items::batch_item(batch, BatchPhase::Open)?, Some(cond), Purpose::Batch)?;
+        let mut item = items::batch_item(batch, BatchPhase::Open)?;
+        retention::mark_batch(&mut item, batch, self.retention);
+        tx.put(item, Some(cond), Purpose::Batch)?;
         if opens {
             tx.delete(items::opening_key(batch.id), Some(mark_live()), Purpose::Opening)?;
         }
@@ -421,6 +420,7 @@ impl DynamoStore {
         let keys = copies.iter().map(|copy| items::batch_of_copy(copy).map(items::batch_key)).collect::<Result<Vec<_>, _>>()?;
         let found = batch_get(&self.client, &self.table, &self.meter, keys, Backoff::REQUEST).await?;
         let mut batches = found.iter().filter(|item| !items::is_opening(item)).map(items::batch_from).collect::<Result<Vec<_>, _>>()?;
+        batches.retain(|batch| self.keeps(batch.closed_at));
         batches.sort_by_key(|batch| std::cmp::Reverse(batch.id));
         Ok(batches)
     }
@@ -482,7 +482,7 @@ impl Batches for DynamoStore {
         for item in &found {
             let sk = items::sort_key(item);
             if sk == items::BATCH_SK && !items::is_opening(item) {
-                batch = Some(items::batch_from(item)?);
+                batch = Some(items::batch_from(item)?).filter(|batch| self.keeps(batch.closed_at));
             } else if sk.starts_with(items::TOKEN_PREFIX) {
                 tokens.push(items::token_from(item)?);
             }

@@ -239,6 +239,10 @@ fn parse<T, E: std::fmt::Display>(what: &str, name: &str, parsed: Result<T, E>) 
     parsed.map_err(|e| corrupt(what, format_args!("{name}: {e}")))
 }
 
+pub fn partition_key(item: &Item) -> String {
+    item.get(PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+}
+
 pub fn sort_key(item: &Item) -> &str {
     item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default()
 }

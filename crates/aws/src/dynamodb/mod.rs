@@ -14,6 +14,7 @@ pub mod bulk;
 pub mod errors;
 pub mod items;
 mod metrics;
+mod retention;
 mod save;
 pub mod schema;
 mod tx;
@@ -39,7 +40,7 @@ use contacts_app::ports::{
 use contacts_domain::Decision;
 use contacts_domain::{
     Account, AccountId, AwaitedCodes, ContactChange, EmailAddress, EmailStatus, Event, EventId, EventOrder, Language, MailId, MailOrder, MailStatus, OutboxId,
-    PartyStatus, RequestId, Role, Service, ServiceName, State, TokenHash,
+    PartyStatus, RequestId, Retention, Role, Service, ServiceName, State, TokenHash,
 };
 use errors::classify;
 use items::{Item, n, s};
@@ -54,8 +55,12 @@ pub use schema::{create_table_if_missing, table_definition, table_exists};
 pub struct DynamoStore {
     client: Client,
     table: String,
-    /// Tells which token items have expired (their TTL deletion is lazy).
+    /// Tells which token items have expired (their TTL deletion is lazy), and what is past
+    /// its retention.
     clock: Arc<dyn Clock>,
+    /// How long closed requests and batches are kept (SPEC §8): their items' TTL, the purge's
+    /// keys, and what reads leave out.
+    retention: Retention,
     meter: Meter<Metrics>,
 }
 
@@ -74,7 +79,18 @@ const REBUILDS: usize = 4;
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into(), clock: Arc::new(SystemClock), meter: Meter::default() }
+        Self { client, table: table.into(), clock: Arc::new(SystemClock), retention: Retention::DEFAULT, meter: Meter::default() }
+    }
+
+    /// Keeps closed requests and batches for `retention` (the default: [`Retention::DEFAULT`]).
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Whether a request or batch closed at `closed_at` is still kept now.
+    fn keeps(&self, closed_at: Option<OffsetDateTime>) -> bool {
+        self.retention.keeps(closed_at, self.clock.now())
     }
 
     /// Uses `clock` to tell expired token items (tests move time; production keeps the system clock).
@@ -827,7 +843,7 @@ impl Requests for DynamoStore {
         for item in &found {
             let sk = items::sort_key(item);
             if sk == items::REQUEST_SK {
-                change = Some(items::request_from(item)?);
+                change = Some(items::request_from(item)?).filter(|change| self.keeps(change.closed_at));
             } else if sk.starts_with(items::TOKEN_PREFIX) {
                 let token = items::token_from(item)?;
                 if token.expires_ms > now_ms {
@@ -851,9 +867,21 @@ impl Requests for DynamoStore {
     /// time). The requests come without token hashes.
     #[tracing::instrument(name = "dynamodb.contact_changes_of", skip_all, fields(account = %account))]
     async fn contact_changes_of(&self, account: &AccountId, before: Option<RequestId>, limit: usize) -> Result<Page<ContactChange>, StoreError> {
-        let start = before.map(items::copy_sk);
-        let found = self.query(items::account_pk(account), SortKeys::Prefix(items::COPY_PREFIX), start, false, limit.saturating_add(1)).await?;
-        let mut changes = found.iter().map(items::request_from).collect::<Result<Vec<_>, _>>()?;
+        let mut start = before.map(items::copy_sk);
+        let mut changes = Vec::new();
+        // Past their retention, copies are left out (their TTL is lazy): read on until the
+        // page is full.
+        while changes.len() <= limit {
+            let want = limit + 1 - changes.len();
+            let found = self.query(items::account_pk(account), SortKeys::Prefix(items::COPY_PREFIX), start.clone(), false, want).await?;
+            for item in &found {
+                changes.extend(Some(items::request_from(item)?).filter(|change| self.keeps(change.closed_at)));
+            }
+            match found.last() {
+                Some(last) if found.len() == want => start = Some(items::sort_key(last).to_owned()),
+                _ => break,
+            }
+        }
         let more = changes.len() > limit;
         changes.truncate(limit);
         Ok(Page { items: changes, more })

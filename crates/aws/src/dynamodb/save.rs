@@ -26,7 +26,8 @@ impl DynamoStore {
         foreign_locks: &[Role],
         settle: Option<(&MailId, MailStatus)>,
     ) -> Result<Tx, StoreError> {
-        let (request, copies) = items::request_items(change)?;
+        let (mut request, mut copies) = items::request_items(change)?;
+        super::retention::mark_request(&mut request, &mut copies, change, self.retention);
         let mut tx = Tx::new(&self.table);
         tx.put(request, Some(self.request_condition(change, read_version)), Purpose::Request)?;
         // A mail's settling records only a mail event, which the copies do not carry.

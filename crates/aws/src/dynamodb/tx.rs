@@ -10,6 +10,9 @@ use super::items::{Item, PK, SK, Write};
 use contacts_app::ports::StoreError;
 use contacts_domain::{AccountId, Role};
 
+/// DynamoDB's most items in one `TransactWriteItems`.
+pub const TX_MAX_ITEMS: usize = 100;
+
 /// What an item of a transaction is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {

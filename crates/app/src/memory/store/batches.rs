@@ -82,12 +82,16 @@ impl Batches for MemoryStore {
     }
 
     async fn batch(&self, id: BatchId) -> Result<Option<Batch>, StoreError> {
-        Ok(self.tables().batch_with_tokens(id))
+        Ok(self.tables().batch_with_tokens(id).filter(|batch| self.keeps(batch.closed_at)))
     }
 
     async fn batches_of(&self, account: &AccountId, before: Option<BatchId>, limit: usize) -> Result<Page<Batch>, StoreError> {
         let tables = self.tables();
-        let mut matching = tables.batches.values().rev().filter(|batch| before.is_none_or(|before| batch.id < before) && batch.involves(account));
+        let mut matching = tables
+            .batches
+            .values()
+            .rev()
+            .filter(|batch| before.is_none_or(|before| batch.id < before) && batch.involves(account) && self.keeps(batch.closed_at));
         // As DynamoDB's copies have them: without the events of their mails.
         let items: Vec<Batch> = matching
             .by_ref()
