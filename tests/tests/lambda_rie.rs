@@ -771,7 +771,7 @@ async fn the_sweeper_on_its_scheduled_event_ends_an_expired_request_and_mails_th
     assert_eq!(answer.status, 200, "{body}\n{}", rie.log_tail());
     assert_eq!(
         serde_json::from_str::<Value>(&body).expect("a JSON report"),
-        json!({"expired": 1, "reminded": 0, "redelivered": 0, "republished": 0, "batches": {"expired": 0, "reminded": 0, "finished": 0, "discarded": 0}}),
+        json!({"expired": 1, "reminded": 0, "redelivered": 0, "republished": 0, "purged": 0, "batches": {"expired": 0, "reminded": 0, "finished": 0, "discarded": 0}}),
         "{}",
         rie.log_tail()
     );
@@ -792,7 +792,7 @@ async fn the_sweeper_on_its_scheduled_event_ends_an_expired_request_and_mails_th
     let again = rie.send_event(&mut rie.connect(), event("sweeper.scheduled.json").to_string().as_bytes());
     let again: Value = serde_json::from_slice(&again.body).expect("a JSON report");
     let nothing =
-        json!({"expired": 0, "reminded": 0, "redelivered": 0, "republished": 0, "batches": {"expired": 0, "reminded": 0, "finished": 0, "discarded": 0}});
+        json!({"expired": 0, "reminded": 0, "redelivered": 0, "republished": 0, "purged": 0, "batches": {"expired": 0, "reminded": 0, "finished": 0, "discarded": 0}});
     assert_eq!(again, nothing);
 }
 

@@ -399,22 +399,6 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// The due index's items of `partition` whose `due_sk` sorts before `before`, in order, up to `want`.
-    async fn due_partition(&self, partition: &str, before: String, want: usize) -> Result<Vec<Item>, StoreError> {
-        let query = || {
-            self.client
-                .query()
-                .table_name(&self.table)
-                .index_name(items::DUE_INDEX)
-                .key_condition_expression("#pk = :pk AND #sk < :before")
-                .expression_attribute_names("#pk", items::DUE_PK)
-                .expression_attribute_names("#sk", items::DUE_SK)
-                .expression_attribute_values(":pk", s(partition))
-                .expression_attribute_values(":before", s(before.clone()))
-        };
-        self.paged(want, None, query, |_| true).await
-    }
-
     /// The batch items of `copies` (listing items) that are opened, newest first.
     async fn batches_of_copies(&self, copies: &[Item]) -> Result<Vec<Batch>, StoreError> {
         let keys = copies.iter().map(|copy| items::batch_of_copy(copy).map(items::batch_key)).collect::<Result<Vec<_>, _>>()?;
@@ -561,7 +545,7 @@ impl Batches for DynamoStore {
     /// save is then stale.
     #[tracing::instrument(name = "dynamodb.due_batches", skip_all)]
     async fn due_batches(&self, now: OffsetDateTime, remind_before: time::Duration, limit: usize) -> Result<Vec<Batch>, StoreError> {
-        let mut found = self.due_partition(items::BATCHES_SETTLING_PK, "~".to_owned(), limit).await?;
+        let mut found = self.due_partition(items::BATCHES_SETTLING_PK, "~".to_owned(), limit, false).await?;
         if found.len() < limit {
             found.extend(self.due_in(items::BATCHES_DUE_PK.to_owned(), now, now + remind_before, limit - found.len()).await?);
         }
@@ -576,7 +560,7 @@ impl Batches for DynamoStore {
     async fn discard_unopened(&self, begun_before: OffsetDateTime) -> Result<usize, StoreError> {
         let before = format!("{:015}#", items::millis(begun_before));
         let mut cleared = 0;
-        for item in self.due_partition(items::BATCHES_OPENING_PK, before, DISCARD_LIMIT).await? {
+        for item in self.due_partition(items::BATCHES_OPENING_PK, before, DISCARD_LIMIT, false).await? {
             let batch = items::batch_from(&item)?;
             if self.discard(&batch).await? {
                 tracing::warn!(batch = %batch.id, parts = batch.parts.len(), "an unopened batch's leftovers discarded");

@@ -252,16 +252,27 @@ impl DynamoStore {
     /// The outbox's unsettled items posted by `upto_ms`, oldest first, up to `want`: the mails
     /// (`partition` [`items::OUTBOX_PK`]) or the events ([`items::EVENTS_PK`]).
     async fn outbox(&self, partition: &str, upto_ms: i64, want: usize) -> Result<Vec<Item>, StoreError> {
+        self.due_partition(partition, items::outbox_sk_upto(upto_ms), want, false).await
+    }
+
+    /// The due index's items of `partition` whose `due_sk` sorts before `before`, in order, up
+    /// to `want`; with `keys_only`, their table keys alone (a batch item is up to 400 KB).
+    async fn due_partition(&self, partition: &str, before: String, want: usize, keys_only: bool) -> Result<Vec<Item>, StoreError> {
         let query = || {
-            self.client
+            let query = self
+                .client
                 .query()
                 .table_name(&self.table)
                 .index_name(items::DUE_INDEX)
-                .key_condition_expression("#pk = :pk AND #sk < :upto")
+                .key_condition_expression("#pk = :pk AND #sk < :before")
                 .expression_attribute_names("#pk", items::DUE_PK)
                 .expression_attribute_names("#sk", items::DUE_SK)
                 .expression_attribute_values(":pk", s(partition))
-                .expression_attribute_values(":upto", s(items::outbox_sk_upto(upto_ms)))
+                .expression_attribute_values(":before", s(before.clone()));
+            match keys_only {
+                true => query.projection_expression("#key, #sort").expression_attribute_names("#key", items::PK).expression_attribute_names("#sort", items::SK),
+                false => query,
+            }
         };
         self.paged(want, None, query, |_| true).await
     }

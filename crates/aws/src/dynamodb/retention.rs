@@ -77,25 +77,6 @@ fn event_keys(versions: u64, id: impl Fn(u64, u16) -> EventId) -> Vec<Item> {
 }
 
 impl DynamoStore {
-    /// The purge's bucket `bucket`: the items whose retention ended by `now`, up to `want`.
-    async fn purge_in(&self, bucket: String, now: OffsetDateTime, want: usize) -> Result<Vec<Item>, StoreError> {
-        let query = || {
-            self.client
-                .query()
-                .table_name(&self.table)
-                .index_name(items::DUE_INDEX)
-                .key_condition_expression("#pk = :pk AND #sk < :upto")
-                .expression_attribute_names("#pk", items::DUE_PK)
-                .expression_attribute_names("#sk", items::DUE_SK)
-                .expression_attribute_values(":pk", s(bucket.clone()))
-                .expression_attribute_values(":upto", s(items::due_sk_after(items::millis(now))))
-                .projection_expression("#key, #sort")
-                .expression_attribute_names("#key", items::PK)
-                .expression_attribute_names("#sort", items::SK)
-        };
-        self.paged(want, None, query, |_| true).await
-    }
-
     /// Every key of the partition `pk` (its item, codes, mails, an opening mark), the subject's
     /// own item (`own_sk`) last, and the item as read (`None`: gone already).
     async fn partition_keys(&self, pk: String, own_sk: &str) -> Result<(Vec<Item>, Option<Item>), StoreError> {
@@ -184,7 +165,7 @@ impl Purge for DynamoStore {
         let mut day = now - DUE_LOOKBACK;
         let mut found = Vec::new();
         while found.len() < limit && purge_pk(day) <= purge_pk(now) {
-            for item in self.purge_in(purge_pk(day), now, limit - found.len()).await? {
+            for item in self.due_partition(&purge_pk(day), items::due_sk_after(items::millis(now)), limit - found.len(), true).await? {
                 found.push(subject_of(&item).ok_or_else(|| StoreError::Failed("a purge's index entry names no request or batch".to_owned().into()))?);
             }
             day += Duration::days(1);
