@@ -332,7 +332,15 @@ impl TestApp {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let page = store.client().scan().table_name(store.table()).consistent_read(true).set_exclusive_start_key(start).send().await.expect("DynamoDB Local scans the table");
+            let page = store
+                .client()
+                .scan()
+                .table_name(store.table())
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("DynamoDB Local scans the table");
             items.extend(page.items().iter().map(|item| format!("{item:?}")));
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
