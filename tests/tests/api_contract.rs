@@ -27,6 +27,7 @@ async fn every_customer_route_needs_an_identity_and_a_well_formed_one(backend: B
     let id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
     let routes = [
         (Method::GET, "/v1/me".to_owned()),
+        (Method::GET, "/v1/me/data".to_owned()),
         (Method::PATCH, "/v1/me".to_owned()),
         (Method::GET, "/v1/me/services".to_owned()),
         (Method::GET, "/v1/services/example.com".to_owned()),

@@ -582,6 +582,16 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     let file = "confirm.post-contact-change-batches-cancel.json";
     assert_eq!(expect(file, 200, on(file).invoke(&with_id(&event(file), &batch))).json()["state"], "cancelled");
 
+    // SPEC §8: everything held about Ada in one document, her requests and the batch above with them.
+    let file = "read.get-me-data.json";
+    let data = expect(file, 200, on(file).invoke(&event(file)));
+    assert!(data.headers.get("content-disposition").is_some_and(|d| d.starts_with("attachment; filename=\"contacts-data-ad1000-ovh-")), "{data:?}");
+    let data = data.json();
+    assert_eq!(data["profile"]["account"], "ad1000-ovh");
+    assert!(data["batches"].as_array().unwrap().iter().any(|b| b["id"] == batch.as_str() && b["state"] == "cancelled"), "{data}");
+    let ids: Vec<&str> = data["requests"].as_array().unwrap().iter().filter_map(|r| r["id"].as_str()).collect();
+    assert!(ids.contains(&id_of("read").as_str()) && ids.contains(&id_of("cancel").as_str()), "{ids:?}");
+
     // As they are, the events that name a request name none that exists.
     for file in [
         "read.get-contact-changes.json",

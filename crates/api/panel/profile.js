@@ -1,5 +1,6 @@
 // "Profile": who I am, my email address with its verification step (PATCH /v1/me {email}
-// makes it pending and mails a link to the new address), and my standing.
+// makes it pending and mails a link to the new address), my standing, and a copy of everything
+// the service holds about me (GET /v1/me/data, SPEC §8) saved as a file.
 
 import { t } from './i18n.js';
 import { h, messageBox, put } from './dom.js';
@@ -62,8 +63,42 @@ export function profileView(ctx, panel) {
   });
 
   put(panel, h('h2', {}, t('tabs.profile')), details, message.el, emailForm, verifyForm,
-    h('p', { class: 'hint' }, t('profile.language')));
+    h('p', { class: 'hint' }, t('profile.language')), dataSection(ctx));
   render(ctx.me);
   ctx.api.get('v1/me').then((me) => { ctx.setMe(me); render(me); }).catch(() => {});
   return { stop() {} };
+}
+
+/** "Your data": a button that fetches the whole document with the session's token and saves it. */
+function dataSection(ctx) {
+  const message = messageBox();
+  const button = h('button', { type: 'button', 'aria-describedby': 'data-hint' }, t('profile.download'));
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const data = await ctx.api.get('v1/me/data');
+      const file = `contacts-data-${data.profile.account}-${String(data.generated_at).slice(0, 10)}.json`;
+      save(file, `${JSON.stringify(data, null, 2)}\n`);
+      message.show('ok', t('profile.downloaded', { file }), { focus: true });
+    } catch (error) {
+      message.show('error', problemText(error), { focus: true });
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h('section', { class: 'data', 'aria-labelledby': 'data-title' },
+    h('h3', { id: 'data-title' }, t('profile.data')),
+    h('p', { id: 'data-hint', class: 'hint' }, t('profile.dataHint')),
+    button, message.el);
+}
+
+/** Saves `text` as the file `name`: a link to it in memory, clicked, then let go. */
+function save(name, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  const link = h('a', { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // Long enough for the browser to have read it.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }

@@ -2,6 +2,7 @@
 //! router that serves it, the bodies, the views and the errors. The local server and every
 //! Lambda function hand their requests to [`Router::handle`], so they cannot drift apart.
 
+mod access;
 mod batch_views;
 mod batches;
 mod bodies;
@@ -173,7 +174,7 @@ impl Router {
     /// shapes the answer.
     async fn dispatch(&self, endpoint: Endpoint, call: &Call<'_>) -> Result<ApiResponse, ApiError> {
         match endpoint {
-            Endpoint::GetMe | Endpoint::PatchMe | Endpoint::VerifyEmail => self.profile(endpoint, call).await,
+            Endpoint::GetMe | Endpoint::GetMyData | Endpoint::PatchMe | Endpoint::VerifyEmail => self.profile(endpoint, call).await,
             Endpoint::ListMyServices | Endpoint::GetService => self.services(endpoint, call).await,
             Endpoint::CreateContactChanges
             | Endpoint::ListMyContactChanges
@@ -205,6 +206,11 @@ impl Router {
         let app = &self.app;
         match endpoint {
             Endpoint::GetMe => ok(&views::my_profile(&app.my_profile(&call.caller()?).await?)),
+            Endpoint::GetMyData => {
+                let data = app.my_data(&call.caller()?).await?;
+                let bouncing = app.bouncing_in(&data.contact_changes.iter().collect::<Vec<_>>()).await?;
+                access::response(&data, &bouncing)
+            }
             Endpoint::PatchMe => {
                 let patch = bodies::profile_patch(call.request)?;
                 ok(&views::my_profile(&app.change_profile(&call.caller()?, patch).await?))
@@ -440,11 +446,19 @@ fn ok<T: Serialize>(body: &T) -> Result<ApiResponse, ApiError> {
 }
 
 fn json<T: Serialize>(status: StatusCode, body: &T) -> Result<ApiResponse, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(|e| Error::Internal(Box::new(e)))?;
+    Ok(json_bytes(status, to_json(body)?))
+}
+
+fn to_json<T: Serialize>(body: &T) -> Result<Vec<u8>, ApiError> {
+    Ok(serde_json::to_vec(body).map_err(|e| Error::Internal(Box::new(e)))?)
+}
+
+/// `bytes`, a JSON document, as the answer: never kept by a cache on the way.
+fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> ApiResponse {
     let mut response = Response::new(Bytes::from(bytes));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    response
 }

@@ -27,9 +27,12 @@ pub fn app_status(error: &Error) -> StatusCode {
         Error::PendingExists(_) | Error::NotPending(_) | Error::BatchNotPending(_) | Error::TakingEffect | Error::PartOfBatch | Error::Expired => {
             StatusCode::CONFLICT
         }
-        Error::UnknownAccount(_) | Error::NoAccountByEmail | Error::NoChange { .. } | Error::PaymentOverdue(_) | Error::DifferentZone(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        Error::UnknownAccount(_)
+        | Error::NoAccountByEmail
+        | Error::NoChange { .. }
+        | Error::PaymentOverdue(_)
+        | Error::DifferentZone(_)
+        | Error::ExportTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
         Error::TooSoon { .. }
         | Error::TooManyAttempts { .. }
         | Error::ResendLimit { .. }
@@ -56,6 +59,7 @@ pub fn app_code(error: &Error) -> &'static str {
         Error::NoChange { .. } => "no_change",
         Error::PaymentOverdue(_) => "payment_overdue",
         Error::DifferentZone(_) => "different_zone",
+        Error::ExportTooLarge => "export_too_large",
         Error::TooSoon { .. } => "too_soon",
         Error::TooManyAttempts { .. } => "too_many_attempts",
         Error::ResendLimit { .. } => "resend_limit",

@@ -12,6 +12,7 @@ use super::ApiError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     GetMe,
+    GetMyData,
     PatchMe,
     ListMyServices,
     GetService,
@@ -141,6 +142,8 @@ pub const ROUTES: &[RouteSpec] = &[
     route("POST", "/v1/contact-change-batches/{id}/refuse", Endpoint::RefuseBatch, Function::Confirm),
     route("POST", "/v1/contact-change-batches/{id}/resend", Endpoint::ResendBatch, Function::Resend),
     route("POST", "/v1/contact-change-batches/{id}/cancel", Endpoint::CancelBatch, Function::Confirm),
+    // SPEC §8: everything held about the caller, in one document (reads only, as GET /v1/me).
+    route("GET", "/v1/me/data", Endpoint::GetMyData, Function::Read),
     // A batch's emailed link's page, as a request's (before `/confirm/{id}/details`, which a
     // batch's path would match only for a batch id `details`, which no ULID is).
     RouteSpec { method: "GET", path: "/confirm/batch/{id}", endpoint: Endpoint::BatchConfirmPage, function: Function::Confirm, auth: Auth::Public },

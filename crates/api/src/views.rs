@@ -71,22 +71,20 @@ pub(super) struct Services<'a> {
 
 pub(super) fn services(page: Page<ServiceView>) -> serde_json::Value {
     let next_cursor = if page.more { page.items.last().map(|v| cursor::service(&v.service.name)) } else { None };
-    let body = Services {
-        services: page
-            .items
-            .iter()
-            .map(|v| ServiceBody {
-                service: &v.service.name,
-                kind: v.service.kind.as_str(),
-                contacts: &v.service.contacts,
-                names: &v.names,
-                my_roles: &v.my_roles,
-                pending: None,
-            })
-            .collect(),
-        next_cursor,
-    };
+    let body = Services { services: page.items.iter().map(listed_service).collect(), next_cursor };
     serde_json::to_value(body).unwrap_or_default()
+}
+
+/// A service as a listing of the caller's services shows it (without its pending requests).
+pub(super) fn listed_service(view: &ServiceView) -> ServiceBody<'_> {
+    ServiceBody {
+        service: &view.service.name,
+        kind: view.service.kind.as_str(),
+        contacts: &view.service.contacts,
+        names: &view.names,
+        my_roles: &view.my_roles,
+        pending: None,
+    }
 }
 
 pub(super) fn service(view: &ServiceView) -> ServiceBody<'_> {

@@ -360,7 +360,7 @@ fn answer_each(answers: Vec<(ServiceName, Option<Error>)>, batch: &Batch) -> Vec
 
 /// Runs `work` on each item, [`CONCURRENCY`] at a time, within this task (so that its
 /// deadline and its metrics follow): the results in the items' order, or the first error.
-async fn concurrently<I, T, F, Work>(items: Vec<I>, work: F) -> Result<Vec<T>>
+pub(crate) async fn concurrently<I, T, F, Work>(items: Vec<I>, work: F) -> Result<Vec<T>>
 where
     F: FnMut(I) -> Work,
     Work: std::future::Future<Output = Result<T>>,

@@ -88,6 +88,12 @@ pub enum Error {
     /// Concurrent writes kept overtaking this one (the use cases' `retry_on_stale`).
     #[error("the request kept changing under concurrent updates; try again shortly")]
     Contended,
+    /// Everything held about the account is more than one answer of `GET /v1/me/data` can
+    /// carry (SPEC §8): the provider's support gives it another way.
+    #[error(
+        "everything held about this account is more than one download can carry; ask the provider's support for a copy of your data, which they can send another way"
+    )]
+    ExportTooLarge,
     /// Our fault. The cause goes to the log, never to the client.
     #[error("an unexpected error occurred")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),

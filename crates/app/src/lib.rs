@@ -21,6 +21,7 @@ pub mod memory;
 pub mod ports;
 pub mod seed;
 
+mod access;
 mod batches;
 mod bounces;
 mod cause;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+pub use access::{EXPORT_LIMIT, MyData};
 pub use batches::{BatchCreated, BatchSweep, BatchView, OPENING_GRACE, SETTLE_GRACE, ServiceAnswer};
 pub use bounces::Bounce;
 pub use cause::Cause;
