@@ -67,6 +67,8 @@ async fn a_closed_request_is_gone_everywhere_once_its_retention_ends(backend: Ba
         assert!(!listed(&mine, "requests", &done), "{reader} still lists it: {mine}");
     }
     assert_eq!(app.call(http::Method::GET, &format!("/confirm/{done}"), None, bytes::Bytes::new()).await.status, StatusCode::NOT_FOUND);
+    let data = app.get("/v1/me/data", "nn1-ovh").await.json();
+    assert!(!listed(&data, "requests", &done), "nor in the export: {data}");
     let mine = app.get("/v1/me/contact-changes", "aa1-ovh").await.json();
     assert!(listed(&mine, "requests", &refused) && listed(&mine, "requests", &pending), "the others are listed: {mine}");
 
@@ -111,6 +113,8 @@ async fn a_closed_batch_and_its_parts_are_gone_everywhere_once_its_retention_end
     for reader in ["aa1-ovh", "nn1-ovh", "tt1-ovh"] {
         let mine = app.get("/v1/me/contact-change-batches", reader).await.json();
         assert!(!listed(&mine, "batches", &id), "{reader} still lists it: {mine}");
+        let data = app.get("/v1/me/data", reader).await.json();
+        assert!(!listed(&data, "batches", &id) && !listed(&data, "requests", &parts[0]), "{reader}'s export still has it: {data}");
     }
 
     assert_eq!(app.sweep().await.purged, 1);
