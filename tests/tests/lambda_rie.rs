@@ -801,8 +801,7 @@ async fn the_sweeper_on_its_scheduled_event_ends_an_expired_request_and_mails_th
     // A second run finds nothing.
     let again = rie.send_event(&mut rie.connect(), event("sweeper.scheduled.json").to_string().as_bytes());
     let again: Value = serde_json::from_slice(&again.body).expect("a JSON report");
-    let nothing =
-        json!({"expired": 0, "reminded": 0, "redelivered": 0, "republished": 0, "purged": 0, "batches": {"expired": 0, "reminded": 0, "finished": 0, "discarded": 0}});
+    let nothing = json!({"expired": 0, "reminded": 0, "redelivered": 0, "republished": 0, "purged": 0, "batches": {"expired": 0, "reminded": 0, "finished": 0, "discarded": 0}});
     assert_eq!(again, nothing);
 }
 
