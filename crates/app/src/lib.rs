@@ -25,6 +25,7 @@ mod batches;
 mod bounces;
 mod cause;
 mod email;
+mod erasure;
 mod error;
 mod events;
 mod observed;
