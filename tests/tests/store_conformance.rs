@@ -1153,6 +1153,7 @@ async fn an_email_change_is_saved_over_its_revision_and_verified_once_while_live
     let upserted = s.store.profile(&ned).await.unwrap().unwrap();
     assert_eq!((upserted.account.email.as_str(), upserted.pending_email, upserted.revision), ("nn1-ovh@example.com", None, 0));
     assert_eq!(s.store.verify_email(&again, now, &verified_event("nn1-ovh")).await, Err(StoreError::Stale));
+    assert_eq!(s.store.email_token(&to_new, now).await, Ok(None), "its codes went with it");
 
     let french = s.store.set_language(&ned, Language::Fr, &language_event("nn1-ovh", Language::Fr)).await.unwrap().unwrap();
     assert_eq!(french.account.language, Language::Fr);

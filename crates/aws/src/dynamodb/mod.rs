@@ -512,7 +512,9 @@ impl Accounts for DynamoStore {
 
     /// One PutItem (the whole item: a pending email change goes), answering the item it
     /// replaced; when that had this same address marked bouncing, one conditional UpdateItem
-    /// marks it again (only a new address clears the mark).
+    /// marks it again (only a new address clears the mark); when it had an address change
+    /// pending, one TransactWriteItems deletes that change's verification items (which hold the
+    /// address asked for, and could verify nothing any more).
     #[tracing::instrument(name = "dynamodb.put_account", skip_all, fields(account = %account.id))]
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         self.meter.sent("PutItem");
@@ -527,11 +529,20 @@ impl Accounts for DynamoStore {
             .await
             .map_err(|e| classify("PutItem", e))?;
         self.meter.consumed(output.consumed_capacity());
+        let dropped = output.attributes().map(items::pending_code_hashes).unwrap_or_default();
         let old = output.attributes().map(items::account_from).and_then(Result::ok);
         if old.is_some_and(|old| old.email == account.email && old.email_status == EmailStatus::Bouncing) && account.email_status != EmailStatus::Bouncing {
             self.mark_bouncing(&account.id, &account.email).await?;
         }
-        Ok(())
+        let mut tx = Tx::new(&self.table);
+        for hash in dropped {
+            tx.delete(items::email_token_key(&hash), None, Purpose::Token)?;
+        }
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(Err(error)) => Err(error),
+            Err(Ok(reasons)) => Err(cancelled_otherwise("put_account", &reasons, StoreError::Unavailable("put_account: conflicting writes".to_owned().into()))),
+        }
     }
 
     /// One UpdateItem on the condition that the account's address is still `email`.
