@@ -332,7 +332,15 @@ impl TestApp {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let page = store.client().scan().table_name(store.table()).consistent_read(true).set_exclusive_start_key(start).send().await.expect("DynamoDB Local scans the table");
+            let page = store
+                .client()
+                .scan()
+                .table_name(store.table())
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("DynamoDB Local scans the table");
             items.extend(page.items().iter().map(|item| format!("{item:?}")));
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
@@ -409,6 +417,11 @@ impl TestApp {
     /// `PUT path` with `body` as one of the provider's systems (the internal API).
     pub async fn provider_put(&self, path: &str, body: Value) -> TestResponse {
         self.call_as(Method::PUT, path, Caller::Provider(PROVIDER.to_owned()), Bytes::from(body.to_string())).await
+    }
+
+    /// `DELETE path` as one of the provider's systems (the internal API's erasure, SPEC §8).
+    pub async fn provider_delete(&self, path: &str) -> TestResponse {
+        self.call_as(Method::DELETE, path, Caller::Provider(PROVIDER.to_owned()), Bytes::new()).await
     }
 
     pub async fn get(&self, path: &str, caller: &str) -> TestResponse {

@@ -1970,6 +1970,14 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     assert_eq!(app.deliver_ses_event(TestApp::bounce_event("mm1-ovh", &app.email_of("mm1-ovh"), "Permanent")).await, 1);
     assert_eq!(ops(&app), ["UpdateItem"], "a bounce");
 
+    // An erasure (SPEC §8): its mark, its account's partition (no batch listed there: no read
+    // of batches), then its mark removed (in use: Mia is a party of the request by address) or
+    // one transaction (the account item, its change's verification items, the event).
+    assert_eq!(app.provider_delete("/internal/accounts/mm1-ovh").await.status, StatusCode::CONFLICT);
+    assert_eq!(ops(&app), sorted(["UpdateItem", Q, "UpdateItem"]), "an erasure refused");
+    assert_eq!(app.provider_delete("/internal/accounts/oo1-ovh").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(ops(&app), sorted(["UpdateItem", Q, TX]), "an erasure");
+
     let store = metrics(&app);
     assert_eq!(store.metrics().calls, 0);
 }
