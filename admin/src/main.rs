@@ -1,4 +1,4 @@
-//! `contacts-admin import|export|generate`: see USAGE.
+//! `contacts-admin import|export|erase|generate`: see USAGE.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -6,18 +6,26 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use std::sync::Arc;
+
+use contacts_admin::erase::{Outcome, erase, read_ids};
 use contacts_admin::export::{ExportError, SEGMENTS, export};
 use contacts_admin::generate::{Spec, generate};
 use contacts_admin::import::{CHUNK, ImportError, ImportOptions, ImportReport, import};
 use contacts_admin::progress::Progress;
-use contacts_app::config::AwsConfig;
+use contacts_app::App;
+use contacts_app::config::{AwsConfig, Config};
+use contacts_app::memory::MemoryMailer;
+use contacts_app::ports::SystemClock;
 use contacts_app::seed::Format;
+use contacts_aws::DynamoStore;
 use contacts_aws::dynamodb::bulk::Bulk;
 use contacts_aws::dynamodb::{create_table_if_missing, table_exists};
 
 const USAGE: &str = "usage:
   contacts-admin import FILE [--table NAME] [--dry-run] [--skip-invalid REJECTS_FILE] [--create-table]
   contacts-admin export [--table NAME] [--out FILE] [--segments N]
+  contacts-admin erase FILE [--table NAME]
   contacts-admin generate --accounts N --services N [--heavy N] [--seed N]
 
 import   loads the accounts and services of FILE into the table, writing only what differs
@@ -35,6 +43,11 @@ import   loads the accounts and services of FILE into the table, writing only wh
          template creates it).
 export   writes the table's accounts and services as JSON Lines to FILE (or stdout), in no
          particular order, scanning N segments of the table at once (4).
+erase    erases the accounts FILE names (SPEC 8), one a line: a customer id, or an account's
+         line as export writes it; blank lines and lines starting with # are skipped. Each is
+         erased as the internal API's DELETE /internal/accounts/{id} does, or refused while it
+         holds a role or a pending request or batch involves it; each id's outcome is printed.
+         If a line names no account, each such line is reported and nothing is erased.
 generate writes made-up accounts ge{i}-ovh and services s{i}.example.net as JSON Lines
          to stdout, for measuring; with --heavy N, ge0-ovh holds N services, ge1-ovh 10
          and ge2-ovh 100 (the first services).
@@ -45,17 +58,21 @@ another endpoint (on 127.0.0.1: DynamoDB Local, with dummy credentials).
 Tuning: --chunk N records per round (1000), --parallelism N calls in flight (4).
 
 Exit status: 0 done, 1 invalid input (nothing written), 2 usage or unreadable file,
-3 DynamoDB failed (what was written is consistent; running the import again completes it).";
+3 DynamoDB failed (what was written is consistent; running the import, or the erasure, again
+completes it), 4 erase: some accounts are still in use and were not erased (the others were;
+an id with no account is reported, and counts as done).";
 
 const INVALID: u8 = 1;
 const USAGE_ERROR: u8 = 2;
 const STORE_ERROR: u8 = 3;
+const IN_USE: u8 = 4;
 
 #[derive(Debug)]
 enum Command {
     Help,
     Import { file: PathBuf, table: String, options: ImportOptions, create_table: bool, parallelism: usize },
     Export { table: String, out: Option<PathBuf>, segments: u32 },
+    Erase { file: PathBuf, table: String },
     Generate(Spec),
 }
 
@@ -75,7 +92,7 @@ fn parse_args(args: impl IntoIterator<Item = String>, table_name: Option<&str>) 
     while let Some(arg) = args.next() {
         match (command.as_str(), arg.as_str()) {
             (_, "-h" | "--help") => return Ok(Command::Help),
-            ("import" | "export", "--table") => table = Some(args.next().ok_or("--table needs a name")?),
+            ("import" | "export" | "erase", "--table") => table = Some(args.next().ok_or("--table needs a name")?),
             ("import", "--dry-run") => dry_run = true,
             ("import", "--skip-invalid") => skip_invalid = Some(PathBuf::from(args.next().ok_or("--skip-invalid needs a file for the rejected lines")?)),
             ("import", "--create-table") => create_table = true,
@@ -87,7 +104,7 @@ fn parse_args(args: impl IntoIterator<Item = String>, table_name: Option<&str>) 
             ("generate", "--services") => (spec.services, services) = (number("--services", args.next())?, true),
             ("generate", "--heavy") => spec.heavy = number("--heavy", args.next())?,
             ("generate", "--seed") => spec.seed = number("--seed", args.next())?,
-            ("import", path) if !path.starts_with('-') && file.is_none() => file = Some(PathBuf::from(path)),
+            ("import" | "erase", path) if !path.starts_with('-') && file.is_none() => file = Some(PathBuf::from(path)),
             (_, other) => return Err(format!("unknown argument {other:?} for {command}")),
         }
     }
@@ -98,6 +115,7 @@ fn parse_args(args: impl IntoIterator<Item = String>, table_name: Option<&str>) 
             Ok(Command::Import { file, table: table()?, options: ImportOptions { dry_run, skip_invalid, chunk }, create_table, parallelism })
         }
         "export" => Ok(Command::Export { table: table()?, out, segments }),
+        "erase" => Ok(Command::Erase { file: file.ok_or("erase needs a FILE")?, table: table()? }),
         "generate" => {
             if !(accounts && services) {
                 return Err("generate needs --accounts N and --services N".to_owned());
@@ -139,6 +157,7 @@ async fn main() -> ExitCode {
         }
         Command::Import { file, table, options, create_table, parallelism } => run_import(&config, file, table, options, create_table, parallelism).await,
         Command::Export { table, out, segments } => run_export(&config, table, out, segments).await,
+        Command::Erase { file, table } => run_erase(&config, file, table).await,
     }
 }
 
@@ -276,6 +295,45 @@ async fn run_export(config: &AwsConfig, name: String, out: Option<PathBuf>, segm
     }
 }
 
+async fn run_erase(config: &AwsConfig, file: PathBuf, name: String) -> ExitCode {
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(error) => return fail(USAGE_ERROR, format!("cannot read {}: {error}", file.display())),
+    };
+    let ids = match read_ids(&text) {
+        Ok(ids) => ids,
+        Err(invalid) => {
+            let mut err = std::io::stderr().lock();
+            for line in &invalid {
+                let _ = writeln!(err, "line {}: {}", line.line, line.reason);
+            }
+            return fail(INVALID, format!("{} line(s) of {} name no account: nothing erased", invalid.len(), file.display()));
+        }
+    };
+    let client = match table(config, &name, false).await {
+        Ok(client) => client,
+        Err(code) => return code,
+    };
+    // The use case of the internal API's erasure, on the table; it sends no mail.
+    let store = Arc::new(DynamoStore::new(client, name));
+    let app = App::new(store, Arc::new(MemoryMailer::new()), Arc::new(SystemClock), Config::default());
+    let report = erase(&app, &ids).await;
+    for (id, outcome) in &report.outcomes {
+        match outcome {
+            Outcome::Erased => println!("{id}: erased"),
+            Outcome::Unknown => println!("{id}: no such account (never was, or erased already): nothing to erase"),
+            Outcome::InUse(why) => println!("{id}: not erased: {why}"),
+        }
+    }
+    let (erased, unknown, in_use) = report.counts();
+    println!("{erased} erased, {unknown} not found, {in_use} in use (not erased)");
+    if let Some((id, error)) = &report.failed {
+        let left = ids.len() - report.outcomes.len();
+        return fail(STORE_ERROR, format!("DynamoDB failed at {id}: {error}. The {left} account(s) from it on were not tried; run the same erasure again"));
+    }
+    if in_use > 0 { ExitCode::from(IN_USE) } else { ExitCode::SUCCESS }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +359,8 @@ mod tests {
         let from_table_name = parse_args(["export".to_owned()], Some("contacts"));
         assert!(matches!(from_table_name, Ok(Command::Export { table, .. }) if table == "contacts"), "TABLE_NAME when there is no --table");
         assert!(parse("export").unwrap_err().contains("--table NAME or TABLE_NAME"));
+        assert!(matches!(parse("erase ids.txt --table t"), Ok(Command::Erase { .. })));
+        assert!(parse("erase --table t").unwrap_err().contains("needs a FILE"));
+        assert!(parse("erase ids.txt --dry-run --table t").unwrap_err().contains("unknown argument"));
     }
 }

@@ -7,8 +7,9 @@
 //! - `GET /_local/events`: the events published so far, as the provider's systems would get
 //!   them from the EventBridge bus (the committed ones published first);
 //! - `PUT /_local/accounts/{id}`, `PUT /_local/services/{name}`: the provider's systems' upserts,
-//!   served by the router as the internal API (`PUT /internal/...`) with this server as the
-//!   caller: there is no AWS IAM here to sign `/internal/...` requests, which are refused;
+//!   and `DELETE /_local/accounts/{id}`, their erasure of an account (SPEC §8), served by the
+//!   router as the internal API (`PUT`, `DELETE /internal/...`) with this server as the caller:
+//!   there is no AWS IAM here to sign `/internal/...` requests, which are refused;
 //! - `POST /_local/bounces {"account", "email"?, "bounce"?}`: SES reports that mail to the
 //!   account's address (or to `email`) bounced (`bounce`: `permanent`, the default,
 //!   `transient` or `complaint`), through the use case the `bounces` function runs.
@@ -316,7 +317,7 @@ impl Local {
                 None => problem::response(&ApiError::App(Error::NotFound("no event bus in this process".to_owned()))),
             },
             // The internal API, with this server standing in for the provider's systems.
-            (&Method::PUT, ["accounts" | "services", _]) => {
+            (&Method::PUT, ["accounts" | "services", _]) | (&Method::DELETE, ["accounts", _]) => {
                 let path = format!("/internal/{rest}");
                 self.router.handle(ApiRequest { path, caller: Caller::Provider(LOCAL_PROVIDER.to_owned()), ..request }).await
             }

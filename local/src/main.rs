@@ -145,7 +145,8 @@ The control panel: open {base}/ in a browser and sign in with a customer ID (no 
 Mails sent so far (with the outbox): curl -s {base}/_local/outbox
 Events the provider's systems got: curl -s {base}/_local/events
 The provider's systems (the internal API, unauthenticated here): PUT {base}/_local/accounts/<id>
-and PUT {base}/_local/services/<name>, in the fixtures' shape.",
+and PUT {base}/_local/services/<name>, in the fixtures' shape; DELETE {base}/_local/accounts/<id>
+erases an account no role or pending request needs.",
         fixtures.accounts.len(),
         fixtures.services.len()
     );

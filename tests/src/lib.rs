@@ -424,6 +424,11 @@ impl TestApp {
         self.call_as(Method::PUT, path, Caller::Provider(PROVIDER.to_owned()), Bytes::from(body.to_string())).await
     }
 
+    /// `DELETE path` as one of the provider's systems (the internal API's erasure, SPEC §8).
+    pub async fn provider_delete(&self, path: &str) -> TestResponse {
+        self.call_as(Method::DELETE, path, Caller::Provider(PROVIDER.to_owned()), Bytes::new()).await
+    }
+
     pub async fn get(&self, path: &str, caller: &str) -> TestResponse {
         self.call(Method::GET, path, Some(caller), Bytes::new()).await
     }

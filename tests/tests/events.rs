@@ -1,7 +1,8 @@
-//! Issue 19: the provider's systems are told. Every outcome of a request and every profile
-//! change the provider does not know publishes exactly its documented event (docs/events.md,
-//! checked against the schema here), once; a write that fails publishes nothing; a publication
-//! the bus fails is tried again under the same id; no event holds a token, an address or a name.
+//! Issue 19: the provider's systems are told. Every outcome of a request, every profile change
+//! the provider does not know and every erasure of an account (SPEC §8) publishes exactly its
+//! documented event (docs/events.md, checked against the schema here), once; a write that fails
+//! publishes nothing; a publication the bus fails is tried again under the same id; no event
+//! holds a token, an address or a name.
 //! On every backend, through the API, with the publisher's use case on an in-process bus.
 
 use std::collections::BTreeSet;
@@ -75,7 +76,7 @@ fn checked(event: &Event) -> Value {
             let batch = detail["batch"].as_str().expect("a batch id");
             assert!(detail["id"].as_str().unwrap().starts_with(&format!("{batch}-")), "a batch's event id is derived from it: {detail}");
         }
-        "ProfileEmailVerified" => {
+        "ProfileEmailVerified" | "AccountErased" => {
             expected.insert("account");
         }
         "ProfileLanguageChanged" => expected.extend(["account", "language"]),
@@ -179,6 +180,15 @@ async fn every_outcome_and_profile_change_publishes_exactly_its_documented_event
     let events = published(&publishing, &bus, &mut seen, &app).await;
     assert_eq!(types(&events), ["ProfileEmailVerified"]);
     assert_eq!(events[0]["account"], "nn1-ovh");
+    all.extend(events);
+
+    // An erasure (SPEC §8): refused, it publishes nothing; done, `AccountErased`, ids only.
+    assert_eq!(app.provider_delete("/internal/accounts/aa1-ovh").await.status, StatusCode::CONFLICT, "Ada holds a role");
+    assert_eq!(types(&published(&publishing, &bus, &mut seen, &app).await), Vec::<&str>::new());
+    assert_eq!(app.provider_delete("/internal/accounts/bb1-ovh").await.status, StatusCode::NO_CONTENT, "Bea no longer holds a role");
+    let events = published(&publishing, &bus, &mut seen, &app).await;
+    assert_eq!(types(&events), ["AccountErased"]);
+    assert_eq!(events[0]["account"], "bb1-ovh");
     all.extend(events);
 
     // Once each: nothing more to publish, and every id is distinct. No token of any mail is in any event.

@@ -12,8 +12,8 @@ use contacts_app::App;
 use contacts_app::config::Config;
 use contacts_app::memory::MemoryMailer;
 use contacts_app::ports::{
-    Accounts, Asking, AskingFor, Batches, Clock, Effect, Limits, Page, ProfileRecord, Profiles, Purge, Requests, ServiceFilter, ServiceRecord, Services, Store,
-    StoreError,
+    Accounts, Asking, AskingFor, Batches, Clock, Effect, Erasure, Limits, Page, ProfileRecord, Profiles, Purge, Requests, ServiceFilter, ServiceRecord,
+    Services, Store, StoreError,
 };
 use contacts_domain::{
     Account, AccountId, Batch, BatchId, ContactChange, EmailAddress, Event, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName, Subject,
@@ -70,6 +70,10 @@ impl Accounts for FailingStore {
     async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
         self.check()?;
         self.inner.mark_bouncing(id, email).await
+    }
+    async fn erase_account(&self, id: &AccountId, event: &Event) -> Result<Erasure, StoreError> {
+        self.check()?;
+        self.inner.erase_account(id, event).await
     }
 }
 

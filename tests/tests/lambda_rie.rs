@@ -496,6 +496,14 @@ async fn every_event_gets_the_status_the_spec_gives_under_the_runtime_interface_
     let account = expect(file, 200, on(file).invoke(&event(file))).json();
     assert_eq!((account["id"].as_str(), account["payment_status"].as_str()), (Some("gi6000-ovh"), Some("ok")));
 
+    // The account just made holds nothing: erased (SPEC §8), then gone; one with a role is refused.
+    let file = "provider.delete-internal-accounts.json";
+    let erased = expect(file, 204, on(file).invoke(&event(file)));
+    assert!(erased.body.is_empty(), "{erased:?}");
+    assert_eq!(expect(file, 404, on(file).invoke(&event(file))).json()["code"], "not_found");
+    let teo = serde_json::from_str(&event(file).to_string().replace("gi6000-ovh", "te2000-ovh")).expect("still JSON");
+    assert_eq!(expect(file, 409, on(file).invoke(&teo)).json()["code"], "account_in_use");
+
     let file = "provider.put-internal-services.json";
     let service = expect(file, 200, on(file).invoke(&event(file))).json();
     assert_eq!((service["name"].as_str(), service["pending_changes"].clone()), (Some("shop.example.org"), json!([])));

@@ -196,7 +196,7 @@ async fn the_demo_flow_runs_end_to_end_with_mails_read_from_the_outbox() {
 }
 
 #[tokio::test]
-async fn the_providers_upserts_change_accounts_and_services_and_refuse_bad_input() {
+async fn the_providers_upserts_and_erasures_change_accounts_and_services_and_refuse_bad_input() {
     let local = spawn_local().await;
     let account = json!({"name": "Zoe", "email": "zoe@example.com", "language": "it", "payment_status": "overdue"});
     let put = http(&local, "PUT", "/_local/accounts/ZZ1-ovh", None, account.to_string().as_bytes()).await;
@@ -228,6 +228,16 @@ async fn the_providers_upserts_change_accounts_and_services_and_refuse_bad_input
     assert!(reply.body.contains("AWS IAM"), "{}", reply.body);
     assert_eq!(http(&local, "PUT", "/internal/services/new.example", None, moved.as_bytes()).await.status, 401);
     assert_eq!(http(&local, "GET", "/v1/services/new.example", Some("zz1-ovh"), b"").await.json()["contacts"]["tech"], "zz1-ovh");
+
+    // The erasure (SPEC §8), as the provider's systems: refused while Zoe holds roles; once they
+    // are given away, erased, and her id is 404. `/internal/...` is refused as above.
+    assert_eq!(http(&local, "DELETE", "/internal/accounts/zz1-ovh", Some("zz1-ovh"), b"").await.status, 403);
+    let refused = http(&local, "DELETE", "/_local/accounts/zz1-ovh", None, b"").await;
+    assert_eq!((refused.status, refused.json()["code"].as_str()), (409, Some("account_in_use")), "{}", refused.body);
+    assert_eq!(http(&local, "PUT", "/_local/services/new.example", None, moved.as_bytes()).await.status, 200);
+    assert_eq!(http(&local, "DELETE", "/_local/accounts/zz1-ovh", None, b"").await.status, 204);
+    assert_eq!(http(&local, "GET", "/v1/me", Some("zz1-ovh"), b"").await.status, 404);
+    assert_eq!(http(&local, "DELETE", "/_local/accounts/zz1-ovh", None, b"").await.status, 404);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use contacts_app::memory::MemoryStore;
-use contacts_app::ports::{Accounts, AskingFor, Clock, Effect, Outbox, Page, ProfileRecord, ServiceFilter, Store, StoreError};
+use contacts_app::ports::{AccountUse, Accounts, AskingFor, Clock, Effect, Erasure, Outbox, Page, ProfileRecord, ServiceFilter, Store, StoreError};
 use contacts_aws::DynamoStore;
 use contacts_domain::Decision;
 use contacts_domain::events::{AccountFacts, LanguageFacts};
@@ -86,6 +86,10 @@ on_every_store!(
     a_batch_refused_part_way_by_a_live_lock_leaves_nothing_and_releases_every_lock_it_took,
     a_create_stopped_between_its_transactions_is_invisible_and_discard_unopened_removes_it,
     a_create_stopped_between_its_transactions_is_finished_by_calling_it_again,
+    erase_account_refuses_an_account_in_use_and_leaves_it_as_it_was,
+    erase_account_deletes_the_profile_and_its_pending_change_and_commits_its_event,
+    create_create_batch_and_put_service_refuse_an_account_that_is_gone,
+    an_erasure_stopped_after_its_mark_fences_creates_and_upserts_until_an_erasure_finishes,
 );
 
 #[derive(Debug, Clone, Copy)]
@@ -1149,6 +1153,7 @@ async fn an_email_change_is_saved_over_its_revision_and_verified_once_while_live
     let upserted = s.store.profile(&ned).await.unwrap().unwrap();
     assert_eq!((upserted.account.email.as_str(), upserted.pending_email, upserted.revision), ("nn1-ovh@example.com", None, 0));
     assert_eq!(s.store.verify_email(&again, now, &verified_event("nn1-ovh")).await, Err(StoreError::Stale));
+    assert_eq!(s.store.email_token(&to_new, now).await, Ok(None), "its codes went with it");
 
     let french = s.store.set_language(&ned, Language::Fr, &language_event("nn1-ovh", Language::Fr)).await.unwrap().unwrap();
     assert_eq!(french.account.language, Language::Fr);
@@ -1581,6 +1586,147 @@ async fn dynamodb_creates_a_batch_of_a_thousand_parts_of_the_longest_names() {
     assert_eq!(s.store.batches_of(&id("nn1-ovh"), None, 10).await.unwrap().items, vec![as_stored(&batch)]);
 }
 
+// ---- erasure (SPEC §8) ---------------------------------------------------------------------------
+
+/// An `AccountErased` event of `account`, of a new id, now.
+fn erased_event(account: &str) -> Event {
+    let now = OffsetDateTime::now_utc();
+    Event::new(EventId::new(now), Occurrence { at: now, fact: Fact::AccountErased(AccountFacts { account: id(account) }) })
+}
+
+async fn erase_account_refuses_an_account_in_use_and_leaves_it_as_it_was(kind: Kind) {
+    let s = subject(kind).await;
+    let refused = |account: &str, because: AccountUse| (account.to_owned(), Ok(Erasure::InUse(because)));
+    let erase = |account: &'static str| {
+        let store = s.store.clone();
+        async move { (account.to_owned(), store.erase_account(&id(account), &erased_event(account)).await) }
+    };
+    assert_eq!(erase("tt1-ovh").await, refused("tt1-ovh", AccountUse::HoldsRole(name("example.com"))), "a role");
+    assert_eq!(erase("zz9-ovh").await, ("zz9-ovh".to_owned(), Ok(Erasure::Unknown)));
+
+    // Ned is the new contact of a pending request, Ada its requester (and admin), Teo the holder told.
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    create_issued(&s, &change).await;
+    assert_eq!(erase("nn1-ovh").await, refused("nn1-ovh", AccountUse::PendingRequest(change.id)), "a party");
+    // Mia is the new contact of a batch in progress.
+    let (batch, parts) = batch_on(&s, &services("erase", 1), "mm1-ovh", "aa1-ovh");
+    s.store.create_batch(&batch, &parts, s.clock.now()).await.unwrap();
+    assert_eq!(erase("mm1-ovh").await, refused("mm1-ovh", AccountUse::BatchInProgress(batch.id)), "a party of a batch");
+
+    // Refused, nothing changed: the accounts read as before, and may be named again at once.
+    for account in ["tt1-ovh", "nn1-ovh", "mm1-ovh"] {
+        assert_eq!(s.store.account(&id(account)).await.unwrap(), Some(account_of(account)), "{account}");
+    }
+    let cancelled = stepped(&change, Step::Cancel { by: id("aa1-ovh"), by_service_admin: false }, s.clock.now());
+    s.store.save(&cancelled, Effect::ReleaseLocks).await.unwrap();
+    create_issued(&s, &open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh")).await;
+    assert_eq!(unpublished(&s).await.iter().filter(|e| matches!(e.fact, Fact::AccountErased(_))).count(), 0, "no event");
+
+    // A batch closed with parts still to end still holds its accounts; ended, it does not.
+    let cancel = batch_stepped(&batch, BatchStep::Cancel { by: id("aa1-ovh") }, s.clock.now());
+    s.store.save_batch(&cancel).await.unwrap();
+    assert!(cancel.parts_to_end, "its part is ended by the sweep");
+    assert_eq!(erase("mm1-ovh").await, refused("mm1-ovh", AccountUse::BatchInProgress(batch.id)), "its parts still pending");
+    let mut ended = Batch { outbox: Vec::new(), events: Vec::new(), ..cancel.clone() };
+    ended.parts_to_end = false;
+    ended.version += 1;
+    s.store.save_batch(&ended).await.unwrap();
+    assert_eq!(erase("mm1-ovh").await, ("mm1-ovh".to_owned(), Ok(Erasure::Erased)));
+}
+
+/// `account(id, "ok")`, as the subject stores it.
+fn account_of(account: &str) -> Account {
+    self::account(account, "ok")
+}
+
+async fn erase_account_deletes_the_profile_and_its_pending_change_and_commits_its_event(kind: Kind) {
+    let s = subject(kind).await;
+    let ned = id("nn1-ovh");
+    // A request Ned took part in, closed: kept, it names him by id.
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    create_issued(&s, &change).await;
+    let refused = stepped(&change, Step::Refuse { party: ned.clone() }, s.clock.now());
+    s.store.save(&refused, Effect::ReleaseLocks).await.unwrap();
+    // An address change of his, pending.
+    let now = s.clock.now();
+    let [to_new, to_current] = [(); 2].map(|()| Token::generate().hash());
+    let mut asked = s.store.profile(&ned).await.unwrap().unwrap();
+    asked.pending_email = Some(PendingEmail {
+        email: EmailAddress::parse("ned.new@example.org").unwrap(),
+        awaiting: AwaitedCodes::Both { new_address: to_new, current_address: to_current },
+        expires_at: now + Duration::hours(24),
+    });
+    asked.revision = 1;
+    s.store.save_email_change(&asked, &[]).await.unwrap();
+
+    let event = erased_event("nn1-ovh");
+    assert_eq!(s.store.erase_account(&ned, &event).await, Ok(Erasure::Erased));
+    assert_eq!(s.store.account(&ned).await, Ok(None));
+    assert_eq!(s.store.profile(&ned).await, Ok(None));
+    assert_eq!(s.store.accounts(std::slice::from_ref(&ned)).await, Ok(vec![]));
+    for address in ["nn1-ovh@example.com", "ned.new@example.org"] {
+        assert_eq!(s.store.accounts_with_email(&EmailAddress::parse(address).unwrap(), 2).await, Ok(vec![]), "{address}");
+    }
+    for code in [to_new, to_current] {
+        assert_eq!(s.store.email_token(&code, now).await, Ok(None), "the change's codes find nothing");
+    }
+    assert!(unpublished(&s).await.contains(&event), "its event, committed with it");
+    assert_eq!(s.store.erase_account(&ned, &erased_event("nn1-ovh")).await, Ok(Erasure::Unknown), "once");
+    let kept = s.store.contact_change(change.id).await.unwrap().expect("the request is kept");
+    assert_eq!((kept.to.as_str(), kept.state), ("nn1-ovh", State::Refused), "by id");
+    assert_eq!(s.store.contact_changes_of(&id("aa1-ovh"), None, 10).await.unwrap().items.len(), 1, "and listed for the others");
+    if let Some(dynamo) = &s.dynamo {
+        let traces = items_naming(dynamo, &["Name of nn1-ovh".to_owned(), "nn1-ovh@example.com".to_owned(), "ned.new@example.org".to_owned()]).await;
+        assert_eq!(traces, Vec::<String>::new(), "no item holds his name or an address of his");
+    }
+}
+
+async fn create_create_batch_and_put_service_refuse_an_account_that_is_gone(kind: Kind) {
+    let s = subject(kind).await;
+    let to_nobody = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "zz9-ovh", "aa1-ovh");
+    assert_eq!(s.store.create(&[to_nobody], s.clock.now()).await, Err(StoreError::UnknownAccount(id("zz9-ovh"))));
+    let by_nobody = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "zz8-ovh");
+    assert_eq!(s.store.create(&[by_nobody], s.clock.now()).await, Err(StoreError::UnknownAccount(id("zz8-ovh"))), "the requester too");
+    let (batch, parts) = batch_on(&s, &services("gone", 2), "zz9-ovh", "aa1-ovh");
+    assert_eq!(s.store.create_batch(&batch, &parts, s.clock.now()).await, Err(StoreError::UnknownAccount(id("zz9-ovh"))));
+    assert_eq!(s.store.batch(batch.id).await, Ok(None));
+    assert_eq!(locks_of(&s, "example.com").await, vec![], "nothing written");
+
+    let gone = service("example.com", "aa1-ovh", "zz9-ovh", "bb1-ovh");
+    assert_eq!(s.store.put_service(&gone).await, Err(StoreError::UnknownAccount(id("zz9-ovh"))));
+    assert_eq!(contacts_of(&s, "example.com").await.tech, id("tt1-ovh"), "unchanged");
+    assert_eq!(s.store.put_service(&service("example.com", "aa1-ovh", "aa1-ovh", "bb1-ovh")).await, Ok(()), "holders it had already");
+}
+
+/// DynamoDB's erasure is steps (`erase.rs`): one stopped after its mark (a crash) leaves the
+/// account readable and fenced, until an erasure runs again. The embedded store erases under its
+/// one lock: nothing to stop half way.
+async fn an_erasure_stopped_after_its_mark_fences_creates_and_upserts_until_an_erasure_finishes(kind: Kind) {
+    let s = subject(kind).await;
+    let Some(dynamo) = s.dynamo.clone() else { return };
+    let ned = id("nn1-ovh");
+    dynamo.erase_account_partly(&ned, "stopped").await.unwrap();
+    assert_eq!(s.store.account(&ned).await.unwrap(), Some(account_of("nn1-ovh")), "not erased");
+    let change = open(&s, "example.com", &[Role::Tech], "tt1-ovh", "nn1-ovh", "aa1-ovh");
+    assert_eq!(s.store.create(&[change], s.clock.now()).await, Err(StoreError::UnknownAccount(ned.clone())));
+    let (batch, parts) = batch_on(&s, &services("fenced", 2), "nn1-ovh", "aa1-ovh");
+    assert_eq!(s.store.create_batch(&batch, &parts, s.clock.now()).await, Err(StoreError::UnknownAccount(ned.clone())));
+    assert_eq!(items_naming(&dynamo, &ids_of(&batch)).await, Vec::<String>::new(), "nothing of the batch left");
+    assert_eq!(s.store.put_service(&service("example.com", "aa1-ovh", "nn1-ovh", "bb1-ovh")).await, Err(StoreError::UnknownAccount(ned.clone())));
+    // Its listing's transaction is fenced too: a mark set after its parts were written (an
+    // erasure that began then found no listing item of the batch yet).
+    let (batch, parts) = batch_on(&s, &services("late", 2), "mm1-ovh", "aa1-ovh");
+    let now = s.clock.now();
+    dynamo.create_batch_partly(&batch, &parts, now, 2).await.unwrap();
+    dynamo.erase_account_partly(&id("mm1-ovh"), "late").await.unwrap();
+    assert_eq!(dynamo.create_batch_from(&batch, &parts, now, 2).await, Err(StoreError::UnknownAccount(id("mm1-ovh"))));
+    assert_eq!(items_naming(&dynamo, &ids_of(&batch)).await, Vec::<String>::new(), "rolled back");
+    create_issued(&s, &open(&s, "late0.com", &[Role::Tech], "tt1-ovh", "bb1-ovh", "aa1-ovh")).await; // its locks are free
+
+    assert_eq!(s.store.erase_account(&ned, &erased_event("nn1-ovh")).await, Ok(Erasure::Erased), "an erasure again finishes it");
+    assert_eq!(s.store.account(&ned).await, Ok(None));
+}
+
 // ---- DynamoDB only ----------------------------------------------------------------------------
 
 /// A table made before the `due` index existed is refused with what to do, rather than
@@ -1823,6 +1969,14 @@ async fn dynamodb_round_trips_per_use_case_are_at_the_floor() {
     // A bounce: one conditional update of the account named by the mail's tag.
     assert_eq!(app.deliver_ses_event(TestApp::bounce_event("mm1-ovh", &app.email_of("mm1-ovh"), "Permanent")).await, 1);
     assert_eq!(ops(&app), ["UpdateItem"], "a bounce");
+
+    // An erasure (SPEC §8): its mark, its account's partition (no batch listed there: no read
+    // of batches), then its mark removed (in use: Mia is a party of the request by address) or
+    // one transaction (the account item, its change's verification items, the event).
+    assert_eq!(app.provider_delete("/internal/accounts/mm1-ovh").await.status, StatusCode::CONFLICT);
+    assert_eq!(ops(&app), sorted(["UpdateItem", Q, "UpdateItem"]), "an erasure refused");
+    assert_eq!(app.provider_delete("/internal/accounts/oo1-ovh").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(ops(&app), sorted(["UpdateItem", Q, TX]), "an erasure");
 
     let store = metrics(&app);
     assert_eq!(store.metrics().calls, 0);

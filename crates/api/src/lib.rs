@@ -196,7 +196,7 @@ impl Router {
             Endpoint::VerifyEmailPage | Endpoint::VerifyEmailForm | Endpoint::ConfirmPage | Endpoint::ConfirmDecision | Endpoint::ConfirmDetails => {
                 self.pages(endpoint, call).await
             }
-            Endpoint::PutAccount | Endpoint::PutService => self.provider(endpoint, call).await,
+            Endpoint::PutAccount | Endpoint::EraseAccount | Endpoint::PutService => self.provider(endpoint, call).await,
             Endpoint::PanelPage | Endpoint::PanelConfig | Endpoint::PanelAsset => self.panel(endpoint, call).await,
         }
     }
@@ -319,6 +319,7 @@ impl Router {
         let app = &self.app;
         match endpoint {
             Endpoint::PutAccount => provider::put_account(app, call.param("id"), call.request).await,
+            Endpoint::EraseAccount => provider::erase_account(app, call.param("id"), call.request).await,
             Endpoint::PutService => provider::put_service(app, call.param("name"), call.request).await,
             _ => unreachable!("{endpoint:?} is not a route of this group"),
         }

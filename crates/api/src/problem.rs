@@ -24,9 +24,13 @@ pub fn app_status(error: &Error) -> StatusCode {
     match error {
         Error::Forbidden(_) | Error::TokenMismatch | Error::EmailTokenMismatch => StatusCode::FORBIDDEN,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
-        Error::PendingExists(_) | Error::NotPending(_) | Error::BatchNotPending(_) | Error::TakingEffect | Error::PartOfBatch | Error::Expired => {
-            StatusCode::CONFLICT
-        }
+        Error::PendingExists(_)
+        | Error::NotPending(_)
+        | Error::BatchNotPending(_)
+        | Error::TakingEffect
+        | Error::PartOfBatch
+        | Error::Expired
+        | Error::AccountInUse { .. } => StatusCode::CONFLICT,
         Error::UnknownAccount(_)
         | Error::NoAccountByEmail
         | Error::NoChange { .. }
@@ -55,6 +59,7 @@ pub fn app_code(error: &Error) -> &'static str {
         Error::TakingEffect => "taking_effect",
         Error::PartOfBatch => "part_of_batch",
         Error::Expired => "expired",
+        Error::AccountInUse { .. } => "account_in_use",
         Error::UnknownAccount(_) | Error::NoAccountByEmail => "unknown_account",
         Error::NoChange { .. } => "no_change",
         Error::PaymentOverdue(_) => "payment_overdue",

@@ -1,9 +1,11 @@
 //! The internal API: upserts from the provider's own systems (billing, provisioning), one
 //! account or one service in the fixtures' shape, validated by the same domain types as
-//! `contacts-admin import`. The router serves them as `PUT /internal/...` to the provider's
-//! systems only (AWS IAM on Lambda); `contacts-local` hands its `/_local/...` upserts here too.
+//! `contacts-admin import`, and erasures of accounts (SPEC §8). The router serves them as
+//! `PUT` and `DELETE /internal/...` to the provider's systems only (AWS IAM on Lambda);
+//! `contacts-local` hands its `/_local/...` upserts and erasures here too.
 
-use http::StatusCode;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -21,6 +23,19 @@ pub(super) async fn put_account(app: &App, id: &str, request: &ApiRequest) -> Re
     let account: Account = with_key(request, "id", id.as_str())?;
     app.put_account(&account).await?;
     json(StatusCode::OK, &account)
+}
+
+/// `DELETE .../accounts/{id}`: erases the account (SPEC §8), with no body; 204 once it is
+/// gone, 409 `account_in_use` while it holds a role or a pending request or a batch in
+/// progress involves it, 404 for an id that is no account (or one erased already).
+pub(super) async fn erase_account(app: &App, id: &str, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let id = AccountId::parse(id)?;
+    super::bodies::nothing(request)?;
+    app.erase_account(&id).await?;
+    let mut response = ApiResponse::new(Bytes::new());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 /// `PUT .../services/{name}`: the body is a service; its `name`, if given, must be the path's.

@@ -37,6 +37,7 @@ pub enum Endpoint {
     BatchConfirmDecision,
     BatchConfirmDetails,
     PutAccount,
+    EraseAccount,
     PutService,
     VerifyEmail,
     VerifyEmailPage,
@@ -74,7 +75,8 @@ pub enum Function {
     Confirm,
     /// Fresh tokens and mails for the pending parties.
     Resend,
-    /// The provider's systems' upserts of accounts and services (the internal API).
+    /// The provider's systems' upserts of accounts and services, and erasures of accounts (the
+    /// internal API).
     Provider,
     /// The customer control panel: its page, its configuration and its embedded assets.
     Panel,
@@ -161,9 +163,11 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", path: "/", endpoint: Endpoint::PanelPage, function: Function::Panel, auth: Auth::Public },
     RouteSpec { method: "GET", path: "/panel/config", endpoint: Endpoint::PanelConfig, function: Function::Panel, auth: Auth::Public },
     RouteSpec { method: "GET", path: "/panel/{asset}", endpoint: Endpoint::PanelAsset, function: Function::Panel, auth: Auth::Public },
-    // The provider's billing and provisioning systems keep accounts and services current
-    // (contacts-local serves the same upserts as /_local/accounts/{id}, /_local/services/{name}).
+    // The provider's billing and provisioning systems keep accounts and services current, and
+    // erase accounts (SPEC §8) (contacts-local serves the same as /_local/accounts/{id},
+    // /_local/services/{name}).
     RouteSpec { method: "PUT", path: "/internal/accounts/{id}", endpoint: Endpoint::PutAccount, function: Function::Provider, auth: Auth::Iam },
+    RouteSpec { method: "DELETE", path: "/internal/accounts/{id}", endpoint: Endpoint::EraseAccount, function: Function::Provider, auth: Auth::Iam },
     RouteSpec { method: "PUT", path: "/internal/services/{name}", endpoint: Endpoint::PutService, function: Function::Provider, auth: Auth::Iam },
 ];
 

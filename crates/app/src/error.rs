@@ -2,7 +2,7 @@
 //! failures (no route, no identity, a malformed body) are `api::ApiError`'s. `api::problem`
 //! maps both to HTTP, once. A failure with a cause keeps it as its `source`, for the log.
 
-use crate::ports::{MailError, StoreError};
+use crate::ports::{AccountUse, MailError, StoreError};
 use contacts_domain::LifecycleError;
 use contacts_domain::rules::RuleViolation;
 use contacts_domain::{AccountId, BatchState, Role, State};
@@ -48,6 +48,10 @@ pub enum Error {
     Expired,
     #[error("{0} is not a known account")]
     UnknownAccount(AccountId),
+    /// An erasure refused (SPEC §8): the account still holds a role or is involved in a pending
+    /// request or a batch in progress.
+    #[error("{account} is still in use, so it is not erased: {}", in_use(.because))]
+    AccountInUse { account: AccountId, because: AccountUse },
     /// A new contact named by an address that is not exactly one account's (none, or several:
     /// told apart to nobody).
     #[error("no single account can be named by this email address: name the new contact by its customer id")]
@@ -153,6 +157,7 @@ impl From<StoreError> for Error {
             StoreError::PendingExists(role) => Error::PendingExists(role),
             StoreError::NotInGoodStanding(account) => Error::PaymentOverdue(account),
             StoreError::DifferentZone(account) => Error::DifferentZone(account),
+            StoreError::UnknownAccount(account) => Error::UnknownAccount(account),
             StoreError::Expired => Error::Expired,
             unavailable @ StoreError::Unavailable(_) => Error::StoreUnavailable(unavailable),
             // A use case handles these itself; one reaching the caller is a bug.
@@ -160,6 +165,15 @@ impl From<StoreError> for Error {
                 Error::Internal(Box::new(other))
             }
         }
+    }
+}
+
+/// What keeps an account from being erased, in words for the provider's systems.
+fn in_use(because: &AccountUse) -> String {
+    match because {
+        AccountUse::HoldsRole(service) => format!("it holds a role of the service {service}; give the role to another account first"),
+        AccountUse::PendingRequest(request) => format!("the pending request {request} involves it; wait for it to end, or cancel it"),
+        AccountUse::BatchInProgress(batch) => format!("the batch {batch}, still in progress, involves it; wait for it to end, or cancel it"),
     }
 }
 

@@ -26,6 +26,7 @@ mod batches;
 mod bounces;
 mod cause;
 mod email;
+mod erasure;
 mod error;
 mod events;
 mod observed;

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 use crate::mail::Mail;
 use crate::ports::{
-    Accounts, Asking, AskingFor, Batches, Effect, Limits, MailError, Mailer, Outbox, Page, ProfileRecord, Profiles, PublishError, Publisher, Purge, Requests,
-    ServiceFilter, ServiceRecord, Services, Store, StoreError,
+    Accounts, Asking, AskingFor, Batches, Effect, Erasure, Limits, MailError, Mailer, Outbox, Page, ProfileRecord, Profiles, PublishError, Publisher, Purge,
+    Requests, ServiceFilter, ServiceRecord, Services, Store, StoreError,
 };
 use contacts_domain::{
     Account, AccountId, Batch, BatchId, ContactChange, EmailAddress, Event, EventId, Language, MailId, MailStatus, OutboxId, RequestId, Service, ServiceName,
@@ -66,6 +66,9 @@ impl Accounts for ObservedStore {
     }
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         self.0.put_account(account).await
+    }
+    async fn erase_account(&self, id: &AccountId, event: &Event) -> Result<Erasure, StoreError> {
+        self.0.erase_account(id, event).await
     }
 }
 

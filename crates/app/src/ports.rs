@@ -134,6 +134,10 @@ pub enum StoreError {
     /// longer) in the request's zone.
     #[error("{0} is not in the request's zone")]
     DifferentZone(AccountId),
+    /// `create`, `create_batch`, `put_service`: this account they would name is gone, or an
+    /// erasure of it is under way (`Accounts::erase_account`).
+    #[error("{0} is not an account (any more)")]
+    UnknownAccount(AccountId),
     /// Unreachable, throttled or timed out: nothing was written, trying again may work.
     #[error("the store is unavailable: {0}")]
     Unavailable(#[source] Cause),
@@ -160,6 +164,30 @@ pub trait Outbox<I: OutboxId>: Send + Sync + 'static {
     async fn unsent(&self, posted_before: OffsetDateTime, limit: usize) -> Result<Vec<I>, StoreError>;
 }
 
+/// Why an account may not be erased (SPEC §8): the first thing found that still needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountUse {
+    /// It holds a role of this service (the first by name).
+    HoldsRole(ServiceName),
+    /// A pending request involves it (`ContactChange::involved`: the requester, the previous
+    /// holder, a party or a holder told), the oldest first; never a part of a batch.
+    PendingRequest(RequestId),
+    /// A batch in progress (`Batch::in_progress`, or a create of it not finished) involves it
+    /// (`Batch::involved`), the oldest first.
+    BatchInProgress(BatchId),
+}
+
+/// What [`Accounts::erase_account`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Erasure {
+    /// The account is gone, with its pending address change, and the event is committed.
+    Erased,
+    /// Nothing was erased: the account is still in use.
+    InUse(AccountUse),
+    /// There is no such account (never was, or erased already).
+    Unknown,
+}
+
 /// The accounts as the provider's systems have them, and the mark of an address that bounces.
 #[async_trait]
 pub trait Accounts: Send + Sync + 'static {
@@ -178,6 +206,15 @@ pub trait Accounts: Send + Sync + 'static {
     /// A verification of a new address clears the mark, and so does a provider's upsert (or an
     /// import) with a new address; one with the same address keeps it.
     async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError>;
+    /// Erases the account (SPEC §8) unless it is in use ([`AccountUse`]): its profile goes
+    /// (and with it its address's entry for `accounts_with_email`), with its pending address
+    /// change and that change's codes, and `event` is committed, in one atomic write. Whatever
+    /// else names the account (requests, batches, their mails and events) keeps its id. The
+    /// write is fenced against the creates and upserts that would name the account meanwhile:
+    /// from the moment an erasure begins, `create`, `create_batch` and `put_service` naming the
+    /// account fail with `UnknownAccount` (until a refused erasure ends). `Stale` when the account
+    /// changed under the erasure (an upsert, an address change): nothing was erased, try again.
+    async fn erase_account(&self, id: &AccountId, event: &Event) -> Result<Erasure, StoreError>;
 }
 
 /// One's own profile: its address change in progress (SPEC §5) and its language.
@@ -210,7 +247,8 @@ pub trait Profiles: Send + Sync + 'static {
 #[async_trait]
 pub trait Services: Send + Sync + 'static {
     async fn service(&self, name: &ServiceName) -> Result<Option<ServiceRecord>, StoreError>;
-    /// Upserts a service as the provider's systems see it; memberships follow.
+    /// Upserts a service as the provider's systems see it; memberships follow. `UnknownAccount`
+    /// if a holder new to the service is gone or being erased (`Accounts::erase_account`).
     async fn put_service(&self, service: &Service) -> Result<(), StoreError>;
     /// The services where `account` holds a role that `filter` takes, by name, after `after`.
     async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError>;
@@ -223,8 +261,10 @@ pub trait Requests: Send + Sync + 'static {
     /// Stores new pending requests and their locks, all or none, with the letters each owes
     /// (`ContactChange::outbox`) posted at `now` in the same write; `PendingExists` if a live
     /// lock (one whose `expires_at` is after `now`) holds one of their roles, else
-    /// `NotInGoodStanding` if an account of a request's `must_be_in_good_standing` is not, else
-    /// `DifferentZone` if one of its `must_share_zone` is not in its zone (or does not exist).
+    /// `UnknownAccount` if an account a request involves (`ContactChange::involved`) is gone or
+    /// being erased, else `NotInGoodStanding` if an account of a request's
+    /// `must_be_in_good_standing` is not, else `DifferentZone` if one of its `must_share_zone`
+    /// is not in its zone.
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError>;
     async fn contact_change(&self, id: RequestId) -> Result<Option<ContactChange>, StoreError>;
     /// The requests that involve `account` (`ContactChange::involved`), newest first, older
@@ -271,7 +311,8 @@ pub trait Batches: Send + Sync + 'static {
     /// is ever seen, and whatever a failed or crashed call left behind goes with the sweep
     /// (`discard_unopened`). (A part read by id, `Requests::contact_change`, may be one of an
     /// unopened batch: the use cases read its batch, which is then absent. Its locks hold
-    /// their roles until the sweep discards them.) `PendingExists`, `NotInGoodStanding`, `DifferentZone` as
+    /// their roles until the sweep discards them.) `PendingExists`, `UnknownAccount` (of any account
+    /// the batch involves, `Batch::involved`), `NotInGoodStanding`, `DifferentZone` as
     /// `Requests::create` says for its requests.
     async fn create_batch(&self, batch: &Batch, parts: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError>;
     async fn batch(&self, id: BatchId) -> Result<Option<Batch>, StoreError>;

@@ -249,6 +249,12 @@ impl Batch {
         self.state == BatchState::Pending && self.all_accepted()
     }
 
+    /// Whether the batch still acts on its accounts: pending (settling included), or closed with
+    /// parts still to end. While it does, none of the accounts it involves may be erased (SPEC §8).
+    pub fn in_progress(&self) -> bool {
+        self.state == BatchState::Pending || self.parts_to_end
+    }
+
     /// The parts still pending.
     pub fn pending_parts(&self) -> impl Iterator<Item = &Part> {
         self.parts.iter().filter(|part| part.state == State::Pending)

@@ -134,6 +134,9 @@ pub enum Fact {
     /// event does not say it; the provider's own read of the account does).
     ProfileEmailVerified(AccountFacts),
     ProfileLanguageChanged(LanguageFacts),
+    /// The provider erased the account (SPEC §8): its profile is gone; the requests kept for
+    /// the retention period still name its id.
+    AccountErased(AccountFacts),
 }
 
 impl Fact {
@@ -150,6 +153,7 @@ impl Fact {
             Fact::BatchClosed(_) => "BatchClosed",
             Fact::ProfileEmailVerified(_) => "ProfileEmailVerified",
             Fact::ProfileLanguageChanged(_) => "ProfileLanguageChanged",
+            Fact::AccountErased(_) => "AccountErased",
         }
     }
 }

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::ports::{
-    Accounts, Asking, AskingFor, Clock, Effect, Limits, Lock, Outbox, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services,
-    StoreError, SystemClock,
+    AccountUse, Accounts, Asking, AskingFor, Clock, Effect, Erasure, Limits, Lock, Outbox, Page, ProfileRecord, Profiles, Requests, ServiceFilter,
+    ServiceRecord, Services, StoreError, SystemClock,
 };
 use contacts_domain::Decision;
 use contacts_domain::FailReason;
@@ -169,6 +169,28 @@ impl Tables {
         self.events.post(EventOrder { event, posted_at: now, attempts: 0 });
     }
 
+    /// `UnknownAccount` for the first of `accounts` that is not an account. (An erasure here is
+    /// one step under the lock: no account is ever seen half erased.)
+    fn check_known<'a>(&self, mut accounts: impl Iterator<Item = &'a AccountId>) -> Result<(), StoreError> {
+        match accounts.find(|id| !self.accounts.contains_key(*id)) {
+            Some(unknown) => Err(StoreError::UnknownAccount(unknown.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// What keeps `id` from being erased, if anything (`Accounts::erase_account`): a role (the
+    /// first service by name), a pending request (the oldest), a batch in progress (the oldest).
+    fn use_of(&self, id: &AccountId) -> Option<AccountUse> {
+        if let Some(service) = self.services.values().find(|service| !service.contacts.roles_of(id).is_empty()) {
+            return Some(AccountUse::HoldsRole(service.name.clone()));
+        }
+        // A part of a batch is the batch's: it is found below, as DynamoDB's listings find it.
+        if let Some(change) = self.requests.values().find(|c| c.batch.is_none() && c.state == State::Pending && c.involves(id)) {
+            return Some(AccountUse::PendingRequest(change.id));
+        }
+        self.batches.values().find(|batch| batch.in_progress() && batch.involves(id)).map(|batch| AccountUse::BatchInProgress(batch.id))
+    }
+
     /// `DifferentZone` unless both of `change.must_share_zone()` exist in its zone.
     fn check_zone(&self, change: &ContactChange) -> Result<(), StoreError> {
         match change.must_share_zone().into_iter().find(|id| self.accounts.get(*id).is_none_or(|a| a.zone != change.zone)) {
@@ -319,6 +341,22 @@ impl Accounts for MemoryStore {
         Ok(())
     }
 
+    async fn erase_account(&self, id: &AccountId, event: &Event) -> Result<Erasure, StoreError> {
+        let posted_at = self.clock.now();
+        let mut tables = self.tables();
+        if !tables.accounts.contains_key(id) {
+            return Ok(Erasure::Unknown);
+        }
+        if let Some(because) = tables.use_of(id) {
+            return Ok(Erasure::InUse(because));
+        }
+        tables.accounts.remove(id);
+        // The pending change, and with it the codes that would find the account.
+        tables.email_changes.remove(id);
+        tables.commit_event(event.clone(), posted_at);
+        Ok(Erasure::Erased)
+    }
+
     async fn mark_bouncing(&self, id: &AccountId, email: &EmailAddress) -> Result<bool, StoreError> {
         match self.tables().accounts.get_mut(id) {
             Some(account) if account.email == *email => {
@@ -409,7 +447,11 @@ impl Services for MemoryStore {
     }
 
     async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
-        self.tables().services.insert(service.name.clone(), service.clone());
+        let mut tables = self.tables();
+        let old = tables.services.get(&service.name).map(|old| old.contacts.holders()).unwrap_or_default();
+        let holders = service.contacts.holders();
+        tables.check_known(holders.iter().filter(|holder| !old.contains(holder)))?;
+        tables.services.insert(service.name.clone(), service.clone());
         Ok(())
     }
 
@@ -436,6 +478,8 @@ impl Requests for MemoryStore {
                 }
             }
         }
+        let involved: Vec<AccountId> = changes.iter().flat_map(ContactChange::involved).collect();
+        tables.check_known(involved.iter())?;
         for account in changes.iter().flat_map(ContactChange::must_be_in_good_standing) {
             if !tables.accounts.get(&account).is_some_and(Account::in_good_standing) {
                 return Err(StoreError::NotInGoodStanding(account));

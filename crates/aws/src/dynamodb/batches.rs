@@ -4,8 +4,9 @@
 //! nor swept on its own (its batch is); each account the batch involves lists it by an item of
 //! its keys. A create writes more than one transaction holds: the batch item `opening` first
 //! (no reader sees it) with a small mark beside it that each next transaction checks, then its
-//! parts, its listing's items and its parts' events, and last, in one transaction, the batch
-//! opened (the mark deleted) with its letters, its events and its unaccepted record.
+//! parts, its listing's items (each beside a check of its account: no erasure of it is under
+//! way, `erase.rs`) and its parts' events, and last, in one transaction, the batch opened (the
+//! mark deleted) with its letters, its events and its unaccepted record.
 //! Each write accepts its own item written by an earlier try, so that calling again finishes
 //! the work; what a create left unopened, the sweep discards (`discard_unopened`).
 
@@ -17,7 +18,7 @@ use time::OffsetDateTime;
 
 use super::batch::{Backoff, batch_get};
 use super::items::{self, BatchPhase, Item, n, s};
-use super::save::{account_refused, check_accounts};
+use super::save::{account_refused, account_unknown, check_accounts};
 use super::tx::{Cond, Purpose, Reason, TX_MAX_ITEMS, Tx, failed_condition};
 use super::{DynamoStore, SortKeys, cancelled_otherwise, retention, status_update};
 use contacts_app::ports::{Batches, Lock, Page, StoreError};
@@ -41,7 +42,8 @@ enum Step {
     /// Parts: their request items and locks, the checks of their accounts (`standing`: those that
     /// must be in good standing) and of the opening mark; `parts`: their requests.
     Parts { tx: Tx, parts: Vec<RequestId>, standing: Vec<AccountId> },
-    /// The listing's items, or the parts' events (each put only if absent), with the check of the mark.
+    /// The listing's items, each with the check of its account (the fence of an erasure:
+    /// `erase.rs`), or the parts' events (each put only if absent); with the check of the mark.
     Rest(Tx),
     /// The batch opened and its mark deleted, with its letters (those that fit), its events
     /// and its unaccepted record.
@@ -89,7 +91,8 @@ fn opening() -> Cond {
 type Deletion = (Item, Option<Cond>, Purpose);
 
 /// Why a transaction of parts was refused, as `Requests::create` says it: a live lock of
-/// another request, an account out of standing or zone, or a request of a part's id.
+/// another request, an account gone or being erased, out of standing or zone, or a request of
+/// a part's id.
 fn refusal(reasons: &[Reason], standing: &[AccountId]) -> Option<StoreError> {
     let locked = reasons.iter().find_map(|r| match r.purpose {
         Purpose::Lock(role) if r.condition_failed() => Some(role),
@@ -97,6 +100,9 @@ fn refusal(reasons: &[Reason], standing: &[AccountId]) -> Option<StoreError> {
     });
     if let Some(role) = locked {
         return Some(StoreError::PendingExists(role));
+    }
+    if let Some(unknown) = account_unknown(reasons) {
+        return Some(unknown);
     }
     if let Some(refused) = account_refused(reasons, standing) {
         return Some(refused);
@@ -116,13 +122,16 @@ fn if_absent() -> Cond {
 }
 
 /// The items a transaction of `parts` writes or checks: the check of the opening mark, each
-/// part's request and locks, and one check per account (`check_accounts`).
+/// part's request and locks, and one check per account involved (`check_accounts`, fenced: the
+/// accounts of its zone and standing checks are among them).
 fn items_of(parts: &[&ContactChange]) -> usize {
-    let accounts: BTreeSet<&AccountId> = parts.iter().flat_map(|p| p.must_share_zone()).collect();
-    let standing: BTreeSet<AccountId> = parts.iter().flat_map(|p| p.must_be_in_good_standing()).collect();
-    let extra = standing.iter().filter(|a| !accounts.contains(a)).count();
-    1 + parts.iter().map(|p| 1 + p.roles.iter().count()).sum::<usize>() + accounts.len() + extra
+    let accounts: BTreeSet<AccountId> = parts.iter().flat_map(|p| p.involved()).collect();
+    1 + parts.iter().map(|p| 1 + p.roles.iter().count()).sum::<usize>() + accounts.len()
 }
+
+/// How many accounts' listing items a transaction of the listing holds: each with the check of
+/// its account (the fence of an erasure, `erase.rs`), beside the check of the opening mark.
+const LISTINGS_PER_TX: usize = (TX_MAX_ITEMS - 1) / 2;
 
 impl DynamoStore {
     /// The transactions of a create, in order (`Step`).
@@ -145,7 +154,15 @@ impl DynamoStore {
         if !chunk.is_empty() {
             steps.push(self.parts_step(batch, &chunk, now)?);
         }
-        let copies: Vec<Item> = batch.involved().iter().map(|account| items::batch_copy_item(account, batch.id)).collect();
+        for group in batch.involved().chunks(LISTINGS_PER_TX) {
+            let mut tx = Tx::new(&self.table);
+            tx.check(items::opening_key(batch.id), mark_live(), Purpose::Opening)?;
+            for account in group {
+                tx.put(items::batch_copy_item(account, batch.id), None, Purpose::Copy)?;
+                tx.check(items::account_key(account), super::erase::account_usable(), Purpose::Account(account.clone()))?;
+            }
+            steps.push(Step::Rest(tx));
+        }
         let events = parts.iter().flat_map(|part| {
             part.events.iter().enumerate().map(move |(index, occurrence)| {
                 let index = u16::try_from(index).map_err(|_| StoreError::Failed("a part owes too many events".to_owned().into()))?;
@@ -153,15 +170,13 @@ impl DynamoStore {
             })
         });
         let events = events.collect::<Result<Vec<Item>, StoreError>>()?;
-        for (items, cond, purpose) in [(copies, None, Purpose::Copy), (events, Some(if_absent()), Purpose::Event)] {
-            for group in items.chunks(TX_MAX_ITEMS - 1) {
-                let mut tx = Tx::new(&self.table);
-                tx.check(items::opening_key(batch.id), mark_live(), Purpose::Opening)?;
-                for item in group {
-                    tx.put(item.clone(), cond.clone(), purpose.clone())?;
-                }
-                steps.push(Step::Rest(tx));
+        for group in events.chunks(TX_MAX_ITEMS - 1) {
+            let mut tx = Tx::new(&self.table);
+            tx.check(items::opening_key(batch.id), mark_live(), Purpose::Opening)?;
+            for item in group {
+                tx.put(item.clone(), Some(if_absent()), Purpose::Event)?;
             }
+            steps.push(Step::Rest(tx));
         }
         let (open, posted) = self.batch_tx(batch, opening(), now, None, true)?;
         steps.push(Step::Open(open));
@@ -196,7 +211,7 @@ impl DynamoStore {
             }
         }
         let standing: Vec<AccountId> = chunk.iter().flat_map(|part| part.must_be_in_good_standing()).collect();
-        check_accounts(&mut tx, chunk, &standing)?;
+        check_accounts(&mut tx, chunk, &standing, true)?;
         Ok(Step::Parts { tx, parts: chunk.iter().map(|part| part.id).collect(), standing })
     }
 
@@ -270,9 +285,16 @@ impl DynamoStore {
                 Some(Found::Opened) => opened = true,
                 Some(_) => return Err(discarded()),
                 None => {
-                    if let Some(refused) = parts.and_then(|(_, standing)| refusal(&reasons, &standing)) {
+                    // A transaction of parts refused, or of listing items (an account involved
+                    // is gone or being erased).
+                    if let Some(refused) = parts.as_ref().and_then(|(_, standing)| refusal(&reasons, standing)) {
                         self.roll_back(batch, &written).await?;
                         return Err(refused);
+                    }
+                    // Every part is written by then (by this call, or one before it).
+                    if let Some(unknown) = account_unknown(&reasons).filter(|_| parts.is_none()) {
+                        self.roll_back(batch, &batch.parts.iter().map(|part| part.request).collect::<Vec<_>>()).await?;
+                        return Err(unknown);
                     }
                     if !written_before(&reasons) {
                         return Err(cancelled_otherwise(
@@ -309,6 +331,15 @@ impl DynamoStore {
         let mut steps = self.create_steps(batch, parts, now)?;
         steps.truncate(transactions);
         self.run_create(batch, steps).await
+    }
+
+    /// `create_batch` from its transaction `first` on: the rest of a create that
+    /// [`create_batch_partly`](Self::create_batch_partly) began, as if nothing happened in
+    /// between, for tests of what a transaction meets when something did.
+    #[doc(hidden)]
+    pub async fn create_batch_from(&self, batch: &Batch, parts: &[ContactChange], now: OffsetDateTime, first: usize) -> Result<(), StoreError> {
+        let steps = self.create_steps(batch, parts, now)?;
+        self.run_create(batch, steps.into_iter().skip(first).collect()).await
     }
 
     /// Deletes `deletions`, 100 a transaction; a lock found held by another request stays as it is.

@@ -275,6 +275,11 @@ pub fn account_of_index_entry(item: &Item) -> Result<AccountId, StoreError> {
 /// The account item's zone (String); absent (an item written before zones) is the default.
 pub const ZONE: &str = "zone";
 
+/// The account item's mark of an erasure under way (String: the erasure's own mark, its event's
+/// id): from the moment it is set, the creates and upserts that would name the account fail
+/// their condition on it (`DynamoStore::erase_account`, docs/dynamodb.md, "Erasure").
+pub const ERASING: &str = "erasing";
+
 /// The account item's mark of a bouncing address (String `bouncing`); absent is `ok`. A
 /// verification removes it, and a provider's upsert (a whole-item `PutItem`) drops it.
 pub const EMAIL_STATUS: &str = "email_status";
@@ -938,6 +943,16 @@ pub const EMAIL_ASKS: &str = "email_asks";
 pub const EMAIL_REV: &str = "email_rev";
 
 pub const EMAIL_TOKEN_SK: &str = "EMAILTOKEN";
+
+/// The hashes of the codes an account item's address change awaits (a legacy one-code change's
+/// too): each names a verification item `EMAILTOKEN#{hash}`, which holds the pending address.
+pub fn pending_code_hashes(item: &Item) -> Vec<TokenHash> {
+    [PENDING_NEW_CODE, PENDING_CURRENT_CODE, PENDING_HASH_OF_ONE_CODE]
+        .iter()
+        .filter_map(|name| item.get(*name)?.as_s().ok())
+        .filter_map(|hex| TokenHash::from_hex(hex))
+        .collect()
+}
 
 /// The verification item of a pending change, found from the token alone: `EMAILTOKEN#{hash}`.
 pub fn email_token_key(hash: &TokenHash) -> Item {

@@ -11,6 +11,7 @@
 mod batch;
 mod batches;
 pub mod bulk;
+mod erase;
 pub mod errors;
 pub mod items;
 mod metrics;
@@ -34,7 +35,7 @@ use time::OffsetDateTime;
 use crate::sdk::is_transient_code;
 use batch::{Backoff, batch_get};
 use contacts_app::ports::{
-    Accounts, Asking, AskingFor, Clock, Effect, Limits, Lock, Outbox, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services,
+    Accounts, Asking, AskingFor, Clock, Effect, Erasure, Limits, Lock, Outbox, Page, ProfileRecord, Profiles, Requests, ServiceFilter, ServiceRecord, Services,
     StoreError, SystemClock,
 };
 use contacts_domain::Decision;
@@ -538,7 +539,9 @@ impl Accounts for DynamoStore {
 
     /// One PutItem (the whole item: a pending email change goes), answering the item it
     /// replaced; when that had this same address marked bouncing, one conditional UpdateItem
-    /// marks it again (only a new address clears the mark).
+    /// marks it again (only a new address clears the mark); when it had an address change
+    /// pending, one TransactWriteItems deletes that change's verification items (which hold the
+    /// address asked for, and could verify nothing any more).
     #[tracing::instrument(name = "dynamodb.put_account", skip_all, fields(account = %account.id))]
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
         self.meter.sent("PutItem");
@@ -553,11 +556,20 @@ impl Accounts for DynamoStore {
             .await
             .map_err(|e| classify("PutItem", e))?;
         self.meter.consumed(output.consumed_capacity());
+        let dropped = output.attributes().map(items::pending_code_hashes).unwrap_or_default();
         let old = output.attributes().map(items::account_from).and_then(Result::ok);
         if old.is_some_and(|old| old.email == account.email && old.email_status == EmailStatus::Bouncing) && account.email_status != EmailStatus::Bouncing {
             self.mark_bouncing(&account.id, &account.email).await?;
         }
-        Ok(())
+        let mut tx = Tx::new(&self.table);
+        for hash in dropped {
+            tx.delete(items::email_token_key(&hash), None, Purpose::Token)?;
+        }
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(Err(error)) => Err(error),
+            Err(Ok(reasons)) => Err(cancelled_otherwise("put_account", &reasons, StoreError::Unavailable("put_account: conflicting writes".to_owned().into()))),
+        }
     }
 
     /// One UpdateItem on the condition that the account's address is still `email`.
@@ -574,6 +586,15 @@ impl Accounts for DynamoStore {
             .expression_attribute_values(":bouncing", s(EmailStatus::Bouncing.as_str()))
             .expression_attribute_values(":email", s(email.as_str()));
         Ok(self.update_returning(update).await?.is_some())
+    }
+
+    /// `UpdateItem` (the mark), `Query` (the account's partition, keys and states) and, when it
+    /// lists batches, `BatchGetItem` of them; then `UpdateItem` (the mark removed: in use) or one
+    /// `TransactWriteItems` (the account item, its change's verification items, the event).
+    /// The fence and its steps: `erase.rs`.
+    #[tracing::instrument(name = "dynamodb.erase_account", skip_all, fields(account = %id))]
+    async fn erase_account(&self, id: &AccountId, event: &Event) -> Result<Erasure, StoreError> {
+        self.erase(id, event).await
     }
 }
 
@@ -739,7 +760,8 @@ impl Services for DynamoStore {
     }
 
     /// Reads the service as it is, then writes it and its members' membership items in one
-    /// transaction on the condition that it is still as read (else reads again).
+    /// transaction on the condition that it is still as read (else reads again), with a check
+    /// of each holder new to it (it exists, and no erasure of it is under way: `erase.rs`).
     #[tracing::instrument(name = "dynamodb.put_service", skip_all, fields(service = %service.name))]
     async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
         for _ in 0..REBUILDS {
@@ -749,12 +771,19 @@ impl Services for DynamoStore {
             for write in items::membership_writes(old.as_ref(), service) {
                 tx.write(write, Purpose::Membership)?;
             }
+            let held = old.as_ref().map(|old| old.contacts.holders()).unwrap_or_default();
+            for holder in service.contacts.holders().into_iter().filter(|holder| !held.contains(holder)) {
+                tx.check(items::account_key(&holder), erase::account_usable(), Purpose::Account(holder))?;
+            }
             match self.transact(tx).await {
                 Ok(()) => return Ok(()),
                 Err(Err(error)) => return Err(error),
                 Err(Ok(reasons)) => {
                     if reasons.iter().any(|r| r.purpose == Purpose::Service && (r.condition_failed() || r.conflict())) {
                         continue; // changed since read: read again
+                    }
+                    if let Some(unknown) = save::account_unknown(&reasons) {
+                        return Err(unknown);
                     }
                     return Err(cancelled_otherwise("put_service", &reasons, StoreError::Unavailable("put_service: conflicting writes".to_owned().into())));
                 }
@@ -787,7 +816,9 @@ impl Services for DynamoStore {
 #[async_trait]
 impl Requests for DynamoStore {
     /// One transaction: per request its item, its copies, its token items and its locks,
-    /// each lock on the condition that there is none or that it has expired.
+    /// each lock on the condition that there is none or that it has expired, and a check of
+    /// each account involved (it exists, no erasure of it is under way, and its zone and
+    /// standing as the request needs).
     #[tracing::instrument(name = "dynamodb.create", skip_all, fields(count = changes.len()))]
     async fn create(&self, changes: &[ContactChange], now: OffsetDateTime) -> Result<(), StoreError> {
         let mut tx = Tx::new(&self.table);
@@ -809,7 +840,7 @@ impl Requests for DynamoStore {
             post_mails(&mut tx, change, now)?;
         }
         let standing: Vec<AccountId> = changes.iter().flat_map(ContactChange::must_be_in_good_standing).collect();
-        save::check_accounts(&mut tx, &changes.iter().collect::<Vec<_>>(), &standing)?;
+        save::check_accounts(&mut tx, &changes.iter().collect::<Vec<_>>(), &standing, true)?;
         // One record per new contact: two requests may go to one account (other previous holders).
         let mut counted: Vec<&ContactChange> = changes.iter().filter(|c| c.unaccepted_from().is_some()).collect();
         counted.sort_by(|a, b| a.to.cmp(&b.to));
@@ -826,6 +857,9 @@ impl Requests for DynamoStore {
                     _ => None,
                 }) {
                     return Err(StoreError::PendingExists(role));
+                }
+                if let Some(unknown) = save::account_unknown(&reasons) {
+                    return Err(unknown);
                 }
                 if let Some(refused) = save::account_refused(&reasons, &standing) {
                     return Err(refused);

@@ -138,7 +138,7 @@ fn apply_writes(tx: &mut Tx, change: &ContactChange, old: Option<&Service>, requ
         .name("#service_type", items::SERVICE_TYPE)
         .value(":service_type", s(old.kind.as_str()));
     tx.put(items::service_item(&new), Some(cond), Purpose::Service)?;
-    check_accounts(tx, &[change], require_good_standing)?;
+    check_accounts(tx, &[change], require_good_standing, false)?;
     for write in items::membership_writes(Some(old), &new) {
         tx.write(write, Purpose::Membership)?;
     }
@@ -147,15 +147,22 @@ fn apply_writes(tx: &mut Tx, change: &ContactChange, old: Option<&Service>, requ
 
 /// One check per account the write depends on: for each of `changes`, each of its
 /// `must_share_zone()` exists in its zone, and each of `require_good_standing` is in good
-/// standing (one condition per item, as a transaction takes an item once: two requests of one
-/// create may name the same account; [`account_refused`] tells which part failed).
-pub(super) fn check_accounts(tx: &mut Tx, changes: &[&ContactChange], require_good_standing: &[AccountId]) -> Result<(), StoreError> {
-    let mut accounts: Vec<&AccountId> = changes.iter().flat_map(|c| c.must_share_zone()).chain(require_good_standing).collect();
+/// standing; with `fenced` (a create), each account a change involves exists and no erasure of
+/// it is under way (`erase.rs`). One condition per item, as a transaction takes an item once:
+/// two requests of one create may name the same account; [`account_unknown`] and
+/// [`account_refused`] tell which part failed.
+pub(super) fn check_accounts(tx: &mut Tx, changes: &[&ContactChange], require_good_standing: &[AccountId], fenced: bool) -> Result<(), StoreError> {
+    let involved: Vec<AccountId> = if fenced { changes.iter().flat_map(|c| c.involved()).collect() } else { Vec::new() };
+    let mut accounts: Vec<&AccountId> = changes.iter().flat_map(|c| c.must_share_zone()).chain(require_good_standing).chain(&involved).collect();
     accounts.sort();
     accounts.dedup();
     for account in accounts {
         let mut parts = vec!["attribute_exists(#pk)".to_owned()];
         let mut cond = Cond::default().name("#pk", items::PK);
+        if fenced {
+            parts.push("attribute_not_exists(#erasing)".to_owned());
+            cond = cond.name("#erasing", items::ERASING);
+        }
         let mut zones: Vec<Zone> = changes.iter().filter(|c| c.must_share_zone().contains(&account)).map(|c| c.zone).collect();
         zones.dedup();
         for (i, zone) in zones.iter().enumerate() {
@@ -171,6 +178,15 @@ pub(super) fn check_accounts(tx: &mut Tx, changes: &[&ContactChange], require_go
         tx.check(items::account_key(account), cond.expression(parts.join(" AND ")), Purpose::Account(account.clone()))?;
     }
     Ok(())
+}
+
+/// The first account whose check of `reasons` failed because it is gone or an erasure of it is
+/// under way (a fenced check, [`check_accounts`] or `erase::account_usable`), as `UnknownAccount`.
+pub(super) fn account_unknown(reasons: &[Reason]) -> Option<StoreError> {
+    reasons.iter().filter(|r| r.condition_failed() && super::erase::gone_or_erasing(r.item.as_ref())).find_map(|r| match &r.purpose {
+        Purpose::Account(account) => Some(StoreError::UnknownAccount(account.clone())),
+        _ => None,
+    })
 }
 
 /// Why an account check of `reasons` failed, if one did: the first of `require_good_standing`

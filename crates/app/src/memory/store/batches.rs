@@ -45,6 +45,8 @@ impl Tables {
                 return Err(StoreError::PendingExists(role));
             }
         }
+        let involved: Vec<AccountId> = parts.iter().flat_map(ContactChange::involved).collect();
+        self.check_known(involved.iter())?;
         for account in parts.iter().flat_map(ContactChange::must_be_in_good_standing) {
             if !self.accounts.get(&account).is_some_and(Account::in_good_standing) {
                 return Err(StoreError::NotInGoodStanding(account));
