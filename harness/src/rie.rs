@@ -270,8 +270,17 @@ impl Drop for Rie {
     }
 }
 
-/// `127.0.0.1:port`, with a port the kernel says is free now.
+/// `127.0.0.1:port`, with a port the kernel says is free now and that this process has not
+/// handed out before: the kernel may give a port it just freed to the next bind, and the tests
+/// start RIEs (each with two ports it binds only later) from many threads at once, so two of
+/// them could be given one port, and the one that binds second (often its Runtime API, bound at
+/// the first invocation) fails, its bootstrap refused a connection.
 pub fn free_address() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-    format!("127.0.0.1:{port}")
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        if HANDED_OUT.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(port) {
+            return format!("127.0.0.1:{port}");
+        }
+    }
 }
