@@ -87,15 +87,9 @@ pub(super) fn listed_service(view: &ServiceView) -> ServiceBody<'_> {
     }
 }
 
+/// A service as its own GET shows it: with its pending requests.
 pub(super) fn service(view: &ServiceView) -> ServiceBody<'_> {
-    ServiceBody {
-        service: &view.service.name,
-        kind: view.service.kind.as_str(),
-        contacts: &view.service.contacts,
-        names: &view.names,
-        my_roles: &view.my_roles,
-        pending: Some(&view.pending),
-    }
+    ServiceBody { pending: Some(&view.pending), ..listed_service(view) }
 }
 
 #[derive(Serialize)]
