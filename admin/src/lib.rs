@@ -1,8 +1,10 @@
 //! `contacts-admin`: loads the provider's accounts and services into the table in bulk, and
-//! exports them back; erases accounts a file names (SPEC §8). The DynamoDB side is the
+//! exports them back; erases accounts a file names, and writes everything held about one
+//! (SPEC §8). The DynamoDB side is the
 //! adapter's (`contacts_aws::dynamodb::bulk`; the erasure, the store's through the use case);
 //! this crate reads and checks files, shows progress, and reports.
 
+pub mod data;
 pub mod erase;
 pub mod export;
 pub mod generate;

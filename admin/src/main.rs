@@ -1,4 +1,4 @@
-//! `contacts-admin import|export|erase|generate`: see USAGE.
+//! `contacts-admin import|export|erase|data|generate`: see USAGE.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use std::sync::Arc;
 
+use contacts_admin::data::{DataError, document};
 use contacts_admin::erase::{Outcome, erase, read_ids};
 use contacts_admin::export::{ExportError, SEGMENTS, export};
 use contacts_admin::generate::{Spec, generate};
@@ -21,11 +22,13 @@ use contacts_app::seed::Format;
 use contacts_aws::DynamoStore;
 use contacts_aws::dynamodb::bulk::Bulk;
 use contacts_aws::dynamodb::{create_table_if_missing, table_exists};
+use contacts_domain::AccountId;
 
 const USAGE: &str = "usage:
   contacts-admin import FILE [--table NAME] [--dry-run] [--skip-invalid REJECTS_FILE] [--create-table]
   contacts-admin export [--table NAME] [--out FILE] [--segments N]
   contacts-admin erase FILE [--table NAME]
+  contacts-admin data ACCOUNT [--table NAME] [--out FILE]
   contacts-admin generate --accounts N --services N [--heavy N] [--seed N]
 
 import   loads the accounts and services of FILE into the table, writing only what differs
@@ -48,6 +51,10 @@ erase    erases the accounts FILE names (SPEC 8), one a line: a customer id, or 
          erased as the internal API's DELETE /internal/accounts/{id} does, or refused while it
          holds a role or a pending request or batch involves it; each id's outcome is printed.
          If a line names no account, each such line is reported and nothing is erased.
+data     writes everything held about the account ACCOUNT (SPEC 8) to FILE (or stdout): the
+         document GET /v1/me/data answers, whatever its size, for an account whose data one
+         answer cannot carry (422 export_too_large). What closed longer ago than
+         RETENTION_SECONDS (400 days unless set) is left out, as the API leaves it out.
 generate writes made-up accounts ge{i}-ovh and services s{i}.example.net as JSON Lines
          to stdout, for measuring; with --heavy N, ge0-ovh holds N services, ge1-ovh 10
          and ge2-ovh 100 (the first services).
@@ -59,7 +66,7 @@ Tuning: --chunk N records per round (1000), --parallelism N calls in flight (4).
 
 Exit status: 0 done, 1 invalid input (nothing written), 2 usage or unreadable file,
 3 DynamoDB failed (what was written is consistent; running the import, or the erasure, again
-completes it), 4 erase: some accounts are still in use and were not erased (the others were;
+completes it; data: nothing written), 4 erase: some accounts are still in use and were not erased (the others were;
 an id with no account is reported, and counts as done).";
 
 const INVALID: u8 = 1;
@@ -73,6 +80,7 @@ enum Command {
     Import { file: PathBuf, table: String, options: ImportOptions, create_table: bool, parallelism: usize },
     Export { table: String, out: Option<PathBuf>, segments: u32 },
     Erase { file: PathBuf, table: String },
+    Data { account: String, table: String, out: Option<PathBuf> },
     Generate(Spec),
 }
 
@@ -92,19 +100,19 @@ fn parse_args(args: impl IntoIterator<Item = String>, table_name: Option<&str>) 
     while let Some(arg) = args.next() {
         match (command.as_str(), arg.as_str()) {
             (_, "-h" | "--help") => return Ok(Command::Help),
-            ("import" | "export" | "erase", "--table") => table = Some(args.next().ok_or("--table needs a name")?),
+            ("import" | "export" | "erase" | "data", "--table") => table = Some(args.next().ok_or("--table needs a name")?),
             ("import", "--dry-run") => dry_run = true,
             ("import", "--skip-invalid") => skip_invalid = Some(PathBuf::from(args.next().ok_or("--skip-invalid needs a file for the rejected lines")?)),
             ("import", "--create-table") => create_table = true,
             ("import", "--chunk") => chunk = number::<usize>("--chunk", args.next())?.max(1),
             ("import", "--parallelism") => parallelism = number::<usize>("--parallelism", args.next())?.clamp(1, 64),
-            ("export", "--out") => out = Some(PathBuf::from(args.next().ok_or("--out needs a file")?)),
+            ("export" | "data", "--out") => out = Some(PathBuf::from(args.next().ok_or("--out needs a file")?)),
             ("export", "--segments") => segments = number::<u32>("--segments", args.next())?.clamp(1, 1_000),
             ("generate", "--accounts") => (spec.accounts, accounts) = (number("--accounts", args.next())?, true),
             ("generate", "--services") => (spec.services, services) = (number("--services", args.next())?, true),
             ("generate", "--heavy") => spec.heavy = number("--heavy", args.next())?,
             ("generate", "--seed") => spec.seed = number("--seed", args.next())?,
-            ("import" | "erase", path) if !path.starts_with('-') && file.is_none() => file = Some(PathBuf::from(path)),
+            ("import" | "erase" | "data", path) if !path.starts_with('-') && file.is_none() => file = Some(PathBuf::from(path)),
             (_, other) => return Err(format!("unknown argument {other:?} for {command}")),
         }
     }
@@ -116,6 +124,10 @@ fn parse_args(args: impl IntoIterator<Item = String>, table_name: Option<&str>) 
         }
         "export" => Ok(Command::Export { table: table()?, out, segments }),
         "erase" => Ok(Command::Erase { file: file.ok_or("erase needs a FILE")?, table: table()? }),
+        "data" => {
+            let account = file.ok_or("data needs an ACCOUNT")?.to_string_lossy().into_owned();
+            Ok(Command::Data { account, table: table()?, out })
+        }
         "generate" => {
             if !(accounts && services) {
                 return Err("generate needs --accounts N and --services N".to_owned());
@@ -158,6 +170,7 @@ async fn main() -> ExitCode {
         Command::Import { file, table, options, create_table, parallelism } => run_import(&config, file, table, options, create_table, parallelism).await,
         Command::Export { table, out, segments } => run_export(&config, table, out, segments).await,
         Command::Erase { file, table } => run_erase(&config, file, table).await,
+        Command::Data { account, table, out } => run_data(&config, &account, table, out).await,
     }
 }
 
@@ -332,6 +345,34 @@ async fn run_erase(config: &AwsConfig, file: PathBuf, name: String) -> ExitCode 
         return fail(STORE_ERROR, format!("DynamoDB failed at {id}: {error}. The {left} account(s) from it on were not tried; run the same erasure again"));
     }
     if in_use > 0 { ExitCode::from(IN_USE) } else { ExitCode::SUCCESS }
+}
+
+async fn run_data(config: &AwsConfig, account: &str, name: String, out: Option<PathBuf>) -> ExitCode {
+    let Ok(account) = AccountId::parse(account) else { return fail(INVALID, format!("{account:?} is no customer id")) };
+    let retention = match Config::from_env() {
+        Ok(app_config) => app_config.retention,
+        Err(error) => return fail(USAGE_ERROR, error),
+    };
+    let client = match table(config, &name, false).await {
+        Ok(client) => client,
+        Err(code) => return code,
+    };
+    // The export's use case, on the table; it sends no mail.
+    let store = Arc::new(DynamoStore::new(client, name).with_retention(retention));
+    let app = App::new(store, Arc::new(MemoryMailer::new()), Arc::new(SystemClock), Config::default());
+    let bytes = match document(&app, &account).await {
+        Ok(bytes) => bytes,
+        Err(DataError::NoSuchAccount) => return fail(INVALID, format!("there is no account {account} (never was, or erased)")),
+        Err(DataError::Failed(why)) => return fail(STORE_ERROR, why),
+    };
+    let written = match &out {
+        Some(path) => std::fs::write(path, &bytes),
+        None => std::io::stdout().lock().write_all(&bytes),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(USAGE_ERROR, format!("cannot write the document: {error}")),
+    }
 }
 
 #[cfg(test)]

@@ -42,12 +42,18 @@ fn document<'a>(data: &'a MyData, bouncing: &[AccountId]) -> MyDataBody<'a> {
 /// The document (`bouncing`: the accounts its pending requests name whose address bounces, as
 /// on the requests' own views), `no-store`, as an attachment named after the account and the day.
 pub(super) fn response(data: &MyData, bouncing: &[AccountId]) -> Result<ApiResponse, ApiError> {
-    let bytes = fitting(to_json(&document(data, bouncing))?, MAX_EXPORT_BYTES)?;
+    let bytes = fitting(data_document(data, bouncing)?, MAX_EXPORT_BYTES)?;
     let mut response = json_bytes(StatusCode::OK, bytes);
     let file = format!("attachment; filename=\"contacts-data-{}-{}.json\"", data.profile.account.id, data.generated_at.date());
     let disposition = HeaderValue::from_str(&file).map_err(|e| Error::Internal(Box::new(e)))?;
     response.headers_mut().insert(header::CONTENT_DISPOSITION, disposition);
     Ok(response)
+}
+
+/// The document `GET /v1/me/data` answers, whatever its size (`contacts-admin data` writes it
+/// to a file for an account whose data one answer cannot carry).
+pub fn data_document(data: &MyData, bouncing: &[AccountId]) -> Result<Vec<u8>, ApiError> {
+    to_json(&document(data, bouncing))
 }
 
 /// `bytes` if, escaped into the function's answer, they take at most `limit` bytes.

@@ -3,6 +3,7 @@
 //! Lambda function hand their requests to [`Router::handle`], so they cannot drift apart.
 
 mod access;
+pub use access::data_document;
 mod batch_views;
 mod batches;
 mod bodies;

@@ -39,15 +39,23 @@ pub struct MyData {
 impl App {
     /// `GET /v1/me/data`: everything held about the caller, whatever the number of its requests
     /// and batches up to [`EXPORT_LIMIT`].
-    #[tracing::instrument(skip_all, fields(account = %caller))]
     pub async fn my_data(&self, caller: &AccountId) -> Result<MyData> {
+        self.data_of(caller, EXPORT_LIMIT).await
+    }
+
+    /// Everything held about `account`, refused ([`Error::ExportTooLarge`]) past `limit`
+    /// requests and batches: the export's, and with no limit the support's copy of an account
+    /// whose data one answer cannot carry (`contacts-admin data`).
+    #[tracing::instrument(skip_all, fields(account = %account))]
+    pub async fn data_of(&self, account: &AccountId, limit: usize) -> Result<MyData> {
+        let caller = account;
         let profile = self.my_profile(caller).await?;
         let services = self.every_service_of(caller).await?;
-        let batch_ids = self.every_batch_of(caller).await?;
-        let mut request_ids = self.every_request_of(caller, batch_ids.len()).await?;
+        let batch_ids = self.every_batch_of(caller, limit).await?;
+        let mut request_ids = self.every_request_of(caller, limit.saturating_sub(batch_ids.len())).await?;
         let batches = self.batches_seen_by(caller, batch_ids).await?;
         request_ids.extend(batches.iter().flat_map(|view| view.parts.iter().map(|part| part.request)));
-        if request_ids.len() + batches.len() > EXPORT_LIMIT {
+        if request_ids.len() + batches.len() > limit {
             return Err(too_large(caller));
         }
         let contact_changes = self.requests_by_id(request_ids).await?;
@@ -69,14 +77,14 @@ impl App {
     }
 
     /// The ids of every batch that involves the caller, newest first, every page of the
-    /// listing read.
-    async fn every_batch_of(&self, caller: &AccountId) -> Result<Vec<BatchId>> {
+    /// listing read (refused past `limit`).
+    async fn every_batch_of(&self, caller: &AccountId, limit: usize) -> Result<Vec<BatchId>> {
         let mut ids = Vec::new();
         let mut before = None;
         loop {
             let page = self.store.batches_of(caller, before, PAGE_SIZE).await?;
             ids.extend(page.items.iter().map(|batch| batch.id));
-            if ids.len() > EXPORT_LIMIT {
+            if ids.len() > limit {
                 return Err(too_large(caller));
             }
             before = page.items.last().map(|batch| batch.id);
@@ -87,14 +95,14 @@ impl App {
     }
 
     /// The ids of every request that involves the caller (never a batch's part), newest first,
-    /// every page of the listing read; `counted` records are in the export already.
-    async fn every_request_of(&self, caller: &AccountId, counted: usize) -> Result<Vec<RequestId>> {
+    /// every page of the listing read (refused past `limit`).
+    async fn every_request_of(&self, caller: &AccountId, limit: usize) -> Result<Vec<RequestId>> {
         let mut ids = Vec::new();
         let mut before = None;
         loop {
             let page = self.store.contact_changes_of(caller, before, PAGE_SIZE).await?;
             ids.extend(page.items.iter().map(|change| change.id));
-            if counted + ids.len() > EXPORT_LIMIT {
+            if ids.len() > limit {
                 return Err(too_large(caller));
             }
             before = page.items.last().map(|change| change.id);
@@ -144,6 +152,6 @@ impl App {
 /// The export would not fit one answer: said in the log too, for the provider's support, who
 /// then gives the account its data another way.
 fn too_large(caller: &AccountId) -> Error {
-    tracing::warn!(account = %caller, limit = EXPORT_LIMIT, "the account's data is more than one export carries");
+    tracing::warn!(account = %caller, "the account's data is more than one export carries: contacts-admin data gives it whole");
     Error::ExportTooLarge
 }
