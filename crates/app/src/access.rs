@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::batches::{BatchView, concurrently};
 use super::{App, Error, PAGE_SIZE, Profile, Result, ServiceView};
 use crate::ports::ServiceFilter;
-use contacts_domain::{AccountId, BatchId, ContactChange, RequestId, ServiceName};
+use contacts_domain::{AccountId, Batch, BatchId, ContactChange, RequestId, ServiceName};
 
 /// How many requests and batches one export reads at most: more than its answer can ever carry
 /// (`contacts_api`'s bound on the document's size, under Lambda's 6 MB, which the smallest
@@ -64,52 +64,23 @@ impl App {
 
     /// Every page of the caller's services.
     async fn every_service_of(&self, caller: &AccountId) -> Result<Vec<ServiceView>> {
-        let mut services = Vec::new();
-        let mut after: Option<ServiceName> = None;
-        loop {
-            let page = self.my_services(caller, &ServiceFilter::default(), after).await?;
-            after = page.items.last().map(|view| view.service.name.clone());
-            services.extend(page.items);
-            if !page.more || after.is_none() {
-                return Ok(services);
-            }
-        }
+        let all = ServiceFilter::default();
+        let next = |after: Option<ServiceName>| self.my_services(caller, &all, after);
+        every_page(next, |view: ServiceView| view, |view| view.service.name.clone(), usize::MAX).await
     }
 
     /// The ids of every batch that involves the caller, newest first, every page of the
     /// listing read (refused past `limit`).
     async fn every_batch_of(&self, caller: &AccountId, limit: usize) -> Result<Vec<BatchId>> {
-        let mut ids = Vec::new();
-        let mut before = None;
-        loop {
-            let page = self.store.batches_of(caller, before, PAGE_SIZE).await?;
-            ids.extend(page.items.iter().map(|batch| batch.id));
-            if ids.len() > limit {
-                return Err(too_large(caller));
-            }
-            before = page.items.last().map(|batch| batch.id);
-            if !page.more || before.is_none() {
-                return Ok(ids);
-            }
-        }
+        let next = |before: Option<BatchId>| async move { Ok(self.store.batches_of(caller, before, PAGE_SIZE).await?) };
+        every_page(next, |batch: Batch| batch.id, |id| *id, limit).await.map_err(|e| too_large_or(caller, e))
     }
 
     /// The ids of every request that involves the caller (never a batch's part), newest first,
     /// every page of the listing read (refused past `limit`).
     async fn every_request_of(&self, caller: &AccountId, limit: usize) -> Result<Vec<RequestId>> {
-        let mut ids = Vec::new();
-        let mut before = None;
-        loop {
-            let page = self.store.contact_changes_of(caller, before, PAGE_SIZE).await?;
-            ids.extend(page.items.iter().map(|change| change.id));
-            if ids.len() > limit {
-                return Err(too_large(caller));
-            }
-            before = page.items.last().map(|change| change.id);
-            if !page.more || before.is_none() {
-                return Ok(ids);
-            }
-        }
+        let next = |before: Option<RequestId>| async move { Ok(self.store.contact_changes_of(caller, before, PAGE_SIZE).await?) };
+        every_page(next, |change: ContactChange| change.id, |id| *id, limit).await.map_err(|e| too_large_or(caller, e))
     }
 
     /// Each batch whole (its history with its mails' events), as the caller may see it: the
@@ -146,6 +117,37 @@ impl App {
                 change
             })
             .collect())
+    }
+}
+
+/// What `keep` keeps of every item of a paged listing (an id, not a batch of a thousand parts):
+/// `next` asked for the page after the last kept one's `cursor`, until a page says there is no
+/// more; `ExportTooLarge` past `limit` items.
+async fn every_page<T, K, C, Page, Next>(next: Next, keep: impl Fn(T) -> K, cursor: impl Fn(&K) -> C, limit: usize) -> Result<Vec<K>>
+where
+    Next: Fn(Option<C>) -> Page,
+    Page: std::future::Future<Output = Result<crate::ports::Page<T>>>,
+{
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = next(after).await?;
+        items.extend(page.items.into_iter().map(&keep));
+        if items.len() > limit {
+            return Err(Error::ExportTooLarge);
+        }
+        after = items.last().map(&cursor);
+        if !page.more || after.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+/// `error`, said in the log when it is the export's bound.
+fn too_large_or(caller: &AccountId, error: Error) -> Error {
+    match error {
+        Error::ExportTooLarge => too_large(caller),
+        other => other,
     }
 }
 
