@@ -26,6 +26,7 @@ on_every_backend!(
     a_batch_is_counted_with_its_size_and_each_parts_outcome_on_the_functions_lines,
     a_last_acceptance_too_close_to_its_deadline_leaves_the_parts_to_the_sweep,
     the_sweep_ends_the_parts_of_a_batch_refused_by_a_function_that_stopped,
+    naming_services_not_ones_own_spends_the_budget_of_probes_and_reads_none_of_them,
 );
 
 /// Ada (aa1) is admin of four services; Teo (tt1) holds the tech role of a.example and
@@ -434,4 +435,38 @@ async fn measure_a_batch_of_1000_services_on_dynamodb_local() {
     let sent = app.deliver_outbox(clock.now()).await.unwrap().sent;
     step("mailer: the closing mails", started, sent);
     println!("| step | time | DynamoDB calls | capacity units (Local's figure) | mails |\n|---|---|---|---|---|\n{}", rows.join("\n"));
+}
+
+/// A batch is read from the caller's memberships first: a service it holds no role of is
+/// answered as not found (whether or not it exists) without its record being read, and each
+/// create that names one counts against the caller's budget of probes (SPEC §2's), so that a
+/// script cannot have a thousand services read per call for nothing. Naming one's own never counts.
+async fn naming_services_not_ones_own_spends_the_budget_of_probes_and_reads_none_of_them(backend: Backend) {
+    let app = cast(backend).await;
+    app.load(&json!({"services": [{"name": "elsewhere.example", "admin": "tt2-ovh", "tech": "tt2-ovh", "billing": "tt2-ovh"}]})).await;
+    let (status, created) = ask_batch(&app, &FOUR, json!({"tech": "nn1-ovh"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    // Her own services again, more times than the budget: refused (pending), never counted.
+    for _ in 0..=contacts_domain::limits::ATTEMPT_LIMIT {
+        let (status, again) = ask_batch(&app, &FOUR, json!({"tech": "nn1-ovh"})).await;
+        assert_eq!((status, again["code"].as_str()), (StatusCode::CONFLICT, Some("pending_exists")), "{again}");
+    }
+    // Another's service and none at all: the same answer, each create counted.
+    for _ in 0..contacts_domain::limits::ATTEMPT_LIMIT {
+        let (status, refused) = ask_batch(&app, &["elsewhere.example", "nowhere.example"], json!({"tech": "nn1-ovh"})).await;
+        assert_eq!((status, refused["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{refused}");
+    }
+    let (status, mixed) = ask_batch(&app, &["a.example", "elsewhere.example"], json!({"tech": "nn1-ovh"})).await;
+    assert_eq!((status, mixed["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")), "{mixed}");
+    let (status, own) = ask_batch(&app, &FOUR, json!({"tech": "mm1-ovh"})).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the budget is the caller's, whatever it names next: {own}");
+    if let Some(store) = &app.dynamo {
+        // Her memberships only: no service's partition read for a service she does not hold.
+        store.reset_metrics();
+        app.clock.advance(time::Duration::minutes(15));
+        let (status, _) = ask_batch(&app, &["elsewhere.example", "nowhere.example"], json!({"tech": "nn1-ovh"})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let calls = store.metrics();
+        assert!(!calls.operations.contains(&"Query"), "no service's partition queried: {:?}", calls.operations);
+    }
 }

@@ -115,6 +115,10 @@ impl Services for FailingStore {
         self.check()?;
         self.inner.services_of(account, filter, after, limit).await
     }
+    async fn held_among(&self, account: &AccountId, names: &[ServiceName]) -> Result<std::collections::BTreeSet<ServiceName>, StoreError> {
+        self.check()?;
+        self.inner.held_among(account, names).await
+    }
 }
 
 #[async_trait]

@@ -56,6 +56,7 @@ on_every_store!(
     releasing_locks_leaves_another_requests_live_lock_alone,
     put_service_keeps_the_memberships_of_old_and_new_holders_in_step,
     services_of_lists_by_name_in_pages_after_the_cursor,
+    held_among_names_the_services_an_account_holds_a_role_of_now_past_one_batch_of_keys,
     services_of_filters_by_type_and_name_prefix_in_pages,
     accounts_with_email_finds_verified_addresses_without_regard_to_case,
     contact_changes_of_lists_newest_first_in_pages_before_the_cursor,
@@ -921,6 +922,27 @@ async fn put_service_keeps_the_memberships_of_old_and_new_holders_in_step(kind: 
     assert_eq!(services_of(&s, "tt1-ovh").await, vec![other.clone()]);
     assert_eq!(s.store.service(&name("a-first.example")).await.unwrap().map(|r| r.service), Some(other));
     assert_eq!(s.store.service(&name("nothing.example")).await.unwrap(), None);
+}
+
+async fn held_among_names_the_services_an_account_holds_a_role_of_now_past_one_batch_of_keys(kind: Kind) {
+    let s = subject(kind).await;
+    // 120 services: more names than one BatchGetItem takes (100).
+    for n in 0..120 {
+        let billing = if n % 2 == 0 { "mm1-ovh" } else { "bb1-ovh" };
+        s.store.put_service(&service(&format!("h{n:03}.example"), "aa1-ovh", "tt1-ovh", billing)).await.unwrap();
+    }
+    let mut names: Vec<ServiceName> = (0..120).map(|n| name(&format!("h{n:03}.example"))).collect();
+    names.push(name("nowhere.example"));
+    names.push(name("h000.example"));
+    let held = s.store.held_among(&id("mm1-ovh"), &names).await.unwrap();
+    let expected: std::collections::BTreeSet<ServiceName> = (0..120).step_by(2).map(|n| name(&format!("h{n:03}.example"))).collect();
+    assert_eq!(held, expected, "the even ones, once each; not one that does not exist");
+    // A role given away is no longer held; one taken is.
+    s.store.put_service(&service("h000.example", "aa1-ovh", "tt1-ovh", "bb1-ovh")).await.unwrap();
+    s.store.put_service(&service("h001.example", "aa1-ovh", "mm1-ovh", "bb1-ovh")).await.unwrap();
+    let held = s.store.held_among(&id("mm1-ovh"), &[name("h000.example"), name("h001.example")]).await.unwrap();
+    assert_eq!(held.into_iter().collect::<Vec<_>>(), vec![name("h001.example")]);
+    assert!(s.store.held_among(&id("nn1-ovh"), &names).await.unwrap().is_empty());
 }
 
 async fn services_of_lists_by_name_in_pages_after_the_cursor(kind: Kind) {

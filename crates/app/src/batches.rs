@@ -68,12 +68,23 @@ impl App {
         let read = self.store.asking(&AskingFor { attempts: Some((&prober, window.0)), ..AskingFor::default() }).await?;
         limits::may_attempt(read.attempts, window.1, now).map_err(|retry_after| Error::TooManyProbes { retry_after })?;
         let roles: Vec<Role> = asks.iter().map(|(role, _)| *role).collect();
-        let records = self.service_records(&services).await?;
-        let mut judged: Vec<(ServiceName, Result<ServiceRecord>)> = services.into_iter().zip(records).collect();
-        for (_, judgement) in &mut judged {
-            if let Ok(record) = judgement {
-                *judgement = may_ask(record, caller, &roles, now).map(|()| record.clone());
-            }
+        // Only the services the caller holds are read (their records and locks): one it does
+        // not hold is answered as a single create answers it, unread.
+        let held = self.store.held_among(caller, &services).await?;
+        let records = self.service_records(&services.iter().filter(|name| held.contains(*name)).cloned().collect::<Vec<_>>()).await?;
+        let mut records = records.into_iter();
+        let mut judged: Vec<(ServiceName, Result<ServiceRecord>)> = Vec::with_capacity(services.len());
+        for name in services {
+            let judgement = match held.contains(&name) {
+                true => records.next().expect("a record per service held").and_then(|record| may_ask(&record, caller, &roles, now).map(|()| record)),
+                false => Err(no_service()),
+            };
+            judged.push((name, judgement));
+        }
+        if judged.len() > held.len() {
+            // Naming services one does not hold is never needed (the panel offers one's own):
+            // it counts against the budget of probes, which bounds what a script costs.
+            self.spend_probe(&prober, window).await?;
         }
         if let Some(refused) = refusal_of_all(&mut judged) {
             return Err(refused);
@@ -150,11 +161,11 @@ impl App {
         Ok(BatchView { batch, parts })
     }
 
-    /// The services of `batch`'s parts where `caller` holds a role now.
+    /// The services of `batch`'s parts where `caller` holds a role now (from its memberships:
+    /// no part's service is read).
     async fn services_held_among(&self, caller: &AccountId, batch: &Batch) -> Result<BTreeSet<ServiceName>> {
         let names: Vec<ServiceName> = batch.parts.iter().map(|part| part.service.clone()).collect();
-        let records = self.service_records(&names).await?;
-        Ok(records.into_iter().flatten().filter(|r| !r.service.contacts.roles_of(caller).is_empty()).map(|r| r.service.name).collect())
+        Ok(self.store.held_among(caller, &names).await?)
     }
 
     /// The batches that involve the caller, newest first, optionally only those in `state`,

@@ -313,12 +313,18 @@ impl App {
     /// Counts `refused`, a create refused for its new contact's sake, against the caller's
     /// budget of probes (`prober`, in `window`). The count as it is after this one decides: past
     /// the budget (creates made at once all read it below), this one too is told only to wait.
-    async fn count_probe(&self, prober: &str, (start, end): (OffsetDateTime, OffsetDateTime), refused: Error) -> Result<Error> {
+    async fn count_probe(&self, prober: &str, window: (OffsetDateTime, OffsetDateTime), refused: Error) -> Result<Error> {
+        self.spend_probe(prober, window).await?;
+        Ok(refused)
+    }
+
+    /// Counts one probe against `prober`'s budget in `window`: `TooManyProbes` once it is spent.
+    async fn spend_probe(&self, prober: &str, (start, end): (OffsetDateTime, OffsetDateTime)) -> Result<()> {
         let counted = self.store.count_wrong_attempt(prober, start, end).await?;
         if counted > limits::ATTEMPT_LIMIT {
-            return Ok(Error::TooManyProbes { retry_after: limits::seconds_until(end, self.now()) });
+            return Err(Error::TooManyProbes { retry_after: limits::seconds_until(end, self.now()) });
         }
-        Ok(refused)
+        Ok(())
     }
 
     /// The new contacts named by address, as accounts: each address must be exactly one

@@ -102,6 +102,9 @@ impl Services for ObservedStore {
     async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError> {
         self.0.services_of(account, filter, after, limit).await
     }
+    async fn held_among(&self, account: &AccountId, names: &[ServiceName]) -> Result<std::collections::BTreeSet<ServiceName>, StoreError> {
+        self.0.held_among(account, names).await
+    }
 }
 
 #[async_trait]

@@ -1,6 +1,8 @@
 //! What the use cases need from the outside world. Adapters implement these; the use cases
 //! never know which adapter they have.
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -252,6 +254,10 @@ pub trait Services: Send + Sync + 'static {
     async fn put_service(&self, service: &Service) -> Result<(), StoreError>;
     /// The services where `account` holds a role that `filter` takes, by name, after `after`.
     async fn services_of(&self, account: &AccountId, filter: &ServiceFilter, after: Option<&ServiceName>, limit: usize) -> Result<Page<Service>, StoreError>;
+    /// Which of `names` are services where `account` holds a role now: read from the account's
+    /// side (its memberships), a few calls for a thousand names, and nothing read of a service
+    /// it does not hold (a batch naming others' services, a batch's outsider).
+    async fn held_among(&self, account: &AccountId, names: &[ServiceName]) -> Result<BTreeSet<ServiceName>, StoreError>;
 }
 
 /// The requests (SPEC §3): their creation, reads, saves and listings, the codes their mails

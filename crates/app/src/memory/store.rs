@@ -446,6 +446,12 @@ impl Services for MemoryStore {
         Ok(self.tables().service_record(name))
     }
 
+    async fn held_among(&self, account: &AccountId, names: &[ServiceName]) -> Result<std::collections::BTreeSet<ServiceName>, StoreError> {
+        let tables = self.tables();
+        let holds = |name: &&ServiceName| tables.services.get(*name).is_some_and(|service| !service.contacts.roles_of(account).is_empty());
+        Ok(names.iter().filter(holds).cloned().collect())
+    }
+
     async fn put_service(&self, service: &Service) -> Result<(), StoreError> {
         let mut tables = self.tables();
         let old = tables.services.get(&service.name).map(|old| old.contacts.holders()).unwrap_or_default();

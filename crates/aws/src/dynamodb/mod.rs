@@ -759,6 +759,16 @@ impl Services for DynamoStore {
         Ok(service.map(|service| ServiceRecord { service, locks }))
     }
 
+    /// `BatchGetItem`s of the account's membership items of `names` (100 keys a call; kept in
+    /// step with the services, in their transactions): nothing of a service it holds no role of
+    /// is read.
+    #[tracing::instrument(name = "dynamodb.held_among", skip_all, fields(account = %account, names = names.len()))]
+    async fn held_among(&self, account: &AccountId, names: &[ServiceName]) -> Result<std::collections::BTreeSet<ServiceName>, StoreError> {
+        let keys = names.iter().collect::<std::collections::BTreeSet<_>>().into_iter().map(|name| items::membership_key(account, name)).collect();
+        let found = batch_get(&self.client, &self.table, &self.meter, keys, Backoff::REQUEST).await?;
+        found.iter().map(|item| items::service_from(item).map(|service| service.name)).collect()
+    }
+
     /// Reads the service as it is, then writes it and its members' membership items in one
     /// transaction on the condition that it is still as read (else reads again), with a check
     /// of each holder new to it (it exists, and no erasure of it is under way: `erase.rs`).
