@@ -41,6 +41,40 @@ const issueToken = (who, pk) => ({
   },
 });
 
+// The sweeper's purge of a request past its retention (crates/aws/src/dynamodb/retention.rs), as
+// it calls: the due index's purge bucket (keys only), the request's partition, one transaction of
+// deletes (its items, a copy, an event) and one removing its entry of the ASKS# record.
+const purge = (who) => [
+  {
+    who,
+    operation: 'DynamoDB_20120810.Query',
+    request: { TableName: 'contacts-test-x', IndexName: 'due', KeyConditionExpression: '#pk = :pk AND #sk < :before', ProjectionExpression: '#key, #sort' },
+  },
+  { who, operation: 'DynamoDB_20120810.Query', request: { TableName: 'contacts-test-x', KeyConditionExpression: '#pk = :pk', ConsistentRead: true } },
+  {
+    who,
+    operation: 'DynamoDB_20120810.TransactWriteItems',
+    request: {
+      TransactItems: [
+        { Delete: { TableName: 'contacts-test-x', Key: { pk: S('ACCOUNT#ne4000-ovh'), sk: S('REQUEST#01J') } } },
+        { Delete: { TableName: 'contacts-test-x', Key: { pk: S('EVENT#01J-3-0'), sk: S('EVENT') } } },
+        { Delete: { TableName: 'contacts-test-x', Key: { pk: S('REQUEST#01J'), sk: S('MAIL#0000000003#00') } } },
+        { Delete: { TableName: 'contacts-test-x', Key: { pk: S('BATCH#01K'), sk: S('BATCH') } } },
+        { Delete: { TableName: 'contacts-test-x', Key: { pk: S('REQUEST#01J'), sk: S('REQUEST') } } },
+      ],
+    },
+  },
+  {
+    who,
+    operation: 'DynamoDB_20120810.TransactWriteItems',
+    request: {
+      TransactItems: [
+        { Update: { TableName: 'contacts-test-x', Key: { pk: S('ACCOUNT#ad1000-ovh'), sk: S('ASKS#ne4000-ovh') }, UpdateExpression: 'REMOVE #at', ConditionExpression: 'attribute_exists(#pk)' } },
+      ],
+    },
+  },
+];
+
 describe("template.yaml's policies as deployed", () => {
   test('the expansion has every function, the table, its stream and the mappings', () => {
     assert.deepEqual(Object.keys(policies.functions).sort(), [
@@ -65,6 +99,11 @@ describe("template.yaml's policies as deployed", () => {
   test("the mailer's and the sweeper's issue_token (a ConditionCheck of the request beside the token's Put) is allowed, on request partitions only", async () => {
     const calls = ['MailerFunction', 'SweeperFunction'].flatMap((who) => [issueToken(who, 'REQUEST#01J'), issueToken(who, 'ACCOUNT#ad1000-ovh')]);
     assert.deepEqual(await verdicts(calls), ['allowed', 'denied', 'allowed', 'denied']);
+  });
+
+  test("the sweeper may purge what is past its retention (SPEC §8), and a function that serves the API may not", async () => {
+    assert.deepEqual(await verdicts(purge('SweeperFunction')), ['allowed', 'allowed', 'allowed', 'allowed']);
+    assert.deepEqual(await verdicts(purge('ReadFunction')).then((v) => v.slice(2)), ['denied', 'denied']);
   });
 
   test("Lambda's pollers of MailerStream and PublisherStream may list, describe and read the stream", async () => {
