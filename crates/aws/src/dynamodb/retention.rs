@@ -12,7 +12,7 @@ use super::items::{self, Item, n, s};
 use super::tx::{Cond, Purpose, TX_MAX_ITEMS, Tx, failed_condition};
 use super::{DynamoStore, SortKeys, cancelled_otherwise};
 use contacts_app::ports::{DUE_LOOKBACK, Purge, StoreError};
-use contacts_domain::{Batch, BatchId, ContactChange, EventId, RequestId, Retention, Subject};
+use contacts_domain::{AccountId, Batch, BatchId, ContactChange, EventId, RequestId, Retention, Subject};
 
 /// The `due` index's day buckets of what is past its retention: `PURGE#{YYYY-MM-DD}`.
 const PURGE_PREFIX: &str = "PURGE#";
@@ -67,8 +67,8 @@ fn subject_of(item: &Item) -> Option<Subject> {
     }
 }
 
-/// The keys of the events `versions` saves of `ulid` may have posted (deleting a key that
-/// holds nothing writes nothing).
+/// The keys of the events a request's or batch's saves up to version `versions` may have
+/// posted, `id` naming each (deleting a key that holds nothing writes nothing).
 fn event_keys(versions: u64, id: impl Fn(u64, u16) -> EventId) -> Vec<Item> {
     (0..=versions)
         .flat_map(|version| (0..EVENTS_PER_SAVE).map(move |index| (version, index)))
@@ -107,7 +107,7 @@ impl DynamoStore {
     }
 
     /// Removes `id`'s entry from `requester`'s record towards `to`, if the record is still there.
-    async fn forget_asked(&self, requester: &contacts_domain::AccountId, to: &contacts_domain::AccountId, id: &str) -> Result<(), StoreError> {
+    async fn forget_asked(&self, requester: &AccountId, to: &AccountId, id: &str) -> Result<(), StoreError> {
         if requester == to {
             return Ok(());
         }
