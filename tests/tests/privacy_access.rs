@@ -14,6 +14,7 @@ on_every_backend!(
     a_batch_is_in_the_export_of_everyone_it_names_with_the_parts_each_may_see,
     every_page_of_the_listings_is_read,
     without_a_caller_there_is_no_export,
+    a_caller_exports_ten_times_a_window_and_is_then_told_to_wait_alone,
 );
 
 /// `GET /v1/me/data` as `caller`: the document, once its headers say it is a file not to keep.
@@ -184,4 +185,19 @@ async fn without_a_caller_there_is_no_export(backend: Backend) {
     assert!(nobody.header("content-disposition").is_none());
     let unknown = app.get("/v1/me/data", "zz9-ovh").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "no profile, no export: {}", unknown.text());
+}
+
+/// Each export reads everything held about the caller again: a stolen session or a script
+/// looping it gets `ATTEMPT_LIMIT` a window, then 429 with the wait, and nobody else is held off.
+async fn a_caller_exports_ten_times_a_window_and_is_then_told_to_wait_alone(backend: Backend) {
+    let app = TestApp::seeded(backend).await;
+    for _ in 0..contacts_domain::limits::ATTEMPT_LIMIT {
+        export(&app, "aa1-ovh").await;
+    }
+    let held_off = app.get("/v1/me/data", "aa1-ovh").await;
+    assert_eq!((held_off.status, held_off.code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"), "{}", held_off.text());
+    let wait: u64 = held_off.header("retry-after").expect("Retry-After").parse().expect("seconds");
+    assert!((1..=900).contains(&wait), "{wait}");
+    export(&app, "nn1-ovh").await;
+    assert_eq!(app.get("/v1/me", "aa1-ovh").await.status, StatusCode::OK, "only the export is held off");
 }

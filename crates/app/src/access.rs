@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use super::batches::{BatchView, concurrently};
 use super::{App, Error, PAGE_SIZE, Profile, Result, ServiceView};
 use crate::ports::ServiceFilter;
+use contacts_domain::limits;
 use contacts_domain::{AccountId, Batch, BatchId, ContactChange, RequestId, ServiceName};
 
 /// How many requests and batches one export reads at most: more than its answer can ever carry
@@ -38,8 +39,14 @@ pub struct MyData {
 
 impl App {
     /// `GET /v1/me/data`: everything held about the caller, whatever the number of its requests
-    /// and batches up to [`EXPORT_LIMIT`].
+    /// and batches up to [`EXPORT_LIMIT`]; at most [`limits::ATTEMPT_LIMIT`] times a window of
+    /// [`limits::ATTEMPT_WINDOW`] (`TooManyRequests` after: each export reads it all again).
     pub async fn my_data(&self, caller: &AccountId) -> Result<MyData> {
+        let (start, end) = limits::attempt_window(self.now());
+        let exports = self.store.count_wrong_attempt(&limits::exporter_key(caller), start, end).await?;
+        if exports > limits::ATTEMPT_LIMIT {
+            return Err(Error::TooManyRequests { retry_after: limits::seconds_until(end, self.now()) });
+        }
         self.data_of(caller, EXPORT_LIMIT).await
     }
 

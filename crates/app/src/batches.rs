@@ -81,7 +81,7 @@ impl App {
             };
             judged.push((name, judgement));
         }
-        if judged.len() > held.len() {
+        if judged.iter().any(|(name, _)| !held.contains(name)) {
             // Naming services one does not hold is never needed (the panel offers one's own):
             // it counts against the budget of probes, which bounds what a script costs.
             self.spend_probe(&prober, window).await?;

@@ -57,6 +57,13 @@ pub fn prober_key(caller: &AccountId) -> String {
     format!("probe#{caller}")
 }
 
+/// The stores' key of `caller`'s exports (`GET /v1/me/data`, `export#aa1-ovh`): each reads
+/// everything held about the account, thousands of items for a large one, so a stolen session or
+/// a script may export [`ATTEMPT_LIMIT`] times a window and no more; the budget is the caller's own.
+pub fn exporter_key(caller: &AccountId) -> String {
+    format!("export#{caller}")
+}
+
 /// The fixed window of [`ATTEMPT_WINDOW`] that `now` falls in: `(start, end)`.
 pub fn attempt_window(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
     let width = ATTEMPT_WINDOW.whole_seconds();
